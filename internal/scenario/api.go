@@ -148,13 +148,25 @@ type Feeder struct{ Name string }
 // Next returns the next row for a user, or ok=false if a unique feeder ran out.
 func (f *Feeder) Next(r *rand.Rand) (row map[string]string, ok bool) { panic("todo") }
 
-// Load reads, validates and compiles a scenario file. On bad input it
+// Options adjust loading.
+type Options struct {
+	// Host overrides the file's host (the CLI's -H). When both are empty,
+	// the missing host is reported as an error at the top of the file.
+	Host string
+}
+
+// LoadFile reads, validates and compiles a scenario file. On bad input it
 // returns an ErrorList with every problem found, each with file:line:col.
-func LoadFile(path string) (*Plan, error) { panic("todo") }
+func LoadFile(path string, opts Options) (*Plan, error) { panic("todo") }
 
 // Parse is LoadFile for bytes already read; name is used in error messages
 // and relative data file paths are resolved against dir.
-func Parse(name, dir string, src []byte) (*Plan, error) { panic("todo") }
+func Parse(name, dir string, src []byte, opts Options) (*Plan, error) { panic("todo") }
+
+// ParseDuration accepts what scenario files and the CLI accept: a bare
+// number of seconds ("20"), Go durations ("90s", "1h30m", "250ms") and days
+// ("7d", "1d12h").
+func ParseDuration(s string) (time.Duration, error) { panic("todo") }
 
 // Error is one problem at a place.
 type Error struct {
