@@ -1,0 +1,180 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Console table geometry. Locust sizes its name column from the terminal
+// width; ours is fixed so output is reproducible (and pipes well).
+const (
+	consoleTypeWidth = 8
+	consoleNameWidth = 40
+	consoleWidth     = consoleTypeWidth + consoleNameWidth + 77 // of the statistics table
+)
+
+// fit pads or cuts name to width runes; a longer name keeps its beginning and
+// ends with "…".
+func fit(name string, width int) string {
+	if utf8.RuneCountInString(name) <= width {
+		return name
+	}
+	r := []rune(name)
+	return string(r[:width-1]) + "…"
+}
+
+func roundMs(v float64) int64 {
+	return int64(v + 0.5) // response times are never negative
+}
+
+func tableRow(e *stats.Entry, current bool) string {
+	rps, fps := e.TotalRPS, e.TotalFailPerSec
+	if current {
+		rps, fps = e.CurrentRPS, e.CurrentFailPerSec
+	}
+	ratio := 0.0
+	switch {
+	case e.Requests > 0:
+		ratio = float64(e.Failures) / float64(e.Requests)
+	case e.Failures > 0:
+		ratio = 1
+	}
+	return fmt.Sprintf("%-*s %-*s %7d %12s |%7d %7d %7d %7d | %7.2f %11.2f",
+		consoleTypeWidth, fit(e.Method, consoleTypeWidth), consoleNameWidth, fit(e.Name, consoleNameWidth),
+		e.Requests, fmt.Sprintf("%d(%.2f%%)", e.Failures, ratio*100),
+		roundMs(e.AvgMs), roundMs(e.MinMs), roundMs(e.MaxMs), roundMs(e.MedianMs), rps, fps)
+}
+
+func printStats(w io.Writer, s *stats.Snapshot, current bool) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s %-*s %7s %12s |%7s %7s %7s %7s | %7s %11s\n",
+		consoleTypeWidth, "Type", consoleNameWidth, "Name", "# reqs", "# fails",
+		"Avg", "Min", "Max", "Med", "req/s", "failures/s")
+	// The pipes of the separator fall on the spaces and pipes of the rows.
+	var segs []string
+	for _, n := range []int{consoleTypeWidth, consoleNameWidth, 7, 13, 7, 7, 7, 8, 8, 11} {
+		segs = append(segs, strings.Repeat("-", n))
+	}
+	sep := strings.Join(segs, "|") + "\n"
+	b.WriteString(sep)
+	for i := range s.Entries {
+		b.WriteString(tableRow(&s.Entries[i], current) + "\n")
+	}
+	b.WriteString(sep)
+	b.WriteString(tableRow(&s.Total, current) + "\n\n")
+	io.WriteString(w, b.String())
+}
+
+// PrintTable writes the live console table (Locust prints it every 2 s):
+// a line with the elapsed time and user count, then one row per entry and
+// the Aggregated row, with the current (window) rates.
+func PrintTable(w io.Writer, s *stats.Snapshot, users int) {
+	elapsed := s.Time.Sub(s.Start).Truncate(time.Second)
+	if s.Start.IsZero() || elapsed < 0 {
+		elapsed = 0
+	}
+	fmt.Fprintf(w, "Elapsed %s, %d users\n", elapsed, users)
+	printStats(w, s, true)
+}
+
+// PrintSummary writes the final console report: the statistics table with
+// whole-run rates, the response time percentiles, the error report (when
+// there were failures) and the exceptions (when there were any).
+func PrintSummary(w io.Writer, s *stats.Snapshot, ex []Exception) {
+	printStats(w, s, false)
+	printPercentiles(w, s)
+	printErrors(w, s)
+	printExceptions(w, ex)
+}
+
+func printPercentiles(w io.Writer, s *stats.Snapshot) {
+	var b strings.Builder
+	n := len(stats.PercentileLabels)
+	b.WriteString("Response time percentiles (exact to 3 significant digits)\n")
+	fmt.Fprintf(&b, "%-*s %-*s %8s", consoleTypeWidth, "Type", consoleNameWidth, "Name", "# reqs")
+	for _, l := range stats.PercentileLabels {
+		fmt.Fprintf(&b, " %6s", l)
+	}
+	b.WriteString("\n")
+	sep := strings.Repeat("-", consoleTypeWidth) + "|" + strings.Repeat("-", consoleNameWidth) + "|" +
+		strings.Repeat("-", 8) + strings.Repeat("|"+strings.Repeat("-", 6), n) + "\n"
+	row := func(e *stats.Entry) {
+		fmt.Fprintf(&b, "%-*s %-*s %8d", consoleTypeWidth, fit(e.Method, consoleTypeWidth),
+			consoleNameWidth, fit(e.Name, consoleNameWidth), e.Requests)
+		for i := range n {
+			v := 0.0
+			if i < len(e.Percentiles) {
+				v = e.Percentiles[i]
+			}
+			fmt.Fprintf(&b, " %6d", roundMs(v))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(sep)
+	for i := range s.Entries {
+		if s.Entries[i].Requests > 0 {
+			row(&s.Entries[i])
+		}
+	}
+	b.WriteString(sep)
+	if s.Total.Requests > 0 {
+		row(&s.Total)
+	}
+	b.WriteString("\n")
+	io.WriteString(w, b.String())
+}
+
+// errorName is Locust's StatsError.to_name: "METHOD name: message".
+func errorName(e stats.Error) string {
+	return strings.TrimSpace(e.Method+" "+e.Name) + ": " + e.Message
+}
+
+func printErrors(w io.Writer, s *stats.Snapshot) {
+	if len(s.Errors) == 0 && s.ErrorsDropped == 0 {
+		return
+	}
+	var b strings.Builder
+	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", consoleWidth-19) + "\n"
+	b.WriteString("Error report\n")
+	fmt.Fprintf(&b, "%-18s %s\n", "# occurrences", "Error")
+	b.WriteString(sep)
+	for _, e := range s.Errors {
+		fmt.Fprintf(&b, "%-18d %s\n", e.Occurrences, errorName(e))
+	}
+	b.WriteString(sep)
+	if s.ErrorsDropped > 0 {
+		fmt.Fprintf(&b, "(%d failures whose message was not kept: the error table was full)\n", s.ErrorsDropped)
+	}
+	b.WriteString("\n")
+	io.WriteString(w, b.String())
+}
+
+func printExceptions(w io.Writer, ex []Exception) {
+	if len(ex) == 0 {
+		return
+	}
+	var b strings.Builder
+	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", consoleWidth-19) + "\n"
+	b.WriteString("Exceptions\n")
+	fmt.Fprintf(&b, "%-18s %s\n", "# occurrences", "Message")
+	b.WriteString(sep)
+	for _, e := range ex {
+		fmt.Fprintf(&b, "%-18d %s", e.Count, e.Message)
+		if e.Nodes != "" {
+			fmt.Fprintf(&b, " (%s)", e.Nodes)
+		}
+		b.WriteString("\n")
+		for _, l := range strings.Split(strings.TrimRight(e.Traceback, "\n"), "\n") {
+			if l != "" {
+				b.WriteString("    " + l + "\n")
+			}
+		}
+	}
+	b.WriteString(sep + "\n")
+	io.WriteString(w, b.String())
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// The --json document. Its schema is documented in docs/results.md; add
+// fields, never rename or remove them.
+type jsonDoc struct {
+	Info          jsonInfo        `json:"info"`
+	Stats         []jsonEntry     `json:"stats"`
+	Total         jsonEntry       `json:"total"`
+	Errors        []jsonError     `json:"errors"`
+	ErrorsDropped int64           `json:"errors_dropped"`
+	Exceptions    []jsonException `json:"exceptions"`
+	History       []jsonPoint     `json:"history"`
+}
+
+type jsonInfo struct {
+	Title        string      `json:"title"`
+	ScenarioFile string      `json:"scenario_file"`
+	Host         string      `json:"host"`
+	Start        *string     `json:"start"`
+	End          *string     `json:"end"`
+	DurationS    float64     `json:"duration_s"`
+	SnapshotTime *string     `json:"snapshot_time"`
+	Users        int         `json:"users"`
+	SpawnRate    float64     `json:"spawn_rate"`
+	RunTimeS     float64     `json:"run_time_s"`
+	ExitCode     int         `json:"exit_code"`
+	Passed       bool        `json:"passed"`
+	Classes      []jsonClass `json:"classes"`
+}
+
+type jsonClass struct {
+	Name   string     `json:"name"`
+	Weight int        `json:"weight"`
+	Users  int        `json:"users"`
+	Tasks  []jsonTask `json:"tasks"`
+}
+
+type jsonTask struct {
+	Name   string `json:"name"`
+	Weight int    `json:"weight"`
+}
+
+type jsonEntry struct {
+	Method            string          `json:"method"`
+	Name              string          `json:"name"`
+	NumRequests       int64           `json:"num_requests"`
+	NumFailures       int64           `json:"num_failures"`
+	AvgResponseTime   float64         `json:"avg_response_time"`
+	MinResponseTime   float64         `json:"min_response_time"`
+	MaxResponseTime   float64         `json:"max_response_time"`
+	MedianRespTime    float64         `json:"median_response_time"`
+	AvgContentLength  float64         `json:"avg_content_length"`
+	TotalRPS          float64         `json:"total_rps"`
+	TotalFailPerSec   float64         `json:"total_fail_per_sec"`
+	CurrentRPS        float64         `json:"current_rps"`
+	CurrentFailPerSec float64         `json:"current_fail_per_sec"`
+	Percentiles       jsonPercentiles `json:"percentiles"`
+}
+
+// jsonPercentiles is an object keyed "50" ... "100" in stats.Percentiles
+// order (encoding/json would sort map keys as strings), null values when
+// there were no requests.
+type jsonPercentiles struct {
+	values []float64
+	ok     bool
+}
+
+func (p jsonPercentiles) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range percentileKeys() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte(':')
+		if !p.ok || i >= len(p.values) || math.IsNaN(p.values[i]) || math.IsInf(p.values[i], 0) {
+			b.WriteString("null")
+			continue
+		}
+		b.WriteString(strconv.FormatFloat(p.values[i], 'f', -1, 64))
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+type jsonError struct {
+	Method      string `json:"method"`
+	Name        string `json:"name"`
+	Error       string `json:"error"`
+	Occurrences int64  `json:"occurrences"`
+}
+
+type jsonException struct {
+	Count     int64  `json:"count"`
+	Message   string `json:"message"`
+	Traceback string `json:"traceback"`
+	Nodes     string `json:"nodes"`
+}
+
+type jsonPoint struct {
+	Time       string  `json:"time"`
+	Users      int     `json:"users"`
+	RPS        float64 `json:"rps"`
+	FailPerSec float64 `json:"fail_per_sec"`
+	P50        float64 `json:"p50"`
+	P95        float64 `json:"p95"`
+	P99        float64 `json:"p99"`
+	Requests   int64   `json:"requests"`
+	Failures   int64   `json:"failures"`
+}
+
+// rfc3339 formats t in UTC with RFC 3339 (fractional seconds when present).
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// optTime is rfc3339(t), or nil (JSON null) for the zero time.
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := rfc3339(t)
+	return &s
+}
+
+func newJSONEntry(e *stats.Entry) jsonEntry {
+	return jsonEntry{
+		Method:            e.Method,
+		Name:              e.Name,
+		NumRequests:       e.Requests,
+		NumFailures:       e.Failures,
+		AvgResponseTime:   e.AvgMs,
+		MinResponseTime:   e.MinMs,
+		MaxResponseTime:   e.MaxMs,
+		MedianRespTime:    e.MedianMs,
+		AvgContentLength:  e.AvgContentSize,
+		TotalRPS:          e.TotalRPS,
+		TotalFailPerSec:   e.TotalFailPerSec,
+		CurrentRPS:        e.CurrentRPS,
+		CurrentFailPerSec: e.CurrentFailPerSec,
+		Percentiles:       jsonPercentiles{values: e.Percentiles, ok: e.Requests > 0},
+	}
+}
+
+// runDuration is End-Start, or 0 when either is unknown.
+func runDuration(info Info) time.Duration {
+	if info.Start.IsZero() || info.End.IsZero() || info.End.Before(info.Start) {
+		return 0
+	}
+	return info.End.Sub(info.Start)
+}
+
+// WriteJSON writes the --json summary of a run: info, the statistics of s
+// (times in ms), its errors, info.Exceptions and the history hist. Lists are
+// never null. The document is indented with two spaces.
+func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
+	doc := jsonDoc{
+		Info: jsonInfo{
+			Title:        info.Title,
+			ScenarioFile: info.ScenarioFile,
+			Host:         info.Host,
+			Start:        optTime(info.Start),
+			End:          optTime(info.End),
+			DurationS:    runDuration(info).Seconds(),
+			SnapshotTime: optTime(s.Time),
+			Users:        info.Users,
+			SpawnRate:    info.SpawnRate,
+			RunTimeS:     info.RunTime.Seconds(),
+			ExitCode:     info.ExitCode,
+			Passed:       info.ExitCode == 0,
+			Classes:      make([]jsonClass, 0, len(info.Classes)),
+		},
+		Stats:         make([]jsonEntry, 0, len(s.Entries)),
+		Total:         newJSONEntry(&s.Total),
+		Errors:        make([]jsonError, 0, len(s.Errors)),
+		ErrorsDropped: s.ErrorsDropped,
+		Exceptions:    make([]jsonException, 0, len(info.Exceptions)),
+		History:       make([]jsonPoint, 0, len(hist)),
+	}
+	for _, c := range info.Classes {
+		jc := jsonClass{Name: c.Name, Weight: c.Weight, Users: c.Users, Tasks: make([]jsonTask, 0, len(c.Tasks))}
+		for _, t := range c.Tasks {
+			jc.Tasks = append(jc.Tasks, jsonTask(t))
+		}
+		doc.Info.Classes = append(doc.Info.Classes, jc)
+	}
+	for i := range s.Entries {
+		doc.Stats = append(doc.Stats, newJSONEntry(&s.Entries[i]))
+	}
+	for _, e := range s.Errors {
+		doc.Errors = append(doc.Errors, jsonError{Method: e.Method, Name: e.Name, Error: e.Message, Occurrences: e.Occurrences})
+	}
+	for _, e := range info.Exceptions {
+		doc.Exceptions = append(doc.Exceptions, jsonException(e))
+	}
+	for _, p := range hist {
+		doc.History = append(doc.History, jsonPoint{
+			Time: rfc3339(p.Time), Users: p.Users, RPS: p.RPS, FailPerSec: p.FailPerSec,
+			P50: p.P50Ms, P95: p.P95Ms, P99: p.P99Ms, Requests: p.Requests, Failures: p.Failures,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+// Package report writes every result format of a run: Locust-compatible CSV
+// files, the console tables, a JSON summary and a self-contained HTML report.
+//
+// It only formats: statistics come in as a *stats.Snapshot, the run's history
+// as []Point (see History), and everything else as an Info. Nothing here reads
+// a clock or the network. The formats are documented in docs/results.md.
+package report
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Exception is an error raised by user code (not a request failure), as
+// Locust's exceptions table.
+type Exception struct {
+	Count     int64
+	Message   string
+	Traceback string
+	Nodes     string // "local" or comma-joined worker ids
+}
+
+// Info describes the run for reports.
+type Info struct {
+	Title, ScenarioFile, Host string
+	Start, End                time.Time
+	Users                     int
+	SpawnRate                 float64
+	RunTime                   time.Duration // the configured run time; 0 when unlimited
+	Classes                   []ClassInfo   // for the task-ratio table
+	Exceptions                []Exception
+	ExitCode                  int
+}
+
+// ClassInfo is one user class (scenario) with its weight, the users it had at
+// the end of the run and its tasks.
+type ClassInfo struct {
+	Name   string
+	Weight int
+	Users  int
+	Tasks  []TaskInfo
+}
+
+// TaskInfo is one task of a class and its weight.
+type TaskInfo struct {
+	Name   string
+	Weight int
+}
+
+// msInt renders a response time the way Locust's percentile columns do: an
+// integer number of milliseconds, here rounded half up (0.5 ms -> 1).
+func msInt(v float64) string {
+	return strconv.FormatInt(int64(math.Floor(v+0.5)), 10)
+}
+
+// pyFloat renders v as Python's repr(float) does, so full-precision columns
+// match Locust's CSV: shortest round-trip digits, always with a decimal
+// point ("1.0"), and scientific notation below 1e-4 or from 1e16 on.
+func pyFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	case v == 0:
+		if math.Signbit(v) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	if a := math.Abs(v); a < 1e-4 || a >= 1e16 {
+		return strconv.FormatFloat(v, 'e', -1, 64) // Go and Python agree: "1e-05", "1.5e+16"
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// percentileKeys are stats.PercentileLabels without the "%" ("50", ..., "99.99", "100").
+func percentileKeys() []string {
+	keys := make([]string, len(stats.PercentileLabels))
+	for i, l := range stats.PercentileLabels {
+		keys[i] = strings.TrimSuffix(l, "%")
+	}
+	return keys
+}
+
+// percentileAt returns the value for fraction q from ps (aligned with
+// stats.Percentiles), or 0 when ps does not hold it.
+func percentileAt(ps []float64, q float64) float64 {
+	for i, p := range stats.Percentiles {
+		if p == q && i < len(ps) {
+			return ps[i]
+		}
+	}
+	return 0
+}
