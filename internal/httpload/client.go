@@ -1,0 +1,413 @@
+// Package httpload is the HTTP client of a virtual user: its own keep-alive
+// connection per host and its own cookie jar, as each Locust HttpUser has its
+// own session.
+//
+// It speaks HTTP/1.1 with fasthttp's request and response types over
+// connections it manages itself: a user owns its connection outright (no
+// pool shared between users, no cleaner goroutine per user), and read and
+// write buffers are borrowed from process-wide pools only for the duration of
+// one request, so ten thousand idle users hold nothing but their sockets.
+package httpload
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Defaults for Options.
+const (
+	DefaultTimeout      = 60 * time.Second
+	DefaultMaxBodySize  = 64 << 20
+	DefaultMaxRedirects = 10
+	bufferSize          = 4096
+)
+
+// ErrStopped is returned for a request cut off because its user was stopped.
+var ErrStopped = errors.New("user stopped")
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	Timeout      time.Duration // per request, including redirects; default DefaultTimeout
+	MaxBodySize  int           // responses above it fail; default DefaultMaxBodySize
+	MaxRedirects int           // default DefaultMaxRedirects; negative: never follow
+	TLSConfig    *tls.Config   // nil: default verification
+}
+
+// Client is one user's HTTP client. It is not safe for concurrent use: a
+// virtual user sends one request at a time.
+type Client struct {
+	opts    Options
+	conns   map[string]*conn // by scheme://host:port
+	jar     *cookiejar.Jar   // created on the first Set-Cookie
+	lastKey string
+
+	mu      sync.Mutex // guards aborted and the conn set against Abort
+	aborted bool
+}
+
+type conn struct {
+	net.Conn
+	addr string
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = DefaultMaxBodySize
+	}
+	if opts.MaxRedirects == 0 {
+		opts.MaxRedirects = DefaultMaxRedirects
+	}
+	return &Client{opts: opts, conns: make(map[string]*conn, 1)}
+}
+
+// StopOn makes the client abort when ctx is done: the request in flight
+// fails with ErrStopped at once and so does every later one. It registers
+// one callback for the client's lifetime, not one per request.
+func (c *Client) StopOn(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, c.abort)
+}
+
+func (c *Client) abort() {
+	c.mu.Lock()
+	c.aborted = true
+	for _, cn := range c.conns {
+		cn.Close()
+	}
+	c.mu.Unlock()
+}
+
+// Reset lets an aborted client send again (used for on_stop after the
+// tasks were cut off).
+func (c *Client) Reset() {
+	c.mu.Lock()
+	c.aborted = false
+	for k, cn := range c.conns {
+		cn.Close()
+		delete(c.conns, k)
+	}
+	c.mu.Unlock()
+}
+
+// Close closes the client's connections.
+func (c *Client) Close() { c.Reset() }
+
+var (
+	readers sync.Pool
+	writers sync.Pool
+)
+
+func acquireReader(r io.Reader) *bufio.Reader {
+	if v := readers.Get(); v != nil {
+		br := v.(*bufio.Reader)
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, bufferSize)
+}
+
+func acquireWriter(w io.Writer) *bufio.Writer {
+	if v := writers.Get(); v != nil {
+		bw := v.(*bufio.Writer)
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, bufferSize)
+}
+
+// Do sends req and reads the answer into resp, following redirects. The
+// request URI must be absolute (http:// or https://). It returns the time
+// from the first byte sent to the last byte of the final response read.
+// The timeout is the client's unless timeout > 0.
+func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
+	if timeout <= 0 {
+		timeout = c.opts.Timeout
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for redirects := 0; ; redirects++ {
+		if err := c.roundTrip(req, resp, deadline); err != nil {
+			return time.Since(start), err
+		}
+		code := resp.StatusCode()
+		if !isRedirect(code) || c.opts.MaxRedirects < 0 {
+			break
+		}
+		loc := resp.Header.Peek("Location")
+		if len(loc) == 0 {
+			break
+		}
+		if redirects >= c.opts.MaxRedirects {
+			return time.Since(start), fmt.Errorf("stopped after %d redirects", redirects)
+		}
+		req.URI().UpdateBytes(loc)
+		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
+			req.Header.SetMethod(http.MethodGet)
+			req.ResetBody()
+			req.Header.SetContentLength(0)
+			req.Header.Del("Content-Type")
+		}
+	}
+	return time.Since(start), nil
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
+
+func (c *Client) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	uri := req.URI()
+	scheme := uri.Scheme()
+	isTLS := string(scheme) == "https"
+	if !isTLS && string(scheme) != "http" {
+		return fmt.Errorf("unsupported URL scheme %q", scheme)
+	}
+	host := uri.Host()
+	if len(host) == 0 {
+		return errors.New("URL has no host")
+	}
+	if c.jar != nil {
+		c.addCookies(req)
+	}
+	key := c.key(scheme, host)
+	for attempt := 0; ; attempt++ {
+		cn, reused, err := c.conn(key, isTLS, string(host), deadline)
+		if err != nil {
+			return err
+		}
+		err = c.exchange(cn, req, resp, deadline)
+		if err == nil {
+			if resp.ConnectionClose() || req.ConnectionClose() {
+				c.drop(key, cn)
+			}
+			if c.jar != nil || hasSetCookie(resp) {
+				c.storeCookies(req, resp)
+			}
+			return nil
+		}
+		c.drop(key, cn)
+		if c.isAborted() {
+			return ErrStopped
+		}
+		// A kept-alive connection the server closed while idle: retry once
+		// on a fresh one, as browsers and net/http do.
+		if reused && attempt == 0 && isStaleConn(err) {
+			continue
+		}
+		return describe(err)
+	}
+}
+
+// key names the connection for scheme and host, remembering the last one so
+// that a user who talks to one host builds no string per request.
+func (c *Client) key(scheme, host []byte) string {
+	if c.lastKey != "" && len(c.lastKey) == len(scheme)+3+len(host) &&
+		c.lastKey[:len(scheme)] == string(scheme) && c.lastKey[len(scheme)+3:] == string(host) {
+		return c.lastKey
+	}
+	c.lastKey = string(scheme) + "://" + string(host)
+	return c.lastKey
+}
+
+func (c *Client) isAborted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aborted
+}
+
+func (c *Client) conn(key string, isTLS bool, host string, deadline time.Time) (*conn, bool, error) {
+	c.mu.Lock()
+	if c.aborted {
+		c.mu.Unlock()
+		return nil, false, ErrStopped
+	}
+	cn := c.conns[key]
+	c.mu.Unlock()
+	if cn != nil {
+		return cn, true, nil
+	}
+	addr := host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		if isTLS {
+			addr = net.JoinHostPort(strings.Trim(host, "[]"), "443")
+		} else {
+			addr = net.JoinHostPort(strings.Trim(host, "[]"), "80")
+		}
+	}
+	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, false, describe(err)
+	}
+	if isTLS {
+		cfg := c.opts.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			h, _, _ := net.SplitHostPort(addr)
+			cfg.ServerName = h
+		}
+		tc := tls.Client(nc, cfg)
+		tc.SetDeadline(deadline)
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, false, fmt.Errorf("tls handshake: %w", err)
+		}
+		nc = tc
+	}
+	cn = &conn{Conn: nc, addr: key}
+	c.mu.Lock()
+	if c.aborted {
+		c.mu.Unlock()
+		nc.Close()
+		return nil, false, ErrStopped
+	}
+	c.conns[key] = cn
+	c.mu.Unlock()
+	return cn, false, nil
+}
+
+func (c *Client) drop(key string, cn *conn) {
+	c.mu.Lock()
+	if c.conns[key] == cn {
+		delete(c.conns, key)
+	}
+	c.mu.Unlock()
+	cn.Close()
+}
+
+func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	if err := cn.SetDeadline(deadline); err != nil {
+		return err
+	}
+	bw := acquireWriter(cn)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
+	if err != nil {
+		return err
+	}
+	br := acquireReader(cn)
+	resp.Reset()
+	resp.SkipBody = req.Header.IsHead()
+	err = resp.ReadLimitBody(br, c.opts.MaxBodySize)
+	leftover := br.Buffered()
+	br.Reset(nil)
+	readers.Put(br)
+	if err == nil && leftover > 0 {
+		// The server sent more than one response: the connection is out of step.
+		resp.SetConnectionClose()
+	}
+	return err
+}
+
+func isStaleConn(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne *net.OpError
+	if errors.As(err, &ne) && (strings.Contains(ne.Err.Error(), "reset") || strings.Contains(ne.Err.Error(), "broken pipe")) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "server closed connection before returning the first response byte") ||
+		strings.Contains(s, "EOF")
+}
+
+// describe turns network errors into short, groupable messages: the error
+// report groups by message, so it must not carry ephemeral ports.
+func describe(err error) error {
+	var ne net.Error
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return errTimeout
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		if oe.Op == "dial" {
+			return fmt.Errorf("connect %s: %v", oe.Addr, unwrapSyscall(oe.Err))
+		}
+		return fmt.Errorf("%s: %v", oe.Op, unwrapSyscall(oe.Err))
+	}
+	return err
+}
+
+var errTimeout = errors.New("timeout")
+
+func unwrapSyscall(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+func hasSetCookie(resp *fasthttp.Response) bool {
+	found := false
+	resp.Header.VisitAllCookie(func(_, _ []byte) { found = true })
+	return found
+}
+
+func requestURL(req *fasthttp.Request) *url.URL {
+	u, err := url.Parse(string(req.URI().FullURI()))
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+func (c *Client) storeCookies(req *fasthttp.Request, resp *fasthttp.Response) {
+	var cookies []*http.Cookie
+	resp.Header.VisitAllCookie(func(_, v []byte) {
+		if ck, err := http.ParseSetCookie(string(v)); err == nil {
+			cookies = append(cookies, ck)
+		}
+	})
+	if len(cookies) == 0 {
+		return
+	}
+	u := requestURL(req)
+	if u == nil {
+		return
+	}
+	if c.jar == nil {
+		c.jar, _ = cookiejar.New(nil)
+	}
+	c.jar.SetCookies(u, cookies)
+}
+
+func (c *Client) addCookies(req *fasthttp.Request) {
+	u := requestURL(req)
+	if u == nil {
+		return
+	}
+	for _, ck := range c.jar.Cookies(u) {
+		req.Header.SetCookie(ck.Name, ck.Value)
+	}
+}
