@@ -1,0 +1,421 @@
+// Package engine runs virtual users: it spawns them at the spawn rate,
+// spreads them over user classes by weight, runs each one's tasks with its
+// wait time between them, and stops them gracefully.
+//
+// It knows nothing of masters or workers: it is given a target user count
+// and reports samples to a stats.Recorder.
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// DefaultOnStopTimeout is the least time on_stop gets when a user stops,
+// even with a stop timeout of zero.
+const DefaultOnStopTimeout = 5 * time.Second
+
+// MaxExceptions caps the distinct exception messages kept.
+const MaxExceptions = 100
+
+// Config is what a run of the engine needs.
+type Config struct {
+	Classes     []horde.Class
+	Host        string  // base URL for relative request URLs
+	Users       int     // target number of users
+	SpawnRate   float64 // users started (or stopped) per second; <= 0: all at once
+	StopTimeout time.Duration
+	HTTP        httpload.Options
+	Recorder    *stats.Recorder
+	Logger      *slog.Logger
+	// OnRampDone, if set, is called (from the engine's goroutine) each time
+	// the running user count reaches the target.
+	OnRampDone func(users int)
+}
+
+// State is the engine's phase, in Locust's words.
+type State string
+
+// Engine states.
+const (
+	StateReady    State = "ready"
+	StateSpawning State = "spawning"
+	StateRunning  State = "running"
+	StateStopping State = "stopping"
+	StateStopped  State = "stopped"
+)
+
+// Exception is an error raised by user code, counted by message.
+type Exception struct {
+	Message string
+	Count   int64
+}
+
+// Engine runs the users of one process.
+type Engine struct {
+	cfg   Config
+	order *spawnOrder
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	target    int
+	rate      float64
+	retarget  chan struct{}
+	state     State
+	users     []*vuser // in spawn order; ramp-down stops the last first
+	nextID    int
+	wg        sync.WaitGroup
+	running   atomic.Int64
+	exc       map[string]int64
+	excOthers int64
+	perClass  []atomic.Int64
+}
+
+// New checks cfg and returns an engine ready to Run.
+func New(cfg Config) (*Engine, error) {
+	order, err := newSpawnOrder(cfg.Classes)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Recorder == nil {
+		return nil, errors.New("engine: no recorder")
+	}
+	if cfg.Users < 0 {
+		return nil, errors.New("engine: negative user count")
+	}
+	for _, c := range cfg.Classes {
+		if c.New == nil {
+			return nil, errors.New("engine: class " + c.Name + " has no constructor")
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg:      cfg,
+		order:    order,
+		log:      log,
+		target:   min(cfg.Users, order.limit()),
+		rate:     cfg.SpawnRate,
+		retarget: make(chan struct{}, 1),
+		state:    StateReady,
+		exc:      make(map[string]int64),
+		perClass: make([]atomic.Int64, len(cfg.Classes)),
+	}, nil
+}
+
+// SetTarget changes the target user count and spawn rate while running
+// (Locust's edit of a running test).
+func (e *Engine) SetTarget(users int, rate float64) {
+	e.mu.Lock()
+	e.target = min(max(users, 0), e.order.limit())
+	e.rate = rate
+	e.mu.Unlock()
+	select {
+	case e.retarget <- struct{}{}:
+	default:
+	}
+}
+
+// Users returns the number of users running now.
+func (e *Engine) Users() int { return int(e.running.Load()) }
+
+// ClassUsers returns the number of running users of each class.
+func (e *Engine) ClassUsers() []int {
+	out := make([]int, len(e.perClass))
+	for i := range e.perClass {
+		out[i] = int(e.perClass[i].Load())
+	}
+	return out
+}
+
+// State returns the engine's phase.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// Exceptions returns the errors raised by user code, most frequent first.
+func (e *Engine) Exceptions() []Exception {
+	e.mu.Lock()
+	out := make([]Exception, 0, len(e.exc)+1)
+	for m, n := range e.exc {
+		out = append(out, Exception{Message: m, Count: n})
+	}
+	if e.excOthers > 0 {
+		out = append(out, Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Message < out[j].Message
+	})
+	return out
+}
+
+func (e *Engine) exception(err error) {
+	msg := err.Error()
+	e.mu.Lock()
+	if _, ok := e.exc[msg]; ok || len(e.exc) < MaxExceptions {
+		e.exc[msg]++
+	} else {
+		e.excOthers++
+	}
+	e.mu.Unlock()
+}
+
+// Run spawns users towards the target and keeps them running until ctx is
+// done; then it stops every user (each finishes or abandons its task within
+// StopTimeout, then runs on_stop) and returns once all have ended.
+func (e *Engine) Run(ctx context.Context) error {
+	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAll()
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	rampStart := time.Now()
+	startedAtRamp := 0
+	rampDoneReported := false
+	e.setState(StateSpawning)
+
+	for {
+		e.mu.Lock()
+		target, rate, have := e.target, e.rate, len(e.users)
+		e.mu.Unlock()
+
+		var wait time.Duration = -1
+		switch {
+		case have == target:
+			if !rampDoneReported {
+				rampDoneReported = true
+				e.setState(StateRunning)
+				e.log.Info("all users spawned", "users", have)
+				if e.cfg.OnRampDone != nil {
+					e.cfg.OnRampDone(have)
+				}
+			}
+		default:
+			if rampDoneReported {
+				rampDoneReported = false
+				e.setState(StateSpawning)
+			}
+			due := math.MaxInt
+			if rate > 0 {
+				due = int(time.Since(rampStart).Seconds()*rate) + 1 - startedAtRamp
+			}
+			n := min(due, abs(target-have))
+			for range n {
+				if have < target {
+					e.spawn(base)
+					have++
+				} else {
+					e.stopLast()
+					have--
+				}
+				startedAtRamp++
+			}
+			if have != target {
+				next := time.Duration(float64(startedAtRamp) / rate * float64(time.Second))
+				wait = max(time.Until(rampStart.Add(next)), 0)
+			} else {
+				wait = 0
+			}
+		}
+
+		if wait >= 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			e.stopAll(cancelAll)
+			return nil
+		case <-e.retarget:
+			rampStart, startedAtRamp = time.Now(), 0
+		case <-timerC(timer, wait >= 0):
+		}
+	}
+}
+
+func timerC(t *time.Timer, armed bool) <-chan time.Time {
+	if armed {
+		return t.C
+	}
+	return nil
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (e *Engine) setState(s State) {
+	e.mu.Lock()
+	e.state = s
+	e.mu.Unlock()
+}
+
+func (e *Engine) spawn(base context.Context) {
+	e.mu.Lock()
+	k := len(e.users)
+	ci := e.order.class(k)
+	e.nextID++
+	id := e.nextID
+	e.mu.Unlock()
+
+	u := newVU(e, id, ci, base)
+	e.mu.Lock()
+	e.users = append(e.users, u)
+	e.mu.Unlock()
+	e.running.Add(1)
+	e.perClass[ci].Add(1)
+	e.wg.Add(1)
+	go e.runUser(u)
+}
+
+func (e *Engine) stopLast() {
+	e.mu.Lock()
+	n := len(e.users)
+	if n == 0 {
+		e.mu.Unlock()
+		return
+	}
+	u := e.users[n-1]
+	e.users[n-1] = nil
+	e.users = e.users[:n-1]
+	e.mu.Unlock()
+	e.stopUser(u)
+}
+
+// stopUser asks u to stop: its wait ends at once, and its task is cut off
+// when the stop timeout expires.
+func (e *Engine) stopUser(u *vuser) {
+	close(u.stop)
+	if e.cfg.StopTimeout <= 0 {
+		u.cancelTask()
+		return
+	}
+	time.AfterFunc(e.cfg.StopTimeout, u.cancelTask)
+}
+
+func (e *Engine) stopAll(cancelAll context.CancelFunc) {
+	e.setState(StateStopping)
+	e.mu.Lock()
+	users := e.users
+	e.users = nil
+	e.mu.Unlock()
+	for i := len(users) - 1; i >= 0; i-- {
+		e.stopUser(users[i])
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	limit := max(e.cfg.StopTimeout, 0) + DefaultOnStopTimeout + time.Second
+	select {
+	case <-done:
+	case <-time.After(limit):
+		// on_stop overran its budget everywhere: cut every request off.
+		cancelAll()
+		<-done
+	}
+	e.setState(StateStopped)
+}
+
+func (e *Engine) runUser(u *vuser) {
+	defer e.wg.Done()
+	defer func() {
+		e.running.Add(-1)
+		e.perClass[u.class].Add(-1)
+	}()
+	defer u.client.Close()
+	defer u.cancelTask()
+
+	cls := &e.cfg.Classes[u.class]
+	impl := cls.New()
+	release := u.client.StopOn(u.taskCtx)
+
+	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
+		e.exception(err)
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+loop:
+	for !u.stopped() {
+		t0 := time.Now()
+		if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			e.exception(err)
+		}
+		wait := cls.Wait.Next(u.rand, time.Since(t0))
+		if wait <= 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-u.stop:
+			timer.Stop()
+			break loop
+		}
+	}
+	release()
+
+	// on_stop runs on a fresh connection with its own budget.
+	u.client.Reset()
+	budget := max(e.cfg.StopTimeout, DefaultOnStopTimeout)
+	octx, cancel := context.WithTimeout(u.base, budget)
+	defer cancel()
+	releaseStop := u.client.StopOn(octx)
+	defer releaseStop()
+	if err := e.call(func() error { return impl.OnStop(octx, u) }); err != nil {
+		e.exception(err)
+	}
+}
+
+// call runs user code, turning a panic into an exception so one bad user
+// cannot take the run down.
+func (e *Engine) call(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError{r}
+		}
+	}()
+	err = f()
+	if errors.Is(err, httpload.ErrStopped) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return "panic: " + anyString(p.v) }
+
+func anyString(v any) string {
+	switch x := v.(type) {
+	case error:
+		return x.Error()
+	case string:
+		return x
+	default:
+		return slog.AnyValue(v).String()
+	}
+}
+
+func seedFor(id int) *rand.Rand {
+	return rand.New(rand.NewPCG(rand.Uint64(), uint64(id)))
+}

@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/scenario"
+)
+
+// userAgent is sent unless a scenario sets its own User-Agent.
+const userAgent = "horde"
+
+// PlanClasses turns a compiled scenario into user classes for the engine.
+// host is the base URL for relative request URLs (the plan's host or -H).
+func PlanClasses(p *scenario.Plan, host string) []horde.Class {
+	host = strings.TrimSuffix(host, "/")
+	classes := make([]horde.Class, 0, len(p.Classes))
+	for _, c := range p.Classes {
+		pc := &planClass{plan: p, class: c, host: host}
+		pc.onStart = compileSteps(c.OnStart, host)
+		pc.onStop = compileSteps(c.OnStop, host)
+		for _, t := range c.Tasks {
+			pc.tasks = append(pc.tasks, compileSteps(t.Steps, host))
+			pc.total += t.Weight
+			pc.cumulative = append(pc.cumulative, pc.total)
+		}
+		classes = append(classes, horde.Class{
+			Name:   c.Name,
+			Weight: c.Weight,
+			Count:  c.Count,
+			Wait:   c.Wait,
+			New:    pc.newUser,
+		})
+	}
+	return classes
+}
+
+// planClass holds what every user of a class shares: its steps, prepared once.
+type planClass struct {
+	plan       *scenario.Plan
+	class      *scenario.Class
+	host       string
+	onStart    []*step
+	tasks      [][]*step
+	cumulative []int // running sum of task weights
+	total      int
+	onStop     []*step
+}
+
+// step is a scenario step with what can be computed once: the full URL and
+// the statistics name when they do not depend on the user.
+type step struct {
+	*scenario.Step
+	staticURL  []byte // host + path when the URL is static and has no query params
+	staticName string // the name when it does not depend on the rendered URL
+	header     []header
+	hasUA      bool
+	hasCT      bool
+}
+
+type header struct {
+	name   string
+	static []byte // nil when templated
+	value  *scenario.Template
+}
+
+func compileSteps(steps []*scenario.Step, host string) []*step {
+	out := make([]*step, 0, len(steps))
+	for _, s := range steps {
+		st := &step{Step: s, staticName: s.Name}
+		if u, ok := s.URL.Static(); ok {
+			if len(s.Query) == 0 {
+				st.staticURL = []byte(absURL(host, u))
+			}
+			if st.staticName == "" {
+				st.staticName = pathOf(u)
+			}
+		}
+		for _, h := range s.Header {
+			hd := header{name: h.Name, value: h.Value}
+			if v, ok := h.Value.Static(); ok {
+				hd.static = []byte(v)
+			}
+			st.header = append(st.header, hd)
+			switch strings.ToLower(h.Name) {
+			case "user-agent":
+				st.hasUA = true
+			case "content-type":
+				st.hasCT = true
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func (pc *planClass) newUser() horde.User {
+	return &planUser{pc: pc, vars: make(scenario.Vars)}
+}
+
+// planUser runs a scenario class for one virtual user.
+type planUser struct {
+	pc   *planClass
+	vars scenario.Vars
+	env  scenario.Env
+	next int // next task index for sequential classes
+	body []byte
+	path []byte
+}
+
+var _ horde.User = (*planUser)(nil)
+
+func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
+	u := vu.(*vuser)
+	p.env = scenario.Env{Vars: p.vars, Rand: u.rand, UserID: u.id}
+	for _, name := range p.pc.class.Feeds {
+		f := p.pc.plan.Feeders[name]
+		if f == nil {
+			return fmt.Errorf("feeder %q not defined", name)
+		}
+		row, ok := f.Next(u.rand)
+		if !ok {
+			return fmt.Errorf("feeder %q: no rows left", name)
+		}
+		p.vars[name] = row
+	}
+	return p.runSteps(ctx, u, p.pc.onStart)
+}
+
+func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
+	u := vu.(*vuser)
+	pc := p.pc
+	if len(pc.tasks) == 0 {
+		return errors.New("class has no tasks")
+	}
+	var i int
+	if pc.class.Sequential {
+		i = p.next
+		p.next = (p.next + 1) % len(pc.tasks)
+	} else {
+		r := u.rand.IntN(pc.total)
+		for i = 0; pc.cumulative[i] <= r; i++ {
+		}
+	}
+	return p.runSteps(ctx, u, pc.tasks[i])
+}
+
+func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
+	return p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
+}
+
+func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error {
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return httpload.ErrStopped
+		}
+		if err := p.run(u, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run sends one step's request and records it. It returns an error only for
+// problems of the scenario itself (a template that cannot render) or a stop;
+// request failures are recorded, not returned.
+func (p *planUser) run(u *vuser, s *step) error {
+	req, resp := &u.req, &u.resp
+	req.Reset()
+	req.Header.SetMethod(s.Method)
+
+	name := s.staticName
+	if s.staticURL != nil {
+		req.SetRequestURIBytes(s.staticURL)
+	} else {
+		var err error
+		p.path, err = s.URL.Append(p.path[:0], &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		if name == "" {
+			name = pathOf(string(p.path))
+		}
+		u.buf = u.buf[:0]
+		if !hasScheme(p.path) {
+			u.buf = append(u.buf, p.pc.host...)
+			if len(p.path) == 0 || p.path[0] != '/' {
+				u.buf = append(u.buf, '/')
+			}
+		}
+		u.buf = append(u.buf, p.path...)
+		sep := byte('?')
+		if containsByte(p.path, '?') {
+			sep = '&'
+		}
+		for _, q := range s.Query {
+			u.buf = append(u.buf, sep)
+			sep = '&'
+			u.buf = appendQueryEscape(u.buf, q.Name)
+			u.buf = append(u.buf, '=')
+			p.body, err = q.Value.Append(p.body[:0], &p.env)
+			if err != nil {
+				return fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
+			}
+			u.buf = appendQueryEscape(u.buf, string(p.body))
+		}
+		req.SetRequestURIBytes(u.buf)
+	}
+
+	for _, h := range s.header {
+		if h.static != nil {
+			req.Header.SetBytesV(h.name, h.static)
+			continue
+		}
+		var err error
+		p.body, err = h.value.Append(p.body[:0], &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, h.name, err)
+		}
+		req.Header.SetBytesV(h.name, p.body)
+	}
+	if !s.hasUA {
+		req.Header.SetUserAgent(userAgent)
+	}
+	if s.Body != nil {
+		var err error
+		p.body, err = s.Body.Append(p.body[:0], &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: body: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		req.SetBodyRaw(p.body)
+		if s.ContentType != "" && !s.hasCT {
+			req.Header.SetContentType(s.ContentType)
+		}
+	}
+
+	took, err := u.client.Do(req, resp, s.Timeout)
+	if err != nil {
+		if errors.Is(err, httpload.ErrStopped) {
+			return err
+		}
+		u.e.cfg.Recorder.Record(u.id, s.Method, name, took, 0, err.Error())
+		return nil
+	}
+	failure := s.Evaluate(response{resp}, p.vars)
+	u.e.cfg.Recorder.Record(u.id, s.Method, name, took, int64(len(resp.Body())), failure)
+	return nil
+}
+
+func hasScheme(b []byte) bool {
+	return len(b) > 7 && (string(b[:7]) == "http://" || (len(b) > 8 && string(b[:8]) == "https://"))
+}
+
+func containsByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// appendQueryEscape appends s escaped for a query component, as
+// url.QueryEscape does, without allocating.
+func appendQueryEscape(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
+}
+
+// response shows a fasthttp response to checks and captures.
+type response struct{ r *fasthttp.Response }
+
+var _ scenario.Response = response{}
+
+func (r response) Status() int               { return r.r.StatusCode() }
+func (r response) Body() []byte              { return r.r.Body() }
+func (r response) Header(name string) string { return string(r.r.Header.Peek(name)) }

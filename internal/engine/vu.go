@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/httpload"
+)
+
+// vuser is one virtual user. Everything in it belongs to the user's
+// goroutine except stop, which the engine closes.
+type vuser struct {
+	e      *Engine
+	id     int
+	class  int
+	rand   *rand.Rand
+	client *httpload.Client
+
+	base       context.Context // the engine's, for on_stop
+	taskCtx    context.Context
+	cancelTask context.CancelFunc
+	stop       chan struct{}
+
+	// scratch reused by every request of this user
+	req  fasthttp.Request
+	resp fasthttp.Response
+	buf  []byte
+}
+
+var _ horde.VU = (*vuser)(nil)
+
+func newVU(e *Engine, id, class int, base context.Context) *vuser {
+	u := &vuser{
+		e:      e,
+		id:     id,
+		class:  class,
+		rand:   seedFor(id),
+		client: httpload.New(e.cfg.HTTP),
+		base:   base,
+		stop:   make(chan struct{}),
+	}
+	u.taskCtx, u.cancelTask = context.WithCancel(base)
+	return u
+}
+
+func (u *vuser) stopped() bool {
+	select {
+	case <-u.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (u *vuser) ID() int          { return u.id }
+func (u *vuser) Rand() *rand.Rand { return u.rand }
+func (u *vuser) Host() string     { return u.e.cfg.Host }
+
+// Record implements horde.VU.
+func (u *vuser) Record(s horde.Sample) {
+	u.e.cfg.Recorder.Record(u.id, s.Method, s.Name, s.Duration, s.Bytes, s.Failure)
+}
+
+// Do implements horde.VU for Go users.
+func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, error) {
+	req, resp := &u.req, &u.resp
+	req.Reset()
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req.Header.SetMethod(method)
+	full := absURL(u.e.cfg.Host, r.URL)
+	req.SetRequestURI(full)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if len(r.Body) > 0 {
+		req.SetBodyRaw(r.Body)
+	}
+	name := r.Name
+	if name == "" {
+		name = pathOf(r.URL)
+	}
+	if ctx.Err() != nil {
+		return nil, httpload.ErrStopped
+	}
+	took, err := u.client.Do(req, resp, r.Timeout)
+	if err != nil {
+		if errors.Is(err, httpload.ErrStopped) {
+			return nil, err
+		}
+		u.Record(horde.Sample{Method: method, Name: name, Duration: took, Failure: err.Error()})
+		return nil, err
+	}
+	out := &horde.Response{
+		Status:   resp.StatusCode(),
+		Header:   make(http.Header),
+		Body:     append([]byte(nil), resp.Body()...),
+		Duration: took,
+	}
+	resp.Header.VisitAll(func(k, v []byte) {
+		out.Header.Add(string(k), string(v))
+	})
+	failure := ""
+	if out.Status >= 400 {
+		failure = statusFailure(out.Status)
+	}
+	u.Record(horde.Sample{Method: method, Name: name, Duration: took, Bytes: int64(len(out.Body)), Failure: failure})
+	return out, nil
+}
+
+func statusFailure(code int) string {
+	return "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)
+}
+
+// absURL joins a relative URL to host.
+func absURL(host, u string) string {
+	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+		return u
+	}
+	host = strings.TrimSuffix(host, "/")
+	if !strings.HasPrefix(u, "/") {
+		u = "/" + u
+	}
+	return host + u
+}
+
+// pathOf returns the path of a URL (absolute or not), without query.
+func pathOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			u = rest[j:]
+		} else {
+			u = "/"
+		}
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
