@@ -79,10 +79,21 @@ func New(opts Options) *Client {
 }
 
 // StopOn makes the client abort when ctx is done: the request in flight
-// fails with ErrStopped at once and so does every later one. It registers
-// one callback for the client's lifetime, not one per request.
-func (c *Client) StopOn(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, c.abort)
+// fails with ErrStopped at once and so does every later one, until Reset.
+// It registers one callback for the client's lifetime, not one per request.
+// The returned release function unregisters it; once it returns, no abort
+// from ctx can happen any more (if one had started, it has finished).
+func (c *Client) StopOn(ctx context.Context) (release func()) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.abort()
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+		}
+	}
 }
 
 func (c *Client) abort() {

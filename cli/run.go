@@ -1,0 +1,397 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/engine"
+	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Defaults of `horde run`, as Locust's headless defaults.
+const (
+	DefaultUsers     = 1
+	DefaultSpawnRate = 1.0
+	consoleEvery     = 2 * time.Second
+)
+
+// runOptions are the flags of `horde run` (Locust's names).
+type runOptions struct {
+	users           int
+	spawnRate       float64
+	runTime         durationValue
+	host            string
+	headless        bool
+	stopTimeout     durationValue
+	csvPrefix       string
+	csvFullHistory  bool
+	html            string
+	jsonFile        string
+	onlySummary     bool
+	exitCodeOnError int
+	resetStats      bool
+	requestTimeout  durationValue
+	logLevel        string
+}
+
+func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [FILE]",
+		Short: "Run a load test from a scenario file",
+		Long: `Run a load test from a scenario file (or from the Go user classes built into
+this binary). Flags use Locust's names; each also reads HORDE_<FLAG> from the
+environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			} else if v, ok := lookup("HORDE_SCENARIO"); ok {
+				file = v
+			}
+			var load planLoader
+			if file != "" {
+				load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
+			}
+			return runRun(cmd.Context(), cmd, o, file, load, classes, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.users, "users", "u", DefaultUsers, "peak number of concurrent users")
+	f.Float64VarP(&o.spawnRate, "spawn-rate", "r", DefaultSpawnRate, "users started per second")
+	f.VarP(&o.runTime, "run-time", "t", "stop after this long (20, 90s, 1h30m, 7d); default: until interrupted")
+	f.StringVarP(&o.host, "host", "H", "", "base URL of the system under test (overrides the scenario's host)")
+	f.BoolVar(&o.headless, "headless", false, "run without the web UI, starting at once")
+	f.VarP(&o.stopTimeout, "stop-timeout", "s", "let running tasks finish for this long when stopping (default: cut them off)")
+	f.StringVar(&o.csvPrefix, "csv", "", "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv")
+	f.BoolVar(&o.csvFullHistory, "csv-full-history", false, "write every entry (not just Aggregated) to the history CSV")
+	f.StringVar(&o.html, "html", "", "write a self-contained HTML report to FILE at the end")
+	f.StringVar(&o.jsonFile, "json", "", "write a JSON summary to FILE at the end")
+	f.BoolVar(&o.onlySummary, "only-summary", false, "print only the final summary, not the table every 2 s")
+	f.IntVar(&o.exitCodeOnError, "exit-code-on-error", ExitFailures, "exit code when any request failed or user code raised an error")
+	f.BoolVar(&o.resetStats, "reset-stats", false, "reset statistics once all users are spawned")
+	f.Var(&o.requestTimeout, "request-timeout", "default timeout of a request (default 60s)")
+	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+// planLoader loads the scenario with the given options.
+type planLoader func(scenario.Options) (*scenario.Plan, error)
+
+func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string, load planLoader, goClasses []horde.Class, stdout, stderr io.Writer) error {
+	if !o.headless {
+		return badInput("the web UI is not available yet: pass --headless (the UI is tracked as its own issue)")
+	}
+	if o.csvFullHistory && o.csvPrefix == "" {
+		return badInput("--csv-full-history needs --csv")
+	}
+	log, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+
+	var (
+		plan    *scenario.Plan
+		classes []horde.Class
+		host    = o.host
+	)
+	switch {
+	case load != nil:
+		plan, err = load(scenario.Options{Host: o.host})
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: err}
+		}
+		if host == "" {
+			host = plan.Host
+		}
+		classes = engine.PlanClasses(plan, host)
+	case len(goClasses) > 0:
+		classes = goClasses
+	default:
+		return badInput("no scenario: name a scenario file (horde run FILE) or set HORDE_SCENARIO")
+	}
+
+	flags := cmd.Flags()
+	users, rate := o.users, o.spawnRate
+	runTime, stopTimeout := o.runTime.d, o.stopTimeout.d
+	if plan != nil {
+		if !flags.Changed("users") && plan.Load.Users > 0 {
+			users = plan.Load.Users
+		}
+		if !flags.Changed("spawn-rate") && plan.Load.SpawnRate > 0 {
+			rate = plan.Load.SpawnRate
+		}
+		if !flags.Changed("run-time") && plan.Load.RunTime > 0 {
+			runTime = plan.Load.RunTime
+		}
+		if !flags.Changed("stop-timeout") && plan.Load.StopTimeout > 0 {
+			stopTimeout = plan.Load.StopTimeout
+		}
+	}
+	if users < 0 {
+		return badInput("--users: %d is negative", users)
+	}
+	if rate <= 0 {
+		return badInput("--spawn-rate: must be > 0, got %v", rate)
+	}
+
+	out := &outputs{opts: o, stdout: stdout, hist: &report.History{}}
+	if err := out.open(); err != nil {
+		return &exitError{code: ExitBadInput, err: err}
+	}
+	defer out.close()
+
+	m, err := master.New(master.Config{
+		Engine: engine.Config{
+			Classes:     classes,
+			Host:        host,
+			Users:       users,
+			SpawnRate:   rate,
+			StopTimeout: stopTimeout,
+			HTTP:        httpload.Options{Timeout: o.requestTimeout.d},
+		},
+		RunTime:    runTime,
+		ResetStats: o.resetStats,
+		Logger:     log,
+		OnTick:     out.tick,
+	})
+	if err != nil {
+		return badInput("%v", err)
+	}
+	log.Info("starting", "users", users, "spawn_rate", rate, "run_time", runTime.String(), "host", host)
+	if err := m.Run(ctx); err != nil {
+		return &exitError{code: ExitBroken, err: err}
+	}
+
+	final := m.Snapshot()
+	start, end := m.Times()
+	exceptions := toReportExceptions(m.Exceptions())
+	info := report.Info{
+		Title:        "horde load test report",
+		ScenarioFile: file,
+		Host:         host,
+		Start:        start,
+		End:          end,
+		Users:        users,
+		SpawnRate:    rate,
+		RunTime:      runTime,
+		Classes:      classInfo(plan, classes, m.ClassUsers()),
+		Exceptions:   exceptions,
+	}
+	code := ExitOK
+	if final.Total.Failures > 0 || len(exceptions) > 0 {
+		code = o.exitCodeOnError
+	}
+	info.ExitCode = code
+	if err := out.finish(final, m.Users(), info); err != nil {
+		return &exitError{code: ExitBroken, err: err}
+	}
+	if code != ExitOK {
+		return &exitError{code: code, err: fmt.Errorf("%d of %d requests failed, %d exceptions", final.Total.Failures, final.Total.Requests, len(exceptions))}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, badInput("--loglevel: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func toReportExceptions(ex []engine.Exception) []report.Exception {
+	out := make([]report.Exception, 0, len(ex))
+	for _, e := range ex {
+		out = append(out, report.Exception{Count: e.Count, Message: e.Message, Nodes: "local"})
+	}
+	return out
+}
+
+func classInfo(plan *scenario.Plan, classes []horde.Class, running []int) []report.ClassInfo {
+	out := make([]report.ClassInfo, 0, len(classes))
+	for i, c := range classes {
+		ci := report.ClassInfo{Name: c.Name, Weight: c.Weight}
+		if i < len(running) {
+			ci.Users = running[i]
+		}
+		if plan != nil && i < len(plan.Classes) {
+			for _, t := range plan.Classes[i].Tasks {
+				ci.Tasks = append(ci.Tasks, report.TaskInfo{Name: taskName(t), Weight: t.Weight})
+			}
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+func taskName(t *scenario.Task) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	if len(t.Steps) == 1 {
+		s := t.Steps[0]
+		if s.Name != "" {
+			return s.Method + " " + s.Name
+		}
+		if u, ok := s.URL.Static(); ok {
+			return s.Method + " " + u
+		}
+	}
+	return "task"
+}
+
+// outputs writes the console table, the CSV files and the reports.
+type outputs struct {
+	opts   *runOptions
+	stdout io.Writer
+	hist   *report.History
+
+	mu          sync.Mutex
+	lastConsole time.Time
+	historyFile *os.File
+	historyCSV  *report.HistoryCSV
+}
+
+func (o *outputs) open() error {
+	if o.opts.csvPrefix == "" {
+		return nil
+	}
+	if dir := filepath.Dir(o.opts.csvPrefix); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--csv: %w", err)
+		}
+	}
+	f, err := os.Create(o.opts.csvPrefix + "_stats_history.csv")
+	if err != nil {
+		return fmt.Errorf("--csv: %w", err)
+	}
+	o.historyFile = f
+	o.historyCSV = report.NewHistoryCSV(f, o.opts.csvFullHistory)
+	return nil
+}
+
+func (o *outputs) close() {
+	if o.historyFile != nil {
+		o.historyFile.Close()
+	}
+}
+
+// tick runs once a second on the master's goroutine.
+func (o *outputs) tick(s *stats.Snapshot, users int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.hist.Add(pointOf(s, users))
+	if o.historyCSV != nil {
+		o.historyCSV.Row(s, users)
+	}
+	if !o.opts.onlySummary && s.Time.Sub(o.lastConsole) >= consoleEvery {
+		o.lastConsole = s.Time
+		report.PrintTable(o.stdout, s, users)
+		fmt.Fprintln(o.stdout)
+	}
+}
+
+func pointOf(s *stats.Snapshot, users int) report.Point {
+	p := report.Point{
+		Time:       s.Time,
+		Users:      users,
+		RPS:        s.Total.CurrentRPS,
+		FailPerSec: s.Total.CurrentFailPerSec,
+		Requests:   s.Total.Requests,
+		Failures:   s.Total.Failures,
+	}
+	if cp := s.Total.CurrentPercentiles; cp != nil {
+		p.P50Ms = cp[percentileIndex(0.50)]
+		p.P95Ms = cp[percentileIndex(0.95)]
+		p.P99Ms = cp[percentileIndex(0.99)]
+	}
+	return p
+}
+
+func percentileIndex(p float64) int {
+	for i, q := range stats.Percentiles {
+		if q == p {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("percentile %v not reported", p))
+}
+
+// finish writes everything once more at the end, so the files include the
+// whole run (on_stop requests too).
+func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.hist.Add(pointOf(s, users))
+	if o.historyCSV != nil {
+		if err := o.historyCSV.Row(s, users); err != nil {
+			return err
+		}
+	}
+	report.PrintSummary(o.stdout, s, info.Exceptions)
+	var errs []error
+	if p := o.opts.csvPrefix; p != "" {
+		errs = append(errs,
+			writeFile(p+"_stats.csv", func(w io.Writer) error { return report.WriteStatsCSV(w, s) }),
+			writeFile(p+"_failures.csv", func(w io.Writer) error { return report.WriteFailuresCSV(w, s) }),
+			writeFile(p+"_exceptions.csv", func(w io.Writer) error { return report.WriteExceptionsCSV(w, info.Exceptions) }),
+		)
+	}
+	if o.opts.jsonFile != "" {
+		errs = append(errs, writeFile(o.opts.jsonFile, func(w io.Writer) error {
+			return report.WriteJSON(w, info, s, o.hist.Points())
+		}))
+	}
+	if o.opts.html != "" {
+		errs = append(errs, writeFile(o.opts.html, func(w io.Writer) error {
+			return report.WriteHTML(w, info, s, o.hist.Points())
+		}))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes through a temporary file and renames it into place, so a
+// reader never sees half a file.
+func writeFile(path string, write func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

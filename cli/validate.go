@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horde-load/horde/internal/scenario"
+)
+
+func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
+	var host string
+	cmd := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a scenario file and print every problem as file:line:col: message",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := scenario.LoadFile(args[0], scenario.Options{Host: host})
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return &exitError{code: ExitBadInput, err: fmt.Errorf("%s is not valid", args[0])}
+			}
+			tasks := 0
+			for _, c := range plan.Classes {
+				tasks += len(c.Tasks)
+			}
+			fmt.Fprintf(stdout, "%s: ok (%d user classes, %d tasks)\n", args[0], len(plan.Classes), tasks)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&host, "host", "H", "", "host to assume when the file has none")
+	return cmd
+}
