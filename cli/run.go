@@ -298,7 +298,7 @@ func (o *outputs) close() {
 func (o *outputs) tick(s *stats.Snapshot, users int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.hist.Add(pointOf(s, users))
+	o.hist.Add(report.NewPoint(s, users))
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)
 	}
@@ -309,38 +309,12 @@ func (o *outputs) tick(s *stats.Snapshot, users int) {
 	}
 }
 
-func pointOf(s *stats.Snapshot, users int) report.Point {
-	p := report.Point{
-		Time:       s.Time,
-		Users:      users,
-		RPS:        s.Total.CurrentRPS,
-		FailPerSec: s.Total.CurrentFailPerSec,
-		Requests:   s.Total.Requests,
-		Failures:   s.Total.Failures,
-	}
-	if cp := s.Total.CurrentPercentiles; cp != nil {
-		p.P50Ms = cp[percentileIndex(0.50)]
-		p.P95Ms = cp[percentileIndex(0.95)]
-		p.P99Ms = cp[percentileIndex(0.99)]
-	}
-	return p
-}
-
-func percentileIndex(p float64) int {
-	for i, q := range stats.Percentiles {
-		if q == p {
-			return i
-		}
-	}
-	panic(fmt.Sprintf("percentile %v not reported", p))
-}
-
 // finish writes everything once more at the end, so the files include the
 // whole run (on_stop requests too).
 func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.hist.Add(pointOf(s, users))
+	o.hist.Add(report.NewPoint(s, users))
 	if o.historyCSV != nil {
 		if err := o.historyCSV.Row(s, users); err != nil {
 			return err

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,8 +29,18 @@ func fit(name string, width int) string {
 	return string(r[:width-1]) + "…"
 }
 
-func roundMs(v float64) int64 {
-	return int64(v + 0.5) // response times are never negative
+// consoleMs formats a time in ms for the console: whole milliseconds from
+// 100 ms up (as Locust shows them), with one or two decimals below, where
+// whole milliseconds would turn every loopback request into 0.
+func consoleMs(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatInt(int64(v+0.5), 10)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
 }
 
 func tableRow(e *stats.Entry, current bool) string {
@@ -44,10 +55,10 @@ func tableRow(e *stats.Entry, current bool) string {
 	case e.Failures > 0:
 		ratio = 1
 	}
-	return fmt.Sprintf("%-*s %-*s %7d %12s |%7d %7d %7d %7d | %7.2f %11.2f",
+	return fmt.Sprintf("%-*s %-*s %7d %12s |%7s %7s %7s %7s | %7.2f %11.2f",
 		consoleTypeWidth, fit(e.Method, consoleTypeWidth), consoleNameWidth, fit(e.Name, consoleNameWidth),
 		e.Requests, fmt.Sprintf("%d(%.2f%%)", e.Failures, ratio*100),
-		roundMs(e.AvgMs), roundMs(e.MinMs), roundMs(e.MaxMs), roundMs(e.MedianMs), rps, fps)
+		consoleMs(e.AvgMs), consoleMs(e.MinMs), consoleMs(e.MaxMs), consoleMs(e.MedianMs), rps, fps)
 }
 
 func printStats(w io.Writer, s *stats.Snapshot, current bool) {
@@ -111,7 +122,7 @@ func printPercentiles(w io.Writer, s *stats.Snapshot) {
 			if i < len(e.Percentiles) {
 				v = e.Percentiles[i]
 			}
-			fmt.Fprintf(&b, " %6d", roundMs(v))
+			fmt.Fprintf(&b, " %6s", consoleMs(v))
 		}
 		b.WriteString("\n")
 	}

@@ -19,8 +19,8 @@ func TestPrintTable(t *testing.T) {
 		{0, "Elapsed 1m5s, 20 users"},
 		{1, "Type     Name                                      # reqs      # fails |    Avg     Min     Max     Med |   req/s  failures/s"},
 		{2, "--------|----------------------------------------|-------|-------------|-------|-------|-------|--------|--------|-----------"},
-		{4, "GET      /api/items                                   100     2(2.00%) |     13       1     251      10 |   12.50        0.10"},
-		{7, "         Aggregated                                   110     2(1.82%) |     12       1     251      10 |   13.00        0.10"},
+		{4, "GET      /api/items                                   100     2(2.00%) |   12.5    0.75     251    10.4 |   12.50        0.10"},
+		{7, "         Aggregated                                   110     2(1.82%) |   11.5    0.75     251    9.60 |   13.00        0.10"},
 	}
 	for _, tt := range tests {
 		if tt.line >= len(ls) || ls[tt.line] != tt.want {
@@ -53,10 +53,10 @@ func TestPrintSummary(t *testing.T) {
 	golden(t, "summary.golden.txt", []byte(out))
 	for _, want := range []string{
 		// whole-run rates in the table
-		"GET      /api/items                                   100     2(2.00%) |     13       1     251      10 |   10.00        0.20\n",
+		"GET      /api/items                                   100     2(2.00%) |   12.5    0.75     251    10.4 |   10.00        0.20\n",
 		"Response time percentiles (exact to 3 significant digits)\n",
 		"Type     Name                                       # reqs    50%    66%    75%    80%    90%    95%    98%    99%  99.9% 99.99%   100%\n",
-		"GET      /api/items                                    100     10     12     15     18     30     60    100    150    240    251    251\n",
+		"GET      /api/items                                    100   10.4   12.0   15.0   18.0   30.0   60.0    100    150    240    251    251\n",
 		"Error report\n# occurrences      Error\n",
 		"2                  GET /api/items: HTTPError('404 Client Error: Not Found for url: /api/items')\n",
 		"Exceptions\n",
