@@ -26,6 +26,7 @@ const (
 	DefaultUsers     = 1
 	DefaultSpawnRate = 1.0
 	consoleEvery     = 2 * time.Second
+	filesEvery       = 2 * time.Second
 )
 
 // runOptions are the flags of `horde run` (Locust's names).
@@ -152,7 +153,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		return badInput("--spawn-rate: must be > 0, got %v", rate)
 	}
 
-	out := &outputs{opts: o, stdout: stdout, hist: &report.History{}}
+	out := &outputs{opts: o, stdout: stdout, log: log, hist: &report.History{}}
 	if err := out.open(); err != nil {
 		return &exitError{code: ExitBadInput, err: err}
 	}
@@ -175,6 +176,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 	if err != nil {
 		return badInput("%v", err)
 	}
+	out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
 	log.Info("starting", "users", users, "spawn_rate", rate, "run_time", runTime.String(), "host", host)
 	if err := m.Run(ctx); err != nil {
 		return &exitError{code: ExitBroken, err: err}
@@ -262,10 +264,15 @@ func taskName(t *scenario.Task) string {
 type outputs struct {
 	opts   *runOptions
 	stdout io.Writer
+	log    *slog.Logger
 	hist   *report.History
+
+	// exceptions reads the user-code errors so far (set once the run exists).
+	exceptions func() []report.Exception
 
 	mu          sync.Mutex
 	lastConsole time.Time
+	lastFiles   time.Time
 	historyFile *os.File
 	historyCSV  *report.HistoryCSV
 }
@@ -302,6 +309,17 @@ func (o *outputs) tick(s *stats.Snapshot, users int) {
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)
 	}
+	if o.opts.csvPrefix != "" && s.Time.Sub(o.lastFiles) >= filesEvery {
+		// Keep the result files current during long runs, as Locust does.
+		o.lastFiles = s.Time
+		var ex []report.Exception
+		if o.exceptions != nil {
+			ex = o.exceptions()
+		}
+		if err := o.writeCSVs(s, ex); err != nil {
+			o.log.Warn("writing CSV files", "err", err)
+		}
+	}
 	if !o.opts.onlySummary && s.Time.Sub(o.lastConsole) >= consoleEvery {
 		o.lastConsole = s.Time
 		report.PrintTable(o.stdout, s, users)
@@ -322,12 +340,8 @@ func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
 	}
 	report.PrintSummary(o.stdout, s, info.Exceptions)
 	var errs []error
-	if p := o.opts.csvPrefix; p != "" {
-		errs = append(errs,
-			writeFile(p+"_stats.csv", func(w io.Writer) error { return report.WriteStatsCSV(w, s) }),
-			writeFile(p+"_failures.csv", func(w io.Writer) error { return report.WriteFailuresCSV(w, s) }),
-			writeFile(p+"_exceptions.csv", func(w io.Writer) error { return report.WriteExceptionsCSV(w, info.Exceptions) }),
-		)
+	if o.opts.csvPrefix != "" {
+		errs = append(errs, o.writeCSVs(s, info.Exceptions))
 	}
 	if o.opts.jsonFile != "" {
 		errs = append(errs, writeFile(o.opts.jsonFile, func(w io.Writer) error {
@@ -345,6 +359,17 @@ func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
 		}
 	}
 	return nil
+}
+
+func (o *outputs) writeCSVs(s *stats.Snapshot, ex []report.Exception) error {
+	p := o.opts.csvPrefix
+	if err := writeFile(p+"_stats.csv", func(w io.Writer) error { return report.WriteStatsCSV(w, s) }); err != nil {
+		return err
+	}
+	if err := writeFile(p+"_failures.csv", func(w io.Writer) error { return report.WriteFailuresCSV(w, s) }); err != nil {
+		return err
+	}
+	return writeFile(p+"_exceptions.csv", func(w io.Writer) error { return report.WriteExceptionsCSV(w, ex) })
 }
 
 // writeFile writes through a temporary file and renames it into place, so a
