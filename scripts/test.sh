@@ -34,7 +34,7 @@ echo "== fuzz (seed corpus plus ${FUZZ_TIME:=10s} of new inputs each)"
 for pkg in $(go list ./...); do
 	for fz in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "-- $pkg $fz"
-		go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" "$pkg"
+		go test -run "^$" -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 3s "$pkg"
 	done
 done
 echo "== all tests passed"

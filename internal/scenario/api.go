@@ -2,13 +2,17 @@
 // Plan. Templates are compiled once here; executing a request never parses
 // a template. Errors name their place as file:line:col.
 //
-// CONTRACT FILE: the types and signatures below are what the engine codes
-// against. Parsing, validation and template compilation live in the other
-// files of this package.
+// The file format is described in docs/scenario.md. This file holds the
+// types the engine codes against; parsing and validation live in parse.go,
+// templates in template.go and funcs.go, checks and captures in evaluate.go.
 package scenario
 
 import (
 	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/horde-load/horde"
@@ -100,11 +104,26 @@ type Pos struct {
 // Capture stores part of a response in a per-user variable.
 type Capture struct {
 	Var string
-	// exactly one source is set by the compiler; see Apply.
+	// exactly one source is set by the compiler.
+	kind   int            // captureJSON, captureHeader or captureRegex
+	path   *jsonPath      // captureJSON
+	header string         // captureHeader
+	re     *regexp.Regexp // captureRegex
+	src    string         // the path, header name or pattern, for messages
+	pos    Pos
 }
 
 // Check turns a response into a failure when it does not hold.
-type Check struct{}
+type Check struct {
+	kind     int       // checkStatus, checkBodyContains or checkJSON
+	statuses []int     // checkStatus
+	text     string    // checkBodyContains; the JSON path for checkJSON
+	needle   []byte    // checkBodyContains
+	path     *jsonPath // checkJSON
+	want     any       // checkJSON: expected value, decoded with json.Number
+	wantText string    // checkJSON: expected value as JSON text
+	pos      Pos
+}
 
 // Response is what checks and captures read of a response.
 type Response interface {
@@ -118,35 +137,36 @@ type Response interface {
 type Vars map[string]any
 
 // Env is everything a template may read while rendering for one user.
+// Template functions draw random numbers from the lock-free top-level
+// math/rand/v2 functions, not from Rand, which is the user's own source for
+// the engine (wait times, task choice, random feeders).
 type Env struct {
 	Vars   Vars
 	Rand   *rand.Rand
 	UserID int
 }
 
-// Template is a compiled template.
-type Template struct{}
-
-// Static reports the template's text when it contains no action.
-func (t *Template) Static() (string, bool) { panic("todo") }
-
-// Append renders the template for env and appends the result to dst.
-func (t *Template) Append(dst []byte, env *Env) ([]byte, error) { panic("todo") }
-
-// Evaluate runs the step's checks and then its captures against resp,
-// storing captured values in vars. It returns "" when every check and
-// capture held, otherwise one failure message, e.g.
-// `check status: got 500, want 200` or `capture token: json path "token" not found`.
-// When no status check is given, a status >= 400 fails as "HTTP 404 Not Found".
-func (s *Step) Evaluate(resp Response, vars Vars) string { panic("todo") }
+// Template is a compiled template. It is immutable and safe for concurrent
+// use; see template.go.
+type Template struct {
+	src    string // the source text (for a JSON or form body: the rendered static text when static)
+	static bool
+	single bool      // the text is exactly one action (the JSON-literal rule)
+	ops    []op      // the fast path; nil when slow is set
+	slow   *slowPath // text/template execution for constructs the fast path lacks
+}
 
 // Feeder is a CSV data source; rows are handed to users in order
 // (mode "sequential", cycling), at random ("random"), or each row once
-// ("unique"; a user that finds none left fails its on_start).
-type Feeder struct{ Name string }
-
-// Next returns the next row for a user, or ok=false if a unique feeder ran out.
-func (f *Feeder) Next(r *rand.Rand) (row map[string]string, ok bool) { panic("todo") }
+// ("unique"; a user that finds none left fails its on_start). It is safe
+// for concurrent use; see feeder.go.
+type Feeder struct {
+	Name    string
+	mode    string
+	columns []string
+	rows    []map[string]string
+	next    atomic.Uint64
+}
 
 // Options adjust loading.
 type Options struct {
@@ -155,29 +175,36 @@ type Options struct {
 	Host string
 }
 
-// LoadFile reads, validates and compiles a scenario file. On bad input it
-// returns an ErrorList with every problem found, each with file:line:col.
-func LoadFile(path string, opts Options) (*Plan, error) { panic("todo") }
-
-// Parse is LoadFile for bytes already read; name is used in error messages
-// and relative data file paths are resolved against dir.
-func Parse(name, dir string, src []byte, opts Options) (*Plan, error) { panic("todo") }
-
-// ParseDuration accepts what scenario files and the CLI accept: a bare
-// number of seconds ("20"), Go durations ("90s", "1h30m", "250ms") and days
-// ("7d", "1d12h").
-func ParseDuration(s string) (time.Duration, error) { panic("todo") }
-
-// Error is one problem at a place.
+// Error is one problem at a place. Error() is "file:line:col: message".
 type Error struct {
 	Pos Pos
 	Msg string
 }
 
-func (e *Error) Error() string { panic("todo") }
+func (e *Error) Error() string {
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// String formats the place as "file:line:col" ("line:col" without a file).
+func (p Pos) String() string {
+	s := strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col)
+	if p.File != "" {
+		s = p.File + ":" + s
+	}
+	return s
+}
 
 // ErrorList is every problem found in a file; its Error() joins them one
 // per line as "file:line:col: message".
 type ErrorList []*Error
 
-func (l ErrorList) Error() string { panic("todo") }
+func (l ErrorList) Error() string {
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}

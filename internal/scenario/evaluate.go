@@ -1,0 +1,209 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strconv"
+)
+
+// Check kinds.
+const (
+	checkStatus = iota
+	checkBodyContains
+	checkJSON
+)
+
+// Capture kinds.
+const (
+	captureJSON = iota
+	captureHeader
+	captureRegex
+)
+
+// Evaluate runs the step's checks and then its captures against resp,
+// storing captured values in vars. It returns "" when every check and
+// capture held, otherwise the first failure message, e.g.
+// `check status: got 500, want 200` or `capture token: json path "token" not found`.
+// When no status check is given, a status >= 400 fails as "HTTP 404 Not Found".
+// The body is read as JSON only when a json check or capture needs it.
+// Captured values are stored as strings; vars may be nil when the step
+// has no captures.
+func (s *Step) Evaluate(resp Response, vars Vars) string {
+	hasStatus := false
+	for _, c := range s.Checks {
+		if c.kind == checkStatus {
+			hasStatus = true
+			break
+		}
+	}
+	if !hasStatus {
+		if code := resp.Status(); code >= 400 {
+			return httpFailure(code)
+		}
+	}
+	var body []byte
+	validJSON := -1 // unknown
+	isJSON := func() bool {
+		if validJSON < 0 {
+			body = resp.Body()
+			validJSON = 0
+			if json.Valid(body) {
+				validJSON = 1
+			}
+		}
+		return validJSON == 1
+	}
+	for _, c := range s.Checks {
+		if msg := c.eval(resp, isJSON, &body); msg != "" {
+			return msg
+		}
+	}
+	for _, c := range s.Captures {
+		v, msg := c.eval(resp, isJSON, &body)
+		if msg != "" {
+			return msg
+		}
+		if vars != nil {
+			vars[c.Var] = v
+		}
+	}
+	return ""
+}
+
+func httpFailure(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return "HTTP " + strconv.Itoa(code) + " " + t
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
+
+func (c *Check) eval(resp Response, isJSON func() bool, body *[]byte) string {
+	switch c.kind {
+	case checkStatus:
+		got := resp.Status()
+		for _, want := range c.statuses {
+			if got == want {
+				return ""
+			}
+		}
+		if len(c.statuses) == 1 {
+			return fmt.Sprintf("check status: got %d, want %d", got, c.statuses[0])
+		}
+		return fmt.Sprintf("check status: got %d, want one of %v", got, c.statuses)
+	case checkBodyContains:
+		if !bytes.Contains(resp.Body(), c.needle) {
+			return fmt.Sprintf("check body_contains %q: not found", c.text)
+		}
+	case checkJSON:
+		if !isJSON() {
+			return fmt.Sprintf("check json %q: body is not JSON", c.text)
+		}
+		raw, ok := c.path.find(*body)
+		if !ok {
+			return fmt.Sprintf("check json %q: path not found", c.text)
+		}
+		var got any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if d.Decode(&got) != nil || !jsonEqual(got, c.want) {
+			return fmt.Sprintf("check json %q: got %s, want %s", c.text, compactJSON(raw), c.wantText)
+		}
+	}
+	return ""
+}
+
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	const max = 200
+	if b.Len() > max {
+		return b.String()[:max] + "..."
+	}
+	return b.String()
+}
+
+// jsonEqual compares two values decoded with json.Number: numbers
+// numerically, everything else exactly.
+func jsonEqual(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		return ok && numberEqual(a, b)
+	case string:
+		b, ok := b.(string)
+		return ok && a == b
+	case bool:
+		b, ok := b.(bool)
+		return ok && a == b
+	case nil:
+		return b == nil
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !jsonEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, av := range a {
+			bv, ok := b[k]
+			if !ok || !jsonEqual(av, bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func numberEqual(a, b json.Number) bool {
+	if a == b {
+		return true
+	}
+	x, ok1 := new(big.Float).SetPrec(256).SetString(string(a))
+	y, ok2 := new(big.Float).SetPrec(256).SetString(string(b))
+	return ok1 && ok2 && x.Cmp(y) == 0
+}
+
+func (c *Capture) eval(resp Response, isJSON func() bool, body *[]byte) (string, string) {
+	switch c.kind {
+	case captureJSON:
+		if !isJSON() {
+			return "", fmt.Sprintf("capture %s: body is not JSON", c.Var)
+		}
+		raw, ok := c.path.find(*body)
+		if !ok {
+			return "", fmt.Sprintf("capture %s: json path %q not found", c.Var, c.src)
+		}
+		return jsonText(raw), ""
+	case captureHeader:
+		v := resp.Header(c.header)
+		if v == "" {
+			return "", fmt.Sprintf("capture %s: header %q missing", c.Var, c.header)
+		}
+		return v, ""
+	case captureRegex:
+		m := c.re.FindSubmatch(resp.Body())
+		if m == nil {
+			return "", fmt.Sprintf("capture %s: regex %q did not match", c.Var, c.src)
+		}
+		if len(m) > 1 {
+			return string(m[1]), ""
+		}
+		return string(m[0]), ""
+	}
+	return "", ""
+}
