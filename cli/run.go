@@ -153,33 +153,38 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		return badInput("--spawn-rate: must be > 0, got %v", rate)
 	}
 
-	out := &outputs{opts: o, stdout: stdout, log: log, hist: &report.History{}}
+	out := &outputs{opts: o, stdout: stdout, log: log}
 	if err := out.open(); err != nil {
 		return &exitError{code: ExitBadInput, err: err}
 	}
 	defer out.close()
 
 	m, err := master.New(master.Config{
-		Engine: engine.Config{
-			Classes:     classes,
-			Host:        host,
-			Users:       users,
-			SpawnRate:   rate,
-			StopTimeout: stopTimeout,
-			HTTP:        httpload.Options{Timeout: o.requestTimeout.d},
-		},
-		RunTime:    runTime,
-		ResetStats: o.resetStats,
-		Logger:     log,
-		OnTick:     out.tick,
+		Classes:     classes,
+		Host:        host,
+		StopTimeout: stopTimeout,
+		HTTP:        httpload.Options{Timeout: o.requestTimeout.d},
+		ResetStats:  o.resetStats,
+		Logger:      log,
+		OnTick:      out.tick,
 	})
 	if err != nil {
 		return badInput("%v", err)
 	}
 	out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
-	log.Info("starting", "users", users, "spawn_rate", rate, "run_time", runTime.String(), "host", host)
-	if err := m.Run(ctx); err != nil {
-		return &exitError{code: ExitBroken, err: err}
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- m.Serve(serveCtx) }()
+	defer func() { stopServing(); <-served }()
+	if err := m.Start(master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}); err != nil {
+		return badInput("%v", err)
+	}
+	select {
+	case <-m.RunDone():
+	case <-ctx.Done():
+		log.Info("interrupted: stopping the users (a second signal ends at once)")
+		m.Stop()
+		<-m.RunDone()
 	}
 
 	final := m.Snapshot()
@@ -194,7 +199,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		Users:        users,
 		SpawnRate:    rate,
 		RunTime:      runTime,
-		Classes:      classInfo(plan, classes, m.ClassUsers()),
+		Classes:      classInfo(plan, classes, users),
 		Exceptions:   exceptions,
 	}
 	code := ExitOK
@@ -202,7 +207,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		code = o.exitCodeOnError
 	}
 	info.ExitCode = code
-	if err := out.finish(final, m.Users(), info); err != nil {
+	if err := out.finish(final, m.Users(), m.History(), info); err != nil {
 		return &exitError{code: ExitBroken, err: err}
 	}
 	if code != ExitOK {
@@ -227,7 +232,10 @@ func toReportExceptions(ex []engine.Exception) []report.Exception {
 	return out
 }
 
-func classInfo(plan *scenario.Plan, classes []horde.Class, running []int) []report.ClassInfo {
+// classInfo describes the classes for the report's ratio table, with the
+// users each class gets of the run's user count.
+func classInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.ClassInfo {
+	running, _ := engine.Counts(classes, users)
 	out := make([]report.ClassInfo, 0, len(classes))
 	for i, c := range classes {
 		ci := report.ClassInfo{Name: c.Name, Weight: c.Weight}
@@ -265,7 +273,6 @@ type outputs struct {
 	opts   *runOptions
 	stdout io.Writer
 	log    *slog.Logger
-	hist   *report.History
 
 	// exceptions reads the user-code errors so far (set once the run exists).
 	exceptions func() []report.Exception
@@ -305,7 +312,6 @@ func (o *outputs) close() {
 func (o *outputs) tick(s *stats.Snapshot, users int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.hist.Add(report.NewPoint(s, users))
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)
 	}
@@ -329,10 +335,9 @@ func (o *outputs) tick(s *stats.Snapshot, users int) {
 
 // finish writes everything once more at the end, so the files include the
 // whole run (on_stop requests too).
-func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
+func (o *outputs) finish(s *stats.Snapshot, users int, hist []report.Point, info report.Info) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.hist.Add(report.NewPoint(s, users))
 	if o.historyCSV != nil {
 		if err := o.historyCSV.Row(s, users); err != nil {
 			return err
@@ -345,12 +350,12 @@ func (o *outputs) finish(s *stats.Snapshot, users int, info report.Info) error {
 	}
 	if o.opts.jsonFile != "" {
 		errs = append(errs, writeFile(o.opts.jsonFile, func(w io.Writer) error {
-			return report.WriteJSON(w, info, s, o.hist.Points())
+			return report.WriteJSON(w, info, s, hist)
 		}))
 	}
 	if o.opts.html != "" {
 		errs = append(errs, writeFile(o.opts.html, func(w io.Writer) error {
-			return report.WriteHTML(w, info, s, o.hist.Points())
+			return report.WriteHTML(w, info, s, hist)
 		}))
 	}
 	for _, err := range errs {

@@ -109,3 +109,10 @@ func (h *History) Points() []Point {
 	}
 	return out
 }
+
+// Reset forgets every point (a new run, or Locust's /stats/reset).
+func (h *History) Reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.kept, h.stride, h.seen, h.extra = nil, 0, 0, false
+}
