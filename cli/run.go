@@ -46,6 +46,7 @@ type runOptions struct {
 	resetStats      bool
 	requestTimeout  durationValue
 	logLevel        string
+	web             webOptions
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -90,6 +91,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.BoolVar(&o.resetStats, "reset-stats", false, "reset statistics once all users are spawned")
 	f.Var(&o.requestTimeout, "request-timeout", "default timeout of a request (default 60s)")
 	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
+	addWebFlags(f, &o.web)
 	return cmd
 }
 
@@ -97,9 +99,6 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 type planLoader func(scenario.Options) (*scenario.Plan, error)
 
 func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string, load planLoader, goClasses []horde.Class, stdout, stderr io.Writer) error {
-	if !o.headless {
-		return badInput("the web UI is not available yet: pass --headless (the UI is tracked as its own issue)")
-	}
 	if o.csvFullHistory && o.csvPrefix == "" {
 		return badInput("--csv-full-history needs --csv")
 	}
@@ -176,7 +175,11 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(serveCtx) }()
 	defer func() { stopServing(); <-served }()
-	if err := m.Start(master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}); err != nil {
+	spec := master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}
+	if !o.headless {
+		return runWeb(ctx, m, o, spec, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
+	}
+	if err := m.Start(spec); err != nil {
 		return badInput("%v", err)
 	}
 	select {
@@ -187,19 +190,26 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		<-m.RunDone()
 	}
 
+	return finishRun(m, o, out, plan, classes, file)
+}
+
+// finishRun writes the final summary and result files of the master's last
+// run and turns its outcome into the exit code.
+func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Plan, classes []horde.Class, file string) error {
+	spec := m.Spec()
 	final := m.Snapshot()
 	start, end := m.Times()
 	exceptions := toReportExceptions(m.Exceptions())
 	info := report.Info{
 		Title:        "horde load test report",
 		ScenarioFile: file,
-		Host:         host,
+		Host:         spec.Host,
 		Start:        start,
 		End:          end,
-		Users:        users,
-		SpawnRate:    rate,
-		RunTime:      runTime,
-		Classes:      classInfo(plan, classes, users),
+		Users:        spec.Users,
+		SpawnRate:    spec.SpawnRate,
+		RunTime:      spec.RunTime,
+		Classes:      classInfo(plan, classes, spec.Users),
 		Exceptions:   exceptions,
 	}
 	code := ExitOK
