@@ -9,8 +9,10 @@
 //	   --Add-->    Stats (cumulative + windows for one run)
 //	   --Snapshot--> Snapshot (plain values for tables, CSV, JSON, HTML)
 //
-// CONTRACT FILE: the signatures below are what the rest of horde codes
-// against. Implementations live in the other files of this package.
+// Durations are recorded in whole microseconds into HDR histograms; counts,
+// sums, minimum and maximum are exact. Memory is bounded: it grows with the
+// number of keys, never with the length of the run, and never keeps raw
+// samples.
 package stats
 
 import "time"
@@ -41,9 +43,10 @@ type ErrorKey struct {
 	Message string
 }
 
-// DefaultMaxErrors caps the distinct error messages kept; further distinct
-// messages are counted in Snapshot.ErrorsDropped (and under a synthetic
-// "other errors" row), never stored, so memory stays bounded.
+// DefaultMaxErrors caps the distinct error messages kept; failures with
+// further distinct messages are counted in Snapshot.ErrorsDropped (and under
+// a synthetic "other errors" row, see OtherErrorsMessage), never stored, so
+// memory stays bounded.
 const DefaultMaxErrors = 1000
 
 // WindowSeconds is the width of the "current" window (current rps, current

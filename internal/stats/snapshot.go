@@ -1,0 +1,247 @@
+package stats
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// AggregatedName is the Name of Snapshot.Total, as in Locust.
+const AggregatedName = "Aggregated"
+
+// OtherErrorsMessage is the Message of the synthetic Snapshot.Errors row
+// (empty Method and Name) that counts the failures whose message was not
+// kept because DefaultMaxErrors distinct messages were already stored.
+const OtherErrorsMessage = "other errors"
+
+// Snapshot is a copy of the statistics at one moment.
+type Snapshot struct {
+	Time          time.Time
+	Start         time.Time
+	Entries       []Entry // sorted by (Name, Method)
+	Total         Entry   // "Aggregated": Method "", Name "Aggregated"
+	Errors        []Error // sorted by occurrences, descending
+	ErrorsDropped int64
+}
+
+// Entry is one row of the statistics table. Times are in milliseconds.
+//
+// Percentile values are nearest-rank: the p-th value is the ceil(p·N)-th
+// smallest sample, read from the histogram as the middle of its bucket
+// (error at most 0.05 % of the value, exact below 2.048 ms), clamped to
+// [MinMs, MaxMs]. Rank 1 and rank N are the exact MinMs and MaxMs.
+type Entry struct {
+	Method, Name       string
+	Requests, Failures int64
+	MinMs, MaxMs       float64 // exact; 0 when no requests
+	AvgMs              float64 // exact mean
+	MedianMs           float64 // p50 from the histogram, clamped to [min, max]
+	AvgContentSize     float64 // bytes
+	TotalRPS           float64 // requests / (last request - start)
+	TotalFailPerSec    float64
+	CurrentRPS         float64 // over the window
+	CurrentFailPerSec  float64
+	// Percentiles holds the cumulative values for stats.Percentiles, in ms,
+	// each clamped to [MinMs, MaxMs]; the last one (p100) equals MaxMs.
+	Percentiles []float64
+	// CurrentPercentiles is the same over the current window (nil if the
+	// window holds no request).
+	CurrentPercentiles []float64
+	OutOfRange         int64
+	FirstRequest       time.Time
+	LastRequest        time.Time
+}
+
+// Error is one row of the error report.
+type Error struct {
+	Method, Name, Message string
+	Occurrences           int64
+}
+
+// Percentile returns the cumulative value, in ms, of fraction p (0.95 for
+// the 95th percentile) if p is one of stats.Percentiles; otherwise that of
+// the smallest listed percentile above p (an upper bound), or MaxMs. It
+// returns 0 when e has no percentiles.
+func (e *Entry) Percentile(p float64) float64 {
+	if len(e.Percentiles) == 0 {
+		return 0
+	}
+	for i, q := range Percentiles {
+		if i < len(e.Percentiles) && q >= p-1e-12 {
+			return e.Percentiles[i]
+		}
+	}
+	return e.MaxMs
+}
+
+// Snapshot returns plain values as of now. The "current" fields cover the
+// WindowSeconds before now (not before the last request, so rates fall to
+// zero when traffic stops).
+//
+// The window is made of the per-second slots whose second lies in
+// (now-WindowSeconds, now], by unix second. Rates over it are divided by
+// WindowSeconds, or by the time since the start (at least 1 s) when the run
+// is younger than that.
+func (s *Stats) Snapshot(now time.Time) *Snapshot {
+	nowSec := now.Unix()
+	var winBuf [numSlots]*slot
+	win := winBuf[:0]
+	for i := range s.slots {
+		if sl := &s.slots[i]; sl.used && sl.sec > nowSec-WindowSeconds && sl.sec <= nowSec {
+			win = append(win, sl)
+		}
+	}
+	div := float64(WindowSeconds)
+	if el := now.Sub(s.start).Seconds(); el < div {
+		div = max(el, 1)
+	}
+
+	keys := make([]Key, 0, len(s.entries))
+	for k := range s.entries {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b Key) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Method, b.Method))
+	})
+
+	np := len(Percentiles)
+	b := snapBuilder{
+		s:    s,
+		win:  win,
+		div:  div,
+		us:   make([]int64, np),
+		vals: make([]float64, 0, 2*np*(len(keys)+1)),
+	}
+	snap := &Snapshot{
+		Time:          now,
+		Start:         s.start,
+		Entries:       make([]Entry, len(keys)),
+		ErrorsDropped: s.errorsDropped,
+	}
+	for i, k := range keys {
+		snap.Entries[i] = b.entry(k.Method, k.Name, s.entries[k], &k)
+	}
+	snap.Total = b.entry("", AggregatedName, &s.total, nil)
+
+	snap.Errors = make([]Error, 0, len(s.errors)+1)
+	for k, c := range s.errors {
+		snap.Errors = append(snap.Errors, Error{Method: k.Method, Name: k.Name, Message: k.Message, Occurrences: c})
+	}
+	if s.errorsDropped > 0 {
+		snap.Errors = append(snap.Errors, Error{Message: OtherErrorsMessage, Occurrences: s.errorsDropped})
+	}
+	slices.SortFunc(snap.Errors, func(a, b Error) int {
+		return cmp.Or(
+			cmp.Compare(b.Occurrences, a.Occurrences),
+			cmp.Compare(a.Method, b.Method),
+			cmp.Compare(a.Name, b.Name),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+	return snap
+}
+
+// snapBuilder holds what one Snapshot call shares between its entries.
+type snapBuilder struct {
+	s    *Stats
+	win  []*slot   // the slots of the current window
+	div  float64   // seconds the window rates are divided by
+	us   []int64   // scratch percentile values, in µs
+	vals []float64 // backing array of every entry's percentile slices
+}
+
+// entry builds one row from c; k selects the window data (nil: all keys).
+func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
+	e := Entry{
+		Method:       method,
+		Name:         name,
+		Requests:     c.count,
+		Failures:     c.failures,
+		OutOfRange:   c.outOfRange,
+		FirstRequest: c.first,
+		LastRequest:  c.last,
+	}
+	if c.count > 0 {
+		n := float64(c.count)
+		e.MinMs = ms(c.minUs)
+		e.MaxMs = ms(c.maxUs)
+		e.AvgMs = float64(c.sumUs) / n / 1000
+		e.AvgContentSize = float64(c.bytes) / n
+		secs := c.last.Sub(b.s.start).Seconds()
+		if secs <= 0 {
+			secs = 1
+		}
+		e.TotalRPS = n / secs
+		e.TotalFailPerSec = float64(c.failures) / secs
+	}
+	e.Percentiles = b.percentiles(c.hist, c.minUs, c.maxUs)
+	e.MedianMs = b.median(e.Percentiles, c.hist, c.minUs, c.maxUs)
+
+	// One key's window merges its few slot histograms directly; the total's
+	// would merge every key's, so it sums them densely instead.
+	var count, failures int64
+	minUs, maxUs := int64(math.MaxInt64), int64(0)
+	w, d := b.s.window, b.s.dense
+	w.Reset()
+	if k == nil {
+		d.Reset()
+	}
+	add := func(se *slotEntry) {
+		if se == nil || se.count == 0 {
+			return
+		}
+		count += se.count
+		failures += se.failures
+		minUs = min(minUs, se.minUs)
+		maxUs = max(maxUs, se.maxUs)
+		if k == nil {
+			se.hist.MergeInto(d)
+		} else {
+			w.Merge(se.hist)
+		}
+	}
+	for _, sl := range b.win {
+		if k != nil {
+			add(sl.entries[*k])
+			continue
+		}
+		for _, se := range sl.entries {
+			add(se)
+		}
+	}
+	if k == nil && count > 0 {
+		w.MergeFrom(d)
+	}
+	e.CurrentRPS = float64(count) / b.div
+	e.CurrentFailPerSec = float64(failures) / b.div
+	if count > 0 {
+		e.CurrentPercentiles = b.percentiles(w, minUs, maxUs)
+	}
+	return e
+}
+
+// percentiles returns h's values for stats.Percentiles, in ms.
+func (b *snapBuilder) percentiles(h *hdr.PackedHistogram, minUs, maxUs int64) []float64 {
+	percentilesMicros(h, Percentiles, minUs, maxUs, b.us)
+	start := len(b.vals)
+	for _, v := range b.us {
+		b.vals = append(b.vals, ms(v))
+	}
+	return b.vals[start:len(b.vals):len(b.vals)]
+}
+
+// median returns the p50 value, from pcts when Percentiles lists 0.5.
+func (b *snapBuilder) median(pcts []float64, h *hdr.PackedHistogram, minUs, maxUs int64) float64 {
+	if i := slices.Index(Percentiles, 0.5); i >= 0 && i < len(pcts) {
+		return pcts[i]
+	}
+	var us [1]int64
+	percentilesMicros(h, []float64{0.5}, minUs, maxUs, us[:])
+	return ms(us[0])
+}
+
+// ms converts microseconds to milliseconds.
+func ms(us int64) float64 { return float64(us) / 1000 }

@@ -1,0 +1,203 @@
+package stats
+
+import (
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// numSlots is the size of the ring of per-second slots: the window plus two
+// seconds of slack for intervals that arrive late.
+const numSlots = WindowSeconds + 2
+
+// maxIdleSlotBytes is the sparse histogram size above which a reused slot
+// gives its storage back rather than keeping it, so that one burst does not
+// pin memory for the rest of the run.
+const maxIdleSlotBytes = 64 << 10
+
+// Stats aggregates Intervals over a run. Not safe for concurrent use; the
+// caller serialises Add, Reset and Snapshot.
+//
+// Histograms are kept sparse (hdrhistogram's PackedHistogram), so memory
+// grows with the number of keys and populated buckets, never with the
+// length of the run: a key costs its cumulative histogram plus, at most,
+// one histogram per second of the window.
+type Stats struct {
+	start         time.Time
+	entries       map[Key]*cumEntry
+	total         cumEntry
+	errors        map[ErrorKey]int64
+	errorsDropped int64
+	slots         [numSlots]slot
+
+	sparse *hdr.PackedHistogram // scratch: one interval entry, sparse
+	window *hdr.PackedHistogram // scratch: one key's window, merged
+	dense  *hdr.Histogram       // scratch: sums of many sparse histograms
+}
+
+// cumEntry is one key's cumulative data.
+type cumEntry struct {
+	count, failures, sumUs, minUs, maxUs, bytes, outOfRange int64
+	first, last                                             time.Time
+	hist                                                    *hdr.PackedHistogram
+}
+
+// slot holds what the intervals ending in one unix second brought.
+type slot struct {
+	sec     int64 // unix second of the intervals' End
+	used    bool
+	entries map[Key]*slotEntry
+}
+
+// slotEntry is one key's data in a slot.
+type slotEntry struct {
+	count, failures, minUs, maxUs int64
+	hist                          *hdr.PackedHistogram
+}
+
+// New returns empty statistics for a run started at start.
+func New(start time.Time) *Stats {
+	s := &Stats{sparse: newSparse(), window: newSparse(), dense: newHist()}
+	s.Reset(start)
+	return s
+}
+
+// Reset clears everything (Locust's /stats/reset and --reset-stats); the run
+// start becomes now.
+func (s *Stats) Reset(now time.Time) {
+	s.start = now
+	s.entries = make(map[Key]*cumEntry)
+	s.total = cumEntry{hist: newSparse()}
+	s.errors = make(map[ErrorKey]int64)
+	s.errorsDropped = 0
+	s.slots = [numSlots]slot{}
+}
+
+// Add merges an interval: into the cumulative entries, and into the ring of
+// per-second slots used by the current window (by iv.End).
+//
+// An interval whose ring slot already holds a later second (its End is at
+// least WindowSeconds+2 s older than an interval added before it) only
+// counts in the cumulative entries. Entries without requests are ignored.
+func (s *Stats) Add(iv *Interval) {
+	if iv == nil {
+		return
+	}
+	sl := s.slotFor(iv.End)
+	// The total's histogram is summed densely, then merged once: merging
+	// every key's sparse histogram into it would cost O(keys × buckets).
+	s.dense.Reset()
+	for k, e := range iv.Entries {
+		if e == nil || e.Count == 0 {
+			continue
+		}
+		s.sparse.Reset()
+		if e.Hist != nil {
+			s.sparse.MergeFrom(e.Hist)
+		}
+		ce := s.entries[k]
+		if ce == nil {
+			ce = &cumEntry{hist: newSparse()}
+			s.entries[k] = ce
+		}
+		ce.add(e, iv.Start, iv.End)
+		ce.hist.Merge(s.sparse)
+		s.total.add(e, iv.Start, iv.End)
+		s.sparse.MergeInto(s.dense)
+		if sl != nil {
+			sl.add(k, e, s.sparse)
+		}
+	}
+	if s.dense.TotalCount() > 0 {
+		s.sparse.Reset()
+		s.sparse.MergeFrom(s.dense)
+		s.total.hist.Merge(s.sparse)
+	}
+	for k, c := range iv.Errors {
+		if _, ok := s.errors[k]; ok {
+			s.errors[k] += c
+		} else if len(s.errors) < DefaultMaxErrors {
+			s.errors[k] = c
+		} else {
+			s.errorsDropped += c
+		}
+	}
+	s.errorsDropped += iv.ErrorsDropped
+}
+
+// slotFor returns the ring slot for the second of end, recycling it if it
+// holds an older second, or nil if it holds a newer one (or end is unset).
+func (s *Stats) slotFor(end time.Time) *slot {
+	if end.IsZero() {
+		return nil
+	}
+	sec := end.Unix()
+	i := sec % numSlots
+	if i < 0 {
+		i += numSlots
+	}
+	sl := &s.slots[i]
+	switch {
+	case !sl.used:
+		sl.used, sl.sec = true, sec
+		if sl.entries == nil {
+			sl.entries = make(map[Key]*slotEntry)
+		}
+	case sl.sec < sec:
+		sl.sec = sec
+		for _, e := range sl.entries {
+			e.reset()
+		}
+	case sl.sec > sec:
+		return nil
+	}
+	return sl
+}
+
+// add merges one interval entry's counters, not its histogram.
+func (c *cumEntry) add(e *IntervalEntry, start, end time.Time) {
+	if c.count == 0 || e.MinMicros < c.minUs {
+		c.minUs = e.MinMicros
+	}
+	if e.MaxMicros > c.maxUs {
+		c.maxUs = e.MaxMicros
+	}
+	c.count += e.Count
+	c.failures += e.Failures
+	c.sumUs += e.SumMicros
+	c.bytes += e.Bytes
+	c.outOfRange += e.OutOfRange
+	if c.first.IsZero() || (!start.IsZero() && start.Before(c.first)) {
+		c.first = start
+	}
+	if end.After(c.last) {
+		c.last = end
+	}
+}
+
+// add merges one interval entry into the slot.
+func (sl *slot) add(k Key, e *IntervalEntry, sp *hdr.PackedHistogram) {
+	se := sl.entries[k]
+	if se == nil {
+		se = &slotEntry{hist: newSparse()}
+		sl.entries[k] = se
+	}
+	if se.count == 0 || e.MinMicros < se.minUs {
+		se.minUs = e.MinMicros
+	}
+	if e.MaxMicros > se.maxUs {
+		se.maxUs = e.MaxMicros
+	}
+	se.count += e.Count
+	se.failures += e.Failures
+	se.hist.Merge(sp)
+}
+
+// reset empties the entry for a new second, keeping modest storage.
+func (se *slotEntry) reset() {
+	se.count, se.failures, se.minUs, se.maxUs = 0, 0, 0, 0
+	se.hist.Reset()
+	if se.hist.GetMemorySize() > maxIdleSlotBytes {
+		se.hist.Compact()
+	}
+}
