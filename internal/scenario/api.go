@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/shape"
 )
 
 // Plan is a compiled scenario.
@@ -35,6 +36,20 @@ type Load struct {
 	SpawnRate   float64
 	RunTime     time.Duration
 	StopTimeout time.Duration
+
+	// Open is true when the file asks for the open model (a rate: key):
+	// Rate iterations per second (Stages then ramp the rate), started by a
+	// pool of PreAllocatedVUs growing up to MaxVUs.
+	Open            bool
+	Rate            float64
+	PreAllocatedVUs int
+	MaxVUs          int
+	// Stages, Cycle and Spike shape the users (closed) or the rate (open);
+	// at most one is set.
+	Stages []shape.Stage
+	Cycle  *shape.Cycle
+	Spike  *shape.Spike
+	Pos    Pos // of the load: section, for errors found later
 }
 
 // Class is a kind of user (Locust's User class).
