@@ -25,6 +25,17 @@ type IntervalEntry struct {
 	Bytes           int64
 	OutOfRange      int64
 	Hist            *hdr.Histogram
+
+	// In the open model the histogram above holds latencies measured from
+	// the intended start of each iteration (corrected for coordinated
+	// omission); these hold the same requests measured from the actual send.
+	// Uncorrected is nil (and UncorrectedCount 0) when no request was
+	// recorded with RecordCorrected.
+	UncorrectedCount     int64
+	UncorrectedSumMicros int64
+	UncorrectedMinMicros int64
+	UncorrectedMaxMicros int64
+	Uncorrected          *hdr.Histogram
 }
 
 // Merge adds o into iv (counts, histograms, errors; Start/End widen).
@@ -104,6 +115,18 @@ func (e *IntervalEntry) merge(o *IntervalEntry, sp *hdr.PackedHistogram) {
 		}
 		mergeHist(e.Hist, o.Hist, sp)
 	}
+	if o.UncorrectedCount > 0 && o.Uncorrected != nil {
+		if e.UncorrectedCount == 0 || o.UncorrectedMinMicros < e.UncorrectedMinMicros {
+			e.UncorrectedMinMicros = o.UncorrectedMinMicros
+		}
+		e.UncorrectedMaxMicros = max(e.UncorrectedMaxMicros, o.UncorrectedMaxMicros)
+		e.UncorrectedCount += o.UncorrectedCount
+		e.UncorrectedSumMicros += o.UncorrectedSumMicros
+		if e.Uncorrected == nil {
+			e.Uncorrected = newHist()
+		}
+		mergeHist(e.Uncorrected, o.Uncorrected, sp)
+	}
 }
 
 // mergeHist adds src's counts to dst, through sp: scanning src's counts once
@@ -118,7 +141,10 @@ func mergeHist(dst, src *hdr.Histogram, sp *hdr.PackedHistogram) {
 
 // reset empties e, keeping its histogram's storage.
 func (e *IntervalEntry) reset() {
-	h := e.Hist
+	h, u := e.Hist, e.Uncorrected
 	h.Reset()
-	*e = IntervalEntry{Hist: h}
+	if u != nil {
+		u.Reset()
+	}
+	*e = IntervalEntry{Hist: h, Uncorrected: u}
 }

@@ -64,6 +64,21 @@ func NewRecorder(n int) *Recorder {
 // A clamped sample counts as HighestMicros everywhere (sum, max, histogram).
 // shard may be any int: shard modulo the number of shards picks the lock.
 func (r *Recorder) Record(shard int, method, name string, d time.Duration, bytes int64, failure string) {
+	r.record(shard, method, name, d, bytes, failure, 0, false)
+}
+
+// RecordCorrected adds one open-model sample: d is the request's own
+// duration and lag how late its iteration started against the schedule.
+// The main histogram gets d+lag (the latency a user arriving on schedule
+// saw: no coordinated omission), the uncorrected one gets d.
+func (r *Recorder) RecordCorrected(shard int, method, name string, d, lag time.Duration, bytes int64, failure string) {
+	if lag < 0 {
+		lag = 0
+	}
+	r.record(shard, method, name, d+lag, bytes, failure, d, true)
+}
+
+func (r *Recorder) record(shard int, method, name string, d time.Duration, bytes int64, failure string, raw time.Duration, corrected bool) {
 	n := len(r.shards)
 	i := shard % n
 	if i < 0 {
@@ -91,6 +106,19 @@ func (r *Recorder) Record(shard int, method, name string, d time.Duration, bytes
 		e.OutOfRange++
 	}
 	_ = e.Hist.RecordValue(us) // cannot fail: us is within [0, HighestMicros]
+	if corrected {
+		rus, _ := micros(raw)
+		if e.Uncorrected == nil {
+			e.Uncorrected = newHist()
+		}
+		if e.UncorrectedCount == 0 || rus < e.UncorrectedMinMicros {
+			e.UncorrectedMinMicros = rus
+		}
+		e.UncorrectedMaxMicros = max(e.UncorrectedMaxMicros, rus)
+		e.UncorrectedCount++
+		e.UncorrectedSumMicros += rus
+		_ = e.Uncorrected.RecordValue(rus)
+	}
 	if failure != "" {
 		e.Failures++
 		k := ErrorKey{Method: method, Name: name, Message: failure}

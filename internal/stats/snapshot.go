@@ -53,6 +53,18 @@ type Entry struct {
 	OutOfRange         int64
 	FirstRequest       time.Time
 	LastRequest        time.Time
+	// Uncorrected is set for requests of the open model: the same requests
+	// timed from their actual send rather than their intended start (the
+	// fields above are the corrected figures). Nil in the closed model.
+	Uncorrected *Uncorrected
+}
+
+// Uncorrected are latencies timed from the actual send, in ms.
+type Uncorrected struct {
+	Requests     int64
+	MinMs, MaxMs float64
+	AvgMs        float64
+	Percentiles  []float64 // for stats.Percentiles, cumulative
 }
 
 // Error is one row of the error report.
@@ -179,6 +191,15 @@ func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
 	}
 	e.Percentiles = b.percentiles(c.hist, c.minUs, c.maxUs)
 	e.MedianMs = b.median(e.Percentiles, c.hist, c.minUs, c.maxUs)
+	if c.uncCount > 0 && c.unc != nil {
+		e.Uncorrected = &Uncorrected{
+			Requests:    c.uncCount,
+			MinMs:       ms(c.uncMinUs),
+			MaxMs:       ms(c.uncMaxUs),
+			AvgMs:       float64(c.uncSumUs) / float64(c.uncCount) / 1000,
+			Percentiles: b.percentiles(c.unc, c.uncMinUs, c.uncMaxUs),
+		}
+	}
 
 	// One key's window merges its few slot histograms directly; the total's
 	// would merge every key's, so it sums them densely instead.

@@ -40,6 +40,10 @@ type cumEntry struct {
 	count, failures, sumUs, minUs, maxUs, bytes, outOfRange int64
 	first, last                                             time.Time
 	hist                                                    *hdr.PackedHistogram
+
+	// uncorrected latencies of open-model requests; unc is nil until one comes
+	uncCount, uncSumUs, uncMinUs, uncMaxUs int64
+	unc                                    *hdr.PackedHistogram
 }
 
 // slot holds what the intervals ending in one unix second brought.
@@ -103,6 +107,10 @@ func (s *Stats) Add(iv *Interval) {
 		ce.add(e, iv.Start, iv.End)
 		ce.hist.Merge(s.sparse)
 		s.total.add(e, iv.Start, iv.End)
+		if e.UncorrectedCount > 0 && e.Uncorrected != nil {
+			ce.addUncorrected(e)
+			s.total.addUncorrected(e)
+		}
 		s.sparse.MergeInto(s.dense)
 		if sl != nil {
 			sl.add(k, e, s.sparse)
@@ -173,6 +181,20 @@ func (c *cumEntry) add(e *IntervalEntry, start, end time.Time) {
 	if end.After(c.last) {
 		c.last = end
 	}
+}
+
+// addUncorrected merges the entry's uncorrected latencies.
+func (c *cumEntry) addUncorrected(e *IntervalEntry) {
+	if c.unc == nil {
+		c.unc = newSparse()
+	}
+	if c.uncCount == 0 || e.UncorrectedMinMicros < c.uncMinUs {
+		c.uncMinUs = e.UncorrectedMinMicros
+	}
+	c.uncMaxUs = max(c.uncMaxUs, e.UncorrectedMaxMicros)
+	c.uncCount += e.UncorrectedCount
+	c.uncSumUs += e.UncorrectedSumMicros
+	c.unc.MergeFrom(e.Uncorrected)
 }
 
 // add merges one interval entry into the slot.

@@ -150,7 +150,12 @@ func record(r *stats.Recorder, ss []sample) {
 	}
 }
 
-var histEqual = cmp.Comparer(func(a, b *hdr.Histogram) bool { return a.Equals(b) })
+var histEqual = cmp.Comparer(func(a, b *hdr.Histogram) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equals(b)
+})
 
 func TestInterval_Merge(t *testing.T) {
 	a, b := samples(1, 30_000), samples(2, 20_000)
