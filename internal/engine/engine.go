@@ -9,6 +9,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -42,6 +44,14 @@ type Config struct {
 	// OnRampDone, if set, is called (from the engine's goroutine) each time
 	// the running user count reaches the target.
 	OnRampDone func(users int)
+
+	// Shape, when dynamic (stages, cycle, spike), drives the user count
+	// instead of Users and SpawnRate; when Open, it is a rate of iterations
+	// per second and the open-model executor runs instead (see open.go).
+	// A shape with stages ends the run when its stages end.
+	Shape           shape.Shape
+	PreAllocatedVUs int // open model: users started before the first iteration
+	MaxVUs          int // open model: the most users it may grow to
 }
 
 // State is the engine's phase, in Locust's words.
@@ -80,6 +90,12 @@ type Engine struct {
 	exc       map[string]int64
 	excOthers int64
 	perClass  []atomic.Int64
+
+	// open model
+	iterations atomic.Int64 // iterations started
+	dropped    atomic.Int64 // iterations no free user could start on time
+	lagSumUs   atomic.Int64
+	lagMaxUs   atomic.Int64
 }
 
 // New checks cfg and returns an engine ready to Run.
@@ -93,6 +109,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Users < 0 {
 		return nil, errors.New("engine: negative user count")
+	}
+	if err := cfg.Shape.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: load shape: %w", err)
 	}
 	for _, c := range cfg.Classes {
 		if c.New == nil {
@@ -183,8 +202,17 @@ func (e *Engine) exception(err error) {
 // done; then it stops every user (each finishes or abandons its task within
 // StopTimeout, then runs on_stop) and returns once all have ended.
 func (e *Engine) Run(ctx context.Context) error {
+	if e.cfg.Shape.Open {
+		return e.runOpen(ctx)
+	}
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
+	if e.cfg.Shape.Dynamic() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go e.followShape(ctx, cancel)
+	}
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -249,6 +277,48 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-timerC(timer, wait >= 0):
 		}
 	}
+}
+
+// shapeStep is how often a dynamic closed-model shape updates the target.
+const shapeStep = 100 * time.Millisecond
+
+// followShape sets the user target from the shape until ctx is done, and
+// ends the run (end) when the shape's stages are over.
+func (e *Engine) followShape(ctx context.Context, end context.CancelFunc) {
+	start := time.Now()
+	t := time.NewTicker(shapeStep)
+	defer t.Stop()
+	for {
+		v, ended := e.cfg.Shape.At(time.Since(start))
+		if ended {
+			end()
+			return
+		}
+		e.SetTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// OpenStats are the open model's counters.
+type OpenStats struct {
+	Iterations int64         // iterations started
+	Dropped    int64         // iterations that no free user could start on time
+	LagMean    time.Duration // mean delay of iterations behind their schedule
+	LagMax     time.Duration
+}
+
+// Open returns the open model's counters (zero in the closed model).
+func (e *Engine) Open() OpenStats {
+	n := e.iterations.Load()
+	o := OpenStats{Iterations: n, Dropped: e.dropped.Load(), LagMax: time.Duration(e.lagMaxUs.Load()) * time.Microsecond}
+	if n > 0 {
+		o.LagMean = time.Duration(e.lagSumUs.Load()/n) * time.Microsecond
+	}
+	return o
 }
 
 func timerC(t *time.Timer, armed bool) <-chan time.Time {
@@ -373,8 +443,12 @@ loop:
 		}
 	}
 	release()
+	e.onStop(u, impl)
+}
 
-	// on_stop runs on a fresh connection with its own budget.
+// onStop runs a stopped user's on_stop on a fresh connection, with its own
+// budget of max(StopTimeout, DefaultOnStopTimeout).
+func (e *Engine) onStop(u *vuser, impl horde.User) {
 	u.client.Reset()
 	budget := max(e.cfg.StopTimeout, DefaultOnStopTimeout)
 	octx, cancel := context.WithTimeout(u.base, budget)

@@ -245,11 +245,11 @@ func (p *planUser) run(u *vuser, s *step) error {
 		if errors.Is(err, httpload.ErrStopped) {
 			return err
 		}
-		u.e.cfg.Recorder.Record(u.id, s.Method, name, took, 0, err.Error())
+		u.record(s.Method, name, took, 0, err.Error())
 		return nil
 	}
 	failure := s.Evaluate(response{resp}, p.vars)
-	u.e.cfg.Recorder.Record(u.id, s.Method, name, took, int64(len(resp.Body())), failure)
+	u.record(s.Method, name, took, int64(len(resp.Body())), failure)
 	return nil
 }
 

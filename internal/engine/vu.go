@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -27,6 +28,12 @@ type vuser struct {
 	taskCtx    context.Context
 	cancelTask context.CancelFunc
 	stop       chan struct{}
+
+	// open model: open marks a user of the open-model executor; lag is how
+	// late its current iteration started, added to the iteration's first
+	// request (later ones follow it immediately, so they carry no lag).
+	open bool
+	lag  time.Duration
 
 	// scratch reused by every request of this user
 	req  fasthttp.Request
@@ -65,7 +72,18 @@ func (u *vuser) Host() string     { return u.e.cfg.Host }
 
 // Record implements horde.VU.
 func (u *vuser) Record(s horde.Sample) {
-	u.e.cfg.Recorder.Record(u.id, s.Method, s.Name, s.Duration, s.Bytes, s.Failure)
+	u.record(s.Method, s.Name, s.Duration, s.Bytes, s.Failure)
+}
+
+// record records one request; in the open model it is timed from the
+// iteration's intended start as well (the first request carries the lag).
+func (u *vuser) record(method, name string, d time.Duration, bytes int64, failure string) {
+	if !u.open {
+		u.e.cfg.Recorder.Record(u.id, method, name, d, bytes, failure)
+		return
+	}
+	u.e.cfg.Recorder.RecordCorrected(u.id, method, name, d, u.lag, bytes, failure)
+	u.lag = 0
 }
 
 // Do implements horde.VU for Go users.

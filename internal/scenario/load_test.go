@@ -20,13 +20,13 @@ func TestParse_LoadShapes(t *testing.T) {
 	}{
 		{"closed constant", "load:\n  users: 10\n", shape.Shape{Start: 10}},
 		{"closed stages", "load:\n  stages:\n    - {duration: 1m, target: 50}\n    - {duration: 2m, target: 0}\n",
-			shape.Shape{Stages: []shape.Stage{{time.Minute, 50}, {2 * time.Minute, 0}}}},
+			shape.Shape{Stages: []shape.Stage{{Duration: time.Minute, Target: 50}, {Duration: 2 * time.Minute, Target: 0}}}},
 		{"cycle", "load:\n  cycle: {min: 5, max: 50, period: 24h}\n", shape.Shape{Cycle: &shape.Cycle{Min: 5, Max: 50, Period: 24 * time.Hour}}},
 		{"spike", "load:\n  users: 3\n  spike: {base: 3, peak: 30, at: 10m, duration: 1m}\n",
 			shape.Shape{Start: 3, Spike: &shape.Spike{Base: 3, Peak: 30, At: 10 * time.Minute, Duration: time.Minute}}},
 		{"open rate", "load:\n  rate: 2000\n  pre_allocated_vus: 50\n  max_vus: 500\n", shape.Shape{Open: true, Start: 2000}},
 		{"open ramp", "load:\n  rate: 0\n  stages:\n    - {duration: 30s, target: 100}\n",
-			shape.Shape{Open: true, Stages: []shape.Stage{{30 * time.Second, 100}}}},
+			shape.Shape{Open: true, Stages: []shape.Stage{{Duration: 30 * time.Second, Target: 100}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/horde-load/horde/internal/shape"
+)
+
+// Defaults of the open model's user pool.
+const (
+	DefaultMaxVUs = 1000
+)
+
+// runOpen is the open-model executor: iterations start on a schedule set by
+// the rate, whether or not earlier ones have finished, like k6's
+// arrival-rate executors. Each iteration is one task of one user; an idle
+// user takes it, else a new user is started (up to MaxVUs), else the
+// iteration is dropped and counted, never delayed. Every request is timed
+// from the intended start of its iteration as well as from its send, so a
+// stalled server cannot hide behind coordinated omission.
+func (e *Engine) runOpen(ctx context.Context) error {
+	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAll()
+
+	pre, maxVUs := e.poolSize()
+	// A send on work succeeds only when a user is idle and waiting for it.
+	work := make(chan time.Time)
+	for range pre {
+		e.spawnOpen(base, work, time.Time{})
+	}
+	e.setState(StateRunning)
+	if e.cfg.OnRampDone != nil {
+		e.cfg.OnRampDone(pre)
+	}
+
+	sched := shape.NewSchedule(e.cfg.Shape)
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		at, ended := sched.Next()
+		if ended {
+			break
+		}
+		intended := start.Add(at)
+		if d := time.Until(intended); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				e.stopAll(cancelAll)
+				return nil
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			break
+		}
+		e.iterations.Add(1)
+		select {
+		case work <- intended:
+		default:
+			if int(e.running.Load()) < maxVUs {
+				e.spawnOpen(base, work, intended)
+			} else {
+				e.dropped.Add(1)
+			}
+		}
+	}
+	e.stopAll(cancelAll)
+	return nil
+}
+
+// poolSize returns the pre-allocated and maximum users of the open model.
+// By default the pool starts with enough users for 100 ms of iterations at
+// the peak rate (at least 1) and may grow to DefaultMaxVUs.
+func (e *Engine) poolSize() (pre, maxVUs int) {
+	pre, maxVUs = e.cfg.PreAllocatedVUs, e.cfg.MaxVUs
+	if pre <= 0 {
+		pre = max(1, int(math.Ceil(e.cfg.Shape.Max()/10)))
+	}
+	if maxVUs <= 0 {
+		maxVUs = max(pre, DefaultMaxVUs)
+	}
+	return min(pre, maxVUs), maxVUs
+}
+
+// spawnOpen starts one open-model user, with a first iteration when first
+// is not zero.
+func (e *Engine) spawnOpen(base context.Context, work <-chan time.Time, first time.Time) {
+	e.mu.Lock()
+	ci := e.order.class(len(e.users))
+	e.nextID++
+	id := e.nextID
+	e.mu.Unlock()
+	if ci < 0 {
+		ci = 0
+	}
+	u := newVU(e, id, ci, base)
+	u.open = true
+	e.mu.Lock()
+	e.users = append(e.users, u)
+	e.mu.Unlock()
+	e.running.Add(1)
+	e.perClass[ci].Add(1)
+	e.wg.Add(1)
+	go e.runOpenUser(u, work, first)
+}
+
+// runOpenUser runs iterations handed to it until it is stopped.
+func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
+	defer e.wg.Done()
+	defer func() {
+		e.running.Add(-1)
+		e.perClass[u.class].Add(-1)
+	}()
+	defer u.client.Close()
+	defer u.cancelTask()
+
+	cls := &e.cfg.Classes[u.class]
+	impl := cls.New()
+	release := u.client.StopOn(u.taskCtx)
+	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
+		e.exception(err)
+	}
+	next := first
+	for !u.stopped() {
+		if next.IsZero() {
+			select {
+			case next = <-work:
+			case <-u.stop:
+			}
+			if next.IsZero() {
+				break
+			}
+		}
+		lag := max(time.Since(next), 0)
+		e.noteLag(lag)
+		u.lag = lag
+		if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			e.exception(err)
+		}
+		u.lag = 0
+		next = time.Time{}
+	}
+	release()
+	e.onStop(u, impl)
+}
+
+func (e *Engine) noteLag(lag time.Duration) {
+	us := lag.Microseconds()
+	e.lagSumUs.Add(us)
+	for {
+		cur := e.lagMaxUs.Load()
+		if us <= cur || e.lagMaxUs.CompareAndSwap(cur, us) {
+			return
+		}
+	}
+}

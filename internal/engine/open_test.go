@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/shape"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// sleeper's task takes d.
+type sleeper struct {
+	d       time.Duration
+	started *atomic.Int64
+}
+
+func (s sleeper) OnStart(ctx context.Context, vu horde.VU) error {
+	s.started.Add(1)
+	return nil
+}
+func (s sleeper) OnStop(ctx context.Context, vu horde.VU) error { return nil }
+func (s sleeper) Task(ctx context.Context, vu horde.VU) error {
+	t0 := time.Now()
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	vu.Record(horde.Sample{Method: "GET", Name: "/sleep", Duration: time.Since(t0)})
+	return nil
+}
+
+func openEngine(t *testing.T, rate float64, task time.Duration, pre, maxVUs int) (*Engine, *stats.Recorder, *atomic.Int64) {
+	t.Helper()
+	var started atomic.Int64
+	rec := stats.NewRecorder(0)
+	e, err := New(Config{
+		Classes:         []horde.Class{{Name: "s", Weight: 1, New: func() horde.User { return sleeper{d: task, started: &started} }}},
+		Recorder:        rec,
+		Shape:           shape.Shape{Open: true, Start: rate},
+		PreAllocatedVUs: pre,
+		MaxVUs:          maxVUs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rec, &started
+}
+
+// Iterations start on schedule whatever the users do; the pool grows to
+// keep up; nothing is dropped while it can.
+func TestOpen_KeepsTheRate(t *testing.T) {
+	// 200/s of 50 ms tasks needs about 10 users in flight; start with 2.
+	e, _, started := openEngine(t, 200, 50*time.Millisecond, 2, 100)
+	runFor(t, e, time.Second)
+	o := e.Open()
+	if o.Iterations < 180 || o.Iterations > 201 {
+		t.Errorf("iterations in 1 s at 200/s: %d", o.Iterations)
+	}
+	if o.Dropped != 0 {
+		t.Errorf("dropped %d with room to grow", o.Dropped)
+	}
+	if got := started.Load(); got < 8 {
+		t.Errorf("pool grew to %d users; 200/s of 50 ms tasks needs about 10", got)
+	}
+}
+
+// With the pool capped, iterations that find no free user are dropped and
+// counted, never delayed.
+func TestOpen_DropsWhenThePoolIsFull(t *testing.T) {
+	e, _, started := openEngine(t, 100, 500*time.Millisecond, 2, 2)
+	runFor(t, e, time.Second)
+	o := e.Open()
+	if got := started.Load(); got != 2 {
+		t.Errorf("users: %d, want the cap of 2", got)
+	}
+	// 2 users × 2 iterations of 500 ms fit in 1 s; the other ~96 are dropped.
+	if o.Dropped < 80 {
+		t.Errorf("dropped %d of %d, want most", o.Dropped, o.Iterations)
+	}
+}
+
+// A request that starts late is timed from when it should have started.
+func TestOpen_LatencyFromIntendedStart(t *testing.T) {
+	// One user, 20/s of 100 ms tasks: each iteration waits for the user, so
+	// the queue builds and corrected latency grows far above 100 ms.
+	e, rec, _ := openEngine(t, 20, 100*time.Millisecond, 1, 1)
+	runFor(t, e, time.Second)
+	now := time.Now()
+	st := stats.New(now.Add(-time.Second))
+	st.Add(rec.Flush(now.Add(-time.Second), now))
+	snap := st.Snapshot(now)
+	if len(snap.Entries) != 1 {
+		t.Fatalf("entries: %+v", snap.Entries)
+	}
+	en := snap.Entries[0]
+	if en.Uncorrected == nil {
+		t.Fatal("no uncorrected figures in the open model")
+	}
+	if en.Uncorrected.MaxMs > 200 {
+		t.Errorf("uncorrected max %v ms, want about 100", en.Uncorrected.MaxMs)
+	}
+	// dropped iterations are not queued, so the lag is bounded by one task
+	if en.MaxMs < en.Uncorrected.MaxMs {
+		t.Errorf("corrected max %v < uncorrected max %v", en.MaxMs, en.Uncorrected.MaxMs)
+	}
+}
+
+// A closed-model shape drives the user count and ends the run with its stages.
+func TestClosed_StagesDriveUsers(t *testing.T) {
+	var c calls
+	e, err := New(Config{
+		Classes:   []horde.Class{class("a", 1, &c, 0, horde.Constant(10*time.Millisecond))},
+		Users:     0,
+		SpawnRate: 1,
+		Recorder:  stats.NewRecorder(0),
+		Shape:     shape.Shape{Stages: []shape.Stage{{Duration: 300 * time.Millisecond, Target: 10}, {Duration: 300 * time.Millisecond, Target: 10}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	waitFor(t, func() bool { return e.Users() == 10 })
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run did not end with its stages")
+	}
+	if got := c.stops.Load(); got != 10 {
+		t.Errorf("on_stop ran %d times, want 10", got)
+	}
+}
