@@ -15,6 +15,7 @@ import (
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -45,7 +46,13 @@ type Config struct {
 	ResetStats  bool // reset statistics once all users are spawned (Locust's --reset-stats)
 	Tick        time.Duration
 	HistoryMax  int // points kept in the history (report.DefaultHistoryMax when 0)
-	Logger      *slog.Logger
+	// Shape, PreAllocatedVUs and MaxVUs select load shapes and the open
+	// model (see engine.Config); RunSpec.Users and SpawnRate still apply to
+	// a constant closed-model shape.
+	Shape           shape.Shape
+	PreAllocatedVUs int
+	MaxVUs          int
+	Logger          *slog.Logger
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
 	OnTick func(snap *stats.Snapshot, users int)
@@ -167,6 +174,10 @@ func (m *Master) Start(spec RunSpec) error {
 		Recorder:    m.rec,
 		Logger:      m.log,
 		OnRampDone:  m.rampDone,
+
+		Shape:           m.cfg.Shape,
+		PreAllocatedVUs: m.cfg.PreAllocatedVUs,
+		MaxVUs:          m.cfg.MaxVUs,
 	})
 	if err != nil {
 		return err
@@ -357,6 +368,17 @@ func (m *Master) Exceptions() []engine.Exception {
 		return nil
 	}
 	return eng.Exceptions()
+}
+
+// Open returns the open model's counters of the current run.
+func (m *Master) Open() engine.OpenStats {
+	m.mu.Lock()
+	eng := m.eng
+	m.mu.Unlock()
+	if eng == nil {
+		return engine.OpenStats{}
+	}
+	return eng.Open()
 }
 
 // Times returns when the current run started and ended (zero until it has).

@@ -99,14 +99,55 @@ func PrintTable(w io.Writer, s *stats.Snapshot, users int) {
 func PrintSummary(w io.Writer, s *stats.Snapshot, ex []Exception) {
 	printStats(w, s, false)
 	printPercentiles(w, s)
+	if s.Total.Uncorrected != nil {
+		printUncorrected(w, s)
+	}
 	printErrors(w, s)
 	printExceptions(w, ex)
 }
 
+// PrintOpen writes the open model's schedule figures.
+func PrintOpen(w io.Writer, o *OpenInfo) {
+	if o == nil {
+		return
+	}
+	fmt.Fprintf(w, "Open model: %d iterations started, %d dropped (no free user), schedule lag mean %s, max %s\n\n",
+		o.Iterations, o.Dropped, o.LagMean, o.LagMax)
+}
+
+// printUncorrected writes the open model's percentiles timed from the
+// actual send, beside the corrected ones of printPercentiles.
+func printUncorrected(w io.Writer, s *stats.Snapshot) {
+	u := &stats.Snapshot{Time: s.Time, Start: s.Start}
+	conv := func(e *stats.Entry) stats.Entry {
+		c := stats.Entry{Method: e.Method, Name: e.Name}
+		if e.Uncorrected != nil {
+			c.Requests = e.Uncorrected.Requests
+			c.Percentiles = e.Uncorrected.Percentiles
+		}
+		return c
+	}
+	for i := range s.Entries {
+		u.Entries = append(u.Entries, conv(&s.Entries[i]))
+	}
+	u.Total = conv(&s.Total)
+	var b strings.Builder
+	printPercentilesTitled(&b, u, "Uncorrected response time percentiles (timed from the actual send; the table above is timed from the intended start)")
+	io.WriteString(w, b.String())
+}
+
 func printPercentiles(w io.Writer, s *stats.Snapshot) {
+	title := "Response time percentiles (exact to 3 significant digits)"
+	if s.Total.Uncorrected != nil {
+		title = "Response time percentiles (exact to 3 significant digits; open model: timed from the intended start)"
+	}
+	printPercentilesTitled(w, s, title)
+}
+
+func printPercentilesTitled(w io.Writer, s *stats.Snapshot, title string) {
 	var b strings.Builder
 	n := len(stats.PercentileLabels)
-	b.WriteString("Response time percentiles (exact to 3 significant digits)\n")
+	b.WriteString(title + "\n")
 	fmt.Fprintf(&b, "%-*s %-*s %8s", consoleTypeWidth, "Type", consoleNameWidth, "Name", "# reqs")
 	for _, l := range stats.PercentileLabels {
 		fmt.Fprintf(&b, " %6s", l)

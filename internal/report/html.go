@@ -40,6 +40,8 @@ type htmlData struct {
 	PercentileLabels []string
 	Rows             []htmlRow
 	Total            htmlRow
+	Open             *OpenInfo
+	Uncorrected      []htmlRow // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64
 	Exceptions       []Exception
@@ -188,6 +190,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 
 		PercentileLabels: stats.PercentileLabels,
 		Total:            newHTMLRow(&s.Total),
+		Open:             info.Open,
 		Errors:           s.Errors,
 		ErrorsDropped:    s.ErrorsDropped,
 		Exceptions:       info.Exceptions,
@@ -203,6 +206,9 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 	}
 	for i := range s.Entries {
 		d.Rows = append(d.Rows, newHTMLRow(&s.Entries[i]))
+		if u := s.Entries[i].Uncorrected; u != nil {
+			d.Uncorrected = append(d.Uncorrected, newHTMLRow(&stats.Entry{Method: s.Entries[i].Method, Name: s.Entries[i].Name, Requests: u.Requests, Percentiles: u.Percentiles}))
+		}
 	}
 	c := &d.Chart
 	for _, p := range hist {

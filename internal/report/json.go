@@ -38,6 +38,7 @@ type jsonInfo struct {
 	ExitCode     int         `json:"exit_code"`
 	Passed       bool        `json:"passed"`
 	Classes      []jsonClass `json:"classes"`
+	Open         *jsonOpen   `json:"open,omitempty"`
 }
 
 type jsonClass struct {
@@ -67,6 +68,23 @@ type jsonEntry struct {
 	CurrentRPS        float64         `json:"current_rps"`
 	CurrentFailPerSec float64         `json:"current_fail_per_sec"`
 	Percentiles       jsonPercentiles `json:"percentiles"`
+	// Uncorrected: open model only, the same requests timed from the send.
+	Uncorrected *jsonUncorrected `json:"uncorrected,omitempty"`
+}
+
+type jsonUncorrected struct {
+	NumRequests     int64           `json:"num_requests"`
+	AvgResponseTime float64         `json:"avg_response_time"`
+	MinResponseTime float64         `json:"min_response_time"`
+	MaxResponseTime float64         `json:"max_response_time"`
+	Percentiles     jsonPercentiles `json:"percentiles"`
+}
+
+type jsonOpen struct {
+	Iterations int64   `json:"iterations"`
+	Dropped    int64   `json:"dropped_iterations"`
+	LagMeanMs  float64 `json:"schedule_lag_mean_ms"`
+	LagMaxMs   float64 `json:"schedule_lag_max_ms"`
 }
 
 // jsonPercentiles is an object keyed "50" ... "100" in stats.Percentiles
@@ -135,7 +153,7 @@ func optTime(t time.Time) *string {
 }
 
 func newJSONEntry(e *stats.Entry) jsonEntry {
-	return jsonEntry{
+	j := jsonEntry{
 		Method:            e.Method,
 		Name:              e.Name,
 		NumRequests:       e.Requests,
@@ -151,6 +169,13 @@ func newJSONEntry(e *stats.Entry) jsonEntry {
 		CurrentFailPerSec: e.CurrentFailPerSec,
 		Percentiles:       jsonPercentiles{values: e.Percentiles, ok: e.Requests > 0},
 	}
+	if u := e.Uncorrected; u != nil {
+		j.Uncorrected = &jsonUncorrected{
+			NumRequests: u.Requests, AvgResponseTime: u.AvgMs, MinResponseTime: u.MinMs, MaxResponseTime: u.MaxMs,
+			Percentiles: jsonPercentiles{values: u.Percentiles, ok: u.Requests > 0},
+		}
+	}
+	return j
 }
 
 // runDuration is End-Start, or 0 when either is unknown.
@@ -187,6 +212,10 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		ErrorsDropped: s.ErrorsDropped,
 		Exceptions:    make([]jsonException, 0, len(info.Exceptions)),
 		History:       make([]jsonPoint, 0, len(hist)),
+	}
+	if o := info.Open; o != nil {
+		doc.Info.Open = &jsonOpen{Iterations: o.Iterations, Dropped: o.Dropped,
+			LagMeanMs: float64(o.LagMean) / 1e6, LagMaxMs: float64(o.LagMax) / 1e6}
 	}
 	for _, c := range info.Classes {
 		jc := jsonClass{Name: c.Name, Weight: c.Weight, Users: c.Users, Tasks: make([]jsonTask, 0, len(c.Tasks))}

@@ -34,6 +34,15 @@ type Info struct {
 	Classes                   []ClassInfo   // for the task-ratio table
 	Exceptions                []Exception
 	ExitCode                  int
+	// Open is set for open-model runs (an arrival rate rather than users).
+	Open *OpenInfo
+}
+
+// OpenInfo is what the open model adds: iterations started on schedule,
+// those dropped because no user was free, and how late iterations started.
+type OpenInfo struct {
+	Iterations, Dropped int64
+	LagMean, LagMax     time.Duration
 }
 
 // ClassInfo is one user class (scenario) with its weight, the users it had at
