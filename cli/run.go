@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -47,6 +50,13 @@ type runOptions struct {
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
+
+	// load shapes and the open model
+	open   bool // set from the flags and the scenario
+	rate   float64
+	stages []string
+	preVUs int
+	maxVUs int
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -91,8 +101,65 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.BoolVar(&o.resetStats, "reset-stats", false, "reset statistics once all users are spawned")
 	f.Var(&o.requestTimeout, "request-timeout", "default timeout of a request (default 60s)")
 	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
+	f.Float64Var(&o.rate, "rate", 0, "open model: start this many iterations per second, whatever the server does (instead of --users)")
+	f.StringSliceVar(&o.stages, "stage", nil, "ramp DURATION:TARGET (users, or iterations/s with --rate); repeat, or separate with commas, for several stages")
+	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
+	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
 	addWebFlags(f, &o.web)
 	return cmd
+}
+
+// loadShape combines the scenario's load section with the shape flags.
+func loadShape(flags interface{ Changed(string) bool }, o *runOptions, plan *scenario.Plan, users int) (scenario.Load, error) {
+	var l scenario.Load
+	if plan != nil {
+		l = plan.Load
+	}
+	l.Users = users
+	if flags.Changed("rate") {
+		if flags.Changed("users") {
+			return l, badInput("--rate (open model) and --users (closed model) exclude each other: choose one")
+		}
+		if o.rate < 0 {
+			return l, badInput("--rate: %v is negative", o.rate)
+		}
+		l.Open, l.Rate = true, o.rate
+	}
+	if len(o.stages) > 0 {
+		l.Stages, l.Cycle, l.Spike = nil, nil, nil
+		for _, st := range o.stages {
+			d, t, ok := strings.Cut(st, ":")
+			dur, err := scenario.ParseDuration(strings.TrimSpace(d))
+			if !ok || err != nil || dur <= 0 {
+				return l, badInput("--stage %q: want DURATION:TARGET, e.g. 5m:100", st)
+			}
+			target, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+			if err != nil || target < 0 {
+				return l, badInput("--stage %q: target must be a number >= 0", st)
+			}
+			l.Stages = append(l.Stages, shape.Stage{Duration: dur, Target: target})
+		}
+	}
+	if flags.Changed("pre-allocated-vus") {
+		l.PreAllocatedVUs = o.preVUs
+	}
+	if flags.Changed("max-vus") {
+		l.MaxVUs = o.maxVUs
+	}
+	if !l.Open && (l.PreAllocatedVUs > 0 || l.MaxVUs > 0) {
+		return l, badInput("--pre-allocated-vus and --max-vus need the open model (--rate or load.rate)")
+	}
+	if l.PreAllocatedVUs < 0 || l.MaxVUs < 0 {
+		return l, badInput("--pre-allocated-vus and --max-vus must be >= 0")
+	}
+	if l.Open && l.MaxVUs > 0 && l.PreAllocatedVUs > l.MaxVUs {
+		return l, badInput("--max-vus (%d) is below --pre-allocated-vus (%d)", l.MaxVUs, l.PreAllocatedVUs)
+	}
+	if err := l.Shape().Validate(); err != nil {
+		return l, badInput("load shape: %v", err)
+	}
+	o.open = l.Open
+	return l, nil
 }
 
 // planLoader loads the scenario with the given options.
@@ -145,6 +212,10 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 			stopTimeout = plan.Load.StopTimeout
 		}
 	}
+	shaped, err := loadShape(flags, o, plan, users)
+	if err != nil {
+		return err
+	}
 	if users < 0 {
 		return badInput("--users: %d is negative", users)
 	}
@@ -166,6 +237,10 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		ResetStats:  o.resetStats,
 		Logger:      log,
 		OnTick:      out.tick,
+
+		Shape:           shaped.Shape(),
+		PreAllocatedVUs: shaped.PreAllocatedVUs,
+		MaxVUs:          shaped.MaxVUs,
 	})
 	if err != nil {
 		return badInput("%v", err)
@@ -211,6 +286,10 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		RunTime:      spec.RunTime,
 		Classes:      classInfo(plan, classes, spec.Users),
 		Exceptions:   exceptions,
+	}
+	if o.open {
+		op := m.Open()
+		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
 	code := ExitOK
 	if final.Total.Failures > 0 || len(exceptions) > 0 {
@@ -354,6 +433,7 @@ func (o *outputs) finish(s *stats.Snapshot, users int, hist []report.Point, info
 		}
 	}
 	report.PrintSummary(o.stdout, s, info.Exceptions)
+	report.PrintOpen(o.stdout, info.Open)
 	var errs []error
 	if o.opts.csvPrefix != "" {
 		errs = append(errs, o.writeCSVs(s, info.Exceptions))
