@@ -342,21 +342,28 @@ func (e *Engine) setState(s State) {
 }
 
 func (e *Engine) spawn(base context.Context) {
+	u := e.addUser(base, false)
+	go e.runUser(u)
+}
+
+// addUser creates the next user in spawn order and counts it as running;
+// the caller starts its goroutine.
+func (e *Engine) addUser(base context.Context, open bool) *vuser {
 	e.mu.Lock()
-	k := len(e.users)
-	ci := e.order.class(k)
+	ci := max(e.order.class(len(e.users)), 0)
 	e.nextID++
 	id := e.nextID
 	e.mu.Unlock()
 
 	u := newVU(e, id, ci, base)
+	u.open = open
 	e.mu.Lock()
 	e.users = append(e.users, u)
 	e.mu.Unlock()
 	e.running.Add(1)
 	e.perClass[ci].Add(1)
 	e.wg.Add(1)
-	go e.runUser(u)
+	return u
 }
 
 func (e *Engine) stopLast() {
@@ -407,6 +414,32 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 }
 
 func (e *Engine) runUser(u *vuser) {
+	e.lifecycle(u, func(impl horde.User, cls *horde.Class) {
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		for !u.stopped() {
+			t0 := time.Now()
+			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+				e.exception(err)
+			}
+			wait := cls.Wait.Next(u.rand, time.Since(t0))
+			if wait <= 0 {
+				continue
+			}
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-u.stop:
+				timer.Stop()
+				return
+			}
+		}
+	})
+}
+
+// lifecycle runs one user: on_start, then body until the user is stopped,
+// then on_stop; it keeps the engine's counts and frees the user at the end.
+func (e *Engine) lifecycle(u *vuser, body func(impl horde.User, cls *horde.Class)) {
 	defer e.wg.Done()
 	defer func() {
 		e.running.Add(-1)
@@ -418,30 +451,10 @@ func (e *Engine) runUser(u *vuser) {
 	cls := &e.cfg.Classes[u.class]
 	impl := cls.New()
 	release := u.client.StopOn(u.taskCtx)
-
 	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
 		e.exception(err)
 	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-loop:
-	for !u.stopped() {
-		t0 := time.Now()
-		if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
-			e.exception(err)
-		}
-		wait := cls.Wait.Next(u.rand, time.Since(t0))
-		if wait <= 0 {
-			continue
-		}
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-		case <-u.stop:
-			timer.Stop()
-			break loop
-		}
-	}
+	body(impl, cls)
 	release()
 	e.onStop(u, impl)
 }

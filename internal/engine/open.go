@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -88,63 +89,32 @@ func (e *Engine) poolSize() (pre, maxVUs int) {
 // spawnOpen starts one open-model user, with a first iteration when first
 // is not zero.
 func (e *Engine) spawnOpen(base context.Context, work <-chan time.Time, first time.Time) {
-	e.mu.Lock()
-	ci := e.order.class(len(e.users))
-	e.nextID++
-	id := e.nextID
-	e.mu.Unlock()
-	if ci < 0 {
-		ci = 0
-	}
-	u := newVU(e, id, ci, base)
-	u.open = true
-	e.mu.Lock()
-	e.users = append(e.users, u)
-	e.mu.Unlock()
-	e.running.Add(1)
-	e.perClass[ci].Add(1)
-	e.wg.Add(1)
+	u := e.addUser(base, true)
 	go e.runOpenUser(u, work, first)
 }
 
 // runOpenUser runs iterations handed to it until it is stopped.
 func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
-	defer e.wg.Done()
-	defer func() {
-		e.running.Add(-1)
-		e.perClass[u.class].Add(-1)
-	}()
-	defer u.client.Close()
-	defer u.cancelTask()
-
-	cls := &e.cfg.Classes[u.class]
-	impl := cls.New()
-	release := u.client.StopOn(u.taskCtx)
-	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
-		e.exception(err)
-	}
-	next := first
-	for !u.stopped() {
-		if next.IsZero() {
-			select {
-			case next = <-work:
-			case <-u.stop:
-			}
+	e.lifecycle(u, func(impl horde.User, _ *horde.Class) {
+		next := first
+		for !u.stopped() {
 			if next.IsZero() {
-				break
+				select {
+				case next = <-work:
+				case <-u.stop:
+					return
+				}
 			}
+			lag := max(time.Since(next), 0)
+			e.noteLag(lag)
+			u.lag = lag
+			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+				e.exception(err)
+			}
+			u.lag = 0
+			next = time.Time{}
 		}
-		lag := max(time.Since(next), 0)
-		e.noteLag(lag)
-		u.lag = lag
-		if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
-			e.exception(err)
-		}
-		u.lag = 0
-		next = time.Time{}
-	}
-	release()
-	e.onStop(u, impl)
+	})
 }
 
 func (e *Engine) noteLag(lag time.Duration) {
