@@ -27,6 +27,8 @@ type Plan struct {
 	Load    Load
 	// Feeders are the CSV data sources, by name, loaded at compile time.
 	Feeders map[string]*Feeder
+	// Thresholds decide whether the run passed (docs/soak.md).
+	Thresholds []*Threshold
 }
 
 // Load is the scenario's load section; zero fields are unset (the CLI's

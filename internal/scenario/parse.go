@@ -52,7 +52,7 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 
 // Keys known at each level of the file.
 var (
-	topKeys      = []string{"host", "defaults", "data", "load", "users"}
+	topKeys      = []string{"host", "defaults", "data", "load", "users", "thresholds"}
 	defaultsKeys = []string{"headers", "timeout"}
 	feederKeys   = []string{"file", "mode"}
 	loadKeys     = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
@@ -166,6 +166,9 @@ func (p *parser) parse(opts Options) *Plan {
 	p.feeders = map[string]bool{}
 	if n := f["data"].val; n != nil {
 		p.data(n, plan)
+	}
+	if n := f["thresholds"].val; n != nil {
+		plan.Thresholds = p.thresholds(n)
 	}
 	if n := f["load"].val; n != nil {
 		plan.Load = p.load(n)
@@ -452,6 +455,32 @@ func (p *parser) data(n *yaml.Node, plan *Plan) {
 		}
 		plan.Feeders[name] = feeder
 	}
+}
+
+func (p *parser) thresholds(n *yaml.Node) []*Threshold {
+	items, ok := p.list(n, "thresholds", true)
+	if !ok {
+		return nil
+	}
+	var out []*Threshold
+	for _, it := range items {
+		text, ok := p.str(it, "threshold")
+		if !ok {
+			continue
+		}
+		t, err := ParseThreshold(text)
+		if err != nil {
+			p.errorf(it, "%s", err)
+			continue
+		}
+		if t.Stat == "target" {
+			p.errorf(it, "threshold %q: target.* metrics need the monitor: section, which horde does not have yet", text)
+			continue
+		}
+		t.Pos = p.pos(p.resolve(it))
+		out = append(out, t)
+	}
+	return out
 }
 
 func (p *parser) load(n *yaml.Node) Load {

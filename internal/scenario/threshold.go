@@ -1,0 +1,203 @@
+package scenario
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Threshold is one pass/fail criterion of a run, in the spirit of k6:
+//
+//	threshold := metric op value
+//	metric    := stat [ "(" name ")" ] | "degradation(" pct ")" | "target." ident
+//	stat      := pct | "avg" | "min" | "max" | "median" | "error_rate" | "rps" | "requests" | "failures"
+//	pct       := "p" number                    (p50, p95, p99, p99.9)
+//	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
+//	op        := "<" | "<=" | ">" | ">="
+//	value     := number [ "ms" | "s" | "m" | "h" | "%" ]
+//
+// Times are compared in milliseconds, error rates and degradation in
+// percent, rps in requests per second.
+type Threshold struct {
+	Text     string
+	Stat     string  // "p", "avg", ..., "degradation", or "target"
+	Pct      float64 // for "p" and "degradation": the percentile, e.g. 0.95
+	Method   string  // optional
+	Name     string  // "" means Aggregated
+	Target   string  // for "target": the metric after "target."
+	Op       string
+	Value    float64 // in ms for times, % for rates and degradation
+	AbortOn  bool    // abort the run as soon as it fails (not yet used)
+	Pos      Pos
+	Duration bool // the value was a duration
+}
+
+var thresholdStats = []string{"avg", "min", "max", "median", "error_rate", "rps", "requests", "failures"}
+
+// ParseThreshold parses one threshold expression.
+func ParseThreshold(text string) (*Threshold, error) {
+	t := &Threshold{Text: text}
+	s := strings.TrimSpace(text)
+	// the operator: the last <, <=, >, >= outside parentheses
+	depth, opAt, opLen := 0, -1, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '<', '>':
+			if depth == 0 {
+				opAt, opLen = i, 1
+				if i+1 < len(s) && s[i+1] == '=' {
+					opLen = 2
+				}
+			}
+		}
+	}
+	if depth != 0 {
+		return nil, fmt.Errorf("threshold %q: unclosed ( or unbalanced parentheses", text)
+	}
+	if opAt < 0 {
+		return nil, fmt.Errorf("threshold %q: no comparison (<, <=, >, >=)", text)
+	}
+	t.Op = s[opAt : opAt+opLen]
+	metric := strings.TrimSpace(s[:opAt])
+	value := strings.TrimSpace(s[opAt+opLen:])
+	if err := t.parseMetric(metric); err != nil {
+		return nil, fmt.Errorf("threshold %q: %v", text, err)
+	}
+	if err := t.parseValue(value); err != nil {
+		return nil, fmt.Errorf("threshold %q: %v", text, err)
+	}
+	return t, nil
+}
+
+func (t *Threshold) parseMetric(m string) error {
+	if m == "" {
+		return fmt.Errorf("no metric before %s", t.Op)
+	}
+	if rest, ok := strings.CutPrefix(m, "target."); ok {
+		if rest == "" {
+			return fmt.Errorf("target. needs a metric name, e.g. target.memory_growth")
+		}
+		t.Stat, t.Target = "target", rest
+		return nil
+	}
+	head, arg := m, ""
+	if i := strings.IndexByte(m, '('); i >= 0 {
+		if !strings.HasSuffix(m, ")") {
+			return fmt.Errorf("unclosed ( in %q", m)
+		}
+		head, arg = strings.TrimSpace(m[:i]), strings.TrimSpace(m[i+1:len(m)-1])
+	}
+	if head == "degradation" {
+		p, ok := percentileName(arg)
+		if !ok {
+			return fmt.Errorf("degradation( ) takes a percentile such as p95, got %q", arg)
+		}
+		t.Stat, t.Pct = "degradation", p
+		return nil
+	}
+	if p, ok := percentileName(head); ok {
+		t.Stat, t.Pct = "p", p
+	} else {
+		found := false
+		for _, s := range thresholdStats {
+			if head == s {
+				found = true
+			}
+		}
+		if !found {
+			msg := fmt.Sprintf("unknown metric %q", head)
+			if d := suggest(head, append(thresholdStats, "p95", "p99", "degradation")); d != "" {
+				msg += fmt.Sprintf("; did you mean %q?", d)
+			}
+			return fmt.Errorf("%s", msg)
+		}
+		t.Stat = head
+	}
+	if arg != "" {
+		if method, name, ok := strings.Cut(arg, " "); ok && strings.ToUpper(method) == method && !strings.HasPrefix(method, "/") {
+			t.Method, t.Name = method, strings.TrimSpace(name)
+		} else {
+			t.Name = arg
+		}
+	}
+	return nil
+}
+
+// percentileName reads "p95" or "p99.9" as a fraction.
+func percentileName(s string) (float64, bool) {
+	rest, ok := strings.CutPrefix(s, "p")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(rest, 64)
+	if err != nil || v <= 0 || v > 100 {
+		return 0, false
+	}
+	return math.Round(v*1e4) / 1e6, true
+}
+
+func (t *Threshold) parseValue(v string) error {
+	if v == "" {
+		return fmt.Errorf("no value after %s", t.Op)
+	}
+	num, unit := v, ""
+	for i := len(v); i > 0; i-- {
+		c := v[i-1]
+		if (c >= '0' && c <= '9') || c == '.' {
+			num, unit = v[:i], strings.TrimSpace(v[i:])
+			break
+		}
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return fmt.Errorf("bad value %q", v)
+	}
+	timeStat := t.Stat == "p" || t.Stat == "avg" || t.Stat == "min" || t.Stat == "max" || t.Stat == "median"
+	switch unit {
+	case "ms", "s", "m", "h":
+		if !timeStat {
+			return fmt.Errorf("%s is not a time: drop the unit %q", t.Stat, unit)
+		}
+		d, err := time.ParseDuration(num + unit)
+		if err != nil {
+			return fmt.Errorf("bad duration %q", v)
+		}
+		t.Value, t.Duration = float64(d)/float64(time.Millisecond), true
+	case "%":
+		if t.Stat != "error_rate" && t.Stat != "degradation" && t.Stat != "target" {
+			return fmt.Errorf("%s is not a rate: drop the %%", t.Stat)
+		}
+		t.Value = x
+	case "":
+		if timeStat {
+			return fmt.Errorf("%s needs a unit (ms, s, m, h)", t.Stat)
+		}
+		if t.Stat == "error_rate" || t.Stat == "degradation" {
+			return fmt.Errorf("%s needs %%, e.g. 1%%", t.Stat)
+		}
+		t.Value = x
+	default:
+		return fmt.Errorf("unknown unit %q", unit)
+	}
+	return nil
+}
+
+// Holds reports whether actual satisfies the threshold's comparison.
+func (t *Threshold) Holds(actual float64) bool {
+	switch t.Op {
+	case "<":
+		return actual < t.Value
+	case "<=":
+		return actual <= t.Value
+	case ">":
+		return actual > t.Value
+	default:
+		return actual >= t.Value
+	}
+}

@@ -1,0 +1,74 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseThreshold(t *testing.T) {
+	tests := []struct {
+		text                           string
+		stat, method, name, op, target string
+		pct, value                     float64
+	}{
+		{text: "p95(/api/items) < 300ms", stat: "p", name: "/api/items", op: "<", pct: 0.95, value: 300},
+		{text: "p99 < 1s", stat: "p", op: "<", pct: 0.99, value: 1000},
+		{text: "p99.9(GET /api/data/[id]) <= 2.5s", stat: "p", method: "GET", name: "/api/data/[id]", op: "<=", pct: 0.999, value: 2500},
+		{text: "error_rate < 1%", stat: "error_rate", op: "<", value: 1},
+		{text: "rps > 100", stat: "rps", op: ">", value: 100},
+		{text: "degradation(p95) < 20%", stat: "degradation", op: "<", pct: 0.95, value: 20},
+		{text: "avg(/x) < 50ms", stat: "avg", name: "/x", op: "<", value: 50},
+		{text: "target.memory_growth < 10%", stat: "target", target: "memory_growth", op: "<", value: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			got, err := ParseThreshold(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Stat != tt.stat || got.Method != tt.method || got.Name != tt.name || got.Op != tt.op || got.Pct != tt.pct || got.Value != tt.value || got.Target != tt.target {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+}
+
+func TestParseThreshold_Errors(t *testing.T) {
+	for text, want := range map[string]string{
+		"p95 300ms":            "no comparison",
+		"p95 < 300":            "needs a unit",
+		"error_rate < 1":       "needs %",
+		"rps > 100ms":          "not a time",
+		"p95 < 3x":             "unknown unit",
+		"latency < 1s":         `unknown metric "latency"`,
+		"eror_rate < 1%":       `did you mean "error_rate"`,
+		"degradation(x) < 20%": "takes a percentile",
+		"p95(/a < 1s":          "unclosed",
+		"< 1s":                 "no metric",
+	} {
+		_, err := ParseThreshold(text)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", text, err, want)
+		}
+	}
+}
+
+func TestParse_Thresholds(t *testing.T) {
+	src := "host: http://127.0.0.1:1\nthresholds:\n  - \"p95 < 300ms\"\n  - \"p95 < 3x\"\n  - \"target.memory_growth < 10%\"\n" + loadUsers
+	_, err := Parse("t.yaml", ".", []byte(src), Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"t.yaml:4:5: threshold \"p95 < 3x\"", "t.yaml:5:5: threshold \"target.memory_growth < 10%\": target.* metrics need the monitor"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+	p, err := Parse("t.yaml", ".", []byte("host: http://127.0.0.1:1\nthresholds: [\"p95 < 300ms\", \"error_rate < 1%\"]\n"+loadUsers), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Thresholds) != 2 || p.Thresholds[1].Pos.Line != 2 {
+		t.Errorf("thresholds: %+v", p.Thresholds)
+	}
+}

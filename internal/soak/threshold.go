@@ -1,0 +1,132 @@
+package soak
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Inputs is what thresholds and the run's checks are judged on.
+type Inputs struct {
+	Snapshot *stats.Snapshot
+	// Series over the run of the Aggregated entry, by name: "p50", "p95",
+	// "p99" (window percentiles, ms), "rps", "error_rate" (%).
+	Series map[string][]Point
+}
+
+// ThresholdResult is one threshold's outcome.
+type ThresholdResult struct {
+	Threshold *scenario.Threshold
+	Actual    float64
+	Pass      bool
+	Reason    string // one sentence
+}
+
+// EvaluateThresholds judges every threshold.
+func EvaluateThresholds(ths []*scenario.Threshold, in Inputs) []ThresholdResult {
+	out := make([]ThresholdResult, 0, len(ths))
+	for _, t := range ths {
+		out = append(out, evaluate(t, in))
+	}
+	return out
+}
+
+func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
+	r := ThresholdResult{Threshold: t}
+	if t.Stat == "degradation" {
+		key := fmt.Sprintf("p%g", t.Pct*100)
+		d := Drift(key, in.Series[key], DriftOptions{})
+		if d.Points < 8 {
+			r.Reason = fmt.Sprintf("%s: not enough history to measure degradation (%d points)", t.Text, d.Points)
+			return r
+		}
+		r.Actual = d.ChangePct
+		r.Pass = t.Holds(r.Actual)
+		r.Reason = fmt.Sprintf("%s: %s last quarter vs first %+.1f%%", t.Text, key, d.ChangePct)
+		return r
+	}
+	if t.Stat == "target" {
+		r.Reason = fmt.Sprintf("%s: no target metrics are recorded", t.Text)
+		return r
+	}
+	e, err := entry(in.Snapshot, t)
+	if err != nil {
+		r.Reason = fmt.Sprintf("%s: %v", t.Text, err)
+		return r
+	}
+	switch t.Stat {
+	case "p":
+		r.Actual = e.Percentile(t.Pct)
+	case "avg":
+		r.Actual = e.AvgMs
+	case "min":
+		r.Actual = e.MinMs
+	case "max":
+		r.Actual = e.MaxMs
+	case "median":
+		r.Actual = e.MedianMs
+	case "error_rate":
+		if e.Requests > 0 {
+			r.Actual = float64(e.Failures) / float64(e.Requests) * 100
+		}
+	case "rps":
+		r.Actual = e.TotalRPS
+	case "requests":
+		r.Actual = float64(e.Requests)
+	case "failures":
+		r.Actual = float64(e.Failures)
+	}
+	r.Pass = t.Holds(r.Actual)
+	unit := ""
+	switch t.Stat {
+	case "p", "avg", "min", "max", "median":
+		unit = " ms"
+	case "error_rate":
+		unit = "%"
+	}
+	verdict := "holds"
+	if !r.Pass {
+		verdict = "fails"
+	}
+	r.Reason = fmt.Sprintf("%s %s: actual %s%s", t.Text, verdict, trim(r.Actual), unit)
+	return r
+}
+
+// entry finds the statistics entry a threshold names: Aggregated when it
+// names none; by name, and method when given, otherwise.
+func entry(s *stats.Snapshot, t *scenario.Threshold) (*stats.Entry, error) {
+	if s == nil {
+		return nil, fmt.Errorf("no statistics")
+	}
+	if t.Name == "" {
+		return &s.Total, nil
+	}
+	var found *stats.Entry
+	var methods []string
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		if e.Name != t.Name || (t.Method != "" && e.Method != t.Method) {
+			continue
+		}
+		methods = append(methods, e.Method)
+		found = e
+	}
+	switch len(methods) {
+	case 0:
+		return nil, fmt.Errorf("no requests named %q", strings.TrimSpace(t.Method+" "+t.Name))
+	case 1:
+		return found, nil
+	default:
+		return nil, fmt.Errorf("%q names %d entries (%s): add the method, e.g. %s %s", t.Name, len(methods), strings.Join(methods, ", "), methods[0], t.Name)
+	}
+}
+
+func trim(v float64) string {
+	if math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
