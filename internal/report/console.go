@@ -106,6 +106,24 @@ func PrintSummary(w io.Writer, s *stats.Snapshot, ex []Exception) {
 	printExceptions(w, ex)
 }
 
+// PrintVerdicts writes the thresholds and checks of a run, failures first.
+func PrintVerdicts(w io.Writer, vs []Verdict) {
+	if len(vs) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Verdict\n")
+	for _, st := range []string{"fail", "warn", "pass"} {
+		for _, v := range vs {
+			if v.Status == st {
+				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", strings.ToUpper(v.Status), v.Kind, v.Reason)
+			}
+		}
+	}
+	b.WriteString("\n")
+	io.WriteString(w, b.String())
+}
+
 // PrintOpen writes the open model's schedule figures.
 func PrintOpen(w io.Writer, o *OpenInfo) {
 	if o == nil {

@@ -41,6 +41,7 @@ type htmlData struct {
 	Rows             []htmlRow
 	Total            htmlRow
 	Open             *OpenInfo
+	Verdicts         []Verdict
 	Uncorrected      []htmlRow // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64
@@ -191,6 +192,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		PercentileLabels: stats.PercentileLabels,
 		Total:            newHTMLRow(&s.Total),
 		Open:             info.Open,
+		Verdicts:         info.Verdicts,
 		Errors:           s.Errors,
 		ErrorsDropped:    s.ErrorsDropped,
 		Exceptions:       info.Exceptions,

@@ -39,6 +39,7 @@ type jsonInfo struct {
 	Passed       bool        `json:"passed"`
 	Classes      []jsonClass `json:"classes"`
 	Open         *jsonOpen   `json:"open,omitempty"`
+	Verdicts     []Verdict   `json:"verdicts"`
 }
 
 type jsonClass struct {
@@ -213,6 +214,7 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		Exceptions:    make([]jsonException, 0, len(info.Exceptions)),
 		History:       make([]jsonPoint, 0, len(hist)),
 	}
+	doc.Info.Verdicts = append([]Verdict{}, info.Verdicts...)
 	if o := info.Open; o != nil {
 		doc.Info.Open = &jsonOpen{Iterations: o.Iterations, Dropped: o.Dropped,
 			LagMeanMs: float64(o.LagMean) / 1e6, LagMaxMs: float64(o.LagMax) / 1e6}

@@ -71,7 +71,7 @@ func TestWriteJSON(t *testing.T) {
 	}{
 		{"document", keys(doc), []string{"errors", "errors_dropped", "exceptions", "history", "info", "stats", "total"}},
 		{"info", keys(doc["info"].(map[string]any)), []string{"classes", "duration_s", "end", "exit_code", "host",
-			"passed", "run_time_s", "scenario_file", "snapshot_time", "spawn_rate", "start", "title", "users"}},
+			"passed", "run_time_s", "scenario_file", "snapshot_time", "spawn_rate", "start", "title", "users", "verdicts"}},
 		{"stats[0]", keys(doc["stats"].([]any)[0].(map[string]any)), entryKeys},
 		{"total", keys(doc["total"].(map[string]any)), entryKeys},
 		{"errors[0]", keys(doc["errors"].([]any)[0].(map[string]any)), []string{"error", "method", "name", "occurrences"}},

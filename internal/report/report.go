@@ -36,6 +36,16 @@ type Info struct {
 	ExitCode                  int
 	// Open is set for open-model runs (an arrival rate rather than users).
 	Open *OpenInfo
+	// Verdicts are the thresholds and checks judged at the end of the run.
+	Verdicts []Verdict
+}
+
+// Verdict is one judged threshold or check.
+type Verdict struct {
+	Kind   string `json:"kind"` // "threshold" or "check"
+	Name   string `json:"name"`
+	Status string `json:"status"` // "pass", "warn" or "fail"
+	Reason string `json:"reason"` // one sentence
 }
 
 // OpenInfo is what the open model adds: iterations started on schedule,
