@@ -21,6 +21,7 @@ import (
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/shape"
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -57,6 +58,9 @@ type runOptions struct {
 	stages []string
 	preVUs int
 	maxVUs int
+
+	thresholds       []string
+	parsedThresholds []*scenario.Threshold
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -105,6 +109,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.StringSliceVar(&o.stages, "stage", nil, "ramp DURATION:TARGET (users, or iterations/s with --rate); repeat, or separate with commas, for several stages")
 	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
 	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
+	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
 	addWebFlags(f, &o.web)
 	return cmd
 }
@@ -212,6 +217,11 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 			stopTimeout = plan.Load.StopTimeout
 		}
 	}
+	thresholds, err := collectThresholds(plan, o.thresholds)
+	if err != nil {
+		return err
+	}
+	o.parsedThresholds = thresholds
 	shaped, err := loadShape(flags, o, plan, users)
 	if err != nil {
 		return err
@@ -291,18 +301,91 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		op := m.Open()
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
+	info.Verdicts = judge(o.parsedThresholds, final, m.History())
 	code := ExitOK
-	if final.Total.Failures > 0 || len(exceptions) > 0 {
+	failedThresholds := 0
+	for _, v := range info.Verdicts {
+		if v.Kind == "threshold" && v.Status == string(soak.Fail) {
+			failedThresholds++
+		}
+	}
+	switch {
+	case failedThresholds > 0:
+		code = ExitFailures
+	case len(o.parsedThresholds) == 0 && (final.Total.Failures > 0 || len(exceptions) > 0):
+		// Without thresholds, Locust's rule: any failure fails the run.
 		code = o.exitCodeOnError
 	}
 	info.ExitCode = code
 	if err := out.finish(final, m.Users(), m.History(), info); err != nil {
 		return &exitError{code: ExitBroken, err: err}
 	}
+	if failedThresholds > 0 {
+		return &exitError{code: code, err: fmt.Errorf("%d of %d thresholds failed", failedThresholds, len(o.parsedThresholds))}
+	}
 	if code != ExitOK {
 		return &exitError{code: code, err: fmt.Errorf("%d of %d requests failed, %d exceptions", final.Total.Failures, final.Total.Requests, len(exceptions))}
 	}
 	return nil
+}
+
+// collectThresholds returns the scenario's thresholds and those of --threshold.
+func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Threshold, error) {
+	var out []*scenario.Threshold
+	if plan != nil {
+		out = append(out, plan.Thresholds...)
+	}
+	for _, f := range flags {
+		t, err := scenario.ParseThreshold(f)
+		if err != nil {
+			return nil, badInput("--threshold: %v", err)
+		}
+		if t.Stat == "target" {
+			return nil, badInput("--threshold %q: target.* metrics need the monitor: section, which horde does not have yet", f)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// judge evaluates the thresholds and runs the built-in checks on the
+// run's history: latency degradation (the seed's rule), error-rate drift
+// and throughput drift. Only thresholds decide the exit code; checks inform.
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point) []report.Verdict {
+	series := map[string][]soak.Point{}
+	for _, p := range hist {
+		if p.Requests == 0 {
+			continue
+		}
+		if p.P50Ms > 0 {
+			series["p50"] = append(series["p50"], soak.Point{T: p.Time, V: p.P50Ms})
+			series["p95"] = append(series["p95"], soak.Point{T: p.Time, V: p.P95Ms})
+			series["p99"] = append(series["p99"], soak.Point{T: p.Time, V: p.P99Ms})
+		}
+		series["rps"] = append(series["rps"], soak.Point{T: p.Time, V: p.RPS})
+		rate := 0.0
+		if p.RPS > 0 {
+			rate = p.FailPerSec / p.RPS * 100
+		}
+		series["error_rate"] = append(series["error_rate"], soak.Point{T: p.Time, V: rate})
+	}
+	var out []report.Verdict
+	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series}) {
+		st := soak.Pass
+		if !r.Pass {
+			st = soak.Fail
+		}
+		out = append(out, report.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: string(st), Reason: r.Reason})
+	}
+	checks := []soak.DriftResult{
+		soak.Drift("latency p95 (ms)", series["p95"], soak.DriftOptions{}),
+		soak.Drift("error rate (%)", series["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1}),
+		soak.Drift("throughput (req/s)", series["rps"], soak.DriftOptions{Worse: -1}),
+	}
+	for _, c := range checks {
+		out = append(out, report.Verdict{Kind: "check", Name: c.Name, Status: string(c.Status), Reason: c.Reason})
+	}
+	return out
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -434,6 +517,7 @@ func (o *outputs) finish(s *stats.Snapshot, users int, hist []report.Point, info
 	}
 	report.PrintSummary(o.stdout, s, info.Exceptions)
 	report.PrintOpen(o.stdout, info.Open)
+	report.PrintVerdicts(o.stdout, info.Verdicts)
 	var errs []error
 	if o.opts.csvPrefix != "" {
 		errs = append(errs, o.writeCSVs(s, info.Exceptions))

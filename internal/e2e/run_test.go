@@ -297,3 +297,43 @@ func TestGoUser(t *testing.T) {
 		t.Errorf("logouts: got %d, want 3", got)
 	}
 }
+
+// Thresholds decide the exit code: 0 when all hold, 1 when one fails, and
+// the verdict is printed and written to the JSON.
+func TestRun_Thresholds(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "th.yaml", `
+thresholds:
+  - "p95 < 5s"
+  - "error_rate < 1%"
+users:
+  - name: a
+    wait: {constant: 10ms}
+    tasks:
+      - get: /delay/0
+`)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "2s", "-H", host, "--only-summary")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("all thresholds hold: exit code %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "PASS  threshold  p95 < 5s holds") {
+		t.Errorf("no verdict printed:\n%s", p.stdout)
+	}
+	p = start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "2s", "-H", host, "--only-summary",
+		"--threshold", "p99 < 1us", "--json", "th.json")
+	if code := p.wait(t, 30*time.Second); code != 1 {
+		t.Fatalf("a failing threshold: exit code %d, want 1\n%s", code, p.stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "th.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"status": "fail"`) || !strings.Contains(string(raw), "p99 < 1us") {
+		t.Errorf("th.json lacks the failed threshold:\n%s", raw)
+	}
+	bad := start(t, dir, nil, hordeBin, "run", file, "--headless", "-t", "1s", "-H", host, "--threshold", "p99 << 1s")
+	if code := bad.wait(t, 30*time.Second); code != 2 {
+		t.Errorf("a bad threshold: exit code %d, want 2\n%s", code, bad.stderr)
+	}
+}

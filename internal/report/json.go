@@ -243,6 +243,7 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // thresholds such as "p95 < 300ms" stay readable
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}

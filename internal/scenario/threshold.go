@@ -16,7 +16,7 @@ import (
 //	pct       := "p" number                    (p50, p95, p99, p99.9)
 //	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
 //	op        := "<" | "<=" | ">" | ">="
-//	value     := number [ "ms" | "s" | "m" | "h" | "%" ]
+//	value     := number [ "us" | "ms" | "s" | "m" | "h" | "%" ]
 //
 // Times are compared in milliseconds, error rates and degradation in
 // percent, rps in requests per second.
@@ -160,7 +160,7 @@ func (t *Threshold) parseValue(v string) error {
 	}
 	timeStat := t.Stat == "p" || t.Stat == "avg" || t.Stat == "min" || t.Stat == "max" || t.Stat == "median"
 	switch unit {
-	case "ms", "s", "m", "h":
+	case "us", "µs", "ms", "s", "m", "h":
 		if !timeStat {
 			return fmt.Errorf("%s is not a time: drop the unit %q", t.Stat, unit)
 		}

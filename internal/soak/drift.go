@@ -78,7 +78,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	}
 	r.Points = len(vals)
 	if len(vals) < 8 {
-		r.Reason = fmt.Sprintf("only %d samples after the warm-up: not enough to judge", len(vals))
+		r.Reason = fmt.Sprintf("%s: only %d samples after the warm-up, not enough to judge", name, len(vals))
 		return r
 	}
 	q := len(vals) / 4
