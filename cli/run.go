@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/shape"
@@ -61,6 +63,8 @@ type runOptions struct {
 
 	thresholds       []string
 	parsedThresholds []*scenario.Threshold
+	scrapes          []string
+	mon              *monitor.Monitor
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -109,6 +113,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.StringSliceVar(&o.stages, "stage", nil, "ramp DURATION:TARGET (users, or iterations/s with --rate); repeat, or separate with commas, for several stages")
 	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
 	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
+	f.StringArrayVar(&o.scrapes, "scrape", nil, "record the target's memory, CPU and goroutines from this Prometheus /metrics URL (repeatable; added to the scenario's monitor:)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
 	addWebFlags(f, &o.web)
 	return cmd
@@ -222,6 +227,13 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 		return err
 	}
 	o.parsedThresholds = thresholds
+	if o.mon, err = newMonitor(plan, o.scrapes); err != nil {
+		return err
+	}
+	monCtx, stopMon := context.WithCancel(context.WithoutCancel(ctx))
+	monDone := make(chan struct{})
+	go func() { o.mon.Run(monCtx); close(monDone) }()
+	defer func() { stopMon(); <-monDone }()
 	shaped, err := loadShape(flags, o, plan, users)
 	if err != nil {
 		return err
@@ -301,7 +313,7 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		op := m.Open()
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
-	info.Verdicts = judge(o.parsedThresholds, final, m.History())
+	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon)
 	code := ExitOK
 	failedThresholds := 0
 	for _, v := range info.Verdicts {
@@ -340,8 +352,8 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 		if err != nil {
 			return nil, badInput("--threshold: %v", err)
 		}
-		if t.Stat == "target" {
-			return nil, badInput("--threshold %q: target.* metrics need the monitor: section, which horde does not have yet", f)
+		if t.Stat == "target" && !slices.Contains(scenario.TargetMetrics, t.Target) {
+			return nil, badInput("--threshold %q: unknown target metric %q (known: %s)", f, t.Target, strings.Join(scenario.TargetMetrics, ", "))
 		}
 		out = append(out, t)
 	}
@@ -351,7 +363,28 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point) []report.Verdict {
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor) []report.Verdict {
+	if mon != nil {
+		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
+	}
+	var leaks []soak.LeakResult
+	target := map[string]float64{}
+	if mon != nil {
+		for _, s := range mon.Series() {
+			if !s.Memory {
+				continue
+			}
+			pts := make([]soak.Point, len(s.Points))
+			for i, p := range s.Points {
+				pts[i] = soak.Point{T: p.T, V: p.V}
+			}
+			l := soak.Leak(s.Name, pts, soak.LeakOptions{})
+			leaks = append(leaks, l)
+			if g, ok := target["memory_growth"]; !ok || l.GrowthPct > g {
+				target["memory_growth"] = l.GrowthPct
+			}
+		}
+	}
 	series := map[string][]soak.Point{}
 	for _, p := range hist {
 		if p.Requests == 0 {
@@ -370,7 +403,7 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point)
 		series["error_rate"] = append(series["error_rate"], soak.Point{T: p.Time, V: rate})
 	}
 	var out []report.Verdict
-	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series}) {
+	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series, Target: target}) {
 		st := soak.Pass
 		if !r.Pass {
 			st = soak.Fail
@@ -385,7 +418,30 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point)
 	for _, c := range checks {
 		out = append(out, report.Verdict{Kind: "check", Name: c.Name, Status: string(c.Status), Reason: c.Reason})
 	}
+	for _, l := range leaks {
+		out = append(out, report.Verdict{Kind: "check", Name: "memory leak: " + l.Name, Status: string(l.Status), Reason: "memory leak (" + l.Name + "): " + l.Reason})
+	}
 	return out
+}
+
+// newMonitor builds the monitor of the scenario's monitor: section and --scrape.
+func newMonitor(plan *scenario.Plan, scrapes []string) (*monitor.Monitor, error) {
+	var cfg monitor.Config
+	if plan != nil {
+		cfg.Interval = plan.Monitor.Interval
+		for _, s := range plan.Monitor.Scrapes {
+			cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: s.URL, Metrics: s.Metrics})
+		}
+		cfg.Processes = plan.Monitor.Processes
+	}
+	for _, u := range scrapes {
+		cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: u})
+	}
+	m, err := monitor.New(cfg)
+	if err != nil {
+		return nil, badInput("monitor: %v", err)
+	}
+	return m, nil
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -29,7 +29,27 @@ type Plan struct {
 	Feeders map[string]*Feeder
 	// Thresholds decide whether the run passed (docs/soak.md).
 	Thresholds []*Threshold
+	// Monitor names the target's metrics to record beside the statistics.
+	Monitor Monitor
 }
+
+// Monitor is the scenario's monitor: section.
+type Monitor struct {
+	Interval  time.Duration
+	Scrapes   []MonitorScrape
+	Processes []int
+	Pos       Pos
+}
+
+// MonitorScrape is a Prometheus text endpoint and the metrics kept from it
+// (none: memory, CPU and goroutines).
+type MonitorScrape struct {
+	URL     string
+	Metrics []string
+}
+
+// TargetMetrics are the target.* names thresholds may use.
+var TargetMetrics = []string{"memory_growth"}
 
 // Load is the scenario's load section; zero fields are unset (the CLI's
 // flags and defaults apply).

@@ -52,7 +52,9 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 
 // Keys known at each level of the file.
 var (
-	topKeys      = []string{"host", "defaults", "data", "load", "users", "thresholds"}
+	topKeys      = []string{"host", "defaults", "data", "load", "users", "thresholds", "monitor"}
+	monitorKeys  = []string{"interval", "scrape", "process"}
+	scrapeKeys   = []string{"url", "metrics"}
 	defaultsKeys = []string{"headers", "timeout"}
 	feederKeys   = []string{"file", "mode"}
 	loadKeys     = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
@@ -167,8 +169,11 @@ func (p *parser) parse(opts Options) *Plan {
 	if n := f["data"].val; n != nil {
 		p.data(n, plan)
 	}
+	if n := f["monitor"].val; n != nil {
+		plan.Monitor = p.monitor(n)
+	}
 	if n := f["thresholds"].val; n != nil {
-		plan.Thresholds = p.thresholds(n)
+		plan.Thresholds = p.thresholds(n, f["monitor"].val != nil)
 	}
 	if n := f["load"].val; n != nil {
 		plan.Load = p.load(n)
@@ -457,7 +462,62 @@ func (p *parser) data(n *yaml.Node, plan *Plan) {
 	}
 }
 
-func (p *parser) thresholds(n *yaml.Node) []*Threshold {
+func (p *parser) monitor(n *yaml.Node) Monitor {
+	var m Monitor
+	m.Pos = p.pos(p.resolve(n))
+	f := p.fields(n, "monitor", monitorKeys)
+	if e, ok := f["interval"]; ok {
+		if d, ok := p.duration(e.val, "interval"); ok {
+			if d <= 0 {
+				p.errorf(e.val, "monitor interval must be > 0")
+			}
+			m.Interval = d
+		}
+	}
+	if e, ok := f["scrape"]; ok {
+		items, _ := p.list(e.val, "scrape", true)
+		for _, it := range items {
+			var sc MonitorScrape
+			r := p.resolve(it)
+			if r != nil && r.Kind == yaml.MappingNode {
+				sf := p.fields(it, "scrape", scrapeKeys)
+				if u, ok := sf["url"]; ok {
+					sc.URL, _ = p.str(u.val, "url")
+				} else {
+					p.errorf(it, "scrape needs a url")
+				}
+				if mt, ok := sf["metrics"]; ok {
+					ms, _ := p.list(mt.val, "metrics", true)
+					for _, x := range ms {
+						if name, ok := p.str(x, "metric"); ok {
+							sc.Metrics = append(sc.Metrics, name)
+						}
+					}
+				}
+			} else if u, ok := p.str(it, "scrape url"); ok {
+				sc.URL = u
+			}
+			if sc.URL != "" && !strings.HasPrefix(sc.URL, "http://") && !strings.HasPrefix(sc.URL, "https://") {
+				p.errorf(it, "scrape url %q is not an http(s) URL", sc.URL)
+			}
+			m.Scrapes = append(m.Scrapes, sc)
+		}
+	}
+	if e, ok := f["process"]; ok {
+		items, _ := p.list(e.val, "process", true)
+		for _, it := range items {
+			if pid, ok := p.int(it, "process"); ok {
+				if pid <= 0 {
+					p.errorf(it, "process %d is not a PID", pid)
+				}
+				m.Processes = append(m.Processes, pid)
+			}
+		}
+	}
+	return m
+}
+
+func (p *parser) thresholds(n *yaml.Node, monitored bool) []*Threshold {
 	items, ok := p.list(n, "thresholds", true)
 	if !ok {
 		return nil
@@ -474,8 +534,14 @@ func (p *parser) thresholds(n *yaml.Node) []*Threshold {
 			continue
 		}
 		if t.Stat == "target" {
-			p.errorf(it, "threshold %q: target.* metrics need the monitor: section, which horde does not have yet", text)
-			continue
+			if !slices.Contains(TargetMetrics, t.Target) {
+				p.errorf(it, "threshold %q: unknown target metric %q (known: %s)", text, t.Target, strings.Join(TargetMetrics, ", "))
+				continue
+			}
+			if !monitored {
+				p.errorf(it, "threshold %q: target.* metrics need a monitor: section that scrapes the target", text)
+				continue
+			}
 		}
 		t.Pos = p.pos(p.resolve(it))
 		out = append(out, t)

@@ -3,6 +3,7 @@ package scenario
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseThreshold(t *testing.T) {
@@ -59,7 +60,7 @@ func TestParse_Thresholds(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"t.yaml:4:5: threshold \"p95 < 3x\"", "t.yaml:5:5: threshold \"target.memory_growth < 10%\": target.* metrics need the monitor"} {
+	for _, want := range []string{"t.yaml:4:5: threshold \"p95 < 3x\"", "t.yaml:5:5: threshold \"target.memory_growth < 10%\": target.* metrics need a monitor: section"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
@@ -70,5 +71,26 @@ func TestParse_Thresholds(t *testing.T) {
 	}
 	if len(p.Thresholds) != 2 || p.Thresholds[1].Pos.Line != 2 {
 		t.Errorf("thresholds: %+v", p.Thresholds)
+	}
+}
+
+func TestParse_Monitor(t *testing.T) {
+	src := "host: http://127.0.0.1:1\nmonitor:\n  interval: 2s\n  scrape:\n    - http://127.0.0.1:9091/metrics\n    - {url: http://127.0.0.1:9092/metrics, metrics: [go_goroutines]}\n  process: [1]\nthresholds: [\"target.memory_growth < 10%\"]\n" + loadUsers
+	p, err := Parse("m.yaml", ".", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Monitor
+	if m.Interval != 2*time.Second || len(m.Scrapes) != 2 || m.Scrapes[1].Metrics[0] != "go_goroutines" || m.Processes[0] != 1 {
+		t.Errorf("monitor: %+v", m)
+	}
+	if len(p.Thresholds) != 1 || p.Thresholds[0].Target != "memory_growth" {
+		t.Errorf("thresholds: %+v", p.Thresholds)
+	}
+	_, err = Parse("m.yaml", ".", []byte("host: http://127.0.0.1:1\nmonitor:\n  scrape: [ftp://x]\n  intervall: 1s\n"+loadUsers), Options{})
+	for _, want := range []string{"m.yaml:3:12: scrape url \"ftp://x\" is not an http(s) URL", `unknown key "intervall" in monitor; did you mean "interval"?`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors %v lack %q", err, want)
+		}
 	}
 }

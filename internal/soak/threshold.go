@@ -15,6 +15,9 @@ type Inputs struct {
 	// Series over the run of the Aggregated entry, by name: "p50", "p95",
 	// "p99" (window percentiles, ms), "rps", "error_rate" (%).
 	Series map[string][]Point
+	// Target are the target.* values, e.g. "memory_growth" (% over the
+	// run, the largest of the memory series' leak checks).
+	Target map[string]float64
 }
 
 // ThresholdResult is one threshold's outcome.
@@ -49,7 +52,14 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 		return r
 	}
 	if t.Stat == "target" {
-		r.Reason = fmt.Sprintf("%s: no target metrics are recorded", t.Text)
+		v, ok := in.Target[t.Target]
+		if !ok {
+			r.Reason = fmt.Sprintf("%s: no target metrics were recorded (is the monitor: scrape reachable?)", t.Text)
+			return r
+		}
+		r.Actual = v
+		r.Pass = t.Holds(v)
+		r.Reason = fmt.Sprintf("%s: actual %s%%", t.Text, trim(v))
 		return r
 	}
 	e, err := entry(in.Snapshot, t)

@@ -1,0 +1,268 @@
+// Package monitor records the system under test's own metrics beside the
+// client-side statistics: it scrapes Prometheus text endpoints (such as
+// `horde target`'s admin listener) and reads local processes from /proc, on
+// a fixed interval, into bounded series timestamped on horde's clock.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Defaults.
+const (
+	DefaultInterval  = 5 * time.Second
+	DefaultMaxPoints = 20000 // per series; older points are thinned, never the span
+	scrapeTimeout    = 10 * time.Second
+)
+
+// DefaultMetrics are scraped when a target names none: memory, CPU and
+// goroutines, what a soak test watches for leaks and exhaustion.
+var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines"}
+
+// Scrape is one Prometheus text endpoint and the metrics kept from it.
+type Scrape struct {
+	URL     string
+	Metrics []string // default DefaultMetrics
+}
+
+// Config is what to watch.
+type Config struct {
+	Interval  time.Duration // default DefaultInterval
+	Scrapes   []Scrape
+	Processes []int // PIDs read from /proc: rss bytes and cpu seconds
+	MaxPoints int   // per series; default DefaultMaxPoints
+	Client    *http.Client
+}
+
+// Point is one sample.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// Series is one recorded metric.
+type Series struct {
+	Name   string // e.g. "http://127.0.0.1:9091/metrics process_resident_memory_bytes"
+	Metric string // e.g. "process_resident_memory_bytes", "process_rss_bytes"
+	Memory bool   // a memory series, judged for leaks
+	Points []Point
+}
+
+// Monitor records the configured series. Safe for concurrent use.
+type Monitor struct {
+	cfg Config
+
+	mu     sync.Mutex
+	series map[string]*Series
+	order  []string
+	errs   map[string]string // last error per source
+}
+
+// New returns a monitor for cfg.
+func New(cfg Config) (*Monitor, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.MaxPoints <= 0 {
+		cfg.MaxPoints = DefaultMaxPoints
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: scrapeTimeout}
+	}
+	for i, s := range cfg.Scrapes {
+		if !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
+			return nil, fmt.Errorf("scrape[%d]: %q is not an http(s) URL", i, s.URL)
+		}
+		if len(s.Metrics) == 0 {
+			cfg.Scrapes[i].Metrics = DefaultMetrics
+		}
+	}
+	for i, pid := range cfg.Processes {
+		if pid <= 0 {
+			return nil, fmt.Errorf("process[%d]: %d is not a PID", i, pid)
+		}
+	}
+	return &Monitor{cfg: cfg, series: map[string]*Series{}, errs: map[string]string{}}, nil
+}
+
+// Empty reports whether there is nothing to watch.
+func (m *Monitor) Empty() bool { return len(m.cfg.Scrapes) == 0 && len(m.cfg.Processes) == 0 }
+
+// Run samples every interval, starting at once, until ctx is done.
+func (m *Monitor) Run(ctx context.Context) error {
+	if m.Empty() {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(m.cfg.Interval)
+	defer t.Stop()
+	for {
+		m.Sample(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sample takes one sample of every source, timestamped now.
+func (m *Monitor) Sample(ctx context.Context, now time.Time) {
+	for _, s := range m.cfg.Scrapes {
+		vals, err := m.scrape(ctx, s)
+		m.noteErr(s.URL, err)
+		for name, v := range vals {
+			m.add(s.URL+" "+name, name, strings.HasSuffix(name, "memory_bytes") || name == "process_resident_memory_bytes", Point{now, v})
+		}
+	}
+	for _, pid := range m.cfg.Processes {
+		rss, cpu, err := readProc(pid)
+		src := "pid " + strconv.Itoa(pid)
+		m.noteErr(src, err)
+		if err == nil {
+			m.add(src+" process_rss_bytes", "process_rss_bytes", true, Point{now, rss})
+			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, Point{now, cpu})
+		}
+	}
+}
+
+func (m *Monitor) noteErr(src string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err == nil {
+		delete(m.errs, src)
+		return
+	}
+	m.errs[src] = err.Error()
+}
+
+// Errors returns the last error of each failing source.
+func (m *Monitor) Errors() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]string, len(m.errs))
+	for k, v := range m.errs {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *Monitor) add(key, metric string, memory bool, p Point) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.series[key]
+	if s == nil {
+		s = &Series{Name: key, Metric: metric, Memory: memory}
+		m.series[key] = s
+		m.order = append(m.order, key)
+	}
+	if len(s.Points) >= m.cfg.MaxPoints {
+		// Keep every other point: the series still spans the whole run.
+		n := 0
+		for i := 0; i < len(s.Points); i += 2 {
+			s.Points[n] = s.Points[i]
+			n++
+		}
+		s.Points = s.Points[:n]
+	}
+	s.Points = append(s.Points, p)
+}
+
+// Series returns a copy of every series, in the order first seen.
+func (m *Monitor) Series() []Series {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Series, 0, len(m.order))
+	for _, k := range m.order {
+		s := *m.series[k]
+		s.Points = append([]Point(nil), s.Points...)
+		out = append(out, s)
+	}
+	return out
+}
+
+// scrape fetches one endpoint and returns the wanted metrics' values; a
+// metric with several series (labels) is summed.
+func (m *Monitor) scrape(ctx context.Context, s Scrape) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := m.cfg.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, resp.Body)
+		return nil, fmt.Errorf("scrape %s: HTTP %d", s.URL, resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", s.URL, err)
+	}
+	out := map[string]float64{}
+	for _, name := range s.Metrics {
+		f, ok := fams[name]
+		if !ok {
+			continue
+		}
+		sum, found := 0.0, false
+		for _, mt := range f.GetMetric() {
+			switch {
+			case mt.Gauge != nil:
+				sum += mt.Gauge.GetValue()
+				found = true
+			case mt.Counter != nil:
+				sum += mt.Counter.GetValue()
+				found = true
+			case mt.Untyped != nil:
+				sum += mt.Untyped.GetValue()
+				found = true
+			}
+		}
+		if found {
+			out[name] = sum
+		}
+	}
+	return out, nil
+}
+
+// readProc returns a process's resident memory (bytes) and CPU time
+// (seconds, user + system) from /proc.
+func readProc(pid int) (rss, cpu float64, err error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name (which may hold spaces) start after ")".
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, errors.New("bad /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime is field 14, stime 15, rss 24 (pages).
+	if len(f) < 22 {
+		return 0, 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	pages, _ := strconv.ParseFloat(f[21], 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return pages * float64(os.Getpagesize()), (ut + st) / clkTck, nil
+}
