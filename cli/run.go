@@ -65,6 +65,7 @@ type runOptions struct {
 	parsedThresholds []*scenario.Threshold
 	scrapes          []string
 	mon              *monitor.Monitor
+	warmup           durationValue
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -114,6 +115,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
 	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
 	f.StringArrayVar(&o.scrapes, "scrape", nil, "record the target's memory, CPU and goroutines from this Prometheus /metrics URL (repeatable; added to the scenario's monitor:)")
+	f.Var(&o.warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: 10% of the run, at most 5m)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
 	addWebFlags(f, &o.web)
 	return cmd
@@ -313,7 +315,7 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		op := m.Open()
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
-	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon)
+	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon, o.warmup.d)
 	code := ExitOK
 	failedThresholds := 0
 	for _, v := range info.Verdicts {
@@ -363,7 +365,7 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor) []report.Verdict {
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, warmup time.Duration) []report.Verdict {
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
 	}
@@ -378,7 +380,7 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point,
 			for i, p := range s.Points {
 				pts[i] = soak.Point{T: p.T, V: p.V}
 			}
-			l := soak.Leak(s.Name, pts, soak.LeakOptions{})
+			l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
 			leaks = append(leaks, l)
 			if g, ok := target["memory_growth"]; !ok || l.GrowthPct > g {
 				target["memory_growth"] = l.GrowthPct
@@ -403,7 +405,7 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point,
 		series["error_rate"] = append(series["error_rate"], soak.Point{T: p.Time, V: rate})
 	}
 	var out []report.Verdict
-	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series, Target: target}) {
+	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series, Target: target, Warmup: warmup}) {
 		st := soak.Pass
 		if !r.Pass {
 			st = soak.Fail
@@ -411,9 +413,9 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point,
 		out = append(out, report.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: string(st), Reason: r.Reason})
 	}
 	checks := []soak.DriftResult{
-		soak.Drift("latency p95 (ms)", series["p95"], soak.DriftOptions{}),
-		soak.Drift("error rate (%)", series["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1}),
-		soak.Drift("throughput (req/s)", series["rps"], soak.DriftOptions{Worse: -1}),
+		soak.Drift("latency p95 (ms)", series["p95"], soak.DriftOptions{Warmup: warmup}),
+		soak.Drift("error rate (%)", series["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
+		soak.Drift("throughput (req/s)", series["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
 	for _, c := range checks {
 		out = append(out, report.Verdict{Kind: "check", Name: c.Name, Status: string(c.Status), Reason: c.Reason})

@@ -55,7 +55,7 @@ thresholds:
 			host, admin := startTargetWithAdmin(t, "--leak-bytes-per-second", tt.leak)
 			dir := t.TempDir()
 			file := writeFile(t, dir, "soak.yaml", scenario)
-			p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", "25s",
+			p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", "45s", "--warmup", "20s",
 				"-H", host, "--scrape", "http://"+admin+"/metrics", "--only-summary")
 			code := p.wait(t, 90*time.Second)
 			out := p.stdout.String()

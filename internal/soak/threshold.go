@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/stats"
@@ -18,6 +19,8 @@ type Inputs struct {
 	// Target are the target.* values, e.g. "memory_growth" (% over the
 	// run, the largest of the memory series' leak checks).
 	Target map[string]float64
+	// Warmup is left out of degradation thresholds (0: the default).
+	Warmup time.Duration
 }
 
 // ThresholdResult is one threshold's outcome.
@@ -41,7 +44,7 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 	r := ThresholdResult{Threshold: t}
 	if t.Stat == "degradation" {
 		key := fmt.Sprintf("p%g", t.Pct*100)
-		d := Drift(key, in.Series[key], DriftOptions{})
+		d := Drift(key, in.Series[key], DriftOptions{Warmup: in.Warmup})
 		if d.Points < 8 {
 			r.Reason = fmt.Sprintf("%s: not enough history to measure degradation (%d points)", t.Text, d.Points)
 			return r
