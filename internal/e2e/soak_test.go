@@ -30,6 +30,7 @@ func startTargetWithAdmin(t *testing.T, args ...string) (host, admin string) {
 // target.memory_growth threshold fails the run. The same run against a
 // target without the leak passes.
 func TestSoak_LeakFailsTheRun(t *testing.T) {
+	t.Parallel()
 	scenario := `
 users:
   - name: a
@@ -75,5 +76,36 @@ thresholds:
 				t.Errorf("memory leak check failed: %v, want %v", leakCheck, tt.leak != "0")
 			}
 		})
+	}
+}
+
+// A target whose latency grows fails the degradation threshold and check.
+func TestSoak_LatencyGrowthFailsDegradation(t *testing.T) {
+	t.Parallel()
+	host, _ := startTargetWithAdmin(t, "--latency-growth", "60ms")
+	dir := t.TempDir()
+	file := writeFile(t, dir, "deg.yaml", `
+users:
+  - name: a
+    wait: {constant: 20ms}
+    tasks:
+      - get: /delay/0
+thresholds:
+  - "degradation(p95) < 20%"
+`)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", "40s", "--warmup", "10s",
+		"-H", host, "--only-summary")
+	code := p.wait(t, 90*time.Second)
+	out := p.stdout.String()
+	if i := strings.Index(out, "Verdict"); i >= 0 {
+		t.Logf("%s", out[i:])
+	}
+	if code != 1 {
+		t.Errorf("exit code %d, want 1\n%s", code, p.stderr)
+	}
+	for _, want := range []string{"FAIL  threshold  degradation(p95) < 20%", "FAIL  check      latency p95 (ms) went from"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verdict lacks %q", want)
+		}
 	}
 }
