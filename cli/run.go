@@ -276,7 +276,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 	defer func() { stopServing(); <-served }()
 	spec := master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}
 	if !o.headless {
-		return runWeb(ctx, m, o, spec, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
+		return serveWeb(ctx, m, o, spec, webRun{plan: plan, file: file}, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
 	}
 	if err := m.Start(spec); err != nil {
 		return badInput("%v", err)
@@ -556,7 +556,8 @@ func (o *outputs) tick(s *stats.Snapshot, users int) {
 			o.log.Warn("writing CSV files", "err", err)
 		}
 	}
-	if !o.opts.onlySummary && s.Time.Sub(o.lastConsole) >= consoleEvery {
+	// The live table is for headless runs; with the web UI the page shows it.
+	if o.opts.headless && !o.opts.onlySummary && s.Time.Sub(o.lastConsole) >= consoleEvery {
 		o.lastConsole = s.Time
 		report.PrintTable(o.stdout, s, users)
 		fmt.Fprintln(o.stdout)

@@ -2,12 +2,25 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/web"
 )
 
 // webOptions are the flags of the web UI and HTTP API (Locust's names).
@@ -33,8 +46,190 @@ func addWebFlags(f *pflag.FlagSet, w *webOptions) {
 	f.IntVar(&w.autoquit, "autoquit", -1, "with --autostart, quit this many seconds after the run ends (-1: never)")
 }
 
+// webControl adapts a master to what the web server drives.
+type webControl struct{ *master.Master }
+
+var (
+	_ web.RunControl   = webControl{}
+	_ web.WorkerLister = webControl{}
+)
+
+func (c webControl) Start(s web.RunSpec) error {
+	return c.Master.Start(master.RunSpec{Users: s.Users, SpawnRate: s.SpawnRate, Host: s.Host, RunTime: s.RunTime})
+}
+
+func (c webControl) Spec() web.RunSpec {
+	s := c.Master.Spec()
+	return web.RunSpec{Users: s.Users, SpawnRate: s.SpawnRate, Host: s.Host, RunTime: s.RunTime}
+}
+
+func (c webControl) State() string { return string(c.Master.State()) }
+
+func (c webControl) Exceptions() []report.Exception { return toReportExceptions(c.Master.Exceptions()) }
+
+// Workers lists the remote workers. A standalone master runs its users in
+// an in-process worker of its own: such a run is not distributed and lists
+// none, as Locust's local runner.
+func (c webControl) Workers() ([]web.Worker, bool) {
+	all := c.Master.Workers()
+	out := make([]web.Worker, 0, len(all))
+	for _, w := range all {
+		if w.Local {
+			return nil, false
+		}
+		out = append(out, web.Worker{
+			ID: w.ID, Host: w.Host, State: w.State, Users: w.Users,
+			CPUPercent: w.CPUPercent, MemoryBytes: int64(min(w.MemoryBytes, math.MaxInt64)),
+			LastHeartbeat: w.LastHeartbeat,
+		})
+	}
+	return out, true
+}
+
+// webRun describes the scenario behind a web-driven run, for /tasks and
+// /stats/report.
+type webRun struct {
+	plan *scenario.Plan // nil for Go users
+	file string
+}
+
 // runWeb serves the web UI and HTTP API over m until ctx is done, then
 // stops any run and calls finish for the final summary and files.
 func runWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.RunSpec, finish func() error, log *slog.Logger, stdout io.Writer) error {
-	return badInput("the web UI is not available yet: pass --headless")
+	return serveWeb(ctx, m, o, spec, webRun{}, finish, log, stdout)
+}
+
+// serveWeb is runWeb with the scenario: with it, /tasks lists each class's
+// tasks and the report names the file.
+func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.RunSpec, run webRun, finish func() error, log *slog.Logger, stdout io.Writer) error {
+	w := &o.web
+	if (w.tlsCert == "") != (w.tlsKey == "") {
+		return badInput("--tls-cert and --tls-key go together: give both or neither")
+	}
+	var tlsConfig *tls.Config
+	if w.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(w.tlsCert, w.tlsKey)
+		if err != nil {
+			return badInput("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if w.auth != "" {
+		if user, _, ok := strings.Cut(w.auth, ":"); !ok || user == "" {
+			return badInput("--web-auth: want user:pass")
+		}
+	}
+	if w.autoquit < -1 {
+		return badInput("--autoquit: want seconds >= 0, or -1 for never")
+	}
+	if w.autostart && spec.SpawnRate <= 0 {
+		return badInput("--spawn-rate: must be > 0")
+	}
+
+	opts := web.Options{
+		Auth:            w.auth,
+		Token:           w.token,
+		Classes:         webClasses(run.plan, m.Classes()),
+		Defaults:        web.RunSpec{Users: spec.Users, SpawnRate: spec.SpawnRate, Host: spec.Host, RunTime: spec.RunTime},
+		ScenarioFile:    run.file,
+		ExitCodeOnError: o.exitCodeOnError,
+		Version:         Version,
+		Logger:          log,
+	}
+	if o.csvFullHistory && o.csvPrefix != "" {
+		opts.HistoryCSV = o.csvPrefix + "_stats_history.csv"
+	}
+	handler, err := web.New(webControl{m}, opts)
+	if err != nil {
+		return badInput("--web-auth: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(w.host, strconv.Itoa(w.port)))
+	if err != nil {
+		return badInput("--web-host/--web-port: %v", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "horde web UI on %s://%s\n", scheme, addr)
+	if !addr.IP.IsLoopback() && w.auth == "" && w.token == "" {
+		log.Warn("!!! THE WEB UI AND API ARE OPEN TO THE NETWORK WITHOUT AUTHENTICATION !!! " +
+			"anyone who can reach " + addr.String() + " can start load tests from this machine; " +
+			"set --web-auth user:pass or --web-token, or listen on 127.0.0.1 (--web-host)")
+	}
+
+	quit := make(chan struct{})
+	if w.autostart {
+		if err := m.Start(spec); err != nil {
+			srv.Close()
+			return badInput("%v", err)
+		}
+		if w.autoquit >= 0 {
+			go autoquit(ctx, m, time.Duration(w.autoquit)*time.Second, quit, log)
+		}
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("interrupted: stopping the users (a second signal ends at once)")
+	case <-quit:
+	case serveErr = <-served:
+	}
+	m.Stop()
+	<-m.RunDone()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		srv.Close()
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		if err := finish(); err != nil {
+			log.Error("finishing the run", "err", err)
+		}
+		return &exitError{code: ExitBroken, err: fmt.Errorf("web server: %w", serveErr)}
+	}
+	return finish()
+}
+
+// autoquit closes quit after wait has passed with no run going, counted from
+// the end of the (autostarted) run, as Locust's --autoquit.
+func autoquit(ctx context.Context, m *master.Master, wait time.Duration, quit chan<- struct{}, log *slog.Logger) {
+	for {
+		select {
+		case <-m.RunDone():
+		case <-ctx.Done():
+			return
+		}
+		log.Info("run ended: quitting after --autoquit", "wait", wait.String())
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		if s := m.State(); s != master.StateSpawning && s != master.StateRunning && s != master.StateStopping {
+			close(quit)
+			return
+		}
+		// A new run was started from the UI meanwhile: wait for its end.
+	}
+}
+
+// webClasses describes the classes for /tasks and the report: names and
+// weights, and each class's tasks when a scenario defines them.
+func webClasses(plan *scenario.Plan, classes []horde.Class) []report.ClassInfo {
+	return classInfo(plan, classes, 0)
 }

@@ -77,7 +77,7 @@ func start(t *testing.T, dir string, env []string, bin string, args ...string) *
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &syncBuffer{mu: make(chan struct{}, 1)}, stderr: &syncBuffer{mu: make(chan struct{}, 1)}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -107,17 +107,14 @@ func (p *proc) wait(t *testing.T, limit time.Duration) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers;
+// mu must be made with a capacity of one.
 type syncBuffer struct {
 	mu  chan struct{}
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) lock() {
-	if b.mu == nil {
-		b.mu = make(chan struct{}, 1)
-	}
-	b.mu <- struct{}{}
-}
+func (b *syncBuffer) lock() { b.mu <- struct{}{} }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.lock()

@@ -1,0 +1,321 @@
+// horde web UI: plain JavaScript, no framework. Every URL is relative, so
+// the page works behind a path prefix. It polls ./stats/requests every 2 s
+// (table, status, failures) and ./api/v1/history for the charts' new points;
+// exceptions and workers every 5 s.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 2000, SLOW_POLL_MS = 5000, MAX_POINTS = 3600;
+
+  const ui = {
+    stats: null,        // last /stats/requests document
+    run: null,          // last /api/v1/run document
+    state: "",
+    requests: 0,        // Aggregated num_requests at the last poll
+    sortKey: "", sortDesc: false,
+    editing: false,
+    newTest: false,     // the start form was asked for after a run
+    hist: { t: [], rps: [], fail: [], p50: [], p95: [], users: [] },
+    lastTime: "",       // time of the last history point, for ?since=
+    charts: [],
+  };
+  window.hordeUI = ui; // for tests and the curious
+
+  const escMap = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" };
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => escMap[c]);
+  const fmtMs = (v) => v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v).toString();
+  const fmtRate = (v) => (Math.round(v * 100) / 100).toString();
+
+  async function getJSON(url) {
+    const res = await fetch(url, { cache: "no-store" });
+    if (!res.ok) throw new Error(url + ": " + res.status);
+    return res.json();
+  }
+
+  // ---- controls ----
+
+  async function swarm(form, errEl) {
+    errEl.textContent = "";
+    try {
+      const res = await fetch("./swarm", { method: "POST", body: new URLSearchParams(new FormData(form)) });
+      const reply = await res.json();
+      if (!reply.success) {
+        errEl.textContent = reply.message;
+        return;
+      }
+      ui.editing = false;
+      ui.run = await getJSON("./api/v1/run");
+      if (ui.run.spec.host) $("status-host").textContent = ui.run.spec.host;
+    } catch (e) {
+      errEl.textContent = String(e);
+      return;
+    }
+    await poll();
+  }
+
+  $("start-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    swarm(ev.target, $("start-error"));
+  });
+  $("edit-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    swarm(ev.target, $("edit-error"));
+  });
+  $("edit-test").addEventListener("click", () => {
+    if (ui.run && ui.run.spec.users) $("edit_user_count").value = ui.run.spec.users;
+    if (ui.run && ui.run.spec.spawn_rate) $("edit_spawn_rate").value = ui.run.spec.spawn_rate;
+    ui.editing = true;
+    showControls();
+  });
+  $("edit-cancel").addEventListener("click", () => { ui.editing = false; showControls(); });
+  $("new-test").addEventListener("click", () => { ui.newTest = true; showControls(); });
+  $("stop").addEventListener("click", async () => {
+    $("stop").disabled = true;
+    try { await fetch("./stop", { cache: "no-store" }); } finally { $("stop").disabled = false; }
+    await poll();
+  });
+  $("reset").addEventListener("click", async () => {
+    await fetch("./stats/reset", { cache: "no-store" });
+    await loadHistory(true);
+    await poll();
+  });
+
+  function showControls() {
+    const s = ui.state;
+    const active = s === "spawning" || s === "running";
+    if (active) ui.newTest = false;
+    const starting = s === "ready" || (s === "stopped" && ui.newTest);
+    $("start-panel").hidden = !starting;
+    $("edit-panel").hidden = !(active && ui.editing);
+    $("edit-test").hidden = !active || ui.editing;
+    $("stop").hidden = !active;
+    $("new-test").hidden = s !== "stopped" || starting;
+  }
+
+  // ---- tabs ----
+
+  function showTab(name) {
+    if (!$("tab-" + name)) name = "stats";
+    for (const b of document.querySelectorAll(".tabs button")) {
+      b.classList.toggle("active", b.dataset.tab === name);
+    }
+    for (const sec of document.querySelectorAll("main > .tab")) {
+      sec.hidden = sec.id !== "tab-" + name;
+    }
+    if (name === "charts") drawCharts();
+    if (name === "stats") renderStats();
+  }
+  for (const b of document.querySelectorAll(".tabs button")) {
+    b.addEventListener("click", () => {
+      history.replaceState(null, "", "#" + b.dataset.tab);
+      showTab(b.dataset.tab);
+    });
+  }
+
+  // ---- statistics table ----
+
+  for (const th of document.querySelectorAll("#stats th[data-sort]")) {
+    th.addEventListener("click", () => {
+      const k = th.dataset.sort;
+      ui.sortDesc = ui.sortKey === k ? !ui.sortDesc : k !== "name" && k !== "method";
+      ui.sortKey = k;
+      renderStats();
+    });
+  }
+
+  // statCells are the table's cells for one entry, as text.
+  function statCells(s) {
+    return [s.method ?? "", s.name, String(s.num_requests), String(s.num_failures),
+      String(s.median_response_time), String(s.ninetieth_response_time), String(s.ninety_ninth_response_time),
+      fmtMs(s.avg_response_time), String(Math.round(s.min_response_time)), String(Math.round(s.max_response_time)),
+      String(Math.round(s.avg_content_length)), fmtRate(s.current_rps), fmtRate(s.current_fail_per_sec)];
+  }
+
+  const rowHTML = (cells) => "<tr><td class=\"text\">" + esc(cells[0]) + "</td><td class=\"text\">" + esc(cells[1]) +
+    "</td><td>" + cells.slice(2).join("</td><td>") + "</td></tr>";
+
+  // A rendered table body: its rows' keys, cell texts and cell elements.
+  const tables = new Map();
+
+  // renderRows fills tbody with one row per entry. When the rows are the
+  // same entries as last time (the usual poll) only the cells whose text
+  // changed are written; otherwise the body is rebuilt with one innerHTML
+  // assignment. Either way a poll costs little with thousands of rows.
+  function renderRows(tbody, entries) {
+    const cells = entries.map(statCells);
+    const key = cells.map((c) => c[0] + " " + c[1]).join("\n");
+    const last = tables.get(tbody);
+    if (!last || last.key !== key) {
+      tbody.innerHTML = cells.map(rowHTML).join("");
+      tables.set(tbody, { key, cells, tds: Array.from(tbody.rows, (r) => r.cells) });
+      return;
+    }
+    for (let i = 0; i < cells.length; i++) {
+      const now = cells[i], was = last.cells[i], tds = last.tds[i];
+      for (let j = 2; j < now.length; j++) {
+        if (now[j] !== was[j]) tds[j].textContent = now[j];
+      }
+    }
+    last.cells = cells;
+  }
+
+  function renderStats() {
+    if (!ui.stats || $("tab-stats").hidden || document.hidden) return;
+    const rows = ui.stats.stats.slice(0, -1);
+    const total = ui.stats.stats[ui.stats.stats.length - 1];
+    const k = ui.sortKey;
+    if (k) {
+      const dir = ui.sortDesc ? -1 : 1;
+      rows.sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0) * dir);
+    }
+    renderRows($("stats-body"), rows);
+    renderRows($("stats-total"), [total]);
+  }
+
+  ui.render = renderStats;
+
+  function renderFailures(errors) {
+    $("failures-count").textContent = errors.length ? "(" + errors.length + ")" : "";
+    // error is HTML-escaped by the server already, as Locust's.
+    $("failures-body").innerHTML = errors.map((e) =>
+      "<tr><td>" + e.occurrences + "</td><td class=\"text\">" + esc(e.method) + "</td><td class=\"text\">" +
+      esc(e.name) + "</td><td class=\"text pre\">" + e.error + "</td></tr>").join("");
+  }
+
+  function renderStatus(d) {
+    $("status-state").textContent = d.state;
+    $("status-state").className = "state-" + d.state;
+    $("status-users").textContent = d.user_count;
+    $("status-rps").textContent = fmtRate(Number(d.total_rps));
+    $("status-fail").textContent = Math.round(d.fail_ratio * 100) + "%";
+  }
+
+  async function poll() {
+    let d;
+    try {
+      d = await getJSON("./stats/requests");
+    } catch (e) {
+      $("status-state").textContent = "unreachable";
+      return;
+    }
+    const total = d.stats[d.stats.length - 1];
+    const started = (ui.state === "ready" || ui.state === "stopped" || ui.state === "") &&
+      (d.state === "spawning" || d.state === "running");
+    const reset = total.num_requests < ui.requests;
+    ui.stats = d;
+    ui.requests = total.num_requests;
+    if (d.state !== ui.state && d.state !== "spawning" && d.state !== "running") ui.editing = false;
+    ui.state = d.state;
+    renderStatus(d);
+    showControls();
+    renderStats();
+    renderFailures(d.errors);
+    await loadHistory(started || reset);
+  }
+
+  // ---- charts (uPlot) ----
+
+  // loadHistory fetches the points after the last one (all of them when
+  // full is set), so the charts survive a reload: history lives on the server.
+  async function loadHistory(full) {
+    let doc;
+    try {
+      doc = await getJSON("./api/v1/history" + (full || !ui.lastTime ? "" : "?since=" + encodeURIComponent(ui.lastTime)));
+    } catch (e) {
+      return;
+    }
+    const h = ui.hist;
+    if (full) {
+      for (const k in h) h[k].length = 0;
+      ui.lastTime = "";
+    }
+    for (const p of doc.points) {
+      h.t.push(Date.parse(p.time) / 1000);
+      h.rps.push(p.rps);
+      h.fail.push(p.fail_per_sec);
+      h.p50.push(p.p50);
+      h.p95.push(p.p95);
+      h.users.push(p.users);
+      ui.lastTime = p.time;
+    }
+    if (h.t.length > MAX_POINTS) { // halve the resolution, as the server does
+      for (const k in h) h[k] = h[k].filter((_, i) => i % 2 === 0 || i === h[k].length - 1);
+    }
+    updateCharts();
+  }
+
+  function chartData() {
+    const h = ui.hist;
+    return [[h.t, h.rps, h.fail], [h.t, h.p50, h.p95], [h.t, h.users]];
+  }
+
+  function drawCharts() {
+    if (ui.charts.length || typeof uPlot === "undefined") {
+      updateCharts();
+      return;
+    }
+    const defs = [
+      ["chart-rps", "Total Requests per Second", [["RPS", "#2e7d32"], ["Failures/s", "#c62828"]]],
+      ["chart-times", "Response Times (ms)", [["50th percentile", "#f9a825"], ["95th percentile", "#6a1b9a"]]],
+      ["chart-users", "Number of Users", [["Users", "#1565c0"]]],
+    ];
+    const data = chartData();
+    defs.forEach(([id, title, series], i) => {
+      const el = $(id);
+      const opts = {
+        title,
+        width: Math.max(el.clientWidth, 300),
+        height: 240,
+        scales: { x: { time: true } },
+        axes: [{}, { size: 70 }],
+        series: [{}].concat(series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))),
+      };
+      ui.charts.push(new uPlot(opts, data[i], el));
+    });
+  }
+
+  function updateCharts() {
+    if (!ui.charts.length || $("tab-charts").hidden) return;
+    const data = chartData();
+    ui.charts.forEach((c, i) => c.setData(data[i]));
+  }
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) renderStats(); });
+
+  window.addEventListener("resize", () => {
+    for (const c of ui.charts) c.setSize({ width: Math.max(c.root.parentNode.clientWidth, 300), height: 240 });
+  });
+
+  // ---- exceptions and workers ----
+
+  async function slowPoll() {
+    try {
+      ui.run = await getJSON("./api/v1/run");
+      if (ui.run.spec.host) $("status-host").textContent = ui.run.spec.host;
+      const ex = (await getJSON("./exceptions")).exceptions;
+      $("exceptions-count").textContent = ex.length ? "(" + ex.length + ")" : "";
+      // msg and traceback are HTML-escaped by the server, as Locust's.
+      $("exceptions-body").innerHTML = ex.map((e) => "<tr><td>" + e.count + "</td><td class=\"text pre\">" +
+        e.msg + "</td><td class=\"text pre\">" + e.traceback + "</td><td class=\"text\">" + esc(e.nodes) + "</td></tr>").join("");
+      const ws = (await getJSON("./api/v1/workers")).workers;
+      $("workers-none").hidden = ws.length > 0;
+      $("workers-body").innerHTML = ws.map((w) => "<tr><td class=\"text\">" + esc(w.id) + "</td><td class=\"text\">" +
+        esc(w.host) + "</td><td class=\"text\">" + esc(w.state) + "</td><td>" + w.users + "</td><td>" +
+        w.cpu.toFixed(1) + "%</td><td>" + (w.memory / 1048576).toFixed(0) + " MiB</td><td class=\"text\">" +
+        esc(w.last_heartbeat) + "</td></tr>").join("");
+    } catch (e) {
+      // the next poll will tell
+    }
+  }
+
+  function every(ms, fn) {
+    const tick = async () => {
+      try { await fn(); } finally { setTimeout(tick, ms); }
+    };
+    tick();
+  }
+
+  showTab((location.hash || "#stats").slice(1) || "stats");
+  loadHistory(true).then(() => every(POLL_MS, poll));
+  every(SLOW_POLL_MS, slowPoll);
+})();
