@@ -83,6 +83,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer, lookup env, classes 
 		newValidateCmd(stdout, stderr),
 		newTargetCmd(stdout, stderr, lookup),
 		newDemoCmd(stdout, stderr, lookup),
+		newMasterCmd(stdout, stderr, lookup, classes), newWorkerCmd(stdout, stderr, lookup, classes),
 	)
 	return root
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,10 @@ import (
 // DefaultOnStopTimeout is the least time on_stop gets when a user stops,
 // even with a stop timeout of zero.
 const DefaultOnStopTimeout = 5 * time.Second
+
+// releaseAfterRamp is the user count from which a finished ramp-up returns
+// freed memory to the OS at once.
+const releaseAfterRamp = 1000
 
 // MaxExceptions caps the distinct exception messages kept.
 const MaxExceptions = 100
@@ -235,6 +240,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.log.Info("all users spawned", "users", have)
 				if e.cfg.OnRampDone != nil {
 					e.cfg.OnRampDone(have)
+				}
+				if have >= releaseAfterRamp {
+					// A large ramp leaves garbage (buffers of the users'
+					// first requests); hand it back to the OS once rather
+					// than carry it for the whole soak.
+					go debug.FreeOSMemory()
 				}
 			}
 		default:

@@ -1,22 +1,34 @@
-// Package master runs load tests: it starts, edits and stops runs of the
-// engine, turns what the users record into statistics once per tick, keeps
-// the run's history, and owns the run's state. A standalone process uses it
-// in process, driven by the CLI (headless) or the web UI and HTTP API.
+// Package master runs load tests: it starts, edits and stops runs, splits
+// the users over its workers, merges what they report into statistics once
+// per tick, keeps the run's history, and owns the run's state.
+//
+// There is one code path. A standalone process (horde run) has one worker
+// in process, joined through a cluster.Pipe; a distributed master (horde
+// master) has none of its own, and workers join over the network through
+// Accept (served by internal/cluster/rpc). Either way the master only sees
+// Join, Report and Heartbeat messages and sends Assignments.
 package master
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/worker"
 )
 
 // DefaultTick is how often recorded samples become statistics.
@@ -37,6 +49,15 @@ const (
 // ErrStopping is returned by Start while the previous run is still stopping.
 var ErrStopping = errors.New("the previous run is still stopping")
 
+// reconnectGrace is how long a worker whose connection broke keeps its
+// share before it is marked missing (a worker killed outright is seen at
+// once by its closed connection; this absorbs a blip).
+const reconnectGrace = time.Second
+
+// CPUWarnPercent is the worker CPU use above which the master warns that
+// the worker's numbers are not trustworthy.
+const CPUWarnPercent = 90
+
 // Config is what every run of a master shares.
 type Config struct {
 	Classes     []horde.Class
@@ -46,16 +67,35 @@ type Config struct {
 	ResetStats  bool // reset statistics once all users are spawned (Locust's --reset-stats)
 	Tick        time.Duration
 	HistoryMax  int // points kept in the history (report.DefaultHistoryMax when 0)
-	// Shape, PreAllocatedVUs and MaxVUs select load shapes and the open
-	// model (see engine.Config); RunSpec.Users and SpawnRate still apply to
-	// a constant closed-model shape.
-	Shape           shape.Shape
-	PreAllocatedVUs int
-	MaxVUs          int
-	Logger          *slog.Logger
+	Logger      *slog.Logger
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
 	OnTick func(snap *stats.Snapshot, users int)
+	// Shape, when dynamic (stages, cycle, spike), drives the user count
+	// instead of RunSpec.Users: the master follows it and splits each new
+	// count over the workers. When Open, it is a rate of iterations per
+	// second, split over the workers in proportion (each runs its share of
+	// the shape with a share of the PreAllocatedVUs and MaxVUs pool). A
+	// shape with stages ends the run when its stages end.
+	Shape           shape.Shape
+	PreAllocatedVUs int
+	MaxVUs          int
+	// Cluster, if set, makes a distributed master: no users run in this
+	// process; workers join through Accept.
+	Cluster *ClusterConfig
+}
+
+// ClusterConfig configures a distributed master.
+type ClusterConfig struct {
+	// Scenario is shipped to each worker when it joins; nil means the
+	// workers use the classes built into their binary (Go users), which
+	// must have Config.Classes' names.
+	Scenario          *cluster.Scenario
+	Token             string // workers must present it (--worker-token)
+	Version           string // horde's version; workers must match it
+	ReportInterval    time.Duration
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
 }
 
 // RunSpec is what a start (or an edit of a running test) asks for.
@@ -66,25 +106,93 @@ type RunSpec struct {
 	RunTime   time.Duration // 0: until stopped
 }
 
+// WorkerInfo describes a worker, for the web UI and logs.
+type WorkerInfo struct {
+	ID            string
+	Host          string // the worker's hostname
+	Addr          string // where it connects from
+	Index         int    // in join order
+	State         string // ready, spawning, running, stopping, disconnected, missing
+	Users         int
+	ClassUsers    []int
+	CPUPercent    float64
+	MemoryBytes   uint64
+	LastHeartbeat time.Time
+	Local         bool // the standalone master's in-process worker
+}
+
+// Worker states the master adds to the ones workers report.
+const (
+	WorkerDisconnected = "disconnected"
+	WorkerMissing      = "missing"
+)
+
 // Master runs tests, one at a time.
 type Master struct {
-	cfg Config
-	rec *stats.Recorder
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	id       string
+	version  string
+	names    []string
+	reportIv time.Duration
+	hbIv     time.Duration
+	hbTO     time.Duration
 
-	mu        sync.Mutex
-	state     State
-	spec      RunSpec
-	eng       *engine.Engine
-	cancelRun context.CancelFunc
-	runDone   chan struct{} // closed when the current run has stopped
-	stopTimer *time.Timer
-	st        *stats.Stats
-	hist      *report.History
-	last      time.Time // end of the last flushed interval
-	resetWant bool
-	start     time.Time
-	end       time.Time
+	// dropBeforeAck, for tests, ends a session after counting a report and
+	// before acknowledging it when it returns true.
+	dropBeforeAck func(seq uint64) bool
+
+	sessions sync.WaitGroup
+
+	mu         sync.Mutex
+	state      State
+	spec       RunSpec
+	runSeq     int
+	runID      string
+	gen        uint64
+	stopTimer  *time.Timer
+	stopGuard  *time.Timer
+	runDone    chan struct{}
+	ending     bool
+	st         *stats.Stats
+	hist       *report.History
+	pending    *stats.Interval // merged reports since the last tick
+	exc        map[string]int64
+	last       time.Time // end of the last tick
+	resetWant  bool
+	start, end time.Time
+	workers    map[string]*workerRec
+	nextIndex  int
+	discarded  int64 // reports of another run, acknowledged and dropped
+}
+
+type workerRec struct {
+	id, host, addr string
+	index          int
+	local          bool
+	sess           *session // nil when disconnected
+	state          string
+	status         cluster.Status
+	lastSeen       time.Time
+	lostAt         time.Time // when the connection broke
+	lastSeq        uint64    // highest report counted
+	assigned       []int
+	assignedGen    uint64
+	assignment     *cluster.Assignment // the last dispatched to it
+	open           cluster.OpenStats   // of openRun
+	openRun        string
+	finalRun       string // run whose final report arrived
+	cpuHigh        int    // consecutive heartbeats above CPUWarnPercent
+	cpuWarned      time.Time
+}
+
+// member reports whether w takes part in the split: connected, or in the
+// grace period after its connection broke.
+func (w *workerRec) member() bool { return w.state != WorkerMissing }
+
+type session struct {
+	out    chan *cluster.MasterMessage
+	cancel context.CancelFunc
 }
 
 // New returns a master in state ready.
@@ -99,34 +207,122 @@ func New(cfg Config) (*Master, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if _, err := engine.Counts(cfg.Classes, 0); err != nil {
+		return nil, err
+	}
+	var b [4]byte
+	rand.Read(b[:])
 	now := time.Now()
 	done := make(chan struct{})
 	close(done)
-	return &Master{
-		cfg:     cfg,
-		rec:     stats.NewRecorder(0),
-		log:     log,
-		state:   StateReady,
-		runDone: done,
-		st:      stats.New(now),
-		hist:    &report.History{Max: cfg.HistoryMax},
-		last:    now,
-	}, nil
+	m := &Master{
+		cfg:      cfg,
+		log:      log,
+		id:       hex.EncodeToString(b[:]),
+		version:  "local",
+		reportIv: cfg.Tick,
+		hbIv:     cluster.DefaultHeartbeatInterval,
+		hbTO:     cluster.DefaultHeartbeatTimeout,
+		state:    StateReady,
+		runDone:  done,
+		st:       stats.New(now),
+		hist:     &report.History{Max: cfg.HistoryMax},
+		exc:      map[string]int64{},
+		last:     now,
+		workers:  map[string]*workerRec{},
+	}
+	for _, c := range cfg.Classes {
+		m.names = append(m.names, c.Name)
+	}
+	if cc := cfg.Cluster; cc != nil {
+		m.version = cc.Version
+		m.reportIv = orDefault(cc.ReportInterval, cluster.DefaultReportInterval)
+		m.hbIv = orDefault(cc.HeartbeatInterval, cluster.DefaultHeartbeatInterval)
+		m.hbTO = orDefault(cc.HeartbeatTimeout, cluster.DefaultHeartbeatTimeout)
+	}
+	return m, nil
 }
 
-// Serve ticks the statistics until ctx is done; then it stops any run and
-// returns once it has stopped.
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// ID returns the master's id (new for every process).
+func (m *Master) ID() string { return m.id }
+
+// Serve ticks the statistics, watches the workers' heartbeats and, in a
+// standalone master, runs the in-process worker, until ctx is done; then it
+// stops any run, tells the workers to quit, and returns once the run has
+// stopped.
 func (m *Master) Serve(ctx context.Context) error {
+	var localDone chan struct{}
+	localCtx, stopLocal := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLocal()
+	if m.cfg.Cluster == nil {
+		w, err := worker.New(worker.Config{
+			ID:                "local",
+			Version:           m.version,
+			Classes:           m.cfg.Classes,
+			HTTP:              m.cfg.HTTP,
+			MasterLostTimeout: time.Hour, // it dies with this process
+			// The master logs the run; the in-process worker only its problems.
+			Logger: slog.New(warnOnly{m.log.Handler()}),
+		})
+		if err != nil {
+			return err
+		}
+		localDone = make(chan struct{})
+		go func() {
+			defer close(localDone)
+			if err := w.Run(localCtx, cluster.LocalDialer{Acceptor: m}); err != nil {
+				m.log.Error("in-process worker", "err", err)
+			}
+		}()
+	}
+
 	ticker := time.NewTicker(m.cfg.Tick)
 	defer ticker.Stop()
+	watch := time.NewTicker(min(m.hbIv, 250*time.Millisecond))
+	defer watch.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			m.Stop()
 			<-m.RunDone()
+			m.quitWorkers("the master is shutting down")
+			if localDone != nil {
+				stopLocal()
+				<-localDone
+			}
+			m.waitSessions(2 * time.Second)
 			return nil
 		case t := <-ticker.C:
 			m.tick(t)
+		case t := <-watch.C:
+			m.watch(t)
+		}
+	}
+}
+
+func (m *Master) waitSessions(limit time.Duration) {
+	done := make(chan struct{})
+	go func() { m.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
+}
+
+// quitWorkers tells every connected worker to quit.
+func (m *Master) quitWorkers(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		if w.sess != nil && !w.local {
+			m.sendLocked(w, &cluster.MasterMessage{Quit: &cluster.Quit{Reason: reason}})
 		}
 	}
 }
@@ -151,11 +347,11 @@ func (m *Master) Start(spec RunSpec) error {
 	case StateStopping:
 		return ErrStopping
 	case StateSpawning, StateRunning:
-		m.eng.SetTarget(spec.Users, spec.SpawnRate)
 		if spec.Host == "" {
 			spec.Host = m.spec.Host
 		}
 		m.spec = spec
+		m.dispatchLocked(false)
 		m.scheduleStopLocked(spec.RunTime)
 		m.log.Info("run edited", "users", spec.Users, "spawn_rate", spec.SpawnRate)
 		return nil
@@ -164,46 +360,75 @@ func (m *Master) Start(spec RunSpec) error {
 	if spec.Host == "" {
 		spec.Host = m.cfg.Host
 	}
-	eng, err := engine.New(engine.Config{
-		Classes:     m.cfg.Classes,
-		Host:        spec.Host,
-		Users:       spec.Users,
-		SpawnRate:   spec.SpawnRate,
-		StopTimeout: m.cfg.StopTimeout,
-		HTTP:        m.cfg.HTTP,
-		Recorder:    m.rec,
-		Logger:      m.log,
-		OnRampDone:  m.rampDone,
-
-		Shape:           m.cfg.Shape,
-		PreAllocatedVUs: m.cfg.PreAllocatedVUs,
-		MaxVUs:          m.cfg.MaxVUs,
-	})
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	m.rec.Flush(m.last, now) // nothing from before the start counts
+	m.runSeq++
+	m.runID = fmt.Sprintf("%s-%d", m.id, m.runSeq)
 	m.st.Reset(now)
 	m.hist.Reset()
+	m.pending = nil
+	clear(m.exc)
 	m.last, m.start, m.end = now, now, time.Time{}
 	m.resetWant = false
+	m.ending = false
 	m.spec = spec
-	m.eng = eng
 	m.state = StateSpawning
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancelRun = cancel
-	done := make(chan struct{})
-	m.runDone = done
+	m.runDone = make(chan struct{})
 	m.scheduleStopLocked(spec.RunTime)
-	m.log.Info("run started", "users", spec.Users, "spawn_rate", spec.SpawnRate, "host", spec.Host, "run_time", spec.RunTime.String())
-	go func() {
-		if err := eng.Run(ctx); err != nil {
-			m.log.Error("engine", "err", err)
+	attrs := []any{"users", spec.Users, "spawn_rate", spec.SpawnRate, "host", spec.Host, "run_time", spec.RunTime.String()}
+	if !m.cfg.isLocal() {
+		attrs = append(attrs, "workers", len(m.membersLocked()))
+	}
+	m.log.Info("run started", attrs...)
+	sh := m.cfg.Shape
+	switch {
+	case sh.Open:
+		if d := sh.Duration(); d > 0 && (spec.RunTime == 0 || d < spec.RunTime) {
+			m.scheduleStopLocked(d) // the stages end the run
 		}
-		m.runEnded(done)
-	}()
+	case sh.Dynamic():
+		m.spec.Users = shapeUsers(sh, 0)
+		go m.followShape(m.runID, m.runDone)
+	}
+	m.dispatchLocked(false)
 	return nil
+}
+
+func shapeUsers(s shape.Shape, t time.Duration) int {
+	v, _ := s.At(t)
+	return int(math.Round(v))
+}
+
+// shapeStep is how often a closed-model shape updates the user count.
+const shapeStep = 100 * time.Millisecond
+
+// followShape sets the run's user count from the shape until the run
+// ends, and stops the run when the shape's stages are over.
+func (m *Master) followShape(runID string, done <-chan struct{}) {
+	start := time.Now()
+	t := time.NewTicker(shapeStep)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		v, ended := m.cfg.Shape.At(time.Since(start))
+		if ended {
+			m.Stop()
+			return
+		}
+		m.mu.Lock()
+		if m.runID != runID || (m.state != StateSpawning && m.state != StateRunning) {
+			m.mu.Unlock()
+			return
+		}
+		if users := int(math.Round(v)); users != m.spec.Users {
+			m.spec.Users = users
+			m.dispatchLocked(true) // the shape is the ramp: no spawn-rate limit
+		}
+		m.mu.Unlock()
+	}
 }
 
 func (m *Master) scheduleStopLocked(d time.Duration) {
@@ -216,21 +441,9 @@ func (m *Master) scheduleStopLocked(d time.Duration) {
 	}
 }
 
-func (m *Master) rampDone(users int) {
-	m.mu.Lock()
-	if m.state == StateSpawning {
-		m.state = StateRunning
-	}
-	if m.cfg.ResetStats {
-		m.resetWant = true
-	}
-	m.mu.Unlock()
-	m.log.Info("all users spawned", "users", users)
-}
-
 // Stop stops the running test: users end their tasks (within the stop
-// timeout) and run on_stop; the state is stopping until they are all done.
-// It does not wait; RunDone does.
+// timeout) and run on_stop; the state is stopping until every worker has
+// sent its final report. It does not wait; RunDone does.
 func (m *Master) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -242,18 +455,60 @@ func (m *Master) Stop() {
 		m.stopTimer.Stop()
 		m.stopTimer = nil
 	}
-	m.cancelRun()
+	m.gen++
+	for _, w := range m.workers {
+		if w.sess != nil {
+			m.sendLocked(w, &cluster.MasterMessage{Assignment: m.idleAssignment()})
+		}
+	}
+	// A worker that never answers must not hold the run in stopping.
+	limit := max(m.cfg.StopTimeout, 0) + engine.DefaultOnStopTimeout + time.Second + m.hbTO + 2*m.reportIv
+	m.stopGuard = time.AfterFunc(limit, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.state == StateStopping && !m.ending {
+			m.log.Warn("not every worker sent its final report; ending the run without it", "waited", limit)
+			m.endRunLocked()
+		}
+	})
 	m.log.Info("stopping")
+	m.checkStoppedLocked()
 }
 
-func (m *Master) runEnded(done chan struct{}) {
-	m.tick(time.Now()) // the final statistics include every on_stop request
-	m.mu.Lock()
-	m.state = StateStopped
-	m.end = time.Now()
-	m.mu.Unlock()
-	close(done)
-	m.log.Info("run stopped")
+// idleAssignment stops whatever a worker runs.
+func (m *Master) idleAssignment() *cluster.Assignment {
+	return &cluster.Assignment{RunID: m.runID, Generation: m.gen, Running: false}
+}
+
+// checkStoppedLocked ends the run once every member has sent its final
+// report of it.
+func (m *Master) checkStoppedLocked() {
+	if m.state != StateStopping || m.ending {
+		return
+	}
+	for _, w := range m.workers {
+		if w.member() && w.finalRun != m.runID {
+			return
+		}
+	}
+	m.endRunLocked()
+}
+
+func (m *Master) endRunLocked() {
+	m.ending = true
+	if m.stopGuard != nil {
+		m.stopGuard.Stop()
+	}
+	done := m.runDone
+	go func() {
+		m.tick(time.Now()) // the final statistics include every on_stop request
+		m.mu.Lock()
+		m.state = StateStopped
+		m.end = time.Now()
+		m.mu.Unlock()
+		close(done)
+		m.log.Info("run stopped")
+	}()
 }
 
 // RunDone returns a channel closed when the current (or last) run has
@@ -269,18 +524,19 @@ func (m *Master) ResetStats() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
-	m.rec.Flush(m.last, now)
+	m.pending = nil
 	m.st.Reset(now)
 	m.hist.Reset()
 	m.last = now
 }
 
-// tick moves recorded samples into the statistics.
+// tick moves the reports merged since the last tick into the statistics,
+// as one interval timed by the master's clock.
 func (m *Master) tick(now time.Time) {
 	m.mu.Lock()
 	if m.resetWant {
 		m.resetWant = false
-		m.rec.Flush(m.last, now) // drop what the ramp-up recorded
+		m.pending = nil // drop what the ramp-up recorded
 		m.st.Reset(now)
 		m.hist.Reset()
 		m.last = now
@@ -289,14 +545,16 @@ func (m *Master) tick(now time.Time) {
 	if now.Before(m.last) {
 		now = m.last
 	}
-	iv := m.rec.Flush(m.last, now)
+	iv := m.pending
+	if iv == nil {
+		iv = &stats.Interval{}
+	}
+	m.pending = nil
+	iv.Start, iv.End = m.last, now
 	m.last = now
 	m.st.Add(iv)
 	snap := m.st.Snapshot(now)
-	users := 0
-	if m.eng != nil {
-		users = m.eng.Users()
-	}
+	users := m.usersLocked()
 	if m.state != StateReady {
 		m.hist.Add(report.NewPoint(snap, users))
 	}
@@ -334,51 +592,83 @@ func (m *Master) History() []report.Point {
 	return m.hist.Points()
 }
 
-// Users returns the running user count.
+// Users returns the running user count, as the workers last reported it.
 func (m *Master) Users() int {
 	m.mu.Lock()
-	eng := m.eng
-	m.mu.Unlock()
-	if eng == nil {
-		return 0
+	defer m.mu.Unlock()
+	return m.usersLocked()
+}
+
+func (m *Master) usersLocked() int {
+	n := 0
+	for _, w := range m.workers {
+		if w.member() {
+			n += w.status.Users()
+		}
 	}
-	return eng.Users()
+	return n
 }
 
 // ClassUsers returns the running users per class (in Config.Classes order).
 func (m *Master) ClassUsers() []int {
 	m.mu.Lock()
-	eng := m.eng
-	m.mu.Unlock()
-	if eng == nil {
-		return make([]int, len(m.cfg.Classes))
+	defer m.mu.Unlock()
+	out := make([]int, len(m.cfg.Classes))
+	for _, w := range m.workers {
+		if !w.member() {
+			continue
+		}
+		for i, u := range w.status.ClassUsers {
+			if i < len(out) {
+				out[i] += u
+			}
+		}
 	}
-	return eng.ClassUsers()
+	return out
 }
 
 // Classes returns the user classes.
 func (m *Master) Classes() []horde.Class { return m.cfg.Classes }
 
-// Exceptions returns the errors raised by user code in the current run.
+// Exceptions returns the errors raised by user code in the current run, on
+// every worker, most frequent first.
 func (m *Master) Exceptions() []engine.Exception {
 	m.mu.Lock()
-	eng := m.eng
-	m.mu.Unlock()
-	if eng == nil {
-		return nil
+	out := make([]engine.Exception, 0, len(m.exc))
+	for msg, n := range m.exc {
+		out = append(out, engine.Exception{Message: msg, Count: n})
 	}
-	return eng.Exceptions()
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Message < out[j].Message
+	})
+	return out
 }
 
-// Open returns the open model's counters of the current run.
+// Open returns the open model's counters of the current (or last) run,
+// over every worker (zero in the closed model).
 func (m *Master) Open() engine.OpenStats {
 	m.mu.Lock()
-	eng := m.eng
-	m.mu.Unlock()
-	if eng == nil {
-		return engine.OpenStats{}
+	defer m.mu.Unlock()
+	var o engine.OpenStats
+	var lagSum float64
+	for _, w := range m.workers {
+		s := w.open
+		if w.openRun != m.runID {
+			continue
+		}
+		o.Iterations += s.Iterations
+		o.Dropped += s.Dropped
+		o.LagMax = max(o.LagMax, s.LagMax)
+		lagSum += float64(s.LagMean) * float64(s.Iterations)
 	}
-	return eng.Open()
+	if o.Iterations > 0 {
+		o.LagMean = time.Duration(lagSum / float64(o.Iterations))
+	}
+	return o
 }
 
 // Times returns when the current run started and ended (zero until it has).
@@ -387,3 +677,413 @@ func (m *Master) Times() (start, end time.Time) {
 	defer m.mu.Unlock()
 	return m.start, m.end
 }
+
+// Workers returns the workers the master knows, in join order, missing
+// ones included.
+func (m *Master) Workers() []WorkerInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]WorkerInfo, 0, len(m.workers))
+	for _, w := range m.workers {
+		out = append(out, WorkerInfo{
+			ID: w.id, Host: w.host, Addr: w.addr, Index: w.index, State: w.state,
+			Users: w.status.Users(), ClassUsers: append([]int(nil), w.status.ClassUsers...),
+			CPUPercent: w.status.CPUPercent, MemoryBytes: w.status.MemoryBytes,
+			LastHeartbeat: w.lastSeen, Local: w.local,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+// membersLocked returns the workers that take part in the split, in
+// join order.
+func (m *Master) membersLocked() []*workerRec {
+	var out []*workerRec
+	for _, w := range m.workers {
+		if w.member() {
+			out = append(out, w)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
+	return out
+}
+
+// dispatchLocked gives every member its share of the run. instant (a
+// worker joined or was lost while the run is past its ramp) starts the
+// share at once; otherwise at the member's share of the spawn rate.
+func (m *Master) dispatchLocked(instant bool) {
+	if m.state != StateSpawning && m.state != StateRunning {
+		return
+	}
+	counts, _ := engine.Counts(m.cfg.Classes, m.spec.Users)
+	members := m.membersLocked()
+	m.gen++
+	for i, w := range members {
+		share := cluster.Share(counts, len(members), i)
+		a := &cluster.Assignment{
+			RunID:          m.runID,
+			Generation:     m.gen,
+			Running:        true,
+			ClassUsers:     share,
+			SpawnRate:      cluster.ShareRate(m.spec.SpawnRate, sum(share), m.spec.Users),
+			Host:           m.spec.Host,
+			StopTimeout:    m.cfg.StopTimeout,
+			RequestTimeout: m.cfg.HTTP.Timeout,
+		}
+		if instant {
+			a.SpawnRate = 0
+		}
+		if sh := m.cfg.Shape; sh.Open {
+			n := len(members)
+			a.OpenShape = sh.Scale(1 / float64(n))
+			pool := cluster.Share([]int{m.cfg.PreAllocatedVUs, m.cfg.MaxVUs}, n, i)
+			a.PreAllocatedVUs, a.MaxVUs = pool[0], pool[1]
+			if m.cfg.PreAllocatedVUs > 0 {
+				a.PreAllocatedVUs = max(a.PreAllocatedVUs, 1)
+			}
+			if m.cfg.MaxVUs > 0 {
+				a.MaxVUs = max(a.MaxVUs, a.PreAllocatedVUs, 1)
+			}
+		}
+		w.assigned, w.assignedGen = share, m.gen
+		w.assignment = a
+		if w.sess != nil {
+			m.sendLocked(w, &cluster.MasterMessage{Assignment: a})
+		}
+	}
+	if len(members) > 0 && !m.cfg.isLocal() {
+		shares := make([]int, len(members))
+		for i, w := range members {
+			shares[i] = sum(w.assigned)
+		}
+		m.log.Info("users dispatched", "users", m.spec.Users, "workers", len(members), "per_worker", shares, "at_once", instant)
+	}
+}
+
+func (c *Config) isLocal() bool { return c.Cluster == nil }
+
+func sum(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
+
+// sendLocked queues msg for w's session; a worker too slow to take its
+// messages loses its session (and rejoins).
+func (m *Master) sendLocked(w *workerRec, msg *cluster.MasterMessage) {
+	if w.sess == nil {
+		return
+	}
+	select {
+	case w.sess.out <- msg:
+	default:
+		m.log.Warn("worker not keeping up with the master's messages; dropping its session", "worker", w.id)
+		w.sess.cancel()
+	}
+}
+
+// watch marks workers missing: silent for the heartbeat timeout, or
+// disconnected for longer than the reconnect grace. Their users go to the
+// remaining workers at once.
+func (m *Master) watch(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lost := false
+	for _, w := range m.workers {
+		switch {
+		case w.state == WorkerMissing:
+		case w.sess != nil && now.Sub(w.lastSeen) > m.hbTO:
+			m.log.Warn("worker missing: no heartbeat", "worker", w.id, "silent_for", now.Sub(w.lastSeen).Round(time.Millisecond), "users", w.status.Users())
+			w.sess.cancel()
+			w.sess = nil
+			m.markMissingLocked(w)
+			lost = true
+		case w.sess == nil && now.Sub(w.lostAt) > reconnectGrace:
+			m.log.Warn("worker missing: connection lost", "worker", w.id, "users", w.status.Users())
+			m.markMissingLocked(w)
+			lost = true
+		}
+	}
+	if lost {
+		m.afterMembershipChangeLocked()
+	}
+}
+
+func (m *Master) markMissingLocked(w *workerRec) {
+	w.state = WorkerMissing
+	w.status.ClassUsers = nil
+	w.status.RampDone = false
+}
+
+func (m *Master) afterMembershipChangeLocked() {
+	switch m.state {
+	case StateSpawning, StateRunning:
+		if len(m.membersLocked()) == 0 {
+			m.log.Warn("no workers left: the run goes on with 0 users until one joins")
+		}
+		m.dispatchLocked(m.state == StateRunning)
+		m.checkRampLocked()
+	case StateStopping:
+		m.checkStoppedLocked()
+	}
+}
+
+// Accept serves one worker session until it ends: the worker's Join is
+// checked (version, protocol, token), it gets the scenario and its share,
+// then its reports are counted (each sequence number once) and
+// acknowledged. It implements cluster.Acceptor.
+func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
+	m.sessions.Add(1)
+	defer m.sessions.Done()
+	first, err := recvTimeout(conn, 15*time.Second)
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", conn.Peer(), err)
+	}
+	j := first.Join
+	if j == nil {
+		return fmt.Errorf("worker %s: first message is not a join", conn.Peer())
+	}
+	token := ""
+	if m.cfg.Cluster != nil {
+		token = m.cfg.Cluster.Token
+	}
+	if reason := cluster.CheckJoin(j, m.version, cluster.Protocol, token); reason != "" {
+		m.log.Error("worker refused", "worker", j.WorkerID, "addr", conn.Peer(), "reason", reason)
+		ref := cluster.Refusal{Reason: reason, MasterVersion: m.version, MasterProtocol: cluster.Protocol}
+		conn.Send(&cluster.MasterMessage{Refusal: &ref})
+		return &cluster.RefusedError{Refusal: ref}
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &session{out: make(chan *cluster.MasterMessage, 256), cancel: cancel}
+
+	m.mu.Lock()
+	w := m.workers[j.WorkerID]
+	rejoin := w != nil
+	if w == nil {
+		w = &workerRec{id: j.WorkerID, index: m.nextIndex, local: m.cfg.isLocal()}
+		m.nextIndex++
+		m.workers[j.WorkerID] = w
+	} else if w.sess != nil {
+		w.sess.cancel() // a stale session of the same worker
+	}
+	wasMember := rejoin && w.member()
+	w.host, w.addr, w.sess, w.state, w.lastSeen = j.Hostname, conn.Peer(), s, cluster.StateReady, time.Now()
+	welcome := &cluster.Welcome{
+		Index: w.index, MasterID: m.id, MasterVersion: m.version, Classes: m.names,
+		ReportInterval: m.reportIv, HeartbeatInterval: m.hbIv, HeartbeatTimeout: m.hbTO,
+	}
+	if m.cfg.Cluster != nil {
+		welcome.Scenario = m.cfg.Cluster.Scenario
+	}
+	m.sendLocked(w, &cluster.MasterMessage{Welcome: welcome})
+	switch m.state {
+	case StateSpawning, StateRunning:
+		if wasMember {
+			// Back within the grace period: its share is unchanged.
+			if w.assignment != nil {
+				m.sendLocked(w, &cluster.MasterMessage{Assignment: w.assignment})
+			}
+		} else {
+			m.dispatchLocked(m.state == StateRunning)
+		}
+	default:
+		m.sendLocked(w, &cluster.MasterMessage{Assignment: m.idleAssignment()})
+	}
+	if !w.local {
+		m.log.Info("worker joined", "worker", w.id, "host", w.host, "addr", w.addr, "index", w.index, "rejoined", rejoin,
+			"workers", len(m.membersLocked()))
+	}
+	m.mu.Unlock()
+
+	// The writer: everything queued for the worker, and a heartbeat every
+	// heartbeat interval.
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		defer cancel()
+		hb := time.NewTicker(m.hbIv)
+		defer hb.Stop()
+		beat := &cluster.MasterMessage{Heartbeat: &cluster.Heartbeat{}}
+		for {
+			var msg *cluster.MasterMessage
+			select {
+			case <-sctx.Done():
+				return
+			case msg = <-s.out:
+			case <-hb.C:
+				msg = beat
+			}
+			if err := conn.Send(msg); err != nil {
+				return
+			}
+			if msg.Quit != nil {
+				return
+			}
+		}
+	}()
+
+	// The reader.
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := conn.Recv()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if !m.handle(w, s, msg) {
+				readErr <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case <-sctx.Done():
+	case err = <-readErr:
+	}
+	cancel()
+	<-writerDone
+
+	m.mu.Lock()
+	if w.sess == s {
+		w.sess = nil
+		w.lostAt = time.Now()
+		if w.state != WorkerMissing {
+			w.state = WorkerDisconnected
+		}
+		if !w.local {
+			m.log.Warn("worker disconnected", "worker", w.id, "err", err)
+		}
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+func recvTimeout(conn cluster.MasterConn, d time.Duration) (*cluster.WorkerMessage, error) {
+	type res struct {
+		m   *cluster.WorkerMessage
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		m, err := conn.Recv()
+		c <- res{m, err}
+	}()
+	select {
+	case r := <-c:
+		return r.m, r.err
+	case <-time.After(d):
+		return nil, fmt.Errorf("no join within %v", d)
+	}
+}
+
+// handle processes one message of w's session s; false ends the session.
+func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.sess != s {
+		return false // replaced by a newer session, or marked missing
+	}
+	w.lastSeen = time.Now()
+	switch {
+	case msg.Heartbeat != nil:
+		m.statusLocked(w, &msg.Heartbeat.Status)
+	case msg.Report != nil:
+		r := msg.Report
+		if r.Seq > w.lastSeq {
+			w.lastSeq = r.Seq
+			m.countLocked(w, r)
+		}
+		if m.dropBeforeAck != nil && m.dropBeforeAck(r.Seq) {
+			return false
+		}
+		m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: w.lastSeq}})
+		m.statusLocked(w, &r.Status)
+		if r.Final && r.RunID == m.runID {
+			w.finalRun = r.RunID
+			m.checkStoppedLocked()
+		}
+	}
+	return true
+}
+
+// countLocked merges a report into the statistics of the current run; a
+// report of another run (from before a restart of the master, or a late
+// one of the previous run) is dropped.
+func (m *Master) countLocked(w *workerRec, r *cluster.Report) {
+	if r.RunID != m.runID || (m.state != StateSpawning && m.state != StateRunning && m.state != StateStopping) {
+		m.discarded++
+		m.log.Debug("report of another run dropped", "worker", w.id, "seq", r.Seq, "run", r.RunID)
+		return
+	}
+	if m.pending == nil {
+		m.pending = &stats.Interval{}
+	}
+	if err := r.MergeInto(m.pending); err != nil {
+		m.log.Error("bad report from worker", "worker", w.id, "seq", r.Seq, "err", err)
+	}
+	for _, e := range r.Exceptions {
+		m.exc[e.Message] += e.Count
+	}
+}
+
+func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
+	if st.State == "" {
+		return
+	}
+	w.status = *st
+	if st.RunID != "" {
+		w.open, w.openRun = st.Open, st.RunID
+	}
+	if w.state != WorkerMissing {
+		w.state = st.State
+	}
+	if st.CPUPercent > CPUWarnPercent {
+		w.cpuHigh++
+		if w.cpuHigh >= 3 && time.Since(w.cpuWarned) > time.Minute {
+			w.cpuWarned = time.Now()
+			m.log.Warn("worker CPU above 90%: its response times are not trustworthy; add workers",
+				"worker", w.id, "cpu_percent", fmt.Sprintf("%.0f", st.CPUPercent))
+		}
+	} else {
+		w.cpuHigh = 0
+	}
+	m.checkRampLocked()
+}
+
+// checkRampLocked moves spawning to running once every member has reached
+// its share.
+func (m *Master) checkRampLocked() {
+	if m.state != StateSpawning {
+		return
+	}
+	members := m.membersLocked()
+	if len(members) == 0 {
+		return
+	}
+	for _, w := range members {
+		if !w.status.RampDone || w.status.RunID != m.runID || w.status.Generation != w.assignedGen {
+			return
+		}
+	}
+	m.state = StateRunning
+	if m.cfg.ResetStats {
+		m.resetWant = true
+	}
+	m.log.Info("all users spawned", "users", m.usersLocked())
+}
+
+// warnOnly passes on warnings and errors only.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
+func (h warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{h.Handler.WithGroup(g)} }

@@ -1,0 +1,424 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/engine"
+	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/worker"
+)
+
+// clusterOptions are the flags `horde master` adds to those of `horde run`.
+type clusterOptions struct {
+	bindHost         string
+	bindPort         int
+	expectWorkers    int
+	expectMaxWait    durationValue
+	token            string
+	heartbeatTimeout durationValue
+	reportInterval   durationValue
+	tlsCA            string
+}
+
+// newMasterCmd is `horde master FILE`: `horde run`'s flags and outputs, but
+// the users run on workers that join over the network.
+func newMasterCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
+	// The run command defines the shared flags; its RunE is replaced.
+	cmd := newRunCmd(stdout, stderr, lookup, classes)
+	cmd.Use = "master [FILE]"
+	cmd.Short = "Run a distributed load test: serve workers, split the users over them, merge their statistics"
+	cmd.Long = `Run a distributed load test. The master listens for workers (horde worker) on
+--master-bind-host:--master-bind-port, ships them the scenario and its data
+files, splits the users and the spawn rate exactly over them, and merges what
+they report. It serves the same outputs, web UI and API as horde run.
+
+Every flag also reads HORDE_<FLAG> from the environment, e.g.
+HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
+	c := &clusterOptions{}
+	f := cmd.Flags()
+	f.StringVar(&c.bindHost, "master-bind-host", "*", "interface to listen for workers on (* for all)")
+	f.IntVar(&c.bindPort, "master-bind-port", cluster.DefaultPort, "port to listen for workers on (0: any free port)")
+	f.IntVar(&c.expectWorkers, "expect-workers", 1, "with --headless, wait for this many workers before starting")
+	c.expectMaxWait.d = 0
+	f.Var(&c.expectMaxWait, "expect-workers-max-wait", "with --headless, give up waiting for --expect-workers after this long (default: wait forever)")
+	f.StringVar(&c.token, "worker-token", "", "workers must present this token to join")
+	c.heartbeatTimeout.d = cluster.DefaultHeartbeatTimeout
+	f.Var(&c.heartbeatTimeout, "heartbeat-timeout", "a worker silent this long is missing; its users go to the others")
+	c.reportInterval.d = cluster.DefaultReportInterval
+	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
+	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := bindEnv(cmd.Flags(), lookup); err != nil {
+			return err
+		}
+		o, err := runOptionsFrom(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		file := ""
+		if len(args) == 1 {
+			file = args[0]
+		} else if v, ok := lookup("HORDE_SCENARIO"); ok {
+			file = v
+		}
+		return runMaster(cmd.Context(), cmd, o, c, file, classes, stdout, stderr)
+	}
+	return cmd
+}
+
+// runOptionsFrom reads `horde run`'s flags from fs.
+func runOptionsFrom(fs *pflag.FlagSet) (*runOptions, error) {
+	o := &runOptions{}
+	var errs []error
+	str := func(name string) string {
+		v, err := fs.GetString(name)
+		errs = append(errs, err)
+		return v
+	}
+	integer := func(name string) int {
+		v, err := fs.GetInt(name)
+		errs = append(errs, err)
+		return v
+	}
+	boolean := func(name string) bool {
+		v, err := fs.GetBool(name)
+		errs = append(errs, err)
+		return v
+	}
+	float := func(name string) float64 {
+		v, err := fs.GetFloat64(name)
+		errs = append(errs, err)
+		return v
+	}
+	duration := func(name string) durationValue {
+		if f := fs.Lookup(name); f != nil {
+			if d, ok := f.Value.(*durationValue); ok {
+				return *d
+			}
+		}
+		errs = append(errs, fmt.Errorf("flag %s is not a duration", name))
+		return durationValue{}
+	}
+	o.users, o.spawnRate, o.runTime = integer("users"), float("spawn-rate"), duration("run-time")
+	o.host, o.headless, o.stopTimeout = str("host"), boolean("headless"), duration("stop-timeout")
+	o.csvPrefix, o.csvFullHistory, o.html, o.jsonFile = str("csv"), boolean("csv-full-history"), str("html"), str("json")
+	o.onlySummary, o.exitCodeOnError, o.resetStats = boolean("only-summary"), integer("exit-code-on-error"), boolean("reset-stats")
+	o.requestTimeout, o.logLevel = duration("request-timeout"), str("loglevel")
+	o.rate, o.preVUs, o.maxVUs = float("rate"), integer("pre-allocated-vus"), integer("max-vus")
+	stages, err := fs.GetStringSlice("stage")
+	o.stages = stages
+	errs = append(errs, err)
+	o.web.host, o.web.port, o.web.auth, o.web.token = str("web-host"), integer("web-port"), str("web-auth"), str("web-token")
+	o.web.tlsCert, o.web.tlsKey, o.web.autostart, o.web.autoquit = str("tls-cert"), str("tls-key"), boolean("autostart"), integer("autoquit")
+	for _, err := range errs {
+		if err != nil {
+			return nil, &exitError{code: ExitBroken, err: fmt.Errorf("reading flags: %w", err)}
+		}
+	}
+	return o, nil
+}
+
+// runMaster is runRun for a distributed master: the same outputs and
+// exit codes; the users run on the workers.
+func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *clusterOptions, file string, goClasses []horde.Class, stdout, stderr io.Writer) error {
+	if o.csvFullHistory && o.csvPrefix == "" {
+		return badInput("--csv-full-history needs --csv")
+	}
+	log, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	var (
+		plan    *scenario.Plan
+		classes []horde.Class
+		bundle  *cluster.Scenario
+		host    = o.host
+	)
+	switch {
+	case file != "":
+		plan, err = scenario.LoadFile(file, scenario.Options{Host: o.host})
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: err}
+		}
+		bundle, err = cluster.LoadScenario(file, o.host)
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: err}
+		}
+		if host == "" {
+			host = plan.Host
+		}
+		classes = engine.PlanClasses(plan, host)
+	case len(goClasses) > 0:
+		classes = goClasses // the workers run the same binary's classes
+	default:
+		return badInput("no scenario: name a scenario file (horde master FILE) or set HORDE_SCENARIO")
+	}
+
+	flags := cmd.Flags()
+	users, rate := o.users, o.spawnRate
+	runTime, stopTimeout := o.runTime.d, o.stopTimeout.d
+	if plan != nil {
+		if !flags.Changed("users") && plan.Load.Users > 0 {
+			users = plan.Load.Users
+		}
+		if !flags.Changed("spawn-rate") && plan.Load.SpawnRate > 0 {
+			rate = plan.Load.SpawnRate
+		}
+		if !flags.Changed("run-time") && plan.Load.RunTime > 0 {
+			runTime = plan.Load.RunTime
+		}
+		if !flags.Changed("stop-timeout") && plan.Load.StopTimeout > 0 {
+			stopTimeout = plan.Load.StopTimeout
+		}
+	}
+	shaped, err := loadShape(flags, o, plan, users)
+	if err != nil {
+		return err
+	}
+	if users < 0 {
+		return badInput("--users: %d is negative", users)
+	}
+	if rate <= 0 {
+		return badInput("--spawn-rate: must be > 0, got %v", rate)
+	}
+	if c.expectWorkers < 0 {
+		return badInput("--expect-workers: %d is negative", c.expectWorkers)
+	}
+	if c.heartbeatTimeout.d <= 0 || c.reportInterval.d <= 0 {
+		return badInput("--heartbeat-timeout and --report-interval must be > 0")
+	}
+	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
+	var server *rpc.Server
+	var listener net.Listener
+	{
+		bind := c.bindHost
+		if bind == "*" {
+			bind = ""
+		}
+		addr := net.JoinHostPort(bind, strconv.Itoa(c.bindPort))
+		listener, err = net.Listen("tcp", addr)
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: fmt.Errorf("listen for workers: %w", err)}
+		}
+		defer listener.Close()
+	}
+
+	out := &outputs{opts: o, stdout: stdout, log: log}
+	if err := out.open(); err != nil {
+		return &exitError{code: ExitBadInput, err: err}
+	}
+	defer out.close()
+
+	m, err := master.New(master.Config{
+		Classes:         classes,
+		Host:            host,
+		StopTimeout:     stopTimeout,
+		HTTP:            httpload.Options{Timeout: o.requestTimeout.d},
+		ResetStats:      o.resetStats,
+		Logger:          log,
+		OnTick:          out.tick,
+		Shape:           shaped.Shape(),
+		PreAllocatedVUs: shaped.PreAllocatedVUs,
+		MaxVUs:          shaped.MaxVUs,
+		Cluster: &master.ClusterConfig{
+			Scenario:         bundle,
+			Token:            c.token,
+			Version:          Version,
+			ReportInterval:   c.reportInterval.d,
+			HeartbeatTimeout: c.heartbeatTimeout.d,
+		},
+	})
+	if err != nil {
+		return badInput("%v", err)
+	}
+	out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
+
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	// Sessions outlive serveCtx: the master tells its workers to quit
+	// after serveCtx ends, then the sessions end with rpcCtx.
+	rpcCtx, stopRPC := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRPC()
+	var tlsNote string
+	if tlsFiles.Enabled() {
+		cfg, err := tlsFiles.ServerConfig()
+		if err != nil {
+			stopServing()
+			return &exitError{code: ExitBadInput, err: err}
+		}
+		server = rpc.NewServer(rpcCtx, m, cfg)
+		tlsNote = " (TLS)"
+		if c.tlsCA != "" {
+			tlsNote = " (mutual TLS)"
+		}
+	} else {
+		server = rpc.NewServer(rpcCtx, m, nil)
+	}
+	go server.Serve(listener)
+	fmt.Fprintf(stdout, "horde master listening for workers on %s%s\n", listener.Addr(), tlsNote)
+	log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "version", Version)
+
+	served := make(chan error, 1)
+	go func() { served <- m.Serve(serveCtx) }()
+	defer func() {
+		stopServing()
+		<-served
+		server.Stop(2 * time.Second)
+		stopRPC()
+	}()
+	spec := master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}
+	if !o.headless {
+		return runWeb(ctx, m, o, spec, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
+	}
+	if err := waitWorkers(ctx, m, c.expectWorkers, c.expectMaxWait.d, log); err != nil {
+		return err
+	}
+	if err := m.Start(spec); err != nil {
+		return badInput("%v", err)
+	}
+	select {
+	case <-m.RunDone():
+	case <-ctx.Done():
+		log.Info("interrupted: stopping the users (a second signal ends at once)")
+		m.Stop()
+		<-m.RunDone()
+	}
+	return finishRun(m, o, out, plan, classes, file)
+}
+
+// waitWorkers waits until n workers are connected.
+func waitWorkers(ctx context.Context, m *master.Master, n int, maxWait time.Duration, log interface {
+	Info(string, ...any)
+}) error {
+	if n <= 0 {
+		return nil
+	}
+	log.Info("waiting for workers", "expect", n)
+	var deadline <-chan time.Time
+	if maxWait > 0 {
+		t := time.NewTimer(maxWait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		have := 0
+		for _, w := range m.Workers() {
+			if w.State != master.WorkerMissing && w.State != master.WorkerDisconnected {
+				have++
+			}
+		}
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &exitError{code: ExitBroken, err: fmt.Errorf("interrupted while waiting for workers (%d of %d joined)", have, n)}
+		case <-deadline:
+			return &exitError{code: ExitBroken, err: fmt.Errorf("gave up waiting for workers: %d of %d joined within %v (--expect-workers-max-wait)", have, n, maxWait)}
+		case <-tick.C:
+		}
+	}
+}
+
+// workerOptions are the flags of `horde worker`.
+type workerOptions struct {
+	masterHost  string
+	masterPort  int
+	token       string
+	masterLost  durationValue
+	tlsCert     string
+	tlsKey      string
+	tlsCA       string
+	tlsServer   string
+	logLevel    string
+	scenarioDir string
+}
+
+// newWorkerCmd is `horde worker`: dial out to a master and run its share.
+func newWorkerCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
+	o := &workerOptions{}
+	o.masterLost.d = cluster.DefaultMasterLostTimeout
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run users for a master (horde master): dial out, take a share, report",
+		Long: `Run users for a master. The worker dials out to --master-host:--master-port
+(it needs no inbound port), receives the scenario and its data files, runs its
+share of the users and reports every few seconds. Without a master for
+--master-lost-timeout it stops its users; it reconnects with backoff.
+
+Every flag also reads HORDE_<FLAG> from the environment, e.g.
+HORDE_MASTER_HOST or HORDE_WORKER_TOKEN. See docs/cluster.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			return runWorker(cmd.Context(), o, classes, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.masterHost, "master-host", "127.0.0.1", "host of the master")
+	f.IntVar(&o.masterPort, "master-port", cluster.DefaultPort, "port of the master")
+	f.StringVar(&o.token, "worker-token", "", "token the master requires (--worker-token on the master)")
+	f.Var(&o.masterLost, "master-lost-timeout", "stop the users after this long without word from the master")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "client certificate, for a master that requires one (mutual TLS)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
+	f.StringVar(&o.tlsCA, "tls-ca", "", "verify the master's certificate with this CA (enables TLS)")
+	f.StringVar(&o.tlsServer, "tls-server-name", "", "name to expect in the master's certificate (default: --master-host)")
+	f.StringVar(&o.scenarioDir, "scenario-dir", "", "directory for the scenario's data files the master ships (default: a temporary one)")
+	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, stderr io.Writer) error {
+	log, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	if o.masterLost.d <= 0 {
+		return badInput("--master-lost-timeout must be > 0")
+	}
+	d := rpc.Dialer{Addr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort))}
+	tlsFiles := rpc.TLSFiles{Cert: o.tlsCert, Key: o.tlsKey, CA: o.tlsCA, ServerName: o.tlsServer}
+	if tlsFiles.Enabled() {
+		cfg, err := tlsFiles.ClientConfig()
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: err}
+		}
+		d.TLS = cfg
+	}
+	host, _ := os.Hostname()
+	w, err := worker.New(worker.Config{
+		Hostname:          host,
+		Version:           Version,
+		Token:             o.token,
+		Classes:           classes,
+		MasterLostTimeout: o.masterLost.d,
+		ScenarioDir:       o.scenarioDir,
+		Logger:            log,
+	})
+	if err != nil {
+		return &exitError{code: ExitBroken, err: err}
+	}
+	log.Info("worker starting", "id", w.ID(), "master", d.Addr, "tls", d.TLS != nil, "version", Version)
+	if err := w.Run(ctx, d); err != nil {
+		return &exitError{code: ExitBadInput, err: err}
+	}
+	return nil
+}

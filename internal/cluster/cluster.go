@@ -1,0 +1,249 @@
+// Package cluster is the contract between a master and its workers: the
+// messages of a session (Join, Welcome, Assignment, Report{Seq}, Ack,
+// Heartbeat), the connections they travel over, the exact split of users
+// over workers, and the scenario bundle a master ships. It knows nothing of
+// gRPC: internal/cluster/rpc carries these messages over the network, and
+// Pipe carries them within one process (standalone runs).
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/horde-load/horde/internal/shape"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Protocol is the version of this protocol. A master refuses workers of
+// another protocol, or of another horde version.
+const Protocol = 1
+
+// Defaults of the session's timing.
+const (
+	DefaultReportInterval    = 2 * time.Second
+	DefaultHeartbeatInterval = time.Second
+	DefaultHeartbeatTimeout  = 5 * time.Second
+	DefaultMasterLostTimeout = 30 * time.Second
+	DefaultPort              = 5557
+)
+
+// Join opens a session (worker to master).
+type Join struct {
+	WorkerID string // stable for the worker process's life
+	Hostname string
+	Version  string
+	Protocol int
+	Token    string
+}
+
+// Welcome admits a worker (master to worker).
+type Welcome struct {
+	Index             int
+	MasterID          string
+	MasterVersion     string
+	Scenario          *Scenario // nil: the worker uses its built-in classes
+	Classes           []string  // class names, in the order of Assignment.ClassUsers
+	ReportInterval    time.Duration
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
+}
+
+// Refusal turns a worker away (master to worker); the master then ends the
+// session.
+type Refusal struct {
+	Reason         string
+	MasterVersion  string
+	MasterProtocol int
+}
+
+// Assignment is a worker's whole share of a run: absolute per-class user
+// counts, so a repeated assignment does no harm.
+type Assignment struct {
+	RunID          string // "": no run
+	Generation     uint64 // grows with every dispatch
+	Running        bool   // false: stop the run's users
+	ClassUsers     []int
+	SpawnRate      float64 // this worker's share; <= 0: at once
+	Host           string
+	StopTimeout    time.Duration
+	RequestTimeout time.Duration
+	// OpenShape, when Open, selects the open model: the worker runs this
+	// rate shape (already scaled to its share) with all classes in one
+	// engine and a pool of PreAllocatedVUs growing to MaxVUs users.
+	OpenShape       shape.Shape
+	PreAllocatedVUs int
+	MaxVUs          int
+}
+
+// Users returns the assignment's total user count.
+func (a *Assignment) Users() int {
+	n := 0
+	for _, u := range a.ClassUsers {
+		n += u
+	}
+	return n
+}
+
+// Worker states, as a worker reports them in Status.
+const (
+	StateReady    = "ready"
+	StateSpawning = "spawning"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+)
+
+// Status is a worker's condition, sent with every heartbeat and report.
+type Status struct {
+	State       string
+	RunID       string
+	Generation  uint64 // of the last assignment applied
+	RampDone    bool   // every class has reached its assigned count
+	ClassUsers  []int
+	CPUPercent  float64 // of the cores the process may use (GOMAXPROCS)
+	MemoryBytes uint64  // resident set size
+	Open        OpenStats
+}
+
+// OpenStats are a worker's open-model counters for its run (cumulative).
+type OpenStats struct {
+	Iterations, Dropped int64
+	LagMean, LagMax     time.Duration
+}
+
+// Users returns the status's total user count.
+func (s *Status) Users() int {
+	n := 0
+	for _, u := range s.ClassUsers {
+		n += u
+	}
+	return n
+}
+
+// Exception counts new occurrences of an error raised by user code.
+type Exception struct {
+	Message string
+	Count   int64
+}
+
+// Report is what a worker recorded since its previous report (a delta).
+// Seq numbers a worker process's reports from 1; a report is resent with
+// the same Seq until it is acknowledged, and a master counts each Seq once.
+type Report struct {
+	Seq      uint64
+	RunID    string
+	Interval *stats.Interval // its Start and End are the worker's; the master ignores them
+	// Encoded, when set instead of Interval, holds the interval as it came
+	// over the wire; merging decodes it (cheaper than a dense Interval).
+	Encoded    Mergeable
+	Exceptions []Exception
+	Final      bool // the last report of the run on this worker
+	Status     Status
+}
+
+// Mergeable is statistics that can be added to an interval.
+type Mergeable interface {
+	MergeInto(dst *stats.Interval) error
+	Requests() int64
+}
+
+// MergeInto adds the report's statistics to dst.
+func (r *Report) MergeInto(dst *stats.Interval) error {
+	if r.Encoded != nil {
+		return r.Encoded.MergeInto(dst)
+	}
+	dst.Merge(r.Interval)
+	return nil
+}
+
+// Ack acknowledges every report up to and including Seq.
+type Ack struct{ Seq uint64 }
+
+// Heartbeat is sent both ways every HeartbeatInterval; Status is the
+// worker's (zero from the master).
+type Heartbeat struct{ Status Status }
+
+// Quit tells a worker to stop its users and exit (the master is shutting down).
+type Quit struct{ Reason string }
+
+// WorkerMessage is one message from a worker: exactly one field is set.
+type WorkerMessage struct {
+	Join      *Join
+	Report    *Report
+	Heartbeat *Heartbeat
+}
+
+// MasterMessage is one message from a master: exactly one field is set.
+type MasterMessage struct {
+	Welcome    *Welcome
+	Refusal    *Refusal
+	Assignment *Assignment
+	Ack        *Ack
+	Heartbeat  *Heartbeat
+	Quit       *Quit
+}
+
+// WorkerConn is a worker's end of a session. Send and Recv may be called
+// from different goroutines, but Send from one goroutine at a time.
+type WorkerConn interface {
+	Send(*WorkerMessage) error
+	Recv() (*MasterMessage, error)
+	Close() error
+}
+
+// MasterConn is a master's end of a session. The session ends when the
+// Acceptor's Accept returns.
+type MasterConn interface {
+	Send(*MasterMessage) error
+	Recv() (*WorkerMessage, error)
+	Peer() string // the worker's address, for logs
+}
+
+// Dialer opens sessions to a master.
+type Dialer interface {
+	Dial(ctx context.Context) (WorkerConn, error)
+}
+
+// Acceptor serves one worker session until it ends. *master.Master is one.
+type Acceptor interface {
+	Accept(ctx context.Context, conn MasterConn) error
+}
+
+// RefusedError is a master's refusal of a worker; retrying cannot help.
+type RefusedError struct{ Refusal Refusal }
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refused by master (horde %s, protocol %d): %s", e.Refusal.MasterVersion, e.Refusal.MasterProtocol, e.Refusal.Reason)
+}
+
+// ErrClosed is returned by a Pipe's ends once either is closed.
+var ErrClosed = errors.New("cluster: connection closed")
+
+// CheckJoin returns why a master of version and protocol, expecting token,
+// must refuse j, or "" to admit it.
+func CheckJoin(j *Join, version string, protocol int, token string) string {
+	if j.Protocol != protocol || j.Version != version {
+		return fmt.Sprintf("version mismatch: worker %s is horde %s (protocol %d), master is horde %s (protocol %d); run the same horde version on both",
+			j.WorkerID, j.Version, j.Protocol, version, protocol)
+	}
+	if token != "" && !equalToken(j.Token, token) {
+		if j.Token == "" {
+			return fmt.Sprintf("worker %s has no worker token; the master requires one (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
+		}
+		return fmt.Sprintf("worker %s gave a wrong worker token (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
+	}
+	return ""
+}
+
+// equalToken compares in time independent of where the tokens differ.
+func equalToken(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}

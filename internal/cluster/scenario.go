@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Scenario is a scenario file and the data files it names, as the master
+// read them, shipped to each worker when it joins: a worker needs no copy.
+type Scenario struct {
+	Name   string            // the file's name, for error messages
+	Source []byte            // the YAML
+	Files  map[string][]byte // data files, by the path the YAML names them with
+	Hash   string            // see ComputeHash
+	Host   string            // the master's -H, if any
+}
+
+// LoadScenario reads the scenario at path and the data files (feeders' CSV
+// files) its data: section names by relative path. Data files named by an
+// absolute path are not shipped: every worker must have them at that path.
+func LoadScenario(path, host string) (*Scenario, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host}
+	dir := filepath.Dir(path)
+	for _, f := range DataFiles(src) {
+		if filepath.IsAbs(f) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return nil, fmt.Errorf("scenario data file: %w", err)
+		}
+		s.Files[f] = b
+	}
+	s.Hash = s.ComputeHash()
+	return s, nil
+}
+
+// DataFiles returns the file of every entry of a scenario's data: section,
+// in the order written. A scenario that does not parse has none (the
+// scenario compiler reports its errors).
+func DataFiles(src []byte) []string {
+	var doc struct {
+		Data yaml.Node `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(src, &doc); err != nil || doc.Data.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []string
+	for i := 1; i < len(doc.Data.Content); i += 2 {
+		var f struct {
+			File string `yaml:"file"`
+		}
+		if err := doc.Data.Content[i].Decode(&f); err == nil && f.File != "" {
+			out = append(out, f.File)
+		}
+	}
+	return out
+}
+
+// ComputeHash returns the hex SHA-256 of the name, source and files.
+func (s *Scenario) ComputeHash() string {
+	h := sha256.New()
+	put := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	put([]byte(s.Name))
+	put(s.Source)
+	put([]byte(s.Host))
+	names := make([]string, 0, len(s.Files))
+	for n := range s.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		put([]byte(n))
+		put(s.Files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Materialize writes the scenario's data files under root, laid out as
+// they were beside the scenario, and returns the directory to compile the
+// scenario in (relative data paths resolve against it). Paths that climb
+// with ".." get as many directory levels above the returned one.
+func (s *Scenario) Materialize(root string) (string, error) {
+	depth := 0
+	for name := range s.Files {
+		clean := filepath.Clean(filepath.FromSlash(name))
+		up := 0
+		for _, part := range strings.Split(clean, string(filepath.Separator)) {
+			if part != ".." {
+				break
+			}
+			up++
+		}
+		depth = max(depth, up)
+	}
+	dir := root
+	for range depth {
+		dir = filepath.Join(dir, "up")
+	}
+	dir = filepath.Join(dir, "scenario")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for name, b := range s.Files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if rel, err := filepath.Rel(root, p); err != nil || strings.HasPrefix(rel, "..") {
+			return "", fmt.Errorf("data file %q: outside the scenario tree", name)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}

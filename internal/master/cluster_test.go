@@ -1,0 +1,180 @@
+package master
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/worker"
+)
+
+// startCluster serves a distributed master over gRPC on loopback and
+// returns it with its address.
+func startCluster(t *testing.T, classes []horde.Class, setup func(*Master)) (*Master, string) {
+	t.Helper()
+	m, err := New(Config{
+		Classes: classes,
+		Tick:    100 * time.Millisecond,
+		Cluster: &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(m)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := rpc.NewServer(context.Background(), m, nil)
+	go srv.Serve(l)
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Stop(time.Second)
+	})
+	return m, l.Addr().String()
+}
+
+func pingClasses() []horde.Class {
+	return []horde.Class{
+		{Name: "a", Weight: 3, Wait: horde.Constant(2 * time.Millisecond), New: func() horde.User { return pinger{} }},
+		{Name: "b", Weight: 1, Wait: horde.Constant(2 * time.Millisecond), New: func() horde.User { return pinger{} }},
+	}
+}
+
+type runningWorker struct {
+	w      *worker.Worker
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWorkers(t *testing.T, n int, addr string) []*runningWorker {
+	t.Helper()
+	var out []*runningWorker
+	for range n {
+		w, err := worker.New(worker.Config{Version: "test", Classes: pingClasses(), MasterLostTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		rw := &runningWorker{w: w, cancel: cancel, done: make(chan error, 1)}
+		go func() { rw.done <- w.Run(ctx, rpc.Dialer{Addr: addr}) }()
+		out = append(out, rw)
+		t.Cleanup(func() { cancel(); <-rw.done })
+	}
+	return out
+}
+
+func waitWorkers(t *testing.T, m *Master, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		have := 0
+		for _, w := range m.Workers() {
+			if w.State == cluster.StateReady {
+				have++
+			}
+		}
+		if have >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d workers ready: %+v", have, n, m.Workers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A connection that drops between a report and its acknowledgement: the
+// worker resends the report after reconnecting, and the master counts it
+// once. The master's total is exactly what the workers' acknowledged
+// reports hold.
+func TestMaster_DropBetweenReportAndAck(t *testing.T) {
+	var drops atomic.Int64
+	var mu sync.Mutex
+	seen := map[uint64]bool{}
+	m, addr := startCluster(t, pingClasses(), func(m *Master) {
+		m.dropBeforeAck = func(seq uint64) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			// Drop the first delivery of reports 2 and 5 (of each worker).
+			if (seq == 2 || seq == 5) && !seen[seq] {
+				seen[seq] = true
+				drops.Add(1)
+				return true
+			}
+			return false
+		}
+	})
+	ws := startWorkers(t, 2, addr)
+	waitWorkers(t, m, 2)
+	if err := m.Start(RunSpec{Users: 6, SpawnRate: 100, RunTime: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.RunDone():
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not end")
+	}
+	if drops.Load() < 2 {
+		t.Fatalf("only %d sessions dropped before an ack", drops.Load())
+	}
+	// Workers that stop deliver what is pending (the final acks may still
+	// be on their way now).
+	var acked int64
+	for _, w := range ws {
+		w.cancel()
+		<-w.done
+		w.done <- nil // for the cleanup
+		_, req := w.w.Acknowledged()
+		acked += req
+	}
+	got := m.Snapshot().Total.Requests
+	if got == 0 || got != acked {
+		t.Errorf("master counted %d requests, workers' acknowledged reports hold %d (dropped %d sessions)", got, acked, drops.Load())
+	}
+}
+
+// The users are split exactly over the workers, per class.
+func TestMaster_SplitsUsersPerClass(t *testing.T) {
+	m, addr := startCluster(t, pingClasses(), nil)
+	startWorkers(t, 3, addr)
+	waitWorkers(t, m, 3)
+	if err := m.Start(RunSpec{Users: 10, SpawnRate: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, m, StateRunning)
+	ws := m.Workers()
+	total := []int{0, 0}
+	for _, w := range ws {
+		if len(w.ClassUsers) != 2 {
+			t.Fatalf("worker %s class users %v", w.ID, w.ClassUsers)
+		}
+		for c, u := range w.ClassUsers {
+			total[c] += u
+		}
+		if w.Users < 3 || w.Users > 4 {
+			t.Errorf("worker %s has %d users, want 3 or 4", w.ID, w.Users)
+		}
+	}
+	// 10 users at weights 3:1 are 8 of a and 2 of b (engine.Counts).
+	if total[0] != 8 || total[1] != 2 {
+		t.Errorf("class users %v, want [8 2]", total)
+	}
+	if got := m.ClassUsers(); got[0] != 8 || got[1] != 2 {
+		t.Errorf("ClassUsers %v, want [8 2]", got)
+	}
+	m.Stop()
+	<-m.RunDone()
+}
