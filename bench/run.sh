@@ -1,0 +1,605 @@
+#!/usr/bin/env bash
+# bench/run.sh: horde's throughput and memory benchmark against wrk, hey and Locust.
+#
+# Usage: bash bench/run.sh
+#
+# Environment:
+#   BENCH_DURATION        length of each saturation run (default 20s)
+#   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1)
+#   BENCH_CONNS           connections / users of the saturation runs (default 50)
+#   BENCH_TOOLS           saturation generators to run, in order
+#                         (default "wrk horde hey locust-fast locust-http")
+#   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
+#   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s)
+#   BENCH_LOCUST_IDLE_USERS  Locust FastHttpUser users of the same test (default 1000; 0 skips it)
+#   BENCH_PORT            nginx port on 127.0.0.1 (default 18081)
+#   BENCH_HORDE_BIN             use this horde binary instead of building one
+#   BENCH_OUT             directory for the Markdown results (default bench/out)
+#
+# Layout on a 2-core machine: nginx (1 worker) is pinned to core 0, each load generator to
+# core 1, one after another. Everything talks to 127.0.0.1 only, and every process is bounded
+# by its own duration flag and by `timeout`, and killed by PID when the script exits.
+set -Eeuo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${BENCH_DURATION:-20s}
+REPEAT=${BENCH_REPEAT:-1}
+CONNS=${BENCH_CONNS:-50}
+TOOLS=${BENCH_TOOLS:-"wrk horde hey locust-fast locust-http"}
+IDLE_USERS=${BENCH_IDLE_USERS:-10000}
+IDLE_DURATION=${BENCH_IDLE_DURATION:-40s}
+LOCUST_IDLE_USERS=${BENCH_LOCUST_IDLE_USERS:-1000}
+PORT=${BENCH_PORT:-18081}
+OUT_DIR=${BENCH_OUT:-$ROOT/bench/out}
+URL="http://127.0.0.1:$PORT"
+GEN_CPU=1    # core of the load generators
+TARGET_CPU=0 # core of nginx
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+# seconds DURATION: "20s", "2m", "1m30s" or a bare number of seconds → whole seconds.
+seconds() {
+	local d=$1 total=0 n
+	[[ $d =~ ^[0-9]+$ ]] && { echo "$d"; return; }
+	[[ $d =~ ^([0-9]+h)?([0-9]+m)?([0-9]+s)?$ && -n $d ]] || die "bad duration '$d' (use e.g. 20s, 2m, 1m30s)"
+	if [[ $d =~ ([0-9]+)h ]]; then n=${BASH_REMATCH[1]}; total=$((total + n * 3600)); fi
+	if [[ $d =~ ([0-9]+)m ]]; then n=${BASH_REMATCH[1]}; total=$((total + n * 60)); fi
+	if [[ $d =~ ([0-9]+)s ]]; then n=${BASH_REMATCH[1]}; total=$((total + n)); fi
+	echo "$total"
+}
+DUR_S=$(seconds "$DURATION")
+IDLE_S=$(seconds "$IDLE_DURATION")
+((DUR_S > 0)) || die "BENCH_DURATION must be at least 1s"
+
+# ---------------------------------------------------------------------------------------------
+# 1. Tools
+# ---------------------------------------------------------------------------------------------
+need=() # Debian packages to install
+have() { command -v "$1" >/dev/null 2>&1; }
+have_gnu_time() { [[ -x /usr/bin/time ]] && /usr/bin/time -f '%U' true >/dev/null 2>&1; }
+check_tools() {
+	need=()
+	have nginx || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+	have_gnu_time || need+=(time)
+	have taskset || need+=(util-linux)
+	have ss || need+=(iproute2)
+	have python3 || need+=(python3)
+	for t in $TOOLS; do
+		case $t in
+		wrk) have wrk || need+=(wrk) ;;
+		hey) have hey || need+=(hey) ;;
+		locust-*) have locust || need+=(python3-locust) ;;
+		horde) ;;
+		*) die "unknown tool '$t' in BENCH_TOOLS (known: wrk horde hey locust-fast locust-http)" ;;
+		esac
+	done
+	if ((LOCUST_IDLE_USERS > 0)); then have locust || need+=(python3-locust); fi
+	# One package may be listed twice; keep the first.
+	if ((${#need[@]})); then mapfile -t need < <(printf '%s\n' "${need[@]}" | awk '!seen[$0]++'); fi
+}
+check_tools
+if ((${#need[@]})); then
+	if ((EUID == 0)) && have apt-get; then
+		log "installing: ${need[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >&2 ||
+			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >&2; }
+		check_tools
+		((${#need[@]} == 0)) || die "still missing after apt-get: ${need[*]}"
+	else
+		die "missing tools; install the Debian packages: sudo apt-get install -y ${need[*]}"
+	fi
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ -z ${BENCH_HORDE_BIN:-} ]]; then have go || die "go is needed to build horde (or set BENCH_HORDE_BIN)"; fi
+
+# More file descriptors: 10,000 idle users need 10,000 sockets on each side. Root raises the
+# hard limit too, unless the container withholds CAP_SYS_RESOURCE; then the hard limit stays.
+if ((EUID == 0)); then ulimit -Hn 65536 2>/dev/null || true; fi
+hard=$(ulimit -Hn)
+[[ $hard == unlimited ]] && hard=65536
+NOFILE=$((hard < 65536 ? hard : 65536))
+ulimit -n "$NOFILE" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+if ((NOFILE < IDLE_USERS + 1000)); then
+	log "warning: open-file limit $NOFILE is too low for $IDLE_USERS idle users (run as root, or raise the hard limit)"
+fi
+# The listen backlog: a burst of 10,000 connects overflows nginx's default of 511, and the
+# dropped SYNs come back 1, 3, 7 s later, which would be measured as a slow ramp-up.
+BACKLOG=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 4096)
+((BACKLOG > 65535)) && BACKLOG=65535
+
+# ---------------------------------------------------------------------------------------------
+# Temp dir, process bookkeeping, cleanup
+# ---------------------------------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/horde-bench.XXXXXX")
+PIDS=() # every background process we started
+NGINX_PID=
+# descendants PID: PID and every process below it (time → timeout → generator), deepest first.
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do descendants "$c"; done
+	echo "$1"
+}
+cleanup() {
+	local rc=$? p all=()
+	trap - EXIT INT TERM ERR
+	for p in "${PIDS[@]}" $NGINX_PID; do
+		[[ -n $p ]] && kill -0 "$p" 2>/dev/null || continue
+		mapfile -t -O "${#all[@]}" all < <(descendants "$p")
+	done
+	for p in "${all[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${all[@]}"; do
+		[[ -n $p ]] || continue
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	if [[ -n ${BENCH_KEEP_TMP:-} ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Build horde
+# ---------------------------------------------------------------------------------------------
+if [[ -n ${BENCH_HORDE_BIN:-} ]]; then
+	HORDE=$BENCH_HORDE_BIN
+	[[ -x $HORDE ]] || die "BENCH_HORDE_BIN=$HORDE is not executable"
+else
+	HORDE=$TMP/horde
+	log "building horde"
+	(cd "$ROOT" && go build -o "$HORDE" ./cmd/horde) || die "go build ./cmd/horde failed"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. nginx, 1 worker on core 0
+# ---------------------------------------------------------------------------------------------
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$PORT backlog=$BACKLOG;
+        location / { default_type text/plain; return 200 "ok\n"; }
+    }
+}
+EOF
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+	die "127.0.0.1:$PORT is already in use (set BENCH_PORT)"
+fi
+log "starting nginx on $URL (core $TARGET_CPU)"
+taskset -c "$TARGET_CPU" "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" \
+	-c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$TMP/nginx/error.log" 2>/dev/null)"
+	sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || die "nginx does not listen on $URL"
+# The worker is the master's only child; its CPU time tells whether nginx was the bottleneck.
+NGINX_WORKER=$(ps -o pid= --ppid "$NGINX_PID" | awk 'NR==1{print $1}')
+[[ -n $NGINX_WORKER ]] || die "no nginx worker process"
+CLK_TCK=$(getconf CLK_TCK)
+nginx_ticks() { awk '{print $14 + $15}' "/proc/$NGINX_WORKER/stat"; }
+# core_ticks N: busy (non-idle, non-iowait) ticks of core N since boot, whoever used them.
+core_ticks() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+all_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+# Other sessions on the machine compete for both cores and distort every number; warn.
+# busy_pct: CPU used by everything over one second, in % of one core (2 cores → at most 200).
+busy_pct() {
+	local a b ta tb
+	a=$(($(core_ticks 0) + $(core_ticks 1))) ta=$(all_ticks)
+	sleep 1
+	b=$(($(core_ticks 0) + $(core_ticks 1))) tb=$(all_ticks)
+	echo $(((b - a) * 100 * $(nproc) / (tb - ta > 0 ? tb - ta : 1)))
+}
+BUSY=$(busy_pct)
+if ((BUSY > 10)); then
+	log "warning: the machine is already busy (${BUSY}% of a core used by other processes); results will be noisy:"
+	ps -eo pid,pcpu,comm --sort=-pcpu | head -n 6 >&2
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Scenario and locustfiles
+# ---------------------------------------------------------------------------------------------
+cat >"$TMP/bench.yaml" <<EOF
+host: $URL
+users:
+  - name: bench
+    tasks:
+      - get: /
+EOF
+cat >"$TMP/idle.yaml" <<EOF
+host: $URL
+users:
+  - name: idle
+    wait: {constant: 1h}
+    on_start:
+      - get: /
+    tasks:
+      - get: /
+EOF
+cat >"$TMP/locust_fast.py" <<'EOF'
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+
+class Bench(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def index(self):
+        self.client.get("/")
+EOF
+cat >"$TMP/locust_http.py" <<'EOF'
+from locust import HttpUser, constant, task
+
+
+class Bench(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def index(self):
+        self.client.get("/")
+EOF
+cat >"$TMP/locust_idle.py" <<'EOF'
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+
+class Idle(FastHttpUser):
+    wait_time = constant(3600)
+
+    def on_start(self):
+        self.client.get("/")
+
+    @task
+    def index(self):
+        self.client.get("/")
+EOF
+
+# ---------------------------------------------------------------------------------------------
+# 3. Saturation runs
+# ---------------------------------------------------------------------------------------------
+# timed NAME CMD...: runs CMD on the generator core under GNU time and timeout, in the
+# background so that the cleanup trap knows its PID; output in $TMP/NAME.{out,err,time}.
+timed() {
+	local name=$1 pid rc
+	shift
+	taskset -c "$GEN_CPU" /usr/bin/time -f '%U %S %M %e' -o "$TMP/$name.time" \
+		timeout -k 10 $((DUR_S + 60)) "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	pid=$!
+	PIDS+=("$pid")
+	rc=0
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# Results, one line per tool: tool requests failures rps cpu_s rss_kb wall_s nginx_cpu_pct note
+RESULTS=$TMP/results.tsv
+: >"$RESULTS"
+
+pyget() { python3 - "$@"; }
+
+run_tool() {
+	local tool=$1 rc=0 t0 t1 reqs fails rps note=""
+	log "saturation: $tool, $CONNS connections, $DURATION"
+	t0=$(nginx_ticks)
+	local c0=$(core_ticks 0) c1=$(core_ticks 1)
+	case $tool in
+	wrk)
+		timed "$tool" wrk -t1 -c"$CONNS" -d"$DURATION" "$URL/" || rc=$?
+		reqs=$(awk '/requests in/{print $1}' "$TMP/$tool.out")
+		rps=$(awk '/^Requests\/sec:/{print $2}' "$TMP/$tool.out")
+		# Socket errors and non-2xx answers count as failures.
+		fails=$(awk '/Socket errors:/{gsub(/,/,""); s=$4+$6+$8+$10} /Non-2xx/{n=$NF} END{print s+n+0}' "$TMP/$tool.out")
+		;;
+	horde)
+		timed "$tool" "$HORDE" run "$TMP/bench.yaml" --headless -u "$CONNS" -r 1000 -t "$DURATION" \
+			--only-summary --json "$TMP/horde.json" || rc=$?
+		if [[ -s $TMP/horde.json ]]; then
+			read -r reqs fails rps < <(pyget "$TMP/horde.json" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+print(t["num_requests"], t["num_failures"], t["total_rps"])
+EOF
+			)
+		fi
+		;;
+	hey)
+		timed "$tool" hey -z "$DURATION" -c "$CONNS" "$URL/" || rc=$?
+		rps=$(awk '/Requests\/sec:/{print $2}' "$TMP/$tool.out")
+		read -r reqs fails < <(awk '
+			/Status code distribution:/{s=1; next}
+			/Error distribution:/{s=0; e=1; next}
+			s && /\[[0-9]+\]/{code=$1; gsub(/[\[\]]/,"",code); n+=$2; if (code+0 >= 400) f+=$2; next}
+			e && /\[[0-9]+\]/{x=$1; gsub(/[\[\]]/,"",x); n+=x; f+=x; next}
+			END{print n+0, f+0}' "$TMP/$tool.out")
+		;;
+	locust-fast | locust-http)
+		local file=$TMP/locust_${tool#locust-}.py
+		timed "$tool" locust -f "$file" --headless -u "$CONNS" -r "$CONNS" -t "$DURATION" \
+			--only-summary -H "$URL" --csv "$TMP/$tool" --loglevel WARNING || rc=$?
+		if [[ -s $TMP/${tool}_stats.csv ]]; then
+			read -r reqs fails rps < <(pyget "$TMP/${tool}_stats.csv" <<'EOF'
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1])):
+    if row["Name"] == "Aggregated":
+        print(row["Request Count"], row["Failure Count"], row["Requests/s"])
+EOF
+			)
+		fi
+		;;
+	esac
+	t1=$(nginx_ticks)
+	local d0=$(($(core_ticks 0) - c0)) d1=$(($(core_ticks 1) - c1))
+	if [[ -z ${reqs:-} || ! -s $TMP/$tool.time ]]; then
+		log "$tool produced no result (exit $rc); its output:"
+		tail -n 20 "$TMP/$tool.out" "$TMP/$tool.err" >&2 || true
+		printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\tno result (exit %s)\n' "$tool" "$rc" >>"$RESULTS"
+		return 0
+	fi
+	((rc == 0)) || note="exit $rc"
+	local usr sys rss wall
+	read -r usr sys rss wall < <(tail -n 1 "$TMP/$tool.time")
+	local nginx_pct core0 core1
+	pct() { awk -v t="$1" -v hz="$CLK_TCK" -v w="$wall" 'BEGIN{printf "%.0f", t/hz/w*100}'; }
+	nginx_pct=$(pct $((t1 - t0)))
+	core0=$(pct "$d0")
+	core1=$(pct "$d1")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$reqs" "$fails" "$rps" \
+		"$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')" "$rss" "$wall" "$nginx_pct" \
+		"$core0" "$core1" "$note" >>"$RESULTS"
+	log "$tool: $reqs requests, $fails failures, $rps req/s, cpu ${usr}u+${sys}s, max RSS ${rss} KB"
+}
+
+for ((i = 1; i <= REPEAT; i++)); do
+	for tool in $TOOLS; do
+		run_tool "$tool"
+		sleep 2 # let TIME_WAIT sockets and the CPU settle
+	done
+done
+
+# ---------------------------------------------------------------------------------------------
+# 4. Idle users: many users in a long wait, each holding a keep-alive connection
+# ---------------------------------------------------------------------------------------------
+# ss may fail for a moment while thousands of sockets close; count what it printed.
+established() { { ss -Htn state established "( sport = :$PORT )" 2>/dev/null || true; } | wc -l; }
+
+# idle_run NAME USERS CMD...: starts CMD (bounded by its own -t and by timeout), waits until
+# nginx holds ~USERS connections (at most 30 s), then reads the generator's memory.
+IDLE_RESULTS=$TMP/idle.tsv
+: >"$IDLE_RESULTS"
+idle_run() {
+	local name=$1 users=$2 tpid gpid conns=0 waited=0 rss hwm threads rc=0 cpu0 cpu1 note=""
+	shift 2
+	log "idle users: $name, $users users"
+	taskset -c "$GEN_CPU" timeout -k 10 $((IDLE_S + 60)) "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	tpid=$!
+	PIDS+=("$tpid")
+	gpid=
+	for _ in $(seq 50); do
+		gpid=$(ps -o pid= --ppid "$tpid" | awk 'NR==1{print $1}')
+		[[ -n $gpid ]] && break
+		sleep 0.1
+	done
+	[[ -n $gpid ]] || { log "$name did not start"; wait "$tpid" || true; return 0; }
+	local start=$SECONDS
+	while ((SECONDS - start < 30)); do
+		conns=$(established)
+		((conns * 100 >= users * 99)) && break
+		kill -0 "$gpid" 2>/dev/null || break
+		sleep 0.5
+	done
+	waited=$((SECONDS - start))
+	sleep 3 # let the last users settle into their wait
+	conns=$(established)
+	if kill -0 "$gpid" 2>/dev/null; then
+		rss=$(awk '/^VmRSS:/{print $2}' "/proc/$gpid/status")
+		hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$gpid/status")
+		threads=$(awk '/^Threads:/{print $2}' "/proc/$gpid/status")
+		cpu0=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
+		sleep 5
+		cpu1=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
+	else
+		note="exited before measurement"
+	fi
+	wait "$tpid" || rc=$?
+	((rc == 0)) || note="${note:+$note; }exit $rc"
+	if ((rc == 124 || rc == 137)); then note="$note (killed by timeout: did not stop at -t)"; fi
+	# Requests and failures of the whole run, from horde's JSON or Locust's CSV.
+	local counts="- -"
+	if [[ -s $TMP/$name.json ]]; then
+		counts=$(pyget "$TMP/$name.json" <<'EOF2'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+print(t["num_requests"], t["num_failures"])
+EOF2
+		)
+	elif [[ -s $TMP/${name}_stats.csv ]]; then
+		counts=$(pyget "$TMP/${name}_stats.csv" <<'EOF2'
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1])):
+    if row["Name"] == "Aggregated":
+        print(row["Request Count"], row["Failure Count"])
+EOF2
+		)
+	fi
+	if ((rc != 0)) || [[ -z ${rss:-} ]]; then
+		log "$name: exit $rc; the end of its output:"
+		tail -n 12 "$TMP/$name.out" "$TMP/$name.err" >&2 || true
+	fi
+	if [[ -z ${rss:-} ]]; then
+		printf '%s\t%s\t%s\t-\t-\t-\t-\t%s\t%s\t%s\t%s\n' "$name" "$users" "$conns" "$waited" \
+			"${counts% *}" "${counts#* }" "$note" >>"$IDLE_RESULTS"
+		return 0
+	fi
+	# CPU used while idle, as % of one core over 5 s.
+	local idle_cpu
+	idle_cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", (b-a)/hz/5*100}')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$users" "$conns" "$rss" "$hwm" \
+		"$threads" "$idle_cpu" "$waited" "${counts% *}" "${counts#* }" "$note" >>"$IDLE_RESULTS"
+	log "$name: $conns connections after ${waited}s; VmRSS $rss KB, VmHWM $hwm KB, $threads threads"
+}
+
+if ((IDLE_USERS > 0)); then
+	sleep 2
+	idle_run horde-idle "$IDLE_USERS" "$HORDE" run "$TMP/idle.yaml" --headless -u "$IDLE_USERS" \
+		-r "$IDLE_USERS" -t "$IDLE_DURATION" --only-summary --json "$TMP/horde-idle.json"
+fi
+if ((LOCUST_IDLE_USERS > 0)); then
+	sleep 2
+	idle_run locust-fast-idle "$LOCUST_IDLE_USERS" locust -f "$TMP/locust_idle.py" --headless \
+		-u "$LOCUST_IDLE_USERS" -r "$LOCUST_IDLE_USERS" -t "$IDLE_DURATION" --only-summary -H "$URL" \
+		--loglevel WARNING --csv "$TMP/locust-fast-idle"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+mkdir -p "$OUT_DIR"
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+REPORT=$OUT_DIR/results-$STAMP.md
+CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+HORDE_VERSION=$("$HORDE" --version 2>/dev/null | head -n 1 || true)
+
+export BENCH_META_STAMP=$STAMP BENCH_META_CPU="$(nproc) cores, $CPU_MODEL, kernel $(uname -r)"
+export BENCH_META_HORDE=${HORDE_VERSION:-unknown} BENCH_META_BUSY=$BUSY BENCH_META_REPEAT=$REPEAT
+export BENCH_META_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')"
+python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" <<'EOF'
+import os
+import sys
+
+results, idle, report, duration, conns = sys.argv[1:6]
+meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items() if k.startswith("BENCH_META_")}
+names = {
+    "wrk": "wrk (-t1)",
+    "horde": "horde",
+    "hey": "hey",
+    "locust-fast": "Locust FastHttpUser",
+    "locust-http": "Locust HttpUser",
+    "horde-idle": "horde",
+    "locust-fast-idle": "Locust FastHttpUser",
+}
+
+
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def fmt(x, spec, scale=1.0):
+    return format(x / scale, spec) if x is not None else "-"
+
+
+cols = ["tool", "reqs", "fails", "rps", "cpu", "rss", "wall", "nginx", "core0", "core1", "note"]
+runs = {}
+for line in open(results):
+    r = dict(zip(cols, line.rstrip("\n").split("\t")))
+    reqs, cpu = num(r["reqs"]), num(r["cpu"])
+    r["per100k"] = cpu / reqs * 1e5 if reqs and cpu is not None else None
+    runs.setdefault(r["tool"], []).append(r)
+
+
+def median_run(rs):
+    ok = sorted((r for r in rs if r["per100k"] is not None), key=lambda r: r["per100k"])
+    return ok[(len(ok) - 1) // 2] if ok else rs[0]
+
+
+chosen = {t: median_run(rs) for t, rs in runs.items()}
+wrk = chosen.get("wrk", {}).get("per100k")
+repeat = int(meta.get("repeat", "1"))
+
+head = ["generator", "requests", "failures", "req/s", "CPU s (user+sys)", "CPU s / 100k req", "× wrk",
+        "peak RSS MB", "nginx worker % of core 0", "core 0 busy %", "core 1 busy %"]
+if repeat > 1:
+    head.append("CPU s / 100k, every run")
+head.append("note")
+body = []
+for t, r in chosen.items():
+    p = r["per100k"]
+    row = [names.get(t, t), fmt(num(r["reqs"]), ",.0f"), r["fails"], fmt(num(r["rps"]), ",.0f"), r["cpu"],
+           fmt(p, ".2f"), fmt(p / wrk if p is not None and wrk else None, ".2f"), fmt(num(r["rss"]), ".1f", 1024),
+           r["nginx"], r["core0"], r["core1"]]
+    if repeat > 1:
+        row.append(", ".join(fmt(x["per100k"], ".2f") for x in runs[t]))
+    row.append(r["note"])
+    body.append(row)
+
+icols = ["name", "users", "conns", "rss", "hwm", "threads", "idle_cpu", "waited", "reqs", "fails", "note"]
+ihead = ["generator", "users", "connections at nginx", "requests", "failures", "VmRSS MB", "VmHWM MB",
+         "KB / user (VmRSS)", "threads", "CPU % while idle", "s to ramp up", "note"]
+ibody = []
+for line in open(idle):
+    r = dict(zip(icols, line.rstrip("\n").split("\t")))
+    u, rss, hwm = num(r["users"]), num(r["rss"]), num(r["hwm"])
+    ibody.append([names.get(r["name"], r["name"]), fmt(u, ",.0f"), r["conns"], r["reqs"], r["fails"],
+                  fmt(rss, ".1f", 1024), fmt(hwm, ".1f", 1024), fmt(rss / u if rss and u else None, ".1f"),
+                  r["threads"], r["idle_cpu"], r["waited"], r["note"]])
+
+
+def text_table(head, body):
+    w = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    line = lambda cells: "  ".join(str(c).ljust(n) for c, n in zip(cells, w)).rstrip()
+    return "\n".join([line(head), line(["-" * n for n in w])] + [line(b) for b in body])
+
+
+def md_table(head, body):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in b) + " |" for b in body]
+    return "\n".join(out)
+
+
+ratios = [f"{names.get(t, t)}: {r['per100k'] / wrk:.2f}× wrk" for t, r in chosen.items()
+          if t != "wrk" and r["per100k"] is not None and wrk]
+title = f"Saturation: {conns} connections, {duration}, GET / on nginx (core 0), generator on core 1"
+if repeat > 1:
+    title += f", median of {repeat} runs by CPU s / 100k"
+print()
+print(title)
+print(text_table(head, body))
+if ratios:
+    print("\nCPU per request relative to wrk: " + "; ".join(ratios))
+if ibody:
+    print("\nIdle users (long wait, one keep-alive connection each):")
+    print(text_table(ihead, ibody))
+
+with open(report, "w") as f:
+    f.write(f"# horde benchmark, {meta['stamp']} UTC\n\n")
+    f.write(f"- Machine: {meta['cpu']}.\n")
+    f.write(f"- horde: {meta['horde']}; target: {meta['nginx']}, 1 worker on core 0.\n")
+    f.write(f"- Command: `BENCH_DURATION={duration} BENCH_REPEAT={repeat} bash bench/run.sh`.\n")
+    f.write(f"- CPU used by other processes just before the runs: {meta['busy']}% of a core.\n\n")
+    f.write(f"## {title}\n\n")
+    f.write(md_table(head, body) + "\n\n")
+    f.write("CPU s is user+sys of the whole generator process including startup (GNU time), "
+            "req/s is each tool's own figure, peak RSS is GNU time's maximum resident set. "
+            "Core busy % counts every process on that core, so more than nginx plus the "
+            "generator means another process competed.\n")
+    if ratios:
+        f.write("\nCPU per request relative to wrk: " + "; ".join(ratios) + ".\n")
+    if ibody:
+        f.write("\n## Idle users: long wait, one keep-alive connection each\n\n")
+        f.write(md_table(ihead, ibody) + "\n\n")
+        f.write("VmRSS/VmHWM are read from /proc/PID/status once the users hold their connections.\n")
+print(f"\nMarkdown: {report}")
+EOF
