@@ -473,8 +473,13 @@ func classInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.C
 			ci.Users = running[i]
 		}
 		if plan != nil && i < len(plan.Classes) {
+			seen := map[string]int{}
 			for _, t := range plan.Classes[i].Tasks {
-				ci.Tasks = append(ci.Tasks, report.TaskInfo{Name: taskName(t), Weight: t.Weight})
+				name := taskName(t)
+				if seen[name]++; seen[name] > 1 {
+					name = fmt.Sprintf("%s (%d)", name, seen[name]) // the ratio tables are keyed by name
+				}
+				ci.Tasks = append(ci.Tasks, report.TaskInfo{Name: name, Weight: t.Weight})
 			}
 		}
 		out = append(out, ci)
@@ -482,10 +487,9 @@ func classInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.C
 	return out
 }
 
+// taskName names a task for the ratio tables: "METHOD name" for a
+// one-request task (as its statistics row), the task's own name otherwise.
 func taskName(t *scenario.Task) string {
-	if t.Name != "" {
-		return t.Name
-	}
 	if len(t.Steps) == 1 {
 		s := t.Steps[0]
 		if s.Name != "" {
@@ -494,6 +498,9 @@ func taskName(t *scenario.Task) string {
 		if u, ok := s.URL.Static(); ok {
 			return s.Method + " " + u
 		}
+	}
+	if t.Name != "" {
+		return t.Name
 	}
 	return "task"
 }

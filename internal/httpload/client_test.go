@@ -19,10 +19,13 @@ import (
 )
 
 // countingServer counts the connections it accepts.
-func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
+func countingServer(t *testing.T, h http.Handler, configure ...func(*http.Server)) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(h)
+	for _, c := range configure {
+		c(srv.Config)
+	}
 	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -196,8 +199,7 @@ func TestClient_Timeout(t *testing.T) {
 func TestClient_StaleConnectionRetried(t *testing.T) {
 	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
-	}))
-	srv.Config.IdleTimeout = 50 * time.Millisecond
+	}), func(s *http.Server) { s.IdleTimeout = 50 * time.Millisecond })
 	c := httpload.New(httpload.Options{})
 	for i := range 3 {
 		resp, err := get(t, c, srv.URL+"/")
