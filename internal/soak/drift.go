@@ -55,19 +55,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		o.Alpha = DefaultAlpha
 	}
 	r := DriftResult{Name: name, Status: Pass}
-	if len(pts) >= 2 {
-		span := pts[len(pts)-1].T.Sub(pts[0].T)
-		warm := o.Warmup
-		if warm == 0 {
-			warm = min(time.Duration(float64(span)*DefaultWarmupFraction), DefaultWarmupMax)
-		}
-		cut := pts[0].T.Add(warm)
-		i := 0
-		for i < len(pts) && pts[i].T.Before(cut) {
-			i++
-		}
-		pts = pts[i:]
-	}
+	pts, _ = cutWarmup(pts, o.Warmup)
 	var vals []float64
 	var kept []Point
 	for _, p := range pts {

@@ -70,17 +70,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Reason = "not enough samples to judge"
 		return r
 	}
-	span := pts[len(pts)-1].T.Sub(pts[0].T)
-	warm := o.Warmup
-	if warm == 0 {
-		warm = min(time.Duration(float64(span)*DefaultWarmupFraction), DefaultWarmupMax)
-	}
-	cut := pts[0].T.Add(warm)
-	i := 0
-	for i < len(pts) && pts[i].T.Before(cut) {
-		i++
-	}
-	pts = pts[i:]
+	pts, warm := cutWarmup(pts, o.Warmup)
 	r.Points = len(pts)
 	if len(pts) < 8 {
 		r.Reason = fmt.Sprintf("only %d samples after the %s warm-up: not enough to judge", len(pts), warm)
@@ -117,6 +107,24 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
 	}
 	return r
+}
+
+// cutWarmup drops the warm-up from the start of pts: warm, or by default
+// the smaller of 10 % of the series and 5 minutes. It returns the warm-up used.
+func cutWarmup(pts []Point, warm time.Duration) ([]Point, time.Duration) {
+	if len(pts) < 2 {
+		return pts, 0
+	}
+	if warm == 0 {
+		span := pts[len(pts)-1].T.Sub(pts[0].T)
+		warm = min(time.Duration(float64(span)*DefaultWarmupFraction), DefaultWarmupMax)
+	}
+	cut := pts[0].T.Add(warm)
+	i := 0
+	for i < len(pts) && pts[i].T.Before(cut) {
+		i++
+	}
+	return pts[i:], warm
 }
 
 func (o LeakOptions) withDefaults() LeakOptions {
