@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: horde's throughput and memory benchmark against wrk, hey and Locust.
+# bench/run.sh: horde's throughput and memory benchmark against wrk, hey, vegeta, k6 and Locust,
+# and horde's open model at a fixed rate.
 #
 # Usage: bash bench/run.sh
 #
@@ -8,7 +9,15 @@
 #   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1)
 #   BENCH_CONNS           connections / users of the saturation runs (default 50)
 #   BENCH_TOOLS           saturation generators to run, in order
-#                         (default "wrk horde hey locust-fast locust-http")
+#                         (default "wrk horde hey vegeta k6 locust-fast locust-http"); vegeta
+#                         and k6 are built by the script with `go install` at the pinned
+#                         versions below into a temp GOBIN
+#   BENCH_VEGETA_VERSION  vegeta to install (default v12.13.0)
+#   BENCH_K6_VERSION      k6 to install (default v1.8.1)
+#   BENCH_RATE            iterations/s of the fixed-rate test: horde --rate against
+#                         `horde target`'s /delay/50 (default 2000; 0 skips it)
+#   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
+#   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
 #   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s)
 #   BENCH_LOCUST_IDLE_USERS  Locust FastHttpUser users of the same test (default 1000; 0 skips it)
@@ -25,7 +34,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${BENCH_DURATION:-20s}
 REPEAT=${BENCH_REPEAT:-1}
 CONNS=${BENCH_CONNS:-50}
-TOOLS=${BENCH_TOOLS:-"wrk horde hey locust-fast locust-http"}
+TOOLS=${BENCH_TOOLS:-"wrk horde hey vegeta k6 locust-fast locust-http"}
+VEGETA_VERSION=${BENCH_VEGETA_VERSION:-v12.13.0}
+K6_VERSION=${BENCH_K6_VERSION:-v1.8.1}
+RATE=${BENCH_RATE:-2000}
+RATE_DURATION=${BENCH_RATE_DURATION:-20s}
+RATE_PORT=${BENCH_RATE_PORT:-18082}
 IDLE_USERS=${BENCH_IDLE_USERS:-10000}
 IDLE_DURATION=${BENCH_IDLE_DURATION:-40s}
 LOCUST_IDLE_USERS=${BENCH_LOCUST_IDLE_USERS:-1000}
@@ -50,6 +64,7 @@ seconds() {
 }
 DUR_S=$(seconds "$DURATION")
 IDLE_S=$(seconds "$IDLE_DURATION")
+RATE_S=$(seconds "$RATE_DURATION")
 ((DUR_S > 0)) || die "BENCH_DURATION must be at least 1s"
 
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +86,8 @@ check_tools() {
 		hey) have hey || need+=(hey) ;;
 		locust-*) have locust || need+=(python3-locust) ;;
 		horde) ;;
-		*) die "unknown tool '$t' in BENCH_TOOLS (known: wrk horde hey locust-fast locust-http)" ;;
+		vegeta | k6) have go || die "go is needed to install $t (go install), or leave it out of BENCH_TOOLS" ;;
+		*) die "unknown tool '$t' in BENCH_TOOLS (known: wrk horde hey vegeta k6 locust-fast locust-http)" ;;
 		esac
 	done
 	if ((LOCUST_IDLE_USERS > 0)); then have locust || need+=(python3-locust); fi
@@ -155,6 +171,28 @@ else
 	(cd "$ROOT" && go build -o "$HORDE" ./cmd/horde) || die "go build ./cmd/horde failed"
 fi
 
+# vegeta and k6: `go install` at pinned versions into a temp GOBIN (outside any module, so
+# horde's go.mod plays no part). A tool that does not build is reported as "not installed"
+# instead of failing the run.
+GOBIN_DIR=$TMP/gobin
+declare -A GOTOOL=() # tool → binary, for the ones that built
+go_tool() {
+	local tool=$1 pkg=$2
+	log "installing $pkg (go install)"
+	if (cd "$TMP" && GOBIN=$GOBIN_DIR GOFLAGS=-buildvcs=false GO111MODULE=on go install "$pkg") >"$TMP/install-$tool.log" 2>&1; then
+		GOTOOL[$tool]=$GOBIN_DIR/$tool
+	else
+		log "warning: go install $pkg failed; $tool is left out:"
+		tail -n 5 "$TMP/install-$tool.log" >&2 || true
+	fi
+}
+for t in $TOOLS; do
+	case $t in
+	vegeta) go_tool vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" ;;
+	k6) go_tool k6 "go.k6.io/k6@$K6_VERSION" ;;
+	esac
+done
+
 # ---------------------------------------------------------------------------------------------
 # 2. nginx, 1 worker on core 0
 # ---------------------------------------------------------------------------------------------
@@ -236,6 +274,21 @@ users:
     tasks:
       - get: /
 EOF
+printf 'GET %s/\n' "$URL" >"$TMP/vegeta.targets"
+cat >"$TMP/k6.js" <<EOF
+import http from "k6/http";
+
+export default function () {
+  http.get("$URL/");
+}
+EOF
+cat >"$TMP/rate.yaml" <<EOF
+host: http://127.0.0.1:$RATE_PORT
+users:
+  - name: fixed
+    tasks:
+      - get: /delay/50
+EOF
 cat >"$TMP/locust_fast.py" <<'EOF'
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -284,7 +337,7 @@ timed() {
 	local name=$1 pid rc
 	shift
 	taskset -c "$GEN_CPU" /usr/bin/time -f '%U %S %M %e' -o "$TMP/$name.time" \
-		timeout -k 10 $((DUR_S + 60)) "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+		timeout -k 10 $((${TIMED_S:-$DUR_S} + 60)) "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	pid=$!
 	PIDS+=("$pid")
 	rc=0
@@ -332,6 +385,42 @@ EOF
 			s && /\[[0-9]+\]/{code=$1; gsub(/[\[\]]/,"",code); n+=$2; if (code+0 >= 400) f+=$2; next}
 			e && /\[[0-9]+\]/{x=$1; gsub(/[\[\]]/,"",x); n+=x; f+=x; next}
 			END{print n+0, f+0}' "$TMP/$tool.out")
+		;;
+	vegeta | k6)
+		if [[ -z ${GOTOOL[$tool]:-} ]]; then
+			printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\tnot installed (go install failed)\n' "$tool" >>"$RESULTS"
+			return 0
+		fi
+		if [[ $tool == vegeta ]]; then
+			# -rate=0: as fast as the workers go; 50 workers, no more, like 50 connections.
+			# The results go to a file (vegeta's own encoding, part of its cost), read after.
+			timed "$tool" "${GOTOOL[vegeta]}" attack -rate=0 -max-workers="$CONNS" -workers="$CONNS" \
+				-duration="$DURATION" -targets="$TMP/vegeta.targets" -output="$TMP/vegeta.bin" || rc=$?
+			if [[ -s $TMP/vegeta.bin ]]; then
+				"${GOTOOL[vegeta]}" report -type=json "$TMP/vegeta.bin" >"$TMP/vegeta.json" 2>>"$TMP/$tool.err" || true
+			fi
+			if [[ -s $TMP/vegeta.json ]]; then
+				read -r reqs fails rps < <(pyget "$TMP/vegeta.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = sum(n for c, n in (r.get("status_codes") or {}).items() if 200 <= int(c) < 400)
+print(r["requests"], r["requests"] - ok, r["rate"])
+EOF
+				)
+			fi
+		else
+			timed "$tool" env K6_NO_USAGE_REPORT=true "${GOTOOL[k6]}" run --quiet --no-usage-report \
+				--vus "$CONNS" --duration "$DURATION" --summary-export "$TMP/k6.json" "$TMP/k6.js" || rc=$?
+			if [[ -s $TMP/k6.json ]]; then
+				read -r reqs fails rps < <(pyget "$TMP/k6.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+failed = m.get("http_req_failed", {})
+print(m["http_reqs"]["count"], failed.get("passes", 0), m["http_reqs"]["rate"])
+EOF
+				)
+			fi
+		fi
 		;;
 	locust-fast | locust-http)
 		local file=$TMP/locust_${tool#locust-}.py
@@ -472,6 +561,60 @@ if ((LOCUST_IDLE_USERS > 0)); then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 5. Fixed rate: horde's open model against `horde target`'s /delay/50
+# ---------------------------------------------------------------------------------------------
+# `horde target` (pinned to core 0, nginx idle beside it) answers /delay/50 after 50 ms; horde
+# (core 1) starts RATE iterations a second whatever the server does. A perfect run achieves
+# RATE/s, drops nothing, and has p99 just above 50 ms, corrected (from the intended start)
+# and uncorrected (from the send).
+RATE_MD=$TMP/rate.md
+: >"$RATE_MD"
+if ((RATE > 0)); then
+	if (exec 3<>"/dev/tcp/127.0.0.1/$RATE_PORT") 2>/dev/null; then
+		die "127.0.0.1:$RATE_PORT is already in use (set BENCH_RATE_PORT)"
+	fi
+	sleep 2
+	log "fixed rate: horde target on 127.0.0.1:$RATE_PORT (core $TARGET_CPU), horde --rate $RATE -t $RATE_DURATION (core $GEN_CPU)"
+	taskset -c "$TARGET_CPU" timeout -k 10 $((RATE_S + 120)) "$HORDE" target \
+		--addr "127.0.0.1:$RATE_PORT" --admin-addr off >"$TMP/target.out" 2>"$TMP/target.err" &
+	PIDS+=("$!")
+	for _ in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$RATE_PORT") 2>/dev/null && break
+		sleep 0.1
+	done
+	rc=0
+	TIMED_S=$RATE_S timed horde-rate "$HORDE" run "$TMP/rate.yaml" --headless --rate "$RATE" \
+		-t "$RATE_DURATION" --only-summary --json "$TMP/horde-rate.json" || rc=$?
+	if [[ -s $TMP/horde-rate.json ]]; then
+		pyget "$TMP/horde-rate.json" "$TMP/horde-rate.time" "$RATE" "$RATE_S" "$rc" >"$RATE_MD" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+usr, sys_, rss, wall = open(sys.argv[2]).read().split()[-4:]
+rate, secs, rc = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+o, t = doc["info"].get("open") or {}, doc["total"]
+it = o.get("iterations", 0)
+achieved = it / secs
+p99 = t["percentiles"]["99"]
+u = (t.get("uncorrected") or {}).get("percentiles", {}).get("99")
+fmt = lambda v, spec: "-" if v is None else format(v, spec)
+print("| target rate /s | iterations | achieved /s (iterations ÷ %g s) | vs target | dropped iterations "
+      "| requests | failures | p50 ms | p99 ms corrected | p99 ms uncorrected | max ms | schedule lag mean / max ms "
+      "| CPU s (user+sys) | peak RSS MB | exit |" % secs)
+print("|" + "---|" * 15)
+print(f"| {rate:,.0f} | {it:,} | {achieved:,.1f} | {(achieved / rate - 1) * 100:+.2f} % | {o.get('dropped_iterations', '-')} "
+      f"| {t['num_requests']:,} | {t['num_failures']:,} | {fmt(t['percentiles']['50'], '.1f')} | {fmt(p99, '.1f')} "
+      f"| {fmt(u, '.1f')} | {t['max_response_time']:.1f} "
+      f"| {o.get('schedule_lag_mean_ms', 0):.2f} / {o.get('schedule_lag_max_ms', 0):.1f} "
+      f"| {float(usr) + float(sys_):.2f} | {int(rss) / 1024:.1f} | {rc} |")
+EOF
+	else
+		log "horde-rate produced no result (exit $rc); its output:"
+		tail -n 20 "$TMP/horde-rate.out" "$TMP/horde-rate.err" >&2 || true
+		echo "No result (exit $rc)." >"$RATE_MD"
+	fi
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 mkdir -p "$OUT_DIR"
@@ -483,16 +626,19 @@ HORDE_VERSION=$("$HORDE" --version 2>/dev/null | head -n 1 || true)
 export BENCH_META_STAMP=$STAMP BENCH_META_CPU="$(nproc) cores, $CPU_MODEL, kernel $(uname -r)"
 export BENCH_META_HORDE=${HORDE_VERSION:-unknown} BENCH_META_BUSY=$BUSY BENCH_META_REPEAT=$REPEAT
 export BENCH_META_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')"
-python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" <<'EOF'
+export BENCH_META_VEGETA=$VEGETA_VERSION BENCH_META_K6=$K6_VERSION
+python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" "$RATE_MD" "$RATE" "$RATE_DURATION" <<'EOF'
 import os
 import sys
 
-results, idle, report, duration, conns = sys.argv[1:6]
+results, idle, report, duration, conns, rate_md, rate, rate_duration = sys.argv[1:9]
 meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items() if k.startswith("BENCH_META_")}
 names = {
     "wrk": "wrk (-t1)",
     "horde": "horde",
     "hey": "hey",
+    "vegeta": "vegeta (-workers=%s)" % conns,
+    "k6": "k6 (--vus %s)" % conns,
     "locust-fast": "Locust FastHttpUser",
     "locust-http": "Locust HttpUser",
     "horde-idle": "horde",
@@ -582,11 +728,17 @@ if ratios:
 if ibody:
     print("\nIdle users (long wait, one keep-alive connection each):")
     print(text_table(ihead, ibody))
+rate_title = f"Fixed rate: horde --rate {rate} -t {rate_duration}, GET /delay/50 on horde target (core 0), horde on core 1"
+rate_table = open(rate_md).read().strip() if os.path.exists(rate_md) else ""
+if rate_table:
+    print("\n" + rate_title + ":")
+    print(rate_table)
 
 with open(report, "w") as f:
     f.write(f"# horde benchmark, {meta['stamp']} UTC\n\n")
     f.write(f"- Machine: {meta['cpu']}.\n")
     f.write(f"- horde: {meta['horde']}; target: {meta['nginx']}, 1 worker on core 0.\n")
+    f.write(f"- vegeta {meta['vegeta']} and k6 {meta['k6']}, built with `go install`.\n")
     f.write(f"- Command: `BENCH_DURATION={duration} BENCH_REPEAT={repeat} bash bench/run.sh`.\n")
     f.write(f"- CPU used by other processes just before the runs: {meta['busy']}% of a core.\n\n")
     f.write(f"## {title}\n\n")
@@ -601,5 +753,9 @@ with open(report, "w") as f:
         f.write("\n## Idle users: long wait, one keep-alive connection each\n\n")
         f.write(md_table(ihead, ibody) + "\n\n")
         f.write("VmRSS/VmHWM are read from /proc/PID/status once the users hold their connections.\n")
+    if rate_table:
+        f.write(f"\n## {rate_title}\n\n" + rate_table + "\n\n")
+        f.write("Achieved rate is iterations started ÷ the run time; p99 corrected is timed from each "
+                "iteration's intended start, uncorrected from the send. The server's own delay is 50 ms.\n")
 print(f"\nMarkdown: {report}")
 EOF

@@ -369,7 +369,7 @@ func TestAPI_LocustRoutes(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.body), &doc); err != nil || len(doc.Points) == 0 {
 				t.Fatalf("points: %v %s", err, r.body)
 			}
-			want := []string{"fail_per_sec", "failures", "p50", "p95", "p99", "requests", "rps", "time", "users"}
+			want := []string{"fail_per_sec", "failures", "open", "p50", "p95", "p99", "requests", "rps", "target", "time", "users"}
 			if diff := cmp.Diff(want, sortedKeys(doc.Points[0])); diff != "" {
 				t.Errorf("point keys (-want +got):\n%s", diff)
 			}

@@ -556,11 +556,30 @@ func (m *Master) tick(now time.Time) {
 	snap := m.st.Snapshot(now)
 	users := m.usersLocked()
 	if m.state != StateReady {
-		m.hist.Add(report.NewPoint(snap, users))
+		p := report.NewPoint(snap, users)
+		p.Target, p.Open = m.targetLocked(now)
+		m.hist.Add(p)
 	}
 	m.mu.Unlock()
 	if m.cfg.OnTick != nil {
 		m.cfg.OnTick(snap, users)
+	}
+}
+
+// targetLocked is what the load shape asks for at now, for the history:
+// iterations per second in the open model, users in the closed one (the
+// shape's value, or RunSpec.Users when the shape is constant); 0 once the
+// run is stopping.
+func (m *Master) targetLocked(now time.Time) (float64, bool) {
+	sh := m.cfg.Shape
+	switch {
+	case m.state == StateStopping || m.state == StateStopped:
+		return 0, sh.Open
+	case sh.Open || sh.Dynamic():
+		v, _ := sh.At(now.Sub(m.start))
+		return v, sh.Open
+	default:
+		return float64(m.spec.Users), false
 	}
 }
 
@@ -737,6 +756,7 @@ func (m *Master) dispatchLocked(instant bool) {
 		if sh := m.cfg.Shape; sh.Open {
 			n := len(members)
 			a.OpenShape = sh.Scale(1 / float64(n))
+			a.OpenElapsed = time.Since(m.start)
 			pool := cluster.Share([]int{m.cfg.PreAllocatedVUs, m.cfg.MaxVUs}, n, i)
 			a.PreAllocatedVUs, a.MaxVUs = pool[0], pool[1]
 			if m.cfg.PreAllocatedVUs > 0 {
@@ -886,7 +906,11 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 		if wasMember {
 			// Back within the grace period: its share is unchanged.
 			if w.assignment != nil {
-				m.sendLocked(w, &cluster.MasterMessage{Assignment: w.assignment})
+				a := *w.assignment
+				if a.OpenShape.Open {
+					a.OpenElapsed = time.Since(m.start)
+				}
+				m.sendLocked(w, &cluster.MasterMessage{Assignment: &a})
 			}
 		} else {
 			m.dispatchLocked(m.state == StateRunning)

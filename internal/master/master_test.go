@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/shape"
 )
 
 // pinger records one sample per task.
@@ -87,6 +88,18 @@ func TestMaster_Lifecycle(t *testing.T) {
 	if len(m.History()) == 0 {
 		t.Error("no history points")
 	}
+	// A constant closed run's target is the spec's user count: 4, then 2
+	// after the edit (no tick may fall in between), and 0 once stopping.
+	targets := map[float64]bool{}
+	for _, p := range m.History() {
+		if p.Open || (p.Target != 4 && p.Target != 2 && p.Target != 0) {
+			t.Errorf("closed run of 4 then 2 users has point %+v", p)
+		}
+		targets[p.Target] = true
+	}
+	if !targets[4] {
+		t.Errorf("no history point with target 4; targets %v", targets)
+	}
 
 	// A new run starts from zero.
 	if err := m.Start(RunSpec{Users: 1, SpawnRate: 10, RunTime: 200 * time.Millisecond}); err != nil {
@@ -107,6 +120,34 @@ func TestMaster_StartRejectsBadSpecs(t *testing.T) {
 	for _, spec := range []RunSpec{{Users: -1, SpawnRate: 1}, {Users: 1, SpawnRate: 0}, {Users: 1, SpawnRate: 1, RunTime: -time.Second}} {
 		if err := m.Start(spec); err == nil {
 			t.Errorf("Start(%+v): no error", spec)
+		}
+	}
+}
+
+func TestMaster_targetLocked(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ramp := []shape.Stage{{Duration: 10 * time.Second, Target: 100}}
+	tests := []struct {
+		name     string
+		shape    shape.Shape
+		state    State
+		users    int
+		at       time.Duration
+		want     float64
+		wantOpen bool
+	}{
+		{"closed constant: spec users", shape.Shape{}, StateRunning, 7, 3 * time.Second, 7, false},
+		{"closed stages", shape.Shape{Stages: ramp}, StateRunning, 0, 5 * time.Second, 50, false},
+		{"open constant rate", shape.Shape{Open: true, Start: 2000}, StateRunning, 0, time.Second, 2000, true},
+		{"open stages", shape.Shape{Open: true, Start: 100, Stages: ramp}, StateSpawning, 0, 5 * time.Second, 100, true},
+		{"open, stopping", shape.Shape{Open: true, Start: 2000}, StateStopping, 0, time.Second, 0, true},
+		{"closed, stopped", shape.Shape{}, StateStopped, 7, time.Second, 0, false},
+	}
+	for _, tt := range tests {
+		m := &Master{cfg: Config{Shape: tt.shape}, state: tt.state, start: start, spec: RunSpec{Users: tt.users}}
+		got, open := m.targetLocked(start.Add(tt.at))
+		if got != tt.want || open != tt.wantOpen {
+			t.Errorf("%s: target %v, open %v; want %v, %v", tt.name, got, open, tt.want, tt.wantOpen)
 		}
 	}
 }

@@ -18,6 +18,11 @@ type Point struct {
 	RPS, FailPerSec     float64 // current (window) rates of Aggregated
 	P50Ms, P95Ms, P99Ms float64 // current-window percentiles of Aggregated (0 when none)
 	Requests, Failures  int64   // cumulative totals
+	// Target is what the load shape asked for at Time: a number of users in
+	// the closed model, iterations per second when Open (the open model).
+	// Actual users are Users; the actual rate is RPS.
+	Target float64
+	Open   bool
 }
 
 // NewPoint takes the Aggregated values of s as one history point.

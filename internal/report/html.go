@@ -85,6 +85,10 @@ type htmlChart struct {
 	P95   []*float64 `json:"p95"`
 	P99   []*float64 `json:"p99"`
 	Users []int      `json:"users"`
+	// The shape's target: users in the closed model (TargetUsers), iterations
+	// per second in the open one (TargetRate); the other one is all nulls.
+	TargetUsers []*float64 `json:"target_users"`
+	TargetRate  []*float64 `json:"target_rate"`
 }
 
 // fmtMs shows a response time with 3 significant digits at least down to
@@ -221,6 +225,14 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		c.P95 = append(c.P95, gap(p.P95Ms))
 		c.P99 = append(c.P99, gap(p.P99Ms))
 		c.Users = append(c.Users, p.Users)
+		target := p.Target
+		if p.Open {
+			c.TargetUsers = append(c.TargetUsers, nil)
+			c.TargetRate = append(c.TargetRate, &target)
+		} else {
+			c.TargetUsers = append(c.TargetUsers, &target)
+			c.TargetRate = append(c.TargetRate, nil)
+		}
 	}
 	if err := htmlTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("write html report: %w", err)

@@ -119,3 +119,31 @@ func TestWriteHTML_noHistory(t *testing.T) {
 		}
 	}
 }
+
+// The shape's target is drawn beside the actual values: target users on the
+// users chart in the closed model, the target rate on the requests chart in
+// the open one.
+func TestWriteHTML_target(t *testing.T) {
+	out := writeTestHTML(t)
+	for _, want := range []string{
+		`"target_users":[20,20,20,20,20]`, `"target_rate":[null,null,null,null,null]`,
+		`["Target users", "#9e9e9e"]`, `d.target_users`, `d.target_rate`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("closed-model report does not contain %q", want)
+		}
+	}
+	hist := testHistory()
+	for i := range hist {
+		hist[i].Open, hist[i].Target = true, 2000
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, testInfo(), testSnapshot(), hist); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"target_users":[null,null,null,null,null]`, `"target_rate":[2000,2000,2000,2000,2000]`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("open-model report does not contain %q", want)
+		}
+	}
+}

@@ -139,6 +139,8 @@ type jsonPoint struct {
 	P99        float64 `json:"p99"`
 	Requests   int64   `json:"requests"`
 	Failures   int64   `json:"failures"`
+	Target     float64 `json:"target"`
+	Open       bool    `json:"open"`
 }
 
 // rfc3339 formats t in UTC with RFC 3339 (fractional seconds when present).
@@ -239,6 +241,7 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		doc.History = append(doc.History, jsonPoint{
 			Time: rfc3339(p.Time), Users: p.Users, RPS: p.RPS, FailPerSec: p.FailPerSec,
 			P50: p.P50Ms, P95: p.P95Ms, P99: p.P99Ms, Requests: p.Requests, Failures: p.Failures,
+			Target: p.Target, Open: p.Open,
 		})
 	}
 	enc := json.NewEncoder(w)

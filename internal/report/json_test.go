@@ -36,7 +36,7 @@ func testHistory() []Point {
 			Time: testStart.Add(time.Duration(i+1) * 10 * time.Second), Users: 4 * (i + 1),
 			RPS: float64(2 * i), FailPerSec: 0.1 * float64(i),
 			P50Ms: float64(10 * i), P95Ms: float64(20 * i), P99Ms: float64(30 * i),
-			Requests: int64(20 * i), Failures: int64(i),
+			Requests: int64(20 * i), Failures: int64(i), Target: 20,
 		})
 	}
 	return pts
@@ -76,7 +76,7 @@ func TestWriteJSON(t *testing.T) {
 		{"total", keys(doc["total"].(map[string]any)), entryKeys},
 		{"errors[0]", keys(doc["errors"].([]any)[0].(map[string]any)), []string{"error", "method", "name", "occurrences"}},
 		{"exceptions[0]", keys(doc["exceptions"].([]any)[0].(map[string]any)), []string{"count", "message", "nodes", "traceback"}},
-		{"history[0]", keys(doc["history"].([]any)[0].(map[string]any)), []string{"fail_per_sec", "failures", "p50", "p95", "p99", "requests", "rps", "time", "users"}},
+		{"history[0]", keys(doc["history"].([]any)[0].(map[string]any)), []string{"fail_per_sec", "failures", "open", "p50", "p95", "p99", "requests", "rps", "target", "time", "users"}},
 		{"classes[0]", keys(doc["info"].(map[string]any)["classes"].([]any)[0].(map[string]any)), []string{"name", "tasks", "users", "weight"}},
 	}
 	for _, tt := range tests {
@@ -110,6 +110,8 @@ func TestWriteJSON(t *testing.T) {
 		{"errors_dropped", doc["errors_dropped"], 0.0},
 		{"history[4].time", doc["history"].([]any)[4].(map[string]any)["time"], "2024-05-01T12:00:50Z"},
 		{"history[4].p99", doc["history"].([]any)[4].(map[string]any)["p99"], 120.0},
+		{"history[4].target", doc["history"].([]any)[4].(map[string]any)["target"], 20.0},
+		{"history[4].open", doc["history"].([]any)[4].(map[string]any)["open"], false},
 	}
 	for _, v := range values {
 		if diff := cmp.Diff(v.want, v.got); diff != "" {

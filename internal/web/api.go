@@ -215,6 +215,10 @@ type apiPoint struct {
 	P99        *float64 `json:"p99"`
 	Requests   int64    `json:"requests"`
 	Failures   int64    `json:"failures"`
+	// Target is the load shape's value at Time: users in the closed model,
+	// iterations per second when Open.
+	Target float64 `json:"target"`
+	Open   bool    `json:"open"`
 }
 
 // apiHistory returns the run's points, oldest first; ?since=TIME (RFC 3339)
@@ -247,7 +251,7 @@ func newAPIPoint(p report.Point) apiPoint {
 	return apiPoint{
 		Time: rfc3339(p.Time), Users: p.Users, RPS: p.RPS, FailPerSec: p.FailPerSec,
 		P50: gap(p.P50Ms), P95: gap(p.P95Ms), P99: gap(p.P99Ms),
-		Requests: p.Requests, Failures: p.Failures,
+		Requests: p.Requests, Failures: p.Failures, Target: p.Target, Open: p.Open,
 	}
 }
 

@@ -638,13 +638,16 @@ func TestServer_APIHistory(t *testing.T) {
 	rc := newFakeRun()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 250_400_000, time.UTC)
 	for i := range 3 {
-		rc.hist = append(rc.hist, report.Point{Time: t0.Add(time.Duration(i) * time.Second), Users: i, RPS: float64(i), P50Ms: float64(i)})
+		rc.hist = append(rc.hist, report.Point{Time: t0.Add(time.Duration(i) * time.Second), Users: i, RPS: float64(i), P50Ms: float64(i), Target: 2})
 	}
+	rc.hist[2].Target, rc.hist[2].Open = 1500, true
 	ts := newTestServer(t, rc, Options{})
 	type point struct {
-		Time  string   `json:"time"`
-		Users int      `json:"users"`
-		P50   *float64 `json:"p50"`
+		Time   string   `json:"time"`
+		Users  int      `json:"users"`
+		P50    *float64 `json:"p50"`
+		Target float64  `json:"target"`
+		Open   bool     `json:"open"`
 	}
 	get := func(path string) []point {
 		var doc struct{ Points []point }
@@ -655,9 +658,9 @@ func TestServer_APIHistory(t *testing.T) {
 	}
 	one, two := 1.0, 2.0
 	all := []point{
-		{"2026-01-02T03:04:05.250Z", 0, nil},
-		{"2026-01-02T03:04:06.250Z", 1, &one},
-		{"2026-01-02T03:04:07.250Z", 2, &two},
+		{"2026-01-02T03:04:05.250Z", 0, nil, 2, false},
+		{"2026-01-02T03:04:06.250Z", 1, &one, 2, false},
+		{"2026-01-02T03:04:07.250Z", 2, &two, 1500, true},
 	}
 	if diff := cmp.Diff(all, get("/api/v1/history")); diff != "" {
 		t.Errorf("all points (-want +got):\n%s", diff)
@@ -665,6 +668,10 @@ func TestServer_APIHistory(t *testing.T) {
 	// since takes a point's time back: the points after it, not it.
 	if diff := cmp.Diff(all[2:], get("/api/v1/history?since=2026-01-02T03:04:06.250Z")); diff != "" {
 		t.Errorf("since (-want +got):\n%s", diff)
+	}
+	// Every point carries the target and the model, as JSON fields of their own.
+	if body := do(t, ts, "GET", "/api/v1/history", "", "").body; !strings.Contains(body, `"target": 1500`) || !strings.Contains(body, `"open": true`) || !strings.Contains(body, `"target": 2`) {
+		t.Errorf("history does not carry target and open:\n%s", body)
 	}
 	if r := do(t, ts, "GET", "/api/v1/history?since=yesterday", "", ""); r.status != 400 || !strings.Contains(r.body, `"field": "since"`) {
 		t.Errorf("bad since: %d %s", r.status, r.body)

@@ -15,7 +15,9 @@
     sortKey: "", sortDesc: false,
     editing: false,
     newTest: false,     // the start form was asked for after a run
-    hist: { t: [], rps: [], fail: [], p50: [], p95: [], users: [] },
+    // target/targetRate: the load shape's target, users (closed model) or
+    // iterations/s (open model); null where the point is of the other model.
+    hist: { t: [], rps: [], fail: [], p50: [], p95: [], users: [], target: [], targetRate: [] },
     lastTime: "",       // time of the last history point, for ?since=
     charts: [],
   };
@@ -236,6 +238,8 @@
       h.p50.push(p.p50);
       h.p95.push(p.p95);
       h.users.push(p.users);
+      h.target.push(p.open ? null : (p.target ?? null));
+      h.targetRate.push(p.open ? (p.target ?? null) : null);
       ui.lastTime = p.time;
     }
     if (h.t.length > MAX_POINTS) { // halve the resolution, as the server does
@@ -246,7 +250,7 @@
 
   function chartData() {
     const h = ui.hist;
-    return [[h.t, h.rps, h.fail], [h.t, h.p50, h.p95], [h.t, h.users]];
+    return [[h.t, h.rps, h.fail, h.targetRate], [h.t, h.p50, h.p95], [h.t, h.users, h.target]];
   }
 
   function drawCharts() {
@@ -255,9 +259,9 @@
       return;
     }
     const defs = [
-      ["chart-rps", "Total Requests per Second", [["RPS", "#2e7d32"], ["Failures/s", "#c62828"]]],
+      ["chart-rps", "Total Requests per Second", [["RPS", "#2e7d32"], ["Failures/s", "#c62828"], ["Target rate (iterations/s)", "#9e9e9e"]]],
       ["chart-times", "Response Times (ms)", [["50th percentile", "#f9a825"], ["95th percentile", "#6a1b9a"]]],
-      ["chart-users", "Number of Users", [["Users", "#1565c0"]]],
+      ["chart-users", "Number of Users", [["Users", "#1565c0"], ["Target users", "#9e9e9e"]]],
     ];
     const data = chartData();
     defs.forEach(([id, title, series], i) => {
