@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,10 +16,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
-	"github.com/horde-load/horde/internal/engine"
-	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/master"
-	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/worker"
 )
@@ -133,171 +131,79 @@ func runOptionsFrom(fs *pflag.FlagSet) (*runOptions, error) {
 	return o, nil
 }
 
-// runMaster is runRun for a distributed master: the same outputs and
-// exit codes; the users run on the workers.
+// runMaster is runRun for a distributed master: the same setup, outputs
+// and exit codes; the users run on the workers.
 func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *clusterOptions, file string, goClasses []horde.Class, stdout, stderr io.Writer) error {
-	if o.csvFullHistory && o.csvPrefix == "" {
-		return badInput("--csv-full-history needs --csv")
-	}
-	log, err := newLogger(stderr, o.logLevel)
-	if err != nil {
-		return err
-	}
-	var (
-		plan    *scenario.Plan
-		classes []horde.Class
-		bundle  *cluster.Scenario
-		host    = o.host
-	)
-	switch {
-	case file != "":
-		plan, err = scenario.LoadFile(file, scenario.Options{Host: o.host})
-		if err != nil {
-			return &exitError{code: ExitBadInput, err: err}
-		}
-		bundle, err = cluster.LoadScenario(file, o.host)
-		if err != nil {
-			return &exitError{code: ExitBadInput, err: err}
-		}
-		if host == "" {
-			host = plan.Host
-		}
-		classes = engine.PlanClasses(plan, host)
-	case len(goClasses) > 0:
-		classes = goClasses // the workers run the same binary's classes
-	default:
-		return badInput("no scenario: name a scenario file (horde master FILE) or set HORDE_SCENARIO")
-	}
-
-	flags := cmd.Flags()
-	users, rate := o.users, o.spawnRate
-	runTime, stopTimeout := o.runTime.d, o.stopTimeout.d
-	if plan != nil {
-		if !flags.Changed("users") && plan.Load.Users > 0 {
-			users = plan.Load.Users
-		}
-		if !flags.Changed("spawn-rate") && plan.Load.SpawnRate > 0 {
-			rate = plan.Load.SpawnRate
-		}
-		if !flags.Changed("run-time") && plan.Load.RunTime > 0 {
-			runTime = plan.Load.RunTime
-		}
-		if !flags.Changed("stop-timeout") && plan.Load.StopTimeout > 0 {
-			stopTimeout = plan.Load.StopTimeout
-		}
-	}
-	shaped, err := loadShape(flags, o, plan, users)
-	if err != nil {
-		return err
-	}
-	if users < 0 {
-		return badInput("--users: %d is negative", users)
-	}
-	if rate <= 0 {
-		return badInput("--spawn-rate: must be > 0, got %v", rate)
-	}
 	if c.expectWorkers < 0 {
 		return badInput("--expect-workers: %d is negative", c.expectWorkers)
 	}
 	if c.heartbeatTimeout.d <= 0 || c.reportInterval.d <= 0 {
 		return badInput("--heartbeat-timeout and --report-interval must be > 0")
 	}
-	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
-	var server *rpc.Server
-	var listener net.Listener
-	{
-		bind := c.bindHost
-		if bind == "*" {
-			bind = ""
-		}
-		addr := net.JoinHostPort(bind, strconv.Itoa(c.bindPort))
-		listener, err = net.Listen("tcp", addr)
-		if err != nil {
-			return &exitError{code: ExitBadInput, err: fmt.Errorf("listen for workers: %w", err)}
-		}
-		defer listener.Close()
+	var load planLoader
+	if file != "" {
+		load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
 	}
-
-	out := &outputs{opts: o, stdout: stdout, log: log}
-	if err := out.open(); err != nil {
-		return &exitError{code: ExitBadInput, err: err}
+	rs, err := prepareRun(ctx, cmd, o, file, load, goClasses, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	defer out.close()
+	defer rs.close()
+	var bundle *cluster.Scenario
+	if file != "" {
+		if bundle, err = cluster.LoadScenario(file, o.host); err != nil {
+			return &exitError{code: ExitBadInput, err: err}
+		}
+	} // else the workers run the same binary's Go classes
 
-	m, err := master.New(master.Config{
-		Classes:         classes,
-		Host:            host,
-		StopTimeout:     stopTimeout,
-		HTTP:            httpload.Options{Timeout: o.requestTimeout.d},
-		ResetStats:      o.resetStats,
-		Logger:          log,
-		OnTick:          out.tick,
-		Shape:           shaped.Shape(),
-		PreAllocatedVUs: shaped.PreAllocatedVUs,
-		MaxVUs:          shaped.MaxVUs,
-		Cluster: &master.ClusterConfig{
-			Scenario:         bundle,
-			Token:            c.token,
-			Version:          Version,
-			ReportInterval:   c.reportInterval.d,
-			HeartbeatTimeout: c.heartbeatTimeout.d,
-		},
-	})
+	bind := c.bindHost
+	if bind == "*" {
+		bind = ""
+	}
+	listener, err := net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(c.bindPort)))
+	if err != nil {
+		return &exitError{code: ExitBadInput, err: fmt.Errorf("listen for workers: %w", err)}
+	}
+	defer listener.Close()
+
+	cfg := rs.masterConfig(o)
+	cfg.Cluster = &master.ClusterConfig{
+		Scenario:         bundle,
+		Token:            c.token,
+		Version:          Version,
+		ReportInterval:   c.reportInterval.d,
+		HeartbeatTimeout: c.heartbeatTimeout.d,
+	}
+	m, err := master.New(cfg)
 	if err != nil {
 		return badInput("%v", err)
 	}
-	out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
 
-	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-	// Sessions outlive serveCtx: the master tells its workers to quit
-	// after serveCtx ends, then the sessions end with rpcCtx.
+	// Sessions outlive the master's serving: the master tells its workers
+	// to quit when it stops, then the sessions end with rpcCtx.
 	rpcCtx, stopRPC := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRPC()
-	var tlsNote string
+	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
+	var tlsCfg *tls.Config
+	tlsNote := ""
 	if tlsFiles.Enabled() {
-		cfg, err := tlsFiles.ServerConfig()
-		if err != nil {
-			stopServing()
+		if tlsCfg, err = tlsFiles.ServerConfig(); err != nil {
 			return &exitError{code: ExitBadInput, err: err}
 		}
-		server = rpc.NewServer(rpcCtx, m, cfg)
 		tlsNote = " (TLS)"
 		if c.tlsCA != "" {
 			tlsNote = " (mutual TLS)"
 		}
-	} else {
-		server = rpc.NewServer(rpcCtx, m, nil)
 	}
+	server := rpc.NewServer(rpcCtx, m, tlsCfg)
 	go server.Serve(listener)
+	defer server.Stop(2 * time.Second)
 	fmt.Fprintf(stdout, "horde master listening for workers on %s%s\n", listener.Addr(), tlsNote)
-	log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "version", Version)
+	rs.log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "version", Version)
 
-	served := make(chan error, 1)
-	go func() { served <- m.Serve(serveCtx) }()
-	defer func() {
-		stopServing()
-		<-served
-		server.Stop(2 * time.Second)
-		stopRPC()
-	}()
-	spec := master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}
-	if !o.headless {
-		return runWeb(ctx, m, o, spec, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
-	}
-	if err := waitWorkers(ctx, m, c.expectWorkers, c.expectMaxWait.d, log); err != nil {
-		return err
-	}
-	if err := m.Start(spec); err != nil {
-		return badInput("%v", err)
-	}
-	select {
-	case <-m.RunDone():
-	case <-ctx.Done():
-		log.Info("interrupted: stopping the users (a second signal ends at once)")
-		m.Stop()
-		<-m.RunDone()
-	}
-	return finishRun(m, o, out, plan, classes, file)
+	return rs.drive(ctx, m, o, func() error {
+		return waitWorkers(ctx, m, c.expectWorkers, c.expectMaxWait.d, rs.log)
+	})
 }
 
 // waitWorkers waits until n workers are connected.

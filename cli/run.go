@@ -178,39 +178,72 @@ func loadShape(flags interface{ Changed(string) bool }, o *runOptions, plan *sce
 type planLoader func(scenario.Options) (*scenario.Plan, error)
 
 func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string, load planLoader, goClasses []horde.Class, stdout, stderr io.Writer) error {
-	if o.csvFullHistory && o.csvPrefix == "" {
-		return badInput("--csv-full-history needs --csv")
-	}
-	log, err := newLogger(stderr, o.logLevel)
+	rs, err := prepareRun(ctx, cmd, o, file, load, goClasses, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	defer rs.close()
+	m, err := master.New(rs.masterConfig(o))
+	if err != nil {
+		return badInput("%v", err)
+	}
+	return rs.drive(ctx, m, o, nil)
+}
 
-	var (
-		plan    *scenario.Plan
-		classes []horde.Class
-		host    = o.host
-	)
+// runSetup is what `horde run` and `horde master` share: the scenario and
+// its classes, the load, the thresholds, the monitor and the outputs.
+type runSetup struct {
+	file        string
+	plan        *scenario.Plan // nil for Go users
+	classes     []horde.Class
+	host        string
+	spec        master.RunSpec
+	stopTimeout time.Duration
+	shaped      scenario.Load
+	log         *slog.Logger
+	out         *outputs
+	stdout      io.Writer
+	cleanups    []func()
+}
+
+// close undoes what prepareRun started, last first.
+func (rs *runSetup) close() {
+	for i := len(rs.cleanups) - 1; i >= 0; i-- {
+		rs.cleanups[i]()
+	}
+}
+
+// prepareRun reads the scenario and the flags into a runSetup, starts the
+// monitor and opens the outputs. Bad input comes back as exit code 2.
+func prepareRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string, load planLoader, goClasses []horde.Class, stdout, stderr io.Writer) (*runSetup, error) {
+	if o.csvFullHistory && o.csvPrefix == "" {
+		return nil, badInput("--csv-full-history needs --csv")
+	}
+	log, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	rs := &runSetup{file: file, host: o.host, log: log, stdout: stdout}
 	switch {
 	case load != nil:
-		plan, err = load(scenario.Options{Host: o.host})
+		rs.plan, err = load(scenario.Options{Host: o.host})
 		if err != nil {
-			return &exitError{code: ExitBadInput, err: err}
+			return nil, &exitError{code: ExitBadInput, err: err}
 		}
-		if host == "" {
-			host = plan.Host
+		if rs.host == "" {
+			rs.host = rs.plan.Host
 		}
-		classes = engine.PlanClasses(plan, host)
+		rs.classes = engine.PlanClasses(rs.plan, rs.host)
 	case len(goClasses) > 0:
-		classes = goClasses
+		rs.classes = goClasses
 	default:
-		return badInput("no scenario: name a scenario file (horde run FILE) or set HORDE_SCENARIO")
+		return nil, badInput("no scenario: name a scenario file (horde %s FILE) or set HORDE_SCENARIO", cmd.Name())
 	}
 
 	flags := cmd.Flags()
 	users, rate := o.users, o.spawnRate
 	runTime, stopTimeout := o.runTime.d, o.stopTimeout.d
-	if plan != nil {
+	if plan := rs.plan; plan != nil {
 		if !flags.Changed("users") && plan.Load.Users > 0 {
 			users = plan.Load.Users
 		}
@@ -224,72 +257,81 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 			stopTimeout = plan.Load.StopTimeout
 		}
 	}
-	thresholds, err := collectThresholds(plan, o.thresholds)
-	if err != nil {
-		return err
+	if o.parsedThresholds, err = collectThresholds(rs.plan, o.thresholds); err != nil {
+		return nil, err
 	}
-	o.parsedThresholds = thresholds
-	if o.mon, err = newMonitor(plan, o.scrapes); err != nil {
-		return err
+	if rs.shaped, err = loadShape(flags, o, rs.plan, users); err != nil {
+		return nil, err
 	}
+	if users < 0 {
+		return nil, badInput("--users: %d is negative", users)
+	}
+	if rate <= 0 {
+		return nil, badInput("--spawn-rate: must be > 0, got %v", rate)
+	}
+	rs.spec = master.RunSpec{Users: users, SpawnRate: rate, Host: rs.host, RunTime: runTime}
+	rs.stopTimeout = stopTimeout
+	if o.mon, err = newMonitor(rs.plan, o.scrapes); err != nil {
+		return nil, err
+	}
+
+	rs.out = &outputs{opts: o, stdout: stdout, log: log}
+	if err := rs.out.open(); err != nil {
+		return nil, &exitError{code: ExitBadInput, err: err}
+	}
+	rs.cleanups = append(rs.cleanups, rs.out.close)
 	monCtx, stopMon := context.WithCancel(context.WithoutCancel(ctx))
 	monDone := make(chan struct{})
 	go func() { o.mon.Run(monCtx); close(monDone) }()
-	defer func() { stopMon(); <-monDone }()
-	shaped, err := loadShape(flags, o, plan, users)
-	if err != nil {
-		return err
-	}
-	if users < 0 {
-		return badInput("--users: %d is negative", users)
-	}
-	if rate <= 0 {
-		return badInput("--spawn-rate: must be > 0, got %v", rate)
-	}
+	rs.cleanups = append(rs.cleanups, func() { stopMon(); <-monDone })
+	return rs, nil
+}
 
-	out := &outputs{opts: o, stdout: stdout, log: log}
-	if err := out.open(); err != nil {
-		return &exitError{code: ExitBadInput, err: err}
+// masterConfig is the master's configuration for the setup.
+func (rs *runSetup) masterConfig(o *runOptions) master.Config {
+	return master.Config{
+		Classes:         rs.classes,
+		Host:            rs.host,
+		StopTimeout:     rs.stopTimeout,
+		HTTP:            httpload.Options{Timeout: o.requestTimeout.d},
+		ResetStats:      o.resetStats,
+		Logger:          rs.log,
+		OnTick:          rs.out.tick,
+		Shape:           rs.shaped.Shape(),
+		PreAllocatedVUs: rs.shaped.PreAllocatedVUs,
+		MaxVUs:          rs.shaped.MaxVUs,
 	}
-	defer out.close()
+}
 
-	m, err := master.New(master.Config{
-		Classes:     classes,
-		Host:        host,
-		StopTimeout: stopTimeout,
-		HTTP:        httpload.Options{Timeout: o.requestTimeout.d},
-		ResetStats:  o.resetStats,
-		Logger:      log,
-		OnTick:      out.tick,
-
-		Shape:           shaped.Shape(),
-		PreAllocatedVUs: shaped.PreAllocatedVUs,
-		MaxVUs:          shaped.MaxVUs,
-	})
-	if err != nil {
-		return badInput("%v", err)
-	}
-	out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
+// drive serves m and runs the test: with the web UI until interrupted, or
+// headless from the start (after beforeStart, e.g. waiting for workers) to
+// the end of the run or an interrupt; then it writes the results.
+func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, beforeStart func() error) error {
+	rs.out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(serveCtx) }()
 	defer func() { stopServing(); <-served }()
-	spec := master.RunSpec{Users: users, SpawnRate: rate, Host: host, RunTime: runTime}
+	finish := func() error { return finishRun(m, o, rs.out, rs.plan, rs.classes, rs.file) }
 	if !o.headless {
-		return serveWeb(ctx, m, o, spec, webRun{plan: plan, file: file}, func() error { return finishRun(m, o, out, plan, classes, file) }, log, stdout)
+		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file}, finish, rs.log, rs.stdout)
 	}
-	if err := m.Start(spec); err != nil {
+	if beforeStart != nil {
+		if err := beforeStart(); err != nil {
+			return err
+		}
+	}
+	if err := m.Start(rs.spec); err != nil {
 		return badInput("%v", err)
 	}
 	select {
 	case <-m.RunDone():
 	case <-ctx.Done():
-		log.Info("interrupted: stopping the users (a second signal ends at once)")
+		rs.log.Info("interrupted: stopping the users (a second signal ends at once)")
 		m.Stop()
 		<-m.RunDone()
 	}
-
-	return finishRun(m, o, out, plan, classes, file)
+	return finish()
 }
 
 // finishRun writes the final summary and result files of the master's last
