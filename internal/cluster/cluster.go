@@ -75,6 +75,10 @@ type Assignment struct {
 	OpenShape       shape.Shape
 	PreAllocatedVUs int
 	MaxVUs          int
+	// OpenElapsed is how far into OpenShape the run was when the master
+	// sent the assignment: a worker that starts (or is re-split) mid-run
+	// takes the shape up at that point.
+	OpenElapsed time.Duration
 }
 
 // Users returns the assignment's total user count.

@@ -100,18 +100,35 @@ func (o *spawnOrder) limit() int {
 	return int(^uint(0) >> 1)
 }
 
+// counts returns how many of the first n users in spawn order each of the
+// k classes gets, without walking the n users.
+func (o *spawnOrder) counts(n, k int) []int {
+	out := make([]int, k)
+	f := min(n, len(o.fixed))
+	for _, c := range o.fixed[:f] {
+		out[c]++
+	}
+	n -= f
+	if n <= 0 || len(o.cycle) == 0 {
+		return out
+	}
+	q, r := n/len(o.cycle), n%len(o.cycle)
+	for i, c := range o.cycle {
+		out[c] += q
+		if i < r {
+			out[c]++
+		}
+	}
+	return out
+}
+
 // Counts returns how many of n users each class gets.
 func Counts(classes []horde.Class, n int) ([]int, error) {
 	o, err := newSpawnOrder(classes)
 	if err != nil {
 		return nil, err
 	}
-	counts := make([]int, len(classes))
-	n = min(n, o.limit())
-	for k := range n {
-		counts[o.class(k)]++
-	}
-	return counts, nil
+	return o.counts(min(max(n, 0), o.limit()), len(classes)), nil
 }
 
 func gcd(a, b int) int {

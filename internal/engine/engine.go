@@ -38,9 +38,14 @@ const MaxExceptions = 100
 
 // Config is what a run of the engine needs.
 type Config struct {
-	Classes     []horde.Class
-	Host        string  // base URL for relative request URLs
-	Users       int     // target number of users
+	Classes []horde.Class
+	Host    string // base URL for relative request URLs
+	Users   int    // target number of users
+	// ClassUsers, when set (one count per class), is the initial target
+	// per class instead of Users: the engine runs exactly that many users
+	// of each class (weights and fixed counts are not applied again), as a
+	// worker does with the share its master computed.
+	ClassUsers  []int
 	SpawnRate   float64 // users started (or stopped) per second; <= 0: all at once
 	StopTimeout time.Duration
 	HTTP        httpload.Options
@@ -56,7 +61,10 @@ type Config struct {
 	// A shape with stages ends the run when its stages end.
 	Shape           shape.Shape
 	PreAllocatedVUs int // open model: users started before the first iteration
-	MaxVUs          int // open model: the most users it may grow to
+	// ShapeElapsed starts the open model's shape this far in (a worker that
+	// joins a run already under way).
+	ShapeElapsed time.Duration
+	MaxVUs       int // open model: the most users it may grow to
 }
 
 // State is the engine's phase, in Locust's words.
@@ -84,8 +92,12 @@ type Engine struct {
 	log   *slog.Logger
 
 	mu        sync.Mutex
-	target    int
+	target    []int // users wanted per class
+	byOrder   bool  // target is a prefix of the spawn order (SetTarget)
+	listed    []int // users in e.users per class
 	rate      float64
+	gen       uint64 // grows with every change of the target
+	reached   uint64 // the gen whose target was last reached
 	retarget  chan struct{}
 	state     State
 	users     []*vuser // in spawn order; ramp-down stops the last first
@@ -97,6 +109,10 @@ type Engine struct {
 	perClass  []atomic.Int64
 
 	// open model
+	openStart  time.Time    // the shape's time origin; guarded by mu
+	newShape   *shape.Shape // set by SetShape, taken by runOpen; guarded by mu
+	newShapeAt time.Duration
+	newMaxVUs  int
 	iterations atomic.Int64 // iterations started
 	dropped    atomic.Int64 // iterations no free user could start on time
 	lagSumUs   atomic.Int64
@@ -123,6 +139,18 @@ func New(cfg Config) (*Engine, error) {
 			return nil, errors.New("engine: class " + c.Name + " has no constructor")
 		}
 	}
+	target, byOrder := order.counts(min(cfg.Users, order.limit()), len(cfg.Classes)), true
+	if cfg.ClassUsers != nil {
+		if len(cfg.ClassUsers) != len(cfg.Classes) {
+			return nil, fmt.Errorf("engine: %d class counts for %d classes", len(cfg.ClassUsers), len(cfg.Classes))
+		}
+		for i, n := range cfg.ClassUsers {
+			if n < 0 {
+				return nil, fmt.Errorf("engine: class %s: negative user count", cfg.Classes[i].Name)
+			}
+		}
+		target, byOrder = append([]int(nil), cfg.ClassUsers...), false
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -131,7 +159,10 @@ func New(cfg Config) (*Engine, error) {
 		cfg:      cfg,
 		order:    order,
 		log:      log,
-		target:   min(cfg.Users, order.limit()),
+		target:   target,
+		byOrder:  byOrder,
+		listed:   make([]int, len(cfg.Classes)),
+		gen:      1,
 		rate:     cfg.SpawnRate,
 		retarget: make(chan struct{}, 1),
 		state:    StateReady,
@@ -141,16 +172,55 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // SetTarget changes the target user count and spawn rate while running
-// (Locust's edit of a running test).
+// (Locust's edit of a running test). The users are spread over the classes
+// by the spawn order (fixed counts first, then by weight), and ramp-down
+// stops the last spawned first.
 func (e *Engine) SetTarget(users int, rate float64) {
+	counts := e.order.counts(min(max(users, 0), e.order.limit()), len(e.cfg.Classes))
+	e.setTargets(counts, true, rate)
+}
+
+// SetClassTargets sets exactly how many users of each class should run
+// (counts has one entry per class; a missing entry is 0) and the spawn
+// rate (<= 0: at once). The engine gets there one user at a time at the
+// rate: while classes are below their counts it starts a user of the class
+// furthest below (relative to its count), so the classes interleave during
+// the ramp; classes above their counts lose their newest users first.
+func (e *Engine) SetClassTargets(counts []int, rate float64) {
+	t := make([]int, len(e.cfg.Classes))
+	for i := range t {
+		if i < len(counts) {
+			t[i] = max(counts[i], 0)
+		}
+	}
+	e.setTargets(t, false, rate)
+}
+
+func (e *Engine) setTargets(t []int, byOrder bool, rate float64) {
 	e.mu.Lock()
-	e.target = min(max(users, 0), e.order.limit())
-	e.rate = rate
+	e.target, e.byOrder, e.rate = t, byOrder, rate
+	e.gen++
 	e.mu.Unlock()
 	select {
 	case e.retarget <- struct{}{}:
 	default:
 	}
+}
+
+// ClassTargets returns the users wanted per class.
+func (e *Engine) ClassTargets() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]int(nil), e.target...)
+}
+
+// RampDone reports whether the users (per class) have reached the latest
+// target since it was set. In the open model it is true once the pool is
+// started.
+func (e *Engine) RampDone() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reached == e.gen
 }
 
 // Users returns the number of users running now.
@@ -228,12 +298,15 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	for {
 		e.mu.Lock()
-		target, rate, have := e.target, e.rate, len(e.users)
+		rate, gen, pending, have := e.rate, e.gen, e.pendingLocked(), len(e.users)
+		if pending == 0 {
+			e.reached = gen
+		}
 		e.mu.Unlock()
 
 		var wait time.Duration = -1
 		switch {
-		case have == target:
+		case pending == 0:
 			if !rampDoneReported {
 				rampDoneReported = true
 				e.setState(StateRunning)
@@ -257,18 +330,17 @@ func (e *Engine) Run(ctx context.Context) error {
 			if rate > 0 {
 				due = int(time.Since(rampStart).Seconds()*rate) + 1 - startedAtRamp
 			}
-			n := min(due, abs(target-have))
+			n := min(due, pending)
 			for range n {
-				if have < target {
-					e.spawn(base)
-					have++
-				} else {
-					e.stopLast()
-					have--
+				if !e.step(base) {
+					break
 				}
 				startedAtRamp++
 			}
-			if have != target {
+			e.mu.Lock()
+			pending = e.pendingLocked()
+			e.mu.Unlock()
+			if pending != 0 {
 				next := time.Duration(float64(startedAtRamp) / rate * float64(time.Second))
 				wait = max(time.Until(rampStart.Add(next)), 0)
 			} else {
@@ -346,22 +418,105 @@ func abs(x int) int {
 	return x
 }
 
+// pendingLocked is how many users must start or stop to reach the target.
+func (e *Engine) pendingLocked() int {
+	n := 0
+	for c, t := range e.target {
+		n += abs(t - e.listed[c])
+	}
+	return n
+}
+
+// step starts or stops one user towards the target; false when there is
+// nothing to do. While the total is short and a class is below its count,
+// it starts a user; otherwise it stops one of a class above its count (so a
+// change of mix alternates a stop and a start and the total stays near the
+// target).
+func (e *Engine) step(base context.Context) bool {
+	e.mu.Lock()
+	have, want := 0, 0
+	below, above := false, false
+	for c, t := range e.target {
+		have += e.listed[c]
+		want += t
+		below = below || e.listed[c] < t
+		above = above || e.listed[c] > t
+	}
+	switch {
+	case below && (have < want || !above):
+		c := e.nextClassLocked()
+		e.mu.Unlock()
+		go e.runUser(e.addUser(base, false, c))
+		return true
+	case above:
+		u := e.removeVictimLocked()
+		e.mu.Unlock()
+		e.stopUser(u)
+		return true
+	}
+	e.mu.Unlock()
+	return false
+}
+
+// nextClassLocked picks the class of the next user: the spawn order's
+// next one when following it (and that class is short), else the class
+// furthest below its count relative to the count (ties: the larger
+// shortfall, then the first class).
+func (e *Engine) nextClassLocked() int {
+	if e.byOrder {
+		if c := e.order.class(len(e.users)); c >= 0 && e.listed[c] < e.target[c] {
+			return c
+		}
+	}
+	best := -1
+	for c, t := range e.target {
+		h := e.listed[c]
+		if h >= t {
+			continue
+		}
+		if best < 0 {
+			best = c
+			continue
+		}
+		bh, bt := e.listed[best], e.target[best]
+		// h/t < bh/bt: c has the smaller part of its count running.
+		l, r := h*bt, bh*t
+		if l < r || (l == r && t-h > bt-bh) {
+			best = c
+		}
+	}
+	return best
+}
+
+// removeVictimLocked takes out of e.users the newest user of a class above
+// its count.
+func (e *Engine) removeVictimLocked() *vuser {
+	for i := len(e.users) - 1; i >= 0; i-- {
+		u := e.users[i]
+		if e.listed[u.class] > e.target[u.class] {
+			copy(e.users[i:], e.users[i+1:])
+			e.users[len(e.users)-1] = nil
+			e.users = e.users[:len(e.users)-1]
+			e.listed[u.class]--
+			return u
+		}
+	}
+	return nil
+}
+
 func (e *Engine) setState(s State) {
 	e.mu.Lock()
 	e.state = s
 	e.mu.Unlock()
 }
 
-func (e *Engine) spawn(base context.Context) {
-	u := e.addUser(base, false)
-	go e.runUser(u)
-}
-
-// addUser creates the next user in spawn order and counts it as running;
-// the caller starts its goroutine.
-func (e *Engine) addUser(base context.Context, open bool) *vuser {
+// addUser creates a user of class ci (the next in spawn order when ci < 0)
+// and counts it as running; the caller starts its goroutine.
+func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	e.mu.Lock()
-	ci := max(e.order.class(len(e.users)), 0)
+	if ci < 0 {
+		ci = max(e.order.class(len(e.users)), 0)
+	}
 	e.nextID++
 	id := e.nextID
 	e.mu.Unlock()
@@ -370,25 +525,12 @@ func (e *Engine) addUser(base context.Context, open bool) *vuser {
 	u.open = open
 	e.mu.Lock()
 	e.users = append(e.users, u)
+	e.listed[ci]++
 	e.mu.Unlock()
 	e.running.Add(1)
 	e.perClass[ci].Add(1)
 	e.wg.Add(1)
 	return u
-}
-
-func (e *Engine) stopLast() {
-	e.mu.Lock()
-	n := len(e.users)
-	if n == 0 {
-		e.mu.Unlock()
-		return
-	}
-	u := e.users[n-1]
-	e.users[n-1] = nil
-	e.users = e.users[:n-1]
-	e.mu.Unlock()
-	e.stopUser(u)
 }
 
 // stopUser asks u to stop: its wait ends at once, and its task is cut off
@@ -407,6 +549,7 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	e.mu.Lock()
 	users := e.users
 	e.users = nil
+	clear(e.listed)
 	e.mu.Unlock()
 	for i := len(users) - 1; i >= 0; i-- {
 		e.stopUser(users[i])

@@ -36,10 +36,15 @@ func (e *Engine) runOpen(ctx context.Context) error {
 		e.cfg.OnRampDone(pre)
 	}
 
-	sched := shape.NewSchedule(e.cfg.Shape)
-	start := time.Now()
+	start := time.Now().Add(-e.cfg.ShapeElapsed)
+	sched := shape.NewScheduleAt(e.cfg.Shape, e.cfg.ShapeElapsed)
+	e.mu.Lock()
+	e.openStart = start
+	e.reached = e.gen
+	e.mu.Unlock()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+loop:
 	for {
 		at, ended := sched.Next()
 		if ended {
@@ -52,6 +57,21 @@ func (e *Engine) runOpen(ctx context.Context) error {
 			case <-ctx.Done():
 				e.stopAll(cancelAll)
 				return nil
+			case <-e.retarget:
+				timer.Stop()
+				// A new shape: the iteration pending under the old one is
+				// dropped from the schedule, which carries on under the new
+				// shape from the time it was set at.
+				e.mu.Lock()
+				if e.newShape != nil {
+					sched = shape.NewScheduleAt(*e.newShape, e.newShapeAt)
+					e.newShape = nil
+				}
+				if e.newMaxVUs > 0 {
+					maxVUs, e.newMaxVUs = e.newMaxVUs, 0
+				}
+				e.mu.Unlock()
+				continue loop
 			case <-timer.C:
 			}
 		} else if ctx.Err() != nil {
@@ -72,6 +92,33 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	return nil
 }
 
+// SetShape swaps the open model's rate shape while running, keeping the
+// time origin: from now on iterations follow s from the time elapsed since
+// the start of the run (as of now), so a shape with stages carries on at the
+// same point of its stages. maxVUs > 0 also changes the most users the pool
+// may grow to (users above it are not stopped; no new ones start). A closed
+// model engine ignores it.
+func (e *Engine) SetShape(s shape.Shape, elapsed time.Duration, maxVUs int) {
+	e.mu.Lock()
+	e.newShape, e.newShapeAt, e.newMaxVUs = &s, max(elapsed, 0), maxVUs
+	e.mu.Unlock()
+	select {
+	case e.retarget <- struct{}{}:
+	default:
+	}
+}
+
+// Elapsed returns the time since the open model's schedule began (with
+// Config.ShapeElapsed counted in), or 0 before it has.
+func (e *Engine) Elapsed() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.openStart.IsZero() {
+		return 0
+	}
+	return time.Since(e.openStart)
+}
+
 // poolSize returns the pre-allocated and maximum users of the open model.
 // By default the pool starts with enough users for 100 ms of iterations at
 // the peak rate (at least 1) and may grow to DefaultMaxVUs.
@@ -89,7 +136,7 @@ func (e *Engine) poolSize() (pre, maxVUs int) {
 // spawnOpen starts one open-model user, with a first iteration when first
 // is not zero.
 func (e *Engine) spawnOpen(base context.Context, work <-chan time.Time, first time.Time) {
-	u := e.addUser(base, true)
+	u := e.addUser(base, true, -1)
 	go e.runOpenUser(u, work, first)
 }
 

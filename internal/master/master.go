@@ -1061,6 +1061,11 @@ func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
 		return
 	}
 	w.status = *st
+	if w.finalRun != "" && st.RunID == w.finalRun && (st.State == cluster.StateSpawning || st.State == cluster.StateRunning) {
+		// It runs the run again: the final report it sent was of users it
+		// stopped when it lost the master, not of a stop.
+		w.finalRun = ""
+	}
 	if st.RunID != "" {
 		w.open, w.openRun = st.Open, st.RunID
 	}

@@ -193,6 +193,12 @@ type Schedule struct {
 // NewSchedule returns a schedule for an open shape.
 func NewSchedule(s Shape) *Schedule { return &Schedule{shape: s} }
 
+// NewScheduleAt returns a schedule for an open shape whose first iteration
+// is at offset t from the start (a schedule taken up part-way through).
+func NewScheduleAt(s Shape, t time.Duration) *Schedule {
+	return &Schedule{shape: s, t: max(t, 0)}
+}
+
 // idleStep is how far the schedule looks ahead when the rate is zero.
 const idleStep = 10 * time.Millisecond
 

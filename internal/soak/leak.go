@@ -61,8 +61,9 @@ type LeakResult struct {
 // buckets: the floor a garbage collector returns to, so a GC sawtooth
 // without a leak stays flat), tests the floor for a monotonic trend with
 // Mann–Kendall and measures it with a Theil–Sen line. A significant upward
-// trend of at least MinGrowth % warns; FailGrowth % over the window or
-// FailPerHour % per hour fails.
+// trend of at least MinGrowth % warns; FailGrowth % over the window fails,
+// and so does FailPerHour % per hour once the window spans an hour (over
+// minutes, a per-hour rate extrapolates noise).
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
 	r := LeakResult{Name: name, Status: Pass}
@@ -94,7 +95,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	}
 	significant := p < o.Alpha && s > 0
 	switch {
-	case significant && (r.GrowthPct >= o.FailGrowth || r.PerHourPct >= o.FailPerHour):
+	case significant && (r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour)):
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): a leak", r.GrowthPct, round(r.Window), r.PerHourPct, p)
 	case significant && r.GrowthPct >= o.MinGrowth:

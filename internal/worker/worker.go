@@ -74,7 +74,7 @@ type Config struct {
 type Worker struct {
 	cfg    Config
 	log    *slog.Logger
-	engLog *slog.Logger // the engines': their per-class info lines would repeat the worker's
+	engLog *slog.Logger // the engine's: its info lines would repeat the worker's
 	rec    *stats.Recorder
 	use    usage
 
@@ -104,16 +104,15 @@ type Worker struct {
 	scenarioRoot   string
 }
 
-// run is one run's users on this worker: one engine per class, so that
-// each class gets exactly the users the master assigned it.
+// run is one run's users on this worker: one engine, given the exact
+// per-class counts the master assigned (engine.SetClassTargets), so VU ids
+// are unique over the classes and the classes interleave during a ramp.
 type run struct {
 	id       string
-	gen      uint64
-	engines  []*engine.Engine
-	targets  []int  // guarded by Worker.mu
-	reached  []bool // guarded by Worker.mu
-	stopping bool   // guarded by Worker.mu
-	open     bool   // open model: one engine runs every class
+	gen      uint64 // guarded by Worker.mu
+	eng      *engine.Engine
+	stopping bool // guarded by Worker.mu
+	open     bool // open model: the engine runs a rate shape
 	cancel   context.CancelFunc
 	done     chan struct{}
 	excSent  map[string]int64 // guarded by Worker.reportMu
@@ -613,10 +612,8 @@ func (w *Worker) flush(r *run, final bool) {
 // exceptionDelta returns the exceptions raised since the last call.
 func (r *run) exceptionDelta() []cluster.Exception {
 	now := map[string]int64{}
-	for _, e := range r.engines {
-		for _, x := range e.Exceptions() {
-			now[x.Message] += x.Count
-		}
+	for _, x := range r.eng.Exceptions() {
+		now[x.Message] += x.Count
 	}
 	var out []cluster.Exception
 	for m, n := range now {
@@ -641,21 +638,12 @@ func (w *Worker) status() cluster.Status {
 		return st
 	}
 	st.RunID, st.Generation = r.id, r.gen
-	done := true
+	e := r.eng
+	st.ClassUsers = e.ClassUsers()
+	done := e.RampDone() // of the target of r.gen: retarget sets both under w.mu
 	if r.open {
-		e := r.engines[0]
-		st.ClassUsers = e.ClassUsers()
-		done = r.reached[0]
 		o := e.Open()
 		st.Open = cluster.OpenStats{Iterations: o.Iterations, Dropped: o.Dropped, LagMean: o.LagMean, LagMax: o.LagMax}
-	} else {
-		st.ClassUsers = make([]int, len(r.engines))
-		for c, e := range r.engines {
-			st.ClassUsers[c] = e.Users()
-			if !r.reached[c] && st.ClassUsers[c] != r.targets[c] {
-				done = false
-			}
-		}
 	}
 	switch {
 	case r.stopping:
@@ -752,15 +740,6 @@ func (w *Worker) classesFor(host string) ([]horde.Class, error) {
 	return w.cfg.Classes, nil
 }
 
-// classRate is class c's share of the worker's spawn rate.
-func classRate(a *cluster.Assignment, c int) float64 {
-	total := a.Users()
-	if a.SpawnRate <= 0 || total == 0 {
-		return 0
-	}
-	return a.SpawnRate * float64(a.ClassUsers[c]) / float64(total)
-}
-
 func (w *Worker) startRun(a *cluster.Assignment) error {
 	classes, err := w.classesFor(a.Host)
 	if err != nil {
@@ -776,62 +755,37 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 	r := &run{
 		id:      a.RunID,
 		gen:     a.Generation,
-		targets: slices.Clone(a.ClassUsers),
-		reached: make([]bool, len(classes)),
+		open:    a.OpenShape.Open,
 		done:    make(chan struct{}),
 		excSent: map[string]int64{},
 	}
-	if a.OpenShape.Open {
-		// The open model: iterations on a schedule, spread over the
-		// classes by the engine's own weighted order.
-		r.open = true
-		r.targets, r.reached = []int{0}, []bool{false}
-		eng, err := engine.New(engine.Config{
-			Classes:         classes,
-			Host:            a.Host,
-			StopTimeout:     a.StopTimeout,
-			HTTP:            httpOpts,
-			Recorder:        w.rec,
-			Logger:          w.engLog,
-			Shape:           a.OpenShape,
-			PreAllocatedVUs: a.PreAllocatedVUs,
-			MaxVUs:          a.MaxVUs,
-			OnRampDone: func(users int) {
-				w.mu.Lock()
-				r.reached[0] = true
-				w.mu.Unlock()
-				kick(w.statusKick)
-			},
-		})
-		if err != nil {
-			return err
-		}
-		r.engines = append(r.engines, eng)
+	cfg := engine.Config{
+		Classes:     classes,
+		Host:        a.Host,
+		StopTimeout: a.StopTimeout,
+		HTTP:        httpOpts,
+		Recorder:    w.rec,
+		Logger:      w.engLog,
+		OnRampDone:  func(users int) { w.rampDone(r, users) },
 	}
-	for c := range classes {
-		if r.open {
-			break
-		}
-		cls := classes[c]
-		// Each engine runs one class; the master already applied weights
-		// and fixed counts when it split the users.
-		cls.Weight, cls.Count = 1, 0
-		eng, err := engine.New(engine.Config{
-			Classes:     []horde.Class{cls},
-			Host:        a.Host,
-			Users:       a.ClassUsers[c],
-			SpawnRate:   classRate(a, c),
-			StopTimeout: a.StopTimeout,
-			HTTP:        httpOpts,
-			Recorder:    w.rec,
-			Logger:      w.engLog,
-			OnRampDone:  func(users int) { w.rampDone(r, c, users) },
-		})
-		if err != nil {
-			return fmt.Errorf("class %s: %w", cls.Name, err)
-		}
-		r.engines = append(r.engines, eng)
+	if r.open {
+		// The open model: iterations on a schedule (this worker's share of
+		// the rate, taken up where the run is), spread over the classes by
+		// the engine's own weighted order.
+		cfg.Shape = a.OpenShape
+		cfg.ShapeElapsed = a.OpenElapsed
+		cfg.PreAllocatedVUs, cfg.MaxVUs = a.PreAllocatedVUs, a.MaxVUs
+	} else {
+		// Exactly the master's per-class counts: it already applied the
+		// weights and fixed counts when it split the users.
+		cfg.ClassUsers = slices.Clone(a.ClassUsers)
+		cfg.SpawnRate = a.SpawnRate
 	}
+	eng, err := engine.New(cfg)
+	if err != nil {
+		return err
+	}
+	r.eng = eng
 	// Whatever was recorded before this run is not the run's.
 	w.reportMu.Lock()
 	now := time.Now()
@@ -841,17 +795,12 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	var wg sync.WaitGroup
-	for _, e := range r.engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.Run(ctx); err != nil {
-				w.log.Error("engine", "err", err)
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(r.done) }()
+	go func() {
+		defer close(r.done)
+		if err := eng.Run(ctx); err != nil {
+			w.log.Error("engine", "err", err)
+		}
+	}()
 	w.mu.Lock()
 	w.run = r
 	w.mu.Unlock()
@@ -862,50 +811,30 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 func (w *Worker) retarget(r *run, a *cluster.Assignment) {
+	// The generation and the engine's target change together, so a status
+	// never reports the new generation with the old target's ramp done.
 	w.mu.Lock()
 	r.gen = a.Generation
 	if r.open {
-		w.mu.Unlock()
-		kick(w.statusKick)
-		return
-	}
-	for c := range r.engines {
-		if c >= len(a.ClassUsers) {
-			break
-		}
-		if r.targets[c] != a.ClassUsers[c] {
-			r.targets[c] = a.ClassUsers[c]
-			r.reached[c] = false
-		}
+		r.eng.SetShape(a.OpenShape, a.OpenElapsed, a.MaxVUs)
+	} else {
+		r.eng.SetClassTargets(a.ClassUsers, a.SpawnRate)
 	}
 	w.mu.Unlock()
-	for c, e := range r.engines {
-		if c < len(a.ClassUsers) {
-			e.SetTarget(a.ClassUsers[c], classRate(a, c))
-		}
+	if r.open {
+		v, _ := a.OpenShape.At(a.OpenElapsed)
+		w.log.Info("rate reassigned", "run", a.RunID, "rate", round(v), "max_vus", a.MaxVUs)
+	} else {
+		w.log.Info("users reassigned", "run", a.RunID, "users", a.Users(), "class_users", a.ClassUsers, "spawn_rate", round(a.SpawnRate))
 	}
-	w.log.Info("users reassigned", "run", a.RunID, "users", a.Users(), "class_users", a.ClassUsers, "spawn_rate", round(a.SpawnRate))
 	kick(w.statusKick)
 }
 
-func (w *Worker) rampDone(r *run, c, users int) {
-	w.mu.Lock()
-	if users == r.targets[c] {
-		r.reached[c] = true
+func (w *Worker) rampDone(r *run, users int) {
+	if !r.open && r.eng.RampDone() {
+		w.log.Info("all users spawned", "users", users)
 	}
-	all := true
-	for _, ok := range r.reached {
-		all = all && ok
-	}
-	total := 0
-	for _, t := range r.targets {
-		total += t
-	}
-	w.mu.Unlock()
-	if all {
-		w.log.Info("all users spawned", "users", total)
-		kick(w.statusKick)
-	}
+	kick(w.statusKick)
 }
 
 // stopRun stops r's users (they finish or abandon their tasks within the

@@ -601,8 +601,11 @@ type Assignment struct {
 	OpenShape       *Shape `protobuf:"bytes,9,opt,name=open_shape,json=openShape,proto3" json:"open_shape,omitempty"`
 	PreAllocatedVus int64  `protobuf:"varint,10,opt,name=pre_allocated_vus,json=preAllocatedVus,proto3" json:"pre_allocated_vus,omitempty"`
 	MaxVus          int64  `protobuf:"varint,11,opt,name=max_vus,json=maxVus,proto3" json:"max_vus,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How far into open_shape the run is when the master sends this: a worker
+	// that joins or is re-split mid-run carries on at that point of the shape.
+	OpenShapeElapsedMs int64 `protobuf:"varint,12,opt,name=open_shape_elapsed_ms,json=openShapeElapsedMs,proto3" json:"open_shape_elapsed_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -708,6 +711,13 @@ func (x *Assignment) GetPreAllocatedVus() int64 {
 func (x *Assignment) GetMaxVus() int64 {
 	if x != nil {
 		return x.MaxVus
+	}
+	return 0
+}
+
+func (x *Assignment) GetOpenShapeElapsedMs() int64 {
+	if x != nil {
+		return x.OpenShapeElapsedMs
 	}
 	return 0
 }
@@ -1677,7 +1687,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\aRefusal\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12%\n" +
 	"\x0emaster_version\x18\x02 \x01(\tR\rmasterVersion\x12'\n" +
-	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\x84\x03\n" +
+	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\xb7\x03\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
@@ -1696,7 +1706,8 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"open_shape\x18\t \x01(\v2\x17.horde.cluster.v1.ShapeR\topenShape\x12*\n" +
 	"\x11pre_allocated_vus\x18\n" +
 	" \x01(\x03R\x0fpreAllocatedVus\x12\x17\n" +
-	"\amax_vus\x18\v \x01(\x03R\x06maxVus\"\xc0\x01\n" +
+	"\amax_vus\x18\v \x01(\x03R\x06maxVus\x121\n" +
+	"\x15open_shape_elapsed_ms\x18\f \x01(\x03R\x12openShapeElapsedMs\"\xc0\x01\n" +
 	"\x05Shape\x12\x12\n" +
 	"\x04open\x18\x01 \x01(\bR\x04open\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x01R\x05start\x12/\n" +

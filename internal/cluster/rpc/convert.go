@@ -98,6 +98,7 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 			RunId: a.RunID, Generation: a.Generation, Running: a.Running, ClassUsers: ints64(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeoutMs: ms(a.StopTimeout), RequestTimeoutMs: ms(a.RequestTimeout),
 			OpenShape: shapeToPB(a.OpenShape), PreAllocatedVus: int64(a.PreAllocatedVUs), MaxVus: int64(a.MaxVUs),
+			OpenShapeElapsedMs: ms(a.OpenElapsed),
 		}}}, nil
 	case m.Ack != nil:
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: m.Ack.Seq}}}, nil
@@ -134,6 +135,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 			RunID: a.RunId, Generation: a.Generation, Running: a.Running, ClassUsers: ints(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeout: dur(a.StopTimeoutMs), RequestTimeout: dur(a.RequestTimeoutMs),
 			OpenShape: shapeFromPB(a.OpenShape), PreAllocatedVUs: int(a.PreAllocatedVus), MaxVUs: int(a.MaxVus),
+			OpenElapsed: dur(a.OpenShapeElapsedMs),
 		}}, nil
 	case *pb.MasterMessage_Ack:
 		return &cluster.MasterMessage{Ack: &cluster.Ack{Seq: b.Ack.Seq}}, nil
