@@ -1400,9 +1400,18 @@ type Entry struct {
 	BucketCounts []uint64 `protobuf:"varint,12,rep,packed,name=bucket_counts,json=bucketCounts,proto3" json:"bucket_counts,omitempty"`
 	// Alternatively, HdrHistogram's V2 compressed encoding (accepted from
 	// other producers; slower to merge).
-	Histogram     []byte `protobuf:"bytes,10,opt,name=histogram,proto3" json:"histogram,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Histogram []byte `protobuf:"bytes,10,opt,name=histogram,proto3" json:"histogram,omitempty"`
+	// Open model only: the same requests timed from the actual send (the
+	// fields above are timed from the intended start), as counters and
+	// populated buckets in the same encoding. Absent in the closed model.
+	UncorrectedCount        int64    `protobuf:"varint,13,opt,name=uncorrected_count,json=uncorrectedCount,proto3" json:"uncorrected_count,omitempty"`
+	UncorrectedSumMicros    int64    `protobuf:"varint,14,opt,name=uncorrected_sum_micros,json=uncorrectedSumMicros,proto3" json:"uncorrected_sum_micros,omitempty"`
+	UncorrectedMinMicros    int64    `protobuf:"varint,15,opt,name=uncorrected_min_micros,json=uncorrectedMinMicros,proto3" json:"uncorrected_min_micros,omitempty"`
+	UncorrectedMaxMicros    int64    `protobuf:"varint,16,opt,name=uncorrected_max_micros,json=uncorrectedMaxMicros,proto3" json:"uncorrected_max_micros,omitempty"`
+	UncorrectedBucketValues []uint64 `protobuf:"varint,17,rep,packed,name=uncorrected_bucket_values,json=uncorrectedBucketValues,proto3" json:"uncorrected_bucket_values,omitempty"`
+	UncorrectedBucketCounts []uint64 `protobuf:"varint,18,rep,packed,name=uncorrected_bucket_counts,json=uncorrectedBucketCounts,proto3" json:"uncorrected_bucket_counts,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *Entry) Reset() {
@@ -1515,6 +1524,48 @@ func (x *Entry) GetBucketCounts() []uint64 {
 func (x *Entry) GetHistogram() []byte {
 	if x != nil {
 		return x.Histogram
+	}
+	return nil
+}
+
+func (x *Entry) GetUncorrectedCount() int64 {
+	if x != nil {
+		return x.UncorrectedCount
+	}
+	return 0
+}
+
+func (x *Entry) GetUncorrectedSumMicros() int64 {
+	if x != nil {
+		return x.UncorrectedSumMicros
+	}
+	return 0
+}
+
+func (x *Entry) GetUncorrectedMinMicros() int64 {
+	if x != nil {
+		return x.UncorrectedMinMicros
+	}
+	return 0
+}
+
+func (x *Entry) GetUncorrectedMaxMicros() int64 {
+	if x != nil {
+		return x.UncorrectedMaxMicros
+	}
+	return 0
+}
+
+func (x *Entry) GetUncorrectedBucketValues() []uint64 {
+	if x != nil {
+		return x.UncorrectedBucketValues
+	}
+	return nil
+}
+
+func (x *Entry) GetUncorrectedBucketCounts() []uint64 {
+	if x != nil {
+		return x.UncorrectedBucketCounts
 	}
 	return nil
 }
@@ -1763,7 +1814,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\bInterval\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.horde.cluster.v1.EntryR\aentries\x124\n" +
 	"\x06errors\x18\x02 \x03(\v2\x1c.horde.cluster.v1.ErrorCountR\x06errors\x12%\n" +
-	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xe2\x02\n" +
+	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xa9\x05\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1781,7 +1832,13 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\rbucket_values\x18\v \x03(\x04R\fbucketValues\x12#\n" +
 	"\rbucket_counts\x18\f \x03(\x04R\fbucketCounts\x12\x1c\n" +
 	"\thistogram\x18\n" +
-	" \x01(\fR\thistogram\"h\n" +
+	" \x01(\fR\thistogram\x12+\n" +
+	"\x11uncorrected_count\x18\r \x01(\x03R\x10uncorrectedCount\x124\n" +
+	"\x16uncorrected_sum_micros\x18\x0e \x01(\x03R\x14uncorrectedSumMicros\x124\n" +
+	"\x16uncorrected_min_micros\x18\x0f \x01(\x03R\x14uncorrectedMinMicros\x124\n" +
+	"\x16uncorrected_max_micros\x18\x10 \x01(\x03R\x14uncorrectedMaxMicros\x12:\n" +
+	"\x19uncorrected_bucket_values\x18\x11 \x03(\x04R\x17uncorrectedBucketValues\x12:\n" +
+	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\"h\n" +
 	"\n" +
 	"ErrorCount\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +

@@ -247,22 +247,16 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 			Method: k.Method, Name: k.Name, Count: e.Count, Failures: e.Failures, SumMicros: e.SumMicros,
 			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, OutOfRange: e.OutOfRange,
 		}
+		if sp == nil {
+			sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
+		}
 		if e.Hist != nil {
-			if sp == nil {
-				sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
-			}
-			sp.Reset()
-			sp.MergeFrom(e.Hist)
-			n := sp.Populated()
-			pe.BucketValues = make([]uint64, 0, n)
-			pe.BucketCounts = make([]uint64, 0, n)
-			prev := int64(0)
-			sp.ForEachBucket(func(v, c int64) bool {
-				pe.BucketValues = append(pe.BucketValues, uint64(v-prev))
-				pe.BucketCounts = append(pe.BucketCounts, uint64(c))
-				prev = v
-				return true
-			})
+			pe.BucketValues, pe.BucketCounts = bucketsToPB(e.Hist, sp)
+		}
+		if e.UncorrectedCount > 0 && e.Uncorrected != nil {
+			pe.UncorrectedCount, pe.UncorrectedSumMicros = e.UncorrectedCount, e.UncorrectedSumMicros
+			pe.UncorrectedMinMicros, pe.UncorrectedMaxMicros = e.UncorrectedMinMicros, e.UncorrectedMaxMicros
+			pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts = bucketsToPB(e.Uncorrected, sp)
 		}
 		out.Entries = append(out.Entries, pe)
 	}
@@ -270,6 +264,38 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		out.Errors = append(out.Errors, &pb.ErrorCount{Method: k.Method, Name: k.Name, Message: k.Message, Count: c})
 	}
 	return out, nil
+}
+
+// bucketsToPB encodes h's populated buckets as value deltas and counts,
+// using sp as scratch.
+func bucketsToPB(h *hdr.Histogram, sp *hdr.PackedHistogram) (values, counts []uint64) {
+	sp.Reset()
+	sp.MergeFrom(h)
+	n := sp.Populated()
+	values, counts = make([]uint64, 0, n), make([]uint64, 0, n)
+	prev := int64(0)
+	sp.ForEachBucket(func(v, c int64) bool {
+		values = append(values, uint64(v-prev))
+		counts = append(counts, uint64(c))
+		prev = v
+		return true
+	})
+	return values, counts
+}
+
+// recordBuckets adds buckets encoded by bucketsToPB to h.
+func recordBuckets(h *hdr.Histogram, values, counts []uint64) error {
+	if len(values) != len(counts) {
+		return fmt.Errorf("%d bucket values but %d counts", len(values), len(counts))
+	}
+	v := int64(0)
+	for i, dv := range values {
+		v += int64(dv)
+		if err := h.RecordValues(v, int64(counts[i])); err != nil {
+			return fmt.Errorf("bucket %d: %w", v, err)
+		}
+	}
+	return nil
 }
 
 // wireInterval is an interval as it came over the wire, merged without
@@ -329,12 +355,30 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		if de == nil || de.Hist == nil {
 			return fmt.Errorf("%s %s: no histogram to merge into", pe.Method, pe.Name)
 		}
-		v := int64(0)
-		for i, dv := range pe.BucketValues {
-			v += int64(dv)
-			if err := de.Hist.RecordValues(v, int64(pe.BucketCounts[i])); err != nil {
-				return fmt.Errorf("%s %s: bucket %d: %w", pe.Method, pe.Name, v, err)
-			}
+		if err := recordBuckets(de.Hist, pe.BucketValues, pe.BucketCounts); err != nil {
+			return fmt.Errorf("%s %s: %w", pe.Method, pe.Name, err)
+		}
+	}
+	// Open-model entries also carry their uncorrected latencies.
+	for _, pe := range p.Entries {
+		if pe.UncorrectedCount == 0 || pe.Count == 0 {
+			continue
+		}
+		de := dst.Entries[stats.Key{Method: pe.Method, Name: pe.Name}]
+		if de == nil {
+			continue
+		}
+		if de.UncorrectedCount == 0 || pe.UncorrectedMinMicros < de.UncorrectedMinMicros {
+			de.UncorrectedMinMicros = pe.UncorrectedMinMicros
+		}
+		de.UncorrectedMaxMicros = max(de.UncorrectedMaxMicros, pe.UncorrectedMaxMicros)
+		de.UncorrectedCount += pe.UncorrectedCount
+		de.UncorrectedSumMicros += pe.UncorrectedSumMicros
+		if de.Uncorrected == nil {
+			de.Uncorrected = hdr.New(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
+		}
+		if err := recordBuckets(de.Uncorrected, pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts); err != nil {
+			return fmt.Errorf("%s %s uncorrected: %w", pe.Method, pe.Name, err)
 		}
 	}
 	return nil

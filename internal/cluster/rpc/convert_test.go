@@ -1,0 +1,43 @@
+package rpc
+
+import (
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Open-model intervals keep their uncorrected latencies across the wire.
+func TestIntervalPB_Uncorrected(t *testing.T) {
+	rec := stats.NewRecorder(2)
+	for i := range 200 {
+		rec.RecordCorrected(i, "GET", "/x", time.Duration(1+i%5)*time.Millisecond, time.Duration(i%3)*100*time.Millisecond, 10, "")
+	}
+	rec.Record(1, "GET", "/closed", time.Millisecond, 0, "")
+	now := time.Now()
+	iv := rec.Flush(now, now.Add(time.Second))
+	p, err := IntervalToPB(iv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := IntervalFromPB(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := iv.Entries[stats.Key{Method: "GET", Name: "/x"}], back.Entries[stats.Key{Method: "GET", Name: "/x"}]
+	if got == nil || got.Uncorrected == nil {
+		t.Fatalf("uncorrected histogram lost on the wire: %+v", got)
+	}
+	if got.UncorrectedCount != want.UncorrectedCount || got.UncorrectedSumMicros != want.UncorrectedSumMicros ||
+		got.UncorrectedMinMicros != want.UncorrectedMinMicros || got.UncorrectedMaxMicros != want.UncorrectedMaxMicros {
+		t.Errorf("uncorrected counters: got %d/%d/%d/%d, want %d/%d/%d/%d", got.UncorrectedCount, got.UncorrectedSumMicros,
+			got.UncorrectedMinMicros, got.UncorrectedMaxMicros, want.UncorrectedCount, want.UncorrectedSumMicros,
+			want.UncorrectedMinMicros, want.UncorrectedMaxMicros)
+	}
+	if !got.Uncorrected.Equals(want.Uncorrected) || !got.Hist.Equals(want.Hist) {
+		t.Error("histograms differ after the round trip")
+	}
+	if c := back.Entries[stats.Key{Method: "GET", Name: "/closed"}]; c == nil || c.UncorrectedCount != 0 || c.Uncorrected != nil {
+		t.Errorf("a closed-model entry gained uncorrected data: %+v", c)
+	}
+}
