@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
@@ -36,10 +35,13 @@ type clusterOptions struct {
 // newMasterCmd is `horde master FILE`: `horde run`'s flags and outputs, but
 // the users run on workers that join over the network.
 func newMasterCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
-	// The run command defines the shared flags; its RunE is replaced.
-	cmd := newRunCmd(stdout, stderr, lookup, classes)
-	cmd.Use = "master [FILE]"
-	cmd.Short = "Run a distributed load test: serve workers, split the users over them, merge their statistics"
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "master [FILE]",
+		Short: "Run a distributed load test: serve workers, split the users over them, merge their statistics",
+		Args:  cobra.MaximumNArgs(1),
+	}
+	addRunFlags(cmd.Flags(), o)
 	cmd.Long = `Run a distributed load test. The master listens for workers (horde worker) on
 --master-bind-host:--master-bind-port, ships them the scenario and its data
 files, splits the users and the spawn rate exactly over them, and merges what
@@ -64,10 +66,6 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 		if err := bindEnv(cmd.Flags(), lookup); err != nil {
 			return err
 		}
-		o, err := runOptionsFrom(cmd.Flags())
-		if err != nil {
-			return err
-		}
 		file := ""
 		if len(args) == 1 {
 			file = args[0]
@@ -77,58 +75,6 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 		return runMaster(cmd.Context(), cmd, o, c, file, classes, stdout, stderr)
 	}
 	return cmd
-}
-
-// runOptionsFrom reads `horde run`'s flags from fs.
-func runOptionsFrom(fs *pflag.FlagSet) (*runOptions, error) {
-	o := &runOptions{}
-	var errs []error
-	str := func(name string) string {
-		v, err := fs.GetString(name)
-		errs = append(errs, err)
-		return v
-	}
-	integer := func(name string) int {
-		v, err := fs.GetInt(name)
-		errs = append(errs, err)
-		return v
-	}
-	boolean := func(name string) bool {
-		v, err := fs.GetBool(name)
-		errs = append(errs, err)
-		return v
-	}
-	float := func(name string) float64 {
-		v, err := fs.GetFloat64(name)
-		errs = append(errs, err)
-		return v
-	}
-	duration := func(name string) durationValue {
-		if f := fs.Lookup(name); f != nil {
-			if d, ok := f.Value.(*durationValue); ok {
-				return *d
-			}
-		}
-		errs = append(errs, fmt.Errorf("flag %s is not a duration", name))
-		return durationValue{}
-	}
-	o.users, o.spawnRate, o.runTime = integer("users"), float("spawn-rate"), duration("run-time")
-	o.host, o.headless, o.stopTimeout = str("host"), boolean("headless"), duration("stop-timeout")
-	o.csvPrefix, o.csvFullHistory, o.html, o.jsonFile = str("csv"), boolean("csv-full-history"), str("html"), str("json")
-	o.onlySummary, o.exitCodeOnError, o.resetStats = boolean("only-summary"), integer("exit-code-on-error"), boolean("reset-stats")
-	o.requestTimeout, o.logLevel = duration("request-timeout"), str("loglevel")
-	o.rate, o.preVUs, o.maxVUs = float("rate"), integer("pre-allocated-vus"), integer("max-vus")
-	stages, err := fs.GetStringSlice("stage")
-	o.stages = stages
-	errs = append(errs, err)
-	o.web.host, o.web.port, o.web.auth, o.web.token = str("web-host"), integer("web-port"), str("web-auth"), str("web-token")
-	o.web.tlsCert, o.web.tlsKey, o.web.autostart, o.web.autoquit = str("tls-cert"), str("tls-key"), boolean("autostart"), integer("autoquit")
-	for _, err := range errs {
-		if err != nil {
-			return nil, &exitError{code: ExitBroken, err: fmt.Errorf("reading flags: %w", err)}
-		}
-	}
-	return o, nil
 }
 
 // runMaster is runRun for a distributed master: the same setup, outputs

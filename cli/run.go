@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/engine"
@@ -94,7 +95,12 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 			return runRun(cmd.Context(), cmd, o, file, load, classes, stdout, stderr)
 		},
 	}
-	f := cmd.Flags()
+	addRunFlags(cmd.Flags(), o)
+	return cmd
+}
+
+// addRunFlags defines the flags `horde run` and `horde master` share, bound to o.
+func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.IntVarP(&o.users, "users", "u", DefaultUsers, "peak number of concurrent users")
 	f.Float64VarP(&o.spawnRate, "spawn-rate", "r", DefaultSpawnRate, "users started per second")
 	f.VarP(&o.runTime, "run-time", "t", "stop after this long (20, 90s, 1h30m, 7d); default: until interrupted")
@@ -117,8 +123,8 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 	f.StringArrayVar(&o.scrapes, "scrape", nil, "record the target's memory, CPU and goroutines from this Prometheus /metrics URL (repeatable; added to the scenario's monitor:)")
 	f.Var(&o.warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: 10% of the run, at most 5m)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
+	f.String("runs-dir", DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	addWebFlags(f, &o.web)
-	return cmd
 }
 
 // loadShape combines the scenario's load section with the shape flags.
@@ -280,6 +286,10 @@ func prepareRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file str
 		return nil, &exitError{code: ExitBadInput, err: err}
 	}
 	rs.cleanups = append(rs.cleanups, rs.out.close)
+	if err := openRunFile(ctx, cmd, rs, o); err != nil {
+		rs.close()
+		return nil, err
+	}
 	monCtx, stopMon := context.WithCancel(context.WithoutCancel(ctx))
 	monDone := make(chan struct{})
 	go func() { o.mon.Run(monCtx); close(monDone) }()
@@ -373,6 +383,9 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		code = o.exitCodeOnError
 	}
 	info.ExitCode = code
+	if out.rec != nil {
+		out.rec.finish(end, code, final, info.Verdicts)
+	}
 	if err := out.finish(final, m.Users(), m.History(), info); err != nil {
 		return &exitError{code: ExitBroken, err: err}
 	}
@@ -408,25 +421,30 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
 func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, warmup time.Duration) []report.Verdict {
+	var series []monitor.Series
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
+		series = mon.Series()
 	}
+	return judgeSeries(ths, snap, hist, series, warmup)
+}
+
+// judgeSeries is judge on recorded target series (`horde analyze` too).
+func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []monitor.Series, warmup time.Duration) []report.Verdict {
 	var leaks []soak.LeakResult
 	target := map[string]float64{}
-	if mon != nil {
-		for _, s := range mon.Series() {
-			if !s.Memory {
-				continue
-			}
-			pts := make([]soak.Point, len(s.Points))
-			for i, p := range s.Points {
-				pts[i] = soak.Point{T: p.T, V: p.V}
-			}
-			l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
-			leaks = append(leaks, l)
-			if g, ok := target["memory_growth"]; !ok || l.GrowthPct > g {
-				target["memory_growth"] = l.GrowthPct
-			}
+	for _, s := range targetSeries {
+		if !s.Memory {
+			continue
+		}
+		pts := make([]soak.Point, len(s.Points))
+		for i, p := range s.Points {
+			pts[i] = soak.Point{T: p.T, V: p.V}
+		}
+		l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
+		leaks = append(leaks, l)
+		if g, ok := target["memory_growth"]; !ok || l.GrowthPct > g {
+			target["memory_growth"] = l.GrowthPct
 		}
 	}
 	series := map[string][]soak.Point{}
@@ -555,6 +573,8 @@ type outputs struct {
 
 	// exceptions reads the user-code errors so far (set once the run exists).
 	exceptions func() []report.Exception
+	// rec records the run into its file (docs/runs.md).
+	rec *runRecorder
 
 	mu          sync.Mutex
 	lastConsole time.Time
@@ -591,6 +611,9 @@ func (o *outputs) close() {
 func (o *outputs) tick(s *stats.Snapshot, users int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.rec != nil {
+		o.rec.tick(s, users)
+	}
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)
 	}

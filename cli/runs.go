@@ -1,0 +1,479 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horde-load/horde/internal/monitor"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/soak"
+	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
+)
+
+// DefaultRunsDir is where run files go (--runs-dir, HORDE_RUNS_DIR).
+const DefaultRunsDir = "runs"
+
+// runConfig is the run's configuration as recorded in its file (run.config).
+type runConfig struct {
+	Command      string             `json:"command"` // run or master
+	ScenarioFile string             `json:"scenario_file"`
+	Host         string             `json:"host"`
+	Users        int                `json:"users"`
+	SpawnRate    float64            `json:"spawn_rate"`
+	RunTimeS     float64            `json:"run_time_s"`
+	Headless     bool               `json:"headless"`
+	Open         bool               `json:"open"`
+	Thresholds   []string           `json:"thresholds"`
+	WarmupS      float64            `json:"warmup_s"`
+	Classes      []report.ClassInfo `json:"classes"`
+}
+
+// runRecorder writes a run into its file: a tick per master tick, the end
+// and the verdicts in finish.
+type runRecorder struct {
+	st         *store.Store
+	mon        *monitor.Monitor
+	log        *slog.Logger
+	last       map[string]time.Time // the last sample recorded per target series
+	spawnUsers int                  // users that make "spawn complete"; 0: none
+	spawned    bool
+	warned     bool
+}
+
+// openRunFile creates the run's file under --runs-dir and tells where it is.
+func openRunFile(ctx context.Context, cmd *cobra.Command, rs *runSetup, o *runOptions) error {
+	dir := DefaultRunsDir
+	if f := cmd.Flags().Lookup("runs-dir"); f != nil {
+		dir = f.Value.String()
+	} else if v, ok := os.LookupEnv("HORDE_RUNS_DIR"); ok {
+		dir = v // commands without the flag (horde demo)
+	}
+	if dir == "" {
+		return badInput("--runs-dir: empty (runs are always recorded; name a directory)")
+	}
+	cfg := runConfig{
+		Command: cmd.Name(), ScenarioFile: rs.file, Host: rs.host, Users: rs.spec.Users, SpawnRate: rs.spec.SpawnRate,
+		RunTimeS: rs.spec.RunTime.Seconds(), Headless: o.headless, Open: o.open, WarmupS: o.warmup.d.Seconds(),
+		Classes: classInfo(rs.plan, rs.classes, rs.spec.Users),
+	}
+	for _, t := range o.parsedThresholds {
+		cfg.Thresholds = append(cfg.Thresholds, t.Text)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return &exitError{code: ExitBroken, err: err}
+	}
+	var text []byte
+	if rs.file != "" {
+		text, _ = os.ReadFile(rs.file) // already loaded once; the copy is for the record
+	}
+	st, err := store.Create(ctx, dir, store.Run{Config: b, Scenario: string(text)})
+	if err != nil {
+		return &exitError{code: ExitBadInput, err: fmt.Errorf("--runs-dir: %w", err)}
+	}
+	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}}
+	if !o.open {
+		rec.spawnUsers = rs.spec.Users
+	}
+	rs.out.rec = rec
+	rs.cleanups = append(rs.cleanups, func() { st.Close(context.Background()) })
+	fmt.Fprintf(rs.stdout, "run file: %s\n", st.Path())
+	return nil
+}
+
+// samples returns the monitor's samples not yet recorded.
+func (r *runRecorder) samples() []store.Sample {
+	if r.mon == nil {
+		return nil
+	}
+	var out []store.Sample
+	for _, s := range r.mon.Series() {
+		last := r.last[s.Name]
+		for _, p := range s.Points {
+			if p.T.After(last) {
+				out = append(out, store.Sample{Series: s.Name, Metric: s.Metric, Memory: s.Memory, T: p.T, V: p.V})
+				last = p.T
+			}
+		}
+		r.last[s.Name] = last
+	}
+	return out
+}
+
+func (r *runRecorder) warn(what string, err error) {
+	if err != nil && !r.warned {
+		r.warned = true // once: a full disk would say so every second
+		r.log.Warn("recording the run", "file", r.st.Path(), "what", what, "err", err)
+	}
+}
+
+// tick records one tick (called on the master's tick, under outputs.mu).
+func (r *runRecorder) tick(s *stats.Snapshot, users int) {
+	ctx := context.Background()
+	r.warn("tick", r.st.Tick(ctx, s, users, r.samples()))
+	if !r.spawned && r.spawnUsers > 0 && users >= r.spawnUsers {
+		r.spawned = true
+		r.warn("event", r.st.Event(ctx, s.Time, "spawn complete", fmt.Sprintf("%d users", users)))
+	}
+}
+
+// finish records the end of the run, its verdicts and exit code.
+func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict) {
+	if end.IsZero() {
+		end = time.Now()
+	}
+	status := store.StatusPassed
+	switch code {
+	case ExitOK:
+	case ExitBroken:
+		status = store.StatusBroken
+	default:
+		status = store.StatusFailed
+	}
+	vs := make([]store.Verdict, len(verdicts))
+	for i, v := range verdicts {
+		vs[i] = store.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason}
+	}
+	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples()); err != nil {
+		r.log.Warn("recording the end of the run", "file", r.st.Path(), "err", err)
+	}
+}
+
+// runFile is a run file read back: what analyze and report work on.
+type runFile struct {
+	path     string
+	run      store.Run
+	cfg      runConfig
+	snap     *stats.Snapshot
+	hist     []report.Point
+	series   []monitor.Series
+	verdicts []report.Verdict // recorded at the end of the run
+}
+
+// resolveRun finds RUN: a file, or a run id under the runs directory.
+func resolveRun(arg, dir string) string {
+	if _, err := os.Stat(arg); err == nil {
+		return arg
+	}
+	for _, p := range []string{filepath.Join(dir, arg), filepath.Join(dir, arg+store.Ext)} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return arg
+}
+
+func loadRunFile(ctx context.Context, path string) (*runFile, error) {
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	defer st.Close(ctx)
+	rf := &runFile{path: path}
+	fail := func(err error) (*runFile, error) { return nil, badInput("%s: %v", path, err) }
+	if rf.run, err = st.Run(ctx); err != nil {
+		return fail(err)
+	}
+	if err := json.Unmarshal(rf.run.Config, &rf.cfg); err != nil {
+		return fail(fmt.Errorf("config: %w", err))
+	}
+	if rf.snap, err = st.Latest(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.snap == nil {
+		rf.snap = &stats.Snapshot{Start: rf.run.Started, Time: rf.run.Started, Total: stats.Entry{Name: stats.AggregatedName}}
+	}
+	ticks, err := st.Ticks(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	ivs, err := st.Intervals(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	agg := map[int64]store.Interval{}
+	for _, iv := range ivs {
+		if iv.Method == "" && iv.Name == stats.AggregatedName {
+			agg[iv.T.UnixMilli()] = iv
+		}
+	}
+	z := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	var reqs, fails int64
+	for _, tk := range ticks {
+		iv := agg[tk.T.UnixMilli()]
+		reqs += iv.Requests
+		fails += iv.Failures
+		rf.hist = append(rf.hist, report.Point{
+			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec,
+			P50Ms: z(iv.P50), P95Ms: z(iv.P95), P99Ms: z(iv.P99), Requests: reqs, Failures: fails,
+		})
+	}
+	ser, err := st.Series(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, s := range ser {
+		ms := monitor.Series{Name: s.Name, Metric: s.Metric, Memory: s.Memory}
+		for _, p := range s.Points {
+			ms.Points = append(ms.Points, monitor.Point{T: p.T, V: p.V})
+		}
+		rf.series = append(rf.series, ms)
+	}
+	vs, err := st.Verdicts(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, v := range vs {
+		rf.verdicts = append(rf.verdicts, report.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason})
+	}
+	return rf, nil
+}
+
+// info describes the recorded run for the report writers. An unfinished
+// run (killed) reports exit code 3: it did not end.
+func (rf *runFile) info(verdicts []report.Verdict) report.Info {
+	c := rf.cfg
+	info := report.Info{
+		Title: "horde load test report", ScenarioFile: c.ScenarioFile, Host: c.Host,
+		Start: rf.run.Started, End: rf.run.Ended, Users: c.Users, SpawnRate: c.SpawnRate,
+		RunTime: time.Duration(c.RunTimeS * float64(time.Second)), Classes: c.Classes,
+		ExitCode: rf.run.ExitCode, Verdicts: verdicts,
+	}
+	if rf.run.Ended.IsZero() {
+		info.Title += " (unfinished run)"
+		info.End = rf.snap.Time
+		info.ExitCode = ExitBroken
+	}
+	return info
+}
+
+// analyze judges the recorded run as the end of a run does: the run's
+// thresholds plus extra, the drift checks and the leak checks.
+func (rf *runFile) analyze(extra []string, warmup time.Duration, warmupSet bool) ([]report.Verdict, error) {
+	texts := append(append([]string{}, rf.cfg.Thresholds...), extra...)
+	ths, err := collectThresholds(nil, texts)
+	if err != nil {
+		return nil, err
+	}
+	if !warmupSet {
+		warmup = time.Duration(rf.cfg.WarmupS * float64(time.Second))
+	}
+	return judgeSeries(ths, rf.snap, rf.hist, rf.series, warmup), nil
+}
+
+func newRunsCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List the recorded runs",
+		Long: `List the run files under --runs-dir (HORDE_RUNS_DIR), oldest first: id, start,
+duration, status, requests, failures and exit code. A run whose process was
+killed shows as "unfinished". See docs/runs.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			sums, err := store.List(ctx, dir)
+			if err != nil {
+				return badInput("--runs-dir: %v", err)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTART\tDURATION\tSTATUS\tREQUESTS\tFAILURES\tEXIT")
+			for _, s := range sums {
+				if s.Err != nil {
+					fmt.Fprintf(stderr, "horde: skipping %s: %v\n", s.Path, s.Err)
+					continue
+				}
+				r := s.Run
+				end, status, code := r.Ended, r.Status, "-"
+				if end.IsZero() {
+					end = s.LastTick
+					if end.IsZero() {
+						end = r.Started
+					}
+					if time.Since(end) > 30*time.Second {
+						status = "unfinished"
+					}
+				} else {
+					code = fmt.Sprint(r.ExitCode)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04:05"),
+					end.Sub(r.Started).Round(time.Second), status, s.Requests, s.Failures, code)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&dir, "runs-dir", DefaultRunsDir, "directory of the run files")
+	return cmd
+}
+
+func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
+	var (
+		dir, format string
+		thresholds  []string
+		warmup      durationValue
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze RUN",
+		Short: "Judge a recorded run: thresholds, leak and drift checks",
+		Long: `Judge a recorded run (a run file, or a run id under --runs-dir) again: the
+thresholds recorded with the run plus --threshold, latency/error-rate/throughput
+drift, and a leak check on every recorded target memory series.
+
+Exit codes: 0 every threshold and check passed (warnings pass); 1 a threshold
+or a check failed (the failed ones are named on stderr); 2 bad input (no such
+file, not a run file, a bad threshold or format). See docs/runs.md.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			if format != "text" && format != "json" && format != "markdown" {
+				return badInput("--format: %q is not text, json or markdown", format)
+			}
+			ctx := cmd.Context()
+			rf, err := loadRunFile(ctx, resolveRun(args[0], dir))
+			if err != nil {
+				return err
+			}
+			vs, err := rf.analyze(thresholds, warmup.d, cmd.Flags().Changed("warmup"))
+			if err != nil {
+				return err
+			}
+			var failed []string
+			for _, v := range vs {
+				if v.Status == string(soak.Fail) {
+					failed = append(failed, v.Kind+" "+v.Name)
+				}
+			}
+			info := rf.info(vs)
+			switch format {
+			case "text":
+				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.run.ID, rf.path, rf.run.Status)
+				report.PrintVerdicts(stdout, vs)
+			case "json":
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				err = enc.Encode(struct {
+					Run      string           `json:"run"`
+					File     string           `json:"file"`
+					Status   string           `json:"status"`
+					Passed   bool             `json:"passed"`
+					Verdicts []report.Verdict `json:"verdicts"`
+				}{rf.run.ID, rf.path, rf.run.Status, len(failed) == 0, append([]report.Verdict{}, vs...)})
+			case "markdown":
+				if len(failed) > 0 {
+					info.ExitCode = ExitFailures
+				} else {
+					info.ExitCode = ExitOK
+				}
+				err = report.WriteMarkdown(stdout, info, rf.snap)
+			}
+			if err != nil {
+				return &exitError{code: ExitBroken, err: err}
+			}
+			if len(failed) > 0 {
+				return &exitError{code: ExitFailures, err: fmt.Errorf("%d failed: %s", len(failed), strings.Join(failed, "; "))}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "runs-dir", DefaultRunsDir, "directory of the run files (for a run given by id)")
+	f.StringVar(&format, "format", "text", "output: text, json or markdown")
+	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
+	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
+	return cmd
+}
+
+func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
+	var dir, out, format string
+	cmd := &cobra.Command{
+		Use:   "report RUN",
+		Short: "Write the HTML, JSON or Markdown report of a recorded run",
+		Long: `Write the report of a recorded run (a run file, or a run id under --runs-dir):
+the same self-contained HTML page or JSON summary as --html/--json at the end
+of a run, or a Markdown summary for CI logs. The format follows -o's extension
+(.json, .md) unless --format says. Without -o the report goes to stdout.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			if format == "" {
+				switch strings.ToLower(filepath.Ext(out)) {
+				case ".json":
+					format = "json"
+				case ".md", ".markdown":
+					format = "markdown"
+				default:
+					format = "html"
+				}
+			}
+			var write func(io.Writer, report.Info, *stats.Snapshot, []report.Point) error
+			switch format {
+			case "html":
+				write = report.WriteHTML
+			case "json":
+				write = report.WriteJSON
+			case "markdown", "md":
+				write = func(w io.Writer, info report.Info, s *stats.Snapshot, _ []report.Point) error {
+					return report.WriteMarkdown(w, info, s)
+				}
+			default:
+				return badInput("--format: %q is not html, json or markdown", format)
+			}
+			ctx := cmd.Context()
+			rf, err := loadRunFile(ctx, resolveRun(args[0], dir))
+			if err != nil {
+				return err
+			}
+			vs := rf.verdicts
+			if rf.run.Ended.IsZero() {
+				// Killed before its verdict: judge what was recorded.
+				if vs, err = rf.analyze(nil, 0, false); err != nil {
+					return err
+				}
+			}
+			info := rf.info(vs)
+			if out == "" || out == "-" {
+				err = write(stdout, info, rf.snap, rf.hist)
+			} else {
+				err = writeFile(out, func(w io.Writer) error { return write(w, info, rf.snap, rf.hist) })
+			}
+			if err != nil {
+				if errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
+					return badInput("-o: %v", err)
+				}
+				return &exitError{code: ExitBroken, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "runs-dir", DefaultRunsDir, "directory of the run files (for a run given by id)")
+	f.StringVarP(&out, "output", "o", "", "write the report to FILE (default: stdout)")
+	f.StringVar(&format, "format", "", "html, json or markdown (default: from -o's extension, else html)")
+	return cmd
+}

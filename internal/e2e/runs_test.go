@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every run records a file under --runs-dir (default ./runs); keep the
+// other tests' runs out of the repository.
+func init() {
+	dir := filepath.Join(os.TempDir(), "horde-e2e-runs")
+	os.RemoveAll(dir)
+	os.Setenv("HORDE_RUNS_DIR", dir)
+}
+
+var runFileRE = regexp.MustCompile(`run file: (\S+)`)
+
+const runsScenario = `
+thresholds:
+  - "p95 < 5s"
+users:
+  - name: a
+    wait: {constant: 10ms}
+    tasks:
+      - get: /delay/0
+        name: home
+      - get: /delay/0
+        name: items
+`
+
+// runFileOf waits for the "run file:" line of p and returns the path,
+// relative to dir when it is.
+func runFileOf(t *testing.T, p *proc, dir string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := runFileRE.FindStringSubmatch(p.stdout.String()); m != nil {
+			path := m[1]
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			return path
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no run file printed\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
+	return ""
+}
+
+func hordeIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	p := start(t, dir, nil, hordeBin, args...)
+	code := p.wait(t, 30*time.Second)
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+// A run writes its file; runs lists it; analyze judges it again with the
+// documented exit codes; report rebuilds the HTML, JSON and Markdown.
+func TestRuns_RecordListAnalyzeReport(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	runs := filepath.Join(dir, "runs")
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "3s", "-H", host, "--only-summary", "--runs-dir", runs)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("run: exit code %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	path := runFileOf(t, p, dir)
+	if filepath.Dir(path) != runs || !strings.HasSuffix(path, ".db") {
+		t.Fatalf("run file %s not in %s", path, runs)
+	}
+	id := strings.TrimSuffix(filepath.Base(path), ".db")
+	for _, junk := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + junk); err == nil {
+			t.Errorf("%s%s left behind after a clean end", path, junk)
+		}
+	}
+	// A foreign file in the runs dir is skipped, never touched.
+	foreign := writeFile(t, runs, "notes.db", "not a database, just text that happens to end in .db")
+
+	code, out, errOut := hordeIn(t, dir, "runs", "--runs-dir", runs)
+	if code != 0 {
+		t.Fatalf("runs: exit %d\n%s", code, errOut)
+	}
+	var row string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, id) {
+			row = l
+		}
+	}
+	if f := strings.Fields(row); len(f) != 8 || f[4] != "passed" || f[5] == "0" || f[7] != "0" {
+		t.Fatalf("runs: want a passed row for %s with requests and exit 0:\n%s", id, out)
+	}
+	if !strings.Contains(errOut, "notes.db") || !strings.Contains(errOut, "not a horde run file") {
+		t.Errorf("runs: the foreign file is not reported:\n%s", errOut)
+	}
+	if b, _ := os.ReadFile(foreign); string(b) != "not a database, just text that happens to end in .db" {
+		t.Errorf("the foreign file was changed")
+	}
+
+	code, out, errOut = hordeIn(t, dir, "analyze", path)
+	if code != 0 || !strings.Contains(out, "PASS  threshold  p95 < 5s holds") || !strings.Contains(out, "throughput") {
+		t.Fatalf("analyze: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = hordeIn(t, dir, "analyze", "--runs-dir", runs, id, "--threshold", "p99 < 1us", "--format", "json")
+	if code != 1 || !strings.Contains(errOut, "p99 < 1us") {
+		t.Fatalf("analyze with a failing threshold: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	var doc struct {
+		Passed   bool `json:"passed"`
+		Verdicts []struct{ Kind, Name, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Passed || len(doc.Verdicts) < 2 {
+		t.Fatalf("analyze --format json: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{
+		{"analyze", filepath.Join(dir, "missing.db")},
+		{"analyze", foreign},
+		{"analyze", path, "--threshold", "p99 << 1s"},
+		{"analyze", path, "--format", "xml"},
+		{"report", path, "--format", "xml"},
+	} {
+		if code, _, errOut := hordeIn(t, dir, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, code, errOut)
+		}
+	}
+
+	if code, _, errOut := hordeIn(t, dir, "report", path, "-o", "x.html"); code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := hordeIn(t, dir, "report", path, "-o", "x.txt", "--format", "markdown"); code != 0 {
+		t.Fatalf("report --format markdown: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := hordeIn(t, dir, "report", path, "-o", "x.json"); code != 0 {
+		t.Fatalf("report -o x.json: exit %d\n%s", code, errOut)
+	}
+	for _, f := range []string{"x.html", "x.txt", "x.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"home", "items", "p95 &lt; 5s"} {
+			if f != "x.html" {
+				want = strings.ReplaceAll(want, "&lt;", "<")
+			}
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %q", f, want)
+			}
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "x.txt"))
+	if !strings.HasPrefix(string(md), "# ") || !strings.Contains(string(md), "| GET | home |") {
+		t.Errorf("markdown summary:\n%s", md)
+	}
+}
+
+// A run killed with SIGKILL leaves a readable file with every tick up to
+// the kill.
+func TestRuns_KilledRunIsReadable(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "60s", "-H", host, "--only-summary", "--runs-dir", "runs")
+	path := runFileOf(t, p, dir)
+	started := time.Now()
+	time.Sleep(4 * time.Second)
+	syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
+	p.wait(t, 10*time.Second)
+	elapsed := time.Since(started)
+
+	code, out, errOut := hordeIn(t, dir, "runs", "--runs-dir", "runs")
+	if code != 0 || !strings.Contains(out, strings.TrimSuffix(filepath.Base(path), ".db")) {
+		t.Fatalf("runs: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = hordeIn(t, dir, "report", path, "--format", "json")
+	if code != 0 {
+		t.Fatalf("report of a killed run: exit %d\n%s", code, errOut)
+	}
+	var doc struct {
+		Info struct {
+			Title  string `json:"title"`
+			Passed bool   `json:"passed"`
+		} `json:"info"`
+		Stats   []struct{ Name string }
+		History []struct {
+			Requests int64 `json:"requests"`
+		} `json:"history"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("report json: %v\n%s", err, out)
+	}
+	// One tick a second: every second before the kill is there, but the
+	// one in flight.
+	if want := int(elapsed/time.Second) - 2; len(doc.History) < want {
+		t.Errorf("%d ticks recorded in %v before the kill, want at least %d", len(doc.History), elapsed, want)
+	}
+	if n := len(doc.History); n == 0 || doc.History[n-1].Requests == 0 {
+		t.Errorf("no requests in the recorded history: %+v", doc.History)
+	}
+	if len(doc.Stats) != 2 || doc.Info.Passed || !strings.Contains(doc.Info.Title, "unfinished") {
+		t.Errorf("report of a killed run: %+v", doc.Info)
+	}
+	if code, out, errOut := hordeIn(t, dir, "analyze", path); code != 0 || !strings.Contains(out, "p95 < 5s") {
+		t.Errorf("analyze of a killed run: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

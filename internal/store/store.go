@@ -1,0 +1,718 @@
+// Package store keeps a run in a file: one SQLite database per run, under a
+// runs directory, written once per tick in one transaction so that a killed
+// process loses nothing it had recorded. The schema is in schema.sql and
+// documented in docs/runs.md.
+//
+// The driver is modernc.org/sqlite (pure Go, no cgo).
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// appID marks a horde run file (PRAGMA application_id): "hord".
+const appID = 0x686f7264
+
+// Ext is the extension of run files.
+const Ext = ".db"
+
+// Statuses of a run.
+const (
+	StatusRunning = "running"
+	StatusPassed  = "passed"
+	StatusFailed  = "failed"
+	StatusBroken  = "broken"
+)
+
+//go:embed schema.sql
+var schemaV1 string
+
+// migrations[i] takes a file from user_version i to i+1.
+var migrations = []string{schemaV1}
+
+// Version is the schema version this package writes.
+var Version = len(migrations)
+
+// ErrForeign is returned for a file that is not a horde run file.
+var ErrForeign = errors.New("not a horde run file")
+
+// Run is the run's own row.
+type Run struct {
+	ID       string
+	Started  time.Time
+	Ended    time.Time // zero while running, or when the process was killed
+	Status   string
+	ExitCode int // valid when Ended is set
+	Config   json.RawMessage
+	Scenario string
+}
+
+// Sample is one value of a target series (from the monitor).
+type Sample struct {
+	Series, Metric string
+	Memory         bool
+	T              time.Time
+	V              float64
+}
+
+// Verdict is one judged threshold or check.
+type Verdict struct {
+	Kind, Name, Status, Reason string
+}
+
+// Event is something that happened during the run.
+type Event struct {
+	T            time.Time
+	Kind, Detail string
+}
+
+// Tick is the run's state at one tick.
+type Tick struct {
+	T               time.Time
+	Users           int
+	RPS, FailPerSec float64
+}
+
+// Interval is one (tick, name) row: counts in the tick, window percentiles.
+type Interval struct {
+	T                       time.Time
+	Method, Name            string
+	Requests, Failures      int64
+	P50, P90, P95, P99, Max float64 // ms over the current window; NaN when the window was empty
+	Mean                    float64 // ms over the tick; NaN when no request
+	Bytes                   int64
+}
+
+// Point is one sample of a series.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// Series is a recorded target series.
+type Series struct {
+	Name, Metric string
+	Memory       bool
+	Points       []Point
+}
+
+// Store is an open run file. Its methods are safe for concurrent use.
+type Store struct {
+	path string
+	db   *sql.DB
+
+	mu     sync.Mutex
+	id     string
+	names  map[stats.Key]int64
+	series map[string]int64
+	prev   map[stats.Key]cum
+}
+
+type cum struct {
+	requests, failures int64
+	sumMs, bytes       float64
+}
+
+// NewID returns a run id: the start time and 4 random hex digits.
+func NewID(t time.Time) string {
+	var b [2]byte
+	rand.Read(b[:])
+	return t.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+func dsn(path string, write bool) string {
+	p := "?_pragma=busy_timeout(5000)"
+	if write {
+		// WAL: readers (horde runs, analyze) never block the writer; NORMAL
+		// sync: a committed tick survives the process being killed.
+		p += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	}
+	return path + p
+}
+
+// Create makes a new run file dir/<id>.db (an id from NewID when r.ID is
+// empty) and records the run's row and a "start" event. It never
+// overwrites an existing file.
+func Create(ctx context.Context, dir string, r Run) (*Store, error) {
+	if r.Started.IsZero() {
+		r.Started = time.Now()
+	}
+	if r.ID == "" {
+		r.ID = NewID(r.Started)
+	}
+	if r.Status == "" {
+		r.Status = StatusRunning
+	}
+	if len(r.Config) == 0 {
+		r.Config = json.RawMessage("{}")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("runs dir: %w", err)
+	}
+	path := filepath.Join(dir, r.ID+Ext)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("run file: %w", err)
+	}
+	f.Close()
+	s, err := open(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.id = r.ID
+	_, err = s.db.ExecContext(ctx, `INSERT INTO run (id, started, status, config, scenario) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, ms(r.Started), r.Status, string(r.Config), r.Scenario)
+	if err == nil {
+		err = s.Event(ctx, r.Started, "start", "")
+	}
+	if err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("run file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Open opens an existing run file, to read it. A file that is not a horde
+// run file (or made by a newer horde) is an error, and is left as it was.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, path, false)
+	if err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			err = fmt.Errorf("%w (%v)", ErrForeign, err)
+		}
+		return nil, err
+	}
+	var id int64
+	var ver int
+	err = s.db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id)
+	if err == nil {
+		err = s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver)
+	}
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%s: %w (%v)", path, ErrForeign, err)
+	case id != appID:
+		err = fmt.Errorf("%s: %w", path, ErrForeign)
+	case ver > Version:
+		err = fmt.Errorf("%s: schema version %d is newer than this horde's (%d)", path, ver, Version)
+	case ver < Version:
+		// An older file: bring it up to date (the migrations only add).
+		err = s.migrate(ctx)
+	}
+	if err == nil {
+		err = s.db.QueryRowContext(ctx, `SELECT id FROM run`).Scan(&s.id)
+		if err != nil {
+			err = fmt.Errorf("%s: no run row: %w", path, err)
+		}
+	}
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string, write bool) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path, write))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // one writer; also keeps the pragmas on one connection
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Store{path: path, db: db, names: map[stats.Key]int64{}, series: map[string]int64{}, prev: map[stats.Key]cum{}}, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var ver int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil {
+		return err
+	}
+	for v := ver; v < len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("%s: migration %d: %w", s.path, v+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, appID, len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+// ID is the run's id.
+func (s *Store) ID() string { return s.id }
+
+// Close closes the file (checkpointing the write-ahead log into it).
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return s.db.Close()
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v) }
+
+// Event records one event.
+func (s *Store) Event(ctx context.Context, t time.Time, kind, detail string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO events (t, kind, detail) VALUES (?, ?, ?)`, ms(t), kind, detail)
+	return err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) nameID(ctx context.Context, tx execer, k stats.Key) (int64, error) {
+	if id, ok := s.names[k]; ok {
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO names (method, name) VALUES (?, ?)
+		ON CONFLICT (method, name) DO UPDATE SET method = excluded.method RETURNING id`, k.Method, k.Name).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	s.names[k] = id
+	return id, nil
+}
+
+func (s *Store) seriesID(ctx context.Context, tx execer, sm Sample) (int64, error) {
+	if id, ok := s.series[sm.Series]; ok {
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO series (name, metric, memory) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET metric = excluded.metric RETURNING id`, sm.Series, sm.Metric, sm.Memory).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	s.series[sm.Series] = id
+	return id, nil
+}
+
+// windowIdx are the indexes in stats.Percentiles of p50, p90, p95, p99, max.
+var windowIdx = func() [5]int {
+	var out [5]int
+	for i, q := range []float64{0.50, 0.90, 0.95, 0.99, 1.0} {
+		out[i] = -1
+		for j, p := range stats.Percentiles {
+			if p == q {
+				out[i] = j
+			}
+		}
+	}
+	return out
+}()
+
+func nullable(v float64) any {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return v
+}
+
+// Tick records one tick in one transaction: a row per name with the
+// counts since the previous tick, the latest cumulative snapshot, and the
+// target samples. A tick with no user and no request records only the
+// samples (a master waiting for its start, or stopped).
+func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.samplesTx(ctx, tx, samples); err != nil {
+		return err
+	}
+	pt := s.prev[stats.Key{Name: stats.AggregatedName}]
+	if users == 0 && snap.Total.Requests == pt.requests && snap.Total.Failures == pt.failures {
+		return tx.Commit()
+	}
+	t := ms(snap.Time)
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec) VALUES (?, ?, ?, ?)`,
+		t, users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec); err != nil {
+		return err
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO intervals
+		(t, name_id, requests, failures, p50, p90, p95, p99, max, mean, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	next := make(map[stats.Key]cum, len(snap.Entries)+1)
+	row := func(e *stats.Entry) error {
+		k := stats.Key{Method: e.Method, Name: e.Name}
+		c := cum{requests: e.Requests, failures: e.Failures, sumMs: e.AvgMs * float64(e.Requests), bytes: e.AvgContentSize * float64(e.Requests)}
+		next[k] = c
+		p := s.prev[k]
+		if c.requests < p.requests || c.failures < p.failures {
+			p = cum{} // the statistics were reset
+		}
+		dReq, dFail := c.requests-p.requests, c.failures-p.failures
+		if dReq == 0 && dFail == 0 && e.CurrentPercentiles == nil {
+			return nil
+		}
+		id, err := s.nameID(ctx, tx, k)
+		if err != nil {
+			return err
+		}
+		var w [5]float64
+		for i, j := range windowIdx {
+			w[i] = math.NaN()
+			if j >= 0 && j < len(e.CurrentPercentiles) {
+				w[i] = e.CurrentPercentiles[j]
+			}
+		}
+		mean := math.NaN()
+		if dReq > 0 {
+			mean = (c.sumMs - p.sumMs) / float64(dReq)
+		}
+		_, err = ins.ExecContext(ctx, t, id, dReq, dFail, nullable(w[0]), nullable(w[1]), nullable(w[2]), nullable(w[3]), nullable(w[4]),
+			nullable(mean), int64(math.Round(max(c.bytes-p.bytes, 0))))
+		return err
+	}
+	for i := range snap.Entries {
+		if err := row(&snap.Entries[i]); err != nil {
+			return err
+		}
+	}
+	if err := row(&snap.Total); err != nil {
+		return err
+	}
+	if err := s.latestTx(ctx, tx, snap); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.prev = next
+	return nil
+}
+
+func (s *Store) samplesTx(ctx context.Context, tx *sql.Tx, samples []Sample) error {
+	for _, sm := range samples {
+		id, err := s.seriesID(ctx, tx, sm)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO samples (t, series_id, value) VALUES (?, ?, ?)`, ms(sm.T), id, sm.V); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) latestTx(ctx context.Context, tx *sql.Tx, snap *stats.Snapshot) error {
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO latest (id, t, snapshot) VALUES (1, ?, ?)`, ms(snap.Time), string(b))
+	return err
+}
+
+// Finish records the end of the run: the final statistics and errors, the
+// last target samples, the verdicts (replacing earlier ones), a "stop" and
+// a "verdict" event, and the run's end, status and exit code.
+func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.samplesTx(ctx, tx, samples); err != nil {
+		return err
+	}
+	if final != nil {
+		if err := s.latestTx(ctx, tx, final); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM errors`); err != nil {
+			return err
+		}
+		for _, e := range final.Errors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO errors (method, name, message, occurrences) VALUES (?, ?, ?, ?)`,
+				e.Method, e.Name, e.Message, e.Occurrences); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM verdicts`); err != nil {
+		return err
+	}
+	failed := 0
+	for _, v := range verdicts {
+		if v.Status == "fail" {
+			failed++
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO verdicts (kind, name, status, reason) VALUES (?, ?, ?, ?)`,
+			v.Kind, v.Name, v.Status, v.Reason); err != nil {
+			return err
+		}
+	}
+	for _, ev := range []Event{
+		{T: end, Kind: "stop"},
+		{T: end, Kind: "verdict", Detail: fmt.Sprintf("%s, exit code %d, %d of %d verdicts failed", status, exitCode, failed, len(verdicts))},
+	} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (t, kind, detail) VALUES (?, ?, ?)`, ms(ev.T), ev.Kind, ev.Detail); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE run SET ended = ?, status = ?, exit_code = ?`, ms(end), status, exitCode); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Run reads the run's row.
+func (s *Store) Run(ctx context.Context) (Run, error) {
+	var r Run
+	var started int64
+	var ended, code sql.NullInt64
+	var cfg string
+	err := s.db.QueryRowContext(ctx, `SELECT id, started, ended, status, exit_code, config, scenario FROM run`).
+		Scan(&r.ID, &started, &ended, &r.Status, &code, &cfg, &r.Scenario)
+	if err != nil {
+		return r, err
+	}
+	r.Started, r.Config, r.ExitCode = fromMs(started), json.RawMessage(cfg), int(code.Int64)
+	if ended.Valid {
+		r.Ended = fromMs(ended.Int64)
+	}
+	return r, nil
+}
+
+// Ticks reads every tick, in time order.
+func (s *Store) Ticks(ctx context.Context) ([]Tick, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t, users, rps, fail_per_sec FROM ticks ORDER BY t`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Tick
+	for rows.Next() {
+		var tk Tick
+		var t int64
+		if err := rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec); err != nil {
+			return nil, err
+		}
+		tk.T = fromMs(t)
+		out = append(out, tk)
+	}
+	return out, rows.Err()
+}
+
+func nanOr(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
+}
+
+// Intervals reads every interval row, in time order (then name).
+func (s *Store) Intervals(ctx context.Context) ([]Interval, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT i.t, n.method, n.name, i.requests, i.failures, i.p50, i.p90, i.p95, i.p99, i.max, i.mean, i.bytes
+		FROM intervals i JOIN names n ON n.id = i.name_id ORDER BY i.t, n.name, n.method`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Interval
+	for rows.Next() {
+		var iv Interval
+		var t int64
+		var p [6]sql.NullFloat64
+		if err := rows.Scan(&t, &iv.Method, &iv.Name, &iv.Requests, &iv.Failures, &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &iv.Bytes); err != nil {
+			return nil, err
+		}
+		iv.T = fromMs(t)
+		iv.P50, iv.P90, iv.P95, iv.P99, iv.Max, iv.Mean = nanOr(p[0]), nanOr(p[1]), nanOr(p[2]), nanOr(p[3]), nanOr(p[4]), nanOr(p[5])
+		out = append(out, iv)
+	}
+	return out, rows.Err()
+}
+
+// Latest reads the latest cumulative statistics (nil when no tick was
+// recorded).
+func (s *Store) Latest(ctx context.Context) (*stats.Snapshot, error) {
+	var b string
+	err := s.db.QueryRowContext(ctx, `SELECT snapshot FROM latest WHERE id = 1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap := &stats.Snapshot{}
+	if err := json.Unmarshal([]byte(b), snap); err != nil {
+		return nil, fmt.Errorf("latest statistics: %w", err)
+	}
+	return snap, nil
+}
+
+// Series reads the target series, each in time order.
+func (s *Store) Series(ctx context.Context) ([]Series, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.name, s.metric, s.memory, p.t, p.value
+		FROM samples p JOIN series s ON s.id = p.series_id ORDER BY s.id, p.t`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Series
+	for rows.Next() {
+		var name, metric string
+		var mem bool
+		var t int64
+		var v float64
+		if err := rows.Scan(&name, &metric, &mem, &t, &v); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].Name != name {
+			out = append(out, Series{Name: name, Metric: metric, Memory: mem})
+		}
+		last := &out[len(out)-1]
+		last.Points = append(last.Points, Point{T: fromMs(t), V: v})
+	}
+	return out, rows.Err()
+}
+
+// Events reads the events, in time order.
+func (s *Store) Events(ctx context.Context) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t, kind, detail FROM events ORDER BY t, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var t int64
+		if err := rows.Scan(&t, &e.Kind, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.T = fromMs(t)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Verdicts reads the verdicts recorded at the end of the run.
+func (s *Store) Verdicts(ctx context.Context) ([]Verdict, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, name, status, reason FROM verdicts ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Verdict
+	for rows.Next() {
+		var v Verdict
+		if err := rows.Scan(&v.Kind, &v.Name, &v.Status, &v.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Summary is one line of `horde runs`.
+type Summary struct {
+	Path               string
+	Run                Run
+	LastTick           time.Time // zero when no tick was recorded
+	Requests, Failures int64
+	Err                error // the file could not be read (foreign, corrupt)
+}
+
+// Summarize reads one file's summary.
+func Summarize(ctx context.Context, path string) Summary {
+	sm := Summary{Path: path}
+	s, err := Open(ctx, path)
+	if err != nil {
+		sm.Err = err
+		return sm
+	}
+	defer s.Close(ctx)
+	if sm.Run, err = s.Run(ctx); err != nil {
+		sm.Err = err
+		return sm
+	}
+	var last sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(i.requests), 0), coalesce(sum(i.failures), 0), max(i.t)
+		FROM intervals i JOIN names n ON n.id = i.name_id WHERE n.method = '' AND n.name = ?`, stats.AggregatedName).
+		Scan(&sm.Requests, &sm.Failures, &last)
+	if err != nil {
+		sm.Err = err
+	}
+	if last.Valid {
+		sm.LastTick = fromMs(last.Int64)
+	}
+	return sm
+}
+
+// List summarizes every run file in dir, oldest first. A missing dir has
+// no runs.
+func List(ctx context.Context, dir string) ([]Summary, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), Ext) {
+			continue
+		}
+		out = append(out, Summarize(ctx, filepath.Join(dir, e.Name())))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Run.Started.Equal(out[j].Run.Started) {
+			return out[i].Run.Started.Before(out[j].Run.Started)
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out, nil
+}

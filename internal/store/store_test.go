@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// gen makes the cumulative snapshot of tick i of a run with n names, each
+// doing 10 requests a second (1 failure every 10 ticks).
+func gen(n, i int) *stats.Snapshot {
+	s := &stats.Snapshot{Time: t0.Add(time.Duration(i) * time.Second), Start: t0}
+	ps := make([]float64, len(stats.Percentiles))
+	for j := range ps {
+		ps[j] = float64(10 + j + i%7)
+	}
+	var tot int64
+	for k := 0; k < n; k++ {
+		e := stats.Entry{Method: "GET", Name: fmt.Sprintf("/api/item/%02d", k), Requests: int64(10 * (i + 1)), Failures: int64((i + 1) / 10),
+			AvgMs: 12.5, MinMs: 1, MaxMs: 99, AvgContentSize: 512, CurrentRPS: 10, Percentiles: ps, CurrentPercentiles: ps}
+		tot += e.Requests
+		s.Entries = append(s.Entries, e)
+	}
+	s.Total = stats.Entry{Name: stats.AggregatedName, Requests: tot, Failures: int64(n * (i + 1) / 10), AvgMs: 12.5, AvgContentSize: 512,
+		CurrentRPS: float64(10 * n), Percentiles: ps, CurrentPercentiles: ps}
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Create(ctx, dir, Run{Started: t0, Config: json.RawMessage(`{"users":3}`), Scenario: "host: x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(s.Path()) != dir || filepath.Ext(s.Path()) != Ext {
+		t.Fatalf("path %s", s.Path())
+	}
+	for i := 0; i < 5; i++ {
+		sm := []Sample{{Series: "x rss", Metric: "process_resident_memory_bytes", Memory: true, T: t0.Add(time.Duration(i) * time.Second), V: float64(1000 + i)}}
+		if err := s.Tick(ctx, gen(2, i), 3, sm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// idle tick: nothing recorded
+	if err := s.Tick(ctx, gen(2, 4), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	final := gen(2, 4)
+	final.Errors = []stats.Error{{Method: "GET", Name: "/api/item/00", Message: "HTTP 500", Occurrences: 1}}
+	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []Verdict{{"threshold", "p95 < 1ms", "fail", "too slow"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	run, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != StatusFailed || run.ExitCode != 1 || string(run.Config) != `{"users":3}` || run.Scenario != "host: x" || !run.Ended.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("run %+v", run)
+	}
+	ticks, _ := r.Ticks(ctx)
+	if len(ticks) != 5 || ticks[0].Users != 3 {
+		t.Fatalf("ticks %+v", ticks)
+	}
+	ivs, _ := r.Intervals(ctx)
+	if len(ivs) != 15 {
+		t.Fatalf("%d intervals", len(ivs))
+	}
+	var agg int64
+	for _, iv := range ivs {
+		if iv.Name == stats.AggregatedName {
+			agg += iv.Requests
+			if iv.Requests != 20 || iv.Mean != 12.5 || iv.Bytes != 20*512 || iv.P95 != float64(15+iv.T.Sub(t0)/time.Second%7) {
+				t.Fatalf("interval %+v", iv)
+			}
+		}
+	}
+	if agg != 100 {
+		t.Fatalf("aggregated requests %d", agg)
+	}
+	snap, err := r.Latest(ctx)
+	if err != nil || snap == nil || len(snap.Entries) != 2 || snap.Total.Requests != 100 || len(snap.Errors) != 1 {
+		t.Fatalf("latest %+v %v", snap, err)
+	}
+	ser, _ := r.Series(ctx)
+	if len(ser) != 1 || len(ser[0].Points) != 5 || !ser[0].Memory || ser[0].Points[4].V != 1004 {
+		t.Fatalf("series %+v", ser)
+	}
+	vs, _ := r.Verdicts(ctx)
+	if len(vs) != 1 || vs[0].Status != "fail" {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	evs, _ := r.Events(ctx)
+	if len(evs) != 3 || evs[0].Kind != "start" || evs[1].Kind != "stop" || evs[2].Kind != "verdict" {
+		t.Fatalf("events %+v", evs)
+	}
+	sums, err := List(ctx, dir)
+	if err != nil || len(sums) != 1 || sums[0].Requests != 100 || sums[0].Failures != 1 || sums[0].Err != nil {
+		t.Fatalf("list %+v %v", sums, err)
+	}
+}
+
+func TestResetStats(t *testing.T) {
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	s.Tick(ctx, gen(1, 9), 1, nil)
+	reset := gen(1, 0) // counts went down: a reset
+	reset.Time = t0.Add(time.Minute)
+	s.Tick(ctx, reset, 1, nil)
+	ivs, _ := s.Intervals(ctx)
+	for _, iv := range ivs {
+		if iv.Requests < 0 {
+			t.Fatalf("negative delta %+v", iv)
+		}
+	}
+	if ivs[len(ivs)-1].Requests != 10 {
+		t.Fatalf("after reset %+v", ivs[len(ivs)-1])
+	}
+}
+
+func TestForeignFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.db")
+	os.WriteFile(text, []byte("not a database at all, just some text that is long enough to look like a header"), 0o644)
+	if _, err := Open(ctx, text); !errors.Is(err, ErrForeign) {
+		t.Fatalf("text file: %v", err)
+	}
+	before, _ := os.ReadFile(text)
+	if string(before) != "not a database at all, just some text that is long enough to look like a header" {
+		t.Fatal("foreign file changed")
+	}
+	// another application's SQLite file
+	other := filepath.Join(dir, "other.db")
+	s, err := open(ctx, other, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(`CREATE TABLE t (x)`)
+	s.db.Close()
+	if _, err := Open(ctx, other); !errors.Is(err, ErrForeign) {
+		t.Fatalf("other sqlite file: %v", err)
+	}
+	if _, err := Open(ctx, filepath.Join(dir, "missing.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); err == nil {
+		t.Fatal("Open created a missing file")
+	}
+	sums, err := List(ctx, dir)
+	if err != nil || len(sums) != 2 || sums[0].Err == nil || sums[1].Err == nil {
+		t.Fatalf("list: %+v %v", sums, err)
+	}
+	// Create never overwrites.
+	if _, err := Create(ctx, dir, Run{ID: "other"}); err == nil {
+		t.Fatal("Create overwrote a file")
+	}
+}
+
+// TestSizePerDay measures the file's growth for 20 names at 1 s ticks and
+// extrapolates it to a day (see docs/runs.md).
+func TestSizePerDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const names, ticks = 20, 3600
+	size := func() int64 {
+		s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		fi, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	base := size()
+	start := time.Now()
+	for i := 0; i < ticks; i++ {
+		sm := []Sample{
+			{Series: "http://t/metrics process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true, T: t0.Add(time.Duration(i) * time.Second), V: 1e8 + float64(i)},
+			{Series: "http://t/metrics go_goroutines", Metric: "go_goroutines", T: t0.Add(time.Duration(i) * time.Second), V: 42},
+		}
+		if err := s.Tick(ctx, gen(names, i), 100, sm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := time.Since(start) / ticks
+	grown := size() - base
+	perDay := float64(grown) / ticks * 86400
+	t.Logf("%d names, 1 s ticks, 2 target series: %d bytes per tick, %.0f MB per day (%.1f GB per 7 days); %v per tick written",
+		names, grown/ticks, perDay/1e6, perDay*7/1e9, per)
+	if perDay > 2e9 {
+		t.Errorf("%.0f MB per day: the format grew", perDay/1e6)
+	}
+	s.Close(ctx)
+	if math.IsNaN(perDay) {
+		t.Fatal("nan")
+	}
+}
+
+func BenchmarkTick(b *testing.B) {
+	ctx := context.Background()
+	s, err := Create(ctx, b.TempDir(), Run{Started: t0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	snaps := make([]*stats.Snapshot, 100)
+	for i := range snaps {
+		snaps[i] = gen(20, i)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sn := *snaps[i%100]
+		sn.Time = t0.Add(time.Duration(i) * time.Second)
+		if err := s.Tick(ctx, &sn, 100, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
