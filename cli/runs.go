@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/store"
@@ -332,18 +334,23 @@ func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 		dir, format string
 		thresholds  []string
 		warmup      durationValue
+		prom        promOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "analyze RUN",
+		Use:   "analyze RUN | analyze --prometheus URL --query Q",
 		Short: "Judge a recorded run: thresholds, leak and drift checks",
 		Long: `Judge a recorded run (a run file, or a run id under --runs-dir) again: the
 thresholds recorded with the run plus --threshold, latency/error-rate/throughput
 drift, and a leak check on every recorded target memory series.
 
+With --prometheus, it judges series from a Prometheus server instead, as the
+seed's analyser does: each --query (PromQL) over --start..--end; memory series
+get the leak check, others the drift check.
+
 Exit codes: 0 every threshold and check passed (warnings pass); 1 a threshold
 or a check failed (the failed ones are named on stderr); 2 bad input (no such
 file, not a run file, a bad threshold or format). See docs/runs.md.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
@@ -352,6 +359,15 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				return badInput("--format: %q is not text, json or markdown", format)
 			}
 			ctx := cmd.Context()
+			if prom.url != "" {
+				if len(args) > 0 {
+					return badInput("give a run file or --prometheus, not both")
+				}
+				return analyzePrometheus(ctx, &prom, warmup.d, format, stdout)
+			}
+			if len(args) != 1 {
+				return badInput("name a run file (or a run id), or use --prometheus URL --query Q")
+			}
 			rf, err := loadRunFile(ctx, resolveRun(args[0], dir))
 			if err != nil {
 				return err
@@ -404,7 +420,121 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&format, "format", "text", "output: text, json or markdown")
 	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
+	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
+	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)
+	f.StringVar(&prom.start, "start", "-24h", "with --prometheus: start of the range (RFC 3339, unix seconds, or relative to now like -24h)")
+	f.StringVar(&prom.end, "end", "now", "with --prometheus: end of the range (as --start)")
+	f.Var(&prom.step, "step", "with --prometheus: resolution (default: the range / 1000, at least 1s)")
 	return cmd
+}
+
+// promOptions are analyze's --prometheus flags.
+type promOptions struct {
+	url        string
+	queries    []string
+	start, end string
+	step       durationValue
+}
+
+// promTime reads an RFC 3339 time, unix seconds, "now", or a duration
+// relative to now ("-24h").
+func promTime(s string, now time.Time) (time.Time, error) {
+	switch {
+	case s == "now" || s == "":
+		return now, nil
+	case strings.HasPrefix(s, "-"):
+		d, err := scenario.ParseDuration(s[1:])
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.UnixMilli(int64(f * 1000)), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, unix seconds, now, or -DURATION)", s)
+}
+
+// analyzePrometheus judges series queried from a Prometheus server.
+func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration, format string, stdout io.Writer) error {
+	if len(p.queries) == 0 {
+		return badInput("--prometheus needs at least one --query")
+	}
+	now := time.Now()
+	start, err := promTime(p.start, now)
+	if err != nil {
+		return badInput("--start: %v", err)
+	}
+	end, err := promTime(p.end, now)
+	if err != nil {
+		return badInput("--end: %v", err)
+	}
+	if !end.After(start) {
+		return badInput("--end must be after --start")
+	}
+	step := p.step.d
+	if step <= 0 {
+		step = max(end.Sub(start)/1000, time.Second)
+	}
+	var vs []report.Verdict
+	for _, q := range p.queries {
+		series, err := monitor.QueryRange(ctx, nil, p.url, q, start, end, step)
+		if err != nil {
+			return &exitError{code: ExitBadInput, err: fmt.Errorf("--query %q: %w", q, err)}
+		}
+		if len(series) == 0 {
+			vs = append(vs, report.Verdict{Kind: "check", Name: q, Status: string(soak.Warn), Reason: q + ": no data in the range"})
+		}
+		for _, s := range series {
+			pts := make([]soak.Point, len(s.Points))
+			for i, pt := range s.Points {
+				pts[i] = soak.Point{T: pt.T, V: pt.V}
+			}
+			if s.Memory {
+				l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
+				vs = append(vs, report.Verdict{Kind: "check", Name: "memory leak: " + s.Name, Status: string(l.Status), Reason: "memory leak (" + s.Name + "): " + l.Reason})
+				continue
+			}
+			d := soak.Drift(s.Name, pts, soak.DriftOptions{Warmup: warmup})
+			vs = append(vs, report.Verdict{Kind: "check", Name: "drift: " + s.Name, Status: string(d.Status), Reason: d.Reason})
+		}
+	}
+	var failed []string
+	for _, v := range vs {
+		if v.Status == string(soak.Fail) {
+			failed = append(failed, v.Name)
+		}
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			Prometheus string           `json:"prometheus"`
+			Start      time.Time        `json:"start"`
+			End        time.Time        `json:"end"`
+			Passed     bool             `json:"passed"`
+			Verdicts   []report.Verdict `json:"verdicts"`
+		}{p.url, start.UTC(), end.UTC(), len(failed) == 0, vs}); err != nil {
+			return &exitError{code: ExitBroken, err: err}
+		}
+	case "markdown":
+		fmt.Fprintf(stdout, "### horde analyze: %s, %s to %s\n\n| result | check | reason |\n|---|---|---|\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		for _, v := range vs {
+			fmt.Fprintf(stdout, "| %s | %s | %s |\n", strings.ToUpper(v.Status), strings.ReplaceAll(v.Name, "|", "\\|"), strings.ReplaceAll(v.Reason, "|", "\\|"))
+		}
+	default:
+		fmt.Fprintf(stdout, "Prometheus %s, %s to %s\n\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		report.PrintVerdicts(stdout, vs)
+	}
+	if len(failed) > 0 {
+		return &exitError{code: ExitFailures, err: fmt.Errorf("%d failed: %s", len(failed), strings.Join(failed, "; "))}
+	}
+	return nil
 }
 
 func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {

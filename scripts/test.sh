@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # System packages some tests use. Tests that need a missing one skip with a
 # message, unless HORDE_REQUIRE_ALL=1 (set by .ci/run) turns the skip into a failure.
-HORDE_TEST_PACKAGES=${HORDE_TEST_PACKAGES:-"chromium python3-locust iproute2"}
+HORDE_TEST_PACKAGES=${HORDE_TEST_PACKAGES:-"chromium python3-locust iproute2 prometheus"}
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=()
 	for p in ${HORDE_TEST_PACKAGES:-}; do
