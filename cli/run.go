@@ -318,6 +318,12 @@ func (rs *runSetup) masterConfig(o *runOptions) master.Config {
 // the end of the run or an interrupt; then it writes the results.
 func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, beforeStart func() error) error {
 	rs.out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
+	for _, t := range o.parsedThresholds {
+		if t.AbortOn {
+			rs.out.aborts = append(rs.out.aborts, t)
+		}
+	}
+	rs.out.stop = func() { go m.Stop() } // not from the tick: Stop waits for nothing, but keep the tick short
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(serveCtx) }()
@@ -368,6 +374,13 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
 	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon, o.warmup.d)
+	out.mu.Lock()
+	aborted := out.aborted
+	out.mu.Unlock()
+	if aborted != "" {
+		info.Verdicts = append([]report.Verdict{{Kind: "threshold", Name: "abort_on_fail", Status: string(soak.Fail),
+			Reason: "run aborted early: " + aborted}}, info.Verdicts...)
+	}
 	code := ExitOK
 	failedThresholds := 0
 	for _, v := range info.Verdicts {
@@ -573,6 +586,11 @@ type outputs struct {
 
 	// exceptions reads the user-code errors so far (set once the run exists).
 	exceptions func() []report.Exception
+	// aborts are the abort_on_fail thresholds, judged every tick; stop ends
+	// the run when one fails, and aborted says why it was ended.
+	aborts  []*scenario.Threshold
+	stop    func()
+	aborted string
 	// rec records the run into its file (docs/runs.md).
 	rec *runRecorder
 
@@ -617,6 +635,7 @@ func (o *outputs) tick(s *stats.Snapshot, users int) {
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)
 	}
+	o.judgeAborts(s)
 	if o.opts.csvPrefix != "" && s.Time.Sub(o.lastFiles) >= filesEvery {
 		// Keep the result files current during long runs, as Locust does.
 		o.lastFiles = s.Time
@@ -669,6 +688,27 @@ func (o *outputs) finish(s *stats.Snapshot, users int, hist []report.Point, info
 		}
 	}
 	return nil
+}
+
+// judgeAborts ends the run when an abort_on_fail threshold fails after its
+// grace period. o.mu is held.
+func (o *outputs) judgeAborts(s *stats.Snapshot) {
+	if len(o.aborts) == 0 || o.aborted != "" || o.stop == nil {
+		return
+	}
+	for _, t := range o.aborts {
+		if s.Time.Sub(s.Start) < t.Grace {
+			continue
+		}
+		r := soak.EvaluateThresholds([]*scenario.Threshold{t}, soak.Inputs{Snapshot: s})[0]
+		if r.Pass || r.NoData {
+			continue
+		}
+		o.aborted = r.Reason
+		o.log.Warn("threshold failed with abort_on_fail: stopping the run", "threshold", t.Text, "reason", r.Reason)
+		o.stop()
+		return
+	}
 }
 
 func (o *outputs) writeCSVs(s *stats.Snapshot, ex []report.Exception) error {

@@ -337,3 +337,33 @@ users:
 		t.Errorf("a bad threshold: exit code %d, want 2\n%s", code, bad.stderr)
 	}
 }
+
+// A threshold with abort_on_fail stops the run early once it fails after
+// its grace period, and the run exits 1.
+func TestRun_AbortOnFail(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "abort.yaml", `
+thresholds:
+  - threshold: "error_rate < 1%"
+    abort_on_fail: true
+    grace: 2s
+users:
+  - name: a
+    wait: {constant: 20ms}
+    tasks:
+      - get: /api/data/1
+`)
+	began := time.Now()
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "60s", "-H", host, "--only-summary")
+	code := p.wait(t, 50*time.Second)
+	if took := time.Since(began); took > 30*time.Second {
+		t.Errorf("the run took %v: it was not aborted", took)
+	}
+	if code != 1 {
+		t.Errorf("exit code %d, want 1\n%s", code, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "run aborted early: error_rate < 1% fails") {
+		t.Errorf("no abort verdict:\n%s", p.stdout)
+	}
+}

@@ -52,20 +52,21 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 
 // Keys known at each level of the file.
 var (
-	topKeys      = []string{"host", "defaults", "data", "load", "users", "thresholds", "monitor"}
-	monitorKeys  = []string{"interval", "scrape", "process"}
-	scrapeKeys   = []string{"url", "metrics"}
-	defaultsKeys = []string{"headers", "timeout"}
-	feederKeys   = []string{"file", "mode"}
-	loadKeys     = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
-	stageKeys    = []string{"duration", "target"}
-	cycleKeys    = []string{"min", "max", "period"}
-	spikeKeys    = []string{"base", "peak", "at", "duration"}
-	classKeys    = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
-	waitKinds    = []string{"constant", "between", "pacing"}
-	methodKeys   = []string{"get", "post", "put", "patch", "delete", "head", "options"}
-	bodyKeys     = []string{"json", "form", "body"}
-	requestKeys  = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
+	topKeys       = []string{"host", "defaults", "data", "load", "users", "thresholds", "monitor"}
+	monitorKeys   = []string{"interval", "scrape", "process"}
+	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
+	scrapeKeys    = []string{"url", "metrics"}
+	defaultsKeys  = []string{"headers", "timeout"}
+	feederKeys    = []string{"file", "mode"}
+	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
+	stageKeys     = []string{"duration", "target"}
+	cycleKeys     = []string{"min", "max", "period"}
+	spikeKeys     = []string{"base", "peak", "at", "duration"}
+	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
+	waitKinds     = []string{"constant", "between", "pacing"}
+	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
+	bodyKeys      = []string{"json", "form", "body"}
+	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
 		"content_type", "timeout", "capture", "check")
 	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
 	stepsTaskKeys = []string{"weight", "name", "steps"}
@@ -524,13 +525,37 @@ func (p *parser) thresholds(n *yaml.Node, monitored bool) []*Threshold {
 	}
 	var out []*Threshold
 	for _, it := range items {
-		text, ok := p.str(it, "threshold")
+		// A threshold is a string, or a map {threshold, abort_on_fail, grace}.
+		var abort bool
+		var grace time.Duration
+		textNode := it
+		if r := p.resolve(it); r != nil && r.Kind == yaml.MappingNode {
+			f := p.fields(it, "threshold", thresholdKeys)
+			e, ok := f["threshold"]
+			if !ok {
+				p.errorf(it, "threshold needs threshold: EXPRESSION")
+				continue
+			}
+			textNode = e.val
+			if a, ok := f["abort_on_fail"]; ok {
+				abort, _ = p.bool(a.val, "abort_on_fail")
+			}
+			if g, ok := f["grace"]; ok {
+				grace, _ = p.duration(g.val, "grace")
+			}
+		}
+		text, ok := p.str(textNode, "threshold")
 		if !ok {
 			continue
 		}
 		t, err := ParseThreshold(text)
 		if err != nil {
-			p.errorf(it, "%s", err)
+			p.errorf(textNode, "%s", err)
+			continue
+		}
+		t.AbortOn, t.Grace = abort, grace
+		if abort && (t.Stat == "degradation" || t.Stat == "target") {
+			p.errorf(textNode, "threshold %q: abort_on_fail works with request statistics (p95, error_rate, rps...), not %s", text, t.Stat)
 			continue
 		}
 		if t.Stat == "target" {
@@ -543,7 +568,7 @@ func (p *parser) thresholds(n *yaml.Node, monitored bool) []*Threshold {
 				continue
 			}
 		}
-		t.Pos = p.pos(p.resolve(it))
+		t.Pos = p.pos(p.resolve(textNode))
 		out = append(out, t)
 	}
 	return out

@@ -28,8 +28,9 @@ type Threshold struct {
 	Name     string  // "" means Aggregated
 	Target   string  // for "target": the metric after "target."
 	Op       string
-	Value    float64 // in ms for times, % for rates and degradation
-	AbortOn  bool    // abort the run as soon as it fails (not yet used)
+	Value    float64       // in ms for times, % for rates and degradation
+	AbortOn  bool          // abort the run as soon as it fails (after Grace)
+	Grace    time.Duration // abort_on_fail: time from the start before it is judged
 	Pos      Pos
 	Duration bool // the value was a duration
 }

@@ -94,3 +94,21 @@ func TestParse_Monitor(t *testing.T) {
 		}
 	}
 }
+
+func TestParse_ThresholdAbortOnFail(t *testing.T) {
+	src := "host: http://127.0.0.1:1\nthresholds:\n  - {threshold: \"p95 < 1s\", abort_on_fail: true, grace: 30s}\n  - \"rps > 1\"\n" + loadUsers
+	p, err := Parse("a.yaml", ".", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th := p.Thresholds[0]; !th.AbortOn || th.Grace != 30*time.Second || th.Text != "p95 < 1s" || p.Thresholds[1].AbortOn {
+		t.Errorf("thresholds: %+v %+v", p.Thresholds[0], p.Thresholds[1])
+	}
+	bad := "host: http://127.0.0.1:1\nthresholds:\n  - {threshold: \"degradation(p95) < 20%\", abort_on_fail: true}\n  - {abort_on_fail: true}\n  - {threshold: \"p95 < 1s\", abort_on_fial: true}\n" + loadUsers
+	_, err = Parse("a.yaml", ".", []byte(bad), Options{})
+	for _, want := range []string{"abort_on_fail works with request statistics", "threshold needs threshold:", `did you mean "abort_on_fail"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors %v lack %q", err, want)
+		}
+	}
+}

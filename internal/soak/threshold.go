@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -29,6 +30,7 @@ type ThresholdResult struct {
 	Actual    float64
 	Pass      bool
 	Reason    string // one sentence
+	NoData    bool   // nothing to judge yet (no such requests, too little history)
 }
 
 // EvaluateThresholds judges every threshold.
@@ -47,6 +49,7 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 		d := Drift(key, in.Series[key], DriftOptions{Warmup: in.Warmup})
 		if d.Points < 8 {
 			r.Reason = fmt.Sprintf("%s: not enough history to measure degradation (%d points)", t.Text, d.Points)
+			r.NoData = true
 			return r
 		}
 		r.Actual = d.ChangePct
@@ -68,7 +71,11 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 	e, err := entry(in.Snapshot, t)
 	if err != nil {
 		r.Reason = fmt.Sprintf("%s: %v", t.Text, err)
+		r.NoData = errors.Is(err, errNoRequests)
 		return r
+	}
+	if e.Requests == 0 && t.Stat != "requests" && t.Stat != "failures" {
+		r.NoData = true
 	}
 	switch t.Stat {
 	case "p":
@@ -108,6 +115,8 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 	return r
 }
 
+var errNoRequests = errors.New("no requests named")
+
 // entry finds the statistics entry a threshold names: Aggregated when it
 // names none; by name, and method when given, otherwise.
 func entry(s *stats.Snapshot, t *scenario.Threshold) (*stats.Entry, error) {
@@ -129,7 +138,7 @@ func entry(s *stats.Snapshot, t *scenario.Threshold) (*stats.Entry, error) {
 	}
 	switch len(methods) {
 	case 0:
-		return nil, fmt.Errorf("no requests named %q", strings.TrimSpace(t.Method+" "+t.Name))
+		return nil, fmt.Errorf("%w %q", errNoRequests, strings.TrimSpace(t.Method+" "+t.Name))
 	case 1:
 		return found, nil
 	default:
