@@ -18,6 +18,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/web"
@@ -66,6 +67,24 @@ func (c webControl) Spec() web.RunSpec {
 func (c webControl) State() string { return string(c.Master.State()) }
 
 func (c webControl) Exceptions() []report.Exception { return toReportExceptions(c.Master.Exceptions()) }
+
+// WorkerStates counts the remote workers by state, for /metrics.
+func (c webControl) WorkerStates() map[string]int {
+	ws, distributed := c.Workers()
+	if !distributed {
+		return nil
+	}
+	out := map[string]int{}
+	for _, w := range ws {
+		out[w.State]++
+	}
+	return out
+}
+
+// RunInfo labels horde_run_info.
+func (c webControl) RunInfo() map[string]string {
+	return map[string]string{"host": c.Master.Spec().Host, "version": Version}
+}
 
 // Workers lists the remote workers. A standalone master runs its users in
 // an in-process worker of its own: such a run is not distributed and lists
@@ -139,6 +158,11 @@ func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.
 	if o.csvFullHistory && o.csvPrefix != "" {
 		opts.HistoryCSV = o.csvPrefix + "_stats_history.csv"
 	}
+	exporter, err := monitor.NewExporter(webControl{m})
+	if err != nil {
+		return &exitError{code: ExitBroken, err: err}
+	}
+	opts.Metrics = exporter.Handler()
 	handler, err := web.New(webControl{m}, opts)
 	if err != nil {
 		return badInput("--web-auth: %v", err)

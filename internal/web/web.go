@@ -109,6 +109,9 @@ type Options struct {
 	ExitCodeOnError int
 	Version         string
 	Logger          *slog.Logger
+	// Metrics, when set, serves horde's own Prometheus metrics at /metrics
+	// (behind the same auth as every route but the probes).
+	Metrics http.Handler
 }
 
 // maxBody caps request bodies (forms and JSON).
@@ -154,6 +157,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /static/{file}", s.static)
 	s.locustRoutes(m)
 	s.apiRoutes(m)
+	if s.opts.Metrics != nil {
+		m.Handle("GET /metrics", s.opts.Metrics)
+	}
 }
 
 // ServeHTTP answers the probes, checks credentials, then routes.
