@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -39,49 +38,6 @@ func webFreePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startWebProc is start with its output buffers' locks made before the
-// process can write (start's are made lazily, which -race reports when the
-// process writes while the test reads). Use start once e2e_test.go does so.
-func startWebProc(t *testing.T, dir string, bin string, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	p := &proc{cmd: cmd, stdout: &syncBuffer{mu: make(chan struct{}, 1)}, stderr: &syncBuffer{mu: make(chan struct{}, 1)}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-// startWebTarget is startTarget through startWebProc.
-func startWebTarget(t *testing.T) string {
-	t.Helper()
-	p := startWebProc(t, repoRoot, hordeBin, "target", "--addr", "127.0.0.1:0", "--admin-addr", "off")
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(p.stdout.String()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("target exited: %v\n%s", p.err, p.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("target did not start:\n%s\n%s", p.stdout, p.stderr)
-	return ""
-}
-
 var webURLRE = regexp.MustCompile(`horde web UI on (https?://[0-9.:]+)`)
 
 // startWeb runs `horde run FILE -H host --web-port P args...` (the web UI,
@@ -90,7 +46,7 @@ func startWeb(t *testing.T, dir, file, host string, args ...string) (*proc, stri
 	t.Helper()
 	port := webFreePort(t)
 	all := append([]string{"run", file, "-H", host, "--web-port", strconv.Itoa(port), "--only-summary"}, args...)
-	p := startWebProc(t, dir, hordeBin, all...)
+	p := start(t, dir, nil, hordeBin, all...)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := webURLRE.FindStringSubmatch(p.stdout.String()); m != nil {
@@ -241,7 +197,7 @@ var (
 // Route by route, as LOCUST.md §2 lists them: status, content type, JSON
 // keys and CSV headers, through the real binary.
 func TestAPI_LocustRoutes(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
 	p, base := startWeb(t, dir, file, host, "--csv", "out/run", "--csv-full-history")
@@ -418,7 +374,7 @@ func TestAPI_LocustRoutes(t *testing.T) {
 // requests flow, change the user count, stop. Then Ctrl-C, and the exit code
 // is the run's.
 func TestAPI_ControllerScript(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	p, base := startWeb(t, dir, filepath.Join(repoRoot, "examples", "seed-api.yaml"), host)
 	c := newAPIClient(base)
@@ -472,7 +428,7 @@ func TestAPI_ControllerScript(t *testing.T) {
 // With --web-auth and --web-token every route but the probes wants
 // credentials; cross-origin state changes and bad fields are refused.
 func TestAPI_AuthAndRefusals(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	p, base := startWeb(t, dir, filepath.Join(repoRoot, "examples", "seed-api.yaml"), host,
 		"--web-auth", "admin:pa55", "--web-token", "t0ken")
@@ -572,7 +528,7 @@ func TestAPI_AuthAndRefusals(t *testing.T) {
 
 // --autostart starts at once; --autoquit 0 quits when the run ends.
 func TestAPI_AutostartAutoquit(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	p, base := startWeb(t, dir, filepath.Join(repoRoot, "examples", "seed-api.yaml"), host,
 		"-u", "2", "-r", "10", "-t", "3s", "--autostart", "--autoquit", "0")
@@ -588,10 +544,10 @@ func TestAPI_AutostartAutoquit(t *testing.T) {
 
 // TLS: both flags or neither (exit 2); with both, HTTPS.
 func TestAPI_TLS(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	seed := filepath.Join(repoRoot, "examples", "seed-api.yaml")
-	bad := startWebProc(t, dir, hordeBin, "run", seed, "-H", host, "--web-port", strconv.Itoa(webFreePort(t)), "--tls-cert", "cert.pem")
+	bad := start(t, dir, nil, hordeBin, "run", seed, "-H", host, "--web-port", strconv.Itoa(webFreePort(t)), "--tls-cert", "cert.pem")
 	if code := bad.wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.stderr.String(), "--tls-key") {
 		t.Errorf("--tls-cert alone: exit %d, stderr %q; want 2 naming --tls-key", code, bad.stderr)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,48 +19,6 @@ import (
 // Distributed runs through the binary: a master and workers as separate
 // processes on loopback, killed by PID at cleanup, every load bounded.
 
-// startC is start with its output buffers made before the process can
-// write to them (start's buffers create their lock lazily, which the race
-// detector reports when the process writes while the test reads).
-func startC(t *testing.T, dir string, env []string, bin string, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stdout: newSyncBuffer(), stderr: newSyncBuffer(), done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
-
-// startTargetC is startTarget through startC.
-func startTargetC(t *testing.T) string {
-	t.Helper()
-	p := startC(t, repoRoot, nil, hordeBin, "target", "--addr", "127.0.0.1:0", "--admin-addr", "off")
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(p.stdout.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("target did not start:\n%s\n%s", p.stdout, p.stderr)
-	return ""
-}
-
 var masterAddrRE = regexp.MustCompile(`listening for workers on ([0-9.]+:[0-9]+)`)
 
 // startMaster runs `horde master` on a free loopback port (or port, when
@@ -69,7 +26,7 @@ var masterAddrRE = regexp.MustCompile(`listening for workers on ([0-9.]+:[0-9]+)
 func startMaster(t *testing.T, dir string, port int, args ...string) (*proc, int) {
 	t.Helper()
 	all := append([]string{"master", "--master-bind-host", "127.0.0.1", "--master-bind-port", strconv.Itoa(port)}, args...)
-	p := startC(t, dir, nil, hordeBin, all...)
+	p := start(t, dir, nil, hordeBin, all...)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := masterAddrRE.FindStringSubmatch(p.stdout.String()); m != nil {
@@ -89,7 +46,7 @@ func startMaster(t *testing.T, dir string, port int, args ...string) (*proc, int
 
 func startWorker(t *testing.T, dir string, port int, args ...string) *proc {
 	t.Helper()
-	return startC(t, dir, nil, hordeBin, append([]string{"worker", "--master-port", strconv.Itoa(port)}, args...)...)
+	return start(t, dir, nil, hordeBin, append([]string{"worker", "--master-port", strconv.Itoa(port)}, args...)...)
 }
 
 // waitLog waits until the process's stderr matches re, or fails.
@@ -137,7 +94,7 @@ func freePort(t *testing.T) int {
 // A master and three workers run the seed scenario: the users are split
 // exactly, and the master's totals are the sum of what the workers sent.
 func TestCluster_ThreeWorkersTotals(t *testing.T) {
-	host := startTargetC(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
 	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "31", "-r", "200", "-t", "5s", "-H", host,
@@ -195,7 +152,7 @@ func lastUsers(dir string) (unix int64, users int) {
 // kill -9 of a worker: its users run on the others within 5 s and the user
 // count returns to the target; nothing counted before is lost.
 func TestCluster_KillWorker(t *testing.T) {
-	host := startTargetC(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
 	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "30", "-r", "300", "-t", "25s", "-H", host,
@@ -265,7 +222,7 @@ func requestsSoFar(dir string) int {
 // A worker that joins mid-run gets its share at once: users rebalance
 // within one report interval (2 s).
 func TestCluster_WorkerJoinsMidRun(t *testing.T) {
-	host := startTargetC(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
 	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "30", "-r", "300", "-t", "20s", "-H", host,
@@ -394,11 +351,11 @@ func TestCluster_Refusals(t *testing.T) {
 
 	// Another version: built with a different cli.Version.
 	bin := filepath.Join(buildDir, "horde-other")
-	build := startC(t, repoRoot, nil, "go", "build", "-o", bin, "-ldflags", "-X github.com/horde-load/horde/cli.Version=9.9.9", "./cmd/horde")
+	build := start(t, repoRoot, nil, "go", "build", "-o", bin, "-ldflags", "-X github.com/horde-load/horde/cli.Version=9.9.9", "./cmd/horde")
 	if code := build.wait(t, 5*time.Minute); code != 0 {
 		t.Fatalf("build: %s", build.stderr)
 	}
-	old := startC(t, dir, []string{"HORDE_WORKER_TOKEN=s3cret"}, bin, "worker", "--master-port", strconv.Itoa(port))
+	old := start(t, dir, []string{"HORDE_WORKER_TOKEN=s3cret"}, bin, "worker", "--master-port", strconv.Itoa(port))
 	if code := old.wait(t, 20*time.Second); code != 2 {
 		t.Errorf("worker of another version: exit code %d, want 2\n%s", code, old.stderr)
 	}

@@ -127,7 +127,7 @@ func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp
 // table and charts fill, edit the users, stop, reload (the charts keep their
 // history), download a CSV. The page makes no request off the machine.
 func TestWeb_SwarmFromTheForm(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
 	p, base := startWeb(t, dir, file, host)
@@ -227,7 +227,7 @@ const manyNames = `users:
 
 // With 1,000 request names the table still renders fast.
 func TestWeb_ThousandNames(t *testing.T) {
-	host := startWebTarget(t)
+	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "many.yaml", manyNames)
 	p, base := startWeb(t, dir, file, host, "-u", "20", "-r", "100")
