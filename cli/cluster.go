@@ -66,12 +66,7 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 		if err := bindEnv(cmd.Flags(), lookup); err != nil {
 			return err
 		}
-		file := ""
-		if len(args) == 1 {
-			file = args[0]
-		} else if v, ok := lookup("HORDE_SCENARIO"); ok {
-			file = v
-		}
+		file := scenarioArg(args, lookup)
 		return runMaster(cmd.Context(), cmd, o, c, file, classes, stdout, stderr)
 	}
 	return cmd

@@ -82,12 +82,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			file := ""
-			if len(args) == 1 {
-				file = args[0]
-			} else if v, ok := lookup("HORDE_SCENARIO"); ok {
-				file = v
-			}
+			file := scenarioArg(args, lookup)
 			var load planLoader
 			if file != "" {
 				load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
@@ -178,6 +173,16 @@ func loadShape(flags interface{ Changed(string) bool }, o *runOptions, plan *sce
 	}
 	o.open = l.Open
 	return l, nil
+}
+
+// scenarioArg is the scenario file named on the command line, else by
+// HORDE_SCENARIO (how a Kubernetes manifest points at a mounted ConfigMap).
+func scenarioArg(args []string, lookup env) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	v, _ := lookup("HORDE_SCENARIO")
+	return v
 }
 
 // planLoader loads the scenario with the given options.
