@@ -71,6 +71,10 @@ type Config struct {
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
 	OnTick func(snap *stats.Snapshot, users int)
+	// OnCheckpoint, if set, is called before OnTick (on the same goroutine)
+	// with what a restarted master needs to resume the run at this tick
+	// (see Resume). Taking it costs an encoding of every histogram.
+	OnCheckpoint func(cp Checkpoint)
 	// Shape, when dynamic (stages, cycle, spike), drives the user count
 	// instead of RunSpec.Users: the master follows it and splits each new
 	// count over the workers. When Open, it is a rate of iterations per
@@ -387,7 +391,7 @@ func (m *Master) Start(spec RunSpec) error {
 		}
 	case sh.Dynamic():
 		m.spec.Users = shapeUsers(sh, 0)
-		go m.followShape(m.runID, m.runDone)
+		go m.followShape(m.runID, now, m.runDone)
 	}
 	m.dispatchLocked(false)
 	return nil
@@ -403,8 +407,7 @@ const shapeStep = 100 * time.Millisecond
 
 // followShape sets the run's user count from the shape until the run
 // ends, and stops the run when the shape's stages are over.
-func (m *Master) followShape(runID string, done <-chan struct{}) {
-	start := time.Now()
+func (m *Master) followShape(runID string, start time.Time, done <-chan struct{}) {
 	t := time.NewTicker(shapeStep)
 	defer t.Stop()
 	for {
@@ -560,7 +563,17 @@ func (m *Master) tick(now time.Time) {
 		p.Target, p.Open = m.targetLocked(now)
 		m.hist.Add(p)
 	}
+	var cp Checkpoint
+	var cpErr error
+	if m.cfg.OnCheckpoint != nil {
+		cp, cpErr = m.checkpointLocked()
+	}
 	m.mu.Unlock()
+	if cpErr != nil {
+		m.log.Warn("checkpoint for resume", "err", cpErr)
+	} else if m.cfg.OnCheckpoint != nil {
+		m.cfg.OnCheckpoint(cp)
+	}
 	if m.cfg.OnTick != nil {
 		m.cfg.OnTick(snap, users)
 	}

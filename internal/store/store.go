@@ -45,8 +45,11 @@ const (
 //go:embed schema.sql
 var schemaV1 string
 
+//go:embed schema2.sql
+var schemaV2 string
+
 // migrations[i] takes a file from user_version i to i+1.
-var migrations = []string{schemaV1}
+var migrations = []string{schemaV1, schemaV2}
 
 // Version is the schema version this package writes.
 var Version = len(migrations)
@@ -119,6 +122,8 @@ type Store struct {
 	path string
 	db   *sql.DB
 
+	lock *os.File // the held lock file of a file open for writing
+
 	mu     sync.Mutex
 	id     string
 	names  map[stats.Key]int64
@@ -173,12 +178,18 @@ func Create(ctx context.Context, dir string, r Run) (*Store, error) {
 		return nil, fmt.Errorf("run file: %w", err)
 	}
 	f.Close()
-	s, err := open(ctx, path, true)
+	lock, err := tryLock(path)
 	if err != nil {
 		return nil, err
 	}
+	s, err := open(ctx, path, true)
+	if err != nil {
+		unlock(lock)
+		return nil, err
+	}
+	s.lock = lock
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		s.closeDB()
 		return nil, err
 	}
 	s.id = r.ID
@@ -188,7 +199,7 @@ func Create(ctx context.Context, dir string, r Run) (*Store, error) {
 		err = s.Event(ctx, r.Started, "start", "")
 	}
 	if err != nil {
-		s.db.Close()
+		s.closeDB()
 		return nil, fmt.Errorf("run file %s: %w", path, err)
 	}
 	return s, nil
@@ -282,7 +293,15 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	return s.db.Close()
+	return s.closeDB()
+}
+
+// closeDB closes the database, then gives up the lock.
+func (s *Store) closeDB() error {
+	err := s.db.Close()
+	unlock(s.lock)
+	s.lock = nil
+	return err
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -354,6 +373,13 @@ func nullable(v float64) any {
 // target samples. A tick with no user and no request records only the
 // samples (a master waiting for its start, or stopped).
 func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample) error {
+	return s.TickState(ctx, snap, users, samples, nil)
+}
+
+// TickState is Tick that also replaces the resume state (when st is not
+// nil), in the same transaction: a restarted master finds statistics and
+// state of the same tick.
+func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample, st *State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -363,6 +389,12 @@ func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, sampl
 	defer tx.Rollback()
 	if err := s.samplesTx(ctx, tx, samples); err != nil {
 		return err
+	}
+	if st != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO state (id, t, stats, master) VALUES (1, ?, ?, ?)`,
+			ms(snap.Time), string(st.Stats), string(st.Master)); err != nil {
+			return err
+		}
 	}
 	pt := s.prev[stats.Key{Name: stats.AggregatedName}]
 	if users == 0 && snap.Total.Requests == pt.requests && snap.Total.Failures == pt.failures {

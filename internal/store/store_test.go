@@ -245,3 +245,30 @@ func BenchmarkTick(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTickState is a master's tick with its resume state: 20 names and
+// a 260 KB statistics state (a long soak's histograms), replaced every tick.
+func BenchmarkTickState(b *testing.B) {
+	ctx := context.Background()
+	s, err := Create(ctx, b.TempDir(), Run{Started: t0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	blob := make([]byte, 260<<10)
+	for i := range blob {
+		blob[i] = 'a' + byte(i%26)
+	}
+	st := &State{Stats: json.RawMessage(`"` + string(blob) + `"`), Master: json.RawMessage(`{"run_id":"x"}`)}
+	for i := 0; b.Loop(); i++ {
+		sn := *gen(20, i%100)
+		sn.Time = t0.Add(time.Duration(i) * time.Second)
+		if err := s.TickState(ctx, &sn, 100, nil, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	if fi, err := os.Stat(s.Path()); err == nil {
+		b.ReportMetric(float64(fi.Size())/1e6, "MB-file")
+	}
+}

@@ -1,0 +1,135 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/horde-load/horde/internal/report"
+)
+
+// Checkpoint is what a restarted master needs to go on with a run, taken
+// at every tick (Config.OnCheckpoint) together with the cumulative
+// statistics of the same tick.
+type Checkpoint struct {
+	RunID      string           `json:"run_id"`
+	Generation uint64           `json:"generation"`
+	State      State            `json:"state"`
+	Start      time.Time        `json:"start"`
+	Users      int              `json:"users"`
+	SpawnRate  float64          `json:"spawn_rate"`
+	Host       string           `json:"host"`
+	RunTime    time.Duration    `json:"run_time_ns"`
+	Exceptions map[string]int64 `json:"exceptions,omitempty"`
+
+	// Stats is the stats.State of the tick (stored beside, not in, the JSON).
+	Stats []byte `json:"-"`
+}
+
+// generationGap is added to a checkpoint's generation on resume: the old
+// master may have dispatched a few times after its last checkpoint, and a
+// worker ignores an assignment of its run older than the one it has.
+const generationGap = 1 << 20
+
+// checkpointLocked takes the checkpoint of the tick just added.
+func (m *Master) checkpointLocked() (Checkpoint, error) {
+	b, err := m.st.MarshalState()
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	cp := Checkpoint{
+		RunID: m.runID, Generation: m.gen, State: m.state, Start: m.start,
+		Users: m.spec.Users, SpawnRate: m.spec.SpawnRate, Host: m.spec.Host, RunTime: m.spec.RunTime,
+		Stats: b,
+	}
+	if len(m.exc) > 0 {
+		cp.Exceptions = make(map[string]int64, len(m.exc))
+		for k, v := range m.exc {
+			cp.Exceptions[k] = v
+		}
+	}
+	return cp, nil
+}
+
+// Resume goes on with the run of a checkpoint taken by a master that
+// died: same run id, the cumulative statistics and history restored, and
+// the run ends when it would have (Start + RunTime, or the end of the
+// shape's stages) however long the master was away. Workers that still
+// run its users rejoin and get their shares again; the reports they kept
+// while the master was away are counted. It must be called on a new
+// master, before Serve.
+func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
+	if cp.RunID == "" || cp.Start.IsZero() {
+		return errors.New("resume: checkpoint without a run")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state != StateReady {
+		return fmt.Errorf("resume: the master is %s, not ready", m.state)
+	}
+	if err := m.st.RestoreState(cp.Stats); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	now := time.Now()
+	m.runID, m.gen = cp.RunID, cp.Generation+generationGap
+	m.spec = RunSpec{Users: cp.Users, SpawnRate: cp.SpawnRate, Host: cp.Host, RunTime: cp.RunTime}
+	if m.spec.SpawnRate <= 0 {
+		m.spec.SpawnRate = 1
+	}
+	m.start, m.end, m.last = cp.Start, time.Time{}, now
+	m.pending = nil
+	clear(m.exc)
+	for k, v := range cp.Exceptions {
+		m.exc[k] = v
+	}
+	m.hist.Reset()
+	for _, p := range hist {
+		m.hist.Add(p)
+	}
+	m.resetWant, m.ending = false, false
+	switch cp.State {
+	case StateSpawning, StateRunning, StateStopping:
+	default:
+		// The run had stopped; only its results were not written yet.
+		m.state = StateStopped
+		m.end = now
+		m.log.Info("run restored (it had stopped)", "run", m.runID)
+		return nil
+	}
+	m.state = StateSpawning
+	if cp.State == StateRunning {
+		m.state = StateRunning // its ramp (and --reset-stats) are behind it
+	}
+	m.runDone = make(chan struct{})
+	deadline := func(d time.Duration) time.Duration {
+		if d <= 0 {
+			return 0
+		}
+		return max(cp.Start.Add(d).Sub(now), time.Millisecond)
+	}
+	m.scheduleStopLocked(deadline(m.spec.RunTime))
+	sh := m.cfg.Shape
+	switch {
+	case sh.Open:
+		if d := sh.Duration(); d > 0 && (m.spec.RunTime == 0 || d < m.spec.RunTime) {
+			m.scheduleStopLocked(deadline(d))
+		}
+	case sh.Dynamic():
+		m.spec.Users = shapeUsers(sh, now.Sub(cp.Start))
+		go m.followShape(m.runID, cp.Start, m.runDone)
+	}
+	if cp.State == StateStopping {
+		time.AfterFunc(0, m.Stop) // it was stopping: finish the stop
+	}
+	m.log.Info("run resumed", "run", m.runID, "started", cp.Start.Format(time.RFC3339), "users", m.spec.Users,
+		"remaining", remaining(cp.Start, m.spec.RunTime, now))
+	return nil
+}
+
+// remaining describes the run time left, for the log.
+func remaining(start time.Time, runTime time.Duration, now time.Time) string {
+	if runTime <= 0 {
+		return "until stopped"
+	}
+	return max(start.Add(runTime).Sub(now), 0).Round(time.Second).String()
+}

@@ -1,0 +1,164 @@
+package stats
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// State is the cumulative part of Stats in a form that can be stored and
+// restored: what a master needs to go on with a run after a restart. The
+// current window is not part of it (it is ten seconds of rates, gone by
+// the time a process is back).
+//
+// Histograms are their populated buckets: uvarint pairs of (bucket value
+// minus the previous one, count), in increasing value order. HdrHistogram's
+// standard V2 encoding was measured at 68 ms for 20 names (it compresses a
+// dense array); this costs well under a millisecond.
+type State struct {
+	Start         time.Time    `json:"start"`
+	Entries       []StateEntry `json:"entries"`
+	Total         StateEntry   `json:"total"`
+	Errors        []Error      `json:"errors,omitempty"`
+	ErrorsDropped int64        `json:"errors_dropped,omitempty"`
+}
+
+// StateEntry is one key's cumulative data.
+type StateEntry struct {
+	Method     string    `json:"method,omitempty"`
+	Name       string    `json:"name"`
+	Count      int64     `json:"count"`
+	Failures   int64     `json:"failures"`
+	SumUs      int64     `json:"sum_us"`
+	MinUs      int64     `json:"min_us"`
+	MaxUs      int64     `json:"max_us"`
+	Bytes      int64     `json:"bytes"`
+	OutOfRange int64     `json:"out_of_range,omitempty"`
+	First      time.Time `json:"first"`
+	Last       time.Time `json:"last"`
+	Hist       []byte    `json:"hist"`
+
+	UncCount int64  `json:"unc_count,omitempty"`
+	UncSumUs int64  `json:"unc_sum_us,omitempty"`
+	UncMinUs int64  `json:"unc_min_us,omitempty"`
+	UncMaxUs int64  `json:"unc_max_us,omitempty"`
+	Unc      []byte `json:"unc,omitempty"`
+}
+
+// MarshalState encodes the cumulative statistics (see State).
+func (s *Stats) MarshalState() ([]byte, error) {
+	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries))}
+	enc := func(k Key, c *cumEntry) StateEntry {
+		e := StateEntry{
+			Method: k.Method, Name: k.Name, Count: c.count, Failures: c.failures, SumUs: c.sumUs,
+			MinUs: c.minUs, MaxUs: c.maxUs, Bytes: c.bytes, OutOfRange: c.outOfRange, First: c.first, Last: c.last,
+			UncCount: c.uncCount, UncSumUs: c.uncSumUs, UncMinUs: c.uncMinUs, UncMaxUs: c.uncMaxUs,
+		}
+		e.Hist = encodeHist(c.hist)
+		if c.unc != nil {
+			e.Unc = encodeHist(c.unc)
+		}
+		return e
+	}
+	for k, c := range s.entries {
+		st.Entries = append(st.Entries, enc(k, c))
+	}
+	st.Total = enc(Key{Name: AggregatedName}, &s.total)
+	for k, n := range s.errors {
+		st.Errors = append(st.Errors, Error{Method: k.Method, Name: k.Name, Message: k.Message, Occurrences: n})
+	}
+	return json.Marshal(st)
+}
+
+// RestoreState replaces the statistics with a state from MarshalState. The
+// current window starts empty. On error s is unchanged.
+func (s *Stats) RestoreState(b []byte) error {
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("statistics state: %w", err)
+	}
+	if st.Start.IsZero() {
+		return errors.New("statistics state: no start time")
+	}
+	dec := func(e *StateEntry) (*cumEntry, error) {
+		c := &cumEntry{
+			count: e.Count, failures: e.Failures, sumUs: e.SumUs, minUs: e.MinUs, maxUs: e.MaxUs, bytes: e.Bytes,
+			outOfRange: e.OutOfRange, first: e.First, last: e.Last,
+			uncCount: e.UncCount, uncSumUs: e.UncSumUs, uncMinUs: e.UncMinUs, uncMaxUs: e.UncMaxUs,
+		}
+		var err error
+		if c.hist, err = decodeHist(e.Hist); err != nil {
+			return nil, fmt.Errorf("statistics state: %q: %w", e.Name, err)
+		}
+		if e.Unc != nil {
+			if c.unc, err = decodeHist(e.Unc); err != nil {
+				return nil, fmt.Errorf("statistics state: %q (uncorrected): %w", e.Name, err)
+			}
+		}
+		return c, nil
+	}
+	entries := make(map[Key]*cumEntry, len(st.Entries))
+	for i := range st.Entries {
+		e := &st.Entries[i]
+		c, err := dec(e)
+		if err != nil {
+			return err
+		}
+		entries[Key{Method: e.Method, Name: e.Name}] = c
+	}
+	total, err := dec(&st.Total)
+	if err != nil {
+		return err
+	}
+	s.Reset(st.Start)
+	s.entries, s.total = entries, *total
+	for _, e := range st.Errors {
+		s.errors[ErrorKey{Method: e.Method, Name: e.Name, Message: e.Message}] = e.Occurrences
+	}
+	s.errorsDropped = st.ErrorsDropped
+	return nil
+}
+
+// encodeHist encodes h's populated buckets (see State).
+func encodeHist(h *hdr.PackedHistogram) []byte {
+	out := make([]byte, 0, 4*h.Populated())
+	prev := int64(0)
+	h.ForEachBucket(func(v, c int64) bool {
+		out = binary.AppendUvarint(out, uint64(v-prev))
+		out = binary.AppendUvarint(out, uint64(c))
+		prev = v
+		return true
+	})
+	return out
+}
+
+// decodeHist decodes encodeHist's buckets into a histogram of the package
+// geometry.
+func decodeHist(b []byte) (*hdr.PackedHistogram, error) {
+	h := newSparse()
+	v := int64(0)
+	for len(b) > 0 {
+		dv, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, errors.New("bad bucket value")
+		}
+		b = b[n:]
+		c, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, errors.New("bad bucket count")
+		}
+		b = b[n:]
+		v += int64(dv)
+		if v < 0 || v > HighestMicros || int64(c) <= 0 {
+			return nil, fmt.Errorf("bucket %d µs × %d out of range", v, c)
+		}
+		if err := h.RecordValues(v, int64(c)); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
