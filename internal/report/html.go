@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/horde-load/horde/internal/stats"
@@ -48,7 +50,8 @@ type htmlData struct {
 	Exceptions       []Exception
 	Classes          []htmlClass
 
-	HasHistory   bool
+	HasHistory   bool // the request charts
+	HasCharts    bool // any chart: the request charts or the target's
 	Chart        htmlChart
 	UPlotVersion string
 	UPlotJS      template.JS
@@ -89,6 +92,38 @@ type htmlChart struct {
 	// per second in the open one (TargetRate); the other one is all nulls.
 	TargetUsers []*float64 `json:"target_users"`
 	TargetRate  []*float64 `json:"target_rate"`
+	// P95Trend is the degradation check's fitted p95 line on T (null
+	// outside the window it judged); nil when there is none.
+	P95Trend      []*float64 `json:"p95_trend,omitempty"`
+	P95TrendLabel string     `json:"p95_trend_label,omitempty"`
+
+	// Every chart spans XMin..XMax (unix seconds), so events line up.
+	XMin   float64           `json:"xmin"`
+	XMax   float64           `json:"xmax"`
+	Events []htmlEvent       `json:"events"`
+	Target []htmlTargetChart `json:"target"`
+}
+
+type htmlEvent struct {
+	T      float64 `json:"t"`
+	Kind   string  `json:"kind"`
+	Detail string  `json:"detail"`
+}
+
+// htmlTargetChart is one chart of the target's series, on its own time
+// axis T (the union of its series' sample times).
+type htmlTargetChart struct {
+	ID     string       `json:"id"`
+	Title  string       `json:"title"`
+	Unit   string       `json:"unit"` // "bytes", "cores" or ""
+	T      []float64    `json:"t"`
+	Series []htmlSeries `json:"series"`
+}
+
+type htmlSeries struct {
+	Label string     `json:"label"`
+	Trend bool       `json:"trend"` // a fitted line, drawn dashed
+	V     []*float64 `json:"v"`
 }
 
 // fmtMs shows a response time with 3 significant digits at least down to
@@ -218,7 +253,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 	}
 	c := &d.Chart
 	for _, p := range hist {
-		c.T = append(c.T, float64(p.Time.UnixMilli())/1000)
+		c.T = append(c.T, unixSec(p.Time))
 		c.RPS = append(c.RPS, p.RPS)
 		c.Fail = append(c.Fail, p.FailPerSec)
 		c.P50 = append(c.P50, gap(p.P50Ms))
@@ -234,8 +269,180 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 			c.TargetRate = append(c.TargetRate, nil)
 		}
 	}
+	if !slices.ContainsFunc(hist, func(p Point) bool { return p.Target != 0 }) {
+		// No shape's target (a run file records none): no line at 0.
+		for i := range c.TargetUsers {
+			c.TargetUsers[i], c.TargetRate[i] = nil, nil
+		}
+	}
+	if info.P95Trend != nil && len(hist) > 0 {
+		c.P95Trend = trendOn(info.P95Trend, c.T)
+		c.P95TrendLabel = trendLabel("95th percentile", info.P95Trend)
+	}
+	c.Target = targetCharts(info.Target)
+	for _, e := range info.Events {
+		c.Events = append(c.Events, htmlEvent{T: unixSec(e.Time), Kind: e.Kind, Detail: e.Detail})
+	}
+	c.XMin, c.XMax = chartSpan(c)
+	d.HasCharts = d.HasHistory || len(c.Target) > 0
 	if err := htmlTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
+}
+
+func unixSec(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// trendOn returns tr's values at ts (unix seconds), null outside From..To.
+func trendOn(tr *Trend, ts []float64) []*float64 {
+	from, to := unixSec(tr.From), unixSec(tr.To)
+	out := make([]*float64, len(ts))
+	for i, x := range ts {
+		if x >= from && x <= to {
+			v := tr.Start + tr.SlopePerSec*(x-from)
+			out[i] = &v
+		}
+	}
+	return out
+}
+
+func trendLabel(what string, tr *Trend) string {
+	l := what + " trend (Theil–Sen)"
+	if tr.Note != "" {
+		l += ": " + tr.Note
+	}
+	return l
+}
+
+// isCPU reports whether a target metric counts CPU seconds.
+func isCPU(metric string) bool { return strings.HasSuffix(metric, "_cpu_seconds_total") }
+
+// targetCharts groups the target's series into charts: memory (with the
+// leak check's trends), CPU (counters of seconds turned into cores in use)
+// and the others (goroutines, ...). A chart without series is left out.
+func targetCharts(ts []TargetSeries) []htmlTargetChart {
+	sources := map[string]bool{}
+	for _, s := range ts {
+		sources[strings.TrimSuffix(s.Name, " "+s.Metric)] = true
+	}
+	label := func(s TargetSeries) string {
+		if len(sources) == 1 && s.Metric != "" {
+			return s.Metric // one source: its metric names say it all
+		}
+		return s.Name
+	}
+	type line struct {
+		label string
+		trend *Trend
+		pts   []Sample
+	}
+	var mem, cpu, other []line
+	for _, s := range ts {
+		switch {
+		case s.Memory:
+			mem = append(mem, line{label(s), s.Trend, s.Points})
+		case isCPU(s.Metric):
+			cpu = append(cpu, line{label(s) + " (cores)", nil, cpuRate(s.Points)})
+		default:
+			other = append(other, line{label(s), nil, s.Points})
+		}
+	}
+	build := func(id, title, unit string, lines []line) []htmlTargetChart {
+		if len(lines) == 0 {
+			return nil
+		}
+		seen := map[int64]bool{}
+		var ms []int64
+		add := func(t time.Time) {
+			if k := t.UnixMilli(); !seen[k] {
+				seen[k] = true
+				ms = append(ms, k)
+			}
+		}
+		for _, l := range lines {
+			for _, p := range l.pts {
+				add(p.T)
+			}
+			if l.trend != nil {
+				add(l.trend.From)
+				add(l.trend.To)
+			}
+		}
+		slices.Sort(ms)
+		c := htmlTargetChart{ID: id, Title: title, Unit: unit, T: make([]float64, len(ms))}
+		at := make(map[int64]int, len(ms))
+		for i, k := range ms {
+			c.T[i] = float64(k) / 1000
+			at[k] = i
+		}
+		for _, l := range lines {
+			v := make([]*float64, len(ms))
+			for _, p := range l.pts {
+				x := p.V
+				v[at[p.T.UnixMilli()]] = &x
+			}
+			c.Series = append(c.Series, htmlSeries{Label: l.label, V: v})
+			if l.trend != nil {
+				c.Series = append(c.Series, htmlSeries{Label: trendLabel(l.label, l.trend), Trend: true, V: trendOn(l.trend, c.T)})
+			}
+		}
+		return []htmlTargetChart{c}
+	}
+	var out []htmlTargetChart
+	out = append(out, build("chart-memory", "Target memory", "bytes", mem)...)
+	out = append(out, build("chart-cpu", "Target CPU", "cores", cpu)...)
+	out = append(out, build("chart-target-other", "Target: other metrics", "", other)...)
+	return out
+}
+
+// cpuRate turns a counter of CPU seconds into the cores in use between
+// samples. Samples closer than half the usual interval (a last sample taken
+// as the run stopped) are merged into the next interval: over a few
+// milliseconds the counter's ticks read as a spike. A reset (the counter
+// going down) starts again.
+func cpuRate(pts []Sample) []Sample {
+	if len(pts) < 2 {
+		return nil
+	}
+	gaps := make([]float64, 0, len(pts)-1)
+	for i := 1; i < len(pts); i++ {
+		gaps = append(gaps, pts[i].T.Sub(pts[i-1].T).Seconds())
+	}
+	slices.Sort(gaps)
+	minGap := gaps[len(gaps)/2] / 2
+	var out []Sample
+	prev := pts[0]
+	for _, p := range pts[1:] {
+		dt, dv := p.T.Sub(prev.T).Seconds(), p.V-prev.V
+		switch {
+		case dv < 0:
+			prev = p // reset
+		case dt > 0 && dt >= minGap:
+			out = append(out, Sample{T: p.T, V: dv / dt})
+			prev = p
+		}
+	}
+	return out
+}
+
+// chartSpan is the time range every chart shows: the request history, the
+// target's samples and the events.
+func chartSpan(c *htmlChart) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	see := func(ts ...float64) {
+		for _, t := range ts {
+			lo, hi = min(lo, t), max(hi, t)
+		}
+	}
+	see(c.T...)
+	for _, tc := range c.Target {
+		see(tc.T...)
+	}
+	for _, e := range c.Events {
+		see(e.T)
+	}
+	if math.IsInf(lo, 0) {
+		return 0, 0
+	}
+	return lo, hi
 }

@@ -1,9 +1,13 @@
 package report
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func writeTestHTML(t *testing.T) string {
@@ -12,10 +16,37 @@ func writeTestHTML(t *testing.T) string {
 	s.Entries = append(s.Entries, s.Entries[0])
 	s.Entries[3].Name = "/<script>alert(1)</script>"
 	var b strings.Builder
-	if err := WriteHTML(&b, testInfo(), s, testHistory()); err != nil {
+	if err := WriteHTML(&b, withSoak(testInfo()), s, testHistory()); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// withSoak adds what a soak run records: the target's memory (growing 1 MB
+// every 10 s, with the leak check's trend from 20 s on), its CPU counter
+// and goroutines, the events, and the degradation check's p95 trend.
+func withSoak(info Info) Info {
+	const src = "http://127.0.0.1:9091/metrics "
+	mem := TargetSeries{Name: src + "process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true}
+	cpu := TargetSeries{Name: src + "process_cpu_seconds_total", Metric: "process_cpu_seconds_total"}
+	gor := TargetSeries{Name: src + "go_goroutines", Metric: "go_goroutines"}
+	for i := range 6 {
+		t := testStart.Add(time.Duration(i) * 10 * time.Second)
+		mem.Points = append(mem.Points, Sample{T: t, V: 50e6 + 1e6*float64(i)})
+		cpu.Points = append(cpu.Points, Sample{T: t, V: 2.5 * float64(i)}) // a quarter of a core
+		gor.Points = append(gor.Points, Sample{T: t, V: 12})
+	}
+	mem.Trend = &Trend{From: testStart.Add(20 * time.Second), To: testStart.Add(50 * time.Second), Start: 52e6, SlopePerSec: 1e5, Note: "fail, +5.8% over 30s"}
+	info.Target = []TargetSeries{mem, cpu, gor}
+	info.Events = []Event{
+		{Time: testStart, Kind: "start"},
+		{Time: testStart.Add(30 * time.Second), Kind: "spawn complete", Detail: "20 users"},
+		{Time: testStart.Add(40 * time.Second), Kind: "threshold breached", Detail: "p95 < 10ms </script><b>"},
+		{Time: testNow, Kind: "stop"},
+		{Time: testNow, Kind: "verdict", Detail: "failed, exit code 1"},
+	}
+	info.P95Trend = &Trend{From: testStart.Add(20 * time.Second), To: testStart.Add(50 * time.Second), Start: 40, SlopePerSec: 2, Note: "+150% last quarter vs first"}
+	return info
 }
 
 func TestWriteHTML_golden(t *testing.T) {
@@ -138,12 +169,116 @@ func TestWriteHTML_target(t *testing.T) {
 		hist[i].Open, hist[i].Target = true, 2000
 	}
 	var b strings.Builder
-	if err := WriteHTML(&b, testInfo(), testSnapshot(), hist); err != nil {
+	if err := WriteHTML(&b, withSoak(testInfo()), testSnapshot(), hist); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"target_users":[null,null,null,null,null]`, `"target_rate":[2000,2000,2000,2000,2000]`} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("open-model report does not contain %q", want)
 		}
+	}
+	// A history without the target (read back from a run file) draws none.
+	for i := range hist {
+		hist[i].Open, hist[i].Target = false, 0
+	}
+	b.Reset()
+	if err := WriteHTML(&b, testInfo(), testSnapshot(), hist); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"target_users":[null,null,null,null,null]`, `"target_rate":[null,null,null,null,null]`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report without a target does not contain %q", want)
+		}
+	}
+}
+
+// The chart data of a soak run: the target's memory with its fitted trend
+// over the window judged, CPU as cores in use, other metrics, the p95
+// trend, the events, and one time span for every chart.
+func TestWriteHTML_soakCharts(t *testing.T) {
+	out := writeTestHTML(t)
+	i := strings.Index(out, "var d = ")
+	if i < 0 {
+		t.Fatal("no chart data")
+	}
+	var d htmlChart
+	if err := json.NewDecoder(strings.NewReader(out[i+len("var d = "):])).Decode(&d); err != nil {
+		t.Fatalf("chart data: %v", err)
+	}
+	f := func(v float64) *float64 { return &v }
+	t0 := float64(testStart.Unix())
+	want := []htmlTargetChart{
+		{ID: "chart-memory", Title: "Target memory", Unit: "bytes", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+			{Label: "process_resident_memory_bytes", V: []*float64{f(50e6), f(51e6), f(52e6), f(53e6), f(54e6), f(55e6)}},
+			{Label: "process_resident_memory_bytes trend (Theil–Sen): fail, +5.8% over 30s", Trend: true, V: []*float64{nil, nil, f(52e6), f(53e6), f(54e6), f(55e6)}},
+		}},
+		{ID: "chart-cpu", Title: "Target CPU", Unit: "cores", T: []float64{t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+			{Label: "process_cpu_seconds_total (cores)", V: []*float64{f(0.25), f(0.25), f(0.25), f(0.25), f(0.25)}},
+		}},
+		{ID: "chart-target-other", Title: "Target: other metrics", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+			{Label: "go_goroutines", V: []*float64{f(12), f(12), f(12), f(12), f(12), f(12)}},
+		}},
+	}
+	if diff := cmp.Diff(want, d.Target); diff != "" {
+		t.Errorf("target charts (-want +got):\n%s", diff)
+	}
+	// History points are at 10..50 s; the trend covers 20..50 s.
+	if diff := cmp.Diff([]*float64{nil, f(40), f(60), f(80), f(100)}, d.P95Trend); diff != "" {
+		t.Errorf("p95 trend (-want +got):\n%s", diff)
+	}
+	if got, want := d.P95TrendLabel, "95th percentile trend (Theil–Sen): +150% last quarter vs first"; got != want {
+		t.Errorf("p95 trend label: got %q, want %q", got, want)
+	}
+	if len(d.Events) != 5 || d.Events[2].Kind != "threshold breached" || d.Events[2].Detail != "p95 < 10ms </script><b>" || d.Events[0].T != t0 {
+		t.Errorf("events: got %+v", d.Events)
+	}
+	if d.XMin != t0 || d.XMax != float64(testNow.Unix()) {
+		t.Errorf("span %v..%v, want %v..%v (start event to stop event)", d.XMin, d.XMax, t0, testNow.Unix())
+	}
+	for _, id := range []string{"chart-rps", "chart-times", "chart-users", "chart-memory", "chart-cpu", "chart-target-other"} {
+		if !strings.Contains(out, `<div class="chart" id="`+id+`"></div>`) {
+			t.Errorf("no chart element %s", id)
+		}
+	}
+}
+
+// Without a history, a run with target samples still gets the target's
+// charts; without either, no chart code at all.
+func TestWriteHTML_targetOnly(t *testing.T) {
+	info := withSoak(Info{})
+	var b strings.Builder
+	if err := WriteHTML(&b, info, testSnapshot(), nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, `id="chart-rps"`) || !strings.Contains(out, `id="chart-memory"`) || strings.Count(out, "<script>") != 2 {
+		t.Errorf("a report with target samples and no history: want only the target charts")
+	}
+	if strings.Contains(out, `"p95_trend"`) {
+		t.Errorf("a p95 trend without a history to draw it on")
+	}
+}
+
+func TestCPURate(t *testing.T) {
+	at := func(s float64) time.Time { return testStart.Add(time.Duration(s * float64(time.Second))) }
+	tests := []struct {
+		name string
+		in   []Sample
+		want []Sample
+	}{
+		{"none", nil, nil},
+		{"one", []Sample{{at(0), 1}}, nil},
+		{"steady half core", []Sample{{at(0), 10}, {at(2), 11}, {at(4), 12}}, []Sample{{at(2), 0.5}, {at(4), 0.5}}},
+		// A last sample 10 ms after the previous one would read 2 cores
+		// from one 20 ms tick of the counter: it is left out.
+		{"short last interval", []Sample{{at(0), 0}, {at(1), 0.5}, {at(2), 1}, {at(2.01), 1.02}}, []Sample{{at(1), 0.5}, {at(2), 0.5}}},
+		{"reset", []Sample{{at(0), 5}, {at(1), 6}, {at(2), 0.5}, {at(3), 1}}, []Sample{{at(1), 1}, {at(3), 0.5}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, cpuRate(tt.in)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

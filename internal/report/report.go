@@ -38,6 +38,56 @@ type Info struct {
 	Open *OpenInfo
 	// Verdicts are the thresholds and checks judged at the end of the run.
 	Verdicts []Verdict
+
+	// Target are the system under test's monitored series (memory, CPU,
+	// goroutines...), charted over time by the HTML report.
+	Target []TargetSeries
+	// Events are what happened during the run (start, spawn complete, user
+	// changes, workers, threshold breaches, stop); the HTML report marks
+	// them on the time axis of every chart.
+	Events []Event
+	// P95Trend is the fitted trend of the latency-degradation check, drawn
+	// on the response-time chart; nil when the check fitted none.
+	P95Trend *Trend
+}
+
+// TargetSeries is one monitored series of the system under test. Memory
+// series are charted in bytes; counters of CPU seconds (a metric ending in
+// "_cpu_seconds_total") as their rate, the cores in use.
+type TargetSeries struct {
+	Name, Metric string
+	Memory       bool
+	Points       []Sample
+	// Trend is the leak check's fitted line (the memory floor after the
+	// warm-up); nil when none.
+	Trend *Trend
+}
+
+// Sample is one value of a target series.
+type Sample struct {
+	T time.Time
+	V float64
+}
+
+// Trend is a fitted straight line over From..To: Start at From, changing
+// by SlopePerSec; Note says what it is in the chart's legend ("fail: +45%
+// over 20s").
+type Trend struct {
+	From, To    time.Time
+	Start       float64
+	SlopePerSec float64
+	Note        string
+}
+
+// At returns the trend's value at t.
+func (tr *Trend) At(t time.Time) float64 {
+	return tr.Start + tr.SlopePerSec*t.Sub(tr.From).Seconds()
+}
+
+// Event is something that happened during the run.
+type Event struct {
+	Time         time.Time
+	Kind, Detail string
 }
 
 // Verdict is one judged threshold or check.

@@ -36,6 +36,10 @@ type DriftResult struct {
 	SlopePerSec float64 // Theil–Sen slope of the running median
 	P           float64 // Mann–Kendall p-value
 	Points      int
+	// Fit is the Theil–Sen line of the running median over the window
+	// judged (after the warm-up), for drawing; zero when there were too
+	// few samples.
+	Fit Line
 }
 
 // Drift judges whether a series got worse over a run: it compares the
@@ -79,6 +83,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	}
 	xs, ys := envelope(kept, envelopeBuckets, 0.5)
 	r.SlopePerSec, _ = TheilSen(xs, ys)
+	r.Fit = fitLine(kept[0].T, kept[0].T, kept[len(kept)-1].T, xs, ys)
 	s, _, p := MannKendall(ys)
 	r.P = p
 	worse := float64(o.Worse) * r.ChangePct

@@ -54,6 +54,9 @@ type LeakResult struct {
 	P           float64       // Mann–Kendall p-value of the floor's trend
 	TimeToLimit time.Duration // 0 when no limit or no growth
 	FitStart    time.Time     // the fitted line: Baseline at FitStart, SlopePerSec after
+	// Fit is the Theil–Sen line of the floor over the window judged (after
+	// the warm-up), for drawing; zero when there were too few samples.
+	Fit Line
 }
 
 // Leak judges whether a memory series grows. It cuts the warm-up, reduces
@@ -81,6 +84,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	r.Window = pts[len(pts)-1].T.Sub(pts[0].T)
 	xs, ys := envelope(pts, envelopeBuckets, envelopeQuantile)
 	slope, icept := TheilSen(xs, ys)
+	r.Fit = fitLine(pts[0].T, pts[0].T, pts[len(pts)-1].T, xs, ys)
 	s, _, p := MannKendall(ys)
 	r.SlopePerSec, r.Baseline, r.P = slope, icept, p
 	if icept > 0 {

@@ -2,6 +2,7 @@ package soak
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -130,5 +131,55 @@ func TestMannKendall(t *testing.T) {
 	// S counted by hand: 1+5+1+4+1-2+1 over the pairs from each element.
 	if s, _, _ := MannKendall([]float64{3, 1, 4, 1, 5, 9, 2, 6}); s != 11 {
 		t.Errorf("S = %v, want 11", s)
+	}
+}
+
+// linear is n samples a second apart of v0 + slope × seconds.
+func linear(n int, v0, slope float64) []Point {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]Point, n)
+	for i := range out {
+		out[i] = Point{T: t0.Add(time.Duration(i) * time.Second), V: v0 + slope*float64(i)}
+	}
+	return out
+}
+
+// The fitted line the checks return lies on an exact line, over the window
+// judged (after the warm-up), whether the estimators saw every point or
+// bucketed ones.
+func TestLine_FitOfLeakAndDrift(t *testing.T) {
+	for _, n := range []int{30, 400} {
+		pts := linear(n, 1000, 2)
+		warm := 5 * time.Second
+		for _, tt := range []struct {
+			name string
+			fit  Line
+			tol  float64 // the lower envelope sits below the middle of its bucket
+		}{
+			{"leak", Leak("m", pts, LeakOptions{Warmup: warm}).Fit, 0.45 * 2 * float64(n) / envelopeBuckets},
+			{"drift", Drift("p95", pts, DriftOptions{Warmup: warm}).Fit, 1},
+		} {
+			t.Run(fmt.Sprintf("%s/%d points", tt.name, n), func(t *testing.T) {
+				from, to := pts[0].T.Add(warm), pts[n-1].T
+				if tt.fit.IsZero() || !tt.fit.From.Equal(from) || !tt.fit.To.Equal(to) {
+					t.Fatalf("fit over %v..%v, want %v..%v", tt.fit.From, tt.fit.To, from, to)
+				}
+				if got := tt.fit.SlopePerSec; math.Abs(got-2) > 1e-9 {
+					t.Errorf("slope %v, want 2", got)
+				}
+				for _, at := range []time.Time{from, to} {
+					want := 1000 + 2*at.Sub(pts[0].T).Seconds()
+					if got := tt.fit.At(at); math.Abs(got-want) > tt.tol {
+						t.Errorf("value at %v: got %v, want %v ± %v", at.Sub(pts[0].T), got, want, tt.tol)
+					}
+				}
+			})
+		}
+	}
+	if fit := Leak("m", linear(5, 1, 1), LeakOptions{}).Fit; !fit.IsZero() {
+		t.Errorf("five samples: got fit %+v, want none", fit)
+	}
+	if fit := Drift("p95", linear(5, 1, 1), DriftOptions{}).Fit; !fit.IsZero() {
+		t.Errorf("five samples: got fit %+v, want none", fit)
 	}
 }

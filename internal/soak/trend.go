@@ -16,6 +16,36 @@ type Point struct {
 	V float64
 }
 
+// Line is a fitted straight line over From..To: V0 at From, changing by
+// SlopePerSec. Leak and Drift return the Theil–Sen line they judged, so a
+// report can draw it over the series. The zero Line means no fit.
+type Line struct {
+	From, To    time.Time
+	V0          float64
+	SlopePerSec float64
+}
+
+// At returns the line's value at t (also outside From..To).
+func (l Line) At(t time.Time) float64 {
+	return l.V0 + l.SlopePerSec*t.Sub(l.From).Seconds()
+}
+
+// IsZero reports whether l is no fit.
+func (l Line) IsZero() bool { return l.From.IsZero() && l.To.IsZero() }
+
+// fitLine is the Theil–Sen line of (xs, ys), xs in seconds since t0, as a
+// Line over from..to.
+func fitLine(t0, from, to time.Time, xs, ys []float64) Line {
+	slope, icept := TheilSen(xs, ys) // icept is the value at xs[0]
+	x0 := 0.0
+	if len(xs) > 0 {
+		x0 = xs[0]
+	}
+	l := Line{From: from, To: to, SlopePerSec: slope}
+	l.V0 = icept + slope*(from.Sub(t0).Seconds()-x0)
+	return l
+}
+
 // maxPoints bounds the points the O(n²) estimators see; longer series are
 // reduced bucket by bucket first.
 const maxPoints = 600
