@@ -1,7 +1,8 @@
 // Package monitor records the system under test's own metrics beside the
 // client-side statistics: it scrapes Prometheus text endpoints (such as
-// `horde target`'s admin listener) and reads local processes from /proc, on
-// a fixed interval, into bounded series timestamped on horde's clock.
+// `horde target`'s admin listener), evaluates PromQL queries against a
+// Prometheus server and reads local processes from /proc, on a fixed
+// interval, into bounded series timestamped on horde's clock.
 package monitor
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +26,11 @@ import (
 const (
 	DefaultInterval  = 5 * time.Second
 	DefaultMaxPoints = 20000 // per series; older points are thinned, never the span
-	scrapeTimeout    = 10 * time.Second
+	// MaxQuerySeries bounds the label sets kept from one PromQL query at
+	// one sample (the first by name); a query over every pod of a cluster
+	// should aggregate (sum by (pod) ...) instead.
+	MaxQuerySeries = 100
+	scrapeTimeout  = 10 * time.Second
 )
 
 // DefaultMetrics are scraped when a target names none: memory, CPU and
@@ -37,10 +43,22 @@ type Scrape struct {
 	Metrics []string // default DefaultMetrics
 }
 
+// Query is a PromQL query evaluated against a Prometheus server at every
+// sample (an instant query at the sample's time). Each label set it
+// returns is a series named QueryName(Name, labels), with Metric Name.
+type Query struct {
+	URL   string // the server, e.g. http://prometheus:9090 (API under /api/v1)
+	Name  string // names the series; unique among the queries
+	Query string // PromQL, e.g. sum(container_memory_working_set_bytes{pod=~"my-app-.*"})
+	// Memory marks the series as memory, judged for leaks; nil: MemoryQuery decides.
+	Memory *bool
+}
+
 // Config is what to watch.
 type Config struct {
 	Interval  time.Duration // default DefaultInterval
 	Scrapes   []Scrape
+	Queries   []Query
 	Processes []int // PIDs read from /proc: rss bytes and cpu seconds
 	MaxPoints int   // per series; default DefaultMaxPoints
 	Client    *http.Client
@@ -54,8 +72,8 @@ type Point struct {
 
 // Series is one recorded metric.
 type Series struct {
-	Name   string // e.g. "http://127.0.0.1:9091/metrics process_resident_memory_bytes"
-	Metric string // e.g. "process_resident_memory_bytes", "process_rss_bytes"
+	Name   string // e.g. "http://127.0.0.1:9091/metrics process_resident_memory_bytes", `memory{pod="my-app-1"}`
+	Metric string // e.g. "process_resident_memory_bytes", "process_rss_bytes", a query's name
 	Memory bool   // a memory series, judged for leaks
 	Points []Point
 }
@@ -89,6 +107,19 @@ func New(cfg Config) (*Monitor, error) {
 			cfg.Scrapes[i].Metrics = DefaultMetrics
 		}
 	}
+	names := map[string]bool{}
+	for i, q := range cfg.Queries {
+		if _, err := checkBase(q.URL); err != nil {
+			return nil, fmt.Errorf("query[%d] %s: %w", i, q.Name, err)
+		}
+		if q.Name == "" || strings.TrimSpace(q.Query) == "" {
+			return nil, fmt.Errorf("query[%d]: needs a name and a query", i)
+		}
+		if names[q.Name] {
+			return nil, fmt.Errorf("query[%d]: two queries are named %q", i, q.Name)
+		}
+		names[q.Name] = true
+	}
 	for i, pid := range cfg.Processes {
 		if pid <= 0 {
 			return nil, fmt.Errorf("process[%d]: %d is not a PID", i, pid)
@@ -98,7 +129,9 @@ func New(cfg Config) (*Monitor, error) {
 }
 
 // Empty reports whether there is nothing to watch.
-func (m *Monitor) Empty() bool { return len(m.cfg.Scrapes) == 0 && len(m.cfg.Processes) == 0 }
+func (m *Monitor) Empty() bool {
+	return len(m.cfg.Scrapes) == 0 && len(m.cfg.Queries) == 0 && len(m.cfg.Processes) == 0
+}
 
 // Run samples every interval, starting at once, until ctx is done.
 func (m *Monitor) Run(ctx context.Context) error {
@@ -124,7 +157,15 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		vals, err := m.scrape(ctx, s)
 		m.noteErr(s.URL, err)
 		for name, v := range vals {
-			m.add(s.URL+" "+name, name, strings.HasSuffix(name, "memory_bytes") || name == "process_resident_memory_bytes", Point{now, v})
+			m.add(s.URL+" "+name, name, MemoryMetric(name), Point{now, v})
+		}
+	}
+	for _, q := range m.cfg.Queries {
+		samples, err := m.query(ctx, q, now)
+		m.noteErr("prometheus "+q.Name, err)
+		memory := MemoryQuery(q.Name, q.Query, q.Memory)
+		for _, s := range samples {
+			m.add(QueryName(q.Name, s.Labels), q.Name, memory, Point{now, s.V})
 		}
 	}
 	for _, pid := range m.cfg.Processes {
@@ -191,6 +232,54 @@ func (m *Monitor) Series() []Series {
 		out = append(out, s)
 	}
 	return out
+}
+
+// query evaluates q at now. Past MaxQuerySeries label sets, the first by
+// name are kept and the rest reported as an error.
+func (m *Monitor) query(ctx context.Context, q Query, now time.Time) ([]Sample, error) {
+	samples, err := QueryInstant(ctx, m.cfg.Client, q.URL, q.Query, now)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q.Query, err)
+	}
+	if len(samples) <= MaxQuerySeries {
+		return samples, nil
+	}
+	sort.Slice(samples, func(i, j int) bool { return labelsName(samples[i].Labels, "") < labelsName(samples[j].Labels, "") })
+	return samples[:MaxQuerySeries], fmt.Errorf("query %s: %d series, kept the first %d: aggregate it (sum by (...))", q.Query, len(samples), MaxQuerySeries)
+}
+
+// QueryName names the series of one label set returned by the query
+// named name: the name alone for a result without labels (a sum), else
+// the name, the metric name if any, and the other labels sorted, e.g.
+// `memory process_resident_memory_bytes{instance="127.0.0.1:9091",job="target"}`
+// or `memory{pod="my-app-1"}`. The same labels always give the same name.
+func QueryName(name string, labels map[string]string) string {
+	l := labelsName(labels, "")
+	if l == "" {
+		return name
+	}
+	if labels["__name__"] != "" {
+		return name + " " + l
+	}
+	return name + l
+}
+
+// MemoryMetric reports whether a scraped metric is memory, judged for
+// leaks: its name ends in "memory_bytes" (process_resident_memory_bytes)
+// or "memory_usage_bytes" (container_memory_usage_bytes).
+func MemoryMetric(metric string) bool {
+	return strings.HasSuffix(metric, "memory_bytes") || strings.HasSuffix(metric, "memory_usage_bytes")
+}
+
+// MemoryQuery reports whether a PromQL query's series are memory, judged
+// for leaks: memory when set, else when the query's name or its text
+// mentions "memory" (any case): `name: memory`, or a query over
+// container_memory_working_set_bytes.
+func MemoryQuery(name, query string, memory *bool) bool {
+	if memory != nil {
+		return *memory
+	}
+	return strings.Contains(strings.ToLower(name), "memory") || strings.Contains(strings.ToLower(query), "memory")
 }
 
 // scrape fetches one endpoint and returns the wanted metrics' values; a

@@ -7,8 +7,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestMonitor_ScrapeAndProcess(t *testing.T) {
@@ -63,5 +66,89 @@ func TestMonitor_Errors(t *testing.T) {
 	m.Sample(context.Background(), time.Now())
 	if len(m.Errors()) != 1 {
 		t.Errorf("unreachable endpoint: errors %v", m.Errors())
+	}
+}
+
+// The prometheus: source: each query's label sets become series named by
+// QueryName, stamped with the sample's time (the query is evaluated at it).
+func TestMonitor_Queries(t *testing.T) {
+	times := make(chan string, 1)
+	srv := fakePrometheus(t, times)
+	no := false
+	m, err := New(Config{Queries: []Query{
+		{URL: srv.URL, Name: "target", Query: `process_resident_memory_bytes{job="target"}`},
+		{URL: srv.URL, Name: "cpu", Query: `sum by (pod) (rate(container_cpu_usage_seconds_total[1m]))`},
+		{URL: srv.URL, Name: "memory", Query: `sum(container_memory_usage_bytes)`, Memory: &no},
+		{URL: srv.URL, Name: "broken", Query: `rate(`},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Empty() {
+		t.Fatal("a monitor with queries is empty")
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC)
+	m.Sample(context.Background(), t0)
+	if got, want := <-times, "1767323045.678"; got != want {
+		t.Errorf("query time = %s, want %s (the sample's)", got, want)
+	}
+	m.Sample(context.Background(), t0.Add(time.Second))
+	type sum struct {
+		Name, Metric string
+		Memory       bool
+		Points       []Point
+	}
+	var got []sum
+	for _, s := range m.Series() {
+		got = append(got, sum{s.Name, s.Metric, s.Memory, s.Points})
+	}
+	pts := func(v float64) []Point { return []Point{{t0, v}, {t0.Add(time.Second), v}} }
+	want := []sum{
+		{`target process_resident_memory_bytes{instance="127.0.0.1:9091",job="target"}`, "target", true, pts(5e7)},
+		{`cpu{pod="my-app-2"}`, "cpu", false, pts(0.25)},
+		{`cpu{pod="my-app-1"}`, "cpu", false, pts(0.5)},
+		{"memory", "memory", false, pts(123)},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
+	}
+	errs := m.Errors()
+	if len(errs) != 1 || !strings.Contains(errs["prometheus broken"], "unclosed left parenthesis") {
+		t.Errorf("errors: %v, want the broken query's", errs)
+	}
+}
+
+func TestMonitor_QueryCap(t *testing.T) {
+	srv := fakePrometheus(t, nil)
+	m, err := New(Config{Queries: []Query{{URL: srv.URL, Name: "pods", Query: "many"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Sample(context.Background(), time.Now())
+	series := m.Series()
+	if len(series) != MaxQuerySeries {
+		t.Fatalf("%d series, want %d", len(series), MaxQuerySeries)
+	}
+	if series[0].Name != `pods{pod="p001"}` {
+		t.Errorf("first series %q, want the first by name", series[0].Name)
+	}
+	if e := m.Errors()["prometheus pods"]; !strings.Contains(e, "105 series, kept the first 100") {
+		t.Errorf("error %q", e)
+	}
+}
+
+func TestNew_QueryErrors(t *testing.T) {
+	for _, tt := range []struct {
+		q    []Query
+		want string
+	}{
+		{[]Query{{URL: "ftp://x", Name: "a", Query: "up"}}, "want http(s)://host:port"},
+		{[]Query{{URL: "http://p:9090", Name: "", Query: "up"}}, "needs a name and a query"},
+		{[]Query{{URL: "http://p:9090", Name: "a", Query: " "}}, "needs a name and a query"},
+		{[]Query{{URL: "http://p:9090", Name: "a", Query: "up"}, {URL: "http://p:9090", Name: "a", Query: "up"}}, `two queries are named "a"`},
+	} {
+		if _, err := New(Config{Queries: tt.q}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(%+v): got %v, want %q", tt.q, err, tt.want)
+		}
 	}
 }

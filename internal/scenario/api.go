@@ -35,10 +35,28 @@ type Plan struct {
 
 // Monitor is the scenario's monitor: section.
 type Monitor struct {
-	Interval  time.Duration
-	Scrapes   []MonitorScrape
-	Processes []int
-	Pos       Pos
+	Interval   time.Duration
+	Scrapes    []MonitorScrape
+	Prometheus MonitorPrometheus
+	Processes  []int
+	Pos        Pos
+}
+
+// MonitorPrometheus is a Prometheus server and the PromQL queries
+// evaluated on it at every monitor interval (URL is empty without one).
+type MonitorPrometheus struct {
+	URL     string
+	Queries []MonitorQuery
+}
+
+// MonitorQuery is one PromQL query; Name names its series in the run.
+// Memory, when set, says whether its series are memory (judged for
+// leaks); unset, a name or query mentioning memory decides.
+type MonitorQuery struct {
+	Name   string
+	Query  string
+	Memory *bool
+	Pos    Pos
 }
 
 // MonitorScrape is a Prometheus text endpoint and the metrics kept from it
