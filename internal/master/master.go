@@ -75,6 +75,15 @@ type Config struct {
 	// with what a restarted master needs to resume the run at this tick
 	// (see Resume). Taking it costs an encoding of every histogram.
 	OnCheckpoint func(cp Checkpoint)
+	// OnEvent, if set, is called with what happened since the last tick
+	// (a run started or edited, workers joined, went missing or
+	// disconnected, the run stopping), before OnCheckpoint and on the same
+	// goroutine. Events keep the time they happened at.
+	OnEvent func(Event)
+	// OnMinute, if set, is called with the per-minute histograms of every
+	// name (stats.Minute) once a minute is over, and at the end of a run
+	// with the minute in progress; before OnTick, on the same goroutine.
+	OnMinute func(*stats.Minute)
 	// Shape, when dynamic (stages, cycle, spike), drives the user count
 	// instead of RunSpec.Users: the master follows it and splits each new
 	// count over the workers. When Open, it is a rate of iterations per
@@ -167,7 +176,21 @@ type Master struct {
 	start, end time.Time
 	workers    map[string]*workerRec
 	nextIndex  int
-	discarded  int64 // reports of another run, acknowledged and dropped
+	discarded  int64   // reports of another run, acknowledged and dropped
+	events     []Event // since the last tick
+}
+
+// Event is something that happened to a run, for the run's record.
+type Event struct {
+	T            time.Time
+	Kind, Detail string
+}
+
+// eventLocked queues an event for the next tick's OnEvent.
+func (m *Master) eventLocked(kind, detail string) {
+	if m.cfg.OnEvent != nil {
+		m.events = append(m.events, Event{T: time.Now(), Kind: kind, Detail: detail})
+	}
 }
 
 type workerRec struct {
@@ -238,6 +261,9 @@ func New(cfg Config) (*Master, error) {
 	for _, c := range cfg.Classes {
 		m.names = append(m.names, c.Name)
 	}
+	if cfg.OnMinute != nil {
+		m.st.KeepMinutes()
+	}
 	if cc := cfg.Cluster; cc != nil {
 		m.version = cc.Version
 		m.reportIv = orDefault(cc.ReportInterval, cluster.DefaultReportInterval)
@@ -304,7 +330,7 @@ func (m *Master) Serve(ctx context.Context) error {
 			m.waitSessions(2 * time.Second)
 			return nil
 		case t := <-ticker.C:
-			m.tick(t)
+			m.tick(t, false)
 		case t := <-watch.C:
 			m.watch(t)
 		}
@@ -358,6 +384,7 @@ func (m *Master) Start(spec RunSpec) error {
 		m.dispatchLocked(false)
 		m.scheduleStopLocked(spec.RunTime)
 		m.log.Info("run edited", "users", spec.Users, "spawn_rate", spec.SpawnRate)
+		m.eventLocked("users changed", fmt.Sprintf("%d users at %g/s", spec.Users, spec.SpawnRate))
 		return nil
 	}
 
@@ -383,6 +410,7 @@ func (m *Master) Start(spec RunSpec) error {
 		attrs = append(attrs, "workers", len(m.membersLocked()))
 	}
 	m.log.Info("run started", attrs...)
+	m.eventLocked("run started", fmt.Sprintf("%d users at %g/s, host %s, run time %v", spec.Users, spec.SpawnRate, spec.Host, spec.RunTime))
 	sh := m.cfg.Shape
 	switch {
 	case sh.Open:
@@ -475,6 +503,7 @@ func (m *Master) Stop() {
 		}
 	})
 	m.log.Info("stopping")
+	m.eventLocked("stopping", "")
 	m.checkStoppedLocked()
 }
 
@@ -504,7 +533,7 @@ func (m *Master) endRunLocked() {
 	}
 	done := m.runDone
 	go func() {
-		m.tick(time.Now()) // the final statistics include every on_stop request
+		m.tick(time.Now(), true) // the final statistics include every on_stop request
 		m.mu.Lock()
 		m.state = StateStopped
 		m.end = time.Now()
@@ -535,7 +564,7 @@ func (m *Master) ResetStats() {
 
 // tick moves the reports merged since the last tick into the statistics,
 // as one interval timed by the master's clock.
-func (m *Master) tick(now time.Time) {
+func (m *Master) tick(now time.Time, final bool) {
 	m.mu.Lock()
 	if m.resetWant {
 		m.resetWant = false
@@ -568,7 +597,16 @@ func (m *Master) tick(now time.Time) {
 	if m.cfg.OnCheckpoint != nil {
 		cp, cpErr = m.checkpointLocked()
 	}
+	events := m.events
+	m.events = nil
+	mins := m.st.TakeMinutes(now, final)
 	m.mu.Unlock()
+	for _, e := range events {
+		m.cfg.OnEvent(e)
+	}
+	for _, mn := range mins {
+		m.cfg.OnMinute(mn)
+	}
 	if cpErr != nil {
 		m.log.Warn("checkpoint for resume", "err", cpErr)
 	} else if m.cfg.OnCheckpoint != nil {
@@ -846,6 +884,7 @@ func (m *Master) watch(now time.Time) {
 }
 
 func (m *Master) markMissingLocked(w *workerRec) {
+	m.eventLocked("worker missing", fmt.Sprintf("%s (%s), %d users", w.host, w.id, w.status.Users()))
 	w.state = WorkerMissing
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
@@ -934,6 +973,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 	if !w.local {
 		m.log.Info("worker joined", "worker", w.id, "host", w.host, "addr", w.addr, "index", w.index, "rejoined", rejoin,
 			"workers", len(m.membersLocked()))
+		m.eventLocked("worker joined", fmt.Sprintf("%s (%s), %d workers", w.host, w.id, len(m.membersLocked())))
 	}
 	m.mu.Unlock()
 
@@ -995,6 +1035,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 		}
 		if !w.local {
 			m.log.Warn("worker disconnected", "worker", w.id, "err", err)
+			m.eventLocked("worker disconnected", fmt.Sprintf("%s (%s)", w.host, w.id))
 		}
 	}
 	m.mu.Unlock()
@@ -1118,6 +1159,7 @@ func (m *Master) checkRampLocked() {
 		m.resetWant = true
 	}
 	m.log.Info("all users spawned", "users", m.usersLocked())
+	m.eventLocked("spawn complete", fmt.Sprintf("%d users", m.usersLocked()))
 }
 
 // warnOnly passes on warnings and errors only.

@@ -121,6 +121,7 @@ func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
 	if cp.State == StateStopping {
 		time.AfterFunc(0, m.Stop) // it was stopping: finish the stop
 	}
+	m.eventLocked("run resumed", fmt.Sprintf("%d users, %s left", m.spec.Users, remaining(cp.Start, m.spec.RunTime, now)))
 	m.log.Info("run resumed", "run", m.runID, "started", cp.Start.Format(time.RFC3339), "users", m.spec.Users,
 		"remaining", remaining(cp.Start, m.spec.RunTime, now))
 	return nil

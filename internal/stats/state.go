@@ -140,25 +140,33 @@ func encodeHist(h *hdr.PackedHistogram) []byte {
 // geometry.
 func decodeHist(b []byte) (*hdr.PackedHistogram, error) {
 	h := newSparse()
+	if err := decodeInto(b, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// decodeInto adds encodeHist's buckets to h.
+func decodeInto(b []byte, h *hdr.PackedHistogram) error {
 	v := int64(0)
 	for len(b) > 0 {
 		dv, n := binary.Uvarint(b)
 		if n <= 0 {
-			return nil, errors.New("bad bucket value")
+			return errors.New("bad bucket value")
 		}
 		b = b[n:]
 		c, n := binary.Uvarint(b)
 		if n <= 0 {
-			return nil, errors.New("bad bucket count")
+			return errors.New("bad bucket count")
 		}
 		b = b[n:]
 		v += int64(dv)
 		if v < 0 || v > HighestMicros || int64(c) <= 0 {
-			return nil, fmt.Errorf("bucket %d µs × %d out of range", v, c)
+			return fmt.Errorf("bucket %d µs × %d out of range", v, c)
 		}
 		if err := h.RecordValues(v, int64(c)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return h, nil
+	return nil
 }

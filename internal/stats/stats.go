@@ -30,6 +30,7 @@ type Stats struct {
 	errorsDropped int64
 	slots         [numSlots]slot
 
+	min    *minutes             // per-minute histograms, when kept (KeepMinutes)
 	sparse *hdr.PackedHistogram // scratch: one interval entry, sparse
 	window *hdr.PackedHistogram // scratch: one key's window, merged
 	dense  *hdr.Histogram       // scratch: sums of many sparse histograms
@@ -112,6 +113,7 @@ func (s *Stats) Add(iv *Interval) {
 			s.total.addUncorrected(e)
 		}
 		s.sparse.MergeInto(s.dense)
+		s.addMinute(k, iv.End, s.sparse)
 		if sl != nil {
 			sl.add(k, e, s.sparse)
 		}
@@ -120,6 +122,7 @@ func (s *Stats) Add(iv *Interval) {
 		s.sparse.Reset()
 		s.sparse.MergeFrom(s.dense)
 		s.total.hist.Merge(s.sparse)
+		s.addMinute(Key{Name: AggregatedName}, iv.End, s.sparse)
 	}
 	for k, c := range iv.Errors {
 		if _, ok := s.errors[k]; ok {

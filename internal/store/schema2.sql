@@ -7,3 +7,13 @@ CREATE TABLE state (
 	stats  TEXT NOT NULL,         -- stats.State as JSON (HDR histograms, V2 encoding)
 	master TEXT NOT NULL          -- the master's checkpoint as JSON
 );
+-- Per-minute latency histograms of every name (and Aggregated), at 2
+-- significant digits: percentiles over any window of whole minutes.
+-- hist is the populated buckets as uvarint pairs (value delta, count).
+CREATE TABLE minutes (
+	t       INTEGER NOT NULL,     -- the minute's start
+	name_id INTEGER NOT NULL REFERENCES names(id),
+	count   INTEGER NOT NULL,
+	hist    BLOB NOT NULL,
+	PRIMARY KEY (t, name_id)
+) WITHOUT ROWID;

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// Minute records one minute's histograms (adding to a minute already
+// recorded, which a resumed run can meet).
+func (s *Store) Minute(ctx context.Context, m *stats.Minute) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for k, h := range m.Hists {
+		id, err := s.nameID(ctx, tx, k)
+		if err != nil {
+			return err
+		}
+		var old []byte
+		err = tx.QueryRowContext(ctx, `SELECT hist FROM minutes WHERE t = ? AND name_id = ?`, ms(m.Start), id).Scan(&old)
+		if err == nil {
+			if err := stats.DecodeCoarse(old, h); err != nil {
+				return fmt.Errorf("minute %v: %w", m.Start, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO minutes (t, name_id, count, hist) VALUES (?, ?, ?, ?)`,
+			ms(m.Start), id, h.TotalCount(), stats.EncodeCoarse(h)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Window merges the per-minute histograms of the minutes that start in
+// [from, to), per name (Aggregated included). It returns the minutes it
+// found too.
+func (s *Store) Window(ctx context.Context, from, to time.Time) (map[stats.Key]*hdr.PackedHistogram, int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.t, n.method, n.name, m.hist FROM minutes m JOIN names n ON n.id = m.name_id
+		WHERE m.t >= ? AND m.t < ? ORDER BY m.t`, ms(from), ms(to))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := map[stats.Key]*hdr.PackedHistogram{}
+	seen := map[int64]bool{}
+	for rows.Next() {
+		var t int64
+		var k stats.Key
+		var b []byte
+		if err := rows.Scan(&t, &k.Method, &k.Name, &b); err != nil {
+			return nil, 0, err
+		}
+		seen[t] = true
+		h := out[k]
+		if h == nil {
+			h = stats.NewCoarse()
+			out[k] = h
+		}
+		if err := stats.DecodeCoarse(b, h); err != nil {
+			return nil, 0, fmt.Errorf("minute %v %s: %w", fromMs(t), k.Name, err)
+		}
+	}
+	return out, len(seen), rows.Err()
+}
