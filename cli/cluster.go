@@ -62,6 +62,7 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	c.reportInterval.d = cluster.DefaultReportInterval
 	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
+	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := bindEnv(cmd.Flags(), lookup); err != nil {
 			return err
@@ -115,9 +116,15 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 		ReportInterval:   c.reportInterval.d,
 		HeartbeatTimeout: c.heartbeatTimeout.d,
 	}
+	cfg.OnCheckpoint = rs.out.checkpoint
 	m, err := master.New(cfg)
 	if err != nil {
 		return badInput("%v", err)
+	}
+	if r := rs.resumed; r != nil {
+		if err := m.Resume(r.cp, r.hist); err != nil {
+			return &exitError{code: ExitBroken, err: err}
+		}
 	}
 
 	// Sessions outlive the master's serving: the master tells its workers

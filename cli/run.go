@@ -26,6 +26,7 @@ import (
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
 )
 
 // Defaults of `horde run`, as Locust's headless defaults.
@@ -51,6 +52,9 @@ type runOptions struct {
 	onlySummary     bool
 	exitCodeOnError int
 	resetStats      bool
+	resume          bool // horde master: go on with an unfinished run (--resume)
+	runsInterval    durationValue
+	priorSeries     []monitor.Series // a resumed run's target samples from before the restart
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
@@ -65,6 +69,8 @@ type runOptions struct {
 	thresholds       []string
 	parsedThresholds []*scenario.Threshold
 	scrapes          []string
+	promURL          string
+	promql           []string
 	mon              *monitor.Monitor
 	warmup           durationValue
 }
@@ -116,9 +122,13 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
 	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
 	f.StringArrayVar(&o.scrapes, "scrape", nil, "record the target's memory, CPU and goroutines from this Prometheus /metrics URL (repeatable; added to the scenario's monitor:)")
+	f.StringVar(&o.promURL, "prometheus-url", "", "Prometheus server the monitor's PromQL queries go to (overrides the scenario's monitor: prometheus: url)")
+	f.StringArrayVar(&o.promql, "promql", nil, "record NAME=PROMQL, a PromQL query evaluated every monitor interval, e.g. memory='sum(container_memory_working_set_bytes{pod=~\"my-app-.*\"})' (repeatable; needs a Prometheus URL)")
 	f.Var(&o.warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: 10% of the run, at most 5m)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
 	f.String("runs-dir", DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
+	o.runsInterval.d = DefaultRunsInterval
+	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
 	addWebFlags(f, &o.web)
 }
 
@@ -213,6 +223,7 @@ type runSetup struct {
 	shaped      scenario.Load
 	log         *slog.Logger
 	out         *outputs
+	resumed     *resumed // the unfinished run a restarted master goes on with
 	stdout      io.Writer
 	cleanups    []func()
 }
@@ -282,7 +293,7 @@ func prepareRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file str
 	}
 	rs.spec = master.RunSpec{Users: users, SpawnRate: rate, Host: rs.host, RunTime: runTime}
 	rs.stopTimeout = stopTimeout
-	if o.mon, err = newMonitor(rs.plan, o.scrapes); err != nil {
+	if o.mon, err = newMonitor(rs.plan, o); err != nil {
 		return nil, err
 	}
 
@@ -312,6 +323,8 @@ func (rs *runSetup) masterConfig(o *runOptions) master.Config {
 		ResetStats:      o.resetStats,
 		Logger:          rs.log,
 		OnTick:          rs.out.tick,
+		OnEvent:         rs.out.event,
+		OnMinute:        rs.out.minute,
 		Shape:           rs.shaped.Shape(),
 		PreAllocatedVUs: rs.shaped.PreAllocatedVUs,
 		MaxVUs:          rs.shaped.MaxVUs,
@@ -337,13 +350,15 @@ func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, 
 	if !o.headless {
 		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file}, finish, rs.log, rs.stdout)
 	}
-	if beforeStart != nil {
-		if err := beforeStart(); err != nil {
-			return err
+	if rs.resumed == nil {
+		if beforeStart != nil {
+			if err := beforeStart(); err != nil {
+				return err
+			}
 		}
-	}
-	if err := m.Start(rs.spec); err != nil {
-		return badInput("%v", err)
+		if err := m.Start(rs.spec); err != nil {
+			return badInput("%v", err)
+		}
 	}
 	select {
 	case <-m.RunDone():
@@ -378,7 +393,7 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		op := m.Open()
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
-	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon, o.warmup.d)
+	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon, o.priorSeries, o.warmup.d)
 	out.mu.Lock()
 	aborted := out.aborted
 	out.mu.Unlock()
@@ -401,9 +416,16 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		code = o.exitCodeOnError
 	}
 	info.ExitCode = code
+	var events []store.Event
 	if out.rec != nil {
 		out.rec.finish(end, code, final, info.Verdicts)
+		events, _ = out.rec.st.Events(context.Background()) // only the charts miss them on error
 	}
+	var series []monitor.Series
+	if o.mon != nil {
+		series = o.mon.Series()
+	}
+	addCharts(&info, m.History(), withPrior(o.priorSeries, series), events, o.warmup.d)
 	if err := out.finish(final, m.Users(), m.History(), info); err != nil {
 		return &exitError{code: ExitBroken, err: err}
 	}
@@ -438,13 +460,37 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, warmup time.Duration) []report.Verdict {
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []monitor.Series, warmup time.Duration) []report.Verdict {
 	var series []monitor.Series
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
 		series = mon.Series()
 	}
-	return judgeSeries(ths, snap, hist, series, warmup)
+	return judgeSeries(ths, snap, hist, withPrior(prior, series), warmup)
+}
+
+// historySeries are the run's series over time that thresholds and the
+// drift checks judge: p50/p95/p99 of the windows with requests, rps and
+// error_rate (%) from the first request on.
+func historySeries(hist []report.Point) map[string][]soak.Point {
+	series := map[string][]soak.Point{}
+	for _, p := range hist {
+		if p.Requests == 0 {
+			continue
+		}
+		if p.P50Ms > 0 {
+			series["p50"] = append(series["p50"], soak.Point{T: p.Time, V: p.P50Ms})
+			series["p95"] = append(series["p95"], soak.Point{T: p.Time, V: p.P95Ms})
+			series["p99"] = append(series["p99"], soak.Point{T: p.Time, V: p.P99Ms})
+		}
+		series["rps"] = append(series["rps"], soak.Point{T: p.Time, V: p.RPS})
+		rate := 0.0
+		if p.RPS > 0 {
+			rate = p.FailPerSec / p.RPS * 100
+		}
+		series["error_rate"] = append(series["error_rate"], soak.Point{T: p.Time, V: rate})
+	}
+	return series
 }
 
 // judgeSeries is judge on recorded target series (`horde analyze` too).
@@ -465,23 +511,7 @@ func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.
 			target["memory_growth"] = l.GrowthPct
 		}
 	}
-	series := map[string][]soak.Point{}
-	for _, p := range hist {
-		if p.Requests == 0 {
-			continue
-		}
-		if p.P50Ms > 0 {
-			series["p50"] = append(series["p50"], soak.Point{T: p.Time, V: p.P50Ms})
-			series["p95"] = append(series["p95"], soak.Point{T: p.Time, V: p.P95Ms})
-			series["p99"] = append(series["p99"], soak.Point{T: p.Time, V: p.P99Ms})
-		}
-		series["rps"] = append(series["rps"], soak.Point{T: p.Time, V: p.RPS})
-		rate := 0.0
-		if p.RPS > 0 {
-			rate = p.FailPerSec / p.RPS * 100
-		}
-		series["error_rate"] = append(series["error_rate"], soak.Point{T: p.Time, V: rate})
-	}
+	series := historySeries(hist)
 	var out []report.Verdict
 	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series, Target: target, Warmup: warmup}) {
 		st := soak.Pass
@@ -504,18 +534,36 @@ func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.
 	return out
 }
 
-// newMonitor builds the monitor of the scenario's monitor: section and --scrape.
-func newMonitor(plan *scenario.Plan, scrapes []string) (*monitor.Monitor, error) {
+// newMonitor builds the monitor of the scenario's monitor: section, --scrape,
+// --prometheus-url and --promql.
+func newMonitor(plan *scenario.Plan, o *runOptions) (*monitor.Monitor, error) {
 	var cfg monitor.Config
+	promURL := o.promURL
 	if plan != nil {
 		cfg.Interval = plan.Monitor.Interval
 		for _, s := range plan.Monitor.Scrapes {
 			cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: s.URL, Metrics: s.Metrics})
 		}
+		if promURL == "" {
+			promURL = plan.Monitor.Prometheus.URL
+		}
+		for _, q := range plan.Monitor.Prometheus.Queries {
+			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory})
+		}
 		cfg.Processes = plan.Monitor.Processes
 	}
-	for _, u := range scrapes {
+	for _, u := range o.scrapes {
 		cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: u})
+	}
+	for _, nq := range o.promql {
+		name, q, ok := strings.Cut(nq, "=")
+		if !ok || name == "" || strings.TrimSpace(q) == "" {
+			return nil, badInput("--promql %q: want NAME=PROMQL", nq)
+		}
+		if promURL == "" {
+			return nil, badInput("--promql %s: no Prometheus server: add --prometheus-url or the scenario's monitor: prometheus: url", name)
+		}
+		cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: name, Query: q})
 	}
 	m, err := monitor.New(cfg)
 	if err != nil {
@@ -710,6 +758,9 @@ func (o *outputs) judgeAborts(s *stats.Snapshot) {
 			continue
 		}
 		o.aborted = r.Reason
+		if o.rec != nil {
+			o.rec.warn("event", o.rec.st.Event(context.Background(), s.Time, "threshold breach", t.Text+": "+r.Reason))
+		}
 		o.log.Warn("threshold failed with abort_on_fail: stopping the run", "threshold", t.Text, "reason", r.Reason)
 		o.stop()
 		return

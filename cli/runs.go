@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -27,6 +28,10 @@ import (
 
 // DefaultRunsDir is where run files go (--runs-dir, HORDE_RUNS_DIR).
 const DefaultRunsDir = "runs"
+
+// DefaultRunsInterval is how often a run file gets a row per name: 20
+// names for 7 days fit in 0.75 GB (docs/runs.md).
+const DefaultRunsInterval = 2 * time.Second
 
 // runConfig is the run's configuration as recorded in its file (run.config).
 type runConfig struct {
@@ -46,13 +51,14 @@ type runConfig struct {
 // runRecorder writes a run into its file: a tick per master tick, the end
 // and the verdicts in finish.
 type runRecorder struct {
-	st         *store.Store
-	mon        *monitor.Monitor
-	log        *slog.Logger
-	last       map[string]time.Time // the last sample recorded per target series
-	spawnUsers int                  // users that make "spawn complete"; 0: none
-	spawned    bool
-	warned     bool
+	st        *store.Store
+	mon       *monitor.Monitor
+	log       *slog.Logger
+	last      map[string]time.Time // the last sample recorded per target series
+	warned    bool
+	cp        *master.Checkpoint // the master's checkpoint for the next tick
+	every     time.Duration      // --runs-interval: write a tick this often
+	lastWrite time.Time
 }
 
 // openRunFile creates the run's file under --runs-dir and tells where it is.
@@ -65,6 +71,11 @@ func openRunFile(ctx context.Context, cmd *cobra.Command, rs *runSetup, o *runOp
 	}
 	if dir == "" {
 		return badInput("--runs-dir: empty (runs are always recorded; name a directory)")
+	}
+	if o.resume {
+		if ok, err := resumeRunFile(ctx, rs, o, dir); ok || err != nil {
+			return err
+		}
 	}
 	cfg := runConfig{
 		Command: cmd.Name(), ScenarioFile: rs.file, Host: rs.host, Users: rs.spec.Users, SpawnRate: rs.spec.SpawnRate,
@@ -86,10 +97,7 @@ func openRunFile(ctx context.Context, cmd *cobra.Command, rs *runSetup, o *runOp
 	if err != nil {
 		return &exitError{code: ExitBadInput, err: fmt.Errorf("--runs-dir: %w", err)}
 	}
-	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}}
-	if !o.open {
-		rec.spawnUsers = rs.spec.Users
-	}
+	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}, every: o.runsInterval.d}
 	rs.out.rec = rec
 	rs.cleanups = append(rs.cleanups, func() { st.Close(context.Background()) })
 	fmt.Fprintf(rs.stdout, "run file: %s\n", st.Path())
@@ -125,17 +133,21 @@ func (r *runRecorder) warn(what string, err error) {
 // tick records one tick (called on the master's tick, under outputs.mu).
 func (r *runRecorder) tick(s *stats.Snapshot, users int) {
 	ctx := context.Background()
-	r.warn("tick", r.st.Tick(ctx, s, users, r.samples()))
-	if !r.spawned && r.spawnUsers > 0 && users >= r.spawnUsers {
-		r.spawned = true
-		r.warn("event", r.st.Event(ctx, s.Time, "spawn complete", fmt.Sprintf("%d users", users)))
+	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 {
+		r.cp = nil // not this tick: the state goes with the statistics it describes
+		return
 	}
+	r.lastWrite = s.Time
+	r.warn("tick", r.st.TickState(ctx, s, users, r.samples(), r.state()))
 }
 
 // finish records the end of the run, its verdicts and exit code.
 func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict) {
 	if end.IsZero() {
 		end = time.Now()
+	}
+	if final != nil { // the last counts, which a skipped tick may not have written
+		r.warn("tick", r.st.Tick(context.Background(), final, 0, nil))
 	}
 	status := store.StatusPassed
 	switch code {
@@ -162,6 +174,7 @@ type runFile struct {
 	snap     *stats.Snapshot
 	hist     []report.Point
 	series   []monitor.Series
+	events   []store.Event
 	verdicts []report.Verdict // recorded at the end of the run
 }
 
@@ -239,6 +252,9 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 		}
 		rf.series = append(rf.series, ms)
 	}
+	if rf.events, err = st.Events(ctx); err != nil {
+		return fail(err)
+	}
 	vs, err := st.Verdicts(ctx)
 	if err != nil {
 		return fail(err)
@@ -267,6 +283,47 @@ func (rf *runFile) info(verdicts []report.Verdict) report.Info {
 	return info
 }
 
+// warmup is the warm-up the run's checks used, unless set.
+func (rf *runFile) warmup(d time.Duration, set bool) time.Duration {
+	if set {
+		return d
+	}
+	return time.Duration(rf.cfg.WarmupS * float64(time.Second))
+}
+
+// addCharts adds to info what the HTML report draws beside the request
+// statistics: the target's series, each memory series with the fitted floor
+// of its leak check; the fitted p95 trend of the degradation check; and
+// the events. The fits are those the checks judge (the same series and
+// warm-up), recomputed: the checks are pure and cheap.
+func addCharts(info *report.Info, hist []report.Point, series []monitor.Series, events []store.Event, warmup time.Duration) {
+	for _, s := range series {
+		ts := report.TargetSeries{Name: s.Name, Metric: s.Metric, Memory: s.Memory, Points: make([]report.Sample, len(s.Points))}
+		pts := make([]soak.Point, len(s.Points))
+		for i, p := range s.Points {
+			ts.Points[i] = report.Sample{T: p.T, V: p.V}
+			pts[i] = soak.Point{T: p.T, V: p.V}
+		}
+		if s.Memory {
+			l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
+			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))
+		}
+		info.Target = append(info.Target, ts)
+	}
+	d := soak.Drift("latency p95 (ms)", historySeries(hist)["p95"], soak.DriftOptions{Warmup: warmup})
+	info.P95Trend = reportTrend(d.Fit, fmt.Sprintf("%s, %+.1f%% last quarter vs first", d.Status, d.ChangePct))
+	for _, e := range events {
+		info.Events = append(info.Events, report.Event{Time: e.T, Kind: e.Kind, Detail: e.Detail})
+	}
+}
+
+func reportTrend(l soak.Line, note string) *report.Trend {
+	if l.IsZero() {
+		return nil
+	}
+	return &report.Trend{From: l.From, To: l.To, Start: l.V0, SlopePerSec: l.SlopePerSec, Note: note}
+}
+
 // analyze judges the recorded run as the end of a run does: the run's
 // thresholds plus extra, the drift checks and the leak checks.
 func (rf *runFile) analyze(extra []string, warmup time.Duration, warmupSet bool) ([]report.Verdict, error) {
@@ -275,10 +332,7 @@ func (rf *runFile) analyze(extra []string, warmup time.Duration, warmupSet bool)
 	if err != nil {
 		return nil, err
 	}
-	if !warmupSet {
-		warmup = time.Duration(rf.cfg.WarmupS * float64(time.Second))
-	}
-	return judgeSeries(ths, rf.snap, rf.hist, rf.series, warmup), nil
+	return judgeSeries(ths, rf.snap, rf.hist, rf.series, rf.warmup(warmup, warmupSet)), nil
 }
 
 func newRunsCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
@@ -587,6 +641,9 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				}
 			}
 			info := rf.info(vs)
+			if format == "html" {
+				addCharts(&info, rf.hist, rf.series, rf.events, rf.warmup(0, false))
+			}
 			if out == "" || out == "-" {
 				err = write(stdout, info, rf.snap, rf.hist)
 			} else {

@@ -1,49 +1,41 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/horde-load/horde/internal/store"
 )
 
 // horde analyze --prometheus judges series from a real Prometheus server
 // (Debian's), as the seed's analyser does: a target leaking memory fails,
 // an idle one passes.
 func TestAnalyze_Prometheus(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
+	if _, err := exec.LookPath("prometheus"); err != nil {
 		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}
 	_, leaky := startTargetWithAdmin(t, "--leak-bytes-per-second", "3000000")
 	_, healthy := startTargetWithAdmin(t)
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	promAddr := l.Addr().String()
-	l.Close()
-	writeFile(t, dir, "prometheus.yml", fmt.Sprintf(`
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: leaky
+	url := startPrometheus(t, dir, fmt.Sprintf(`  - job_name: leaky
     static_configs: [{targets: ["%s"]}]
   - job_name: healthy
     static_configs: [{targets: ["%s"]}]
 `, leaky, healthy))
-	start(t, dir, nil, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	time.Sleep(45 * time.Second) // about 40 scrapes of each target
 
-	url := "http://" + promAddr
 	for _, tt := range []struct {
 		job      string
 		wantCode int
@@ -77,8 +69,7 @@ scrape_configs:
 // Prometheus scrapes horde's own /metrics (monitor out): request counters
 // labelled by request name, users, and the generator's health.
 func TestMetrics_ScrapedByPrometheus(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
+	if _, err := exec.LookPath("prometheus"); err != nil {
 		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}
 	host := startTarget(t)
@@ -91,19 +82,17 @@ func TestMetrics_ScrapedByPrometheus(t *testing.T) {
 		defer l.Close()
 		return l.Addr().String()
 	}
-	webAddr, promAddr := free(), free()
+	webAddr := free()
 	_, webPort, _ := net.SplitHostPort(webAddr)
 	file := writeFile(t, dir, "m.yaml", "users:\n  - name: a\n    wait: {constant: 50ms}\n    tasks:\n      - get: /delay/0\n        name: /delay/[ms]\n")
 	start(t, dir, nil, hordeBin, "run", file, "-H", host, "-u", "2", "-r", "10", "--autostart", "--web-port", webPort)
-	writeFile(t, dir, "prometheus.yml", fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: horde\n    static_configs: [{targets: [%q]}]\n", webAddr))
-	start(t, dir, nil, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
+	prom := startPrometheus(t, dir, fmt.Sprintf("  - job_name: horde\n    static_configs: [{targets: [%q]}]\n", webAddr))
 
 	deadline := time.Now().Add(30 * time.Second)
 	var body string
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second)
-		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(`horde_requests_total{name="/delay/[ms]"}`))
+		resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(`horde_requests_total{name="/delay/[ms]"}`))
 		if err != nil {
 			continue
 		}
@@ -118,7 +107,7 @@ func TestMetrics_ScrapedByPrometheus(t *testing.T) {
 		t.Fatalf("Prometheus has no horde_requests_total for the request name:\n%s", body)
 	}
 	for _, q := range []string{"horde_users", "go_goroutines", `horde_request_duration_seconds{quantile="0.99"}`} {
-		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
+		resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,5 +116,243 @@ func TestMetrics_ScrapedByPrometheus(t *testing.T) {
 		if !strings.Contains(string(b), `"result":[{`) {
 			t.Errorf("%s: no result: %s", q, b)
 		}
+	}
+	checkDashboard(t, prom, "horde")
+}
+
+// checkDashboard runs every query of the Grafana dashboard
+// (deploy/grafana/horde-dashboard.json) against a real Prometheus, its
+// variables set to match everything: each must be valid PromQL, and the
+// panels of horde's request metrics must have data. (Which metrics exist
+// is checked without Prometheus, in internal/monitor/dashboard_test.go.)
+func checkDashboard(t *testing.T, prom, hordeJob string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "grafana", "horde-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+		Templating struct {
+			List []struct {
+				Type  string
+				Query json.RawMessage
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$horde_job", hordeJob, "$name", ".*", "$target_job", ".*", "$pod", "my-app-.*",
+		"$__rate_interval", "1m", "$__range", "5m")
+	queries := map[string]string{}
+	for _, p := range dash.Panels {
+		for i, tg := range p.Targets {
+			queries[fmt.Sprintf("panel %q #%d", p.Title, i)] = tg.Expr
+		}
+	}
+	labelValues := regexp.MustCompile(`^label_values\((.+),\s*\w+\)$`)
+	for _, v := range dash.Templating.List {
+		var q struct{ Query string }
+		if v.Type != "query" || json.Unmarshal(v.Query, &q) != nil {
+			continue
+		}
+		if m := labelValues.FindStringSubmatch(q.Query); m != nil {
+			queries["variable "+q.Query] = m[1]
+		}
+	}
+	// A rate needs two scrapes in its window: wait for them.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var noData []string
+		for where, q := range queries {
+			q = vars.Replace(q)
+			resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Status, Error string
+				Data          struct{ Result []json.RawMessage }
+			}
+			err = json.NewDecoder(resp.Body).Decode(&doc)
+			resp.Body.Close()
+			if err != nil || doc.Status != "success" {
+				t.Errorf("%s: %s: %v %s", where, q, err, doc.Error)
+				delete(queries, where)
+				continue
+			}
+			if strings.Contains(q, "horde_request") && len(doc.Data.Result) == 0 {
+				noData = append(noData, where+": "+q)
+			}
+		}
+		if len(noData) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("no data after 20 s:\n%s", strings.Join(noData, "\n"))
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// startPrometheus starts Debian's prometheus on a free loopback port,
+// scraping every second the jobs in scrapeConfigs (YAML list items under
+// scrape_configs:), and returns its base URL once it answers queries.
+func startPrometheus(t *testing.T, dir, scrapeConfigs string) string {
+	t.Helper()
+	promBin, err := exec.LookPath("prometheus")
+	if err != nil {
+		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\nscrape_configs:\n"+scrapeConfigs)
+	p := start(t, dir, nil, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready after 30 s: %v\n%s", err, p.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// promQuery runs an instant query and returns the number of series in
+// its answer (0 on any error: the caller polls).
+func promQuery(base, q string) int {
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Data struct{ Result []json.RawMessage } `json:"data"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&doc) != nil {
+		return 0
+	}
+	return len(doc.Data.Result)
+}
+
+// A run with a monitor: prometheus: section stores the target's memory
+// series, as Prometheus scraped it from horde target's admin listener,
+// into the run file: one sample per monitor interval on the run's clock.
+// The target leaks 3 MB/s: the leak check and target.memory_growth fail
+// the run on that series, and horde analyze judges it again from the file.
+// A --promql query from the command line is stored beside it.
+func TestRun_PrometheusMonitor(t *testing.T) {
+	dir := t.TempDir()
+	host, admin := startTargetWithAdmin(t, "--leak-bytes-per-second", "3000000")
+	prom := startPrometheus(t, dir, fmt.Sprintf("  - job_name: target\n    static_configs: [{targets: [%q]}]\n", admin))
+	const memQuery = `process_resident_memory_bytes{job="target"}`
+	deadline := time.Now().Add(30 * time.Second)
+	for promQuery(prom, memQuery) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus at %s has no %s after 30 s", prom, memQuery)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	file := writeFile(t, dir, "prom.yaml", fmt.Sprintf(`host: %s
+monitor:
+  interval: 1s
+  prometheus:
+    url: %s
+    queries:
+      - {name: memory, query: '%s'}
+thresholds: ["target.memory_growth < 10%%"]
+users:
+  - name: a
+    wait: {constant: 50ms}
+    tasks:
+      - get: /
+`, host, prom, memQuery))
+	runs := filepath.Join(dir, "runs")
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "12s", "--warmup", "1s", "--only-summary",
+		"--runs-dir", runs, "--promql", `goroutines=sum(go_goroutines{job="target"})`)
+	if code := p.wait(t, 60*time.Second); code != 1 {
+		t.Fatalf("run: exit code %d, want 1 (a failed threshold)\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	path := runFileOf(t, p, dir)
+	t.Logf("run:\n%s", p.stdout)
+	memName := fmt.Sprintf(`memory process_resident_memory_bytes{instance=%q,job="target"}`, admin)
+	for _, want := range []string{
+		"FAIL  threshold  target.memory_growth < 10%: actual",
+		"FAIL  check      memory leak (" + memName + ")",
+	} {
+		if !strings.Contains(p.stdout.String(), want) {
+			t.Errorf("run: the verdict lacks %q", want)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	run, err := st.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, err := st.Series(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]store.Series{}
+	for _, s := range series {
+		byName[s.Name] = s
+	}
+	mem, ok := byName[memName]
+	if !ok {
+		t.Fatalf("run file lacks the series %s; it has %v", memName, series)
+	}
+	if !mem.Memory || mem.Metric != "memory" {
+		t.Errorf("%s: memory %v, metric %q; want a memory series of metric \"memory\"", memName, mem.Memory, mem.Metric)
+	}
+	// Twelve seconds at one sample a second, plus the last word.
+	if n := len(mem.Points); n < 10 || n > 15 {
+		t.Errorf("%s: %d samples, want about 13 (one a second for 12 s)", memName, n)
+	}
+	for i, pt := range mem.Points {
+		if pt.V < 1e6 || pt.V > 1e10 {
+			t.Errorf("sample %d: %v bytes is not the target's RSS", i, pt.V)
+		}
+		// horde's clock, not Prometheus's scrape times: within the run.
+		if pt.T.Before(run.Started) || (!run.Ended.IsZero() && pt.T.After(run.Ended.Add(time.Second))) {
+			t.Errorf("sample %d at %v is outside the run %v..%v", i, pt.T, run.Started, run.Ended)
+		}
+		if i > 0 {
+			if gap := pt.T.Sub(mem.Points[i-1].T); gap <= 0 || gap > 1500*time.Millisecond {
+				t.Errorf("samples %d and %d are %v apart, want the 1s interval", i-1, i, gap)
+			}
+		}
+	}
+	if g, ok := byName["goroutines"]; !ok || g.Memory || len(g.Points) < 10 || g.Points[0].V < 1 {
+		t.Errorf("the --promql series goroutines: %+v (of %v)", g, series)
+	}
+
+	code, out, errOut := hordeIn(t, dir, "analyze", path)
+	if code != 1 || !strings.Contains(out, "FAIL  check      memory leak ("+memName+")") {
+		t.Errorf("analyze: exit %d, want 1 and a failed leak check of %s\n%s\n%s", code, memName, out, errOut)
 	}
 }

@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/monitor"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
+)
+
+// resumed is an unfinished run a restarted master goes on with.
+type resumed struct {
+	cp   master.Checkpoint
+	hist []report.Point
+}
+
+// resumeRunFile looks in dir for an unfinished run of a master with the
+// same scenario that no live process writes, and reopens it (docs/runs.md,
+// "Resume"). It reports false when there is none: the caller starts a new
+// run. Unfinished runs of another scenario are left alone, with a warning.
+func resumeRunFile(ctx context.Context, rs *runSetup, o *runOptions, dir string) (bool, error) {
+	cands, err := store.Unfinished(ctx, dir)
+	if err != nil {
+		return false, &exitError{code: ExitBadInput, err: fmt.Errorf("--runs-dir: %w", err)}
+	}
+	var text []byte
+	if rs.file != "" {
+		text, _ = os.ReadFile(rs.file)
+	}
+	for i := len(cands) - 1; i >= 0; i-- { // the newest first
+		c := cands[i]
+		var cfg runConfig
+		if json.Unmarshal(c.Run.Config, &cfg) != nil || cfg.Command != "master" {
+			continue
+		}
+		if c.Run.Scenario != string(text) {
+			rs.log.Warn("an unfinished run has another scenario; not resuming it", "file", c.Path, "run", c.Run.ID)
+			continue
+		}
+		ok, err := reopenRun(ctx, rs, o, c.Path)
+		if err != nil {
+			rs.log.Warn("cannot resume an unfinished run; starting a new one", "file", c.Path, "err", err)
+			continue
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reopenRun reopens the run file at path and reads what the master needs
+// to resume; false when the file holds no checkpoint (killed before its
+// first tick).
+func reopenRun(ctx context.Context, rs *runSetup, o *runOptions, path string) (bool, error) {
+	st, err := store.Reopen(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	fail := func(err error) (bool, error) {
+		st.Close(ctx)
+		return false, err
+	}
+	state, err := st.State(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if state == nil {
+		return fail(nil)
+	}
+	var cp master.Checkpoint
+	if err := json.Unmarshal(state.Master, &cp); err != nil {
+		return fail(fmt.Errorf("checkpoint: %w", err))
+	}
+	cp.Stats = state.Stats
+	if cp.RunID != "" && cp.RunTime > 0 && time.Now().After(cp.Start.Add(cp.RunTime)) {
+		rs.log.Info("an unfinished run would have ended while no master ran; not resuming it", "file", path, "run", st.ID())
+		return fail(nil)
+	}
+	hist, err := runHistory(ctx, st)
+	if err != nil {
+		return fail(err)
+	}
+	prior, err := storedSeries(ctx, st)
+	if err != nil {
+		return fail(err)
+	}
+	last, err := st.LastTick(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if last.IsZero() || state.T.After(last) {
+		last = state.T
+	}
+	now := time.Now()
+	gap := fmt.Sprintf("no master from %s to %s (%s); the run goes on", last.UTC().Format("15:04:05.000"),
+		now.UTC().Format("15:04:05.000"), now.Sub(last).Round(100*time.Millisecond))
+	if err := st.Event(ctx, now, "gap", gap); err != nil {
+		return fail(err)
+	}
+	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}, every: o.runsInterval.d}
+	for _, s := range prior {
+		if n := len(s.Points); n > 0 {
+			rec.last[s.Name] = s.Points[n-1].T
+		}
+	}
+	rs.out.rec = rec
+	rs.cleanups = append(rs.cleanups, func() { st.Close(context.Background()) })
+	o.priorSeries = prior
+	if cp.RunID != "" {
+		rs.resumed = &resumed{cp: cp, hist: hist}
+	} // else no test had started: the master starts afresh, into the same file
+	fmt.Fprintf(rs.stdout, "run file: %s (resumed run %s: %s)\n", st.Path(), st.ID(), gap)
+	rs.log.Info("resuming an unfinished run", "file", st.Path(), "run", st.ID(), "gap", now.Sub(last).Round(time.Millisecond).String())
+	return true, nil
+}
+
+// checkpoint keeps the master's checkpoint for the tick that follows it.
+func (o *outputs) checkpoint(cp master.Checkpoint) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.rec != nil {
+		o.rec.cp = &cp
+	}
+}
+
+// event records something the master saw happen.
+func (o *outputs) event(e master.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.rec != nil {
+		o.rec.warn("event", o.rec.st.Event(context.Background(), e.T, e.Kind, e.Detail))
+	}
+}
+
+// state turns a kept checkpoint into the store's resume state (nil when
+// there is none).
+func (r *runRecorder) state() *store.State {
+	cp := r.cp
+	r.cp = nil
+	if cp == nil {
+		return nil
+	}
+	b, err := json.Marshal(cp)
+	if err != nil {
+		r.warn("checkpoint", err)
+		return nil
+	}
+	return &store.State{Stats: cp.Stats, Master: b}
+}
+
+// runHistory rebuilds the run's points over time from its ticks and the
+// aggregated interval rows.
+func runHistory(ctx context.Context, st *store.Store) ([]report.Point, error) {
+	ticks, err := st.Ticks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ivs, err := st.Intervals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	agg := map[int64]store.Interval{}
+	for _, iv := range ivs {
+		if iv.Method == "" && iv.Name == stats.AggregatedName {
+			agg[iv.T.UnixMilli()] = iv
+		}
+	}
+	z := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	var out []report.Point
+	var reqs, fails int64
+	for _, tk := range ticks {
+		iv := agg[tk.T.UnixMilli()]
+		reqs += iv.Requests
+		fails += iv.Failures
+		out = append(out, report.Point{
+			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec,
+			P50Ms: z(iv.P50), P95Ms: z(iv.P95), P99Ms: z(iv.P99), Requests: reqs, Failures: fails,
+		})
+	}
+	return out, nil
+}
+
+// storedSeries reads the run file's target series as the monitor's.
+func storedSeries(ctx context.Context, st *store.Store) ([]monitor.Series, error) {
+	ser, err := st.Series(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]monitor.Series, 0, len(ser))
+	for _, s := range ser {
+		ms := monitor.Series{Name: s.Name, Metric: s.Metric, Memory: s.Memory}
+		for _, p := range s.Points {
+			ms.Points = append(ms.Points, monitor.Point{T: p.T, V: p.V})
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// withPrior puts the samples a resumed run recorded before its restart in
+// front of the monitor's own, series by series.
+func withPrior(prior, cur []monitor.Series) []monitor.Series {
+	if len(prior) == 0 {
+		return cur
+	}
+	out := make([]monitor.Series, 0, len(prior)+len(cur))
+	idx := map[string]int{}
+	for _, s := range prior {
+		idx[s.Name] = len(out)
+		s.Points = append([]monitor.Point(nil), s.Points...)
+		out = append(out, s)
+	}
+	for _, s := range cur {
+		i, ok := idx[s.Name]
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		var last time.Time
+		if n := len(out[i].Points); n > 0 {
+			last = out[i].Points[n-1].T
+		}
+		for _, p := range s.Points {
+			if p.T.After(last) {
+				out[i].Points = append(out[i].Points, p)
+			}
+		}
+	}
+	return out
+}

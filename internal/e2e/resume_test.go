@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
+)
+
+// recorded is what a run file holds, read by the test.
+type recorded struct {
+	run      store.Run
+	ticks    []store.Tick
+	total    int64 // Aggregated requests summed over the interval rows
+	latest   int64 // the latest cumulative Aggregated requests
+	events   []store.Event
+	fileSize int64
+}
+
+func readRun(t *testing.T, path string) recorded {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	var r recorded
+	if r.run, err = st.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.ticks, err = st.Ticks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ivs, err := st.Intervals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, iv := range ivs {
+		if iv.Name == stats.AggregatedName {
+			r.total += iv.Requests
+		}
+	}
+	if snap, err := st.Latest(ctx); err != nil {
+		t.Fatal(err)
+	} else if snap != nil {
+		r.latest = snap.Total.Requests
+	}
+	if r.events, err = st.Events(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A master with two workers is killed with SIGKILL mid-run and started
+// again on the same --runs-dir: it reopens the run (same id), restores the
+// cumulative statistics, the workers rejoin and get their users back, the
+// run ends when it would have, and the file keeps every tick written before
+// the kill, with a gap no longer than the downtime, recorded as an event.
+func TestResume_MasterKilled(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	port := freePort(t)
+	const runTime = 30 * time.Second
+	args := []string{file, "--headless", "-u", "6", "-r", "100", "-t", runTime.String(), "-H", host,
+		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary",
+		"--runs-dir", "runs", "--resume", "--csv", "out", "--runs-interval", "1s"}
+	m1, _ := startMaster(t, dir, port, args...)
+	path := runFileOf(t, m1, dir)
+	var workers []*proc
+	for range 2 {
+		workers = append(workers, startWorker(t, t.TempDir(), port))
+	}
+	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=6`), 20*time.Second)
+	time.Sleep(5 * time.Second)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m1.done
+	killed := time.Now()
+	before := readRun(t, path)
+	if len(before.ticks) < 4 || before.total == 0 || before.total != before.latest {
+		t.Fatalf("before the kill: %d ticks, %d requests in intervals, %d cumulative", len(before.ticks), before.total, before.latest)
+	}
+
+	time.Sleep(3 * time.Second) // the master is away
+	m2, _ := startMaster(t, dir, port, args...)
+	restarted := time.Now()
+	if !strings.Contains(m2.stdout.String(), "resumed run "+before.run.ID) {
+		runFileOf(t, m2, dir)
+		if !strings.Contains(m2.stdout.String(), "resumed run "+before.run.ID) {
+			t.Fatalf("the new master did not resume run %s:\n%s\n%s", before.run.ID, m2.stdout, m2.stderr)
+		}
+	}
+	if code := m2.wait(t, runTime+30*time.Second); code != 0 {
+		t.Fatalf("resumed master: exit code %d\n%s\n%s", code, m2.stdout, m2.stderr)
+	}
+	for _, w := range workers {
+		if code := w.wait(t, 20*time.Second); code != 0 {
+			t.Errorf("worker exit code %d\n%s", code, w.stderr)
+		}
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.db"))
+	if len(files) != 1 {
+		t.Fatalf("run files %v: want the one resumed", files)
+	}
+	after := readRun(t, path)
+	if after.run.ID != before.run.ID || after.run.Status != store.StatusPassed || after.run.Ended.IsZero() {
+		t.Fatalf("run after resume: %+v", after.run)
+	}
+	// The run ends when it would have, the downtime included.
+	if d := after.run.Ended.Sub(after.run.Started); d < runTime || d > runTime+10*time.Second {
+		t.Errorf("run lasted %v, want about %v", d, runTime)
+	}
+	// Every tick written before the kill is still there.
+	have := map[int64]bool{}
+	for _, tk := range after.ticks {
+		have[tk.T.UnixMilli()] = true
+	}
+	for _, tk := range before.ticks {
+		if !have[tk.T.UnixMilli()] {
+			t.Fatalf("tick %v, written before the kill, is gone", tk.T)
+		}
+	}
+	// One gap, no longer than the downtime plus what the workers take to
+	// come back (their reconnect backoff, at most 5 s) and a tick.
+	downtime := restarted.Sub(killed)
+	var gaps []time.Duration
+	for i := 1; i < len(after.ticks); i++ {
+		if g := after.ticks[i].T.Sub(after.ticks[i-1].T); g > 2500*time.Millisecond {
+			gaps = append(gaps, g)
+		}
+	}
+	if len(gaps) != 1 || gaps[0] > downtime+6*time.Second {
+		t.Errorf("gaps between ticks %v, want one no longer than the downtime %v (+6 s)", gaps, downtime.Round(time.Millisecond))
+	}
+	var gapEvent string
+	for _, e := range after.events {
+		if e.Kind == "gap" {
+			gapEvent = e.Detail
+		}
+	}
+	kinds := map[string]int{}
+	for _, e := range after.events {
+		kinds[e.Kind]++
+	}
+	// Each worker joined both masters; the run started, was resumed, stopped.
+	if gapEvent == "" || kinds["worker joined"] != 4 || kinds["run started"] != 1 || kinds["run resumed"] != 1 || kinds["spawn complete"] < 1 || kinds["stop"] != 1 {
+		t.Errorf("events %v: %+v", kinds, after.events)
+	}
+	// Statistics went on from where they were: the cumulative count is the
+	// sum of the intervals, and grew after the restart with the workers'
+	// users back.
+	if after.total != after.latest || after.latest <= before.latest {
+		t.Errorf("after: %d requests in intervals, %d cumulative; before the kill %d", after.total, after.latest, before.latest)
+	}
+	lastTicks := after.ticks[len(after.ticks)-5:]
+	for _, tk := range lastTicks[:3] {
+		if tk.Users != 6 {
+			t.Errorf("users near the end %+v, want 6 (workers got their users back)", lastTicks)
+			break
+		}
+	}
+	rows := statsRows(t, filepath.Join(dir, "out_stats.csv"))
+	if got := count(t, rows[" Aggregated"], 2); int64(got) != after.latest {
+		t.Errorf("CSV total %d, run file %d", got, after.latest)
+	}
+	if _, err := os.Stat(path + ".lock"); err == nil {
+		t.Errorf("lock file left after the run ended")
+	}
+	t.Logf("run %s: %d requests before the kill, %d in all; downtime %v, gap %v; event %q",
+		after.run.ID, before.latest, after.latest, downtime.Round(time.Millisecond), gaps, gapEvent)
+}
