@@ -612,6 +612,31 @@ EOF
 		tail -n 20 "$TMP/horde-rate.out" "$TMP/horde-rate.err" >&2 || true
 		echo "No result (exit $rc)." >"$RATE_MD"
 	fi
+	# The peer in the same run: vegeta at the same fixed rate (it times from the send only).
+	if [[ -n ${GOTOOL[vegeta]:-} ]]; then
+		log "fixed rate: vegeta -rate $RATE -duration $RATE_DURATION (core $GEN_CPU)"
+		rc=0
+		echo "GET http://127.0.0.1:$RATE_PORT/delay/50" >"$TMP/vegeta-rate.targets"
+		TIMED_S=$RATE_S timed vegeta-rate "${GOTOOL[vegeta]}" attack -rate="$RATE" -duration="$RATE_DURATION" \
+			-targets="$TMP/vegeta-rate.targets" -output="$TMP/vegeta-rate.bin" || rc=$?
+		"${GOTOOL[vegeta]}" report -type=json "$TMP/vegeta-rate.bin" >"$TMP/vegeta-rate.json" 2>/dev/null || true
+		if [[ -s $TMP/vegeta-rate.json ]]; then
+			pyget "$TMP/vegeta-rate.json" "$TMP/vegeta-rate.time" "$RATE" "$rc" >>"$RATE_MD" <<'EOF2'
+import json, sys
+r = json.load(open(sys.argv[1]))
+usr, sys_, rss, wall = open(sys.argv[2]).read().split()[-4:]
+ms = lambda ns: ns / 1e6
+lat = r["latencies"]
+print()
+print("vegeta at the same rate, same target (timed from the send; no correction):")
+print()
+print("| target rate /s | requests | achieved /s | success | p50 ms | p99 ms | max ms | CPU s (user+sys) | peak RSS MB | exit |")
+print("|" + "---|" * 10)
+print(f"| {float(sys.argv[3]):,.0f} | {r['requests']:,} | {r['rate']:,.1f} | {r['success'] * 100:.2f} % | {ms(lat['50th']):.1f} "
+      f"| {ms(lat['99th']):.1f} | {ms(lat['max']):.1f} | {float(usr) + float(sys_):.2f} | {int(rss) / 1024:.1f} | {sys.argv[4]} |")
+EOF2
+		fi
+	fi
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ import (
 	"github.com/horde-load/horde/internal/shape"
 )
 
+// preciseWait is the longest wait the open model's scheduler sleeps
+// through precisely (waiter), without watching for a stop.
+const preciseWait = 2 * time.Millisecond
+
 // Defaults of the open model's user pool.
 const (
 	DefaultMaxVUs = 1000
@@ -44,6 +48,8 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	e.mu.Unlock()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	precise := newWaiter()
+	defer precise.close()
 loop:
 	for {
 		at, ended := sched.Next()
@@ -51,8 +57,10 @@ loop:
 			break
 		}
 		intended := start.Add(at)
-		if d := time.Until(intended); d > 0 {
-			timer.Reset(d)
+		if d := time.Until(intended); d > preciseWait {
+			// Long waits on Go's timer (interruptible), ending a little early;
+			// the rest precisely, below.
+			timer.Reset(d - preciseWait/2)
 			select {
 			case <-ctx.Done():
 				e.stopAll(cancelAll)
@@ -76,6 +84,9 @@ loop:
 			}
 		} else if ctx.Err() != nil {
 			break
+		}
+		if d := time.Until(intended); d > 0 {
+			precise.sleep(d)
 		}
 		e.iterations.Add(1)
 		select {
