@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,6 +39,19 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
+
+// Interrupted is the cause of a context that a signal cancelled (as
+// cmd/horde sets it): `horde master --sigterm handover` tells SIGTERM (a pod
+// deleted) from an interrupt (Ctrl-C).
+type Interrupted struct{ Signal os.Signal }
+
+func (i Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
+
+// sigterm reports whether ctx was cancelled by SIGTERM.
+func sigterm(ctx context.Context) bool {
+	var i Interrupted
+	return errors.As(context.Cause(ctx), &i) && i.Signal == syscall.SIGTERM
+}
 
 func badInput(format string, args ...any) error {
 	return &exitError{code: ExitBadInput, err: fmt.Errorf(format, args...)}

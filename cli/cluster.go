@@ -62,6 +62,7 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	c.reportInterval.d = cluster.DefaultReportInterval
 	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
+	f.StringVar(&o.onSigterm, "sigterm", "stop", "on SIGTERM: stop the run (as on Ctrl-C), or handover: leave it running for the next master on --runs-dir (a Kubernetes pod deleted or moved); see docs/runs.md")
 	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := bindEnv(cmd.Flags(), lookup); err != nil {
@@ -76,6 +77,9 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 // runMaster is runRun for a distributed master: the same setup, outputs
 // and exit codes; the users run on the workers.
 func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *clusterOptions, file string, goClasses []horde.Class, stdout, stderr io.Writer) error {
+	if o.onSigterm != "stop" && o.onSigterm != "handover" {
+		return badInput("--sigterm: %q is not stop or handover", o.onSigterm)
+	}
 	if c.expectWorkers < 0 {
 		return badInput("--expect-workers: %d is negative", c.expectWorkers)
 	}

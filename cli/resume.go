@@ -122,6 +122,22 @@ func reopenRun(ctx context.Context, rs *runSetup, o *runOptions, path string) (b
 	return true, nil
 }
 
+// handover, once ctx has ended, leaves the run to the next master when
+// SIGTERM ended it and --sigterm is handover (a pod deleted): no stop, no
+// final files; the last tick and checkpoint are written as Serve ends.
+func (rs *runSetup) handover(ctx context.Context, m *master.Master, o *runOptions) bool {
+	if o.onSigterm != "handover" || !sigterm(ctx) || rs.out.rec == nil {
+		return false
+	}
+	rs.log.Info("SIGTERM: handing the run over to the next master on this runs dir; the workers keep their users",
+		"file", rs.out.rec.st.Path())
+	rs.out.mu.Lock()
+	rs.out.rec.lastWrite = time.Time{} // the last tick is written whatever --runs-interval says
+	rs.out.mu.Unlock()
+	m.Detach()
+	return true
+}
+
 // checkpoint keeps the master's checkpoint for the tick that follows it.
 func (o *outputs) checkpoint(cp master.Checkpoint) {
 	o.mu.Lock()

@@ -52,7 +52,8 @@ type runOptions struct {
 	onlySummary     bool
 	exitCodeOnError int
 	resetStats      bool
-	resume          bool // horde master: go on with an unfinished run (--resume)
+	resume          bool   // horde master: go on with an unfinished run (--resume)
+	onSigterm       string // horde master: stop or handover (--sigterm)
 	runsInterval    durationValue
 	priorSeries     []monitor.Series // a resumed run's target samples from before the restart
 	requestTimeout  durationValue
@@ -347,8 +348,9 @@ func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, 
 	go func() { served <- m.Serve(serveCtx) }()
 	defer func() { stopServing(); <-served }()
 	finish := func() error { return finishRun(m, o, rs.out, rs.plan, rs.classes, rs.file) }
+	handover := func() bool { return rs.handover(ctx, m, o) }
 	if !o.headless {
-		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file}, finish, rs.log, rs.stdout)
+		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file, handover: handover}, finish, rs.log, rs.stdout)
 	}
 	if rs.resumed == nil {
 		if beforeStart != nil {
@@ -363,6 +365,9 @@ func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, 
 	select {
 	case <-m.RunDone():
 	case <-ctx.Done():
+		if handover() {
+			return nil
+		}
 		rs.log.Info("interrupted: stopping the users (a second signal ends at once)")
 		m.Stop()
 		<-m.RunDone()

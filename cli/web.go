@@ -110,6 +110,9 @@ func (c webControl) Workers() ([]web.Worker, bool) {
 type webRun struct {
 	plan *scenario.Plan // nil for Go users
 	file string
+	// handover, when ctx ends, reports whether the run is handed over to
+	// the next master (`horde master --sigterm handover`) rather than stopped.
+	handover func() bool
 }
 
 // runWeb serves the web UI and HTTP API over m until ctx is done, then
@@ -209,6 +212,10 @@ func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		if run.handover != nil && run.handover() {
+			srv.Close()
+			return nil
+		}
 		log.Info("interrupted: stopping the users (a second signal ends at once)")
 	case <-quit:
 	case serveErr = <-served:

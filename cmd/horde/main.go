@@ -1,6 +1,6 @@
 // Command horde is the load and soak testing tool: the standalone runner,
-// the sample target, the scenario validator (and, as they land, the master,
-// the worker and the soak analyser).
+// the master and the worker, the sample target, the scenario validator and
+// the soak analyser.
 package main
 
 import (
@@ -13,12 +13,15 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop() // a second signal ends the process at once
+		sig := <-sigs
+		signal.Stop(sigs) // a second signal ends the process at once
+		cancel(cli.Interrupted{Signal: sig})
 	}()
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }

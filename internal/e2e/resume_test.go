@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -179,4 +182,89 @@ func TestResume_MasterKilled(t *testing.T) {
 	}
 	t.Logf("run %s: %d requests before the kill, %d in all; downtime %v, gap %v; event %q",
 		after.run.ID, before.latest, after.latest, downtime.Round(time.Millisecond), gaps, gapEvent)
+}
+
+// served sums the target's horde_target_requests_total (its admin /metrics).
+func served(t *testing.T, admin string) int64 {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "horde_target_requests_total{") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return int64(sum)
+}
+
+// `horde master --sigterm handover` (what the Kubernetes manifests set): a
+// master sent SIGTERM, as when its pod is deleted, leaves the run going; the
+// workers keep their users and move to the next master, which resumes the
+// run. Not one request is lost or counted twice: the master's final count
+// equals what the target served.
+func TestResume_SigtermHandsOver(t *testing.T) {
+	host, admin := startTargetWithAdmin(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	port := freePort(t)
+	args := []string{file, "--headless", "-u", "4", "-r", "100", "-t", "15s", "-H", host,
+		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary", "--stop-timeout", "5s",
+		"--runs-dir", "runs", "--resume", "--sigterm", "handover", "--csv", "out", "--runs-interval", "1s"}
+	m1, _ := startMaster(t, dir, port, args...)
+	path := runFileOf(t, m1, dir)
+	var workers []*proc
+	for range 2 {
+		workers = append(workers, startWorker(t, t.TempDir(), port))
+	}
+	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=4`), 20*time.Second)
+	time.Sleep(3 * time.Second)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := m1.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("master on SIGTERM: exit code %d\n%s", code, m1.stderr)
+	}
+	if !strings.Contains(m1.stderr.String(), "handing the run over") {
+		t.Errorf("the master did not hand over:\n%s", m1.stderr)
+	}
+	handed := readRun(t, path)
+	if !handed.run.Ended.IsZero() {
+		t.Fatalf("the run was finished on SIGTERM: %+v", handed.run)
+	}
+	for _, w := range workers {
+		select {
+		case <-w.done:
+			t.Fatalf("a worker exited with the master:\n%s", w.stderr)
+		default:
+		}
+	}
+	time.Sleep(time.Second)
+	m2, _ := startMaster(t, dir, port, args...)
+	if code := m2.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("resumed master: exit code %d\n%s\n%s", code, m2.stdout, m2.stderr)
+	}
+	if !strings.Contains(m2.stdout.String(), "resumed run "+handed.run.ID) {
+		t.Fatalf("the new master did not resume run %s:\n%s", handed.run.ID, m2.stdout)
+	}
+	after := readRun(t, path)
+	kinds := map[string]int{}
+	for _, e := range after.events {
+		kinds[e.Kind]++
+	}
+	if kinds["handed over"] != 1 || kinds["gap"] != 1 || kinds["run resumed"] != 1 || after.run.Status != store.StatusPassed {
+		t.Errorf("run %+v, events %v", after.run, kinds)
+	}
+	rows := statsRows(t, filepath.Join(dir, "out_stats.csv"))
+	counted := int64(count(t, rows[" Aggregated"], 2))
+	if got := served(t, admin); counted != got || counted != after.latest || counted <= handed.latest {
+		t.Errorf("the master counted %d requests (run file %d, %d at the handover); the target served %d", counted, after.latest, handed.latest, got)
+	}
+	t.Logf("handed over at %d requests; %d in all, the target served %d", handed.latest, counted, served(t, admin))
 }

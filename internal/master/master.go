@@ -178,6 +178,7 @@ type Master struct {
 	nextIndex  int
 	discarded  int64   // reports of another run, acknowledged and dropped
 	events     []Event // since the last tick
+	detached   bool    // Detach: serving ends without ending the run
 }
 
 // Event is something that happened to a run, for the run's record.
@@ -320,6 +321,17 @@ func (m *Master) Serve(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if m.detachSessions() {
+				// Handed over: the last reports counted go into a last
+				// tick (and checkpoint); the run is left running.
+				m.tick(time.Now(), true)
+				if localDone != nil {
+					stopLocal()
+					<-localDone
+				}
+				m.waitSessions(2 * time.Second)
+				return nil
+			}
 			m.Stop()
 			<-m.RunDone()
 			m.quitWorkers("the master is shutting down")
@@ -1064,8 +1076,8 @@ func recvTimeout(conn cluster.MasterConn, d time.Duration) (*cluster.WorkerMessa
 func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if w.sess != s {
-		return false // replaced by a newer session, or marked missing
+	if w.sess != s || m.detached {
+		return false // replaced by a newer session, marked missing, or handed over
 	}
 	w.lastSeen = time.Now()
 	switch {

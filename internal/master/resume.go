@@ -127,6 +127,36 @@ func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
 	return nil
 }
 
+// Detach makes Serve, when its context ends, leave the run as it is for a
+// master that resumes it (Resume) instead of stopping it: workers are not
+// told to quit (they keep their users for their master lost timeout and
+// reconnect), no report is counted or acknowledged from then on (the
+// workers resend those to the next master), and a last tick takes the
+// checkpoint of everything counted. For a master whose pod is deleted.
+func (m *Master) Detach() {
+	m.mu.Lock()
+	m.detached = true
+	m.mu.Unlock()
+}
+
+// detachSessions ends every worker session if Detach was called, and
+// reports whether it was.
+func (m *Master) detachSessions() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.detached {
+		return false
+	}
+	for _, w := range m.workers {
+		if w.sess != nil {
+			w.sess.cancel()
+		}
+	}
+	m.eventLocked("handed over", "the master stopped with the run going on; a master resuming it takes over")
+	m.log.Info("handing the run over: the workers keep their users and reconnect to the next master", "run", m.runID)
+	return true
+}
+
 // remaining describes the run time left, for the log.
 func remaining(start time.Time, runTime time.Duration, now time.Time) string {
 	if runTime <= 0 {
