@@ -37,4 +37,6 @@ for pkg in $(go list ./...); do
 		go test -run "^$" -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 3s "$pkg"
 	done
 done
+echo "== deploy/test (Kubernetes manifests and Helm chart; the real-cluster tier as root with HORDE_KUBE_E2E=1 or HORDE_REQUIRE_ALL=1)"
+bash deploy/test/run.sh
 echo "== all tests passed"

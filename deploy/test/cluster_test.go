@@ -1,0 +1,436 @@
+package deploytest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// client is for the master's and the sample app's HTTP APIs; GET /stop waits for
+// the users to stop, within the 10 s stop timeout.
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// helmNamespace is where the chart's renderings are validated.
+const helmNamespace = "horde-helm"
+
+// e2eRunsDir is the hostPath of deploy/overlays/e2e/runs-pv.yaml.
+const e2eRunsDir = "/var/tmp/horde-e2e/runs"
+
+// TestCluster is the real-cluster tier: hack/kube-up.sh's one-node Kubernetes, the
+// image built as deploy/Dockerfile builds it, server-side validation of every
+// rendering, then the seed's walk-through and the soak CronJob.
+func TestCluster(t *testing.T) {
+	needCluster(t)
+	helm := needHelm(t)
+	began := time.Now()
+	k := kubeUp(t)
+
+	tar := filepath.Join(t.TempDir(), "horde-e2e.tar")
+	if out, err := exec.Command(filepath.Join(repo, "hack", "mkimage.sh"), "horde:e2e", tar, hordeBin).CombinedOutput(); err != nil {
+		t.Fatalf("mkimage.sh: %v\n%s", err, out)
+	}
+	k.script(t, 2*time.Minute, "import", tar)
+
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow() // each step builds on the one before
+		}
+	}
+	step("server-dry-run", func(t *testing.T) { serverDryRun(t, k, helm) })
+	// The master's volume outlives every step (and every master pod: a restarted
+	// master resumes its run from it). It starts empty: a run left in it would be
+	// resumed.
+	os.RemoveAll(filepath.Dir(e2eRunsDir))
+	if err := os.MkdirAll(e2eRunsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(e2eRunsDir, 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(e2eRunsDir)) })
+	w := &walk{k: k}
+	step("apply", w.apply)
+	step("workers-join", w.workersJoin)
+	step("swarm", w.swarm)
+	step("scale-to-3", w.scale)
+	step("delete-worker", w.deleteWorker)
+	step("delete-master-resumes", w.deleteMaster)
+	step("stop-counts-match", w.stopCountsMatch)
+	step("soak-job-passes", func(t *testing.T) { w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth") })
+	step("soak-job-fails-on-leak", func(t *testing.T) {
+		k.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND=2000000")
+		k.ns(t, "rollout", "status", "deployment/horde-target", "--timeout=120s")
+		w.soakJob(t, "soak-leak", "Failed", "FAIL  threshold  target.memory_growth")
+	})
+	t.Logf("cluster tier: %v", time.Since(began).Round(time.Second))
+}
+
+// serverDryRun: the API server accepts every rendering (strict field validation,
+// the ServiceMonitor CRD's schema, the namespace's restricted Pod Security).
+func serverDryRun(t *testing.T, k *cluster, helm string) {
+	k.run(t, "apply", "--server-side", "-f", serviceMonitorCRD(t))
+	k.run(t, "wait", "--for=condition=established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+	for _, o := range overlay(t, "base").Objs {
+		if o.Kind == "Namespace" {
+			if out, err := k.try(time.Minute, o.YAML, "apply", "-f", "-"); err != nil {
+				t.Fatalf("create namespace: %v\n%s", err, out)
+			}
+		}
+	}
+	// The chart's objects have the kustomize tree's names: they get a namespace of their own.
+	k.run(t, "create", "namespace", helmNamespace)
+	k.run(t, "label", "namespace", helmNamespace, "pod-security.kubernetes.io/enforce=restricted")
+	for _, r := range renderAll(t, helm) {
+		ns := Namespace
+		if strings.HasPrefix(r.Name, "helm") {
+			ns = helmNamespace
+		}
+		out, err := k.try(2*time.Minute, r.YAML, "apply", "-n", ns, "--dry-run=server", "--validate=strict", "-f", "-")
+		if err != nil || strings.Contains(out, "Warning:") {
+			t.Errorf("%s: kubectl apply --dry-run=server: %v\n%s", r.Name, err, out)
+		}
+	}
+}
+
+// walk is the seed's walk-through, step by step; each step leaves the cluster
+// as the next expects it.
+type walk struct {
+	k       *cluster
+	master  string // the master Service's base URL
+	target  string // the sample app's metrics URL
+	token   string // the web token
+	deleted string // the worker pod deleted
+}
+
+func (w *walk) apply(t *testing.T) {
+	w.k.run(t, "apply", "-k", filepath.Join(repo, "deploy", "overlays", "e2e"))
+	for _, d := range []string{"horde-target", "horde-master", "horde-worker"} {
+		w.k.ns(t, "rollout", "status", "deployment/"+d, "--timeout=180s")
+	}
+	ip := strings.TrimSpace(w.k.ns(t, "get", "service", "horde-master", "-o", "jsonpath={.spec.clusterIP}"))
+	w.master = "http://" + ip + ":8089"
+	ip = strings.TrimSpace(w.k.ns(t, "get", "service", "horde-target", "-o", "jsonpath={.spec.clusterIP}"))
+	w.target = "http://" + ip + ":9091/metrics"
+	var err error
+	if w.token, err = overlay(t, "overlays/e2e").secretValue("horde-credentials", "web-token"); err != nil {
+		t.Fatal(err)
+	}
+	// The probes made the pods Ready; through the Service, and with no credentials:
+	if err := waitStatus(w.master+"/readyz", http.StatusOK, 30*time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.status(t, "GET", "/stats/requests", false); code != http.StatusUnauthorized {
+		t.Errorf("GET /stats/requests without the token: %d, want 401", code)
+	}
+}
+
+// locustStats is what the test reads of GET /stats/requests.
+type locustStats struct {
+	State string `json:"state"`
+	Stats []struct {
+		Name        string `json:"name"`
+		NumRequests int64  `json:"num_requests"`
+	} `json:"stats"`
+	UserCount int `json:"user_count"`
+	Workers   []struct {
+		ID        string `json:"id"`
+		State     string `json:"state"`
+		UserCount int    `json:"user_count"`
+	} `json:"workers"`
+}
+
+// stats GETs /stats/requests from the master.
+func (w *walk) stats() (*locustStats, error) {
+	req, _ := http.NewRequest("GET", w.master+"/stats/requests", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /stats/requests: %s", resp.Status)
+	}
+	var s locustStats
+	return &s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+func (s *locustStats) requests() int64 {
+	for _, e := range s.Stats {
+		if e.Name == "Aggregated" {
+			return e.NumRequests
+		}
+	}
+	return 0
+}
+
+// live returns the workers not missing or disconnected, by id.
+func (s *locustStats) live() map[string]int {
+	m := map[string]int{}
+	for _, wk := range s.Workers {
+		if wk.State != "missing" && wk.State != "disconnected" {
+			m[wk.ID] = wk.UserCount
+		}
+	}
+	return m
+}
+
+// status sends a request to the master, with or without the token, and returns the status.
+func (w *walk) status(t *testing.T, method, path string, auth bool) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, w.master+path, nil)
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+w.token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// workerPods returns the names of the running worker pods.
+func (w *walk) workerPods(t *testing.T) []string {
+	out := w.k.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=worker", "--field-selector=status.phase=Running",
+		"-o", `jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}`)
+	var pods []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 1 { // not being deleted
+			pods = append(pods, f[0])
+		}
+	}
+	return pods
+}
+
+// wantWorkers waits until each of the running worker pods is a live worker of the
+// master (a worker's id starts with its host name, the pod's name) with users each.
+func (w *walk) wantWorkers(t *testing.T, n, users int) {
+	t.Helper()
+	until(t, 90*time.Second, fmt.Sprintf("%d workers with %d users each", n, users), func() error {
+		pods := w.workerPods(t)
+		s, err := w.stats()
+		if err != nil {
+			return err
+		}
+		live := s.live()
+		if len(pods) != n || len(live) != n {
+			return fmt.Errorf("%d worker pods %v, %d live workers %v", len(pods), pods, len(live), live)
+		}
+		for _, p := range pods {
+			found := false
+			for id, u := range live {
+				if strings.HasPrefix(id, p+"_") {
+					found = true
+					if users >= 0 && u != users {
+						return fmt.Errorf("worker %s has %d users: %v", id, u, live)
+					}
+				}
+			}
+			if !found {
+				return fmt.Errorf("pod %s is no live worker: %v", p, live)
+			}
+		}
+		return nil
+	})
+}
+
+func (w *walk) workersJoin(t *testing.T) { w.wantWorkers(t, 2, 0) }
+
+func (w *walk) swarm(t *testing.T) {
+	form := url.Values{"user_count": {"6"}, "spawn_rate": {"6"}}
+	req, _ := http.NewRequest("POST", w.master+"/swarm", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /swarm: %s %s", resp.Status, body)
+	}
+	w.wantWorkers(t, 2, 3)
+	until(t, 60*time.Second, "traffic to the sample app", func() error {
+		s, err := w.stats()
+		if err != nil {
+			return err
+		}
+		got, err := w.targetRequests()
+		if err != nil {
+			return err
+		}
+		if s.requests() < 20 || got < 20 {
+			return fmt.Errorf("master counted %d requests, the sample app %v", s.requests(), got)
+		}
+		return nil
+	})
+}
+
+func (w *walk) scale(t *testing.T) {
+	w.k.ns(t, "scale", "deployment/horde-worker", "--replicas=3")
+	w.k.ns(t, "rollout", "status", "deployment/horde-worker", "--timeout=120s")
+	w.wantWorkers(t, 3, 2)
+}
+
+// deleteWorker deletes a worker pod as `kubectl delete pod` does (SIGTERM, grace
+// period): the worker stops its users and delivers its last report before it exits.
+func (w *walk) deleteWorker(t *testing.T) {
+	w.deleted = w.workerPods(t)[0]
+	logs := exec.Command(w.k.kubectl, "--kubeconfig", w.k.config, "-n", Namespace, "logs", "-f", "pod/"+w.deleted)
+	out, err := logs.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(logs.Process.Pid, syscall.SIGKILL); logs.Wait() }()
+	stopped := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "worker stopped") {
+				stopped <- sc.Text()
+				return
+			}
+		}
+		close(stopped)
+	}()
+	time.Sleep(time.Second) // let kubectl logs -f attach
+	w.k.ns(t, "delete", "pod", w.deleted, "--wait=true", "--timeout=90s")
+	select {
+	case line, ok := <-stopped:
+		if !ok {
+			t.Fatalf("worker %s ended without logging \"worker stopped\"", w.deleted)
+		}
+		if !regexp.MustCompile(`reports_unacknowledged=0\b`).MatchString(line) {
+			t.Errorf("worker %s stopped with reports the master did not acknowledge: %s", w.deleted, line)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no \"worker stopped\" from %s", w.deleted)
+	}
+	w.wantWorkers(t, 3, 2) // the replacement joined and took the users back
+}
+
+// deleteMaster deletes the master pod as a drained node or a rollout does
+// (SIGTERM): the master hands the run over (HORDE_SIGTERM=handover), the
+// Deployment's next pod resumes it from the runs volume, the workers rejoin
+// and get their users back, and the statistics go on from where they were
+// (stopCountsMatch then checks that no request was lost or counted twice).
+func (w *walk) deleteMaster(t *testing.T) {
+	before, err := w.stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := strings.TrimSpace(w.k.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=master",
+		"-o", "jsonpath={.items[0].metadata.name}"))
+	w.k.ns(t, "delete", "pod", pod, "--wait=true", "--timeout=90s")
+	w.k.ns(t, "rollout", "status", "deployment/horde-master", "--timeout=180s")
+	if err := waitStatus(w.master+"/readyz", http.StatusOK, 60*time.Second, nil); err != nil {
+		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
+		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.k.ns(t, "logs", "deployment/horde-master"))
+	}
+	w.wantWorkers(t, 3, 2)
+	until(t, 30*time.Second, "the resumed run to count on from before", func() error {
+		s, err := w.stats()
+		if err != nil {
+			return err
+		}
+		if s.State != "running" || s.requests() <= before.requests() {
+			return fmt.Errorf("state %s, %d requests (%d before the master pod was deleted)", s.State, s.requests(), before.requests())
+		}
+		return nil
+	})
+	if logs := w.k.ns(t, "logs", "deployment/horde-master"); !strings.Contains(logs, "resumed run") {
+		t.Errorf("the new master pod did not resume the run:\n%s", lastLines([]byte(logs), 20))
+	}
+}
+
+// stopCountsMatch stops the run and compares what the master counted with what
+// the sample app served: with a stop timeout no request is cut off, so they are
+// equal when no report was lost (those of the deleted worker included).
+func (w *walk) stopCountsMatch(t *testing.T) {
+	if code := w.status(t, "GET", "/stop", true); code != http.StatusOK {
+		t.Fatalf("GET /stop: %d", code)
+	}
+	var counted int64
+	var served float64
+	until(t, 30*time.Second, "the master's count equal to the sample app's", func() error {
+		s, err := w.stats()
+		if err != nil {
+			return err
+		}
+		if served, err = w.targetRequests(); err != nil {
+			return err
+		}
+		counted = s.requests()
+		if s.State != "stopped" || float64(counted) != served {
+			return fmt.Errorf("state %s: master counted %d requests, the sample app served %v", s.State, counted, served)
+		}
+		return nil
+	})
+	t.Logf("master counted %d requests, the sample app served %v", counted, served)
+}
+
+// targetRequests sums the sample app's horde_target_requests_total.
+func (w *walk) targetRequests() (float64, error) {
+	resp, err := client.Get(w.target)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "horde_target_requests_total{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, sc.Err()
+}
+
+// soakJob starts a Job from the CronJob and waits for it to end in the condition
+// want (Complete or Failed), with the verdict line in its log.
+func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
+	w.k.ns(t, "create", "job", name, "--from=cronjob/horde-soak")
+	var got string
+	until(t, 4*time.Minute, "job "+name+" to end", func() error {
+		got = strings.TrimSpace(w.k.ns(t, "get", "job", name, "-o",
+			`jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}`))
+		if !strings.Contains(got, "Complete") && !strings.Contains(got, "Failed") {
+			return fmt.Errorf("conditions %q", got)
+		}
+		return nil
+	})
+	log := w.k.ns(t, "logs", "job/"+name)
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "threshold  target.memory_growth") {
+			t.Logf("job %s: %s", name, strings.TrimSpace(line))
+		}
+	}
+	if !strings.Contains(got, want) || !strings.Contains(log, verdict) {
+		t.Errorf("job %s: conditions %q, want %s with %q in its log:\n%s", name, got, want, verdict, lastLines([]byte(log), 30))
+	}
+}

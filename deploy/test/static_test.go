@@ -1,0 +1,134 @@
+package deploytest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The copies of the scenario and the dashboard must not drift from their originals.
+func TestCopies(t *testing.T) {
+	for copy, orig := range map[string]string{
+		"deploy/base/seed-api.yaml":                         "examples/seed-api.yaml",
+		"deploy/helm/horde/files/seed-api.yaml":             "examples/seed-api.yaml",
+		"deploy/helm/horde/dashboards/horde-dashboard.json": "deploy/grafana/horde-dashboard.json",
+	} {
+		a, err := os.ReadFile(filepath.Join(repo, copy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(repo, orig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs from %s: cp %[2]s %[1]s", copy, orig)
+		}
+	}
+}
+
+func TestHelmLint(t *testing.T) {
+	helm := needHelm(t)
+	for _, name := range sortedKeys(helmVariants) {
+		args := append([]string{"lint", "--strict", chartDir}, helmVariants[name]...)
+		if out, err := execOutput(helm, args...); err != nil {
+			t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestManifests renders every overlay and chart variant, decodes every object
+// strictly, and cross-checks them; the containers with probes run for real.
+func TestManifests(t *testing.T) {
+	helm := helmBin()
+	if helm == "" {
+		t.Run("helm", func(t *testing.T) { needHelm(t) }) // skips, or fails in CI; kustomize goes on
+	}
+	for _, r := range renderAll(t, helm) {
+		t.Run(strings.ReplaceAll(r.Name, "/", "_"), func(t *testing.T) {
+			for _, check := range []func(*rendering) []error{checkSelectors, checkContainers, checkReferences, checkHordeCommands, checkNamespace, checkImages} {
+				for _, err := range check(r) {
+					t.Error(err)
+				}
+			}
+			checkProbes(t, r)
+		})
+	}
+}
+
+// checkNamespace: the kustomize tree puts every namespaced object in load-testing.
+func checkNamespace(r *rendering) []error {
+	if strings.HasPrefix(r.Name, "helm") {
+		return nil // helm sets the namespace at install time
+	}
+	var errs []error
+	for _, o := range r.Objs {
+		switch o.Kind {
+		case "Namespace", "PersistentVolume":
+		default:
+			if o.Namespace != Namespace {
+				errs = append(errs, errorf("%s/%s: namespace %q, want %q", o.Kind, o.Name, o.Namespace, Namespace))
+			}
+		}
+	}
+	return errs
+}
+
+// TestSoakJobLocally runs the soak CronJob's container on this machine, as its pod
+// would, for a few seconds against the sample app's container: the verdict passes
+// (exit 0). Its thresholds, scrape URL and flags are thereby real.
+func TestSoakJobLocally(t *testing.T) {
+	r := overlay(t, "overlays/soak")
+	var soak, target *local
+	for _, p := range r.pods() {
+		for _, c := range p.Spec.Containers {
+			switch p.Owner {
+			case "CronJob/horde-soak":
+				soak = newLocal(t, r, p, c)
+			case "Deployment/horde-target":
+				target = newLocal(t, r, p, c)
+			}
+		}
+	}
+	if soak == nil || target == nil {
+		t.Fatal("no CronJob/horde-soak or Deployment/horde-target")
+	}
+	done := target.start(t)
+	if err := waitStatus("http://127.0.0.1:9091/healthz", 200, 15*time.Second, done); err != nil {
+		t.Fatal(err)
+	}
+	// all users up within a second, so none is stopped halfway through its login
+	soak.setEnv("HORDE_USERS", "5")
+	soak.setEnv("HORDE_SPAWN_RATE", "5")
+	soak.setEnv("HORDE_RUN_TIME", "8s")
+	soak.setEnv("HORDE_WARMUP", "1s")
+	code, log := soak.run(t, time.Minute)
+	if code != 0 || !strings.Contains(log, "PASS  threshold  target.memory_growth") {
+		t.Errorf("soak job: exit %d, want 0 and a target.memory_growth verdict:\n%s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(soak.dir, "results", "soak.json")); err != nil {
+		t.Errorf("soak job wrote no JSON summary: %v", err)
+	}
+}
+
+// The CronJob's Job must fail when the verdict fails: no retries, no restarts.
+func TestSoakJobFailsOnce(t *testing.T) {
+	r := overlay(t, "overlays/soak")
+	cj, ok := r.find("CronJob", "horde-soak").(*batchv1.CronJob)
+	if !ok {
+		t.Fatal("no CronJob horde-soak")
+	}
+	js := cj.Spec.JobTemplate.Spec
+	if js.BackoffLimit == nil || *js.BackoffLimit != 0 || js.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("soak Job: backoffLimit %v, restartPolicy %s; want 0 and Never", js.BackoffLimit, js.Template.Spec.RestartPolicy)
+	}
+	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("soak CronJob: concurrencyPolicy %s, want Forbid", cj.Spec.ConcurrencyPolicy)
+	}
+}
