@@ -58,6 +58,7 @@ type runRecorder struct {
 	warned    bool
 	cp        *master.Checkpoint // the master's checkpoint for the next tick
 	every     time.Duration      // --runs-interval: write a tick this often
+	monErrs   map[string]string  // the monitor errors already logged, by source
 	lastWrite time.Time
 }
 
@@ -139,6 +140,24 @@ func (r *runRecorder) tick(s *stats.Snapshot, users int) {
 	}
 	r.lastWrite = s.Time
 	r.warn("tick", r.st.TickState(ctx, s, users, r.samples(), r.state()))
+	r.logMonitorErrors()
+}
+
+// logMonitorErrors logs each monitor source's error once (again when it
+// changes): a scrape or PromQL query that fails records nothing.
+func (r *runRecorder) logMonitorErrors() {
+	if r.mon == nil {
+		return
+	}
+	if r.monErrs == nil {
+		r.monErrs = map[string]string{}
+	}
+	for src, msg := range r.mon.Errors() {
+		if r.monErrs[src] != msg {
+			r.monErrs[src] = msg
+			r.log.Warn("monitor: a source records nothing", "source", src, "err", msg)
+		}
+	}
 }
 
 // finish records the end of the run, its verdicts and exit code.
