@@ -350,7 +350,8 @@ func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, 
 	finish := func() error { return finishRun(m, o, rs.out, rs.plan, rs.classes, rs.file) }
 	handover := func() bool { return rs.handover(ctx, m, o) }
 	if !o.headless {
-		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file, handover: handover}, finish, rs.log, rs.stdout)
+		extras := func(info *report.Info) { reportExtras(info, m, o, rs.out) }
+		return serveWeb(ctx, m, o, rs.spec, webRun{plan: rs.plan, file: rs.file, handover: handover, reportExtras: extras}, finish, rs.log, rs.stdout)
 	}
 	if rs.resumed == nil {
 		if beforeStart != nil {
@@ -394,10 +395,6 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		Classes:      classInfo(plan, classes, spec.Users),
 		Exceptions:   exceptions,
 	}
-	if o.open {
-		op := m.Open()
-		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
-	}
 	info.Verdicts = judge(o.parsedThresholds, final, m.History(), o.mon, o.priorSeries, o.warmup.d)
 	out.mu.Lock()
 	aborted := out.aborted
@@ -421,16 +418,10 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		code = o.exitCodeOnError
 	}
 	info.ExitCode = code
-	var events []store.Event
 	if out.rec != nil {
 		out.rec.finish(end, code, final, info.Verdicts)
-		events, _ = out.rec.st.Events(context.Background()) // only the charts miss them on error
 	}
-	var series []monitor.Series
-	if o.mon != nil {
-		series = o.mon.Series()
-	}
-	addCharts(&info, m.History(), withPrior(o.priorSeries, series), events, o.warmup.d)
+	reportExtras(&info, m, o, out)
 	if err := out.finish(final, m.Users(), m.History(), info); err != nil {
 		return &exitError{code: ExitBroken, err: err}
 	}
@@ -441,6 +432,29 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 		return &exitError{code: code, err: fmt.Errorf("%d of %d requests failed, %d exceptions", final.Total.Failures, final.Total.Requests, len(exceptions))}
 	}
 	return nil
+}
+
+// reportExtras adds to a report what the run's recording knows beyond the
+// statistics: the open model's figures, the target's series with the
+// checks' fitted trends, and the events (for --html at the end, and the web
+// UI's /stats/report during the run).
+func reportExtras(info *report.Info, m *master.Master, o *runOptions, out *outputs) {
+	if o.open {
+		op := m.Open()
+		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
+	}
+	var events []store.Event
+	out.mu.Lock()
+	rec := out.rec
+	out.mu.Unlock()
+	if rec != nil {
+		events, _ = rec.st.Events(context.Background()) // only the charts miss them on error
+	}
+	var series []monitor.Series
+	if o.mon != nil {
+		series = o.mon.Series()
+	}
+	addCharts(info, m.History(), withPrior(o.priorSeries, series), events, o.warmup.d)
 }
 
 // collectThresholds returns the scenario's thresholds and those of --threshold.

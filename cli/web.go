@@ -113,6 +113,8 @@ type webRun struct {
 	// handover, when ctx ends, reports whether the run is handed over to
 	// the next master (`horde master --sigterm handover`) rather than stopped.
 	handover func() bool
+	// reportExtras completes /stats/report's report (see reportExtras).
+	reportExtras func(*report.Info)
 }
 
 // runWeb serves the web UI and HTTP API over m until ctx is done, then
@@ -157,6 +159,7 @@ func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.
 		ExitCodeOnError: o.exitCodeOnError,
 		Version:         Version,
 		Logger:          log,
+		ReportExtras:    run.reportExtras,
 	}
 	if o.csvFullHistory && o.csvPrefix != "" {
 		opts.HistoryCSV = o.csvPrefix + "_stats_history.csv"

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,4 +166,28 @@ func TestReport_SoakChartsInBrowser(t *testing.T) {
 	height := browserEval[int](t, ctx, `document.documentElement.scrollHeight`)
 	browserDo(t, ctx, "fit the page", chromedp.EmulateViewport(1280, int64(height)))
 	browserScreenshot(t, ctx, "report")
+}
+
+// The web UI's /stats/report during a run has what the end-of-run report
+// has: the target's memory chart (from the scrape) and the run's events.
+func TestReport_WebReportHasTargetAndEvents(t *testing.T) {
+	host, admin := startTargetWithAdmin(t)
+	dir := t.TempDir()
+	p, base := startWeb(t, dir, filepath.Join(repoRoot, "examples", "seed-api.yaml"), host,
+		"-u", "2", "-r", "10", "-t", "20s", "--autostart", "--scrape", "http://"+admin+"/metrics")
+	time.Sleep(4 * time.Second) // a few ticks and scrapes
+	res, err := http.Get(base + "/stats/report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`"chart-memory"`, `"kind":"run started"`, `"kind":"spawn complete"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/stats/report lacks %s", want)
+		}
+	}
+	if code := p.sigint(t); code != 0 {
+		t.Errorf("exit code %d\n%s", code, p.stderr)
+	}
 }

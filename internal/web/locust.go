@@ -311,6 +311,9 @@ func (s *Server) reportInfo(snap *stats.Snapshot) report.Info {
 	if snap.Total.Failures > 0 || len(info.Exceptions) > 0 {
 		info.ExitCode = s.opts.ExitCodeOnError
 	}
+	if s.opts.ReportExtras != nil {
+		s.opts.ReportExtras(&info)
+	}
 	return info
 }
 

@@ -107,8 +107,12 @@ type Options struct {
 	// ScenarioFile and ExitCodeOnError describe the run in /stats/report.
 	ScenarioFile    string
 	ExitCodeOnError int
-	Version         string
-	Logger          *slog.Logger
+	// ReportExtras, if set, completes /stats/report's report with what the
+	// server does not know (the open model's figures, the target's charts
+	// and trends, the events).
+	ReportExtras func(*report.Info)
+	Version      string
+	Logger       *slog.Logger
 	// Metrics, when set, serves horde's own Prometheus metrics at /metrics
 	// (behind the same auth as every route but the probes).
 	Metrics http.Handler
