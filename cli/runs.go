@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -230,46 +229,11 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	if rf.snap == nil {
 		rf.snap = &stats.Snapshot{Start: rf.run.Started, Time: rf.run.Started, Total: stats.Entry{Name: stats.AggregatedName}}
 	}
-	ticks, err := st.Ticks(ctx)
-	if err != nil {
+	if rf.hist, err = runHistory(ctx, st); err != nil {
 		return fail(err)
 	}
-	ivs, err := st.Intervals(ctx)
-	if err != nil {
+	if rf.series, err = storedSeries(ctx, st); err != nil {
 		return fail(err)
-	}
-	agg := map[int64]store.Interval{}
-	for _, iv := range ivs {
-		if iv.Method == "" && iv.Name == stats.AggregatedName {
-			agg[iv.T.UnixMilli()] = iv
-		}
-	}
-	z := func(v float64) float64 {
-		if math.IsNaN(v) {
-			return 0
-		}
-		return v
-	}
-	var reqs, fails int64
-	for _, tk := range ticks {
-		iv := agg[tk.T.UnixMilli()]
-		reqs += iv.Requests
-		fails += iv.Failures
-		rf.hist = append(rf.hist, report.Point{
-			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec,
-			P50Ms: z(iv.P50), P95Ms: z(iv.P95), P99Ms: z(iv.P99), Requests: reqs, Failures: fails,
-		})
-	}
-	ser, err := st.Series(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	for _, s := range ser {
-		ms := monitor.Series{Name: s.Name, Metric: s.Metric, Memory: s.Memory}
-		for _, p := range s.Points {
-			ms.Points = append(ms.Points, monitor.Point{T: p.T, V: p.V})
-		}
-		rf.series = append(rf.series, ms)
 	}
 	if rf.events, err = st.Events(ctx); err != nil {
 		return fail(err)
