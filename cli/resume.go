@@ -202,7 +202,7 @@ func runHistory(ctx context.Context, st *store.Store) ([]report.Point, error) {
 		reqs += iv.Requests
 		fails += iv.Failures
 		out = append(out, report.Point{
-			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec,
+			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec, Target: tk.Target, Open: tk.Open,
 			P50Ms: z(iv.P50), P95Ms: z(iv.P95), P99Ms: z(iv.P99), Requests: reqs, Failures: fails,
 		})
 	}

@@ -698,11 +698,11 @@ func (o *outputs) close() {
 }
 
 // tick runs once a second on the master's goroutine.
-func (o *outputs) tick(s *stats.Snapshot, users int) {
+func (o *outputs) tick(s *stats.Snapshot, users int, target float64, open bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.rec != nil {
-		o.rec.tick(s, users)
+		o.rec.tick(s, store.Load{Users: users, Target: target, Open: open})
 	}
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)

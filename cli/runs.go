@@ -131,14 +131,14 @@ func (r *runRecorder) warn(what string, err error) {
 }
 
 // tick records one tick (called on the master's tick, under outputs.mu).
-func (r *runRecorder) tick(s *stats.Snapshot, users int) {
+func (r *runRecorder) tick(s *stats.Snapshot, load store.Load) {
 	ctx := context.Background()
 	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 {
 		r.cp = nil // not this tick: the state goes with the statistics it describes
 		return
 	}
 	r.lastWrite = s.Time
-	r.warn("tick", r.st.TickState(ctx, s, users, r.samples(), r.state()))
+	r.warn("tick", r.st.TickState(ctx, s, load, r.samples(), r.state()))
 	r.logMonitorErrors()
 }
 

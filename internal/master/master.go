@@ -70,7 +70,7 @@ type Config struct {
 	Logger      *slog.Logger
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
-	OnTick func(snap *stats.Snapshot, users int)
+	OnTick func(snap *stats.Snapshot, users int, target float64, open bool)
 	// OnCheckpoint, if set, is called before OnTick (on the same goroutine)
 	// with what a restarted master needs to resume the run at this tick
 	// (see Resume). Taking it costs an encoding of every histogram.
@@ -599,9 +599,12 @@ func (m *Master) tick(now time.Time, final bool) {
 	m.st.Add(iv)
 	snap := m.st.Snapshot(now)
 	users := m.usersLocked()
+	var target float64
+	var open bool
 	if m.state != StateReady {
 		p := report.NewPoint(snap, users)
 		p.Target, p.Open = m.targetLocked(now)
+		target, open = p.Target, p.Open
 		m.hist.Add(p)
 	}
 	var cp Checkpoint
@@ -625,7 +628,7 @@ func (m *Master) tick(now time.Time, final bool) {
 		m.cfg.OnCheckpoint(cp)
 	}
 	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(snap, users)
+		m.cfg.OnTick(snap, users, target, open)
 	}
 }
 

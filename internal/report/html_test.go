@@ -158,7 +158,7 @@ func TestWriteHTML_target(t *testing.T) {
 	out := writeTestHTML(t)
 	for _, want := range []string{
 		`"target_users":[20,20,20,20,20]`, `"target_rate":[null,null,null,null,null]`,
-		`["Target users", "#9e9e9e"]`, `d.target_users`, `d.target_rate`,
+		`["Target users", "#9e9e9e", true]`, `d.target_users`, `d.target_rate`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("closed-model report does not contain %q", want)

@@ -20,7 +20,7 @@ func TestReopen(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		st := &State{Stats: json.RawMessage(`{"n":1}`), Master: json.RawMessage(`{"run_id":"r1"}`)}
-		if err := s.TickState(ctx, gen(2, i), 3, []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, st); err != nil {
+		if err := s.TickState(ctx, gen(2, i), Load{Users: 3, Target: 4, Open: i == 2}, []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, st); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,13 +48,16 @@ func TestReopen(t *testing.T) {
 	if err != nil || st == nil || string(st.Master) != `{"run_id":"r1"}` || !st.T.Equal(gen(2, 2).Time) {
 		t.Fatalf("state %+v %v", st, err)
 	}
+	if tks, _ := r.Ticks(ctx); len(tks) != 3 || tks[0].Target != 4 || tks[0].Open || !tks[2].Open {
+		t.Fatalf("ticks' load targets: %+v", tks)
+	}
 	last, _ := r.LastTick(ctx)
 	if !last.Equal(gen(2, 2).Time) {
 		t.Fatalf("last tick %v", last)
 	}
 	// The next tick's deltas continue from the stored counts, and the
 	// existing names and series are reused.
-	if err := r.TickState(ctx, gen(2, 3), 3, []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}, nil); err != nil {
+	if err := r.TickState(ctx, gen(2, 3), Load{Users: 3}, []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ivs, _ := r.Intervals(ctx)

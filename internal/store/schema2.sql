@@ -10,6 +10,10 @@ CREATE TABLE state (
 -- Per-minute latency histograms of every name (and Aggregated), at 2
 -- significant digits: percentiles over any window of whole minutes.
 -- hist is the populated buckets as uvarint pairs (value delta, count).
+-- What the load shape asked for at each tick (users, or iterations/s when
+-- open is 1): NULL in rows written before version 2.
+ALTER TABLE ticks ADD COLUMN target REAL;
+ALTER TABLE ticks ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE minutes (
 	t       INTEGER NOT NULL,     -- the minute's start
 	name_id INTEGER NOT NULL REFERENCES names(id),

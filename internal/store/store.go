@@ -92,6 +92,15 @@ type Tick struct {
 	T               time.Time
 	Users           int
 	RPS, FailPerSec float64
+	Target          float64 // what the load shape asked for (see Load)
+	Open            bool
+}
+
+// Load is what ran and what the load shape asked for at a tick.
+type Load struct {
+	Users  int
+	Target float64 // users, or iterations per second when Open
+	Open   bool
 }
 
 // Interval is one (tick, name) row: counts in the tick, window percentiles.
@@ -373,13 +382,14 @@ func nullable(v float64) any {
 // target samples. A tick with no user and no request records only the
 // samples (a master waiting for its start, or stopped).
 func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample) error {
-	return s.TickState(ctx, snap, users, samples, nil)
+	return s.TickState(ctx, snap, Load{Users: users}, samples, nil)
 }
 
 // TickState is Tick that also replaces the resume state (when st is not
 // nil), in the same transaction: a restarted master finds statistics and
 // state of the same tick.
-func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample, st *State) error {
+func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, samples []Sample, st *State) error {
+	users := load.Users
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -401,8 +411,8 @@ func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, users int, 
 		return tx.Commit()
 	}
 	t := ms(snap.Time)
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec) VALUES (?, ?, ?, ?)`,
-		t, users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec, target, open) VALUES (?, ?, ?, ?, ?, ?)`,
+		t, users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec, load.Target, load.Open); err != nil {
 		return err
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO intervals
@@ -558,7 +568,7 @@ func (s *Store) Run(ctx context.Context) (Run, error) {
 
 // Ticks reads every tick, in time order.
 func (s *Store) Ticks(ctx context.Context) ([]Tick, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t, users, rps, fail_per_sec FROM ticks ORDER BY t`)
+	rows, err := s.db.QueryContext(ctx, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open FROM ticks ORDER BY t`)
 	if err != nil {
 		return nil, err
 	}
@@ -567,7 +577,7 @@ func (s *Store) Ticks(ctx context.Context) ([]Tick, error) {
 	for rows.Next() {
 		var tk Tick
 		var t int64
-		if err := rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec); err != nil {
+		if err := rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open); err != nil {
 			return nil, err
 		}
 		tk.T = fromMs(t)
