@@ -105,7 +105,7 @@ func reopenRun(ctx context.Context, rs *runSetup, o *runOptions, path string) (b
 	if err := st.Event(ctx, now, "gap", gap); err != nil {
 		return fail(err)
 	}
-	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}, every: o.runsInterval.d}
+	rec := newRunRecorder(st, rs, o)
 	for _, s := range prior {
 		if n := len(s.Points); n > 0 {
 			rec.last[s.Name] = s.Points[n-1].T

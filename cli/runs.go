@@ -97,11 +97,16 @@ func openRunFile(ctx context.Context, cmd *cobra.Command, rs *runSetup, o *runOp
 	if err != nil {
 		return &exitError{code: ExitBadInput, err: fmt.Errorf("--runs-dir: %w", err)}
 	}
-	rec := &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}, every: o.runsInterval.d}
+	rec := newRunRecorder(st, rs, o)
 	rs.out.rec = rec
 	rs.cleanups = append(rs.cleanups, func() { st.Close(context.Background()) })
 	fmt.Fprintf(rs.stdout, "run file: %s\n", st.Path())
 	return nil
+}
+
+// newRunRecorder records the run of rs into st.
+func newRunRecorder(st *store.Store, rs *runSetup, o *runOptions) *runRecorder {
+	return &runRecorder{st: st, mon: o.mon, log: rs.log, last: map[string]time.Time{}, every: o.runsInterval.d}
 }
 
 // samples returns the monitor's samples not yet recorded.
