@@ -142,9 +142,14 @@ func (rs *runSetup) handover(ctx context.Context, m *master.Master, o *runOption
 func (o *outputs) checkpoint(cp master.Checkpoint) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.rec != nil {
-		o.rec.cp = &cp
+	if o.rec == nil {
+		// Not recording (between runs): nothing to wait for.
+		if cp.Written != nil {
+			cp.Written()
+		}
+		return
 	}
+	o.rec.cp = &cp
 }
 
 // event records something the master saw happen.

@@ -138,12 +138,19 @@ func (r *runRecorder) warn(what string, err error) {
 // tick records one tick (called on the master's tick, under outputs.mu).
 func (r *runRecorder) tick(s *stats.Snapshot, load store.Load) {
 	ctx := context.Background()
-	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 {
+	final := r.cp != nil && r.cp.Final
+	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 && !final {
 		r.cp = nil // not this tick: the state goes with the statistics it describes
 		return
 	}
 	r.lastWrite = s.Time
+	cp := r.cp
 	r.warn("tick", r.st.TickState(ctx, s, load, r.samples(), r.state()))
+	if cp != nil && cp.Written != nil {
+		// Stored (or the disk failed, and the counts live in memory only):
+		// the master acknowledges the reports the checkpoint holds.
+		cp.Written()
+	}
 	r.logMonitorErrors()
 }
 

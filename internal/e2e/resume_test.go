@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -66,16 +67,17 @@ func readRun(t *testing.T, path string) recorded {
 // again on the same --runs-dir: it reopens the run (same id), restores the
 // cumulative statistics, the workers rejoin and get their users back, the
 // run ends when it would have, and the file keeps every tick written before
-// the kill, with a gap no longer than the downtime, recorded as an event.
+// the kill, with a gap no longer than the downtime, recorded as an event;
+// every request the target served is counted once.
 func TestResume_MasterKilled(t *testing.T) {
-	host := startTarget(t)
+	host, admin := startTargetWithAdmin(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "runs.yaml", runsScenario)
 	port := freePort(t)
 	const runTime = 30 * time.Second
 	args := []string{file, "--headless", "-u", "6", "-r", "100", "-t", runTime.String(), "-H", host,
-		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary",
-		"--runs-dir", "runs", "--resume", "--csv", "out", "--runs-interval", "1s"}
+		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary", "--stop-timeout", "5s",
+		"--runs-dir", "runs", "--resume", "--csv", "out"}
 	m1, _ := startMaster(t, dir, port, args...)
 	path := runFileOf(t, m1, dir)
 	var workers []*proc
@@ -83,7 +85,9 @@ func TestResume_MasterKilled(t *testing.T) {
 		workers = append(workers, startWorker(t, t.TempDir(), port))
 	}
 	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=6`), 20*time.Second)
-	time.Sleep(5 * time.Second)
+	// Killed at any phase of the 2 s writes: reports counted since the last
+	// write must come again from the workers, the others not.
+	time.Sleep(7*time.Second + time.Duration(rand.IntN(2000))*time.Millisecond)
 	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +138,17 @@ func TestResume_MasterKilled(t *testing.T) {
 			t.Fatalf("tick %v, written before the kill, is gone", tk.T)
 		}
 	}
-	// One gap, no longer than the downtime plus what the workers take to
-	// come back (their reconnect backoff, at most 5 s) and a tick.
+	// One gap, no longer than the downtime plus a write interval (2 s, the
+	// default --runs-interval) on each side of it, and the new master's start.
 	downtime := restarted.Sub(killed)
 	var gaps []time.Duration
 	for i := 1; i < len(after.ticks); i++ {
-		if g := after.ticks[i].T.Sub(after.ticks[i-1].T); g > 2500*time.Millisecond {
+		if g := after.ticks[i].T.Sub(after.ticks[i-1].T); g > 3500*time.Millisecond {
 			gaps = append(gaps, g)
 		}
 	}
-	if len(gaps) != 1 || gaps[0] > downtime+6*time.Second {
-		t.Errorf("gaps between ticks %v, want one no longer than the downtime %v (+6 s)", gaps, downtime.Round(time.Millisecond))
+	if len(gaps) != 1 || gaps[0] > downtime+8*time.Second {
+		t.Errorf("gaps between ticks %v, want one no longer than the downtime %v (+8 s)", gaps, downtime.Round(time.Millisecond))
 	}
 	var gapEvent string
 	for _, e := range after.events {
@@ -177,8 +181,26 @@ func TestResume_MasterKilled(t *testing.T) {
 	if got := count(t, rows[" Aggregated"], 2); int64(got) != after.latest {
 		t.Errorf("CSV total %d, run file %d", got, after.latest)
 	}
+	// Each request counted once: a report is acknowledged only once the
+	// checkpoint holding it is written, so what the killed master had not
+	// written yet the workers resend, and what it had they do not count twice.
+	if got := served(t, admin); got != after.latest {
+		t.Errorf("the master counted %d requests; the target served %d", after.latest, got)
+	}
 	if _, err := os.Stat(path + ".lock"); err == nil {
 		t.Errorf("lock file left after the run ended")
+	}
+	// The resumed master kept each worker's share for it while it reconnected:
+	// the first worker back was not given all 6 users.
+	dispatched := regexp.MustCompile(`users dispatched.* per_worker="?\[([0-9 ]+)\]`).FindAllStringSubmatch(m2.stderr.String(), -1)
+	if len(dispatched) == 0 {
+		t.Errorf("the resumed master dispatched no users:\n%s", m2.stderr)
+	}
+	for _, d := range dispatched {
+		if d[1] != "3 3" {
+			t.Errorf("the resumed master dispatched %s users per worker, want 3 3:\n%s", d[1], m2.stderr)
+			break
+		}
 	}
 	t.Logf("run %s: %d requests before the kill, %d in all; downtime %v, gap %v; event %q",
 		after.run.ID, before.latest, after.latest, downtime.Round(time.Millisecond), gaps, gapEvent)

@@ -178,3 +178,104 @@ func TestMaster_SplitsUsersPerClass(t *testing.T) {
 	m.Stop()
 	<-m.RunDone()
 }
+
+// A recording master is killed mid-run and another resumes from the last
+// checkpoint it wrote: every request the workers made is counted once. The
+// first master writes every other checkpoint only (as --runs-interval does)
+// and dies without writing its last ones; what it had counted but not
+// written, the workers resend, because it acknowledged only written
+// checkpoints.
+func TestMaster_ResumeCountsEachReportOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	serve := func(l net.Listener, onCheckpoint func(Checkpoint)) (*Master, func()) {
+		m, err := New(Config{
+			Classes:      pingClasses(),
+			Tick:         100 * time.Millisecond,
+			Cluster:      &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
+			OnCheckpoint: onCheckpoint,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			srv := rpc.NewServer(context.Background(), m, nil)
+			go srv.Serve(l)
+			done := make(chan error, 1)
+			go func() { done <- m.Serve(ctx) }()
+			t.Cleanup(func() { cancel(); <-done; srv.Stop(0) })
+		}
+	}
+
+	var mu sync.Mutex
+	var ticks int
+	var dead bool
+	var written Checkpoint
+	m1, start1 := serve(l, func(cp Checkpoint) {
+		mu.Lock()
+		defer mu.Unlock()
+		if dead {
+			return
+		}
+		if ticks++; ticks%2 == 0 {
+			written = cp
+			cp.Written()
+		}
+	})
+	start1()
+	ws := startWorkers(t, 2, addr)
+	waitWorkers(t, m1, 2)
+	if err := m1.Start(RunSpec{Users: 6, SpawnRate: 100, RunTime: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1300 * time.Millisecond)
+
+	// The kill: nothing more is written or acknowledged, the connections go.
+	mu.Lock()
+	dead = true
+	cp := written
+	mu.Unlock()
+	m1.Detach()
+	l.Close()
+	m1.mu.Lock()
+	for _, w := range m1.workers {
+		if w.sess != nil {
+			w.sess.cancel()
+		}
+	}
+	counted := m1.pending != nil || m1.st.Snapshot(time.Now()).Total.Requests > 0
+	m1.mu.Unlock()
+	if !counted || cp.RunID == "" {
+		t.Fatalf("nothing counted or written before the kill (checkpoint %+v)", cp.RunID)
+	}
+
+	l2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, start2 := serve(l2, func(cp Checkpoint) { cp.Written() })
+	if err := m2.Resume(cp, nil); err != nil {
+		t.Fatal(err)
+	}
+	start2()
+	select {
+	case <-m2.RunDone():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the resumed run did not end")
+	}
+	var acked int64
+	for _, w := range ws {
+		w.cancel()
+		<-w.done
+		w.done <- nil // for the cleanup
+		_, req := w.w.Acknowledged()
+		acked += req
+	}
+	if got := m2.Snapshot().Total.Requests; got == 0 || got != acked {
+		t.Errorf("the resumed master counted %d requests; the workers' acknowledged reports hold %d", got, acked)
+	}
+}

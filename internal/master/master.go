@@ -203,7 +203,9 @@ type workerRec struct {
 	status         cluster.Status
 	lastSeen       time.Time
 	lostAt         time.Time // when the connection broke
+	graceUntil     time.Time // a worker of a resumed run: a member until then without a session
 	lastSeq        uint64    // highest report counted
+	durableSeq     uint64    // highest report in a written checkpoint, and acknowledged (OnCheckpoint)
 	assigned       []int
 	assignedGen    uint64
 	assignment     *cluster.Assignment // the last dispatched to it
@@ -611,6 +613,7 @@ func (m *Master) tick(now time.Time, final bool) {
 	var cpErr error
 	if m.cfg.OnCheckpoint != nil {
 		cp, cpErr = m.checkpointLocked()
+		cp.Final = final
 	}
 	events := m.events
 	m.events = nil
@@ -624,6 +627,7 @@ func (m *Master) tick(now time.Time, final bool) {
 	}
 	if cpErr != nil {
 		m.log.Warn("checkpoint for resume", "err", cpErr)
+		cp.Written() // the counts live in memory only; the workers need not keep them
 	} else if m.cfg.OnCheckpoint != nil {
 		m.cfg.OnCheckpoint(cp)
 	}
@@ -887,7 +891,7 @@ func (m *Master) watch(now time.Time) {
 			w.sess = nil
 			m.markMissingLocked(w)
 			lost = true
-		case w.sess == nil && now.Sub(w.lostAt) > reconnectGrace:
+		case w.sess == nil && now.Sub(w.lostAt) > reconnectGrace && now.After(w.graceUntil):
 			m.log.Warn("worker missing: connection lost", "worker", w.id, "users", w.status.Users())
 			m.markMissingLocked(w)
 			lost = true
@@ -970,16 +974,16 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 	m.sendLocked(w, &cluster.MasterMessage{Welcome: welcome})
 	switch m.state {
 	case StateSpawning, StateRunning:
-		if wasMember {
+		if wasMember && w.assignment != nil {
 			// Back within the grace period: its share is unchanged.
-			if w.assignment != nil {
-				a := *w.assignment
-				if a.OpenShape.Open {
-					a.OpenElapsed = time.Since(m.start)
-				}
-				m.sendLocked(w, &cluster.MasterMessage{Assignment: &a})
+			a := *w.assignment
+			if a.OpenShape.Open {
+				a.OpenElapsed = time.Since(m.start)
 			}
+			m.sendLocked(w, &cluster.MasterMessage{Assignment: &a})
 		} else {
+			// New, back after it was missing, or back to a resumed run
+			// (whose workers' shares this master has not dispatched yet).
 			m.dispatchLocked(m.state == StateRunning)
 		}
 	default:
@@ -1095,7 +1099,15 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 		if m.dropBeforeAck != nil && m.dropBeforeAck(r.Seq) {
 			return false
 		}
-		m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: w.lastSeq}})
+		switch {
+		case m.cfg.OnCheckpoint == nil:
+			m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: w.lastSeq}})
+		case r.Seq <= w.durableSeq:
+			// Resent after a reconnect, and already in a written checkpoint.
+			m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: w.durableSeq}})
+		}
+		// Otherwise the acknowledgement waits for the checkpoint that
+		// holds the report to be written (Checkpoint.Written).
 		m.statusLocked(w, &r.Status)
 		if r.Final && r.RunID == m.runID {
 			w.finalRun = r.RunID

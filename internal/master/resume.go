@@ -1,10 +1,13 @@
 package master
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/report"
 )
 
@@ -21,26 +24,65 @@ type Checkpoint struct {
 	Host       string           `json:"host"`
 	RunTime    time.Duration    `json:"run_time_ns"`
 	Exceptions map[string]int64 `json:"exceptions,omitempty"`
+	// Workers are the workers the master knew, with the highest report of
+	// each counted in Stats: a master resuming the checkpoint acknowledges
+	// the reports a worker resends up to it and counts the ones after it,
+	// each once, and keeps the members' shares for them while they
+	// reconnect.
+	Workers []WorkerCheckpoint `json:"workers,omitempty"`
 
 	// Stats is the stats.State of the tick (stored beside, not in, the JSON).
 	Stats []byte `json:"-"`
+	// Written is called by whoever stores the checkpoint once it is stored
+	// (or failed to be): only then are the workers' reports it counts
+	// acknowledged, so a report is either in the stored checkpoint or
+	// still held by its worker, which resends it to the next master. A
+	// checkpoint that is dropped unwritten is not acknowledged; the next
+	// written one covers its reports.
+	Written func() `json:"-"`
+	// Final marks the checkpoint of a run's last tick, which is always
+	// stored: its workers are told to quit after it.
+	Final bool `json:"-"`
 }
+
+// WorkerCheckpoint is what a checkpoint keeps of a worker.
+type WorkerCheckpoint struct {
+	ID     string `json:"id"`
+	Host   string `json:"host,omitempty"`
+	Index  int    `json:"index"`
+	Seq    uint64 `json:"seq"`    // its highest report counted
+	Member bool   `json:"member"` // it held a share of the users (not missing)
+}
+
+// resumeGrace is how long a resumed master keeps the shares of the workers
+// its checkpoint knew while they reconnect (their backoff reaches 5 s), before
+// it gives their users to the workers that are back. Meanwhile the workers
+// keep running their users: the first to come back is not given them all.
+const resumeGrace = 10 * time.Second
 
 // generationGap is added to a checkpoint's generation on resume: the old
 // master may have dispatched a few times after its last checkpoint, and a
 // worker ignores an assignment of its run older than the one it has.
 const generationGap = 1 << 20
 
-// checkpointLocked takes the checkpoint of the tick just added.
+// checkpointLocked takes the checkpoint of the tick just added. On an
+// error, the checkpoint's Written still acknowledges its reports.
 func (m *Master) checkpointLocked() (Checkpoint, error) {
 	b, err := m.st.MarshalState()
-	if err != nil {
-		return Checkpoint{}, err
-	}
 	cp := Checkpoint{
 		RunID: m.runID, Generation: m.gen, State: m.state, Start: m.start,
 		Users: m.spec.Users, SpawnRate: m.spec.SpawnRate, Host: m.spec.Host, RunTime: m.spec.RunTime,
-		Stats: b,
+		Stats: b, Workers: make([]WorkerCheckpoint, 0, len(m.workers)),
+	}
+	seqs := make(map[string]uint64, len(m.workers))
+	for id, w := range m.workers {
+		cp.Workers = append(cp.Workers, WorkerCheckpoint{ID: id, Host: w.host, Index: w.index, Seq: w.lastSeq, Member: w.member()})
+		seqs[id] = w.lastSeq
+	}
+	slices.SortFunc(cp.Workers, func(a, b WorkerCheckpoint) int { return cmp.Compare(a.Index, b.Index) })
+	cp.Written = func() { m.acknowledge(seqs) }
+	if err != nil {
+		return cp, err
 	}
 	if len(m.exc) > 0 {
 		cp.Exceptions = make(map[string]int64, len(m.exc))
@@ -49,6 +91,26 @@ func (m *Master) checkpointLocked() (Checkpoint, error) {
 		}
 	}
 	return cp, nil
+}
+
+// acknowledge tells each connected worker that its reports up to seqs[id]
+// are in a written checkpoint.
+func (m *Master) acknowledge(seqs map[string]uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.detached {
+		return // the next master acknowledges them
+	}
+	for id, seq := range seqs {
+		w := m.workers[id]
+		if w == nil || seq <= w.durableSeq {
+			continue
+		}
+		w.durableSeq = seq
+		if w.sess != nil {
+			m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: seq}})
+		}
+	}
 }
 
 // Resume goes on with the run of a checkpoint taken by a master that
@@ -81,6 +143,20 @@ func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
 	clear(m.exc)
 	for k, v := range cp.Exceptions {
 		m.exc[k] = v
+	}
+	// The workers it knew: their reports up to Seq are counted (acknowledged
+	// when resent, never counted again); the members keep their shares for
+	// resumeGrace while they reconnect.
+	clear(m.workers)
+	m.nextIndex = 0
+	for _, wc := range cp.Workers {
+		w := &workerRec{id: wc.ID, host: wc.Host, index: wc.Index, local: m.cfg.isLocal(),
+			lastSeq: wc.Seq, durableSeq: wc.Seq, state: WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
+		if wc.Member {
+			w.state = WorkerDisconnected
+		}
+		m.workers[wc.ID] = w
+		m.nextIndex = max(m.nextIndex, wc.Index+1)
 	}
 	m.hist.Reset()
 	for _, p := range hist {

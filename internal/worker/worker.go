@@ -35,6 +35,10 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
+// finalAckWait bounds how long a stopping worker that is connected waits
+// for its last reports to be acknowledged.
+const finalAckWait = 10 * time.Second
+
 // DefaultMaxInFlight bounds the reports sent but not yet acknowledged.
 // Past it, new reports are merged into the last unsent one, so memory stays
 // bounded however long the master is away (and nothing is lost: the
@@ -221,9 +225,11 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 	case <-runCtx.Done():
 	}
 	// The controller stops the users and queues the final report; the
-	// session (if still up) gets a moment to deliver it.
+	// session (if still up) gets a moment to deliver it and have it
+	// acknowledged (a recording master acknowledges once the checkpoint
+	// holding it is written: within its --runs-interval, 2 s by default).
 	<-ctrlDone
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(finalAckWait)
 	for w.pending() > 0 && w.connectedNow() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
