@@ -19,8 +19,10 @@ import (
 )
 
 // client is for the master's and the sample app's HTTP APIs; GET /stop waits for
-// the users to stop, within the 10 s stop timeout.
-var client = &http.Client{Timeout: 30 * time.Second}
+// the users to stop, within the 10 s stop timeout. Each request opens its own
+// connection (freshConns): through a ClusterIP, a kept connection can be one
+// that missed kube-proxy's rules.
+var client = &http.Client{Timeout: 30 * time.Second, Transport: freshConns()}
 
 // helmNamespace is where the chart's renderings are validated.
 const helmNamespace = "horde-helm"
@@ -128,8 +130,9 @@ func (w *walk) apply(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The probes made the pods Ready; through the Service, and with no credentials:
-	if err := waitStatus(w.master+"/readyz", http.StatusOK, 30*time.Second, nil); err != nil {
-		t.Fatal(err)
+	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
+		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
+		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.k.ns(t, "logs", "deployment/horde-master"))
 	}
 	if code := w.status(t, "GET", "/stats/requests", false); code != http.StatusUnauthorized {
 		t.Errorf("GET /stats/requests without the token: %d, want 401", code)
@@ -341,7 +344,7 @@ func (w *walk) deleteMaster(t *testing.T) {
 		"-o", "jsonpath={.items[0].metadata.name}"))
 	w.k.ns(t, "delete", "pod", pod, "--wait=true", "--timeout=90s")
 	w.k.ns(t, "rollout", "status", "deployment/horde-master", "--timeout=180s")
-	if err := waitStatus(w.master+"/readyz", http.StatusOK, 60*time.Second, nil); err != nil {
+	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
 		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
 		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.k.ns(t, "logs", "deployment/horde-master"))
 	}
@@ -370,6 +373,27 @@ func (w *walk) stopCountsMatch(t *testing.T) {
 	}
 	var counted int64
 	var served float64
+	defer func() {
+		if t.Failed() { // what differs, by name, and the sample app's own counts
+			req, _ := http.NewRequest("GET", w.master+"/stats/requests", nil)
+			req.Header.Set("Authorization", "Bearer "+w.token)
+			if resp, err := client.Do(req); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("GET /stats/requests: %s", b)
+			}
+			if resp, err := client.Get(w.target); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(l, "horde_target_requests_total{") {
+						t.Log(l)
+					}
+				}
+			}
+			t.Logf("master log:\n%s", lastLines([]byte(w.k.ns(t, "logs", "deployment/horde-master")), 60))
+		}
+	}()
 	until(t, 30*time.Second, "the master's count equal to the sample app's", func() error {
 		s, err := w.stats()
 		if err != nil {

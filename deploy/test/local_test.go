@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,17 +260,43 @@ func checkProbes(t *testing.T, r *rendering) {
 
 // waitStatus GETs url until it answers want, for at most limit or until done is closed.
 func waitStatus(url string, want int, limit time.Duration, done <-chan struct{}) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: 2 * time.Second}
+	return waitStatusLog(url, want, limit, done, nil)
+}
+
+// waitStatusLog is waitStatus that tells logf each answer that differs from
+// the one before (with the connection it came on), for diagnosis.
+func waitStatusLog(url string, want int, limit time.Duration, done <-chan struct{}, logf func(string, ...any)) error {
+	began := time.Now()
+	deadline := began.Add(limit)
+	client := &http.Client{Timeout: 2 * time.Second, Transport: freshConns()}
+	last := ""
 	for {
-		resp, err := client.Get(url)
+		var conn string
+		trace := &httptrace.ClientTrace{GotConn: func(c httptrace.GotConnInfo) {
+			conn = fmt.Sprintf("%v->%v reused=%v", c.Conn.LocalAddr(), c.Conn.RemoteAddr(), c.Reused)
+		}}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url, nil)
+		resp, err := client.Do(req)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == want {
-				return nil
+			if resp.StatusCode != want {
+				resp.Header.Del("Date")
+				err = fmt.Errorf("status %d, want %d (headers %v, body %q)", resp.StatusCode, want, resp.Header, body)
 			}
-			err = fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+		}
+		if logf != nil {
+			what := "ok"
+			if err != nil {
+				what = err.Error()
+			}
+			if what != last {
+				logf("%s after %v: %s [%s]", url, time.Since(began).Round(time.Millisecond), what, conn)
+				last = what
+			}
+		}
+		if err == nil {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return err
@@ -280,6 +307,17 @@ func waitStatus(url string, want int, limit time.Duration, done <-chan struct{})
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// freshConns is a transport that opens a connection for every request. A
+// connection to a Service's ClusterIP is NATed to a pod when it opens; one
+// opened before kube-proxy has the Service's rules follows the host's
+// default route instead (where, on our CI machines, an egress filter answers
+// 404 to anything), and kept alive it would stay there.
+func freshConns() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	return tr
 }
 
 // syncBuffer is a bytes.Buffer a process and the test may use at once.
