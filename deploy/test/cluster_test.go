@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,7 +63,7 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(e2eRunsDir)) })
-	w := &walk{k: k}
+	w := &walk{k: k, namespace: Namespace}
 	step("apply", w.apply)
 	step("workers-join", w.workersJoin)
 	step("swarm", w.swarm)
@@ -76,6 +77,7 @@ func TestCluster(t *testing.T) {
 		k.ns(t, "rollout", "status", "deployment/horde-target", "--timeout=120s")
 		w.soakJob(t, "soak-leak", "Failed", "FAIL  threshold  target.memory_growth")
 	})
+	step("helm-install", func(t *testing.T) { helmInstall(t, k, helm) })
 	t.Logf("cluster tier: %v", time.Since(began).Round(time.Second))
 }
 
@@ -109,21 +111,22 @@ func serverDryRun(t *testing.T, k *cluster, helm string) {
 // walk is the seed's walk-through, step by step; each step leaves the cluster
 // as the next expects it.
 type walk struct {
-	k       *cluster
-	master  string // the master Service's base URL
-	target  string // the sample app's metrics URL
-	token   string // the web token
-	deleted string // the worker pod deleted
+	k         *cluster
+	namespace string // where its objects are
+	master    string // the master Service's base URL
+	target    string // the sample app's metrics URL
+	token     string // the web token
+	deleted   string // the worker pod deleted
 }
 
 func (w *walk) apply(t *testing.T) {
 	w.k.run(t, "apply", "-k", filepath.Join(repo, "deploy", "overlays", "e2e"))
 	for _, d := range []string{"horde-target", "horde-master", "horde-worker"} {
-		w.k.ns(t, "rollout", "status", "deployment/"+d, "--timeout=180s")
+		w.ns(t, "rollout", "status", "deployment/"+d, "--timeout=180s")
 	}
-	ip := strings.TrimSpace(w.k.ns(t, "get", "service", "horde-master", "-o", "jsonpath={.spec.clusterIP}"))
+	ip := strings.TrimSpace(w.ns(t, "get", "service", "horde-master", "-o", "jsonpath={.spec.clusterIP}"))
 	w.master = "http://" + ip + ":8089"
-	ip = strings.TrimSpace(w.k.ns(t, "get", "service", "horde-target", "-o", "jsonpath={.spec.clusterIP}"))
+	ip = strings.TrimSpace(w.ns(t, "get", "service", "horde-target", "-o", "jsonpath={.spec.clusterIP}"))
 	w.target = "http://" + ip + ":9091/metrics"
 	var err error
 	if w.token, err = overlay(t, "overlays/e2e").secretValue("horde-credentials", "web-token"); err != nil {
@@ -132,11 +135,58 @@ func (w *walk) apply(t *testing.T) {
 	// The probes made the pods Ready; through the Service, and with no credentials:
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
 		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
-		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.k.ns(t, "logs", "deployment/horde-master"))
+		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.ns(t, "logs", "deployment/horde-master"))
 	}
 	if code := w.status(t, "GET", "/stats/requests", false); code != http.StatusUnauthorized {
 		t.Errorf("GET /stats/requests without the token: %d, want 401", code)
 	}
+}
+
+// ns runs kubectl in the walk's namespace.
+func (w *walk) ns(t *testing.T, args ...string) string {
+	t.Helper()
+	return w.k.run(t, append([]string{"-n", w.namespace}, args...)...)
+}
+
+// helmInstall installs the Helm chart, with its sample app and without a volume
+// (the cluster has no provisioner), into its namespace of restricted Pod Security,
+// and drives a swarm through it: the chart's objects work together on a real
+// cluster, not only on the API server. The kustomize walk's namespace goes first,
+// to leave the node's 2 CPUs of requests to the chart.
+func helmInstall(t *testing.T, k *cluster, helm string) {
+	k.run(t, "delete", "namespace", Namespace, "--wait=true", "--timeout=180s")
+	const release, token = "horde-e2e", "e2e-web-token"
+	helmCmd := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		args = append(args, "--kubeconfig", k.config, "-n", helmNamespace)
+		if out, err := exec.CommandContext(ctx, helm, args...).CombinedOutput(); err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	began := time.Now()
+	helmCmd("install", release, filepath.Join(repo, "deploy", "helm", "horde"), "--wait", "--timeout", "180s",
+		"--set", "image.repository=horde,image.tag=e2e,image.pullPolicy=Never,workers.replicas=2",
+		"--set", "sampleApp.enabled=true,master.persistence.enabled=false,auth.webToken="+token)
+	t.Logf("helm install --wait: %v", time.Since(began).Round(time.Millisecond))
+	w := &walk{k: k, namespace: helmNamespace, token: token}
+	ip := strings.TrimSpace(w.ns(t, "get", "service", release+"-master", "-o", "jsonpath={.spec.clusterIP}"))
+	w.master = "http://" + ip + ":8089"
+	ip = strings.TrimSpace(w.ns(t, "get", "service", release+"-target", "-o", "jsonpath={.spec.clusterIP}"))
+	w.target = "http://" + ip + ":9091/metrics"
+	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.status(t, "GET", "/stats/requests", false); code != http.StatusUnauthorized {
+		t.Errorf("GET /stats/requests without the token: %d, want 401", code)
+	}
+	w.wantWorkers(t, 2, 0)
+	w.swarm(t) // 3 users on each worker, traffic counted by the master and the sample app
+	if code := w.status(t, "GET", "/stop", true); code != http.StatusOK {
+		t.Fatalf("GET /stop: %d", code)
+	}
+	helmCmd("uninstall", release, "--wait", "--timeout", "120s")
 }
 
 // locustStats is what the test reads of GET /stats/requests.
@@ -208,7 +258,7 @@ func (w *walk) status(t *testing.T, method, path string, auth bool) int {
 
 // workerPods returns the names of the running worker pods.
 func (w *walk) workerPods(t *testing.T) []string {
-	out := w.k.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=worker", "--field-selector=status.phase=Running",
+	out := w.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=worker", "--field-selector=status.phase=Running",
 		"-o", `jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}`)
 	var pods []string
 	for _, line := range strings.Split(out, "\n") {
@@ -285,8 +335,8 @@ func (w *walk) swarm(t *testing.T) {
 }
 
 func (w *walk) scale(t *testing.T) {
-	w.k.ns(t, "scale", "deployment/horde-worker", "--replicas=3")
-	w.k.ns(t, "rollout", "status", "deployment/horde-worker", "--timeout=120s")
+	w.ns(t, "scale", "deployment/horde-worker", "--replicas=3")
+	w.ns(t, "rollout", "status", "deployment/horde-worker", "--timeout=120s")
 	w.wantWorkers(t, 3, 2)
 }
 
@@ -294,7 +344,7 @@ func (w *walk) scale(t *testing.T) {
 // period): the worker stops its users and delivers its last report before it exits.
 func (w *walk) deleteWorker(t *testing.T) {
 	w.deleted = w.workerPods(t)[0]
-	logs := exec.Command(w.k.kubectl, "--kubeconfig", w.k.config, "-n", Namespace, "logs", "-f", "pod/"+w.deleted)
+	logs := exec.Command(w.k.kubectl, "--kubeconfig", w.k.config, "-n", w.namespace, "logs", "-f", "pod/"+w.deleted)
 	out, err := logs.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +365,7 @@ func (w *walk) deleteWorker(t *testing.T) {
 		close(stopped)
 	}()
 	time.Sleep(time.Second) // let kubectl logs -f attach
-	w.k.ns(t, "delete", "pod", w.deleted, "--wait=true", "--timeout=90s")
+	w.ns(t, "delete", "pod", w.deleted, "--wait=true", "--timeout=90s")
 	select {
 	case line, ok := <-stopped:
 		if !ok {
@@ -340,13 +390,13 @@ func (w *walk) deleteMaster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := strings.TrimSpace(w.k.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=master",
+	pod := strings.TrimSpace(w.ns(t, "get", "pods", "-l", "app.kubernetes.io/component=master",
 		"-o", "jsonpath={.items[0].metadata.name}"))
-	w.k.ns(t, "delete", "pod", pod, "--wait=true", "--timeout=90s")
-	w.k.ns(t, "rollout", "status", "deployment/horde-master", "--timeout=180s")
+	w.ns(t, "delete", "pod", pod, "--wait=true", "--timeout=90s")
+	w.ns(t, "rollout", "status", "deployment/horde-master", "--timeout=180s")
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
 		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
-		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.k.ns(t, "logs", "deployment/horde-master"))
+		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.ns(t, "logs", "deployment/horde-master"))
 	}
 	w.wantWorkers(t, 3, 2)
 	until(t, 30*time.Second, "the resumed run to count on from before", func() error {
@@ -359,7 +409,7 @@ func (w *walk) deleteMaster(t *testing.T) {
 		}
 		return nil
 	})
-	if logs := w.k.ns(t, "logs", "deployment/horde-master"); !strings.Contains(logs, "resumed run") {
+	if logs := w.ns(t, "logs", "deployment/horde-master"); !strings.Contains(logs, "resumed run") {
 		t.Errorf("the new master pod did not resume the run:\n%s", lastLines([]byte(logs), 20))
 	}
 }
@@ -391,7 +441,7 @@ func (w *walk) stopCountsMatch(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("master log:\n%s", lastLines([]byte(w.k.ns(t, "logs", "deployment/horde-master")), 60))
+			t.Logf("master log:\n%s", lastLines([]byte(w.ns(t, "logs", "deployment/horde-master")), 60))
 		}
 	}()
 	until(t, 30*time.Second, "the master's count equal to the sample app's", func() error {
@@ -438,17 +488,17 @@ func (w *walk) targetRequests() (float64, error) {
 // soakJob starts a Job from the CronJob and waits for it to end in the condition
 // want (Complete or Failed), with the verdict line in its log.
 func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
-	w.k.ns(t, "create", "job", name, "--from=cronjob/horde-soak")
+	w.ns(t, "create", "job", name, "--from=cronjob/horde-soak")
 	var got string
 	until(t, 4*time.Minute, "job "+name+" to end", func() error {
-		got = strings.TrimSpace(w.k.ns(t, "get", "job", name, "-o",
+		got = strings.TrimSpace(w.ns(t, "get", "job", name, "-o",
 			`jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}`))
 		if !strings.Contains(got, "Complete") && !strings.Contains(got, "Failed") {
 			return fmt.Errorf("conditions %q", got)
 		}
 		return nil
 	})
-	log := w.k.ns(t, "logs", "job/"+name)
+	log := w.ns(t, "logs", "job/"+name)
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "threshold  target.memory_growth") {
 			t.Logf("job %s: %s", name, strings.TrimSpace(line))
