@@ -419,7 +419,7 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 	}
 	info.ExitCode = code
 	if out.rec != nil {
-		out.rec.finish(end, code, final, info.Verdicts)
+		out.rec.finish(end, code, final, info.Verdicts, exceptions)
 	}
 	reportExtras(&info, m, o, out)
 	if err := out.finish(final, m.Users(), m.History(), info); err != nil {

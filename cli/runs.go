@@ -172,7 +172,7 @@ func (r *runRecorder) logMonitorErrors() {
 }
 
 // finish records the end of the run, its verdicts and exit code.
-func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict) {
+func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict, exceptions []report.Exception) {
 	if end.IsZero() {
 		end = time.Now()
 	}
@@ -191,7 +191,11 @@ func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, ver
 	for i, v := range verdicts {
 		vs[i] = store.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason}
 	}
-	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples()); err != nil {
+	ex := make([]store.Exception, len(exceptions))
+	for i, e := range exceptions {
+		ex[i] = store.Exception{Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes, Count: e.Count}
+	}
+	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples(), ex); err != nil {
 		r.log.Warn("recording the end of the run", "file", r.st.Path(), "err", err)
 	}
 }
@@ -206,6 +210,8 @@ type runFile struct {
 	series   []monitor.Series
 	events   []store.Event
 	verdicts []report.Verdict // recorded at the end of the run
+	// exceptions are recorded at the end of the run
+	exceptions []report.Exception
 }
 
 // resolveRun finds RUN: a file, or a run id under the runs directory.
@@ -257,6 +263,13 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	for _, v := range vs {
 		rf.verdicts = append(rf.verdicts, report.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason})
 	}
+	ex, err := st.Exceptions(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, e := range ex {
+		rf.exceptions = append(rf.exceptions, report.Exception{Count: e.Count, Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes})
+	}
 	return rf, nil
 }
 
@@ -268,7 +281,7 @@ func (rf *runFile) info(verdicts []report.Verdict) report.Info {
 		Title: "horde load test report", ScenarioFile: c.ScenarioFile, Host: c.Host,
 		Start: rf.run.Started, End: rf.run.Ended, Users: c.Users, SpawnRate: c.SpawnRate,
 		RunTime: time.Duration(c.RunTimeS * float64(time.Second)), Classes: c.Classes,
-		ExitCode: rf.run.ExitCode, Verdicts: verdicts,
+		ExitCode: rf.run.ExitCode, Verdicts: verdicts, Exceptions: rf.exceptions,
 	}
 	if rf.run.Ended.IsZero() {
 		info.Title += " (unfinished run)"

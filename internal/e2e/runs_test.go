@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -211,5 +212,62 @@ func TestRuns_KilledRunIsReadable(t *testing.T) {
 	}
 	if code, out, errOut := hordeIn(t, dir, "analyze", path); code != 0 || !strings.Contains(out, "p95 < 5s") {
 		t.Errorf("analyze of a killed run: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// The run's exceptions (here: users that found no row left in a unique
+// feeder) are recorded in its file: `horde report RUN` lists the same ones
+// as the run's own exceptions CSV.
+func TestRuns_ExceptionsRecorded(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "users.csv", "name\nonly-one\n")
+	file := writeFile(t, dir, "feed.yaml", `
+data:
+  creds: {file: users.csv, mode: unique}
+users:
+  - name: a
+    feed: [creds]
+    wait: {constant: 50ms}
+    tasks:
+      - get: /delay/0
+        name: home
+`)
+	runs := filepath.Join(dir, "runs")
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "3", "-r", "30", "-t", "2s", "-H", host,
+		"--only-summary", "--runs-dir", runs, "--csv", "out")
+	if code := p.wait(t, 30*time.Second); code != 1 {
+		t.Fatalf("run: exit code %d, want 1 (exceptions)\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	path := runFileOf(t, p, dir)
+	f, err := os.Open(filepath.Join(dir, "out_exceptions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) != 2 || rows[1][0] != "2" {
+		t.Fatalf("exceptions CSV: want one exception, twice: %q %v", rows, err)
+	}
+	if code, _, errOut := hordeIn(t, dir, "report", path, "-o", "x.json"); code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "x.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Exceptions []struct {
+			Count   int64  `json:"count"`
+			Message string `json:"message"`
+			Nodes   string `json:"nodes"`
+		} `json:"exceptions"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Exceptions) != 1 || doc.Exceptions[0].Count != 2 || doc.Exceptions[0].Nodes != "local" ||
+		doc.Exceptions[0].Message != rows[1][1] {
+		t.Errorf("report of the run file: exceptions %+v; the run's CSV: %q", doc.Exceptions, rows)
 	}
 }

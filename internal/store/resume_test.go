@@ -77,7 +77,7 @@ func TestReopen(t *testing.T) {
 	if len(ser) != 1 || len(ser[0].Points) != 4 {
 		t.Fatalf("series %+v", ser)
 	}
-	if err := r.Finish(ctx, gen(2, 4).Time, StatusPassed, 0, gen(2, 3), nil, nil); err != nil {
+	if err := r.Finish(ctx, gen(2, 4).Time, StatusPassed, 0, gen(2, 3), nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	r.Close(ctx)

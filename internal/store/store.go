@@ -48,8 +48,11 @@ var schemaV1 string
 //go:embed schema2.sql
 var schemaV2 string
 
+//go:embed schema3.sql
+var schemaV3 string
+
 // migrations[i] takes a file from user_version i to i+1.
-var migrations = []string{schemaV1, schemaV2}
+var migrations = []string{schemaV1, schemaV2, schemaV3}
 
 // Version is the schema version this package writes.
 var Version = len(migrations)
@@ -494,9 +497,10 @@ func (s *Store) latestTx(ctx context.Context, tx *sql.Tx, snap *stats.Snapshot) 
 }
 
 // Finish records the end of the run: the final statistics and errors, the
-// last target samples, the verdicts (replacing earlier ones), a "stop" and
+// last target samples, the exceptions and the verdicts (both replacing
+// earlier ones), a "stop" and
 // a "verdict" event, and the run's end, status and exit code.
-func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample) error {
+func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample, exceptions []Exception) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -519,6 +523,15 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 				e.Method, e.Name, e.Message, e.Occurrences); err != nil {
 				return err
 			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM exceptions`); err != nil {
+		return err
+	}
+	for _, e := range exceptions {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO exceptions (message, count, traceback, nodes) VALUES (?, ?, ?, ?)`,
+			e.Message, e.Count, e.Traceback, e.Nodes); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM verdicts`); err != nil {
@@ -546,6 +559,31 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 		return err
 	}
 	return tx.Commit()
+}
+
+// Exception is an error of user code and how often it happened.
+type Exception struct {
+	Message, Traceback, Nodes string
+	Count                     int64
+}
+
+// Exceptions reads the run's exceptions, the most frequent first (none
+// until the run has ended).
+func (s *Store) Exceptions(ctx context.Context) ([]Exception, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT message, count, traceback, nodes FROM exceptions ORDER BY count DESC, message`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Exception
+	for rows.Next() {
+		var e Exception
+		if err := rows.Scan(&e.Message, &e.Count, &e.Traceback, &e.Nodes); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // Run reads the run's row.

@@ -58,7 +58,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	final := gen(2, 4)
 	final.Errors = []stats.Error{{Method: "GET", Name: "/api/item/00", Message: "HTTP 500", Occurrences: 1}}
-	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []Verdict{{"threshold", "p95 < 1ms", "fail", "too slow"}}, nil); err != nil {
+	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []Verdict{{"threshold", "p95 < 1ms", "fail", "too slow"}}, nil,
+		[]Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -108,6 +109,11 @@ func TestRoundTrip(t *testing.T) {
 	vs, _ := r.Verdicts(ctx)
 	if len(vs) != 1 || vs[0].Status != "fail" {
 		t.Fatalf("verdicts %+v", vs)
+	}
+	ex, err := r.Exceptions(ctx)
+	if err != nil || len(ex) != 2 || ex[0] != (Exception{Message: "boom", Count: 7}) ||
+		ex[1] != (Exception{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}) {
+		t.Fatalf("exceptions %+v %v", ex, err)
 	}
 	evs, _ := r.Events(ctx)
 	if len(evs) != 3 || evs[0].Kind != "start" || evs[1].Kind != "stop" || evs[2].Kind != "verdict" {
@@ -270,5 +276,39 @@ func BenchmarkTickState(b *testing.B) {
 	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	if fi, err := os.Stat(s.Path()); err == nil {
 		b.ReportMetric(float64(fi.Size())/1e6, "MB-file")
+	}
+}
+
+// A file of an older schema (here version 2, without the exceptions table)
+// is brought up to date when opened, and keeps what it holds.
+func TestMigrateFromVersion2(t *testing.T) {
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tick(ctx, gen(2, 0), 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	var ver int
+	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 3 {
+		t.Fatalf("user_version %d (%v), Version %d", ver, err, Version)
+	}
+	if ex, err := r.Exceptions(ctx); err != nil || len(ex) != 0 {
+		t.Fatalf("exceptions %+v %v", ex, err)
+	}
+	if ticks, err := r.Ticks(ctx); err != nil || len(ticks) != 1 {
+		t.Fatalf("ticks %+v %v", ticks, err)
 	}
 }
