@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"bufio"
+	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +27,30 @@ func startTargetWithAdmin(t *testing.T, args ...string) (host, admin string) {
 	}
 	t.Fatalf("target did not start: %s", p.stderr)
 	return "", ""
+}
+
+var growthRE = regexp.MustCompile(`memory floor grew ([0-9.]+)% over ([0-9hms.]+)`)
+
+// metricValue reads one unlabelled metric from the target's admin /metrics.
+func metricValue(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s in the target's metrics", name)
+	return 0
 }
 
 // An accelerated soak: the target leaks 2 MB a second; horde scrapes its
@@ -74,6 +102,28 @@ thresholds:
 			leakCheck := strings.Contains(out, "FAIL  check      memory leak")
 			if leakCheck != (tt.leak != "0") {
 				t.Errorf("memory leak check failed: %v, want %v", leakCheck, tt.leak != "0")
+			}
+			if tt.leak == "0" {
+				return
+			}
+			// The right order of growth: the floor's growth over the window,
+			// applied to the target's memory now, is about the knob's rate (a
+			// Go heap's RSS grows by what it keeps and by up to as much again
+			// of garbage headroom: 1–10 MB/s for a 2 MB/s leak).
+			m := growthRE.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no growth figure in the leak check:\n%s", out[i:])
+			}
+			pct, _ := strconv.ParseFloat(m[1], 64)
+			window, err := time.ParseDuration(m[2])
+			if err != nil || window <= 0 {
+				t.Fatalf("window %q: %v", m[2], err)
+			}
+			rss := metricValue(t, admin, "process_resident_memory_bytes")
+			rate := (rss - rss/(1+pct/100)) / window.Seconds()
+			t.Logf("floor +%.1f%% over %v, RSS now %.1f MB: %.2f MB/s against the knob's 2 MB/s", pct, window, rss/1e6, rate/1e6)
+			if rate < 1e6 || rate > 10e6 {
+				t.Errorf("the leak check's growth implies %.2f MB/s; the target leaks 2 MB/s", rate/1e6)
 			}
 		})
 	}
