@@ -76,6 +76,21 @@ func startWorkers(t *testing.T, n int, addr string) []*runningWorker {
 	return out
 }
 
+// stopWorkers stops the workers, which deliver what is pending (the final
+// acks may still be on their way when a run ends), and returns the requests
+// their acknowledged reports hold.
+func stopWorkers(ws []*runningWorker) int64 {
+	var acked int64
+	for _, w := range ws {
+		w.cancel()
+		<-w.done
+		w.done <- nil // for the cleanup
+		_, req := w.w.Acknowledged()
+		acked += req
+	}
+	return acked
+}
+
 func waitWorkers(t *testing.T, m *Master, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -130,16 +145,7 @@ func TestMaster_DropBetweenReportAndAck(t *testing.T) {
 	if drops.Load() < 2 {
 		t.Fatalf("only %d sessions dropped before an ack", drops.Load())
 	}
-	// Workers that stop deliver what is pending (the final acks may still
-	// be on their way now).
-	var acked int64
-	for _, w := range ws {
-		w.cancel()
-		<-w.done
-		w.done <- nil // for the cleanup
-		_, req := w.w.Acknowledged()
-		acked += req
-	}
+	acked := stopWorkers(ws)
 	got := m.Snapshot().Total.Requests
 	if got == 0 || got != acked {
 		t.Errorf("master counted %d requests, workers' acknowledged reports hold %d (dropped %d sessions)", got, acked, drops.Load())
@@ -267,14 +273,7 @@ func TestMaster_ResumeCountsEachReportOnce(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the resumed run did not end")
 	}
-	var acked int64
-	for _, w := range ws {
-		w.cancel()
-		<-w.done
-		w.done <- nil // for the cleanup
-		_, req := w.w.Acknowledged()
-		acked += req
-	}
+	acked := stopWorkers(ws)
 	if got := m2.Snapshot().Total.Requests; got == 0 || got != acked {
 		t.Errorf("the resumed master counted %d requests; the workers' acknowledged reports hold %d", got, acked)
 	}
