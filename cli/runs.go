@@ -59,6 +59,7 @@ type runRecorder struct {
 	every     time.Duration      // --runs-interval: write a tick this often
 	monErrs   map[string]string  // the monitor errors already logged, by source
 	lastWrite time.Time
+	minutes   []*stats.Minute // completed minutes, for the next written tick
 }
 
 // openRunFile creates the run's file under --runs-dir and tells where it is.
@@ -145,7 +146,11 @@ func (r *runRecorder) tick(s *stats.Snapshot, load store.Load) {
 	}
 	r.lastWrite = s.Time
 	cp := r.cp
-	r.warn("tick", r.st.TickState(ctx, s, load, r.samples(), r.state()))
+	err := r.st.TickState(ctx, s, load, r.samples(), r.state(), r.minutes)
+	if err == nil {
+		r.minutes = nil // else kept for the next tick
+	}
+	r.warn("tick", err)
 	if cp != nil && cp.Written != nil {
 		// Stored (or the disk failed, and the counts live in memory only):
 		// the master acknowledges the reports the checkpoint holds.
@@ -176,9 +181,15 @@ func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, ver
 	if end.IsZero() {
 		end = time.Now()
 	}
-	if final != nil { // the last counts, which a skipped tick may not have written
-		r.warn("tick", r.st.Tick(context.Background(), final, 0, nil))
+	// The last counts and minutes, which a skipped tick may not have written.
+	if final != nil {
+		r.warn("tick", r.st.TickState(context.Background(), final, store.Load{}, nil, nil, r.minutes))
+	} else {
+		for _, m := range r.minutes {
+			r.warn("minute", r.st.Minute(context.Background(), m))
+		}
 	}
+	r.minutes = nil
 	status := store.StatusPassed
 	switch code {
 	case ExitOK:

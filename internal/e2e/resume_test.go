@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -180,6 +181,17 @@ func TestResume_MasterKilled(t *testing.T) {
 	rows := statsRows(t, filepath.Join(dir, "out_stats.csv"))
 	if got := count(t, rows[" Aggregated"], 2); int64(got) != after.latest {
 		t.Errorf("CSV total %d, run file %d", got, after.latest)
+	}
+	// The per-minute histograms hold every request too: the minute in
+	// progress at the kill is in the checkpoint, and the completed ones are
+	// written with the tick that takes them off it.
+	code, out, errOut := hordeIn(t, dir, "percentiles", path, "--format", "csv")
+	prow, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(prow) < 2 || prow[len(prow)-1][1] != "Aggregated" {
+		t.Fatalf("percentiles: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if got, _ := strconv.ParseInt(prow[len(prow)-1][2], 10, 64); got != after.latest {
+		t.Errorf("the per-minute histograms hold %d requests; the run %d", got, after.latest)
 	}
 	// Each request counted once: a report is acknowledged only once the
 	// checkpoint holding it is written, so what the killed master had not

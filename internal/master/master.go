@@ -609,6 +609,11 @@ func (m *Master) tick(now time.Time, final bool) {
 		target, open = p.Target, p.Open
 		m.hist.Add(p)
 	}
+	// The completed minutes leave the statistics before the checkpoint is
+	// taken: the checkpoint holds the minute in progress, and the minutes
+	// handed to OnMinute are stored with it (the run recorder writes both
+	// in the tick's transaction), so none is lost or stored twice.
+	mins := m.st.TakeMinutes(now, final)
 	var cp Checkpoint
 	var cpErr error
 	if m.cfg.OnCheckpoint != nil {
@@ -617,7 +622,6 @@ func (m *Master) tick(now time.Time, final bool) {
 	}
 	events := m.events
 	m.events = nil
-	mins := m.st.TakeMinutes(now, final)
 	m.mu.Unlock()
 	for _, e := range events {
 		m.cfg.OnEvent(e)

@@ -63,3 +63,53 @@ func TestStats_Minutes(t *testing.T) {
 		}
 	}
 }
+
+// The minute in progress is part of the state: a Stats restored from it
+// (with KeepMinutes) goes on filling the same minute, and the minute it
+// hands over holds the requests from before and after the restore.
+func TestStats_MinuteInProgressSurvivesRestore(t *testing.T) {
+	start := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	add := func(s *stats.Stats, sec int) {
+		r := stats.NewRecorder(1)
+		for i := range 100 {
+			r.Record(0, "GET", "/a", time.Duration(10+i)*time.Millisecond, 10, "")
+		}
+		s.Add(r.Flush(start.Add(time.Duration(sec-1)*time.Second), start.Add(time.Duration(sec)*time.Second)))
+	}
+	s := stats.New(start)
+	s.KeepMinutes()
+	for sec := 1; sec <= 30; sec++ {
+		add(s, sec)
+	}
+	if m := s.TakeMinutes(start.Add(30*time.Second), false); len(m) != 0 {
+		t.Fatalf("a minute taken before it ended: %+v", m)
+	}
+	b, err := s.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := stats.New(start)
+	r.KeepMinutes()
+	if err := r.RestoreState(b); err != nil {
+		t.Fatal(err)
+	}
+	for sec := 31; sec <= 61; sec++ {
+		add(r, sec)
+	}
+	got := r.TakeMinutes(start.Add(61*time.Second), false)
+	if len(got) != 1 || !got[0].Start.Equal(start) {
+		t.Fatalf("minutes taken after the restore: %+v", got)
+	}
+	if n := got[0].Hists[stats.Key{Method: "GET", Name: "/a"}].TotalCount(); n != 60*100 {
+		t.Errorf("the first minute holds %d requests, want 6000 (3000 of them from before the restore)", n)
+	}
+	// Without KeepMinutes the minute is ignored, and a state without one
+	// restores into a Stats that keeps minutes.
+	plain := stats.New(start)
+	if err := plain.RestoreState(b); err != nil {
+		t.Fatal(err)
+	}
+	if m := plain.TakeMinutes(start.Add(2*time.Minute), true); len(m) != 0 {
+		t.Errorf("minutes from a Stats that does not keep them: %+v", m)
+	}
+}

@@ -25,6 +25,24 @@ type State struct {
 	Total         StateEntry   `json:"total"`
 	Errors        []Error      `json:"errors,omitempty"`
 	ErrorsDropped int64        `json:"errors_dropped,omitempty"`
+	// Minute is the per-minute histograms of the minute in progress (with
+	// KeepMinutes): a restored Stats goes on filling it, so the minute's
+	// histograms lose nothing of what was counted before the restart.
+	Minute *StateMinute `json:"minute,omitempty"`
+}
+
+// StateMinute is a Minute in a State: each key's histogram at
+// CoarseFigures digits, as populated buckets.
+type StateMinute struct {
+	Start time.Time         `json:"start"`
+	Keys  []StateMinuteHist `json:"keys"`
+}
+
+// StateMinuteHist is one key's histogram of a StateMinute.
+type StateMinuteHist struct {
+	Method string `json:"method,omitempty"`
+	Name   string `json:"name"`
+	Hist   []byte `json:"hist"`
 }
 
 // StateEntry is one key's cumulative data.
@@ -49,7 +67,9 @@ type StateEntry struct {
 	Unc      []byte `json:"unc,omitempty"`
 }
 
-// MarshalState encodes the cumulative statistics (see State).
+// MarshalState encodes the cumulative statistics and the minute in
+// progress (see State). Completed minutes not yet taken (TakeMinutes) are
+// not part of it: take them first, and store them with the state.
 func (s *Stats) MarshalState() ([]byte, error) {
 	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries))}
 	enc := func(k Key, c *cumEntry) StateEntry {
@@ -70,6 +90,12 @@ func (s *Stats) MarshalState() ([]byte, error) {
 	st.Total = enc(Key{Name: AggregatedName}, &s.total)
 	for k, n := range s.errors {
 		st.Errors = append(st.Errors, Error{Method: k.Method, Name: k.Name, Message: k.Message, Occurrences: n})
+	}
+	if s.min != nil && s.min.cur != nil {
+		st.Minute = &StateMinute{Start: s.min.cur.Start, Keys: make([]StateMinuteHist, 0, len(s.min.cur.Hists))}
+		for k, h := range s.min.cur.Hists {
+			st.Minute.Keys = append(st.Minute.Keys, StateMinuteHist{Method: k.Method, Name: k.Name, Hist: encodeHist(h)})
+		}
 	}
 	return json.Marshal(st)
 }
@@ -114,7 +140,21 @@ func (s *Stats) RestoreState(b []byte) error {
 	if err != nil {
 		return err
 	}
+	var cur *Minute
+	if st.Minute != nil && s.min != nil {
+		cur = &Minute{Start: st.Minute.Start, Hists: make(map[Key]*hdr.PackedHistogram, len(st.Minute.Keys))}
+		for _, mh := range st.Minute.Keys {
+			h := newCoarse()
+			if err := decodeInto(mh.Hist, h); err != nil {
+				return fmt.Errorf("statistics state: minute %q: %w", mh.Name, err)
+			}
+			cur.Hists[Key{Method: mh.Method, Name: mh.Name}] = h
+		}
+	}
 	s.Reset(st.Start)
+	if s.min != nil {
+		s.min.cur, s.min.done = cur, nil
+	}
 	s.entries, s.total = entries, *total
 	for _, e := range st.Errors {
 		s.errors[ErrorKey{Method: e.Method, Name: e.Name, Message: e.Message}] = e.Occurrences

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,6 +21,14 @@ func (s *Store) Minute(ctx context.Context, m *stats.Minute) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.minuteTx(ctx, tx, m); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// minuteTx records m in tx, adding to what the file holds of its minute.
+func (s *Store) minuteTx(ctx context.Context, tx *sql.Tx, m *stats.Minute) error {
 	for k, h := range m.Hists {
 		id, err := s.nameID(ctx, tx, k)
 		if err != nil {
@@ -28,6 +37,8 @@ func (s *Store) Minute(ctx context.Context, m *stats.Minute) error {
 		var old []byte
 		err = tx.QueryRowContext(ctx, `SELECT hist FROM minutes WHERE t = ? AND name_id = ?`, ms(m.Start), id).Scan(&old)
 		if err == nil {
+			// Merge into a copy: m stays as it was if the transaction fails.
+			h = hdrCopy(h)
 			if err := stats.DecodeCoarse(old, h); err != nil {
 				return fmt.Errorf("minute %v: %w", m.Start, err)
 			}
@@ -37,7 +48,14 @@ func (s *Store) Minute(ctx context.Context, m *stats.Minute) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return nil
+}
+
+// hdrCopy returns a histogram of the per-minute geometry holding what h holds.
+func hdrCopy(h *hdr.PackedHistogram) *hdr.PackedHistogram {
+	c := stats.NewCoarse()
+	c.Merge(h)
+	return c
 }
 
 // Window merges the per-minute histograms of the minutes that start in

@@ -73,3 +73,32 @@ func TestMinutes(t *testing.T) {
 		t.Errorf("median %d µs, want about 20000", p50)
 	}
 }
+
+// TickState writes the minutes it is given in the tick's transaction, with
+// the resume state, adding to what the file holds of them.
+func TestMinutesWithTheTick(t *testing.T) {
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	r := rand.New(rand.NewPCG(3, 4))
+	st := &State{Stats: []byte(`{}`), Master: []byte(`{}`)}
+	if err := s.TickState(ctx, gen(2, 0), Load{Users: 2}, nil, st, []*stats.Minute{minuteOf(r, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TickState(ctx, gen(2, 1), Load{Users: 2}, nil, st, []*stats.Minute{minuteOf(r, t0), minuteOf(r, t0.Add(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	hs, mins, err := s.Window(ctx, t0, t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if agg := hs[stats.Key{Name: stats.AggregatedName}]; mins != 2 || agg == nil || agg.TotalCount() != 3*20*6000 {
+		t.Fatalf("window: %d minutes, aggregated %v", mins, agg)
+	}
+	if got, err := s.State(ctx); err != nil || got == nil {
+		t.Fatalf("state %+v %v", got, err)
+	}
+}

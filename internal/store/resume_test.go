@@ -20,7 +20,7 @@ func TestReopen(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		st := &State{Stats: json.RawMessage(`{"n":1}`), Master: json.RawMessage(`{"run_id":"r1"}`)}
-		if err := s.TickState(ctx, gen(2, i), Load{Users: 3, Target: 4, Open: i == 2}, []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, st); err != nil {
+		if err := s.TickState(ctx, gen(2, i), Load{Users: 3, Target: 4, Open: i == 2}, []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, st, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func TestReopen(t *testing.T) {
 	}
 	// The next tick's deltas continue from the stored counts, and the
 	// existing names and series are reused.
-	if err := r.TickState(ctx, gen(2, 3), Load{Users: 3}, []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}, nil); err != nil {
+	if err := r.TickState(ctx, gen(2, 3), Load{Users: 3}, []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	ivs, _ := r.Intervals(ctx)

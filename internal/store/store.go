@@ -385,13 +385,13 @@ func nullable(v float64) any {
 // target samples. A tick with no user and no request records only the
 // samples (a master waiting for its start, or stopped).
 func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample) error {
-	return s.TickState(ctx, snap, Load{Users: users}, samples, nil)
+	return s.TickState(ctx, snap, Load{Users: users}, samples, nil, nil)
 }
 
 // TickState is Tick that also replaces the resume state (when st is not
 // nil), in the same transaction: a restarted master finds statistics and
 // state of the same tick.
-func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, samples []Sample, st *State) error {
+func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, samples []Sample, st *State, minutes []*stats.Minute) error {
 	users := load.Users
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,6 +402,11 @@ func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, 
 	defer tx.Rollback()
 	if err := s.samplesTx(ctx, tx, samples); err != nil {
 		return err
+	}
+	for _, m := range minutes {
+		if err := s.minuteTx(ctx, tx, m); err != nil {
+			return err
+		}
 	}
 	if st != nil {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO state (id, t, stats, master) VALUES (1, ?, ?, ?)`,

@@ -269,7 +269,7 @@ func BenchmarkTickState(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		sn := *gen(20, i%100)
 		sn.Time = t0.Add(time.Duration(i) * time.Second)
-		if err := s.TickState(ctx, &sn, Load{Users: 100}, nil, st); err != nil {
+		if err := s.TickState(ctx, &sn, Load{Users: 100}, nil, st, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
