@@ -1,8 +1,11 @@
 package master
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -277,4 +280,103 @@ func TestMaster_ResumeCountsEachReportOnce(t *testing.T) {
 	if got := m2.Snapshot().Total.Requests; got == 0 || got != acked {
 		t.Errorf("the resumed master counted %d requests; the workers' acknowledged reports hold %d", got, acked)
 	}
+}
+
+// sleeper's task takes 3 s (less when its context ends).
+type sleeper struct{}
+
+func (sleeper) OnStart(ctx context.Context, vu horde.VU) error { return nil }
+func (sleeper) OnStop(ctx context.Context, vu horde.VU) error  { return nil }
+func (sleeper) Task(ctx context.Context, vu horde.VU) error {
+	select {
+	case <-time.After(3 * time.Second):
+	case <-ctx.Done():
+	}
+	vu.Record(horde.Sample{Method: "GET", Name: "/slow", Duration: 3 * time.Second})
+	return nil
+}
+
+// A worker that joins while a run is stopping never ran it: the master
+// does not wait for a final report of it (it used to, until its guard
+// timeout, about 15 s here), and ends the run once the others' are in.
+func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
+	var logs syncBuf
+	classes := []horde.Class{{Name: "s", Weight: 1, Wait: horde.Constant(0), New: func() horde.User { return sleeper{} }}}
+	m, err := New(Config{
+		Classes: classes, Tick: 100 * time.Millisecond, StopTimeout: 5 * time.Second,
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		Cluster: &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := rpc.NewServer(context.Background(), m, nil)
+	go srv.Serve(l)
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Stop(time.Second) })
+
+	startWorkersOf := func(n int) {
+		for range n {
+			w, err := worker.New(worker.Config{Version: "test", Classes: classes, MasterLostTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, wcancel := context.WithCancel(context.Background())
+			wdone := make(chan error, 1)
+			go func() { wdone <- w.Run(wctx, rpc.Dialer{Addr: l.Addr().String()}) }()
+			t.Cleanup(func() { wcancel(); <-wdone })
+		}
+	}
+	startWorkersOf(1)
+	waitWorkers(t, m, 1)
+	if err := m.Start(RunSpec{Users: 2, SpawnRate: 100}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, m, StateRunning)
+	time.Sleep(300 * time.Millisecond) // the users are in their 3 s tasks
+	m.Stop()
+	startWorkersOf(1)
+	for deadline := time.Now().Add(10 * time.Second); len(m.Workers()) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second worker did not join")
+		}
+	}
+	if s := m.State(); s != StateStopping {
+		t.Fatalf("the second worker joined in state %s; the test needs it to join while stopping", s)
+	}
+	select {
+	case <-m.RunDone():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end")
+	}
+	if strings.Contains(logs.String(), "not every worker sent its final report") {
+		t.Errorf("the master waited for a final report of the worker that joined while stopping:\n%s", logs.String())
+	}
+	if got := m.Snapshot().Total.Requests; got < 2 {
+		t.Errorf("%d requests counted, want the 2 users' tasks at least", got)
+	}
+}
+
+// syncBuf is a bytes.Buffer a logger and the test may use at once.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

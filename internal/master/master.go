@@ -212,6 +212,7 @@ type workerRec struct {
 	open           cluster.OpenStats   // of openRun
 	openRun        string
 	finalRun       string // run whose final report arrived
+	inRun          string // run it was given users of (its final report is awaited when it stops)
 	cpuHigh        int    // consecutive heartbeats above CPUWarnPercent
 	cpuWarned      time.Time
 }
@@ -533,7 +534,9 @@ func (m *Master) checkStoppedLocked() {
 		return
 	}
 	for _, w := range m.workers {
-		if w.member() && w.finalRun != m.runID {
+		// A worker that joined while the run was stopping never ran it:
+		// no final report of it will come.
+		if w.member() && w.inRun == m.runID && w.finalRun != m.runID {
 			return
 		}
 	}
@@ -842,6 +845,7 @@ func (m *Master) dispatchLocked(instant bool) {
 		}
 		w.assigned, w.assignedGen = share, m.gen
 		w.assignment = a
+		w.inRun = m.runID
 		if w.sess != nil {
 			m.sendLocked(w, &cluster.MasterMessage{Assignment: a})
 		}

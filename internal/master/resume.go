@@ -154,6 +154,7 @@ func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
 			lastSeq: wc.Seq, durableSeq: wc.Seq, state: WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
 		if wc.Member {
 			w.state = WorkerDisconnected
+			w.inRun = cp.RunID // it runs the run's users: its final report is awaited
 		}
 		m.workers[wc.ID] = w
 		m.nextIndex = max(m.nextIndex, wc.Index+1)
