@@ -59,17 +59,7 @@ func metricValue(t *testing.T, admin, name string) float64 {
 // target without the leak passes.
 func TestSoak_LeakFailsTheRun(t *testing.T) {
 	t.Parallel()
-	scenario := `
-users:
-  - name: a
-    wait: {constant: 20ms}
-    tasks:
-      - get: /delay/0
-monitor:
-  interval: 1s
-thresholds:
-  - "target.memory_growth < 10%"
-`
+	scenario := reportScenario // steady load, memory scraped every second, a growth threshold
 	for _, tt := range []struct {
 		name     string
 		leak     string

@@ -21,11 +21,7 @@ import (
 // returns it with its address.
 func startCluster(t *testing.T, classes []horde.Class, setup func(*Master)) (*Master, string) {
 	t.Helper()
-	m, err := New(Config{
-		Classes: classes,
-		Tick:    100 * time.Millisecond,
-		Cluster: &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
-	})
+	m, err := New(clusterConfig(classes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +32,21 @@ func startCluster(t *testing.T, classes []horde.Class, setup func(*Master)) (*Ma
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveCluster(t, m, l)
+	return m, l.Addr().String()
+}
+
+// clusterConfig is the tests' distributed master: fast ticks and reports.
+func clusterConfig(classes []horde.Class) Config {
+	return Config{
+		Classes: classes,
+		Tick:    100 * time.Millisecond,
+		Cluster: &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
+	}
+}
+
+// serveCluster serves m to workers on l until the test ends.
+func serveCluster(t *testing.T, m *Master, l net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := rpc.NewServer(context.Background(), m, nil)
 	go srv.Serve(l)
@@ -46,7 +57,6 @@ func startCluster(t *testing.T, classes []horde.Class, setup func(*Master)) (*Ma
 		<-done
 		srv.Stop(time.Second)
 	})
-	return m, l.Addr().String()
 }
 
 func pingClasses() []horde.Class {
@@ -64,9 +74,14 @@ type runningWorker struct {
 
 func startWorkers(t *testing.T, n int, addr string) []*runningWorker {
 	t.Helper()
+	return startWorkersOf(t, pingClasses(), n, addr)
+}
+
+func startWorkersOf(t *testing.T, classes []horde.Class, n int, addr string) []*runningWorker {
+	t.Helper()
 	var out []*runningWorker
 	for range n {
-		w, err := worker.New(worker.Config{Version: "test", Classes: pingClasses(), MasterLostTimeout: 5 * time.Second})
+		w, err := worker.New(worker.Config{Version: "test", Classes: classes, MasterLostTimeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,23 +216,13 @@ func TestMaster_ResumeCountsEachReportOnce(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	serve := func(l net.Listener, onCheckpoint func(Checkpoint)) (*Master, func()) {
-		m, err := New(Config{
-			Classes:      pingClasses(),
-			Tick:         100 * time.Millisecond,
-			Cluster:      &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
-			OnCheckpoint: onCheckpoint,
-		})
+		cfg := clusterConfig(pingClasses())
+		cfg.OnCheckpoint = onCheckpoint
+		m, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m, func() {
-			ctx, cancel := context.WithCancel(context.Background())
-			srv := rpc.NewServer(context.Background(), m, nil)
-			go srv.Serve(l)
-			done := make(chan error, 1)
-			go func() { done <- m.Serve(ctx) }()
-			t.Cleanup(func() { cancel(); <-done; srv.Stop(0) })
-		}
+		return m, func() { serveCluster(t, m, l) }
 	}
 
 	var mu sync.Mutex
@@ -302,11 +307,9 @@ func (sleeper) Task(ctx context.Context, vu horde.VU) error {
 func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 	var logs syncBuf
 	classes := []horde.Class{{Name: "s", Weight: 1, Wait: horde.Constant(0), New: func() horde.User { return sleeper{} }}}
-	m, err := New(Config{
-		Classes: classes, Tick: 100 * time.Millisecond, StopTimeout: 5 * time.Second,
-		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
-		Cluster: &ClusterConfig{Version: "test", ReportInterval: 150 * time.Millisecond},
-	})
+	cfg := clusterConfig(classes)
+	cfg.StopTimeout, cfg.Logger = 5*time.Second, slog.New(slog.NewTextHandler(&logs, nil))
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,26 +317,8 @@ func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := rpc.NewServer(context.Background(), m, nil)
-	go srv.Serve(l)
-	done := make(chan error, 1)
-	go func() { done <- m.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Stop(time.Second) })
-
-	startWorkersOf := func(n int) {
-		for range n {
-			w, err := worker.New(worker.Config{Version: "test", Classes: classes, MasterLostTimeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			wctx, wcancel := context.WithCancel(context.Background())
-			wdone := make(chan error, 1)
-			go func() { wdone <- w.Run(wctx, rpc.Dialer{Addr: l.Addr().String()}) }()
-			t.Cleanup(func() { wcancel(); <-wdone })
-		}
-	}
-	startWorkersOf(1)
+	serveCluster(t, m, l)
+	startWorkersOf(t, classes, 1, l.Addr().String())
 	waitWorkers(t, m, 1)
 	if err := m.Start(RunSpec{Users: 2, SpawnRate: 100}); err != nil {
 		t.Fatal(err)
@@ -341,7 +326,7 @@ func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 	waitState(t, m, StateRunning)
 	time.Sleep(300 * time.Millisecond) // the users are in their 3 s tasks
 	m.Stop()
-	startWorkersOf(1)
+	startWorkersOf(t, classes, 1, l.Addr().String())
 	for deadline := time.Now().Add(10 * time.Second); len(m.Workers()) < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the second worker did not join")
