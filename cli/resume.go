@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/horde-load/horde/internal/master"
-	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/store"
@@ -88,7 +87,7 @@ func reopenRun(ctx context.Context, rs *runSetup, o *runOptions, path string) (b
 	if err != nil {
 		return fail(err)
 	}
-	prior, err := storedSeries(ctx, st)
+	prior, err := st.Series(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -214,51 +213,3 @@ func runHistory(ctx context.Context, st *store.Store) ([]report.Point, error) {
 	return out, nil
 }
 
-// storedSeries reads the run file's target series as the monitor's.
-func storedSeries(ctx context.Context, st *store.Store) ([]monitor.Series, error) {
-	ser, err := st.Series(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]monitor.Series, 0, len(ser))
-	for _, s := range ser {
-		ms := monitor.Series{Name: s.Name, Metric: s.Metric, Memory: s.Memory}
-		for _, p := range s.Points {
-			ms.Points = append(ms.Points, monitor.Point{T: p.T, V: p.V})
-		}
-		out = append(out, ms)
-	}
-	return out, nil
-}
-
-// withPrior puts the samples a resumed run recorded before its restart in
-// front of the monitor's own, series by series.
-func withPrior(prior, cur []monitor.Series) []monitor.Series {
-	if len(prior) == 0 {
-		return cur
-	}
-	out := make([]monitor.Series, 0, len(prior)+len(cur))
-	idx := map[string]int{}
-	for _, s := range prior {
-		idx[s.Name] = len(out)
-		s.Points = append([]monitor.Point(nil), s.Points...)
-		out = append(out, s)
-	}
-	for _, s := range cur {
-		i, ok := idx[s.Name]
-		if !ok {
-			out = append(out, s)
-			continue
-		}
-		var last time.Time
-		if n := len(out[i].Points); n > 0 {
-			last = out[i].Points[n-1].T
-		}
-		for _, p := range s.Points {
-			if p.T.After(last) {
-				out[i].Points = append(out[i].Points, p)
-			}
-		}
-	}
-	return out
-}

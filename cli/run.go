@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"log/slog"
 	"os"
@@ -55,7 +56,7 @@ type runOptions struct {
 	resume          bool   // horde master: go on with an unfinished run (--resume)
 	onSigterm       string // horde master: stop or handover (--sigterm)
 	runsInterval    durationValue
-	priorSeries     []monitor.Series // a resumed run's target samples from before the restart
+	priorSeries     []series.Series // a resumed run's target samples from before the restart
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
@@ -450,11 +451,11 @@ func reportExtras(info *report.Info, m *master.Master, o *runOptions, out *outpu
 	if rec != nil {
 		events, _ = rec.st.Events(context.Background()) // only the charts miss them on error
 	}
-	var series []monitor.Series
+	var cur []series.Series
 	if o.mon != nil {
-		series = o.mon.Series()
+		cur = o.mon.Series()
 	}
-	addCharts(info, m.History(), withPrior(o.priorSeries, series), events, o.warmup.d)
+	addCharts(info, m.History(), series.Prepend(o.priorSeries, cur), events, o.warmup.d)
 }
 
 // collectThresholds returns the scenario's thresholds and those of --threshold.
@@ -479,13 +480,13 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []monitor.Series, warmup time.Duration) []report.Verdict {
-	var series []monitor.Series
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []series.Series, warmup time.Duration) []report.Verdict {
+	var cur []series.Series
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
-		series = mon.Series()
+		cur = mon.Series()
 	}
-	return judgeSeries(ths, snap, hist, withPrior(prior, series), warmup)
+	return judgeSeries(ths, snap, hist, series.Prepend(prior, cur), warmup)
 }
 
 // historySeries are the run's series over time that thresholds and the
@@ -513,18 +514,14 @@ func historySeries(hist []report.Point) map[string][]soak.Point {
 }
 
 // judgeSeries is judge on recorded target series (`horde analyze` too).
-func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []monitor.Series, warmup time.Duration) []report.Verdict {
+func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []series.Series, warmup time.Duration) []report.Verdict {
 	var leaks []soak.LeakResult
 	target := map[string]float64{}
 	for _, s := range targetSeries {
 		if !s.Memory {
 			continue
 		}
-		pts := make([]soak.Point, len(s.Points))
-		for i, p := range s.Points {
-			pts[i] = soak.Point{T: p.T, V: p.V}
-		}
-		l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
+		l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup})
 		leaks = append(leaks, l)
 		if g, ok := target["memory_growth"]; !ok || l.GrowthPct > g {
 			target["memory_growth"] = l.GrowthPct

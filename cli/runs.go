@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"log/slog"
 	"os"
@@ -218,7 +219,7 @@ type runFile struct {
 	cfg      runConfig
 	snap     *stats.Snapshot
 	hist     []report.Point
-	series   []monitor.Series
+	series   []series.Series
 	events   []store.Event
 	verdicts []report.Verdict // recorded at the end of the run
 	// exceptions are recorded at the end of the run
@@ -261,7 +262,7 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	if rf.hist, err = runHistory(ctx, st); err != nil {
 		return fail(err)
 	}
-	if rf.series, err = storedSeries(ctx, st); err != nil {
+	if rf.series, err = st.Series(ctx); err != nil {
 		return fail(err)
 	}
 	if rf.events, err = st.Events(ctx); err != nil {
@@ -315,16 +316,11 @@ func (rf *runFile) warmup(d time.Duration, set bool) time.Duration {
 // of its leak check; the fitted p95 trend of the degradation check; and
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
-func addCharts(info *report.Info, hist []report.Point, series []monitor.Series, events []store.Event, warmup time.Duration) {
-	for _, s := range series {
-		ts := report.TargetSeries{Name: s.Name, Metric: s.Metric, Memory: s.Memory, Points: make([]report.Sample, len(s.Points))}
-		pts := make([]soak.Point, len(s.Points))
-		for i, p := range s.Points {
-			ts.Points[i] = report.Sample{T: p.T, V: p.V}
-			pts[i] = soak.Point{T: p.T, V: p.V}
-		}
+func addCharts(info *report.Info, hist []report.Point, target []series.Series, events []store.Event, warmup time.Duration) {
+	for _, s := range target {
+		ts := report.TargetSeries{Series: s}
 		if s.Memory {
-			l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
+			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup})
 			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))
 		}
 		info.Target = append(info.Target, ts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net"
 	"net/http"
@@ -314,12 +315,12 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	series, err := st.Series(ctx)
+	stored, err := st.Series(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]store.Series{}
-	for _, s := range series {
+	byName := map[string]series.Series{}
+	for _, s := range stored {
 		byName[s.Name] = s
 	}
 	mem, ok := byName[memName]

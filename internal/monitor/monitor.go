@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"os"
@@ -64,26 +65,12 @@ type Config struct {
 	Client    *http.Client
 }
 
-// Point is one sample.
-type Point struct {
-	T time.Time
-	V float64
-}
-
-// Series is one recorded metric.
-type Series struct {
-	Name   string // e.g. "http://127.0.0.1:9091/metrics process_resident_memory_bytes", `memory{pod="my-app-1"}`
-	Metric string // e.g. "process_resident_memory_bytes", "process_rss_bytes", a query's name
-	Memory bool   // a memory series, judged for leaks
-	Points []Point
-}
-
 // Monitor records the configured series. Safe for concurrent use.
 type Monitor struct {
 	cfg Config
 
 	mu     sync.Mutex
-	series map[string]*Series
+	series map[string]*series.Series
 	order  []string
 	errs   map[string]string // last error per source
 }
@@ -125,7 +112,7 @@ func New(cfg Config) (*Monitor, error) {
 			return nil, fmt.Errorf("process[%d]: %d is not a PID", i, pid)
 		}
 	}
-	return &Monitor{cfg: cfg, series: map[string]*Series{}, errs: map[string]string{}}, nil
+	return &Monitor{cfg: cfg, series: map[string]*series.Series{}, errs: map[string]string{}}, nil
 }
 
 // Empty reports whether there is nothing to watch.
@@ -157,7 +144,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		vals, err := m.scrape(ctx, s)
 		m.noteErr(s.URL, err)
 		for name, v := range vals {
-			m.add(s.URL+" "+name, name, MemoryMetric(name), Point{now, v})
+			m.add(s.URL+" "+name, name, MemoryMetric(name), series.Point{T: now, V: v})
 		}
 	}
 	for _, q := range m.cfg.Queries {
@@ -165,7 +152,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		m.noteErr("prometheus "+q.Name, err)
 		memory := MemoryQuery(q.Name, q.Query, q.Memory)
 		for _, s := range samples {
-			m.add(QueryName(q.Name, s.Labels), q.Name, memory, Point{now, s.V})
+			m.add(QueryName(q.Name, s.Labels), q.Name, memory, series.Point{T: now, V: s.V})
 		}
 	}
 	for _, pid := range m.cfg.Processes {
@@ -173,8 +160,8 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		src := "pid " + strconv.Itoa(pid)
 		m.noteErr(src, err)
 		if err == nil {
-			m.add(src+" process_rss_bytes", "process_rss_bytes", true, Point{now, rss})
-			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, Point{now, cpu})
+			m.add(src+" process_rss_bytes", "process_rss_bytes", true, series.Point{T: now, V: rss})
+			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, series.Point{T: now, V: cpu})
 		}
 	}
 }
@@ -200,12 +187,12 @@ func (m *Monitor) Errors() map[string]string {
 	return out
 }
 
-func (m *Monitor) add(key, metric string, memory bool, p Point) {
+func (m *Monitor) add(key, metric string, memory bool, p series.Point) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.series[key]
 	if s == nil {
-		s = &Series{Name: key, Metric: metric, Memory: memory}
+		s = &series.Series{Name: key, Metric: metric, Memory: memory}
 		m.series[key] = s
 		m.order = append(m.order, key)
 	}
@@ -222,13 +209,13 @@ func (m *Monitor) add(key, metric string, memory bool, p Point) {
 }
 
 // Series returns a copy of every series, in the order first seen.
-func (m *Monitor) Series() []Series {
+func (m *Monitor) Series() []series.Series {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Series, 0, len(m.order))
+	out := make([]series.Series, 0, len(m.order))
 	for _, k := range m.order {
 		s := *m.series[k]
-		s.Points = append([]Point(nil), s.Points...)
+		s.Points = append([]series.Point(nil), s.Points...)
 		out = append(out, s)
 	}
 	return out

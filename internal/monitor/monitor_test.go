@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,7 +31,7 @@ func TestMonitor_ScrapeAndProcess(t *testing.T) {
 	for i := range 6 {
 		m.Sample(context.Background(), t0.Add(time.Duration(i)*time.Second))
 	}
-	got := map[string]Series{}
+	got := map[string]series.Series{}
 	for _, s := range m.Series() {
 		got[s.Metric] = s
 	}
@@ -96,13 +97,13 @@ func TestMonitor_Queries(t *testing.T) {
 	type sum struct {
 		Name, Metric string
 		Memory       bool
-		Points       []Point
+		Points       []series.Point
 	}
 	var got []sum
 	for _, s := range m.Series() {
 		got = append(got, sum{s.Name, s.Metric, s.Memory, s.Points})
 	}
-	pts := func(v float64) []Point { return []Point{{t0, v}, {t0.Add(time.Second), v}} }
+	pts := func(v float64) []series.Point { return []series.Point{{T: t0, V: v}, {T: t0.Add(time.Second), V: v}} }
 	want := []sum{
 		{`target process_resident_memory_bytes{instance="127.0.0.1:9091",job="target"}`, "target", true, pts(5e7)},
 		{`cpu{pod="my-app-2"}`, "cpu", false, pts(0.25)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,7 +24,7 @@ const maxAnswer = 64 << 20
 // QueryRange runs a PromQL range query against a Prometheus server's HTTP
 // API (/api/v1/query_range) and returns one series per result, named by
 // its labels. Memory is set by MemoryQuery.
-func QueryRange(ctx context.Context, client *http.Client, base, query string, start, end time.Time, step time.Duration) ([]Series, error) {
+func QueryRange(ctx context.Context, client *http.Client, base, query string, start, end time.Time, step time.Duration) ([]series.Series, error) {
 	if step <= 0 {
 		return nil, fmt.Errorf("step: must be > 0")
 	}
@@ -46,9 +47,9 @@ func QueryRange(ctx context.Context, client *http.Client, base, query string, st
 	if err := json.Unmarshal(raw, &result); err != nil {
 		return nil, fmt.Errorf("prometheus: bad matrix: %w", err)
 	}
-	out := make([]Series, 0, len(result))
+	out := make([]series.Series, 0, len(result))
 	for _, r := range result {
-		s := Series{Name: labelsName(r.Metric, query), Metric: r.Metric["__name__"]}
+		s := series.Series{Name: labelsName(r.Metric, query), Metric: r.Metric["__name__"]}
 		s.Memory = MemoryQuery("", query, nil) || MemoryMetric(s.Metric)
 		for _, v := range r.Values {
 			p, err := promSample(v)
@@ -65,7 +66,7 @@ func QueryRange(ctx context.Context, client *http.Client, base, query string, st
 // Sample is one element of an instant query's result.
 type Sample struct {
 	Labels map[string]string // nil for a scalar
-	Point
+	series.Point
 }
 
 // QueryInstant evaluates a PromQL query at one time against a Prometheus
@@ -171,17 +172,17 @@ func promTime(t time.Time) string {
 }
 
 // promSample decodes the API's [unix seconds, "value"] pair.
-func promSample(v [2]any) (Point, error) {
+func promSample(v [2]any) (series.Point, error) {
 	ts, ok := v[0].(float64)
 	str, ok2 := v[1].(string)
 	if !ok || !ok2 {
-		return Point{}, fmt.Errorf("prometheus: bad sample %v", v)
+		return series.Point{}, fmt.Errorf("prometheus: bad sample %v", v)
 	}
 	val, err := strconv.ParseFloat(str, 64)
 	if err != nil {
-		return Point{}, fmt.Errorf("prometheus: bad value %q", str)
+		return series.Point{}, fmt.Errorf("prometheus: bad value %q", str)
 	}
-	return Point{T: time.UnixMilli(int64(ts * 1000)), V: val}, nil
+	return series.Point{T: time.UnixMilli(int64(ts * 1000)), V: val}, nil
 }
 
 // labelsName names a series by its labels, e.g. `process_resident_memory_bytes{job="app"}`,

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -110,10 +111,10 @@ func TestQueryInstant(t *testing.T) {
 	}{
 		{`process_resident_memory_bytes{job="target"}`, []Sample{{
 			Labels: map[string]string{"__name__": "process_resident_memory_bytes", "job": "target", "instance": "127.0.0.1:9091"},
-			Point:  Point{T: time.UnixMilli(1700000000500), V: 5e7},
+			Point:  series.Point{T: time.UnixMilli(1700000000500), V: 5e7},
 		}}, ""},
-		{`scalar(1)`, []Sample{{Point: Point{T: at, V: 1}}}, ""},
-		{`sum(container_memory_usage_bytes)`, []Sample{{Labels: map[string]string{}, Point: Point{T: at, V: 123}}}, ""},
+		{`scalar(1)`, []Sample{{Point: series.Point{T: at, V: 1}}}, ""},
+		{`sum(container_memory_usage_bytes)`, []Sample{{Labels: map[string]string{}, Point: series.Point{T: at, V: 123}}}, ""},
 		{`up[1m]`, nil, `result type "matrix", want an instant vector or a scalar`},
 		{`rate(`, nil, "bad_data: 1:6: parse error: unclosed left parenthesis"},
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	_ "embed"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"html/template"
 	"io"
 	"math"
@@ -334,7 +335,7 @@ func targetCharts(ts []TargetSeries) []htmlTargetChart {
 	type line struct {
 		label string
 		trend *Trend
-		pts   []Sample
+		pts   []series.Point
 	}
 	var mem, cpu, other []line
 	for _, s := range ts {
@@ -400,7 +401,7 @@ func targetCharts(ts []TargetSeries) []htmlTargetChart {
 // as the run stopped) are merged into the next interval: over a few
 // milliseconds the counter's ticks read as a spike. A reset (the counter
 // going down) starts again.
-func cpuRate(pts []Sample) []Sample {
+func cpuRate(pts []series.Point) []series.Point {
 	if len(pts) < 2 {
 		return nil
 	}
@@ -410,7 +411,7 @@ func cpuRate(pts []Sample) []Sample {
 	}
 	slices.Sort(gaps)
 	minGap := gaps[len(gaps)/2] / 2
-	var out []Sample
+	var out []series.Point
 	prev := pts[0]
 	for _, p := range pts[1:] {
 		dt, dv := p.T.Sub(prev.T).Seconds(), p.V-prev.V
@@ -418,7 +419,7 @@ func cpuRate(pts []Sample) []Sample {
 		case dv < 0:
 			prev = p // reset
 		case dt > 0 && dt >= minGap:
-			out = append(out, Sample{T: p.T, V: dv / dt})
+			out = append(out, series.Point{T: p.T, V: dv / dt})
 			prev = p
 		}
 	}

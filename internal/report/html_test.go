@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"github.com/horde-load/horde/internal/series"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,14 +28,14 @@ func writeTestHTML(t *testing.T) string {
 // and goroutines, the events, and the degradation check's p95 trend.
 func withSoak(info Info) Info {
 	const src = "http://127.0.0.1:9091/metrics "
-	mem := TargetSeries{Name: src + "process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true}
-	cpu := TargetSeries{Name: src + "process_cpu_seconds_total", Metric: "process_cpu_seconds_total"}
-	gor := TargetSeries{Name: src + "go_goroutines", Metric: "go_goroutines"}
+	mem := TargetSeries{Series: series.Series{Name: src + "process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true}}
+	cpu := TargetSeries{Series: series.Series{Name: src + "process_cpu_seconds_total", Metric: "process_cpu_seconds_total"}}
+	gor := TargetSeries{Series: series.Series{Name: src + "go_goroutines", Metric: "go_goroutines"}}
 	for i := range 6 {
 		t := testStart.Add(time.Duration(i) * 10 * time.Second)
-		mem.Points = append(mem.Points, Sample{T: t, V: 50e6 + 1e6*float64(i)})
-		cpu.Points = append(cpu.Points, Sample{T: t, V: 2.5 * float64(i)}) // a quarter of a core
-		gor.Points = append(gor.Points, Sample{T: t, V: 12})
+		mem.Points = append(mem.Points, series.Point{T: t, V: 50e6 + 1e6*float64(i)})
+		cpu.Points = append(cpu.Points, series.Point{T: t, V: 2.5 * float64(i)}) // a quarter of a core
+		gor.Points = append(gor.Points, series.Point{T: t, V: 12})
 	}
 	mem.Trend = &Trend{From: testStart.Add(20 * time.Second), To: testStart.Add(50 * time.Second), Start: 52e6, SlopePerSec: 1e5, Note: "fail, +5.8% over 30s"}
 	info.Target = []TargetSeries{mem, cpu, gor}
@@ -263,16 +264,16 @@ func TestCPURate(t *testing.T) {
 	at := func(s float64) time.Time { return testStart.Add(time.Duration(s * float64(time.Second))) }
 	tests := []struct {
 		name string
-		in   []Sample
-		want []Sample
+		in   []series.Point
+		want []series.Point
 	}{
 		{"none", nil, nil},
-		{"one", []Sample{{at(0), 1}}, nil},
-		{"steady half core", []Sample{{at(0), 10}, {at(2), 11}, {at(4), 12}}, []Sample{{at(2), 0.5}, {at(4), 0.5}}},
+		{"one", []series.Point{{T: at(0), V: 1}}, nil},
+		{"steady half core", []series.Point{{T: at(0), V: 10}, {T: at(2), V: 11}, {T: at(4), V: 12}}, []series.Point{{T: at(2), V: 0.5}, {T: at(4), V: 0.5}}},
 		// A last sample 10 ms after the previous one would read 2 cores
 		// from one 20 ms tick of the counter: it is left out.
-		{"short last interval", []Sample{{at(0), 0}, {at(1), 0.5}, {at(2), 1}, {at(2.01), 1.02}}, []Sample{{at(1), 0.5}, {at(2), 0.5}}},
-		{"reset", []Sample{{at(0), 5}, {at(1), 6}, {at(2), 0.5}, {at(3), 1}}, []Sample{{at(1), 1}, {at(3), 0.5}}},
+		{"short last interval", []series.Point{{T: at(0), V: 0}, {T: at(1), V: 0.5}, {T: at(2), V: 1}, {T: at(2.01), V: 1.02}}, []series.Point{{T: at(1), V: 0.5}, {T: at(2), V: 0.5}}},
+		{"reset", []series.Point{{T: at(0), V: 5}, {T: at(1), V: 6}, {T: at(2), V: 0.5}, {T: at(3), V: 1}}, []series.Point{{T: at(1), V: 1}, {T: at(3), V: 0.5}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

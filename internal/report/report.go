@@ -7,6 +7,7 @@
 package report
 
 import (
+	"github.com/horde-load/horde/internal/series"
 	"math"
 	"strconv"
 	"strings"
@@ -55,18 +56,10 @@ type Info struct {
 // series are charted in bytes; counters of CPU seconds (a metric ending in
 // "_cpu_seconds_total") as their rate, the cores in use.
 type TargetSeries struct {
-	Name, Metric string
-	Memory       bool
-	Points       []Sample
+	series.Series
 	// Trend is the leak check's fitted line (the memory floor after the
 	// warm-up); nil when none.
 	Trend *Trend
-}
-
-// Sample is one value of a target series.
-type Sample struct {
-	T time.Time
-	V float64
 }
 
 // Trend is a fitted straight line over From..To: Start at From, changing

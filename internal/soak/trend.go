@@ -5,16 +5,15 @@
 package soak
 
 import (
+	tseries "github.com/horde-load/horde/internal/series"
 	"math"
 	"slices"
 	"time"
 )
 
-// Point is one sample of a series.
-type Point struct {
-	T time.Time
-	V float64
-}
+// Point is one sample of a series (series.Point, named here for the
+// analysis' own signatures).
+type Point = tseries.Point
 
 // Line is a fitted straight line over From..To: V0 at From, changing by
 // SlopePerSec. Leak and Drift return the Theil–Sen line they judged, so a

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/series"
 	"math"
 	"os"
 	"path/filepath"
@@ -114,19 +115,6 @@ type Interval struct {
 	P50, P90, P95, P99, Max float64 // ms over the current window; NaN when the window was empty
 	Mean                    float64 // ms over the tick; NaN when no request
 	Bytes                   int64
-}
-
-// Point is one sample of a series.
-type Point struct {
-	T time.Time
-	V float64
-}
-
-// Series is a recorded target series.
-type Series struct {
-	Name, Metric string
-	Memory       bool
-	Points       []Point
 }
 
 // Store is an open run file. Its methods are safe for concurrent use.
@@ -678,14 +666,14 @@ func (s *Store) Latest(ctx context.Context) (*stats.Snapshot, error) {
 }
 
 // Series reads the target series, each in time order.
-func (s *Store) Series(ctx context.Context) ([]Series, error) {
+func (s *Store) Series(ctx context.Context) ([]series.Series, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT s.name, s.metric, s.memory, p.t, p.value
 		FROM samples p JOIN series s ON s.id = p.series_id ORDER BY s.id, p.t`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Series
+	var out []series.Series
 	for rows.Next() {
 		var name, metric string
 		var mem bool
@@ -695,10 +683,10 @@ func (s *Store) Series(ctx context.Context) ([]Series, error) {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].Name != name {
-			out = append(out, Series{Name: name, Metric: metric, Memory: mem})
+			out = append(out, series.Series{Name: name, Metric: metric, Memory: mem})
 		}
 		last := &out[len(out)-1]
-		last.Points = append(last.Points, Point{T: fromMs(t), V: v})
+		last.Points = append(last.Points, series.Point{T: fromMs(t), V: v})
 	}
 	return out, rows.Err()
 }

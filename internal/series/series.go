@@ -1,0 +1,59 @@
+// Package series is the time series a run records about the system under
+// test (its memory, CPU, a PromQL query's value): the monitor samples them,
+// the run file stores them, the soak checks judge them and the reports
+// chart them. It is a leaf: it imports nothing of horde's.
+package series
+
+import "time"
+
+// Point is one value of a series at one time.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// Series is one recorded metric of the system under test.
+type Series struct {
+	// Name identifies the series among a run's, e.g.
+	// "http://127.0.0.1:9091/metrics process_resident_memory_bytes" or
+	// `memory{pod="my-app-1"}`.
+	Name string
+	// Metric is the metric (or query) name, e.g. "process_resident_memory_bytes".
+	Metric string
+	// Memory marks a memory series, judged for leaks.
+	Memory bool
+	Points []Point
+}
+
+// Prepend puts the points of prior (what a resumed run recorded before its
+// restart) in front of cur's, series by series: a series of cur that prior
+// also has keeps prior's points and then only its own points after them.
+func Prepend(prior, cur []Series) []Series {
+	if len(prior) == 0 {
+		return cur
+	}
+	out := make([]Series, 0, len(prior)+len(cur))
+	idx := map[string]int{}
+	for _, s := range prior {
+		idx[s.Name] = len(out)
+		s.Points = append([]Point(nil), s.Points...)
+		out = append(out, s)
+	}
+	for _, s := range cur {
+		i, ok := idx[s.Name]
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		var last time.Time
+		if n := len(out[i].Points); n > 0 {
+			last = out[i].Points[n-1].T
+		}
+		for _, p := range s.Points {
+			if p.T.After(last) {
+				out[i].Points = append(out[i].Points, p)
+			}
+		}
+	}
+	return out
+}
