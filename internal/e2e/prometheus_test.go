@@ -325,7 +325,7 @@ users:
 	}
 	mem, ok := byName[memName]
 	if !ok {
-		t.Fatalf("run file lacks the series %s; it has %v", memName, series)
+		t.Fatalf("run file lacks the series %s; it has %v", memName, stored)
 	}
 	if !mem.Memory || mem.Metric != "memory" {
 		t.Errorf("%s: memory %v, metric %q; want a memory series of metric \"memory\"", memName, mem.Memory, mem.Metric)
@@ -349,7 +349,7 @@ users:
 		}
 	}
 	if g, ok := byName["goroutines"]; !ok || g.Memory || len(g.Points) < 10 || g.Points[0].V < 1 {
-		t.Errorf("the --promql series goroutines: %+v (of %v)", g, series)
+		t.Errorf("the --promql series goroutines: %+v (of %v)", g, stored)
 	}
 
 	code, out, errOut := hordeIn(t, dir, "analyze", path)
