@@ -212,4 +212,3 @@ func runHistory(ctx context.Context, st *store.Store) ([]report.Point, error) {
 	}
 	return out, nil
 }
-

@@ -337,7 +337,7 @@ func (rs *runSetup) masterConfig(o *runOptions) master.Config {
 // headless from the start (after beforeStart, e.g. waiting for workers) to
 // the end of the run or an interrupt; then it writes the results.
 func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, beforeStart func() error) error {
-	rs.out.exceptions = func() []report.Exception { return toReportExceptions(m.Exceptions()) }
+	rs.out.exceptions = func() []stats.Exception { return m.Exceptions() }
 	for _, t := range o.parsedThresholds {
 		if t.AbortOn {
 			rs.out.aborts = append(rs.out.aborts, t)
@@ -383,7 +383,7 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 	spec := m.Spec()
 	final := m.Snapshot()
 	start, end := m.Times()
-	exceptions := toReportExceptions(m.Exceptions())
+	exceptions := m.Exceptions()
 	info := report.Info{
 		Title:        "horde load test report",
 		ScenarioFile: file,
@@ -596,14 +596,6 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func toReportExceptions(ex []engine.Exception) []report.Exception {
-	out := make([]report.Exception, 0, len(ex))
-	for _, e := range ex {
-		out = append(out, report.Exception{Count: e.Count, Message: e.Message, Nodes: "local"})
-	}
-	return out
-}
-
 // classInfo describes the classes for the report's ratio table, with the
 // users each class gets of the run's user count.
 func classInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.ClassInfo {
@@ -654,7 +646,7 @@ type outputs struct {
 	log    *slog.Logger
 
 	// exceptions reads the user-code errors so far (set once the run exists).
-	exceptions func() []report.Exception
+	exceptions func() []stats.Exception
 	// aborts are the abort_on_fail thresholds, judged every tick; stop ends
 	// the run when one fails, and aborted says why it was ended.
 	aborts  []*scenario.Threshold
@@ -708,7 +700,7 @@ func (o *outputs) tick(s *stats.Snapshot, users int, target float64, open bool) 
 	if o.opts.csvPrefix != "" && s.Time.Sub(o.lastFiles) >= filesEvery {
 		// Keep the result files current during long runs, as Locust does.
 		o.lastFiles = s.Time
-		var ex []report.Exception
+		var ex []stats.Exception
 		if o.exceptions != nil {
 			ex = o.exceptions()
 		}
@@ -783,7 +775,7 @@ func (o *outputs) judgeAborts(s *stats.Snapshot) {
 	}
 }
 
-func (o *outputs) writeCSVs(s *stats.Snapshot, ex []report.Exception) error {
+func (o *outputs) writeCSVs(s *stats.Snapshot, ex []stats.Exception) error {
 	p := o.opts.csvPrefix
 	if err := writeFile(p+"_stats.csv", func(w io.Writer) error { return report.WriteStatsCSV(w, s) }); err != nil {
 		return err

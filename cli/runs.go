@@ -178,7 +178,7 @@ func (r *runRecorder) logMonitorErrors() {
 }
 
 // finish records the end of the run, its verdicts and exit code.
-func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict, exceptions []report.Exception) {
+func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict, exceptions []stats.Exception) {
 	if end.IsZero() {
 		end = time.Now()
 	}
@@ -203,11 +203,7 @@ func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, ver
 	for i, v := range verdicts {
 		vs[i] = store.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason}
 	}
-	ex := make([]store.Exception, len(exceptions))
-	for i, e := range exceptions {
-		ex[i] = store.Exception{Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes, Count: e.Count}
-	}
-	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples(), ex); err != nil {
+	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples(), exceptions); err != nil {
 		r.log.Warn("recording the end of the run", "file", r.st.Path(), "err", err)
 	}
 }
@@ -223,7 +219,7 @@ type runFile struct {
 	events   []store.Event
 	verdicts []report.Verdict // recorded at the end of the run
 	// exceptions are recorded at the end of the run
-	exceptions []report.Exception
+	exceptions []stats.Exception
 }
 
 // resolveRun finds RUN: a file, or a run id under the runs directory.
@@ -275,12 +271,8 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	for _, v := range vs {
 		rf.verdicts = append(rf.verdicts, report.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason})
 	}
-	ex, err := st.Exceptions(ctx)
-	if err != nil {
+	if rf.exceptions, err = st.Exceptions(ctx); err != nil {
 		return fail(err)
-	}
-	for _, e := range ex {
-		rf.exceptions = append(rf.exceptions, report.Exception{Count: e.Count, Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes})
 	}
 	return rf, nil
 }

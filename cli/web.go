@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/stats"
 	"io"
 	"log/slog"
 	"math"
@@ -66,7 +67,7 @@ func (c webControl) Spec() web.RunSpec {
 
 func (c webControl) State() string { return string(c.Master.State()) }
 
-func (c webControl) Exceptions() []report.Exception { return toReportExceptions(c.Master.Exceptions()) }
+func (c webControl) Exceptions() []stats.Exception { return c.Master.Exceptions() }
 
 // WorkerStates counts the remote workers by state, for /metrics.
 func (c webControl) WorkerStates() map[string]int {

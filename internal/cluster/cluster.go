@@ -125,12 +125,6 @@ func (s *Status) Users() int {
 	return n
 }
 
-// Exception counts new occurrences of an error raised by user code.
-type Exception struct {
-	Message string
-	Count   int64
-}
-
 // Report is what a worker recorded since its previous report (a delta).
 // Seq numbers a worker process's reports from 1; a report is resent with
 // the same Seq until it is acknowledged, and a master counts each Seq once.
@@ -141,7 +135,7 @@ type Report struct {
 	// Encoded, when set instead of Interval, holds the interval as it came
 	// over the wire; merging decodes it (cheaper than a dense Interval).
 	Encoded    Mergeable
-	Exceptions []Exception
+	Exceptions []stats.Exception
 	Final      bool // the last report of the run on this worker
 	Status     Status
 }

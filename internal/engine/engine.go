@@ -79,12 +79,6 @@ const (
 	StateStopped  State = "stopped"
 )
 
-// Exception is an error raised by user code, counted by message.
-type Exception struct {
-	Message string
-	Count   int64
-}
-
 // Engine runs the users of one process.
 type Engine struct {
 	cfg   Config
@@ -243,14 +237,14 @@ func (e *Engine) State() State {
 }
 
 // Exceptions returns the errors raised by user code, most frequent first.
-func (e *Engine) Exceptions() []Exception {
+func (e *Engine) Exceptions() []stats.Exception {
 	e.mu.Lock()
-	out := make([]Exception, 0, len(e.exc)+1)
+	out := make([]stats.Exception, 0, len(e.exc)+1)
 	for m, n := range e.exc {
-		out = append(out, Exception{Message: m, Count: n})
+		out = append(out, stats.Exception{Message: m, Count: n})
 	}
 	if e.excOthers > 0 {
-		out = append(out, Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
+		out = append(out, stats.Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
 	}
 	e.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {

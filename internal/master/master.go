@@ -727,12 +727,12 @@ func (m *Master) ClassUsers() []int {
 func (m *Master) Classes() []horde.Class { return m.cfg.Classes }
 
 // Exceptions returns the errors raised by user code in the current run, on
-// every worker, most frequent first.
-func (m *Master) Exceptions() []engine.Exception {
+// every worker, most frequent first (Nodes "local", as Locust's local runner).
+func (m *Master) Exceptions() []stats.Exception {
 	m.mu.Lock()
-	out := make([]engine.Exception, 0, len(m.exc))
+	out := make([]stats.Exception, 0, len(m.exc))
 	for msg, n := range m.exc {
-		out = append(out, engine.Exception{Message: msg, Count: n})
+		out = append(out, stats.Exception{Message: msg, Count: n, Nodes: "local"})
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {

@@ -96,7 +96,7 @@ func PrintTable(w io.Writer, s *stats.Snapshot, users int) {
 // PrintSummary writes the final console report: the statistics table with
 // whole-run rates, the response time percentiles, the error report (when
 // there were failures) and the exceptions (when there were any).
-func PrintSummary(w io.Writer, s *stats.Snapshot, ex []Exception) {
+func PrintSummary(w io.Writer, s *stats.Snapshot, ex []stats.Exception) {
 	printStats(w, s, false)
 	printPercentiles(w, s)
 	if s.Total.Uncorrected != nil {
@@ -224,7 +224,7 @@ func printErrors(w io.Writer, s *stats.Snapshot) {
 	io.WriteString(w, b.String())
 }
 
-func printExceptions(w io.Writer, ex []Exception) {
+func printExceptions(w io.Writer, ex []stats.Exception) {
 	if len(ex) == 0 {
 		return
 	}

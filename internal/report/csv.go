@@ -113,7 +113,7 @@ func WriteFailuresCSV(w io.Writer, s *stats.Snapshot) error {
 }
 
 // WriteExceptionsCSV writes a Locust _exceptions.csv.
-func WriteExceptionsCSV(w io.Writer, ex []Exception) error {
+func WriteExceptionsCSV(w io.Writer, ex []stats.Exception) error {
 	rows := make([][]string, 0, len(ex)+1)
 	rows = append(rows, exceptionsCSVHeader)
 	for _, e := range ex {

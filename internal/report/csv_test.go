@@ -81,7 +81,7 @@ func TestWriteFailuresCSV(t *testing.T) {
 func TestWriteExceptionsCSV(t *testing.T) {
 	tests := []struct {
 		name string
-		ex   []Exception
+		ex   []stats.Exception
 		want string
 	}{
 		{"none", nil, locustExceptionsHeader + "\r\n"},

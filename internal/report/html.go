@@ -48,7 +48,7 @@ type htmlData struct {
 	Uncorrected      []htmlRow // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64
-	Exceptions       []Exception
+	Exceptions       []stats.Exception
 	Classes          []htmlClass
 
 	HasHistory   bool // the request charts

@@ -16,15 +16,6 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
-// Exception is an error raised by user code (not a request failure), as
-// Locust's exceptions table.
-type Exception struct {
-	Count     int64
-	Message   string
-	Traceback string
-	Nodes     string // "local" or comma-joined worker ids
-}
-
 // Info describes the run for reports.
 type Info struct {
 	Title, ScenarioFile, Host string
@@ -33,7 +24,7 @@ type Info struct {
 	SpawnRate                 float64
 	RunTime                   time.Duration // the configured run time; 0 when unlimited
 	Classes                   []ClassInfo   // for the task-ratio table
-	Exceptions                []Exception
+	Exceptions                []stats.Exception
 	ExitCode                  int
 	// Open is set for open-model runs (an arrival rate rather than users).
 	Open *OpenInfo

@@ -55,8 +55,8 @@ func testSnapshot() *stats.Snapshot {
 	}
 }
 
-func testExceptions() []Exception {
-	return []Exception{{
+func testExceptions() []stats.Exception {
+	return []stats.Exception{{
 		Count:     3,
 		Message:   `ValueError("bad, value")`,
 		Traceback: "Traceback (most recent call last):\n  File \"x\", line 1\nValueError",

@@ -493,7 +493,7 @@ func (s *Store) latestTx(ctx context.Context, tx *sql.Tx, snap *stats.Snapshot) 
 // last target samples, the exceptions and the verdicts (both replacing
 // earlier ones), a "stop" and
 // a "verdict" event, and the run's end, status and exit code.
-func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample, exceptions []Exception) error {
+func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample, exceptions []stats.Exception) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -554,23 +554,17 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 	return tx.Commit()
 }
 
-// Exception is an error of user code and how often it happened.
-type Exception struct {
-	Message, Traceback, Nodes string
-	Count                     int64
-}
-
 // Exceptions reads the run's exceptions, the most frequent first (none
 // until the run has ended).
-func (s *Store) Exceptions(ctx context.Context) ([]Exception, error) {
+func (s *Store) Exceptions(ctx context.Context) ([]stats.Exception, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT message, count, traceback, nodes FROM exceptions ORDER BY count DESC, message`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Exception
+	var out []stats.Exception
 	for rows.Next() {
-		var e Exception
+		var e stats.Exception
 		if err := rows.Scan(&e.Message, &e.Count, &e.Traceback, &e.Nodes); err != nil {
 			return nil, err
 		}

@@ -59,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 	final := gen(2, 4)
 	final.Errors = []stats.Error{{Method: "GET", Name: "/api/item/00", Message: "HTTP 500", Occurrences: 1}}
 	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []Verdict{{"threshold", "p95 < 1ms", "fail", "too slow"}}, nil,
-		[]Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}); err != nil {
+		[]stats.Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -111,8 +111,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("verdicts %+v", vs)
 	}
 	ex, err := r.Exceptions(ctx)
-	if err != nil || len(ex) != 2 || ex[0] != (Exception{Message: "boom", Count: 7}) ||
-		ex[1] != (Exception{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}) {
+	if err != nil || len(ex) != 2 || ex[0] != (stats.Exception{Message: "boom", Count: 7}) ||
+		ex[1] != (stats.Exception{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}) {
 		t.Fatalf("exceptions %+v %v", ex, err)
 	}
 	evs, _ := r.Events(ctx)

@@ -64,7 +64,7 @@ type RunControl interface {
 	// Options.Classes order.
 	Users() int
 	ClassUsers() []int
-	Exceptions() []report.Exception
+	Exceptions() []stats.Exception
 	// Times returns when the current run started and ended (zero until it has).
 	Times() (start, end time.Time)
 }

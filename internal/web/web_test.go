@@ -35,7 +35,7 @@ type fakeRun struct {
 	hist       []report.Point
 	users      int
 	classUsers []int
-	exceptions []report.Exception
+	exceptions []stats.Exception
 	start, end time.Time
 	workers    []Worker // used by fakeMaster
 }
@@ -103,13 +103,13 @@ func (f *fakeRun) Spec() RunSpec {
 	return f.spec
 }
 
-func (f *fakeRun) Snapshot() *stats.Snapshot      { return f.snap }
-func (f *fakeRun) History() []report.Point        { return f.hist }
-func (f *fakeRun) Users() int                     { return f.users }
-func (f *fakeRun) ClassUsers() []int              { return f.classUsers }
-func (f *fakeRun) Exceptions() []report.Exception { return f.exceptions }
-func (f *fakeRun) Times() (start, end time.Time)  { return f.start, f.end }
-func (f fakeMaster) Workers() ([]Worker, bool)    { return f.workers, true }
+func (f *fakeRun) Snapshot() *stats.Snapshot     { return f.snap }
+func (f *fakeRun) History() []report.Point       { return f.hist }
+func (f *fakeRun) Users() int                    { return f.users }
+func (f *fakeRun) ClassUsers() []int             { return f.classUsers }
+func (f *fakeRun) Exceptions() []stats.Exception { return f.exceptions }
+func (f *fakeRun) Times() (start, end time.Time) { return f.start, f.end }
+func (f fakeMaster) Workers() ([]Worker, bool)   { return f.workers, true }
 func (f *fakeRun) startsCopy() []RunSpec {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -752,7 +752,7 @@ func TestServer_HistoryCSV(t *testing.T) {
 func TestServer_CSVHeaders(t *testing.T) {
 	rc := newFakeRun()
 	rc.snap = runningSnapshot()
-	rc.exceptions = []report.Exception{{Count: 2, Message: "boom", Traceback: "line 1\nline 2", Nodes: "local"}}
+	rc.exceptions = []stats.Exception{{Count: 2, Message: "boom", Traceback: "line 1\nline 2", Nodes: "local"}}
 	ts := newTestServer(t, rc, Options{})
 	for path, want := range map[string]string{
 		"/stats/requests/csv": "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%",

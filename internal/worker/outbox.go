@@ -2,6 +2,7 @@ package worker
 
 import (
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // outbox holds the reports the master has not acknowledged, in sequence
@@ -40,7 +41,7 @@ func (o *outbox) add(rep *cluster.Report, requests int64) {
 	o.items = append(o.items, &outItem{rep: rep, requests: requests})
 }
 
-func mergeExceptions(a, b []cluster.Exception) []cluster.Exception {
+func mergeExceptions(a, b []stats.Exception) []stats.Exception {
 	for _, x := range b {
 		found := false
 		for i := range a {

@@ -616,15 +616,15 @@ func (w *Worker) flush(r *run, final bool) {
 }
 
 // exceptionDelta returns the exceptions raised since the last call.
-func (r *run) exceptionDelta() []cluster.Exception {
+func (r *run) exceptionDelta() []stats.Exception {
 	now := map[string]int64{}
 	for _, x := range r.eng.Exceptions() {
 		now[x.Message] += x.Count
 	}
-	var out []cluster.Exception
+	var out []stats.Exception
 	for m, n := range now {
 		if d := n - r.excSent[m]; d > 0 {
-			out = append(out, cluster.Exception{Message: m, Count: d})
+			out = append(out, stats.Exception{Message: m, Count: d})
 			r.excSent[m] = n
 		}
 	}

@@ -222,7 +222,7 @@ func ReportToPB(r *cluster.Report) (*pb.Report, error) {
 func ReportFromPB(r *pb.Report) (*cluster.Report, error) {
 	out := &cluster.Report{Seq: r.Seq, RunID: r.RunId, Final: r.Final, Status: statusFromPB(r.Status)}
 	for _, e := range r.Exceptions {
-		out.Exceptions = append(out.Exceptions, cluster.Exception{Message: e.Message, Count: e.Count})
+		out.Exceptions = append(out.Exceptions, stats.Exception{Message: e.Message, Count: e.Count})
 	}
 	out.Encoded = wireInterval{r.Interval}
 	return out, nil
