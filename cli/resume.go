@@ -152,7 +152,7 @@ func (o *outputs) checkpoint(cp master.Checkpoint) {
 }
 
 // event records something the master saw happen.
-func (o *outputs) event(e master.Event) {
+func (o *outputs) event(e stats.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.rec != nil {

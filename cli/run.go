@@ -444,7 +444,7 @@ func reportExtras(info *report.Info, m *master.Master, o *runOptions, out *outpu
 		op := m.Open()
 		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
 	}
-	var events []store.Event
+	var events []stats.Event
 	out.mu.Lock()
 	rec := out.rec
 	out.mu.Unlock()

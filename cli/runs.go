@@ -216,7 +216,7 @@ type runFile struct {
 	snap     *stats.Snapshot
 	hist     []report.Point
 	series   []series.Series
-	events   []store.Event
+	events   []stats.Event
 	verdicts []report.Verdict // recorded at the end of the run
 	// exceptions are recorded at the end of the run
 	exceptions []stats.Exception
@@ -308,7 +308,7 @@ func (rf *runFile) warmup(d time.Duration, set bool) time.Duration {
 // of its leak check; the fitted p95 trend of the degradation check; and
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
-func addCharts(info *report.Info, hist []report.Point, target []series.Series, events []store.Event, warmup time.Duration) {
+func addCharts(info *report.Info, hist []report.Point, target []series.Series, events []stats.Event, warmup time.Duration) {
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
 		if s.Memory {
@@ -319,9 +319,7 @@ func addCharts(info *report.Info, hist []report.Point, target []series.Series, e
 	}
 	d := soak.Drift("latency p95 (ms)", historySeries(hist)["p95"], soak.DriftOptions{Warmup: warmup})
 	info.P95Trend = reportTrend(d.Fit, fmt.Sprintf("%s, %+.1f%% last quarter vs first", d.Status, d.ChangePct))
-	for _, e := range events {
-		info.Events = append(info.Events, report.Event{Time: e.T, Kind: e.Kind, Detail: e.Detail})
-	}
+	info.Events = events
 }
 
 func reportTrend(l soak.Line, note string) *report.Trend {

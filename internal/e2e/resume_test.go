@@ -25,7 +25,7 @@ type recorded struct {
 	ticks    []store.Tick
 	total    int64 // Aggregated requests summed over the interval rows
 	latest   int64 // the latest cumulative Aggregated requests
-	events   []store.Event
+	events   []stats.Event
 	fileSize int64
 }
 

@@ -79,7 +79,7 @@ type Config struct {
 	// (a run started or edited, workers joined, went missing or
 	// disconnected, the run stopping), before OnCheckpoint and on the same
 	// goroutine. Events keep the time they happened at.
-	OnEvent func(Event)
+	OnEvent func(stats.Event)
 	// OnMinute, if set, is called with the per-minute histograms of every
 	// name (stats.Minute) once a minute is over, and at the end of a run
 	// with the minute in progress; before OnTick, on the same goroutine.
@@ -176,21 +176,15 @@ type Master struct {
 	start, end time.Time
 	workers    map[string]*workerRec
 	nextIndex  int
-	discarded  int64   // reports of another run, acknowledged and dropped
-	events     []Event // since the last tick
-	detached   bool    // Detach: serving ends without ending the run
-}
-
-// Event is something that happened to a run, for the run's record.
-type Event struct {
-	T            time.Time
-	Kind, Detail string
+	discarded  int64         // reports of another run, acknowledged and dropped
+	events     []stats.Event // since the last tick
+	detached   bool          // Detach: serving ends without ending the run
 }
 
 // eventLocked queues an event for the next tick's OnEvent.
 func (m *Master) eventLocked(kind, detail string) {
 	if m.cfg.OnEvent != nil {
-		m.events = append(m.events, Event{T: time.Now(), Kind: kind, Detail: detail})
+		m.events = append(m.events, stats.Event{T: time.Now(), Kind: kind, Detail: detail})
 	}
 }
 

@@ -282,7 +282,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 	}
 	c.Target = targetCharts(info.Target)
 	for _, e := range info.Events {
-		c.Events = append(c.Events, htmlEvent{T: unixSec(e.Time), Kind: e.Kind, Detail: e.Detail})
+		c.Events = append(c.Events, htmlEvent{T: unixSec(e.T), Kind: e.Kind, Detail: e.Detail})
 	}
 	c.XMin, c.XMax = chartSpan(c)
 	d.HasCharts = d.HasHistory || len(c.Target) > 0

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/stats"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,12 +40,12 @@ func withSoak(info Info) Info {
 	}
 	mem.Trend = &Trend{From: testStart.Add(20 * time.Second), To: testStart.Add(50 * time.Second), Start: 52e6, SlopePerSec: 1e5, Note: "fail, +5.8% over 30s"}
 	info.Target = []TargetSeries{mem, cpu, gor}
-	info.Events = []Event{
-		{Time: testStart, Kind: "start"},
-		{Time: testStart.Add(30 * time.Second), Kind: "spawn complete", Detail: "20 users"},
-		{Time: testStart.Add(40 * time.Second), Kind: "threshold breached", Detail: "p95 < 10ms </script><b>"},
-		{Time: testNow, Kind: "stop"},
-		{Time: testNow, Kind: "verdict", Detail: "failed, exit code 1"},
+	info.Events = []stats.Event{
+		{T: testStart, Kind: "start"},
+		{T: testStart.Add(30 * time.Second), Kind: "spawn complete", Detail: "20 users"},
+		{T: testStart.Add(40 * time.Second), Kind: "threshold breached", Detail: "p95 < 10ms </script><b>"},
+		{T: testNow, Kind: "stop"},
+		{T: testNow, Kind: "verdict", Detail: "failed, exit code 1"},
 	}
 	info.P95Trend = &Trend{From: testStart.Add(20 * time.Second), To: testStart.Add(50 * time.Second), Start: 40, SlopePerSec: 2, Note: "+150% last quarter vs first"}
 	return info

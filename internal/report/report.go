@@ -37,7 +37,7 @@ type Info struct {
 	// Events are what happened during the run (start, spawn complete, user
 	// changes, workers, threshold breaches, stop); the HTML report marks
 	// them on the time axis of every chart.
-	Events []Event
+	Events []stats.Event
 	// P95Trend is the fitted trend of the latency-degradation check, drawn
 	// on the response-time chart; nil when the check fitted none.
 	P95Trend *Trend
@@ -66,12 +66,6 @@ type Trend struct {
 // At returns the trend's value at t.
 func (tr *Trend) At(t time.Time) float64 {
 	return tr.Start + tr.SlopePerSec*t.Sub(tr.From).Seconds()
-}
-
-// Event is something that happened during the run.
-type Event struct {
-	Time         time.Time
-	Kind, Detail string
 }
 
 // Verdict is one judged threshold or check.

@@ -85,12 +85,6 @@ type Verdict struct {
 	Kind, Name, Status, Reason string
 }
 
-// Event is something that happened during the run.
-type Event struct {
-	T            time.Time
-	Kind, Detail string
-}
-
 // Tick is the run's state at one tick.
 type Tick struct {
 	T               time.Time
@@ -308,7 +302,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMs(v int64) time.Time { return time.UnixMilli(v) }
 
-// Event records one event.
+// stats.Event records one event.
 func (s *Store) Event(ctx context.Context, t time.Time, kind, detail string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO events (t, kind, detail) VALUES (?, ?, ?)`, ms(t), kind, detail)
 	return err
@@ -540,7 +534,7 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 			return err
 		}
 	}
-	for _, ev := range []Event{
+	for _, ev := range []stats.Event{
 		{T: end, Kind: "stop"},
 		{T: end, Kind: "verdict", Detail: fmt.Sprintf("%s, exit code %d, %d of %d verdicts failed", status, exitCode, failed, len(verdicts))},
 	} {
@@ -686,15 +680,15 @@ func (s *Store) Series(ctx context.Context) ([]series.Series, error) {
 }
 
 // Events reads the events, in time order.
-func (s *Store) Events(ctx context.Context) ([]Event, error) {
+func (s *Store) Events(ctx context.Context) ([]stats.Event, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT t, kind, detail FROM events ORDER BY t, rowid`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Event
+	var out []stats.Event
 	for rows.Next() {
-		var e Event
+		var e stats.Event
 		var t int64
 		if err := rows.Scan(&t, &e.Kind, &e.Detail); err != nil {
 			return nil, err
