@@ -401,13 +401,13 @@ func finishRun(m *master.Master, o *runOptions, out *outputs, plan *scenario.Pla
 	aborted := out.aborted
 	out.mu.Unlock()
 	if aborted != "" {
-		info.Verdicts = append([]report.Verdict{{Kind: "threshold", Name: "abort_on_fail", Status: string(soak.Fail),
+		info.Verdicts = append([]soak.Verdict{{Kind: "threshold", Name: "abort_on_fail", Status: soak.Fail,
 			Reason: "run aborted early: " + aborted}}, info.Verdicts...)
 	}
 	code := ExitOK
 	failedThresholds := 0
 	for _, v := range info.Verdicts {
-		if v.Kind == "threshold" && v.Status == string(soak.Fail) {
+		if v.Kind == "threshold" && v.Status == soak.Fail {
 			failedThresholds++
 		}
 	}
@@ -480,7 +480,7 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []series.Series, warmup time.Duration) []report.Verdict {
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []series.Series, warmup time.Duration) []soak.Verdict {
 	var cur []series.Series
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
@@ -514,7 +514,7 @@ func historySeries(hist []report.Point) map[string][]soak.Point {
 }
 
 // judgeSeries is judge on recorded target series (`horde analyze` too).
-func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []series.Series, warmup time.Duration) []report.Verdict {
+func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
 	target := map[string]float64{}
 	for _, s := range targetSeries {
@@ -528,13 +528,13 @@ func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.
 		}
 	}
 	series := historySeries(hist)
-	var out []report.Verdict
+	var out []soak.Verdict
 	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: series, Target: target, Warmup: warmup}) {
 		st := soak.Pass
 		if !r.Pass {
 			st = soak.Fail
 		}
-		out = append(out, report.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: string(st), Reason: r.Reason})
+		out = append(out, soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: st, Reason: r.Reason})
 	}
 	checks := []soak.DriftResult{
 		soak.Drift("latency p95 (ms)", series["p95"], soak.DriftOptions{Warmup: warmup}),
@@ -542,10 +542,10 @@ func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.
 		soak.Drift("throughput (req/s)", series["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
 	for _, c := range checks {
-		out = append(out, report.Verdict{Kind: "check", Name: c.Name, Status: string(c.Status), Reason: c.Reason})
+		out = append(out, soak.Verdict{Kind: "check", Name: c.Name, Status: c.Status, Reason: c.Reason})
 	}
 	for _, l := range leaks {
-		out = append(out, report.Verdict{Kind: "check", Name: "memory leak: " + l.Name, Status: string(l.Status), Reason: "memory leak (" + l.Name + "): " + l.Reason})
+		out = append(out, soak.Verdict{Kind: "check", Name: "memory leak: " + l.Name, Status: l.Status, Reason: "memory leak (" + l.Name + "): " + l.Reason})
 	}
 	return out
 }

@@ -178,7 +178,7 @@ func (r *runRecorder) logMonitorErrors() {
 }
 
 // finish records the end of the run, its verdicts and exit code.
-func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []report.Verdict, exceptions []stats.Exception) {
+func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, verdicts []soak.Verdict, exceptions []stats.Exception) {
 	if end.IsZero() {
 		end = time.Now()
 	}
@@ -199,11 +199,7 @@ func (r *runRecorder) finish(end time.Time, code int, final *stats.Snapshot, ver
 	default:
 		status = store.StatusFailed
 	}
-	vs := make([]store.Verdict, len(verdicts))
-	for i, v := range verdicts {
-		vs[i] = store.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason}
-	}
-	if err := r.st.Finish(context.Background(), end, status, code, final, vs, r.samples(), exceptions); err != nil {
+	if err := r.st.Finish(context.Background(), end, status, code, final, verdicts, r.samples(), exceptions); err != nil {
 		r.log.Warn("recording the end of the run", "file", r.st.Path(), "err", err)
 	}
 }
@@ -217,7 +213,7 @@ type runFile struct {
 	hist     []report.Point
 	series   []series.Series
 	events   []stats.Event
-	verdicts []report.Verdict // recorded at the end of the run
+	verdicts []soak.Verdict // recorded at the end of the run
 	// exceptions are recorded at the end of the run
 	exceptions []stats.Exception
 }
@@ -264,12 +260,8 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	if rf.events, err = st.Events(ctx); err != nil {
 		return fail(err)
 	}
-	vs, err := st.Verdicts(ctx)
-	if err != nil {
+	if rf.verdicts, err = st.Verdicts(ctx); err != nil {
 		return fail(err)
-	}
-	for _, v := range vs {
-		rf.verdicts = append(rf.verdicts, report.Verdict{Kind: v.Kind, Name: v.Name, Status: v.Status, Reason: v.Reason})
 	}
 	if rf.exceptions, err = st.Exceptions(ctx); err != nil {
 		return fail(err)
@@ -279,7 +271,7 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 
 // info describes the recorded run for the report writers. An unfinished
 // run (killed) reports exit code 3: it did not end.
-func (rf *runFile) info(verdicts []report.Verdict) report.Info {
+func (rf *runFile) info(verdicts []soak.Verdict) report.Info {
 	c := rf.cfg
 	info := report.Info{
 		Title: "horde load test report", ScenarioFile: c.ScenarioFile, Host: c.Host,
@@ -331,7 +323,7 @@ func reportTrend(l soak.Line, note string) *report.Trend {
 
 // analyze judges the recorded run as the end of a run does: the run's
 // thresholds plus extra, the drift checks and the leak checks.
-func (rf *runFile) analyze(extra []string, warmup time.Duration, warmupSet bool) ([]report.Verdict, error) {
+func (rf *runFile) analyze(extra []string, warmup time.Duration, warmupSet bool) ([]soak.Verdict, error) {
 	texts := append(append([]string{}, rf.cfg.Thresholds...), extra...)
 	ths, err := collectThresholds(nil, texts)
 	if err != nil {
@@ -437,7 +429,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			}
 			var failed []string
 			for _, v := range vs {
-				if v.Status == string(soak.Fail) {
+				if v.Status == soak.Fail {
 					failed = append(failed, v.Kind+" "+v.Name)
 				}
 			}
@@ -451,12 +443,12 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
 				err = enc.Encode(struct {
-					Run      string           `json:"run"`
-					File     string           `json:"file"`
-					Status   string           `json:"status"`
-					Passed   bool             `json:"passed"`
-					Verdicts []report.Verdict `json:"verdicts"`
-				}{rf.run.ID, rf.path, rf.run.Status, len(failed) == 0, append([]report.Verdict{}, vs...)})
+					Run      string         `json:"run"`
+					File     string         `json:"file"`
+					Status   string         `json:"status"`
+					Passed   bool           `json:"passed"`
+					Verdicts []soak.Verdict `json:"verdicts"`
+				}{rf.run.ID, rf.path, rf.run.Status, len(failed) == 0, append([]soak.Verdict{}, vs...)})
 			case "markdown":
 				if len(failed) > 0 {
 					info.ExitCode = ExitFailures
@@ -538,14 +530,14 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 	if step <= 0 {
 		step = max(end.Sub(start)/1000, time.Second)
 	}
-	var vs []report.Verdict
+	var vs []soak.Verdict
 	for _, q := range p.queries {
 		series, err := monitor.QueryRange(ctx, nil, p.url, q, start, end, step)
 		if err != nil {
 			return &exitError{code: ExitBadInput, err: fmt.Errorf("--query %q: %w", q, err)}
 		}
 		if len(series) == 0 {
-			vs = append(vs, report.Verdict{Kind: "check", Name: q, Status: string(soak.Warn), Reason: q + ": no data in the range"})
+			vs = append(vs, soak.Verdict{Kind: "check", Name: q, Status: soak.Warn, Reason: q + ": no data in the range"})
 		}
 		for _, s := range series {
 			pts := make([]soak.Point, len(s.Points))
@@ -554,16 +546,16 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 			}
 			if s.Memory {
 				l := soak.Leak(s.Name, pts, soak.LeakOptions{Warmup: warmup})
-				vs = append(vs, report.Verdict{Kind: "check", Name: "memory leak: " + s.Name, Status: string(l.Status), Reason: "memory leak (" + s.Name + "): " + l.Reason})
+				vs = append(vs, soak.Verdict{Kind: "check", Name: "memory leak: " + s.Name, Status: l.Status, Reason: "memory leak (" + s.Name + "): " + l.Reason})
 				continue
 			}
 			d := soak.Drift(s.Name, pts, soak.DriftOptions{Warmup: warmup})
-			vs = append(vs, report.Verdict{Kind: "check", Name: "drift: " + s.Name, Status: string(d.Status), Reason: d.Reason})
+			vs = append(vs, soak.Verdict{Kind: "check", Name: "drift: " + s.Name, Status: d.Status, Reason: d.Reason})
 		}
 	}
 	var failed []string
 	for _, v := range vs {
-		if v.Status == string(soak.Fail) {
+		if v.Status == soak.Fail {
 			failed = append(failed, v.Name)
 		}
 	}
@@ -573,18 +565,18 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(struct {
-			Prometheus string           `json:"prometheus"`
-			Start      time.Time        `json:"start"`
-			End        time.Time        `json:"end"`
-			Passed     bool             `json:"passed"`
-			Verdicts   []report.Verdict `json:"verdicts"`
+			Prometheus string         `json:"prometheus"`
+			Start      time.Time      `json:"start"`
+			End        time.Time      `json:"end"`
+			Passed     bool           `json:"passed"`
+			Verdicts   []soak.Verdict `json:"verdicts"`
 		}{p.url, start.UTC(), end.UTC(), len(failed) == 0, vs}); err != nil {
 			return &exitError{code: ExitBroken, err: err}
 		}
 	case "markdown":
 		fmt.Fprintf(stdout, "### horde analyze: %s, %s to %s\n\n| result | check | reason |\n|---|---|---|\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 		for _, v := range vs {
-			fmt.Fprintf(stdout, "| %s | %s | %s |\n", strings.ToUpper(v.Status), strings.ReplaceAll(v.Name, "|", "\\|"), strings.ReplaceAll(v.Reason, "|", "\\|"))
+			fmt.Fprintf(stdout, "| %s | %s | %s |\n", strings.ToUpper(string(v.Status)), strings.ReplaceAll(v.Name, "|", "\\|"), strings.ReplaceAll(v.Reason, "|", "\\|"))
 		}
 	default:
 		fmt.Fprintf(stdout, "Prometheus %s, %s to %s\n\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))

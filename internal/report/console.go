@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"strconv"
 	"strings"
@@ -107,16 +108,16 @@ func PrintSummary(w io.Writer, s *stats.Snapshot, ex []stats.Exception) {
 }
 
 // PrintVerdicts writes the thresholds and checks of a run, failures first.
-func PrintVerdicts(w io.Writer, vs []Verdict) {
+func PrintVerdicts(w io.Writer, vs []soak.Verdict) {
 	if len(vs) == 0 {
 		return
 	}
 	var b strings.Builder
 	b.WriteString("Verdict\n")
-	for _, st := range []string{"fail", "warn", "pass"} {
+	for _, st := range []soak.Status{soak.Fail, soak.Warn, soak.Pass} {
 		for _, v := range vs {
 			if v.Status == st {
-				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", strings.ToUpper(v.Status), v.Kind, v.Reason)
+				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", strings.ToUpper(string(v.Status)), v.Kind, v.Reason)
 			}
 		}
 	}

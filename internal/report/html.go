@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"html/template"
 	"io"
 	"math"
@@ -44,7 +45,7 @@ type htmlData struct {
 	Rows             []htmlRow
 	Total            htmlRow
 	Open             *OpenInfo
-	Verdicts         []Verdict
+	Verdicts         []soak.Verdict
 	Uncorrected      []htmlRow // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"math"
 	"strconv"
@@ -25,21 +26,21 @@ type jsonDoc struct {
 }
 
 type jsonInfo struct {
-	Title        string      `json:"title"`
-	ScenarioFile string      `json:"scenario_file"`
-	Host         string      `json:"host"`
-	Start        *string     `json:"start"`
-	End          *string     `json:"end"`
-	DurationS    float64     `json:"duration_s"`
-	SnapshotTime *string     `json:"snapshot_time"`
-	Users        int         `json:"users"`
-	SpawnRate    float64     `json:"spawn_rate"`
-	RunTimeS     float64     `json:"run_time_s"`
-	ExitCode     int         `json:"exit_code"`
-	Passed       bool        `json:"passed"`
-	Classes      []jsonClass `json:"classes"`
-	Open         *jsonOpen   `json:"open,omitempty"`
-	Verdicts     []Verdict   `json:"verdicts"`
+	Title        string         `json:"title"`
+	ScenarioFile string         `json:"scenario_file"`
+	Host         string         `json:"host"`
+	Start        *string        `json:"start"`
+	End          *string        `json:"end"`
+	DurationS    float64        `json:"duration_s"`
+	SnapshotTime *string        `json:"snapshot_time"`
+	Users        int            `json:"users"`
+	SpawnRate    float64        `json:"spawn_rate"`
+	RunTimeS     float64        `json:"run_time_s"`
+	ExitCode     int            `json:"exit_code"`
+	Passed       bool           `json:"passed"`
+	Classes      []jsonClass    `json:"classes"`
+	Open         *jsonOpen      `json:"open,omitempty"`
+	Verdicts     []soak.Verdict `json:"verdicts"`
 }
 
 type jsonClass struct {
@@ -216,7 +217,7 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 		Exceptions:    make([]jsonException, 0, len(info.Exceptions)),
 		History:       make([]jsonPoint, 0, len(hist)),
 	}
-	doc.Info.Verdicts = append([]Verdict{}, info.Verdicts...)
+	doc.Info.Verdicts = append([]soak.Verdict{}, info.Verdicts...)
 	if o := info.Open; o != nil {
 		doc.Info.Open = &jsonOpen{Iterations: o.Iterations, Dropped: o.Dropped,
 			LagMeanMs: float64(o.LagMean) / 1e6, LagMaxMs: float64(o.LagMax) / 1e6}

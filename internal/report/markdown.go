@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"strings"
 	"time"
@@ -47,10 +48,10 @@ func WriteMarkdown(w io.Writer, info Info, s *stats.Snapshot) error {
 
 	if len(info.Verdicts) > 0 {
 		b.WriteString("## Verdicts\n\n| Status | Kind | Name | Reason |\n|---|---|---|---|\n")
-		for _, st := range []string{"fail", "warn", "pass"} {
+		for _, st := range []soak.Status{soak.Fail, soak.Warn, soak.Pass} {
 			for _, v := range info.Verdicts {
 				if v.Status == st {
-					fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.ToUpper(v.Status), v.Kind, mdCell(v.Name), mdCell(v.Reason))
+					fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.ToUpper(string(v.Status)), v.Kind, mdCell(v.Name), mdCell(v.Reason))
 				}
 			}
 		}

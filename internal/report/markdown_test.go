@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/horde-load/horde/internal/soak"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ func TestWriteMarkdown(t *testing.T) {
 		Total:   stats.Entry{Name: stats.AggregatedName, Requests: 10, Failures: 1},
 		Errors:  []stats.Error{{Method: "GET", Name: "/a|b", Message: "HTTP 500\nbody", Occurrences: 1}},
 	}
-	info := Info{ExitCode: 1, Verdicts: []Verdict{{Kind: "threshold", Name: "p95 < 1ms", Status: "fail", Reason: "p95 < 1ms fails"}, {Kind: "check", Name: "x", Status: "pass", Reason: "ok"}}}
+	info := Info{ExitCode: 1, Verdicts: []soak.Verdict{{Kind: "threshold", Name: "p95 < 1ms", Status: "fail", Reason: "p95 < 1ms fails"}, {Kind: "check", Name: "x", Status: "pass", Reason: "ok"}}}
 	var b strings.Builder
 	if err := WriteMarkdown(&b, info, s); err != nil {
 		t.Fatal(err)

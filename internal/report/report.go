@@ -8,6 +8,7 @@ package report
 
 import (
 	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"math"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type Info struct {
 	// Open is set for open-model runs (an arrival rate rather than users).
 	Open *OpenInfo
 	// Verdicts are the thresholds and checks judged at the end of the run.
-	Verdicts []Verdict
+	Verdicts []soak.Verdict
 
 	// Target are the system under test's monitored series (memory, CPU,
 	// goroutines...), charted over time by the HTML report.
@@ -66,14 +67,6 @@ type Trend struct {
 // At returns the trend's value at t.
 func (tr *Trend) At(t time.Time) float64 {
 	return tr.Start + tr.SlopePerSec*t.Sub(tr.From).Seconds()
-}
-
-// Verdict is one judged threshold or check.
-type Verdict struct {
-	Kind   string `json:"kind"` // "threshold" or "check"
-	Name   string `json:"name"`
-	Status string `json:"status"` // "pass", "warn" or "fail"
-	Reason string `json:"reason"` // one sentence
 }
 
 // OpenInfo is what the open model adds: iterations started on schedule,

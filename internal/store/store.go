@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"math"
 	"os"
 	"path/filepath"
@@ -78,11 +79,6 @@ type Sample struct {
 	Memory         bool
 	T              time.Time
 	V              float64
-}
-
-// Verdict is one judged threshold or check.
-type Verdict struct {
-	Kind, Name, Status, Reason string
 }
 
 // Tick is the run's state at one tick.
@@ -302,7 +298,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMs(v int64) time.Time { return time.UnixMilli(v) }
 
-// stats.Event records one event.
+// Event records one event.
 func (s *Store) Event(ctx context.Context, t time.Time, kind, detail string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO events (t, kind, detail) VALUES (?, ?, ?)`, ms(t), kind, detail)
 	return err
@@ -487,7 +483,7 @@ func (s *Store) latestTx(ctx context.Context, tx *sql.Tx, snap *stats.Snapshot) 
 // last target samples, the exceptions and the verdicts (both replacing
 // earlier ones), a "stop" and
 // a "verdict" event, and the run's end, status and exit code.
-func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []Verdict, samples []Sample, exceptions []stats.Exception) error {
+func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []soak.Verdict, samples []Sample, exceptions []stats.Exception) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -700,15 +696,15 @@ func (s *Store) Events(ctx context.Context) ([]stats.Event, error) {
 }
 
 // Verdicts reads the verdicts recorded at the end of the run.
-func (s *Store) Verdicts(ctx context.Context) ([]Verdict, error) {
+func (s *Store) Verdicts(ctx context.Context) ([]soak.Verdict, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT kind, name, status, reason FROM verdicts ORDER BY rowid`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Verdict
+	var out []soak.Verdict
 	for rows.Next() {
-		var v Verdict
+		var v soak.Verdict
 		if err := rows.Scan(&v.Kind, &v.Name, &v.Status, &v.Reason); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	final := gen(2, 4)
 	final.Errors = []stats.Error{{Method: "GET", Name: "/api/item/00", Message: "HTTP 500", Occurrences: 1}}
-	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []Verdict{{"threshold", "p95 < 1ms", "fail", "too slow"}}, nil,
+	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []soak.Verdict{{Kind: "threshold", Name: "p95 < 1ms", Status: "fail", Reason: "too slow"}}, nil,
 		[]stats.Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}); err != nil {
 		t.Fatal(err)
 	}
