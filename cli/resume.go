@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"time"
 
 	"github.com/horde-load/horde/internal/master"
-	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/store"
 )
@@ -17,7 +15,7 @@ import (
 // resumed is an unfinished run a restarted master goes on with.
 type resumed struct {
 	cp   master.Checkpoint
-	hist []report.Point
+	hist []stats.Tick
 }
 
 // resumeRunFile looks in dir for an unfinished run of a master with the
@@ -83,7 +81,7 @@ func reopenRun(ctx context.Context, rs *runSetup, o *runOptions, path string) (b
 		rs.log.Info("an unfinished run would have ended while no master ran; not resuming it", "file", path, "run", st.ID())
 		return fail(nil)
 	}
-	hist, err := runHistory(ctx, st)
+	hist, err := st.History(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -174,41 +172,4 @@ func (r *runRecorder) state() *store.State {
 		return nil
 	}
 	return &store.State{Stats: cp.Stats, Master: b}
-}
-
-// runHistory rebuilds the run's points over time from its ticks and the
-// aggregated interval rows.
-func runHistory(ctx context.Context, st *store.Store) ([]report.Point, error) {
-	ticks, err := st.Ticks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ivs, err := st.Intervals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	agg := map[int64]store.Interval{}
-	for _, iv := range ivs {
-		if iv.Method == "" && iv.Name == stats.AggregatedName {
-			agg[iv.T.UnixMilli()] = iv
-		}
-	}
-	z := func(v float64) float64 {
-		if math.IsNaN(v) {
-			return 0
-		}
-		return v
-	}
-	var out []report.Point
-	var reqs, fails int64
-	for _, tk := range ticks {
-		iv := agg[tk.T.UnixMilli()]
-		reqs += iv.Requests
-		fails += iv.Failures
-		out = append(out, report.Point{
-			Time: tk.T, Users: tk.Users, RPS: tk.RPS, FailPerSec: tk.FailPerSec, Target: tk.Target, Open: tk.Open,
-			P50Ms: z(iv.P50), P95Ms: z(iv.P95), P99Ms: z(iv.P99), Requests: reqs, Failures: fails,
-		})
-	}
-	return out, nil
 }

@@ -480,7 +480,7 @@ func collectThresholds(plan *scenario.Plan, flags []string) ([]*scenario.Thresho
 // judge evaluates the thresholds and runs the built-in checks on the
 // run's history: latency degradation (the seed's rule), error-rate drift
 // and throughput drift. Only thresholds decide the exit code; checks inform.
-func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, mon *monitor.Monitor, prior []series.Series, warmup time.Duration) []soak.Verdict {
+func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, mon *monitor.Monitor, prior []series.Series, warmup time.Duration) []soak.Verdict {
 	var cur []series.Series
 	if mon != nil {
 		mon.Sample(context.Background(), time.Now()) // the last word on the target's state
@@ -492,7 +492,7 @@ func judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point,
 // historySeries are the run's series over time that thresholds and the
 // drift checks judge: p50/p95/p99 of the windows with requests, rps and
 // error_rate (%) from the first request on.
-func historySeries(hist []report.Point) map[string][]soak.Point {
+func historySeries(hist []stats.Tick) map[string][]soak.Point {
 	series := map[string][]soak.Point{}
 	for _, p := range hist {
 		if p.Requests == 0 {
@@ -514,7 +514,7 @@ func historySeries(hist []report.Point) map[string][]soak.Point {
 }
 
 // judgeSeries is judge on recorded target series (`horde analyze` too).
-func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []report.Point, targetSeries []series.Series, warmup time.Duration) []soak.Verdict {
+func judgeSeries(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, targetSeries []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
 	target := map[string]float64{}
 	for _, s := range targetSeries {
@@ -718,7 +718,7 @@ func (o *outputs) tick(s *stats.Snapshot, users int, target float64, open bool) 
 
 // finish writes everything once more at the end, so the files include the
 // whole run (on_stop requests too).
-func (o *outputs) finish(s *stats.Snapshot, users int, hist []report.Point, info report.Info) error {
+func (o *outputs) finish(s *stats.Snapshot, users int, hist []stats.Tick, info report.Info) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.historyCSV != nil {

@@ -210,7 +210,7 @@ type runFile struct {
 	run      store.Run
 	cfg      runConfig
 	snap     *stats.Snapshot
-	hist     []report.Point
+	hist     []stats.Tick
 	series   []series.Series
 	events   []stats.Event
 	verdicts []soak.Verdict // recorded at the end of the run
@@ -251,7 +251,7 @@ func loadRunFile(ctx context.Context, path string) (*runFile, error) {
 	if rf.snap == nil {
 		rf.snap = &stats.Snapshot{Start: rf.run.Started, Time: rf.run.Started, Total: stats.Entry{Name: stats.AggregatedName}}
 	}
-	if rf.hist, err = runHistory(ctx, st); err != nil {
+	if rf.hist, err = st.History(ctx); err != nil {
 		return fail(err)
 	}
 	if rf.series, err = st.Series(ctx); err != nil {
@@ -300,7 +300,7 @@ func (rf *runFile) warmup(d time.Duration, set bool) time.Duration {
 // of its leak check; the fitted p95 trend of the degradation check; and
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
-func addCharts(info *report.Info, hist []report.Point, target []series.Series, events []stats.Event, warmup time.Duration) {
+func addCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
 		if s.Memory {
@@ -612,14 +612,14 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 					format = "html"
 				}
 			}
-			var write func(io.Writer, report.Info, *stats.Snapshot, []report.Point) error
+			var write func(io.Writer, report.Info, *stats.Snapshot, []stats.Tick) error
 			switch format {
 			case "html":
 				write = report.WriteHTML
 			case "json":
 				write = report.WriteJSON
 			case "markdown", "md":
-				write = func(w io.Writer, info report.Info, s *stats.Snapshot, _ []report.Point) error {
+				write = func(w io.Writer, info report.Info, s *stats.Snapshot, _ []stats.Tick) error {
 					return report.WriteMarkdown(w, info, s)
 				}
 			default:

@@ -22,7 +22,7 @@ import (
 // recorded is what a run file holds, read by the test.
 type recorded struct {
 	run      store.Run
-	ticks    []store.Tick
+	ticks    []stats.Tick
 	total    int64 // Aggregated requests summed over the interval rows
 	latest   int64 // the latest cumulative Aggregated requests
 	events   []stats.Event
@@ -132,11 +132,11 @@ func TestResume_MasterKilled(t *testing.T) {
 	// Every tick written before the kill is still there.
 	have := map[int64]bool{}
 	for _, tk := range after.ticks {
-		have[tk.T.UnixMilli()] = true
+		have[tk.Time.UnixMilli()] = true
 	}
 	for _, tk := range before.ticks {
-		if !have[tk.T.UnixMilli()] {
-			t.Fatalf("tick %v, written before the kill, is gone", tk.T)
+		if !have[tk.Time.UnixMilli()] {
+			t.Fatalf("tick %v, written before the kill, is gone", tk.Time)
 		}
 	}
 	// One gap, no longer than the downtime plus a write interval (2 s, the
@@ -144,7 +144,7 @@ func TestResume_MasterKilled(t *testing.T) {
 	downtime := restarted.Sub(killed)
 	var gaps []time.Duration
 	for i := 1; i < len(after.ticks); i++ {
-		if g := after.ticks[i].T.Sub(after.ticks[i-1].T); g > 3500*time.Millisecond {
+		if g := after.ticks[i].Time.Sub(after.ticks[i-1].Time); g > 3500*time.Millisecond {
 			gaps = append(gaps, g)
 		}
 	}

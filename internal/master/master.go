@@ -25,7 +25,6 @@ import (
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/httpload"
-	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/worker"
@@ -66,7 +65,7 @@ type Config struct {
 	HTTP        httpload.Options
 	ResetStats  bool // reset statistics once all users are spawned (Locust's --reset-stats)
 	Tick        time.Duration
-	HistoryMax  int // points kept in the history (report.DefaultHistoryMax when 0)
+	HistoryMax  int // points kept in the history (stats.DefaultHistoryMax when 0)
 	Logger      *slog.Logger
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
@@ -168,7 +167,7 @@ type Master struct {
 	runDone    chan struct{}
 	ending     bool
 	st         *stats.Stats
-	hist       *report.History
+	hist       *stats.History
 	pending    *stats.Interval // merged reports since the last tick
 	exc        map[string]int64
 	last       time.Time // end of the last tick
@@ -251,7 +250,7 @@ func New(cfg Config) (*Master, error) {
 		state:    StateReady,
 		runDone:  done,
 		st:       stats.New(now),
-		hist:     &report.History{Max: cfg.HistoryMax},
+		hist:     &stats.History{Max: cfg.HistoryMax},
 		exc:      map[string]int64{},
 		last:     now,
 		workers:  map[string]*workerRec{},
@@ -601,7 +600,7 @@ func (m *Master) tick(now time.Time, final bool) {
 	var target float64
 	var open bool
 	if m.state != StateReady {
-		p := report.NewPoint(snap, users)
+		p := stats.NewTick(snap, users)
 		p.Target, p.Open = m.targetLocked(now)
 		target, open = p.Target, p.Open
 		m.hist.Add(p)
@@ -678,8 +677,8 @@ func (m *Master) Snapshot() *stats.Snapshot {
 
 // History returns the run's points over time (one per tick, thinned to
 // HistoryMax), oldest first.
-func (m *Master) History() []report.Point {
-	return m.hist.Points()
+func (m *Master) History() []stats.Tick {
+	return m.hist.Ticks()
 }
 
 // Users returns the running user count, as the workers last reported it.

@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/stats"
 	"slices"
 	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
-	"github.com/horde-load/horde/internal/report"
 )
 
 // Checkpoint is what a restarted master needs to go on with a run, taken
@@ -120,7 +120,7 @@ func (m *Master) acknowledge(seqs map[string]uint64) {
 // run its users rejoin and get their shares again; the reports they kept
 // while the master was away are counted. It must be called on a new
 // master, before Serve.
-func (m *Master) Resume(cp Checkpoint, hist []report.Point) error {
+func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	if cp.RunID == "" || cp.Start.IsZero() {
 		return errors.New("resume: checkpoint without a run")
 	}

@@ -217,7 +217,7 @@ func gap(v float64) *float64 {
 // request and response-time tables, failures, exceptions, charts of hist
 // drawn with uPlot and the task-ratio table. The tables are plain HTML, so
 // the page reads without JavaScript.
-func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
+func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) error {
 	title := info.Title
 	if title == "" {
 		title = "horde report"
@@ -271,7 +271,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
 			c.TargetRate = append(c.TargetRate, nil)
 		}
 	}
-	if !slices.ContainsFunc(hist, func(p Point) bool { return p.Target != 0 }) {
+	if !slices.ContainsFunc(hist, func(p stats.Tick) bool { return p.Target != 0 }) {
 		// No shape's target (a run file records none): no line at 0.
 		for i := range c.TargetUsers {
 			c.TargetUsers[i], c.TargetRate[i] = nil, nil

@@ -193,7 +193,7 @@ func runDuration(info Info) time.Duration {
 // WriteJSON writes the --json summary of a run: info, the statistics of s
 // (times in ms), its errors, info.Exceptions and the history hist. Lists are
 // never null. The document is indented with two spaces.
-func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []Point) error {
+func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) error {
 	doc := jsonDoc{
 		Info: jsonInfo{
 			Title:        info.Title,

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"github.com/horde-load/horde/internal/stats"
 	"slices"
 	"strings"
 	"testing"
@@ -29,10 +30,10 @@ func testInfo() Info {
 	}
 }
 
-func testHistory() []Point {
-	var pts []Point
+func testHistory() []stats.Tick {
+	var pts []stats.Tick
 	for i := range 5 {
-		pts = append(pts, Point{
+		pts = append(pts, stats.Tick{
 			Time: testStart.Add(time.Duration(i+1) * 10 * time.Second), Users: 4 * (i + 1),
 			RPS: float64(2 * i), FailPerSec: 0.1 * float64(i),
 			P50Ms: float64(10 * i), P95Ms: float64(20 * i), P99Ms: float64(30 * i),

@@ -63,7 +63,7 @@ func WriteMarkdown(w io.Writer, info Info, s *stats.Snapshot) error {
 	row := func(e *stats.Entry) {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %.2f |\n",
 			mdCell(e.Method), mdCell(e.Name), e.Requests, e.Failures, fmtMs(e.AvgMs), fmtMs(e.MinMs), fmtMs(e.MaxMs),
-			fmtMs(percentileAt(e.Percentiles, 0.50)), fmtMs(percentileAt(e.Percentiles, 0.95)), fmtMs(percentileAt(e.Percentiles, 0.99)), e.TotalRPS)
+			fmtMs(stats.PercentileAt(e.Percentiles, 0.50)), fmtMs(stats.PercentileAt(e.Percentiles, 0.95)), fmtMs(stats.PercentileAt(e.Percentiles, 0.99)), e.TotalRPS)
 	}
 	for i := range s.Entries {
 		row(&s.Entries[i])

@@ -2,7 +2,7 @@
 // files, the console tables, a JSON summary and a self-contained HTML report.
 //
 // It only formats: statistics come in as a *stats.Snapshot, the run's history
-// as []Point (see History), and everything else as an Info. Nothing here reads
+// as []stats.Tick (see History), and everything else as an Info. Nothing here reads
 // a clock or the network. The formats are documented in docs/results.md.
 package report
 
@@ -131,15 +131,4 @@ func percentileKeys() []string {
 		keys[i] = strings.TrimSuffix(l, "%")
 	}
 	return keys
-}
-
-// percentileAt returns the value for fraction q from ps (aligned with
-// stats.Percentiles), or 0 when ps does not hold it.
-func percentileAt(ps []float64, q float64) float64 {
-	for i, p := range stats.Percentiles {
-		if p == q && i < len(ps) {
-			return ps[i]
-		}
-	}
-	return 0
 }

@@ -81,15 +81,6 @@ type Sample struct {
 	V              float64
 }
 
-// Tick is the run's state at one tick.
-type Tick struct {
-	T               time.Time
-	Users           int
-	RPS, FailPerSec float64
-	Target          float64 // what the load shape asked for (see Load)
-	Open            bool
-}
-
 // Load is what ran and what the load shape asked for at a tick.
 type Load struct {
 	Users  int
@@ -581,21 +572,58 @@ func (s *Store) Run(ctx context.Context) (Run, error) {
 	return r, nil
 }
 
-// Ticks reads every tick, in time order.
-func (s *Store) Ticks(ctx context.Context) ([]Tick, error) {
+// History rebuilds the run's history from its ticks and the Aggregated
+// interval rows: each tick with its window percentiles and the cumulative
+// request and failure counts (0 for a percentile whose window was empty).
+func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
+	ticks, err := s.Ticks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ivs, err := s.Intervals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	agg := map[int64]Interval{}
+	for _, iv := range ivs {
+		if iv.Method == "" && iv.Name == stats.AggregatedName {
+			agg[iv.T.UnixMilli()] = iv
+		}
+	}
+	z := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	var reqs, fails int64
+	for i := range ticks {
+		tk := &ticks[i]
+		iv := agg[tk.Time.UnixMilli()]
+		reqs += iv.Requests
+		fails += iv.Failures
+		tk.P50Ms, tk.P95Ms, tk.P99Ms = z(iv.P50), z(iv.P95), z(iv.P99)
+		tk.Requests, tk.Failures = reqs, fails
+	}
+	return ticks, nil
+}
+
+// Ticks reads every tick, in time order: the users, rates and load-shape
+// target of each (History adds the percentiles and totals).
+func (s *Store) Ticks(ctx context.Context) ([]stats.Tick, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open FROM ticks ORDER BY t`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Tick
+	var out []stats.Tick
 	for rows.Next() {
-		var tk Tick
+		var tk stats.Tick
 		var t int64
 		if err := rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open); err != nil {
 			return nil, err
 		}
-		tk.T = fromMs(t)
+		tk.Time = fromMs(t)
 		out = append(out, tk)
 	}
 	return out, rows.Err()

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -247,7 +246,7 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	}{points})
 }
 
-func newAPIPoint(p report.Point) apiPoint {
+func newAPIPoint(p stats.Tick) apiPoint {
 	return apiPoint{
 		Time: rfc3339(p.Time), Users: p.Users, RPS: p.RPS, FailPerSec: p.FailPerSec,
 		P50: gap(p.P50Ms), P95: gap(p.P95Ms), P99: gap(p.P99Ms),

@@ -178,7 +178,7 @@ func (s *Server) statsRequests(w http.ResponseWriter, r *http.Request) {
 		doc.TotalRPS = pyFloat(t.CurrentRPS)
 	}
 	if t.CurrentPercentiles != nil {
-		p50, p95 := roundMs(percentileAt(t.CurrentPercentiles, 0.50)), roundMs(percentileAt(t.CurrentPercentiles, 0.95))
+		p50, p95 := roundMs(stats.PercentileAt(t.CurrentPercentiles, 0.50)), roundMs(stats.PercentileAt(t.CurrentPercentiles, 0.95))
 		doc.CurrentP50, doc.CurrentP95 = &p50, &p95
 	}
 	if wl, ok := s.rc.(WorkerLister); ok {
@@ -429,17 +429,6 @@ func (f pyFloat) MarshalJSON() ([]byte, error) {
 
 // roundMs rounds a time in ms half up to whole ms.
 func roundMs(v float64) int64 { return int64(math.Floor(v + 0.5)) }
-
-// percentileAt returns the value for fraction q from ps (aligned with
-// stats.Percentiles), or 0.
-func percentileAt(ps []float64, q float64) float64 {
-	for i, p := range stats.Percentiles {
-		if p == q && i < len(ps) {
-			return ps[i]
-		}
-	}
-	return 0
-}
 
 // htmlEscape escapes as Python's html.escape(s, quote) does.
 func htmlEscape(s string, quote bool) string {

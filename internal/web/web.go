@@ -59,7 +59,7 @@ type RunControl interface {
 	// Spec is what the current (or last) run was asked for.
 	Spec() RunSpec
 	Snapshot() *stats.Snapshot
-	History() []report.Point
+	History() []stats.Tick
 	// Users is the running user count; ClassUsers the same per class, in
 	// Options.Classes order.
 	Users() int

@@ -32,7 +32,7 @@ type fakeRun struct {
 	startErr   error
 	done       chan struct{}
 	snap       *stats.Snapshot
-	hist       []report.Point
+	hist       []stats.Tick
 	users      int
 	classUsers []int
 	exceptions []stats.Exception
@@ -104,7 +104,7 @@ func (f *fakeRun) Spec() RunSpec {
 }
 
 func (f *fakeRun) Snapshot() *stats.Snapshot     { return f.snap }
-func (f *fakeRun) History() []report.Point       { return f.hist }
+func (f *fakeRun) History() []stats.Tick         { return f.hist }
 func (f *fakeRun) Users() int                    { return f.users }
 func (f *fakeRun) ClassUsers() []int             { return f.classUsers }
 func (f *fakeRun) Exceptions() []stats.Exception { return f.exceptions }
@@ -638,7 +638,7 @@ func TestServer_APIHistory(t *testing.T) {
 	rc := newFakeRun()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 250_400_000, time.UTC)
 	for i := range 3 {
-		rc.hist = append(rc.hist, report.Point{Time: t0.Add(time.Duration(i) * time.Second), Users: i, RPS: float64(i), P50Ms: float64(i), Target: 2})
+		rc.hist = append(rc.hist, stats.Tick{Time: t0.Add(time.Duration(i) * time.Second), Users: i, RPS: float64(i), P50Ms: float64(i), Target: 2})
 	}
 	rc.hist[2].Target, rc.hist[2].Open = 1500, true
 	ts := newTestServer(t, rc, Options{})

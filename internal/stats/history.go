@@ -1,18 +1,17 @@
-package report
+package stats
 
 import (
 	"sync"
 	"time"
-
-	"github.com/horde-load/horde/internal/stats"
 )
 
 // DefaultHistoryMax is the number of points a History keeps when Max is 0:
 // one hour at one point per second before the resolution starts to halve.
 const DefaultHistoryMax = 3600
 
-// Point is one moment of a run's history.
-type Point struct {
+// Tick is one moment of a run's history: the run as of one of the
+// master's ticks.
+type Tick struct {
 	Time                time.Time
 	Users               int
 	RPS, FailPerSec     float64 // current (window) rates of Aggregated
@@ -25,17 +24,17 @@ type Point struct {
 	Open   bool
 }
 
-// NewPoint takes the Aggregated values of s as one history point.
-func NewPoint(s *stats.Snapshot, users int) Point {
+// NewTick takes the Aggregated values of s as one history point.
+func NewTick(s *Snapshot, users int) Tick {
 	t := &s.Total
-	return Point{
+	return Tick{
 		Time:       s.Time,
 		Users:      users,
 		RPS:        t.CurrentRPS,
 		FailPerSec: t.CurrentFailPerSec,
-		P50Ms:      percentileAt(t.CurrentPercentiles, 0.50),
-		P95Ms:      percentileAt(t.CurrentPercentiles, 0.95),
-		P99Ms:      percentileAt(t.CurrentPercentiles, 0.99),
+		P50Ms:      PercentileAt(t.CurrentPercentiles, 0.50),
+		P95Ms:      PercentileAt(t.CurrentPercentiles, 0.95),
+		P99Ms:      PercentileAt(t.CurrentPercentiles, 0.99),
 		Requests:   t.Requests,
 		Failures:   t.Failures,
 	}
@@ -45,7 +44,7 @@ func NewPoint(s *stats.Snapshot, users int) Point {
 // full it halves its resolution: it keeps every other point, and from then on
 // accepts only every 2nd (then 4th, 8th, ...) Add, so a run of any length
 // stays bounded while the points still span the whole run. The most recent
-// Add is always returned by Points, so charts end at "now".
+// Add is always returned by Ticks, so charts end at "now".
 //
 // The zero value is ready to use. Max must not change after the first Add.
 // A History is safe for concurrent use.
@@ -53,15 +52,15 @@ type History struct {
 	Max int
 
 	mu     sync.Mutex
-	kept   []Point // points whose Add index is a multiple of stride
-	stride int     // accept every stride-th Add; a power of two
-	seen   int     // number of Add calls so far
-	latest Point   // the last Add, when it was not kept
-	extra  bool    // latest is valid and not in kept
+	kept   []Tick // points whose Add index is a multiple of stride
+	stride int    // accept every stride-th Add; a power of two
+	seen   int    // number of Add calls so far
+	latest Tick   // the last Add, when it was not kept
+	extra  bool   // latest is valid and not in kept
 }
 
 // Add records p, which must not be older than the previous point.
-func (h *History) Add(p Point) {
+func (h *History) Add(p Tick) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stride == 0 {
@@ -103,11 +102,11 @@ func (h *History) Add(p Point) {
 	h.extra = false
 }
 
-// Points returns a copy of the points, in time order.
-func (h *History) Points() []Point {
+// Ticks returns a copy of the points, in time order.
+func (h *History) Ticks() []Tick {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]Point, 0, len(h.kept)+1)
+	out := make([]Tick, 0, len(h.kept)+1)
 	out = append(out, h.kept...)
 	if h.extra {
 		out = append(out, h.latest)
@@ -120,4 +119,15 @@ func (h *History) Reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.kept, h.stride, h.seen, h.extra = nil, 0, 0, false
+}
+
+// PercentileAt returns the value for fraction q from ps (aligned with
+// Percentiles), or 0 when ps does not hold it.
+func PercentileAt(ps []float64, q float64) float64 {
+	for i, p := range Percentiles {
+		if p == q && i < len(ps) {
+			return ps[i]
+		}
+	}
+	return 0
 }

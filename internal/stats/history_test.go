@@ -1,9 +1,11 @@
-package report
+package stats
 
 import (
 	"testing"
 	"time"
 )
+
+var testStart = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestHistory_Add(t *testing.T) {
 	tests := []struct {
@@ -20,9 +22,9 @@ func TestHistory_Add(t *testing.T) {
 	for _, tt := range tests {
 		h := &History{Max: tt.max}
 		for i := range tt.adds {
-			h.Add(Point{Time: testStart.Add(time.Duration(i) * time.Second), Requests: int64(i)})
+			h.Add(Tick{Time: testStart.Add(time.Duration(i) * time.Second), Requests: int64(i)})
 		}
-		pts := h.Points()
+		pts := h.Ticks()
 		if len(pts) == 0 || len(pts) > tt.wantMaxLen {
 			t.Errorf("Max %d, %d adds: got %d points, want 1..%d", tt.max, tt.adds, len(pts), tt.wantMaxLen)
 			continue
@@ -51,9 +53,9 @@ func TestHistory_evenResolution(t *testing.T) {
 	// latest point, which is appended.
 	h := &History{Max: 100}
 	for i := range 10000 {
-		h.Add(Point{Requests: int64(i), Time: testStart.Add(time.Duration(i) * time.Second)})
+		h.Add(Tick{Requests: int64(i), Time: testStart.Add(time.Duration(i) * time.Second)})
 	}
-	pts := h.Points()
+	pts := h.Ticks()
 	step := pts[1].Requests - pts[0].Requests
 	for i := 1; i < len(pts)-1; i++ {
 		if d := pts[i].Requests - pts[i-1].Requests; d != step {
@@ -65,25 +67,29 @@ func TestHistory_evenResolution(t *testing.T) {
 	}
 }
 
-func TestHistory_PointsIsACopy(t *testing.T) {
+func TestHistory_TicksIsACopy(t *testing.T) {
 	var h History
-	h.Add(Point{Users: 1})
-	pts := h.Points()
+	h.Add(Tick{Users: 1})
+	pts := h.Ticks()
 	pts[0].Users = 99
-	if got := h.Points()[0].Users; got != 1 {
+	if got := h.Ticks()[0].Users; got != 1 {
 		t.Errorf("got Users %d after changing the returned slice, want 1", got)
 	}
 }
 
-func TestNewPoint(t *testing.T) {
-	s := testSnapshot()
-	got := NewPoint(s, 20)
-	want := Point{Time: testNow, Users: 20, RPS: 13, FailPerSec: 0.1, P50Ms: 2, P95Ms: 12, P99Ms: 16, Requests: 110, Failures: 2}
+func TestNewTick(t *testing.T) {
+	now := testStart.Add(65 * time.Second)
+	s := &Snapshot{Time: now, Start: testStart, Total: Entry{
+		Name: AggregatedName, Requests: 110, Failures: 2, CurrentRPS: 13, CurrentFailPerSec: 0.1,
+		CurrentPercentiles: []float64{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22},
+	}}
+	got := NewTick(s, 20)
+	want := Tick{Time: now, Users: 20, RPS: 13, FailPerSec: 0.1, P50Ms: 2, P95Ms: 12, P99Ms: 16, Requests: 110, Failures: 2}
 	if got != want {
-		t.Errorf("NewPoint = %+v, want %+v", got, want)
+		t.Errorf("NewTick = %+v, want %+v", got, want)
 	}
 	s.Total.CurrentPercentiles = nil
-	if got := NewPoint(s, 20); got.P50Ms != 0 || got.P99Ms != 0 {
-		t.Errorf("NewPoint with an empty window: got p50 %v p99 %v, want 0", got.P50Ms, got.P99Ms)
+	if got := NewTick(s, 20); got.P50Ms != 0 || got.P99Ms != 0 {
+		t.Errorf("NewTick with an empty window: got p50 %v p99 %v, want 0", got.P50Ms, got.P99Ms)
 	}
 }
