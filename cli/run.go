@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/series"
 	"io"
 	"log/slog"
@@ -220,7 +221,7 @@ type runSetup struct {
 	plan        *scenario.Plan // nil for Go users
 	classes     []horde.Class
 	host        string
-	spec        master.RunSpec
+	spec        cluster.RunSpec
 	stopTimeout time.Duration
 	shaped      scenario.Load
 	log         *slog.Logger
@@ -293,7 +294,7 @@ func prepareRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file str
 	if rate <= 0 {
 		return nil, badInput("--spawn-rate: must be > 0, got %v", rate)
 	}
-	rs.spec = master.RunSpec{Users: users, SpawnRate: rate, Host: rs.host, RunTime: runTime}
+	rs.spec = cluster.RunSpec{Users: users, SpawnRate: rate, Host: rs.host, RunTime: runTime}
 	rs.stopTimeout = stopTimeout
 	if o.mon, err = newMonitor(rs.plan, o); err != nil {
 		return nil, err

@@ -5,10 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/stats"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -56,15 +56,6 @@ var (
 	_ web.WorkerLister = webControl{}
 )
 
-func (c webControl) Start(s web.RunSpec) error {
-	return c.Master.Start(master.RunSpec{Users: s.Users, SpawnRate: s.SpawnRate, Host: s.Host, RunTime: s.RunTime})
-}
-
-func (c webControl) Spec() web.RunSpec {
-	s := c.Master.Spec()
-	return web.RunSpec{Users: s.Users, SpawnRate: s.SpawnRate, Host: s.Host, RunTime: s.RunTime}
-}
-
 func (c webControl) State() string { return string(c.Master.State()) }
 
 func (c webControl) Exceptions() []stats.Exception { return c.Master.Exceptions() }
@@ -77,7 +68,7 @@ func (c webControl) WorkerStates() map[string]int {
 	}
 	out := map[string]int{}
 	for _, w := range ws {
-		out[w.State]++
+		out[string(w.State)]++
 	}
 	return out
 }
@@ -90,18 +81,14 @@ func (c webControl) RunInfo() map[string]string {
 // Workers lists the remote workers. A standalone master runs its users in
 // an in-process worker of its own: such a run is not distributed and lists
 // none, as Locust's local runner.
-func (c webControl) Workers() ([]web.Worker, bool) {
+func (c webControl) Workers() ([]cluster.WorkerInfo, bool) {
 	all := c.Master.Workers()
-	out := make([]web.Worker, 0, len(all))
+	out := make([]cluster.WorkerInfo, 0, len(all))
 	for _, w := range all {
 		if w.Local {
 			return nil, false
 		}
-		out = append(out, web.Worker{
-			ID: w.ID, Host: w.Host, State: w.State, Users: w.Users,
-			CPUPercent: w.CPUPercent, MemoryBytes: int64(min(w.MemoryBytes, math.MaxInt64)),
-			LastHeartbeat: w.LastHeartbeat,
-		})
+		out = append(out, w)
 	}
 	return out, true
 }
@@ -120,13 +107,13 @@ type webRun struct {
 
 // runWeb serves the web UI and HTTP API over m until ctx is done, then
 // stops any run and calls finish for the final summary and files.
-func runWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.RunSpec, finish func() error, log *slog.Logger, stdout io.Writer) error {
+func runWeb(ctx context.Context, m *master.Master, o *runOptions, spec cluster.RunSpec, finish func() error, log *slog.Logger, stdout io.Writer) error {
 	return serveWeb(ctx, m, o, spec, webRun{}, finish, log, stdout)
 }
 
 // serveWeb is runWeb with the scenario: with it, /tasks lists each class's
 // tasks and the report names the file.
-func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.RunSpec, run webRun, finish func() error, log *slog.Logger, stdout io.Writer) error {
+func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec cluster.RunSpec, run webRun, finish func() error, log *slog.Logger, stdout io.Writer) error {
 	w := &o.web
 	if (w.tlsCert == "") != (w.tlsKey == "") {
 		return badInput("--tls-cert and --tls-key go together: give both or neither")
@@ -155,7 +142,7 @@ func serveWeb(ctx context.Context, m *master.Master, o *runOptions, spec master.
 		Auth:            w.auth,
 		Token:           w.token,
 		Classes:         webClasses(run.plan, m.Classes()),
-		Defaults:        web.RunSpec{Users: spec.Users, SpawnRate: spec.SpawnRate, Host: spec.Host, RunTime: spec.RunTime},
+		Defaults:        cluster.RunSpec{Users: spec.Users, SpawnRate: spec.SpawnRate, Host: spec.Host, RunTime: spec.RunTime},
 		ScenarioFile:    run.file,
 		ExitCodeOnError: o.exitCodeOnError,
 		Version:         Version,
@@ -255,7 +242,7 @@ func autoquit(ctx context.Context, m *master.Master, wait time.Duration, quit ch
 		case <-ctx.Done():
 			return
 		}
-		if s := m.State(); s != master.StateSpawning && s != master.StateRunning && s != master.StateStopping {
+		if s := m.State(); s != cluster.StateSpawning && s != cluster.StateRunning && s != cluster.StateStopping {
 			close(quit)
 			return
 		}

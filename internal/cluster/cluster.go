@@ -90,17 +90,22 @@ func (a *Assignment) Users() int {
 	return n
 }
 
-// Worker states, as a worker reports them in Status.
+// State is the phase of a run as a master, a worker or an engine is in it,
+// with Locust's names (as its /stats/requests reports them).
+type State string
+
+// States.
 const (
-	StateReady    = "ready"
-	StateSpawning = "spawning"
-	StateRunning  = "running"
-	StateStopping = "stopping"
+	StateReady    State = "ready"
+	StateSpawning State = "spawning"
+	StateRunning  State = "running"
+	StateStopping State = "stopping"
+	StateStopped  State = "stopped"
 )
 
 // Status is a worker's condition, sent with every heartbeat and report.
 type Status struct {
-	State       string
+	State       State
 	RunID       string
 	Generation  uint64 // of the last assignment applied
 	RampDone    bool   // every class has reached its assigned count
@@ -245,3 +250,32 @@ func equalToken(a, b string) bool {
 	}
 	return v == 0
 }
+
+// RunSpec is what a start (or an edit of a running test) asks of a master.
+type RunSpec struct {
+	Users     int
+	SpawnRate float64
+	Host      string        // "" keeps the configured host
+	RunTime   time.Duration // 0: until stopped
+}
+
+// WorkerInfo is a worker as the master sees it, for the web UI, the API and logs.
+type WorkerInfo struct {
+	ID            string
+	Host          string // the worker's hostname
+	Addr          string // where it connects from
+	Index         int    // in join order
+	State         State  // ready, spawning, running, stopping, disconnected, missing
+	Users         int
+	ClassUsers    []int
+	CPUPercent    float64
+	MemoryBytes   uint64
+	LastHeartbeat time.Time
+	Local         bool // the standalone master's in-process worker
+}
+
+// Worker states the master adds to the ones workers report.
+const (
+	WorkerDisconnected State = "disconnected"
+	WorkerMissing      State = "missing"
+)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/cluster"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -67,18 +68,6 @@ type Config struct {
 	MaxVUs       int // open model: the most users it may grow to
 }
 
-// State is the engine's phase, in Locust's words.
-type State string
-
-// Engine states.
-const (
-	StateReady    State = "ready"
-	StateSpawning State = "spawning"
-	StateRunning  State = "running"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
-)
-
 // Engine runs the users of one process.
 type Engine struct {
 	cfg   Config
@@ -93,7 +82,7 @@ type Engine struct {
 	gen       uint64 // grows with every change of the target
 	reached   uint64 // the gen whose target was last reached
 	retarget  chan struct{}
-	state     State
+	state     cluster.State
 	users     []*vuser // in spawn order; ramp-down stops the last first
 	nextID    int
 	wg        sync.WaitGroup
@@ -159,7 +148,7 @@ func New(cfg Config) (*Engine, error) {
 		gen:      1,
 		rate:     cfg.SpawnRate,
 		retarget: make(chan struct{}, 1),
-		state:    StateReady,
+		state:    cluster.StateReady,
 		exc:      make(map[string]int64),
 		perClass: make([]atomic.Int64, len(cfg.Classes)),
 	}, nil
@@ -229,8 +218,8 @@ func (e *Engine) ClassUsers() []int {
 	return out
 }
 
-// State returns the engine's phase.
-func (e *Engine) State() State {
+// cluster.State returns the engine's phase.
+func (e *Engine) State() cluster.State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.state
@@ -288,7 +277,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	rampStart := time.Now()
 	startedAtRamp := 0
 	rampDoneReported := false
-	e.setState(StateSpawning)
+	e.setState(cluster.StateSpawning)
 
 	for {
 		e.mu.Lock()
@@ -303,7 +292,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case pending == 0:
 			if !rampDoneReported {
 				rampDoneReported = true
-				e.setState(StateRunning)
+				e.setState(cluster.StateRunning)
 				e.log.Info("all users spawned", "users", have)
 				if e.cfg.OnRampDone != nil {
 					e.cfg.OnRampDone(have)
@@ -318,7 +307,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		default:
 			if rampDoneReported {
 				rampDoneReported = false
-				e.setState(StateSpawning)
+				e.setState(cluster.StateSpawning)
 			}
 			due := math.MaxInt
 			if rate > 0 {
@@ -498,7 +487,7 @@ func (e *Engine) removeVictimLocked() *vuser {
 	return nil
 }
 
-func (e *Engine) setState(s State) {
+func (e *Engine) setState(s cluster.State) {
 	e.mu.Lock()
 	e.state = s
 	e.mu.Unlock()
@@ -539,7 +528,7 @@ func (e *Engine) stopUser(u *vuser) {
 }
 
 func (e *Engine) stopAll(cancelAll context.CancelFunc) {
-	e.setState(StateStopping)
+	e.setState(cluster.StateStopping)
 	e.mu.Lock()
 	users := e.users
 	e.users = nil
@@ -558,7 +547,7 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 		cancelAll()
 		<-done
 	}
-	e.setState(StateStopped)
+	e.setState(cluster.StateStopped)
 }
 
 func (e *Engine) runUser(u *vuser) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/horde-load/horde/internal/cluster"
 	"math"
 	"time"
 
@@ -35,7 +36,7 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	for range pre {
 		e.spawnOpen(base, work, time.Time{})
 	}
-	e.setState(StateRunning)
+	e.setState(cluster.StateRunning)
 	if e.cfg.OnRampDone != nil {
 		e.cfg.OnRampDone(pre)
 	}

@@ -152,7 +152,7 @@ func TestMaster_DropBetweenReportAndAck(t *testing.T) {
 	})
 	ws := startWorkers(t, 2, addr)
 	waitWorkers(t, m, 2)
-	if err := m.Start(RunSpec{Users: 6, SpawnRate: 100, RunTime: 2 * time.Second}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 6, SpawnRate: 100, RunTime: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -175,10 +175,10 @@ func TestMaster_SplitsUsersPerClass(t *testing.T) {
 	m, addr := startCluster(t, pingClasses(), nil)
 	startWorkers(t, 3, addr)
 	waitWorkers(t, m, 3)
-	if err := m.Start(RunSpec{Users: 10, SpawnRate: 1000}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 10, SpawnRate: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, StateRunning)
+	waitState(t, m, cluster.StateRunning)
 	ws := m.Workers()
 	total := []int{0, 0}
 	for _, w := range ws {
@@ -243,7 +243,7 @@ func TestMaster_ResumeCountsEachReportOnce(t *testing.T) {
 	start1()
 	ws := startWorkers(t, 2, addr)
 	waitWorkers(t, m1, 2)
-	if err := m1.Start(RunSpec{Users: 6, SpawnRate: 100, RunTime: 3 * time.Second}); err != nil {
+	if err := m1.Start(cluster.RunSpec{Users: 6, SpawnRate: 100, RunTime: 3 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1300 * time.Millisecond)
@@ -320,10 +320,10 @@ func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 	serveCluster(t, m, l)
 	startWorkersOf(t, classes, 1, l.Addr().String())
 	waitWorkers(t, m, 1)
-	if err := m.Start(RunSpec{Users: 2, SpawnRate: 100}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, StateRunning)
+	waitState(t, m, cluster.StateRunning)
 	time.Sleep(300 * time.Millisecond) // the users are in their 3 s tasks
 	m.Stop()
 	startWorkersOf(t, classes, 1, l.Addr().String())
@@ -332,7 +332,7 @@ func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 			t.Fatal("the second worker did not join")
 		}
 	}
-	if s := m.State(); s != StateStopping {
+	if s := m.State(); s != cluster.StateStopping {
 		t.Fatalf("the second worker joined in state %s; the test needs it to join while stopping", s)
 	}
 	select {

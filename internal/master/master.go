@@ -33,18 +33,6 @@ import (
 // DefaultTick is how often recorded samples become statistics.
 const DefaultTick = time.Second
 
-// State is the master's phase, with Locust's names.
-type State string
-
-// States, as Locust's /stats/requests reports them.
-const (
-	StateReady    State = "ready"
-	StateSpawning State = "spawning"
-	StateRunning  State = "running"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
-)
-
 // ErrStopping is returned by Start while the previous run is still stopping.
 var ErrStopping = errors.New("the previous run is still stopping")
 
@@ -60,7 +48,7 @@ const CPUWarnPercent = 90
 // Config is what every run of a master shares.
 type Config struct {
 	Classes     []horde.Class
-	Host        string // default host; a RunSpec may override it
+	Host        string // default host; a cluster.RunSpec may override it
 	StopTimeout time.Duration
 	HTTP        httpload.Options
 	ResetStats  bool // reset statistics once all users are spawned (Locust's --reset-stats)
@@ -84,7 +72,7 @@ type Config struct {
 	// with the minute in progress; before OnTick, on the same goroutine.
 	OnMinute func(*stats.Minute)
 	// Shape, when dynamic (stages, cycle, spike), drives the user count
-	// instead of RunSpec.Users: the master follows it and splits each new
+	// instead of cluster.RunSpec.Users: the master follows it and splits each new
 	// count over the workers. When Open, it is a rate of iterations per
 	// second, split over the workers in proportion (each runs its share of
 	// the shape with a share of the PreAllocatedVUs and MaxVUs pool). A
@@ -110,35 +98,6 @@ type ClusterConfig struct {
 	HeartbeatTimeout  time.Duration
 }
 
-// RunSpec is what a start (or an edit of a running test) asks for.
-type RunSpec struct {
-	Users     int
-	SpawnRate float64
-	Host      string        // "" keeps the configured host
-	RunTime   time.Duration // 0: until stopped
-}
-
-// WorkerInfo describes a worker, for the web UI and logs.
-type WorkerInfo struct {
-	ID            string
-	Host          string // the worker's hostname
-	Addr          string // where it connects from
-	Index         int    // in join order
-	State         string // ready, spawning, running, stopping, disconnected, missing
-	Users         int
-	ClassUsers    []int
-	CPUPercent    float64
-	MemoryBytes   uint64
-	LastHeartbeat time.Time
-	Local         bool // the standalone master's in-process worker
-}
-
-// Worker states the master adds to the ones workers report.
-const (
-	WorkerDisconnected = "disconnected"
-	WorkerMissing      = "missing"
-)
-
 // Master runs tests, one at a time.
 type Master struct {
 	cfg      Config
@@ -157,8 +116,8 @@ type Master struct {
 	sessions sync.WaitGroup
 
 	mu         sync.Mutex
-	state      State
-	spec       RunSpec
+	state      cluster.State
+	spec       cluster.RunSpec
 	runSeq     int
 	runID      string
 	gen        uint64
@@ -192,7 +151,7 @@ type workerRec struct {
 	index          int
 	local          bool
 	sess           *session // nil when disconnected
-	state          string
+	state          cluster.State
 	status         cluster.Status
 	lastSeen       time.Time
 	lostAt         time.Time // when the connection broke
@@ -212,7 +171,7 @@ type workerRec struct {
 
 // member reports whether w takes part in the split: connected, or in the
 // grace period after its connection broke.
-func (w *workerRec) member() bool { return w.state != WorkerMissing }
+func (w *workerRec) member() bool { return w.state != cluster.WorkerMissing }
 
 type session struct {
 	out    chan *cluster.MasterMessage
@@ -247,7 +206,7 @@ func New(cfg Config) (*Master, error) {
 		reportIv: cfg.Tick,
 		hbIv:     cluster.DefaultHeartbeatInterval,
 		hbTO:     cluster.DefaultHeartbeatTimeout,
-		state:    StateReady,
+		state:    cluster.StateReady,
 		runDone:  done,
 		st:       stats.New(now),
 		hist:     &stats.History{Max: cfg.HistoryMax},
@@ -369,7 +328,7 @@ func (m *Master) quitWorkers(reason string) {
 // rate take effect at once (users are added or removed at the new rate)
 // without clearing the statistics, as Locust's /swarm does. A new run clears
 // the statistics of the last one.
-func (m *Master) Start(spec RunSpec) error {
+func (m *Master) Start(spec cluster.RunSpec) error {
 	if spec.Users < 0 {
 		return errors.New("users: must be >= 0")
 	}
@@ -382,9 +341,9 @@ func (m *Master) Start(spec RunSpec) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch m.state {
-	case StateStopping:
+	case cluster.StateStopping:
 		return ErrStopping
-	case StateSpawning, StateRunning:
+	case cluster.StateSpawning, cluster.StateRunning:
 		if spec.Host == "" {
 			spec.Host = m.spec.Host
 		}
@@ -410,7 +369,7 @@ func (m *Master) Start(spec RunSpec) error {
 	m.resetWant = false
 	m.ending = false
 	m.spec = spec
-	m.state = StateSpawning
+	m.state = cluster.StateSpawning
 	m.runDone = make(chan struct{})
 	m.scheduleStopLocked(spec.RunTime)
 	attrs := []any{"users", spec.Users, "spawn_rate", spec.SpawnRate, "host", spec.Host, "run_time", spec.RunTime.String()}
@@ -458,7 +417,7 @@ func (m *Master) followShape(runID string, start time.Time, done <-chan struct{}
 			return
 		}
 		m.mu.Lock()
-		if m.runID != runID || (m.state != StateSpawning && m.state != StateRunning) {
+		if m.runID != runID || (m.state != cluster.StateSpawning && m.state != cluster.StateRunning) {
 			m.mu.Unlock()
 			return
 		}
@@ -486,10 +445,10 @@ func (m *Master) scheduleStopLocked(d time.Duration) {
 func (m *Master) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state != StateSpawning && m.state != StateRunning {
+	if m.state != cluster.StateSpawning && m.state != cluster.StateRunning {
 		return
 	}
-	m.state = StateStopping
+	m.state = cluster.StateStopping
 	if m.stopTimer != nil {
 		m.stopTimer.Stop()
 		m.stopTimer = nil
@@ -505,7 +464,7 @@ func (m *Master) Stop() {
 	m.stopGuard = time.AfterFunc(limit, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.state == StateStopping && !m.ending {
+		if m.state == cluster.StateStopping && !m.ending {
 			m.log.Warn("not every worker sent its final report; ending the run without it", "waited", limit)
 			m.endRunLocked()
 		}
@@ -523,7 +482,7 @@ func (m *Master) idleAssignment() *cluster.Assignment {
 // checkStoppedLocked ends the run once every member has sent its final
 // report of it.
 func (m *Master) checkStoppedLocked() {
-	if m.state != StateStopping || m.ending {
+	if m.state != cluster.StateStopping || m.ending {
 		return
 	}
 	for _, w := range m.workers {
@@ -545,7 +504,7 @@ func (m *Master) endRunLocked() {
 	go func() {
 		m.tick(time.Now(), true) // the final statistics include every on_stop request
 		m.mu.Lock()
-		m.state = StateStopped
+		m.state = cluster.StateStopped
 		m.end = time.Now()
 		m.mu.Unlock()
 		close(done)
@@ -599,7 +558,7 @@ func (m *Master) tick(now time.Time, final bool) {
 	users := m.usersLocked()
 	var target float64
 	var open bool
-	if m.state != StateReady {
+	if m.state != cluster.StateReady {
 		p := stats.NewTick(snap, users)
 		p.Target, p.Open = m.targetLocked(now)
 		target, open = p.Target, p.Open
@@ -638,12 +597,12 @@ func (m *Master) tick(now time.Time, final bool) {
 
 // targetLocked is what the load shape asks for at now, for the history:
 // iterations per second in the open model, users in the closed one (the
-// shape's value, or RunSpec.Users when the shape is constant); 0 once the
+// shape's value, or cluster.RunSpec.Users when the shape is constant); 0 once the
 // run is stopping.
 func (m *Master) targetLocked(now time.Time) (float64, bool) {
 	sh := m.cfg.Shape
 	switch {
-	case m.state == StateStopping || m.state == StateStopped:
+	case m.state == cluster.StateStopping || m.state == cluster.StateStopped:
 		return 0, sh.Open
 	case sh.Open || sh.Dynamic():
 		v, _ := sh.At(now.Sub(m.start))
@@ -654,14 +613,14 @@ func (m *Master) targetLocked(now time.Time) (float64, bool) {
 }
 
 // State returns the master's phase.
-func (m *Master) State() State {
+func (m *Master) State() cluster.State {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.state
 }
 
 // Spec returns what the current (or last) run was asked for.
-func (m *Master) Spec() RunSpec {
+func (m *Master) Spec() cluster.RunSpec {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.spec
@@ -769,12 +728,12 @@ func (m *Master) Times() (start, end time.Time) {
 
 // Workers returns the workers the master knows, in join order, missing
 // ones included.
-func (m *Master) Workers() []WorkerInfo {
+func (m *Master) Workers() []cluster.WorkerInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]WorkerInfo, 0, len(m.workers))
+	out := make([]cluster.WorkerInfo, 0, len(m.workers))
 	for _, w := range m.workers {
-		out = append(out, WorkerInfo{
+		out = append(out, cluster.WorkerInfo{
 			ID: w.id, Host: w.host, Addr: w.addr, Index: w.index, State: w.state,
 			Users: w.status.Users(), ClassUsers: append([]int(nil), w.status.ClassUsers...),
 			CPUPercent: w.status.CPUPercent, MemoryBytes: w.status.MemoryBytes,
@@ -802,7 +761,7 @@ func (m *Master) membersLocked() []*workerRec {
 // worker joined or was lost while the run is past its ramp) starts the
 // share at once; otherwise at the member's share of the spawn rate.
 func (m *Master) dispatchLocked(instant bool) {
-	if m.state != StateSpawning && m.state != StateRunning {
+	if m.state != cluster.StateSpawning && m.state != cluster.StateRunning {
 		return
 	}
 	counts, _ := engine.Counts(m.cfg.Classes, m.spec.Users)
@@ -885,7 +844,7 @@ func (m *Master) watch(now time.Time) {
 	lost := false
 	for _, w := range m.workers {
 		switch {
-		case w.state == WorkerMissing:
+		case w.state == cluster.WorkerMissing:
 		case w.sess != nil && now.Sub(w.lastSeen) > m.hbTO:
 			m.log.Warn("worker missing: no heartbeat", "worker", w.id, "silent_for", now.Sub(w.lastSeen).Round(time.Millisecond), "users", w.status.Users())
 			w.sess.cancel()
@@ -905,20 +864,20 @@ func (m *Master) watch(now time.Time) {
 
 func (m *Master) markMissingLocked(w *workerRec) {
 	m.eventLocked("worker missing", fmt.Sprintf("%s (%s), %d users", w.host, w.id, w.status.Users()))
-	w.state = WorkerMissing
+	w.state = cluster.WorkerMissing
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
 }
 
 func (m *Master) afterMembershipChangeLocked() {
 	switch m.state {
-	case StateSpawning, StateRunning:
+	case cluster.StateSpawning, cluster.StateRunning:
 		if len(m.membersLocked()) == 0 {
 			m.log.Warn("no workers left: the run goes on with 0 users until one joins")
 		}
-		m.dispatchLocked(m.state == StateRunning)
+		m.dispatchLocked(m.state == cluster.StateRunning)
 		m.checkRampLocked()
-	case StateStopping:
+	case cluster.StateStopping:
 		m.checkStoppedLocked()
 	}
 }
@@ -974,7 +933,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 	}
 	m.sendLocked(w, &cluster.MasterMessage{Welcome: welcome})
 	switch m.state {
-	case StateSpawning, StateRunning:
+	case cluster.StateSpawning, cluster.StateRunning:
 		if wasMember && w.assignment != nil {
 			// Back within the grace period: its share is unchanged.
 			a := *w.assignment
@@ -985,7 +944,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 		} else {
 			// New, back after it was missing, or back to a resumed run
 			// (whose workers' shares this master has not dispatched yet).
-			m.dispatchLocked(m.state == StateRunning)
+			m.dispatchLocked(m.state == cluster.StateRunning)
 		}
 	default:
 		m.sendLocked(w, &cluster.MasterMessage{Assignment: m.idleAssignment()})
@@ -1050,8 +1009,8 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 	if w.sess == s {
 		w.sess = nil
 		w.lostAt = time.Now()
-		if w.state != WorkerMissing {
-			w.state = WorkerDisconnected
+		if w.state != cluster.WorkerMissing {
+			w.state = cluster.WorkerDisconnected
 		}
 		if !w.local {
 			m.log.Warn("worker disconnected", "worker", w.id, "err", err)
@@ -1122,7 +1081,7 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 // report of another run (from before a restart of the master, or a late
 // one of the previous run) is dropped.
 func (m *Master) countLocked(w *workerRec, r *cluster.Report) {
-	if r.RunID != m.runID || (m.state != StateSpawning && m.state != StateRunning && m.state != StateStopping) {
+	if r.RunID != m.runID || (m.state != cluster.StateSpawning && m.state != cluster.StateRunning && m.state != cluster.StateStopping) {
 		m.discarded++
 		m.log.Debug("report of another run dropped", "worker", w.id, "seq", r.Seq, "run", r.RunID)
 		return
@@ -1151,7 +1110,7 @@ func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
 	if st.RunID != "" {
 		w.open, w.openRun = st.Open, st.RunID
 	}
-	if w.state != WorkerMissing {
+	if w.state != cluster.WorkerMissing {
 		w.state = st.State
 	}
 	if st.CPUPercent > CPUWarnPercent {
@@ -1170,7 +1129,7 @@ func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
 // checkRampLocked moves spawning to running once every member has reached
 // its share.
 func (m *Master) checkRampLocked() {
-	if m.state != StateSpawning {
+	if m.state != cluster.StateSpawning {
 		return
 	}
 	members := m.membersLocked()
@@ -1182,7 +1141,7 @@ func (m *Master) checkRampLocked() {
 			return
 		}
 	}
-	m.state = StateRunning
+	m.state = cluster.StateRunning
 	if m.cfg.ResetStats {
 		m.resetWant = true
 	}

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"github.com/horde-load/horde/internal/cluster"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func newMaster(t *testing.T) *Master {
 	return m
 }
 
-func waitState(t *testing.T, m *Master, want State) {
+func waitState(t *testing.T, m *Master, want cluster.State) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for m.State() != want {
@@ -53,20 +54,20 @@ func waitState(t *testing.T, m *Master, want State) {
 
 func TestMaster_Lifecycle(t *testing.T) {
 	m := newMaster(t)
-	if got := m.State(); got != StateReady {
+	if got := m.State(); got != cluster.StateReady {
 		t.Fatalf("initial state %s", got)
 	}
-	if err := m.Start(RunSpec{Users: 4, SpawnRate: 100}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 4, SpawnRate: 100}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, StateRunning)
+	waitState(t, m, cluster.StateRunning)
 	if got := m.Users(); got != 4 {
 		t.Errorf("users %d, want 4", got)
 	}
 	// Edit the running test: no new run, statistics kept.
 	time.Sleep(150 * time.Millisecond)
 	before := m.Snapshot().Total.Requests
-	if err := m.Start(RunSpec{Users: 2, SpawnRate: 100}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -81,7 +82,7 @@ func TestMaster_Lifecycle(t *testing.T) {
 	}
 	m.Stop()
 	<-m.RunDone()
-	if got := m.State(); got != StateStopped {
+	if got := m.State(); got != cluster.StateStopped {
 		t.Errorf("state after stop %s", got)
 	}
 	final := m.Snapshot().Total.Requests
@@ -102,7 +103,7 @@ func TestMaster_Lifecycle(t *testing.T) {
 	}
 
 	// A new run starts from zero.
-	if err := m.Start(RunSpec{Users: 1, SpawnRate: 10, RunTime: 200 * time.Millisecond}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 1, SpawnRate: 10, RunTime: 200 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	<-m.RunDone()
@@ -117,7 +118,7 @@ func TestMaster_Lifecycle(t *testing.T) {
 
 func TestMaster_StartRejectsBadSpecs(t *testing.T) {
 	m := newMaster(t)
-	for _, spec := range []RunSpec{{Users: -1, SpawnRate: 1}, {Users: 1, SpawnRate: 0}, {Users: 1, SpawnRate: 1, RunTime: -time.Second}} {
+	for _, spec := range []cluster.RunSpec{{Users: -1, SpawnRate: 1}, {Users: 1, SpawnRate: 0}, {Users: 1, SpawnRate: 1, RunTime: -time.Second}} {
 		if err := m.Start(spec); err == nil {
 			t.Errorf("Start(%+v): no error", spec)
 		}
@@ -130,21 +131,21 @@ func TestMaster_targetLocked(t *testing.T) {
 	tests := []struct {
 		name     string
 		shape    shape.Shape
-		state    State
+		state    cluster.State
 		users    int
 		at       time.Duration
 		want     float64
 		wantOpen bool
 	}{
-		{"closed constant: spec users", shape.Shape{}, StateRunning, 7, 3 * time.Second, 7, false},
-		{"closed stages", shape.Shape{Stages: ramp}, StateRunning, 0, 5 * time.Second, 50, false},
-		{"open constant rate", shape.Shape{Open: true, Start: 2000}, StateRunning, 0, time.Second, 2000, true},
-		{"open stages", shape.Shape{Open: true, Start: 100, Stages: ramp}, StateSpawning, 0, 5 * time.Second, 100, true},
-		{"open, stopping", shape.Shape{Open: true, Start: 2000}, StateStopping, 0, time.Second, 0, true},
-		{"closed, stopped", shape.Shape{}, StateStopped, 7, time.Second, 0, false},
+		{"closed constant: spec users", shape.Shape{}, cluster.StateRunning, 7, 3 * time.Second, 7, false},
+		{"closed stages", shape.Shape{Stages: ramp}, cluster.StateRunning, 0, 5 * time.Second, 50, false},
+		{"open constant rate", shape.Shape{Open: true, Start: 2000}, cluster.StateRunning, 0, time.Second, 2000, true},
+		{"open stages", shape.Shape{Open: true, Start: 100, Stages: ramp}, cluster.StateSpawning, 0, 5 * time.Second, 100, true},
+		{"open, stopping", shape.Shape{Open: true, Start: 2000}, cluster.StateStopping, 0, time.Second, 0, true},
+		{"closed, stopped", shape.Shape{}, cluster.StateStopped, 7, time.Second, 0, false},
 	}
 	for _, tt := range tests {
-		m := &Master{cfg: Config{Shape: tt.shape}, state: tt.state, start: start, spec: RunSpec{Users: tt.users}}
+		m := &Master{cfg: Config{Shape: tt.shape}, state: tt.state, start: start, spec: cluster.RunSpec{Users: tt.users}}
 		got, open := m.targetLocked(start.Add(tt.at))
 		if got != tt.want || open != tt.wantOpen {
 			t.Errorf("%s: target %v, open %v; want %v, %v", tt.name, got, open, tt.want, tt.wantOpen)

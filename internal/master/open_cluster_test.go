@@ -1,6 +1,7 @@
 package master
 
 import (
+	"github.com/horde-load/horde/internal/cluster"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func openRate(m *Master, d time.Duration) float64 {
 func liveMembers(m *Master) int {
 	n := 0
 	for _, w := range m.Workers() {
-		if w.State != WorkerMissing && w.State != WorkerDisconnected {
+		if w.State != cluster.WorkerMissing && w.State != cluster.WorkerDisconnected {
 			n++
 		}
 	}
@@ -35,7 +36,7 @@ func TestMaster_OpenModelRebalances(t *testing.T) {
 	})
 	ws := startWorkers(t, 2, addr)
 	waitWorkers(t, m, 2)
-	if err := m.Start(RunSpec{Users: 1, SpawnRate: 1}); err != nil {
+	if err := m.Start(cluster.RunSpec{Users: 1, SpawnRate: 1}); err != nil {
 		t.Fatal(err)
 	}
 	check := func(when string) {
@@ -76,7 +77,7 @@ func TestMaster_OpenModelRebalances(t *testing.T) {
 	for time.Now().Before(deadline) {
 		missing := 0
 		for _, w := range m.Workers() {
-			if w.State == WorkerMissing {
+			if w.State == cluster.WorkerMissing {
 				missing++
 			}
 		}

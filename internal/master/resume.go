@@ -17,7 +17,7 @@ import (
 type Checkpoint struct {
 	RunID      string           `json:"run_id"`
 	Generation uint64           `json:"generation"`
-	State      State            `json:"state"`
+	State      cluster.State    `json:"state"`
 	Start      time.Time        `json:"start"`
 	Users      int              `json:"users"`
 	SpawnRate  float64          `json:"spawn_rate"`
@@ -126,7 +126,7 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state != StateReady {
+	if m.state != cluster.StateReady {
 		return fmt.Errorf("resume: the master is %s, not ready", m.state)
 	}
 	if err := m.st.RestoreState(cp.Stats); err != nil {
@@ -134,7 +134,7 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	now := time.Now()
 	m.runID, m.gen = cp.RunID, cp.Generation+generationGap
-	m.spec = RunSpec{Users: cp.Users, SpawnRate: cp.SpawnRate, Host: cp.Host, RunTime: cp.RunTime}
+	m.spec = cluster.RunSpec{Users: cp.Users, SpawnRate: cp.SpawnRate, Host: cp.Host, RunTime: cp.RunTime}
 	if m.spec.SpawnRate <= 0 {
 		m.spec.SpawnRate = 1
 	}
@@ -151,9 +151,9 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	m.nextIndex = 0
 	for _, wc := range cp.Workers {
 		w := &workerRec{id: wc.ID, host: wc.Host, index: wc.Index, local: m.cfg.isLocal(),
-			lastSeq: wc.Seq, durableSeq: wc.Seq, state: WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
+			lastSeq: wc.Seq, durableSeq: wc.Seq, state: cluster.WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
 		if wc.Member {
-			w.state = WorkerDisconnected
+			w.state = cluster.WorkerDisconnected
 			w.inRun = cp.RunID // it runs the run's users: its final report is awaited
 		}
 		m.workers[wc.ID] = w
@@ -165,17 +165,17 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	m.resetWant, m.ending = false, false
 	switch cp.State {
-	case StateSpawning, StateRunning, StateStopping:
+	case cluster.StateSpawning, cluster.StateRunning, cluster.StateStopping:
 	default:
 		// The run had stopped; only its results were not written yet.
-		m.state = StateStopped
+		m.state = cluster.StateStopped
 		m.end = now
 		m.log.Info("run restored (it had stopped)", "run", m.runID)
 		return nil
 	}
-	m.state = StateSpawning
-	if cp.State == StateRunning {
-		m.state = StateRunning // its ramp (and --reset-stats) are behind it
+	m.state = cluster.StateSpawning
+	if cp.State == cluster.StateRunning {
+		m.state = cluster.StateRunning // its ramp (and --reset-stats) are behind it
 	}
 	m.runDone = make(chan struct{})
 	deadline := func(d time.Duration) time.Duration {
@@ -195,7 +195,7 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 		m.spec.Users = shapeUsers(sh, now.Sub(cp.Start))
 		go m.followShape(m.runID, cp.Start, m.runDone)
 	}
-	if cp.State == StateStopping {
+	if cp.State == cluster.StateStopping {
 		time.AfterFunc(0, m.Stop) // it was stopping: finish the stop
 	}
 	m.eventLocked("run resumed", fmt.Sprintf("%d users, %s left", m.spec.Users, remaining(cp.Start, m.spec.RunTime, now)))

@@ -34,7 +34,7 @@ func writeFieldErrors(w http.ResponseWriter, status int, errs ...*FieldError) {
 	writeJSON(w, status, apiErrorsDoc{Errors: errs})
 }
 
-// apiSpec is a RunSpec in JSON.
+// apiSpec is a cluster.RunSpec in JSON.
 type apiSpec struct {
 	Users     int     `json:"users"`
 	SpawnRate float64 `json:"spawn_rate"`
@@ -293,8 +293,8 @@ func (s *Server) apiWorkers(w http.ResponseWriter, r *http.Request) {
 	if wl, ok := s.rc.(WorkerLister); ok {
 		workers, _ := wl.Workers()
 		for _, wk := range workers {
-			out = append(out, apiWorker{ID: wk.ID, Host: wk.Host, State: wk.State, Users: wk.Users,
-				CPU: wk.CPUPercent, Memory: wk.MemoryBytes, LastHeartbeat: optTime(wk.LastHeartbeat)})
+			out = append(out, apiWorker{ID: wk.ID, Host: wk.Host, State: string(wk.State), Users: wk.Users,
+				CPU: wk.CPUPercent, Memory: int64(wk.MemoryBytes), LastHeartbeat: optTime(wk.LastHeartbeat)})
 		}
 	}
 	writeJSON(w, http.StatusOK, struct {

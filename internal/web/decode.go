@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/cluster"
 	"io"
 	"math"
 	"mime"
@@ -51,7 +52,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *FieldError) 
 
 // swarmForm is a decoded POST /swarm.
 type swarmForm struct {
-	spec         RunSpec
+	spec         cluster.RunSpec
 	runTimeGiven bool
 }
 
@@ -148,18 +149,18 @@ type runRequest struct {
 // decodeRun reads a POST /api/v1/run body: one JSON object with users
 // (required, >= 0), spawn_rate (required, > 0), host and run_time; unknown
 // fields are refused. It returns every problem found.
-func decodeRun(body io.Reader) (RunSpec, []*FieldError) {
+func decodeRun(body io.Reader) (cluster.RunSpec, []*FieldError) {
 	var req runRequest
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return RunSpec{}, []*FieldError{jsonError(err)}
+		return cluster.RunSpec{}, []*FieldError{jsonError(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return RunSpec{}, []*FieldError{{Field: "body", Detail: "want one JSON object, found more after it"}}
+		return cluster.RunSpec{}, []*FieldError{{Field: "body", Detail: "want one JSON object, found more after it"}}
 	}
 	var (
-		spec RunSpec
+		spec cluster.RunSpec
 		errs []*FieldError
 	)
 	switch {
@@ -190,7 +191,7 @@ func decodeRun(body io.Reader) (RunSpec, []*FieldError) {
 		spec.RunTime = d
 	}
 	if len(errs) > 0 {
-		return RunSpec{}, errs
+		return cluster.RunSpec{}, errs
 	}
 	return spec, nil
 }

@@ -185,7 +185,7 @@ func (s *Server) statsRequests(w http.ResponseWriter, r *http.Request) {
 		if workers, distributed := wl.Workers(); distributed {
 			ws := make([]locustWorker, 0, len(workers))
 			for _, wk := range workers {
-				ws = append(ws, locustWorker{CPUUsage: pyFloat(wk.CPUPercent), ID: wk.ID, MemoryUsage: wk.MemoryBytes, State: wk.State, UserCount: wk.Users})
+				ws = append(ws, locustWorker{CPUUsage: pyFloat(wk.CPUPercent), ID: wk.ID, MemoryUsage: int64(wk.MemoryBytes), State: string(wk.State), UserCount: wk.Users})
 			}
 			doc.Workers = &ws
 		}

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/cluster"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -33,20 +34,12 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
-// RunSpec is what a start (or an edit of a running test) asks for.
-type RunSpec struct {
-	Users     int
-	SpawnRate float64
-	Host      string        // "" keeps the configured host
-	RunTime   time.Duration // 0: until stopped
-}
-
 // RunControl is the run the server drives. Its methods are called
 // concurrently, from every request.
 type RunControl interface {
 	// Start starts a run, or edits the running one (users and spawn rate
 	// change, statistics stay).
-	Start(RunSpec) error
+	Start(cluster.RunSpec) error
 	// Stop asks the running test to stop and returns at once.
 	Stop()
 	// RunDone returns a channel closed once the current (or last) run has
@@ -57,7 +50,7 @@ type RunControl interface {
 	// State is one of ready, spawning, running, stopping, stopped.
 	State() string
 	// Spec is what the current (or last) run was asked for.
-	Spec() RunSpec
+	Spec() cluster.RunSpec
 	Snapshot() *stats.Snapshot
 	History() []stats.Tick
 	// Users is the running user count; ClassUsers the same per class, in
@@ -74,18 +67,7 @@ type RunControl interface {
 // then does /stats/requests carry Locust's "workers" list (a standalone
 // run's, like Locust's local runner's, has none).
 type WorkerLister interface {
-	Workers() (workers []Worker, distributed bool)
-}
-
-// Worker is one worker process as a master sees it.
-type Worker struct {
-	ID            string
-	Host          string
-	State         string // ready, spawning, running, stopping, missing, ...
-	Users         int
-	CPUPercent    float64
-	MemoryBytes   int64
-	LastHeartbeat time.Time
+	Workers() (workers []cluster.WorkerInfo, distributed bool)
 }
 
 // Options configure a Server.
@@ -103,7 +85,7 @@ type Options struct {
 	// without tasks (a Go user) has an empty task list.
 	Classes []report.ClassInfo
 	// Defaults prefill the page's start form.
-	Defaults RunSpec
+	Defaults cluster.RunSpec
 	// ScenarioFile and ExitCodeOnError describe the run in /stats/report.
 	ScenarioFile    string
 	ExitCodeOnError int

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/horde-load/horde/internal/cluster"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,8 +26,8 @@ import (
 type fakeRun struct {
 	mu         sync.Mutex
 	state      string
-	spec       RunSpec
-	starts     []RunSpec
+	spec       cluster.RunSpec
+	starts     []cluster.RunSpec
 	stops      int
 	resets     int
 	startErr   error
@@ -37,7 +38,7 @@ type fakeRun struct {
 	classUsers []int
 	exceptions []stats.Exception
 	start, end time.Time
-	workers    []Worker // used by fakeMaster
+	workers    []cluster.WorkerInfo // used by fakeMaster
 }
 
 func newFakeRun() *fakeRun {
@@ -51,7 +52,7 @@ func newFakeRun() *fakeRun {
 	}
 }
 
-func (f *fakeRun) Start(s RunSpec) error {
+func (f *fakeRun) Start(s cluster.RunSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.startErr != nil {
@@ -97,20 +98,20 @@ func (f *fakeRun) State() string {
 	return f.state
 }
 
-func (f *fakeRun) Spec() RunSpec {
+func (f *fakeRun) Spec() cluster.RunSpec {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.spec
 }
 
-func (f *fakeRun) Snapshot() *stats.Snapshot     { return f.snap }
-func (f *fakeRun) History() []stats.Tick         { return f.hist }
-func (f *fakeRun) Users() int                    { return f.users }
-func (f *fakeRun) ClassUsers() []int             { return f.classUsers }
-func (f *fakeRun) Exceptions() []stats.Exception { return f.exceptions }
-func (f *fakeRun) Times() (start, end time.Time) { return f.start, f.end }
-func (f fakeMaster) Workers() ([]Worker, bool)   { return f.workers, true }
-func (f *fakeRun) startsCopy() []RunSpec {
+func (f *fakeRun) Snapshot() *stats.Snapshot               { return f.snap }
+func (f *fakeRun) History() []stats.Tick                   { return f.hist }
+func (f *fakeRun) Users() int                              { return f.users }
+func (f *fakeRun) ClassUsers() []int                       { return f.classUsers }
+func (f *fakeRun) Exceptions() []stats.Exception           { return f.exceptions }
+func (f *fakeRun) Times() (start, end time.Time)           { return f.start, f.end }
+func (f fakeMaster) Workers() ([]cluster.WorkerInfo, bool) { return f.workers, true }
+func (f *fakeRun) startsCopy() []cluster.RunSpec {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.starts)
@@ -347,7 +348,7 @@ func TestServer_StatsRequests_Running(t *testing.T) {
 
 func TestServer_StatsRequests_Workers(t *testing.T) {
 	rc := newFakeRun()
-	rc.workers = []Worker{{ID: "vm_1", State: "running", Users: 3, CPUPercent: 1.5, MemoryBytes: 1 << 20}}
+	rc.workers = []cluster.WorkerInfo{{ID: "vm_1", State: "running", Users: 3, CPUPercent: 1.5, MemoryBytes: 1 << 20}}
 	ts := newTestServer(t, fakeMaster{rc}, Options{})
 	var got struct {
 		Workers []map[string]any `json:"workers"`
@@ -385,20 +386,20 @@ func TestServer_Swarm(t *testing.T) {
 		body       string
 		wantStatus int
 		wantReply  map[string]any
-		wantSpec   *RunSpec
+		wantSpec   *cluster.RunSpec
 	}{
 		{"all fields", "user_count=10&spawn_rate=2.5&host=%3Chttp://h:1%3E&run_time=1h20m", 200,
 			map[string]any{"host": "http://h:1", "message": "Swarming started", "run_time": 4800.0, "success": true},
-			&RunSpec{Users: 10, SpawnRate: 2.5, Host: "http://h:1", RunTime: 80 * time.Minute}},
+			&cluster.RunSpec{Users: 10, SpawnRate: 2.5, Host: "http://h:1", RunTime: 80 * time.Minute}},
 		{"minimal", "user_count=1&spawn_rate=1", 200,
 			map[string]any{"host": "http://configured", "message": "Swarming started", "success": true},
-			&RunSpec{Users: 1, SpawnRate: 1}},
+			&cluster.RunSpec{Users: 1, SpawnRate: 1}},
 		{"bare seconds, empty host", "user_count=0&spawn_rate=1&host=&run_time=20", 200,
 			map[string]any{"host": "http://configured", "message": "Swarming started", "run_time": 20.0, "success": true},
-			&RunSpec{Users: 0, SpawnRate: 1, RunTime: 20 * time.Second}},
+			&cluster.RunSpec{Users: 0, SpawnRate: 1, RunTime: 20 * time.Second}},
 		{"unknown fields ignored", "user_count=3&spawn_rate=1&stop_timeout=7&x=y", 200,
 			map[string]any{"host": "http://configured", "message": "Swarming started", "success": true},
-			&RunSpec{Users: 3, SpawnRate: 1}},
+			&cluster.RunSpec{Users: 3, SpawnRate: 1}},
 		{"missing user_count", "spawn_rate=1", 400, map[string]any{"message": "user_count: required", "success": false}, nil},
 		{"bad user_count", "user_count=ten&spawn_rate=1", 400, map[string]any{"message": `user_count: must be an integer, got "ten"`, "success": false}, nil},
 		{"float user_count", "user_count=1.5&spawn_rate=1", 400, map[string]any{"message": `user_count: must be an integer, got "1.5"`, "success": false}, nil},
@@ -432,9 +433,9 @@ func TestServer_Swarm(t *testing.T) {
 			} else if got["success"] != false || !hasFieldPrefix(got["message"].(string)) {
 				t.Errorf("reply: got %v, want success false and a message naming a field", got)
 			}
-			var wantStarts []RunSpec
+			var wantStarts []cluster.RunSpec
 			if tt.wantSpec != nil {
-				wantStarts = []RunSpec{*tt.wantSpec}
+				wantStarts = []cluster.RunSpec{*tt.wantSpec}
 			}
 			if diff := cmp.Diff(wantStarts, rc.startsCopy()); diff != "" {
 				t.Errorf("starts (-want +got):\n%s", diff)
@@ -462,7 +463,7 @@ func TestServer_Swarm_Multipart(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
-	if diff := cmp.Diff([]RunSpec{{Users: 4, SpawnRate: 2}}, rc.startsCopy()); diff != "" {
+	if diff := cmp.Diff([]cluster.RunSpec{{Users: 4, SpawnRate: 2}}, rc.startsCopy()); diff != "" {
 		t.Errorf("starts (-want +got):\n%s", diff)
 	}
 }
@@ -509,14 +510,14 @@ func TestServer_APIRun(t *testing.T) {
 		body       string
 		wantStatus int
 		wantErrors []*FieldError
-		wantSpec   *RunSpec
+		wantSpec   *cluster.RunSpec
 	}{
 		{"start", "application/json", `{"users": 10, "spawn_rate": 2, "host": "https://x", "run_time": "90s"}`, 200, nil,
-			&RunSpec{Users: 10, SpawnRate: 2, Host: "https://x", RunTime: 90 * time.Second}},
+			&cluster.RunSpec{Users: 10, SpawnRate: 2, Host: "https://x", RunTime: 90 * time.Second}},
 		{"numeric run_time, no content type", "", `{"users": 1, "spawn_rate": 0.5, "run_time": 30}`, 200, nil,
-			&RunSpec{Users: 1, SpawnRate: 0.5, RunTime: 30 * time.Second}},
+			&cluster.RunSpec{Users: 1, SpawnRate: 0.5, RunTime: 30 * time.Second}},
 		{"null run_time", "application/json; charset=utf-8", `{"users": 1, "spawn_rate": 1, "run_time": null}`, 200, nil,
-			&RunSpec{Users: 1, SpawnRate: 1}},
+			&cluster.RunSpec{Users: 1, SpawnRate: 1}},
 		{"missing both", "application/json", `{}`, 400,
 			[]*FieldError{{"users", "required"}, {"spawn_rate", "required"}}, nil},
 		{"every field bad", "application/json", `{"users": -1, "spawn_rate": -2, "host": "x", "run_time": "soon"}`, 400,
@@ -562,9 +563,9 @@ func TestServer_APIRun(t *testing.T) {
 					t.Errorf("state: got %q, want spawning", got.State)
 				}
 			}
-			var wantStarts []RunSpec
+			var wantStarts []cluster.RunSpec
 			if tt.wantSpec != nil {
-				wantStarts = []RunSpec{*tt.wantSpec}
+				wantStarts = []cluster.RunSpec{*tt.wantSpec}
 			}
 			if diff := cmp.Diff(wantStarts, rc.startsCopy()); diff != "" {
 				t.Errorf("starts (-want +got):\n%s", diff)
@@ -872,7 +873,7 @@ func TestServer_CrossOrigin(t *testing.T) {
 // from elsewhere.
 func TestServer_Page(t *testing.T) {
 	ts := newTestServer(t, newFakeRun(), Options{
-		Defaults: RunSpec{Users: 50, SpawnRate: 2.5, Host: `http://h"<x>`, RunTime: 90 * time.Second},
+		Defaults: cluster.RunSpec{Users: 50, SpawnRate: 2.5, Host: `http://h"<x>`, RunTime: 90 * time.Second},
 		Version:  "1.2.3", HistoryCSV: "x.csv",
 	})
 	r := do(t, ts, "GET", "/", "", "")

@@ -149,7 +149,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 
 func statusToPB(s *cluster.Status) *pb.Status {
 	return &pb.Status{
-		State: s.State, RunId: s.RunID, Generation: s.Generation, RampDone: s.RampDone,
+		State: string(s.State), RunId: s.RunID, Generation: s.Generation, RampDone: s.RampDone,
 		ClassUsers: ints64(s.ClassUsers), CpuPercent: s.CPUPercent, MemoryBytes: s.MemoryBytes,
 		OpenIterations: s.Open.Iterations, OpenDropped: s.Open.Dropped,
 		OpenLagMeanUs: s.Open.LagMean.Microseconds(), OpenLagMaxUs: s.Open.LagMax.Microseconds(),
@@ -161,7 +161,7 @@ func statusFromPB(s *pb.Status) cluster.Status {
 		return cluster.Status{}
 	}
 	return cluster.Status{
-		State: s.State, RunID: s.RunId, Generation: s.Generation, RampDone: s.RampDone,
+		State: cluster.State(s.State), RunID: s.RunId, Generation: s.Generation, RampDone: s.RampDone,
 		ClassUsers: ints(s.ClassUsers), CPUPercent: s.CpuPercent, MemoryBytes: s.MemoryBytes,
 		Open: cluster.OpenStats{
 			Iterations: s.OpenIterations, Dropped: s.OpenDropped,
