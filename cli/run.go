@@ -29,6 +29,7 @@ import (
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/store"
+	"github.com/horde-load/horde/internal/worker"
 )
 
 // Defaults of `horde run`, as Locust's headless defaults.
@@ -211,6 +212,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, o *runOptions, file string,
 	if err != nil {
 		return badInput("%v", err)
 	}
+	rs.local = true
 	return rs.drive(ctx, m, o, nil)
 }
 
@@ -227,6 +229,7 @@ type runSetup struct {
 	log         *slog.Logger
 	out         *outputs
 	resumed     *resumed // the unfinished run a restarted master goes on with
+	local       bool     // standalone: the users run in an in-process worker
 	stdout      io.Writer
 	cleanups    []func()
 }
@@ -322,7 +325,7 @@ func (rs *runSetup) masterConfig(o *runOptions) master.Config {
 		Classes:         rs.classes,
 		Host:            rs.host,
 		StopTimeout:     rs.stopTimeout,
-		HTTP:            httpload.Options{Timeout: o.requestTimeout.d},
+		RequestTimeout:  o.requestTimeout.d,
 		ResetStats:      o.resetStats,
 		Logger:          rs.log,
 		OnTick:          rs.out.tick,
@@ -348,7 +351,19 @@ func (rs *runSetup) drive(ctx context.Context, m *master.Master, o *runOptions, 
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(serveCtx) }()
-	defer func() { stopServing(); <-served }()
+	localDone := make(chan struct{})
+	localCtx, stopLocal := context.WithCancel(context.WithoutCancel(ctx))
+	if rs.local {
+		go func() {
+			defer close(localDone)
+			if err := worker.Local(localCtx, m, rs.classes, httpload.Options{Timeout: o.requestTimeout.d}, rs.log); err != nil {
+				rs.log.Error("in-process worker", "err", err)
+			}
+		}()
+	} else {
+		close(localDone)
+	}
+	defer func() { stopServing(); <-served; stopLocal(); <-localDone }()
 	finish := func() error { return finishRun(m, o, rs.out, rs.plan, rs.classes, rs.file) }
 	handover := func() bool { return rs.handover(ctx, m, o) }
 	if !o.headless {
@@ -600,7 +615,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // classInfo describes the classes for the report's ratio table, with the
 // users each class gets of the run's user count.
 func classInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.ClassInfo {
-	running, _ := engine.Counts(classes, users)
+	running, _ := cluster.Counts(classes, users)
 	out := make([]report.ClassInfo, 0, len(classes))
 	for i, c := range classes {
 		ci := report.ClassInfo{Name: c.Name, Weight: c.Weight}

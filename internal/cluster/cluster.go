@@ -115,11 +115,19 @@ type Status struct {
 	Open        OpenStats
 }
 
-// OpenStats are a worker's open-model counters for its run (cumulative).
+// OpenStats are the open model's counters of a run (cumulative): a
+// worker's, or the master's sum over its workers.
 type OpenStats struct {
-	Iterations, Dropped int64
-	LagMean, LagMax     time.Duration
+	Iterations int64         // iterations started
+	Dropped    int64         // iterations that no free user could start on time
+	LagMean    time.Duration // mean delay of iterations behind their schedule
+	LagMax     time.Duration
 }
+
+// OnStopGrace is the least time a stopping user's on_stop gets, even with
+// a stop timeout of zero: a master waits that long (and the stop timeout)
+// for its workers' final reports.
+const OnStopGrace = 5 * time.Second
 
 // Users returns the status's total user count.
 func (s *Status) Users() int {

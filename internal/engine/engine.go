@@ -27,8 +27,8 @@ import (
 )
 
 // DefaultOnStopTimeout is the least time on_stop gets when a user stops,
-// even with a stop timeout of zero.
-const DefaultOnStopTimeout = 5 * time.Second
+// even with a stop timeout of zero (cluster.OnStopGrace).
+const DefaultOnStopTimeout = cluster.OnStopGrace
 
 // releaseAfterRamp is the user count from which a finished ramp-up returns
 // freed memory to the OS at once.
@@ -71,7 +71,7 @@ type Config struct {
 // Engine runs the users of one process.
 type Engine struct {
 	cfg   Config
-	order *spawnOrder
+	order *cluster.SpawnOrder
 	log   *slog.Logger
 
 	mu        sync.Mutex
@@ -104,7 +104,7 @@ type Engine struct {
 
 // New checks cfg and returns an engine ready to Run.
 func New(cfg Config) (*Engine, error) {
-	order, err := newSpawnOrder(cfg.Classes)
+	order, err := cluster.NewSpawnOrder(cfg.Classes)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func New(cfg Config) (*Engine, error) {
 			return nil, errors.New("engine: class " + c.Name + " has no constructor")
 		}
 	}
-	target, byOrder := order.counts(min(cfg.Users, order.limit()), len(cfg.Classes)), true
+	target, byOrder := order.Counts(min(cfg.Users, order.Limit()), len(cfg.Classes)), true
 	if cfg.ClassUsers != nil {
 		if len(cfg.ClassUsers) != len(cfg.Classes) {
 			return nil, fmt.Errorf("engine: %d class counts for %d classes", len(cfg.ClassUsers), len(cfg.Classes))
@@ -159,7 +159,7 @@ func New(cfg Config) (*Engine, error) {
 // by the spawn order (fixed counts first, then by weight), and ramp-down
 // stops the last spawned first.
 func (e *Engine) SetTarget(users int, rate float64) {
-	counts := e.order.counts(min(max(users, 0), e.order.limit()), len(e.cfg.Classes))
+	counts := e.order.Counts(min(max(users, 0), e.order.Limit()), len(e.cfg.Classes))
 	e.setTargets(counts, true, rate)
 }
 
@@ -369,18 +369,10 @@ func (e *Engine) followShape(ctx context.Context, end context.CancelFunc) {
 	}
 }
 
-// OpenStats are the open model's counters.
-type OpenStats struct {
-	Iterations int64         // iterations started
-	Dropped    int64         // iterations that no free user could start on time
-	LagMean    time.Duration // mean delay of iterations behind their schedule
-	LagMax     time.Duration
-}
-
 // Open returns the open model's counters (zero in the closed model).
-func (e *Engine) Open() OpenStats {
+func (e *Engine) Open() cluster.OpenStats {
 	n := e.iterations.Load()
-	o := OpenStats{Iterations: n, Dropped: e.dropped.Load(), LagMax: time.Duration(e.lagMaxUs.Load()) * time.Microsecond}
+	o := cluster.OpenStats{Iterations: n, Dropped: e.dropped.Load(), LagMax: time.Duration(e.lagMaxUs.Load()) * time.Microsecond}
 	if n > 0 {
 		o.LagMean = time.Duration(e.lagSumUs.Load()/n) * time.Microsecond
 	}
@@ -447,7 +439,7 @@ func (e *Engine) step(base context.Context) bool {
 // shortfall, then the first class).
 func (e *Engine) nextClassLocked() int {
 	if e.byOrder {
-		if c := e.order.class(len(e.users)); c >= 0 && e.listed[c] < e.target[c] {
+		if c := e.order.Class(len(e.users)); c >= 0 && e.listed[c] < e.target[c] {
 			return c
 		}
 	}
@@ -498,7 +490,7 @@ func (e *Engine) setState(s cluster.State) {
 func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	e.mu.Lock()
 	if ci < 0 {
-		ci = max(e.order.class(len(e.users)), 0)
+		ci = max(e.order.Class(len(e.users)), 0)
 	}
 	e.nextID++
 	id := e.nextID

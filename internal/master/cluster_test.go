@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -46,9 +47,13 @@ func clusterConfig(classes []horde.Class) Config {
 }
 
 // serveCluster serves m to workers on l until the test ends.
-func serveCluster(t *testing.T, m *Master, l net.Listener) {
+func serveCluster(t *testing.T, m *Master, l net.Listener) { serveVia(t, m, m, l) }
+
+// serveVia is serveCluster with the sessions handed to acc (which passes
+// them on to m).
+func serveVia(t *testing.T, m *Master, acc cluster.Acceptor, l net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := rpc.NewServer(context.Background(), m, nil)
+	srv := rpc.NewServer(context.Background(), acc, nil)
 	go srv.Serve(l)
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx) }()
@@ -137,20 +142,26 @@ func TestMaster_DropBetweenReportAndAck(t *testing.T) {
 	var drops atomic.Int64
 	var mu sync.Mutex
 	seen := map[uint64]bool{}
-	m, addr := startCluster(t, pingClasses(), func(m *Master) {
-		m.dropBeforeAck = func(seq uint64) bool {
-			mu.Lock()
-			defer mu.Unlock()
-			// Drop the first delivery of reports 2 and 5 (of each worker).
-			if (seq == 2 || seq == 5) && !seen[seq] {
-				seen[seq] = true
-				drops.Add(1)
-				return true
-			}
-			return false
+	m, err := New(clusterConfig(pingClasses()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveVia(t, m, dropAcks{m, func(seq uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		// Drop the first delivery of reports 2 and 5 (of each worker).
+		if (seq == 2 || seq == 5) && !seen[seq] {
+			seen[seq] = true
+			drops.Add(1)
+			return true
 		}
-	})
-	ws := startWorkers(t, 2, addr)
+		return false
+	}}, l)
+	ws := startWorkers(t, 2, l.Addr().String())
 	waitWorkers(t, m, 2)
 	if err := m.Start(cluster.RunSpec{Users: 6, SpawnRate: 100, RunTime: 2 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -168,6 +179,50 @@ func TestMaster_DropBetweenReportAndAck(t *testing.T) {
 	if got == 0 || got != acked {
 		t.Errorf("master counted %d requests, workers' acknowledged reports hold %d (dropped %d sessions)", got, acked, drops.Load())
 	}
+}
+
+// dropAcks ends a worker's session after the master has read a report for
+// which drop is true and before its acknowledgement reaches the worker.
+type dropAcks struct {
+	m    *Master
+	drop func(seq uint64) bool
+}
+
+func (d dropAcks) Accept(ctx context.Context, conn cluster.MasterConn) error {
+	return d.m.Accept(ctx, &ackDropper{MasterConn: conn, drop: d.drop})
+}
+
+type ackDropper struct {
+	cluster.MasterConn
+	drop    func(seq uint64) bool
+	mu      sync.Mutex
+	dropped bool
+}
+
+func (c *ackDropper) Recv() (*cluster.WorkerMessage, error) {
+	c.mu.Lock()
+	dropped := c.dropped
+	c.mu.Unlock()
+	if dropped {
+		return nil, errors.New("test: connection dropped before an acknowledgement")
+	}
+	msg, err := c.MasterConn.Recv()
+	if err == nil && msg.Report != nil && c.drop(msg.Report.Seq) {
+		c.mu.Lock()
+		c.dropped = true
+		c.mu.Unlock()
+	}
+	return msg, err
+}
+
+func (c *ackDropper) Send(msg *cluster.MasterMessage) error {
+	c.mu.Lock()
+	dropped := c.dropped
+	c.mu.Unlock()
+	if dropped && msg.Ack != nil {
+		return errors.New("test: connection dropped before an acknowledgement")
+	}
+	return c.MasterConn.Send(msg)
 }
 
 // The users are split exactly over the workers, per class.
@@ -192,7 +247,7 @@ func TestMaster_SplitsUsersPerClass(t *testing.T) {
 			t.Errorf("worker %s has %d users, want 3 or 4", w.ID, w.Users)
 		}
 	}
-	// 10 users at weights 3:1 are 8 of a and 2 of b (engine.Counts).
+	// 10 users at weights 3:1 are 8 of a and 2 of b (cluster.Counts).
 	if total[0] != 8 || total[1] != 2 {
 		t.Errorf("class users %v, want [8 2]", total)
 	}

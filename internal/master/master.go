@@ -23,11 +23,8 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
-	"github.com/horde-load/horde/internal/engine"
-	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
-	"github.com/horde-load/horde/internal/worker"
 )
 
 // DefaultTick is how often recorded samples become statistics.
@@ -47,14 +44,14 @@ const CPUWarnPercent = 90
 
 // Config is what every run of a master shares.
 type Config struct {
-	Classes     []horde.Class
-	Host        string // default host; a cluster.RunSpec may override it
-	StopTimeout time.Duration
-	HTTP        httpload.Options
-	ResetStats  bool // reset statistics once all users are spawned (Locust's --reset-stats)
-	Tick        time.Duration
-	HistoryMax  int // points kept in the history (stats.DefaultHistoryMax when 0)
-	Logger      *slog.Logger
+	Classes        []horde.Class
+	Host           string // default host; a cluster.RunSpec may override it
+	StopTimeout    time.Duration
+	RequestTimeout time.Duration // of a request, when its scenario sets none (0: the worker's default)
+	ResetStats     bool          // reset statistics once all users are spawned (Locust's --reset-stats)
+	Tick           time.Duration
+	HistoryMax     int // points kept in the history (stats.DefaultHistoryMax when 0)
+	Logger         *slog.Logger
 	// OnTick, if set, is called after each tick with a fresh snapshot and
 	// the running user count. It runs on the master's goroutine: keep it short.
 	OnTick func(snap *stats.Snapshot, users int, target float64, open bool)
@@ -108,10 +105,6 @@ type Master struct {
 	reportIv time.Duration
 	hbIv     time.Duration
 	hbTO     time.Duration
-
-	// dropBeforeAck, for tests, ends a session after counting a report and
-	// before acknowledging it when it returns true.
-	dropBeforeAck func(seq uint64) bool
 
 	sessions sync.WaitGroup
 
@@ -190,7 +183,7 @@ func New(cfg Config) (*Master, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := engine.Counts(cfg.Classes, 0); err != nil {
+	if _, err := cluster.Counts(cfg.Classes, 0); err != nil {
 		return nil, err
 	}
 	var b [4]byte
@@ -239,36 +232,12 @@ func orDefault(d, def time.Duration) time.Duration {
 // ID returns the master's id (new for every process).
 func (m *Master) ID() string { return m.id }
 
-// Serve ticks the statistics, watches the workers' heartbeats and, in a
-// standalone master, runs the in-process worker, until ctx is done; then it
-// stops any run, tells the workers to quit, and returns once the run has
-// stopped.
+// Serve ticks the statistics and watches the workers' heartbeats until ctx
+// is done; then it stops any run, tells the workers to quit, and returns
+// once the run has stopped. A standalone master's in-process worker is
+// started by its caller (worker.Run with a cluster.LocalDialer on m) and
+// stopped after Serve returns.
 func (m *Master) Serve(ctx context.Context) error {
-	var localDone chan struct{}
-	localCtx, stopLocal := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopLocal()
-	if m.cfg.Cluster == nil {
-		w, err := worker.New(worker.Config{
-			ID:                "local",
-			Version:           m.version,
-			Classes:           m.cfg.Classes,
-			HTTP:              m.cfg.HTTP,
-			MasterLostTimeout: time.Hour, // it dies with this process
-			// The master logs the run; the in-process worker only its problems.
-			Logger: slog.New(warnOnly{m.log.Handler()}),
-		})
-		if err != nil {
-			return err
-		}
-		localDone = make(chan struct{})
-		go func() {
-			defer close(localDone)
-			if err := w.Run(localCtx, cluster.LocalDialer{Acceptor: m}); err != nil {
-				m.log.Error("in-process worker", "err", err)
-			}
-		}()
-	}
-
 	ticker := time.NewTicker(m.cfg.Tick)
 	defer ticker.Stop()
 	watch := time.NewTicker(min(m.hbIv, 250*time.Millisecond))
@@ -280,20 +249,12 @@ func (m *Master) Serve(ctx context.Context) error {
 				// Handed over: the last reports counted go into a last
 				// tick (and checkpoint); the run is left running.
 				m.tick(time.Now(), true)
-				if localDone != nil {
-					stopLocal()
-					<-localDone
-				}
 				m.waitSessions(2 * time.Second)
 				return nil
 			}
 			m.Stop()
 			<-m.RunDone()
 			m.quitWorkers("the master is shutting down")
-			if localDone != nil {
-				stopLocal()
-				<-localDone
-			}
 			m.waitSessions(2 * time.Second)
 			return nil
 		case t := <-ticker.C:
@@ -460,7 +421,7 @@ func (m *Master) Stop() {
 		}
 	}
 	// A worker that never answers must not hold the run in stopping.
-	limit := max(m.cfg.StopTimeout, 0) + engine.DefaultOnStopTimeout + time.Second + m.hbTO + 2*m.reportIv
+	limit := max(m.cfg.StopTimeout, 0) + cluster.OnStopGrace + time.Second + m.hbTO + 2*m.reportIv
 	m.stopGuard = time.AfterFunc(limit, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -698,10 +659,10 @@ func (m *Master) Exceptions() []stats.Exception {
 
 // Open returns the open model's counters of the current (or last) run,
 // over every worker (zero in the closed model).
-func (m *Master) Open() engine.OpenStats {
+func (m *Master) Open() cluster.OpenStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var o engine.OpenStats
+	var o cluster.OpenStats
 	var lagSum float64
 	for _, w := range m.workers {
 		s := w.open
@@ -764,7 +725,7 @@ func (m *Master) dispatchLocked(instant bool) {
 	if m.state != cluster.StateSpawning && m.state != cluster.StateRunning {
 		return
 	}
-	counts, _ := engine.Counts(m.cfg.Classes, m.spec.Users)
+	counts, _ := cluster.Counts(m.cfg.Classes, m.spec.Users)
 	members := m.membersLocked()
 	m.gen++
 	for i, w := range members {
@@ -777,7 +738,7 @@ func (m *Master) dispatchLocked(instant bool) {
 			SpawnRate:      cluster.ShareRate(m.spec.SpawnRate, sum(share), m.spec.Users),
 			Host:           m.spec.Host,
 			StopTimeout:    m.cfg.StopTimeout,
-			RequestTimeout: m.cfg.HTTP.Timeout,
+			RequestTimeout: m.cfg.RequestTimeout,
 		}
 		if instant {
 			a.SpawnRate = 0
@@ -887,8 +848,12 @@ func (m *Master) afterMembershipChangeLocked() {
 // then its reports are counted (each sequence number once) and
 // acknowledged. It implements cluster.Acceptor.
 func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
-	m.sessions.Add(1)
-	defer m.sessions.Done()
+	if !m.cfg.isLocal() {
+		// Serve waits for the remote sessions; an in-process worker's
+		// ends when its caller stops it, after Serve.
+		m.sessions.Add(1)
+		defer m.sessions.Done()
+	}
 	first, err := recvTimeout(conn, 15*time.Second)
 	if err != nil {
 		return fmt.Errorf("worker %s: %w", conn.Peer(), err)
@@ -1056,9 +1021,6 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 			w.lastSeq = r.Seq
 			m.countLocked(w, r)
 		}
-		if m.dropBeforeAck != nil && m.dropBeforeAck(r.Seq) {
-			return false
-		}
 		switch {
 		case m.cfg.OnCheckpoint == nil:
 			m.sendLocked(w, &cluster.MasterMessage{Ack: &cluster.Ack{Seq: w.lastSeq}})
@@ -1148,13 +1110,3 @@ func (m *Master) checkRampLocked() {
 	m.log.Info("all users spawned", "users", m.usersLocked())
 	m.eventLocked("spawn complete", fmt.Sprintf("%d users", m.usersLocked()))
 }
-
-// warnOnly passes on warnings and errors only.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
-func (h warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{h.Handler.WithGroup(g)} }

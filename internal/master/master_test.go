@@ -2,12 +2,14 @@ package master
 
 import (
 	"context"
-	"github.com/horde-load/horde/internal/cluster"
 	"testing"
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/shape"
+	"github.com/horde-load/horde/internal/worker"
 )
 
 // pinger records one sample per task.
@@ -32,9 +34,17 @@ func newMaster(t *testing.T) *Master {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- m.Serve(ctx) }()
+	// The in-process worker, as the run package starts it for a standalone run.
+	wctx, stopWorker := context.WithCancel(context.Background())
+	wdone := make(chan error)
+	go func() { wdone <- worker.Local(wctx, m, m.cfg.Classes, httpload.Options{}, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		stopWorker()
+		if err := <-wdone; err != nil {
 			t.Error(err)
 		}
 	})

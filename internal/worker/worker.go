@@ -648,8 +648,7 @@ func (w *Worker) status() cluster.Status {
 	st.ClassUsers = e.ClassUsers()
 	done := e.RampDone() // of the target of r.gen: retarget sets both under w.mu
 	if r.open {
-		o := e.Open()
-		st.Open = cluster.OpenStats{Iterations: o.Iterations, Dropped: o.Dropped, LagMean: o.LagMean, LagMax: o.LagMax}
+		st.Open = e.Open()
 	}
 	switch {
 	case r.stopping:
@@ -858,7 +857,9 @@ func (w *Worker) stopRun(r *run, why string) {
 	kick(w.statusKick)
 }
 
-// warnOnly passes on warnings and errors only.
+// WarnOnly returns a handler that passes on h's warnings and errors only.
+func WarnOnly(h slog.Handler) slog.Handler { return warnOnly{h} }
+
 type warnOnly struct{ slog.Handler }
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {

@@ -1,4 +1,4 @@
-package engine
+package cluster
 
 import (
 	"errors"
@@ -11,20 +11,20 @@ import (
 // scaled down (keeping every class at least weight 1).
 const maxCycle = 1 << 16
 
-// spawnOrder decides which class the k-th user (0-based) belongs to, as
+// SpawnOrder decides which class the k-th user (0-based) belongs to, as
 // Locust does: users of fixed-count classes first, then the other classes
 // interleaved by smooth weighted round-robin, so that any prefix of the
 // sequence is spread over the classes as evenly as integer counts allow.
-type spawnOrder struct {
+type SpawnOrder struct {
 	fixed []int // class index of each fixed-count user
 	cycle []int // one period of the weighted round-robin
 }
 
-func newSpawnOrder(classes []horde.Class) (*spawnOrder, error) {
+func NewSpawnOrder(classes []horde.Class) (*SpawnOrder, error) {
 	if len(classes) == 0 {
 		return nil, errors.New("no user classes")
 	}
-	o := &spawnOrder{}
+	o := &SpawnOrder{}
 	var weighted []int
 	sum := 0
 	for i, c := range classes {
@@ -80,9 +80,9 @@ func newSpawnOrder(classes []horde.Class) (*spawnOrder, error) {
 	return o, nil
 }
 
-// class returns the class index of user k, or -1 when only fixed-count
+// Class returns the class index of user k, or -1 when only fixed-count
 // classes exist and k is past them.
-func (o *spawnOrder) class(k int) int {
+func (o *SpawnOrder) Class(k int) int {
 	if k < len(o.fixed) {
 		return o.fixed[k]
 	}
@@ -92,17 +92,17 @@ func (o *spawnOrder) class(k int) int {
 	return o.cycle[(k-len(o.fixed))%len(o.cycle)]
 }
 
-// limit is the largest user count the classes allow (fixed-only plans cannot grow).
-func (o *spawnOrder) limit() int {
+// Limit is the largest user count the classes allow (fixed-only plans cannot grow).
+func (o *SpawnOrder) Limit() int {
 	if len(o.cycle) == 0 {
 		return len(o.fixed)
 	}
 	return int(^uint(0) >> 1)
 }
 
-// counts returns how many of the first n users in spawn order each of the
+// Counts returns how many of the first n users in spawn order each of the
 // k classes gets, without walking the n users.
-func (o *spawnOrder) counts(n, k int) []int {
+func (o *SpawnOrder) Counts(n, k int) []int {
 	out := make([]int, k)
 	f := min(n, len(o.fixed))
 	for _, c := range o.fixed[:f] {
@@ -122,13 +122,14 @@ func (o *spawnOrder) counts(n, k int) []int {
 	return out
 }
 
-// Counts returns how many of n users each class gets.
+// Counts returns how many of n users each class gets: the master splits
+// a run's users over the classes with it, then over the workers (Share).
 func Counts(classes []horde.Class, n int) ([]int, error) {
-	o, err := newSpawnOrder(classes)
+	o, err := NewSpawnOrder(classes)
 	if err != nil {
 		return nil, err
 	}
-	return o.counts(min(max(n, 0), o.limit()), len(classes)), nil
+	return o.Counts(min(max(n, 0), o.Limit()), len(classes)), nil
 }
 
 func gcd(a, b int) int {

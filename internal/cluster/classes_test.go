@@ -1,4 +1,4 @@
-package engine
+package cluster
 
 import (
 	"testing"
@@ -47,13 +47,13 @@ func TestCounts(t *testing.T) {
 // Every prefix of the spawn order is within one user of the exact share.
 func TestSpawnOrder_PrefixesEven(t *testing.T) {
 	classes := []horde.Class{{Name: "a", Weight: 5}, {Name: "b", Weight: 3}, {Name: "c", Weight: 1}}
-	o, err := newSpawnOrder(classes)
+	o, err := NewSpawnOrder(classes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := make([]int, 3)
 	for k := 1; k <= 500; k++ {
-		counts[o.class(k-1)]++
+		counts[o.Class(k-1)]++
 		for i, c := range classes {
 			exact := float64(k) * float64(c.Weight) / 9
 			if d := float64(counts[i]) - exact; d > 1 || d < -1 {
