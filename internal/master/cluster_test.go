@@ -48,7 +48,7 @@ func clusterConfig(classes []horde.Class) Config {
 // serveCluster serves m to workers on l until the test ends.
 func serveCluster(t *testing.T, m *Master, l net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := rpc.NewServer(context.Background(), m, nil)
+	srv := rpc.NewServer(m, rpc.ServerConfig{})
 	go srv.Serve(l)
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx) }()
