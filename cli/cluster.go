@@ -48,6 +48,10 @@ func newMasterCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *
 files, splits the users and the spawn rate exactly over them, and merges what
 they report. It serves the same outputs, web UI and API as horde run.
 
+A worker receives the scenario and its data files, so the channel is closed:
+without --worker-token or mutual TLS (--tls-ca) the master listens on
+127.0.0.1 only, and beyond it only with --allow-open-workers.
+
 Every flag also reads HORDE_<FLAG> from the environment, e.g.
 HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	c := &clusterOptions{}
@@ -88,6 +92,11 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	if c.heartbeatTimeout.d <= 0 || c.reportInterval.d <= 0 {
 		return badInput("--heartbeat-timeout and --report-interval must be > 0")
 	}
+	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
+	access := rpc.Access{Token: c.token, MutualTLS: tlsFiles.Mutual(), AllowOpen: c.allowOpen}
+	if err := access.CheckHost(ctx, c.bindHost); err != nil {
+		return &exitError{code: ExitBadInput, err: err}
+	}
 	var load planLoader
 	if file != "" {
 		load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
@@ -104,8 +113,6 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 		}
 	} // else the workers run the same binary's Go classes
 
-	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
-	access := rpc.Access{Token: c.token, MutualTLS: tlsFiles.Mutual(), AllowOpen: c.allowOpen}
 	listener, err := rpc.Listen(ctx, c.bindHost, c.bindPort, access)
 	if err != nil {
 		return &exitError{code: ExitBadInput, err: err}

@@ -70,11 +70,14 @@ func hostForMessage(host string) string {
 }
 
 // CheckHost returns an *OpenError when listening on host would open the
-// channel beyond loopback without AllowOpen. "" and "*" are every
+// channel beyond loopback without AllowOpen. "" is DefaultHost(), "*" every
 // interface; a name is loopback only if every address it resolves to is.
 func (a Access) CheckHost(ctx context.Context, host string) error {
 	if a.Closed() || a.AllowOpen {
 		return nil
+	}
+	if host == "" {
+		host = a.DefaultHost()
 	}
 	lo, err := loopbackHost(ctx, host)
 	if err != nil {
@@ -89,7 +92,7 @@ func (a Access) CheckHost(ctx context.Context, host string) error {
 // loopbackHost reports whether every address host names is a loopback one.
 func loopbackHost(ctx context.Context, host string) (bool, error) {
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" || host == "*" {
+	if host == "*" {
 		return false, nil
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {

@@ -20,7 +20,7 @@ func TestAccess_CheckHost(t *testing.T) {
 		host string
 		open bool // beyond loopback
 	}{
-		{"", true}, {"*", true}, {"0.0.0.0", true}, {"::", true}, {"[::]", true},
+		{"*", true}, {"0.0.0.0", true}, {"::", true}, {"[::]", true},
 		{"10.0.0.5", true}, {"192.168.1.1", true}, {"fe80::1", true}, {"::ffff:10.0.0.5", true},
 		{"127.0.0.1", false}, {"127.1.2.3", false}, {"::1", false}, {"[::1]", false}, {"localhost", false},
 		{"::ffff:127.0.0.1", false},
@@ -35,6 +35,9 @@ func TestAccess_CheckHost(t *testing.T) {
 				t.Errorf("CheckHost(%q) with %+v = %v, want nil", tt.host, a, err)
 			}
 		}
+	}
+	if err := (Access{}).CheckHost(ctx, ""); err != nil {
+		t.Errorf("CheckHost of the default host without a token: %v", err)
 	}
 	msg := (&OpenError{Host: "0.0.0.0"}).Error()
 	for _, want := range []string{"--master-bind-host 0.0.0.0", "--worker-token", "--tls-cert", "--tls-key", "--tls-ca", "--allow-open-workers"} {
