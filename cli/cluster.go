@@ -30,6 +30,7 @@ type clusterOptions struct {
 	heartbeatTimeout durationValue
 	reportInterval   durationValue
 	tlsCA            string
+	allowOpen        bool
 }
 
 // newMasterCmd is `horde master FILE`: `horde run`'s flags and outputs, but
@@ -47,11 +48,15 @@ func newMasterCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *
 files, splits the users and the spawn rate exactly over them, and merges what
 they report. It serves the same outputs, web UI and API as horde run.
 
+A worker receives the scenario and its data files, so the channel is closed:
+without --worker-token or mutual TLS (--tls-ca) the master listens on
+127.0.0.1 only, and beyond it only with --allow-open-workers.
+
 Every flag also reads HORDE_<FLAG> from the environment, e.g.
 HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	c := &clusterOptions{}
 	f := cmd.Flags()
-	f.StringVar(&c.bindHost, "master-bind-host", "*", "interface to listen for workers on (* for all)")
+	f.StringVar(&c.bindHost, "master-bind-host", "", "interface to listen for workers on, * for all (default: all with --worker-token, mutual TLS or --allow-open-workers, else 127.0.0.1)")
 	f.IntVar(&c.bindPort, "master-bind-port", cluster.DefaultPort, "port to listen for workers on (0: any free port)")
 	f.IntVar(&c.expectWorkers, "expect-workers", 1, "with --headless, wait for this many workers before starting")
 	c.expectMaxWait.d = 0
@@ -61,6 +66,7 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	f.Var(&c.heartbeatTimeout, "heartbeat-timeout", "a worker silent this long is missing; its users go to the others")
 	c.reportInterval.d = cluster.DefaultReportInterval
 	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
+	f.BoolVar(&c.allowOpen, "allow-open-workers", false, "let workers join beyond loopback without --worker-token or mutual TLS: anyone who reaches the port gets the scenario and its data files (warned at start and hourly)")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
 	f.StringVar(&o.onSigterm, "sigterm", "stop", "on SIGTERM: stop the run (as on Ctrl-C), or handover: leave it running for the next master on --runs-dir (a Kubernetes pod deleted or moved); see docs/runs.md")
 	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
@@ -86,6 +92,11 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	if c.heartbeatTimeout.d <= 0 || c.reportInterval.d <= 0 {
 		return badInput("--heartbeat-timeout and --report-interval must be > 0")
 	}
+	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
+	access := rpc.Access{Token: c.token, MutualTLS: tlsFiles.Mutual(), AllowOpen: c.allowOpen}
+	if err := access.CheckHost(ctx, c.bindHost); err != nil {
+		return &exitError{code: ExitBadInput, err: err}
+	}
 	var load planLoader
 	if file != "" {
 		load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
@@ -102,20 +113,15 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 		}
 	} // else the workers run the same binary's Go classes
 
-	bind := c.bindHost
-	if bind == "*" {
-		bind = ""
-	}
-	listener, err := net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(c.bindPort)))
+	listener, err := rpc.Listen(ctx, c.bindHost, c.bindPort, access)
 	if err != nil {
-		return &exitError{code: ExitBadInput, err: fmt.Errorf("listen for workers: %w", err)}
+		return &exitError{code: ExitBadInput, err: err}
 	}
 	defer listener.Close()
 
 	cfg := rs.masterConfig(o)
 	cfg.Cluster = &master.ClusterConfig{
 		Scenario:         bundle,
-		Token:            c.token,
 		Version:          Version,
 		ReportInterval:   c.reportInterval.d,
 		HeartbeatTimeout: c.heartbeatTimeout.d,
@@ -132,10 +138,7 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	}
 
 	// Sessions outlive the master's serving: the master tells its workers
-	// to quit when it stops, then the sessions end with rpcCtx.
-	rpcCtx, stopRPC := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRPC()
-	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
+	// to quit when it stops, then the sessions end with server.Stop.
 	var tlsCfg *tls.Config
 	tlsNote := ""
 	if tlsFiles.Enabled() {
@@ -147,11 +150,11 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 			tlsNote = " (mutual TLS)"
 		}
 	}
-	server := rpc.NewServer(rpcCtx, m, tlsCfg)
+	server := rpc.NewServer(m, rpc.ServerConfig{Access: access, TLS: tlsCfg, Version: Version, Logger: rs.log})
 	go server.Serve(listener)
 	defer server.Stop(2 * time.Second)
 	fmt.Fprintf(stdout, "horde master listening for workers on %s%s\n", listener.Addr(), tlsNote)
-	rs.log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "version", Version)
+	rs.log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "allow_open", c.allowOpen, "version", Version)
 
 	return rs.drive(ctx, m, o, func() error {
 		return waitWorkers(ctx, m, c.expectWorkers, c.expectMaxWait.d, rs.log)

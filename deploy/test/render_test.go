@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -200,4 +202,135 @@ func renderAll(t *testing.T, helm string) []*rendering {
 		}
 	}
 	return rs
+}
+
+// checkWorkerChannel: every master's worker channel is closed (docs/cluster.md): it gets
+// HORDE_WORKER_TOKEN from a Secret key that every worker gets too, and it neither opens the
+// channel (HORDE_ALLOW_OPEN_WORKERS) nor binds it to loopback, where workers in other pods
+// could not reach it.
+func checkWorkerChannel(r *rendering) []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var masterRef *corev1.SecretKeySelector
+	masters, workers := 0, 0
+	for _, p := range r.pods() {
+		for _, c := range p.Spec.Containers {
+			if !isHorde(c) || len(c.Args) == 0 || (c.Args[0] != "master" && c.Args[0] != "worker") {
+				continue
+			}
+			var ref *corev1.SecretKeySelector
+			for _, e := range c.Env {
+				switch e.Name {
+				case "HORDE_WORKER_TOKEN":
+					if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+						fail("%s: HORDE_WORKER_TOKEN is not from a Secret", p.Owner)
+						continue
+					}
+					ref = e.ValueFrom.SecretKeyRef
+					if v, err := r.secretValue(ref.Name, ref.Key); err == nil && v == "" {
+						fail("%s: HORDE_WORKER_TOKEN is empty in Secret %s", p.Owner, ref.Name)
+					}
+				case "HORDE_ALLOW_OPEN_WORKERS", "HORDE_MASTER_BIND_HOST":
+					fail("%s: %s=%q: the worker channel must stay closed and reachable", p.Owner, e.Name, e.Value)
+				}
+			}
+			if slices.ContainsFunc(c.Args, func(a string) bool {
+				return strings.HasPrefix(a, "--allow-open-workers") || strings.HasPrefix(a, "--master-bind-host")
+			}) {
+				fail("%s: args %q open the worker channel or move it", p.Owner, c.Args)
+			}
+			if ref == nil {
+				fail("%s: no HORDE_WORKER_TOKEN", p.Owner)
+				continue
+			}
+			if c.Args[0] == "master" {
+				masters++
+				masterRef = ref
+			} else {
+				workers++
+			}
+		}
+	}
+	for _, p := range r.pods() {
+		for _, c := range p.Spec.Containers {
+			if masterRef == nil || !isHorde(c) || len(c.Args) == 0 || c.Args[0] != "worker" {
+				continue
+			}
+			for _, e := range c.Env {
+				if e.Name == "HORDE_WORKER_TOKEN" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					if got := e.ValueFrom.SecretKeyRef; got.Name != masterRef.Name || got.Key != masterRef.Key {
+						fail("%s: HORDE_WORKER_TOKEN from %s/%s, the master's from %s/%s", p.Owner, got.Name, got.Key, masterRef.Name, masterRef.Key)
+					}
+				}
+			}
+		}
+	}
+	if masters != 1 || workers != 1 {
+		fail("%d masters and %d worker Deployments with a token, want one of each", masters, workers)
+	}
+	return errs
+}
+
+// The manifests and the chart close the worker channel with the token from the Secret.
+func TestWorkerChannel(t *testing.T) {
+	for _, r := range renderAll(t, helmBin()) {
+		t.Run(strings.ReplaceAll(r.Name, "/", "_"), func(t *testing.T) {
+			for _, err := range checkWorkerChannel(r) {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// The chart refuses to render without a worker token unless workers.allowOpen opens the
+// channel on purpose; then neither side gets a token and the master --allow-open-workers.
+func TestHelm_WorkerTokenRequired(t *testing.T) {
+	helm := needHelm(t)
+	_, err := helmTemplate(helm, "--set", "auth.generateWorkerToken=false")
+	if err == nil {
+		t.Fatal("the chart rendered with no worker token")
+	}
+	for _, want := range []string{"no worker token", "auth.workerToken", "workers.allowOpen=true", "--allow-open-workers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the failure does not name %s: %v", want, err)
+		}
+	}
+	// A token given, or named in an existing Secret, is enough.
+	for _, set := range []string{"auth.generateWorkerToken=false,auth.workerToken=s3cret", "auth.generateWorkerToken=false,auth.existingSecret=mine"} {
+		if _, err := helmTemplate(helm, "--set", set); err != nil {
+			t.Errorf("--set %s: %v", set, err)
+		}
+	}
+
+	out, err := helmTemplate(helm, "--set", "auth.generateWorkerToken=false,workers.allowOpen=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rendering{Name: "helm-allow-open", YAML: out, Objs: objs}
+	for _, check := range []func(*rendering) []error{checkSelectors, checkContainers, checkReferences, checkHordeCommands} {
+		for _, err := range check(r) {
+			t.Error(err)
+		}
+	}
+	if err := r.secretKey("horde-credentials", "worker-token"); err == nil {
+		t.Error("the Secret has a worker token")
+	}
+	for _, p := range r.pods() {
+		for _, c := range p.Spec.Containers {
+			env := map[string]string{}
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+			if _, ok := env["HORDE_WORKER_TOKEN"]; ok {
+				t.Errorf("%s: HORDE_WORKER_TOKEN with no token", p.Owner)
+			}
+			if len(c.Args) > 0 && c.Args[0] == "master" && env["HORDE_ALLOW_OPEN_WORKERS"] != "true" {
+				t.Errorf("%s: HORDE_ALLOW_OPEN_WORKERS=%q, want true", p.Owner, env["HORDE_ALLOW_OPEN_WORKERS"])
+			}
+		}
+	}
 }

@@ -8,6 +8,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
@@ -231,32 +233,32 @@ func (e *RefusedError) Error() string {
 // ErrClosed is returned by a Pipe's ends once either is closed.
 var ErrClosed = errors.New("cluster: connection closed")
 
-// CheckJoin returns why a master of version and protocol, expecting token,
-// must refuse j, or "" to admit it.
-func CheckJoin(j *Join, version string, protocol int, token string) string {
+// CheckJoin returns why a master of version and protocol must refuse j, or
+// "" to admit it. The token is checked before, by CheckToken.
+func CheckJoin(j *Join, version string, protocol int) string {
 	if j.Protocol != protocol || j.Version != version {
 		return fmt.Sprintf("version mismatch: worker %s is horde %s (protocol %d), master is horde %s (protocol %d); run the same horde version on both",
 			j.WorkerID, j.Version, j.Protocol, version, protocol)
 	}
-	if token != "" && !equalToken(j.Token, token) {
-		if j.Token == "" {
-			return fmt.Sprintf("worker %s has no worker token; the master requires one (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
-		}
-		return fmt.Sprintf("worker %s gave a wrong worker token (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
-	}
 	return ""
 }
 
-// equalToken compares in time independent of where the tokens differ.
-func equalToken(a, b string) bool {
-	if len(a) != len(b) {
-		return false
+// CheckToken returns why a master expecting token must refuse j, or "" to
+// admit it (always, when token is ""). The comparison takes the same time
+// wherever the tokens differ, and whatever their lengths: it compares
+// SHA-256 digests with subtle.ConstantTimeCompare.
+func CheckToken(j *Join, token string) string {
+	if token == "" {
+		return ""
 	}
-	var v byte
-	for i := 0; i < len(a); i++ {
-		v |= a[i] ^ b[i]
+	got, want := sha256.Sum256([]byte(j.Token)), sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+		return ""
 	}
-	return v == 0
+	if j.Token == "" {
+		return fmt.Sprintf("worker %s has no worker token; the master requires one (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
+	}
+	return fmt.Sprintf("worker %s gave a wrong worker token (--worker-token or HORDE_WORKER_TOKEN)", j.WorkerID)
 }
 
 // RunSpec is what a start (or an edit of a running test) asks of a master.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -39,18 +40,39 @@ func TestShare(t *testing.T) {
 }
 
 func TestCheckJoin(t *testing.T) {
-	ok := &Join{WorkerID: "w", Version: "1.0", Protocol: Protocol, Token: "t"}
-	if r := CheckJoin(ok, "1.0", Protocol, "t"); r != "" {
+	ok := &Join{WorkerID: "w", Version: "1.0", Protocol: Protocol}
+	if r := CheckJoin(ok, "1.0", Protocol); r != "" {
 		t.Errorf("refused a good join: %s", r)
 	}
 	for _, j := range []*Join{
-		{WorkerID: "w", Version: "1.1", Protocol: Protocol, Token: "t"},
-		{WorkerID: "w", Version: "1.0", Protocol: Protocol + 1, Token: "t"},
-		{WorkerID: "w", Version: "1.0", Protocol: Protocol, Token: "x"},
-		{WorkerID: "w", Version: "1.0", Protocol: Protocol},
+		{WorkerID: "w", Version: "1.1", Protocol: Protocol},
+		{WorkerID: "w", Version: "1.0", Protocol: Protocol + 1},
 	} {
-		if r := CheckJoin(j, "1.0", Protocol, "t"); r == "" {
+		if r := CheckJoin(j, "1.0", Protocol); r == "" {
 			t.Errorf("admitted %+v", j)
+		}
+	}
+}
+
+func TestCheckToken(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+		refusal   string // a substring of the refusal; "" to admit
+	}{
+		{"", "", ""},
+		{"anything", "", ""},
+		{"s3cret", "s3cret", ""},
+		{"", "s3cret", "has no worker token"},
+		{"s3cre", "s3cret", "wrong worker token"},
+		{"s3cret!", "s3cret", "wrong worker token"},
+		{"S3CRET", "s3cret", "wrong worker token"},
+	} {
+		r := CheckToken(&Join{WorkerID: "w", Token: tt.got}, tt.want)
+		if (r == "") != (tt.refusal == "") || !strings.Contains(r, tt.refusal) {
+			t.Errorf("CheckToken(%q, want %q) = %q, want a refusal containing %q", tt.got, tt.want, r, tt.refusal)
+		}
+		if strings.Contains(r, tt.want) && tt.want != "" {
+			t.Errorf("the refusal names the master's token: %q", r)
 		}
 	}
 }

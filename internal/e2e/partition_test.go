@@ -151,7 +151,9 @@ users:
 		hbTimeout  = 2 * time.Second
 		lostTimout = 4 * time.Second
 	)
-	m := start(t, dir, nil, hordeBin, "master", file, "--master-bind-host", p.HostIP, "--master-bind-port", "0",
+	// The veth address is beyond loopback: the channel needs a token.
+	env := []string{"HORDE_WORKER_TOKEN=partition"}
+	m := start(t, dir, env, hordeBin, "master", file, "--master-bind-host", p.HostIP, "--master-bind-port", "0",
 		"--headless", "-u", "10", "-r", "100", "-t", "2m", "--heartbeat-timeout", hbTimeout.String(),
 		"--report-interval", "1s", "--expect-workers", "2", "--expect-workers-max-wait", "30s",
 		"--csv", "part", "--only-summary")
@@ -168,9 +170,9 @@ users:
 		time.Sleep(20 * time.Millisecond)
 	}
 	args := []string{"worker", "--master-host", p.HostIP, "--master-port", mport, "--master-lost-timeout", lostTimout.String()}
-	near := start(t, t.TempDir(), nil, hordeBin, args...)
+	near := start(t, t.TempDir(), env, hordeBin, args...)
 	// ip netns exec execs the command: the PID is the worker's.
-	far := start(t, t.TempDir(), nil, "ip", append([]string{"netns", "exec", p.NS, hordeBin}, args...)...)
+	far := start(t, t.TempDir(), env, "ip", append([]string{"netns", "exec", p.NS, hordeBin}, args...)...)
 
 	waitLog(t, m, regexp.MustCompile(`all users spawned" users=10`), 20*time.Second)
 	time.Sleep(1500 * time.Millisecond)

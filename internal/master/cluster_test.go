@@ -53,7 +53,7 @@ func serveCluster(t *testing.T, m *Master, l net.Listener) { serveVia(t, m, m, l
 // them on to m).
 func serveVia(t *testing.T, m *Master, acc cluster.Acceptor, l net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := rpc.NewServer(context.Background(), acc, nil)
+	srv := rpc.NewServer(acc, rpc.ServerConfig{})
 	go srv.Serve(l)
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx) }()

@@ -88,7 +88,6 @@ type ClusterConfig struct {
 	// workers use the classes built into their binary (Go users), which
 	// must have Config.Classes' names.
 	Scenario          *cluster.Scenario
-	Token             string // workers must present it (--worker-token)
 	Version           string // horde's version; workers must match it
 	ReportInterval    time.Duration
 	HeartbeatInterval time.Duration
@@ -844,7 +843,8 @@ func (m *Master) afterMembershipChangeLocked() {
 }
 
 // Accept serves one worker session until it ends: the worker's Join is
-// checked (version, protocol, token), it gets the scenario and its share,
+// checked (version, protocol; the token is checked by the transport,
+// internal/cluster/rpc), it gets the scenario and its share,
 // then its reports are counted (each sequence number once) and
 // acknowledged. It implements cluster.Acceptor.
 func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
@@ -862,11 +862,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 	if j == nil {
 		return fmt.Errorf("worker %s: first message is not a join", conn.Peer())
 	}
-	token := ""
-	if m.cfg.Cluster != nil {
-		token = m.cfg.Cluster.Token
-	}
-	if reason := cluster.CheckJoin(j, m.version, cluster.Protocol, token); reason != "" {
+	if reason := cluster.CheckJoin(j, m.version, cluster.Protocol); reason != "" {
 		m.log.Error("worker refused", "worker", j.WorkerID, "addr", conn.Peer(), "reason", reason)
 		ref := cluster.Refusal{Reason: reason, MasterVersion: m.version, MasterProtocol: cluster.Protocol}
 		conn.Send(&cluster.MasterMessage{Refusal: &ref})

@@ -1,6 +1,8 @@
 // Package rpc carries cluster sessions over gRPC: NewServer serves a
 // cluster.Acceptor (the master) to workers that dial in, and Dialer is the
-// worker's side. Workers dial out; they need no inbound port.
+// worker's side. Workers dial out; they need no inbound port. Listen and
+// Access keep the channel closed beyond loopback: a worker receives the
+// scenario and its data files.
 package rpc
 
 import (
@@ -9,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -45,6 +48,10 @@ type TLSFiles struct {
 
 // Enabled reports whether any TLS file is named.
 func (f TLSFiles) Enabled() bool { return f.Cert != "" || f.Key != "" || f.CA != "" }
+
+// Mutual reports whether the master's TLS requires client certificates:
+// a CA beside the certificate and key.
+func (f TLSFiles) Mutual() bool { return f.Cert != "" && f.Key != "" && f.CA != "" }
 
 // ServerConfig returns the master's TLS configuration.
 func (f TLSFiles) ServerConfig() (*tls.Config, error) {
@@ -99,17 +106,42 @@ func loadPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// DefaultOpenWarnEvery is how often Serve repeats its warning about a
+// channel open beyond loopback (Access.AllowOpen).
+const DefaultOpenWarnEvery = time.Hour
+
+// joinTimeout bounds the wait for a worker's Join when the server checks
+// its token.
+const joinTimeout = 15 * time.Second
+
+// ServerConfig configures NewServer.
+type ServerConfig struct {
+	// Access is who may join. With a Token, the server checks each
+	// worker's Join before the Acceptor sees it, and slows down addresses
+	// that fail it (FailureBurst, FailureEvery).
+	Access Access
+	TLS    *tls.Config // nil: plain TCP
+	// Version is the master's horde version, named in token refusals.
+	Version string
+	Logger  *slog.Logger // nil: discard
+	// OpenWarnEvery is how often Serve repeats the warning of an open
+	// channel; 0 means DefaultOpenWarnEvery.
+	OpenWarnEvery time.Duration
+}
+
 // Server serves the Cluster service over gRPC.
 type Server struct {
 	pb.UnimplementedClusterServer
-	acc  cluster.Acceptor
-	grpc *grpc.Server
-	ctx  context.Context
+	acc     cluster.Acceptor
+	grpc    *grpc.Server
+	cfg     ServerConfig
+	log     *slog.Logger
+	limiter *failureLimiter
 }
 
-// NewServer returns a server that hands each worker session to acc. ctx
-// bounds every session. tlsCfg nil means plain TCP.
-func NewServer(ctx context.Context, acc cluster.Acceptor, tlsCfg *tls.Config) *Server {
+// NewServer returns a server that hands each worker session to acc.
+// Sessions end with the worker, or at Stop.
+func NewServer(acc cluster.Acceptor, cfg ServerConfig) *Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
@@ -118,16 +150,52 @@ func NewServer(ctx context.Context, acc cluster.Acceptor, tlsCfg *tls.Config) *S
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}
-	if tlsCfg != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
-	s := &Server{acc: acc, grpc: grpc.NewServer(opts...), ctx: ctx}
+	if cfg.OpenWarnEvery <= 0 {
+		cfg.OpenWarnEvery = DefaultOpenWarnEvery
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{acc: acc, grpc: grpc.NewServer(opts...), cfg: cfg, log: log, limiter: newFailureLimiter()}
 	pb.RegisterClusterServer(s.grpc, s)
 	return s
 }
 
-// Serve accepts workers on l until Stop.
-func (s *Server) Serve(l net.Listener) error { return s.grpc.Serve(l) }
+// Serve accepts workers on l until Stop. When the channel is open beyond
+// loopback (Access.AllowOpen without a token or mutual TLS), it warns at
+// once and every OpenWarnEvery until it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if s.cfg.Access.open(l.Addr()) {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			s.warnOpen(l.Addr(), stop)
+		}()
+		defer func() { close(stop); <-done }()
+	}
+	return s.grpc.Serve(l)
+}
+
+// warnOpen logs that the channel is open, now and every OpenWarnEvery
+// until stop is closed.
+func (s *Server) warnOpen(addr net.Addr, stop <-chan struct{}) {
+	t := time.NewTicker(s.cfg.OpenWarnEvery)
+	defer t.Stop()
+	for {
+		s.log.Warn("!!! WORKERS CAN JOIN WITHOUT A TOKEN !!! (--allow-open-workers) anyone who can reach " + addr.String() +
+			" receives the scenario and its data files (credentials, tokens in headers, the target's address) and can report made-up statistics; " +
+			"set --worker-token or mutual TLS (--tls-ca), or listen on 127.0.0.1 (--master-bind-host)")
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // Stop ends every session and the listener. Sessions get up to grace to
 // end by themselves first.
@@ -148,11 +216,15 @@ func (s *Server) Connect(stream pb.Cluster_ConnectServer) error {
 	if p, ok := peer.FromContext(stream.Context()); ok {
 		addr = p.Addr.String()
 	}
-	ctx, cancel := context.WithCancel(stream.Context())
-	defer cancel()
-	stop := context.AfterFunc(s.ctx, cancel)
-	defer stop()
-	err := s.acc.Accept(ctx, &serverConn{stream: stream, peer: addr})
+	conn := &serverConn{stream: stream, peer: addr}
+	if s.cfg.Access.Token != "" {
+		first, err := s.checkToken(stream.Context(), conn)
+		if err != nil {
+			return err
+		}
+		conn.first = first
+	}
+	err := s.acc.Accept(stream.Context(), conn)
 	var ref *cluster.RefusedError
 	if errors.As(err, &ref) {
 		return status.Error(codes.PermissionDenied, ref.Refusal.Reason)
@@ -160,9 +232,76 @@ func (s *Server) Connect(stream pb.Cluster_ConnectServer) error {
 	return nil
 }
 
+// checkToken reads the worker's first message and, if it is a Join, checks
+// its token (cluster.CheckToken), after the wait the failure limiter asks
+// of the worker's address. A wrong or missing token is answered with a
+// Refusal, as the master answers a version mismatch. It returns the first
+// message, for the Acceptor.
+func (s *Server) checkToken(ctx context.Context, conn *serverConn) (*cluster.WorkerMessage, error) {
+	type recv struct {
+		m   *cluster.WorkerMessage
+		err error
+	}
+	got := make(chan recv, 1) // the receiver never blocks: it ends with the stream
+	go func() {
+		m, err := conn.Recv()
+		got <- recv{m, err}
+	}()
+	timer := time.NewTimer(joinTimeout)
+	defer timer.Stop()
+	var first *cluster.WorkerMessage
+	select {
+	case r := <-got:
+		if r.err != nil {
+			return nil, r.err
+		}
+		first = r.m
+	case <-timer.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "no join within %v", joinTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	j := first.Join
+	if j == nil {
+		return first, nil // the Acceptor refuses it
+	}
+	ip := conn.peer
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	wait, reserved, ok := s.limiter.admit(ip, time.Now())
+	if !ok {
+		return nil, status.Error(codes.ResourceExhausted, "too many failed worker token attempts from this address; try again later")
+	}
+	if wait > 0 {
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	reason := cluster.CheckToken(j, s.cfg.Access.Token)
+	if reason == "" {
+		return first, nil
+	}
+	limited, firstTime := s.limiter.fail(ip, time.Now(), reserved)
+	if !limited || firstTime {
+		s.log.Error("worker refused", "worker", j.WorkerID, "addr", conn.peer, "reason", reason)
+	}
+	if firstTime {
+		s.log.Warn("worker token failures from one address: its next attempts are slowed down, and no longer logged",
+			"addr", ip, "failures_at_once", FailureBurst, "then_one_per", FailureEvery)
+	}
+	ref := cluster.Refusal{Reason: reason, MasterVersion: s.cfg.Version, MasterProtocol: cluster.Protocol}
+	conn.Send(&cluster.MasterMessage{Refusal: &ref})
+	return nil, status.Error(codes.PermissionDenied, reason)
+}
+
 type serverConn struct {
 	stream pb.Cluster_ConnectServer
 	peer   string
+	first  *cluster.WorkerMessage // read by checkToken; Recv returns it first
 }
 
 func (c *serverConn) Send(m *cluster.MasterMessage) error {
@@ -174,6 +313,10 @@ func (c *serverConn) Send(m *cluster.MasterMessage) error {
 }
 
 func (c *serverConn) Recv() (*cluster.WorkerMessage, error) {
+	if m := c.first; m != nil {
+		c.first = nil
+		return m, nil
+	}
 	p, err := c.stream.Recv()
 	if err != nil {
 		return nil, err

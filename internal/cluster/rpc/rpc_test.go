@@ -99,9 +99,9 @@ func serve(t *testing.T, files TLSFiles) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv = NewServer(context.Background(), welcomer{}, cfg)
+		srv = NewServer(welcomer{}, ServerConfig{TLS: cfg})
 	} else {
-		srv = NewServer(context.Background(), welcomer{}, nil)
+		srv = NewServer(welcomer{}, ServerConfig{})
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -28,6 +28,33 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- .Values.auth.existingSecret | default (printf "%s-credentials" (include "horde.fullname" .)) -}}
 {{- end -}}
 
+{{/* "true" when the workers have a token: auth.workerToken, a generated one, or the existing
+Secret's worker-token. */}}
+{{- define "horde.hasWorkerToken" -}}
+{{- if or .Values.auth.existingSecret .Values.auth.workerToken .Values.auth.generateWorkerToken -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* A worker receives the scenario and its data files (credentials, tokens in headers, the
+target's address), and its reports are counted: without a token, refuse to render unless
+workers.allowOpen says to let anyone who reaches the master's port 5557 join. */}}
+{{- define "horde.checkWorkerToken" -}}
+{{- if and (not (include "horde.hasWorkerToken" .)) (not .Values.workers.allowOpen) -}}
+{{- fail "no worker token: anyone who reaches the master's port 5557 would receive the scenario and its data files and could report made-up statistics. Set auth.workerToken, leave auth.generateWorkerToken true, or name auth.existingSecret (key worker-token); or set workers.allowOpen=true to let any worker join (horde master --allow-open-workers)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The worker-token env entry of the master and the workers, when there is a token. With
+workers.allowOpen an existing Secret may lack the key. */}}
+{{- define "horde.workerTokenEnv" -}}
+{{- if include "horde.hasWorkerToken" . -}}
+- name: HORDE_WORKER_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ include "horde.secretName" . }}, key: worker-token{{ if .Values.workers.allowOpen }}, optional: true{{ end }}}
+{{- end }}
+{{- end -}}
+
 {{- define "horde.scenarioConfigMap" -}}
 {{- .Values.scenario.existingConfigMap | default (printf "%s-scenario" (include "horde.fullname" .)) -}}
 {{- end -}}
