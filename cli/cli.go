@@ -12,49 +12,32 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/run"
 )
 
-// Exit codes, documented in docs/cli.md.
+// Exit codes, documented in docs/cli.md (run's).
 const (
-	ExitOK       = 0 // the run passed
-	ExitFailures = 1 // requests failed (see --exit-code-on-error), or a threshold failed
-	ExitBadInput = 2 // bad flags, environment or scenario
-	ExitBroken   = 3 // the run itself broke
+	ExitOK       = run.ExitOK       // the run passed
+	ExitFailures = run.ExitFailures // requests failed (see --exit-code-on-error), or a threshold failed
+	ExitBadInput = run.ExitBadInput // bad flags, environment or scenario
+	ExitBroken   = run.ExitBroken   // the run itself broke
 )
 
 // Version is horde's version, set at build time with -ldflags "-X".
 var Version = "0.1.0-dev"
 
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 // Interrupted is the cause of a context that a signal cancelled (as
 // cmd/horde sets it): `horde master --sigterm handover` tells SIGTERM (a pod
 // deleted) from an interrupt (Ctrl-C).
-type Interrupted struct{ Signal os.Signal }
-
-func (i Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
-
-// sigterm reports whether ctx was cancelled by SIGTERM.
-func sigterm(ctx context.Context) bool {
-	var i Interrupted
-	return errors.As(context.Cause(ctx), &i) && i.Signal == syscall.SIGTERM
-}
+type Interrupted = run.Interrupted
 
 func badInput(format string, args ...any) error {
-	return &exitError{code: ExitBadInput, err: fmt.Errorf(format, args...)}
+	return &run.ExitError{Code: ExitBadInput, Err: fmt.Errorf(format, args...)}
 }
 
 // env is how the process environment is read; tests replace it.
@@ -70,12 +53,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, classes 
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
+	var ee *run.ExitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, "horde:", ee.err)
+		if ee.Err != nil && ee.Err.Error() != "" {
+			fmt.Fprintln(stderr, "horde:", ee.Err)
 		}
-		return ee.code
+		return ee.Code
 	}
 	fmt.Fprintln(stderr, "horde:", err)
 	return ExitBadInput // cobra's own errors: unknown flags and commands
@@ -123,7 +106,7 @@ func bindEnv(fs *pflag.FlagSet, lookup env) error {
 		}
 	})
 	if len(errs) > 0 {
-		return &exitError{code: ExitBadInput, err: errors.Join(errs...)}
+		return &run.ExitError{Code: ExitBadInput, Err: errors.Join(errs...)}
 	}
 	return nil
 }

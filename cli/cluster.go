@@ -2,21 +2,17 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
-	"github.com/horde-load/horde/internal/master"
-	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/worker"
 )
 
@@ -86,115 +82,26 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	if o.onSigterm != "stop" && o.onSigterm != "handover" {
 		return badInput("--sigterm: %q is not stop or handover", o.onSigterm)
 	}
-	if c.expectWorkers < 0 {
-		return badInput("--expect-workers: %d is negative", c.expectWorkers)
-	}
 	if c.heartbeatTimeout.d <= 0 || c.reportInterval.d <= 0 {
 		return badInput("--heartbeat-timeout and --report-interval must be > 0")
 	}
 	tlsFiles := rpc.TLSFiles{Cert: o.web.tlsCert, Key: o.web.tlsKey, CA: c.tlsCA}
-	access := rpc.Access{Token: c.token, MutualTLS: tlsFiles.Mutual(), AllowOpen: c.allowOpen}
-	if err := access.CheckHost(ctx, c.bindHost); err != nil {
-		return &exitError{code: ExitBadInput, err: err}
+	cl := &run.Cluster{
+		BindHost: c.bindHost, BindPort: c.bindPort, TLS: tlsFiles,
+		Access:         rpc.Access{Token: c.token, MutualTLS: tlsFiles.Mutual(), AllowOpen: c.allowOpen},
+		ReportInterval: c.reportInterval.d, HeartbeatTimeout: c.heartbeatTimeout.d,
+		ExpectWorkers: c.expectWorkers, ExpectMaxWait: c.expectMaxWait.d,
 	}
-	var load planLoader
-	if file != "" {
-		load = func(opts scenario.Options) (*scenario.Plan, error) { return scenario.LoadFile(file, opts) }
+	// The channel is checked before the scenario is read or anything recorded.
+	if err := run.CheckCluster(ctx, cl); err != nil {
+		return err
 	}
-	rs, err := prepareRun(ctx, cmd, o, file, load, goClasses, stdout, stderr)
+	rc, err := o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer rs.close()
-	var bundle *cluster.Scenario
-	if file != "" {
-		if bundle, err = cluster.LoadScenario(file, o.host); err != nil {
-			return &exitError{code: ExitBadInput, err: err}
-		}
-	} // else the workers run the same binary's Go classes
-
-	listener, err := rpc.Listen(ctx, c.bindHost, c.bindPort, access)
-	if err != nil {
-		return &exitError{code: ExitBadInput, err: err}
-	}
-	defer listener.Close()
-
-	cfg := rs.masterConfig(o)
-	cfg.Cluster = &master.ClusterConfig{
-		Scenario:         bundle,
-		Version:          Version,
-		ReportInterval:   c.reportInterval.d,
-		HeartbeatTimeout: c.heartbeatTimeout.d,
-	}
-	cfg.OnCheckpoint = rs.out.checkpoint
-	m, err := master.New(cfg)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	if r := rs.resumed; r != nil {
-		if err := m.Resume(r.cp, r.hist); err != nil {
-			return &exitError{code: ExitBroken, err: err}
-		}
-	}
-
-	// Sessions outlive the master's serving: the master tells its workers
-	// to quit when it stops, then the sessions end with server.Stop.
-	var tlsCfg *tls.Config
-	tlsNote := ""
-	if tlsFiles.Enabled() {
-		if tlsCfg, err = tlsFiles.ServerConfig(); err != nil {
-			return &exitError{code: ExitBadInput, err: err}
-		}
-		tlsNote = " (TLS)"
-		if c.tlsCA != "" {
-			tlsNote = " (mutual TLS)"
-		}
-	}
-	server := rpc.NewServer(m, rpc.ServerConfig{Access: access, TLS: tlsCfg, Version: Version, Logger: rs.log})
-	go server.Serve(listener)
-	defer server.Stop(2 * time.Second)
-	fmt.Fprintf(stdout, "horde master listening for workers on %s%s\n", listener.Addr(), tlsNote)
-	rs.log.Info("listening for workers", "addr", listener.Addr().String(), "tls", tlsFiles.Enabled(), "token", c.token != "", "allow_open", c.allowOpen, "version", Version)
-
-	return rs.drive(ctx, m, o, func() error {
-		return waitWorkers(ctx, m, c.expectWorkers, c.expectMaxWait.d, rs.log)
-	})
-}
-
-// waitWorkers waits until n workers are connected.
-func waitWorkers(ctx context.Context, m *master.Master, n int, maxWait time.Duration, log interface {
-	Info(string, ...any)
-}) error {
-	if n <= 0 {
-		return nil
-	}
-	log.Info("waiting for workers", "expect", n)
-	var deadline <-chan time.Time
-	if maxWait > 0 {
-		t := time.NewTimer(maxWait)
-		defer t.Stop()
-		deadline = t.C
-	}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		have := 0
-		for _, w := range m.Workers() {
-			if w.State != cluster.WorkerMissing && w.State != cluster.WorkerDisconnected {
-				have++
-			}
-		}
-		if have >= n {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return &exitError{code: ExitBroken, err: fmt.Errorf("interrupted while waiting for workers (%d of %d joined)", have, n)}
-		case <-deadline:
-			return &exitError{code: ExitBroken, err: fmt.Errorf("gave up waiting for workers: %d of %d joined within %v (--expect-workers-max-wait)", have, n, maxWait)}
-		case <-tick.C:
-		}
-	}
+	rc.Cluster = cl
+	return runRun(ctx, rc)
 }
 
 // workerOptions are the flags of `horde worker`.
@@ -260,7 +167,7 @@ func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, std
 	if tlsFiles.Enabled() {
 		cfg, err := tlsFiles.ClientConfig()
 		if err != nil {
-			return &exitError{code: ExitBadInput, err: err}
+			return &run.ExitError{Code: ExitBadInput, Err: err}
 		}
 		d.TLS = cfg
 	}
@@ -275,11 +182,11 @@ func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, std
 		Logger:            log,
 	})
 	if err != nil {
-		return &exitError{code: ExitBroken, err: err}
+		return &run.ExitError{Code: ExitBroken, Err: err}
 	}
 	log.Info("worker starting", "id", w.ID(), "master", d.Addr, "tls", d.TLS != nil, "version", Version)
 	if err := w.Run(ctx, d); err != nil {
-		return &exitError{code: ExitBadInput, err: err}
+		return &run.ExitError{Code: ExitBadInput, Err: err}
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horde-load/horde/examples"
-	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/target"
 )
 
@@ -47,6 +47,7 @@ against it: 50 users for 30 s, then prints the summary. Nothing to configure.`,
 	f.StringVar(&o.html, "html", "", "also write an HTML report")
 	f.StringVar(&o.jsonFile, "json", "", "also write a JSON summary")
 	f.BoolVar(&o.onlySummary, "only-summary", false, "print only the final summary")
+	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.exitCodeOnError = ExitFailures
 	o.logLevel = "info"
 	o.headless = true
@@ -56,7 +57,7 @@ against it: 50 users for 30 s, then prints the summary. Nothing to configure.`,
 func runDemo(ctx context.Context, cmd *cobra.Command, o *runOptions, stdout, stderr io.Writer) error {
 	srv, err := target.New(target.Config{Addr: "127.0.0.1:0", AdminAddr: "off", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return &exitError{code: ExitBroken, err: err}
+		return &run.ExitError{Code: ExitBroken, Err: err}
 	}
 	tctx, stopTarget := context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan string, 1)
@@ -69,16 +70,17 @@ func runDemo(ctx context.Context, cmd *cobra.Command, o *runOptions, stdout, std
 	case addr = <-ready:
 	case err := <-served:
 		stopTarget()
-		return &exitError{code: ExitBroken, err: fmt.Errorf("sample target: %v", err)}
+		return &run.ExitError{Code: ExitBroken, Err: fmt.Errorf("sample target: %v", err)}
 	}
 	defer func() { stopTarget(); <-served }()
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return &exitError{code: ExitBroken, err: err}
+		return &run.ExitError{Code: ExitBroken, Err: err}
 	}
 	o.host = "http://" + addr
 	fmt.Fprintf(stdout, "horde demo: sample target on %s; running examples/seed-api.yaml with %d users for %s\n\n", o.host, o.users, o.runTime.d)
-	load := func(opts scenario.Options) (*scenario.Plan, error) {
-		return scenario.Parse("examples/seed-api.yaml", ".", examples.SeedAPI, opts)
+	c, err := o.config(cmd, scenarioSource{file: "examples/seed-api.yaml", dir: ".", text: examples.SeedAPI}, nil, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	return runRun(ctx, cmd, o, "examples/seed-api.yaml", load, nil, stdout, stderr)
+	return runRun(ctx, c)
 }

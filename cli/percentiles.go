@@ -13,6 +13,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/stats"
 	"github.com/horde-load/horde/internal/store"
 )
@@ -47,39 +48,39 @@ See docs/runs.md.`,
 				return badInput("--to (%v) must be after --from (%v)", to.d, from.d)
 			}
 			ctx := cmd.Context()
-			path := resolveRun(args[0], dir)
+			path := run.Resolve(args[0], dir)
 			st, err := store.Open(ctx, path)
 			if err != nil {
 				return badInput("%v", err)
 			}
 			defer st.Close(ctx)
-			run, err := st.Run(ctx)
+			rr, err := st.Run(ctx)
 			if err != nil {
 				return badInput("%s: %v", path, err)
 			}
-			start := run.Started.Add(from.d).Truncate(time.Minute)
+			start := rr.Started.Add(from.d).Truncate(time.Minute)
 			end := time.Now().Add(time.Minute)
 			if to.d > 0 {
-				end = run.Started.Add(to.d)
+				end = rr.Started.Add(to.d)
 				if t := end.Truncate(time.Minute); t.Before(end) {
 					end = t.Add(time.Minute)
 				}
 			}
 			hs, mins, err := st.Window(ctx, start, end)
 			if err != nil {
-				return &exitError{code: ExitBroken, err: fmt.Errorf("%s: %w", path, err)}
+				return &run.ExitError{Code: ExitBroken, Err: fmt.Errorf("%s: %w", path, err)}
 			}
 			if mins == 0 {
 				return badInput("%s: no per-minute histograms between %s and %s (runs recorded before horde kept them have none)",
 					path, start.Format(time.RFC3339), end.Format(time.RFC3339))
 			}
-			fmt.Fprintf(stderr, "run %s: %d minutes from %s (start %+v) to %s\n", run.ID, mins, start.Local().Format("15:04"),
-				start.Sub(run.Started).Round(time.Second), end.Local().Format("15:04"))
+			fmt.Fprintf(stderr, "run %s: %d minutes from %s (start %+v) to %s\n", rr.ID, mins, start.Local().Format("15:04"),
+				start.Sub(rr.Started).Round(time.Second), end.Local().Format("15:04"))
 			return writePercentiles(stdout, hs, format)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "runs-dir", DefaultRunsDir, "directory of the run files")
+	f.StringVar(&dir, "runs-dir", run.DefaultRunsDir, "directory of the run files")
 	f.Var(&from, "from", "start of the window, from the run's start (e.g. 10m)")
 	f.Var(&to, "to", "end of the window, from the run's start (default: the end)")
 	f.StringVar(&format, "format", "table", "table or csv")
@@ -123,15 +124,4 @@ func writePercentiles(w io.Writer, hs map[stats.Key]*hdr.PackedHistogram, format
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
-}
-
-// minute records a completed minute's histograms.
-func (o *outputs) minute(m *stats.Minute) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.rec != nil {
-		// Written with the next written tick, in its transaction: with the
-		// checkpoint that no longer holds it as the minute in progress.
-		o.rec.minutes = append(o.rec.minutes, m)
-	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/target"
 )
 
@@ -56,7 +57,7 @@ func serveTarget(ctx context.Context, srv *target.Server, stdout io.Writer, log 
 		fmt.Fprintln(stdout)
 	})
 	if err != nil {
-		return &exitError{code: ExitBroken, err: err}
+		return &run.ExitError{Code: ExitBroken, Err: err}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/scenario"
 )
 
@@ -19,7 +20,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			plan, err := scenario.LoadFile(args[0], scenario.Options{Host: host})
 			if err != nil {
 				fmt.Fprintln(stderr, err)
-				return &exitError{code: ExitBadInput, err: fmt.Errorf("%s is not valid", args[0])}
+				return &run.ExitError{Code: ExitBadInput, Err: fmt.Errorf("%s is not valid", args[0])}
 			}
 			tasks := 0
 			for _, c := range plan.Classes {

@@ -31,6 +31,12 @@ func LoadScenario(path, host string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
+	return NewScenario(path, src, host)
+}
+
+// NewScenario is LoadScenario for a scenario already read from path: its
+// data files are read relative to path's directory.
+func NewScenario(path string, src []byte, host string) (*Scenario, error) {
 	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host}
 	dir := filepath.Dir(path)
 	for _, f := range DataFiles(src) {

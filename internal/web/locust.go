@@ -308,9 +308,6 @@ func (s *Server) reportInfo(snap *stats.Snapshot) report.Info {
 		Classes:      s.classes(),
 		Exceptions:   s.rc.Exceptions(),
 	}
-	if snap.Total.Failures > 0 || len(info.Exceptions) > 0 {
-		info.ExitCode = s.opts.ExitCodeOnError
-	}
 	if s.opts.ReportExtras != nil {
 		s.opts.ReportExtras(&info)
 	}

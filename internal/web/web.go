@@ -86,12 +86,11 @@ type Options struct {
 	Classes []report.ClassInfo
 	// Defaults prefill the page's start form.
 	Defaults cluster.RunSpec
-	// ScenarioFile and ExitCodeOnError describe the run in /stats/report.
-	ScenarioFile    string
-	ExitCodeOnError int
+	// ScenarioFile names the run's scenario in /stats/report.
+	ScenarioFile string
 	// ReportExtras, if set, completes /stats/report's report with what the
-	// server does not know (the open model's figures, the target's charts
-	// and trends, the events).
+	// server does not know: the open model's figures, the target's charts
+	// and trends, the events, and the outcome's exit code.
 	ReportExtras func(*report.Info)
 	Version      string
 	Logger       *slog.Logger

@@ -1,0 +1,132 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// finish judges the master's last run, writes its summary and result files
+// and records its end.
+func (r *runner) finish(m *master.Master) (*Outcome, error) {
+	spec := m.Spec()
+	final := m.Snapshot()
+	start, end := m.Times()
+	exceptions := m.Exceptions()
+	info := report.Info{
+		Title:        "horde load test report",
+		ScenarioFile: r.cfg.ScenarioFile,
+		Host:         spec.Host,
+		Start:        start,
+		End:          end,
+		Users:        spec.Users,
+		SpawnRate:    spec.SpawnRate,
+		RunTime:      spec.RunTime,
+		Classes:      ClassInfo(r.cfg.Plan, r.cfg.Classes, spec.Users),
+		Exceptions:   exceptions,
+	}
+	r.mon.Sample(context.Background(), time.Now()) // the last word on the target's state
+	info.Verdicts = Judge(r.cfg.Thresholds, final, m.History(), r.targetSeries(), r.cfg.Warmup)
+	r.out.mu.Lock()
+	aborted := r.out.aborted
+	r.out.mu.Unlock()
+	if aborted != "" {
+		info.Verdicts = append([]soak.Verdict{{Kind: "threshold", Name: "abort_on_fail", Status: soak.Fail,
+			Reason: "run aborted early: " + aborted}}, info.Verdicts...)
+	}
+	oc := r.outcome(final, info.Verdicts, exceptions)
+	info.ExitCode = oc.ExitCode()
+	if rec := r.out.rec; rec != nil {
+		rec.finish(end, info.ExitCode, final, info.Verdicts, exceptions)
+	}
+	r.reportExtras(&info, m)
+	if err := r.out.finish(final, m.Users(), m.History(), info); err != nil {
+		return nil, broken(err)
+	}
+	return oc, nil
+}
+
+// outcome is the run's outcome so far, with verdicts.
+func (r *runner) outcome(s *stats.Snapshot, verdicts []soak.Verdict, exceptions []stats.Exception) *Outcome {
+	return &Outcome{
+		Verdicts: verdicts, Thresholds: len(r.cfg.Thresholds), Requests: s.Total.Requests, Failures: s.Total.Failures,
+		Exceptions: len(exceptions), ExitCodeOnError: r.cfg.ExitCodeOnError,
+	}
+}
+
+// targetSeries are the monitor's series, after those a resumed run had
+// recorded before its restart.
+func (r *runner) targetSeries() []series.Series {
+	return series.Prepend(r.prior, r.mon.Series())
+}
+
+// reportExtras adds to a report what the run's recording knows beyond the
+// statistics: the open model's figures, the target's series with the
+// checks' fitted trends, and the events (for --html at the end, and the web
+// UI's /stats/report during the run).
+func (r *runner) reportExtras(info *report.Info, m *master.Master) {
+	if r.cfg.Load.Open {
+		op := m.Open()
+		info.Open = &report.OpenInfo{Iterations: op.Iterations, Dropped: op.Dropped, LagMean: op.LagMean, LagMax: op.LagMax}
+	}
+	var events []stats.Event
+	r.out.mu.Lock()
+	rec := r.out.rec
+	r.out.mu.Unlock()
+	if rec != nil {
+		events, _ = rec.st.Events(context.Background()) // only the charts miss them on error
+	}
+	AddCharts(info, m.History(), r.targetSeries(), events, r.cfg.Warmup)
+}
+
+// ClassInfo describes the classes for the report's ratio table, with the
+// users each class gets of the run's user count.
+func ClassInfo(plan *scenario.Plan, classes []horde.Class, users int) []report.ClassInfo {
+	running, _ := cluster.Counts(classes, users)
+	out := make([]report.ClassInfo, 0, len(classes))
+	for i, c := range classes {
+		ci := report.ClassInfo{Name: c.Name, Weight: c.Weight}
+		if i < len(running) {
+			ci.Users = running[i]
+		}
+		if plan != nil && i < len(plan.Classes) {
+			seen := map[string]int{}
+			for _, t := range plan.Classes[i].Tasks {
+				name := taskName(t)
+				if seen[name]++; seen[name] > 1 {
+					name = fmt.Sprintf("%s (%d)", name, seen[name]) // the ratio tables are keyed by name
+				}
+				ci.Tasks = append(ci.Tasks, report.TaskInfo{Name: name, Weight: t.Weight})
+			}
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+// taskName names a task for the ratio tables: "METHOD name" for a
+// one-request task (as its statistics row), the task's own name otherwise.
+func taskName(t *scenario.Task) string {
+	if len(t.Steps) == 1 {
+		s := t.Steps[0]
+		if s.Name != "" {
+			return s.Method + " " + s.Name
+		}
+		if u, ok := s.URL.Static(); ok {
+			return s.Method + " " + u
+		}
+	}
+	if t.Name != "" {
+		return t.Name
+	}
+	return "task"
+}

@@ -1,0 +1,127 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
+	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
+)
+
+// File is a run file read back: what `horde analyze` and `horde report`
+// work on.
+type File struct {
+	Path       string
+	Run        store.Run
+	Config     Recorded
+	Snapshot   *stats.Snapshot // the last recorded statistics
+	History    []stats.Tick
+	Series     []series.Series // the target's
+	Events     []stats.Event
+	Verdicts   []soak.Verdict    // recorded at the end of the run
+	Exceptions []stats.Exception // recorded at the end of the run
+}
+
+// Resolve finds RUN: a file, or a run id under the runs directory dir.
+func Resolve(arg, dir string) string {
+	if _, err := os.Stat(arg); err == nil {
+		return arg
+	}
+	for _, p := range []string{filepath.Join(dir, arg), filepath.Join(dir, arg+store.Ext)} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return arg
+}
+
+// Open reads the run file at path.
+func Open(ctx context.Context, path string) (*File, error) {
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	defer st.Close(ctx)
+	rf := &File{Path: path}
+	fail := func(err error) (*File, error) { return nil, badInput("%s: %v", path, err) }
+	if rf.Run, err = st.Run(ctx); err != nil {
+		return fail(err)
+	}
+	if err := json.Unmarshal(rf.Run.Config, &rf.Config); err != nil {
+		return fail(fmt.Errorf("config: %w", err))
+	}
+	if rf.Snapshot, err = st.Latest(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.Snapshot == nil {
+		rf.Snapshot = &stats.Snapshot{Start: rf.Run.Started, Time: rf.Run.Started, Total: stats.Entry{Name: stats.AggregatedName}}
+	}
+	if rf.History, err = st.History(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.Series, err = st.Series(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.Events, err = st.Events(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.Verdicts, err = st.Verdicts(ctx); err != nil {
+		return fail(err)
+	}
+	if rf.Exceptions, err = st.Exceptions(ctx); err != nil {
+		return fail(err)
+	}
+	return rf, nil
+}
+
+// Info describes the recorded run for the report writers. An unfinished
+// run (killed) reports exit code 3: it did not end.
+func (rf *File) Info(verdicts []soak.Verdict) report.Info {
+	c := rf.Config
+	info := report.Info{
+		Title: "horde load test report", ScenarioFile: c.ScenarioFile, Host: c.Host,
+		Start: rf.Run.Started, End: rf.Run.Ended, Users: c.Users, SpawnRate: c.SpawnRate,
+		RunTime: time.Duration(c.RunTimeS * float64(time.Second)), Classes: c.Classes,
+		ExitCode: rf.Run.ExitCode, Verdicts: verdicts, Exceptions: rf.Exceptions,
+	}
+	if rf.Run.Ended.IsZero() {
+		info.Title += " (unfinished run)"
+		info.End = rf.Snapshot.Time
+		info.ExitCode = ExitBroken
+	}
+	return info
+}
+
+// warmup is the warm-up the run's checks used, unless set.
+func (rf *File) warmup(d time.Duration, set bool) time.Duration {
+	if set {
+		return d
+	}
+	return time.Duration(rf.Config.WarmupS * float64(time.Second))
+}
+
+// Analyze judges the recorded run as the end of a run does: the run's
+// thresholds plus extra, the drift checks and the leak checks, with the
+// run's warm-up unless warmupSet. Its checks decide the outcome.
+func (rf *File) Analyze(extra []string, warmup time.Duration, warmupSet bool) (*Outcome, error) {
+	texts := append(append([]string{}, rf.Config.Thresholds...), extra...)
+	ths, err := Thresholds(nil, texts)
+	if err != nil {
+		return nil, err
+	}
+	vs := Judge(ths, rf.Snapshot, rf.History, rf.Series, rf.warmup(warmup, warmupSet))
+	return &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}, nil
+}
+
+// Charts adds the report's charts of the recorded run to info (AddCharts,
+// with the run's warm-up).
+func (rf *File) Charts(info *report.Info) {
+	AddCharts(info, rf.History, rf.Series, rf.Events, rf.warmup(0, false))
+}

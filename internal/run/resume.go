@@ -1,0 +1,131 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/stats"
+	"github.com/horde-load/horde/internal/store"
+)
+
+// resumed is an unfinished run a restarted master goes on with.
+type resumed struct {
+	cp   master.Checkpoint
+	hist []stats.Tick
+}
+
+// resumeRunFile looks in RunsDir for an unfinished run of a master with the
+// same scenario that no live process writes, and reopens it (docs/runs.md,
+// "Resume"). It reports false when there is none: the caller starts a new
+// run. Unfinished runs of another scenario are left alone, with a warning.
+func (r *runner) resumeRunFile(ctx context.Context) (bool, error) {
+	cands, err := store.Unfinished(ctx, r.cfg.RunsDir)
+	if err != nil {
+		return false, badInput("--runs-dir: %v", err)
+	}
+	for i := len(cands) - 1; i >= 0; i-- { // the newest first
+		c := cands[i]
+		var rc Recorded
+		if json.Unmarshal(c.Run.Config, &rc) != nil || rc.Command != "master" {
+			continue
+		}
+		if c.Run.Scenario != string(r.cfg.Scenario) {
+			r.log.Warn("an unfinished run has another scenario; not resuming it", "file", c.Path, "run", c.Run.ID)
+			continue
+		}
+		ok, err := r.reopenRun(ctx, c.Path)
+		if err != nil {
+			r.log.Warn("cannot resume an unfinished run; starting a new one", "file", c.Path, "err", err)
+			continue
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reopenRun reopens the run file at path and reads what the master needs
+// to resume; false when the file holds no checkpoint (killed before its
+// first tick).
+func (r *runner) reopenRun(ctx context.Context, path string) (bool, error) {
+	st, err := store.Reopen(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	fail := func(err error) (bool, error) {
+		st.Close(ctx)
+		return false, err
+	}
+	state, err := st.State(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if state == nil {
+		return fail(nil)
+	}
+	var cp master.Checkpoint
+	if err := json.Unmarshal(state.Master, &cp); err != nil {
+		return fail(fmt.Errorf("checkpoint: %w", err))
+	}
+	cp.Stats = state.Stats
+	if cp.RunID != "" && cp.RunTime > 0 && time.Now().After(cp.Start.Add(cp.RunTime)) {
+		r.log.Info("an unfinished run would have ended while no master ran; not resuming it", "file", path, "run", st.ID())
+		return fail(nil)
+	}
+	hist, err := st.History(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	prior, err := st.Series(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	last, err := st.LastTick(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if last.IsZero() || state.T.After(last) {
+		last = state.T
+	}
+	now := time.Now()
+	gap := fmt.Sprintf("no master from %s to %s (%s); the run goes on", last.UTC().Format("15:04:05.000"),
+		now.UTC().Format("15:04:05.000"), now.Sub(last).Round(100*time.Millisecond))
+	if err := st.Event(ctx, now, "gap", gap); err != nil {
+		return fail(err)
+	}
+	rec := newRecorder(st, r.mon, r.log, r.cfg.RunsInterval)
+	for _, s := range prior {
+		if n := len(s.Points); n > 0 {
+			rec.last[s.Name] = s.Points[n-1].T
+		}
+	}
+	r.out.rec = rec
+	r.cleanups = append(r.cleanups, func() { st.Close(context.Background()) })
+	r.prior = prior
+	if cp.RunID != "" {
+		r.resumed = &resumed{cp: cp, hist: hist}
+	} // else no test had started: the master starts afresh, into the same file
+	fmt.Fprintf(r.stdout, "run file: %s (resumed run %s: %s)\n", st.Path(), st.ID(), gap)
+	r.log.Info("resuming an unfinished run", "file", st.Path(), "run", st.ID(), "gap", now.Sub(last).Round(time.Millisecond).String())
+	return true, nil
+}
+
+// handover, once ctx has ended, leaves the run to the next master when
+// SIGTERM ended it and --sigterm is handover (a pod deleted): no stop, no
+// final files; the last tick and checkpoint are written as Serve ends.
+func (r *runner) handover(ctx context.Context, m *master.Master) bool {
+	if !r.cfg.Handover || !sigterm(ctx) || r.out.rec == nil {
+		return false
+	}
+	r.log.Info("SIGTERM: handing the run over to the next master on this runs dir; the workers keep their users",
+		"file", r.out.rec.st.Path())
+	r.out.mu.Lock()
+	r.out.rec.lastWrite = time.Time{} // the last tick is written whatever --runs-interval says
+	r.out.mu.Unlock()
+	m.Detach()
+	return true
+}
