@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/store"
 )
 

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/cluster"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"

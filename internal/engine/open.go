@@ -2,11 +2,11 @@ package engine
 
 import (
 	"context"
-	"github.com/horde-load/horde/internal/cluster"
 	"math"
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/shape"
 )
 

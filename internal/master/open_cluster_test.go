@@ -1,10 +1,10 @@
 package master
 
 import (
-	"github.com/horde-load/horde/internal/cluster"
 	"testing"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/shape"
 )
 

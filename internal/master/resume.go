@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/stats"
 	"slices"
 	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // Checkpoint is what a restarted master needs to go on with a run, taken

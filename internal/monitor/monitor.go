@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"os"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/horde-load/horde/internal/series"
 )
 
 // Defaults.

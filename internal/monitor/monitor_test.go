@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/horde-load/horde/internal/series"
 )
 
 func TestMonitor_ScrapeAndProcess(t *testing.T) {

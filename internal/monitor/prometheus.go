@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/horde-load/horde/internal/series"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/horde-load/horde/internal/series"
 )
 
 // Prometheus HTTP API client: instant queries (/api/v1/query, the

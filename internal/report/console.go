@@ -2,13 +2,13 @@ package report
 
 import (
 	"fmt"
-	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

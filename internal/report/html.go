@@ -3,8 +3,6 @@ package report
 import (
 	_ "embed"
 	"fmt"
-	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/soak"
 	"html/template"
 	"io"
 	"math"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

@@ -2,14 +2,15 @@ package report
 
 import (
 	"encoding/json"
-	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/stats"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 func writeTestHTML(t *testing.T) string {

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"math"
 	"strconv"
 	"time"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

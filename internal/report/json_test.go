@@ -2,13 +2,14 @@ package report
 
 import (
 	"encoding/json"
-	"github.com/horde-load/horde/internal/stats"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/horde-load/horde/internal/stats"
 )
 
 func testInfo() Info {

@@ -2,11 +2,11 @@ package report
 
 import (
 	"fmt"
-	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

@@ -1,10 +1,10 @@
 package report
 
 import (
-	"github.com/horde-load/horde/internal/soak"
 	"strings"
 	"testing"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

@@ -7,13 +7,13 @@
 package report
 
 import (
-	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/soak"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

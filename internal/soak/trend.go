@@ -5,10 +5,11 @@
 package soak
 
 import (
-	tseries "github.com/horde-load/horde/internal/series"
 	"math"
 	"slices"
 	"time"
+
+	tseries "github.com/horde-load/horde/internal/series"
 )
 
 // Point is one sample of a series (series.Point, named here for the

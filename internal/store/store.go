@@ -15,8 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/soak"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,6 +25,8 @@ import (
 
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/cluster"
 	"io"
 	"math"
 	"mime"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/scenario"
 )
 

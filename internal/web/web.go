@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/cluster"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -30,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/stats"
 )
