@@ -22,11 +22,6 @@ type Sample struct {
 	Failure  string        // empty on success; otherwise a message, grouped in the error report
 }
 
-// Recorder receives samples. It is safe for concurrent use.
-type Recorder interface {
-	Record(s Sample)
-}
-
 // Request is an HTTP request sent through VU.Do.
 type Request struct {
 	Method  string

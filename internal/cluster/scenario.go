@@ -23,19 +23,10 @@ type Scenario struct {
 	Host   string            // the master's -H, if any
 }
 
-// LoadScenario reads the scenario at path and the data files (feeders' CSV
-// files) its data: section names by relative path. Data files named by an
-// absolute path are not shipped: every worker must have them at that path.
-func LoadScenario(path, host string) (*Scenario, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read scenario: %w", err)
-	}
-	return NewScenario(path, src, host)
-}
-
-// NewScenario is LoadScenario for a scenario already read from path: its
-// data files are read relative to path's directory.
+// NewScenario bundles the scenario read from path (src) with the data files
+// (feeders' CSV files) its data: section names by relative path, read
+// relative to path's directory. Data files named by an absolute path are not
+// shipped: every worker must have them at that path.
 func NewScenario(path string, src []byte, host string) (*Scenario, error) {
 	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host}
 	dir := filepath.Dir(path)
