@@ -854,26 +854,59 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 		m.sessions.Add(1)
 		defer m.sessions.Done()
 	}
+	j, err := m.checkJoin(conn)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &session{out: make(chan *cluster.MasterMessage, 256), cancel: cancel}
+	w := m.join(j, conn.Peer(), s)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		defer cancel()
+		m.write(sctx, conn, s)
+	}()
+	readErr := make(chan error, 1)
+	go func() { readErr <- m.read(conn, w, s) }()
+	select {
+	case <-sctx.Done():
+	case err = <-readErr:
+	}
+	cancel()
+	<-writerDone
+	m.leave(w, s, err)
+	return nil
+}
+
+// checkJoin reads the worker's first message, a Join, and refuses a worker
+// of another version or protocol.
+func (m *Master) checkJoin(conn cluster.MasterConn) (*cluster.Join, error) {
 	first, err := recvTimeout(conn, 15*time.Second)
 	if err != nil {
-		return fmt.Errorf("worker %s: %w", conn.Peer(), err)
+		return nil, fmt.Errorf("worker %s: %w", conn.Peer(), err)
 	}
 	j := first.Join
 	if j == nil {
-		return fmt.Errorf("worker %s: first message is not a join", conn.Peer())
+		return nil, fmt.Errorf("worker %s: first message is not a join", conn.Peer())
 	}
 	if reason := cluster.CheckJoin(j, m.version, cluster.Protocol); reason != "" {
 		m.log.Error("worker refused", "worker", j.WorkerID, "addr", conn.Peer(), "reason", reason)
 		ref := cluster.Refusal{Reason: reason, MasterVersion: m.version, MasterProtocol: cluster.Protocol}
 		conn.Send(&cluster.MasterMessage{Refusal: &ref})
-		return &cluster.RefusedError{Refusal: ref}
+		return nil, &cluster.RefusedError{Refusal: ref}
 	}
+	return j, nil
+}
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s := &session{out: make(chan *cluster.MasterMessage, 256), cancel: cancel}
-
+// join makes s the session of the worker of j: it is welcomed and given
+// its share of a run under way (the same share when it is back within the
+// grace period).
+func (m *Master) join(j *cluster.Join, peer string, s *session) *workerRec {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	w := m.workers[j.WorkerID]
 	rejoin := w != nil
 	if w == nil {
@@ -884,7 +917,7 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 		w.sess.cancel() // a stale session of the same worker
 	}
 	wasMember := rejoin && w.member()
-	w.host, w.addr, w.sess, w.state, w.lastSeen = j.Hostname, conn.Peer(), s, cluster.StateReady, time.Now()
+	w.host, w.addr, w.sess, w.state, w.lastSeen = j.Hostname, peer, s, cluster.StateReady, time.Now()
 	welcome := &cluster.Welcome{
 		Index: w.index, MasterID: m.id, MasterVersion: m.version, Classes: m.names,
 		ReportInterval: m.reportIv, HeartbeatInterval: m.hbIv, HeartbeatTimeout: m.hbTO,
@@ -915,71 +948,61 @@ func (m *Master) Accept(ctx context.Context, conn cluster.MasterConn) error {
 			"workers", len(m.membersLocked()))
 		m.eventLocked("worker joined", fmt.Sprintf("%s (%s), %d workers", w.host, w.id, len(m.membersLocked())))
 	}
-	m.mu.Unlock()
+	return w
+}
 
-	// The writer: everything queued for the worker, and a heartbeat every
-	// heartbeat interval.
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		defer cancel()
-		hb := time.NewTicker(m.hbIv)
-		defer hb.Stop()
-		beat := &cluster.MasterMessage{Heartbeat: &cluster.Heartbeat{}}
-		for {
-			var msg *cluster.MasterMessage
-			select {
-			case <-sctx.Done():
-				return
-			case msg = <-s.out:
-			case <-hb.C:
-				msg = beat
-			}
-			if err := conn.Send(msg); err != nil {
-				return
-			}
-			if msg.Quit != nil {
-				return
-			}
+// write sends everything queued for the session's worker, and a heartbeat
+// every heartbeat interval, until ctx is done, a send fails or a Quit is sent.
+func (m *Master) write(ctx context.Context, conn cluster.MasterConn, s *session) {
+	hb := time.NewTicker(m.hbIv)
+	defer hb.Stop()
+	beat := &cluster.MasterMessage{Heartbeat: &cluster.Heartbeat{}}
+	for {
+		var msg *cluster.MasterMessage
+		select {
+		case <-ctx.Done():
+			return
+		case msg = <-s.out:
+		case <-hb.C:
+			msg = beat
 		}
-	}()
-
-	// The reader.
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := conn.Recv()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			if !m.handle(w, s, msg) {
-				readErr <- nil
-				return
-			}
+		if err := conn.Send(msg); err != nil || msg.Quit != nil {
+			return
 		}
-	}()
-	select {
-	case <-sctx.Done():
-	case err = <-readErr:
 	}
-	cancel()
-	<-writerDone
+}
 
+// read handles the worker's messages until the connection fails (its
+// error) or the session is over (nil).
+func (m *Master) read(conn cluster.MasterConn, w *workerRec, s *session) error {
+	for {
+		msg, err := conn.Recv()
+		if err != nil {
+			return err
+		}
+		if !m.handle(w, s, msg) {
+			return nil
+		}
+	}
+}
+
+// leave ends session s of w: w is disconnected (and keeps its share for
+// the reconnect grace) unless a newer session replaced s.
+func (m *Master) leave(w *workerRec, s *session, err error) {
 	m.mu.Lock()
-	if w.sess == s {
-		w.sess = nil
-		w.lostAt = time.Now()
-		if w.state != cluster.WorkerMissing {
-			w.state = cluster.WorkerDisconnected
-		}
-		if !w.local {
-			m.log.Warn("worker disconnected", "worker", w.id, "err", err)
-			m.eventLocked("worker disconnected", fmt.Sprintf("%s (%s)", w.host, w.id))
-		}
+	defer m.mu.Unlock()
+	if w.sess != s {
+		return
 	}
-	m.mu.Unlock()
-	return nil
+	w.sess = nil
+	w.lostAt = time.Now()
+	if w.state != cluster.WorkerMissing {
+		w.state = cluster.WorkerDisconnected
+	}
+	if !w.local {
+		m.log.Warn("worker disconnected", "worker", w.id, "err", err)
+		m.eventLocked("worker disconnected", fmt.Sprintf("%s (%s)", w.host, w.id))
+	}
 }
 
 func recvTimeout(conn cluster.MasterConn, d time.Duration) (*cluster.WorkerMessage, error) {
