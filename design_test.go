@@ -14,7 +14,6 @@ func TestDesign_Imports(t *testing.T) {
 	}
 	const mod = "github.com/horde-load/horde/"
 	forbidden := map[string][]string{
-		"cli":               {"internal/master"},
 		"internal/master":   {"internal/engine", "internal/httpload", "internal/worker", "internal/report", "internal/run", "internal/store", "internal/web"},
 		"internal/engine":   {"internal/master", "internal/worker", "internal/run", "internal/store", "internal/web"},
 		"internal/worker":   {"internal/master", "internal/run", "internal/cluster/rpc", "internal/web"},
@@ -41,6 +40,22 @@ func TestDesign_Imports(t *testing.T) {
 					t.Errorf("%s imports %s (docs/design.md: it must not)", pkg, rel)
 				}
 			}
+		}
+	}
+}
+
+// cli wires: it drives runs through internal/run, never the master itself.
+func TestDesign_CLIDrivesRuns(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go tool to list the packages' imports")
+	}
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, "./cli").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if imp == "github.com/horde-load/horde/internal/master" {
+			t.Errorf("cli imports internal/master directly; it drives runs through internal/run")
 		}
 	}
 }
