@@ -87,7 +87,9 @@ drift, and a leak check on every recorded target memory series.
 
 With --prometheus, it judges series from a Prometheus server instead, as the
 seed's analyser does: each --query (PromQL) over --start..--end; memory series
-get the leak check, others the drift check.
+(by their metric's name, or every series of a --memory-query) get the leak
+check, others the drift check; --threshold takes target.* thresholds, such as
+'target.memory_growth < 10%'. A query that returns no data is an error (exit 2).
 
 Exit codes: 0 every threshold and check passed (warnings pass); 1 a threshold
 or a check failed (the failed ones are named on stderr); 2 bad input (no such
@@ -105,7 +107,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				if len(args) > 0 {
 					return badInput("give a run file or --prometheus, not both")
 				}
-				return analyzePrometheus(ctx, &prom, warmup.d, format, stdout)
+				return analyzePrometheus(ctx, &prom, thresholds, warmup.d, format, stdout)
 			}
 			if len(args) != 1 {
 				return badInput("name a run file (or a run id), or use --prometheus URL --query Q")
@@ -152,6 +154,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
 	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)
+	f.StringArrayVar(&prom.memory, "memory-query", nil, `with --prometheus: a PromQL query whose series are memory (the leak check, and target.memory_growth), whatever their name (repeatable)`)
 	f.StringVar(&prom.start, "start", "-24h", "with --prometheus: start of the range (RFC 3339, unix seconds, or relative to now like -24h)")
 	f.StringVar(&prom.end, "end", "now", "with --prometheus: end of the range (as --start)")
 	f.Var(&prom.step, "step", "with --prometheus: resolution (default: the range / 1000, at least 1s)")
@@ -162,6 +165,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 type promOptions struct {
 	url        string
 	queries    []string
+	memory     []string
 	start, end string
 	step       durationValue
 }
@@ -189,7 +193,11 @@ func promTime(s string, now time.Time) (time.Time, error) {
 }
 
 // analyzePrometheus judges series queried from a Prometheus server.
-func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration, format string, stdout io.Writer) error {
+func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string, warmup time.Duration, format string, stdout io.Writer) error {
+	ths, err := run.Thresholds(nil, thresholds)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	start, err := promTime(p.start, now)
 	if err != nil {
@@ -199,7 +207,10 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 	if err != nil {
 		return badInput("--end: %v", err)
 	}
-	oc, err := run.AnalyzePrometheus(ctx, run.PromAnalysis{URL: p.url, Queries: p.queries, Start: start, End: end, Step: p.step.d, Warmup: warmup})
+	oc, err := run.AnalyzePrometheus(ctx, run.PromAnalysis{
+		URL: p.url, Queries: p.queries, MemoryQueries: p.memory, Start: start, End: end, Step: p.step.d,
+		Warmup: warmup, Thresholds: ths,
+	})
 	if err != nil {
 		return err
 	}
@@ -213,9 +224,11 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 			Prometheus string         `json:"prometheus"`
 			Start      time.Time      `json:"start"`
 			End        time.Time      `json:"end"`
+			StepS      float64        `json:"step_s"`
+			Notes      []string       `json:"notes,omitempty"`
 			Passed     bool           `json:"passed"`
 			Verdicts   []soak.Verdict `json:"verdicts"`
-		}{p.url, start.UTC(), end.UTC(), oc.ExitCode() == run.ExitOK, vs}); err != nil {
+		}{p.url, start.UTC(), end.UTC(), oc.Step.Seconds(), oc.Notes, oc.ExitCode() == run.ExitOK, vs}); err != nil {
 			return &run.ExitError{Code: run.ExitBroken, Err: err}
 		}
 	case "markdown":
@@ -224,10 +237,14 @@ func analyzePrometheus(ctx context.Context, p *promOptions, warmup time.Duration
 			fmt.Fprintf(stdout, "| %s | %s | %s |\n", strings.ToUpper(string(v.Status)), strings.ReplaceAll(v.Name, "|", "\\|"), strings.ReplaceAll(v.Reason, "|", "\\|"))
 		}
 	default:
-		fmt.Fprintf(stdout, "Prometheus %s, %s to %s\n\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "Prometheus %s, %s to %s, step %v\n", p.url, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), oc.Step)
+		for _, n := range oc.Notes {
+			fmt.Fprintln(stdout, "note:", n)
+		}
+		fmt.Fprintln(stdout)
 		report.PrintVerdicts(stdout, vs)
 	}
-	return outcomeErr(oc)
+	return outcomeErr(oc.Outcome)
 }
 
 func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {

@@ -65,6 +65,38 @@ func TestAnalyze_Prometheus(t *testing.T) {
 	if code := bad.wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.stderr.String(), "rate(") {
 		t.Errorf("a bad query: exit code %d, want 2\n%s", code, bad.stderr)
 	}
+
+	leakyMem := `process_resident_memory_bytes{job="leaky"}`
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout, or in stderr when the code is 2
+	}{
+		{"threshold fails", []string{"--query", leakyMem, "--threshold", "target.memory_growth < 10%"}, 1, "FAIL  threshold  target.memory_growth < 10%"},
+		{"threshold passes", []string{"--query", `process_resident_memory_bytes{job="healthy"}`, "--threshold", "target.memory_growth < 1000%"}, 0, "PASS  threshold  target.memory_growth < 1000%"},
+		{"invalid threshold", []string{"--query", leakyMem, "--threshold", "memory_growth <<< 3"}, 2, "--threshold"},
+		{"request threshold", []string{"--query", leakyMem, "--threshold", "p95 < 1ms"}, 2, "only target.* thresholds"},
+		{"no data", []string{"--query", `up{job="no-such-job"}`}, 2, `no-such-job\"}": no data`},
+		// A division drops the metric's name: only --memory-query says it is memory.
+		{"memory query", []string{"--memory-query", leakyMem + " / 1"}, 1, "FAIL  check      memory leak ("},
+		{"step raised", []string{"--query", leakyMem, "--start", "-48h", "--step", "1s"}, -1, "step raised from 1s to"},
+	} {
+		args := append([]string{"analyze", "--prometheus", url, "--start", "-45s", "--warmup", "25s"}, tt.args...)
+		p := start(t, dir, nil, hordeBin, args...)
+		code := p.wait(t, 30*time.Second)
+		out, errOut := p.stdout.String(), p.stderr.String()
+		if tt.wantCode >= 0 && code != tt.wantCode {
+			t.Errorf("%s: exit code %d, want %d\n%s\n%s", tt.name, code, tt.wantCode, out, errOut)
+		}
+		where := out
+		if tt.wantCode == 2 {
+			where = errOut
+		}
+		if !strings.Contains(where, tt.want) {
+			t.Errorf("%s: output lacks %q\n%s\n%s", tt.name, tt.want, out, errOut)
+		}
+	}
 }
 
 // Prometheus scrapes horde's own /metrics (monitor out): request counters

@@ -2,11 +2,19 @@ package run
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/horde-load/horde/internal/monitor"
+	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/soak"
 )
+
+// MaxPromPoints is the most points Prometheus returns per series of a
+// range query (its query.max-samples aside): a finer step is refused with
+// "exceeded maximum resolution of 11,000 points per timeseries".
+const MaxPromPoints = 11000
 
 // PromAnalysis is `horde analyze --prometheus`: series queried from a
 // Prometheus server over a range, judged as the seed's analyser does.
@@ -16,33 +24,68 @@ type PromAnalysis struct {
 	Start, End time.Time
 	Step       time.Duration // 0: the range / 1000, at least 1 s
 	Warmup     time.Duration
+	// MemoryQueries are queries whose series get the leak check whatever
+	// their metric's name (--memory-query); they are judged with Queries.
+	MemoryQueries []string
+	// Thresholds are judged on what the series give: target.* thresholds
+	// (target.memory_growth: the largest growth of a memory series).
+	Thresholds []*scenario.Threshold
+}
+
+// PromOutcome is the outcome of a Prometheus analysis, with the step the
+// queries were run at and what was adjusted.
+type PromOutcome struct {
+	*Outcome
+	Step  time.Duration
+	Notes []string // e.g. the step raised to Prometheus's point limit
 }
 
 // AnalyzePrometheus judges each query's series: memory series get the
-// leak check, others the drift check. Its checks decide the outcome.
-func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*Outcome, error) {
-	if len(p.Queries) == 0 {
-		return nil, badInput("--prometheus needs at least one --query")
+// leak check, others the drift check, and the thresholds what the series
+// give. Its checks decide the outcome. A query that returns no data is bad
+// input naming it.
+func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error) {
+	queries := append(append([]string{}, p.Queries...), p.MemoryQueries...)
+	if len(queries) == 0 {
+		return nil, badInput("--prometheus needs at least one --query or --memory-query")
 	}
 	if !p.End.After(p.Start) {
 		return nil, badInput("--end must be after --start")
 	}
+	for _, t := range p.Thresholds {
+		if t.Stat != "target" {
+			return nil, badInput("--threshold %q: with --prometheus only target.* thresholds apply (%v); request statistics come from a run file", t.Text, scenario.TargetMetrics)
+		}
+	}
+	out := &PromOutcome{Outcome: &Outcome{ChecksDecide: true, Thresholds: len(p.Thresholds)}}
 	step := p.Step
 	if step <= 0 {
 		step = max(p.End.Sub(p.Start)/1000, time.Second)
 	}
+	if least := ceilDiv(p.End.Sub(p.Start), MaxPromPoints-1); step < least {
+		least = least.Round(time.Second) + time.Second
+		out.Notes = append(out.Notes, fmt.Sprintf("step raised from %v to %v: Prometheus returns at most %d points per series", step, least, MaxPromPoints))
+		step = least
+	}
+	out.Step = step
+	figures := map[string]float64{}
 	var vs []soak.Verdict
-	for _, q := range p.Queries {
+	for _, q := range queries {
 		got, err := monitor.QueryRange(ctx, nil, p.URL, q, p.Start, p.End, step)
 		if err != nil {
 			return nil, badInput("--query %q: %v", q, err)
 		}
 		if len(got) == 0 {
-			vs = append(vs, soak.Verdict{Kind: "check", Name: q, Status: soak.Warn, Reason: q + ": no data in the range"})
+			return nil, badInput("--query %q: no data from %s to %s (check the query in Prometheus's UI, and the range)",
+				q, p.Start.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339))
 		}
+		memory := slices.Contains(p.MemoryQueries, q)
 		for _, s := range got {
-			if s.Memory {
+			if s.Memory || memory {
 				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup})
+				if g, ok := figures["memory_growth"]; !ok || l.GrowthPct > g {
+					figures["memory_growth"] = l.GrowthPct
+				}
 				vs = append(vs, soak.Verdict{Kind: "check", Name: "memory leak: " + s.Name, Status: l.Status, Reason: "memory leak (" + s.Name + "): " + l.Reason})
 				continue
 			}
@@ -50,5 +93,18 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*Outcome, error) {
 			vs = append(vs, soak.Verdict{Kind: "check", Name: "drift: " + s.Name, Status: d.Status, Reason: d.Reason})
 		}
 	}
-	return &Outcome{Verdicts: vs, ChecksDecide: true}, nil
+	var ths []soak.Verdict
+	for _, r := range soak.EvaluateThresholds(p.Thresholds, soak.Inputs{Target: figures, Warmup: p.Warmup}) {
+		st := soak.Pass
+		if !r.Pass {
+			st = soak.Fail
+		}
+		ths = append(ths, soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: st, Reason: r.Reason})
+	}
+	out.Verdicts = append(ths, vs...)
+	return out, nil
+}
+
+func ceilDiv(d time.Duration, n int) time.Duration {
+	return (d + time.Duration(n) - 1) / time.Duration(n)
 }
