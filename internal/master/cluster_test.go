@@ -1,7 +1,6 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/logtest"
 	"github.com/horde-load/horde/internal/worker"
 )
 
@@ -360,7 +360,7 @@ func (sleeper) Task(ctx context.Context, vu horde.VU) error {
 // does not wait for a final report of it (it used to, until its guard
 // timeout, about 15 s here), and ends the run once the others' are in.
 func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
-	var logs syncBuf
+	var logs logtest.Buffer
 	classes := []horde.Class{{Name: "s", Weight: 1, Wait: horde.Constant(0), New: func() horde.User { return sleeper{} }}}
 	cfg := clusterConfig(classes)
 	cfg.StopTimeout, cfg.Logger = 5*time.Second, slog.New(slog.NewTextHandler(&logs, nil))
@@ -401,22 +401,4 @@ func TestMaster_WorkerJoiningWhileStopping(t *testing.T) {
 	if got := m.Snapshot().Total.Requests; got < 2 {
 		t.Errorf("%d requests counted, want the 2 users' tasks at least", got)
 	}
-}
-
-// syncBuf is a bytes.Buffer a logger and the test may use at once.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

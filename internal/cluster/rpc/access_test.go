@@ -1,17 +1,16 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/logtest"
 )
 
 func TestAccess_CheckHost(t *testing.T) {
@@ -137,24 +136,6 @@ func TestFailureLimiter_Bounded(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // join dials addr, joins with token and returns the master's answer.
 func join(addr, token string) (*cluster.MasterMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -171,7 +152,7 @@ func join(addr, token string) (*cluster.MasterMessage, error) {
 }
 
 func TestServer_Token(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	srv := NewServer(welcomer{}, ServerConfig{
 		Access: Access{Token: "s3cret"}, Version: "1.2.3",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -241,7 +222,7 @@ func TestServer_WarnsOpen(t *testing.T) {
 		{"on loopback", Access{AllowOpen: true}, func(l net.Listener) net.Listener { return l }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logtest.Buffer
 			srv := NewServer(welcomer{}, ServerConfig{Access: tt.access, Logger: slog.New(slog.NewTextHandler(&logs, nil)), OpenWarnEvery: 20 * time.Millisecond})
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
