@@ -446,7 +446,8 @@ func (e *Engine) step(base context.Context) bool {
 	case below && (have < want || !above):
 		c := e.nextClassLocked()
 		e.mu.Unlock()
-		go e.runUser(e.addUser(base, false, c))
+		u, taskCtx := e.addUser(base, false, c)
+		go e.runUser(base, taskCtx, u)
 		return true
 	case above:
 		u := e.removeVictimLocked()
@@ -511,8 +512,9 @@ func (e *Engine) setState(s State) {
 }
 
 // addUser creates a user of class ci (the next in spawn order when ci < 0)
-// and counts it as running; the caller starts its goroutine.
-func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
+// and counts it as running; the caller starts its goroutine. It returns the
+// user and the context of its tasks, derived from ctx (the engine's).
+func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, context.Context) {
 	e.mu.Lock()
 	if ci < 0 {
 		ci = max(e.order.class(len(e.users)), 0)
@@ -521,7 +523,7 @@ func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	id := e.nextID
 	e.mu.Unlock()
 
-	u := newVU(e, id, ci, base)
+	u, taskCtx := newVU(ctx, e, id, ci)
 	u.open = open
 	e.mu.Lock()
 	e.users = append(e.users, u)
@@ -530,7 +532,7 @@ func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	e.running.Add(1)
 	e.perClass[ci].Add(1)
 	e.wg.Add(1)
-	return u
+	return u, taskCtx
 }
 
 // stopUser asks u to stop: its wait ends at once, and its task is cut off
@@ -567,13 +569,16 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	e.setState(StateStopped)
 }
 
-func (e *Engine) runUser(u *vuser) {
-	e.lifecycle(u, func(impl horde.User, cls *horde.Class) {
+// runUser runs a closed-model user: its tasks under taskCtx, with waits
+// between them, until it is stopped; its on_stop runs under ctx (the
+// engine's).
+func (e *Engine) runUser(ctx, taskCtx context.Context, u *vuser) {
+	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, cls *horde.Class) {
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
 		for !u.stopped() {
 			t0 := time.Now()
-			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
 				e.exception(err)
 			}
 			wait := cls.Wait.Next(u.rand, time.Since(t0))
@@ -591,9 +596,10 @@ func (e *Engine) runUser(u *vuser) {
 	})
 }
 
-// lifecycle runs one user: on_start, then body until the user is stopped,
-// then on_stop; it keeps the engine's counts and frees the user at the end.
-func (e *Engine) lifecycle(u *vuser, body func(impl horde.User, cls *horde.Class)) {
+// lifecycle runs one user: on_start under taskCtx, then body until the user
+// is stopped, then on_stop under ctx (the engine's); it keeps the engine's
+// counts and frees the user at the end.
+func (e *Engine) lifecycle(ctx, taskCtx context.Context, u *vuser, body func(impl horde.User, cls *horde.Class)) {
 	defer e.wg.Done()
 	defer func() {
 		e.running.Add(-1)
@@ -604,21 +610,21 @@ func (e *Engine) lifecycle(u *vuser, body func(impl horde.User, cls *horde.Class
 
 	cls := &e.cfg.Classes[u.class]
 	impl := cls.New()
-	release := u.client.StopOn(u.taskCtx)
-	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
+	release := u.client.StopOn(taskCtx)
+	if err := e.call(func() error { return impl.OnStart(taskCtx, u) }); err != nil && !u.stopped() {
 		e.exception(err)
 	}
 	body(impl, cls)
 	release()
-	e.onStop(u, impl)
+	e.onStop(ctx, u, impl)
 }
 
 // onStop runs a stopped user's on_stop on a fresh connection, with its own
-// budget of max(StopTimeout, DefaultOnStopTimeout).
-func (e *Engine) onStop(u *vuser, impl horde.User) {
+// budget of max(StopTimeout, DefaultOnStopTimeout) under ctx (the engine's).
+func (e *Engine) onStop(ctx context.Context, u *vuser, impl horde.User) {
 	u.client.Reset()
 	budget := max(e.cfg.StopTimeout, DefaultOnStopTimeout)
-	octx, cancel := context.WithTimeout(u.base, budget)
+	octx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	releaseStop := u.client.StopOn(octx)
 	defer releaseStop()

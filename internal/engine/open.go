@@ -146,14 +146,15 @@ func (e *Engine) poolSize() (pre, maxVUs int) {
 
 // spawnOpen starts one open-model user, with a first iteration when first
 // is not zero.
-func (e *Engine) spawnOpen(base context.Context, work <-chan time.Time, first time.Time) {
-	u := e.addUser(base, true, -1)
-	go e.runOpenUser(u, work, first)
+func (e *Engine) spawnOpen(ctx context.Context, work <-chan time.Time, first time.Time) {
+	u, taskCtx := e.addUser(ctx, true, -1)
+	go e.runOpenUser(ctx, taskCtx, u, work, first)
 }
 
-// runOpenUser runs iterations handed to it until it is stopped.
-func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
-	e.lifecycle(u, func(impl horde.User, _ *horde.Class) {
+// runOpenUser runs iterations handed to it, under taskCtx, until it is
+// stopped; its on_stop runs under ctx (the engine's).
+func (e *Engine) runOpenUser(ctx, taskCtx context.Context, u *vuser, work <-chan time.Time, first time.Time) {
+	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, _ *horde.Class) {
 		next := first
 		for !u.stopped() {
 			if next.IsZero() {
@@ -166,7 +167,7 @@ func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
 			lag := max(time.Since(next), 0)
 			e.noteLag(lag)
 			u.lag = lag
-			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
 				e.exception(err)
 			}
 			u.lag = 0
