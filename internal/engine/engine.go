@@ -33,8 +33,8 @@ const DefaultOnStopTimeout = 5 * time.Second
 // freed memory to the OS at once.
 const releaseAfterRamp = 1000
 
-// MaxExceptions caps the distinct exception messages kept.
-const MaxExceptions = 100
+// maxExceptions caps the distinct exception messages kept.
+const maxExceptions = 100
 
 // Config is what a run of the engine needs.
 type Config struct {
@@ -67,16 +67,16 @@ type Config struct {
 	MaxVUs       int // open model: the most users it may grow to
 }
 
-// State is the engine's phase, in Locust's words.
-type State string
+// state is the engine's phase, in Locust's words.
+type state string
 
 // Engine states.
 const (
-	StateReady    State = "ready"
-	StateSpawning State = "spawning"
-	StateRunning  State = "running"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
+	stateReady    state = "ready"
+	stateSpawning state = "spawning"
+	stateRunning  state = "running"
+	stateStopping state = "stopping"
+	stateStopped  state = "stopped"
 )
 
 // Exception is an error raised by user code, counted by message.
@@ -93,13 +93,13 @@ type Engine struct {
 
 	mu        sync.Mutex
 	target    []int // users wanted per class
-	byOrder   bool  // target is a prefix of the spawn order (SetTarget)
+	byOrder   bool  // target is a prefix of the spawn order (setTarget)
 	listed    []int // users in e.users per class
 	rate      float64
 	gen       uint64 // grows with every change of the target
 	reached   uint64 // the gen whose target was last reached
 	retarget  chan struct{}
-	state     State
+	state     state
 	users     []*vuser // in spawn order; ramp-down stops the last first
 	nextID    int
 	wg        sync.WaitGroup
@@ -165,17 +165,17 @@ func New(cfg Config) (*Engine, error) {
 		gen:      1,
 		rate:     cfg.SpawnRate,
 		retarget: make(chan struct{}, 1),
-		state:    StateReady,
+		state:    stateReady,
 		exc:      make(map[string]int64),
 		perClass: make([]atomic.Int64, len(cfg.Classes)),
 	}, nil
 }
 
-// SetTarget changes the target user count and spawn rate while running
+// setTarget changes the target user count and spawn rate while running
 // (Locust's edit of a running test). The users are spread over the classes
 // by the spawn order (fixed counts first, then by weight), and ramp-down
 // stops the last spawned first.
-func (e *Engine) SetTarget(users int, rate float64) {
+func (e *Engine) setTarget(users int, rate float64) {
 	counts := e.order.counts(min(max(users, 0), e.order.limit()), len(e.cfg.Classes))
 	e.setTargets(counts, true, rate)
 }
@@ -207,8 +207,8 @@ func (e *Engine) setTargets(t []int, byOrder bool, rate float64) {
 	}
 }
 
-// ClassTargets returns the users wanted per class.
-func (e *Engine) ClassTargets() []int {
+// classTargets returns the users wanted per class.
+func (e *Engine) classTargets() []int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]int(nil), e.target...)
@@ -223,8 +223,8 @@ func (e *Engine) RampDone() bool {
 	return e.reached == e.gen
 }
 
-// Users returns the number of users running now.
-func (e *Engine) Users() int { return int(e.running.Load()) }
+// userCount returns the number of users running now.
+func (e *Engine) userCount() int { return int(e.running.Load()) }
 
 // ClassUsers returns the number of running users of each class.
 func (e *Engine) ClassUsers() []int {
@@ -233,13 +233,6 @@ func (e *Engine) ClassUsers() []int {
 		out[i] = int(e.perClass[i].Load())
 	}
 	return out
-}
-
-// State returns the engine's phase.
-func (e *Engine) State() State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.state
 }
 
 // Exceptions returns the errors raised by user code, most frequent first.
@@ -265,7 +258,7 @@ func (e *Engine) Exceptions() []Exception {
 func (e *Engine) exception(err error) {
 	msg := err.Error()
 	e.mu.Lock()
-	if _, ok := e.exc[msg]; ok || len(e.exc) < MaxExceptions {
+	if _, ok := e.exc[msg]; ok || len(e.exc) < maxExceptions {
 		e.exc[msg]++
 	} else {
 		e.excOthers++
@@ -294,7 +287,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	rampStart := time.Now()
 	startedAtRamp := 0
 	rampDoneReported := false
-	e.setState(StateSpawning)
+	e.setState(stateSpawning)
 
 	for {
 		e.mu.Lock()
@@ -309,7 +302,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case pending == 0:
 			if !rampDoneReported {
 				rampDoneReported = true
-				e.setState(StateRunning)
+				e.setState(stateRunning)
 				e.log.Info("all users spawned", "users", have)
 				if e.cfg.OnRampDone != nil {
 					e.cfg.OnRampDone(have)
@@ -324,7 +317,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		default:
 			if rampDoneReported {
 				rampDoneReported = false
-				e.setState(StateSpawning)
+				e.setState(stateSpawning)
 			}
 			due := math.MaxInt
 			if rate > 0 {
@@ -377,7 +370,7 @@ func (e *Engine) followShape(ctx context.Context, end context.CancelFunc) {
 			end()
 			return
 		}
-		e.SetTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
+		e.setTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
 		select {
 		case <-ctx.Done():
 			return
@@ -505,7 +498,7 @@ func (e *Engine) removeVictimLocked() *vuser {
 	return nil
 }
 
-func (e *Engine) setState(s State) {
+func (e *Engine) setState(s state) {
 	e.mu.Lock()
 	e.state = s
 	e.mu.Unlock()
@@ -547,7 +540,7 @@ func (e *Engine) stopUser(u *vuser) {
 }
 
 func (e *Engine) stopAll(cancelAll context.CancelFunc) {
-	e.setState(StateStopping)
+	e.setState(stateStopping)
 	e.mu.Lock()
 	users := e.users
 	e.users = nil
@@ -566,7 +559,7 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 		cancelAll()
 		<-done
 	}
-	e.setState(StateStopped)
+	e.setState(stateStopped)
 }
 
 // runUser runs a closed-model user: its tasks under taskCtx, with waits

@@ -15,7 +15,7 @@ const preciseWait = 2 * time.Millisecond
 
 // Defaults of the open model's user pool.
 const (
-	DefaultMaxVUs = 1000
+	defaultMaxVUs = 1000
 )
 
 // runOpen is the open-model executor: iterations start on a schedule set by
@@ -35,7 +35,7 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	for range pre {
 		e.spawnOpen(base, work, time.Time{})
 	}
-	e.setState(StateRunning)
+	e.setState(stateRunning)
 	if e.cfg.OnRampDone != nil {
 		e.cfg.OnRampDone(pre)
 	}
@@ -119,9 +119,9 @@ func (e *Engine) SetShape(s shape.Shape, elapsed time.Duration, maxVUs int) {
 	}
 }
 
-// Elapsed returns the time since the open model's schedule began (with
+// elapsed returns the time since the open model's schedule began (with
 // Config.ShapeElapsed counted in), or 0 before it has.
-func (e *Engine) Elapsed() time.Duration {
+func (e *Engine) elapsed() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.openStart.IsZero() {
@@ -132,14 +132,14 @@ func (e *Engine) Elapsed() time.Duration {
 
 // poolSize returns the pre-allocated and maximum users of the open model.
 // By default the pool starts with enough users for 100 ms of iterations at
-// the peak rate (at least 1) and may grow to DefaultMaxVUs.
+// the peak rate (at least 1) and may grow to defaultMaxVUs.
 func (e *Engine) poolSize() (pre, maxVUs int) {
 	pre, maxVUs = e.cfg.PreAllocatedVUs, e.cfg.MaxVUs
 	if pre <= 0 {
 		pre = max(1, int(math.Ceil(e.cfg.Shape.Max()/10)))
 	}
 	if maxVUs <= 0 {
-		maxVUs = max(pre, DefaultMaxVUs)
+		maxVUs = max(pre, defaultMaxVUs)
 	}
 	return min(pre, maxVUs), maxVUs
 }
