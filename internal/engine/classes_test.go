@@ -79,13 +79,13 @@ func TestEngine_ClassTargets(t *testing.T) {
 	if got := a.stops.Load(); got != 4 {
 		t.Errorf("class a on_stop: %d, want 4", got)
 	}
-	if !slices.Equal(e.ClassTargets(), []int{2, 2, 3}) {
-		t.Errorf("targets %v", e.ClassTargets())
+	if !slices.Equal(e.classTargets(), []int{2, 2, 3}) {
+		t.Errorf("targets %v", e.classTargets())
 	}
 
-	// SetTarget still maps through the spawn order: the fixed-count class
+	// setTarget still maps through the spawn order: the fixed-count class
 	// first, then 1:5 by weight.
-	e.SetTarget(7, 0)
+	e.setTarget(7, 0)
 	waitFor(t, func() bool { return e.RampDone() && slices.Equal(e.ClassUsers(), []int{1, 5, 1}) })
 	cancel()
 	if err := <-done; err != nil {
@@ -138,7 +138,7 @@ func TestOpen_SetShape(t *testing.T) {
 	go func() { done <- e.Run(ctx) }()
 	time.Sleep(500 * time.Millisecond)
 	before := e.Open().Iterations
-	el := e.Elapsed()
+	el := e.elapsed()
 	if el < 450*time.Millisecond || el > time.Second {
 		t.Errorf("elapsed %v after 500 ms", el)
 	}

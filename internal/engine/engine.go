@@ -34,8 +34,8 @@ const DefaultOnStopTimeout = cluster.OnStopGrace
 // freed memory to the OS at once.
 const releaseAfterRamp = 1000
 
-// MaxExceptions caps the distinct exception messages kept.
-const MaxExceptions = 100
+// maxExceptions caps the distinct exception messages kept.
+const maxExceptions = 100
 
 // Config is what a run of the engine needs.
 type Config struct {
@@ -76,7 +76,7 @@ type Engine struct {
 
 	mu        sync.Mutex
 	target    []int // users wanted per class
-	byOrder   bool  // target is a prefix of the spawn order (SetTarget)
+	byOrder   bool  // target is a prefix of the spawn order (setTarget)
 	listed    []int // users in e.users per class
 	rate      float64
 	gen       uint64 // grows with every change of the target
@@ -154,11 +154,11 @@ func New(cfg Config) (*Engine, error) {
 	}, nil
 }
 
-// SetTarget changes the target user count and spawn rate while running
+// setTarget changes the target user count and spawn rate while running
 // (Locust's edit of a running test). The users are spread over the classes
 // by the spawn order (fixed counts first, then by weight), and ramp-down
 // stops the last spawned first.
-func (e *Engine) SetTarget(users int, rate float64) {
+func (e *Engine) setTarget(users int, rate float64) {
 	counts := e.order.Counts(min(max(users, 0), e.order.Limit()), len(e.cfg.Classes))
 	e.setTargets(counts, true, rate)
 }
@@ -190,8 +190,8 @@ func (e *Engine) setTargets(t []int, byOrder bool, rate float64) {
 	}
 }
 
-// ClassTargets returns the users wanted per class.
-func (e *Engine) ClassTargets() []int {
+// classTargets returns the users wanted per class.
+func (e *Engine) classTargets() []int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]int(nil), e.target...)
@@ -206,8 +206,8 @@ func (e *Engine) RampDone() bool {
 	return e.reached == e.gen
 }
 
-// Users returns the number of users running now.
-func (e *Engine) Users() int { return int(e.running.Load()) }
+// userCount returns the number of users running now.
+func (e *Engine) userCount() int { return int(e.running.Load()) }
 
 // ClassUsers returns the number of running users of each class.
 func (e *Engine) ClassUsers() []int {
@@ -216,13 +216,6 @@ func (e *Engine) ClassUsers() []int {
 		out[i] = int(e.perClass[i].Load())
 	}
 	return out
-}
-
-// cluster.State returns the engine's phase.
-func (e *Engine) State() cluster.State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.state
 }
 
 // Exceptions returns the errors raised by user code, most frequent first.
@@ -248,7 +241,7 @@ func (e *Engine) Exceptions() []stats.Exception {
 func (e *Engine) exception(err error) {
 	msg := err.Error()
 	e.mu.Lock()
-	if _, ok := e.exc[msg]; ok || len(e.exc) < MaxExceptions {
+	if _, ok := e.exc[msg]; ok || len(e.exc) < maxExceptions {
 		e.exc[msg]++
 	} else {
 		e.excOthers++
@@ -360,7 +353,7 @@ func (e *Engine) followShape(ctx context.Context, end context.CancelFunc) {
 			end()
 			return
 		}
-		e.SetTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
+		e.setTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
 		select {
 		case <-ctx.Done():
 			return
@@ -421,7 +414,8 @@ func (e *Engine) step(base context.Context) bool {
 	case below && (have < want || !above):
 		c := e.nextClassLocked()
 		e.mu.Unlock()
-		go e.runUser(e.addUser(base, false, c))
+		u, taskCtx := e.addUser(base, false, c)
+		go e.runUser(base, taskCtx, u)
 		return true
 	case above:
 		u := e.removeVictimLocked()
@@ -486,8 +480,9 @@ func (e *Engine) setState(s cluster.State) {
 }
 
 // addUser creates a user of class ci (the next in spawn order when ci < 0)
-// and counts it as running; the caller starts its goroutine.
-func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
+// and counts it as running; the caller starts its goroutine. It returns the
+// user and the context of its tasks, derived from ctx (the engine's).
+func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, context.Context) {
 	e.mu.Lock()
 	if ci < 0 {
 		ci = max(e.order.Class(len(e.users)), 0)
@@ -496,7 +491,7 @@ func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	id := e.nextID
 	e.mu.Unlock()
 
-	u := newVU(e, id, ci, base)
+	u, taskCtx := newVU(ctx, e, id, ci)
 	u.open = open
 	e.mu.Lock()
 	e.users = append(e.users, u)
@@ -505,7 +500,7 @@ func (e *Engine) addUser(base context.Context, open bool, ci int) *vuser {
 	e.running.Add(1)
 	e.perClass[ci].Add(1)
 	e.wg.Add(1)
-	return u
+	return u, taskCtx
 }
 
 // stopUser asks u to stop: its wait ends at once, and its task is cut off
@@ -542,13 +537,16 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	e.setState(cluster.StateStopped)
 }
 
-func (e *Engine) runUser(u *vuser) {
-	e.lifecycle(u, func(impl horde.User, cls *horde.Class) {
+// runUser runs a closed-model user: its tasks under taskCtx, with waits
+// between them, until it is stopped; its on_stop runs under ctx (the
+// engine's).
+func (e *Engine) runUser(ctx, taskCtx context.Context, u *vuser) {
+	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, cls *horde.Class) {
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
 		for !u.stopped() {
 			t0 := time.Now()
-			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
 				e.exception(err)
 			}
 			wait := cls.Wait.Next(u.rand, time.Since(t0))
@@ -566,9 +564,10 @@ func (e *Engine) runUser(u *vuser) {
 	})
 }
 
-// lifecycle runs one user: on_start, then body until the user is stopped,
-// then on_stop; it keeps the engine's counts and frees the user at the end.
-func (e *Engine) lifecycle(u *vuser, body func(impl horde.User, cls *horde.Class)) {
+// lifecycle runs one user: on_start under taskCtx, then body until the user
+// is stopped, then on_stop under ctx (the engine's); it keeps the engine's
+// counts and frees the user at the end.
+func (e *Engine) lifecycle(ctx, taskCtx context.Context, u *vuser, body func(impl horde.User, cls *horde.Class)) {
 	defer e.wg.Done()
 	defer func() {
 		e.running.Add(-1)
@@ -579,21 +578,21 @@ func (e *Engine) lifecycle(u *vuser, body func(impl horde.User, cls *horde.Class
 
 	cls := &e.cfg.Classes[u.class]
 	impl := cls.New()
-	release := u.client.StopOn(u.taskCtx)
-	if err := e.call(func() error { return impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
+	release := u.client.StopOn(taskCtx)
+	if err := e.call(func() error { return impl.OnStart(taskCtx, u) }); err != nil && !u.stopped() {
 		e.exception(err)
 	}
 	body(impl, cls)
 	release()
-	e.onStop(u, impl)
+	e.onStop(ctx, u, impl)
 }
 
 // onStop runs a stopped user's on_stop on a fresh connection, with its own
-// budget of max(StopTimeout, DefaultOnStopTimeout).
-func (e *Engine) onStop(u *vuser, impl horde.User) {
+// budget of max(StopTimeout, DefaultOnStopTimeout) under ctx (the engine's).
+func (e *Engine) onStop(ctx context.Context, u *vuser, impl horde.User) {
 	u.client.Reset()
 	budget := max(e.cfg.StopTimeout, DefaultOnStopTimeout)
-	octx, cancel := context.WithTimeout(u.base, budget)
+	octx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	releaseStop := u.client.StopOn(octx)
 	defer releaseStop()

@@ -88,8 +88,8 @@ func TestEngine_SpawnsByWeightAndStopsEveryone(t *testing.T) {
 	if a.stops.Load() != a.starts.Load() || b.stops.Load() != b.starts.Load() {
 		t.Errorf("on_stop: a %d/%d, b %d/%d", a.stops.Load(), a.starts.Load(), b.stops.Load(), b.starts.Load())
 	}
-	if e.Users() != 0 {
-		t.Errorf("users after Run: %d", e.Users())
+	if e.userCount() != 0 {
+		t.Errorf("users after Run: %d", e.userCount())
 	}
 	iv := rec.Flush(time.Now(), time.Now())
 	tasks := a.tasks.Load() + b.tasks.Load()
@@ -170,9 +170,9 @@ func TestEngine_SetTargetRampsDownLastFirst(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	waitFor(t, func() bool { return e.Users() == 6 })
-	e.SetTarget(2, 1000)
-	waitFor(t, func() bool { return e.Users() == 2 })
+	waitFor(t, func() bool { return e.userCount() == 6 })
+	e.setTarget(2, 1000)
+	waitFor(t, func() bool { return e.userCount() == 2 })
 	if got := c.stops.Load(); got != 4 {
 		t.Errorf("on_stop after ramp-down: got %d, want 4", got)
 	}

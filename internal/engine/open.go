@@ -16,7 +16,7 @@ const preciseWait = 2 * time.Millisecond
 
 // Defaults of the open model's user pool.
 const (
-	DefaultMaxVUs = 1000
+	defaultMaxVUs = 1000
 )
 
 // runOpen is the open-model executor: iterations start on a schedule set by
@@ -120,9 +120,9 @@ func (e *Engine) SetShape(s shape.Shape, elapsed time.Duration, maxVUs int) {
 	}
 }
 
-// Elapsed returns the time since the open model's schedule began (with
+// elapsed returns the time since the open model's schedule began (with
 // Config.ShapeElapsed counted in), or 0 before it has.
-func (e *Engine) Elapsed() time.Duration {
+func (e *Engine) elapsed() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.openStart.IsZero() {
@@ -133,28 +133,29 @@ func (e *Engine) Elapsed() time.Duration {
 
 // poolSize returns the pre-allocated and maximum users of the open model.
 // By default the pool starts with enough users for 100 ms of iterations at
-// the peak rate (at least 1) and may grow to DefaultMaxVUs.
+// the peak rate (at least 1) and may grow to defaultMaxVUs.
 func (e *Engine) poolSize() (pre, maxVUs int) {
 	pre, maxVUs = e.cfg.PreAllocatedVUs, e.cfg.MaxVUs
 	if pre <= 0 {
 		pre = max(1, int(math.Ceil(e.cfg.Shape.Max()/10)))
 	}
 	if maxVUs <= 0 {
-		maxVUs = max(pre, DefaultMaxVUs)
+		maxVUs = max(pre, defaultMaxVUs)
 	}
 	return min(pre, maxVUs), maxVUs
 }
 
 // spawnOpen starts one open-model user, with a first iteration when first
 // is not zero.
-func (e *Engine) spawnOpen(base context.Context, work <-chan time.Time, first time.Time) {
-	u := e.addUser(base, true, -1)
-	go e.runOpenUser(u, work, first)
+func (e *Engine) spawnOpen(ctx context.Context, work <-chan time.Time, first time.Time) {
+	u, taskCtx := e.addUser(ctx, true, -1)
+	go e.runOpenUser(ctx, taskCtx, u, work, first)
 }
 
-// runOpenUser runs iterations handed to it until it is stopped.
-func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
-	e.lifecycle(u, func(impl horde.User, _ *horde.Class) {
+// runOpenUser runs iterations handed to it, under taskCtx, until it is
+// stopped; its on_stop runs under ctx (the engine's).
+func (e *Engine) runOpenUser(ctx, taskCtx context.Context, u *vuser, work <-chan time.Time, first time.Time) {
+	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, _ *horde.Class) {
 		next := first
 		for !u.stopped() {
 			if next.IsZero() {
@@ -167,7 +168,7 @@ func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
 			lag := max(time.Since(next), 0)
 			e.noteLag(lag)
 			u.lag = lag
-			if err := e.call(func() error { return impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
 				e.exception(err)
 			}
 			u.lag = 0

@@ -126,7 +126,7 @@ func TestClosed_StagesDriveUsers(t *testing.T) {
 	defer cancel()
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	waitFor(t, func() bool { return e.Users() == 10 })
+	waitFor(t, func() bool { return e.userCount() == 10 })
 	select {
 	case err := <-done:
 		if err != nil {

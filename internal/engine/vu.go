@@ -16,7 +16,8 @@ import (
 )
 
 // vuser is one virtual user. Everything in it belongs to the user's
-// goroutine except stop, which the engine closes.
+// goroutine except stop, which the engine closes, and cancelTask, which the
+// engine calls to cut the user's task off.
 type vuser struct {
 	e      *Engine
 	id     int
@@ -24,9 +25,7 @@ type vuser struct {
 	rand   *rand.Rand
 	client *httpload.Client
 
-	base       context.Context // the engine's, for on_stop
-	taskCtx    context.Context
-	cancelTask context.CancelFunc
+	cancelTask context.CancelFunc // cancels the context of on_start and tasks
 	stop       chan struct{}
 
 	// open model: open marks a user of the open-model executor; lag is how
@@ -43,18 +42,20 @@ type vuser struct {
 
 var _ horde.VU = (*vuser)(nil)
 
-func newVU(e *Engine, id, class int, base context.Context) *vuser {
+// newVU returns a user and the context of its on_start and tasks, derived
+// from ctx (the engine's) and cancelled by u.cancelTask.
+func newVU(ctx context.Context, e *Engine, id, class int) (*vuser, context.Context) {
+	taskCtx, cancelTask := context.WithCancel(ctx)
 	u := &vuser{
-		e:      e,
-		id:     id,
-		class:  class,
-		rand:   seedFor(id),
-		client: httpload.New(e.cfg.HTTP),
-		base:   base,
-		stop:   make(chan struct{}),
+		e:          e,
+		id:         id,
+		class:      class,
+		rand:       seedFor(id),
+		client:     httpload.New(e.cfg.HTTP),
+		cancelTask: cancelTask,
+		stop:       make(chan struct{}),
 	}
-	u.taskCtx, u.cancelTask = context.WithCancel(base)
-	return u
+	return u, taskCtx
 }
 
 func (u *vuser) stopped() bool {

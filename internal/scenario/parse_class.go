@@ -1,0 +1,250 @@
+// This file parses users: (the classes, their wait, tasks and steps).
+
+package scenario
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/horde-load/horde"
+	"go.yaml.in/yaml/v3"
+)
+
+func (p *parser) classes(n *yaml.Node) []*Class {
+	items, ok := p.list(n, "users", false)
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		p.errorf(n, "users is empty: add at least one user class")
+		return nil
+	}
+	var out []*Class
+	names := map[string]*yaml.Node{}
+	for _, it := range items {
+		c := p.class(it)
+		if c == nil {
+			continue
+		}
+		if first, dup := names[c.Name]; dup && c.Name != "" {
+			p.errorAt(c.Pos, "duplicate user name %q (first at line %d)", c.Name, first.Line)
+		} else {
+			names[c.Name] = it
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (p *parser) class(n *yaml.Node) *Class {
+	f := p.fields(n, "user", classKeys)
+	if f == nil {
+		return nil
+	}
+	c := &Class{Weight: 1, Pos: p.pos(p.resolve(n))}
+	label := "user"
+	if e, ok := f["name"]; ok {
+		if s, ok := p.str(e.val, "name"); ok {
+			c.Name = s
+			c.Pos = p.pos(p.resolve(e.val))
+			label = fmt.Sprintf("user %q", s)
+		}
+	} else {
+		p.errorf(p.resolve(n), "user has no name: add name:")
+	}
+	if e, ok := f["weight"]; ok {
+		if v, ok := p.int(e.val, "weight"); ok {
+			if v <= 0 {
+				p.errorf(e.val, "weight must be > 0, got %d", v)
+			}
+			c.Weight = v
+		}
+	}
+	if e, ok := f["count"]; ok {
+		if v, ok := p.int(e.val, "count"); ok {
+			if v < 0 {
+				p.errorf(e.val, "count must be >= 0, got %d", v)
+			}
+			c.Count = v
+		}
+	}
+	if e, ok := f["wait"]; ok {
+		c.Wait = p.wait(e.val)
+	}
+	if e, ok := f["sequential"]; ok {
+		c.Sequential, _ = p.bool(e.val, "sequential")
+	}
+	if e, ok := f["feed"]; ok {
+		items, _ := p.list(e.val, "feed", true)
+		for _, it := range items {
+			name, ok := p.str(it, "feeder name")
+			if !ok {
+				continue
+			}
+			if !p.feeders[name] {
+				msg := fmt.Sprintf("unknown feeder %q in feed", name)
+				if s := suggest(name, sortedKeys(p.feeders)); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				} else if len(p.feeders) == 0 {
+					msg += "; declare it under data:"
+				}
+				p.errorf(it, "%s", msg)
+				continue
+			}
+			if slices.Contains(c.Feeds, name) {
+				p.errorf(it, "feeder %q is fed twice", name)
+				continue
+			}
+			c.Feeds = append(c.Feeds, name)
+		}
+	}
+	if e, ok := f["on_start"]; ok {
+		c.OnStart = p.requests(e.val, "on_start")
+	}
+	if e, ok := f["on_stop"]; ok {
+		c.OnStop = p.requests(e.val, "on_stop")
+	}
+	if e, ok := f["tasks"]; ok {
+		items, ok := p.list(e.val, "tasks", false)
+		if ok && len(items) == 0 {
+			p.errorf(e.val, "%s has no tasks: tasks is empty", label)
+		}
+		for i, it := range items {
+			if t := p.task(it, i+1); t != nil {
+				c.Tasks = append(c.Tasks, t)
+			}
+		}
+	} else {
+		p.errorf(p.resolve(n), "%s has no tasks: add tasks:", label)
+	}
+	return c
+}
+
+func (p *parser) wait(n *yaml.Node) horde.Wait {
+	ps, ok := p.pairs(n, "wait")
+	if !ok {
+		return horde.Wait{}
+	}
+	if len(ps) == 0 {
+		p.errorf(n, "wait is empty: want constant, between or pacing")
+		return horde.Wait{}
+	}
+	var w horde.Wait
+	for i, e := range ps {
+		if !slices.Contains(waitKinds, e.name) {
+			msg := fmt.Sprintf("unknown wait kind %q; want constant, between or pacing", e.name)
+			if s := suggest(e.name, waitKinds); s != "" {
+				msg = fmt.Sprintf("unknown wait kind %q; did you mean %q?", e.name, s)
+			}
+			p.errorf(e.key, "%s", msg)
+			continue
+		}
+		if i > 0 {
+			p.errorf(e.key, "wait has both %s and %s; use one", ps[0].name, e.name)
+			continue
+		}
+		switch e.name {
+		case "constant":
+			d, _ := p.duration(e.val, "constant")
+			w = horde.Constant(d)
+		case "pacing":
+			d, _ := p.duration(e.val, "pacing")
+			w = horde.Pacing(d)
+		case "between":
+			r := p.resolve(e.val)
+			if r == nil || r.Kind != yaml.SequenceNode || len(r.Content) != 2 {
+				got := "nothing"
+				if r != nil {
+					got = kindName(r)
+					if r.Kind == yaml.SequenceNode {
+						got = fmt.Sprintf("a list of %d", len(r.Content))
+					}
+				}
+				p.errorf(e.val, "between must be [min, max], got %s", got)
+				continue
+			}
+			lo, ok1 := p.duration(r.Content[0], "between min")
+			hi, ok2 := p.duration(r.Content[1], "between max")
+			if ok1 && ok2 && lo > hi {
+				p.errorf(e.val, "between min %v is greater than max %v", lo, hi)
+			}
+			w = horde.Between(lo, hi)
+		}
+	}
+	return w
+}
+
+func (p *parser) requests(n *yaml.Node, what string) []*Step {
+	items, ok := p.list(n, what, false)
+	if !ok {
+		return nil
+	}
+	var out []*Step
+	for _, it := range items {
+		f := p.fields(it, "request", requestKeys)
+		if f == nil {
+			continue
+		}
+		if s := p.request(it, f); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) task(n *yaml.Node, index int) *Task {
+	ps, ok := p.pairs(n, "task")
+	if !ok {
+		return nil
+	}
+	hasSteps := slices.ContainsFunc(ps, func(e pair) bool { return e.name == "steps" })
+	known := taskKeys
+	what := "task"
+	if hasSteps {
+		known, what = stepsTaskKeys, "task with steps"
+	}
+	f := map[string]pair{}
+	for _, e := range ps {
+		if !slices.Contains(known, e.name) {
+			if hasSteps && slices.Contains(requestKeys, e.name) {
+				p.errorf(e.key, "%s cannot have %s: move the request into steps", what, e.name)
+				continue
+			}
+			p.unknownKey(e.key, e.name, what, known)
+			continue
+		}
+		f[e.name] = e
+	}
+	t := &Task{Weight: 1}
+	if e, ok := f["weight"]; ok {
+		if v, ok := p.int(e.val, "weight"); ok {
+			if v <= 0 {
+				p.errorf(e.val, "weight must be > 0, got %d", v)
+			}
+			t.Weight = v
+		}
+	}
+	if !hasSteps {
+		s := p.request(n, f)
+		if s == nil {
+			return nil
+		}
+		t.Steps = []*Step{s}
+		t.Name = s.Name
+		if t.Name == "" {
+			t.Name = s.Method + " " + s.URL.String()
+		}
+		return t
+	}
+	if e, ok := f["name"]; ok {
+		t.Name, _ = p.str(e.val, "name")
+	}
+	if t.Name == "" {
+		t.Name = fmt.Sprintf("task %d", index)
+	}
+	t.Steps = p.requests(f["steps"].val, "steps")
+	if r := p.resolve(f["steps"].val); r != nil && r.Kind == yaml.SequenceNode && len(r.Content) == 0 {
+		p.errorf(f["steps"].val, "steps is empty: add at least one request")
+	}
+	return t
+}

@@ -1,0 +1,77 @@
+// This file parses defaults: and data: (the feeders).
+
+package scenario
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func (p *parser) defaults(n *yaml.Node) {
+	f := p.fields(n, "defaults", defaultsKeys)
+	if e, ok := f["headers"]; ok {
+		p.defHeaders = p.headers(e.val)
+	}
+	if e, ok := f["timeout"]; ok {
+		p.defTimeout, _ = p.duration(e.val, "timeout")
+	}
+}
+
+func (p *parser) data(n *yaml.Node, plan *Plan) {
+	ps, _ := p.pairs(n, "data")
+	for _, e := range ps {
+		name := e.name
+		p.feeders[name] = true
+		if !identRE.MatchString(name) {
+			p.errorf(e.key, "feeder name %q must be letters, digits and _ (templates read it as {{ .%s.column }})", name, name)
+		}
+		what := fmt.Sprintf("feeder %s", name)
+		f := p.fields(e.val, what, feederKeys)
+		if f == nil {
+			continue
+		}
+		mode := FeedSequential
+		if m, ok := f["mode"]; ok {
+			if s, ok := p.str(m.val, "mode"); ok {
+				if !slices.Contains(feedModes, s) {
+					msg := fmt.Sprintf("unknown mode %q for %s; want sequential, random or unique", s, what)
+					if sug := suggest(s, feedModes); sug != "" {
+						msg = fmt.Sprintf("unknown mode %q for %s; did you mean %q?", s, what, sug)
+					}
+					p.errorf(m.val, "%s", msg)
+				}
+				mode = s
+			}
+		}
+		fe, ok := f["file"]
+		if !ok {
+			p.errorf(e.key, "%s has no file: name its CSV file", what)
+			continue
+		}
+		file, ok := p.str(fe.val, "file")
+		if !ok {
+			continue
+		}
+		path := file
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.dir, path)
+		}
+		cols, rows, err := readCSV(path)
+		if err != nil {
+			p.errorf(fe.val, "data file %q: %s", file, err)
+			continue
+		}
+		if !slices.Contains(feedModes, mode) {
+			continue
+		}
+		feeder, err := NewFeeder(name, mode, cols, rows)
+		if err != nil {
+			p.errorf(fe.val, "data file %q: %s", file, err)
+			continue
+		}
+		plan.Feeders[name] = feeder
+	}
+}
