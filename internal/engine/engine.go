@@ -56,10 +56,9 @@ type Config struct {
 	// the running user count reaches the target.
 	OnRampDone func(users int)
 
-	// Shape, when dynamic (stages, cycle, spike), drives the user count
-	// instead of Users and SpawnRate; when Open, it is a rate of iterations
-	// per second and the open-model executor runs instead (see open.go).
-	// A shape with stages ends the run when its stages end.
+	// Shape, when Open, is a rate of iterations per second and the
+	// open-model executor runs instead of Users (see open.go). A closed-model
+	// shape is the master's to follow: it sets the users of each worker.
 	Shape           shape.Shape
 	PreAllocatedVUs int // open model: users started before the first iteration
 	// ShapeElapsed starts the open model's shape this far in (a worker that
@@ -82,7 +81,6 @@ type Engine struct {
 	gen       uint64 // grows with every change of the target
 	reached   uint64 // the gen whose target was last reached
 	retarget  chan struct{}
-	state     cluster.State
 	users     []*vuser // in spawn order; ramp-down stops the last first
 	nextID    int
 	wg        sync.WaitGroup
@@ -117,6 +115,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Shape.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: load shape: %w", err)
 	}
+	if !cfg.Shape.Open && cfg.Shape.Dynamic() {
+		return nil, errors.New("engine: a closed-model shape is followed by the master, not the engine")
+	}
 	for _, c := range cfg.Classes {
 		if c.New == nil {
 			return nil, errors.New("engine: class " + c.Name + " has no constructor")
@@ -148,7 +149,6 @@ func New(cfg Config) (*Engine, error) {
 		gen:      1,
 		rate:     cfg.SpawnRate,
 		retarget: make(chan struct{}, 1),
-		state:    cluster.StateReady,
 		exc:      make(map[string]int64),
 		perClass: make([]atomic.Int64, len(cfg.Classes)),
 	}, nil
@@ -258,19 +258,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
-	if e.cfg.Shape.Dynamic() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		go e.followShape(ctx, cancel)
-	}
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	rampStart := time.Now()
 	startedAtRamp := 0
 	rampDoneReported := false
-	e.setState(cluster.StateSpawning)
 
 	for {
 		e.mu.Lock()
@@ -285,7 +278,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		case pending == 0:
 			if !rampDoneReported {
 				rampDoneReported = true
-				e.setState(cluster.StateRunning)
 				e.log.Info("all users spawned", "users", have)
 				if e.cfg.OnRampDone != nil {
 					e.cfg.OnRampDone(have)
@@ -300,7 +292,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		default:
 			if rampDoneReported {
 				rampDoneReported = false
-				e.setState(cluster.StateSpawning)
 			}
 			due := math.MaxInt
 			if rate > 0 {
@@ -340,27 +331,6 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // shapeStep is how often a dynamic closed-model shape updates the target.
 const shapeStep = 100 * time.Millisecond
-
-// followShape sets the user target from the shape until ctx is done, and
-// ends the run (end) when the shape's stages are over.
-func (e *Engine) followShape(ctx context.Context, end context.CancelFunc) {
-	start := time.Now()
-	t := time.NewTicker(shapeStep)
-	defer t.Stop()
-	for {
-		v, ended := e.cfg.Shape.At(time.Since(start))
-		if ended {
-			end()
-			return
-		}
-		e.setTarget(int(math.Round(v)), 0) // the shape is the ramp: no spawn-rate limit
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // Open returns the open model's counters (zero in the closed model).
 func (e *Engine) Open() cluster.OpenStats {
@@ -473,12 +443,6 @@ func (e *Engine) removeVictimLocked() *vuser {
 	return nil
 }
 
-func (e *Engine) setState(s cluster.State) {
-	e.mu.Lock()
-	e.state = s
-	e.mu.Unlock()
-}
-
 // addUser creates a user of class ci (the next in spawn order when ci < 0)
 // and counts it as running; the caller starts its goroutine. It returns the
 // user and the context of its tasks, derived from ctx (the engine's).
@@ -515,7 +479,6 @@ func (e *Engine) stopUser(u *vuser) {
 }
 
 func (e *Engine) stopAll(cancelAll context.CancelFunc) {
-	e.setState(cluster.StateStopping)
 	e.mu.Lock()
 	users := e.users
 	e.users = nil
@@ -534,7 +497,6 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 		cancelAll()
 		<-done
 	}
-	e.setState(cluster.StateStopped)
 }
 
 // runUser runs a closed-model user: its tasks under taskCtx, with waits

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
-	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -36,7 +35,6 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	for range pre {
 		e.spawnOpen(base, work, time.Time{})
 	}
-	e.setState(cluster.StateRunning)
 	if e.cfg.OnRampDone != nil {
 		e.cfg.OnRampDone(pre)
 	}

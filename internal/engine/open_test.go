@@ -108,34 +108,3 @@ func TestOpen_LatencyFromIntendedStart(t *testing.T) {
 		t.Errorf("corrected max %v < uncorrected max %v", en.MaxMs, en.Uncorrected.MaxMs)
 	}
 }
-
-// A closed-model shape drives the user count and ends the run with its stages.
-func TestClosed_StagesDriveUsers(t *testing.T) {
-	var c calls
-	e, err := New(Config{
-		Classes:   []horde.Class{class("a", 1, &c, 0, horde.Constant(10*time.Millisecond))},
-		Users:     0,
-		SpawnRate: 1,
-		Recorder:  stats.NewRecorder(0),
-		Shape:     shape.Shape{Stages: []shape.Stage{{Duration: 300 * time.Millisecond, Target: 10}, {Duration: 300 * time.Millisecond, Target: 10}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	waitFor(t, func() bool { return e.userCount() == 10 })
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the run did not end with its stages")
-	}
-	if got := c.stops.Load(); got != 10 {
-		t.Errorf("on_stop ran %d times, want 10", got)
-	}
-}
