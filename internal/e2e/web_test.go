@@ -254,8 +254,10 @@ func TestWeb_ThousandNames(t *testing.T) {
 	})()`)
 	rows := browserEval[int](t, ctx, `document.querySelectorAll("#stats-body tr").length`)
 	t.Logf("%d rows: one poll's update and layout take %.1f ms", rows, update)
-	if update > 250 {
-		t.Errorf("updating %d rows took %.0f ms, want < 250 ms", rows, update)
+	// A guard against a regression of the order of the poll (2 s), not a
+	// benchmark: a busy 2-core machine takes 260 ms where an idle one takes 60.
+	if update > 1000 {
+		t.Errorf("updating %d rows took %.0f ms, want < 1 s (half the poll interval)", rows, update)
 	}
 	// Sorting by a column rebuilds the body with one innerHTML assignment.
 	rebuild := browserEval[float64](t, ctx, `(() => {
