@@ -425,6 +425,40 @@ func TestAPI_ControllerScript(t *testing.T) {
 	}
 }
 
+// An edit without a run time (as the web UI's Edit form sends) keeps the
+// stop time set at the start: the run stops at the original time.
+func TestAPI_EditKeepsRunTime(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	p, base := startWeb(t, dir, filepath.Join(repoRoot, "examples", "seed-api.yaml"), host)
+	c := newAPIClient(base)
+	start := time.Now()
+	if r := c.do(t, "POST", "/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"20"}, "run_time": {"6"}}); r.status != 200 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
+	c.poll(t, 5*time.Second, "4 users", func(d apiStatsDoc) bool { return d.UserCount == 4 })
+	if r := c.do(t, "POST", "/swarm", url.Values{"user_count": {"6"}, "spawn_rate": {"20"}}); r.status != 200 {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	var run struct {
+		Spec struct {
+			RunTime float64 `json:"run_time"`
+		} `json:"spec"`
+	}
+	c.json(t, "/api/v1/run", &run)
+	if run.Spec.RunTime != 6 {
+		t.Errorf("/api/v1/run after the edit: run time %v s, want the start's 6 s", run.Spec.RunTime)
+	}
+	c.poll(t, 15*time.Second, "the run to stop", func(d apiStatsDoc) bool { return d.State == "stopped" })
+	// poll checks every few hundred ms; the users' on_stop (a logout) takes a moment too
+	if d := time.Since(start); d < 5*time.Second || d > 8*time.Second {
+		t.Errorf("the run stopped %v after its start, want 6 s (±1 s, and the stop's own time)", d.Round(100*time.Millisecond))
+	}
+	if code := p.sigint(t); code != 0 {
+		t.Errorf("exit code %d, want 0\n%s", code, p.stderr)
+	}
+}
+
 // With --web-auth and --web-token every route but the probes wants
 // credentials; cross-origin state changes and bad fields are refused.
 func TestAPI_AuthAndRefusals(t *testing.T) {

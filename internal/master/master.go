@@ -307,9 +307,15 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 		if spec.Host == "" {
 			spec.Host = m.spec.Host
 		}
+		// The stop time set at the start stands; an edit that gives a run
+		// time sets a new one, counted from the start (as Locust's).
+		if spec.RunTime == 0 {
+			spec.RunTime = m.spec.RunTime
+		} else {
+			m.scheduleStopLocked(max(time.Until(m.start.Add(spec.RunTime)), time.Nanosecond))
+		}
 		m.spec = spec
 		m.dispatchLocked(false)
-		m.scheduleStopLocked(spec.RunTime)
 		m.log.Info("run edited", "users", spec.Users, "spawn_rate", spec.SpawnRate)
 		m.eventLocked("users changed", fmt.Sprintf("%d users at %g/s", spec.Users, spec.SpawnRate))
 		return nil

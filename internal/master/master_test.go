@@ -162,3 +162,45 @@ func TestMaster_targetLocked(t *testing.T) {
 		}
 	}
 }
+
+// An edit changes users and rate only: the stop time set at the start
+// stands; an edit with a run time sets a new one, counted from the start.
+func TestMaster_EditKeepsTheStopTime(t *testing.T) {
+	m := newMaster(t)
+	start := time.Now()
+	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100, RunTime: 1500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := m.Start(cluster.RunSpec{Users: 3, SpawnRate: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Spec().RunTime; got != 1500*time.Millisecond {
+		t.Errorf("run time after an edit without one: %v, want the start's 1.5s", got)
+	}
+	select {
+	case <-m.RunDone():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an edited run without a run time never ended")
+	}
+	if d := time.Since(start); d < 1400*time.Millisecond || d > 4*time.Second {
+		t.Errorf("the run ended after %v, want about 1.5s (its stop time from the start)", d)
+	}
+
+	start = time.Now()
+	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100, RunTime: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100, RunTime: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.RunDone():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an edit with a new run time did not end the run")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the run ended %v after its start, want about 1s: a new run time counts from the start", d)
+	}
+}
