@@ -16,12 +16,17 @@ import (
 func (s *Store) Minute(ctx context.Context, m *stats.Minute) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	return inTx(ctx, s.db, func(tx *sql.Tx) error { return s.minuteTx(ctx, tx, m) })
+}
+
+// inTx runs do in a transaction of db, committed when do succeeds.
+func inTx(ctx context.Context, db *sql.DB, do func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.minuteTx(ctx, tx, m); err != nil {
+	if err := do(tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -243,24 +243,19 @@ func open(ctx context.Context, path string, write bool) (*Store, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var ver int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil {
-		return err
-	}
-	for v := ver; v < len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			return fmt.Errorf("%s: migration %d: %w", s.path, v+1, err)
+	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+		var ver int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil {
+			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, appID, len(migrations))); err != nil {
+		for v := ver; v < len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("%s: migration %d: %w", s.path, v+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, appID, len(migrations)))
 		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // Path is the file's path.
@@ -538,18 +533,26 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 // Exceptions reads the run's exceptions, the most frequent first (none
 // until the run has ended).
 func (s *Store) Exceptions(ctx context.Context) ([]stats.Exception, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT message, count, traceback, nodes FROM exceptions ORDER BY count DESC, message`)
+	return queryAll(ctx, s.db, `SELECT message, count, traceback, nodes FROM exceptions ORDER BY count DESC, message`,
+		func(rows *sql.Rows) (e stats.Exception, err error) {
+			return e, rows.Scan(&e.Message, &e.Count, &e.Traceback, &e.Nodes)
+		})
+}
+
+// queryAll runs query and returns each row as scan reads it.
+func queryAll[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []stats.Exception
+	var out []T
 	for rows.Next() {
-		var e stats.Exception
-		if err := rows.Scan(&e.Message, &e.Count, &e.Traceback, &e.Nodes); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -611,22 +614,13 @@ func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
 // Ticks reads every tick, in time order: the users, rates and load-shape
 // target of each (History adds the percentiles and totals).
 func (s *Store) Ticks(ctx context.Context) ([]stats.Tick, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open FROM ticks ORDER BY t`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []stats.Tick
-	for rows.Next() {
-		var tk stats.Tick
-		var t int64
-		if err := rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open); err != nil {
-			return nil, err
-		}
-		tk.Time = fromMs(t)
-		out = append(out, tk)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open FROM ticks ORDER BY t`,
+		func(rows *sql.Rows) (tk stats.Tick, err error) {
+			var t int64
+			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open)
+			tk.Time = fromMs(t)
+			return tk, err
+		})
 }
 
 func nanOr(v sql.NullFloat64) float64 {
@@ -638,25 +632,16 @@ func nanOr(v sql.NullFloat64) float64 {
 
 // Intervals reads every interval row, in time order (then name).
 func (s *Store) Intervals(ctx context.Context) ([]Interval, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT i.t, n.method, n.name, i.requests, i.failures, i.p50, i.p90, i.p95, i.p99, i.max, i.mean, i.bytes
-		FROM intervals i JOIN names n ON n.id = i.name_id ORDER BY i.t, n.name, n.method`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Interval
-	for rows.Next() {
-		var iv Interval
-		var t int64
-		var p [6]sql.NullFloat64
-		if err := rows.Scan(&t, &iv.Method, &iv.Name, &iv.Requests, &iv.Failures, &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &iv.Bytes); err != nil {
-			return nil, err
-		}
-		iv.T = fromMs(t)
-		iv.P50, iv.P90, iv.P95, iv.P99, iv.Max, iv.Mean = nanOr(p[0]), nanOr(p[1]), nanOr(p[2]), nanOr(p[3]), nanOr(p[4]), nanOr(p[5])
-		out = append(out, iv)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, `SELECT i.t, n.method, n.name, i.requests, i.failures, i.p50, i.p90, i.p95, i.p99, i.max, i.mean, i.bytes
+		FROM intervals i JOIN names n ON n.id = i.name_id ORDER BY i.t, n.name, n.method`,
+		func(rows *sql.Rows) (iv Interval, err error) {
+			var t int64
+			var p [6]sql.NullFloat64
+			err = rows.Scan(&t, &iv.Method, &iv.Name, &iv.Requests, &iv.Failures, &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &iv.Bytes)
+			iv.T = fromMs(t)
+			iv.P50, iv.P90, iv.P95, iv.P99, iv.Max, iv.Mean = nanOr(p[0]), nanOr(p[1]), nanOr(p[2]), nanOr(p[3]), nanOr(p[4]), nanOr(p[5])
+			return iv, err
+		})
 }
 
 // Latest reads the latest cumulative statistics (nil when no tick was
@@ -705,40 +690,21 @@ func (s *Store) Series(ctx context.Context) ([]series.Series, error) {
 
 // Events reads the events, in time order.
 func (s *Store) Events(ctx context.Context) ([]stats.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t, kind, detail FROM events ORDER BY t, rowid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []stats.Event
-	for rows.Next() {
-		var e stats.Event
-		var t int64
-		if err := rows.Scan(&t, &e.Kind, &e.Detail); err != nil {
-			return nil, err
-		}
-		e.T = fromMs(t)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, `SELECT t, kind, detail FROM events ORDER BY t, rowid`,
+		func(rows *sql.Rows) (e stats.Event, err error) {
+			var t int64
+			err = rows.Scan(&t, &e.Kind, &e.Detail)
+			e.T = fromMs(t)
+			return e, err
+		})
 }
 
 // Verdicts reads the verdicts recorded at the end of the run.
 func (s *Store) Verdicts(ctx context.Context) ([]soak.Verdict, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, name, status, reason FROM verdicts ORDER BY rowid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []soak.Verdict
-	for rows.Next() {
-		var v soak.Verdict
-		if err := rows.Scan(&v.Kind, &v.Name, &v.Status, &v.Reason); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, `SELECT kind, name, status, reason FROM verdicts ORDER BY rowid`,
+		func(rows *sql.Rows) (v soak.Verdict, err error) {
+			return v, rows.Scan(&v.Kind, &v.Name, &v.Status, &v.Reason)
+		})
 }
 
 // Summary is one line of `horde runs`.
