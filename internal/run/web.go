@@ -101,8 +101,10 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, finish func() (
 		Logger:       log,
 		ReportExtras: func(info *report.Info) {
 			r.reportExtras(info, m)
-			// The outcome so far, by the rule of the end of the run.
-			info.ExitCode = r.outcome(m.Snapshot(), nil, info.Exceptions).ExitCode()
+			// The verdicts and outcome so far, by the rule of the end of the run.
+			snap := m.Snapshot()
+			info.Verdicts = Judge(r.cfg.Thresholds, snap, m.History(), r.targetSeries(), r.cfg.Warmup)
+			info.ExitCode = r.outcome(snap, info.Verdicts, info.Exceptions).ExitCode()
 		},
 	}
 	if c.Output.CSVFullHistory && c.Output.CSVPrefix != "" {
