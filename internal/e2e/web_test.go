@@ -123,6 +123,44 @@ func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp
 	}
 }
 
+// A run started from the form with a run time shows the time left, and the
+// Edit form (which sends no run time) keeps the stop time: the run stops at
+// the original time.
+func TestWeb_EditKeepsRunTime(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
+	_, base := startWeb(t, dir, file, host)
+	ctx := newBrowser(t)
+
+	browserDo(t, ctx, "open the page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("start-form")))
+	start := time.Now()
+	browserDo(t, ctx, "start with a run time",
+		chromedp.SetValue(chromedp.ID("user_count"), "4"),
+		chromedp.SetValue(chromedp.ID("spawn_rate"), "20"),
+		chromedp.SetValue(chromedp.ID("run_time"), "8s"),
+		chromedp.Click(chromedp.ID("start-button")),
+	)
+	browserWait(t, ctx, "4 users and the time left", `document.getElementById("status-users").textContent === "4" &&
+		/^0[0-8]s$/.test(document.getElementById("status-left").textContent)`, 10*time.Second)
+	browserDo(t, ctx, "edit the users",
+		chromedp.Click(chromedp.ID("edit-test")),
+		chromedp.WaitVisible(chromedp.ID("edit-form")),
+		chromedp.SetValue(chromedp.ID("edit_user_count"), "6"),
+		chromedp.Click(chromedp.ID("edit-button")),
+	)
+	browserWait(t, ctx, "6 users", `document.getElementById("status-users").textContent === "6"`, 10*time.Second)
+	left := browserEval[string](t, ctx, `document.getElementById("status-left").textContent`)
+	browserScreenshot(t, ctx, "edited")
+	browserWait(t, ctx, "stopped at the original time", `document.getElementById("status-state").textContent === "stopped"`, 15*time.Second)
+	if d := time.Since(start); d < 7*time.Second || d > 11*time.Second {
+		t.Errorf("the run stopped %v after the start, want 8 s (the start's run time; time left after the edit showed %q)", d.Round(100*time.Millisecond), left)
+	}
+	if got := browserEval[string](t, ctx, `document.getElementById("status-left").textContent`); got != "-" {
+		t.Errorf("time left of a stopped run: %q, want -", got)
+	}
+}
+
 // The whole loop a user goes through: start a swarm from the form, watch the
 // table and charts fill, edit the users, stop, reload (the charts keep their
 // history), download a CSV. The page makes no request off the machine.

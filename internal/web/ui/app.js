@@ -190,6 +190,19 @@
     $("status-users").textContent = d.user_count;
     $("status-rps").textContent = fmtRate(Number(d.total_rps));
     $("status-fail").textContent = Math.round(d.fail_ratio * 100) + "%";
+    $("status-left").textContent = timeLeft(d.state);
+  }
+
+  // timeLeft is the run's time to its stop time (start + run time; an edit
+  // keeps it), "-" when it has none or is not running.
+  function timeLeft(state) {
+    const r = ui.run;
+    if (!r || !r.start || !r.spec.run_time || (state !== "spawning" && state !== "running")) return "-";
+    let s = Math.max(0, Math.round((Date.parse(r.start) + r.spec.run_time * 1000 - Date.now()) / 1000));
+    const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    s %= 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return (d ? d + "d " : "") + (d || h ? h + "h " : "") + (d || h || m ? pad(m) + "m " : "") + pad(s) + "s";
   }
 
   async function poll() {
