@@ -1,0 +1,37 @@
+package soak
+
+import (
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestDbg(t *testing.T) {
+	want := os.Getenv("DBG")
+	for i, c := range append(leakCases(), driftCases()...) {
+		if want != "" && !strings.Contains(c.name, want) {
+			continue
+		}
+		r := rand.New(rand.NewPCG(uint64(i)+1, 14))
+		shown := 0
+		for range c.seeds {
+			pts := c.gen(r)
+			var st Status
+			var reason string
+			if c.kind == "leak" {
+				l := Leak("memory", pts, LeakOptions{})
+				st, reason = l.Status, l.Reason
+				reason += " cyc=" + l.CyclePeriod.String()
+			} else {
+				d := Drift("p95", pts, DriftOptions{})
+				st, reason = d.Status, d.Reason
+			}
+			bad := (c.truth == "no leak" || c.truth == "steady") == (st == Fail || st == Warn)
+			if bad && shown < 6 {
+				shown++
+				t.Logf("%s: %s %s", c.name, st, reason)
+			}
+		}
+	}
+}
