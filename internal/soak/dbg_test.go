@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -32,6 +33,31 @@ func TestDbg(t *testing.T) {
 				shown++
 				t.Logf("%s: %s %s", c.name, st, reason)
 			}
+		}
+	}
+}
+
+func TestDbgSum(t *testing.T) {
+	cs := leakCases()
+	for i, c := range cs {
+		if !strings.Contains(c.name, "sum of 3") {
+			continue
+		}
+		r := rand.New(rand.NewPCG(uint64(i)+1, 14))
+		for k := 0; k < 3; k++ {
+			pts := c.gen(r)
+			o := LeakOptions{}.withDefaults()
+			var drops []string
+			n := len(pts)
+			for j := 1; j < n; j++ {
+				if pts[j-1].V-pts[j].V > 0.3*100*mb {
+					drops = append(drops, fmt.Sprintf("%v %.0f->%.0f", pts[j].T.Sub(t0), pts[j-1].V/mb, pts[j].V/mb))
+				}
+			}
+
+			t.Logf("restarts %v", DetectRestarts(pts, o))
+			_ = drops
+
 		}
 	}
 }

@@ -338,7 +338,9 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.from = pts[0].T
 	f.window = pts[len(pts)-1].T.Sub(pts[0].T)
 	f.cycles, f.period = gcCycles(pts)
-	buckets := envelopeBuckets
+	// At least three samples a bucket, so a bucket's low quantile is a
+	// floor and not one point of the sawtooth.
+	buckets := min(envelopeBuckets, max(minBuckets, len(pts)/3))
 	if f.period > 0 {
 		// Each bucket spans a cycle, so its low quantile is the level the
 		// collector returns to, not a point on the sawtooth.
@@ -459,7 +461,7 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 // level) and at least half the 90th percentile of such drops
 // (the largest class: a JVM's full GCs rather than its young ones). It
 // returns how many there are and their median spacing; the spacing is 0
-// with fewer than three or when they are irregular (spikes, noise).
+// with fewer than five or when they are irregular (spikes, noise).
 func gcCycles(pts []Point) (n int, period time.Duration) {
 	if len(pts) < 8 {
 		return 0, 0
@@ -473,7 +475,11 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 	var drops []float64
 	var at []int
 	for i := 1; i < len(pts); i++ {
-		if d := pts[i-1].V - pts[i].V; d > 6*noise && d > 0.02*level {
+		d := pts[i-1].V - pts[i].V
+		if i >= 2 && pts[i-1].V-pts[i-2].V > d/2 {
+			continue // a spike up and back, not a collection
+		}
+		if d > 6*noise && d > 0.02*level {
 			drops = append(drops, d)
 			at = append(at, i)
 		}
@@ -488,7 +494,7 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 			times = append(times, pts[at[j]].T)
 		}
 	}
-	if len(times) < 3 {
+	if len(times) < 5 {
 		return len(times), 0
 	}
 	gaps := make([]float64, len(times)-1)

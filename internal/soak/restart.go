@@ -36,7 +36,7 @@ func detectRestarts(pts []Point, o LeakOptions) []int {
 	base := windowQuantile(pts, a, n, pts[a].T, pts[a].T.Add(o.MinRestartEvery/2), envelopeQuantile)
 	for i := 1; i < n-1; i++ {
 		prev, cur := pts[i-1].V, pts[i].V
-		if cur >= prev || !(base > 0) || prev < base*(1+rise) || cur > base+0.5*(prev-base) {
+		if cur >= prev || !(base > 0) || prev < cur*(1+rise) {
 			continue
 		}
 		if pts[i].T.Sub(pts[a].T) < o.MinRestartEvery {
@@ -48,7 +48,10 @@ func detectRestarts(pts []Point, o LeakOptions) []int {
 		pre := windowQuantile(pts, a, i, pts[i].T.Add(-o.MinRestartEvery/2), pts[i-1].T, envelopeQuantile)
 		postLo := windowQuantile(pts, i, n, pts[i].T, pts[i].T.Add(o.MinRestartEvery/4), envelopeQuantile)
 		postHi := windowQuantile(pts, i, n, pts[i].T, pts[i].T.Add(o.MinRestartEvery/4), 0.9)
-		if !(pre >= base*(1+rise)) || !(postLo <= base+0.3*(pre-base)) || !(postHi <= base+0.7*(pre-base)) {
+		// The first segment may start part-way up a climb: the floor after
+		// the drop is then the reference.
+		b := min(base, postLo)
+		if !(pre >= b*(1+rise)) || !(postLo <= b+0.3*(pre-b)) || !(postHi < pre) {
 			continue
 		}
 		out = append(out, i)
