@@ -25,10 +25,14 @@ const (
 const (
 	DefaultWarmupFraction = 0.10
 	DefaultWarmupMax      = 5 * time.Minute
-	DefaultAlpha          = 0.01
-	DefaultMinGrowth      = 2.0  // % over the window: below it a trend is noise
-	DefaultFailGrowth     = 10.0 // % over the window (the seed analyser's threshold)
-	DefaultFailPerHour    = 5.0  // % per hour
+	DefaultAlpha          = 0.01 // of Drift's trend test
+	// DefaultLeakAlpha is the significance of the floor's trend over the
+	// window. Failing also needs the growth to last (not level off) and to
+	// reach FailGrowth, so a healthy floor fails far less often than this.
+	DefaultLeakAlpha   = 0.05
+	DefaultMinGrowth   = 2.0  // % over the window: below it a trend is noise
+	DefaultFailGrowth  = 10.0 // % over the window (the seed analyser's threshold)
+	DefaultFailPerHour = 5.0  // % per hour
 	// DefaultLateAlpha is the significance asked of the last half's trend,
 	// once the whole window's trend is significant at Alpha.
 	DefaultLateAlpha = 0.10
@@ -39,9 +43,9 @@ const (
 	// DefaultMinRestartEvery is the shortest time between two restarts
 	// found in the data: a drop after a shorter climb is a garbage
 	// collection (a JVM's full GC), not a restart.
-	DefaultMinRestartEvery = 10 * time.Minute
+	DefaultMinRestartEvery = 15 * time.Minute
 	envelopeBuckets        = 40
-	envelopeQuantile       = 0.10
+	envelopeQuantile       = 0.05
 	minBuckets             = 8 // the fewest floor points the trend test is asked about
 )
 
@@ -257,6 +261,11 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
 			break
 		}
+		if f.p >= DefaultAlpha {
+			// A small growth on a weak trend: noise as often as not.
+			r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
+			break
+		}
 		r.Status = Warn
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
 		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)
@@ -305,6 +314,7 @@ type floorFit struct {
 	fit          Line
 	kind         floorKind
 	levelled     bool
+	daily        bool // the daily cycle was removed
 	stepPct      float64
 	stepAt       time.Time
 }
@@ -352,7 +362,16 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 			return f
 		}
 	}
-	xs, ys := envelope(pts, buckets, envelopeQuantile)
+	xs, ys := floorAtScale(pts, buckets)
+	if f.window >= DailyCycleMin {
+		// Absolute times, so the harmonic has a phase of its own.
+		abs := make([]float64, len(xs))
+		for i, x := range xs {
+			abs[i] = x + float64(pts[0].T.Unix())
+		}
+		ys = removeDaily(abs, ys)
+		f.daily = true
+	}
 	f.floorPoints = len(xs)
 	if len(xs) < minBuckets {
 		f.reason = fmt.Sprintf("only %d floor points after the %s warm-up: not enough to judge", len(xs), round(f.warm))
@@ -456,6 +475,50 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 	return xs[bestK], (m2 - m1) / m1 * 100, max(after, 0), true
 }
 
+// floorAtScale is the lower envelope of pts in at most maxBuckets
+// buckets, at the scale where it is smoothest: a bucket too short to hold
+// a full collection (a JVM's old generation between full GCs) has a floor
+// that jumps between the live set and the old generation's level. Of the
+// bucket counts tried (maxBuckets, then about 0.7 × each), it takes the
+// largest whose detrended floor moves from bucket to bucket (the median
+// absolute difference) at most a quarter more than at the smoothest one.
+func floorAtScale(pts []Point, maxBuckets int) (xs, ys []float64) {
+	type scale struct {
+		xs, ys []float64
+		rough  float64
+	}
+	var tried []scale
+	best := math.Inf(1)
+	for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
+		x, y := envelope(pts, b, envelopeQuantile)
+		if len(x) < minBuckets {
+			break
+		}
+		slope, icept := TheilSen(x, y)
+		d := make([]float64, 0, len(x))
+		prev := 0.0
+		for i := range x {
+			r := y[i] - (icept + slope*(x[i]-x[0]))
+			if i > 0 {
+				d = append(d, math.Abs(r-prev))
+			}
+			prev = r
+		}
+		rough := median(d)
+		tried = append(tried, scale{x, y, rough})
+		best = min(best, rough)
+		if b == minBuckets {
+			break
+		}
+	}
+	for _, s := range tried {
+		if s.rough <= 1.25*best {
+			return s.xs, s.ys
+		}
+	}
+	return envelope(pts, maxBuckets, envelopeQuantile)
+}
+
 // gcCycles finds a garbage collector's sawtooth in pts: the drops that are
 // far larger than the noise (6 × the median absolute step, and 2 % of the
 // level) and at least half the 90th percentile of such drops
@@ -535,7 +598,7 @@ func cutWarmup(pts []Point, warm time.Duration) ([]Point, time.Duration) {
 
 func (o LeakOptions) withDefaults() LeakOptions {
 	if !(o.Alpha > 0) {
-		o.Alpha = DefaultAlpha
+		o.Alpha = DefaultLeakAlpha
 	}
 	if !(o.LateAlpha > 0) {
 		o.LateAlpha = DefaultLateAlpha

@@ -385,3 +385,65 @@ func quantile(v []float64, q float64) float64 {
 	}
 	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
 }
+
+// Day is the period of the daily cycle Leak removes from windows of
+// DailyCycleMin or longer.
+const (
+	Day           = 24 * time.Hour
+	DailyCycleMin = 20 * time.Hour
+)
+
+// removeDaily returns ys without its daily cycle: a line and a 24 h
+// harmonic (sine and cosine) are fitted together by least squares, and
+// the harmonic alone is subtracted, so a trend stays and a diurnal load
+// cycle seen over a day or two is not mistaken for one (Cleveland et al.
+// 1990 decompose by season the same way, with loess). It returns ys
+// unchanged when the fit is singular.
+func removeDaily(xs, ys []float64) []float64 {
+	n := len(xs)
+	if n < 8 {
+		return ys
+	}
+	w := 2 * math.Pi / Day.Seconds()
+	var a [4][5]float64 // normal equations, augmented
+	for i := range xs {
+		row := [4]float64{1, xs[i] - xs[0], math.Sin(w * xs[i]), math.Cos(w * xs[i])}
+		for r := range 4 {
+			for c := range 4 {
+				a[r][c] += row[r] * row[c]
+			}
+			a[r][4] += row[r] * ys[i]
+		}
+	}
+	// Gauss–Jordan with partial pivoting.
+	for c := range 4 {
+		p := c
+		for r := c + 1; r < 4; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][c]) < 1e-12*(1+math.Abs(a[c][c])) {
+			return ys
+		}
+		a[c], a[p] = a[p], a[c]
+		for r := range 4 {
+			if r == c {
+				continue
+			}
+			f := a[r][c] / a[c][c]
+			for k := c; k < 5; k++ {
+				a[r][k] -= f * a[c][k]
+			}
+		}
+	}
+	bs, bc := a[2][4]/a[2][2], a[3][4]/a[3][3]
+	if !isFinite(bs) || !isFinite(bc) {
+		return ys
+	}
+	out := make([]float64, n)
+	for i := range xs {
+		out[i] = ys[i] - bs*math.Sin(w*xs[i]) - bc*math.Cos(w*xs[i])
+	}
+	return out
+}
