@@ -52,7 +52,7 @@ const (
 // LeakOptions tune Leak. Zero values take the defaults.
 type LeakOptions struct {
 	// Warmup is cut from the start (of each segment between restarts);
-	// default the smaller of 10 % of the series and 5 minutes.
+	// default LeakWarmup of the series' (or segment's) span.
 	Warmup      time.Duration
 	Alpha       float64 // significance of the Mann–Kendall test over the window
 	LateAlpha   float64 // significance of the last half's trend
@@ -335,6 +335,9 @@ const (
 // the floor of the rest.
 func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Duration) floorFit {
 	var f floorFit
+	if warmup <= 0 && len(pts) >= 2 {
+		warmup = LeakWarmup(pts[len(pts)-1].T.Sub(pts[0].T))
+	}
 	pts, f.warm = cutWarmup(pts, warmup)
 	f.points = len(pts)
 	if len(pts) < minBuckets {
@@ -579,6 +582,17 @@ func valuesOf(pts []Point) []float64 {
 		out = append(out, pts[i].V)
 	}
 	return out
+}
+
+// LeakWarmup is the warm-up Leak cuts from a series (or a segment between
+// restarts) that spans span, unless told: 10 % of it, at most 5 minutes,
+// but at least a minute or a quarter of it, whichever is shorter. A fresh
+// process takes tens of seconds to reach its steady heap, more on a busy
+// machine: in a 60 s soak, 10 % (6 s) leaves most of that in the window.
+func LeakWarmup(span time.Duration) time.Duration {
+	w := time.Duration(float64(span) * DefaultWarmupFraction)
+	w = max(w, min(time.Minute, span/4))
+	return min(w, DefaultWarmupMax)
 }
 
 // cutWarmup drops the warm-up from the start of pts: warm, or by default
