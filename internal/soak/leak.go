@@ -96,11 +96,12 @@ type LeakResult struct {
 	// Baseline is the fitted floor at the start of the window.
 	Baseline float64
 	// SlopePerSec, GrowthPct and PerHourPct are the lasting growth: the
-	// floor's Theil–Sen slope over the last half of the window, as % of
-	// the baseline over the whole window and per hour. Growth that levels
-	// off (a heap warming up, a cache filling) has none; a leak keeps its
-	// rate. With restarts, GrowthPct is the median growth of a segment
-	// before its restart. target.memory_growth is the largest GrowthPct.
+	// floor's Theil–Sen slope over the window, or, when the growth levels
+	// off (or steps), over its last half (or after the step), as % of the
+	// baseline over the whole window and per hour. Growth that levels off
+	// (a heap warming up, a cache filling) has little; a leak keeps its
+	// rate. With restarts, GrowthPct is the median growth of a climbing
+	// segment. target.memory_growth is the largest GrowthPct.
 	SlopePerSec float64
 	GrowthPct   float64
 	PerHourPct  float64
@@ -195,25 +196,25 @@ func linePtr(l Line) *Line {
 //
 // It cleans the series (Clean), splits it at restarts (given, or found by
 // DetectRestarts) and judges each part; without restarts it cuts the
-// warm-up and reduces the rest to its lower envelope (the 10th percentile
-// of each time bucket; the buckets span at least one and a half GC cycles
-// when cycles are found, so the floor is the level the collector returns
-// to). The floor is tested for a monotonic trend with Mann–Kendall,
-// corrected for autocorrelation (Hamed and Rao 1998), over the whole
-// window and over its last half, and measured with Theil–Sen lines:
-//   - a significant trend over the window and over its last half, whose
-//     last-half rate reaches FailGrowth % over the window (or FailPerHour
-//     % per hour once the window spans an hour), fails; past MinGrowth it
-//     warns;
+// warm-up (LeakWarmup) and reduces the rest to its lower envelope (the
+// 5th percentile of each time bucket, at the bucket size where the floor
+// is smoothest, a GC cycle at least when regular cycles are found: the
+// level the collector returns to). Over a day or more the daily cycle is
+// removed. The floor is tested for a monotonic trend with Mann–Kendall,
+// corrected for autocorrelation (Hamed and Rao 1998), and measured with
+// Theil–Sen lines over the window and its halves:
+//   - a significant trend (Alpha) that neither levels off nor is one step
+//     fails when it reaches FailGrowth % over the window (or FailPerHour %
+//     per hour once the window spans an hour), and warns past MinGrowth
+//     with p < DefaultAlpha;
 //   - a floor that grew but whose last half no longer does is growth that
 //     levels off: it passes when the lasting growth is below MinGrowth,
-//     and is inconclusive (with the run length that would decide) when the
-//     last half is too noisy to tell;
-//   - too few samples or GC cycles after the warm-up is inconclusive.
+//     and is inconclusive (with the run length that would decide) when not;
+//   - a rise in the last half only, or too few samples or GC cycles after
+//     the warm-up, is inconclusive.
 //
-// With restarts, a series that climbed and restarted twice or more, or
-// climbed, restarted and climbs again, fails: "restarted N times after
-// growing X % each time".
+// With restarts, a series whose segments climb (two at least, and half of
+// those judged) fails: "restarted N times after growing X % each time".
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
 	r := LeakResult{Name: name, Status: Pass}
