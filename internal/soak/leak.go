@@ -46,7 +46,8 @@ const (
 	DefaultMinRestartEvery = 15 * time.Minute
 	envelopeBuckets        = 40
 	envelopeQuantile       = 0.05
-	minBuckets             = 8 // the fewest floor points the trend test is asked about
+	minBuckets             = 8 // the fewest floor points the trend test is asked about in a long series
+	minSamples             = 5 // the fewest samples judged at all (Mann–Kendall's p can reach 0.03)
 )
 
 // LeakOptions tune Leak. Zero values take the defaults.
@@ -239,6 +240,8 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		r.Cycles, r.CyclePeriod = f.cycles, f.period
+		r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
+		r.Baseline, r.SlopePerSec = f.base, f.lastingSlope
 		return r
 	}
 	r.FitStart, r.Fit = f.from, f.fit
@@ -316,6 +319,7 @@ type floorFit struct {
 	kind         floorKind
 	levelled     bool
 	daily        bool // the daily cycle was removed
+	saturating   bool // a saturating curve fits the floor better than a line
 	stepPct      float64
 	stepAt       time.Time
 }
@@ -341,10 +345,26 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	}
 	pts, f.warm = cutWarmup(pts, warmup)
 	f.points = len(pts)
-	if len(pts) < minBuckets {
+	if len(pts) < minSamples {
 		f.reason = fmt.Sprintf("only %d samples after the %s warm-up: not enough to judge", len(pts), round(f.warm))
+		if len(pts) >= 2 {
+			// No verdict, but the growth seen, for a threshold on it: a
+			// leak too fast for the samples it left still shows.
+			xs := make([]float64, len(pts))
+			for i, p := range pts {
+				xs[i] = p.T.Sub(pts[0].T).Seconds()
+			}
+			slope, icept := TheilSen(xs, vals(pts))
+			if icept > 0 {
+				f.window = pts[len(pts)-1].T.Sub(pts[0].T)
+				f.base, f.lastingSlope = icept, slope
+				f.growth = slope * f.window.Seconds() / icept * 100
+				f.perHour = slope * 3600 / icept * 100
+				f.total = f.growth
+			}
+		}
 		if step > 0 {
-			f.decideAfter = f.warm + time.Duration(2*minBuckets)*step
+			f.decideAfter = f.warm + time.Duration(2*minSamples)*step
 			f.reason += fmt.Sprintf("; a run of %s would decide", round(f.decideAfter))
 		}
 		return f
@@ -377,7 +397,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		f.daily = true
 	}
 	f.floorPoints = len(xs)
-	if len(xs) < minBuckets {
+	if len(xs) < minSamples {
 		f.reason = fmt.Sprintf("only %d floor points after the %s warm-up: not enough to judge", len(xs), round(f.warm))
 		return f
 	}
@@ -412,6 +432,14 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	rate := slope // the lasting rate
 	if f.levelled {
 		rate = f.lateSlope
+	} else if sigAll {
+		// A curve that approaches a level, better than a line: what is
+		// left of its growth is its slope at the end.
+		if ok, end := saturating(xs, ys); ok {
+			f.levelled, f.saturating = true, true
+			rate = max(end, 0)
+			lateGrowth = rate * f.window.Seconds() / f.base * 100
+		}
 	}
 	switch {
 	case sigAll && !f.levelled:
@@ -420,9 +448,9 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 			// One step and flat after: a cache, a high-water mark.
 			f.kind, f.stepAt, f.stepPct, rate = floorStep, f.from.Add(time.Duration(at*float64(time.Second))), pct, after
 		}
-	case sigAll && lateGrowth < o.MinGrowth:
+	case sigAll && f.levelled && lateGrowth < o.MinGrowth:
 		f.kind = floorLevelled
-	case sigAll:
+	case sigAll && f.levelled:
 		f.kind = floorUnsure
 	case f.lateP < o.Alpha && f.lateS > 0 && lateGrowth >= o.MinGrowth:
 		f.kind, rate = floorLate, f.lateSlope

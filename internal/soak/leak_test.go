@@ -102,3 +102,25 @@ func TestLine_FitOfLeakAndDrift(t *testing.T) {
 		t.Errorf("five samples: got fit %+v, want none", fit)
 	}
 }
+
+// A heap still approaching its level at the end of a short soak (a busy
+// machine: τ of 20 s over 45 s) is growth that levels off, not a leak; a
+// straight climb of the same size is one.
+func TestLeak_SaturatingIsNotALeak(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	var sat, lin []Point
+	for i := range 10 {
+		at := time.Duration(i) * 5 * time.Second
+		x := at.Seconds()
+		sat = append(sat, Point{T: t0.Add(at), V: 20e6 * (1.3 - 0.3*math.Exp(-x/20)) * (1 + 0.002*r.NormFloat64())})
+		lin = append(lin, Point{T: t0.Add(at), V: 20e6 * (1 + 0.005*x) * (1 + 0.002*r.NormFloat64())})
+	}
+	s := Leak("m", sat, LeakOptions{Warmup: time.Nanosecond})
+	if s.Status == Fail || s.GrowthPct >= 10 || !s.Levelled {
+		t.Errorf("saturating: %s, growth %.1f%%, levelled %v: %s", s.Status, s.GrowthPct, s.Levelled, s.Reason)
+	}
+	l := Leak("m", lin, LeakOptions{Warmup: time.Nanosecond})
+	if l.Status != Fail || l.GrowthPct < 15 {
+		t.Errorf("linear: %s, growth %.1f%%: %s", l.Status, l.GrowthPct, l.Reason)
+	}
+}

@@ -20,9 +20,10 @@ type Point struct {
 // SlopePerSec. Leak and Drift return the Theil–Sen line they judged, so a
 // report can draw it over the series. The zero Line means no fit.
 type Line struct {
-	From, To    time.Time
-	V0          float64
-	SlopePerSec float64
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	V0          float64   `json:"v0"`
+	SlopePerSec float64   `json:"slope_per_sec"`
 }
 
 // At returns the line's value at t (also outside From..To).
@@ -446,4 +447,71 @@ func removeDaily(xs, ys []float64) []float64 {
 		out[i] = ys[i] - bs*math.Sin(w*xs[i]) - bc*math.Cos(w*xs[i])
 	}
 	return out
+}
+
+// saturating fits ys ≈ a − b·exp(−(x−x0)/τ) (growth that approaches a
+// level) against a straight line, by least squares, τ searched on a log
+// grid from a fiftieth of the span to half of it. It reports whether the
+// saturating curve is the better model by the Bayesian information
+// criterion (Schwarz 1978) by more than 6 (strong evidence, Kass and
+// Raftery 1995) with b > 0 (rising to a level), and the curve's slope at
+// the last point: what growth is left.
+func saturating(xs, ys []float64) (better bool, endSlope float64) {
+	n := len(xs)
+	if n < 6 {
+		return false, 0
+	}
+	span := xs[n-1] - xs[0]
+	if !(span > 0) {
+		return false, 0
+	}
+	fit2 := func(f []float64) (sse, a, b float64) {
+		// ys ≈ a + b·f by least squares.
+		var sf, sy, sff, sfy float64
+		for i := range f {
+			sf += f[i]
+			sy += ys[i]
+			sff += f[i] * f[i]
+			sfy += f[i] * ys[i]
+		}
+		nf := float64(n)
+		den := nf*sff - sf*sf
+		if den == 0 {
+			return math.Inf(1), 0, 0
+		}
+		b = (nf*sfy - sf*sy) / den
+		a = (sy - b*sf) / nf
+		for i := range f {
+			r := ys[i] - a - b*f[i]
+			sse += r * r
+		}
+		return sse, a, b
+	}
+	lin := make([]float64, n)
+	for i := range xs {
+		lin[i] = xs[i] - xs[0]
+	}
+	sseLin, _, _ := fit2(lin)
+	best, bestTau, bestB := math.Inf(1), 0.0, 0.0
+	e := make([]float64, n)
+	for k := 0; k <= 24; k++ {
+		tau := span / 50 * math.Pow(25, float64(k)/24) // span/50 .. span/2
+		for i := range xs {
+			e[i] = -math.Exp(-(xs[i] - xs[0]) / tau)
+		}
+		sse, _, b := fit2(e)
+		if sse < best {
+			best, bestTau, bestB = sse, tau, b
+		}
+	}
+	if !(best < sseLin) || !(bestB > 0) {
+		return false, 0
+	}
+	nf := float64(n)
+	floor := 1e-12 * (1 + sseLin)
+	bic := func(sse float64, k float64) float64 { return nf*math.Log(max(sse, floor)/nf) + k*math.Log(nf) }
+	if bic(best, 3) >= bic(sseLin, 2)-6 {
+		return false, 0
+	}
+	return true, bestB / bestTau * math.Exp(-span/bestTau)
 }
