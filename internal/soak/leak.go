@@ -1,57 +1,129 @@
 package soak
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
 // Status is a check's outcome.
 type Status string
 
-// Outcomes, from best to worst.
+// Outcomes, from best to worst. Inconclusive is a warning in effect: the
+// data cannot tell (too short, too few GC cycles, growth that may be
+// levelling off); it never fails a run.
 const (
-	Pass Status = "pass"
-	Warn Status = "warn"
-	Fail Status = "fail"
+	Pass         Status = "pass"
+	Inconclusive Status = "inconclusive"
+	Warn         Status = "warn"
+	Fail         Status = "fail"
 )
 
 // Defaults of LeakOptions.
 const (
 	DefaultWarmupFraction = 0.10
 	DefaultWarmupMax      = 5 * time.Minute
-	DefaultAlpha          = 0.01
-	DefaultMinGrowth      = 2.0  // % over the window: below it a trend is noise
-	DefaultFailGrowth     = 10.0 // % over the window (the seed analyser's threshold)
-	DefaultFailPerHour    = 5.0  // % per hour
-	envelopeBuckets       = 40
-	envelopeQuantile      = 0.10
+	DefaultAlpha          = 0.01 // of Drift's trend test
+	// DefaultLeakAlpha is the significance of the floor's trend over the
+	// window. Failing also needs the growth to last (not level off) and to
+	// reach FailGrowth, so a healthy floor fails far less often than this.
+	DefaultLeakAlpha   = 0.05
+	DefaultMinGrowth   = 2.0  // % over the window: below it a trend is noise
+	DefaultFailGrowth  = 10.0 // % over the window (the seed analyser's threshold)
+	DefaultFailPerHour = 5.0  // % per hour
+	// DefaultLateAlpha is the significance asked of the last half's trend,
+	// once the whole window's trend is significant at Alpha.
+	DefaultLateAlpha = 0.10
+	// DefaultRestartRise is how far (in % of the segment's starting floor)
+	// the floor must have climbed before a drop back to near that floor
+	// counts as a restart.
+	DefaultRestartRise = 10.0
+	// DefaultMinRestartEvery is the shortest time between two restarts
+	// found in the data: a drop after a shorter climb is a garbage
+	// collection (a JVM's full GC), not a restart.
+	DefaultMinRestartEvery = 15 * time.Minute
+	envelopeBuckets        = 40
+	envelopeQuantile       = 0.05
+	minBuckets             = 8 // the fewest floor points the trend test is asked about in a long series
+	minSamples             = 5 // the fewest samples judged at all (Mann–Kendall's p can reach 0.03)
 )
 
 // LeakOptions tune Leak. Zero values take the defaults.
 type LeakOptions struct {
-	// Warmup is cut from the start; default the smaller of 10 % of the
-	// series and 5 minutes.
+	// Warmup is cut from the start (of each segment between restarts);
+	// default LeakWarmup of the series' (or segment's) span.
 	Warmup      time.Duration
-	Alpha       float64 // significance of the Mann–Kendall test
+	Alpha       float64 // significance of the Mann–Kendall test over the window
+	LateAlpha   float64 // significance of the last half's trend
 	MinGrowth   float64 // % over the window to call a significant trend a leak (warn)
 	FailGrowth  float64 // % over the window that fails
 	FailPerHour float64 // % per hour that fails
 	Limit       float64 // a known limit (a container's memory limit), for the time to reach it; 0: unknown
+	// Restarts are the times the process restarted, when known (a change
+	// of process_start_time_seconds, a restart counter: see
+	// RestartsFromStartTime and RestartsFromCounter). When nil, restarts
+	// are found in the data (DetectRestarts) unless NoRestartDetection.
+	Restarts           []time.Time
+	NoRestartDetection bool
+	RestartRise        float64       // % climb before a drop counts as a restart; default DefaultRestartRise
+	MinRestartEvery    time.Duration // default DefaultMinRestartEvery
 }
 
-// LeakResult is the verdict on one memory series.
+// Segment is the part of a series between two restarts.
+type Segment struct {
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Points      int       `json:"points"`
+	Start       float64   `json:"start"`      // fitted floor at From (after the segment's warm-up)
+	Peak        float64   `json:"peak"`       // the floor's highest point
+	GrowthPct   float64   `json:"growth_pct"` // of the fitted floor over the segment
+	SlopePerSec float64   `json:"slope_per_sec"`
+	P           float64   `json:"p"` // trend test of the segment's floor
+}
+
+// LeakResult is the verdict on one memory series. Every figure the reason
+// quotes is a field; MarshalJSON writes durations in seconds.
 type LeakResult struct {
 	Name   string
 	Status Status
 	Reason string // one sentence
 
-	Points      int           // after warm-up
-	Window      time.Duration // after warm-up
-	Baseline    float64       // fitted floor at the start of the window
-	SlopePerSec float64       // of the fitted floor
-	GrowthPct   float64       // over the window
+	Points  int           // after cleaning and warm-up
+	Dropped int           // samples Clean removed (NaN, ±Inf, duplicate times)
+	Window  time.Duration // judged, after the warm-up
+	Warmup  time.Duration // cut from the start
+	// Baseline is the fitted floor at the start of the window.
+	Baseline float64
+	// SlopePerSec, GrowthPct and PerHourPct are the lasting growth: the
+	// floor's Theil–Sen slope over the window, or, when the growth levels
+	// off (or steps), over its last half (or after the step), as % of the
+	// baseline over the whole window and per hour. Growth that levels off
+	// (a heap warming up, a cache filling) has little; a leak keeps its
+	// rate. With restarts, GrowthPct is the median growth of a climbing
+	// segment. target.memory_growth is the largest GrowthPct.
+	SlopePerSec float64
+	GrowthPct   float64
 	PerHourPct  float64
-	P           float64       // Mann–Kendall p-value of the floor's trend
+	// TotalGrowthPct is the floor's growth over the whole window (its
+	// Theil–Sen line), levelled-off growth included.
+	TotalGrowthPct float64
+	P              float64   // Mann–Kendall p of the floor's trend over the window (Hamed–Rao corrected)
+	LateP          float64   // the same over the last half
+	EffectiveN     float64   // Hamed–Rao effective number of floor points
+	FloorPoints    int       // points of the floor the tests saw
+	Levelled       bool      // the floor grew, then its growth stopped or slowed
+	StepPct        float64   // a one-time step up of the floor, in %, when the floor is a step (then not a leak)
+	StepAt         time.Time // when
+	Cycles         int       // GC cycles seen in the window (0: none found)
+	CyclePeriod    time.Duration
+	Restarts       int         // restarts found or given
+	RestartTimes   []time.Time // when
+	Segments       []Segment   // between restarts; nil without restarts
+	// DecideAfter is, for an inconclusive or warning verdict, the run
+	// length that would decide it (0: none needed or unknown).
+	DecideAfter time.Duration
 	TimeToLimit time.Duration // 0 when no limit or no growth
 	FitStart    time.Time     // the fitted line: Baseline at FitStart, SlopePerSec after
 	// Fit is the Theil–Sen line of the floor over the window judged (after
@@ -59,59 +131,497 @@ type LeakResult struct {
 	Fit Line
 }
 
-// Leak judges whether a memory series grows. It cuts the warm-up, reduces
-// the series to its lower envelope (the 10th percentile of each of 40 time
-// buckets: the floor a garbage collector returns to, so a GC sawtooth
-// without a leak stays flat), tests the floor for a monotonic trend with
-// Mann–Kendall and measures it with a Theil–Sen line. A significant upward
-// trend of at least MinGrowth % warns; FailGrowth % over the window fails,
-// and so does FailPerHour % per hour once the window spans an hour (over
-// minutes, a per-hour rate extrapolates noise).
+// MarshalJSON writes the result with snake_case names and durations in
+// seconds (window_s, warmup_s, decide_after_s, ...).
+func (r LeakResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name           string      `json:"name"`
+		Status         Status      `json:"status"`
+		Reason         string      `json:"reason"`
+		Points         int         `json:"points"`
+		Dropped        int         `json:"dropped"`
+		WindowS        float64     `json:"window_s"`
+		WarmupS        float64     `json:"warmup_s"`
+		Baseline       float64     `json:"baseline"`
+		SlopePerSec    float64     `json:"slope_per_sec"`
+		GrowthPct      float64     `json:"growth_pct"`
+		PerHourPct     float64     `json:"per_hour_pct"`
+		TotalGrowthPct float64     `json:"total_growth_pct"`
+		P              float64     `json:"p"`
+		LateP          float64     `json:"late_p"`
+		EffectiveN     float64     `json:"effective_n"`
+		FloorPoints    int         `json:"floor_points"`
+		Levelled       bool        `json:"levelled"`
+		StepPct        float64     `json:"step_pct"`
+		StepAt         *time.Time  `json:"step_at,omitempty"`
+		Cycles         int         `json:"cycles"`
+		CyclePeriodS   float64     `json:"cycle_period_s"`
+		Restarts       int         `json:"restarts"`
+		RestartTimes   []time.Time `json:"restart_times,omitempty"`
+		Segments       []Segment   `json:"segments,omitempty"`
+		DecideAfterS   float64     `json:"decide_after_s"`
+		TimeToLimitS   float64     `json:"time_to_limit_s"`
+		Fit            *Line       `json:"fit,omitempty"`
+	}{
+		r.Name, r.Status, r.Reason, r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(),
+		jf(r.Baseline), jf(r.SlopePerSec), jf(r.GrowthPct), jf(r.PerHourPct), jf(r.TotalGrowthPct),
+		jf(r.P), jf(r.LateP), jf(r.EffectiveN), r.FloorPoints, r.Levelled, jf(r.StepPct), timePtr(r.StepAt), r.Cycles, r.CyclePeriod.Seconds(),
+		r.Restarts, r.RestartTimes, r.Segments, r.DecideAfter.Seconds(), r.TimeToLimit.Seconds(), linePtr(r.Fit),
+	})
+}
+
+// jf keeps JSON encodable: NaN and ±Inf become 0.
+func jf(v float64) float64 {
+	if !isFinite(v) {
+		return 0
+	}
+	return v
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func linePtr(l Line) *Line {
+	if l.IsZero() {
+		return nil
+	}
+	l.V0, l.SlopePerSec = jf(l.V0), jf(l.SlopePerSec)
+	return &l
+}
+
+// Leak judges whether a memory series grows in a way that lasts.
+//
+// It cleans the series (Clean), splits it at restarts (given, or found by
+// DetectRestarts) and judges each part; without restarts it cuts the
+// warm-up (LeakWarmup) and reduces the rest to its lower envelope (the
+// 5th percentile of each time bucket, at the bucket size where the floor
+// is smoothest, a GC cycle at least when regular cycles are found: the
+// level the collector returns to). Over a day or more the daily cycle is
+// removed. The floor is tested for a monotonic trend with Mann–Kendall,
+// corrected for autocorrelation (Hamed and Rao 1998), and measured with
+// Theil–Sen lines over the window and its halves:
+//   - a significant trend (Alpha) that neither levels off nor is one step
+//     fails when it reaches FailGrowth % over the window (or FailPerHour %
+//     per hour once the window spans an hour), and warns past MinGrowth
+//     with p < DefaultAlpha;
+//   - a floor that grew but whose last half no longer does is growth that
+//     levels off: it passes when the lasting growth is below MinGrowth,
+//     and is inconclusive (with the run length that would decide) when not;
+//   - a rise in the last half only, or too few samples or GC cycles after
+//     the warm-up, is inconclusive.
+//
+// With restarts, a series whose segments climb (two at least, and half of
+// those judged) fails: "restarted N times after growing X % each time".
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
 	r := LeakResult{Name: name, Status: Pass}
+	pts, r.Dropped = Clean(pts)
+	step := medianStep(pts)
 	if len(pts) < 2 {
-		r.Reason = "not enough samples to judge"
+		r.Status = Inconclusive
+		r.Reason = fmt.Sprintf("%d samples: not enough to judge", len(pts))
 		return r
 	}
-	pts, warm := cutWarmup(pts, o.Warmup)
-	r.Points = len(pts)
-	if len(pts) < 8 {
-		r.Reason = fmt.Sprintf("only %d samples after the %s warm-up: not enough to judge", len(pts), warm)
+	var resets []int
+	if o.Restarts != nil {
+		resets = restartIndices(pts, o.Restarts)
+	} else if !o.NoRestartDetection {
+		resets = detectRestarts(pts, o)
+	}
+	if len(resets) > 0 {
+		return judgeRestarts(r, pts, resets, o)
+	}
+	f := judgeFloor(pts, o.Warmup, o, step)
+	r.Points, r.Window, r.Warmup = f.points, f.window, f.warm
+	if f.reason != "" {
+		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
+		r.Cycles, r.CyclePeriod = f.cycles, f.period
+		r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
+		r.Baseline, r.SlopePerSec = f.base, f.lastingSlope
 		return r
 	}
-	r.FitStart = pts[0].T
-	r.Window = pts[len(pts)-1].T.Sub(pts[0].T)
-	xs, ys := envelope(pts, envelopeBuckets, envelopeQuantile)
-	slope, icept := TheilSen(xs, ys)
-	r.Fit = fitLine(pts[0].T, pts[0].T, pts[len(pts)-1].T, xs, ys)
-	s, _, p := MannKendall(ys)
-	r.SlopePerSec, r.Baseline, r.P = slope, icept, p
-	if icept > 0 {
-		r.GrowthPct = slope * r.Window.Seconds() / icept * 100
-		r.PerHourPct = slope * 3600 / icept * 100
-	}
-	if o.Limit > 0 && slope > 0 {
-		now := icept + slope*r.Window.Seconds()
+	r.FitStart, r.Fit = f.from, f.fit
+	r.Baseline, r.SlopePerSec = f.base, f.lastingSlope
+	r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
+	r.P, r.LateP, r.EffectiveN, r.FloorPoints = f.p, f.lateP, f.nEff, f.floorPoints
+	r.Cycles, r.CyclePeriod = f.cycles, f.period
+	if o.Limit > 0 && r.SlopePerSec > 0 {
+		now := f.base + f.fit.SlopePerSec*r.Window.Seconds()
 		if now < o.Limit {
-			r.TimeToLimit = time.Duration((o.Limit - now) / slope * float64(time.Second))
+			r.TimeToLimit = time.Duration(min((o.Limit-now)/r.SlopePerSec, 1e6*3600) * float64(time.Second))
 		}
 	}
-	significant := p < o.Alpha && s > 0
-	switch {
-	case significant && (r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour)):
-		r.Status = Fail
-		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): a leak", r.GrowthPct, round(r.Window), r.PerHourPct, p)
-	case significant && r.GrowthPct >= o.MinGrowth:
+	r.Levelled, r.StepPct, r.StepAt = f.levelled, f.stepPct, f.stepAt
+	w := round(r.Window)
+	switch f.kind {
+	case floorLeak:
+		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour)
+		if failing {
+			r.Status = Fail
+			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
+			break
+		}
+		if f.p >= DefaultAlpha {
+			// A small growth on a weak trend: noise as often as not.
+			r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
+			break
+		}
 		r.Status = Warn
-		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, round(r.Window), r.PerHourPct, p)
+		r.DecideAfter = 2 * (r.Window + r.Warmup)
+		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)
+	case floorStep:
+		r.Reason = fmt.Sprintf("memory floor stepped up %.1f%% at %s and stayed flat after (%+.1f%% over the window at its rate since): a one-time growth (a cache, a high-water mark), not a leak", f.stepPct, round(f.stepAt.Sub(r.FitStart)), r.GrowthPct)
+	case floorLevelled:
+		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s, then levelled off (%+.1f%% over the window at the last half's rate, p=%.2g): bounded growth, not a leak", r.TotalGrowthPct, w, r.GrowthPct, f.lateP)
+	case floorUnsure:
+		r.Status = Inconclusive
+		r.DecideAfter = 2 * (r.Window + r.Warmup)
+		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s but is slowing (%+.1f%% at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide", r.TotalGrowthPct, w, r.GrowthPct, f.lateP, round(r.DecideAfter))
+	case floorLate:
+		r.Status = Inconclusive
+		r.DecideAfter = 2 * (r.Window + r.Warmup)
+		r.Reason = fmt.Sprintf("memory floor rises in the last half of the window (%.2f%%/h, p=%.2g), not over the whole window (p=%.2g): a leak that started late or a cycle longer than the run, a %s run would decide", r.PerHourPct, f.lateP, f.p, round(r.DecideAfter))
 	default:
-		r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s with no significant upward trend (p=%.2g)", r.GrowthPct, round(r.Window), p)
+		r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s with no significant upward trend (p=%.2g)", r.TotalGrowthPct, w, f.p)
 	}
 	if r.TimeToLimit > 0 && r.Status != Pass {
 		r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
 	}
 	return r
+}
+
+// floorFit is what judgeFloor measured on one stretch of a series.
+type floorFit struct {
+	reason       string // set when the data cannot tell
+	decideAfter  time.Duration
+	points       int
+	warm         time.Duration
+	window       time.Duration
+	from         time.Time
+	base         float64 // fitted floor at from
+	s, p, nEff   float64 // the window's trend
+	lateS        float64
+	lateP        float64
+	lateSlope    float64
+	lastingSlope float64 // the slope GrowthPct is measured with
+	growth       float64 // lasting: the last half's rate over the window, % of base
+	perHour      float64
+	total        float64 // the window's line, % of base
+	peak         float64 // highest floor point
+	floorPoints  int
+	cycles       int
+	period       time.Duration
+	fit          Line
+	kind         floorKind
+	levelled     bool
+	daily        bool // the daily cycle was removed
+	saturating   bool // a saturating curve fits the floor better than a line
+	stepPct      float64
+	stepAt       time.Time
+}
+
+// floorKind is what a floor's shape says.
+type floorKind int
+
+const (
+	floorFlat     floorKind = iota // no significant upward trend
+	floorLeak                      // growth that lasts (GrowthPct says how much)
+	floorLevelled                  // grew, then stopped: bounded
+	floorUnsure                    // grew, slowing, the last half cannot tell
+	floorStep                      // one step up, flat after
+	floorLate                      // rises in the last half only
+)
+
+// judgeFloor cuts the warm-up from pts (clean, in time order) and fits
+// the floor of the rest.
+func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Duration) floorFit {
+	var f floorFit
+	if warmup <= 0 && len(pts) >= 2 {
+		warmup = LeakWarmup(pts[len(pts)-1].T.Sub(pts[0].T))
+	}
+	pts, f.warm = cutWarmup(pts, warmup)
+	f.points = len(pts)
+	if len(pts) < minSamples {
+		f.reason = fmt.Sprintf("only %d samples after the %s warm-up: not enough to judge", len(pts), round(f.warm))
+		if len(pts) >= 2 {
+			// No verdict, but the growth seen, for a threshold on it: a
+			// leak too fast for the samples it left still shows.
+			xs := make([]float64, len(pts))
+			for i, p := range pts {
+				xs[i] = p.T.Sub(pts[0].T).Seconds()
+			}
+			slope, icept := TheilSen(xs, vals(pts))
+			if icept > 0 {
+				f.window = pts[len(pts)-1].T.Sub(pts[0].T)
+				f.base, f.lastingSlope = icept, slope
+				f.growth = slope * f.window.Seconds() / icept * 100
+				f.perHour = slope * 3600 / icept * 100
+				f.total = f.growth
+			}
+		}
+		if step > 0 {
+			f.decideAfter = f.warm + time.Duration(2*minSamples)*step
+			f.reason += fmt.Sprintf("; a run of %s would decide", round(f.decideAfter))
+		}
+		return f
+	}
+	f.from = pts[0].T
+	f.window = pts[len(pts)-1].T.Sub(pts[0].T)
+	f.cycles, f.period = gcCycles(pts)
+	// At least three samples a bucket, so a bucket's low quantile is a
+	// floor and not one point of the sawtooth.
+	buckets := min(envelopeBuckets, max(minBuckets, len(pts)/3))
+	if f.period > 0 {
+		// Each bucket spans a cycle, so its low quantile is the level the
+		// collector returns to, not a point on the sawtooth.
+		buckets = min(buckets, int(f.window/f.period))
+		if buckets < minBuckets {
+			f.decideAfter = f.warm + time.Duration(minBuckets)*f.period
+			f.reason = fmt.Sprintf("only %d GC cycles (every %s) in the %s after the %s warm-up: too few to tell the floor's trend from the cycle; a run of %s would decide",
+				f.cycles, round(f.period), round(f.window), round(f.warm), round(f.decideAfter))
+			return f
+		}
+	}
+	xs, ys := floorAtScale(pts, buckets)
+	if f.window >= DailyCycleMin {
+		// Absolute times, so the harmonic has a phase of its own.
+		abs := make([]float64, len(xs))
+		for i, x := range xs {
+			abs[i] = x + float64(pts[0].T.Unix())
+		}
+		ys = removeDaily(abs, ys)
+		f.daily = true
+	}
+	f.floorPoints = len(xs)
+	if len(xs) < minSamples {
+		f.reason = fmt.Sprintf("only %d floor points after the %s warm-up: not enough to judge", len(xs), round(f.warm))
+		return f
+	}
+	slope, icept := TheilSen(xs, ys)
+	f.fit = fitLine(pts[0].T, pts[0].T, pts[len(pts)-1].T, xs, ys)
+	f.base = f.fit.V0
+	f.s, _, f.p, f.nEff = MannKendallHR(ys)
+	_ = icept
+	half := f.window.Seconds() / 2
+	k := 0
+	for k < len(xs) && xs[k] < half {
+		k++
+	}
+	if len(xs)-k < 4 {
+		k = len(xs) - 4
+	}
+	lx, ly := xs[k:], ys[k:]
+	f.lateSlope, _ = TheilSen(lx, ly)
+	earlySlope, _ := TheilSen(xs[:max(k, 4)], ys[:max(k, 4)])
+	f.lateS, _, f.lateP, _ = MannKendallHR(ly)
+	f.peak = slices.Max(ys)
+	if !(f.base > 0) {
+		return f
+	}
+	f.total = slope * f.window.Seconds() / f.base * 100
+	lateGrowth := f.lateSlope * f.window.Seconds() / f.base * 100
+	sigAll := f.p < o.Alpha && f.s > 0
+	sigLate := f.lateP < o.LateAlpha && f.lateS > 0
+	// Levelling off: the last half climbs at under a third of the first
+	// half's rate, or under half of it without a significant trend.
+	f.levelled = slope > 0 && earlySlope > 0 && (f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
+	rate := slope // the lasting rate
+	if f.levelled {
+		rate = f.lateSlope
+	} else if sigAll {
+		// A curve that approaches a level, better than a line: what is
+		// left of its growth is its slope at the end.
+		if ok, end := saturating(xs, ys); ok {
+			f.levelled, f.saturating = true, true
+			rate = max(end, 0)
+			lateGrowth = rate * f.window.Seconds() / f.base * 100
+		}
+	}
+	switch {
+	case sigAll && !f.levelled:
+		f.kind = floorLeak
+		if at, pct, after, ok := stepFit(xs, ys, o); ok {
+			// One step and flat after: a cache, a high-water mark.
+			f.kind, f.stepAt, f.stepPct, rate = floorStep, f.from.Add(time.Duration(at*float64(time.Second))), pct, after
+		}
+	case sigAll && f.levelled && lateGrowth < o.MinGrowth:
+		f.kind = floorLevelled
+	case sigAll && f.levelled:
+		f.kind = floorUnsure
+	case f.lateP < o.Alpha && f.lateS > 0 && lateGrowth >= o.MinGrowth:
+		f.kind, rate = floorLate, f.lateSlope
+	}
+	f.lastingSlope = rate
+	f.growth = rate * f.window.Seconds() / f.base * 100
+	f.perHour = rate * 3600 / f.base * 100
+	return f
+}
+
+// stepFit reports whether the floor (xs, ys) is one step up rather than a
+// climb: the best split into two flat levels (medians) leaves less than
+// half the absolute residuals of the Theil–Sen line, and the part after
+// the step has no significant upward trend. It returns the step's time
+// (seconds from xs's origin), its size in % of the level before, and the
+// Theil–Sen slope after it.
+func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) {
+	n := len(xs)
+	if n < 2*minBuckets {
+		return 0, 0, 0, false
+	}
+	slope, icept := TheilSen(xs, ys)
+	lineSAD := 0.0
+	for i := range xs {
+		lineSAD += math.Abs(ys[i] - (icept + slope*(xs[i]-xs[0])))
+	}
+	best, bestK := math.Inf(1), -1
+	for k := 3; k <= n-4; k++ {
+		m1, m2 := median(ys[:k]), median(ys[k:])
+		sad := 0.0
+		for i, y := range ys {
+			if i < k {
+				sad += math.Abs(y - m1)
+			} else {
+				sad += math.Abs(y - m2)
+			}
+		}
+		if sad < best {
+			best, bestK = sad, k
+		}
+	}
+	if bestK < 0 || best >= 0.5*lineSAD {
+		return 0, 0, 0, false
+	}
+	s, _, p, _ := MannKendallHR(ys[bestK:])
+	if s > 0 && p < o.LateAlpha {
+		return 0, 0, 0, false
+	}
+	m1, m2 := median(ys[:bestK]), median(ys[bestK:])
+	if !(m1 > 0) {
+		return 0, 0, 0, false
+	}
+	after, _ = TheilSen(xs[bestK:], ys[bestK:])
+	return xs[bestK], (m2 - m1) / m1 * 100, max(after, 0), true
+}
+
+// floorAtScale is the lower envelope of pts in at most maxBuckets
+// buckets, at the scale where it is smoothest: a bucket too short to hold
+// a full collection (a JVM's old generation between full GCs) has a floor
+// that jumps between the live set and the old generation's level. Of the
+// bucket counts tried (maxBuckets, then about 0.7 × each), it takes the
+// largest whose detrended floor moves from bucket to bucket (the median
+// absolute difference) at most a quarter more than at the smoothest one.
+func floorAtScale(pts []Point, maxBuckets int) (xs, ys []float64) {
+	type scale struct {
+		xs, ys []float64
+		rough  float64
+	}
+	var tried []scale
+	best := math.Inf(1)
+	for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
+		x, y := envelope(pts, b, envelopeQuantile)
+		if len(x) < minBuckets {
+			break
+		}
+		slope, icept := TheilSen(x, y)
+		d := make([]float64, 0, len(x))
+		prev := 0.0
+		for i := range x {
+			r := y[i] - (icept + slope*(x[i]-x[0]))
+			if i > 0 {
+				d = append(d, math.Abs(r-prev))
+			}
+			prev = r
+		}
+		rough := median(d)
+		tried = append(tried, scale{x, y, rough})
+		best = min(best, rough)
+		if b == minBuckets {
+			break
+		}
+	}
+	for _, s := range tried {
+		if s.rough <= 1.25*best {
+			return s.xs, s.ys
+		}
+	}
+	return envelope(pts, maxBuckets, envelopeQuantile)
+}
+
+// gcCycles finds a garbage collector's sawtooth in pts: the drops that are
+// far larger than the noise (6 × the median absolute step, and 2 % of the
+// level) and at least half the 90th percentile of such drops
+// (the largest class: a JVM's full GCs rather than its young ones). It
+// returns how many there are and their median spacing; the spacing is 0
+// with fewer than five or when they are irregular (spikes, noise).
+func gcCycles(pts []Point) (n int, period time.Duration) {
+	if len(pts) < 8 {
+		return 0, 0
+	}
+	steps := make([]float64, len(pts)-1)
+	for i := 1; i < len(pts); i++ {
+		steps[i-1] = math.Abs(pts[i].V - pts[i-1].V)
+	}
+	noise := median(steps)
+	level := math.Abs(median(valuesOf(pts)))
+	var drops []float64
+	var at []int
+	for i := 1; i < len(pts); i++ {
+		d := pts[i-1].V - pts[i].V
+		if i >= 2 && pts[i-1].V-pts[i-2].V > d/2 {
+			continue // a spike up and back, not a collection
+		}
+		if d > 6*noise && d > 0.02*level {
+			drops = append(drops, d)
+			at = append(at, i)
+		}
+	}
+	if len(drops) < 3 {
+		return 0, 0
+	}
+	big := 0.5 * quantile(drops, 0.9)
+	var times []time.Time
+	for j, d := range drops {
+		if d >= big {
+			times = append(times, pts[at[j]].T)
+		}
+	}
+	if len(times) < 5 {
+		return len(times), 0
+	}
+	gaps := make([]float64, len(times)-1)
+	for i := 1; i < len(times); i++ {
+		gaps[i-1] = float64(times[i].Sub(times[i-1]))
+	}
+	// A collector's cycles are regular; spikes and noise are not.
+	if m := median(gaps); quantile(gaps, 0.75)-quantile(gaps, 0.25) > 0.7*m {
+		return len(times), 0
+	}
+	return len(times), time.Duration(median(gaps))
+}
+
+func valuesOf(pts []Point) []float64 {
+	// A bounded sample is enough for a level.
+	stride := max(1, len(pts)/5000)
+	out := make([]float64, 0, len(pts)/stride+1)
+	for i := 0; i < len(pts); i += stride {
+		out = append(out, pts[i].V)
+	}
+	return out
+}
+
+// LeakWarmup is the warm-up Leak cuts from a series (or a segment between
+// restarts) that spans span, unless told: 10 % of it, at most 5 minutes,
+// but at least a minute or a quarter of it, whichever is shorter. A fresh
+// process takes tens of seconds to reach its steady heap, more on a busy
+// machine: in a 60 s soak, 10 % (6 s) leaves most of that in the window.
+func LeakWarmup(span time.Duration) time.Duration {
+	w := time.Duration(float64(span) * DefaultWarmupFraction)
+	w = max(w, min(time.Minute, span/4))
+	return min(w, DefaultWarmupMax)
 }
 
 // cutWarmup drops the warm-up from the start of pts: warm, or by default
@@ -120,30 +630,39 @@ func cutWarmup(pts []Point, warm time.Duration) ([]Point, time.Duration) {
 	if len(pts) < 2 {
 		return pts, 0
 	}
-	if warm == 0 {
+	if warm <= 0 {
 		span := pts[len(pts)-1].T.Sub(pts[0].T)
 		warm = min(time.Duration(float64(span)*DefaultWarmupFraction), DefaultWarmupMax)
 	}
 	cut := pts[0].T.Add(warm)
-	i := 0
-	for i < len(pts) && pts[i].T.Before(cut) {
-		i++
-	}
+	i, _ := slices.BinarySearchFunc(pts, cut, func(p Point, t time.Time) int { return p.T.Compare(t) })
 	return pts[i:], warm
 }
 
 func (o LeakOptions) withDefaults() LeakOptions {
-	if o.Alpha <= 0 {
-		o.Alpha = DefaultAlpha
+	if !(o.Alpha > 0) {
+		o.Alpha = DefaultLeakAlpha
 	}
-	if o.MinGrowth <= 0 {
+	if !(o.LateAlpha > 0) {
+		o.LateAlpha = DefaultLateAlpha
+	}
+	if !(o.MinGrowth > 0) {
 		o.MinGrowth = DefaultMinGrowth
 	}
-	if o.FailGrowth <= 0 {
+	if !(o.FailGrowth > 0) {
 		o.FailGrowth = DefaultFailGrowth
 	}
-	if o.FailPerHour <= 0 {
+	if !(o.FailPerHour > 0) {
 		o.FailPerHour = DefaultFailPerHour
+	}
+	if !(o.RestartRise > 0) {
+		o.RestartRise = DefaultRestartRise
+	}
+	if o.MinRestartEvery <= 0 {
+		o.MinRestartEvery = DefaultMinRestartEvery
+	}
+	if !isFinite(o.Limit) {
+		o.Limit = 0
 	}
 	return o
 }

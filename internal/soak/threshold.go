@@ -52,9 +52,11 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 			r.NoData = true
 			return r
 		}
-		r.Actual = d.ChangePct
+		// The worse of the two measures: a steady ramp shows its whole
+		// size along the slope, a late jump between the quarters.
+		r.Actual = max(d.ChangePct, d.SlopeChangePct)
 		r.Pass = t.Holds(r.Actual)
-		r.Reason = fmt.Sprintf("%s: %s last quarter vs first %+.1f%%", t.Text, key, d.ChangePct)
+		r.Reason = fmt.Sprintf("%s: %s %+.1f%% (last quarter vs first %+.1f%%, along the trend %+.1f%%)", t.Text, key, r.Actual, d.ChangePct, d.SlopeChangePct)
 		return r
 	}
 	if t.Stat == "target" {

@@ -20,9 +20,10 @@ type Point = tseries.Point
 // SlopePerSec. Leak and Drift return the Theil–Sen line they judged, so a
 // report can draw it over the series. The zero Line means no fit.
 type Line struct {
-	From, To    time.Time
-	V0          float64
-	SlopePerSec float64
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	V0          float64   `json:"v0"`
+	SlopePerSec float64   `json:"slope_per_sec"`
 }
 
 // At returns the line's value at t (also outside From..To).
@@ -52,11 +53,19 @@ const maxPoints = 600
 
 // TheilSen returns the median of the slopes between every pair of points
 // (per second) and the intercept at xs[0]: a line fit that ignores up to 29 %
-// of outliers, unlike least squares.
+// of outliers, unlike least squares. Pairs with a non-finite value are
+// skipped. It costs O(n²): more than 2,000 points are first reduced to 600
+// (the medians of consecutive runs of points), so any n is answered in
+// milliseconds.
 func TheilSen(xs, ys []float64) (slope, intercept float64) {
-	n := len(xs)
+	n := min(len(xs), len(ys))
+	xs, ys = xs[:n], ys[:n]
+	if n > 2000 {
+		xs, ys = reduceXY(xs, ys, maxPoints)
+		n = len(xs)
+	}
 	if n < 2 {
-		if n == 1 {
+		if n == 1 && isFinite(ys[0]) {
 			return 0, ys[0]
 		}
 		return 0, 0
@@ -65,45 +74,88 @@ func TheilSen(xs, ys []float64) (slope, intercept float64) {
 	for i := 0; i < n; i++ {
 		for j := i + 1; j < n; j++ {
 			if dx := xs[j] - xs[i]; dx != 0 {
-				slopes = append(slopes, (ys[j]-ys[i])/dx)
+				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
+					slopes = append(slopes, s)
+				}
 			}
 		}
 	}
 	if len(slopes) == 0 {
-		return 0, median(ys)
+		if m := median(finite(ys)); isFinite(m) {
+			return 0, m
+		}
+		return 0, 0
 	}
 	slope = median(slopes)
-	res := make([]float64, n)
+	res := make([]float64, 0, n)
 	for i := range xs {
-		res[i] = ys[i] - slope*(xs[i]-xs[0])
+		if v := ys[i] - slope*(xs[i]-xs[0]); isFinite(v) {
+			res = append(res, v)
+		}
+	}
+	if len(res) == 0 {
+		return slope, 0
 	}
 	return slope, median(res)
 }
 
+// reduceXY replaces runs of consecutive points by their medians, to at
+// most k points.
+func reduceXY(xs, ys []float64, k int) (rx, ry []float64) {
+	n := len(xs)
+	for b := 0; b < k; b++ {
+		lo, hi := b*n/k, (b+1)*n/k
+		if hi <= lo {
+			continue
+		}
+		mx, my := median(finite(xs[lo:hi])), median(finite(ys[lo:hi]))
+		if isFinite(mx) && isFinite(my) {
+			rx, ry = append(rx, mx), append(ry, my)
+		}
+	}
+	return rx, ry
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // MannKendall tests ys (in time order) for a monotonic trend. It returns
 // Kendall's S, the normal score Z (with the tie correction) and the
 // two-sided p-value. A small p means a trend; the sign of S its direction.
+// Non-finite values are left out. It counts S in O(n log n) (by merge
+// sort), so a million values take well under a second.
 func MannKendall(ys []float64) (s float64, z float64, p float64) {
+	ys = finite(ys)
 	n := len(ys)
 	if n < 3 {
 		return 0, 0, 1
 	}
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			switch d := ys[j] - ys[i]; {
-			case d > 0:
-				s++
-			case d < 0:
-				s--
-			}
-		}
+	s = kendallS(ys)
+	v := mkVariance(ys)
+	if v <= 0 {
+		return s, 0, 1
 	}
-	// Variance with ties: n(n-1)(2n+5) - Σ t(t-1)(2t+5), over 18.
+	z, p = mkZ(s, v)
+	return s, z, p
+}
+
+func mkZ(s, v float64) (z, p float64) {
+	switch {
+	case s > 0:
+		z = (s - 1) / math.Sqrt(v)
+	case s < 0:
+		z = (s + 1) / math.Sqrt(v)
+	}
+	return z, math.Erfc(math.Abs(z) / math.Sqrt2)
+}
+
+// mkVariance is Var(S) with ties: n(n-1)(2n+5) - Σ t(t-1)(2t+5), over 18.
+func mkVariance(ys []float64) float64 {
+	n := len(ys)
 	sorted := slices.Clone(ys)
 	slices.Sort(sorted)
 	ties := 0.0
 	for i := 0; i < n; {
-		j := i
+		j := i + 1 // always advances, whatever the values
 		for j < n && sorted[j] == sorted[i] {
 			j++
 		}
@@ -113,18 +165,161 @@ func MannKendall(ys []float64) (s float64, z float64, p float64) {
 		i = j
 	}
 	nf := float64(n)
-	v := (nf*(nf-1)*(2*nf+5) - ties) / 18
+	return (nf*(nf-1)*(2*nf+5) - ties) / 18
+}
+
+// kendallS is Σ_{i<j} sign(ys[j]-ys[i]) for finite ys: the pairs minus
+// the tied pairs minus twice the strictly decreasing pairs (inversions,
+// counted while merge-sorting).
+func kendallS(ys []float64) float64 {
+	n := len(ys)
+	a := slices.Clone(ys)
+	buf := make([]float64, n)
+	inv := 0.0
+	for width := 1; width < n; width *= 2 {
+		for lo := 0; lo < n-width; lo += 2 * width {
+			mid, hi := lo+width, min(lo+2*width, n)
+			i, j, k := lo, mid, lo
+			for i < mid && j < hi {
+				if a[i] <= a[j] {
+					buf[k] = a[i]
+					i++
+				} else {
+					inv += float64(mid - i) // every left value left is > a[j]
+					buf[k] = a[j]
+					j++
+				}
+				k++
+			}
+			k += copy(buf[k:], a[i:mid])
+			copy(buf[k:], a[j:hi])
+			copy(a[lo:hi], buf[lo:hi])
+		}
+	}
+	tied := 0.0
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && a[j] == a[i] {
+			j++
+		}
+		t := float64(j - i)
+		tied += t * (t - 1) / 2
+		i = j
+	}
+	nf := float64(n)
+	return nf*(nf-1)/2 - tied - 2*inv
+}
+
+// MannKendallHR is MannKendall with Hamed and Rao's (1998) correction for
+// autocorrelation: the variance of S is inflated by n/n*, computed from the
+// significant (5 %) autocorrelations of the ranks of the detrended series
+// (Theil–Sen). A series whose neighbours resemble each other (a slow
+// wave, a saturating curve) carries fewer independent samples than it has
+// points; without the correction the test is over-confident. nEff is n*,
+// the effective number of samples (n when there is no correction).
+func MannKendallHR(ys []float64) (s, z, p, nEff float64) {
+	ys = finite(ys)
+	n := len(ys)
+	if n < 3 {
+		return 0, 0, 1, float64(n)
+	}
+	s = kendallS(ys)
+	v := mkVariance(ys)
+	nf := float64(n)
+	nEff = nf
+	if n >= 10 {
+		ratio := hamedRaoRatio(ys)
+		v *= ratio
+		nEff = nf / ratio
+	}
 	if v <= 0 {
-		return s, 0, 1
+		return s, 0, 1, nEff
 	}
-	switch {
-	case s > 0:
-		z = (s - 1) / math.Sqrt(v)
-	case s < 0:
-		z = (s + 1) / math.Sqrt(v)
+	z, p = mkZ(s, v)
+	return s, z, p, nEff
+}
+
+// hamedRaoRatio is n/n* = 1 + 2/(n(n-1)(n-2)) Σ_k (n-k)(n-k-1)(n-k-2) ρ_k
+// over the significant lag-k autocorrelations ρ_k of the ranks of the
+// detrended ys (lags up to n/3, at most 200; series longer than 2,000 are
+// reduced first). Never below 1: the correction only widens.
+func hamedRaoRatio(ys []float64) float64 {
+	if len(ys) > 2000 {
+		xs := make([]float64, len(ys))
+		for i := range xs {
+			xs[i] = float64(i)
+		}
+		_, ys = reduceXY(xs, ys, maxPoints)
 	}
-	p = math.Erfc(math.Abs(z) / math.Sqrt2)
-	return s, z, p
+	n := len(ys)
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	slope, _ := TheilSen(xs, ys)
+	res := make([]float64, n)
+	for i := range ys {
+		res[i] = ys[i] - slope*float64(i)
+	}
+	r := ranks(res)
+	mean := (float64(n) + 1) / 2
+	var den float64
+	for _, v := range r {
+		den += (v - mean) * (v - mean)
+	}
+	if den == 0 {
+		return 1
+	}
+	nf := float64(n)
+	bound := 1.96 / math.Sqrt(nf)
+	sum := 0.0
+	for k := 1; k <= min(n/3, 200); k++ {
+		var num float64
+		for i := 0; i+k < n; i++ {
+			num += (r[i] - mean) * (r[i+k] - mean)
+		}
+		rho := num / den
+		if math.Abs(rho) <= bound {
+			continue
+		}
+		kf := float64(k)
+		sum += (nf - kf) * (nf - kf - 1) * (nf - kf - 2) * rho
+	}
+	ratio := 1 + 2/(nf*(nf-1)*(nf-2))*sum
+	if !isFinite(ratio) || ratio < 1 {
+		return 1
+	}
+	return ratio
+}
+
+// ranks returns the rank of each value (1..n, ties averaged).
+func ranks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case v[a] < v[b]:
+			return -1
+		case v[a] > v[b]:
+			return 1
+		}
+		return 0
+	})
+	out := make([]float64, len(v))
+	for i := 0; i < len(idx); {
+		j := i + 1
+		for j < len(idx) && v[idx[j]] == v[idx[i]] {
+			j++
+		}
+		r := float64(i+j+1) / 2 // the mean of ranks i+1..j
+		for k := i; k < j; k++ {
+			out[idx[k]] = r
+		}
+		i = j
+	}
+	return out
 }
 
 // envelope reduces a series to at most buckets points, each the q-quantile
@@ -146,6 +341,9 @@ func envelope(pts []Point, buckets int, q float64) (xs, ys []float64) {
 		return xs, ys
 	}
 	width := span / time.Duration(buckets)
+	if width <= 0 {
+		width = 1
+	}
 	var cur []float64
 	var curT []float64
 	flush := func() {
@@ -187,4 +385,133 @@ func quantile(v []float64, q float64) float64 {
 		return s[lo]
 	}
 	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+}
+
+// Day is the period of the daily cycle Leak removes from windows of
+// DailyCycleMin or longer.
+const (
+	Day           = 24 * time.Hour
+	DailyCycleMin = 20 * time.Hour
+)
+
+// removeDaily returns ys without its daily cycle: a line and a 24 h
+// harmonic (sine and cosine) are fitted together by least squares, and
+// the harmonic alone is subtracted, so a trend stays and a diurnal load
+// cycle seen over a day or two is not mistaken for one (Cleveland et al.
+// 1990 decompose by season the same way, with loess). It returns ys
+// unchanged when the fit is singular.
+func removeDaily(xs, ys []float64) []float64 {
+	n := len(xs)
+	if n < 8 {
+		return ys
+	}
+	w := 2 * math.Pi / Day.Seconds()
+	var a [4][5]float64 // normal equations, augmented
+	for i := range xs {
+		row := [4]float64{1, xs[i] - xs[0], math.Sin(w * xs[i]), math.Cos(w * xs[i])}
+		for r := range 4 {
+			for c := range 4 {
+				a[r][c] += row[r] * row[c]
+			}
+			a[r][4] += row[r] * ys[i]
+		}
+	}
+	// Gauss–Jordan with partial pivoting.
+	for c := range 4 {
+		p := c
+		for r := c + 1; r < 4; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][c]) < 1e-12*(1+math.Abs(a[c][c])) {
+			return ys
+		}
+		a[c], a[p] = a[p], a[c]
+		for r := range 4 {
+			if r == c {
+				continue
+			}
+			f := a[r][c] / a[c][c]
+			for k := c; k < 5; k++ {
+				a[r][k] -= f * a[c][k]
+			}
+		}
+	}
+	bs, bc := a[2][4]/a[2][2], a[3][4]/a[3][3]
+	if !isFinite(bs) || !isFinite(bc) {
+		return ys
+	}
+	out := make([]float64, n)
+	for i := range xs {
+		out[i] = ys[i] - bs*math.Sin(w*xs[i]) - bc*math.Cos(w*xs[i])
+	}
+	return out
+}
+
+// saturating fits ys ≈ a − b·exp(−(x−x0)/τ) (growth that approaches a
+// level) against a straight line, by least squares, τ searched on a log
+// grid from a fiftieth of the span to half of it. It reports whether the
+// saturating curve is the better model by the Bayesian information
+// criterion (Schwarz 1978) by more than 6 (strong evidence, Kass and
+// Raftery 1995) with b > 0 (rising to a level), and the curve's slope at
+// the last point: what growth is left.
+func saturating(xs, ys []float64) (better bool, endSlope float64) {
+	n := len(xs)
+	if n < 6 {
+		return false, 0
+	}
+	span := xs[n-1] - xs[0]
+	if !(span > 0) {
+		return false, 0
+	}
+	fit2 := func(f []float64) (sse, a, b float64) {
+		// ys ≈ a + b·f by least squares.
+		var sf, sy, sff, sfy float64
+		for i := range f {
+			sf += f[i]
+			sy += ys[i]
+			sff += f[i] * f[i]
+			sfy += f[i] * ys[i]
+		}
+		nf := float64(n)
+		den := nf*sff - sf*sf
+		if den == 0 {
+			return math.Inf(1), 0, 0
+		}
+		b = (nf*sfy - sf*sy) / den
+		a = (sy - b*sf) / nf
+		for i := range f {
+			r := ys[i] - a - b*f[i]
+			sse += r * r
+		}
+		return sse, a, b
+	}
+	lin := make([]float64, n)
+	for i := range xs {
+		lin[i] = xs[i] - xs[0]
+	}
+	sseLin, _, _ := fit2(lin)
+	best, bestTau, bestB := math.Inf(1), 0.0, 0.0
+	e := make([]float64, n)
+	for k := 0; k <= 24; k++ {
+		tau := span / 50 * math.Pow(25, float64(k)/24) // span/50 .. span/2
+		for i := range xs {
+			e[i] = -math.Exp(-(xs[i] - xs[0]) / tau)
+		}
+		sse, _, b := fit2(e)
+		if sse < best {
+			best, bestTau, bestB = sse, tau, b
+		}
+	}
+	if !(best < sseLin) || !(bestB > 0) {
+		return false, 0
+	}
+	nf := float64(n)
+	floor := 1e-12 * (1 + sseLin)
+	bic := func(sse float64, k float64) float64 { return nf*math.Log(max(sse, floor)/nf) + k*math.Log(nf) }
+	if bic(best, 3) >= bic(sseLin, 2)-6 {
+		return false, 0
+	}
+	return true, bestB / bestTau * math.Exp(-span/bestTau)
 }

@@ -1,0 +1,217 @@
+package soak
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// DetectRestarts returns the times a memory series restarted: a drop,
+// within one sample, from a floor that had climbed at least RestartRise %
+// above the floor its segment started at, to near that starting floor
+// (within 30 % of the climb), at least MinRestartEvery after the segment
+// began. An OOM-killed container that restarts at its baseline looks like
+// this; a garbage collection's drop comes sooner, or does not reach back
+// to the start. pts need not be clean.
+func DetectRestarts(pts []Point, o LeakOptions) []time.Time {
+	pts, _ = Clean(pts)
+	var out []time.Time
+	for _, i := range detectRestarts(pts, o.withDefaults()) {
+		out = append(out, pts[i].T)
+	}
+	return out
+}
+
+// detectRestarts is DetectRestarts on clean pts; it returns the indices of
+// the first sample after each restart.
+func detectRestarts(pts []Point, o LeakOptions) []int {
+	n := len(pts)
+	if n < 8 {
+		return nil
+	}
+	rise := o.RestartRise / 100
+	var out []int
+	a := 0
+	base := windowQuantile(pts, a, n, pts[a].T, pts[a].T.Add(o.MinRestartEvery/2), envelopeQuantile)
+	for i := 1; i < n-1; i++ {
+		prev, cur := pts[i-1].V, pts[i].V
+		if cur >= prev || !(base > 0) || prev < cur*(1+rise) {
+			continue
+		}
+		if pts[i].T.Sub(pts[a].T) < o.MinRestartEvery {
+			continue
+		}
+		// The floor of the half-interval before the drop must have
+		// climbed, and the quarter-interval after it must stay low: a
+		// GC's drop is undone within it (its high quantile is back up).
+		pre := windowQuantile(pts, a, i, pts[i].T.Add(-o.MinRestartEvery/2), pts[i-1].T, envelopeQuantile)
+		postLo := windowQuantile(pts, i, n, pts[i].T, pts[i].T.Add(o.MinRestartEvery/4), envelopeQuantile)
+		postHi := windowQuantile(pts, i, n, pts[i].T, pts[i].T.Add(o.MinRestartEvery/4), 0.9)
+		// The first segment may start part-way up a climb: the floor after
+		// the drop is then the reference.
+		b := min(base, postLo)
+		if !(pre >= b*(1+rise)) || !(postLo <= b+0.3*(pre-b)) || !(postHi < pre) {
+			continue
+		}
+		out = append(out, i)
+		a = i
+		base = windowQuantile(pts, a, n, pts[a].T, pts[a].T.Add(o.MinRestartEvery/2), envelopeQuantile)
+	}
+	return out
+}
+
+// windowQuantile is the q-quantile of the values of pts[lo:hi] with
+// times in [t0, t1], widened to at least 10 samples when pts has them;
+// NaN when there are none.
+func windowQuantile(pts []Point, lo, hi int, t0, t1 time.Time, q float64) float64 {
+	cmp := func(p Point, t time.Time) int { return p.T.Compare(t) }
+	i, _ := slices.BinarySearchFunc(pts[lo:hi], t0, cmp)
+	j, _ := slices.BinarySearchFunc(pts[lo:hi], t1, cmp)
+	i, j = lo+i, lo+j
+	for j < hi && !pts[j].T.After(t1) {
+		j++
+	}
+	const least = 10
+	for j-i < least && (i > lo || j < hi) {
+		if j < hi && (t1.Sub(t0) >= 0) && (i == lo || !pts[j-1].T.Before(t1)) {
+			j++
+		} else if i > lo {
+			i--
+		} else {
+			j++
+		}
+	}
+	if j <= i {
+		return math.NaN()
+	}
+	return quantile(vals(pts[i:j]), q)
+}
+
+func vals(pts []Point) []float64 {
+	out := make([]float64, len(pts))
+	for i, p := range pts {
+		out[i] = p.V
+	}
+	return out
+}
+
+// restartIndices maps restart times to the indices of the first sample at
+// or after each (clean pts); restarts outside the series, or before its
+// second sample, are ignored.
+func restartIndices(pts []Point, at []time.Time) []int {
+	var out []int
+	for _, t := range at {
+		i, _ := slices.BinarySearchFunc(pts, t, func(p Point, t time.Time) int { return p.T.Compare(t) })
+		if i > 0 && i < len(pts) && (len(out) == 0 || out[len(out)-1] < i) {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// RestartsFromStartTime returns the times a process started anew, from a
+// series of its start time (process_start_time_seconds): every change of
+// the value by more than a second.
+func RestartsFromStartTime(pts []Point) []time.Time {
+	pts, _ = Clean(pts)
+	var out []time.Time
+	for i := 1; i < len(pts); i++ {
+		if math.Abs(pts[i].V-pts[i-1].V) > 1 {
+			out = append(out, pts[i].T)
+		}
+	}
+	return out
+}
+
+// RestartsFromCounter returns the times a restart counter
+// (kube_pod_container_status_restarts_total) went up.
+func RestartsFromCounter(pts []Point) []time.Time {
+	pts, _ = Clean(pts)
+	var out []time.Time
+	for i := 1; i < len(pts); i++ {
+		if pts[i].V > pts[i-1].V {
+			out = append(out, pts[i].T)
+		}
+	}
+	return out
+}
+
+// judgeRestarts judges a series split at restarts: each segment's floor
+// after its own warm-up (a restarted process warms up again).
+func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakResult {
+	step := medianStep(pts)
+	r.Restarts = len(resets)
+	bounds := append(append([]int{0}, resets...), len(pts))
+	var climbing []Segment
+	judged := 0
+	for j := 0; j+1 < len(bounds); j++ {
+		seg := pts[bounds[j]:bounds[j+1]]
+		r.RestartTimes = appendRestart(r.RestartTimes, j, seg)
+		s := Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), P: 1}
+		f := judgeFloor(seg, o.Warmup, o, step)
+		if f.reason == "" {
+			judged++
+			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = f.base, f.peak, f.total, f.fit.SlopePerSec, f.p
+			r.Points += f.points
+			r.Window += f.window
+			if f.kind == floorLeak && f.growth >= o.MinGrowth {
+				climbing = append(climbing, s)
+			}
+		}
+		r.Segments = append(r.Segments, s)
+	}
+	r.Warmup = o.Warmup
+	first, last := r.Segments[0], r.Segments[len(r.Segments)-1]
+	r.FitStart = first.From
+	var growth, perHour []float64
+	for _, s := range climbing {
+		growth = append(growth, s.GrowthPct)
+		if s.Start > 0 {
+			perHour = append(perHour, s.SlopePerSec*3600/s.Start*100)
+		}
+	}
+	if len(growth) > 0 {
+		r.GrowthPct, r.PerHourPct = median(growth), median(perHour)
+		r.TotalGrowthPct = r.GrowthPct
+		r.SlopePerSec = median(slopesOf(climbing))
+		r.Baseline = median(startsOf(climbing))
+	}
+	span := last.To.Sub(first.From)
+	switch {
+	case len(climbing) >= 2 && 2*len(climbing) >= judged:
+		r.Status = Fail
+		r.Reason = fmt.Sprintf("restarted %d times after growing %.0f%% each time (median of %d climbing segments, %.2f%%/h): a leak that restarts", r.Restarts, r.GrowthPct, len(climbing), r.PerHourPct)
+	case len(climbing) >= 1:
+		r.Status = Warn
+		r.DecideAfter = 2 * span
+		r.Reason = fmt.Sprintf("restarted %d times; %d of %d segments climbed %.0f%% (%.2f%%/h): a leak if the others climb too, a %s run would decide", r.Restarts, len(climbing), judged, r.GrowthPct, r.PerHourPct, round(r.DecideAfter))
+	default:
+		r.Reason = fmt.Sprintf("restarted %d times; the floor did not climb between restarts", r.Restarts)
+	}
+	return r
+}
+
+func appendRestart(ts []time.Time, j int, seg []Point) []time.Time {
+	if j == 0 {
+		return ts
+	}
+	return append(ts, seg[0].T)
+}
+
+func slopesOf(ss []Segment) []float64 {
+	out := make([]float64, len(ss))
+	for i, s := range ss {
+		out[i] = s.SlopePerSec
+	}
+	return out
+}
+
+func startsOf(ss []Segment) []float64 {
+	out := make([]float64, len(ss))
+	for i, s := range ss {
+		out[i] = s.Start
+	}
+	return out
+}
