@@ -107,6 +107,9 @@ func PrintSummary(w io.Writer, s *stats.Snapshot, ex []stats.Exception) {
 	printExceptions(w, ex)
 }
 
+// verdictOrder is the order verdicts are listed in: failures first.
+var verdictOrder = []soak.Status{soak.Fail, soak.Warn, soak.Inconclusive, soak.Pass}
+
 // PrintVerdicts writes the thresholds and checks of a run, failures first.
 func PrintVerdicts(w io.Writer, vs []soak.Verdict) {
 	if len(vs) == 0 {
@@ -114,10 +117,15 @@ func PrintVerdicts(w io.Writer, vs []soak.Verdict) {
 	}
 	var b strings.Builder
 	b.WriteString("Verdict\n")
-	for _, st := range []soak.Status{soak.Fail, soak.Warn, soak.Pass} {
+	for _, st := range verdictOrder {
 		for _, v := range vs {
 			if v.Status == st {
-				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", strings.ToUpper(string(v.Status)), v.Kind, v.Reason)
+				label, reason := strings.ToUpper(string(v.Status)), v.Reason
+				if st == soak.Inconclusive {
+					// A warning in effect: the column keeps its width.
+					label, reason = "WARN", "inconclusive: "+reason
+				}
+				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", label, v.Kind, reason)
 			}
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -48,7 +47,7 @@ func WriteMarkdown(w io.Writer, info Info, s *stats.Snapshot) error {
 
 	if len(info.Verdicts) > 0 {
 		b.WriteString("## Verdicts\n\n| Status | Kind | Name | Reason |\n|---|---|---|---|\n")
-		for _, st := range []soak.Status{soak.Fail, soak.Warn, soak.Pass} {
+		for _, st := range verdictOrder {
 			for _, v := range info.Verdicts {
 				if v.Status == st {
 					fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.ToUpper(string(v.Status)), v.Kind, mdCell(v.Name), mdCell(v.Reason))
