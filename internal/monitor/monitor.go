@@ -36,8 +36,9 @@ const (
 )
 
 // DefaultMetrics are scraped when a target names none: memory, CPU and
-// goroutines, what a soak test watches for leaks and exhaustion.
-var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines"}
+// goroutines, what a soak test watches for leaks and exhaustion, and the
+// process's start time, which tells the leak check where it restarted.
+var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines", "process_start_time_seconds"}
 
 // Scrape is one Prometheus text endpoint and the metrics kept from it.
 type Scrape struct {

@@ -21,11 +21,12 @@ import (
 func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, target []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
 	targetFigures := map[string]float64{}
+	target, markers := splitMarkers(target)
 	for _, s := range target {
 		if !s.Memory {
 			continue
 		}
-		l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup})
+		l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
 		leaks = append(leaks, l)
 		if g, ok := targetFigures["memory_growth"]; !ok || l.GrowthPct > g {
 			targetFigures["memory_growth"] = l.GrowthPct
@@ -33,25 +34,44 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	}
 	hs := historySeries(hist)
 	var out []soak.Verdict
-	for _, r := range soak.EvaluateThresholds(ths, soak.Inputs{Snapshot: snap, Series: hs, Target: targetFigures, Warmup: warmup}) {
-		st := soak.Pass
-		if !r.Pass {
-			st = soak.Fail
-		}
-		out = append(out, soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: st, Reason: r.Reason})
-	}
+	out = append(out, thresholdVerdicts(ths, soak.Inputs{Snapshot: snap, Series: hs, Target: targetFigures, Warmup: warmup})...)
 	checks := []soak.DriftResult{
 		soak.Drift("latency p95 (ms)", hs["p95"], soak.DriftOptions{Warmup: warmup}),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
 	for _, c := range checks {
-		out = append(out, soak.Verdict{Kind: "check", Name: c.Name, Status: c.Status, Reason: c.Reason})
+		out = append(out, driftVerdict(c.Name, c))
 	}
 	for _, l := range leaks {
-		out = append(out, soak.Verdict{Kind: "check", Name: "memory leak: " + l.Name, Status: l.Status, Reason: "memory leak (" + l.Name + "): " + l.Reason})
+		out = append(out, leakVerdict(l))
 	}
 	return out
+}
+
+// thresholdVerdicts judges ths on in.
+func thresholdVerdicts(ths []*scenario.Threshold, in soak.Inputs) []soak.Verdict {
+	var out []soak.Verdict
+	for _, r := range soak.EvaluateThresholds(ths, in) {
+		v := soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: soak.Pass, Reason: r.Reason}
+		if !r.Pass {
+			v.Status = soak.Fail
+		}
+		if !r.NoData {
+			actual := r.Actual
+			v.Actual = &actual
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func leakVerdict(l soak.LeakResult) soak.Verdict {
+	return soak.Verdict{Kind: "check", Name: "memory leak: " + l.Name, Status: l.Status, Reason: "memory leak (" + l.Name + "): " + l.Reason, Leak: &l}
+}
+
+func driftVerdict(name string, d soak.DriftResult) soak.Verdict {
+	return soak.Verdict{Kind: "check", Name: name, Status: d.Status, Reason: d.Reason, Drift: &d}
 }
 
 // historySeries are the run's series over time that thresholds and the
@@ -84,10 +104,11 @@ func historySeries(hist []stats.Tick) map[string][]series.Point {
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
 func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
+	_, markers := splitMarkers(target)
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
 		if s.Memory {
-			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup})
+			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
 			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))
 		}
 		info.Target = append(info.Target, ts)

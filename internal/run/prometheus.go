@@ -8,6 +8,7 @@ import (
 
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 )
 
@@ -70,6 +71,8 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	out.Step = step
 	figures := map[string]float64{}
 	var vs []soak.Verdict
+	var results [][]series.Series
+	var markers []series.Series
 	for _, q := range queries {
 		got, err := monitor.QueryRange(ctx, nil, p.URL, q, p.Start, p.End, step)
 		if err != nil {
@@ -80,28 +83,29 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 				q, p.Start.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339))
 		}
 		memory := slices.Contains(p.MemoryQueries, q)
+		for i := range got {
+			got[i].Memory = got[i].Memory || memory
+		}
+		// A query of restarts (process_start_time_seconds, *restarts_total)
+		// is not judged: it tells the leak check where the process restarted.
+		judged, m := splitMarkers(got)
+		markers = append(markers, m...)
+		results = append(results, judged)
+	}
+	for _, got := range results {
 		for _, s := range got {
-			if s.Memory || memory {
-				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup})
+			if s.Memory {
+				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)})
 				if g, ok := figures["memory_growth"]; !ok || l.GrowthPct > g {
 					figures["memory_growth"] = l.GrowthPct
 				}
-				vs = append(vs, soak.Verdict{Kind: "check", Name: "memory leak: " + s.Name, Status: l.Status, Reason: "memory leak (" + s.Name + "): " + l.Reason})
+				vs = append(vs, leakVerdict(l))
 				continue
 			}
-			d := soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})
-			vs = append(vs, soak.Verdict{Kind: "check", Name: "drift: " + s.Name, Status: d.Status, Reason: d.Reason})
+			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}
 	}
-	var ths []soak.Verdict
-	for _, r := range soak.EvaluateThresholds(p.Thresholds, soak.Inputs{Target: figures, Warmup: p.Warmup}) {
-		st := soak.Pass
-		if !r.Pass {
-			st = soak.Fail
-		}
-		ths = append(ths, soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: st, Reason: r.Reason})
-	}
-	out.Verdicts = append(ths, vs...)
+	out.Verdicts = append(thresholdVerdicts(p.Thresholds, soak.Inputs{Target: figures, Warmup: p.Warmup}), vs...)
 	return out, nil
 }
 

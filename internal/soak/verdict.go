@@ -7,4 +7,11 @@ type Verdict struct {
 	Name   string `json:"name"`
 	Status Status `json:"status"`
 	Reason string `json:"reason"` // one sentence
+	// The figures behind a check's verdict (growth %, slope %/h, p-value,
+	// window, warm-up, segments, restarts...), for JSON readers; not kept
+	// in a run file, which re-judges from its series.
+	Leak  *LeakResult  `json:"leak,omitempty"`
+	Drift *DriftResult `json:"drift,omitempty"`
+	// Actual is a threshold's measured value (nil for checks).
+	Actual *float64 `json:"actual,omitempty"`
 }

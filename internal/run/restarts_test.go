@@ -1,0 +1,69 @@
+package run
+
+import (
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
+)
+
+// A leak that climbs until the process restarts, three times over 6 h: the
+// start-time series the scrape records tells the leak check where the
+// segments are, and the leak fails.
+func TestJudge_RestartsFromStartTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	src := "http://127.0.0.1:9091/metrics "
+	mem := series.Series{Name: src + "process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true}
+	start := series.Series{Name: src + "process_start_time_seconds", Metric: "process_start_time_seconds"}
+	began := t0
+	for i := 0; i < 6*60; i++ { // a sample a minute
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if i > 0 && i%90 == 0 {
+			began = at // OOM-killed and restarted every 90 minutes
+		}
+		grown := at.Sub(began).Hours() * 0.2 // +20 %/h from its baseline
+		mem.Points = append(mem.Points, series.Point{T: at, V: 100e6 * (1 + grown)})
+		start.Points = append(start.Points, series.Point{T: at, V: float64(began.Unix())})
+	}
+	if got := restartsFor(mem, []series.Series{start}); len(got) != 3 {
+		t.Fatalf("restarts from the start time: %v, want 3", got)
+	}
+	var leak *soak.Verdict
+	for _, v := range Judge(nil, nil, nil, []series.Series{mem, start}, 0) {
+		if v.Leak != nil {
+			if leak != nil {
+				t.Errorf("two leak verdicts: the start time series was judged as memory")
+			}
+			v := v
+			leak = &v
+		}
+	}
+	if leak == nil {
+		t.Fatal("no leak verdict")
+	}
+	if leak.Status != soak.Fail || leak.Leak.Restarts != 3 {
+		t.Errorf("leak verdict %s with %d restarts (%s), want fail with 3", leak.Status, leak.Leak.Restarts, leak.Reason)
+	}
+}
+
+func TestRestartsFor_ByPod(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	counter := func(pod string, at int) series.Series {
+		s := series.Series{Name: `kube_pod_container_status_restarts_total{pod="` + pod + `"}`, Metric: "kube_pod_container_status_restarts_total"}
+		for i := range 10 {
+			v := 0.0
+			if i >= at {
+				v = 1
+			}
+			s.Points = append(s.Points, series.Point{T: t0.Add(time.Duration(i) * time.Minute), V: v})
+		}
+		return s
+	}
+	markers := []series.Series{counter("a", 3), counter("b", 7)}
+	mem := series.Series{Name: `memory{pod="b"}`, Metric: "memory", Memory: true}
+	got := restartsFor(mem, markers)
+	if len(got) != 1 || !got[0].Equal(t0.Add(7*time.Minute)) {
+		t.Errorf("restarts of pod b: %v, want the one at 7 min", got)
+	}
+}
