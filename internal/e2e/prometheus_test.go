@@ -81,6 +81,8 @@ func TestAnalyze_Prometheus(t *testing.T) {
 		// A division drops the metric's name: only --memory-query says it is memory.
 		{"memory query", []string{"--memory-query", leakyMem + " / 1"}, 1, "FAIL  check      memory leak ("},
 		{"step raised", []string{"--query", leakyMem, "--start", "-48h", "--step", "1s"}, -1, "step raised from 1s to"},
+		{"json figures", []string{"--query", leakyMem, "--format", "json"}, 1, `"per_hour_pct"`},
+		{"a restart query is no check", []string{"--query", leakyMem, "--query", `process_start_time_seconds{job="leaky"}`}, 1, "memory leak ("},
 	} {
 		args := append([]string{"analyze", "--prometheus", url, "--start", "-45s", "--warmup", "25s"}, tt.args...)
 		p := start(t, dir, nil, hordeBin, args...)
@@ -95,6 +97,23 @@ func TestAnalyze_Prometheus(t *testing.T) {
 		}
 		if !strings.Contains(where, tt.want) {
 			t.Errorf("%s: output lacks %q\n%s\n%s", tt.name, tt.want, out, errOut)
+		}
+		if tt.name == "json figures" {
+			var doc struct {
+				Verdicts []struct {
+					Leak *struct {
+						GrowthPct float64 `json:"growth_pct"`
+						WindowS   float64 `json:"window_s"`
+					} `json:"leak"`
+				} `json:"verdicts"`
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Verdicts) == 0 || doc.Verdicts[0].Leak == nil ||
+				doc.Verdicts[0].Leak.GrowthPct <= 10 || doc.Verdicts[0].Leak.WindowS <= 0 {
+				t.Errorf("json: %v, want the leak's figures (growth, window)\n%s", err, out)
+			}
+		}
+		if tt.name == "a restart query is no check" && strings.Contains(out, "process_start_time_seconds") {
+			t.Errorf("the start-time query was judged:\n%s", out)
 		}
 	}
 }
