@@ -20,21 +20,17 @@ import (
 // decide a run's exit code; checks inform (see Outcome).
 func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, target []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
-	targetFigures := map[string]float64{}
 	target, markers := splitMarkers(target)
 	for _, s := range target {
-		if !s.Memory {
-			continue
-		}
-		l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
-		leaks = append(leaks, l)
-		if g, ok := targetFigures["memory_growth"]; !ok || l.GrowthPct > g {
-			targetFigures["memory_growth"] = l.GrowthPct
+		if s.Memory {
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
 		}
 	}
 	hs := historySeries(hist)
+	in := soak.Inputs{Snapshot: snap, Series: hs, Warmup: warmup}
+	in.Target, in.TargetNotes = memoryFigures(leaks)
 	var out []soak.Verdict
-	out = append(out, thresholdVerdicts(ths, soak.Inputs{Snapshot: snap, Series: hs, Target: targetFigures, Warmup: warmup})...)
+	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
 		soak.Drift("latency p95 (ms)", hs["p95"], soak.DriftOptions{Warmup: warmup}),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
@@ -47,6 +43,26 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 		out = append(out, leakVerdict(l))
 	}
 	return out
+}
+
+// memoryFigures are the target.* values the leak checks give:
+// memory_growth is the largest lasting growth of the memory series whose
+// check decided; when every check was inconclusive there is none, and the
+// note says why (a threshold on it then passes with a warning).
+func memoryFigures(leaks []soak.LeakResult) (map[string]float64, map[string]string) {
+	figures, notes := map[string]float64{}, map[string]string{}
+	for _, l := range leaks {
+		if l.Status == soak.Inconclusive {
+			if _, ok := notes["memory_growth"]; !ok {
+				notes["memory_growth"] = l.Name + ": " + l.Reason
+			}
+			continue
+		}
+		if g, ok := figures["memory_growth"]; !ok || l.GrowthPct > g {
+			figures["memory_growth"] = l.GrowthPct
+		}
+	}
+	return figures, notes
 }
 
 // thresholdVerdicts judges ths on in.

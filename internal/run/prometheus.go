@@ -69,7 +69,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		step = least
 	}
 	out.Step = step
-	figures := map[string]float64{}
+	var leaks []soak.LeakResult
 	var vs []soak.Verdict
 	var results [][]series.Series
 	var markers []series.Series
@@ -96,16 +96,16 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		for _, s := range got {
 			if s.Memory {
 				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)})
-				if g, ok := figures["memory_growth"]; !ok || l.GrowthPct > g {
-					figures["memory_growth"] = l.GrowthPct
-				}
+				leaks = append(leaks, l)
 				vs = append(vs, leakVerdict(l))
 				continue
 			}
 			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}
 	}
-	out.Verdicts = append(thresholdVerdicts(p.Thresholds, soak.Inputs{Target: figures, Warmup: p.Warmup}), vs...)
+	in := soak.Inputs{Warmup: p.Warmup}
+	in.Target, in.TargetNotes = memoryFigures(leaks)
+	out.Verdicts = append(thresholdVerdicts(p.Thresholds, in), vs...)
 	return out, nil
 }
 

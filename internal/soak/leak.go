@@ -216,6 +216,15 @@ func linePtr(l Line) *Line {
 //
 // With restarts, a series whose segments climb (two at least, and half of
 // those judged) fails: "restarted N times after growing X % each time".
+// ShortWindow is the window below which a leak check fails only on growth
+// of ShortWindowFailFactor times FailGrowth, or on a last half that still
+// climbs significantly: a fresh process warming up grows by FailGrowth in
+// seconds as often as not.
+const (
+	ShortWindow           = 5 * time.Minute
+	ShortWindowFailFactor = 3
+)
+
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
 	r := LeakResult{Name: name, Status: Pass}
@@ -260,6 +269,17 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	switch f.kind {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour)
+		if failing && r.Window < ShortWindow && f.lateP >= o.Alpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
+			// A few dozen seconds after a warm-up: a fresh process's heap
+			// growing to its steady size looks the same. Only growth far
+			// past the threshold, or a last half that still climbs
+			// significantly, is a leak this early.
+			r.Status = Inconclusive
+			r.DecideAfter = max(2*(r.Window+r.Warmup), ShortWindow+r.Warmup)
+			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): "+
+				"a window this short cannot tell a leak from a heap growing to its steady size; a %s run would decide", r.GrowthPct, w, f.p, f.lateP, round(r.DecideAfter))
+			break
+		}
 		if failing {
 			r.Status = Fail
 			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)

@@ -105,22 +105,27 @@ func TestLine_FitOfLeakAndDrift(t *testing.T) {
 
 // A heap still approaching its level at the end of a short soak (a busy
 // machine: τ of 20 s over 45 s) is growth that levels off, not a leak; a
-// straight climb of the same size is one.
+// straight climb of the same size cannot be told from a warm-up in so short
+// a window (inconclusive), and a climb far past the threshold is a leak.
 func TestLeak_SaturatingIsNotALeak(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
-	var sat, lin []Point
+	var sat, lin, steep []Point
 	for i := range 10 {
 		at := time.Duration(i) * 5 * time.Second
 		x := at.Seconds()
 		sat = append(sat, Point{T: t0.Add(at), V: 20e6 * (1.3 - 0.3*math.Exp(-x/20)) * (1 + 0.002*r.NormFloat64())})
 		lin = append(lin, Point{T: t0.Add(at), V: 20e6 * (1 + 0.005*x) * (1 + 0.002*r.NormFloat64())})
+		steep = append(steep, Point{T: t0.Add(at), V: 20e6 * (1 + 0.03*x) * (1 + 0.002*r.NormFloat64())})
 	}
 	s := Leak("m", sat, LeakOptions{Warmup: time.Nanosecond})
 	if s.Status == Fail || s.GrowthPct >= 10 || !s.Levelled {
 		t.Errorf("saturating: %s, growth %.1f%%, levelled %v: %s", s.Status, s.GrowthPct, s.Levelled, s.Reason)
 	}
 	l := Leak("m", lin, LeakOptions{Warmup: time.Nanosecond})
-	if l.Status != Fail || l.GrowthPct < 15 {
-		t.Errorf("linear: %s, growth %.1f%%: %s", l.Status, l.GrowthPct, l.Reason)
+	if l.Status != Inconclusive || l.GrowthPct < 15 || l.DecideAfter < ShortWindow {
+		t.Errorf("linear: %s, growth %.1f%%, decide after %v: %s", l.Status, l.GrowthPct, l.DecideAfter, l.Reason)
+	}
+	if st := Leak("m", steep, LeakOptions{Warmup: time.Nanosecond}); st.Status != Fail || st.GrowthPct < ShortWindowFailFactor*DefaultFailGrowth {
+		t.Errorf("steep: %s, growth %.1f%%: %s", st.Status, st.GrowthPct, st.Reason)
 	}
 }

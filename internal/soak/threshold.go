@@ -20,6 +20,10 @@ type Inputs struct {
 	// Target are the target.* values, e.g. "memory_growth" (% over the
 	// run, the largest of the memory series' leak checks).
 	Target map[string]float64
+	// TargetNotes say why a target.* value is missing when the checks that
+	// give it could not decide (every memory series' leak check was
+	// inconclusive): such a threshold passes with the note, a warning.
+	TargetNotes map[string]string
 	// Warmup is left out of degradation thresholds (0: the default).
 	Warmup time.Duration
 }
@@ -61,6 +65,12 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 	}
 	if t.Stat == "target" {
 		v, ok := in.Target[t.Target]
+		if note, inconclusive := in.TargetNotes[t.Target]; !ok && inconclusive {
+			// The checks could not decide: a warning, never a failure.
+			r.Pass, r.NoData = true, true
+			r.Reason = fmt.Sprintf("%s: inconclusive: %s", t.Text, note)
+			return r
+		}
 		if !ok {
 			r.Reason = fmt.Sprintf("%s: no target metrics were recorded (is the monitor: scrape reachable?)", t.Text)
 			return r
