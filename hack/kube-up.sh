@@ -5,8 +5,8 @@
 # Images are docker-archive tars imported with ctr (see mkimage.sh). Pods: 10.244.0.0/24 on bridge cni0.
 # kubectl is built too ($KUBE_DIR/bin/kubectl), so a fresh machine needs none of its own.
 # Usage: kube-up.sh up | down | build | import IMAGE.tar   (KUBE_DIR=base dir, default $TMPDIR/kube)
-# down ends every process up started, by pid, and removes the bridge, the iptables rules, the
-# mounts and the cluster's state; the built binaries stay.
+# down ends every process up started, by pid, and removes the bridge (and the Service range's route
+# to it), the iptables rules, the mounts and the cluster's state; the built binaries stay.
 # Root only; about 6 minutes the first time on 2 cores (module downloads and builds), seconds after.
 # docs/kubernetes.md ("The test cluster") says why each unusual setting is there.
 set -euo pipefail
@@ -40,7 +40,7 @@ build() {
 bg() { local name=$1; shift; "$@" >$RUN/$name.log 2>&1 & echo $! > $RUN/$name.pid; }
 wait_for() { local i; for i in $(seq 1 ${2:-60}); do eval "$1" >/dev/null 2>&1 && return; sleep 1; done; echo "kube-up: timed out waiting for: $1" >&2; exit 1; }
 up() {
-  command -v etcd >/dev/null && command -v containerd >/dev/null && [ -x /usr/lib/cni/bridge ] || {
+  command -v etcd >/dev/null && command -v containerd >/dev/null && command -v iptables >/dev/null && [ -x /usr/lib/cni/bridge ] || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server containerd runc containernetworking-plugins iptables openssl >/dev/null; }
   build; cd $RUN
   [ -f sa.key ] || { openssl genrsa -out sa.key 2048 2>/dev/null; openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null; }
@@ -54,6 +54,14 @@ contexts: [{name: local, context: {cluster: local, user: admin}}]
 current-context: local
 KC
   ip link show cni0 >/dev/null 2>&1 || { ip link add cni0 type bridge; ip addr add 10.244.0.1/24 dev cni0; ip link set cni0 up; }
+  # Nothing addressed to the cluster may leave this machine. The Service range is routed to the pod
+  # bridge: a packet that kube-proxy did not rewrite to a pod (no rule yet, no endpoint) dies there
+  # unanswered ("no route to host" after ~3 s) instead of following the default route off the
+  # machine. Pods are not forwarded to any other interface.
+  ip route replace 10.96.0.0/16 dev cni0 src 10.244.0.1
+  iptables -C FORWARD -i cni0 ! -o cni0 -j DROP 2>/dev/null || iptables -I FORWARD -i cni0 ! -o cni0 -j DROP
+  # (a test of the output, not `| grep -q`: grep's early exit could fail the pipe under pipefail)
+  [[ "$(ip route get 10.96.255.254) " == *" dev cni0 "* ]] || { echo "kube-up: the Service range is not routed locally: $(ip route get 10.96.255.254)" >&2; exit 1; }
   mkdir -p $RUN/cni
   cat > $RUN/cni/10-bridge.conflist <<CNI
 {"cniVersion":"0.4.0","name":"k8s-pods","plugins":[
@@ -130,7 +138,7 @@ CF
   bg coredns $BIN/coredns -conf Corefile
   wait_for "kubectl --kubeconfig kubeconfig get node node1 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True" 90
   wait_for "kubectl --kubeconfig kubeconfig get serviceaccount default" 60
-  echo "kube-up: ready; export KUBECONFIG=$RUN/kubeconfig"
+  echo "kube-up: ready, the Service range 10.96.0.0/16 routed to cni0; export KUBECONFIG=$RUN/kubeconfig"
 }
 down() {
   set +e; local n pids=""; for n in coredns proxy kubelet scheduler controller-manager apiserver containerd etcd; do
@@ -146,7 +154,8 @@ down() {
     kill -9 $(pgrep -f "containerd-shim-runc-v2 -namespace k8s.io -id $(basename $t)") 2>/dev/null; done
   [ -x $BIN/kube-proxy ] && $BIN/kube-proxy --cleanup >/dev/null 2>&1
   awk -v r="$RUN/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  ip link del cni0 2>/dev/null
+  ip link del cni0 2>/dev/null   # takes the Service range's route with it
+  command -v iptables >/dev/null && while iptables -D FORWARD -i cni0 ! -o cni0 -j DROP 2>/dev/null; do :; done
   # the kubelet's own chains (KUBE-FIREWALL, the canaries), which kube-proxy --cleanup leaves
   local ipt tbl ch; for ipt in iptables ip6tables; do command -v $ipt >/dev/null || continue
     for ch in INPUT OUTPUT; do while $ipt -t filter -D $ch -j KUBE-FIREWALL 2>/dev/null; do :; done; done

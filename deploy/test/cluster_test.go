@@ -20,10 +20,10 @@ import (
 )
 
 // client is for the master's and the sample app's HTTP APIs; GET /stop waits for
-// the users to stop, within the 10 s stop timeout. Each request opens its own
-// connection (freshConns): through a ClusterIP, a kept connection can be one
-// that missed kube-proxy's rules.
-var client = &http.Client{Timeout: 30 * time.Second, Transport: freshConns()}
+// the users to stop, within the 10 s stop timeout. It keeps its connections: one
+// to a ClusterIP is either rewritten by kube-proxy to a pod when it opens, or
+// fails on the pod bridge (hack/kube-up.sh routes the Service range there).
+var client = &http.Client{Timeout: 30 * time.Second, Transport: testTransport()}
 
 // helmNamespace is where the chart's renderings are validated.
 const helmNamespace = "horde-helm"
@@ -51,6 +51,7 @@ func TestCluster(t *testing.T) {
 			t.FailNow() // each step builds on the one before
 		}
 	}
+	step("no-endpoints-fail-locally", func(t *testing.T) { noEndpointsFailLocally(t, k) })
 	step("server-dry-run", func(t *testing.T) { serverDryRun(t, k, helm) })
 	// The master's volume outlives every step (and every master pod: a restarted
 	// master resumes its run from it). It starts empty: a run left in it would be
@@ -124,18 +125,15 @@ func (w *walk) apply(t *testing.T) {
 	for _, d := range []string{"horde-target", "horde-master", "horde-worker"} {
 		w.ns(t, "rollout", "status", "deployment/"+d, "--timeout=180s")
 	}
-	ip := strings.TrimSpace(w.ns(t, "get", "service", "horde-master", "-o", "jsonpath={.spec.clusterIP}"))
-	w.master = "http://" + ip + ":8089"
-	ip = strings.TrimSpace(w.ns(t, "get", "service", "horde-target", "-o", "jsonpath={.spec.clusterIP}"))
-	w.target = "http://" + ip + ":9091/metrics"
+	w.master = w.serviceURL(t, "horde-master", 8089)
+	w.target = w.serviceURL(t, "horde-target", 9091) + "/metrics"
 	var err error
 	if w.token, err = overlay(t, "overlays/e2e").secretValue("horde-credentials", "web-token"); err != nil {
 		t.Fatal(err)
 	}
 	// The probes made the pods Ready; through the Service, and with no credentials:
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
-		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
-		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.ns(t, "logs", "deployment/horde-master"))
+		t.Fatalf("%s/readyz: %v\nmaster log:\n%s", w.master, err, w.ns(t, "logs", "deployment/horde-master"))
 	}
 	if code := w.status(t, "GET", "/stats/requests", false); code != http.StatusUnauthorized {
 		t.Errorf("GET /stats/requests without the token: %d, want 401", code)
@@ -146,6 +144,13 @@ func (w *walk) apply(t *testing.T) {
 func (w *walk) ns(t *testing.T, args ...string) string {
 	t.Helper()
 	return w.k.run(t, append([]string{"-n", w.namespace}, args...)...)
+}
+
+// serviceURL returns the base URL of a Service of the walk's namespace, at its
+// ClusterIP, after checking that the address is routed to the pod bridge.
+func (w *walk) serviceURL(t *testing.T, name string, port int) string {
+	t.Helper()
+	return "http://" + clusterIP(t, w.k, w.namespace, name) + ":" + strconv.Itoa(port)
 }
 
 // helmInstall installs the Helm chart, with its sample app and without a volume
@@ -171,10 +176,8 @@ func helmInstall(t *testing.T, k *cluster, helm string) {
 		"--set", "sampleApp.enabled=true,master.persistence.enabled=false,auth.webToken="+token)
 	t.Logf("helm install --wait: %v", time.Since(began).Round(time.Millisecond))
 	w := &walk{k: k, namespace: helmNamespace, token: token}
-	ip := strings.TrimSpace(w.ns(t, "get", "service", release+"-master", "-o", "jsonpath={.spec.clusterIP}"))
-	w.master = "http://" + ip + ":8089"
-	ip = strings.TrimSpace(w.ns(t, "get", "service", release+"-target", "-o", "jsonpath={.spec.clusterIP}"))
-	w.target = "http://" + ip + ":9091/metrics"
+	w.master = w.serviceURL(t, release+"-master", 8089)
+	w.target = w.serviceURL(t, release+"-target", 9091) + "/metrics"
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
 		t.Fatal(err)
 	}
@@ -395,8 +398,7 @@ func (w *walk) deleteMaster(t *testing.T) {
 	w.ns(t, "delete", "pod", pod, "--wait=true", "--timeout=90s")
 	w.ns(t, "rollout", "status", "deployment/horde-master", "--timeout=180s")
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
-		out, _ := exec.Command("curl", "-sv", w.master+"/readyz").CombinedOutput()
-		t.Fatalf("%s/readyz: %v\n%s\nmaster log:\n%s", w.master, err, out, w.ns(t, "logs", "deployment/horde-master"))
+		t.Fatalf("%s/readyz: %v\nmaster log:\n%s", w.master, err, w.ns(t, "logs", "deployment/horde-master"))
 	}
 	w.wantWorkers(t, 3, 2)
 	until(t, 30*time.Second, "the resumed run to count on from before", func() error {

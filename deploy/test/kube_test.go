@@ -44,6 +44,13 @@ func kubeUp(t *testing.T) *cluster {
 	start := time.Now()
 	c.script(t, 25*time.Minute, "up")
 	t.Logf("kube-up.sh up: %v", time.Since(start).Round(time.Second))
+	// Before the first request: nothing addressed to the cluster may leave the machine.
+	route, err := checkContained()
+	if err != nil {
+		t.Fatalf("the Service range %s is not contained: %v", serviceRange, err)
+	}
+	t.Logf("the Service range %s is contained: %s; pods are not forwarded off cni0", serviceRange, route)
+	countEscapes(t)
 	return c
 }
 

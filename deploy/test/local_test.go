@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,11 +266,18 @@ func waitStatus(url string, want int, limit time.Duration, done <-chan struct{})
 }
 
 // waitStatusLog is waitStatus that tells logf each answer that differs from
-// the one before (with the connection it came on), for diagnosis.
+// the one before (with the connection it came on), for diagnosis. Every
+// failure is retried until the limit: a refused connection while a Service
+// has no endpoints, "no route to host" (after ~3 s) while kube-proxy has no
+// rule for it yet, a connection reset by a pod that is going away, an answer
+// other than want while a pod is not ready.
 func waitStatusLog(url string, want int, limit time.Duration, done <-chan struct{}, logf func(string, ...any)) error {
 	began := time.Now()
 	deadline := began.Add(limit)
-	client := &http.Client{Timeout: 2 * time.Second, Transport: freshConns()}
+	tr := testTransport()
+	defer tr.CloseIdleConnections()
+	// longer than the transport's dial timeout, so that a dial's error shows as such
+	client := &http.Client{Timeout: 8 * time.Second, Transport: tr}
 	last := ""
 	for {
 		var conn string
@@ -309,15 +318,41 @@ func waitStatusLog(url string, want int, limit time.Duration, done <-chan struct
 	}
 }
 
-// freshConns is a transport that opens a connection for every request. A
-// connection to a Service's ClusterIP is NATed to a pod when it opens; one
-// opened before kube-proxy has the Service's rules follows the host's
-// default route instead (where, on our CI machines, an egress filter answers
-// 404 to anything), and kept alive it would stay there.
-func freshConns() *http.Transport {
+// testTransport is the transport of every request the tests send. It dials
+// loopback and the test cluster's Service and pod ranges only, and refuses
+// any other address before a packet is sent; kube-up.sh routes those ranges
+// to the pod bridge, and the cluster tier checks that (checkContained) before
+// its first request, so no request leaves the machine. It uses no proxy from
+// the environment: through one, a request would leave by the proxy.
+func testTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DisableKeepAlives = true
+	tr.Proxy = nil
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: dialOnlyLocal}
+	tr.DialContext = d.DialContext
 	return tr
+}
+
+// clusterRanges are the test cluster's addresses (hack/kube-up.sh): its
+// Services, then its pods.
+var clusterRanges = []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16"), netip.MustParsePrefix("10.244.0.0/24")}
+
+// dialOnlyLocal is a net.Dialer Control that refuses every address but
+// loopback and the test cluster's.
+func dialOnlyLocal(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial %s %s: %v", network, address, err)
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsLoopback() {
+		return nil
+	}
+	for _, r := range clusterRanges {
+		if r.Contains(ip) {
+			return nil
+		}
+	}
+	return fmt.Errorf("refusing to dial %s: neither loopback nor the test cluster's (%v)", address, clusterRanges)
 }
 
 // syncBuffer is a bytes.Buffer a process and the test may use at once.
