@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 tools_log=$(mktemp)
 setsid nice -n 19 bash deploy/test/run.sh tools >"$tools_log" 2>&1 &
 tools_pid=$!
-trap 'kill -- -$tools_pid 2>/dev/null; rm -f "$tools_log"' EXIT
+trap 'kill -- -$tools_pid 2>/dev/null || true; rm -f "$tools_log"' EXIT
 
 # System packages some tests use. Tests that need a missing one skip with a
 # message, unless HORDE_REQUIRE_ALL=1 (set by .ci/run) turns the skip into a failure.

@@ -91,18 +91,26 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// seedCluster starts a headless master of the seed scenario (without
+// waits) against a new target, with args, expecting n workers, and the n
+// workers; it returns them with the master's directory.
+func seedCluster(t *testing.T, n int, args ...string) (m *proc, workers []*proc, dir string) {
+	t.Helper()
+	host := startTarget(t)
+	dir = t.TempDir()
+	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
+	all := append([]string{file, "--headless", "-H", host, "--expect-workers", strconv.Itoa(n), "--expect-workers-max-wait", "30s"}, args...)
+	m, port := startMaster(t, dir, 0, all...)
+	for range n {
+		workers = append(workers, startWorker(t, t.TempDir(), port))
+	}
+	return m, workers, dir
+}
+
 // A master and three workers run the seed scenario: the users are split
 // exactly, and the master's totals are the sum of what the workers sent.
 func TestCluster_ThreeWorkersTotals(t *testing.T) {
-	host := startTarget(t)
-	dir := t.TempDir()
-	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
-	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "31", "-r", "200", "-t", "5s", "-H", host,
-		"--expect-workers", "3", "--expect-workers-max-wait", "30s", "--csv", "out/dist", "--only-summary")
-	var workers []*proc
-	for range 3 {
-		workers = append(workers, startWorker(t, t.TempDir(), port))
-	}
+	m, workers, dir := seedCluster(t, 3, "-u", "31", "-r", "200", "-t", "5s", "--csv", "out/dist", "--only-summary")
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("master exit code %d\nstdout:\n%s\nstderr:\n%s", code, m.stdout, m.stderr)
 	}
@@ -152,15 +160,7 @@ func lastUsers(dir string) (unix int64, users int) {
 // kill -9 of a worker: its users run on the others within 5 s and the user
 // count returns to the target; nothing counted before is lost.
 func TestCluster_KillWorker(t *testing.T) {
-	host := startTarget(t)
-	dir := t.TempDir()
-	file := writeFile(t, dir, "seed.yaml", seedNoWait(t))
-	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "30", "-r", "300", "-t", "25s", "-H", host,
-		"--expect-workers", "3", "--expect-workers-max-wait", "30s", "--csv", "k", "--only-summary")
-	var workers []*proc
-	for range 3 {
-		workers = append(workers, startWorker(t, t.TempDir(), port))
-	}
+	m, workers, dir := seedCluster(t, 3, "-u", "30", "-r", "300", "-t", "25s", "--csv", "k", "--only-summary")
 	waitLog(t, m, regexp.MustCompile(`all users spawned" users=30`), 15*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for requestsSoFar(dir) <= 0 && time.Now().Before(deadline) {

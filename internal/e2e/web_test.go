@@ -135,12 +135,7 @@ func TestWeb_EditKeepsRunTime(t *testing.T) {
 
 	browserDo(t, ctx, "open the page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("start-form")))
 	start := time.Now()
-	browserDo(t, ctx, "start with a run time",
-		chromedp.SetValue(chromedp.ID("user_count"), "4"),
-		chromedp.SetValue(chromedp.ID("spawn_rate"), "20"),
-		chromedp.SetValue(chromedp.ID("run_time"), "8s"),
-		chromedp.Click(chromedp.ID("start-button")),
-	)
+	startFromForm(t, ctx, "4", "20", "8s")
 	browserWait(t, ctx, "4 users and the time left", `document.getElementById("status-users").textContent === "4" &&
 		/^0[0-8]s$/.test(document.getElementById("status-left").textContent)`, 10*time.Second)
 	browserDo(t, ctx, "edit the users",
@@ -161,6 +156,20 @@ func TestWeb_EditKeepsRunTime(t *testing.T) {
 	}
 }
 
+// startFromForm fills the start form (an empty run time leaves the field as
+// it is) and submits it.
+func startFromForm(t *testing.T, ctx context.Context, users, rate, runTime string) {
+	t.Helper()
+	actions := []chromedp.Action[chromedp.Void]{
+		chromedp.SetValue(chromedp.ID("user_count"), users),
+		chromedp.SetValue(chromedp.ID("spawn_rate"), rate),
+	}
+	if runTime != "" {
+		actions = append(actions, chromedp.SetValue(chromedp.ID("run_time"), runTime))
+	}
+	browserDo(t, ctx, "fill the start form", append(actions, chromedp.Click(chromedp.ID("start-button")))...)
+}
+
 // The whole loop a user goes through: start a swarm from the form, watch the
 // table and charts fill, edit the users, stop, reload (the charts keep their
 // history), download a CSV. The page makes no request off the machine.
@@ -175,11 +184,7 @@ func TestWeb_SwarmFromTheForm(t *testing.T) {
 	if got := browserEval[string](t, ctx, `document.getElementById("host").value`); got != host {
 		t.Errorf("host field: got %q, want the -H value %q", got, host)
 	}
-	browserDo(t, ctx, "fill the start form",
-		chromedp.SetValue(chromedp.ID("user_count"), "4"),
-		chromedp.SetValue(chromedp.ID("spawn_rate"), "20"),
-		chromedp.Click(chromedp.ID("start-button")),
-	)
+	startFromForm(t, ctx, "4", "20", "")
 	browserWait(t, ctx, "table rows", `document.querySelectorAll("#stats-body tr").length >= 4 &&
 		document.getElementById("status-state").textContent === "running"`, 20*time.Second)
 	browserWait(t, ctx, "4 users", `document.getElementById("status-users").textContent === "4"`, 10*time.Second)

@@ -81,7 +81,14 @@ func TestWorkerAuth_AllowOpen(t *testing.T) {
 	}
 	waitLog(t, m, regexp.MustCompile(`WARN.*WORKERS CAN JOIN WITHOUT A TOKEN.*--allow-open-workers`), 5*time.Second)
 	// A worker without a token joins (through loopback).
-	w := startWorker(t, dir, a.Port)
+	joinAndStop(t, m, dir, a.Port)
+}
+
+// joinAndStop starts a worker without a token on port, waits for m to log
+// its join, then interrupts m and waits for both to end.
+func joinAndStop(t *testing.T, m *proc, dir string, port int) {
+	t.Helper()
+	w := startWorker(t, dir, port)
 	waitLog(t, m, regexp.MustCompile(`worker joined`), 15*time.Second)
 	syscall.Kill(m.cmd.Process.Pid, syscall.SIGINT)
 	m.wait(t, 30*time.Second)
@@ -100,11 +107,7 @@ func TestWorkerAuth_DefaultLoopback(t *testing.T) {
 	if strings.Contains(m.stderr.String(), "WITHOUT A TOKEN") {
 		t.Errorf("a loopback master warns of an open channel:\n%s", m.stderr)
 	}
-	w := startWorker(t, dir, a.Port)
-	waitLog(t, m, regexp.MustCompile(`worker joined`), 15*time.Second)
-	syscall.Kill(m.cmd.Process.Pid, syscall.SIGINT)
-	m.wait(t, 30*time.Second)
-	w.wait(t, 30*time.Second)
+	joinAndStop(t, m, dir, a.Port)
 }
 
 func TestWorkerAuth_Token(t *testing.T) {
