@@ -168,6 +168,10 @@ func FuzzTheilSen(f *testing.F) {
 			if !isFinite(slope) && !math.IsInf(slope, 0) || math.IsNaN(icept) {
 				t.Fatalf("slope %v intercept %v", slope, icept)
 			}
+			lo, hi := SenInterval(xs, vals(pts), 1.645)
+			if math.IsNaN(lo) || math.IsNaN(hi) || lo > hi {
+				t.Fatalf("interval [%v, %v]", lo, hi)
+			}
 		})
 	})
 }

@@ -33,6 +33,11 @@ const (
 	DefaultMinGrowth   = 2.0  // % over the window: below it a trend is noise
 	DefaultFailGrowth  = 10.0 // % over the window (the seed analyser's threshold)
 	DefaultFailPerHour = 5.0  // % per hour
+	// DefaultLongFailPerHour is the % per hour that fails over LongWindow
+	// or more.
+	DefaultLongFailPerHour = 1.5
+	// LongWindow is the window from which LongFailPerHour applies.
+	LongWindow = 6 * time.Hour
 	// DefaultLateAlpha is the significance asked of the last half's trend,
 	// once the whole window's trend is significant at Alpha.
 	DefaultLateAlpha = 0.10
@@ -59,7 +64,10 @@ type LeakOptions struct {
 	LateAlpha   float64 // significance of the last half's trend
 	MinGrowth   float64 // % over the window to call a significant trend a leak (warn)
 	FailGrowth  float64 // % over the window that fails
-	FailPerHour float64 // % per hour that fails
+	FailPerHour float64 // % per hour that fails once the window spans an hour
+	// LongFailPerHour is the % per hour that fails once the window spans
+	// LongWindow: a lasting 2 %/h adds half the heap a day.
+	LongFailPerHour float64
 	Limit       float64 // a known limit (a container's memory limit), for the time to reach it; 0: unknown
 	// Restarts are the times the process restarted, when known (a change
 	// of process_start_time_seconds, a restart counter: see
@@ -268,7 +276,8 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	w := round(r.Window)
 	switch f.kind {
 	case floorLeak:
-		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour)
+		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
+			(r.PerHourPct >= o.LongFailPerHour && r.Window+r.Warmup >= LongWindow)
 		if failing && r.Window < ShortWindow && f.lateP >= o.Alpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
 			// A few dozen seconds after a warm-up: a fresh process's heap
 			// growing to its steady size looks the same. Only growth far
@@ -285,7 +294,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
 			break
 		}
-		if f.p >= DefaultAlpha {
+		if f.p >= DefaultAlpha && (r.Window < time.Hour || f.p >= o.Alpha) {
 			// A small growth on a weak trend: noise as often as not.
 			r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
 			break
@@ -299,6 +308,11 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s, then levelled off (%+.1f%% over the window at the last half's rate, p=%.2g): bounded growth, not a leak", r.TotalGrowthPct, w, r.GrowthPct, f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
+		if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth {
+			// An hour or more of significant growth past the threshold
+			// that may be slowing: too much to let pass unseen.
+			r.Status = Warn
+		}
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
 		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s but is slowing (%+.1f%% at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide", r.TotalGrowthPct, w, r.GrowthPct, f.lateP, round(r.DecideAfter))
 	case floorLate:
@@ -448,7 +462,14 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	sigLate := f.lateP < o.LateAlpha && f.lateS > 0
 	// Levelling off: the last half climbs at under a third of the first
 	// half's rate, or under half of it without a significant trend.
-	f.levelled = slope > 0 && earlySlope > 0 && (f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
+	// The slowing must be more than the late half's noise: its slope's
+	// 90 % interval (Sen's, widened for autocorrelation) lies below the
+	// first half's slope. A leak's noisy floor often has a late half
+	// flatter than its first by chance; a late half that does not rise
+	// at all (Mann–Kendall's S ≤ 0) has levelled whatever its noise.
+	_, lateHi := SenInterval(lx, ly, 1.645)
+	f.levelled = slope > 0 && earlySlope > 0 && (lateHi < earlySlope || f.lateS <= 0) &&
+		(f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
 	rate := slope // the lasting rate
 	if f.levelled {
 		rate = f.lateSlope
@@ -674,6 +695,9 @@ func (o LeakOptions) withDefaults() LeakOptions {
 	}
 	if !(o.FailPerHour > 0) {
 		o.FailPerHour = DefaultFailPerHour
+	}
+	if !(o.LongFailPerHour > 0) {
+		o.LongFailPerHour = DefaultLongFailPerHour
 	}
 	if !(o.RestartRise > 0) {
 		o.RestartRise = DefaultRestartRise

@@ -129,3 +129,30 @@ func TestLeak_SaturatingIsNotALeak(t *testing.T) {
 		t.Errorf("steep: %s, growth %.1f%%: %s", st.Status, st.GrowthPct, st.Reason)
 	}
 }
+
+// SenInterval covers the true slope about as often as its level says, on
+// independent noise: 90 % nominal, between 82 % and 97 % over 400 series.
+func TestSenInterval_Coverage(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	covered := 0
+	const n = 400
+	for range n {
+		xs := make([]float64, 30)
+		ys := make([]float64, 30)
+		for i := range xs {
+			xs[i] = float64(i) * 60
+			ys[i] = 100 + 0.01*xs[i] + r.NormFloat64()*2
+		}
+		lo, hi := SenInterval(xs, ys, 1.645)
+		if lo <= 0.01 && 0.01 <= hi {
+			covered++
+		}
+	}
+	if pct := float64(covered) / n * 100; pct < 82 || pct > 97 {
+		t.Errorf("covered the true slope %.1f%% of the time, want about 90%%", pct)
+	}
+	lo, hi := SenInterval([]float64{0, 1}, []float64{1, 2}, 1.645)
+	if !math.IsInf(lo, -1) || !math.IsInf(hi, 1) {
+		t.Errorf("two points: [%v, %v], want unbounded", lo, hi)
+	}
+}

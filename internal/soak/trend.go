@@ -515,3 +515,52 @@ func saturating(xs, ys []float64) (better bool, endSlope float64) {
 	}
 	return true, bestB / bestTau * math.Exp(-span/bestTau)
 }
+
+// SenInterval is the confidence interval of the Theil–Sen slope of
+// (xs, ys) at two-sided normal quantile z (Sen 1968; Gilbert 1987,
+// §16.5): the pairwise slopes ranked, and the interval between ranks
+// (N − C)/2 and (N + C)/2 + 1, where N is the number of slopes and
+// C = z·√Var(S) is Mann–Kendall's S at that level, its variance widened
+// for autocorrelation as MannKendallHR does. With fewer than three
+// points it is (−Inf, +Inf).
+func SenInterval(xs, ys []float64, z float64) (lo, hi float64) {
+	n := min(len(xs), len(ys))
+	xs, ys = xs[:n], ys[:n]
+	if n > 2000 {
+		xs, ys = reduceXY(xs, ys, maxPoints)
+		n = len(xs)
+	}
+	if n < 3 {
+		return math.Inf(-1), math.Inf(1)
+	}
+	slopes := make([]float64, 0, n*(n-1)/2)
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if dx := xs[j] - xs[i]; dx != 0 {
+				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
+					slopes = append(slopes, s)
+				}
+			}
+		}
+	}
+	if len(slopes) < 3 {
+		return math.Inf(-1), math.Inf(1)
+	}
+	slices.Sort(slopes)
+	v := mkVariance(ys)
+	if n >= 10 {
+		v *= hamedRaoRatio(ys)
+	}
+	c := z * math.Sqrt(max(v, 0))
+	nn := float64(len(slopes))
+	l := int(math.Floor((nn - c) / 2))
+	u := int(math.Ceil((nn+c)/2)) + 1
+	lo, hi = math.Inf(-1), math.Inf(1)
+	if l >= 1 {
+		lo = slopes[l-1]
+	}
+	if u <= len(slopes) {
+		hi = slopes[u-1]
+	}
+	return lo, hi
+}
