@@ -68,7 +68,7 @@ type LeakOptions struct {
 	// LongFailPerHour is the % per hour that fails once the window spans
 	// LongWindow: a lasting 2 %/h adds half the heap a day.
 	LongFailPerHour float64
-	Limit       float64 // a known limit (a container's memory limit), for the time to reach it; 0: unknown
+	Limit           float64 // a known limit (a container's memory limit), for the time to reach it; 0: unknown
 	// Restarts are the times the process restarted, when known (a change
 	// of process_start_time_seconds, a restart counter: see
 	// RestartsFromStartTime and RestartsFromCounter). When nil, restarts
