@@ -35,7 +35,7 @@ const (
 	DefaultFailPerHour = 5.0  // % per hour
 	// DefaultLongFailPerHour is the % per hour that fails over LongWindow
 	// or more.
-	DefaultLongFailPerHour = 1.5
+	DefaultLongFailPerHour = 1.0
 	// LongWindow is the window from which LongFailPerHour applies.
 	LongWindow = 6 * time.Hour
 	// DefaultLateAlpha is the significance asked of the last half's trend,
@@ -133,7 +133,12 @@ type LeakResult struct {
 	// length that would decide it (0: none needed or unknown).
 	DecideAfter time.Duration
 	TimeToLimit time.Duration // 0 when no limit or no growth
-	FitStart    time.Time     // the fitted line: Baseline at FitStart, SlopePerSec after
+	// LevelQuantile is the quantile of each time bucket judged as the
+	// series' level: 0.05 (the floor) for windows under ShortWindow, else
+	// the one of LevelQuantiles whose growth is measured most precisely
+	// (preciseLevel).
+	LevelQuantile float64
+	FitStart      time.Time // the fitted line: Baseline at FitStart, SlopePerSec after
 	// Fit is the Theil–Sen line of the floor over the window judged (after
 	// the warm-up), for drawing; zero when there were too few samples.
 	Fit Line
@@ -170,11 +175,13 @@ func (r LeakResult) MarshalJSON() ([]byte, error) {
 		DecideAfterS   float64     `json:"decide_after_s"`
 		TimeToLimitS   float64     `json:"time_to_limit_s"`
 		Fit            *Line       `json:"fit,omitempty"`
+		LevelQuantile  float64     `json:"level_quantile"`
 	}{
 		r.Name, r.Status, r.Reason, r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(),
 		jf(r.Baseline), jf(r.SlopePerSec), jf(r.GrowthPct), jf(r.PerHourPct), jf(r.TotalGrowthPct),
 		jf(r.P), jf(r.LateP), jf(r.EffectiveN), r.FloorPoints, r.Levelled, jf(r.StepPct), timePtr(r.StepAt), r.Cycles, r.CyclePeriod.Seconds(),
 		r.Restarts, r.RestartTimes, r.Segments, r.DecideAfter.Seconds(), r.TimeToLimit.Seconds(), linePtr(r.Fit),
+		r.LevelQuantile,
 	})
 }
 
@@ -274,6 +281,8 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	}
 	r.Levelled, r.StepPct, r.StepAt = f.levelled, f.stepPct, f.stepAt
 	w := round(r.Window)
+	r.LevelQuantile = f.quantile
+	lv := levelName(f.quantile)
 	switch f.kind {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
@@ -285,27 +294,27 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			// significantly, is a leak this early.
 			r.Status = Inconclusive
 			r.DecideAfter = max(2*(r.Window+r.Warmup), ShortWindow+r.Warmup)
-			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): "+
+			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): "+
 				"a window this short cannot tell a leak from a heap growing to its steady size; a %s run would decide", r.GrowthPct, w, f.p, f.lateP, round(r.DecideAfter))
 			break
 		}
 		if failing {
 			r.Status = Fail
-			r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
+			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
 			break
 		}
 		if f.p >= DefaultAlpha && (r.Window < time.Hour || f.p >= o.Alpha) {
 			// A small growth on a weak trend: noise as often as not.
-			r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
+			r.Reason = fmt.Sprintf(lv+" changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
 			break
 		}
 		r.Status = Warn
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)
+		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)
 	case floorStep:
-		r.Reason = fmt.Sprintf("memory floor stepped up %.1f%% at %s and stayed flat after (%+.1f%% over the window at its rate since): a one-time growth (a cache, a high-water mark), not a leak", f.stepPct, round(f.stepAt.Sub(r.FitStart)), r.GrowthPct)
+		r.Reason = fmt.Sprintf(lv+" stepped up %.1f%% at %s and stayed flat after (%+.1f%% over the window at its rate since): a one-time growth (a cache, a high-water mark), not a leak", f.stepPct, round(f.stepAt.Sub(r.FitStart)), r.GrowthPct)
 	case floorLevelled:
-		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s, then levelled off (%+.1f%% over the window at the last half's rate, p=%.2g): bounded growth, not a leak", r.TotalGrowthPct, w, r.GrowthPct, f.lateP)
+		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s, then levelled off (%+.1f%% over the window at the last half's rate, p=%.2g): bounded growth, not a leak", r.TotalGrowthPct, w, r.GrowthPct, f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
 		if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth {
@@ -314,13 +323,13 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Status = Warn
 		}
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf("memory floor grew %.1f%% over %s but is slowing (%+.1f%% at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide", r.TotalGrowthPct, w, r.GrowthPct, f.lateP, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s but is slowing (%+.1f%% at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide", r.TotalGrowthPct, w, r.GrowthPct, f.lateP, round(r.DecideAfter))
 	case floorLate:
 		r.Status = Inconclusive
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf("memory floor rises in the last half of the window (%.2f%%/h, p=%.2g), not over the whole window (p=%.2g): a leak that started late or a cycle longer than the run, a %s run would decide", r.PerHourPct, f.lateP, f.p, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf(lv+" rises in the last half of the window (%.2f%%/h, p=%.2g), not over the whole window (p=%.2g): a leak that started late or a cycle longer than the run, a %s run would decide", r.PerHourPct, f.lateP, f.p, round(r.DecideAfter))
 	default:
-		r.Reason = fmt.Sprintf("memory floor changed %+.1f%% over %s with no significant upward trend (p=%.2g)", r.TotalGrowthPct, w, f.p)
+		r.Reason = fmt.Sprintf(lv+" changed %+.1f%% over %s with no significant upward trend (p=%.2g)", r.TotalGrowthPct, w, f.p)
 	}
 	if r.TimeToLimit > 0 && r.Status != Pass {
 		r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
@@ -356,6 +365,7 @@ type floorFit struct {
 	saturating   bool // a saturating curve fits the floor better than a line
 	stepPct      float64
 	stepAt       time.Time
+	quantile     float64 // the bucket quantile judged as the level
 }
 
 // floorKind is what a floor's shape says.
@@ -420,7 +430,13 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 			return f
 		}
 	}
-	xs, ys := floorAtScale(pts, buckets)
+	var xs, ys []float64
+	if f.window >= ShortWindow {
+		xs, ys, f.quantile = preciseLevel(pts, buckets)
+	} else {
+		xs, ys = floorAtScale(pts, buckets)
+		f.quantile = envelopeQuantile
+	}
 	if f.window >= DailyCycleMin {
 		// Absolute times, so the harmonic has a phase of its own.
 		abs := make([]float64, len(xs))
@@ -468,7 +484,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	// flatter than its first by chance; a late half that does not rise
 	// at all (Mann–Kendall's S ≤ 0) has levelled whatever its noise.
 	_, lateHi := SenInterval(lx, ly, 1.645)
-	f.levelled = slope > 0 && earlySlope > 0 && (lateHi < earlySlope || f.lateS <= 0) &&
+	f.levelled = slope > 0 && earlySlope > 0 && (lateHi < earlySlope || (f.lateS <= 0 && len(ly) >= minBuckets)) &&
 		(f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
 	rate := slope // the lasting rate
 	if f.levelled {
@@ -590,6 +606,69 @@ func floorAtScale(pts []Point, maxBuckets int) (xs, ys []float64) {
 		}
 	}
 	return envelope(pts, maxBuckets, envelopeQuantile)
+}
+
+// LevelQuantiles are the quantiles of each time bucket preciseLevel
+// chooses from: the minimum, the floor (5th percentile), the lower
+// quartile and the median.
+var LevelQuantiles = []float64{0, 0.05, 0.25, 0.5}
+
+// preciseLevel is the level of pts, in at most maxBuckets buckets, whose
+// growth the trend tests measure most precisely: of each quantile of
+// LevelQuantiles at each bucket count floorAtScale tries, the one whose
+// residuals about its Theil–Sen line spread least (their 90th percentile
+// about their median) relative to its level and to the square root of
+// its number of points — the standard error of its growth in %, up to a
+// constant. A leak moves the whole distribution of a garbage-collected
+// heap (the live set under every cycle), so each level grows by the same
+// share; which one shows it best depends on the sawtooth. A Go heap
+// sampled at random phases of its GOGC cycle is bounded below by the live
+// set: the bucket minimum pins it far better than any quantile. A JVM's
+// young generation over an old one ramping between full GCs leaves few
+// samples near its floor: the median of a bucket moves least. The choice
+// looks at the spread about the line only, never at the slope, so it
+// does not seek a trend. It returns the level and its quantile.
+func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
+	best := math.Inf(1)
+	for _, lq := range LevelQuantiles {
+		for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
+			x, y := envelope(pts, b, lq)
+			if len(x) < minBuckets {
+				break
+			}
+			slope, icept := TheilSen(x, y)
+			res := make([]float64, len(x))
+			for i := range x {
+				res[i] = y[i] - (icept + slope*(x[i]-x[0]))
+			}
+			m := median(res)
+			for i := range res {
+				res[i] = math.Abs(res[i] - m)
+			}
+			if se := quantile(res, 0.9) / math.Abs(icept) / math.Sqrt(float64(len(x))); se < best || xs == nil {
+				best, xs, ys, q = se, x, y, lq
+			}
+			if b == minBuckets {
+				break
+			}
+		}
+	}
+	if xs == nil {
+		xs, ys = floorAtScale(pts, maxBuckets)
+		q = envelopeQuantile
+	}
+	return xs, ys, q
+}
+
+// levelName is how a reason names the level of quantile q.
+func levelName(q float64) string {
+	switch {
+	case q <= envelopeQuantile:
+		return "memory floor"
+	case q < 0.5:
+		return fmt.Sprintf("memory's %.0fth percentile", q*100)
+	}
+	return "memory's median"
 }
 
 // gcCycles finds a garbage collector's sawtooth in pts: the drops that are
