@@ -630,12 +630,13 @@ var LevelQuantiles = []float64{0, 0.05, 0.25, 0.5}
 // does not seek a trend. It returns the level and its quantile.
 func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 	best := math.Inf(1)
-	for _, lq := range LevelQuantiles {
-		for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
-			x, y := envelope(pts, b, lq)
-			if len(x) < minBuckets {
-				break
-			}
+	for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
+		x, yss := envelopes(pts, b, LevelQuantiles)
+		if len(x) < minBuckets {
+			break
+		}
+		for j, lq := range LevelQuantiles {
+			y := yss[j]
 			slope, icept := TheilSen(x, y)
 			res := make([]float64, len(x))
 			for i := range x {
@@ -648,9 +649,9 @@ func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 			if se := quantile(res, 0.9) / math.Abs(icept) / math.Sqrt(float64(len(x))); se < best || xs == nil {
 				best, xs, ys, q = se, x, y, lq
 			}
-			if b == minBuckets {
-				break
-			}
+		}
+		if b == minBuckets {
+			break
 		}
 	}
 	if xs == nil {

@@ -328,17 +328,30 @@ func ranks(v []float64) []float64 {
 // running median). Buckets without points are skipped. xs are seconds
 // since the first point.
 func envelope(pts []Point, buckets int, q float64) (xs, ys []float64) {
+	xs, yss := envelopes(pts, buckets, []float64{q})
+	if yss == nil {
+		return xs, nil
+	}
+	return xs, yss[0]
+}
+
+// envelopes is envelope at several quantiles qs at once, each bucket
+// sorted once: yss[i] holds quantile qs[i] of each bucket.
+func envelopes(pts []Point, buckets int, qs []float64) (xs []float64, yss [][]float64) {
 	if len(pts) == 0 || buckets <= 0 {
 		return nil, nil
 	}
+	yss = make([][]float64, len(qs))
 	t0, t1 := pts[0].T, pts[len(pts)-1].T
 	span := t1.Sub(t0)
 	if span <= 0 || len(pts) <= buckets {
 		for _, p := range pts {
 			xs = append(xs, p.T.Sub(t0).Seconds())
-			ys = append(ys, p.V)
+			for i := range qs {
+				yss[i] = append(yss[i], p.V)
+			}
 		}
-		return xs, ys
+		return xs, yss
 	}
 	width := span / time.Duration(buckets)
 	if width <= 0 {
@@ -351,7 +364,10 @@ func envelope(pts []Point, buckets int, q float64) (xs, ys []float64) {
 			return
 		}
 		xs = append(xs, median(curT))
-		ys = append(ys, quantile(cur, q))
+		slices.Sort(cur)
+		for i, q := range qs {
+			yss[i] = append(yss[i], sortedQuantile(cur, q))
+		}
 		cur, curT = cur[:0], curT[:0]
 	}
 	b := 0
@@ -365,7 +381,7 @@ func envelope(pts []Point, buckets int, q float64) (xs, ys []float64) {
 		curT = append(curT, p.T.Sub(t0).Seconds())
 	}
 	flush()
-	return xs, ys
+	return xs, yss
 }
 
 func median(v []float64) float64 { return quantile(v, 0.5) }
@@ -378,6 +394,11 @@ func quantile(v []float64, q float64) float64 {
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
+	return sortedQuantile(s, q)
+}
+
+// sortedQuantile is quantile of s, sorted and not empty.
+func sortedQuantile(s []float64, q float64) float64 {
 	pos := q * float64(len(s)-1)
 	lo := int(math.Floor(pos))
 	hi := int(math.Ceil(pos))
