@@ -49,6 +49,8 @@ type runOptions struct {
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
+	metrics         metricsOptions
+	junit           string
 
 	// load shapes and the open model
 	rate   float64
@@ -117,6 +119,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
 	addWebFlags(f, &o.web)
+	addMetricsFlags(f, &o.metrics)
 }
 
 // loadShape combines the scenario's load section with the shape flags.
@@ -210,6 +213,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 			Host: o.web.host, Port: o.web.port, Auth: o.web.auth, Token: o.web.token,
 			TLSCert: o.web.tlsCert, TLSKey: o.web.tlsKey, Autostart: o.web.autostart, Autoquit: o.web.autoquit,
 		},
+	}
+	if c.Metrics, err = o.metrics.config(); err != nil {
+		return nil, err
 	}
 	host := o.host
 	switch {

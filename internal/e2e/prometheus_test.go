@@ -158,7 +158,7 @@ func TestMetrics_ScrapedByPrometheus(t *testing.T) {
 	if !strings.Contains(body, `"name":"/delay/[ms]"`) || !strings.Contains(body, `"method":"GET"`) {
 		t.Fatalf("Prometheus has no horde_requests_total for the request name:\n%s", body)
 	}
-	for _, q := range []string{"horde_users", "go_goroutines", `horde_request_duration_seconds{quantile="0.99"}`} {
+	for _, q := range []string{"horde_users", "go_goroutines", `horde_request_duration_run_seconds{quantile="0.99"}`, `horde_request_duration_seconds_bucket{le="+Inf"}`} {
 		resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
 			t.Fatal(err)
