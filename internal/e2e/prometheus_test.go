@@ -255,7 +255,7 @@ func checkDashboard(t *testing.T, prom, hordeJob string) {
 // startPrometheus starts Debian's prometheus on a free loopback port,
 // scraping every second the jobs in scrapeConfigs (YAML list items under
 // scrape_configs:), and returns its base URL once it answers queries.
-func startPrometheus(t *testing.T, dir, scrapeConfigs string) string {
+func startPrometheus(t *testing.T, dir, scrapeConfigs string, args ...string) string {
 	t.Helper()
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -268,8 +268,8 @@ func startPrometheus(t *testing.T, dir, scrapeConfigs string) string {
 	addr := l.Addr().String()
 	l.Close()
 	writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\nscrape_configs:\n"+scrapeConfigs)
-	p := start(t, dir, nil, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
+	p := start(t, dir, nil, promBin, append([]string{"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}, args...)...)
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
