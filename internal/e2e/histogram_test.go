@@ -171,4 +171,3 @@ func runStart(t *testing.T, path string) time.Time {
 	}
 	return doc.Info.Start
 }
-
