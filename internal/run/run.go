@@ -97,6 +97,7 @@ type Output struct {
 	CSVPrefix      string // PREFIX_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv
 	CSVFullHistory bool
 	HTML, JSON     string
+	JUnit          string // thresholds and checks as JUnit XML
 	OnlySummary    bool
 }
 
