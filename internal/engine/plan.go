@@ -246,6 +246,16 @@ func (p *planUser) run(u *vuser, s *step) error {
 			return err
 		}
 		u.record(s.Method, name, took, 0, err.Error())
+		if u.e.cfg.Trace != nil {
+			u.trace(&Exchange{Method: s.Method, URL: string(req.URI().FullURI()), Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
+		}
+		return nil
+	}
+	if u.e.cfg.Trace != nil {
+		ev := s.Trace(response{resp}, p.vars)
+		u.record(s.Method, name, took, int64(len(resp.Body())), ev.Failure)
+		u.trace(&Exchange{Method: s.Method, URL: string(req.URI().FullURI()), Name: name, Took: took, Status: resp.StatusCode(),
+			Failure: ev.Failure, Eval: &ev, Pos: s.Pos})
 		return nil
 	}
 	failure := s.Evaluate(response{resp}, p.vars)
