@@ -66,27 +66,55 @@ func (c *cumEntry) buckets(k Key, bounds []float64, schema int32) Buckets {
 }
 
 // countInto adds each populated HDR bucket of h to perBound (by the first
-// bound its value is at most) and to b's native buckets and count.
+// bound its value is at most) and to b's native buckets and count. The
+// buckets come in ascending order, so both indexes only move up: a bucket
+// costs a comparison or two, not a search or a logarithm.
 func countInto(h *hdr.PackedHistogram, minUs, maxUs int64, bounds []float64, schema int32, perBound []uint64, b *Buckets) {
-	lastKey, lastUs := 0, int64(-1)
+	bi := 0
+	key, upper := 0, math.Inf(-1) // the native bucket in use and its upper bound
+	var inKey int64                // counted into key, not yet in b.Native
+	defer func() {
+		if inKey > 0 {
+			b.Native[key] += inKey
+		}
+	}()
 	for v, n := range h.ForEachBucket {
 		if n <= 0 {
 			continue
 		}
 		us := min(max(v, minUs), maxUs)
 		sec := float64(us) / 1e6
-		i, _ := slices.BinarySearch(bounds, sec) // first bound >= sec
-		perBound[i] += uint64(n)
+		for bi < len(bounds) && bounds[bi] < sec {
+			bi++
+		}
+		perBound[bi] += uint64(n)
 		b.Count += uint64(n)
 		if us <= 0 {
 			b.Zero += uint64(n)
 			continue
 		}
-		if us != lastUs { // HDR buckets are many and native ones few: reuse the key
-			lastKey, lastUs = NativeKey(sec, schema), us
+		if sec > upper {
+			if inKey > 0 {
+				b.Native[key] += inKey
+			}
+			key, inKey = NativeKey(sec, schema), 0
+			upper = nativeUpper(key, schema)
 		}
-		b.Native[lastKey] += n
+		inKey += n
 	}
+}
+
+// nativeUpper is the upper bound of native bucket key at schema, as
+// NativeKey places values: the largest v with NativeKey(v) == key.
+func nativeUpper(key int, schema int32) float64 {
+	u := math.Exp2(float64(key) / math.Ldexp(1, int(schema)))
+	for NativeKey(u, schema) > key { // rounding: stay inside the bucket
+		u = math.Nextafter(u, 0)
+	}
+	for n := math.Nextafter(u, math.Inf(1)); NativeKey(n, schema) == key; n = math.Nextafter(n, math.Inf(1)) {
+		u = n
+	}
+	return u
 }
 
 // NativeKey is the index of the native histogram bucket holding v > 0 at
