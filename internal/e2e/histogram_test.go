@@ -31,15 +31,16 @@ const testBuckets = "0.01,0.02,0.03,0.04,0.05,0.06,0.07,0.08,0.09,0.1,0.11,0.12,
 // native buckets (schema 3, 9 % apart) within 10 %; the median agrees too;
 // and the median of the minute's second half is above that of its first. The test uses [1m]
 // rather than the dashboard's 5 minutes to last about two minutes. Every
-// query of the Grafana dashboard returns data against the same scrape.
+// query of the Grafana dashboard returns data against the same scrape (the
+// target's admin listener scraped too), but the cAdvisor ones.
 func TestMetrics_HeadlessHistogramWindowP95(t *testing.T) {
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}
-	host := startTarget(t, "--latency", "5ms", "--latency-growth", "120ms")
+	host, admin := startTargetWithAdmin(t, "--latency", "5ms", "--latency-growth", "120ms")
 	dir := t.TempDir()
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	scrape := fmt.Sprintf("  - job_name: horde\n    static_configs: [{targets: [%q]}]\n", metricsAddr)
+	scrape := fmt.Sprintf("  - job_name: horde\n    static_configs: [{targets: [%q]}]\n  - job_name: target\n    static_configs: [{targets: [%q]}]\n", metricsAddr, admin)
 	for _, d := range []string{"classic", "native"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func TestMetrics_HeadlessHistogramWindowP95(t *testing.T) {
 		t.Errorf("the run does not say where /metrics is:\n%s", p.stdout)
 	}
 	time.Sleep(3 * time.Second)
-	checkDashboard(t, classic, "horde")
+	checkDashboard(t, classic, "horde", "target")
 
 	if code := p.wait(t, runTime+60*time.Second); code != 0 {
 		t.Fatalf("run: exit code %d\n%s\n%s", code, p.stdout, p.stderr)

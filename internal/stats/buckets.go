@@ -72,7 +72,7 @@ func (c *cumEntry) buckets(k Key, bounds []float64, schema int32) Buckets {
 func countInto(h *hdr.PackedHistogram, minUs, maxUs int64, bounds []float64, schema int32, perBound []uint64, b *Buckets) {
 	bi := 0
 	key, upper := 0, math.Inf(-1) // the native bucket in use and its upper bound
-	var inKey int64                // counted into key, not yet in b.Native
+	var inKey int64               // counted into key, not yet in b.Native
 	defer func() {
 		if inKey > 0 {
 			b.Native[key] += inKey
