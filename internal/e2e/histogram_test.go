@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"fmt"
 	"math"
 	"net/http"
@@ -171,4 +172,40 @@ func runStart(t *testing.T, path string) time.Time {
 		t.Fatalf("report json: %v\n%.500s", err, out)
 	}
 	return doc.Info.Start
+}
+
+// A headless master serves --metrics-addr too: the histogram of what its
+// two workers report, and the workers by state.
+func TestMetrics_HeadlessMaster(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	m, _, _ := seedCluster(t, 2, "-u", "4", "-r", "100", "-t", "8s", "--only-summary", "--metrics-addr", addr)
+	var body string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		if strings.Contains(body, `horde_request_duration_seconds_bucket{method="POST",name="/api/login",le="+Inf"} 4`) &&
+			strings.Contains(body, `horde_workers{state="running"} 2`) {
+			break
+		}
+	}
+	for _, want := range []string{
+		`horde_request_duration_seconds_bucket{method="POST",name="/api/login",le="+Inf"} 4`,
+		`horde_request_duration_seconds_bucket{method="GET",name="/api/data/[id]",le="0.001"}`,
+		`horde_request_duration_run_seconds{method="GET",name="/api/data/[id]",quantile="0.95"}`,
+		`horde_workers{state="running"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the master's /metrics lacks %s\n%.3000s", want, body)
+		}
+	}
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master: exit %d\n%s\n%s", code, m.stdout, m.stderr)
+	}
 }
