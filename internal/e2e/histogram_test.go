@@ -3,8 +3,8 @@ package e2e
 import (
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
