@@ -21,6 +21,9 @@ type Scenario struct {
 	Files  map[string][]byte // data files, by the path the YAML names them with
 	Hash   string            // see ComputeHash
 	Host   string            // the master's -H, if any
+	// Tags and ExcludeTags select the tasks workers keep (--tags,
+	// --exclude-tags); empty: all.
+	Tags, ExcludeTags []string
 }
 
 // NewScenario bundles the scenario read from path (src) with the data files
@@ -86,6 +89,11 @@ func (s *Scenario) ComputeHash() string {
 	for _, n := range names {
 		put([]byte(n))
 		put(s.Files[n])
+	}
+	if len(s.Tags)+len(s.ExcludeTags) > 0 { // (a hash without them is unchanged)
+		put([]byte("tags"))
+		put([]byte(strings.Join(s.Tags, "\x00")))
+		put([]byte(strings.Join(s.ExcludeTags, "\x00")))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -34,6 +34,8 @@ type vuser struct {
 	open bool
 	lag  time.Duration
 
+	finished bool // ran its Config.Iterations (set by its own goroutine)
+
 	// scratch reused by every request of this user
 	req  fasthttp.Request
 	resp fasthttp.Response

@@ -101,6 +101,8 @@ type Class struct {
 	OnStart    []*Step
 	Tasks      []*Task
 	Sequential bool // run tasks in the listed order, cycling, instead of weighted random
+	// Tags apply to every task of the class (--tags, --exclude-tags).
+	Tags []string
 	OnStop     []*Step
 	// Feeds names feeders whose next row is stored in the user's Vars under
 	// the feeder's name when the user starts, before OnStart.
@@ -113,6 +115,7 @@ type Task struct {
 	Name   string
 	Weight int
 	Steps  []*Step
+	Tags   []string // its own; the class's apply too
 }
 
 // Body kinds.
@@ -228,6 +231,9 @@ type Options struct {
 	// Host overrides the file's host (the CLI's -H). When both are empty,
 	// the missing host is reported as an error at the top of the file.
 	Host string
+	// Tags and ExcludeTags select tasks as Locust's --tags and
+	// --exclude-tags do (see Plan.selectTags).
+	Tags, ExcludeTags []string
 }
 
 // Error is one problem at a place. Error() is "file:line:col: message".

@@ -33,6 +33,11 @@ func LoadFile(path string, opts Options) (*Plan, error) {
 func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime}
 	plan := p.parse(opts)
+	if len(p.errs) == 0 {
+		if err := plan.selectTags(opts.Tags, opts.ExcludeTags); err != nil {
+			return nil, err
+		}
+	}
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i].Pos, p.errs[j].Pos
@@ -58,14 +63,14 @@ var (
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
 	spikeKeys     = []string{"base", "peak", "at", "duration"}
-	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
+	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "tags", "on_start", "tasks", "on_stop"}
 	waitKinds     = []string{"constant", "between", "pacing"}
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	bodyKeys      = []string{"json", "form", "body"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
 		"content_type", "timeout", "capture", "check")
-	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
-	stepsTaskKeys = []string{"weight", "name", "steps"}
+	taskKeys      = append(slices.Clone(requestKeys), "weight", "tags", "steps")
+	stepsTaskKeys = []string{"weight", "name", "tags", "steps"}
 	captureKinds  = []string{"json", "header", "regex"}
 	checkKeys     = []string{"status", "body_contains", "json"}
 )

@@ -5,6 +5,7 @@ package scenario
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/horde-load/horde"
 	"go.yaml.in/yaml/v3"
@@ -74,6 +75,9 @@ func (p *parser) class(n *yaml.Node) *Class {
 	if e, ok := f["sequential"]; ok {
 		c.Sequential, _ = p.bool(e.val, "sequential")
 	}
+	if e, ok := f["tags"]; ok {
+		c.Tags = p.tags(e.val)
+	}
 	if e, ok := f["feed"]; ok {
 		items, _ := p.list(e.val, "feed", true)
 		for _, it := range items {
@@ -118,6 +122,25 @@ func (p *parser) class(n *yaml.Node) *Class {
 		p.errorf(p.resolve(n), "%s has no tasks: add tasks:", label)
 	}
 	return c
+}
+
+// tags parses a tags: list of names (a single name is a list of one).
+func (p *parser) tags(n *yaml.Node) []string {
+	items, _ := p.list(n, "tags", true)
+	var out []string
+	for _, it := range items {
+		s, ok := p.str(it, "tag")
+		switch {
+		case !ok:
+		case strings.TrimSpace(s) == "" || strings.ContainsAny(s, ", \t"):
+			p.errorf(it, "tag %q: want a name without spaces or commas", s)
+		case slices.Contains(out, s):
+			p.errorf(it, "tag %q is listed twice", s)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (p *parser) wait(n *yaml.Node) horde.Wait {
@@ -216,6 +239,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		f[e.name] = e
 	}
 	t := &Task{Weight: 1}
+	if e, ok := f["tags"]; ok {
+		t.Tags = p.tags(e.val)
+	}
 	if e, ok := f["weight"]; ok {
 		if v, ok := p.int(e.val, "weight"); ok {
 			if v <= 0 {
