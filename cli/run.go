@@ -96,6 +96,7 @@ user classes, as Locust's do.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	cmd.Flags().BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a killed or evicted horde run); see docs/runs.md")
 	return cmd
 }
 

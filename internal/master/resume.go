@@ -153,6 +153,11 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	clear(m.workers)
 	m.nextIndex = 0
 	for _, wc := range cp.Workers {
+		if m.cfg.isLocal() {
+			// A standalone run's in-process worker died with the process
+			// that ran it; the new one takes the users up at once.
+			break
+		}
 		w := &workerRec{id: wc.ID, host: wc.Host, index: wc.Index, local: m.cfg.isLocal(),
 			lastSeq: wc.Seq, durableSeq: wc.Seq, state: cluster.WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
 		if wc.Member {

@@ -160,9 +160,15 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.Cluster != nil {
 		return r.distributed(ctx, mcfg)
 	}
+	mcfg.OnCheckpoint = r.out.checkpoint // so that a killed `horde run` can resume
 	m, err := master.New(mcfg)
 	if err != nil {
 		return nil, badInput("%v", err)
+	}
+	if rs := r.resumed; rs != nil {
+		if err := m.Resume(rs.cp, rs.hist); err != nil {
+			return nil, broken(err)
+		}
 	}
 	return r.drive(ctx, m, nil)
 }
