@@ -102,8 +102,8 @@ type Class struct {
 	Tasks      []*Task
 	Sequential bool // run tasks in the listed order, cycling, instead of weighted random
 	// Tags apply to every task of the class (--tags, --exclude-tags).
-	Tags []string
-	OnStop     []*Step
+	Tags   []string
+	OnStop []*Step
 	// Feeds names feeders whose next row is stored in the user's Vars under
 	// the feeder's name when the user starts, before OnStart.
 	Feeds []string
