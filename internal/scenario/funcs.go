@@ -68,11 +68,12 @@ var defaultRuntime = &runtime{
 }
 
 // funcNames are the functions a template may call, ours first.
-var funcNames = []string{"randInt", "randChoice", "uuid", "seq", "now", "env", "vu"}
+var funcNames = []string{"randInt", "randChoice", "uuid", "seq", "now", "env", "vu",
+	"base64", "base64decode", "urlquery", "sha256", "hmac"}
 
 // builtinFuncs are text/template's own functions.
 var builtinFuncs = []string{"and", "call", "html", "index", "slice", "js", "len", "not", "or",
-	"print", "printf", "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"}
+	"print", "printf", "println", "eq", "ge", "gt", "le", "lt", "ne"}
 
 func (rt *runtime) functions() map[string]*function {
 	return map[string]*function{
@@ -83,6 +84,12 @@ func (rt *runtime) functions() map[string]*function {
 		"now":        {name: "now", max: 1, call: rt.nowFunc},
 		"env":        {name: "env", min: 1, max: 1, call: rt.env},
 		"vu":         {name: "vu", call: vuFunc},
+		// encoding and hashing (funcs_crypto.go)
+		"base64":       {name: "base64", min: 1, max: 1, call: base64Func},
+		"base64decode": {name: "base64decode", min: 1, max: 1, call: base64Decode},
+		"urlquery":     {name: "urlquery", min: 1, max: -1, call: urlQuery},
+		"sha256":       {name: "sha256", min: 1, max: 1, call: sha256Func},
+		"hmac":         {name: "hmac", min: 3, max: 3, call: hmacFunc},
 	}
 }
 

@@ -61,13 +61,20 @@ var (
 	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
 	waitKinds     = []string{"constant", "between", "pacing"}
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
-	bodyKeys      = []string{"json", "form", "body"}
+	bodyKeys      = []string{"json", "form", "body", "body_file", "multipart"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
-		"content_type", "timeout", "capture", "check")
-	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
-	stepsTaskKeys = []string{"weight", "name", "steps"}
-	captureKinds  = []string{"json", "header", "regex"}
-	checkKeys     = []string{"status", "body_contains", "json"}
+		"body_file", "multipart", "content_type", "timeout", "capture", "check", "auth", "cookies",
+		"follow_redirects", "on_failure")
+	taskKeys        = append(slices.Clone(requestKeys), "weight", "steps")
+	stepsTaskKeys   = []string{"weight", "name", "steps", "on_failure"}
+	authKinds       = []string{"basic", "bearer"}
+	multipartKeys   = []string{"fields", "files"}
+	fileKeys        = []string{"file", "content_type", "filename"}
+	failPolicies    = []string{FailContinue, FailStopTask}
+	feedTimings     = []string{"per_user", "per_iteration"}
+	captureKinds    = []string{"json", "header", "cookie", "regex"}
+	checkKeys       = []string{"status", "body_contains", "json", "header", "max_duration"}
+	headerCheckKeys = []string{"name", "equals", "matches"}
 )
 
 type parser struct {
@@ -79,6 +86,7 @@ type parser struct {
 
 	defHeaders []Param
 	defTimeout time.Duration
+	onFailure  string          // the task's on_failure while its steps are parsed
 	feeders    map[string]bool // every name under data:, loaded or not
 }
 
