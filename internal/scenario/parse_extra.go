@@ -153,7 +153,7 @@ func (p *parser) multipart(n *yaml.Node) (*Template, string) {
 	if f == nil {
 		return nil, ""
 	}
-	if len(f) == 0 {
+	if r := p.resolve(n); len(f) == 0 && len(r.Content) == 0 {
 		p.errorf(n, "multipart is empty: add fields or files")
 		return nil, ""
 	}
