@@ -125,6 +125,8 @@ func (p *parser) readFile(n *yaml.Node, what string) ([]byte, bool) {
 	st, err := os.Stat(path)
 	if err == nil && st.IsDir() {
 		err = errors.New("is a directory")
+	} else if err == nil && !st.Mode().IsRegular() {
+		err = errors.New("is not a regular file")
 	} else if err == nil && st.Size() > maxFileBytes {
 		err = fmt.Errorf("larger than %d MiB", maxFileBytes>>20)
 	}

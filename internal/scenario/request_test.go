@@ -234,6 +234,8 @@ func TestParse_RequestOptionErrors(t *testing.T) {
 		{"on_failure typo", head + "        on_failure: stop\n", []string{`6:21: unknown on_failure "stop"; did you mean "stop_task"?`}},
 		{"bad cookie name", head + "        cookies: {\"a b\": x}\n", []string{`6:18: bad cookie name "a b"`}},
 		{"body_file missing", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        body_file: nope.bin\n", []string{`6:20: body_file "nope.bin": no such file or directory`}},
+		{"body_file a device", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        body_file: /dev/zero\n", []string{`6:20: body_file "/dev/zero": is not a regular file`}},
+		{"body_file a directory", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        body_file: files\n", []string{`6:20: body_file "files": is a directory`}},
 		{"body_file and json", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        json: {}\n        body_file: files/blob.bin\n", []string{"7:9: request has two bodies, json and body_file; use one"}},
 		{"multipart file missing", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        multipart: {files: {doc: {file: nope.pdf}}}\n", []string{`6:41: file "nope.pdf": no such file or directory`}},
 		{"multipart no file", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        multipart: {files: {doc: {filename: x}}}\n", []string{"6:29: multipart file doc has no file: name the file to send"}},
