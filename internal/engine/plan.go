@@ -327,7 +327,8 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		u.record(s.Method, name, took, 0, err.Error())
 		return true, nil
 	}
-	failure := s.Evaluate(response{resp, took}, p.vars)
+	u.took = took
+	failure := s.Evaluate(response{u}, p.vars)
 	u.record(s.Method, name, took, int64(len(resp.Body())), failure)
 	return failure != "", nil
 }
@@ -393,24 +394,22 @@ func appendQueryEscape(dst []byte, s string) []byte {
 	return dst
 }
 
-// response shows a fasthttp response to checks and captures.
-type response struct {
-	r    *fasthttp.Response
-	took time.Duration
-}
+// response shows a user's last response to checks and captures. It holds
+// one pointer so that it fits in the Response interface without allocating.
+type response struct{ u *vuser }
 
 var _ scenario.Response = response{}
 
-func (r response) Status() int               { return r.r.StatusCode() }
-func (r response) Body() []byte              { return r.r.Body() }
-func (r response) Header(name string) string { return string(r.r.Header.Peek(name)) }
-func (r response) Duration() time.Duration   { return r.took }
+func (r response) Status() int               { return r.u.resp.StatusCode() }
+func (r response) Body() []byte              { return r.u.resp.Body() }
+func (r response) Header(name string) string { return string(r.u.resp.Header.Peek(name)) }
+func (r response) Duration() time.Duration   { return r.u.took }
 
 // Cookie returns the value of the last Set-Cookie of that name.
 func (r response) Cookie(name string) (string, bool) {
 	var v string
 	found := false
-	r.r.Header.VisitAllCookie(func(key, value []byte) {
+	r.u.resp.Header.VisitAllCookie(func(key, value []byte) {
 		if string(key) != name {
 			return
 		}
