@@ -317,3 +317,47 @@ users:
 		}
 	}
 }
+
+// In a distributed run the files a request sends travel with the scenario:
+// a worker started in an empty directory uploads the master's file.
+func TestRequest_ClusterShipsUploadFiles(t *testing.T) {
+	rec := startRecorder(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "report.csv", "x,y\n3,4\n")
+	writeFile(t, dir, "raw.json", `{"from":"master"}`)
+	file := writeFile(t, dir, "s.yaml", `
+users:
+  - name: u
+    sequential: true
+    tasks:
+      - post: /upload
+        multipart:
+          fields: {title: shipped}
+          files: {doc: {file: report.csv, content_type: text/csv}}
+      - put: /raw
+        body_file: raw.json
+`)
+	m, port := startMaster(t, dir, 0, file, "--headless", "-H", rec.srv.URL, "--expect-workers", "1",
+		"--expect-workers-max-wait", "30s", "-u", "2", "-r", "20", "-t", "2s", "--only-summary")
+	w := startWorker(t, t.TempDir(), port)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit %d\nstdout:\n%s\nstderr:\n%s", code, m.stdout, m.stderr)
+	}
+	if code := w.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("worker exit %d\n%s", code, w.stderr)
+	}
+	up, raw := rec.get("/upload"), rec.get("/raw")
+	if len(up) == 0 || len(raw) == 0 {
+		t.Fatalf("uploads %d, raw bodies %d: the worker sent none", len(up), len(raw))
+	}
+	for _, v := range up {
+		if v != "title=shipped doc=report.csv:text/csv:x,y\n3,4\n" {
+			t.Errorf("upload received %q", v)
+		}
+	}
+	for _, v := range raw {
+		if v != `application/octet-stream:{"from":"master"}` { // fasthttp's default without content_type
+			t.Errorf("raw body received %q", v)
+		}
+	}
+}

@@ -238,10 +238,20 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		known, what = stepsTaskKeys, "task with steps"
 	}
 	f := map[string]pair{}
+	sleepTask := false
 	for _, e := range ps {
 		if !slices.Contains(known, e.name) {
 			if hasSteps && slices.Contains(requestKeys, e.name) {
 				p.errorf(e.key, "%s cannot have %s: move the request into steps", what, e.name)
+				continue
+			}
+			if e.name == "sleep" {
+				v := "500ms"
+				if r := p.resolve(e.val); r != nil && r.Kind == yaml.ScalarNode {
+					v = r.Value
+				}
+				p.errorf(e.key, "sleep is a step: write the task with steps: [..., {sleep: %s}, ...]", v)
+				sleepTask = true
 				continue
 			}
 			p.unknownKey(e.key, e.name, what, known)
@@ -257,6 +267,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 			}
 			t.Weight = v
 		}
+	}
+	if sleepTask && !slices.ContainsFunc(methodKeys, func(m string) bool { _, ok := f[m]; return ok }) {
+		return nil
 	}
 	if !hasSteps {
 		s := p.request(n, f)

@@ -241,6 +241,7 @@ func TestParse_RequestOptionErrors(t *testing.T) {
 		{"multipart no file", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        multipart: {files: {doc: {filename: x}}}\n", []string{"6:29: multipart file doc has no file: name the file to send"}},
 		{"multipart empty", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        multipart: {}\n", []string{"6:20: multipart is empty: add fields or files"}},
 		{"multipart unknown key", "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        multipart: {field: {a: b}}\n", []string{`6:21: unknown key "field" in multipart; did you mean "fields"?`}},
+		{"sleep as a task", head + "      - sleep: 1s\n", []string{"6:9: sleep is a step: write the task with steps: [..., {sleep: 1s}, ...]"}},
 		{"sleep with a request", head + "      - steps:\n          - sleep: 1s\n            get: /\n", []string{"8:13: a sleep step cannot have get: put the request in a step of its own"}},
 		{"sleep min > max", head + "      - steps: [{sleep: [2s, 1s]}]\n", []string{"6:25: sleep min 2s is greater than max 1s"}},
 		{"sleep three", head + "      - steps: [{sleep: [1s, 2s, 3s]}]\n", []string{"6:25: sleep must be a duration or [min, max], got a list of 3"}},
