@@ -41,6 +41,9 @@ type function struct {
 	name     string
 	min, max int // argument count; max < 0: no limit
 	call     func(env *Env, args []any) (value, error)
+	// literal, when set, checks at load time an argument written as a
+	// string literal (the i-th, from 0).
+	literal func(i int, s string) error
 }
 
 // runtime is what the template functions depend on. Templates compiled by
@@ -89,7 +92,7 @@ func (rt *runtime) functions() map[string]*function {
 		"base64decode": {name: "base64decode", min: 1, max: 1, call: base64Decode},
 		"urlquery":     {name: "urlquery", min: 1, max: -1, call: urlQuery},
 		"sha256":       {name: "sha256", min: 1, max: 1, call: sha256Func},
-		"hmac":         {name: "hmac", min: 3, max: 3, call: hmacFunc},
+		"hmac":         {name: "hmac", min: 3, max: 3, call: hmacFunc, literal: hmacLiteral},
 	}
 }
 

@@ -63,6 +63,13 @@ func sha256Func(_ *Env, args []any) (value, error) {
 
 var hmacHashes = map[string]func() hash.Hash{"sha256": sha256.New, "sha1": sha1.New, "sha512": sha512.New}
 
+func hmacLiteral(i int, s string) error {
+	if i == 0 && hmacHashes[s] == nil {
+		return fmt.Errorf("hmac: hash %q is not sha256, sha1 or sha512", s)
+	}
+	return nil
+}
+
 // hmacFunc is {{ hmac "sha256" key message }}: the hex HMAC.
 func hmacFunc(_ *Env, args []any) (value, error) {
 	algo, ok := args[0].(string)

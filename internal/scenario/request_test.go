@@ -255,6 +255,7 @@ func TestParse_RequestOptionErrors(t *testing.T) {
 		{"check json in empty", head + "        check: {json: {n: {in: []}}}\n", []string{"6:32: in wants a non-empty list of values"}},
 		{"check json exists not bool", head + "        check: {json: {n: {exists: 1}}}\n", []string{"6:36: exists must be true or false, got a number (1)"}},
 		{"capture json with regex", head + "        capture: {x: {json: a, regex: b}}\n", []string{"6:32: capture x: regex applies to a header, a cookie or the body, not to json"}},
+		{"hmac unknown hash", head + "        headers: {X-Sig: \"{{ hmac \\\"md5\\\" .k .m }}\"}\n", []string{`6:35: hmac: hash "md5" is not sha256, sha1 or sha512`}},
 		{"hmac arity", head + "        headers: {X-Sig: \"{{ hmac \\\"sha256\\\" .k }}\"}\n", []string{"6:30: hmac wants 3 arguments, got 2"}},
 	}
 	for _, tt := range tests {
@@ -304,7 +305,11 @@ func TestTemplate_EncodingFunctions(t *testing.T) {
 	if _, err := tm.Append(nil, env); err == nil || !strings.Contains(err.Error(), `base64decode: "!!" is not base64`) {
 		t.Errorf("bad base64: %v", err)
 	}
-	tm, _ = compileTemplate(`{{ hmac "md4" "k" "m" }}`, defaultRuntime)
+	if _, cerr := compileTemplate(`{{ hmac "md4" "k" "m" }}`, defaultRuntime); cerr == nil || cerr.msg != `hmac: hash "md4" is not sha256, sha1 or sha512` {
+		t.Errorf("a literal bad hash compiles: %v", cerr)
+	}
+	env.Vars["algo"] = "md4"
+	tm, _ = compileTemplate(`{{ hmac .algo "k" "m" }}`, defaultRuntime)
 	if _, err := tm.Append(nil, env); err == nil || !strings.Contains(err.Error(), `hmac: hash "md4" is not sha256, sha1 or sha512`) {
 		t.Errorf("bad hash: %v", err)
 	}

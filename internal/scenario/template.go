@@ -323,6 +323,16 @@ func checkFuncs(n parse.Node, funcs map[string]*function) *compileError {
 						}
 					}
 					checkIdent(id, nargs)
+					if f := funcs[id.Ident]; err == nil && j == 0 && f != nil && f.literal != nil {
+						for k, a := range c.Args[1:] {
+							if sn, ok := a.(*parse.StringNode); ok {
+								if e := f.literal(k, sn.Text); e != nil {
+									err = &compileError{off: int(sn.Pos), msg: e.Error()}
+									break
+								}
+							}
+						}
+					}
 					continue
 				}
 				walk(a)
