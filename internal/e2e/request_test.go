@@ -361,3 +361,35 @@ users:
 		}
 	}
 }
+
+// Bad request options stop horde run before any load, exit 2, each at its
+// file:line:col.
+func TestRequest_BadOptionsExit2(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "bad.yaml", `host: http://127.0.0.1:9
+users:
+  - name: a
+    tasks:
+      - post: /
+        body_file: nope.bin
+      - get: /
+        auth: {basic: alice}
+        on_failure: stop
+        check: {json: {n: {"<": ten}}, max_duration: 0s}
+`)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-t", "1s")
+	if code := p.wait(t, 30*time.Second); code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr:\n%s", code, p.stderr)
+	}
+	for _, want := range []string{
+		`bad.yaml:6:20: body_file "nope.bin": no such file or directory`,
+		"bad.yaml:8:23: basic must be [user, password]",
+		`bad.yaml:9:21: unknown on_failure "stop"; did you mean "stop_task"?`,
+		`bad.yaml:10:33: < wants a number, got a string ("ten")`,
+		"bad.yaml:10:54: max_duration must be > 0",
+	} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, p.stderr)
+		}
+	}
+}
