@@ -52,7 +52,7 @@ var (
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
-	defaultsKeys  = []string{"headers", "timeout"}
+	defaultsKeys  = []string{"headers", "timeout", "auth"}
 	feederKeys    = []string{"file", "mode"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
@@ -86,6 +86,7 @@ type parser struct {
 
 	defHeaders []Param
 	defTimeout time.Duration
+	defAuth    *Step           // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
 	onFailure  string          // the task's on_failure while its steps are parsed
 	feeders    map[string]bool // every name under data:, loaded or not
 }

@@ -45,11 +45,9 @@ func (p *parser) auth(e pair, s *Step, f map[string]pair) {
 		p.errorf(e.val, "auth is empty: want basic or bearer")
 		return
 	}
-	if h, ok := f["headers"]; ok {
-		if hs, _ := p.pairs(h.val, "headers"); slices.ContainsFunc(hs, func(x pair) bool { return strings.EqualFold(x.name, "Authorization") }) {
-			p.errorf(e.key, "auth and an Authorization header; use one")
-			return
-		}
+	if hasHeader(p, f, "Authorization") {
+		p.errorf(e.key, "auth and an Authorization header; use one")
+		return
 	}
 	for i, a := range ps {
 		if !slices.Contains(authKinds, a.name) {
@@ -101,6 +99,24 @@ func (p *parser) auth(e pair, s *Step, f map[string]pair) {
 		s.Header = slices.DeleteFunc(s.Header, func(d Param) bool { return strings.EqualFold(d.Name, "Authorization") })
 		s.Header = append(s.Header, Param{Name: "Authorization", Value: value})
 	}
+}
+
+// hasHeader reports whether the headers: of fields f name the header.
+func hasHeader(p *parser, f map[string]pair, name string) bool {
+	h, ok := f["headers"]
+	if !ok {
+		return false
+	}
+	r := p.resolve(h.val)
+	if r == nil || r.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i < len(r.Content); i += 2 {
+		if k := p.resolve(r.Content[i]); k != nil && k.Kind == yaml.ScalarNode && strings.EqualFold(k.Value, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // BasicAuth is the Authorization header value of HTTP basic auth.

@@ -104,6 +104,9 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 	}
 	if e, ok := f["auth"]; ok {
 		p.auth(e, s, f)
+	} else if d := p.defAuth; d != nil && !hasHeader(p, f, "Authorization") {
+		s.Header = append(s.Header, d.Header...)
+		s.BasicUser, s.BasicPass = d.BasicUser, d.BasicPass
 	}
 	if e, ok := f["cookies"]; ok {
 		s.Cookies = p.params(e.val, "cookies", false)

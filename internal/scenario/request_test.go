@@ -314,3 +314,46 @@ func TestTemplate_EncodingFunctions(t *testing.T) {
 		t.Errorf("bad hash: %v", err)
 	}
 }
+
+func TestParse_DefaultAuth(t *testing.T) {
+	p := parseIn(t, `host: http://x
+defaults:
+  auth: {basic: [ops, pw]}
+users:
+  - name: a
+    tasks:
+      - get: /inherits
+      - get: /own-header
+        headers: {authorization: Token t}
+      - get: /own-auth
+        auth: {bearer: tok}
+      - get: /templated
+`)
+	steps := func(i int) *Step { return p.Classes[0].Tasks[i].Steps[0] }
+	for i, want := range []string{BasicAuth("ops", "pw"), "Token t", "Bearer tok", BasicAuth("ops", "pw")} {
+		if got := headerOf(steps(i), "Authorization"); got != want {
+			t.Errorf("%s: Authorization %q, want %q", steps(i).URL, got, want)
+		}
+		if n := countHeader(steps(i), "Authorization"); n != 1 {
+			t.Errorf("%s: %d Authorization headers", steps(i).URL, n)
+		}
+	}
+	q := parseIn(t, "host: http://x\ndefaults:\n  auth: {basic: [\"{{ .u }}\", pw]}\nusers:\n  - name: a\n    tasks:\n      - get: /\n")
+	if s := q.Classes[0].Tasks[0].Steps[0]; s.BasicUser == nil || s.BasicUser.String() != "{{ .u }}" {
+		t.Errorf("templated default basic auth not inherited: %+v", s)
+	}
+	_, err := Parse("f.yaml", "testdata", []byte("host: http://x\ndefaults:\n  headers: {Authorization: x}\n  auth: {bearer: t}\nusers:\n  - name: a\n    tasks:\n      - get: /\n      - get: /b\n"), Options{})
+	if err == nil || err.Error() != "f.yaml:4:3: auth and an Authorization header; use one" {
+		t.Errorf("defaults with both: %v, want one error at 4:3", err)
+	}
+}
+
+func countHeader(s *Step, name string) int {
+	n := 0
+	for _, h := range s.Header {
+		if strings.EqualFold(h.Name, name) {
+			n++
+		}
+	}
+	return n
+}
