@@ -39,6 +39,7 @@ type vuser struct {
 	// scratch reused by every request of this user
 	req  fasthttp.Request
 	resp fasthttp.Response
+	took time.Duration // how long resp took, for checks
 	buf  []byte
 }
 
