@@ -95,9 +95,11 @@ type TryConfig struct {
 // ErrNoClass is returned by Try for a class index out of range.
 var ErrNoClass = errors.New("no such user class")
 
-// Try runs one user of cfg.Class once, without waits, as Locust's
-// run_single_user: its feeders and on_start, then every task once in the
-// listed order (whatever its weight), then on_stop, showing each exchange
+// Try runs one user of cfg.Class once, without waits between tasks (a
+// task's own sleep steps do sleep), as Locust's run_single_user: its
+// feeders and on_start, then every task once in the listed order (whatever
+// its weight; per-iteration feeders give each its row), then on_stop,
+// showing each exchange
 // to cfg.Trace. It returns a scenario error (a template that cannot
 // render, a feeder with no rows) or ctx's; failed requests are only traced.
 func Try(ctx context.Context, cfg TryConfig) error {
@@ -137,6 +139,11 @@ func Try(ctx context.Context, cfg TryConfig) error {
 			name += " " + t.Name
 		}
 		phase(name)
+		if len(pc.class.IterationFeeds) > 0 {
+			if err := pu.feedIteration(taskCtx, u); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
 		if err := pu.runSteps(taskCtx, u, steps); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -97,6 +97,7 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monit
 		Token:        w.Token,
 		Classes:      ClassInfo(c.Plan, c.Classes, 0),
 		Defaults:     c.Spec,
+		ClassPicker:  w.ClassPicker,
 		ScenarioFile: c.ScenarioFile,
 		Version:      c.Version,
 		Logger:       log,

@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Outcome is one check's or capture's result in a Trace.
@@ -94,7 +95,35 @@ func (c *Check) describe() string {
 	case checkBodyContains:
 		return fmt.Sprintf("body_contains %q", c.text)
 	case checkJSON:
+		if c.cmp != nil {
+			return fmt.Sprintf("json %q%s", c.text, describeCompares(c.cmp))
+		}
 		return fmt.Sprintf("json %q == %s", c.text, c.wantText)
+	case checkHeader:
+		d := fmt.Sprintf("header %q", c.text)
+		if c.hasEqual {
+			d += fmt.Sprintf(" == %q", c.equal)
+		}
+		return d + describeCompares(c.cmp)
+	case checkDuration:
+		return "max_duration " + c.max.String()
 	}
 	return "check"
+}
+
+// describeCompares lists a check's comparisons: ` > 3, matches "^a"`.
+func describeCompares(cs []compare) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i == 0 {
+			b.WriteString(" ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.op)
+		if c.wantText != "" {
+			b.WriteString(" " + c.wantText)
+		}
+	}
+	return b.String()
 }

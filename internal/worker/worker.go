@@ -423,7 +423,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
-		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host})
+		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags})
 		if err != nil {
 			return fmt.Errorf("the master's scenario does not compile here: %w", err)
 		}
@@ -649,6 +649,7 @@ func (w *Worker) status() cluster.Status {
 	st.RunID, st.Generation = r.id, r.gen
 	e := r.eng
 	st.ClassUsers = e.ClassUsers()
+	st.UsersDone = e.UsersDone()
 	done := e.RampDone() // of the target of r.gen: retarget sets both under w.mu
 	if r.open {
 		st.Open = e.Open()
@@ -776,6 +777,8 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 		Logger:      w.engLog,
 		OnRampDone:  func(users int) { w.rampDone(r, users) },
 		Trace:       requestLogger(w.cfg.RequestLog, w.log),
+		Iterations:  a.Iterations,
+		OnUserDone:  func() { kick(w.statusKick) },
 	}
 	if r.open {
 		// The open model: iterations on a schedule (this worker's share of
