@@ -100,9 +100,9 @@ type htmlChart struct {
 	P95TrendLabel string     `json:"p95_trend_label,omitempty"`
 
 	// Every chart spans XMin..XMax (unix seconds), so events line up.
-	XMin   float64           `json:"xmin"`
-	XMax   float64           `json:"xmax"`
-	Events []htmlEvent       `json:"events"`
+	XMin   float64       `json:"xmin"`
+	XMax   float64       `json:"xmax"`
+	Events []htmlEvent   `json:"events"`
 	Target []TargetChart `json:"target"`
 }
 
@@ -118,10 +118,10 @@ type htmlEvent struct {
 // the leak check's fitted lines (drawn by the HTML report and the web UI's
 // Soak tab).
 type TargetChart struct {
-	ID     string       `json:"id"`
-	Title  string       `json:"title"`
-	Unit   string       `json:"unit"` // "bytes", "cores" or ""
-	T      []float64    `json:"t"`
+	ID     string        `json:"id"`
+	Title  string        `json:"title"`
+	Unit   string        `json:"unit"` // "bytes", "cores" or ""
+	T      []float64     `json:"t"`
 	Series []ChartSeries `json:"series"`
 }
 
