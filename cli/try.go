@@ -127,6 +127,9 @@ func printExchange(w io.Writer, x *engine.Exchange, limit int) {
 		where = fmt.Sprintf(", %s:%d", x.Pos.File, x.Pos.Line)
 	}
 	fmt.Fprintf(w, "%s %s  (name %s%s)\n", x.Method, x.URL, x.Name, where)
+	if x.FinalURL != "" {
+		fmt.Fprintf(w, "  redirected to %s; the last request's headers:\n", x.FinalURL)
+	}
 	for _, h := range x.RequestHeader() {
 		fmt.Fprintf(w, "> %s: %s\n", h[0], h[1])
 	}

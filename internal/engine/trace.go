@@ -18,6 +18,9 @@ import (
 // are the user's scratch and valid only during the call.
 type Exchange struct {
 	Method, URL, Name string
+	// FinalURL is the URL of the last request when redirects were followed
+	// ("" when none was): the headers shown are that request's.
+	FinalURL string
 	Took              time.Duration
 	// Err is the transport's error (no response); "" when one came.
 	Err    string
@@ -124,6 +127,7 @@ func Try(ctx context.Context, cfg TryConfig) error {
 	u, taskCtx := newVU(ctx, e, 1, cfg.Class)
 	defer u.client.Close()
 	defer u.cancelTask()
+	defer u.client.StopOn(ctx)() // an interrupt cuts a request in flight off
 	pu := classes[cfg.Class].New().(*planUser)
 	pc := pu.pc
 	if len(pc.class.OnStart) > 0 || len(pc.class.Feeds) > 0 {
