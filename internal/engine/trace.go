@@ -21,7 +21,7 @@ type Exchange struct {
 	// FinalURL is the URL of the last request when redirects were followed
 	// ("" when none was): the headers shown are that request's.
 	FinalURL string
-	Took              time.Duration
+	Took     time.Duration
 	// Err is the transport's error (no response); "" when one came.
 	Err    string
 	Status int
