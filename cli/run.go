@@ -18,6 +18,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/script"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -224,7 +225,7 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		if dir == "" {
 			dir = filepath.Dir(src.file)
 		}
-		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, scenario.Options{Host: o.host}); err != nil {
+		if c.Plan, err = script.Parse(src.file, dir, c.Scenario, scenario.Options{Host: o.host}); err != nil {
 			return nil, badInput("%v", err)
 		}
 		if host == "" {

@@ -58,16 +58,18 @@ var (
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
 	spikeKeys     = []string{"base", "peak", "at", "duration"}
-	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
+	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop", "script"}
 	waitKinds     = []string{"constant", "between", "pacing"}
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	bodyKeys      = []string{"json", "form", "body"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
 		"content_type", "timeout", "capture", "check")
-	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
-	stepsTaskKeys = []string{"weight", "name", "steps"}
-	captureKinds  = []string{"json", "header", "regex"}
-	checkKeys     = []string{"status", "body_contains", "json"}
+	taskKeys        = append(slices.Clone(requestKeys), "weight", "steps", "script")
+	taskScriptKeys  = []string{"file", "function"}
+	classScriptKeys = []string{"file", "user"}
+	stepsTaskKeys   = []string{"weight", "name", "steps"}
+	captureKinds    = []string{"json", "header", "regex"}
+	checkKeys       = []string{"status", "body_contains", "json"}
 )
 
 type parser struct {
