@@ -65,7 +65,11 @@ func LoadFile(path string, opts scenario.Options) (*scenario.Plan, error) {
 // plan.Files, relative to dir, for the master to ship to workers. Errors are
 // a scenario.ErrorList with file:line:col.
 func Parse(name, dir string, src []byte, opts scenario.Options) (*scenario.Plan, error) {
-	l := newLoader(dir)
+	return parseWith(newLoader(dir), name, src, opts)
+}
+
+func parseWith(l *loader, name string, src []byte, opts scenario.Options) (*scenario.Plan, error) {
+	dir := l.dir
 	if IsScript(name) {
 		return l.scenario(name, src, opts)
 	}
@@ -83,6 +87,8 @@ func Parse(name, dir string, src []byte, opts scenario.Options) (*scenario.Plan,
 // loader compiles the files of one scenario, each once.
 type loader struct {
 	dir     string
+	steps   uint64             // bound of a file's top level in steps
+	timeout time.Duration      // and in wall time
 	modules map[string]*module // by path relative to dir
 	read    map[string]bool    // every relative file read (shipped to workers)
 	errs    scenario.ErrorList
@@ -96,7 +102,7 @@ type module struct {
 }
 
 func newLoader(dir string) *loader {
-	return &loader{dir: dir, modules: map[string]*module{}, read: map[string]bool{}}
+	return &loader{dir: dir, steps: loadSteps, timeout: loadTimeout, modules: map[string]*module{}, read: map[string]bool{}}
 }
 
 func (l *loader) files() []string {
@@ -163,10 +169,10 @@ func (l *loader) exec(rel, name string, src []byte) (starlark.StringDict, error)
 		}
 		return l.load(filepath.Join(filepath.Dir(rel), module), filepath.Join(filepath.Dir(name), module), nil)
 	}, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintf(stderr, "%s: %s\n", name, msg) }}
-	thread.SetMaxExecutionSteps(loadSteps)
+	thread.SetMaxExecutionSteps(l.steps)
 	thread.SetLocal(localLoader, l)
 	thread.SetLocal(localDir, filepath.Dir(rel))
-	tm := time.AfterFunc(loadTimeout, func() { thread.Cancel("the file's top level ran longer than " + loadTimeout.String()) })
+	tm := time.AfterFunc(l.timeout, func() { thread.Cancel("the file's top level ran longer than " + l.timeout.String()) })
 	defer tm.Stop()
 	globals, err := prog.Init(thread, pre)
 	if err != nil {
@@ -238,7 +244,9 @@ func posOf(p syntax.Position) scenario.Pos {
 
 // scenario compiles a .star file into a plan.
 func (l *loader) scenario(name string, src []byte, opts scenario.Options) (*scenario.Plan, error) {
-	globals, err := l.load(filepath.Base(name), name, src)
+	main := filepath.Base(name)
+	globals, err := l.load(main, name, src)
+	delete(l.read, main) // shipped as the scenario's source
 	if err != nil {
 		return nil, errorsOf(name, err)
 	}

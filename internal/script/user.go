@@ -210,7 +210,7 @@ type runner struct {
 	stopAt context.Context // the context a stop hook is registered on
 	unhook func() bool
 	hooked chan struct{} // closed when the hook on stopAt has run
-	next   int // sequential classes
+	next   int           // sequential classes
 	args   starlark.Tuple
 
 	timeout  time.Duration
