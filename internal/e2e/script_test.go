@@ -245,6 +245,34 @@ func TestScript_ErrorsAreExceptions(t *testing.T) {
 	}
 }
 
+// The same faults on a worker: the master's exceptions table has their
+// places and tracebacks.
+func TestScript_ErrorsOnAWorker(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "faulty.star", faultyScript)
+	m, port := startMaster(t, dir, 0, file, "--headless", "-H", host, "--expect-workers", "1", "--expect-workers-max-wait", "30s",
+		"-u", "4", "-r", "10", "-t", "4s", "--json", filepath.Join(dir, "run.json"), "--only-summary")
+	w := startWorker(t, t.TempDir(), port)
+	if code := m.wait(t, 60*time.Second); code != 0 && code != 1 {
+		t.Fatalf("master exit code %d\nstdout:\n%s\nstderr:\n%s", code, m.stdout, m.stderr)
+	}
+	w.wait(t, 30*time.Second)
+	s, raw := readSummary(t, filepath.Join(dir, "run.json"))
+	found := false
+	for _, e := range s.Exceptions {
+		if e.Message == "faulty.star:12:9: in give_up: fail: gave up on purpose" {
+			found = true
+			if !strings.Contains(e.Traceback, "faulty.star:12:9: in give_up") {
+				t.Errorf("traceback from the worker: %q", e.Traceback)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no exception of give_up from the worker:\n%s", raw)
+	}
+}
+
 // A script that does not parse, and one whose names do not resolve: every
 // problem with file:line:col from horde validate and horde run, exit 2.
 func TestScript_SyntaxErrors(t *testing.T) {
