@@ -338,3 +338,76 @@ func TestParse_SeedExample(t *testing.T) {
 		t.Errorf("wait %+v", c.Wait)
 	}
 }
+
+func TestParse_YAMLRefs(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"lib.star": "load('more.star', 'helper')\nrows = feeder('rows.csv')\n" +
+			"def task(u):\n    helper(u)\n" +
+			"def on_start(u):\n    u.vars['row'] = rows.next()\n" +
+			"users = [user('scripted', wait = constant(2), tasks = {task: 4}, on_start = on_start)]\n" +
+			"not_a_function = 3\n",
+		"more.star": "def helper(u):\n    u.get('/h', name = 'helper')\n",
+		"rows.csv":  "k\nv\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := "host: http://127.0.0.1:1\nusers:\n" +
+		"  - name: mixed\n    tasks:\n      - get: /y\n      - script: {file: lib.star, function: task}\n        weight: 2\n" +
+		"  - name: whole\n    weight: 3\n    script: {file: lib.star, user: scripted}\n"
+	plan, err := Parse("s.yaml", dir, []byte(good), scenario.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"lib.star", "more.star", "rows.csv"}, plan.Files); diff != "" {
+		t.Errorf("files to ship (-want +got):\n%s", diff)
+	}
+	mixed, whole := plan.Classes[0], plan.Classes[1]
+	if sc := mixed.Tasks[1].Script; sc == nil || sc.Run == nil || mixed.Tasks[1].Name != "task" || mixed.Tasks[1].Weight != 2 {
+		t.Errorf("mixed task %+v", mixed.Tasks[1])
+	}
+	if whole.New == nil || whole.Weight != 3 || whole.Wait != horde.Constant(2*time.Second) || len(whole.Tasks) != 1 || whole.Tasks[0].Weight != 4 {
+		t.Errorf("whole class %+v", whole)
+	}
+
+	// The script task shares the YAML user's variables both ways.
+	srv := echo(t)
+	vu := newTestVU(srv.URL)
+	vars := scenario.Vars{"token": "abc"}
+	if err := mixed.Tasks[1].Script.Run(context.Background(), vu, vars); err != nil {
+		t.Fatal(err)
+	}
+	if len(vu.samples) != 1 || vu.samples[0].Name != "helper" {
+		t.Errorf("samples %+v", vu.samples)
+	}
+
+	bad := "host: http://127.0.0.1:1\nusers:\n  - name: a\n    tasks:\n" +
+		"      - script: {file: lib.star, function: nope}\n" +
+		"      - script: {file: lib.star, function: not_a_function}\n" +
+		"      - script: {file: missing.star, function: f}\n" +
+		"      - script: {file: lib.yaml, function: f}\n" +
+		"  - name: b\n    script: {file: lib.star, user: nobody}\n"
+	_, err = Parse("s.yaml", dir, []byte(bad), scenario.Options{})
+	want := []string{
+		`s.yaml:5:44: script lib.star has no function "nope"`,
+		`s.yaml:6:44: not_a_function in lib.star is a int, not a function`,
+		`s.yaml:7:48: read script: open`,
+		`s.yaml:8:44: script file "lib.yaml" must end in .star`,
+		`s.yaml:10:36: script lib.star has no user class "nobody"`,
+	}
+	var list scenario.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v", err)
+	}
+	if len(list) != len(want) {
+		t.Errorf("errors:\n%v", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("errors lack %q:\n%v", w, err)
+		}
+	}
+}
