@@ -411,3 +411,56 @@ func TestParse_YAMLRefs(t *testing.T) {
 		}
 	}
 }
+
+// Users of one compiled script run at once, each with its own state, and
+// a stop cuts their calls off (run with -race).
+func TestUser_Concurrent(t *testing.T) {
+	srv := echo(t)
+	plan := parse(t, `
+shared = {"base": "/c"}
+
+def on_start(u):
+    u.vars["n"] = 0
+
+def task(u):
+    u.vars["n"] += 1
+    u.get(shared["base"] + "/%d" % u.id, name = "c")
+    if u.vars["n"] % 5 == 0:
+        sleep(0.001)
+
+users = [user("c", tasks = [task], on_start = on_start)]
+`, nil)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	counts := make([]int, 8)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vu := newTestVU(srv.URL)
+			u := plan.Classes[0].New()
+			if err := u.OnStart(ctx, vu); err != nil {
+				t.Error(err)
+				return
+			}
+			for ctx.Err() == nil && counts[i] < 10000 {
+				if err := u.Task(ctx, vu); err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
+				counts[i]++
+			}
+			if got := u.(*classUser).r.u.vars.String(); !strings.Contains(got, `"n": `) {
+				t.Errorf("vars %s", got)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	for i, n := range counts {
+		if n == 0 {
+			t.Errorf("user %d ran no task", i)
+		}
+	}
+}
