@@ -96,6 +96,11 @@ func (u *vuser) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout
 	return u.client.Do(req, resp, timeout)
 }
 
+// Scratch returns the user's request and response buffers, for a script
+// (internal/script) to build its requests in and Exchange them with: one
+// set per user, whatever drives it.
+func (u *vuser) Scratch() (*fasthttp.Request, *fasthttp.Response) { return &u.req, &u.resp }
+
 // Do implements horde.VU for Go users.
 func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, error) {
 	req, resp := &u.req, &u.resp

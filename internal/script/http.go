@@ -33,6 +33,12 @@ type exchanger interface {
 	Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error)
 }
 
+// scratcher is a VU that lends its request and response buffers (the
+// engine's), so that a script user holds no second set.
+type scratcher interface {
+	Scratch() (*fasthttp.Request, *fasthttp.Response)
+}
+
 // ownClient is the client of a user whose VU has no Exchange (a VU of
 // another engine): the same client the engine would use, of its own.
 type ownClient struct{ c *httpload.Client }
@@ -47,36 +53,50 @@ type userValue struct {
 	host    string
 	vars    *starlark.Dict
 	client  exchanger // r.ex, or a client of its own for a VU without one
-	req     fasthttp.Request
-	resp    fasthttp.Response
+	req     *fasthttp.Request
+	resp    *fasthttp.Response
 	buf     []byte
 	last    *response // the latest response, whose headers are still in resp
 	pending []*response
-	methods map[string]*starlark.Builtin
+	methods [len(methodNames)]*starlark.Builtin // bound on first use
 }
+
+// methodNames are u's request methods; "request" takes the method first.
+var methodNames = [...]string{"get", "post", "put", "patch", "delete", "head", "options", "request"}
+
+// methodBuiltins are shared by every user: each is bound to its user with
+// BindReceiver, once per user and method.
+var methodBuiltins = func() (out [len(methodNames)]*starlark.Builtin) {
+	for i, m := range methodNames {
+		method := strings.ToUpper(m)
+		out[i] = starlark.NewBuiltin(m, func(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			u := b.Receiver().(*userValue)
+			if method != "REQUEST" {
+				return u.request(t, method, b.Name(), args, kwargs)
+			}
+			if len(args) == 0 {
+				return nil, errors.New("request: missing method")
+			}
+			m, ok := starlark.AsString(args[0])
+			if !ok || m == "" {
+				return nil, fmt.Errorf("request: method must be a string, got %s", args[0].Type())
+			}
+			return u.request(t, strings.ToUpper(m), "request", args[1:], kwargs)
+		})
+	}
+	return out
+}()
 
 func newUserValue(r *runner, host string) *userValue {
 	u := &userValue{r: r, host: host, vars: starlark.NewDict(4), client: r.ex}
 	if u.client == nil {
 		u.client = ownClient{httpload.New(httpload.Options{})}
 	}
-	u.methods = map[string]*starlark.Builtin{}
-	for _, m := range []string{"get", "post", "put", "patch", "delete", "head", "options"} {
-		method := strings.ToUpper(m)
-		u.methods[m] = starlark.NewBuiltin(m, func(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			return u.request(t, method, b.Name(), args, kwargs)
-		})
+	if s, ok := r.vu.(scratcher); ok {
+		u.req, u.resp = s.Scratch()
+	} else {
+		u.req, u.resp = new(fasthttp.Request), new(fasthttp.Response)
 	}
-	u.methods["request"] = starlark.NewBuiltin("request", func(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if len(args) == 0 {
-			return nil, errors.New("request: missing method")
-		}
-		m, ok := starlark.AsString(args[0])
-		if !ok || m == "" {
-			return nil, fmt.Errorf("request: method must be a string, got %s", args[0].Type())
-		}
-		return u.request(t, strings.ToUpper(m), "request", args[1:], kwargs)
-	})
 	return u
 }
 
@@ -98,8 +118,13 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 	case "host":
 		return starlark.String(u.host), nil
 	}
-	if b, ok := u.methods[name]; ok {
-		return b, nil
+	for i, m := range methodNames {
+		if m == name {
+			if u.methods[i] == nil {
+				u.methods[i] = methodBuiltins[i].BindReceiver(u)
+			}
+			return u.methods[i], nil
+		}
 	}
 	return nil, nil
 }
@@ -139,7 +164,7 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 		u.last.detach()
 		u.last = nil
 	}
-	req, resp := &u.req, &u.resp
+	req, resp := u.req, u.resp
 	req.Reset()
 	req.Header.SetMethod(method)
 

@@ -303,6 +303,11 @@ func (r *runner) call(ctx context.Context, fn starlark.Callable) error {
 		r.newThread() // its timer fired: let it cancel a thread no one uses
 	}
 	r.u.flush()
+	if r.class == nil && r.u.last != nil {
+		// a YAML class: its next steps reuse the buffers the last response is in
+		r.u.last.detach()
+		r.u.last = nil
+	}
 	if err == nil {
 		return nil
 	}
