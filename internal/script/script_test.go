@@ -294,6 +294,8 @@ func TestParse_Errors(t *testing.T) {
 		{"top-level loop", "n = 0\nwhile True:\n    n += 1\n", []string{"t.star:3:7: Starlark computation cancelled: too many steps"}},
 		{"missing load", "load('nope.star', 'x')\n", []string{"t.star:1:1: cannot load nope.star: read script: open"}},
 		{"bad feeder", "f = feeder('none.csv')\n", []string{"t.star:1:11: feeder \"none.csv\": no such file or directory"}},
+		{"task without the user", "def f():\n    pass\nusers = [user('a', tasks = [f])]\n", []string{"t.star:3:14: user a: task f (t.star:1:1) must take one argument, the user: def f(u):"}},
+		{"on_start with two", "def f(u):\n    pass\ndef s(u, v):\n    pass\nusers = [user('a', tasks = [f], on_start = s)]\n", []string{"t.star:5:14: user a: on_start: s (t.star:3:1) must take one argument, the user: def s(u):"}},
 		{"duplicate", "def f(u):\n    pass\nusers = [user('a', tasks = [f]), user('a', tasks = [f])]\n", []string{"t.star:3:38: duplicate user name \"a\""}},
 	}
 	for _, tt := range tests {

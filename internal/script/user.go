@@ -123,6 +123,9 @@ func builtinUser(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		if !ok {
 			return nil, fmt.Errorf("user %s: %s must be a function, got %s", name, h.what, h.v.Type())
 		}
+		if err := takesUser(fn); err != nil {
+			return nil, fmt.Errorf("user %s: %s: %w", name, h.what, err)
+		}
 		*h.dst = fn
 	}
 	add := func(v, w starlark.Value) error {
@@ -133,6 +136,9 @@ func builtinUser(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		n, err := starlark.AsInt32(w)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("user %s: task %s: weight must be an integer > 0, got %s", name, fn.Name(), w)
+		}
+		if err := takesUser(fn); err != nil {
+			return fmt.Errorf("user %s: task %w", name, err)
 		}
 		c.tasks = append(c.tasks, taskEntry{fn: fn, name: fn.Name(), weight: n})
 		return nil
@@ -168,6 +174,45 @@ func builtinUser(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		c.cumulative = append(c.cumulative, c.total)
 	}
 	return c, nil
+}
+
+// takesUser checks that a Starlark function can be called with one
+// argument, the user (def task(u):), so that a wrong signature is reported
+// when the file loads, not at every call.
+func takesUser(fn starlark.Callable) error {
+	f, ok := fn.(*starlark.Function)
+	if !ok {
+		return nil // a built-in: checked when called
+	}
+	positional := f.NumParams() - f.NumKwonlyParams()
+	if f.HasVarargs() {
+		positional--
+	}
+	if f.HasKwargs() {
+		positional--
+	}
+	required := 0
+	for i := 0; i < positional; i++ {
+		if f.ParamDefault(i) == nil {
+			required++
+		}
+	}
+	for i := positional; i < f.NumParams()-boolInt(f.HasVarargs())-boolInt(f.HasKwargs()); i++ {
+		if f.ParamDefault(i) == nil {
+			return fmt.Errorf("%s (%s) has a required keyword-only parameter: it is called with the user alone", f.Name(), f.Position())
+		}
+	}
+	if (positional == 0 && !f.HasVarargs()) || required > 1 {
+		return fmt.Errorf("%s (%s) must take one argument, the user: def %s(u):", f.Name(), f.Position(), f.Name())
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // errStopped ends a script call when its user is stopped.
