@@ -141,6 +141,8 @@ func builtinSleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	case <-r.ctx.Done():
 		return nil, errStopped
 	case <-r.wake:
+		return nil, errStopped
+	case <-r.cutOff:
 		return nil, errors.New("sleep interrupted: the task was cut off")
 	}
 }

@@ -300,7 +300,9 @@ func TestParse_Errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.star", t.TempDir(), []byte(tt.src), scenario.Options{Host: "http://127.0.0.1:1"})
+			l := newLoader(t.TempDir())
+			l.steps = 1_000_000 // the default's 100,000,000 take seconds under -race
+			_, err := parseWith(l, "t.star", []byte(tt.src), scenario.Options{Host: "http://127.0.0.1:1"})
 			if err == nil {
 				t.Fatal("no error")
 			}

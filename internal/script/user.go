@@ -250,8 +250,8 @@ type runner struct {
 	thread *starlark.Thread
 	cur    atomic.Pointer[starlark.Thread] // thread, for the stop hook
 	timer  *time.Timer
-	timed  *atomic.Bool // the timer fired for the current thread
-	wake   chan struct{}
+	wake   chan struct{}   // the stop hook's signal to a sleep
+	cutOff chan struct{}   // the current thread's timer's signal to a sleep
 	stopAt context.Context // the context a stop hook is registered on
 	unhook func() bool
 	hooked chan struct{} // closed when the hook on stopAt has run
@@ -290,18 +290,13 @@ func (r *runner) newThread() {
 		fmt.Fprintf(stderr, "%suser %d: %s\n", pos, r.vu.ID(), msg)
 	}}
 	th.SetLocal(localRunner, r)
-	fired := new(atomic.Bool)
-	wake := r.wake
+	cut := make(chan struct{})
 	r.timer = time.AfterFunc(time.Hour, func() {
-		fired.Store(true)
 		th.Cancel("timeout")
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
+		close(cut) // fires once: a new thread and timer follow
 	})
+	r.cutOff = cut
 	r.timer.Stop()
-	r.timed = fired
 	r.thread = th
 	r.cur.Store(th)
 }
@@ -336,7 +331,7 @@ func (r *runner) call(ctx context.Context, fn starlark.Callable) error {
 	if ctx.Err() != nil {
 		return errStopped
 	}
-	select { // a wake-up left over from an earlier cut-off
+	select { // a wake-up left by the hook of an earlier context
 	case <-r.wake:
 	default:
 	}
@@ -344,8 +339,8 @@ func (r *runner) call(ctx context.Context, fn starlark.Callable) error {
 	r.callee = fn.Name()
 	r.timer.Reset(r.timeout)
 	_, err := starlark.Call(th, fn, r.args, nil)
-	if !r.timer.Stop() && r.timed.Load() {
-		r.newThread() // its timer fired: let it cancel a thread no one uses
+	if !r.timer.Stop() {
+		r.newThread() // its timer fired (or fires now): let it cancel a thread no one uses
 	}
 	r.u.flush()
 	if r.class == nil && r.u.last != nil {
