@@ -134,7 +134,13 @@ func TestScript_SeedDistributed(t *testing.T) {
 	}
 	// The seed as a module loaded by the scenario: load() travels too.
 	writeFile(t, dir, "seedlib.star", strings.Replace(string(src), "users = [", "seed_users = [", 1))
-	file := writeFile(t, dir, "seed.star", "load(\"seedlib.star\", \"seed_users\")\nusers = seed_users\n")
+	// A feeder's CSV file travels too: a worker without it could not load the script.
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "data"), "names.csv", "name\nann\nbob\n")
+	file := writeFile(t, dir, "seed.star", "load(\"seedlib.star\", \"seed_users\")\nnames = feeder(\"data/names.csv\")\n"+
+		"if names.len != 2:\n    fail(\"names.csv has %d rows\" % names.len)\nusers = seed_users\n")
 	m, port := startMaster(t, dir, 0, file, "--headless", "-H", host, "--expect-workers", "2", "--expect-workers-max-wait", "30s",
 		"-u", "50", "-r", "25", "-t", "20s", "--json", filepath.Join(dir, "run.json"), "--only-summary")
 	var workers []*proc
