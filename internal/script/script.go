@@ -205,27 +205,20 @@ func errorsOf(file string, err error) scenario.ErrorList {
 	case errors.As(err, &se):
 		list = append(list, &scenario.Error{Pos: posOf(se.Pos), Msg: se.Msg})
 	case errors.As(err, &ee):
+		// An error in a module that load() ran: name the module's place.
+		for inner := (*starlark.EvalError)(nil); errors.As(ee.Unwrap(), &inner); {
+			ee = inner
+		}
 		pos := scenario.Pos{File: file, Line: 1, Col: 1}
 		if fr, ok := scriptFrame(ee.CallStack); ok {
 			pos = posOf(fr.Pos)
 		}
-		msg := ee.Msg
-		var le *loadError
-		if errors.As(err, &le) {
-			return le.errs
-		}
-		list = append(list, &scenario.Error{Pos: pos, Msg: msg})
+		list = append(list, &scenario.Error{Pos: pos, Msg: ee.Msg})
 	default:
 		list = append(list, &scenario.Error{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: err.Error()})
 	}
 	return list
 }
-
-// loadError carries the errors of a module loaded by load() to the file
-// that loaded it.
-type loadError struct{ errs scenario.ErrorList }
-
-func (e *loadError) Error() string { return e.errs.Error() }
 
 // scriptFrame is the innermost frame of stack in a script file (not in a
 // built-in function).

@@ -468,3 +468,21 @@ users = [user("c", tasks = [task], on_start = on_start)]
 		}
 	}
 }
+
+// An error in a module that load() runs is reported at the module's place.
+func TestParse_ModuleErrors(t *testing.T) {
+	for _, tt := range []struct{ lib, want string }{
+		{"def f(u)\n  pass\n", "lib.star:2:1: got newline, want ':'"},
+		{"x = {}['k']\n", `lib.star:1:7: key "k" not in dict`},
+		{"y = nope\n", "lib.star:1:5: undefined: nope"},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "lib.star"), []byte(tt.lib), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Parse("main.star", dir, []byte("load('lib.star', 'f')\nusers = [user('a', tasks = [f])]\n"), scenario.Options{Host: "http://127.0.0.1:1"})
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("lib %q: error %v, want %q", tt.lib, err, tt.want)
+		}
+	}
+}
