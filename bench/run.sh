@@ -9,7 +9,8 @@
 #   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1)
 #   BENCH_CONNS           connections / users of the saturation runs (default 50)
 #   BENCH_TOOLS           saturation generators to run, in order
-#                         (default "wrk horde hey vegeta k6 locust-fast locust-http"); vegeta
+#                         (default "wrk horde hey vegeta k6 locust-fast locust-http"; set but
+#                         empty: none); vegeta
 #                         and k6 are built by the script with `go install` at the pinned
 #                         versions below into a temp GOBIN
 #   BENCH_VEGETA_VERSION  vegeta to install (default v12.13.0)
@@ -21,6 +22,11 @@
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
 #   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s)
 #   BENCH_LOCUST_IDLE_USERS  Locust FastHttpUser users of the same test (default 1000; 0 skips it)
+#   BENCH_SCRIPT_USERS    users of the scripted-users test: the seed workload (without waits)
+#                         against `horde target`, as YAML, as a Starlark script and as k6 JS,
+#                         CPU per request (default 50; 0 skips it)
+#   BENCH_SCRIPT_DURATION -t of each scripted-users run (default 20s)
+#   BENCH_SCRIPT_PORT     port of that `horde target` on 127.0.0.1 (default 18083)
 #   BENCH_PORT            nginx port on 127.0.0.1 (default 18081)
 #   BENCH_HORDE_BIN             use this horde binary instead of building one
 #   BENCH_OUT             directory for the Markdown results (default bench/out)
@@ -34,7 +40,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${BENCH_DURATION:-20s}
 REPEAT=${BENCH_REPEAT:-1}
 CONNS=${BENCH_CONNS:-50}
-TOOLS=${BENCH_TOOLS:-"wrk horde hey vegeta k6 locust-fast locust-http"}
+TOOLS=${BENCH_TOOLS-"wrk horde hey vegeta k6 locust-fast locust-http"}
 VEGETA_VERSION=${BENCH_VEGETA_VERSION:-v12.13.0}
 K6_VERSION=${BENCH_K6_VERSION:-v1.8.1}
 RATE=${BENCH_RATE:-2000}
@@ -43,6 +49,9 @@ RATE_PORT=${BENCH_RATE_PORT:-18082}
 IDLE_USERS=${BENCH_IDLE_USERS:-10000}
 IDLE_DURATION=${BENCH_IDLE_DURATION:-40s}
 LOCUST_IDLE_USERS=${BENCH_LOCUST_IDLE_USERS:-1000}
+SCRIPT_USERS=${BENCH_SCRIPT_USERS:-50}
+SCRIPT_DURATION=${BENCH_SCRIPT_DURATION:-20s}
+SCRIPT_PORT=${BENCH_SCRIPT_PORT:-18083}
 PORT=${BENCH_PORT:-18081}
 OUT_DIR=${BENCH_OUT:-$ROOT/bench/out}
 URL="http://127.0.0.1:$PORT"
@@ -65,6 +74,7 @@ seconds() {
 DUR_S=$(seconds "$DURATION")
 IDLE_S=$(seconds "$IDLE_DURATION")
 RATE_S=$(seconds "$RATE_DURATION")
+SCRIPT_S=$(seconds "$SCRIPT_DURATION")
 ((DUR_S > 0)) || die "BENCH_DURATION must be at least 1s"
 
 # ---------------------------------------------------------------------------------------------
@@ -192,6 +202,8 @@ for t in $TOOLS; do
 	k6) go_tool k6 "go.k6.io/k6@$K6_VERSION" ;;
 	esac
 done
+# The scripted-users test compares with k6 running the same workload in JS.
+if ((SCRIPT_USERS > 0)) && [[ -z ${GOTOOL[k6]:-} ]] && have go; then go_tool k6 "go.k6.io/k6@$K6_VERSION"; fi
 
 # ---------------------------------------------------------------------------------------------
 # 2. nginx, 1 worker on core 0
@@ -640,6 +652,139 @@ EOF2
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 6. Scripted users: the seed workload as YAML, as a Starlark script and as k6 JS
+# ---------------------------------------------------------------------------------------------
+# `horde target` (core 0) serves the seed's API; each generator (core 1) runs SCRIPT_USERS
+# users of examples/seed-api.{yaml,star} (waits removed, so that the users saturate) or the
+# same workload in k6 JS. The figure is the generator's CPU (user+sys) per request.
+SCRIPT_MD=$TMP/script.md
+: >"$SCRIPT_MD"
+if ((SCRIPT_USERS > 0)); then
+	if (exec 3<>"/dev/tcp/127.0.0.1/$SCRIPT_PORT") 2>/dev/null; then
+		die "127.0.0.1:$SCRIPT_PORT is already in use (set BENCH_SCRIPT_PORT)"
+	fi
+	SURL="http://127.0.0.1:$SCRIPT_PORT"
+	sed -e 's/^    wait: {between: \[1s, 3s\]}/    wait: {constant: 0s}/' "$ROOT/examples/seed-api.yaml" >"$TMP/seed.yaml"
+	sed -e 's/wait = between(1, 3)/wait = constant(0)/' "$ROOT/examples/seed-api.star" >"$TMP/seed.star"
+	grep -q 'constant: 0s' "$TMP/seed.yaml" || die "examples/seed-api.yaml: its wait line changed; update bench/run.sh"
+	grep -q 'constant(0)' "$TMP/seed.star" || die "examples/seed-api.star: its wait line changed; update bench/run.sh"
+	cat >"$TMP/seed-k6.js" <<K6EOF
+// The seed's locustfile in k6 JS: log in once per VU, then tasks 3/2/1/1 (k6 has no
+// per-VU teardown, so there is no logout).
+import http from "k6/http";
+
+const base = "$SURL";
+const rand = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
+let token = null;
+
+function auth(name) {
+  return { headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, tags: { name: name } };
+}
+
+export default function () {
+  if (token === null) {
+    const r = http.post(base + "/api/login",
+      JSON.stringify({ username: "user_" + rand(1, 10000), password: "test123" }),
+      { headers: { "Content-Type": "application/json" } });
+    token = r.status === 200 ? r.json().token : "";
+    return;
+  }
+  if (!token) return;
+  const n = rand(1, 7);
+  if (n <= 3) {
+    http.get(base + "/api/data/" + rand(1, 1000), auth("/api/data/[id]"));
+  } else if (n <= 5) {
+    http.get(base + "/api/items?page=" + rand(1, 100) + "&limit=20", auth("/api/items"));
+  } else if (n === 6) {
+    http.post(base + "/api/items", JSON.stringify({
+      title: "Item " + rand(1, 100000), description: "Test item for soak testing", value: rand(1, 1000),
+    }), auth("/api/items"));
+  } else {
+    http.patch(base + "/api/items/" + rand(1, 1000), JSON.stringify({ value: rand(1, 1000) }), auth("/api/items/[id]"));
+  }
+}
+K6EOF
+	sleep 2
+	log "scripted users: horde target on $SURL (core $TARGET_CPU)"
+	taskset -c "$TARGET_CPU" timeout -k 10 $((3 * SCRIPT_S + 300)) "$HORDE" target \
+		--addr "127.0.0.1:$SCRIPT_PORT" --admin-addr off >"$TMP/script-target.out" 2>"$TMP/script-target.err" &
+	PIDS+=("$!")
+	for _ in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$SCRIPT_PORT") 2>/dev/null && break
+		sleep 0.1
+	done
+	SCRIPT_TSV=$TMP/script.tsv
+	: >"$SCRIPT_TSV"
+	for gen in yaml star k6; do
+		rc=0 counts=""
+		case $gen in
+		yaml | star)
+			log "scripted users: horde run seed.$gen, $SCRIPT_USERS users, $SCRIPT_DURATION (core $GEN_CPU)"
+			TIMED_S=$SCRIPT_S timed "script-$gen" "$HORDE" run "$TMP/seed.$gen" --headless -u "$SCRIPT_USERS" \
+				-r 1000 -t "$SCRIPT_DURATION" -H "$SURL" --only-summary --json "$TMP/script-$gen.json" || rc=$?
+			if [[ -s $TMP/script-$gen.json ]]; then
+				counts=$(pyget "$TMP/script-$gen.json" <<'PYEOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+print(t["num_requests"], t["num_failures"], t["total_rps"])
+PYEOF
+				)
+			fi
+			;;
+		k6)
+			if [[ -z ${GOTOOL[k6]:-} ]]; then
+				printf 'k6\t-\t-\t-\t-\tnot installed (go install failed)\n' >>"$SCRIPT_TSV"
+				continue
+			fi
+			log "scripted users: k6 seed-k6.js, $SCRIPT_USERS VUs, $SCRIPT_DURATION (core $GEN_CPU)"
+			TIMED_S=$SCRIPT_S timed script-k6 env K6_NO_USAGE_REPORT=true "${GOTOOL[k6]}" run --quiet --no-usage-report \
+				--vus "$SCRIPT_USERS" --duration "$SCRIPT_DURATION" --summary-export "$TMP/script-k6.json" "$TMP/seed-k6.js" || rc=$?
+			if [[ -s $TMP/script-k6.json ]]; then
+				counts=$(pyget "$TMP/script-k6.json" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+print(m["http_reqs"]["count"], m.get("http_req_failed", {}).get("passes", 0), m["http_reqs"]["rate"])
+PYEOF
+				)
+			fi
+			;;
+		esac
+		if [[ -z $counts || ! -s $TMP/script-$gen.time ]]; then
+			log "script-$gen produced no result (exit $rc):"
+			tail -n 20 "$TMP/script-$gen.out" "$TMP/script-$gen.err" >&2 || true
+			printf '%s\t-\t-\t-\t-\tno result (exit %s)\n' "$gen" "$rc" >>"$SCRIPT_TSV"
+			continue
+		fi
+		read -r usr sys rss wall < <(tail -n 1 "$TMP/script-$gen.time")
+		read -r reqs fails rps <<<"$counts"
+		note=""
+		((rc == 0)) || note="exit $rc"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$gen" "$reqs" "$fails" "$rps" \
+			"$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')" "$note" >>"$SCRIPT_TSV"
+		log "script-$gen: $reqs requests, $fails failures, cpu ${usr}u+${sys}s"
+		sleep 2
+	done
+	pyget "$SCRIPT_TSV" >"$SCRIPT_MD" <<'PYEOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+names = {"yaml": "horde, YAML (examples/seed-api.yaml)", "star": "horde, Starlark (examples/seed-api.star)",
+         "k6": "k6, the same workload in JS"}
+num = lambda x: float(x) if x not in ("-", "") else None
+per = {r[0]: num(r[4]) / num(r[1]) * 1e6 if num(r[1]) and num(r[4]) is not None else None for r in rows}
+base = per.get("yaml")
+print("| generator | requests | failures | req/s | CPU s (user+sys) | CPU µs / request | × YAML | note |")
+print("|" + "---|" * 8)
+for r in rows:
+    p = per[r[0]]
+    if p is None:
+        print(f"| {names.get(r[0], r[0])} | - | - | - | - | - | - | {r[5]} |")
+        continue
+    ratio = f"{p / base:.2f}" if base else "-"
+    print(f"| {names.get(r[0], r[0])} | {num(r[1]):,.0f} | {r[2]} | {num(r[3]):,.0f} | {r[4]} | {p:.1f} | {ratio} | {r[5]} |")
+PYEOF
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 mkdir -p "$OUT_DIR"
@@ -652,11 +797,13 @@ export BENCH_META_STAMP=$STAMP BENCH_META_CPU="$(nproc) cores, $CPU_MODEL, kerne
 export BENCH_META_HORDE=${HORDE_VERSION:-unknown} BENCH_META_BUSY=$BUSY BENCH_META_REPEAT=$REPEAT
 export BENCH_META_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')"
 export BENCH_META_VEGETA=$VEGETA_VERSION BENCH_META_K6=$K6_VERSION
-python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" "$RATE_MD" "$RATE" "$RATE_DURATION" <<'EOF'
+python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" "$RATE_MD" "$RATE" "$RATE_DURATION" \
+	"$SCRIPT_MD" "$SCRIPT_USERS" "$SCRIPT_DURATION" <<'EOF'
 import os
 import sys
 
 results, idle, report, duration, conns, rate_md, rate, rate_duration = sys.argv[1:9]
+script_md, script_users, script_duration = sys.argv[9:12]
 meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items() if k.startswith("BENCH_META_")}
 names = {
     "wrk": "wrk (-t1)",
@@ -782,5 +929,15 @@ with open(report, "w") as f:
         f.write(f"\n## {rate_title}\n\n" + rate_table + "\n\n")
         f.write("Achieved rate is iterations started ÷ the run time; p99 corrected is timed from each "
                 "iteration's intended start, uncorrected from the send. The server's own delay is 50 ms.\n")
+script_title = (f"Scripted users: the seed workload without waits, {script_users} users, {script_duration}, "
+                "against horde target (core 0), generator on core 1")
+script_table = open(script_md).read().strip() if os.path.exists(script_md) else ""
+if script_table:
+    print("\n" + script_title + ":")
+    print(script_table)
+    with open(report, "a") as f:
+        f.write(f"\n## {script_title}\n\n" + script_table + "\n\n")
+        f.write("CPU is the generator process's user+sys (GNU time) over its whole run, startup included. "
+                "The k6 script logs in once per VU and never logs out (k6 has no per-VU teardown).\n")
 print(f"\nMarkdown: {report}")
 EOF

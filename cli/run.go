@@ -19,6 +19,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/script"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -275,7 +276,7 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 			dir = filepath.Dir(src.file)
 		}
 		opts := scenario.Options{Host: o.host, Tags: o.tags, ExcludeTags: o.excludeTags}
-		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, opts); err != nil {
+		if c.Plan, err = script.Parse(src.file, dir, c.Scenario, opts); err != nil {
 			return nil, badInput("%v", err)
 		}
 		if host == "" {

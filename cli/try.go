@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/script"
 )
 
 // DefaultBodyLimit is how much of each body `horde try` prints.
@@ -50,7 +52,7 @@ input (the scenario, a flag, or a template that cannot render).`,
 			if bodyLimit < 0 {
 				return badInput("--body-limit: %d is negative", bodyLimit)
 			}
-			plan, err := scenario.LoadFile(args[0], scenario.Options{Host: host})
+			plan, err := script.LoadFile(args[0], scenario.Options{Host: host})
 			if err != nil {
 				return badInput("%v", err)
 			}
@@ -74,6 +76,9 @@ input (the scenario, a flag, or a template that cannot render).`,
 				if ci < 0 {
 					return badInput("--class %q: the scenario's user classes are %s", class, strings.Join(names, ", "))
 				}
+			}
+			if c := plan.Classes[ci]; c.New != nil || slices.ContainsFunc(c.Tasks, func(t *scenario.Task) bool { return t.Script != nil }) {
+				return badInput("user class %s runs Starlark code, which horde try does not trace yet: run it once with horde run %s -u 1 -i 1 --headless -L debug to see each request", c.Name, args[0])
 			}
 			return runTry(cmd.Context(), stdout, args[0], plan, h, ci, bodyLimit, timeout.d)
 		},

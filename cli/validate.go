@@ -8,6 +8,7 @@ import (
 
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/script"
 )
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -17,7 +18,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Check a scenario file and print every problem as file:line:col: message",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := scenario.LoadFile(args[0], scenario.Options{Host: host})
+			plan, err := script.LoadFile(args[0], scenario.Options{Host: host})
 			if err != nil {
 				fmt.Fprintln(stderr, err)
 				return &run.ExitError{Code: ExitBadInput, Err: fmt.Errorf("%s is not valid", args[0])}

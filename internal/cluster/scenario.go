@@ -27,13 +27,14 @@ type Scenario struct {
 }
 
 // NewScenario bundles the scenario read from path (src) with the data files
-// (feeders' CSV files) its data: section names by relative path, read
+// (feeders' CSV files) its data: section names by relative path, and the
+// other files it read (files: scripts, their modules and feeders), read
 // relative to path's directory. Data files named by an absolute path are not
 // shipped: every worker must have them at that path.
-func NewScenario(path string, src []byte, host string) (*Scenario, error) {
+func NewScenario(path string, src []byte, host string, files ...string) (*Scenario, error) {
 	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host}
 	dir := filepath.Dir(path)
-	for _, f := range DataFiles(src) {
+	for _, f := range append(DataFiles(src), files...) {
 		if filepath.IsAbs(f) {
 			continue
 		}

@@ -95,6 +95,7 @@ type Engine struct {
 	wg        sync.WaitGroup
 	running   atomic.Int64
 	exc       map[string]int64
+	excTrace  map[string]string // a traceback per message, for errors that carry one
 	excOthers int64
 	perClass  []atomic.Int64
 	done      atomic.Int64 // users that ran their Iterations and ended
@@ -166,6 +167,7 @@ func New(cfg Config) (*Engine, error) {
 		rate:     cfg.SpawnRate,
 		retarget: make(chan struct{}, 1),
 		exc:      make(map[string]int64),
+		excTrace: make(map[string]string),
 		perClass: make([]atomic.Int64, len(cfg.Classes)),
 	}, nil
 }
@@ -243,7 +245,7 @@ func (e *Engine) Exceptions() []stats.Exception {
 	e.mu.Lock()
 	out := make([]stats.Exception, 0, len(e.exc)+1)
 	for m, n := range e.exc {
-		out = append(out, stats.Exception{Message: m, Count: n})
+		out = append(out, stats.Exception{Message: m, Count: n, Traceback: e.excTrace[m]})
 	}
 	if e.excOthers > 0 {
 		out = append(out, stats.Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
@@ -258,11 +260,18 @@ func (e *Engine) Exceptions() []stats.Exception {
 	return out
 }
 
+// tracer is an error that carries a traceback (a script's, internal/script).
+type tracer interface{ Traceback() string }
+
 func (e *Engine) exception(err error) {
 	msg := err.Error()
+	var tr tracer
 	e.mu.Lock()
 	if _, ok := e.exc[msg]; ok || len(e.exc) < maxExceptions {
 		e.exc[msg]++
+		if _, ok := e.excTrace[msg]; !ok && errors.As(err, &tr) {
+			e.excTrace[msg] = tr.Traceback()
+		}
 	} else {
 		e.excOthers++
 	}

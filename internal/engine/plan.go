@@ -25,11 +25,16 @@ func PlanClasses(p *scenario.Plan, host string) []horde.Class {
 	host = strings.TrimSuffix(host, "/")
 	classes := make([]horde.Class, 0, len(p.Classes))
 	for _, c := range p.Classes {
+		if c.New != nil { // a script's user class (internal/script)
+			classes = append(classes, horde.Class{Name: c.Name, Weight: c.Weight, Count: c.Count, Wait: c.Wait, New: c.New})
+			continue
+		}
 		pc := &planClass{plan: p, class: c, host: host}
 		pc.onStart = compileSteps(c.OnStart, host)
 		pc.onStop = compileSteps(c.OnStop, host)
 		for _, t := range c.Tasks {
 			pc.tasks = append(pc.tasks, compileSteps(t.Steps, host))
+			pc.scripts = append(pc.scripts, t.Script)
 			pc.total += t.Weight
 			pc.cumulative = append(pc.cumulative, pc.total)
 		}
@@ -51,7 +56,8 @@ type planClass struct {
 	host       string
 	onStart    []*step
 	tasks      [][]*step
-	cumulative []int // running sum of task weights
+	scripts    []*scenario.Script // per task: the script function it runs, or nil
+	cumulative []int              // running sum of task weights
 	total      int
 	onStop     []*step
 }
@@ -185,6 +191,12 @@ func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
 		r := u.rand.IntN(pc.total)
 		for i = 0; pc.cumulative[i] <= r; i++ {
 		}
+	}
+	if sc := pc.scripts[i]; sc != nil {
+		if sc.Run == nil {
+			return fmt.Errorf("%s: script %s of %s was not loaded", sc.Pos, sc.Name, sc.File)
+		}
+		return sc.Run(ctx, u, p.vars)
 	}
 	return p.runSteps(ctx, u, pc.tasks[i])
 }

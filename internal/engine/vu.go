@@ -90,6 +90,20 @@ func (u *vuser) record(method, name string, d time.Duration, bytes int64, failur
 	u.lag = 0
 }
 
+// Exchange sends req over the user's own client (its keep-alive
+// connections and cookie jar) into resp without recording it: scripts
+// (internal/script) build the request, then Record the sample themselves,
+// so that their requests cost what a YAML step costs. timeout 0 means the
+// client's default.
+func (u *vuser) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
+	return u.client.Do(req, resp, timeout)
+}
+
+// Scratch returns the user's request and response buffers, for a script
+// (internal/script) to build its requests in and Exchange them with: one
+// set per user, whatever drives it.
+func (u *vuser) Scratch() (*fasthttp.Request, *fasthttp.Response) { return &u.req, &u.resp }
+
 // Do implements horde.VU for Go users.
 func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, error) {
 	req, resp := &u.req, &u.resp

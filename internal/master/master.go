@@ -123,7 +123,8 @@ type Master struct {
 	hist       *stats.History
 	pending    *stats.Interval // merged reports since the last tick
 	exc        map[string]int64
-	last       time.Time // end of the last tick
+	excTrace   map[string]string // a traceback per message, when a worker sent one
+	last       time.Time         // end of the last tick
 	resetWant  bool
 	start, end time.Time
 	workers    map[string]*workerRec
@@ -205,6 +206,7 @@ func New(cfg Config) (*Master, error) {
 		st:       stats.New(now),
 		hist:     &stats.History{Max: cfg.HistoryMax},
 		exc:      map[string]int64{},
+		excTrace: map[string]string{},
 		last:     now,
 		workers:  map[string]*workerRec{},
 	}
@@ -348,6 +350,7 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	m.hist.Reset()
 	m.pending = nil
 	clear(m.exc)
+	clear(m.excTrace)
 	m.last, m.start, m.end = now, now, time.Time{}
 	m.resetWant = false
 	m.ending = false
@@ -680,7 +683,7 @@ func (m *Master) Exceptions() []stats.Exception {
 	m.mu.Lock()
 	out := make([]stats.Exception, 0, len(m.exc))
 	for msg, n := range m.exc {
-		out = append(out, stats.Exception{Message: msg, Count: n, Nodes: "local"})
+		out = append(out, stats.Exception{Message: msg, Count: n, Traceback: m.excTrace[msg], Nodes: "local"})
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -1176,6 +1179,9 @@ func (m *Master) countLocked(w *workerRec, r *cluster.Report) {
 	}
 	for _, e := range r.Exceptions {
 		m.exc[e.Message] += e.Count
+		if e.Traceback != "" && m.excTrace[e.Message] == "" {
+			m.excTrace[e.Message] = e.Traceback
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
 	"github.com/horde-load/horde/internal/master"
+	"github.com/horde-load/horde/internal/scenario"
 )
 
 // Cluster makes a distributed run (`horde master`): the users run on
@@ -49,7 +50,7 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 	var bundle *cluster.Scenario
 	if r.cfg.ScenarioFile != "" {
 		var err error
-		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host); err != nil {
+		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, planFiles(r.cfg.Plan)...); err != nil {
 			return nil, badInput("%v", err)
 		}
 		bundle.Tags, bundle.ExcludeTags = r.cfg.Tags, r.cfg.ExcludeTags
@@ -137,4 +138,13 @@ func waitWorkers(ctx context.Context, m *master.Master, n int, maxWait time.Dura
 		case <-tick.C:
 		}
 	}
+}
+
+// planFiles are the files a plan read besides its data: section (scripts
+// and theirs), shipped with it.
+func planFiles(p *scenario.Plan) []string {
+	if p == nil {
+		return nil
+	}
+	return p.Files
 }

@@ -8,6 +8,7 @@
 package scenario
 
 import (
+	"context"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -31,6 +32,11 @@ type Plan struct {
 	Thresholds []*Threshold
 	// Monitor names the target's metrics to record beside the statistics.
 	Monitor Monitor
+	// Files are the files the scenario read besides its data: section
+	// (scripts, the modules they load, their feeders' CSV files), relative
+	// to its directory; set by the script loader (internal/script), shipped
+	// to workers with the scenario.
+	Files []string
 }
 
 // Monitor is the scenario's monitor: section.
@@ -110,7 +116,26 @@ type Class struct {
 	// IterationFeeds names feeders whose next row is stored in the user's
 	// Vars at the start of every task (feed: {name: per_iteration}).
 	IterationFeeds []string
-	Pos            Pos
+	// Script, when set, is a user class of a Starlark script that runs
+	// instead of steps (script: {file, user}); New, set by the script
+	// loader (internal/script), makes its users. A .star scenario has only
+	// such classes.
+	Script *Script
+	New    func() horde.User
+	Pos    Pos
+}
+
+// Script names a function (or, for a class, a user class) of a Starlark
+// script file (docs/scripting.md). The scenario parser records File, Name
+// and Pos; the script loader (internal/script) compiles the file and sets
+// Run for a task.
+type Script struct {
+	File string // as written, relative to the scenario's directory
+	Name string // the function (task) or user class (class)
+	Pos  Pos
+	// Run calls the function for one user; vars are the user's variables,
+	// shared with the YAML steps of its class.
+	Run func(ctx context.Context, vu horde.VU, vars Vars) error
 }
 
 // Task is a weighted unit of work: one request or a sequence of requests.
@@ -119,6 +144,7 @@ type Task struct {
 	Weight int
 	Steps  []*Step
 	Tags   []string // its own; the class's apply too
+	Script *Script  // a script function instead of Steps (script: {file, function})
 }
 
 // Body kinds.

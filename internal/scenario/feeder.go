@@ -126,3 +126,13 @@ func readCSV(path string) (columns []string, rows [][]string, err error) {
 	}
 	return columns, rows, nil
 }
+
+// LoadFeeder reads a CSV file (a header row, then rows) into a feeder, as
+// the data: section does; scripts (internal/script) use it for feeder().
+func LoadFeeder(name, mode, path string) (*Feeder, error) {
+	cols, rows, err := readCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewFeeder(name, mode, cols, rows)
+}

@@ -248,3 +248,8 @@ func vuFunc(env *Env, _ []any) (value, error) {
 	}
 	return value{i: int64(env.UserID), isInt: true}, nil
 }
+
+// NextSeq returns the next value of the process-wide counter behind the
+// seq template function, so that scripts (internal/script) and templates
+// draw from one sequence.
+func NextSeq() int64 { return processSeq.Add(1) }

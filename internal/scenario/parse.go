@@ -63,14 +63,16 @@ var (
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
 	spikeKeys     = []string{"base", "peak", "at", "duration"}
-	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "tags", "on_start", "tasks", "on_stop"}
+	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "tags", "on_start", "tasks", "on_stop", "script"}
 	waitKinds     = []string{"constant", "between", "pacing"}
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	bodyKeys      = []string{"json", "form", "body", "body_file", "multipart"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
 		"body_file", "multipart", "content_type", "timeout", "capture", "check", "auth", "cookies",
 		"follow_redirects", "on_failure")
-	taskKeys        = append(slices.Clone(requestKeys), "weight", "tags", "steps")
+	taskKeys        = append(slices.Clone(requestKeys), "weight", "tags", "steps", "script")
+	taskScriptKeys  = []string{"file", "function"}
+	classScriptKeys = []string{"file", "user"}
 	stepsTaskKeys   = []string{"weight", "name", "tags", "steps", "on_failure"}
 	authKinds       = []string{"basic", "bearer"}
 	multipartKeys   = []string{"fields", "files"}

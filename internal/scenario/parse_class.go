@@ -131,6 +131,15 @@ func (p *parser) class(n *yaml.Node) *Class {
 	if e, ok := f["on_stop"]; ok {
 		c.OnStop = p.requests(e.val, "on_stop")
 	}
+	if e, ok := f["script"]; ok {
+		c.Script = p.script(e.val, classScriptKeys, "user")
+		for _, k := range []string{"tasks", "on_start", "on_stop", "sequential", "feed"} {
+			if o, ok := f[k]; ok {
+				p.errorf(o.key, "%s has script: it cannot have %s too (the script's user class has its own)", label, k)
+			}
+		}
+		return c
+	}
 	if e, ok := f["tasks"]; ok {
 		items, ok := p.list(e.val, "tasks", false)
 		if ok && len(items) == 0 {
@@ -297,6 +306,22 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 	if sleepTask && !slices.ContainsFunc(methodKeys, func(m string) bool { _, ok := f[m]; return ok }) {
 		return nil
 	}
+	if e, ok := f["script"]; ok {
+		for _, o := range ps {
+			if o.name != "script" && o.name != "weight" && o.name != "name" && o.name != "tags" {
+				p.errorf(o.key, "task with script cannot have %s: the function sends its own requests", o.name)
+			}
+		}
+		t.Script = p.script(e.val, taskScriptKeys, "function")
+		if t.Script == nil {
+			return nil
+		}
+		t.Name = t.Script.Name
+		if e, ok := f["name"]; ok {
+			t.Name, _ = p.str(e.val, "name")
+		}
+		return t
+	}
 	if !hasSteps {
 		s := p.request(n, f)
 		if s == nil {
@@ -334,4 +359,32 @@ func hasKey(n *yaml.Node, name string) bool {
 		}
 	}
 	return false
+}
+
+// script parses script: {file: lib.star, <what>: name}, where what is
+// "function" (a task) or "user" (a class).
+func (p *parser) script(n *yaml.Node, known []string, what string) *Script {
+	f := p.fields(n, "script", known)
+	if f == nil {
+		return nil
+	}
+	sc := &Script{Pos: p.pos(p.resolve(n))}
+	if e, ok := f["file"]; ok {
+		sc.File, _ = p.str(e.val, "script file")
+		sc.Pos = p.pos(p.resolve(e.val))
+	} else {
+		p.errorf(p.resolve(n), "script has no file: name its .star file")
+		return nil
+	}
+	if e, ok := f[what]; ok {
+		sc.Name, _ = p.str(e.val, "script "+what)
+		sc.Pos = p.pos(p.resolve(e.val))
+	} else {
+		p.errorf(p.resolve(n), "script has no %s: name the %s to run", what, what)
+		return nil
+	}
+	if sc.File == "" || sc.Name == "" {
+		return nil
+	}
+	return sc
 }

@@ -43,6 +43,14 @@ func (p *Plan) selectTags(tags, exclude []string) error {
 	}
 	var classes []*Class
 	for _, c := range p.Classes {
+		if c.Script != nil || c.New != nil {
+			// A script's user class: its tasks are code, with no tags of
+			// their own; the class's tags decide.
+			if (len(tags) == 0 || hasAny(c.Tags, tags)) && !hasAny(c.Tags, exclude) {
+				classes = append(classes, c)
+			}
+			continue
+		}
 		var kept []*Task
 		for _, t := range c.Tasks {
 			all := append(slices.Clone(c.Tags), t.Tags...)

@@ -32,6 +32,7 @@ import (
 	"github.com/horde-load/horde/internal/engine"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/script"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -423,7 +424,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
-		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags})
+		plan, err = script.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags})
 		if err != nil {
 			return fmt.Errorf("the master's scenario does not compile here: %w", err)
 		}
@@ -621,13 +622,17 @@ func (w *Worker) flush(r *run, final bool) {
 // exceptionDelta returns the exceptions raised since the last call.
 func (r *run) exceptionDelta() []stats.Exception {
 	now := map[string]int64{}
+	trace := map[string]string{}
 	for _, x := range r.eng.Exceptions() {
 		now[x.Message] += x.Count
+		if x.Traceback != "" {
+			trace[x.Message] = x.Traceback
+		}
 	}
 	var out []stats.Exception
 	for m, n := range now {
 		if d := n - r.excSent[m]; d > 0 {
-			out = append(out, stats.Exception{Message: m, Count: d})
+			out = append(out, stats.Exception{Message: m, Count: d, Traceback: trace[m]})
 			r.excSent[m] = n
 		}
 	}

@@ -1677,6 +1677,7 @@ type Exception struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
 	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Traceback     string                 `protobuf:"bytes,3,opt,name=traceback,proto3" json:"traceback,omitempty"` // a script's traceback (internal/script), the first one seen for the message
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1723,6 +1724,13 @@ func (x *Exception) GetCount() int64 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *Exception) GetTraceback() string {
+	if x != nil {
+		return x.Traceback
+	}
+	return ""
 }
 
 var File_horde_cluster_v1_cluster_proto protoreflect.FileDescriptor
@@ -1886,10 +1894,11 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x03R\x05count\";\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\"Y\n" +
 	"\tException\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count2Z\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1c\n" +
+	"\ttraceback\x18\x03 \x01(\tR\ttraceback2Z\n" +
 	"\aCluster\x12O\n" +
 	"\aConnect\x12\x1f.horde.cluster.v1.WorkerMessage\x1a\x1f.horde.cluster.v1.MasterMessage(\x010\x01B8Z6github.com/horde-load/horde/internal/cluster/clusterpbb\x06proto3"
 

@@ -209,7 +209,7 @@ func shapeFromPB(p *pb.Shape) shape.Shape {
 func ReportToPB(r *cluster.Report) (*pb.Report, error) {
 	out := &pb.Report{Seq: r.Seq, RunId: r.RunID, Final: r.Final, Status: statusToPB(&r.Status)}
 	for _, e := range r.Exceptions {
-		out.Exceptions = append(out.Exceptions, &pb.Exception{Message: e.Message, Count: e.Count})
+		out.Exceptions = append(out.Exceptions, &pb.Exception{Message: e.Message, Count: e.Count, Traceback: e.Traceback})
 	}
 	iv, err := IntervalToPB(r.Interval)
 	if err != nil {
@@ -223,7 +223,7 @@ func ReportToPB(r *cluster.Report) (*pb.Report, error) {
 func ReportFromPB(r *pb.Report) (*cluster.Report, error) {
 	out := &cluster.Report{Seq: r.Seq, RunID: r.RunId, Final: r.Final, Status: statusFromPB(r.Status)}
 	for _, e := range r.Exceptions {
-		out.Exceptions = append(out.Exceptions, stats.Exception{Message: e.Message, Count: e.Count})
+		out.Exceptions = append(out.Exceptions, stats.Exception{Message: e.Message, Count: e.Count, Traceback: e.Traceback})
 	}
 	out.Encoded = wireInterval{r.Interval}
 	return out, nil

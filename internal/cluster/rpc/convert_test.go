@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -39,5 +42,26 @@ func TestIntervalPB_Uncorrected(t *testing.T) {
 	}
 	if c := back.Entries[stats.Key{Method: "GET", Name: "/closed"}]; c == nil || c.UncorrectedCount != 0 || c.Uncorrected != nil {
 		t.Errorf("a closed-model entry gained uncorrected data: %+v", c)
+	}
+}
+
+// A report's exceptions keep their tracebacks across the wire.
+func TestReportPB_ExceptionTraceback(t *testing.T) {
+	rec := stats.NewRecorder(1)
+	now := time.Now()
+	r := &cluster.Report{Seq: 3, RunID: "r", Interval: rec.Flush(now, now.Add(time.Second)), Exceptions: []stats.Exception{
+		{Message: "a.star:3:4: in f: boom", Count: 2, Traceback: "Traceback (most recent call last):\n  a.star:3:4: in f\nError: boom"},
+		{Message: "plain", Count: 1},
+	}}
+	p, err := ReportToPB(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReportFromPB(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Exceptions, back.Exceptions); diff != "" {
+		t.Errorf("exceptions after the round trip (-want +got):\n%s", diff)
 	}
 }
