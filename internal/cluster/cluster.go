@@ -81,6 +81,8 @@ type Assignment struct {
 	// sent the assignment: a worker that starts (or is re-split) mid-run
 	// takes the shape up at that point.
 	OpenElapsed time.Duration
+	// Vars are what the run's setup: captured, for every user.
+	Vars map[string]string
 }
 
 // Users returns the assignment's total user count.
@@ -153,6 +155,8 @@ type Report struct {
 	Exceptions []stats.Exception
 	Final      bool // the last report of the run on this worker
 	Status     Status
+	// Used is the rows of unique feeders taken since the previous report.
+	Used []FeederUse
 }
 
 // Mergeable is statistics that can be added to an interval.
@@ -185,6 +189,8 @@ type WorkerMessage struct {
 	Join      *Join
 	Report    *Report
 	Heartbeat *Heartbeat
+	Lease     *LeaseRequest
+	Return    *LeaseReturn
 }
 
 // MasterMessage is one message from a master: exactly one field is set.
@@ -195,6 +201,8 @@ type MasterMessage struct {
 	Ack        *Ack
 	Heartbeat  *Heartbeat
 	Quit       *Quit
+	Lease      *Lease
+	Recall     *Recall
 }
 
 // WorkerConn is a worker's end of a session. Send and Recv may be called

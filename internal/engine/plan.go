@@ -118,13 +118,33 @@ var _ horde.User = (*planUser)(nil)
 
 func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	u := vu.(*vuser)
+	sh := u.e.cfg.Shared
 	p.env = scenario.Env{Vars: p.vars, Rand: u.rand, UserID: u.id}
+	if sh != nil {
+		p.env.Seq = sh.Seq
+	}
+	for k, v := range u.e.cfg.Vars {
+		p.vars[k] = v
+	}
 	for _, name := range p.pc.class.Feeds {
 		f := p.pc.plan.Feeders[name]
 		if f == nil {
 			return fmt.Errorf("feeder %q not defined", name)
 		}
-		row, ok := f.Next(u.rand)
+		var row map[string]string
+		ok := true
+		if sh != nil && f.Mode() != scenario.FeedRandom {
+			i, got, err := sh.Row(ctx, name)
+			if err != nil {
+				return fmt.Errorf("feeder %q: %w", name, err)
+			}
+			if got {
+				row = f.Row(i)
+			}
+			ok = got
+		} else {
+			row, ok = f.Next(u.rand)
+		}
 		if !ok {
 			return fmt.Errorf("feeder %q: no rows left", name)
 		}

@@ -80,6 +80,10 @@ type Config struct {
 	// Cluster, if set, makes a distributed master: no users run in this
 	// process; workers join through Accept.
 	Cluster *ClusterConfig
+	// Feeders are the scenario's unique and sequential feeders: in a
+	// distributed run the master owns their rows and leases them to the
+	// workers (lease.go).
+	Feeders map[string]cluster.FeederInfo
 }
 
 // ClusterConfig configures a distributed master.
@@ -126,9 +130,11 @@ type Master struct {
 	start, end time.Time
 	workers    map[string]*workerRec
 	nextIndex  int
-	discarded  int64         // reports of another run, acknowledged and dropped
-	events     []stats.Event // since the last tick
-	detached   bool          // Detach: serving ends without ending the run
+	discarded  int64             // reports of another run, acknowledged and dropped
+	events     []stats.Event     // since the last tick
+	detached   bool              // Detach: serving ends without ending the run
+	leases     leases            // the run's shared data (lease.go)
+	vars       map[string]string // the run's setup captures
 }
 
 // eventLocked queues an event for the next tick's OnEvent.
@@ -334,6 +340,7 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	m.last, m.start, m.end = now, now, time.Time{}
 	m.resetWant = false
 	m.ending = false
+	m.resetLeasesLocked()
 	m.spec = spec
 	m.state = cluster.StateSpawning
 	m.runDone = make(chan struct{})
@@ -744,6 +751,7 @@ func (m *Master) dispatchLocked(instant bool) {
 			Host:           m.spec.Host,
 			StopTimeout:    m.cfg.StopTimeout,
 			RequestTimeout: m.cfg.RequestTimeout,
+			Vars:           m.vars,
 		}
 		if instant {
 			a.SpawnRate = 0
@@ -833,6 +841,7 @@ func (m *Master) markMissingLocked(w *workerRec) {
 	w.state = cluster.WorkerMissing
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
+	m.lostLocked(w)
 }
 
 func (m *Master) afterMembershipChangeLocked() {
@@ -1040,6 +1049,10 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 	switch {
 	case msg.Heartbeat != nil:
 		m.statusLocked(w, &msg.Heartbeat.Status)
+	case msg.Lease != nil:
+		m.leaseLocked(w, msg.Lease)
+	case msg.Return != nil:
+		m.returnLocked(w, msg.Return)
 	case msg.Report != nil:
 		r := msg.Report
 		if r.Seq > w.lastSeq {
@@ -1079,6 +1092,7 @@ func (m *Master) countLocked(w *workerRec, r *cluster.Report) {
 	if err := r.MergeInto(m.pending); err != nil {
 		m.log.Error("bad report from worker", "worker", w.id, "seq", r.Seq, "err", err)
 	}
+	m.usedLocked(w, r.Used)
 	for _, e := range r.Exceptions {
 		m.exc[e.Message] += e.Count
 	}

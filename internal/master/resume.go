@@ -30,6 +30,9 @@ type Checkpoint struct {
 	// each once, and keeps the members' shares for them while they
 	// reconnect.
 	Workers []WorkerCheckpoint `json:"workers,omitempty"`
+	// Leases are the run's shared data: which unique rows are used, and
+	// the counters (lease.go).
+	Leases *LeaseCheckpoint `json:"leases,omitempty"`
 
 	// Stats is the stats.State of the tick (stored beside, not in, the JSON).
 	Stats []byte `json:"-"`
@@ -80,6 +83,7 @@ func (m *Master) checkpointLocked() (Checkpoint, error) {
 		seqs[id] = w.lastSeq
 	}
 	slices.SortFunc(cp.Workers, func(a, b WorkerCheckpoint) int { return cmp.Compare(a.Index, b.Index) })
+	cp.Leases = m.leases.checkpoint()
 	cp.Written = func() { m.acknowledge(seqs) }
 	if err != nil {
 		return cp, err
@@ -163,6 +167,8 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	for _, p := range hist {
 		m.hist.Add(p)
 	}
+	m.resetLeasesLocked()
+	m.leases.restore(cp.Leases)
 	m.resetWant, m.ending = false, false
 	switch cp.State {
 	case cluster.StateSpawning, cluster.StateRunning, cluster.StateStopping:

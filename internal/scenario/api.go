@@ -199,6 +199,9 @@ type Env struct {
 	Vars   Vars
 	Rand   *rand.Rand
 	UserID int
+	// Seq, when set, draws {{ seq }} values cluster-wide (a worker's
+	// leases); nil: the process's own counter.
+	Seq func() (int64, error)
 }
 
 // Template is a compiled template. It is immutable and safe for concurrent
@@ -216,7 +219,10 @@ type Template struct {
 // ("unique"; a user that finds none left fails its on_start). It is safe
 // for concurrent use; see feeder.go.
 type Feeder struct {
-	Name    string
+	Name string
+	// Prefetch is how many rows a worker of a distributed run leases
+	// beyond what its waiting users need (the data: entry's prefetch).
+	Prefetch int
 	mode    string
 	columns []string
 	rows    []map[string]string

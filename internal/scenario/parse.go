@@ -53,7 +53,7 @@ var (
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
 	defaultsKeys  = []string{"headers", "timeout"}
-	feederKeys    = []string{"file", "mode"}
+	feederKeys    = []string{"file", "mode", "prefetch"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
