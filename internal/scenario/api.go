@@ -223,10 +223,10 @@ type Feeder struct {
 	// Prefetch is how many rows a worker of a distributed run leases
 	// beyond what its waiting users need (the data: entry's prefetch).
 	Prefetch int
-	mode    string
-	columns []string
-	rows    []map[string]string
-	next    atomic.Uint64
+	mode     string
+	columns  []string
+	rows     []map[string]string
+	next     atomic.Uint64
 }
 
 // Options adjust loading.
