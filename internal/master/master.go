@@ -84,7 +84,21 @@ type Config struct {
 	// distributed run the master owns their rows and leases them to the
 	// workers (lease.go).
 	Feeders map[string]cluster.FeederInfo
+	// Setup, if set, runs once before each new run's users start, on the
+	// master (host is the run's): what it returns becomes every user's
+	// variables, and its requests' statistics are the run's first. An
+	// error stops the start (Start returns a *SetupError).
+	Setup func(ctx context.Context, host string) (vars map[string]string, iv *stats.Interval, err error)
+	// Teardown, if set, runs once after the last user of a run stopped,
+	// before its final statistics, with the setup's variables.
+	Teardown func(ctx context.Context, host string, vars map[string]string) (*stats.Interval, error)
 }
+
+// SetupError is a run's setup that failed: the run does not start.
+type SetupError struct{ Err error }
+
+func (e *SetupError) Error() string { return "setup failed: " + e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
 
 // ClusterConfig configures a distributed master.
 type ClusterConfig struct {
@@ -135,6 +149,7 @@ type Master struct {
 	detached   bool              // Detach: serving ends without ending the run
 	leases     leases            // the run's shared data (lease.go)
 	vars       map[string]string // the run's setup captures
+	settingUp  bool              // a Start runs the setup
 }
 
 // eventLocked queues an event for the next tick's OnEvent.
@@ -306,6 +321,29 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.settingUp {
+		return errors.New("the setup of the next run is running")
+	}
+	var vars map[string]string
+	var setupIv *stats.Interval
+	if m.cfg.Setup != nil && (m.state == cluster.StateReady || m.state == cluster.StateStopped) {
+		host := spec.Host
+		if host == "" {
+			host = m.cfg.Host
+		}
+		m.settingUp = true
+		m.mu.Unlock()
+		m.log.Info("setup running", "host", host)
+		var err error
+		vars, setupIv, err = m.cfg.Setup(context.Background(), host)
+		m.mu.Lock()
+		m.settingUp = false
+		if err != nil {
+			m.log.Error("setup failed: the run does not start", "err", err)
+			return &SetupError{Err: err}
+		}
+		m.log.Info("setup done", "vars", len(vars))
+	}
 	switch m.state {
 	case cluster.StateStopping:
 		return ErrStopping
@@ -341,6 +379,8 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	m.resetWant = false
 	m.ending = false
 	m.resetLeasesLocked()
+	m.vars = vars
+	m.pending = setupIv // the setup's requests are the run's first
 	m.spec = spec
 	m.state = cluster.StateSpawning
 	m.runDone = make(chan struct{})
@@ -474,7 +514,24 @@ func (m *Master) endRunLocked() {
 		m.stopGuard.Stop()
 	}
 	done := m.runDone
+	vars, host := m.vars, m.spec.Host
 	go func() {
+		if td := m.cfg.Teardown; td != nil {
+			m.log.Info("teardown running")
+			iv, err := td(context.Background(), host, vars)
+			if err != nil {
+				m.log.Error("teardown failed", "err", err)
+			}
+			m.mu.Lock()
+			m.eventLocked("teardown", errText(err))
+			if iv != nil {
+				if m.pending == nil {
+					m.pending = &stats.Interval{}
+				}
+				m.pending.Merge(iv)
+			}
+			m.mu.Unlock()
+		}
 		m.tick(time.Now(), true) // the final statistics include every on_stop request
 		m.mu.Lock()
 		m.state = cluster.StateStopped
@@ -783,6 +840,13 @@ func (m *Master) dispatchLocked(instant bool) {
 		}
 		m.log.Info("users dispatched", "users", m.spec.Users, "workers", len(members), "per_worker", shares, "at_once", instant)
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "done"
+	}
+	return "failed: " + err.Error()
 }
 
 func (c *Config) isLocal() bool { return c.Cluster == nil }

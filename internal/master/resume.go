@@ -33,6 +33,8 @@ type Checkpoint struct {
 	// Leases are the run's shared data: which unique rows are used, and
 	// the counters (lease.go).
 	Leases *LeaseCheckpoint `json:"leases,omitempty"`
+	// Vars are what the run's setup captured.
+	Vars map[string]string `json:"vars,omitempty"`
 
 	// Stats is the stats.State of the tick (stored beside, not in, the JSON).
 	Stats []byte `json:"-"`
@@ -84,6 +86,7 @@ func (m *Master) checkpointLocked() (Checkpoint, error) {
 	}
 	slices.SortFunc(cp.Workers, func(a, b WorkerCheckpoint) int { return cmp.Compare(a.Index, b.Index) })
 	cp.Leases = m.leases.checkpoint()
+	cp.Vars = m.vars
 	cp.Written = func() { m.acknowledge(seqs) }
 	if err != nil {
 		return cp, err
@@ -169,6 +172,7 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	m.resetLeasesLocked()
 	m.leases.restore(cp.Leases)
+	m.vars = cp.Vars
 	m.resetWant, m.ending = false, false
 	switch cp.State {
 	case cluster.StateSpawning, cluster.StateRunning, cluster.StateStopping:

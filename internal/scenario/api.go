@@ -31,6 +31,10 @@ type Plan struct {
 	Thresholds []*Threshold
 	// Monitor names the target's metrics to record beside the statistics.
 	Monitor Monitor
+	// Setup runs once per test before any user starts; its captures are
+	// variables of every user. Teardown runs once after the last user
+	// stopped, with the setup's captures.
+	Setup, Teardown []*Step
 }
 
 // Monitor is the scenario's monitor: section.

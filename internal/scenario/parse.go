@@ -48,7 +48,7 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 
 // Keys known at each level of the file.
 var (
-	topKeys       = []string{"host", "defaults", "data", "load", "users", "thresholds", "monitor"}
+	topKeys       = []string{"host", "defaults", "data", "load", "setup", "users", "teardown", "thresholds", "monitor"}
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
@@ -174,6 +174,12 @@ func (p *parser) parse(opts Options) *Plan {
 	}
 	if n := f["load"].val; n != nil {
 		plan.Load = p.load(n)
+	}
+	if e, ok := f["setup"]; ok {
+		plan.Setup = p.requests(e.val, "setup")
+	}
+	if e, ok := f["teardown"]; ok {
+		plan.Teardown = p.requests(e.val, "teardown")
 	}
 	if n := f["users"].val; n != nil {
 		plan.Classes = p.classes(n)
