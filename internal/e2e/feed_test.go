@@ -186,3 +186,50 @@ func TestFeed_UniqueRowsWorkerKilled(t *testing.T) {
 		t.Errorf("a user found no row:\n%s", m.stderr)
 	}
 }
+
+// The master is killed mid-run and a new one resumes the run from its
+// runs dir: no unique row is handed out twice (the checkpoint holds the
+// used rows; the workers claim the ones their users took after it).
+func TestFeed_UniqueRowsMasterRestarted(t *testing.T) {
+	const rows = 16
+	log := newRowLog()
+	target := httptest.NewServer(log)
+	defer target.Close()
+	dir := t.TempDir()
+	writeFile(t, dir, "accounts.csv", rowsCSV(rows))
+	load := "load:\n  stages:\n    - {duration: 12s, target: 16}\n    - {duration: 4s, target: 16}\n"
+	file := writeFile(t, dir, "unique.yaml", uniqueScenario(target.URL, 0, load))
+	port := freePort(t)
+	args := []string{file, "--headless", "-r", "100", "--expect-workers", "2", "--expect-workers-max-wait", "30s",
+		"--only-summary", "--runs-dir", "runs", "--resume", "--exit-code-on-error", "0"}
+	m1, _ := startMaster(t, dir, port, args...)
+	var workers []*proc
+	for range 2 {
+		workers = append(workers, startWorker(t, t.TempDir(), port))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for log.distinct() < 4 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Past a written checkpoint (every 2 s): the rows used so far are
+	// acknowledged, so the workers no longer hold them; only the run file does.
+	time.Sleep(2500 * time.Millisecond)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m1.done
+	before := log.distinct()
+	time.Sleep(time.Second)
+	m2, _ := startMaster(t, dir, port, args...)
+	if code := m2.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("resumed master exit code %d\n%s\n%s", code, m2.stdout, m2.stderr)
+	}
+	if !strings.Contains(m2.stdout.String(), "resumed run") {
+		t.Fatalf("the new master did not resume the run:\n%s", m2.stdout)
+	}
+	t.Logf("%d rows used before the kill", before)
+	log.check(t, rows)
+	for _, w := range workers {
+		w.wait(t, 20*time.Second)
+	}
+}

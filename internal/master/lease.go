@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
 )
@@ -34,6 +35,16 @@ type pool struct {
 	dry      bool              // the pool was declared empty (logged once)
 	owner    map[int64]string  // row -> holder, for the rows in held
 	workers  map[string]*workerRec
+	// A resumed run hands out no row until the workers of its checkpoint
+	// have synced (claimed the rows their users took after it) or
+	// syncUntil has passed.
+	syncWait  map[string]bool
+	syncUntil time.Time
+}
+
+// blocked reports whether p waits for the syncs of a resumed run.
+func (p *pool) blocked(now time.Time) bool {
+	return len(p.syncWait) > 0 && now.Before(p.syncUntil)
 }
 
 type rowSet map[int64]struct{}
@@ -105,7 +116,7 @@ func (m *Master) leaseLocked(w *workerRec, req *cluster.LeaseRequest) {
 		return
 	}
 	p.workers[w.id] = w
-	if len(p.waiting) > 0 {
+	if len(p.waiting) > 0 || p.blocked(time.Now()) {
 		// Others wait already: no prefetch, and no overtaking.
 		p.waiting = append(p.waiting, waitingLease{w, *req})
 		m.serveWaitingLocked(p)
@@ -130,6 +141,9 @@ func (m *Master) leaseLocked(w *workerRec, req *cluster.LeaseRequest) {
 // last; when they run short it recalls the rows other workers took beyond
 // their need, and declares the pool empty only when none can be recalled.
 func (m *Master) serveWaitingLocked(p *pool) {
+	if p.blocked(time.Now()) {
+		return
+	}
 	for len(p.waiting) > 0 {
 		wl := p.waiting[0]
 		rows := p.take(wl.req.Count)
@@ -220,6 +234,9 @@ func (m *Master) returnLocked(w *workerRec, ret *cluster.LeaseReturn) {
 	}
 	p.workers[w.id] = w
 	delete(p.recalled, w.id)
+	if ret.Sync {
+		delete(p.syncWait, w.id)
+	}
 	for _, r := range ret.Rows {
 		own, ok := p.owner[r]
 		switch {
@@ -306,6 +323,7 @@ func (m *Master) lostLocked(w *workerRec) {
 		delete(p.held, w.id)
 		delete(p.spare, w.id)
 		delete(p.recalled, w.id)
+		delete(p.syncWait, w.id)
 		kept := p.waiting[:0]
 		for _, wl := range p.waiting {
 			if wl.w != w {
@@ -317,6 +335,20 @@ func (m *Master) lostLocked(w *workerRec) {
 			m.log.Info("rows of a missing worker back in the pool", "feeder", p.name, "worker", w.id, "rows", n)
 		}
 		m.serveWaitingLocked(p)
+	}
+}
+
+// leaseWatchLocked serves the requests a resumed run held back once the
+// wait for the workers' syncs is over.
+func (m *Master) leaseWatchLocked(now time.Time) {
+	for _, p := range m.leases.pools {
+		if p.syncWait != nil && !p.blocked(now) {
+			if len(p.syncWait) > 0 {
+				m.log.Warn("resumed run: not every worker came back to claim its rows; handing rows out", "feeder", p.name, "missing", len(p.syncWait))
+			}
+			p.syncWait = nil
+			m.serveWaitingLocked(p)
+		}
 	}
 }
 

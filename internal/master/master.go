@@ -895,6 +895,7 @@ func (m *Master) watch(now time.Time) {
 			lost = true
 		}
 	}
+	m.leaseWatchLocked(now)
 	if lost {
 		m.afterMembershipChangeLocked()
 	}

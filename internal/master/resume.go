@@ -172,6 +172,14 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	m.resetLeasesLocked()
 	m.leases.restore(cp.Leases)
+	for _, p := range m.leases.pools {
+		p.syncWait, p.syncUntil = map[string]bool{}, now.Add(resumeGrace)
+		for _, wc := range cp.Workers {
+			if wc.Member {
+				p.syncWait[wc.ID] = true
+			}
+		}
+	}
 	m.vars = cp.Vars
 	m.resetWant, m.ending = false, false
 	switch cp.State {
