@@ -159,8 +159,14 @@ func (m *Master) serveWaitingLocked(p *pool) {
 				continue
 			}
 			delete(p.spare, id)
-			if ow := p.workers[id]; ow != nil && ow.sess != nil && len(p.held[id]) > 0 {
-				p.recalled[id] = true
+			ow := p.workers[id]
+			if ow == nil || ow.state == cluster.WorkerMissing || len(p.held[id]) == 0 {
+				continue
+			}
+			// A worker between sessions answers with its sync when it is
+			// back, or its rows come back when it is marked missing.
+			p.recalled[id] = true
+			if ow.sess != nil {
 				m.sendLocked(ow, &cluster.MasterMessage{Recall: &cluster.Recall{RunID: m.runID, Feeder: p.name}})
 			}
 		}

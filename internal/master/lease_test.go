@@ -187,3 +187,25 @@ func TestLeases_Counters(t *testing.T) {
 		t.Errorf("a lease of another run: %+v, want refused", l)
 	}
 }
+
+// A worker holding spare rows between two sessions is waited for: its
+// rows come back with its sync, or when it is marked missing.
+func TestLeases_WaitForDisconnectedHolder(t *testing.T) {
+	m, ws := leaseMaster(t, 4, "a", "b")
+	a, b := ws["a"], ws["b"]
+	m.request(a, 1, 3)
+	wantRows(t, next(a), []int64{0, 1, 2, 3}, false)
+	m.mu.Lock()
+	a.sess = nil // disconnected, not yet missing
+	m.mu.Unlock()
+	m.request(b, 1, 0)
+	if msg := next(b); msg != nil {
+		t.Fatalf("b answered while a may give rows back: %+v", msg)
+	}
+	m.mu.Lock()
+	m.markMissingLocked(a)
+	m.mu.Unlock()
+	if msg := next(b); msg == nil || msg.Lease == nil || len(msg.Lease.Rows) != 1 || msg.Lease.Exhausted {
+		t.Fatalf("b got %+v, want one of a's rows", msg)
+	}
+}
