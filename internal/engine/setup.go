@@ -40,14 +40,22 @@ func RunOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host
 			err = ctx.Err()
 			break
 		}
+		if s.Sleep {
+			if err = pu.sleep(ctx, u, s); err != nil {
+				err = context.Canceled
+				break
+			}
+			continue
+		}
 		u.failure = ""
-		if err = pu.run(u, s); err != nil {
+		var failed bool
+		if failed, err = pu.run(u, s); err != nil {
 			if errors.Is(err, httpload.ErrStopped) {
 				err = context.Canceled
 			}
 			break
 		}
-		if u.failure != "" {
+		if failed {
 			name := s.Name
 			if name == "" {
 				name = s.URL.String()

@@ -18,6 +18,10 @@ func (p *parser) defaults(n *yaml.Node) {
 	if e, ok := f["timeout"]; ok {
 		p.defTimeout, _ = p.duration(e.val, "timeout")
 	}
+	if e, ok := f["auth"]; ok {
+		p.defAuth = &Step{}
+		p.auth(e, p.defAuth, f)
+	}
 }
 
 func (p *parser) data(n *yaml.Node, plan *Plan) {
