@@ -233,3 +233,33 @@ func TestFeed_UniqueRowsMasterRestarted(t *testing.T) {
 		w.wait(t, 20*time.Second)
 	}
 }
+
+// A unique feeder taken per iteration, more rows than users, two workers
+// with a prefetch: every row once over the cluster, then the users idle.
+func TestFeed_UniquePerIterationAcrossWorkers(t *testing.T) {
+	const rows = 60
+	log := newRowLog()
+	target := httptest.NewServer(log)
+	defer target.Close()
+	dir := t.TempDir()
+	writeFile(t, dir, "accounts.csv", rowsCSV(rows))
+	file := writeFile(t, dir, "iter.yaml", fmt.Sprintf(`host: %s
+data:
+  accounts: {file: accounts.csv, mode: unique, prefetch: 4}
+users:
+  - name: member
+    feed: {accounts: per_iteration}
+    wait: {constant: 20ms}
+    tasks:
+      - get: "/start?row={{ .accounts.id }}"
+`, target.URL))
+	m, port := startMaster(t, dir, 0, file, "--headless", "-u", "4", "-r", "100", "-t", "4s",
+		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary", "--exit-code-on-error", "0")
+	for range 2 {
+		startWorker(t, t.TempDir(), port)
+	}
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	log.check(t, rows)
+}
