@@ -50,6 +50,8 @@ type runOptions struct {
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
+	metrics         metricsOptions
+	junit           string
 
 	// load shapes and the open model
 	rate   float64
@@ -112,6 +114,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.BoolVar(&o.csvFullHistory, "csv-full-history", false, "write every entry (not just Aggregated) to the history CSV")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report to FILE at the end")
 	f.StringVar(&o.jsonFile, "json", "", "write a JSON summary to FILE at the end")
+	f.StringVar(&o.junit, "junit", "", "write the thresholds and checks as JUnit XML test cases to FILE at the end (for CI)")
 	f.BoolVar(&o.onlySummary, "only-summary", false, "print only the final summary, not the table every 2 s")
 	f.IntVar(&o.exitCodeOnError, "exit-code-on-error", run.ExitFailures, "exit code when any request failed or user code raised an error")
 	f.BoolVar(&o.resetStats, "reset-stats", false, "reset statistics once all users are spawned")
@@ -135,6 +138,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
 	addWebFlags(f, &o.web)
+	addMetricsFlags(f, &o.metrics)
 }
 
 // loadShape combines the scenario's load section with the shape flags.
@@ -247,12 +251,15 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		ExitCodeOnError: o.exitCodeOnError, RunsDir: o.runsDir, RunsInterval: o.runsInterval.d,
 		Resume: o.resume, Handover: o.onSigterm == "handover",
 		Output: run.Output{
-			CSVPrefix: o.csvPrefix, CSVFullHistory: o.csvFullHistory, HTML: o.html, JSON: o.jsonFile, OnlySummary: o.onlySummary,
+			CSVPrefix: o.csvPrefix, CSVFullHistory: o.csvFullHistory, HTML: o.html, JSON: o.jsonFile, JUnit: o.junit, OnlySummary: o.onlySummary,
 		},
 		Web: run.Web{
 			Host: o.web.host, Port: o.web.port, Auth: o.web.auth, Token: o.web.token,
 			TLSCert: o.web.tlsCert, TLSKey: o.web.tlsKey, Autostart: o.web.autostart, Autoquit: o.web.autoquit,
 		},
+	}
+	if c.Metrics, err = o.metrics.config(); err != nil {
+		return nil, err
 	}
 	host := o.host
 	switch {
