@@ -11,6 +11,12 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
+// FailedStepError is a setup or teardown request that failed (an error
+// or a failed check), as opposed to a scenario error.
+type FailedStepError struct{ Msg string }
+
+func (e *FailedStepError) Error() string { return e.Msg }
+
 // RunOnce runs a scenario's setup: or teardown: steps once, as a user of
 // its own would (user number 0, no feeder rows), with vars as its
 // variables. It returns the variables afterwards (vars and what the steps
@@ -23,6 +29,13 @@ func RunOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host
 	}
 	rec := stats.NewRecorder(0)
 	e := &Engine{cfg: Config{Host: host, HTTP: opts, Recorder: rec}}
+	start := time.Now()
+	out, err := e.runOnce(ctx, p, steps, host, vars)
+	return out, rec.Flush(start, time.Now()), err
+}
+
+// runOnce runs steps as RunOnce does, on e (its recorder and trace).
+func (e *Engine) runOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host string, vars map[string]string) (map[string]string, error) {
 	u, taskCtx := newVU(ctx, e, 0, 0)
 	defer u.cancelTask()
 	defer u.client.Close()
@@ -33,7 +46,6 @@ func RunOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host
 		pu.vars[k] = v
 	}
 	pu.env = scenario.Env{Vars: pu.vars, Rand: u.rand}
-	start := time.Now()
 	var err error
 	for _, s := range compileSteps(steps, host) {
 		if ctx.Err() != nil {
@@ -60,7 +72,7 @@ func RunOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host
 			if name == "" {
 				name = s.URL.String()
 			}
-			err = fmt.Errorf("%s:%d: %s %s: %s", s.Pos.File, s.Pos.Line, s.Method, name, u.failure)
+			err = &FailedStepError{Msg: fmt.Sprintf("%s:%d: %s %s: %s", s.Pos.File, s.Pos.Line, s.Method, name, u.failure)}
 			break
 		}
 	}
@@ -70,5 +82,5 @@ func RunOnce(ctx context.Context, p *scenario.Plan, steps []*scenario.Step, host
 			out[k] = s
 		}
 	}
-	return out, rec.Flush(start, time.Now()), err
+	return out, err
 }
