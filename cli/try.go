@@ -117,6 +117,8 @@ func runTry(ctx context.Context, w io.Writer, file string, plan *scenario.Plan, 
 	switch {
 	case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, httpload.ErrStopped)):
 		return &run.ExitError{Code: run.ExitFailures, Err: errors.New("interrupted")}
+	case err != nil && errors.As(err, new(*engine.FailedStepError)):
+		return &run.ExitError{Code: run.ExitFailures, Err: err} // a failed setup or teardown request
 	case err != nil:
 		return badInput("%v", err)
 	case failed > 0:

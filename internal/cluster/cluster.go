@@ -83,6 +83,8 @@ type Assignment struct {
 	OpenElapsed time.Duration
 	// Iterations, when > 0, ends each user after that many task iterations.
 	Iterations int
+	// Vars are what the run's setup: captured, for every user.
+	Vars map[string]string
 }
 
 // Users returns the assignment's total user count.
@@ -156,6 +158,8 @@ type Report struct {
 	Exceptions []stats.Exception
 	Final      bool // the last report of the run on this worker
 	Status     Status
+	// Used is the rows of unique feeders taken since the previous report.
+	Used []FeederUse
 }
 
 // Mergeable is statistics that can be added to an interval.
@@ -188,6 +192,8 @@ type WorkerMessage struct {
 	Join      *Join
 	Report    *Report
 	Heartbeat *Heartbeat
+	Lease     *LeaseRequest
+	Return    *LeaseReturn
 }
 
 // MasterMessage is one message from a master: exactly one field is set.
@@ -198,6 +204,8 @@ type MasterMessage struct {
 	Ack        *Ack
 	Heartbeat  *Heartbeat
 	Quit       *Quit
+	Lease      *Lease
+	Recall     *Recall
 }
 
 // WorkerConn is a worker's end of a session. Send and Recv may be called

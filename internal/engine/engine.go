@@ -74,6 +74,13 @@ type Config struct {
 	// joins a run already under way).
 	ShapeElapsed time.Duration
 	MaxVUs       int // open model: the most users it may grow to
+
+	// Shared, when set, hands out feeder rows, {{ seq }} and user numbers
+	// cluster-wide (a worker's leases); nil: this process's own.
+	Shared Shared
+	// Vars are variables every scenario user starts with (the captures of
+	// the scenario's setup:).
+	Vars map[string]string
 }
 
 // Engine runs the users of one process.
@@ -483,6 +490,13 @@ func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, contex
 	e.nextID++
 	id := e.nextID
 	e.mu.Unlock()
+	if sh := e.cfg.Shared; sh != nil {
+		if n, err := sh.UserID(); err == nil {
+			id = n
+		} else {
+			e.log.Warn("no cluster-wide user number; using this worker's own", "err", err)
+		}
+	}
 
 	u, taskCtx := newVU(ctx, e, id, ci)
 	u.open = open

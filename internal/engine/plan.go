@@ -134,19 +134,50 @@ var _ horde.User = (*planUser)(nil)
 
 func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	u := vu.(*vuser)
+	sh := u.e.cfg.Shared
 	p.env = scenario.Env{Vars: p.vars, Rand: u.rand, UserID: u.id}
+	if sh != nil {
+		p.env.Seq = sh.Seq
+	}
+	for k, v := range u.e.cfg.Vars {
+		p.vars[k] = v
+	}
 	for _, name := range p.pc.class.Feeds {
 		f := p.pc.plan.Feeders[name]
 		if f == nil {
 			return fmt.Errorf("feeder %q not defined", name)
 		}
-		row, ok := f.Next(u.rand)
+		row, ok, err := nextRow(ctx, u, f)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return fmt.Errorf("feeder %q: no rows left", name)
 		}
 		p.vars[name] = row
 	}
 	return p.runSteps(ctx, u, p.pc.onStart)
+}
+
+// nextRow takes f's next row for u: leased from the master in a
+// distributed run (unique and sequential feeders), else the process's own.
+func nextRow(ctx context.Context, u *vuser, f *scenario.Feeder) (map[string]string, bool, error) {
+	sh := u.e.cfg.Shared
+	if sh == nil || f.Mode() == scenario.FeedRandom {
+		row, ok := f.Next(u.rand)
+		return row, ok, nil
+	}
+	i, ok, err := sh.Row(ctx, f.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, httpload.ErrStopped
+		}
+		return nil, false, fmt.Errorf("feeder %q: %w", f.Name, err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return f.Row(i), true, nil
 }
 
 // feedIteration stores the next row of each per_iteration feeder. A user
@@ -162,7 +193,10 @@ func (p *planUser) feedIteration(ctx context.Context, u *vuser) error {
 		if f == nil {
 			return fmt.Errorf("feeder %q not defined", name)
 		}
-		row, ok := f.Next(u.rand)
+		row, ok, err := nextRow(ctx, u, f)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			p.exhausted = true
 			return fmt.Errorf("feeder %q: no rows left", name)

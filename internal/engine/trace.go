@@ -99,11 +99,11 @@ type TryConfig struct {
 var ErrNoClass = errors.New("no such user class")
 
 // Try runs one user of cfg.Class once, without waits between tasks (a
-// task's own sleep steps do sleep), as Locust's run_single_user: its
+// task's own sleep steps do sleep), as Locust's run_single_user: the
+// scenario's setup (its captures are the user's variables), the user's
 // feeders and on_start, then every task once in the listed order (whatever
-// its weight; per-iteration feeders give each its row), then on_stop,
-// showing each exchange
-// to cfg.Trace. It returns a scenario error (a template that cannot
+// its weight; per-iteration feeders give each its row), then on_stop and
+// the teardown, showing each exchange to cfg.Trace. It returns a scenario error (a template that cannot
 // render, a feeder with no rows) or ctx's; failed requests are only traced.
 func Try(ctx context.Context, cfg TryConfig) error {
 	classes := PlanClasses(cfg.Plan, cfg.Host)
@@ -128,6 +128,14 @@ func Try(ctx context.Context, cfg TryConfig) error {
 	defer u.client.Close()
 	defer u.cancelTask()
 	defer u.client.StopOn(ctx)() // an interrupt cuts a request in flight off
+	var vars map[string]string
+	if len(cfg.Plan.Setup) > 0 {
+		phase("setup")
+		if vars, err = e.runOnce(ctx, cfg.Plan, cfg.Plan.Setup, cfg.Host, nil); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+		e.cfg.Vars = vars
+	}
 	pu := classes[cfg.Class].New().(*planUser)
 	pc := pu.pc
 	if len(pc.class.OnStart) > 0 || len(pc.class.Feeds) > 0 {
@@ -156,6 +164,12 @@ func Try(ctx context.Context, cfg TryConfig) error {
 		phase("on_stop")
 		if err := pu.OnStop(ctx, u); err != nil {
 			return fmt.Errorf("on_stop: %w", err)
+		}
+	}
+	if len(cfg.Plan.Teardown) > 0 {
+		phase("teardown")
+		if _, err := e.runOnce(ctx, cfg.Plan, cfg.Plan.Teardown, cfg.Host, vars); err != nil {
+			return fmt.Errorf("teardown: %w", err)
 		}
 	}
 	return ctx.Err()

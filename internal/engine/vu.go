@@ -41,6 +41,8 @@ type vuser struct {
 	resp fasthttp.Response
 	took time.Duration // how long resp took, for checks
 	buf  []byte
+
+	failure string // of the last request recorded (RunOnce reads it)
 }
 
 var _ horde.VU = (*vuser)(nil)
@@ -82,6 +84,7 @@ func (u *vuser) Record(s horde.Sample) {
 // record records one request; in the open model it is timed from the
 // iteration's intended start as well (the first request carries the lag).
 func (u *vuser) record(method, name string, d time.Duration, bytes int64, failure string) {
+	u.failure = failure
 	if !u.open {
 		u.e.cfg.Recorder.Record(u.id, method, name, d, bytes, failure)
 		return

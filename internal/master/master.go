@@ -82,7 +82,25 @@ type Config struct {
 	// Cluster, if set, makes a distributed master: no users run in this
 	// process; workers join through Accept.
 	Cluster *ClusterConfig
+	// Feeders are the scenario's unique and sequential feeders: in a
+	// distributed run the master owns their rows and leases them to the
+	// workers (lease.go).
+	Feeders map[string]cluster.FeederInfo
+	// Setup, if set, runs once before each new run's users start, on the
+	// master (host is the run's): what it returns becomes every user's
+	// variables, and its requests' statistics are the run's first. An
+	// error stops the start (Start returns a *SetupError).
+	Setup func(ctx context.Context, host string) (vars map[string]string, iv *stats.Interval, err error)
+	// Teardown, if set, runs once after the last user of a run stopped,
+	// before its final statistics, with the setup's variables.
+	Teardown func(ctx context.Context, host string, vars map[string]string) (*stats.Interval, error)
 }
+
+// SetupError is a run's setup that failed: the run does not start.
+type SetupError struct{ Err error }
+
+func (e *SetupError) Error() string { return "setup failed: " + e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
 
 // ClusterConfig configures a distributed master.
 type ClusterConfig struct {
@@ -129,9 +147,12 @@ type Master struct {
 	start, end time.Time
 	workers    map[string]*workerRec
 	nextIndex  int
-	discarded  int64         // reports of another run, acknowledged and dropped
-	events     []stats.Event // since the last tick
-	detached   bool          // Detach: serving ends without ending the run
+	discarded  int64             // reports of another run, acknowledged and dropped
+	events     []stats.Event     // since the last tick
+	detached   bool              // Detach: serving ends without ending the run
+	leases     leases            // the run's shared data (lease.go)
+	vars       map[string]string // the run's setup captures
+	settingUp  bool              // a Start runs the setup
 }
 
 // eventLocked queues an event for the next tick's OnEvent.
@@ -313,6 +334,29 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.settingUp {
+		return errors.New("the setup of the next run is running")
+	}
+	var vars map[string]string
+	var setupIv *stats.Interval
+	if m.cfg.Setup != nil && (m.state == cluster.StateReady || m.state == cluster.StateStopped) {
+		host := spec.Host
+		if host == "" {
+			host = m.cfg.Host
+		}
+		m.settingUp = true
+		m.mu.Unlock()
+		m.log.Info("setup running", "host", host)
+		var err error
+		vars, setupIv, err = m.cfg.Setup(context.Background(), host)
+		m.mu.Lock()
+		m.settingUp = false
+		if err != nil {
+			m.log.Error("setup failed: the run does not start", "err", err)
+			return &SetupError{Err: err}
+		}
+		m.log.Info("setup done", "vars", len(vars))
+	}
 	switch m.state {
 	case cluster.StateStopping:
 		return ErrStopping
@@ -354,6 +398,9 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	m.last, m.start, m.end = now, now, time.Time{}
 	m.resetWant = false
 	m.ending = false
+	m.resetLeasesLocked()
+	m.vars = vars
+	m.pending = setupIv // the setup's requests are the run's first
 	m.spec = spec
 	m.state = cluster.StateSpawning
 	m.runDone = make(chan struct{})
@@ -491,7 +538,24 @@ func (m *Master) endRunLocked() {
 		m.stopGuard.Stop()
 	}
 	done := m.runDone
+	vars, host := m.vars, m.spec.Host
 	go func() {
+		if td := m.cfg.Teardown; td != nil {
+			m.log.Info("teardown running")
+			iv, err := td(context.Background(), host, vars)
+			if err != nil {
+				m.log.Error("teardown failed", "err", err)
+			}
+			m.mu.Lock()
+			m.eventLocked("teardown", errText(err))
+			if iv != nil {
+				if m.pending == nil {
+					m.pending = &stats.Interval{}
+				}
+				m.pending.Merge(iv)
+			}
+			m.mu.Unlock()
+		}
 		m.tick(time.Now(), true) // the final statistics include every on_stop request
 		m.mu.Lock()
 		m.state = cluster.StateStopped
@@ -778,6 +842,7 @@ func (m *Master) dispatchLocked(instant bool) {
 			StopTimeout:    m.cfg.StopTimeout,
 			RequestTimeout: m.cfg.RequestTimeout,
 			Iterations:     m.spec.Iterations,
+			Vars:           m.vars,
 		}
 		if instant {
 			a.SpawnRate = 0
@@ -809,6 +874,13 @@ func (m *Master) dispatchLocked(instant bool) {
 		}
 		m.log.Info("users dispatched", "users", m.spec.Users, "workers", len(members), "per_worker", shares, "at_once", instant)
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "done"
+	}
+	return "failed: " + err.Error()
 }
 
 // classCountsLocked spreads the run's users over its classes: all of
@@ -921,6 +993,7 @@ func (m *Master) watch(now time.Time) {
 			lost = true
 		}
 	}
+	m.leaseWatchLocked(now)
 	if lost {
 		m.afterMembershipChangeLocked()
 	}
@@ -931,6 +1004,7 @@ func (m *Master) markMissingLocked(w *workerRec) {
 	w.state = cluster.WorkerMissing
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
+	m.lostLocked(w)
 }
 
 func (m *Master) afterMembershipChangeLocked() {
@@ -1138,6 +1212,10 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 	switch {
 	case msg.Heartbeat != nil:
 		m.statusLocked(w, &msg.Heartbeat.Status)
+	case msg.Lease != nil:
+		m.leaseLocked(w, msg.Lease)
+	case msg.Return != nil:
+		m.returnLocked(w, msg.Return)
 	case msg.Report != nil:
 		r := msg.Report
 		if r.Seq > w.lastSeq {
@@ -1177,6 +1255,7 @@ func (m *Master) countLocked(w *workerRec, r *cluster.Report) {
 	if err := r.MergeInto(m.pending); err != nil {
 		m.log.Error("bad report from worker", "worker", w.id, "seq", r.Seq, "err", err)
 	}
+	m.usedLocked(w, r.Used)
 	for _, e := range r.Exceptions {
 		m.exc[e.Message] += e.Count
 		if e.Traceback != "" && m.excTrace[e.Message] == "" {

@@ -32,6 +32,11 @@ type Checkpoint struct {
 	// each once, and keeps the members' shares for them while they
 	// reconnect.
 	Workers []WorkerCheckpoint `json:"workers,omitempty"`
+	// Leases are the run's shared data: which unique rows are used, and
+	// the counters (lease.go).
+	Leases *LeaseCheckpoint `json:"leases,omitempty"`
+	// Vars are what the run's setup captured.
+	Vars map[string]string `json:"vars,omitempty"`
 
 	// Stats is the stats.State of the tick (stored beside, not in, the JSON).
 	Stats []byte `json:"-"`
@@ -83,6 +88,8 @@ func (m *Master) checkpointLocked() (Checkpoint, error) {
 		seqs[id] = w.lastSeq
 	}
 	slices.SortFunc(cp.Workers, func(a, b WorkerCheckpoint) int { return cmp.Compare(a.Index, b.Index) })
+	cp.Leases = m.leases.checkpoint()
+	cp.Vars = m.vars
 	cp.Written = func() { m.acknowledge(seqs) }
 	if err != nil {
 		return cp, err
@@ -171,6 +178,17 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	for _, p := range hist {
 		m.hist.Add(p)
 	}
+	m.resetLeasesLocked()
+	m.leases.restore(cp.Leases)
+	for _, p := range m.leases.pools {
+		p.syncWait, p.syncUntil = map[string]bool{}, now.Add(resumeGrace)
+		for _, wc := range cp.Workers {
+			if wc.Member {
+				p.syncWait[wc.ID] = true
+			}
+		}
+	}
+	m.vars = cp.Vars
 	m.resetWant, m.ending = false, false
 	switch cp.State {
 	case cluster.StateSpawning, cluster.StateRunning, cluster.StateStopping:

@@ -69,6 +69,7 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 		HeartbeatTimeout: c.HeartbeatTimeout,
 	}
 	mcfg.OnCheckpoint = r.out.checkpoint
+	mcfg.Feeders = feederInfo(r.cfg.Plan)
 	m, err := master.New(mcfg)
 	if err != nil {
 		return nil, badInput("%v", err)

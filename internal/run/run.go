@@ -166,6 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	defer r.close()
 	mcfg := r.masterConfig()
+	r.setupHooks(&mcfg)
 	if cfg.Cluster != nil {
 		return r.distributed(ctx, mcfg)
 	}
@@ -314,7 +315,7 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 			}
 		}
 		if err := m.Start(r.cfg.Spec); err != nil {
-			return nil, badInput("%v", err)
+			return nil, startError(err)
 		}
 	}
 	select {

@@ -150,7 +150,7 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monit
 	if w.Autostart && r.resumed == nil {
 		if err := m.Start(c.Spec); err != nil {
 			srv.Close()
-			return nil, badInput("%v", err)
+			return nil, startError(err)
 		}
 	}
 	if w.Autostart && w.Autoquit >= 0 {

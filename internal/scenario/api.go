@@ -37,6 +37,10 @@ type Plan struct {
 	// to its directory; set by the script loader (internal/script), shipped
 	// to workers with the scenario.
 	Files []string
+	// Setup runs once per test before any user starts; its captures are
+	// variables of every user. Teardown runs once after the last user
+	// stopped, with the setup's captures.
+	Setup, Teardown []*Step
 }
 
 // Monitor is the scenario's monitor: section.
@@ -262,6 +266,9 @@ type Env struct {
 	Vars   Vars
 	Rand   *rand.Rand
 	UserID int
+	// Seq, when set, draws {{ seq }} values cluster-wide (a worker's
+	// leases); nil: the process's own counter.
+	Seq func() (int64, error)
 }
 
 // Template is a compiled template. It is immutable and safe for concurrent
@@ -279,11 +286,14 @@ type Template struct {
 // ("unique"; a user that finds none left fails its on_start). It is safe
 // for concurrent use; see feeder.go.
 type Feeder struct {
-	Name    string
-	mode    string
-	columns []string
-	rows    []map[string]string
-	next    atomic.Uint64
+	Name string
+	// Prefetch is how many rows a worker of a distributed run leases
+	// beyond what its waiting users need (the data: entry's prefetch).
+	Prefetch int
+	mode     string
+	columns  []string
+	rows     []map[string]string
+	next     atomic.Uint64
 }
 
 // Options adjust loading.

@@ -46,6 +46,16 @@ func (f *Feeder) Next(r *rand.Rand) (row map[string]string, ok bool) {
 	}
 }
 
+// Row returns row i (0-based) modulo the rows, as handed out by a master
+// that owns the feeder in a distributed run. The row is shared: callers
+// must not modify it.
+func (f *Feeder) Row(i int) map[string]string {
+	if len(f.rows) == 0 {
+		return nil
+	}
+	return f.rows[uint(i)%uint(len(f.rows))]
+}
+
 // Mode returns the feeder's mode: FeedSequential, FeedRandom or FeedUnique.
 func (f *Feeder) Mode() string { return f.mode }
 

@@ -209,7 +209,14 @@ func (rt *runtime) uuid(*Env, []any) (value, error) {
 	return value{s: string(s[:])}, nil
 }
 
-func (rt *runtime) seqNext(*Env, []any) (value, error) {
+func (rt *runtime) seqNext(env *Env, _ []any) (value, error) {
+	if env != nil && env.Seq != nil {
+		n, err := env.Seq()
+		if err != nil {
+			return value{}, fmt.Errorf("seq: %w", err)
+		}
+		return value{i: n, isInt: true}, nil
+	}
 	return value{i: rt.seq.Add(1), isInt: true}, nil
 }
 

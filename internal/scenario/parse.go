@@ -53,12 +53,12 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 
 // Keys known at each level of the file.
 var (
-	topKeys       = []string{"host", "defaults", "data", "load", "users", "thresholds", "monitor"}
+	topKeys       = []string{"host", "defaults", "data", "load", "setup", "users", "teardown", "thresholds", "monitor"}
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
 	defaultsKeys  = []string{"headers", "timeout", "auth"}
-	feederKeys    = []string{"file", "mode"}
+	feederKeys    = []string{"file", "mode", "prefetch"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
@@ -190,6 +190,12 @@ func (p *parser) parse(opts Options) *Plan {
 	}
 	if n := f["load"].val; n != nil {
 		plan.Load = p.load(n)
+	}
+	if e, ok := f["setup"]; ok {
+		plan.Setup = p.requests(e.val, "setup")
+	}
+	if e, ok := f["teardown"]; ok {
+		plan.Teardown = p.requests(e.val, "teardown")
 	}
 	if n := f["users"].val; n != nil {
 		plan.Classes = p.classes(n)

@@ -76,6 +76,18 @@ func (p *parser) data(n *yaml.Node, plan *Plan) {
 			p.errorf(fe.val, "data file %q: %s", file, err)
 			continue
 		}
+		if pf, ok := f["prefetch"]; ok {
+			if n, ok := p.int(pf.val, "prefetch"); ok {
+				switch {
+				case n < 0:
+					p.errorf(pf.val, "prefetch of %s must be >= 0, got %d", what, n)
+				case mode == FeedRandom:
+					p.errorf(pf.val, "prefetch of %s: a random feeder is not leased (each worker picks its own rows)", what)
+				default:
+					feeder.Prefetch = n
+				}
+			}
+		}
 		plan.Feeders[name] = feeder
 	}
 }

@@ -437,6 +437,13 @@ func TestParse_Errors(t *testing.T) {
 		{"feeder a directory", "host: http://x\ndata:\n  creds: {file: .}\n" + minimal, []string{`3:17: data file ".": is a directory`}},
 		{"feeder no file", "host: http://x\ndata:\n  creds: {mode: random}\n" + minimal, []string{`3:3: feeder creds has no file: name its CSV file`}},
 		{"feeder bad mode", "host: http://x\ndata:\n  creds: {file: users.csv, mode: uniq}\n" + minimal, []string{`3:34: unknown mode "uniq" for feeder creds; did you mean "unique"?`}},
+		{"feeder negative prefetch", "host: http://x\ndata:\n  creds: {file: users.csv, mode: unique, prefetch: -1}\n" + minimal,
+			[]string{`3:52: prefetch of feeder creds must be >= 0, got -1`}},
+		{"feeder random prefetch", "host: http://x\ndata:\n  creds: {file: users.csv, mode: random, prefetch: 2}\n" + minimal,
+			[]string{`3:52: prefetch of feeder creds: a random feeder is not leased (each worker picks its own rows)`}},
+		{"setup not a list", "host: http://x\nsetup: {get: /}\n" + minimal, []string{`2:8: setup must be a list, got a mapping`}},
+		{"teardown bad request", "host: http://x\n" + minimal + "teardown:\n  - get: /\n    chek: {status: 200}\n",
+			[]string{`8:5: unknown key "chek" in request; did you mean "check"?`}},
 		{"feeder bad name", "host: http://x\ndata:\n  my-creds: {file: users.csv}\n" + minimal,
 			[]string{`3:3: feeder name "my-creds" must be letters, digits and _ (templates read it as {{ .my-creds.column }})`}},
 		{"many errors", "users:\n  - name: a\n    count: -1\n    tasks: []\n  - name: a\n    tasks:\n      - get: /\n        post: /\n        json: {}\n        body: x\n", []string{
@@ -534,6 +541,28 @@ func TestFeeder_Next(t *testing.T) {
 	}
 	if _, err := NewFeeder("x", "bogus", nil, nil); err == nil {
 		t.Errorf("NewFeeder with mode bogus succeeded")
+	}
+}
+
+func TestParse_SetupTeardown(t *testing.T) {
+	src := "host: http://x\nsetup:\n  - post: /api/login\n    capture:\n      token: {json: token}\n    check: {status: 200}\n" +
+		"  - get: /api/me\nusers:\n  - name: a\n    tasks:\n      - get: /\nteardown:\n  - post: /api/logout\n"
+	p, err := Parse("f.yaml", "testdata", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Setup) != 2 || p.Setup[0].Method != "POST" || len(p.Setup[0].Captures) != 1 || p.Setup[1].Pos.Line != 7 {
+		t.Errorf("setup = %+v", p.Setup)
+	}
+	if len(p.Teardown) != 1 || p.Teardown[0].Method != "POST" || p.Teardown[0].Pos.Line != 13 {
+		t.Errorf("teardown = %+v", p.Teardown)
+	}
+	src = "host: http://x\ndata:\n  creds: {file: users.csv, mode: unique, prefetch: 4}\nusers:\n  - name: a\n    feed: creds\n    tasks:\n      - get: /\n"
+	if p, err = Parse("f.yaml", "testdata", []byte(src), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Feeders["creds"].Prefetch; got != 4 {
+		t.Errorf("prefetch = %d, want 4", got)
 	}
 }
 

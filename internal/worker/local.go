@@ -25,6 +25,7 @@ func Local(ctx context.Context, acc cluster.Acceptor, classes []horde.Class, htt
 		MasterLostTimeout: time.Hour, // it dies with this process
 		Logger:            slog.New(WarnOnly(log.Handler())),
 		RequestLog:        log, // -L debug: every request
+		Local:             true,
 	})
 	if err != nil {
 		return err

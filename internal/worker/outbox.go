@@ -32,6 +32,7 @@ func (o *outbox) add(rep *cluster.Report, requests int64) {
 			last.rep.Exceptions = mergeExceptions(last.rep.Exceptions, rep.Exceptions)
 			last.rep.Final = rep.Final
 			last.rep.Status = rep.Status
+			last.rep.Used = append(last.rep.Used, rep.Used...)
 			last.requests += requests
 			return
 		}

@@ -76,6 +76,10 @@ type Config struct {
 	// RequestLog, when enabled at debug level, logs every request: method,
 	// URL, name, status, time and failure (-L debug). Nil: Logger.
 	RequestLog *slog.Logger
+	// Local says the master is in this process (a standalone run): feeder
+	// rows, {{ seq }} and user numbers are this process's own, with no
+	// lease from the master.
+	Local bool
 }
 
 // Worker runs users for a master.
@@ -110,6 +114,8 @@ type Worker struct {
 	ackedRequests  int64
 	madeRequests   int64
 	scenarioRoot   string
+	ctrl           []*cluster.WorkerMessage // lease requests and returns to send (lease.go)
+	leaseSeq       uint64
 }
 
 // run is one run's users on this worker: one engine, given the exact
@@ -124,6 +130,7 @@ type run struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	excSent  map[string]int64 // guarded by Worker.reportMu
+	shared   *shared          // the run's leases; nil in a standalone run
 }
 
 // New returns a worker.
@@ -360,6 +367,9 @@ func (w *Worker) session(runCtx, sessCtx context.Context, conn cluster.WorkerCon
 	if err := w.welcome(msg.Welcome); err != nil {
 		return true, &permanentError{err}
 	}
+	if sh := w.currentShared(); sh != nil {
+		sh.resync()
+	}
 
 	ctx, cancel := context.WithCancel(sessCtx)
 	defer cancel()
@@ -402,6 +412,18 @@ func (w *Worker) session(runCtx, sessCtx context.Context, conn cluster.WorkerCon
 			w.setDesired(m.Assignment)
 		case m.Ack != nil:
 			w.ack(m.Ack.Seq)
+		case m.Lease != nil:
+			if sh := w.sharedOf(m.Lease.RunID); sh != nil {
+				sh.onLease(m.Lease)
+			} else if len(m.Lease.Rows) > 0 {
+				w.queueCtrl(&cluster.WorkerMessage{Return: &cluster.LeaseReturn{RunID: m.Lease.RunID, Feeder: m.Lease.Feeder, Rows: m.Lease.Rows}})
+			}
+		case m.Recall != nil:
+			if sh := w.sharedOf(m.Recall.RunID); sh != nil {
+				sh.onRecall(m.Recall.Feeder)
+			} else {
+				w.queueCtrl(&cluster.WorkerMessage{Return: &cluster.LeaseReturn{RunID: m.Recall.RunID, Feeder: m.Recall.Feeder}})
+			}
 		case m.Quit != nil:
 			w.log.Info("the master says quit", "reason", m.Quit.Reason)
 			return true, errQuit
@@ -473,6 +495,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 	w.lastContact = time.Now()
 	w.connected = true
 	w.out.resend()
+	w.ctrl = nil // a new session: the run's leases resync (shared.resync)
 	w.log.Info("joined the master", "master", wel.MasterID, "index", wel.Index, "master_version", wel.MasterVersion)
 	return nil
 }
@@ -502,6 +525,9 @@ func (w *Worker) send(ctx context.Context, conn cluster.WorkerConn) error {
 			return nil
 		case <-w.sendKick:
 			if err := w.sendReports(conn); err != nil {
+				return err
+			}
+			if err := w.sendCtrl(conn); err != nil {
 				return err
 			}
 		case <-w.statusKick:
@@ -535,6 +561,50 @@ func (w *Worker) sendReports(conn cluster.WorkerConn) error {
 			return fmt.Errorf("send report %d: %w", rep.Seq, err)
 		}
 	}
+}
+
+// sendCtrl sends the queued lease messages.
+func (w *Worker) sendCtrl(conn cluster.WorkerConn) error {
+	for {
+		w.mu.Lock()
+		if len(w.ctrl) == 0 {
+			w.mu.Unlock()
+			return nil
+		}
+		msg := w.ctrl[0]
+		w.ctrl = w.ctrl[1:]
+		w.mu.Unlock()
+		if err := conn.Send(msg); err != nil {
+			return fmt.Errorf("send lease message: %w", err)
+		}
+	}
+}
+
+func (w *Worker) queueCtrl(msg *cluster.WorkerMessage) {
+	w.mu.Lock()
+	w.ctrl = append(w.ctrl, msg)
+	w.mu.Unlock()
+	kick(w.sendKick)
+}
+
+// currentShared returns the running run's leases (nil: none).
+func (w *Worker) currentShared() *shared {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.run == nil {
+		return nil
+	}
+	return w.run.shared
+}
+
+// sharedOf returns the leases of run id, if it runs here.
+func (w *Worker) sharedOf(id string) *shared {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.run == nil || w.run.id != id {
+		return nil
+	}
+	return w.run.shared
 }
 
 func (w *Worker) ack(seq uint64) {
@@ -605,12 +675,23 @@ func (w *Worker) flush(r *run, final bool) {
 	for _, e := range iv.Entries {
 		requests += e.Count
 	}
-	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 {
+	st := w.status()
+	// The rows taken go into the report under the leases' lock, so that a
+	// resync (after a reconnect) finds each either in the outbox or still
+	// among the taken.
+	if r.shared != nil {
+		r.shared.mu.Lock()
+		defer r.shared.mu.Unlock()
+	}
+	var used []cluster.FeederUse
+	if r.shared != nil {
+		used = r.shared.usedLocked()
+	}
+	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 && len(used) == 0 {
 		return
 	}
-	st := w.status()
 	w.mu.Lock()
-	w.out.add(&cluster.Report{RunID: r.id, Interval: iv, Exceptions: exc, Final: final, Status: st}, requests)
+	w.out.add(&cluster.Report{RunID: r.id, Interval: iv, Exceptions: exc, Final: final, Status: st, Used: used}, requests)
 	w.madeRequests += requests
 	if final && w.run == r {
 		w.run = nil
@@ -773,6 +854,12 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 		done:    make(chan struct{}),
 		excSent: map[string]int64{},
 	}
+	if !w.cfg.Local {
+		w.mu.Lock()
+		plan := w.plan
+		w.mu.Unlock()
+		r.shared = newShared(w, a.RunID, plan)
+	}
 	cfg := engine.Config{
 		Classes:     classes,
 		Host:        a.Host,
@@ -784,6 +871,10 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 		Trace:       requestLogger(w.cfg.RequestLog, w.log),
 		Iterations:  a.Iterations,
 		OnUserDone:  func() { kick(w.statusKick) },
+		Vars:        a.Vars,
+	}
+	if r.shared != nil {
+		cfg.Shared = r.shared
 	}
 	if r.open {
 		// The open model: iterations on a schedule (this worker's share of
@@ -864,6 +955,9 @@ func (w *Worker) stopRun(r *run, why string) {
 	kick(w.statusKick)
 	r.cancel()
 	<-r.done
+	if r.shared != nil {
+		r.shared.close()
+	}
 	w.flush(r, true)
 	w.log.Info("users stopped", "run", r.id)
 	kick(w.statusKick)

@@ -32,6 +32,8 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Join
 	//	*WorkerMessage_Report
 	//	*WorkerMessage_Heartbeat
+	//	*WorkerMessage_LeaseRequest
+	//	*WorkerMessage_LeaseReturn
 	Body          isWorkerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -101,6 +103,24 @@ func (x *WorkerMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *WorkerMessage) GetLeaseRequest() *LeaseRequest {
+	if x != nil {
+		if x, ok := x.Body.(*WorkerMessage_LeaseRequest); ok {
+			return x.LeaseRequest
+		}
+	}
+	return nil
+}
+
+func (x *WorkerMessage) GetLeaseReturn() *LeaseReturn {
+	if x != nil {
+		if x, ok := x.Body.(*WorkerMessage_LeaseReturn); ok {
+			return x.LeaseReturn
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Body interface {
 	isWorkerMessage_Body()
 }
@@ -117,11 +137,23 @@ type WorkerMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type WorkerMessage_LeaseRequest struct {
+	LeaseRequest *LeaseRequest `protobuf:"bytes,4,opt,name=lease_request,json=leaseRequest,proto3,oneof"`
+}
+
+type WorkerMessage_LeaseReturn struct {
+	LeaseReturn *LeaseReturn `protobuf:"bytes,5,opt,name=lease_return,json=leaseReturn,proto3,oneof"`
+}
+
 func (*WorkerMessage_Join) isWorkerMessage_Body() {}
 
 func (*WorkerMessage_Report) isWorkerMessage_Body() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Body() {}
+
+func (*WorkerMessage_LeaseRequest) isWorkerMessage_Body() {}
+
+func (*WorkerMessage_LeaseReturn) isWorkerMessage_Body() {}
 
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -133,6 +165,8 @@ type MasterMessage struct {
 	//	*MasterMessage_Ack
 	//	*MasterMessage_Heartbeat
 	//	*MasterMessage_Quit
+	//	*MasterMessage_Lease
+	//	*MasterMessage_Recall
 	Body          isMasterMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -229,6 +263,24 @@ func (x *MasterMessage) GetQuit() *Quit {
 	return nil
 }
 
+func (x *MasterMessage) GetLease() *Lease {
+	if x != nil {
+		if x, ok := x.Body.(*MasterMessage_Lease); ok {
+			return x.Lease
+		}
+	}
+	return nil
+}
+
+func (x *MasterMessage) GetRecall() *Recall {
+	if x != nil {
+		if x, ok := x.Body.(*MasterMessage_Recall); ok {
+			return x.Recall
+		}
+	}
+	return nil
+}
+
 type isMasterMessage_Body interface {
 	isMasterMessage_Body()
 }
@@ -257,6 +309,14 @@ type MasterMessage_Quit struct {
 	Quit *Quit `protobuf:"bytes,6,opt,name=quit,proto3,oneof"`
 }
 
+type MasterMessage_Lease struct {
+	Lease *Lease `protobuf:"bytes,7,opt,name=lease,proto3,oneof"`
+}
+
+type MasterMessage_Recall struct {
+	Recall *Recall `protobuf:"bytes,8,opt,name=recall,proto3,oneof"`
+}
+
 func (*MasterMessage_Welcome) isMasterMessage_Body() {}
 
 func (*MasterMessage_Refusal) isMasterMessage_Body() {}
@@ -268,6 +328,10 @@ func (*MasterMessage_Ack) isMasterMessage_Body() {}
 func (*MasterMessage_Heartbeat) isMasterMessage_Body() {}
 
 func (*MasterMessage_Quit) isMasterMessage_Body() {}
+
+func (*MasterMessage_Lease) isMasterMessage_Body() {}
+
+func (*MasterMessage_Recall) isMasterMessage_Body() {}
 
 // Join opens a session. worker_id is stable for the worker process's life,
 // so that a worker that reconnects is recognised (and not counted twice).
@@ -622,7 +686,9 @@ type Assignment struct {
 	// that joins or is re-split mid-run carries on at that point of the shape.
 	OpenShapeElapsedMs int64 `protobuf:"varint,12,opt,name=open_shape_elapsed_ms,json=openShapeElapsedMs,proto3" json:"open_shape_elapsed_ms,omitempty"`
 	// -i: each user ends after this many task iterations (0: no limit).
-	Iterations    int64 `protobuf:"varint,13,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	Iterations int64 `protobuf:"varint,13,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	// The variables the run's setup: captured, visible to every user.
+	Vars          map[string]string `protobuf:"bytes,20,rep,name=vars,proto3" json:"vars,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -746,6 +812,13 @@ func (x *Assignment) GetIterations() int64 {
 		return x.Iterations
 	}
 	return 0
+}
+
+func (x *Assignment) GetVars() map[string]string {
+	if x != nil {
+		return x.Vars
+	}
+	return nil
 }
 
 type Shape struct {
@@ -1184,13 +1257,16 @@ func (x *Heartbeat) GetStatus() *Status {
 
 // Report is what a worker recorded since its previous report: a delta.
 type Report struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // 1, 2, 3... per worker process; resent with the same seq
-	RunId         string                 `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Interval      *Interval              `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
-	Exceptions    []*Exception           `protobuf:"bytes,4,rep,name=exceptions,proto3" json:"exceptions,omitempty"` // new occurrences since the previous report
-	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`          // the last report of the run: its users have all stopped
-	Status        *Status                `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Seq        uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // 1, 2, 3... per worker process; resent with the same seq
+	RunId      string                 `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Interval   *Interval              `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	Exceptions []*Exception           `protobuf:"bytes,4,rep,name=exceptions,proto3" json:"exceptions,omitempty"` // new occurrences since the previous report
+	Final      bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`          // the last report of the run: its users have all stopped
+	Status     *Status                `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// Rows of unique feeders the worker's users took since the previous
+	// report: the master counts them used (and no longer the worker's).
+	Used          []*FeederUse `protobuf:"bytes,20,rep,name=used,proto3" json:"used,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1267,6 +1343,392 @@ func (x *Report) GetStatus() *Status {
 	return nil
 }
 
+func (x *Report) GetUsed() []*FeederUse {
+	if x != nil {
+		return x.Used
+	}
+	return nil
+}
+
+type FeederUse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Feeder        string                 `protobuf:"bytes,1,opt,name=feeder,proto3" json:"feeder,omitempty"`
+	Rows          []int64                `protobuf:"varint,2,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeederUse) Reset() {
+	*x = FeederUse{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeederUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeederUse) ProtoMessage() {}
+
+func (x *FeederUse) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeederUse.ProtoReflect.Descriptor instead.
+func (*FeederUse) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FeederUse) GetFeeder() string {
+	if x != nil {
+		return x.Feeder
+	}
+	return ""
+}
+
+func (x *FeederUse) GetRows() []int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// LeaseRequest asks the master for values of a run's shared data: rows of
+// a unique feeder (feeder, mode unique), positions of a sequential feeder
+// (feeder) or numbers of a counter ("seq", "vu"). count are wanted now,
+// extra more if the master has them to spare (a prefetch). docs/cluster.md.
+type LeaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"` // per worker process; the Lease answering it has it
+	Feeder        string                 `protobuf:"bytes,3,opt,name=feeder,proto3" json:"feeder,omitempty"`
+	Counter       string                 `protobuf:"bytes,4,opt,name=counter,proto3" json:"counter,omitempty"`
+	Count         int64                  `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	Extra         int64                  `protobuf:"varint,6,opt,name=extra,proto3" json:"extra,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseRequest) Reset() {
+	*x = LeaseRequest{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseRequest) ProtoMessage() {}
+
+func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
+func (*LeaseRequest) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LeaseRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *LeaseRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LeaseRequest) GetFeeder() string {
+	if x != nil {
+		return x.Feeder
+	}
+	return ""
+}
+
+func (x *LeaseRequest) GetCounter() string {
+	if x != nil {
+		return x.Counter
+	}
+	return ""
+}
+
+func (x *LeaseRequest) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *LeaseRequest) GetExtra() int64 {
+	if x != nil {
+		return x.Extra
+	}
+	return 0
+}
+
+// Lease answers a LeaseRequest once: rows of a unique feeder (0-based
+// indexes), or first..first+count-1 of a counter or a sequential feeder
+// (its positions, to take modulo the rows). exhausted: a unique feeder has
+// no rows left (rows holds what remained, possibly none).
+type Lease struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	Feeder        string                 `protobuf:"bytes,3,opt,name=feeder,proto3" json:"feeder,omitempty"`
+	Counter       string                 `protobuf:"bytes,4,opt,name=counter,proto3" json:"counter,omitempty"`
+	Rows          []int64                `protobuf:"varint,5,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	First         int64                  `protobuf:"varint,6,opt,name=first,proto3" json:"first,omitempty"`
+	Count         int64                  `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	Exhausted     bool                   `protobuf:"varint,8,opt,name=exhausted,proto3" json:"exhausted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lease) Reset() {
+	*x = Lease{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lease) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lease) ProtoMessage() {}
+
+func (x *Lease) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lease.ProtoReflect.Descriptor instead.
+func (*Lease) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Lease) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *Lease) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Lease) GetFeeder() string {
+	if x != nil {
+		return x.Feeder
+	}
+	return ""
+}
+
+func (x *Lease) GetCounter() string {
+	if x != nil {
+		return x.Counter
+	}
+	return ""
+}
+
+func (x *Lease) GetRows() []int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *Lease) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *Lease) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Lease) GetExhausted() bool {
+	if x != nil {
+		return x.Exhausted
+	}
+	return false
+}
+
+// Recall asks a worker to give back the rows of a unique feeder it holds
+// and no user took (its prefetch): another worker needs them.
+type Recall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Feeder        string                 `protobuf:"bytes,2,opt,name=feeder,proto3" json:"feeder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recall) Reset() {
+	*x = Recall{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recall) ProtoMessage() {}
+
+func (x *Recall) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recall.ProtoReflect.Descriptor instead.
+func (*Recall) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Recall) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *Recall) GetFeeder() string {
+	if x != nil {
+		return x.Feeder
+	}
+	return ""
+}
+
+// LeaseReturn gives rows back (the answer to a Recall, possibly empty).
+// With sync (sent after each Welcome), kept lists every row of the feeder
+// the worker's users took and its reports have not had acknowledged: the
+// master frees whatever else it counted as this worker's (leases lost with
+// the previous session).
+type LeaseReturn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Feeder        string                 `protobuf:"bytes,2,opt,name=feeder,proto3" json:"feeder,omitempty"`
+	Rows          []int64                `protobuf:"varint,3,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	Sync          bool                   `protobuf:"varint,4,opt,name=sync,proto3" json:"sync,omitempty"`
+	Kept          []int64                `protobuf:"varint,5,rep,packed,name=kept,proto3" json:"kept,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseReturn) Reset() {
+	*x = LeaseReturn{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseReturn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseReturn) ProtoMessage() {}
+
+func (x *LeaseReturn) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseReturn.ProtoReflect.Descriptor instead.
+func (*LeaseReturn) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LeaseReturn) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *LeaseReturn) GetFeeder() string {
+	if x != nil {
+		return x.Feeder
+	}
+	return ""
+}
+
+func (x *LeaseReturn) GetRows() []int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *LeaseReturn) GetSync() bool {
+	if x != nil {
+		return x.Sync
+	}
+	return false
+}
+
+func (x *LeaseReturn) GetKept() []int64 {
+	if x != nil {
+		return x.Kept
+	}
+	return nil
+}
+
 // Ack acknowledges every report up to seq (cumulative).
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1277,7 +1739,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1751,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1764,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1321,7 +1783,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1795,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1808,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Quit) GetReason() string {
@@ -1367,7 +1829,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1841,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1854,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Interval) GetEntries() []*Entry {
@@ -1451,7 +1913,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1925,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1938,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1617,7 +2079,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +2091,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +2104,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -1684,7 +2146,7 @@ type Exception struct {
 
 func (x *Exception) Reset() {
 	*x = Exception{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +2158,7 @@ func (x *Exception) String() string {
 func (*Exception) ProtoMessage() {}
 
 func (x *Exception) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +2171,7 @@ func (x *Exception) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exception.ProtoReflect.Descriptor instead.
 func (*Exception) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Exception) GetMessage() string {
@@ -1737,12 +2199,14 @@ var File_horde_cluster_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehorde/cluster/v1/cluster.proto\x12\x10horde.cluster.v1\"\xb6\x01\n" +
+	"\x1ehorde/cluster/v1/cluster.proto\x12\x10horde.cluster.v1\"\xc1\x02\n" +
 	"\rWorkerMessage\x12,\n" +
 	"\x04join\x18\x01 \x01(\v2\x16.horde.cluster.v1.JoinH\x00R\x04join\x122\n" +
 	"\x06report\x18\x02 \x01(\v2\x18.horde.cluster.v1.ReportH\x00R\x06report\x12;\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x1b.horde.cluster.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
-	"\x04body\"\xdb\x02\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x1b.horde.cluster.v1.HeartbeatH\x00R\theartbeat\x12E\n" +
+	"\rlease_request\x18\x04 \x01(\v2\x1e.horde.cluster.v1.LeaseRequestH\x00R\fleaseRequest\x12B\n" +
+	"\flease_return\x18\x05 \x01(\v2\x1d.horde.cluster.v1.LeaseReturnH\x00R\vleaseReturnB\x06\n" +
+	"\x04body\"\xc0\x03\n" +
 	"\rMasterMessage\x125\n" +
 	"\awelcome\x18\x01 \x01(\v2\x19.horde.cluster.v1.WelcomeH\x00R\awelcome\x125\n" +
 	"\arefusal\x18\x02 \x01(\v2\x19.horde.cluster.v1.RefusalH\x00R\arefusal\x12>\n" +
@@ -1751,7 +2215,9 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"assignment\x12)\n" +
 	"\x03ack\x18\x04 \x01(\v2\x15.horde.cluster.v1.AckH\x00R\x03ack\x12;\n" +
 	"\theartbeat\x18\x05 \x01(\v2\x1b.horde.cluster.v1.HeartbeatH\x00R\theartbeat\x12,\n" +
-	"\x04quit\x18\x06 \x01(\v2\x16.horde.cluster.v1.QuitH\x00R\x04quitB\x06\n" +
+	"\x04quit\x18\x06 \x01(\v2\x16.horde.cluster.v1.QuitH\x00R\x04quit\x12/\n" +
+	"\x05lease\x18\a \x01(\v2\x17.horde.cluster.v1.LeaseH\x00R\x05lease\x122\n" +
+	"\x06recall\x18\b \x01(\v2\x18.horde.cluster.v1.RecallH\x00R\x06recallB\x06\n" +
 	"\x04body\"\x8b\x01\n" +
 	"\x04Join\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1a\n" +
@@ -1783,7 +2249,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\aRefusal\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12%\n" +
 	"\x0emaster_version\x18\x02 \x01(\tR\rmasterVersion\x12'\n" +
-	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\xd7\x03\n" +
+	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\xcc\x04\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
@@ -1806,7 +2272,11 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x15open_shape_elapsed_ms\x18\f \x01(\x03R\x12openShapeElapsedMs\x12\x1e\n" +
 	"\n" +
 	"iterations\x18\r \x01(\x03R\n" +
-	"iterations\"\xc0\x01\n" +
+	"iterations\x12:\n" +
+	"\x04vars\x18\x14 \x03(\v2&.horde.cluster.v1.Assignment.VarsEntryR\x04vars\x1a7\n" +
+	"\tVarsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
 	"\x05Shape\x12\x12\n" +
 	"\x04open\x18\x01 \x01(\bR\x04open\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x01R\x05start\x12/\n" +
@@ -1847,7 +2317,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\n" +
 	"users_done\x18\f \x01(\x03R\tusersDone\"=\n" +
 	"\tHeartbeat\x120\n" +
-	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"\xee\x01\n" +
+	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"\x9f\x02\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x126\n" +
@@ -1856,7 +2326,36 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"exceptions\x18\x04 \x03(\v2\x1b.horde.cluster.v1.ExceptionR\n" +
 	"exceptions\x12\x14\n" +
 	"\x05final\x18\x05 \x01(\bR\x05final\x120\n" +
-	"\x06status\x18\x06 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"\x17\n" +
+	"\x06status\x18\x06 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\x12/\n" +
+	"\x04used\x18\x14 \x03(\v2\x1b.horde.cluster.v1.FeederUseR\x04used\"7\n" +
+	"\tFeederUse\x12\x16\n" +
+	"\x06feeder\x18\x01 \x01(\tR\x06feeder\x12\x12\n" +
+	"\x04rows\x18\x02 \x03(\x03R\x04rows\"\x93\x01\n" +
+	"\fLeaseRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06feeder\x18\x03 \x01(\tR\x06feeder\x12\x18\n" +
+	"\acounter\x18\x04 \x01(\tR\acounter\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x14\n" +
+	"\x05extra\x18\x06 \x01(\x03R\x05extra\"\xbe\x01\n" +
+	"\x05Lease\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06feeder\x18\x03 \x01(\tR\x06feeder\x12\x18\n" +
+	"\acounter\x18\x04 \x01(\tR\acounter\x12\x12\n" +
+	"\x04rows\x18\x05 \x03(\x03R\x04rows\x12\x14\n" +
+	"\x05first\x18\x06 \x01(\x03R\x05first\x12\x14\n" +
+	"\x05count\x18\a \x01(\x03R\x05count\x12\x1c\n" +
+	"\texhausted\x18\b \x01(\bR\texhausted\"7\n" +
+	"\x06Recall\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x16\n" +
+	"\x06feeder\x18\x02 \x01(\tR\x06feeder\"x\n" +
+	"\vLeaseReturn\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x16\n" +
+	"\x06feeder\x18\x02 \x01(\tR\x06feeder\x12\x12\n" +
+	"\x04rows\x18\x03 \x03(\x03R\x04rows\x12\x12\n" +
+	"\x04sync\x18\x04 \x01(\bR\x04sync\x12\x12\n" +
+	"\x04kept\x18\x05 \x03(\x03R\x04kept\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
@@ -1914,7 +2413,7 @@ func file_horde_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_horde_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil), // 0: horde.cluster.v1.WorkerMessage
 	(*MasterMessage)(nil), // 1: horde.cluster.v1.MasterMessage
@@ -1930,43 +2429,55 @@ var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*Status)(nil),        // 11: horde.cluster.v1.Status
 	(*Heartbeat)(nil),     // 12: horde.cluster.v1.Heartbeat
 	(*Report)(nil),        // 13: horde.cluster.v1.Report
-	(*Ack)(nil),           // 14: horde.cluster.v1.Ack
-	(*Quit)(nil),          // 15: horde.cluster.v1.Quit
-	(*Interval)(nil),      // 16: horde.cluster.v1.Interval
-	(*Entry)(nil),         // 17: horde.cluster.v1.Entry
-	(*ErrorCount)(nil),    // 18: horde.cluster.v1.ErrorCount
-	(*Exception)(nil),     // 19: horde.cluster.v1.Exception
-	nil,                   // 20: horde.cluster.v1.Scenario.FilesEntry
+	(*FeederUse)(nil),     // 14: horde.cluster.v1.FeederUse
+	(*LeaseRequest)(nil),  // 15: horde.cluster.v1.LeaseRequest
+	(*Lease)(nil),         // 16: horde.cluster.v1.Lease
+	(*Recall)(nil),        // 17: horde.cluster.v1.Recall
+	(*LeaseReturn)(nil),   // 18: horde.cluster.v1.LeaseReturn
+	(*Ack)(nil),           // 19: horde.cluster.v1.Ack
+	(*Quit)(nil),          // 20: horde.cluster.v1.Quit
+	(*Interval)(nil),      // 21: horde.cluster.v1.Interval
+	(*Entry)(nil),         // 22: horde.cluster.v1.Entry
+	(*ErrorCount)(nil),    // 23: horde.cluster.v1.ErrorCount
+	(*Exception)(nil),     // 24: horde.cluster.v1.Exception
+	nil,                   // 25: horde.cluster.v1.Scenario.FilesEntry
+	nil,                   // 26: horde.cluster.v1.Assignment.VarsEntry
 }
 var file_horde_cluster_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: horde.cluster.v1.WorkerMessage.join:type_name -> horde.cluster.v1.Join
 	13, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
 	12, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	3,  // 3: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
-	5,  // 4: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
-	6,  // 5: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
-	14, // 6: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
-	12, // 7: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	15, // 8: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
-	4,  // 9: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
-	20, // 10: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
-	7,  // 11: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
-	8,  // 12: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
-	9,  // 13: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
-	10, // 14: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
-	11, // 15: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
-	16, // 16: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
-	19, // 17: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
-	11, // 18: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
-	17, // 19: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
-	18, // 20: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
-	0,  // 21: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
-	1,  // 22: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
-	22, // [22:23] is the sub-list for method output_type
-	21, // [21:22] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	15, // 3: horde.cluster.v1.WorkerMessage.lease_request:type_name -> horde.cluster.v1.LeaseRequest
+	18, // 4: horde.cluster.v1.WorkerMessage.lease_return:type_name -> horde.cluster.v1.LeaseReturn
+	3,  // 5: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
+	5,  // 6: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
+	6,  // 7: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
+	19, // 8: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
+	12, // 9: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	20, // 10: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
+	16, // 11: horde.cluster.v1.MasterMessage.lease:type_name -> horde.cluster.v1.Lease
+	17, // 12: horde.cluster.v1.MasterMessage.recall:type_name -> horde.cluster.v1.Recall
+	4,  // 13: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
+	25, // 14: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
+	7,  // 15: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
+	26, // 16: horde.cluster.v1.Assignment.vars:type_name -> horde.cluster.v1.Assignment.VarsEntry
+	8,  // 17: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
+	9,  // 18: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
+	10, // 19: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
+	11, // 20: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
+	21, // 21: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
+	24, // 22: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
+	11, // 23: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
+	14, // 24: horde.cluster.v1.Report.used:type_name -> horde.cluster.v1.FeederUse
+	22, // 25: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
+	23, // 26: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
+	0,  // 27: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
+	1,  // 28: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
+	28, // [28:29] is the sub-list for method output_type
+	27, // [27:28] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_horde_cluster_v1_cluster_proto_init() }
@@ -1978,6 +2489,8 @@ func file_horde_cluster_v1_cluster_proto_init() {
 		(*WorkerMessage_Join)(nil),
 		(*WorkerMessage_Report)(nil),
 		(*WorkerMessage_Heartbeat)(nil),
+		(*WorkerMessage_LeaseRequest)(nil),
+		(*WorkerMessage_LeaseReturn)(nil),
 	}
 	file_horde_cluster_v1_cluster_proto_msgTypes[1].OneofWrappers = []any{
 		(*MasterMessage_Welcome)(nil),
@@ -1986,6 +2499,8 @@ func file_horde_cluster_v1_cluster_proto_init() {
 		(*MasterMessage_Ack)(nil),
 		(*MasterMessage_Heartbeat)(nil),
 		(*MasterMessage_Quit)(nil),
+		(*MasterMessage_Lease)(nil),
+		(*MasterMessage_Recall)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1993,7 +2508,7 @@ func file_horde_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_horde_cluster_v1_cluster_proto_rawDesc), len(file_horde_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -50,6 +50,10 @@ func WorkerToPB(m *cluster.WorkerMessage) (*pb.WorkerMessage, error) {
 			return nil, err
 		}
 		return &pb.WorkerMessage{Body: &pb.WorkerMessage_Report{Report: r}}, nil
+	case m.Lease != nil:
+		return leaseRequestToPB(m.Lease), nil
+	case m.Return != nil:
+		return leaseReturnToPB(m.Return), nil
 	}
 	return nil, fmt.Errorf("empty worker message")
 }
@@ -70,6 +74,10 @@ func WorkerFromPB(m *pb.WorkerMessage) (*cluster.WorkerMessage, error) {
 			return nil, err
 		}
 		return &cluster.WorkerMessage{Report: r}, nil
+	case *pb.WorkerMessage_LeaseRequest:
+		return leaseRequestFromPB(b.LeaseRequest), nil
+	case *pb.WorkerMessage_LeaseReturn:
+		return leaseReturnFromPB(b.LeaseReturn), nil
 	}
 	return nil, fmt.Errorf("unknown worker message %T", m.Body)
 }
@@ -98,7 +106,7 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 			RunId: a.RunID, Generation: a.Generation, Running: a.Running, ClassUsers: ints64(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeoutMs: ms(a.StopTimeout), RequestTimeoutMs: ms(a.RequestTimeout),
 			OpenShape: shapeToPB(a.OpenShape), PreAllocatedVus: int64(a.PreAllocatedVUs), MaxVus: int64(a.MaxVUs),
-			OpenShapeElapsedMs: ms(a.OpenElapsed), Iterations: int64(a.Iterations),
+			OpenShapeElapsedMs: ms(a.OpenElapsed), Iterations: int64(a.Iterations), Vars: a.Vars,
 		}}}, nil
 	case m.Ack != nil:
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: m.Ack.Seq}}}, nil
@@ -106,6 +114,10 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Heartbeat{Heartbeat: &pb.Heartbeat{}}}, nil
 	case m.Quit != nil:
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Quit{Quit: &pb.Quit{Reason: m.Quit.Reason}}}, nil
+	case m.Lease != nil:
+		return leaseToPB(m.Lease), nil
+	case m.Recall != nil:
+		return recallToPB(m.Recall), nil
 	}
 	return nil, fmt.Errorf("empty master message")
 }
@@ -135,7 +147,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 			RunID: a.RunId, Generation: a.Generation, Running: a.Running, ClassUsers: ints(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeout: dur(a.StopTimeoutMs), RequestTimeout: dur(a.RequestTimeoutMs),
 			OpenShape: shapeFromPB(a.OpenShape), PreAllocatedVUs: int(a.PreAllocatedVus), MaxVUs: int(a.MaxVus),
-			OpenElapsed: dur(a.OpenShapeElapsedMs), Iterations: int(a.Iterations),
+			OpenElapsed: dur(a.OpenShapeElapsedMs), Iterations: int(a.Iterations), Vars: a.Vars,
 		}}, nil
 	case *pb.MasterMessage_Ack:
 		return &cluster.MasterMessage{Ack: &cluster.Ack{Seq: b.Ack.Seq}}, nil
@@ -143,6 +155,10 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 		return &cluster.MasterMessage{Heartbeat: &cluster.Heartbeat{}}, nil
 	case *pb.MasterMessage_Quit:
 		return &cluster.MasterMessage{Quit: &cluster.Quit{Reason: b.Quit.Reason}}, nil
+	case *pb.MasterMessage_Lease:
+		return leaseFromPB(b.Lease), nil
+	case *pb.MasterMessage_Recall:
+		return recallFromPB(b.Recall), nil
 	}
 	return nil, fmt.Errorf("unknown master message %T", m.Body)
 }
@@ -207,7 +223,7 @@ func shapeFromPB(p *pb.Shape) shape.Shape {
 
 // ReportToPB converts a report for the wire, encoding its histograms.
 func ReportToPB(r *cluster.Report) (*pb.Report, error) {
-	out := &pb.Report{Seq: r.Seq, RunId: r.RunID, Final: r.Final, Status: statusToPB(&r.Status)}
+	out := &pb.Report{Seq: r.Seq, RunId: r.RunID, Final: r.Final, Status: statusToPB(&r.Status), Used: usedToPB(r.Used)}
 	for _, e := range r.Exceptions {
 		out.Exceptions = append(out.Exceptions, &pb.Exception{Message: e.Message, Count: e.Count, Traceback: e.Traceback})
 	}
@@ -221,7 +237,7 @@ func ReportToPB(r *cluster.Report) (*pb.Report, error) {
 
 // ReportFromPB converts a report from the wire, decoding its histograms.
 func ReportFromPB(r *pb.Report) (*cluster.Report, error) {
-	out := &cluster.Report{Seq: r.Seq, RunID: r.RunId, Final: r.Final, Status: statusFromPB(r.Status)}
+	out := &cluster.Report{Seq: r.Seq, RunID: r.RunId, Final: r.Final, Status: statusFromPB(r.Status), Used: usedFromPB(r.Used)}
 	for _, e := range r.Exceptions {
 		out.Exceptions = append(out.Exceptions, stats.Exception{Message: e.Message, Count: e.Count, Traceback: e.Traceback})
 	}
