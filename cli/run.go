@@ -61,6 +61,10 @@ type runOptions struct {
 	promURL    string
 	promql     []string
 	warmup     durationValue
+
+	// TLS to the target (distinct from the worker channel's --tls-*)
+	targetCA, targetCert, targetKey string
+	insecureSkipTLSVerify           bool
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
@@ -116,7 +120,33 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
+	f.StringVar(&o.targetCA, "target-ca", "", "verify the target's certificate against this CA (PEM) instead of the system's roots; overrides the scenario's tls: ca")
+	f.StringVar(&o.targetCert, "target-cert", "", "client certificate (PEM) for targets that require one (mutual TLS); with --target-key")
+	f.StringVar(&o.targetKey, "target-key", "", "private key (PEM) of --target-cert")
+	f.BoolVar(&o.insecureSkipTLSVerify, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
 	addWebFlags(f, &o.web)
+}
+
+// targetTLS reads the target TLS flags' files and checks them.
+func (o *runOptions) targetTLS() (scenario.TLSFlags, error) {
+	fl := scenario.TLSFlags{InsecureSkipVerify: o.insecureSkipTLSVerify}
+	for _, f := range []struct {
+		flag, path string
+		dst        *scenario.File
+	}{{"target-ca", o.targetCA, &fl.CA}, {"target-cert", o.targetCert, &fl.Cert}, {"target-key", o.targetKey, &fl.Key}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fl, badInput("--%s: %v", f.flag, err)
+		}
+		*f.dst = scenario.File{Name: f.path, Data: b}
+	}
+	if err := fl.Check(); err != nil {
+		return fl, badInput("%v", err)
+	}
+	return fl, nil
 }
 
 // loadShape combines the scenario's load section with the shape flags.
@@ -212,6 +242,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		},
 	}
 	host := o.host
+	if c.TargetTLS, err = o.targetTLS(); err != nil {
+		return nil, err
+	}
 	switch {
 	case src.file != "":
 		c.Scenario = src.text
@@ -224,7 +257,7 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		if dir == "" {
 			dir = filepath.Dir(src.file)
 		}
-		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, scenario.Options{Host: o.host}); err != nil {
+		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, scenario.Options{Host: o.host, TLS: c.TargetTLS}); err != nil {
 			return nil, badInput("%v", err)
 		}
 		if host == "" {

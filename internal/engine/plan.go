@@ -21,12 +21,13 @@ const userAgent = "horde"
 func PlanClasses(p *scenario.Plan, host string) []horde.Class {
 	host = strings.TrimSuffix(host, "/")
 	classes := make([]horde.Class, 0, len(p.Classes))
+	tr := transports{}
 	for _, c := range p.Classes {
 		pc := &planClass{plan: p, class: c, host: host}
-		pc.onStart = compileSteps(c.OnStart, host)
-		pc.onStop = compileSteps(c.OnStop, host)
+		pc.onStart = tr.compileSteps(c.OnStart, host)
+		pc.onStop = tr.compileSteps(c.OnStop, host)
 		for _, t := range c.Tasks {
-			pc.tasks = append(pc.tasks, compileSteps(t.Steps, host))
+			pc.tasks = append(pc.tasks, tr.compileSteps(t.Steps, host))
 			pc.total += t.Weight
 			pc.cumulative = append(pc.cumulative, pc.total)
 		}
@@ -62,7 +63,41 @@ type step struct {
 	header     []header
 	hasUA      bool
 	hasCT      bool
+	acceptEnc  bool // send Accept-Encoding: httpload.AcceptEncoding
+	transport  *httpload.Transport
 }
+
+// transports maps the scenario's transports to the client's, one for one,
+// so that steps alike share connections.
+type transports map[*scenario.Transport]*httpload.Transport
+
+func (m transports) get(t *scenario.Transport) *httpload.Transport {
+	if t == nil {
+		return nil
+	}
+	if ht, ok := m[t]; ok {
+		return ht
+	}
+	ht := &httpload.Transport{TLS: t.TLS}
+	switch t.HTTP2 {
+	case "false":
+		ht.HTTP2 = httpload.HTTP2Off
+	case "true":
+		ht.HTTP2 = httpload.HTTP2On
+	case "h2c":
+		ht.HTTP2 = httpload.HTTP2Cleartext
+	}
+	switch t.Proxy {
+	case scenario.ProxyEnv:
+		ht.Proxy = httpload.EnvProxy()
+	case scenario.ProxyURL:
+		ht.Proxy = httpload.FixedProxy(t.ProxyAddr)
+	}
+	m[t] = ht
+	return ht
+}
+
+var acceptEncoding = []byte(httpload.AcceptEncoding)
 
 type header struct {
 	name   string
@@ -70,10 +105,10 @@ type header struct {
 	value  *scenario.Template
 }
 
-func compileSteps(steps []*scenario.Step, host string) []*step {
+func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 	out := make([]*step, 0, len(steps))
 	for _, s := range steps {
-		st := &step{Step: s, staticName: s.Name}
+		st := &step{Step: s, staticName: s.Name, acceptEnc: s.Compression, transport: m.get(s.Transport)}
 		if u, ok := s.URL.Static(); ok {
 			if len(s.Query) == 0 {
 				st.staticURL = []byte(absURL(host, u))
@@ -93,6 +128,8 @@ func compileSteps(steps []*scenario.Step, host string) []*step {
 				st.hasUA = true
 			case "content-type":
 				st.hasCT = true
+			case "accept-encoding":
+				st.acceptEnc = false
 			}
 		}
 		out = append(out, st)
@@ -228,6 +265,9 @@ func (p *planUser) run(u *vuser, s *step) error {
 	if !s.hasUA {
 		req.Header.SetUserAgent(userAgent)
 	}
+	if s.acceptEnc {
+		req.Header.SetBytesV("Accept-Encoding", acceptEncoding)
+	}
 	if s.Body != nil {
 		var err error
 		p.body, err = s.Body.Append(p.body[:0], &p.env)
@@ -240,7 +280,7 @@ func (p *planUser) run(u *vuser, s *step) error {
 		}
 	}
 
-	took, err := u.client.Do(req, resp, s.Timeout)
+	took, err := u.client.DoVia(s.transport, req, resp, s.Timeout)
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return err

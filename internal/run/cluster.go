@@ -49,7 +49,7 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 	var bundle *cluster.Scenario
 	if r.cfg.ScenarioFile != "" {
 		var err error
-		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host); err != nil {
+		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, r.cfg.TargetTLS); err != nil {
 			return nil, badInput("%v", err)
 		}
 	} // else the workers run the same binary's Go classes

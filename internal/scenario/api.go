@@ -141,6 +141,12 @@ type Step struct {
 	Timeout     time.Duration // 0: engine default
 	Captures    []*Capture
 	Checks      []*Check
+	// Transport is how the request reaches its host (never nil); steps
+	// with the same settings share one.
+	Transport *Transport
+	// Compression: send Accept-Encoding: gzip, deflate unless a header
+	// sets one (compressed answers are decoded whatever it is).
+	Compression bool
 	Pos         Pos // where the step is defined
 }
 
@@ -228,6 +234,9 @@ type Options struct {
 	// Host overrides the file's host (the CLI's -H). When both are empty,
 	// the missing host is reported as an error at the top of the file.
 	Host string
+	// TLS is the command line's TLS settings, over the file's; checked by
+	// TLSFlags.Check before.
+	TLS TLSFlags
 }
 
 // Error is one problem at a place. Error() is "file:line:col: message".

@@ -31,7 +31,7 @@ func LoadFile(path string, opts Options) (*Plan, error) {
 // Parse is LoadFile for bytes already read; name is used in error messages
 // and relative data file paths are resolved against dir.
 func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
-	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime}
+	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime, opts: opts, transports: map[string]*Transport{}}
 	plan := p.parse(opts)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
@@ -52,7 +52,7 @@ var (
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
-	defaultsKeys  = []string{"headers", "timeout"}
+	defaultsKeys  = append([]string{"headers", "timeout"}, transportKeys...)
 	feederKeys    = []string{"file", "mode"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
@@ -63,7 +63,7 @@ var (
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	bodyKeys      = []string{"json", "form", "body"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
-		"content_type", "timeout", "capture", "check")
+		"content_type", "timeout", "capture", "check", "tls", "http2", "proxy", "compression")
 	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
 	stepsTaskKeys = []string{"weight", "name", "steps"}
 	captureKinds  = []string{"json", "header", "regex"}
@@ -77,9 +77,12 @@ type parser struct {
 	rt        *runtime
 	errs      ErrorList
 
+	opts       Options
 	defHeaders []Param
 	defTimeout time.Duration
-	feeders    map[string]bool // every name under data:, loaded or not
+	defSpec    transportSpec
+	transports map[string]*Transport // by settings: steps alike share one
+	feeders    map[string]bool       // every name under data:, loaded or not
 }
 
 type pair struct {

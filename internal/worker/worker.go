@@ -420,7 +420,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
-		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host})
+		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, TLS: s.TLS})
 		if err != nil {
 			return fmt.Errorf("the master's scenario does not compile here: %w", err)
 		}

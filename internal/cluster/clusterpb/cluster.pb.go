@@ -455,6 +455,7 @@ type Scenario struct {
 	Files         map[string][]byte      `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // data files by the path the YAML names them with
 	Hash          string                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`                                                                             // sha256 over name, source and files (hex)
 	Host          string                 `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`                                                                             // the master's -H, if any
+	TargetTls     *TargetTLS             `protobuf:"bytes,6,opt,name=target_tls,json=targetTls,proto3" json:"target_tls,omitempty"`                                                  // the master's TLS flags for the target, if any
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +525,107 @@ func (x *Scenario) GetHost() string {
 	return ""
 }
 
+func (x *Scenario) GetTargetTls() *TargetTLS {
+	if x != nil {
+		return x.TargetTls
+	}
+	return nil
+}
+
+// TargetTLS is the master's --target-ca, --target-cert, --target-key (file
+// names for messages, and contents) and --insecure-skip-tls-verify.
+type TargetTLS struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	CaName             string                 `protobuf:"bytes,1,opt,name=ca_name,json=caName,proto3" json:"ca_name,omitempty"`
+	Ca                 []byte                 `protobuf:"bytes,2,opt,name=ca,proto3" json:"ca,omitempty"`
+	CertName           string                 `protobuf:"bytes,3,opt,name=cert_name,json=certName,proto3" json:"cert_name,omitempty"`
+	Cert               []byte                 `protobuf:"bytes,4,opt,name=cert,proto3" json:"cert,omitempty"`
+	KeyName            string                 `protobuf:"bytes,5,opt,name=key_name,json=keyName,proto3" json:"key_name,omitempty"`
+	Key                []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
+	InsecureSkipVerify bool                   `protobuf:"varint,7,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TargetTLS) Reset() {
+	*x = TargetTLS{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetTLS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetTLS) ProtoMessage() {}
+
+func (x *TargetTLS) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetTLS.ProtoReflect.Descriptor instead.
+func (*TargetTLS) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TargetTLS) GetCaName() string {
+	if x != nil {
+		return x.CaName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetCa() []byte {
+	if x != nil {
+		return x.Ca
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetCertName() string {
+	if x != nil {
+		return x.CertName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetCert() []byte {
+	if x != nil {
+		return x.Cert
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetKeyName() string {
+	if x != nil {
+		return x.KeyName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetInsecureSkipVerify() bool {
+	if x != nil {
+		return x.InsecureSkipVerify
+	}
+	return false
+}
+
 type Refusal struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Reason         string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -535,7 +637,7 @@ type Refusal struct {
 
 func (x *Refusal) Reset() {
 	*x = Refusal{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +649,7 @@ func (x *Refusal) String() string {
 func (*Refusal) ProtoMessage() {}
 
 func (x *Refusal) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +662,7 @@ func (x *Refusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
 func (*Refusal) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Refusal) GetReason() string {
@@ -610,7 +712,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +724,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +737,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{6}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Assignment) GetRunId() string {
@@ -735,7 +837,7 @@ type Shape struct {
 
 func (x *Shape) Reset() {
 	*x = Shape{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +849,7 @@ func (x *Shape) String() string {
 func (*Shape) ProtoMessage() {}
 
 func (x *Shape) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +862,7 @@ func (x *Shape) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shape.ProtoReflect.Descriptor instead.
 func (*Shape) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{7}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Shape) GetOpen() bool {
@@ -808,7 +910,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +922,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +935,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{8}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Stage) GetDurationMs() int64 {
@@ -861,7 +963,7 @@ type Cycle struct {
 
 func (x *Cycle) Reset() {
 	*x = Cycle{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +975,7 @@ func (x *Cycle) String() string {
 func (*Cycle) ProtoMessage() {}
 
 func (x *Cycle) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +988,7 @@ func (x *Cycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cycle.ProtoReflect.Descriptor instead.
 func (*Cycle) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{9}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Cycle) GetMin() float64 {
@@ -922,7 +1024,7 @@ type Spike struct {
 
 func (x *Spike) Reset() {
 	*x = Spike{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1036,7 @@ func (x *Spike) String() string {
 func (*Spike) ProtoMessage() {}
 
 func (x *Spike) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1049,7 @@ func (x *Spike) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spike.ProtoReflect.Descriptor instead.
 func (*Spike) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{10}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Spike) GetBase() float64 {
@@ -998,7 +1100,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1112,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1125,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{11}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetState() string {
@@ -1112,7 +1214,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1226,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1239,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{12}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Heartbeat) GetStatus() *Status {
@@ -1162,7 +1264,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1276,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1289,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{13}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Report) GetSeq() uint64 {
@@ -1242,7 +1344,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1356,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1369,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1286,7 +1388,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1400,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1413,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Quit) GetReason() string {
@@ -1332,7 +1434,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1446,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1459,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Interval) GetEntries() []*Entry {
@@ -1416,7 +1518,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1530,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1543,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1582,7 +1684,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1696,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1709,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -1648,7 +1750,7 @@ type Exception struct {
 
 func (x *Exception) Reset() {
 	*x = Exception{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1660,7 +1762,7 @@ func (x *Exception) String() string {
 func (*Exception) ProtoMessage() {}
 
 func (x *Exception) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1673,7 +1775,7 @@ func (x *Exception) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exception.ProtoReflect.Descriptor instead.
 func (*Exception) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Exception) GetMessage() string {
@@ -1724,17 +1826,27 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x12report_interval_ms\x18\x05 \x01(\x03R\x10reportIntervalMs\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x06 \x01(\x03R\x13heartbeatIntervalMs\x120\n" +
 	"\x14heartbeat_timeout_ms\x18\a \x01(\x03R\x12heartbeatTimeoutMs\x12%\n" +
-	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\xd5\x01\n" +
+	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\x91\x02\n" +
 	"\bScenario\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\fR\x06source\x12;\n" +
 	"\x05files\x18\x03 \x03(\v2%.horde.cluster.v1.Scenario.FilesEntryR\x05files\x12\x12\n" +
 	"\x04hash\x18\x04 \x01(\tR\x04hash\x12\x12\n" +
-	"\x04host\x18\x05 \x01(\tR\x04host\x1a8\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\x12:\n" +
+	"\n" +
+	"target_tls\x18\x06 \x01(\v2\x1b.horde.cluster.v1.TargetTLSR\ttargetTls\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"q\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xc4\x01\n" +
+	"\tTargetTLS\x12\x17\n" +
+	"\aca_name\x18\x01 \x01(\tR\x06caName\x12\x0e\n" +
+	"\x02ca\x18\x02 \x01(\fR\x02ca\x12\x1b\n" +
+	"\tcert_name\x18\x03 \x01(\tR\bcertName\x12\x12\n" +
+	"\x04cert\x18\x04 \x01(\fR\x04cert\x12\x19\n" +
+	"\bkey_name\x18\x05 \x01(\tR\akeyName\x12\x10\n" +
+	"\x03key\x18\x06 \x01(\fR\x03key\x120\n" +
+	"\x14insecure_skip_verify\x18\a \x01(\bR\x12insecureSkipVerify\"q\n" +
 	"\aRefusal\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12%\n" +
 	"\x0emaster_version\x18\x02 \x01(\tR\rmasterVersion\x12'\n" +
@@ -1863,59 +1975,61 @@ func file_horde_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_horde_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil), // 0: horde.cluster.v1.WorkerMessage
 	(*MasterMessage)(nil), // 1: horde.cluster.v1.MasterMessage
 	(*Join)(nil),          // 2: horde.cluster.v1.Join
 	(*Welcome)(nil),       // 3: horde.cluster.v1.Welcome
 	(*Scenario)(nil),      // 4: horde.cluster.v1.Scenario
-	(*Refusal)(nil),       // 5: horde.cluster.v1.Refusal
-	(*Assignment)(nil),    // 6: horde.cluster.v1.Assignment
-	(*Shape)(nil),         // 7: horde.cluster.v1.Shape
-	(*Stage)(nil),         // 8: horde.cluster.v1.Stage
-	(*Cycle)(nil),         // 9: horde.cluster.v1.Cycle
-	(*Spike)(nil),         // 10: horde.cluster.v1.Spike
-	(*Status)(nil),        // 11: horde.cluster.v1.Status
-	(*Heartbeat)(nil),     // 12: horde.cluster.v1.Heartbeat
-	(*Report)(nil),        // 13: horde.cluster.v1.Report
-	(*Ack)(nil),           // 14: horde.cluster.v1.Ack
-	(*Quit)(nil),          // 15: horde.cluster.v1.Quit
-	(*Interval)(nil),      // 16: horde.cluster.v1.Interval
-	(*Entry)(nil),         // 17: horde.cluster.v1.Entry
-	(*ErrorCount)(nil),    // 18: horde.cluster.v1.ErrorCount
-	(*Exception)(nil),     // 19: horde.cluster.v1.Exception
-	nil,                   // 20: horde.cluster.v1.Scenario.FilesEntry
+	(*TargetTLS)(nil),     // 5: horde.cluster.v1.TargetTLS
+	(*Refusal)(nil),       // 6: horde.cluster.v1.Refusal
+	(*Assignment)(nil),    // 7: horde.cluster.v1.Assignment
+	(*Shape)(nil),         // 8: horde.cluster.v1.Shape
+	(*Stage)(nil),         // 9: horde.cluster.v1.Stage
+	(*Cycle)(nil),         // 10: horde.cluster.v1.Cycle
+	(*Spike)(nil),         // 11: horde.cluster.v1.Spike
+	(*Status)(nil),        // 12: horde.cluster.v1.Status
+	(*Heartbeat)(nil),     // 13: horde.cluster.v1.Heartbeat
+	(*Report)(nil),        // 14: horde.cluster.v1.Report
+	(*Ack)(nil),           // 15: horde.cluster.v1.Ack
+	(*Quit)(nil),          // 16: horde.cluster.v1.Quit
+	(*Interval)(nil),      // 17: horde.cluster.v1.Interval
+	(*Entry)(nil),         // 18: horde.cluster.v1.Entry
+	(*ErrorCount)(nil),    // 19: horde.cluster.v1.ErrorCount
+	(*Exception)(nil),     // 20: horde.cluster.v1.Exception
+	nil,                   // 21: horde.cluster.v1.Scenario.FilesEntry
 }
 var file_horde_cluster_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: horde.cluster.v1.WorkerMessage.join:type_name -> horde.cluster.v1.Join
-	13, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
-	12, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	14, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
+	13, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
 	3,  // 3: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
-	5,  // 4: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
-	6,  // 5: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
-	14, // 6: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
-	12, // 7: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	15, // 8: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
+	6,  // 4: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
+	7,  // 5: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
+	15, // 6: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
+	13, // 7: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	16, // 8: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
 	4,  // 9: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
-	20, // 10: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
-	7,  // 11: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
-	8,  // 12: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
-	9,  // 13: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
-	10, // 14: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
-	11, // 15: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
-	16, // 16: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
-	19, // 17: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
-	11, // 18: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
-	17, // 19: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
-	18, // 20: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
-	0,  // 21: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
-	1,  // 22: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
-	22, // [22:23] is the sub-list for method output_type
-	21, // [21:22] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	21, // 10: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
+	5,  // 11: horde.cluster.v1.Scenario.target_tls:type_name -> horde.cluster.v1.TargetTLS
+	8,  // 12: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
+	9,  // 13: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
+	10, // 14: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
+	11, // 15: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
+	12, // 16: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
+	17, // 17: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
+	20, // 18: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
+	12, // 19: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
+	18, // 20: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
+	19, // 21: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
+	0,  // 22: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
+	1,  // 23: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
+	23, // [23:24] is the sub-list for method output_type
+	22, // [22:23] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_horde_cluster_v1_cluster_proto_init() }
@@ -1942,7 +2056,7 @@ func file_horde_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_horde_cluster_v1_cluster_proto_rawDesc), len(file_horde_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
