@@ -246,6 +246,7 @@ type summary struct {
 		NumRequests      int64   `json:"num_requests"`
 		NumFailures      int64   `json:"num_failures"`
 		AvgContentLength float64 `json:"avg_content_length"`
+		AvgWireLength    float64 `json:"avg_wire_length"`
 	} `json:"stats"`
 }
 
@@ -258,10 +259,12 @@ func runScenario(t *testing.T, dir, name, src string, env []string, args ...stri
 	return p.wait(t, 60*time.Second), p
 }
 
-func readSummary(t *testing.T, path string) map[string]struct {
+type sizes struct {
 	requests, failures int64
-	size               float64
-} {
+	size, wire         float64
+}
+
+func readSummary(t *testing.T, path string) map[string]sizes {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -271,15 +274,9 @@ func readSummary(t *testing.T, path string) map[string]struct {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	out := map[string]struct {
-		requests, failures int64
-		size               float64
-	}{}
+	out := map[string]sizes{}
 	for _, e := range s.Stats {
-		out[e.Name] = struct {
-			requests, failures int64
-			size               float64
-		}{e.NumRequests, e.NumFailures, e.AvgContentLength}
+		out[e.Name] = sizes{e.NumRequests, e.NumFailures, e.AvgContentLength, e.AvgWireLength}
 	}
 	return out
 }
@@ -309,6 +306,9 @@ func TestTLS_Nginx(t *testing.T) {
 		// The size is the decoded one, as Locust reports it.
 		if got := s["json"].size; got != float64(len(testJSON)) {
 			t.Errorf("json: average size %v, want the decoded %d", got, len(testJSON))
+		}
+		if got := s["json"].wire; got <= 0 || got >= float64(len(testJSON))/2 {
+			t.Errorf("json: average size on the wire %v, want the gzip size (under half of %d)", got, len(testJSON))
 		}
 		log, err := os.ReadFile(access)
 		if err != nil {

@@ -289,7 +289,7 @@ func (p *planUser) run(u *vuser, s *step) error {
 		return nil
 	}
 	failure := s.Evaluate(response{resp}, p.vars)
-	u.record(s.Method, name, took, int64(len(resp.Body())), failure)
+	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
 	return nil
 }
 

@@ -1512,6 +1512,7 @@ type Entry struct {
 	UncorrectedMaxMicros    int64    `protobuf:"varint,16,opt,name=uncorrected_max_micros,json=uncorrectedMaxMicros,proto3" json:"uncorrected_max_micros,omitempty"`
 	UncorrectedBucketValues []uint64 `protobuf:"varint,17,rep,packed,name=uncorrected_bucket_values,json=uncorrectedBucketValues,proto3" json:"uncorrected_bucket_values,omitempty"`
 	UncorrectedBucketCounts []uint64 `protobuf:"varint,18,rep,packed,name=uncorrected_bucket_counts,json=uncorrectedBucketCounts,proto3" json:"uncorrected_bucket_counts,omitempty"`
+	WireBytes               int64    `protobuf:"varint,19,opt,name=wire_bytes,json=wireBytes,proto3" json:"wire_bytes,omitempty"` // bodies as received; bytes = 8 counts them decoded
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
@@ -1670,6 +1671,13 @@ func (x *Entry) GetUncorrectedBucketCounts() []uint64 {
 		return x.UncorrectedBucketCounts
 	}
 	return nil
+}
+
+func (x *Entry) GetWireBytes() int64 {
+	if x != nil {
+		return x.WireBytes
+	}
+	return 0
 }
 
 type ErrorCount struct {
@@ -1926,7 +1934,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\bInterval\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.horde.cluster.v1.EntryR\aentries\x124\n" +
 	"\x06errors\x18\x02 \x03(\v2\x1c.horde.cluster.v1.ErrorCountR\x06errors\x12%\n" +
-	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xa9\x05\n" +
+	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xc8\x05\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1950,7 +1958,9 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x16uncorrected_min_micros\x18\x0f \x01(\x03R\x14uncorrectedMinMicros\x124\n" +
 	"\x16uncorrected_max_micros\x18\x10 \x01(\x03R\x14uncorrectedMaxMicros\x12:\n" +
 	"\x19uncorrected_bucket_values\x18\x11 \x03(\x04R\x17uncorrectedBucketValues\x12:\n" +
-	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\"h\n" +
+	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\x12\x1d\n" +
+	"\n" +
+	"wire_bytes\x18\x13 \x01(\x03R\twireBytes\"h\n" +
 	"\n" +
 	"ErrorCount\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +

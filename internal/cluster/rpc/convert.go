@@ -246,7 +246,7 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		}
 		pe := &pb.Entry{
 			Method: k.Method, Name: k.Name, Count: e.Count, Failures: e.Failures, SumMicros: e.SumMicros,
-			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, OutOfRange: e.OutOfRange,
+			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, WireBytes: e.WireBytes, OutOfRange: e.OutOfRange,
 		}
 		if sp == nil {
 			sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
@@ -327,7 +327,7 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		k := stats.Key{Method: pe.Method, Name: pe.Name}
 		e := &stats.IntervalEntry{
 			Count: pe.Count, Failures: pe.Failures, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros,
-			MaxMicros: pe.MaxMicros, Bytes: pe.Bytes, OutOfRange: pe.OutOfRange,
+			MaxMicros: pe.MaxMicros, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange,
 		}
 		if len(pe.Histogram) > 0 {
 			h, err := hdr.Decode(pe.Histogram)
