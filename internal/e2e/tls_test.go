@@ -513,3 +513,40 @@ func TestTLS_Proxy(t *testing.T) {
 		}
 	})
 }
+
+// A master ships the scenario's TLS files and its --target-* flags to a
+// worker that has neither: the worker, in another directory, runs the
+// scenario against nginx without a failure.
+func TestTLS_Cluster(t *testing.T) {
+	dir := t.TempDir()
+	pki := makePKI(t, dir)
+	port, _ := startNginx(t, dir, pki)
+	sub := filepath.Join(dir, "scenario")
+	if err := os.MkdirAll(filepath.Join(sub, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(pki.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, sub, "certs/ca.pem", string(ca))
+	// The mtls task's own tls: is overridden by the flags' certificate.
+	src := tlsScenario(fmt.Sprintf("https://127.0.0.1:%d", port), "  tls: {ca: certs/ca.pem}", "")
+	src = strings.Replace(src, "tls: {cert: client.pem, key: client-key.pem}", "tls: {server_name: horde.test}", 1)
+	src = strings.Replace(src, "name: no-cert\n        check: {status: 403}", "name: no-cert\n        check: {status: 200}", 1)
+	file := writeFile(t, sub, "tls.yaml", src)
+	m, mport := startMaster(t, dir, 0, file, "--headless", "--expect-workers", "1", "--expect-workers-max-wait", "30s",
+		"-u", "2", "-r", "100", "-t", "3s", "--only-summary", "--json", "out/cluster.json", "--runs-dir", "runs",
+		"--target-cert", pki.clientCert, "--target-key", pki.clientKey)
+	w := startWorker(t, t.TempDir(), mport)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit %d\n%s\n%s\nworker:\n%s", code, m.stdout, m.stderr, w.stderr)
+	}
+	w.wait(t, 20*time.Second)
+	s := readSummary(t, filepath.Join(dir, "out", "cluster.json"))
+	for _, name := range []string{"json", "mtls", "no-cert"} {
+		if s[name].requests == 0 || s[name].failures != 0 {
+			t.Errorf("%s: %d requests, %d failures; want some, none\n%s", name, s[name].requests, s[name].failures, m.stdout)
+		}
+	}
+}
