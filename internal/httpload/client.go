@@ -262,6 +262,9 @@ func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.R
 			}
 			return nil
 		}
+		if isTLS && !reused {
+			err = tlsAlert(cn, err)
+		}
 		c.drop(key, cn)
 		if c.isAborted() {
 			return ErrStopped
@@ -270,6 +273,11 @@ func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.R
 		// on a fresh one, as browsers and net/http do.
 		if reused && attempt == 0 && isStaleConn(err) {
 			continue
+		}
+		if isTLS && strings.Contains(err.Error(), "remote error: tls: ") {
+			// TLS 1.3: a server that refuses the client's certificate says
+			// so after the handshake, on the first read.
+			return tlsError(err, hostPort(string(host), isTLS))
 		}
 		return describe(err)
 	}
@@ -379,6 +387,7 @@ func isStaleConn(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "server closed connection before returning the first response byte") ||
 		strings.Contains(s, "http2: client connection lost") || strings.Contains(s, "http2: client conn is closed") ||
+		strings.Contains(s, "http2: client conn not usable") || strings.Contains(s, "graceful shutdown GOAWAY") ||
 		strings.Contains(s, "EOF")
 }
 

@@ -90,14 +90,7 @@ var h2transport = &http2.Transport{
 // dial opens a connection to host (as in the URL) for t: through its proxy
 // if any, then TLS and ALPN.
 func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadline time.Time) (*conn, error) {
-	addr := host
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		port := "80"
-		if isTLS {
-			port = "443"
-		}
-		addr = net.JoinHostPort(strings.Trim(host, "[]"), port)
-	}
+	addr := hostPort(host, isTLS)
 	h2c := !isTLS && t.HTTP2 == HTTP2Cleartext
 	var proxy *url.URL
 	if t.Proxy != nil {
@@ -180,6 +173,18 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 	return cn, nil
 }
 
+// hostPort is host (from a URL) with the scheme's port when it has none.
+func hostPort(host string, isTLS bool) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	port := "80"
+	if isTLS {
+		port = "443"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
 func proxyAddr(p *url.URL) (string, error) {
 	switch p.Scheme {
 	case "http", "":
@@ -225,6 +230,23 @@ func connect(nc net.Conn, proxy *url.URL, addr string, deadline time.Time) error
 		return fmt.Errorf("proxy CONNECT %s: data after the proxy's answer", addr)
 	}
 	return nil
+}
+
+// tlsAlert returns the alert a server sent on a new TLS connection in
+// place of the plain EOF the HTTP/1.1 reader reports for it (TLS 1.3 servers
+// refuse a client certificate after the handshake, on the first read): the
+// TLS connection keeps the alert as its read error.
+func tlsAlert(cn *conn, err error) error {
+	tc, ok := cn.Conn.(*tls.Conn)
+	if !ok || strings.Contains(err.Error(), "remote error: tls: ") || !isStaleConn(err) {
+		return err
+	}
+	tc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	var b [1]byte
+	if _, rerr := tc.Read(b[:]); rerr != nil && strings.Contains(rerr.Error(), "remote error: tls: ") {
+		return rerr
+	}
+	return err
 }
 
 // tlsError turns a handshake error into a short message the failures table

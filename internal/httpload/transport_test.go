@@ -289,3 +289,19 @@ func TestClient_ProxyRefuses(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// A server requiring a client certificate refuses one without; TLS 1.3
+// tells it after the handshake, and the failure still reads as TLS.
+func TestClient_TLSClientCertRequired(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	c := httpload.New(httpload.Options{Transport: &httpload.Transport{TLS: trusting(srv)}})
+	defer c.Close()
+	_, err := get(t, c, srv.URL+"/")
+	host := strings.TrimPrefix(srv.URL, "https://")
+	if want := "TLS: server sent alert: certificate required (host " + host + ")"; err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
