@@ -34,9 +34,9 @@ type clusterOptions struct {
 func newMasterCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "master [FILE]",
+		Use:   "master [FILE] [CLASS...]",
 		Short: "Run a distributed load test: serve workers, split the users over them, merge their statistics",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  cobra.ArbitraryArgs,
 	}
 	addRunFlags(cmd.Flags(), o)
 	cmd.Long = `Run a distributed load test. The master listens for workers (horde worker) on
@@ -67,10 +67,10 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	f.StringVar(&o.onSigterm, "sigterm", "stop", "on SIGTERM: stop the run (as on Ctrl-C), or handover: leave it running for the next master on --runs-dir (a Kubernetes pod deleted or moved); see docs/runs.md")
 	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := bindEnv(cmd.Flags(), lookup); err != nil {
+		file, err := o.resolveArgs(cmd, args, lookup)
+		if err != nil {
 			return err
 		}
-		file := scenarioArg(args, lookup)
 		return runMaster(cmd.Context(), cmd, o, c, file, classes, stdout, stderr)
 	}
 	return cmd
@@ -116,6 +116,7 @@ type workerOptions struct {
 	tlsServer   string
 	logLevel    string
 	scenarioDir string
+	config      string
 }
 
 // newWorkerCmd is `horde worker`: dial out to a master and run its share.
@@ -137,6 +138,9 @@ HORDE_MASTER_HOST or HORDE_WORKER_TOKEN. See docs/cluster.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
+			if _, err := applyConfig(cmd.Flags(), lookup, o.config); err != nil {
+				return err
+			}
 			return runWorker(cmd.Context(), o, classes, stderr)
 		},
 	}
@@ -151,6 +155,7 @@ HORDE_MASTER_HOST or HORDE_WORKER_TOKEN. See docs/cluster.md.`,
 	f.StringVar(&o.tlsServer, "tls-server-name", "", "name to expect in the master's certificate (default: --master-host)")
 	f.StringVar(&o.scenarioDir, "scenario-dir", "", "directory for the scenario's data files the master ships (default: a temporary one)")
 	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.config, "config", "", "read options from FILE (Locust's key = value format), after ~/.locust.conf, ./locust.conf and ./horde.conf")
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,22 +66,33 @@ type runOptions struct {
 	// TLS to the target (distinct from the worker channel's --tls-*)
 	targetCA, targetCert, targetKey string
 	insecureSkipTLSVerify           bool
+
+	iterations  int      // -i: task iterations per user
+	tags        []string // -T: keep the tasks with these tags
+	excludeTags []string // -E: drop the tasks with these tags
+	classPicker bool     // the start form chooses the user classes
+	configFile  string   // --config, Locust's format
+	classes     []string // class names given as arguments
 }
 
 func newRunCmd(stdout, stderr io.Writer, lookup env, classes []horde.Class) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run [FILE]",
+		Use:   "run [FILE] [CLASS...]",
 		Short: "Run a load test from a scenario file",
 		Long: `Run a load test from a scenario file (or from the Go user classes built into
 this binary). Flags use Locust's names; each also reads HORDE_<FLAG> from the
-environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
-		Args: cobra.MaximumNArgs(1),
+environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h, and then from
+--config FILE, ./horde.conf, ./locust.conf or ~/.locust.conf (Locust's
+key = value format). Class names after the file limit the run to those
+user classes, as Locust's do.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+			file, err := o.resolveArgs(cmd, args, lookup)
+			if err != nil {
 				return err
 			}
-			c, err := o.config(cmd, scenarioSource{file: scenarioArg(args, lookup)}, classes, stdout, stderr)
+			c, err := o.config(cmd, scenarioSource{file: file}, classes, stdout, stderr)
 			if err != nil {
 				return err
 			}
@@ -88,6 +100,7 @@ environment, e.g. HORDE_USERS=100 or HORDE_RUN_TIME=1h.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	cmd.Flags().BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a killed or evicted horde run); see docs/runs.md")
 	return cmd
 }
 
@@ -117,6 +130,11 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringArrayVar(&o.promql, "promql", nil, "record NAME=PROMQL, a PromQL query evaluated every monitor interval, e.g. memory='sum(container_memory_working_set_bytes{pod=~\"my-app-.*\"})' (repeatable; needs a Prometheus URL)")
 	f.Var(&o.warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: 10% of the run, at most 5m)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
+	f.IntVarP(&o.iterations, "iterations", "i", 0, "each user stops after this many task iterations; the run ends when every user has (0: no limit)")
+	f.StringSliceVarP(&o.tags, "tags", "T", nil, "run only the tasks (or classes) with one of these tags (comma-separated or repeated)")
+	f.StringSliceVarP(&o.excludeTags, "exclude-tags", "E", nil, "leave out the tasks (or classes) with one of these tags")
+	f.BoolVar(&o.classPicker, "class-picker", false, "let the web UI's start form choose the user classes")
+	f.StringVar(&o.configFile, "config", "", "read options from FILE (Locust's key = value format), after ~/.locust.conf, ./locust.conf and ./horde.conf")
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
@@ -201,14 +219,39 @@ func loadShape(flags interface{ Changed(string) bool }, o *runOptions, plan *sce
 	return l, nil
 }
 
-// scenarioArg is the scenario file named on the command line, else by
-// HORDE_SCENARIO (how a Kubernetes manifest points at a mounted ConfigMap).
-func scenarioArg(args []string, lookup env) string {
-	if len(args) == 1 {
-		return args[0]
+// resolveArgs applies the environment and the config files to the flags
+// and splits the arguments into the scenario file and class names. The
+// scenario is the first argument when it looks like one (a .yaml, .yml or
+// .star name, or an existing file), else HORDE_SCENARIO (how a Kubernetes
+// manifest points at a mounted ConfigMap), else a config file's
+// locustfile/scenario key; the other arguments name user classes.
+func (o *runOptions) resolveArgs(cmd *cobra.Command, args []string, lookup env) (string, error) {
+	if err := bindEnv(cmd.Flags(), lookup); err != nil {
+		return "", err
 	}
-	v, _ := lookup("HORDE_SCENARIO")
-	return v
+	fromConf, err := applyConfig(cmd.Flags(), lookup, o.configFile)
+	if err != nil {
+		return "", err
+	}
+	file := ""
+	if len(args) > 0 && looksLikeScenario(args[0]) {
+		file, args = args[0], args[1:]
+	} else if v, ok := lookup("HORDE_SCENARIO"); ok && v != "" {
+		file = v
+	} else {
+		file = fromConf
+	}
+	o.classes = args
+	return file, nil
+}
+
+func looksLikeScenario(arg string) bool {
+	switch strings.ToLower(filepath.Ext(arg)) {
+	case ".yaml", ".yml", ".star", ".json":
+		return true
+	}
+	fi, err := os.Stat(arg)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // scenarioSource is where a command's scenario comes from: a file (read
@@ -257,7 +300,8 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		if dir == "" {
 			dir = filepath.Dir(src.file)
 		}
-		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, scenario.Options{Host: o.host, TLS: c.TargetTLS}); err != nil {
+		opts := scenario.Options{Host: o.host, Tags: o.tags, ExcludeTags: o.excludeTags, TLS: c.TargetTLS}
+		if c.Plan, err = scenario.Parse(src.file, dir, c.Scenario, opts); err != nil {
 			return nil, badInput("%v", err)
 		}
 		if host == "" {
@@ -265,13 +309,21 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		}
 		c.Classes = engine.PlanClasses(c.Plan, host)
 	case len(goClasses) > 0:
+		if len(o.tags)+len(o.excludeTags) > 0 {
+			return nil, badInput("--tags and --exclude-tags select tasks of a scenario file; Go user classes have none")
+		}
 		c.Classes = goClasses
 	default:
 		return nil, badInput("no scenario: name a scenario file (horde %s FILE) or set HORDE_SCENARIO", cmd.Name())
 	}
 
 	flags := cmd.Flags()
-	c.Spec = cluster.RunSpec{Users: o.users, SpawnRate: o.spawnRate, Host: host, RunTime: o.runTime.d}
+	c.Spec = cluster.RunSpec{Users: o.users, SpawnRate: o.spawnRate, Host: host, RunTime: o.runTime.d, Iterations: o.iterations, Classes: o.classes}
+	c.Tags, c.ExcludeTags = o.tags, o.excludeTags
+	c.Web.ClassPicker = o.classPicker
+	if err := checkClassNames(c.Classes, o.classes); err != nil {
+		return nil, err
+	}
 	c.StopTimeout = o.stopTimeout.d
 	if plan := c.Plan; plan != nil {
 		if !flags.Changed("users") && plan.Load.Users > 0 {
@@ -293,10 +345,32 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 	if c.Load, err = loadShape(flags, o, c.Plan, c.Spec.Users); err != nil {
 		return nil, err
 	}
+	switch {
+	case o.iterations < 0:
+		return nil, badInput("--iterations: %d is negative", o.iterations)
+	case o.iterations > 0 && c.Load.Open:
+		return nil, badInput("--iterations counts task iterations per user: it needs the closed model, not --rate (the open model starts iterations at a rate)")
+	case len(o.classes) > 0 && c.Load.Open:
+		return nil, badInput("user classes %s: choosing classes needs the closed model (the open model runs every class)", strings.Join(o.classes, ", "))
+	}
 	if c.Monitor, err = run.MonitorConfig(c.Plan, run.MonitorSources{Scrapes: o.scrapes, PromURL: o.promURL, PromQL: o.promql}); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkClassNames refuses a class argument that names no user class.
+func checkClassNames(classes []horde.Class, names []string) error {
+	known := make([]string, len(classes))
+	for i, c := range classes {
+		known[i] = c.Name
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return badInput("user class %q: no such class (the scenario has %s; a scenario file must come first)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 // runRun runs the test and turns its outcome into the exit status.

@@ -31,6 +31,9 @@ const helmNamespace = "horde-helm"
 // e2eRunsDir is the hostPath of deploy/overlays/e2e/runs-pv.yaml.
 const e2eRunsDir = "/var/tmp/horde-e2e/runs"
 
+// e2eSoakRunsDir is the hostPath of the soak CronJob's volume there.
+const e2eSoakRunsDir = "/var/tmp/horde-e2e/soak-runs"
+
 // TestCluster is the real-cluster tier: hack/kube-up.sh's one-node Kubernetes, the
 // image built as deploy/Dockerfile builds it, server-side validation of every
 // rendering, then the seed's walk-through and the soak CronJob.
@@ -57,11 +60,13 @@ func TestCluster(t *testing.T) {
 	// master resumes its run from it). It starts empty: a run left in it would be
 	// resumed.
 	os.RemoveAll(filepath.Dir(e2eRunsDir))
-	if err := os.MkdirAll(e2eRunsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(e2eRunsDir, 65532, 65532); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{e2eRunsDir, e2eSoakRunsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, 65532, 65532); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(e2eRunsDir)) })
 	w := &walk{k: k, namespace: Namespace}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,9 @@ func TestSoakJobLocally(t *testing.T) {
 	}
 }
 
-// The CronJob's Job must fail when the verdict fails: no retries, no restarts.
+// The CronJob's Job must fail when the verdict fails, at once (no retry of an
+// answer); a pod lost to an eviction is replaced without counting, and its
+// runs are on a claim, so the replacement resumes the run.
 func TestSoakJobFailsOnce(t *testing.T) {
 	r := overlay(t, "overlays/soak")
 	cj, ok := r.find("CronJob", "horde-soak").(*batchv1.CronJob)
@@ -125,8 +128,32 @@ func TestSoakJobFailsOnce(t *testing.T) {
 		t.Fatal("no CronJob horde-soak")
 	}
 	js := cj.Spec.JobTemplate.Spec
-	if js.BackoffLimit == nil || *js.BackoffLimit != 0 || js.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("soak Job: backoffLimit %v, restartPolicy %s; want 0 and Never", js.BackoffLimit, js.Template.Spec.RestartPolicy)
+	if js.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("soak Job: restartPolicy %s, want Never", js.Template.Spec.RestartPolicy)
+	}
+	var failOn []int32
+	ignoresDisruption := false
+	if pfp := js.PodFailurePolicy; pfp != nil {
+		for _, rule := range pfp.Rules {
+			switch {
+			case rule.Action == batchv1.PodFailurePolicyActionFailJob && rule.OnExitCodes != nil && rule.OnExitCodes.Operator == batchv1.PodFailurePolicyOnExitCodesOpIn:
+				failOn = append(failOn, rule.OnExitCodes.Values...)
+			case rule.Action == batchv1.PodFailurePolicyActionIgnore && len(rule.OnPodConditions) > 0 && rule.OnPodConditions[0].Type == corev1.DisruptionTarget:
+				ignoresDisruption = true
+			}
+		}
+	}
+	if !slices.Contains(failOn, 1) || !slices.Contains(failOn, 2) || !ignoresDisruption {
+		t.Errorf("soak Job: podFailurePolicy %+v; want FailJob on exit codes 1 and 2 and Ignore on DisruptionTarget", js.PodFailurePolicy)
+	}
+	claim := ""
+	for _, v := range js.Template.Spec.Volumes {
+		if v.Name == "results" && v.PersistentVolumeClaim != nil {
+			claim = v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	if claim == "" || r.find("PersistentVolumeClaim", claim) == nil {
+		t.Errorf("soak Job: the results volume is not a claim of the rendering (%q): a replaced pod could not resume", claim)
 	}
 	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 		t.Errorf("soak CronJob: concurrencyPolicy %s, want Forbid", cj.Spec.ConcurrencyPolicy)

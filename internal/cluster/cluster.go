@@ -81,6 +81,8 @@ type Assignment struct {
 	// sent the assignment: a worker that starts (or is re-split) mid-run
 	// takes the shape up at that point.
 	OpenElapsed time.Duration
+	// Iterations, when > 0, ends each user after that many task iterations.
+	Iterations int
 }
 
 // Users returns the assignment's total user count.
@@ -115,6 +117,7 @@ type Status struct {
 	CPUPercent  float64 // of the cores the process may use (GOMAXPROCS)
 	MemoryBytes uint64  // resident set size
 	Open        OpenStats
+	UsersDone   int // users of the run that ran their iterations and ended
 }
 
 // OpenStats are the open model's counters of a run (cumulative): a
@@ -267,6 +270,13 @@ type RunSpec struct {
 	SpawnRate float64
 	Host      string        // "" keeps the configured host
 	RunTime   time.Duration // 0: until stopped
+	// Iterations, when > 0, ends each user after that many task iterations
+	// (-i); the run ends when every user has.
+	Iterations int
+	// Classes, when set, limits the run to the user classes so named
+	// (Locust's positional class names and --class-picker); an edit that
+	// names none keeps them.
+	Classes []string
 }
 
 // WorkerInfo is a worker as the master sees it, for the web UI, the API and logs.

@@ -26,6 +26,9 @@ type Scenario struct {
 	// TLS is the master's TLS flags for the target (--target-ca, ...),
 	// applied by workers as the master applies them.
 	TLS scenario.TLSFlags
+	// Tags and ExcludeTags select the tasks workers keep (--tags,
+	// --exclude-tags); empty: all.
+	Tags, ExcludeTags []string
 }
 
 // NewScenario bundles the scenario read from path (src) with the data files
@@ -50,17 +53,22 @@ func NewScenario(path string, src []byte, host string, tlsFlags scenario.TLSFlag
 	return s, nil
 }
 
-// DataFiles returns the file of every entry of a scenario's data: section,
-// in the order written. A scenario that does not parse has none (the
+// DataFiles returns the files a scenario reads: those its requests send
+// (body_file, multipart files), then the file of every entry of its data:
+// section, in the order written. A scenario that does not parse has none (the
 // scenario compiler reports its errors).
 func DataFiles(src []byte) []string {
 	var doc struct {
-		Data yaml.Node `yaml:"data"`
+		Data  yaml.Node `yaml:"data"`
+		Users yaml.Node `yaml:"users"`
 	}
-	if err := yaml.Unmarshal(src, &doc); err != nil || doc.Data.Kind != yaml.MappingNode {
+	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil
 	}
-	var out []string
+	out := requestFiles(&doc.Users)
+	if doc.Data.Kind != yaml.MappingNode {
+		return out
+	}
 	for i := 1; i < len(doc.Data.Content); i += 2 {
 		var f struct {
 			File string `yaml:"file"`
@@ -92,6 +100,11 @@ func (s *Scenario) ComputeHash() string {
 	for _, n := range names {
 		put([]byte(n))
 		put(s.Files[n])
+	}
+	if len(s.Tags)+len(s.ExcludeTags) > 0 { // (a hash without them is unchanged)
+		put([]byte("tags"))
+		put([]byte(strings.Join(s.Tags, "\x00")))
+		put([]byte(strings.Join(s.ExcludeTags, "\x00")))
 	}
 	if t := s.TLS; t.CA.Data != nil || t.Cert.Data != nil || t.Key.Data != nil || t.InsecureSkipVerify {
 		put([]byte("target tls"))

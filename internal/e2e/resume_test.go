@@ -302,3 +302,60 @@ func TestResume_SigtermHandsOver(t *testing.T) {
 	}
 	t.Logf("handed over at %d requests; %d in all, the target served %d", handed.latest, counted, served(t, admin))
 }
+
+// `horde run --headless` killed with SIGKILL (a Job pod evicted) and
+// started again with the same command on the same --runs-dir resumes its
+// run: same run id, the statistics from before the kill kept, the users
+// started again, and the run ends at the time set at its start.
+func TestResume_RunKilled(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	const runTime = 20 * time.Second
+	args := []string{"run", file, "--headless", "-u", "4", "-r", "100", "-t", runTime.String(), "-H", host,
+		"--only-summary", "--runs-dir", "runs", "--runs-interval", "1s", "--csv", "out", "--resume"}
+	p1 := start(t, dir, nil, hordeBin, args...)
+	path := runFileOf(t, p1, dir)
+	waitLog(t, p1, regexp.MustCompile(`all users spawned" users=4`), 20*time.Second)
+	time.Sleep(5 * time.Second)
+	if err := syscall.Kill(p1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p1.done
+	before := readRun(t, path)
+	if before.latest == 0 {
+		t.Fatalf("nothing recorded before the kill")
+	}
+
+	time.Sleep(2 * time.Second)
+	p2 := start(t, dir, nil, hordeBin, args...)
+	runFileOf(t, p2, dir)
+	if !strings.Contains(p2.stdout.String(), "resumed run "+before.run.ID) {
+		t.Fatalf("the second horde run did not resume run %s:\n%s\n%s", before.run.ID, p2.stdout, p2.stderr)
+	}
+	if code := p2.wait(t, runTime+30*time.Second); code != 0 {
+		t.Fatalf("resumed run: exit code %d\n%s\n%s", code, p2.stdout, p2.stderr)
+	}
+	after := readRun(t, path)
+	if after.run.ID != before.run.ID || after.run.Status != store.StatusPassed {
+		t.Fatalf("run after resume: %+v", after.run)
+	}
+	if d := after.run.Ended.Sub(after.run.Started); d < runTime || d > runTime+6*time.Second {
+		t.Errorf("run lasted %v, want about %v (the stop time set at the start)", d, runTime)
+	}
+	if after.latest <= before.latest || after.total != after.latest {
+		t.Errorf("after: %d requests (%d in intervals); before the kill %d", after.latest, after.total, before.latest)
+	}
+	last := after.ticks[len(after.ticks)-3]
+	if last.Users != 4 {
+		t.Errorf("users near the end: %d, want 4 (started again)", last.Users)
+	}
+	rows := statsRows(t, filepath.Join(dir, "out_stats.csv"))
+	if got := count(t, rows[" Aggregated"], 2); int64(got) != after.latest {
+		t.Errorf("CSV total %d, run file %d", got, after.latest)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.db"))
+	if len(files) != 1 {
+		t.Errorf("run files %v: want the one resumed", files)
+	}
+}

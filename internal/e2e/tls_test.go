@@ -250,7 +250,7 @@ type summary struct {
 	} `json:"stats"`
 }
 
-func runScenario(t *testing.T, dir, name, src string, env []string, args ...string) (code int, p *proc) {
+func runTLSScenario(t *testing.T, dir, name, src string, env []string, args ...string) (code int, p *proc) {
 	t.Helper()
 	file := writeFile(t, dir, name+".yaml", src)
 	args = append([]string{"run", file, "--headless", "-u", "2", "-r", "100", "-t", "2s", "--only-summary",
@@ -293,7 +293,7 @@ func TestTLS_Nginx(t *testing.T) {
 	host := fmt.Sprintf("https://127.0.0.1:%d", port)
 
 	t.Run("ca", func(t *testing.T) {
-		code, p := runScenario(t, dir, "ca", tlsScenario(host, "  tls: {ca: ca.pem}", ""), nil)
+		code, p := runTLSScenario(t, dir, "ca", tlsScenario(host, "  tls: {ca: ca.pem}", ""), nil)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, p.stdout, p.stderr)
 		}
@@ -334,16 +334,19 @@ func TestTLS_Nginx(t *testing.T) {
 		if lines == 0 || h2 != lines {
 			t.Errorf("%d of %d requests over HTTP/2, want all\n%s", h2, lines, log)
 		}
-		if gzipped == 0 || int64(gzipped) != s["json"].requests {
-			t.Errorf("%d gzip answers for %d JSON requests", gzipped, s["json"].requests)
+		// nginx also logs the requests the stop cut off, which horde does
+		// not record: at most one per user.
+		const users = 2
+		if n := s["json"].requests; gzipped == 0 || int64(gzipped) < n || int64(gzipped) > n+users {
+			t.Errorf("%d gzip answers for %d JSON requests", gzipped, n)
 		}
-		if int64(verified) != s["mtls"].requests {
-			t.Errorf("%d verified client certificates for %d mTLS requests", verified, s["mtls"].requests)
+		if n := s["mtls"].requests; int64(verified) < n || int64(verified) > n+users {
+			t.Errorf("%d verified client certificates for %d mTLS requests", verified, n)
 		}
 	})
 
 	t.Run("insecure-skip-tls-verify", func(t *testing.T) {
-		code, p := runScenario(t, dir, "insecure", tlsScenario(host, "  timeout: 10s", ""), nil, "--insecure-skip-tls-verify")
+		code, p := runTLSScenario(t, dir, "insecure", tlsScenario(host, "  timeout: 10s", ""), nil, "--insecure-skip-tls-verify")
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, p.stdout, p.stderr)
 		}
@@ -355,7 +358,7 @@ func TestTLS_Nginx(t *testing.T) {
 	})
 
 	t.Run("--target-ca", func(t *testing.T) {
-		code, p := runScenario(t, dir, "flagca", tlsScenario(host, "  timeout: 10s", ""), nil, "--target-ca", pki.ca)
+		code, p := runTLSScenario(t, dir, "flagca", tlsScenario(host, "  timeout: 10s", ""), nil, "--target-ca", pki.ca)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, p.stdout, p.stderr)
 		}
@@ -367,7 +370,7 @@ func TestTLS_Nginx(t *testing.T) {
 	})
 
 	t.Run("unknown authority", func(t *testing.T) {
-		code, p := runScenario(t, dir, "untrusted", tlsScenario(host, "  timeout: 10s", ""), nil)
+		code, p := runTLSScenario(t, dir, "untrusted", tlsScenario(host, "  timeout: 10s", ""), nil)
 		if code != 1 {
 			t.Errorf("exit %d, want 1 (failures)\n%s", code, p.stderr)
 		}
@@ -405,7 +408,7 @@ func TestTLS_Nginx(t *testing.T) {
 			{"flag-pair", "  timeout: 10s", []string{"--target-cert", pki.clientCert, "--target-key", pki.serverKey}, "--target-key " + pki.serverKey + ": the key does not match the certificate"},
 			{"flag-ca", "  timeout: 10s", []string{"--target-ca", filepath.Join(dir, "nope.pem")}, "--target-ca: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"},
 		} {
-			code, p := runScenario(t, dir, tc.name, tlsScenario(host, tc.defaults, ""), nil, tc.args...)
+			code, p := runTLSScenario(t, dir, tc.name, tlsScenario(host, tc.defaults, ""), nil, tc.args...)
 			if code != 2 || !strings.Contains(p.stderr.String(), tc.want) {
 				t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.name, code, p.stderr, tc.want)
 			}
@@ -477,7 +480,7 @@ func TestTLS_Proxy(t *testing.T) {
 
 	t.Run("proxy:", func(t *testing.T) {
 		src := tlsScenario(fmt.Sprintf("https://127.0.0.1:%d", port), "  tls: {ca: ca.pem}\n  proxy: "+proxyURL, "")
-		code, p := runScenario(t, dir, "proxied", src, nil)
+		code, p := runTLSScenario(t, dir, "proxied", src, nil)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, p.stdout, p.stderr)
 		}
@@ -503,7 +506,7 @@ func TestTLS_Proxy(t *testing.T) {
 	t.Run("HTTPS_PROXY", func(t *testing.T) {
 		before := len(cp.seen())
 		src := tlsScenario(fmt.Sprintf("https://horde.test:%d", port), "  tls: {ca: ca.pem}", "")
-		code, p := runScenario(t, dir, "envproxy", src, []string{"HTTPS_PROXY=" + proxyURL, "NO_PROXY=example.invalid"})
+		code, p := runTLSScenario(t, dir, "envproxy", src, []string{"HTTPS_PROXY=" + proxyURL, "NO_PROXY=example.invalid"})
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, p.stdout, p.stderr)
 		}

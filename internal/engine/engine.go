@@ -55,6 +55,11 @@ type Config struct {
 	// OnRampDone, if set, is called (from the engine's goroutine) each time
 	// the running user count reaches the target.
 	OnRampDone func(users int)
+	// Iterations, when > 0, ends each user after that many task iterations
+	// (Locust's -i): it runs on_stop and is not replaced, so the run's
+	// users finish one by one. OnUserDone, if set, is called after each.
+	Iterations int
+	OnUserDone func()
 
 	// Shape, when Open, is a rate of iterations per second and the
 	// open-model executor runs instead of Users (see open.go). A closed-model
@@ -88,6 +93,7 @@ type Engine struct {
 	exc       map[string]int64
 	excOthers int64
 	perClass  []atomic.Int64
+	done      atomic.Int64 // users that ran their Iterations and ended
 
 	// open model
 	openStart  time.Time    // the shape's time origin; guarded by mu
@@ -114,6 +120,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if err := cfg.Shape.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: load shape: %w", err)
+	}
+	if cfg.Iterations < 0 {
+		return nil, errors.New("engine: negative iteration count")
+	}
+	if cfg.Iterations > 0 && cfg.Shape.Open {
+		return nil, errors.New("engine: iterations per user need the closed model (the open model starts iterations on a schedule)")
 	}
 	if !cfg.Shape.Open && cfg.Shape.Dynamic() {
 		return nil, errors.New("engine: a closed-model shape is followed by the master, not the engine")
@@ -208,6 +220,10 @@ func (e *Engine) RampDone() bool {
 
 // userCount returns the number of users running now.
 func (e *Engine) userCount() int { return int(e.running.Load()) }
+
+// UsersDone returns how many users have run their Config.Iterations and
+// ended.
+func (e *Engine) UsersDone() int { return int(e.done.Load()) }
 
 // ClassUsers returns the number of running users of each class.
 func (e *Engine) ClassUsers() []int {
@@ -506,10 +522,16 @@ func (e *Engine) runUser(ctx, taskCtx context.Context, u *vuser) {
 	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, cls *horde.Class) {
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
-		for !u.stopped() {
+		for n := 1; !u.stopped(); n++ {
 			t0 := time.Now()
 			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
 				e.exception(err)
+			}
+			if n == e.cfg.Iterations && !u.stopped() {
+				// Done: the user stays listed (so it is not replaced) and
+				// ends after its on_stop.
+				u.finished = true
+				return
 			}
 			wait := cls.Wait.Next(u.rand, time.Since(t0))
 			if wait <= 0 {
@@ -534,6 +556,12 @@ func (e *Engine) lifecycle(ctx, taskCtx context.Context, u *vuser, body func(imp
 	defer func() {
 		e.running.Add(-1)
 		e.perClass[u.class].Add(-1)
+		if u.finished {
+			e.done.Add(1)
+			if e.cfg.OnUserDone != nil {
+				e.cfg.OnUserDone()
+			}
+		}
 	}()
 	defer u.client.Close()
 	defer u.cancelTask()

@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -65,6 +68,9 @@ type step struct {
 	hasCT      bool
 	acceptEnc  bool // send Accept-Encoding: httpload.AcceptEncoding
 	transport  *httpload.Transport
+	// extra is set when the step sends basic auth built from templates or
+	// cookies of its own, so that other steps test one flag for both.
+	extra bool
 }
 
 // transports maps the scenario's transports to the client's, one for one,
@@ -108,7 +114,8 @@ type header struct {
 func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 	out := make([]*step, 0, len(steps))
 	for _, s := range steps {
-		st := &step{Step: s, staticName: s.Name, acceptEnc: s.Compression, transport: m.get(s.Transport)}
+		st := &step{Step: s, staticName: s.Name, extra: s.BasicUser != nil || len(s.Cookies) > 0,
+			acceptEnc: s.Compression, transport: m.get(s.Transport)}
 		if u, ok := s.URL.Static(); ok {
 			if len(s.Query) == 0 {
 				st.staticURL = []byte(absURL(host, u))
@@ -149,6 +156,10 @@ type planUser struct {
 	next int // next task index for sequential classes
 	body []byte
 	path []byte
+	// timer waits in sleep steps (nil until the first); exhausted marks a
+	// unique per_iteration feeder that ran out.
+	timer     *time.Timer
+	exhausted bool
 }
 
 var _ horde.User = (*planUser)(nil)
@@ -170,11 +181,39 @@ func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	return p.runSteps(ctx, u, p.pc.onStart)
 }
 
+// feedIteration stores the next row of each per_iteration feeder. A user
+// whose unique feeder has run out reports it once, then idles until it is
+// stopped rather than spinning through failing tasks.
+func (p *planUser) feedIteration(ctx context.Context, u *vuser) error {
+	if p.exhausted {
+		<-ctx.Done()
+		return httpload.ErrStopped
+	}
+	for _, name := range p.pc.class.IterationFeeds {
+		f := p.pc.plan.Feeders[name]
+		if f == nil {
+			return fmt.Errorf("feeder %q not defined", name)
+		}
+		row, ok := f.Next(u.rand)
+		if !ok {
+			p.exhausted = true
+			return fmt.Errorf("feeder %q: no rows left", name)
+		}
+		p.vars[name] = row
+	}
+	return nil
+}
+
 func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
 	u := vu.(*vuser)
 	pc := p.pc
 	if len(pc.tasks) == 0 {
 		return errors.New("class has no tasks")
+	}
+	if len(pc.class.IterationFeeds) > 0 {
+		if err := p.feedIteration(ctx, u); err != nil {
+			return err
+		}
 	}
 	var i int
 	if pc.class.Sequential {
@@ -197,17 +236,51 @@ func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error 
 		if err := ctx.Err(); err != nil {
 			return httpload.ErrStopped
 		}
-		if err := p.run(u, s); err != nil {
+		if s.Sleep {
+			if err := p.sleep(ctx, u, s); err != nil {
+				return err
+			}
+			continue
+		}
+		failed, err := p.run(u, s)
+		if err != nil {
 			return err
+		}
+		if failed && s.StopOnFailure {
+			return nil
 		}
 	}
 	return nil
 }
 
+// sleep is a think-time step: a uniform pause in [SleepMin, SleepMax], cut
+// short when ctx is done.
+func (p *planUser) sleep(ctx context.Context, u *vuser, s *step) error {
+	d := s.SleepMin
+	if s.SleepMax > s.SleepMin {
+		d += time.Duration(u.rand.Int64N(int64(s.SleepMax-s.SleepMin) + 1))
+	}
+	if d <= 0 {
+		return nil
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	select {
+	case <-p.timer.C:
+		return nil
+	case <-ctx.Done():
+		p.timer.Stop()
+		return httpload.ErrStopped
+	}
+}
+
 // run sends one step's request and records it. It returns an error only for
 // problems of the scenario itself (a template that cannot render) or a stop;
-// request failures are recorded, not returned.
-func (p *planUser) run(u *vuser, s *step) error {
+// request failures are recorded, not returned: failed reports them.
+func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	req, resp := &u.req, &u.resp
 	req.Reset()
 	req.Header.SetMethod(s.Method)
@@ -216,10 +289,9 @@ func (p *planUser) run(u *vuser, s *step) error {
 	if s.staticURL != nil {
 		req.SetRequestURIBytes(s.staticURL)
 	} else {
-		var err error
 		p.path, err = s.URL.Append(p.path[:0], &p.env)
 		if err != nil {
-			return fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
+			return false, fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
 		}
 		if name == "" {
 			name = pathOf(string(p.path))
@@ -243,7 +315,7 @@ func (p *planUser) run(u *vuser, s *step) error {
 			u.buf = append(u.buf, '=')
 			p.body, err = q.Value.Append(p.body[:0], &p.env)
 			if err != nil {
-				return fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
+				return false, fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
 			}
 			u.buf = appendQueryEscape(u.buf, string(p.body))
 		}
@@ -255,10 +327,9 @@ func (p *planUser) run(u *vuser, s *step) error {
 			req.Header.SetBytesV(h.name, h.static)
 			continue
 		}
-		var err error
 		p.body, err = h.value.Append(p.body[:0], &p.env)
 		if err != nil {
-			return fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, h.name, err)
+			return false, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, h.name, err)
 		}
 		req.Header.SetBytesV(h.name, p.body)
 	}
@@ -268,11 +339,15 @@ func (p *planUser) run(u *vuser, s *step) error {
 	if s.acceptEnc {
 		req.Header.SetBytesV("Accept-Encoding", acceptEncoding)
 	}
+	if s.extra {
+		if err := p.extras(req, s); err != nil {
+			return false, err
+		}
+	}
 	if s.Body != nil {
-		var err error
 		p.body, err = s.Body.Append(p.body[:0], &p.env)
 		if err != nil {
-			return fmt.Errorf("%s:%d: body: %w", s.Pos.File, s.Pos.Line, err)
+			return false, fmt.Errorf("%s:%d: body: %w", s.Pos.File, s.Pos.Line, err)
 		}
 		req.SetBodyRaw(p.body)
 		if s.ContentType != "" && !s.hasCT {
@@ -280,16 +355,52 @@ func (p *planUser) run(u *vuser, s *step) error {
 		}
 	}
 
-	took, err := u.client.DoVia(s.transport, req, resp, s.Timeout)
+	var took time.Duration
+	if s.NoRedirect {
+		took, err = u.client.DoOnceVia(s.transport, req, resp, s.Timeout)
+	} else {
+		took, err = u.client.DoVia(s.transport, req, resp, s.Timeout)
+	}
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
-			return err
+			return false, err
 		}
 		u.record(s.Method, name, took, 0, err.Error())
-		return nil
+		return true, nil
 	}
-	failure := s.Evaluate(response{resp}, p.vars)
+	u.took = took
+	failure := s.Evaluate(response{u}, p.vars)
 	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
+	return failure != "", nil
+}
+
+// extras sets what only some steps send: basic auth from templates, and
+// the step's own cookies.
+func (p *planUser) extras(req *fasthttp.Request, s *step) error {
+	var err error
+	if s.BasicUser != nil {
+		p.body, err = s.BasicUser.Append(p.body[:0], &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: auth: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		p.body = append(p.body, ':')
+		p.body, err = s.BasicPass.Append(p.body, &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: auth: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		n := base64.StdEncoding.EncodedLen(len(p.body))
+		p.path = append(p.path[:0], "Basic "...)
+		p.path = slices.Grow(p.path, n)[:6+n]
+		base64.StdEncoding.Encode(p.path[6:], p.body)
+		req.Header.SetBytesV("Authorization", p.path)
+	}
+	for _, c := range s.Cookies {
+		p.body, err = c.Value.Append(p.body[:0], &p.env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: cookie %s: %w", s.Pos.File, s.Pos.Line, c.Name, err)
+		}
+		req.Header.SetCookieBytesKV([]byte(c.Name), p.body)
+	}
 	return nil
 }
 
@@ -324,11 +435,30 @@ func appendQueryEscape(dst []byte, s string) []byte {
 	return dst
 }
 
-// response shows a fasthttp response to checks and captures.
-type response struct{ r *fasthttp.Response }
+// response shows a user's last response to checks and captures. It holds
+// one pointer so that it fits in the Response interface without allocating.
+type response struct{ u *vuser }
 
 var _ scenario.Response = response{}
 
-func (r response) Status() int               { return r.r.StatusCode() }
-func (r response) Body() []byte              { return r.r.Body() }
-func (r response) Header(name string) string { return string(r.r.Header.Peek(name)) }
+func (r response) Status() int               { return r.u.resp.StatusCode() }
+func (r response) Body() []byte              { return r.u.resp.Body() }
+func (r response) Header(name string) string { return string(r.u.resp.Header.Peek(name)) }
+func (r response) Duration() time.Duration   { return r.u.took }
+
+// Cookie returns the value of the last Set-Cookie of that name.
+func (r response) Cookie(name string) (string, bool) {
+	var v string
+	found := false
+	r.u.resp.Header.VisitAllCookie(func(key, value []byte) {
+		if string(key) != name {
+			return
+		}
+		c := fasthttp.AcquireCookie()
+		if c.ParseBytes(value) == nil {
+			v, found = string(c.Value()), true
+		}
+		fasthttp.ReleaseCookie(c)
+	})
+	return v, found
+}

@@ -34,9 +34,12 @@ type vuser struct {
 	open bool
 	lag  time.Duration
 
+	finished bool // ran its Config.Iterations (set by its own goroutine)
+
 	// scratch reused by every request of this user
 	req  fasthttp.Request
 	resp fasthttp.Response
+	took time.Duration // how long resp took, for checks
 	buf  []byte
 }
 

@@ -211,13 +211,17 @@ func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Respo
 			req.Header.Del("Content-Type")
 		}
 	}
+	err := c.decoded(resp)
+	return time.Since(start), err
+}
+
+// decoded notes the final response's size on the wire and decodes its body.
+func (c *Client) decoded(resp *fasthttp.Response) error {
 	c.wire = len(resp.Body())
 	if len(resp.Header.ContentEncoding()) > 0 {
-		if err := decode(resp, c.opts.MaxBodySize); err != nil {
-			return time.Since(start), err
-		}
+		return decode(resp, c.opts.MaxBodySize)
 	}
-	return time.Since(start), nil
+	return nil
 }
 
 func isRedirect(code int) bool {

@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -298,6 +300,15 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	if spec.RunTime < 0 {
 		return errors.New("run time: must be >= 0")
 	}
+	if spec.Iterations < 0 {
+		return errors.New("iterations: must be >= 0")
+	}
+	if spec.Iterations > 0 && m.cfg.Shape.Open {
+		return errors.New("iterations: a count per user needs the closed model (the open model starts iterations at --rate)")
+	}
+	if err := m.checkClasses(spec.Classes); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch m.state {
@@ -309,6 +320,12 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 		}
 		// The stop time set at the start stands; an edit that gives a run
 		// time sets a new one, counted from the start (as Locust's).
+		if spec.Iterations == 0 {
+			spec.Iterations = m.spec.Iterations
+		}
+		if spec.Classes == nil {
+			spec.Classes = m.spec.Classes
+		}
 		if spec.RunTime == 0 {
 			spec.RunTime = m.spec.RunTime
 		} else {
@@ -411,6 +428,10 @@ func (m *Master) scheduleStopLocked(d time.Duration) {
 func (m *Master) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stopLocked()
+}
+
+func (m *Master) stopLocked() {
 	if m.state != cluster.StateSpawning && m.state != cluster.StateRunning {
 		return
 	}
@@ -730,7 +751,7 @@ func (m *Master) dispatchLocked(instant bool) {
 	if m.state != cluster.StateSpawning && m.state != cluster.StateRunning {
 		return
 	}
-	counts, _ := cluster.Counts(m.cfg.Classes, m.spec.Users)
+	counts := m.classCountsLocked()
 	members := m.membersLocked()
 	m.gen++
 	for i, w := range members {
@@ -744,6 +765,7 @@ func (m *Master) dispatchLocked(instant bool) {
 			Host:           m.spec.Host,
 			StopTimeout:    m.cfg.StopTimeout,
 			RequestTimeout: m.cfg.RequestTimeout,
+			Iterations:     m.spec.Iterations,
 		}
 		if instant {
 			a.SpawnRate = 0
@@ -775,6 +797,70 @@ func (m *Master) dispatchLocked(instant bool) {
 		}
 		m.log.Info("users dispatched", "users", m.spec.Users, "workers", len(members), "per_worker", shares, "at_once", instant)
 	}
+}
+
+// classCountsLocked spreads the run's users over its classes: all of
+// them, or only those the run names (the CLI's class arguments, the web
+// UI's class picker), by weight and fixed count as Locust does.
+func (m *Master) classCountsLocked() []int {
+	if len(m.spec.Classes) == 0 {
+		counts, _ := cluster.Counts(m.cfg.Classes, m.spec.Users)
+		return counts
+	}
+	var sub []horde.Class
+	var idx []int
+	for i, c := range m.cfg.Classes {
+		if slices.Contains(m.spec.Classes, c.Name) {
+			sub = append(sub, c)
+			idx = append(idx, i)
+		}
+	}
+	out := make([]int, len(m.cfg.Classes))
+	counts, _ := cluster.Counts(sub, m.spec.Users)
+	for j, n := range counts {
+		out[idx[j]] = n
+	}
+	return out
+}
+
+// checkClasses returns an error naming the first of names that is not one
+// of the run's classes.
+func (m *Master) checkClasses(names []string) error {
+	known := make([]string, len(m.cfg.Classes))
+	for i, c := range m.cfg.Classes {
+		known[i] = c.Name
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("user class %q: no such class (the run has %s)", n, strings.Join(known, ", "))
+		}
+	}
+	if len(names) > 0 && m.cfg.Shape.Open {
+		return errors.New("user classes: choosing classes needs the closed model (the open model runs every class)")
+	}
+	return nil
+}
+
+// checkIterationsLocked stops a run with an iteration limit (-i) once
+// every member has started its share and every user has run its
+// iterations.
+func (m *Master) checkIterationsLocked() {
+	if m.spec.Iterations <= 0 || m.state != cluster.StateRunning {
+		return
+	}
+	members := m.membersLocked()
+	if len(members) == 0 {
+		return
+	}
+	for _, w := range members {
+		st := &w.status
+		if st.RunID != m.runID || st.Generation != w.assignedGen || !st.RampDone || st.UsersDone < sum(w.assigned) {
+			return
+		}
+	}
+	m.log.Info("every user ran its iterations", "iterations", m.spec.Iterations, "users", m.spec.Users)
+	m.eventLocked("iterations done", fmt.Sprintf("%d users × %d iterations", m.spec.Users, m.spec.Iterations))
+	m.stopLocked()
 }
 
 func (c *Config) isLocal() bool { return c.Cluster == nil }
@@ -1111,6 +1197,7 @@ func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
 		w.cpuHigh = 0
 	}
 	m.checkRampLocked()
+	m.checkIterationsLocked()
 }
 
 // checkRampLocked moves spawning to running once every member has reached

@@ -23,6 +23,8 @@ type Checkpoint struct {
 	SpawnRate  float64          `json:"spawn_rate"`
 	Host       string           `json:"host"`
 	RunTime    time.Duration    `json:"run_time_ns"`
+	Iterations int              `json:"iterations,omitempty"`
+	Classes    []string         `json:"classes,omitempty"` // the classes the run is limited to
 	Exceptions map[string]int64 `json:"exceptions,omitempty"`
 	// Workers are the workers the master knew, with the highest report of
 	// each counted in Stats: a master resuming the checkpoint acknowledges
@@ -72,6 +74,7 @@ func (m *Master) checkpointLocked() (Checkpoint, error) {
 	cp := Checkpoint{
 		RunID: m.runID, Generation: m.gen, State: m.state, Start: m.start,
 		Users: m.spec.Users, SpawnRate: m.spec.SpawnRate, Host: m.spec.Host, RunTime: m.spec.RunTime,
+		Iterations: m.spec.Iterations, Classes: m.spec.Classes,
 		Stats: b, Workers: make([]WorkerCheckpoint, 0, len(m.workers)),
 	}
 	seqs := make(map[string]uint64, len(m.workers))
@@ -134,7 +137,7 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	}
 	now := time.Now()
 	m.runID, m.gen = cp.RunID, cp.Generation+generationGap
-	m.spec = cluster.RunSpec{Users: cp.Users, SpawnRate: cp.SpawnRate, Host: cp.Host, RunTime: cp.RunTime}
+	m.spec = cluster.RunSpec{Users: cp.Users, SpawnRate: cp.SpawnRate, Host: cp.Host, RunTime: cp.RunTime, Iterations: cp.Iterations, Classes: cp.Classes}
 	if m.spec.SpawnRate <= 0 {
 		m.spec.SpawnRate = 1
 	}
@@ -150,6 +153,11 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 	clear(m.workers)
 	m.nextIndex = 0
 	for _, wc := range cp.Workers {
+		if m.cfg.isLocal() {
+			// A standalone run's in-process worker died with the process
+			// that ran it; the new one takes the users up at once.
+			break
+		}
 		w := &workerRec{id: wc.ID, host: wc.Host, index: wc.Index, local: m.cfg.isLocal(),
 			lastSeq: wc.Seq, durableSeq: wc.Seq, state: cluster.WorkerMissing, lostAt: now, graceUntil: now.Add(resumeGrace)}
 		if wc.Member {

@@ -52,6 +52,8 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, r.cfg.TargetTLS); err != nil {
 			return nil, badInput("%v", err)
 		}
+		bundle.Tags, bundle.ExcludeTags = r.cfg.Tags, r.cfg.ExcludeTags
+		bundle.Hash = bundle.ComputeHash()
 	} // else the workers run the same binary's Go classes
 	listener, err := rpc.Listen(ctx, c.BindHost, c.BindPort, c.Access)
 	if err != nil {

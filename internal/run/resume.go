@@ -17,8 +17,8 @@ type resumed struct {
 	hist []stats.Tick
 }
 
-// resumeRunFile looks in RunsDir for an unfinished run of a master with the
-// same scenario that no live process writes, and reopens it (docs/runs.md,
+// resumeRunFile looks in RunsDir for an unfinished run of the same command
+// (horde master or horde run) with the same scenario that no live process writes, and reopens it (docs/runs.md,
 // "Resume"). It reports false when there is none: the caller starts a new
 // run. Unfinished runs of another scenario are left alone, with a warning.
 func (r *runner) resumeRunFile(ctx context.Context) (bool, error) {
@@ -29,7 +29,7 @@ func (r *runner) resumeRunFile(ctx context.Context) (bool, error) {
 	for i := len(cands) - 1; i >= 0; i-- { // the newest first
 		c := cands[i]
 		var rc Recorded
-		if json.Unmarshal(c.Run.Config, &rc) != nil || rc.Command != "master" {
+		if json.Unmarshal(c.Run.Config, &rc) != nil || rc.Command != r.cfg.Command {
 			continue
 		}
 		if c.Run.Scenario != string(r.cfg.Scenario) {

@@ -57,6 +57,9 @@ type Config struct {
 	// user classes that run (the plan's, or the Go users').
 	Plan    *scenario.Plan
 	Classes []horde.Class
+	// Tags and ExcludeTags selected the plan's tasks (--tags,
+	// --exclude-tags); workers apply them too.
+	Tags, ExcludeTags []string
 
 	Spec           cluster.RunSpec // users, spawn rate, host and run time
 	Load           scenario.Load   // the load shape and the open model
@@ -109,7 +112,8 @@ type Web struct {
 	Auth, Token     string // HTTP Basic user:pass; Bearer token
 	TLSCert, TLSKey string
 	Autostart       bool
-	Autoquit        int // seconds after the run ends; -1: never
+	Autoquit        int  // seconds after the run ends; -1: never
+	ClassPicker     bool // the start form chooses the user classes
 }
 
 // ExitError is an error with the exit code it gives the process.
@@ -159,9 +163,15 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.Cluster != nil {
 		return r.distributed(ctx, mcfg)
 	}
+	mcfg.OnCheckpoint = r.out.checkpoint // so that a killed `horde run` can resume
 	m, err := master.New(mcfg)
 	if err != nil {
 		return nil, badInput("%v", err)
+	}
+	if rs := r.resumed; rs != nil {
+		if err := m.Resume(rs.cp, rs.hist); err != nil {
+			return nil, broken(err)
+		}
 	}
 	return r.drive(ctx, m, nil)
 }

@@ -96,6 +96,7 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, finish func() (
 		Token:        w.Token,
 		Classes:      ClassInfo(c.Plan, c.Classes, 0),
 		Defaults:     c.Spec,
+		ClassPicker:  w.ClassPicker,
 		ScenarioFile: c.ScenarioFile,
 		Version:      c.Version,
 		Logger:       log,

@@ -101,11 +101,16 @@ type Class struct {
 	OnStart    []*Step
 	Tasks      []*Task
 	Sequential bool // run tasks in the listed order, cycling, instead of weighted random
-	OnStop     []*Step
+	// Tags apply to every task of the class (--tags, --exclude-tags).
+	Tags   []string
+	OnStop []*Step
 	// Feeds names feeders whose next row is stored in the user's Vars under
 	// the feeder's name when the user starts, before OnStart.
 	Feeds []string
-	Pos   Pos
+	// IterationFeeds names feeders whose next row is stored in the user's
+	// Vars at the start of every task (feed: {name: per_iteration}).
+	IterationFeeds []string
+	Pos            Pos
 }
 
 // Task is a weighted unit of work: one request or a sequence of requests.
@@ -113,6 +118,7 @@ type Task struct {
 	Name   string
 	Weight int
 	Steps  []*Step
+	Tags   []string // its own; the class's apply too
 }
 
 // Body kinds.
@@ -121,6 +127,13 @@ const (
 	BodyJSON
 	BodyForm
 	BodyRaw
+	BodyMultipart
+)
+
+// On failure policies of a step.
+const (
+	FailContinue = "continue"  // the task goes on with its next step (default)
+	FailStopTask = "stop_task" // the rest of the task's steps are skipped
 )
 
 // Step is one compiled HTTP request.
@@ -141,7 +154,21 @@ type Step struct {
 	Timeout     time.Duration // 0: engine default
 	Captures    []*Capture
 	Checks      []*Check
-	// Transport is how the request reaches its host (never nil); steps
+	// BasicUser and BasicPass are set for auth: {basic: [user, pass]} when
+	// either is templated; a static pair is an Authorization header instead.
+	BasicUser, BasicPass *Template
+	// Cookies are sent with the request, beside (and before) the jar's.
+	Cookies []Param
+	// NoRedirect is follow_redirects: false: a 3xx answer is the response.
+	NoRedirect bool
+	// StopOnFailure is on_failure: stop_task: when this step fails, the rest
+	// of its task (or of on_start, on_stop) is skipped.
+	StopOnFailure bool
+	// Sleep marks a think-time step (- sleep: 500ms or [200ms, 1s]): it
+	// sends nothing and pauses for a uniform time in [SleepMin, SleepMax].
+	Sleep              bool
+	SleepMin, SleepMax time.Duration
+	// Transport is how the request reaches its host (nil only for a sleep step); steps
 	// with the same settings share one.
 	Transport *Transport
 	// Compression: send Accept-Encoding: gzip, deflate unless a header
@@ -166,23 +193,29 @@ type Pos struct {
 type Capture struct {
 	Var string
 	// exactly one source is set by the compiler.
-	kind   int            // captureJSON, captureHeader or captureRegex
+	kind   int            // captureJSON, captureHeader, captureCookie or captureRegex
 	path   *jsonPath      // captureJSON
-	header string         // captureHeader
-	re     *regexp.Regexp // captureRegex
+	header string         // captureHeader: the header name; captureCookie: the cookie name
+	re     *regexp.Regexp // captureRegex; with captureHeader or captureCookie, applied to the value
 	src    string         // the path, header name or pattern, for messages
 	pos    Pos
 }
 
 // Check turns a response into a failure when it does not hold.
 type Check struct {
-	kind     int       // checkStatus, checkBodyContains or checkJSON
+	kind     int       // checkStatus, checkBodyContains, checkJSON, checkHeader or checkDuration
 	statuses []int     // checkStatus
-	text     string    // checkBodyContains; the JSON path for checkJSON
+	text     string    // checkBodyContains; the JSON path for checkJSON; the name for checkHeader
 	needle   []byte    // checkBodyContains
 	path     *jsonPath // checkJSON
 	want     any       // checkJSON: expected value, decoded with json.Number
 	wantText string    // checkJSON: expected value as JSON text
+	// cmp compares a JSON value (checkJSON with operators) or a header
+	// (checkHeader) instead of want.
+	cmp      []compare
+	hasEqual bool          // checkHeader: equals is set (to equal)
+	equal    string        // checkHeader
+	max      time.Duration // checkDuration
 	pos      Pos
 }
 
@@ -191,6 +224,10 @@ type Response interface {
 	Status() int
 	Header(name string) string // first value; "" when absent
 	Body() []byte
+	// Cookie is the value of the cookie the response sets (Set-Cookie).
+	Cookie(name string) (string, bool)
+	// Duration is how long the request took.
+	Duration() time.Duration
 }
 
 // Vars are a user's variables: captured values and feeder rows. Templates
@@ -237,6 +274,9 @@ type Options struct {
 	// TLS is the command line's TLS settings, over the file's; checked by
 	// TLSFlags.Check before.
 	TLS TLSFlags
+	// Tags and ExcludeTags select tasks as Locust's --tags and
+	// --exclude-tags do (see Plan.selectTags).
+	Tags, ExcludeTags []string
 }
 
 // Error is one problem at a place. Error() is "file:line:col: message".

@@ -14,6 +14,8 @@ const (
 	checkStatus = iota
 	checkBodyContains
 	checkJSON
+	checkHeader
+	checkDuration
 )
 
 // Capture kinds.
@@ -21,6 +23,7 @@ const (
 	captureJSON = iota
 	captureHeader
 	captureRegex
+	captureCookie
 )
 
 // Evaluate runs the step's checks and then its captures against resp,
@@ -102,6 +105,9 @@ func (c *Check) eval(resp Response, isJSON func() bool, body *[]byte) string {
 			return fmt.Sprintf("check json %q: body is not JSON", c.text)
 		}
 		raw, ok := c.path.find(*body)
+		if c.cmp != nil {
+			return c.compareJSON(raw, ok)
+		}
 		if !ok {
 			return fmt.Sprintf("check json %q: path not found", c.text)
 		}
@@ -110,6 +116,14 @@ func (c *Check) eval(resp Response, isJSON func() bool, body *[]byte) string {
 		d.UseNumber()
 		if d.Decode(&got) != nil || !jsonEqual(got, c.want) {
 			return fmt.Sprintf("check json %q: got %s, want %s", c.text, compactJSON(raw), c.wantText)
+		}
+	case checkHeader:
+		return c.checkHeader(resp.Header(c.text))
+	case checkDuration:
+		if resp.Duration() > c.max {
+			// the message names the limit, not the time taken, so that the
+			// failures table groups every slow response in one row
+			return "check max_duration: slower than " + c.max.String()
 		}
 	}
 	return ""
@@ -194,16 +208,34 @@ func (c *Capture) eval(resp Response, isJSON func() bool, body *[]byte) (string,
 		if v == "" {
 			return "", fmt.Sprintf("capture %s: header %q missing", c.Var, c.header)
 		}
+		if c.re != nil {
+			return c.submatch([]byte(v), "header "+strconv.Quote(c.header)+" ")
+		}
+		return v, ""
+	case captureCookie:
+		v, ok := resp.Cookie(c.header)
+		if !ok {
+			return "", fmt.Sprintf("capture %s: cookie %q not set", c.Var, c.header)
+		}
+		if c.re != nil {
+			return c.submatch([]byte(v), "cookie "+strconv.Quote(c.header)+" ")
+		}
 		return v, ""
 	case captureRegex:
-		m := c.re.FindSubmatch(resp.Body())
-		if m == nil {
-			return "", fmt.Sprintf("capture %s: regex %q did not match", c.Var, c.src)
-		}
-		if len(m) > 1 {
-			return string(m[1]), ""
-		}
-		return string(m[0]), ""
+		return c.submatch(resp.Body(), "")
 	}
 	return "", ""
+}
+
+// submatch applies the capture's regex to b: the first group, or the whole
+// match without one. what names where b came from in the message.
+func (c *Capture) submatch(b []byte, what string) (string, string) {
+	m := c.re.FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Sprintf("capture %s: %sregex %q did not match", c.Var, what, c.re.String())
+	}
+	if len(m) > 1 {
+		return string(m[1]), ""
+	}
+	return string(m[0]), ""
 }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -12,11 +13,21 @@ type fakeResponse struct {
 	header http.Header
 	body   string
 	reads  int // Body calls
+	took   time.Duration
 }
 
 func (r *fakeResponse) Status() int               { return r.status }
 func (r *fakeResponse) Header(name string) string { return r.header.Get(name) }
 func (r *fakeResponse) Body() []byte              { r.reads++; return []byte(r.body) }
+func (r *fakeResponse) Duration() time.Duration   { return r.took }
+func (r *fakeResponse) Cookie(name string) (string, bool) {
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == name {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
 
 func stepFor(t *testing.T, yamlReq string) *Step {
 	t.Helper()

@@ -41,6 +41,9 @@ type function struct {
 	name     string
 	min, max int // argument count; max < 0: no limit
 	call     func(env *Env, args []any) (value, error)
+	// literal, when set, checks at load time an argument written as a
+	// string literal (the i-th, from 0).
+	literal func(i int, s string) error
 }
 
 // runtime is what the template functions depend on. Templates compiled by
@@ -68,11 +71,12 @@ var defaultRuntime = &runtime{
 }
 
 // funcNames are the functions a template may call, ours first.
-var funcNames = []string{"randInt", "randChoice", "uuid", "seq", "now", "env", "vu"}
+var funcNames = []string{"randInt", "randChoice", "uuid", "seq", "now", "env", "vu",
+	"base64", "base64decode", "urlquery", "sha256", "hmac"}
 
 // builtinFuncs are text/template's own functions.
 var builtinFuncs = []string{"and", "call", "html", "index", "slice", "js", "len", "not", "or",
-	"print", "printf", "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"}
+	"print", "printf", "println", "eq", "ge", "gt", "le", "lt", "ne"}
 
 func (rt *runtime) functions() map[string]*function {
 	return map[string]*function{
@@ -83,6 +87,12 @@ func (rt *runtime) functions() map[string]*function {
 		"now":        {name: "now", max: 1, call: rt.nowFunc},
 		"env":        {name: "env", min: 1, max: 1, call: rt.env},
 		"vu":         {name: "vu", call: vuFunc},
+		// encoding and hashing (funcs_crypto.go)
+		"base64":       {name: "base64", min: 1, max: 1, call: base64Func},
+		"base64decode": {name: "base64decode", min: 1, max: 1, call: base64Decode},
+		"urlquery":     {name: "urlquery", min: 1, max: -1, call: urlQuery},
+		"sha256":       {name: "sha256", min: 1, max: 1, call: sha256Func},
+		"hmac":         {name: "hmac", min: 3, max: 3, call: hmacFunc, literal: hmacLiteral},
 	}
 }
 

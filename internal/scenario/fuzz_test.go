@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("host: http://x\nusers:\n  - name: a\n    tasks:\n      - get: /\n        wieght: 3\n"))
 	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte("host: http://x\nusers:\n  - name: a\n    tasks:\n      - get: /\n        check: {json: {n: {\"<\": 3, in: [1]}}, header: {name: X}}\n        auth: {basic: [a, b]}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		p1, err := Parse("f.yaml", "testdata", src, Options{})
 		if err != nil {
@@ -49,6 +50,8 @@ func FuzzTemplate(f *testing.F) {
 		"/api/data/{{ randInt 1 1000 }}", "Bearer {{ .token }}", "{{ .creds.username }}", "plain", "",
 		`{{ randChoice "a" .token }}`, "{{ if .token }}x{{ end }}", "{{ .missing.x }}", `{{ now "unix" }}`,
 		"{{ vu }}-{{ seq }}-{{ uuid }}", "{{/* c */}}", "{{ .token.x }}", `{{ env "HOME_T" }}`,
+		`{{ base64 .token }}`, `{{ base64decode "aGk" }}`, `{{ urlquery .token }}`, `{{ sha256 .n }}`,
+		`{{ hmac "sha256" .token .n }}`, `{{ hmac "md5" "k" "m" }}`,
 	} {
 		f.Add(s)
 	}

@@ -33,6 +33,11 @@ func LoadFile(path string, opts Options) (*Plan, error) {
 func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime, opts: opts, transports: map[string]*Transport{}}
 	plan := p.parse(opts)
+	if len(p.errs) == 0 {
+		if err := plan.selectTags(opts.Tags, opts.ExcludeTags); err != nil {
+			return nil, err
+		}
+	}
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i].Pos, p.errs[j].Pos
@@ -52,22 +57,29 @@ var (
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
-	defaultsKeys  = append([]string{"headers", "timeout"}, transportKeys...)
+	defaultsKeys  = append([]string{"headers", "timeout", "auth"}, transportKeys...)
 	feederKeys    = []string{"file", "mode"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
 	cycleKeys     = []string{"min", "max", "period"}
 	spikeKeys     = []string{"base", "peak", "at", "duration"}
-	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "on_start", "tasks", "on_stop"}
+	classKeys     = []string{"name", "weight", "count", "wait", "feed", "sequential", "tags", "on_start", "tasks", "on_stop"}
 	waitKinds     = []string{"constant", "between", "pacing"}
 	methodKeys    = []string{"get", "post", "put", "patch", "delete", "head", "options"}
-	bodyKeys      = []string{"json", "form", "body"}
+	bodyKeys      = []string{"json", "form", "body", "body_file", "multipart"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
-		"content_type", "timeout", "capture", "check", "tls", "http2", "proxy", "compression")
-	taskKeys      = append(slices.Clone(requestKeys), "weight", "steps")
-	stepsTaskKeys = []string{"weight", "name", "steps"}
-	captureKinds  = []string{"json", "header", "regex"}
-	checkKeys     = []string{"status", "body_contains", "json"}
+		"body_file", "multipart", "content_type", "timeout", "capture", "check", "auth", "cookies",
+		"follow_redirects", "on_failure", "tls", "http2", "proxy", "compression")
+	taskKeys        = append(slices.Clone(requestKeys), "weight", "tags", "steps")
+	stepsTaskKeys   = []string{"weight", "name", "tags", "steps", "on_failure"}
+	authKinds       = []string{"basic", "bearer"}
+	multipartKeys   = []string{"fields", "files"}
+	fileKeys        = []string{"file", "content_type", "filename"}
+	failPolicies    = []string{FailContinue, FailStopTask}
+	feedTimings     = []string{"per_user", "per_iteration"}
+	captureKinds    = []string{"json", "header", "cookie", "regex"}
+	checkKeys       = []string{"status", "body_contains", "json", "header", "max_duration"}
+	headerCheckKeys = []string{"name", "equals", "matches"}
 )
 
 type parser struct {
@@ -82,6 +94,8 @@ type parser struct {
 	defTimeout time.Duration
 	defSpec    transportSpec
 	transports map[string]*Transport // by settings: steps alike share one
+	defAuth    *Step                 // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
+	onFailure  string                // the task's on_failure while its steps are parsed
 	feeders    map[string]bool       // every name under data:, loaded or not
 }
 

@@ -5,6 +5,7 @@ package scenario
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/horde-load/horde"
 	"go.yaml.in/yaml/v3"
@@ -74,8 +75,30 @@ func (p *parser) class(n *yaml.Node) *Class {
 	if e, ok := f["sequential"]; ok {
 		c.Sequential, _ = p.bool(e.val, "sequential")
 	}
+	if e, ok := f["tags"]; ok {
+		c.Tags = p.tags(e.val)
+	}
 	if e, ok := f["feed"]; ok {
-		items, _ := p.list(e.val, "feed", true)
+		var items []*yaml.Node
+		timing := map[*yaml.Node]string{}
+		if r := p.resolve(e.val); r != nil && r.Kind == yaml.MappingNode {
+			ps, _ := p.pairs(e.val, "feed")
+			for _, fp := range ps {
+				items = append(items, fp.key)
+				if v, ok := p.str(fp.val, "feed "+fp.name); ok {
+					if !slices.Contains(feedTimings, v) {
+						msg := fmt.Sprintf("unknown feed timing %q for %s; want per_user or per_iteration", v, fp.name)
+						if s := suggest(v, feedTimings); s != "" {
+							msg = fmt.Sprintf("unknown feed timing %q for %s; did you mean %q?", v, fp.name, s)
+						}
+						p.errorf(fp.val, "%s", msg)
+					}
+					timing[fp.key] = v
+				}
+			}
+		} else {
+			items, _ = p.list(e.val, "feed", true)
+		}
 		for _, it := range items {
 			name, ok := p.str(it, "feeder name")
 			if !ok {
@@ -91,8 +114,12 @@ func (p *parser) class(n *yaml.Node) *Class {
 				p.errorf(it, "%s", msg)
 				continue
 			}
-			if slices.Contains(c.Feeds, name) {
+			if slices.Contains(c.Feeds, name) || slices.Contains(c.IterationFeeds, name) {
 				p.errorf(it, "feeder %q is fed twice", name)
+				continue
+			}
+			if timing[it] == "per_iteration" {
+				c.IterationFeeds = append(c.IterationFeeds, name)
 				continue
 			}
 			c.Feeds = append(c.Feeds, name)
@@ -118,6 +145,25 @@ func (p *parser) class(n *yaml.Node) *Class {
 		p.errorf(p.resolve(n), "%s has no tasks: add tasks:", label)
 	}
 	return c
+}
+
+// tags parses a tags: list of names (a single name is a list of one).
+func (p *parser) tags(n *yaml.Node) []string {
+	items, _ := p.list(n, "tags", true)
+	var out []string
+	for _, it := range items {
+		s, ok := p.str(it, "tag")
+		switch {
+		case !ok:
+		case strings.TrimSpace(s) == "" || strings.ContainsAny(s, ", \t"):
+			p.errorf(it, "tag %q: want a name without spaces or commas", s)
+		case slices.Contains(out, s):
+			p.errorf(it, "tag %q is listed twice", s)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (p *parser) wait(n *yaml.Node) horde.Wait {
@@ -181,6 +227,17 @@ func (p *parser) requests(n *yaml.Node, what string) []*Step {
 	}
 	var out []*Step
 	for _, it := range items {
+		if r := p.resolve(it); r != nil && r.Kind == yaml.MappingNode && hasKey(r, "sleep") {
+			ps, _ := p.pairs(it, "sleep step")
+			f := map[string]pair{}
+			for _, e := range ps {
+				f[e.name] = e
+			}
+			if s := p.sleep(it, f); s != nil {
+				out = append(out, s)
+			}
+			continue
+		}
 		f := p.fields(it, "request", requestKeys)
 		if f == nil {
 			continue
@@ -204,10 +261,20 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		known, what = stepsTaskKeys, "task with steps"
 	}
 	f := map[string]pair{}
+	sleepTask := false
 	for _, e := range ps {
 		if !slices.Contains(known, e.name) {
 			if hasSteps && slices.Contains(requestKeys, e.name) {
 				p.errorf(e.key, "%s cannot have %s: move the request into steps", what, e.name)
+				continue
+			}
+			if e.name == "sleep" {
+				v := "500ms"
+				if r := p.resolve(e.val); r != nil && r.Kind == yaml.ScalarNode {
+					v = r.Value
+				}
+				p.errorf(e.key, "sleep is a step: write the task with steps: [..., {sleep: %s}, ...]", v)
+				sleepTask = true
 				continue
 			}
 			p.unknownKey(e.key, e.name, what, known)
@@ -216,6 +283,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		f[e.name] = e
 	}
 	t := &Task{Weight: 1}
+	if e, ok := f["tags"]; ok {
+		t.Tags = p.tags(e.val)
+	}
 	if e, ok := f["weight"]; ok {
 		if v, ok := p.int(e.val, "weight"); ok {
 			if v <= 0 {
@@ -223,6 +293,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 			}
 			t.Weight = v
 		}
+	}
+	if sleepTask && !slices.ContainsFunc(methodKeys, func(m string) bool { _, ok := f[m]; return ok }) {
+		return nil
 	}
 	if !hasSteps {
 		s := p.request(n, f)
@@ -242,9 +315,23 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 	if t.Name == "" {
 		t.Name = fmt.Sprintf("task %d", index)
 	}
+	if e, ok := f["on_failure"]; ok {
+		p.onFailure = p.failPolicy(e.val)
+	}
 	t.Steps = p.requests(f["steps"].val, "steps")
+	p.onFailure = ""
 	if r := p.resolve(f["steps"].val); r != nil && r.Kind == yaml.SequenceNode && len(r.Content) == 0 {
 		p.errorf(f["steps"].val, "steps is empty: add at least one request")
 	}
 	return t
+}
+
+// hasKey reports whether mapping n has the key name.
+func hasKey(n *yaml.Node, name string) bool {
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == name {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,10 @@ func (p *parser) defaults(n *yaml.Node) {
 		p.defTimeout, _ = p.duration(e.val, "timeout")
 	}
 	p.defSpec = p.transportSpecs(transportSpec{}, f)
+	if e, ok := f["auth"]; ok {
+		p.defAuth = &Step{}
+		p.auth(e, p.defAuth, f)
+	}
 }
 
 func (p *parser) data(n *yaml.Node, plan *Plan) {

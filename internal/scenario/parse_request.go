@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"slices"
 	"sort"
@@ -91,12 +92,44 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 			if t, ok := p.text(body.val, "body"); ok {
 				s.Body = p.template(body.val, t)
 			}
+		case "body_file":
+			s.BodyKind = BodyRaw
+			if b, ok := p.readFile(body.val, "body_file"); ok {
+				s.Body = &Template{src: string(b), static: true}
+			}
+		case "multipart":
+			s.BodyKind = BodyMultipart
+			s.Body, s.ContentType = p.multipart(body.val)
 		}
 	}
+	if e, ok := f["auth"]; ok {
+		p.auth(e, s, f)
+	} else if d := p.defAuth; d != nil && !hasHeader(p, f, "Authorization") {
+		s.Header = append(s.Header, d.Header...)
+		s.BasicUser, s.BasicPass = d.BasicUser, d.BasicPass
+	}
+	if e, ok := f["cookies"]; ok {
+		s.Cookies = p.params(e.val, "cookies", false)
+		for _, c := range s.Cookies {
+			if !headerNameRE.MatchString(c.Name) {
+				p.errorf(e.val, "bad cookie name %q", c.Name)
+			}
+		}
+	}
+	if e, ok := f["follow_redirects"]; ok {
+		if v, ok := p.bool(e.val, "follow_redirects"); ok {
+			s.NoRedirect = !v
+		}
+	}
+	policy := p.onFailure
+	if e, ok := f["on_failure"]; ok {
+		policy = p.failPolicy(e.val)
+	}
+	s.StopOnFailure = policy == FailStopTask
 	if e, ok := f["content_type"]; ok {
 		if ct, ok := p.str(e.val, "content_type"); ok {
 			if body == nil {
-				p.errorf(e.key, "content_type without a body: add json, form or body")
+				p.errorf(e.key, "content_type without a body: add json, form, body or body_file")
 			}
 			s.ContentType = ct
 		}
@@ -161,45 +194,69 @@ func (p *parser) captures(n *yaml.Node) []*Capture {
 			continue
 		}
 		c := &Capture{Var: e.name, pos: p.pos(e.key)}
-		n := 0
-		for _, s := range src {
+		var source *pair // json, header or cookie
+		var regex *pair
+		for i := range src {
+			s := &src[i]
 			if !slices.Contains(captureKinds, s.name) {
 				p.unknownKey(s.key, s.name, "capture", captureKinds)
 				continue
 			}
-			if n++; n > 1 {
-				p.errorf(s.key, "capture %s has two sources; use one of json, header or regex", e.name)
+			if s.name == "regex" {
+				regex = s
 				continue
 			}
-			v, ok := p.str(s.val, s.name)
+			if source != nil {
+				p.errorf(s.key, "capture %s has two sources, %s and %s; use one of json, header, cookie or regex", e.name, source.name, s.name)
+				continue
+			}
+			source = s
+		}
+		if source == nil && regex == nil {
+			if len(src) == 0 {
+				p.errorf(e.val, "capture %s has no source: want json, header, cookie or regex", e.name)
+			}
+			continue
+		}
+		good := true
+		if source != nil {
+			v, ok := p.str(source.val, source.name)
 			if !ok {
 				continue
 			}
 			c.src = v
-			switch s.name {
+			switch source.name {
 			case "json":
 				c.kind = captureJSON
 				path, err := parseJSONPath(v)
 				if err != nil {
-					p.errorf(s.val, "bad json path %q: %s", v, err)
-					continue
+					p.errorf(source.val, "bad json path %q: %s", v, err)
+					good = false
 				}
 				c.path = path
+				if regex != nil {
+					p.errorf(regex.key, "capture %s: regex applies to a header, a cookie or the body, not to json", e.name)
+					good = false
+				}
 			case "header":
 				c.kind, c.header = captureHeader, v
-			case "regex":
-				re, err := regexp.Compile(v)
-				if err != nil {
-					p.errorf(s.val, "bad regex %q: %s", v, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-					continue
-				}
-				c.kind, c.re = captureRegex, re
+			case "cookie":
+				c.kind, c.header = captureCookie, v
+			}
+		} else {
+			c.kind = captureRegex
+		}
+		if regex != nil {
+			re, ok := p.regex(regex.val, "regex")
+			if !ok {
+				continue
+			}
+			c.re = re
+			if source == nil {
+				c.src = re.String()
 			}
 		}
-		if n == 0 {
-			if len(src) == 0 {
-				p.errorf(e.val, "capture %s has no source: want json, header or regex", e.name)
-			}
+		if !good {
 			continue
 		}
 		out = append(out, c)
@@ -247,23 +304,198 @@ func (p *parser) checks(n *yaml.Node) []*Check {
 				p.errorf(jp.key, "bad json path %q: %s", jp.name, err)
 				continue
 			}
-			b := &jsonBuilder{p: p, budget: maxJSONNodes}
-			b.value(jp.val, 0)
-			if b.failed {
+			if isCompare(p.resolve(jp.val)) {
+				if cmp, ok := p.compares(jp.val, jp.name); ok {
+					out = append(out, &Check{kind: checkJSON, text: jp.name, path: path, cmp: cmp, pos: p.pos(jp.key)})
+				}
 				continue
 			}
-			text := b.src.String()
-			d := json.NewDecoder(strings.NewReader(text))
-			d.UseNumber()
-			var want any
-			if err := d.Decode(&want); err != nil {
-				p.errorf(jp.val, "expected value is not JSON: %s", err)
+			want, text, ok := p.jsonValue(jp.val)
+			if !ok {
 				continue
 			}
 			out = append(out, &Check{kind: checkJSON, text: jp.name, path: path, want: want, wantText: text, pos: p.pos(jp.key)})
 		}
 	}
+	if e, ok := f["header"]; ok {
+		r := p.resolve(e.val)
+		items := []*yaml.Node{e.val}
+		if r != nil && r.Kind == yaml.SequenceNode {
+			items = r.Content
+			if len(items) == 0 {
+				p.errorf(e.val, "header is an empty list")
+			}
+		}
+		for _, it := range items {
+			if c := p.headerCheck(it); c != nil {
+				out = append(out, c)
+			}
+		}
+	}
+	if e, ok := f["max_duration"]; ok {
+		if d, ok := p.duration(e.val, "max_duration"); ok {
+			if d <= 0 {
+				p.errorf(e.val, "max_duration must be > 0")
+			} else {
+				out = append(out, &Check{kind: checkDuration, max: d, pos: p.pos(e.key)})
+			}
+		}
+	}
 	return out
+}
+
+// jsonValue reads a YAML value as literal JSON (no templates), decoded
+// with json.Number, and its JSON text.
+func (p *parser) jsonValue(n *yaml.Node) (any, string, bool) {
+	b := &jsonBuilder{p: p, budget: maxJSONNodes}
+	b.value(n, 0)
+	if b.failed {
+		return nil, "", false
+	}
+	text := b.src.String()
+	d := json.NewDecoder(strings.NewReader(text))
+	d.UseNumber()
+	var want any
+	if err := d.Decode(&want); err != nil {
+		p.errorf(n, "expected value is not JSON: %s", err)
+		return nil, "", false
+	}
+	return want, text, true
+}
+
+// isCompare reports whether a json check's expected value is a mapping of
+// comparison operators ({">": 2, "<=": 10}) rather than an object to equal.
+func isCompare(n *yaml.Node) bool {
+	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return false
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind != yaml.ScalarNode || !slices.Contains(compareOps, k.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// compares reads a mapping of comparison operators for the json check at path.
+func (p *parser) compares(n *yaml.Node, path string) ([]compare, bool) {
+	ps, ok := p.pairs(n, "check json "+path)
+	if !ok {
+		return nil, false
+	}
+	var out []compare
+	good := true
+	for _, e := range ps {
+		m := compare{op: e.name}
+		switch e.name {
+		case "<", ">", "<=", ">=":
+			r, ok := p.scalar(e.val, e.name, "a number")
+			if !ok {
+				good = false
+				continue
+			}
+			if r.ShortTag() != "!!int" && r.ShortTag() != "!!float" {
+				p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
+				good = false
+				continue
+			}
+			v, ok := new(big.Float).SetPrec(256).SetString(strings.ReplaceAll(r.Value, "_", ""))
+			if !ok {
+				p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
+				good = false
+				continue
+			}
+			m.num, m.wantText = v, r.Value
+		case "in":
+			r := p.resolve(e.val)
+			if r == nil || r.Kind != yaml.SequenceNode || len(r.Content) == 0 {
+				p.errorf(e.val, "in wants a non-empty list of values")
+				good = false
+				continue
+			}
+			want, text, ok := p.jsonValue(e.val)
+			if !ok {
+				good = false
+				continue
+			}
+			m.list, m.wantText = want.([]any), text
+		case "equals":
+			want, text, ok := p.jsonValue(e.val)
+			if !ok {
+				good = false
+				continue
+			}
+			m.want, m.wantText = want, text
+		case "exists":
+			v, ok := p.bool(e.val, "exists")
+			if !ok {
+				good = false
+				continue
+			}
+			m.exists = v
+		case "matches":
+			re, ok := p.regex(e.val, "matches")
+			if !ok {
+				good = false
+				continue
+			}
+			m.re = re
+		}
+		out = append(out, m)
+	}
+	return out, good && len(out) > 0
+}
+
+// regex compiles the regular expression in n.
+func (p *parser) regex(n *yaml.Node, what string) (*regexp.Regexp, bool) {
+	v, ok := p.str(n, what)
+	if !ok {
+		return nil, false
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		p.errorf(n, "bad regex %q: %s", v, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return nil, false
+	}
+	return re, true
+}
+
+// headerCheck reads {name: X, equals: V, matches: RE}; with neither, the
+// header must be present.
+func (p *parser) headerCheck(n *yaml.Node) *Check {
+	f := p.fields(n, "check header", headerCheckKeys)
+	if f == nil {
+		return nil
+	}
+	e, ok := f["name"]
+	if !ok {
+		p.errorf(n, "check header has no name: add name:")
+		return nil
+	}
+	name, ok := p.str(e.val, "header name")
+	if !ok {
+		return nil
+	}
+	if !headerNameRE.MatchString(name) {
+		p.errorf(e.val, "bad header name %q", name)
+		return nil
+	}
+	c := &Check{kind: checkHeader, text: name, pos: p.pos(e.key)}
+	if e, ok := f["equals"]; ok {
+		v, ok := p.text(e.val, "equals")
+		if !ok {
+			return nil
+		}
+		c.hasEqual, c.equal = true, v
+	}
+	if e, ok := f["matches"]; ok {
+		re, ok := p.regex(e.val, "matches")
+		if !ok {
+			return nil
+		}
+		c.cmp = []compare{{op: "matches", re: re}}
+	}
+	return c
 }
 
 // template compiles text found in scalar n, placing errors inside it.

@@ -34,6 +34,7 @@ const (
 	opCall                // print the result of one of our functions
 	opJSON                // render sub as a JSON string (or a bare literal; see op.literal)
 	opQuery               // render sub query-escaped (a form value)
+	opRaw                 // render sub as is (a multipart field)
 )
 
 type op struct {
@@ -45,7 +46,7 @@ type op struct {
 	// entry is a variable read at run time.
 	args     []any
 	argPaths [][]string
-	sub      *Template // opJSON, opQuery
+	sub      *Template // opJSON, opQuery, opRaw
 	// literal: sub is exactly one action, so a rendered JSON number, true,
 	// false or null is emitted bare instead of as a string.
 	literal bool
@@ -141,6 +142,11 @@ func (t *Template) Append(dst []byte, env *Env) ([]byte, error) {
 				return dst, err
 			}
 			dst = queryEscapeFrom(dst, start)
+		case opRaw:
+			var err error
+			if dst, err = o.sub.Append(dst, env); err != nil {
+				return dst, err
+			}
 		}
 	}
 	return dst, nil
@@ -317,6 +323,16 @@ func checkFuncs(n parse.Node, funcs map[string]*function) *compileError {
 						}
 					}
 					checkIdent(id, nargs)
+					if f := funcs[id.Ident]; err == nil && j == 0 && f != nil && f.literal != nil {
+						for k, a := range c.Args[1:] {
+							if sn, ok := a.(*parse.StringNode); ok {
+								if e := f.literal(k, sn.Text); e != nil {
+									err = &compileError{off: int(sn.Pos), msg: e.Error()}
+									break
+								}
+							}
+						}
+					}
 					continue
 				}
 				walk(a)

@@ -170,6 +170,9 @@ func FuzzTransport(f *testing.F) {
 			for j, task := range c.Tasks {
 				for k, s := range task.Steps {
 					tr := s.Transport
+					if s.Sleep {
+						continue // sends nothing
+					}
 					if tr == nil {
 						t.Fatalf("step without a transport")
 					}

@@ -40,6 +40,10 @@ type apiSpec struct {
 	SpawnRate float64 `json:"spawn_rate"`
 	Host      string  `json:"host"`
 	RunTime   float64 `json:"run_time"` // seconds; 0: until stopped
+	// Iterations per user (-i; 0: no limit) and the classes the run is
+	// limited to (none: all).
+	Iterations  int      `json:"iterations,omitempty"`
+	UserClasses []string `json:"user_classes,omitempty"`
 }
 
 // apiRunDoc is the state of the run.
@@ -57,7 +61,8 @@ func (s *Server) runDoc() apiRunDoc {
 	return apiRunDoc{
 		State: s.rc.State(),
 		Users: s.rc.Users(),
-		Spec:  apiSpec{Users: spec.Users, SpawnRate: spec.SpawnRate, Host: spec.Host, RunTime: spec.RunTime.Seconds()},
+		Spec: apiSpec{Users: spec.Users, SpawnRate: spec.SpawnRate, Host: spec.Host, RunTime: spec.RunTime.Seconds(),
+			Iterations: spec.Iterations, UserClasses: spec.Classes},
 		Start: optTime(start),
 		End:   optTime(end),
 	}
@@ -76,6 +81,11 @@ func (s *Server) apiStart(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	spec, errs := decodeRun(http.MaxBytesReader(w, r.Body, maxBody))
+	if errs == nil {
+		if ferr := s.checkClasses("user_classes", spec.Classes); ferr != nil {
+			errs = []*FieldError{ferr}
+		}
+	}
 	if errs != nil {
 		writeFieldErrors(w, http.StatusBadRequest, errs...)
 		return

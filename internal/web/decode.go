@@ -88,6 +88,11 @@ func decodeSwarm(form url.Values) (swarmForm, *FieldError) {
 		}
 		f.spec.RunTime, f.runTimeGiven = d, true
 	}
+	for _, c := range form["user_classes"] {
+		if c = strings.TrimSpace(c); c != "" {
+			f.spec.Classes = append(f.spec.Classes, c)
+		}
+	}
 	return f, nil
 }
 
@@ -144,6 +149,9 @@ type runRequest struct {
 	SpawnRate *float64        `json:"spawn_rate"`
 	Host      *string         `json:"host"`
 	RunTime   json.RawMessage `json:"run_time"` // "90s", "1h30m", or seconds as a number
+	// Iterations per user (-i) and the user classes to run (none: all).
+	Iterations  *int     `json:"iterations"`
+	UserClasses []string `json:"user_classes"`
 }
 
 // decodeRun reads a POST /api/v1/run body: one JSON object with users
@@ -190,6 +198,14 @@ func decodeRun(body io.Reader) (cluster.RunSpec, []*FieldError) {
 	} else {
 		spec.RunTime = d
 	}
+	if req.Iterations != nil {
+		if *req.Iterations < 0 {
+			errs = append(errs, &FieldError{Field: "iterations", Detail: "must be >= 0"})
+		} else {
+			spec.Iterations = *req.Iterations
+		}
+	}
+	spec.Classes = req.UserClasses
 	if len(errs) > 0 {
 		return cluster.RunSpec{}, errs
 	}

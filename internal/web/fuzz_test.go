@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,7 +59,7 @@ func FuzzSwarm(f *testing.F) {
 				again.Set("run_time", sp.RunTime.String())
 			}
 			f2, ferr := decodeSwarm(again)
-			if ferr != nil || f2.spec != sp {
+			if ferr != nil || !reflect.DeepEqual(f2.spec, sp) {
 				t.Fatalf("round trip of %+v: got %+v, %v", sp, f2.spec, ferr)
 			}
 		case http.StatusBadRequest:

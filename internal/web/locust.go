@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ type swarmReply struct {
 	Message string `json:"message"`
 	RunTime *int64 `json:"run_time,omitempty"`
 	Success bool   `json:"success"`
+	// UserClasses are the classes the run uses, with --class-picker (as
+	// Locust's reply: sorted names).
+	UserClasses []string `json:"user_classes,omitempty"`
 }
 
 func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
@@ -46,8 +50,13 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	if ferr == nil {
 		var f swarmForm
 		if f, ferr = decodeSwarm(form); ferr == nil {
-			s.startSwarm(w, f)
-			return
+			if !s.opts.ClassPicker {
+				f.spec.Classes = nil // as Locust: user_classes needs --class-picker
+			}
+			if ferr = s.checkClasses("user_classes", f.spec.Classes); ferr == nil {
+				s.startSwarm(w, f)
+				return
+			}
 		}
 	}
 	writeJSON(w, http.StatusBadRequest, swarmReply{Message: ferr.Error(), Success: false})
@@ -64,7 +73,30 @@ func (s *Server) startSwarm(w http.ResponseWriter, f swarmForm) {
 		secs := int64(math.Round(f.spec.RunTime.Seconds()))
 		reply.RunTime = &secs
 	}
+	if s.opts.ClassPicker {
+		reply.UserClasses = slices.Sorted(slices.Values(s.rc.Spec().Classes))
+		if len(reply.UserClasses) == 0 {
+			for _, c := range s.opts.Classes {
+				reply.UserClasses = append(reply.UserClasses, c.Name)
+			}
+			slices.Sort(reply.UserClasses)
+		}
+	}
 	writeJSON(w, http.StatusOK, reply)
+}
+
+// checkClasses refuses a class name that is none of the run's classes.
+func (s *Server) checkClasses(field string, names []string) *FieldError {
+	for _, n := range names {
+		if !slices.ContainsFunc(s.opts.Classes, func(c report.ClassInfo) bool { return c.Name == n }) {
+			known := make([]string, len(s.opts.Classes))
+			for i, c := range s.opts.Classes {
+				known[i] = c.Name
+			}
+			return &FieldError{Field: field, Detail: fmt.Sprintf("no user class %q (the run has %s)", n, strings.Join(known, ", "))}
+		}
+	}
+	return nil
 }
 
 // stop stops the run and, as Locust's local runner does, answers once the

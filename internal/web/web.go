@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,9 @@ type Options struct {
 	Classes []report.ClassInfo
 	// Defaults prefill the page's start form.
 	Defaults cluster.RunSpec
+	// ClassPicker shows the classes in the start form to choose from
+	// (--class-picker); /swarm honours user_classes only then, as Locust.
+	ClassPicker bool
 	// ScenarioFile names the run's scenario in /stats/report.
 	ScenarioFile string
 	// ReportExtras, if set, completes /stats/report's report with what the
@@ -282,6 +286,14 @@ type pageData struct {
 	SpawnRate, Host       string
 	RunTime               string
 	FullHistory           bool
+	ClassPicker           bool
+	Classes               []pickedClass
+}
+
+// pickedClass is a class in the start form's picker.
+type pickedClass struct {
+	Name    string
+	Checked bool
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +305,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		SpawnRate:    strconv.FormatFloat(d.SpawnRate, 'f', -1, 64),
 		Host:         d.Host,
 		FullHistory:  s.opts.HistoryCSV != "",
+		ClassPicker:  s.opts.ClassPicker,
+	}
+	for _, c := range s.opts.Classes {
+		data.Classes = append(data.Classes, pickedClass{Name: c.Name, Checked: len(d.Classes) == 0 || slices.Contains(d.Classes, c.Name)})
 	}
 	if d.RunTime > 0 {
 		data.RunTime = d.RunTime.String()

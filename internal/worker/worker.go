@@ -420,7 +420,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
-		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, TLS: s.TLS})
+		plan, err = scenario.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TLS: s.TLS})
 		if err != nil {
 			return fmt.Errorf("the master's scenario does not compile here: %w", err)
 		}
@@ -646,6 +646,7 @@ func (w *Worker) status() cluster.Status {
 	st.RunID, st.Generation = r.id, r.gen
 	e := r.eng
 	st.ClassUsers = e.ClassUsers()
+	st.UsersDone = e.UsersDone()
 	done := e.RampDone() // of the target of r.gen: retarget sets both under w.mu
 	if r.open {
 		st.Open = e.Open()
@@ -772,6 +773,8 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 		Recorder:    w.rec,
 		Logger:      w.engLog,
 		OnRampDone:  func(users int) { w.rampDone(r, users) },
+		Iterations:  a.Iterations,
+		OnUserDone:  func() { kick(w.statusKick) },
 	}
 	if r.open {
 		// The open model: iterations on a schedule (this worker's share of

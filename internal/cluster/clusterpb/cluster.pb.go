@@ -449,13 +449,16 @@ func (x *Welcome) GetMasterVersion() string {
 
 // Scenario is the scenario file and its data files, as the master read them.
 type Scenario struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                                                                             // file name, for error messages
-	Source        []byte                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`                                                                         // the YAML
-	Files         map[string][]byte      `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // data files by the path the YAML names them with
-	Hash          string                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`                                                                             // sha256 over name, source and files (hex)
-	Host          string                 `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`                                                                             // the master's -H, if any
-	TargetTls     *TargetTLS             `protobuf:"bytes,6,opt,name=target_tls,json=targetTls,proto3" json:"target_tls,omitempty"`                                                  // the master's TLS flags for the target, if any
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                                                                             // file name, for error messages
+	Source []byte                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`                                                                         // the YAML
+	Files  map[string][]byte      `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // data files by the path the YAML names them with
+	Hash   string                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`                                                                             // sha256 over name, source and files (hex)
+	Host   string                 `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`                                                                             // the master's -H, if any
+	// --tags / --exclude-tags: the tasks a worker keeps (empty: all).
+	Tags          []string   `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	ExcludeTags   []string   `protobuf:"bytes,7,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	TargetTls     *TargetTLS `protobuf:"bytes,8,opt,name=target_tls,json=targetTls,proto3" json:"target_tls,omitempty"` // the master's TLS flags for the target, if any
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,6 +526,20 @@ func (x *Scenario) GetHost() string {
 		return x.Host
 	}
 	return ""
+}
+
+func (x *Scenario) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Scenario) GetExcludeTags() []string {
+	if x != nil {
+		return x.ExcludeTags
+	}
+	return nil
 }
 
 func (x *Scenario) GetTargetTls() *TargetTLS {
@@ -706,8 +723,10 @@ type Assignment struct {
 	// How far into open_shape the run is when the master sends this: a worker
 	// that joins or is re-split mid-run carries on at that point of the shape.
 	OpenShapeElapsedMs int64 `protobuf:"varint,12,opt,name=open_shape_elapsed_ms,json=openShapeElapsedMs,proto3" json:"open_shape_elapsed_ms,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// -i: each user ends after this many task iterations (0: no limit).
+	Iterations    int64 `protobuf:"varint,13,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -820,6 +839,13 @@ func (x *Assignment) GetMaxVus() int64 {
 func (x *Assignment) GetOpenShapeElapsedMs() int64 {
 	if x != nil {
 		return x.OpenShapeElapsedMs
+	}
+	return 0
+}
+
+func (x *Assignment) GetIterations() int64 {
+	if x != nil {
+		return x.Iterations
 	}
 	return 0
 }
@@ -1094,8 +1120,10 @@ type Status struct {
 	OpenDropped    int64 `protobuf:"varint,9,opt,name=open_dropped,json=openDropped,proto3" json:"open_dropped,omitempty"`
 	OpenLagMeanUs  int64 `protobuf:"varint,10,opt,name=open_lag_mean_us,json=openLagMeanUs,proto3" json:"open_lag_mean_us,omitempty"`
 	OpenLagMaxUs   int64 `protobuf:"varint,11,opt,name=open_lag_max_us,json=openLagMaxUs,proto3" json:"open_lag_max_us,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Users of the run that ran their iterations (-i) and ended.
+	UsersDone     int64 `protobuf:"varint,12,opt,name=users_done,json=usersDone,proto3" json:"users_done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Status) Reset() {
@@ -1201,6 +1229,13 @@ func (x *Status) GetOpenLagMeanUs() int64 {
 func (x *Status) GetOpenLagMaxUs() int64 {
 	if x != nil {
 		return x.OpenLagMaxUs
+	}
+	return 0
+}
+
+func (x *Status) GetUsersDone() int64 {
+	if x != nil {
+		return x.UsersDone
 	}
 	return 0
 }
@@ -1834,15 +1869,17 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x12report_interval_ms\x18\x05 \x01(\x03R\x10reportIntervalMs\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x06 \x01(\x03R\x13heartbeatIntervalMs\x120\n" +
 	"\x14heartbeat_timeout_ms\x18\a \x01(\x03R\x12heartbeatTimeoutMs\x12%\n" +
-	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\x91\x02\n" +
+	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\xc8\x02\n" +
 	"\bScenario\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\fR\x06source\x12;\n" +
 	"\x05files\x18\x03 \x03(\v2%.horde.cluster.v1.Scenario.FilesEntryR\x05files\x12\x12\n" +
 	"\x04hash\x18\x04 \x01(\tR\x04hash\x12\x12\n" +
-	"\x04host\x18\x05 \x01(\tR\x04host\x12:\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\x12\x12\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x12!\n" +
+	"\fexclude_tags\x18\a \x03(\tR\vexcludeTags\x12:\n" +
 	"\n" +
-	"target_tls\x18\x06 \x01(\v2\x1b.horde.cluster.v1.TargetTLSR\ttargetTls\x1a8\n" +
+	"target_tls\x18\b \x01(\v2\x1b.horde.cluster.v1.TargetTLSR\ttargetTls\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -1858,7 +1895,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\aRefusal\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12%\n" +
 	"\x0emaster_version\x18\x02 \x01(\tR\rmasterVersion\x12'\n" +
-	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\xb7\x03\n" +
+	"\x0fmaster_protocol\x18\x03 \x01(\rR\x0emasterProtocol\"\xd7\x03\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
@@ -1878,7 +1915,10 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x11pre_allocated_vus\x18\n" +
 	" \x01(\x03R\x0fpreAllocatedVus\x12\x17\n" +
 	"\amax_vus\x18\v \x01(\x03R\x06maxVus\x121\n" +
-	"\x15open_shape_elapsed_ms\x18\f \x01(\x03R\x12openShapeElapsedMs\"\xc0\x01\n" +
+	"\x15open_shape_elapsed_ms\x18\f \x01(\x03R\x12openShapeElapsedMs\x12\x1e\n" +
+	"\n" +
+	"iterations\x18\r \x01(\x03R\n" +
+	"iterations\"\xc0\x01\n" +
 	"\x05Shape\x12\x12\n" +
 	"\x04open\x18\x01 \x01(\bR\x04open\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x01R\x05start\x12/\n" +
@@ -1898,7 +1938,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x04peak\x18\x02 \x01(\x01R\x04peak\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x1f\n" +
 	"\vduration_ms\x18\x04 \x01(\x03R\n" +
-	"durationMs\"\xf3\x02\n" +
+	"durationMs\"\x92\x03\n" +
 	"\x06Status\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x1e\n" +
@@ -1915,7 +1955,9 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\fopen_dropped\x18\t \x01(\x03R\vopenDropped\x12'\n" +
 	"\x10open_lag_mean_us\x18\n" +
 	" \x01(\x03R\ropenLagMeanUs\x12%\n" +
-	"\x0fopen_lag_max_us\x18\v \x01(\x03R\fopenLagMaxUs\"=\n" +
+	"\x0fopen_lag_max_us\x18\v \x01(\x03R\fopenLagMaxUs\x12\x1d\n" +
+	"\n" +
+	"users_done\x18\f \x01(\x03R\tusersDone\"=\n" +
 	"\tHeartbeat\x120\n" +
 	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"\xee\x01\n" +
 	"\x06Report\x12\x10\n" +

@@ -85,7 +85,7 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 			ReportIntervalMs: ms(w.ReportInterval), HeartbeatIntervalMs: ms(w.HeartbeatInterval), HeartbeatTimeoutMs: ms(w.HeartbeatTimeout),
 		}
 		if s := w.Scenario; s != nil {
-			out.Scenario = &pb.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, TargetTls: targetTLSToPB(s.TLS)}
+			out.Scenario = &pb.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TargetTls: targetTLSToPB(s.TLS)}
 		}
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Welcome{Welcome: out}}, nil
 	case m.Refusal != nil:
@@ -99,7 +99,7 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 			RunId: a.RunID, Generation: a.Generation, Running: a.Running, ClassUsers: ints64(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeoutMs: ms(a.StopTimeout), RequestTimeoutMs: ms(a.RequestTimeout),
 			OpenShape: shapeToPB(a.OpenShape), PreAllocatedVus: int64(a.PreAllocatedVUs), MaxVus: int64(a.MaxVUs),
-			OpenShapeElapsedMs: ms(a.OpenElapsed),
+			OpenShapeElapsedMs: ms(a.OpenElapsed), Iterations: int64(a.Iterations),
 		}}}, nil
 	case m.Ack != nil:
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: m.Ack.Seq}}}, nil
@@ -121,7 +121,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 			ReportInterval: dur(w.ReportIntervalMs), HeartbeatInterval: dur(w.HeartbeatIntervalMs), HeartbeatTimeout: dur(w.HeartbeatTimeoutMs),
 		}
 		if s := w.Scenario; s != nil {
-			out.Scenario = &cluster.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, TLS: targetTLSFromPB(s.TargetTls)}
+			out.Scenario = &cluster.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TLS: targetTLSFromPB(s.TargetTls)}
 			if out.Scenario.Files == nil {
 				out.Scenario.Files = map[string][]byte{}
 			}
@@ -136,7 +136,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 			RunID: a.RunId, Generation: a.Generation, Running: a.Running, ClassUsers: ints(a.ClassUsers),
 			SpawnRate: a.SpawnRate, Host: a.Host, StopTimeout: dur(a.StopTimeoutMs), RequestTimeout: dur(a.RequestTimeoutMs),
 			OpenShape: shapeFromPB(a.OpenShape), PreAllocatedVUs: int(a.PreAllocatedVus), MaxVUs: int(a.MaxVus),
-			OpenElapsed: dur(a.OpenShapeElapsedMs),
+			OpenElapsed: dur(a.OpenShapeElapsedMs), Iterations: int(a.Iterations),
 		}}, nil
 	case *pb.MasterMessage_Ack:
 		return &cluster.MasterMessage{Ack: &cluster.Ack{Seq: b.Ack.Seq}}, nil
@@ -154,6 +154,7 @@ func statusToPB(s *cluster.Status) *pb.Status {
 		ClassUsers: ints64(s.ClassUsers), CpuPercent: s.CPUPercent, MemoryBytes: s.MemoryBytes,
 		OpenIterations: s.Open.Iterations, OpenDropped: s.Open.Dropped,
 		OpenLagMeanUs: s.Open.LagMean.Microseconds(), OpenLagMaxUs: s.Open.LagMax.Microseconds(),
+		UsersDone: int64(s.UsersDone),
 	}
 }
 
@@ -163,7 +164,7 @@ func statusFromPB(s *pb.Status) cluster.Status {
 	}
 	return cluster.Status{
 		State: cluster.State(s.State), RunID: s.RunId, Generation: s.Generation, RampDone: s.RampDone,
-		ClassUsers: ints(s.ClassUsers), CPUPercent: s.CpuPercent, MemoryBytes: s.MemoryBytes,
+		ClassUsers: ints(s.ClassUsers), CPUPercent: s.CpuPercent, MemoryBytes: s.MemoryBytes, UsersDone: int(s.UsersDone),
 		Open: cluster.OpenStats{
 			Iterations: s.OpenIterations, Dropped: s.OpenDropped,
 			LagMean: time.Duration(s.OpenLagMeanUs) * time.Microsecond, LagMax: time.Duration(s.OpenLagMaxUs) * time.Microsecond,

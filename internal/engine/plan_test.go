@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/stats"
+)
+
+// seen is a loopback server's log of "path header" lines.
+type seen struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *seen) add(l string) { s.mu.Lock(); s.lines = append(s.lines, l); s.mu.Unlock() }
+func (s *seen) all() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+func planServer(t *testing.T) (*httptest.Server, *seen) {
+	t.Helper()
+	log := &seen{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, _ := r.Cookie("lang")
+		lang := ""
+		if ck != nil {
+			lang = ck.Value
+		}
+		log.add(r.URL.RequestURI() + " auth=" + r.Header.Get("Authorization") + " lang=" + lang)
+		switch r.URL.Path {
+		case "/fail":
+			http.Error(w, "no", 500)
+		case "/old":
+			http.Redirect(w, r, "/new", http.StatusFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, log
+}
+
+// planUserFor compiles src (its files in dir) and returns the first class's
+// user, started, with its vuser.
+func planUserFor(t *testing.T, dir, src string) (horde.User, *vuser, context.Context, context.CancelFunc) {
+	t.Helper()
+	plan, err := scenario.Parse("t.yaml", dir, []byte(src), scenario.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{cfg: Config{Recorder: stats.NewRecorder(0)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	u, taskCtx := newVU(ctx, e, 1, 0)
+	t.Cleanup(func() { cancel(); u.client.Close() })
+	impl := PlanClasses(plan, plan.Host)[0].New()
+	if err := impl.OnStart(taskCtx, u); err != nil {
+		t.Fatal(err)
+	}
+	return impl, u, taskCtx, cancel
+}
+
+func TestPlanUser_OnFailureStopTask(t *testing.T) {
+	srv, log := planServer(t)
+	impl, u, ctx, _ := planUserFor(t, ".", "host: "+srv.URL+`
+users:
+  - name: a
+    sequential: true
+    tasks:
+      - name: guarded
+        on_failure: stop_task
+        steps: [{get: /fail}, {get: /after}]
+      - name: open
+        steps: [{get: /fail}, {get: /after2}]
+      - name: step-level
+        steps: [{get: /fail, on_failure: stop_task}, {get: /after3}]
+`)
+	for range 3 {
+		if err := impl.Task(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(log.all(), "\n")
+	if strings.Contains(got, "/after ") || strings.Contains(got, "/after3 ") || !strings.Contains(got, "/after2 ") {
+		t.Errorf("requests:\n%s\nwant /after2 only after the failures", got)
+	}
+}
+
+func TestPlanUser_RequestOptions(t *testing.T) {
+	srv, log := planServer(t)
+	impl, u, ctx, _ := planUserFor(t, ".", "host: "+srv.URL+`
+users:
+  - name: a
+    sequential: true
+    tasks:
+      - get: /old
+        follow_redirects: false
+        auth: {basic: ["{{ vu }}", pw]}
+        cookies: {lang: "{{ \"fr\" }}"}
+        check: {status: 302}
+      - get: /old
+`)
+	for range 2 {
+		if err := impl.Task(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"/old auth=" + scenario.BasicAuth("1", "pw") + " lang=fr", // not followed
+		"/old auth= lang=", "/new auth= lang=", // followed, and the cookie was this request's only
+	}
+	if got := log.all(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A sleep step ends when the task's context does, at once.
+func TestPlanUser_SleepCutShort(t *testing.T) {
+	srv, log := planServer(t)
+	impl, u, ctx, cancel := planUserFor(t, ".", "host: "+srv.URL+`
+users:
+  - name: a
+    tasks:
+      - steps: [{get: /a}, {sleep: 1h}, {get: /b}]
+`)
+	done := make(chan error, 1)
+	go func() { done <- impl.Task(ctx, u) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, httpload.ErrStopped) {
+			t.Errorf("Task = %v, want ErrStopped", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sleep step outlived its context")
+	}
+	if got := log.all(); len(got) != 1 || !strings.HasPrefix(got[0], "/a ") {
+		t.Errorf("requests %v, want /a only", got)
+	}
+}
+
+// A unique per_iteration feeder hands one row per task; once empty the
+// user reports it once, then idles until stopped.
+func TestPlanUser_PerIterationUnique(t *testing.T) {
+	srv, log := planServer(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "u.csv"), []byte("name\nann\nbob\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	impl, u, ctx, cancel := planUserFor(t, dir, "host: "+srv.URL+`
+data:
+  p: {file: u.csv, mode: unique}
+users:
+  - name: a
+    feed: {p: per_iteration}
+    tasks:
+      - get: "/x?n={{ .p.name }}"
+`)
+	for range 2 {
+		if err := impl.Task(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := impl.Task(ctx, u); err == nil || err.Error() != `feeder "p": no rows left` {
+		t.Fatalf("third task: %v, want no rows left", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- impl.Task(ctx, u) }()
+	select {
+	case err := <-done:
+		t.Fatalf("fourth task returned %v before the stop; want it to idle", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, httpload.ErrStopped) {
+			t.Errorf("idle task = %v, want ErrStopped", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle user did not stop")
+	}
+	if got := strings.Join(log.all(), "\n"); got != "/x?n=ann auth= lang=\n/x?n=bob auth= lang=" {
+		t.Errorf("requests:\n%s", got)
+	}
+}
