@@ -103,7 +103,7 @@ func (m transports) get(t *scenario.Transport) *httpload.Transport {
 	return ht
 }
 
-var acceptEncoding = []byte(httpload.AcceptEncoding)
+var acceptEncodingKey, acceptEncoding = []byte("Accept-Encoding"), []byte(httpload.AcceptEncoding)
 
 type header struct {
 	name   string
@@ -337,7 +337,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		req.Header.SetUserAgent(userAgent)
 	}
 	if s.acceptEnc {
-		req.Header.SetBytesV("Accept-Encoding", acceptEncoding)
+		req.Header.SetCanonical(acceptEncodingKey, acceptEncoding)
 	}
 	if s.extra {
 		if err := p.extras(req, s); err != nil {

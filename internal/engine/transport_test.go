@@ -2,6 +2,7 @@ package engine
 
 import (
 	"compress/gzip"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -69,5 +70,40 @@ users:
 	d := iv.Entries[stats.Key{Method: "GET", Name: "/default"}]
 	if d == nil || d.Failures != 0 || d.Bytes != int64(len(body))*d.Count || d.WireBytes >= d.Bytes/4 {
 		t.Errorf("/default: %+v; want no failure, the decoded size in Bytes and the gzip size in WireBytes", d)
+	}
+}
+
+// BenchmarkPlanUser_TaskNoCompression is BenchmarkPlanUser_Task with
+// compression: false: the per-request path without the Accept-Encoding
+// header, to compare with the path before compression existed.
+func BenchmarkPlanUser_TaskNoCompression(b *testing.B) {
+	host := cannedServer(b)
+	plan, err := scenario.Parse("b.yaml", ".", []byte(`host: `+host+`
+defaults:
+  compression: false
+users:
+  - name: u
+    tasks:
+      - get: "/api/items/{{ randInt 1 1000 }}"
+        name: /api/items/[id]
+        headers: {X-Req: "{{ seq }}"}
+        check: {status: 200}
+        capture: {id: {json: id}}
+`), scenario.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &Engine{cfg: Config{Recorder: stats.NewRecorder(0)}}
+	u, ctx := newVU(context.Background(), e, 1, 0)
+	defer u.client.Close()
+	impl := PlanClasses(plan, host)[0].New()
+	if err := impl.OnStart(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := impl.Task(ctx, u); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -65,8 +66,9 @@ func (c *Client) exchange2(cn *conn, req *fasthttp.Request, resp *fasthttp.Respo
 	if req.Header.IsHead() {
 		return nil
 	}
-	w := resp.BodyWriter()
-	n, err := io.Copy(w, io.LimitReader(res.Body, int64(c.opts.MaxBodySize)+1))
+	bp := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(resp.BodyWriter(), io.LimitReader(res.Body, int64(c.opts.MaxBodySize)+1), *bp)
+	copyBufs.Put(bp)
 	if err != nil {
 		return err
 	}
@@ -75,6 +77,10 @@ func (c *Client) exchange2(cn *conn, req *fasthttp.Request, resp *fasthttp.Respo
 	}
 	return nil
 }
+
+// copyBufs lend io.CopyBuffer its buffer (io.Copy would allocate 32 KiB
+// a response: a LimitReader hides the body's WriterTo).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, bufferSize); return &b }}
 
 // writeProxied writes req in absolute form, for a plain-HTTP proxy.
 func writeProxied(bw *bufio.Writer, req *fasthttp.Request, auth string) error {

@@ -305,3 +305,32 @@ func TestClient_TLSClientCertRequired(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// BenchmarkClient_DoTLS compares HTTP/1.1 and HTTP/2 over one kept-alive
+// TLS connection to a loopback server.
+func BenchmarkClient_DoTLS(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		mode httpload.HTTP2Mode
+	}{{"http1.1", httpload.HTTP2Off}, {"http2", httpload.HTTP2On}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "ok\n")
+			}))
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			defer srv.Close()
+			c := httpload.New(httpload.Options{Transport: &httpload.Transport{TLS: trusting(srv), HTTP2: tc.mode}})
+			defer c.Close()
+			req := &fasthttp.Request{}
+			resp := &fasthttp.Response{}
+			req.SetRequestURI(srv.URL + "/")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Do(req, resp, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
