@@ -96,8 +96,10 @@ func decodeOne(resp *fasthttp.Response, enc string, limit int) error {
 			}
 		} else {
 			var err error
+			// RFC 9659: HTTP's zstd uses windows of at most 8 MB; the
+			// decoded size is capped by the reader below.
 			zd, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-				zstd.WithDecoderMaxMemory(uint64(limit)+1))
+				zstd.WithDecoderMaxWindow(8<<20))
 			if err != nil {
 				return fmt.Errorf("zstd body: %v", err)
 			}
