@@ -50,6 +50,8 @@ type runOptions struct {
 	requestTimeout  durationValue
 	logLevel        string
 	web             webOptions
+	metrics         metricsOptions
+	junit           string
 
 	// load shapes and the open model
 	rate   float64
@@ -116,6 +118,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.BoolVar(&o.csvFullHistory, "csv-full-history", false, "write every entry (not just Aggregated) to the history CSV")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report to FILE at the end")
 	f.StringVar(&o.jsonFile, "json", "", "write a JSON summary to FILE at the end")
+	f.StringVar(&o.junit, "junit", "", "write the thresholds and checks as JUnit XML test cases to FILE at the end (for CI)")
 	f.BoolVar(&o.onlySummary, "only-summary", false, "print only the final summary, not the table every 2 s")
 	f.IntVar(&o.exitCodeOnError, "exit-code-on-error", run.ExitFailures, "exit code when any request failed or user code raised an error")
 	f.BoolVar(&o.resetStats, "reset-stats", false, "reset statistics once all users are spawned")
@@ -143,6 +146,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.targetKey, "target-key", "", "private key (PEM) of --target-cert")
 	f.BoolVar(&o.insecureSkipTLSVerify, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
 	addWebFlags(f, &o.web)
+	addMetricsFlags(f, &o.metrics)
 }
 
 // targetTLS reads the target TLS flags' files and checks them.
@@ -277,12 +281,15 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		ExitCodeOnError: o.exitCodeOnError, RunsDir: o.runsDir, RunsInterval: o.runsInterval.d,
 		Resume: o.resume, Handover: o.onSigterm == "handover",
 		Output: run.Output{
-			CSVPrefix: o.csvPrefix, CSVFullHistory: o.csvFullHistory, HTML: o.html, JSON: o.jsonFile, OnlySummary: o.onlySummary,
+			CSVPrefix: o.csvPrefix, CSVFullHistory: o.csvFullHistory, HTML: o.html, JSON: o.jsonFile, JUnit: o.junit, OnlySummary: o.onlySummary,
 		},
 		Web: run.Web{
 			Host: o.web.host, Port: o.web.port, Auth: o.web.auth, Token: o.web.token,
 			TLSCert: o.web.tlsCert, TLSKey: o.web.tlsKey, Autostart: o.web.autostart, Autoquit: o.web.autoquit,
 		},
+	}
+	if c.Metrics, err = o.metrics.config(); err != nil {
+		return nil, err
 	}
 	host := o.host
 	if c.TargetTLS, err = o.targetTLS(); err != nil {

@@ -73,10 +73,10 @@ killed shows as "unfinished". See docs/runs.md.`,
 
 func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 	var (
-		dir, format string
-		thresholds  []string
-		warmup      durationValue
-		prom        promOptions
+		dir, format, junit string
+		thresholds         []string
+		warmup             durationValue
+		prom               promOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze RUN | analyze --prometheus URL --query Q",
@@ -107,7 +107,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				if len(args) > 0 {
 					return badInput("give a run file or --prometheus, not both")
 				}
-				return analyzePrometheus(ctx, &prom, thresholds, warmup.d, format, stdout)
+				return analyzePrometheus(ctx, &prom, thresholds, warmup.d, format, junit, stdout)
 			}
 			if len(args) != 1 {
 				return badInput("name a run file (or a run id), or use --prometheus URL --query Q")
@@ -122,6 +122,13 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			}
 			vs := oc.Verdicts
 			info := rf.Info(vs)
+			if junit != "" {
+				ji := info
+				ji.ExitCode = oc.ExitCode()
+				if err := writeJUnit(junit, "horde analyze "+rf.Run.ID, ji, rf.Snapshot); err != nil {
+					return err
+				}
+			}
 			switch format {
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
@@ -150,6 +157,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "runs-dir", run.DefaultRunsDir, "directory of the run files (for a run given by id)")
 	f.StringVar(&format, "format", "text", "output: text, json or markdown")
+	f.StringVar(&junit, "junit", "", "also write the thresholds and checks as JUnit XML test cases to FILE (for CI)")
 	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
@@ -193,7 +201,7 @@ func promTime(s string, now time.Time) (time.Time, error) {
 }
 
 // analyzePrometheus judges series queried from a Prometheus server.
-func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string, warmup time.Duration, format string, stdout io.Writer) error {
+func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string, warmup time.Duration, format, junit string, stdout io.Writer) error {
 	ths, err := run.Thresholds(nil, thresholds)
 	if err != nil {
 		return err
@@ -215,6 +223,12 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 		return err
 	}
 	vs := oc.Verdicts
+	if junit != "" {
+		info := report.Info{Host: p.url, Start: start, End: end, Verdicts: vs, ExitCode: oc.ExitCode()}
+		if err := writeJUnit(junit, "horde analyze "+p.url, info, nil); err != nil {
+			return err
+		}
+	}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(stdout)
@@ -248,7 +262,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 }
 
 func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
-	var dir, out, format string
+	var dir, out, format, junit string
 	cmd := &cobra.Command{
 		Use:   "report RUN",
 		Short: "Write the HTML, JSON or Markdown report of a recorded run",
@@ -299,6 +313,11 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				vs = oc.Verdicts
 			}
 			info := rf.Info(vs)
+			if junit != "" {
+				if err := writeJUnit(junit, "horde report "+rf.Run.ID, info, rf.Snapshot); err != nil {
+					return err
+				}
+			}
 			if format == "html" {
 				rf.Charts(&info)
 			}
@@ -320,5 +339,18 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 	f.StringVar(&dir, "runs-dir", run.DefaultRunsDir, "directory of the run files (for a run given by id)")
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE (default: stdout)")
 	f.StringVar(&format, "format", "", "html, json or markdown (default: from -o's extension, else html)")
+	f.StringVar(&junit, "junit", "", "also write the run's thresholds and checks as JUnit XML test cases to FILE (for CI)")
 	return cmd
+}
+
+// writeJUnit writes info's verdicts as JUnit XML to path (--junit).
+func writeJUnit(path, suite string, info report.Info, s *stats.Snapshot) error {
+	err := run.WriteFile(path, func(w io.Writer) error { return report.WriteJUnit(w, suite, info, s) })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist):
+		return badInput("--junit: %v", err)
+	}
+	return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("--junit: %w", err)}
 }

@@ -52,6 +52,10 @@ type Config struct {
 	HTTP        httpload.Options
 	Recorder    *stats.Recorder
 	Logger      *slog.Logger
+	// Trace, if set, is shown every request and its response after it is
+	// recorded (horde try; the request lines of -L debug). It runs on the
+	// user's goroutine and must not keep the Exchange.
+	Trace func(*Exchange)
 	// OnRampDone, if set, is called (from the engine's goroutine) each time
 	// the running user count reaches the target.
 	OnRampDone func(users int)

@@ -356,6 +356,10 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	}
 
 	var took time.Duration
+	var sent string // the URL as the step sends it, before any redirect (traced only)
+	if u.e.cfg.Trace != nil {
+		sent = string(req.URI().FullURI())
+	}
 	if s.NoRedirect {
 		took, err = u.client.DoOnceVia(s.transport, req, resp, s.Timeout)
 	} else {
@@ -366,9 +370,22 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 			return false, err
 		}
 		u.record(s.Method, name, took, 0, err.Error())
+		if u.e.cfg.Trace != nil {
+			u.trace(&Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
+		}
 		return true, nil
 	}
 	u.took = took
+	if u.e.cfg.Trace != nil {
+		ev := s.Trace(response{u}, p.vars)
+		u.record(s.Method, name, took, int64(len(resp.Body())), ev.Failure)
+		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
+		if final := string(req.URI().FullURI()); final != sent {
+			x.FinalURL = final
+		}
+		u.trace(x)
+		return ev.Failure != "", nil
+	}
 	failure := s.Evaluate(response{u}, p.vars)
 	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
 	return failure != "", nil

@@ -127,6 +127,9 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 			return nil, err
 		}
 		u.Record(horde.Sample{Method: method, Name: name, Duration: took, Failure: err.Error()})
+		if u.e.cfg.Trace != nil {
+			u.trace(&Exchange{Method: method, URL: full, Name: name, Took: took, Err: err.Error(), Failure: err.Error()})
+		}
 		return nil, err
 	}
 	out := &horde.Response{
@@ -143,6 +146,9 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 		failure = statusFailure(out.Status)
 	}
 	u.Record(horde.Sample{Method: method, Name: name, Duration: took, Bytes: int64(len(out.Body)), Failure: failure})
+	if u.e.cfg.Trace != nil {
+		u.trace(&Exchange{Method: method, URL: full, Name: name, Took: took, Status: out.Status, Failure: failure})
+	}
 	return out, nil
 }
 

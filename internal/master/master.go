@@ -621,6 +621,15 @@ func (m *Master) Snapshot() *stats.Snapshot {
 	return m.st.Snapshot(time.Now())
 }
 
+// Buckets returns each key's cumulative response times counted into
+// Prometheus histogram buckets (see stats.Stats.Buckets), read from the
+// histograms the workers reported: nothing more is recorded per request.
+func (m *Master) Buckets(bounds []float64, schema int32) []stats.Buckets {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Buckets(bounds, schema)
+}
+
 // History returns the run's points over time (one per tick, thinned to
 // HistoryMax), oldest first.
 func (m *Master) History() []stats.Tick {

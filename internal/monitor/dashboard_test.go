@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -199,7 +200,11 @@ func exported(t *testing.T) (labels, quantiles map[string][]string) {
 		Method: "GET", Name: "/api/items", Requests: 10, Failures: 2, AvgMs: 20,
 		Percentiles: []float64{10, 12, 15, 18, 30, 60, 100, 150, 240, 251, 251},
 	}}}
-	e, err := NewExporter(fakeSource{snap})
+	st := stats.New(time.Unix(1700000000, 0))
+	r := stats.NewRecorder(1)
+	r.Record(0, "GET", "/api/items", 20*time.Millisecond, 0, "")
+	st.Add(r.Flush(time.Unix(1700000000, 0), time.Unix(1700000001, 0)))
+	e, err := NewExporter(fakeSource{snap: snap, st: st}, Histogram{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +230,11 @@ func exported(t *testing.T) (labels, quantiles map[string][]string) {
 		labels[f.GetName()] = names
 		if f.GetType().String() == "SUMMARY" {
 			labels[f.GetName()] = append(slices.Clone(names), "quantile")
+			labels[f.GetName()+"_sum"] = names
+			labels[f.GetName()+"_count"] = names
+		}
+		if f.GetType().String() == "HISTOGRAM" {
+			labels[f.GetName()+"_bucket"] = append(slices.Clone(names), "le")
 			labels[f.GetName()+"_sum"] = names
 			labels[f.GetName()+"_count"] = names
 		}
@@ -345,7 +355,7 @@ func TestDashboard_MetricsExist(t *testing.T) {
 	}
 	// The panels the issue asks for.
 	for _, m := range []string{
-		"horde_users", "horde_requests_total", "horde_request_failures_total", "horde_request_duration_seconds", "horde_workers",
+		"horde_users", "horde_requests_total", "horde_request_failures_total", "horde_request_duration_seconds_bucket", "horde_request_duration_run_seconds", "horde_workers",
 		"process_resident_memory_bytes", "container_memory_usage_bytes", "process_cpu_seconds_total", "container_cpu_usage_seconds_total",
 	} {
 		if !used[m] {

@@ -1,11 +1,17 @@
 package monitor
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/horde-load/horde/internal/stats"
 )
@@ -19,6 +25,52 @@ type Source interface {
 	WorkerStates() map[string]int
 	// RunInfo labels horde_run_info: e.g. {"host": ..., "version": ...}.
 	RunInfo() map[string]string
+	// Buckets counts each key's cumulative response times into histogram
+	// buckets (classic bounds in seconds, native schema).
+	Buckets(bounds []float64, schema int32) []stats.Buckets
+}
+
+// DefaultBuckets are the classic upper bounds of horde_request_duration_seconds,
+// in seconds: client_golang's DefBuckets widened to 1 ms below (loopback and
+// cached answers) and to 60 s above (timeouts).
+var DefaultBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
+// DefaultNativeFactor is the NativeHistogramBucketFactor of
+// horde_request_duration_seconds: each native bucket is at most 10 % wider
+// than the one below it (schema 3: 2^(1/8), about 9 %).
+const DefaultNativeFactor = 1.1
+
+// Histogram sets the buckets of horde_request_duration_seconds.
+type Histogram struct {
+	// Buckets are the classic upper bounds in seconds, ascending (nil:
+	// DefaultBuckets).
+	Buckets []float64
+	// NativeFactor is the native buckets' growth factor, as client_golang's
+	// HistogramOpts.NativeHistogramBucketFactor (0: DefaultNativeFactor;
+	// 1 or less: no native buckets).
+	NativeFactor float64
+}
+
+// check fills in the defaults and validates h.
+func (h *Histogram) check() error {
+	if h.Buckets == nil {
+		h.Buckets = DefaultBuckets
+	}
+	if len(h.Buckets) == 0 {
+		return errors.New("no bucket bounds")
+	}
+	for i, b := range h.Buckets {
+		if !(b > 0) || b > 1e9 {
+			return fmt.Errorf("bucket bound %v: want a positive number of seconds", b)
+		}
+		if i > 0 && b <= h.Buckets[i-1] {
+			return fmt.Errorf("bucket bounds must ascend: %v after %v", b, h.Buckets[i-1])
+		}
+	}
+	if h.NativeFactor == 0 {
+		h.NativeFactor = DefaultNativeFactor
+	}
+	return nil
 }
 
 // Exporter serves horde's own metrics for Prometheus ("monitor out"): a
@@ -26,24 +78,32 @@ type Source interface {
 // of counters to keep in step, on its own registry with the Go and process
 // collectors for the generator's health.
 type Exporter struct {
-	src Source
-	reg *prometheus.Registry
+	src  Source
+	reg  *prometheus.Registry
+	hist Histogram
 
-	requests, failures, duration, users, workers, info, state *prometheus.Desc
+	requests, failures, duration, runDuration, users, workers, info, state *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
 
-// NewExporter returns an exporter of src on a new registry.
-func NewExporter(src Source) (*Exporter, error) {
+// NewExporter returns an exporter of src on a new registry, with h's
+// buckets (the zero Histogram: the defaults).
+func NewExporter(src Source, h Histogram) (*Exporter, error) {
+	if err := h.check(); err != nil {
+		return nil, err
+	}
 	names := []string{"method", "name"}
 	e := &Exporter{
 		src:      src,
 		reg:      prometheus.NewRegistry(),
+		hist:     h,
 		requests: prometheus.NewDesc("horde_requests_total", "Requests sent, by method and request name.", names, nil),
 		failures: prometheus.NewDesc("horde_request_failures_total", "Requests that failed, by method and request name.", names, nil),
 		duration: prometheus.NewDesc("horde_request_duration_seconds",
-			"Response times by method and request name: exact percentiles of the whole run (HDR histogram, 3 significant digits), count and sum.", names, nil),
+			"Response times by method and request name: a histogram (classic and native buckets) of the whole run, for rate() and histogram_quantile() over any window.", names, nil),
+		runDuration: prometheus.NewDesc("horde_request_duration_run_seconds",
+			"Response times by method and request name: exact percentiles of the whole run so far (HDR histogram, 3 significant digits), count and sum.", names, nil),
 		users:   prometheus.NewDesc("horde_users", "Virtual users running.", nil, nil),
 		workers: prometheus.NewDesc("horde_workers", "Workers by state (distributed runs).", []string{"state"}, nil),
 		state:   prometheus.NewDesc("horde_run_state", "1 for the run's current state.", []string{"state"}, nil),
@@ -68,7 +128,7 @@ func (e *Exporter) Handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.users, e.workers, e.state, e.info} {
+	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.runDuration, e.users, e.workers, e.state, e.info} {
 		ch <- d
 	}
 }
@@ -89,7 +149,14 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		sum := en.AvgMs * float64(en.Requests) / 1000
-		ch <- prometheus.MustNewConstSummary(e.duration, uint64(en.Requests), sum, q, en.Method, en.Name)
+		ch <- prometheus.MustNewConstSummary(e.runDuration, uint64(en.Requests), sum, q, en.Method, en.Name)
+	}
+	schema := int32(0)
+	if e.hist.NativeFactor > 1 {
+		schema = stats.NativeSchema(e.hist.NativeFactor)
+	}
+	for _, b := range e.src.Buckets(e.hist.Buckets, schema) {
+		ch <- e.histogram(&b, schema)
 	}
 	ch <- prometheus.MustNewConstMetric(e.users, prometheus.GaugeValue, float64(e.src.Users()))
 	for state, n := range e.src.WorkerStates() {
@@ -98,4 +165,69 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(e.state, prometheus.GaugeValue, 1, e.src.State())
 	info := e.src.RunInfo()
 	ch <- prometheus.MustNewConstMetric(e.info, prometheus.GaugeValue, 1, info["host"], info["version"])
+}
+
+// histogram is one key's horde_request_duration_seconds: classic buckets,
+// and native ones when NativeFactor is above 1. A scrape in the text format
+// sees the classic buckets; one in the protobuf format (Prometheus with
+// native histograms enabled) sees both, as for a client_golang Histogram
+// with Buckets and NativeHistogramBucketFactor.
+func (e *Exporter) histogram(b *stats.Buckets, schema int32) prometheus.Metric {
+	h := &dto.Histogram{SampleCount: proto.Uint64(b.Count), SampleSum: proto.Float64(b.SumSeconds)}
+	for i, ub := range e.hist.Buckets {
+		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(b.Classic[i]), UpperBound: proto.Float64(ub)})
+	}
+	if e.hist.NativeFactor > 1 {
+		h.Schema = proto.Int32(schema)
+		h.ZeroThreshold = proto.Float64(prometheus.DefNativeHistogramZeroThreshold)
+		h.ZeroCount = proto.Uint64(b.Zero)
+		h.PositiveSpan, h.PositiveDelta = nativeSpans(b.Native)
+		if len(h.PositiveSpan) == 0 && b.Zero == 0 {
+			// An empty span marks the histogram native (client_golang does the same).
+			h.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(0)}}
+		}
+	}
+	return histogramMetric{desc: e.duration, h: h, labels: prometheus.MakeLabelPairs(e.duration, []string{b.Method, b.Name})}
+}
+
+// nativeSpans encodes native buckets as Prometheus spans (runs of
+// consecutive indexes) and deltas (each count minus the one before).
+func nativeSpans(buckets map[int]int64) ([]*dto.BucketSpan, []int64) {
+	keys := make([]int, 0, len(buckets))
+	for k, n := range buckets {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, cmp.Compare)
+	var spans []*dto.BucketSpan
+	deltas := make([]int64, 0, len(keys))
+	var prev int64
+	for i, k := range keys {
+		if i == 0 || k != keys[i-1]+1 {
+			off := k
+			if i > 0 {
+				off = k - keys[i-1] - 1
+			}
+			spans = append(spans, &dto.BucketSpan{Offset: proto.Int32(int32(off)), Length: proto.Uint32(0)})
+		}
+		*spans[len(spans)-1].Length++
+		deltas = append(deltas, buckets[k]-prev)
+		prev = buckets[k]
+	}
+	return spans, deltas
+}
+
+// histogramMetric is a histogram built at scrape time.
+type histogramMetric struct {
+	desc   *prometheus.Desc
+	h      *dto.Histogram
+	labels []*dto.LabelPair
+}
+
+func (m histogramMetric) Desc() *prometheus.Desc { return m.desc }
+
+func (m histogramMetric) Write(out *dto.Metric) error {
+	out.Histogram, out.Label = m.h, m.labels
+	return nil
 }

@@ -100,10 +100,10 @@ type htmlChart struct {
 	P95TrendLabel string     `json:"p95_trend_label,omitempty"`
 
 	// Every chart spans XMin..XMax (unix seconds), so events line up.
-	XMin   float64           `json:"xmin"`
-	XMax   float64           `json:"xmax"`
-	Events []htmlEvent       `json:"events"`
-	Target []htmlTargetChart `json:"target"`
+	XMin   float64       `json:"xmin"`
+	XMax   float64       `json:"xmax"`
+	Events []htmlEvent   `json:"events"`
+	Target []TargetChart `json:"target"`
 }
 
 type htmlEvent struct {
@@ -112,17 +112,21 @@ type htmlEvent struct {
 	Detail string  `json:"detail"`
 }
 
-// htmlTargetChart is one chart of the target's series, on its own time
+// TargetChart is one chart of the target's series, on its own time
 // axis T (the union of its series' sample times).
-type htmlTargetChart struct {
-	ID     string       `json:"id"`
-	Title  string       `json:"title"`
-	Unit   string       `json:"unit"` // "bytes", "cores" or ""
-	T      []float64    `json:"t"`
-	Series []htmlSeries `json:"series"`
+// TargetChart is a chart of the target's series on one time axis, with
+// the leak check's fitted lines (drawn by the HTML report and the web UI's
+// Soak tab).
+type TargetChart struct {
+	ID     string        `json:"id"`
+	Title  string        `json:"title"`
+	Unit   string        `json:"unit"` // "bytes", "cores" or ""
+	T      []float64     `json:"t"`
+	Series []ChartSeries `json:"series"`
 }
 
-type htmlSeries struct {
+// ChartSeries is one line of a TargetChart: a value per time (nil: none).
+type ChartSeries struct {
 	Label string     `json:"label"`
 	Trend bool       `json:"trend"` // a fitted line, drawn dashed
 	V     []*float64 `json:"v"`
@@ -281,7 +285,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		c.P95Trend = trendOn(info.P95Trend, c.T)
 		c.P95TrendLabel = trendLabel("95th percentile", info.P95Trend)
 	}
-	c.Target = targetCharts(info.Target)
+	c.Target = TargetCharts(info.Target)
 	for _, e := range info.Events {
 		c.Events = append(c.Events, htmlEvent{T: unixSec(e.T), Kind: e.Kind, Detail: e.Detail})
 	}
@@ -319,10 +323,10 @@ func trendLabel(what string, tr *Trend) string {
 // isCPU reports whether a target metric counts CPU seconds.
 func isCPU(metric string) bool { return strings.HasSuffix(metric, "_cpu_seconds_total") }
 
-// targetCharts groups the target's series into charts: memory (with the
+// TargetCharts groups the target's series into charts: memory (with the
 // leak check's trends), CPU (counters of seconds turned into cores in use)
 // and the others (goroutines, ...). A chart without series is left out.
-func targetCharts(ts []TargetSeries) []htmlTargetChart {
+func TargetCharts(ts []TargetSeries) []TargetChart {
 	sources := map[string]bool{}
 	for _, s := range ts {
 		sources[strings.TrimSuffix(s.Name, " "+s.Metric)] = true
@@ -349,7 +353,7 @@ func targetCharts(ts []TargetSeries) []htmlTargetChart {
 			other = append(other, line{label(s), nil, s.Points})
 		}
 	}
-	build := func(id, title, unit string, lines []line) []htmlTargetChart {
+	build := func(id, title, unit string, lines []line) []TargetChart {
 		if len(lines) == 0 {
 			return nil
 		}
@@ -371,7 +375,7 @@ func targetCharts(ts []TargetSeries) []htmlTargetChart {
 			}
 		}
 		slices.Sort(ms)
-		c := htmlTargetChart{ID: id, Title: title, Unit: unit, T: make([]float64, len(ms))}
+		c := TargetChart{ID: id, Title: title, Unit: unit, T: make([]float64, len(ms))}
 		at := make(map[int64]int, len(ms))
 		for i, k := range ms {
 			c.T[i] = float64(k) / 1000
@@ -383,14 +387,14 @@ func targetCharts(ts []TargetSeries) []htmlTargetChart {
 				x := p.V
 				v[at[p.T.UnixMilli()]] = &x
 			}
-			c.Series = append(c.Series, htmlSeries{Label: l.label, V: v})
+			c.Series = append(c.Series, ChartSeries{Label: l.label, V: v})
 			if l.trend != nil {
-				c.Series = append(c.Series, htmlSeries{Label: trendLabel(l.label, l.trend), Trend: true, V: trendOn(l.trend, c.T)})
+				c.Series = append(c.Series, ChartSeries{Label: trendLabel(l.label, l.trend), Trend: true, V: trendOn(l.trend, c.T)})
 			}
 		}
-		return []htmlTargetChart{c}
+		return []TargetChart{c}
 	}
-	var out []htmlTargetChart
+	var out []TargetChart
 	out = append(out, build("chart-memory", "Target memory", "bytes", mem)...)
 	out = append(out, build("chart-cpu", "Target CPU", "cores", cpu)...)
 	out = append(out, build("chart-target-other", "Target: other metrics", "", other)...)

@@ -210,15 +210,15 @@ func TestWriteHTML_soakCharts(t *testing.T) {
 	}
 	f := func(v float64) *float64 { return &v }
 	t0 := float64(testStart.Unix())
-	want := []htmlTargetChart{
-		{ID: "chart-memory", Title: "Target memory", Unit: "bytes", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+	want := []TargetChart{
+		{ID: "chart-memory", Title: "Target memory", Unit: "bytes", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "process_resident_memory_bytes", V: []*float64{f(50e6), f(51e6), f(52e6), f(53e6), f(54e6), f(55e6)}},
 			{Label: "process_resident_memory_bytes trend (Theil–Sen): fail, +5.8% over 30s", Trend: true, V: []*float64{nil, nil, f(52e6), f(53e6), f(54e6), f(55e6)}},
 		}},
-		{ID: "chart-cpu", Title: "Target CPU", Unit: "cores", T: []float64{t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+		{ID: "chart-cpu", Title: "Target CPU", Unit: "cores", T: []float64{t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "process_cpu_seconds_total (cores)", V: []*float64{f(0.25), f(0.25), f(0.25), f(0.25), f(0.25)}},
 		}},
-		{ID: "chart-target-other", Title: "Target: other metrics", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []htmlSeries{
+		{ID: "chart-target-other", Title: "Target: other metrics", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "go_goroutines", V: []*float64{f(12), f(12), f(12), f(12), f(12), f(12)}},
 		}},
 	}

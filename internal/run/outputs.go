@@ -116,6 +116,11 @@ func (o *outputs) finish(s *stats.Snapshot, users int, hist []stats.Tick, info r
 			return report.WriteJSON(w, info, s, hist)
 		}))
 	}
+	if o.cfg.Output.JUnit != "" {
+		errs = append(errs, WriteFile(o.cfg.Output.JUnit, func(w io.Writer) error {
+			return report.WriteJUnit(w, JUnitSuite(o.cfg.Command, o.cfg.ScenarioFile), info, s)
+		}))
+	}
 	if o.cfg.Output.HTML != "" {
 		errs = append(errs, WriteFile(o.cfg.Output.HTML, func(w io.Writer) error {
 			return report.WriteHTML(w, info, s, hist)
@@ -162,6 +167,16 @@ func (o *outputs) writeCSVs(s *stats.Snapshot, ex []stats.Exception) error {
 		return err
 	}
 	return WriteFile(p+"_exceptions.csv", func(w io.Writer) error { return report.WriteExceptionsCSV(w, ex) })
+}
+
+// JUnitSuite names the JUnit test suite of a command's run of a scenario:
+// "horde run seed-api.yaml".
+func JUnitSuite(command, scenarioFile string) string {
+	name := "horde " + command
+	if scenarioFile != "" {
+		name += " " + filepath.Base(scenarioFile)
+	}
+	return name
 }
 
 // WriteFile writes through a temporary file and renames it into place, so a

@@ -90,6 +90,7 @@ type Config struct {
 	Handover bool
 
 	Web     Web
+	Metrics Metrics
 	Cluster *Cluster // nil: standalone, the users run in this process
 
 	Version string
@@ -102,6 +103,7 @@ type Output struct {
 	CSVPrefix      string // PREFIX_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv
 	CSVFullHistory bool
 	HTML, JSON     string
+	JUnit          string // thresholds and checks as JUnit XML
 	OnlySummary    bool
 }
 
@@ -114,6 +116,13 @@ type Web struct {
 	Autostart       bool
 	Autoquit        int  // seconds after the run ends; -1: never
 	ClassPicker     bool // the start form chooses the user classes
+}
+
+// Metrics is horde's own Prometheus /metrics: on the web UI's listener,
+// and on Addr when set (a headless run's only one).
+type Metrics struct {
+	Addr      string // HOST:PORT ("": none beyond the web UI's)
+	Histogram monitor.Histogram
 }
 
 // ExitError is an error with the exit code it gives the process.
@@ -286,9 +295,20 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 		close(localDone)
 	}
 	defer func() { stopServing(); <-served; stopLocal(); <-localDone }()
+	exporter, err := monitor.NewExporter(webControl{Master: m, version: r.cfg.Version}, r.cfg.Metrics.Histogram)
+	if err != nil {
+		return nil, badInput("--metrics-buckets: %v", err)
+	}
+	if r.cfg.Metrics.Addr != "" {
+		stop, err := r.serveMetrics(exporter)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	finish := func() (*Outcome, error) { return r.finish(m) }
 	if !r.cfg.Headless {
-		return r.serveWeb(ctx, m, finish)
+		return r.serveWeb(ctx, m, exporter, finish)
 	}
 	if r.resumed == nil {
 		if beforeStart != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,7 +71,7 @@ func (c webControl) Workers() ([]cluster.WorkerInfo, bool) {
 
 // serveWeb serves the web UI and HTTP API over m until ctx is done (or
 // --autoquit), then stops any run and finishes it.
-func (r *runner) serveWeb(ctx context.Context, m *master.Master, finish func() (*Outcome, error)) (*Outcome, error) {
+func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monitor.Exporter, finish func() (*Outcome, error)) (*Outcome, error) {
 	w, c, log := &r.cfg.Web, r.cfg, r.log
 	if (w.TLSCert == "") != (w.TLSKey == "") {
 		return nil, badInput("--tls-cert and --tls-key go together: give both or neither")
@@ -112,10 +113,6 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, finish func() (
 		opts.HistoryCSV = c.Output.CSVPrefix + "_stats_history.csv"
 	}
 	ctl := webControl{Master: m, version: c.Version}
-	exporter, err := monitor.NewExporter(ctl)
-	if err != nil {
-		return nil, broken(err)
-	}
 	opts.Metrics = exporter.Handler()
 	handler, err := web.New(ctl, opts)
 	if err != nil {
@@ -185,6 +182,42 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, finish func() (
 		return nil, broken(fmt.Errorf("web server: %w", serveErr))
 	}
 	return finish()
+}
+
+// serveMetrics serves exporter's /metrics on --metrics-addr until stop is
+// called: plain HTTP, no authentication (as the web UI's /metrics, which
+// Prometheus scrapes the same way), for a headless run above all.
+func (r *runner) serveMetrics(exporter *monitor.Exporter) (stop func(), err error) {
+	ln, err := net.Listen("tcp", r.cfg.Metrics.Addr)
+	if err != nil {
+		return nil, badInput("--metrics-addr: %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", exporter.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("metrics server", "err", err)
+		}
+	}()
+	fmt.Fprintf(r.stdout, "horde metrics on http://%s/metrics\n", ln.Addr())
+	return func() {
+		// One last scrape may be under way: give it a moment.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		<-done
+	}, nil
 }
 
 // autoquit closes quit after wait has passed with no run going, counted from

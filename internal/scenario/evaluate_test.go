@@ -91,7 +91,44 @@ func TestStep_Evaluate(t *testing.T) {
 			if diff := cmp.Diff(tt.wantVars, vars); diff != "" {
 				t.Errorf("vars (-want +got):\n%s", diff)
 			}
+			// Trace (horde try) decides as Evaluate does and stores the same.
+			tvars := Vars{}
+			if tr := s.Trace(resp, tvars); tr.Failure != tt.want {
+				t.Errorf("Trace.Failure = %q, want %q", tr.Failure, tt.want)
+			}
+			if diff := cmp.Diff(tt.wantVars, tvars); diff != "" {
+				t.Errorf("Trace's vars (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// Trace reports every check, and each capture's value or why it did not run.
+func TestStep_Trace(t *testing.T) {
+	s := stepFor(t, "        check: {status: 200, body_contains: nope, json: {n: 3}}\n        capture: {t: {json: token}}\n")
+	resp := &fakeResponse{status: 200, body: `{"token":"tk","n":3}`}
+	got := s.Trace(resp, nil)
+	want := Trace{
+		Checks: []Outcome{
+			{What: "status 200"},
+			{What: `body_contains "nope"`, Failure: `check body_contains "nope": not found`},
+			{What: `json "n" == 3`},
+		},
+		Captures: []Outcome{{What: "t", Skipped: true}},
+		Failure:  `check body_contains "nope": not found`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Trace (-want +got):\n%s", diff)
+	}
+	s = stepFor(t, "        capture: {t: {json: token}, u: {json: nope}}\n")
+	got = s.Trace(resp, Vars{})
+	want = Trace{
+		Checks:   []Outcome{{What: "status < 400 (no status check)"}},
+		Captures: []Outcome{{What: "t", Value: "tk"}, {What: "u", Failure: `capture u: json path "nope" not found`}},
+		Failure:  `capture u: json path "nope" not found`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Trace (-want +got):\n%s", diff)
 	}
 }
 

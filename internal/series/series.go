@@ -57,3 +57,47 @@ func Prepend(prior, cur []Series) []Series {
 	}
 	return out
 }
+
+// Thin returns at most about 2*buckets points of pts (sorted by time): the
+// lowest and the highest point of each of buckets equal spans of time, in
+// time order, so a chart of a week of samples keeps the floor a leak
+// check judges and the peaks a restart shows. pts is returned as it is
+// when it is short enough.
+func Thin(pts []Point, buckets int) []Point {
+	if buckets < 1 || len(pts) <= 2*buckets {
+		return pts
+	}
+	t0, t1 := pts[0].T, pts[len(pts)-1].T
+	span := t1.Sub(t0)
+	if span <= 0 {
+		return pts[:1]
+	}
+	out := make([]Point, 0, 2*buckets+1)
+	i := 0
+	for b := 0; b < buckets && i < len(pts); b++ {
+		end := t0.Add(time.Duration(float64(span) * float64(b+1) / float64(buckets)))
+		lo, hi := i, i
+		j := i
+		for ; j < len(pts) && (!pts[j].T.After(end) || b == buckets-1); j++ {
+			if pts[j].V < pts[lo].V {
+				lo = j
+			}
+			if pts[j].V > pts[hi].V {
+				hi = j
+			}
+		}
+		if j == i {
+			continue // an empty span
+		}
+		switch {
+		case lo == hi:
+			out = append(out, pts[lo])
+		case lo < hi:
+			out = append(out, pts[lo], pts[hi])
+		default:
+			out = append(out, pts[hi], pts[lo])
+		}
+		i = j
+	}
+	return out
+}

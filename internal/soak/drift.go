@@ -153,8 +153,12 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	case len(r.Incidents) > 0:
 		r.Status = Warn
 		in := r.Incidents[0]
-		r.Reason = fmt.Sprintf("%s had %d incident(s) that recovered (the first from %s to %s, peak %.4g); otherwise steady (%+.1f%s along the trend): an incident, not degradation",
-			name, len(r.Incidents), round(in.From.Sub(kept[0].T)), round(in.To.Sub(kept[0].T)), in.Peak, r.SlopeChangePct, unit)
+		span := fmt.Sprintf("from %s to %s", round(in.From.Sub(kept[0].T)), round(in.To.Sub(kept[0].T)))
+		if !in.To.After(in.From) {
+			span = fmt.Sprintf("one bucket at %s", round(in.From.Sub(kept[0].T)))
+		}
+		r.Reason = fmt.Sprintf("%s had %d incident(s) that recovered (the first %s, peak %.4g); otherwise steady (%+.1f%s along the trend): an incident, not degradation",
+			name, len(r.Incidents), span, in.Peak, r.SlopeChangePct, unit)
 	default:
 		r.Reason = fmt.Sprintf("%s steady: %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend)", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit)
 	}

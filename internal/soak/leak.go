@@ -308,6 +308,15 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf(lv+" changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
 			break
 		}
+		if r.Window < ShortWindow && f.lateP >= o.Alpha {
+			// The same as above, below the threshold: a heap still growing
+			// to its size this early is no reason to warn.
+			r.Status = Inconclusive
+			r.DecideAfter = max(2*(r.Window+r.Warmup), ShortWindow+r.Warmup)
+			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (trend p=%.2g), below the failing threshold, and the last half's trend is not significant (p=%.2g): "+
+				"too early to tell a leak from a heap growing to its steady size; a %s run would decide", r.GrowthPct, w, f.p, f.lateP, round(r.DecideAfter))
+			break
+		}
 		r.Status = Warn
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
 		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)

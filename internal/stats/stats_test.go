@@ -558,3 +558,70 @@ func BenchmarkStats_Add(b *testing.B) {
 		s.Add(iv)
 	}
 }
+
+// BenchmarkStats_Buckets is the cost of a /metrics scrape's histograms: 20
+// keys whose durations span 1 µs to an hour (every HDR bucket populated).
+func BenchmarkStats_Buckets(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r := stats.NewRecorder(1)
+	for i := range 200_000 {
+		us := math.Exp(rng.Float64() * math.Log(float64(stats.HighestMicros)))
+		r.Record(0, "GET", fmt.Sprintf("/api/%02d", i%20), time.Duration(us*1000), 0, "")
+	}
+	s := stats.New(sec(0))
+	s.Add(r.Flush(sec(0), sec(1)))
+	bounds := []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Buckets(bounds, 3)
+	}
+}
+
+// Buckets agree with the histogram: classic counts are cumulative and end
+// at the count; native counts sum to it; the sum is exact.
+func TestStats_Buckets(t *testing.T) {
+	r := stats.NewRecorder(1)
+	var sumUs int64
+	for i := range 5000 {
+		d := time.Duration(i*37%4000) * 100 * time.Microsecond // 0 to 400 ms
+		sumUs += int64(d / time.Microsecond)
+		r.Record(0, "GET", "/a", d, 0, "")
+	}
+	r.Record(0, "POST", "/b", 2*time.Hour, 0, "") // clamped to an hour
+	s := stats.New(sec(0))
+	s.Add(r.Flush(sec(0), sec(1)))
+	bounds := []float64{0.01, 0.1, 0.2, 0.3}
+	bs := s.Buckets(bounds, 3)
+	if len(bs) != 2 || bs[0].Name != "/a" || bs[1].Name != "/b" {
+		t.Fatalf("buckets of %d keys: %+v", len(bs), bs)
+	}
+	a := bs[0]
+	if a.Count != 5000 || math.Abs(a.SumSeconds-float64(sumUs)/1e6) > 1e-9 {
+		t.Errorf("count %d sum %v, want 5000 and %v", a.Count, a.SumSeconds, float64(sumUs)/1e6)
+	}
+	// Durations are multiples of 100 µs, each of 0..3999 hit the same number of times (5000/4000, rounded).
+	exact := func(limitUs int64) uint64 {
+		var n uint64
+		for i := range 5000 {
+			if int64(i*37%4000)*100 <= limitUs {
+				n++
+			}
+		}
+		return n
+	}
+	for i, ub := range bounds {
+		if want := exact(int64(ub * 1e6)); a.Classic[i] != want {
+			t.Errorf("le=%v: %d, want %d", ub, a.Classic[i], want)
+		}
+	}
+	var native int64
+	for _, n := range a.Native {
+		native += n
+	}
+	if uint64(native)+a.Zero != a.Count || a.Zero != exact(0) {
+		t.Errorf("native %d + zero %d, want %d with %d zeros", native, a.Zero, a.Count, exact(0))
+	}
+	if b := bs[1]; b.Count != 1 || b.Classic[len(bounds)-1] != 0 || b.Native[stats.NativeKey(3600, 3)] != 1 {
+		t.Errorf("an hour: %+v", b)
+	}
+}

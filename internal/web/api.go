@@ -24,6 +24,7 @@ func (s *Server) apiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/history", s.apiHistory)
 	m.HandleFunc("GET /api/v1/errors", s.apiErrors)
 	m.HandleFunc("GET /api/v1/workers", s.apiWorkers)
+	m.HandleFunc("GET /api/v1/soak", s.apiSoak)
 }
 
 type apiErrorsDoc struct {

@@ -117,6 +117,8 @@ type Server struct {
 	basicUser, basicPass [sha256.Size]byte // hashed, for constant-time compares
 	token                [sha256.Size]byte
 	hasBasic, hasToken   bool
+
+	soak soakCache // GET /api/v1/soak's last judgement
 }
 
 // New returns a server driving rc. It fails only when opts.Auth is not of

@@ -24,6 +24,7 @@ func Local(ctx context.Context, acc cluster.Acceptor, classes []horde.Class, htt
 		HTTP:              http,
 		MasterLostTimeout: time.Hour, // it dies with this process
 		Logger:            slog.New(WarnOnly(log.Handler())),
+		RequestLog:        log, // -L debug: every request
 	})
 	if err != nil {
 		return err

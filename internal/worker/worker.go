@@ -72,6 +72,9 @@ type Config struct {
 	ScenarioDir string
 	MaxInFlight int // default DefaultMaxInFlight
 	Logger      *slog.Logger
+	// RequestLog, when enabled at debug level, logs every request: method,
+	// URL, name, status, time and failure (-L debug). Nil: Logger.
+	RequestLog *slog.Logger
 }
 
 // Worker runs users for a master.
@@ -773,6 +776,7 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 		Recorder:    w.rec,
 		Logger:      w.engLog,
 		OnRampDone:  func(users int) { w.rampDone(r, users) },
+		Trace:       requestLogger(w.cfg.RequestLog, w.log),
 		Iterations:  a.Iterations,
 		OnUserDone:  func() { kick(w.statusKick) },
 	}
@@ -862,6 +866,28 @@ func (w *Worker) stopRun(r *run, why string) {
 
 // WarnOnly returns a handler that passes on h's warnings and errors only.
 func WarnOnly(h slog.Handler) slog.Handler { return warnOnly{h} }
+
+// requestLogger returns the engine's Trace that logs each request at
+// debug level, or nil when neither rl nor (when rl is nil) log is enabled
+// at debug: a run without -L debug pays nothing per request.
+func requestLogger(rl, log *slog.Logger) func(*engine.Exchange) {
+	if rl == nil {
+		rl = log
+	}
+	if rl == nil || !rl.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return func(x *engine.Exchange) {
+		attrs := []any{"method", x.Method, "url", x.URL, "name", x.Name, "ms", float64(x.Took.Microseconds()) / 1000}
+		if x.Err == "" {
+			attrs = append(attrs, "status", x.Status)
+		}
+		if x.Failure != "" {
+			attrs = append(attrs, "failure", x.Failure)
+		}
+		rl.Debug("request", attrs...)
+	}
+}
 
 type warnOnly struct{ slog.Handler }
 

@@ -1,7 +1,7 @@
 // horde web UI: plain JavaScript, no framework. Every URL is relative, so
 // the page works behind a path prefix. It polls ./stats/requests every 2 s
 // (table, status, failures) and ./api/v1/history for the charts' new points;
-// exceptions and workers every 5 s.
+// exceptions, workers and the soak verdicts (./api/v1/soak) every 5 s.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -106,6 +106,7 @@
     }
     if (name === "charts") drawCharts();
     if (name === "stats") renderStats();
+    if (name === "soak") renderSoak();
   }
   for (const b of document.querySelectorAll(".tabs button")) {
     b.addEventListener("click", () => {
@@ -303,6 +304,90 @@
     for (const c of ui.charts) c.setSize({ width: Math.max(c.root.parentNode.clientWidth, 300), height: 240 });
   });
 
+  // ---- soak: the target's series with the leak check's lines, and the running verdicts ----
+
+  const SOAK_COLORS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#5d4037", "#455a64"];
+  const soakUI = { doc: null, plots: new Map() }; // chart id -> { key, plot }
+  ui.soak = soakUI;
+
+  const fmtBytes = (v) => {
+    if (v == null) return "";
+    const a = Math.abs(v);
+    return a >= 1 << 30 ? (v / (1 << 30)).toFixed(2) + " GiB" : a >= 1 << 20 ? (v / (1 << 20)).toFixed(1) + " MiB" :
+      a >= 1 << 10 ? (v / (1 << 10)).toFixed(0) + " KiB" : v.toFixed(0) + " B";
+  };
+
+  async function loadSoak() {
+    try {
+      soakUI.doc = await getJSON("./api/v1/soak");
+    } catch (e) {
+      return;
+    }
+    const o = $("soak-overall");
+    const any = soakUI.doc.verdicts.length > 0;
+    o.textContent = any ? soakUI.doc.overall : "";
+    o.className = "verdict v-" + soakUI.doc.overall;
+    renderSoak();
+  }
+
+  function renderSoak() {
+    const d = soakUI.doc;
+    if (!d || $("tab-soak").hidden) return;
+    $("soak-verdicts-body").innerHTML = d.verdicts.map((v) => "<tr data-status=\"" + esc(v.status) + "\"><td class=\"text\"><span class=\"verdict v-" +
+      esc(v.status) + "\">" + esc(v.status) + "</span></td><td class=\"text\">" + esc(v.kind) + "</td><td class=\"text\">" +
+      esc(v.name) + "</td><td class=\"text\">" + esc(v.reason) + "</td></tr>").join("");
+    $("soak-none").hidden = d.charts.length > 0;
+    $("soak-time").textContent = "Last judged " + d.time.slice(11, 19) + " UTC.";
+    const seen = new Set();
+    const box = $("soak-charts");
+    for (const c of d.charts) {
+      seen.add(c.id);
+      const key = c.series.map((x) => x.label).join("\n");
+      let entry = soakUI.plots.get(c.id);
+      if (entry && entry.key !== key) {
+        entry.plot.destroy();
+        entry.el.remove();
+        entry = null;
+      }
+      const data = [c.t].concat(c.series.map((x) => x.v));
+      if (!entry) {
+        if (typeof uPlot === "undefined") continue;
+        const el = document.createElement("div");
+        el.className = "chart";
+        el.id = "soak-" + c.id;
+        box.appendChild(el);
+        let color = 0;
+        const series = [{}].concat(c.series.map((x) => {
+          const stroke = SOAK_COLORS[x.trend ? (color - 1 + SOAK_COLORS.length) % SOAK_COLORS.length : color++ % SOAK_COLORS.length];
+          return { label: x.label, stroke, width: x.trend ? 2 : 1.5, dash: x.trend ? [8, 5] : undefined, spanGaps: true, points: { show: false },
+            value: c.unit === "bytes" ? (u, v) => fmtBytes(v) : undefined };
+        }));
+        const opts = {
+          title: c.title + (c.unit ? " (" + c.unit + ")" : ""),
+          width: Math.max(box.clientWidth, 300), height: 260,
+          scales: { x: { time: true } },
+          axes: [{}, { size: 80, values: c.unit === "bytes" ? (u, vs) => vs.map(fmtBytes) : undefined }],
+          series,
+        };
+        entry = { key, el, plot: new uPlot(opts, data, el) };
+        soakUI.plots.set(c.id, entry);
+      } else {
+        entry.plot.setData(data);
+      }
+    }
+    for (const c of d.charts) { // in the document's order: memory, CPU, others
+      const entry = soakUI.plots.get(c.id);
+      if (entry) box.appendChild(entry.el);
+    }
+    for (const [id, entry] of soakUI.plots) {
+      if (!seen.has(id)) {
+        entry.plot.destroy();
+        entry.el.remove();
+        soakUI.plots.delete(id);
+      }
+    }
+  }
+
   // ---- exceptions and workers ----
 
   async function slowPoll() {
@@ -335,4 +420,5 @@
   showTab((location.hash || "#stats").slice(1) || "stats");
   loadHistory(true).then(() => every(POLL_MS, poll));
   every(SLOW_POLL_MS, slowPoll);
+  every(SLOW_POLL_MS, loadSoak);
 })();
