@@ -141,21 +141,32 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
-	f.StringVar(&o.targetCA, "target-ca", "", "verify the target's certificate against this CA (PEM) instead of the system's roots; overrides the scenario's tls: ca")
-	f.StringVar(&o.targetCert, "target-cert", "", "client certificate (PEM) for targets that require one (mutual TLS); with --target-key")
-	f.StringVar(&o.targetKey, "target-key", "", "private key (PEM) of --target-cert")
-	f.BoolVar(&o.insecureSkipTLSVerify, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
+	addTargetTLSFlags(f, &o.targetCA, &o.targetCert, &o.targetKey, &o.insecureSkipTLSVerify)
 	addWebFlags(f, &o.web)
 	addMetricsFlags(f, &o.metrics)
 }
 
+// addTargetTLSFlags defines the flags of TLS to the target on f.
+func addTargetTLSFlags(f *pflag.FlagSet, ca, cert, key *string, insecure *bool) {
+	f.StringVar(ca, "target-ca", "", "verify the target's certificate against this CA (PEM) instead of the system's roots; overrides the scenario's tls: ca")
+	f.StringVar(cert, "target-cert", "", "client certificate (PEM) for targets that require one (mutual TLS); with --target-key")
+	f.StringVar(key, "target-key", "", "private key (PEM) of --target-cert")
+	f.BoolVar(insecure, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
+}
+
 // targetTLS reads the target TLS flags' files and checks them.
 func (o *runOptions) targetTLS() (scenario.TLSFlags, error) {
-	fl := scenario.TLSFlags{InsecureSkipVerify: o.insecureSkipTLSVerify}
+	return readTargetTLS(o.targetCA, o.targetCert, o.targetKey, o.insecureSkipTLSVerify)
+}
+
+// readTargetTLS reads the files of --target-ca, --target-cert and
+// --target-key and checks them (bad input names the flag and file).
+func readTargetTLS(ca, cert, key string, insecure bool) (scenario.TLSFlags, error) {
+	fl := scenario.TLSFlags{InsecureSkipVerify: insecure}
 	for _, f := range []struct {
 		flag, path string
 		dst        *scenario.File
-	}{{"target-ca", o.targetCA, &fl.CA}, {"target-cert", o.targetCert, &fl.Cert}, {"target-key", o.targetKey, &fl.Key}} {
+	}{{"target-ca", ca, &fl.CA}, {"target-cert", cert, &fl.Cert}, {"target-key", key, &fl.Key}} {
 		if f.path == "" {
 			continue
 		}

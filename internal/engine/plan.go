@@ -378,7 +378,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.record(s.Method, name, took, int64(len(resp.Body())), ev.Failure)
+		u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), ev.Failure)
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
