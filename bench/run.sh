@@ -9,10 +9,13 @@
 #   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1)
 #   BENCH_CONNS           connections / users of the saturation runs (default 50)
 #   BENCH_TOOLS           saturation generators to run, in order
-#                         (default "wrk horde hey vegeta k6 locust-fast locust-http"; set but
-#                         empty: none); vegeta
-#                         and k6 are built by the script with `go install` at the pinned
-#                         versions below into a temp GOBIN
+#                         (default "wrk horde horde-tls horde-h2 hey vegeta k6 k6-h2 locust-fast
+#                         locust-http"; set but empty: none); vegeta and k6 are built by the
+#                         script with `go install` at the pinned versions below into a temp
+#                         GOBIN. horde-tls, horde-h2 and
+#                         k6-h2 run against nginx's HTTPS port (a self-signed certificate, not
+#                         verified): horde with http2: false (HTTP/1.1 over TLS) and http2: true
+#                         (HTTP/2 by ALPN, one connection per user), k6 with its default (HTTP/2)
 #   BENCH_VEGETA_VERSION  vegeta to install (default v12.13.0)
 #   BENCH_K6_VERSION      k6 to install (default v1.8.1)
 #   BENCH_RATE            iterations/s of the fixed-rate test: horde --rate against
@@ -28,6 +31,7 @@
 #   BENCH_SCRIPT_DURATION -t of each scripted-users run (default 20s)
 #   BENCH_SCRIPT_PORT     port of that `horde target` on 127.0.0.1 (default 18083)
 #   BENCH_PORT            nginx port on 127.0.0.1 (default 18081)
+#   BENCH_TLS_PORT        nginx HTTPS (HTTP/2) port on 127.0.0.1 (default 18083)
 #   BENCH_HORDE_BIN             use this horde binary instead of building one
 #   BENCH_OUT             directory for the Markdown results (default bench/out)
 #
@@ -40,7 +44,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${BENCH_DURATION:-20s}
 REPEAT=${BENCH_REPEAT:-1}
 CONNS=${BENCH_CONNS:-50}
-TOOLS=${BENCH_TOOLS-"wrk horde hey vegeta k6 locust-fast locust-http"}
+TOOLS=${BENCH_TOOLS-"wrk horde horde-tls horde-h2 hey vegeta k6 k6-h2 locust-fast locust-http"}
 VEGETA_VERSION=${BENCH_VEGETA_VERSION:-v12.13.0}
 K6_VERSION=${BENCH_K6_VERSION:-v1.8.1}
 RATE=${BENCH_RATE:-2000}
@@ -53,8 +57,10 @@ SCRIPT_USERS=${BENCH_SCRIPT_USERS:-50}
 SCRIPT_DURATION=${BENCH_SCRIPT_DURATION:-20s}
 SCRIPT_PORT=${BENCH_SCRIPT_PORT:-18083}
 PORT=${BENCH_PORT:-18081}
+TLS_PORT=${BENCH_TLS_PORT:-18083}
 OUT_DIR=${BENCH_OUT:-$ROOT/bench/out}
 URL="http://127.0.0.1:$PORT"
+TLS_URL="https://127.0.0.1:$TLS_PORT"
 GEN_CPU=1    # core of the load generators
 TARGET_CPU=0 # core of nginx
 
@@ -90,14 +96,15 @@ check_tools() {
 	have taskset || need+=(util-linux)
 	have ss || need+=(iproute2)
 	have python3 || need+=(python3)
+	have openssl || need+=(openssl)
 	for t in $TOOLS; do
 		case $t in
 		wrk) have wrk || need+=(wrk) ;;
 		hey) have hey || need+=(hey) ;;
 		locust-*) have locust || need+=(python3-locust) ;;
-		horde) ;;
-		vegeta | k6) have go || die "go is needed to install $t (go install), or leave it out of BENCH_TOOLS" ;;
-		*) die "unknown tool '$t' in BENCH_TOOLS (known: wrk horde hey vegeta k6 locust-fast locust-http)" ;;
+		horde | horde-tls | horde-h2) ;;
+		vegeta | k6 | k6-h2) have go || die "go is needed to install $t (go install), or leave it out of BENCH_TOOLS" ;;
+		*) die "unknown tool '$t' in BENCH_TOOLS (known: wrk horde horde-tls horde-h2 hey vegeta k6 k6-h2 locust-fast locust-http)" ;;
 		esac
 	done
 	if ((LOCUST_IDLE_USERS > 0)); then have locust || need+=(python3-locust); fi
@@ -199,7 +206,7 @@ go_tool() {
 for t in $TOOLS; do
 	case $t in
 	vegeta) go_tool vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" ;;
-	k6) go_tool k6 "go.k6.io/k6@$K6_VERSION" ;;
+	k6 | k6-h2) [[ -n ${GOTOOL[k6]:-} ]] || go_tool k6 "go.k6.io/k6@$K6_VERSION" ;;
 	esac
 done
 # The scripted-users test compares with k6 running the same workload in JS.
@@ -209,6 +216,15 @@ if ((SCRIPT_USERS > 0)) && [[ -z ${GOTOOL[k6]:-} ]] && have go; then go_tool k6 
 # 2. nginx, 1 worker on core 0
 # ---------------------------------------------------------------------------------------------
 mkdir -p "$TMP/nginx"
+# HTTPS with HTTP/2 on TLS_PORT: a self-signed certificate; `http2 on;` since nginx 1.25.1,
+# a listen parameter before.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" 2>/dev/null ||
+	die "openssl could not make a certificate"
+H2_LISTEN="listen 127.0.0.1:$TLS_PORT ssl http2 backlog=$BACKLOG;" H2_ON=
+if "$NGINX" -v 2>&1 | awk -F'nginx/' '{split($2, v, "."); exit !(v[1] > 1 || v[1] == 1 && (v[2] > 25 || v[2] == 25 && v[3] >= 1))}'; then
+	H2_LISTEN="listen 127.0.0.1:$TLS_PORT ssl backlog=$BACKLOG;" H2_ON="http2 on;"
+fi
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile $NOFILE;
@@ -228,10 +244,20 @@ http {
         listen 127.0.0.1:$PORT backlog=$BACKLOG;
         location / { default_type text/plain; return 200 "ok\n"; }
     }
+    server {
+        $H2_LISTEN
+        $H2_ON
+        ssl_certificate $TMP/nginx/cert.pem;
+        ssl_certificate_key $TMP/nginx/key.pem;
+        location / { default_type text/plain; return 200 "ok\n"; }
+    }
 }
 EOF
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
 	die "127.0.0.1:$PORT is already in use (set BENCH_PORT)"
+fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null; then
+	die "127.0.0.1:$TLS_PORT is already in use (set BENCH_TLS_PORT)"
 fi
 log "starting nginx on $URL (core $TARGET_CPU)"
 taskset -c "$TARGET_CPU" "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" \
@@ -275,6 +301,24 @@ users:
   - name: bench
     tasks:
       - get: /
+EOF
+for v in false true; do
+	cat >"$TMP/bench-tls-$v.yaml" <<EOF
+host: $TLS_URL
+defaults:
+  http2: $v
+users:
+  - name: bench
+    tasks:
+      - get: /
+EOF
+done
+cat >"$TMP/k6-h2.js" <<EOF
+import http from "k6/http";
+
+export default function () {
+  http.get("$TLS_URL/");
+}
 EOF
 cat >"$TMP/idle.yaml" <<EOF
 host: $URL
@@ -376,11 +420,16 @@ run_tool() {
 		# Socket errors and non-2xx answers count as failures.
 		fails=$(awk '/Socket errors:/{gsub(/,/,""); s=$4+$6+$8+$10} /Non-2xx/{n=$NF} END{print s+n+0}' "$TMP/$tool.out")
 		;;
-	horde)
-		timed "$tool" "$HORDE" run "$TMP/bench.yaml" --headless -u "$CONNS" -r 1000 -t "$DURATION" \
-			--only-summary --json "$TMP/horde.json" || rc=$?
-		if [[ -s $TMP/horde.json ]]; then
-			read -r reqs fails rps < <(pyget "$TMP/horde.json" <<'EOF'
+	horde | horde-tls | horde-h2)
+		local scen=$TMP/bench.yaml extra=()
+		case $tool in
+		horde-tls) scen=$TMP/bench-tls-false.yaml extra=(--insecure-skip-tls-verify) ;;
+		horde-h2) scen=$TMP/bench-tls-true.yaml extra=(--insecure-skip-tls-verify) ;;
+		esac
+		timed "$tool" "$HORDE" run "$scen" --headless -u "$CONNS" -r 1000 -t "$DURATION" \
+			--only-summary --json "$TMP/$tool.json" "${extra[@]}" || rc=$?
+		if [[ -s $TMP/$tool.json ]]; then
+			read -r reqs fails rps < <(pyget "$TMP/$tool.json" <<'EOF'
 import json, sys
 t = json.load(open(sys.argv[1]))["total"]
 print(t["num_requests"], t["num_failures"], t["total_rps"])
@@ -398,8 +447,8 @@ EOF
 			e && /\[[0-9]+\]/{x=$1; gsub(/[\[\]]/,"",x); n+=x; f+=x; next}
 			END{print n+0, f+0}' "$TMP/$tool.out")
 		;;
-	vegeta | k6)
-		if [[ -z ${GOTOOL[$tool]:-} ]]; then
+	vegeta | k6 | k6-h2)
+		if [[ -z ${GOTOOL[${tool%-h2}]:-} ]]; then
 			printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\tnot installed (go install failed)\n' "$tool" >>"$RESULTS"
 			return 0
 		fi
@@ -421,10 +470,12 @@ EOF
 				)
 			fi
 		else
-			timed "$tool" env K6_NO_USAGE_REPORT=true "${GOTOOL[k6]}" run --quiet --no-usage-report \
-				--vus "$CONNS" --duration "$DURATION" --summary-export "$TMP/k6.json" "$TMP/k6.js" || rc=$?
-			if [[ -s $TMP/k6.json ]]; then
-				read -r reqs fails rps < <(pyget "$TMP/k6.json" <<'EOF'
+			local script=$TMP/k6.js k6extra=()
+			[[ $tool == k6-h2 ]] && script=$TMP/k6-h2.js k6extra=(--insecure-skip-tls-verify)
+			timed "$tool" env K6_NO_USAGE_REPORT=true "${GOTOOL[k6]}" run --quiet --no-usage-report "${k6extra[@]}" \
+				--vus "$CONNS" --duration "$DURATION" --summary-export "$TMP/$tool.json" "$script" || rc=$?
+			if [[ -s $TMP/$tool.json ]]; then
+				read -r reqs fails rps < <(pyget "$TMP/$tool.json" <<'EOF'
 import json, sys
 m = json.load(open(sys.argv[1]))["metrics"]
 failed = m.get("http_req_failed", {})
@@ -808,6 +859,9 @@ meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items() if k.st
 names = {
     "wrk": "wrk (-t1)",
     "horde": "horde",
+    "horde-tls": "horde, HTTPS HTTP/1.1",
+    "horde-h2": "horde, HTTPS HTTP/2",
+    "k6-h2": "k6 (--vus %s), HTTPS HTTP/2" % conns,
     "hey": "hey",
     "vegeta": "vegeta (-workers=%s)" % conns,
     "k6": "k6 (--vus %s)" % conns,

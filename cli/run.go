@@ -66,6 +66,10 @@ type runOptions struct {
 	promql     []string
 	warmup     durationValue
 
+	// TLS to the target (distinct from the worker channel's --tls-*)
+	targetCA, targetCert, targetKey string
+	insecureSkipTLSVerify           bool
+
 	iterations  int      // -i: task iterations per user
 	tags        []string // -T: keep the tasks with these tags
 	excludeTags []string // -E: drop the tasks with these tags
@@ -138,8 +142,45 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
+	addTargetTLSFlags(f, &o.targetCA, &o.targetCert, &o.targetKey, &o.insecureSkipTLSVerify)
 	addWebFlags(f, &o.web)
 	addMetricsFlags(f, &o.metrics)
+}
+
+// addTargetTLSFlags defines the flags of TLS to the target on f.
+func addTargetTLSFlags(f *pflag.FlagSet, ca, cert, key *string, insecure *bool) {
+	f.StringVar(ca, "target-ca", "", "verify the target's certificate against this CA (PEM) instead of the system's roots; overrides the scenario's tls: ca")
+	f.StringVar(cert, "target-cert", "", "client certificate (PEM) for targets that require one (mutual TLS); with --target-key")
+	f.StringVar(key, "target-key", "", "private key (PEM) of --target-cert")
+	f.BoolVar(insecure, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
+}
+
+// targetTLS reads the target TLS flags' files and checks them.
+func (o *runOptions) targetTLS() (scenario.TLSFlags, error) {
+	return readTargetTLS(o.targetCA, o.targetCert, o.targetKey, o.insecureSkipTLSVerify)
+}
+
+// readTargetTLS reads the files of --target-ca, --target-cert and
+// --target-key and checks them (bad input names the flag and file).
+func readTargetTLS(ca, cert, key string, insecure bool) (scenario.TLSFlags, error) {
+	fl := scenario.TLSFlags{InsecureSkipVerify: insecure}
+	for _, f := range []struct {
+		flag, path string
+		dst        *scenario.File
+	}{{"target-ca", ca, &fl.CA}, {"target-cert", cert, &fl.Cert}, {"target-key", key, &fl.Key}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fl, badInput("--%s: %v", f.flag, err)
+		}
+		*f.dst = scenario.File{Name: f.path, Data: b}
+	}
+	if err := fl.Check(); err != nil {
+		return fl, badInput("%v", err)
+	}
+	return fl, nil
 }
 
 // loadShape combines the scenario's load section with the shape flags.
@@ -263,6 +304,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		return nil, err
 	}
 	host := o.host
+	if c.TargetTLS, err = o.targetTLS(); err != nil {
+		return nil, err
+	}
 	switch {
 	case src.file != "":
 		c.Scenario = src.text
@@ -275,7 +319,7 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		if dir == "" {
 			dir = filepath.Dir(src.file)
 		}
-		opts := scenario.Options{Host: o.host, Tags: o.tags, ExcludeTags: o.excludeTags}
+		opts := scenario.Options{Host: o.host, Tags: o.tags, ExcludeTags: o.excludeTags, TLS: c.TargetTLS}
 		if c.Plan, err = script.Parse(src.file, dir, c.Scenario, opts); err != nil {
 			return nil, badInput("%v", err)
 		}

@@ -31,6 +31,9 @@ func newTryCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 		host, class string
 		bodyLimit   int
 		timeout     durationValue
+
+		targetCA, targetCert, targetKey string
+		insecure                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "try FILE",
@@ -52,7 +55,11 @@ input (the scenario, a flag, or a template that cannot render).`,
 			if bodyLimit < 0 {
 				return badInput("--body-limit: %d is negative", bodyLimit)
 			}
-			plan, err := script.LoadFile(args[0], scenario.Options{Host: host})
+			tlsFlags, err := readTargetTLS(targetCA, targetCert, targetKey, insecure)
+			if err != nil {
+				return err
+			}
+			plan, err := script.LoadFile(args[0], scenario.Options{Host: host, TLS: tlsFlags})
 			if err != nil {
 				return badInput("%v", err)
 			}
@@ -88,6 +95,7 @@ input (the scenario, a flag, or a template that cannot render).`,
 	f.StringVar(&class, "class", "", "the user class to run (default: the first)")
 	f.IntVar(&bodyLimit, "body-limit", DefaultBodyLimit, "print at most this many bytes of each body (0: none)")
 	f.Var(&timeout, "request-timeout", "timeout of a request (default 60s; a step's timeout overrides it)")
+	addTargetTLSFlags(f, &targetCA, &targetCert, &targetKey, &insecure)
 	return cmd
 }
 

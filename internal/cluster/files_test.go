@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/horde-load/horde/internal/scenario"
 )
 
 func TestDataFiles_RequestFiles(t *testing.T) {
@@ -47,7 +49,7 @@ func TestNewScenario_ShipsRequestFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(sub, "files", "doc.pdf"), []byte("%PDF"), 0o644)
 	os.WriteFile(filepath.Join(dir, "body.json"), []byte(`{"a":1}`), 0o644)
 	src := []byte("users:\n  - tasks:\n      - post: /\n        body_file: ../body.json\n      - post: /u\n        multipart: {files: {doc: {file: files/doc.pdf}}}\n")
-	s, err := NewScenario(filepath.Join(sub, "t.yaml"), src, "")
+	s, err := NewScenario(filepath.Join(sub, "t.yaml"), src, "", scenario.TLSFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}

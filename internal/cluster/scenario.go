@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/horde-load/horde/internal/scenario"
 )
 
 // Scenario is a scenario file and the data files it names, as the master
@@ -21,20 +23,24 @@ type Scenario struct {
 	Files  map[string][]byte // data files, by the path the YAML names them with
 	Hash   string            // see ComputeHash
 	Host   string            // the master's -H, if any
+	// TLS is the master's TLS flags for the target (--target-ca, ...),
+	// applied by workers as the master applies them.
+	TLS scenario.TLSFlags
 	// Tags and ExcludeTags select the tasks workers keep (--tags,
 	// --exclude-tags); empty: all.
 	Tags, ExcludeTags []string
 }
 
 // NewScenario bundles the scenario read from path (src) with the data files
-// (feeders' CSV files) its data: section names by relative path, and the
-// other files it read (files: scripts, their modules and feeders), read
-// relative to path's directory. Data files named by an absolute path are not
-// shipped: every worker must have them at that path.
-func NewScenario(path string, src []byte, host string, files ...string) (*Scenario, error) {
-	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host}
+// (feeders' CSV files, and the tls: settings' CA, certificate and key files)
+// it names by relative path, and the other files it read (files: scripts,
+// their modules and feeders), read relative to path's directory. Data files
+// named by an absolute path are not shipped: every worker must have them at
+// that path.
+func NewScenario(path string, src []byte, host string, tlsFlags scenario.TLSFlags, files ...string) (*Scenario, error) {
+	s := &Scenario{Name: filepath.Base(path), Source: src, Files: map[string][]byte{}, Host: host, TLS: tlsFlags}
 	dir := filepath.Dir(path)
-	for _, f := range append(DataFiles(src), files...) {
+	for _, f := range append(append(DataFiles(src), scenario.TransportFiles(src)...), files...) {
 		if filepath.IsAbs(f) {
 			continue
 		}
@@ -100,6 +106,14 @@ func (s *Scenario) ComputeHash() string {
 		put([]byte("tags"))
 		put([]byte(strings.Join(s.Tags, "\x00")))
 		put([]byte(strings.Join(s.ExcludeTags, "\x00")))
+	}
+	if t := s.TLS; t.CA.Data != nil || t.Cert.Data != nil || t.Key.Data != nil || t.InsecureSkipVerify {
+		put([]byte("target tls"))
+		for _, f := range []scenario.File{t.CA, t.Cert, t.Key} {
+			put([]byte(f.Name))
+			put(f.Data)
+		}
+		put([]byte(fmt.Sprint(t.InsecureSkipVerify)))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -24,16 +24,17 @@ const userAgent = "horde"
 func PlanClasses(p *scenario.Plan, host string) []horde.Class {
 	host = strings.TrimSuffix(host, "/")
 	classes := make([]horde.Class, 0, len(p.Classes))
+	tr := transports{}
 	for _, c := range p.Classes {
 		if c.New != nil { // a script's user class (internal/script)
 			classes = append(classes, horde.Class{Name: c.Name, Weight: c.Weight, Count: c.Count, Wait: c.Wait, New: c.New})
 			continue
 		}
 		pc := &planClass{plan: p, class: c, host: host}
-		pc.onStart = compileSteps(c.OnStart, host)
-		pc.onStop = compileSteps(c.OnStop, host)
+		pc.onStart = tr.compileSteps(c.OnStart, host)
+		pc.onStop = tr.compileSteps(c.OnStop, host)
 		for _, t := range c.Tasks {
-			pc.tasks = append(pc.tasks, compileSteps(t.Steps, host))
+			pc.tasks = append(pc.tasks, tr.compileSteps(t.Steps, host))
 			pc.scripts = append(pc.scripts, t.Script)
 			pc.total += t.Weight
 			pc.cumulative = append(pc.cumulative, pc.total)
@@ -71,10 +72,44 @@ type step struct {
 	header     []header
 	hasUA      bool
 	hasCT      bool
+	acceptEnc  bool // send Accept-Encoding: httpload.AcceptEncoding
+	transport  *httpload.Transport
 	// extra is set when the step sends basic auth built from templates or
 	// cookies of its own, so that other steps test one flag for both.
 	extra bool
 }
+
+// transports maps the scenario's transports to the client's, one for one,
+// so that steps alike share connections.
+type transports map[*scenario.Transport]*httpload.Transport
+
+func (m transports) get(t *scenario.Transport) *httpload.Transport {
+	if t == nil {
+		return nil
+	}
+	if ht, ok := m[t]; ok {
+		return ht
+	}
+	ht := &httpload.Transport{TLS: t.TLS}
+	switch t.HTTP2 {
+	case "false":
+		ht.HTTP2 = httpload.HTTP2Off
+	case "true":
+		ht.HTTP2 = httpload.HTTP2On
+	case "h2c":
+		ht.HTTP2 = httpload.HTTP2Cleartext
+	}
+	switch t.Proxy {
+	case scenario.ProxyEnv:
+		ht.Proxy = httpload.EnvProxy()
+	case scenario.ProxyURL:
+		ht.Proxy = httpload.FixedProxy(t.ProxyAddr)
+	}
+	m[t] = ht
+	return ht
+}
+
+var acceptEncodingKey, acceptEncoding = []byte("Accept-Encoding"), []byte(httpload.AcceptEncoding)
 
 type header struct {
 	name   string
@@ -82,10 +117,11 @@ type header struct {
 	value  *scenario.Template
 }
 
-func compileSteps(steps []*scenario.Step, host string) []*step {
+func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 	out := make([]*step, 0, len(steps))
 	for _, s := range steps {
-		st := &step{Step: s, staticName: s.Name, extra: s.BasicUser != nil || len(s.Cookies) > 0}
+		st := &step{Step: s, staticName: s.Name, extra: s.BasicUser != nil || len(s.Cookies) > 0,
+			acceptEnc: s.Compression, transport: m.get(s.Transport)}
 		if u, ok := s.URL.Static(); ok {
 			if len(s.Query) == 0 {
 				st.staticURL = []byte(absURL(host, u))
@@ -105,6 +141,8 @@ func compileSteps(steps []*scenario.Step, host string) []*step {
 				st.hasUA = true
 			case "content-type":
 				st.hasCT = true
+			case "accept-encoding":
+				st.acceptEnc = false
 			}
 		}
 		out = append(out, st)
@@ -344,6 +382,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	if !s.hasUA {
 		req.Header.SetUserAgent(userAgent)
 	}
+	if s.acceptEnc {
+		req.Header.SetCanonical(acceptEncodingKey, acceptEncoding)
+	}
 	if s.extra {
 		if err := p.extras(req, s); err != nil {
 			return false, err
@@ -366,9 +407,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		sent = string(req.URI().FullURI())
 	}
 	if s.NoRedirect {
-		took, err = u.client.DoOnce(req, resp, s.Timeout)
+		took, err = u.client.DoOnceVia(s.transport, req, resp, s.Timeout)
 	} else {
-		took, err = u.client.Do(req, resp, s.Timeout)
+		took, err = u.client.DoVia(s.transport, req, resp, s.Timeout)
 	}
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
@@ -383,7 +424,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.record(s.Method, name, took, int64(len(resp.Body())), ev.Failure)
+		u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), ev.Failure)
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -392,7 +433,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		return ev.Failure != "", nil
 	}
 	failure := s.Evaluate(response{u}, p.vars)
-	u.record(s.Method, name, took, int64(len(resp.Body())), failure)
+	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
 	return failure != "", nil
 }
 

@@ -47,7 +47,7 @@ func (e *Engine) runOnce(ctx context.Context, p *scenario.Plan, steps []*scenari
 	}
 	pu.env = scenario.Env{Vars: pu.vars, Rand: u.rand}
 	var err error
-	for _, s := range compileSteps(steps, host) {
+	for _, s := range (transports{}).compileSteps(steps, host) {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 			break

@@ -84,12 +84,17 @@ func (u *vuser) Record(s horde.Sample) {
 // record records one request; in the open model it is timed from the
 // iteration's intended start as well (the first request carries the lag).
 func (u *vuser) record(method, name string, d time.Duration, bytes int64, failure string) {
+	u.recordWire(method, name, d, bytes, bytes, failure)
+}
+
+// recordWire is record for a body of bytes decoded, wire as received.
+func (u *vuser) recordWire(method, name string, d time.Duration, bytes, wire int64, failure string) {
 	u.failure = failure
 	if !u.open {
-		u.e.cfg.Recorder.Record(u.id, method, name, d, bytes, failure)
+		u.e.cfg.Recorder.RecordWire(u.id, method, name, d, bytes, wire, failure)
 		return
 	}
-	u.e.cfg.Recorder.RecordCorrected(u.id, method, name, d, u.lag, bytes, failure)
+	u.e.cfg.Recorder.RecordCorrectedWire(u.id, method, name, d, u.lag, bytes, wire, failure)
 	u.lag = 0
 }
 

@@ -3,7 +3,8 @@
 // own session.
 //
 // It speaks HTTP/1.1 with fasthttp's request and response types over
-// connections it manages itself: a user owns its connection outright (no
+// connections it manages itself (HTTP/2, by ALPN or h2c, goes through
+// golang.org/x/net/http2 on the same one connection; see transport.go): a user owns its connection outright (no
 // pool shared between users, no cleaner goroutine per user), and read and
 // write buffers are borrowed from process-wide pools only for the duration of
 // one request, so ten thousand idle users hold nothing but their sockets.
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
 )
 
 // Defaults for Options.
@@ -44,7 +46,10 @@ type Options struct {
 	Timeout      time.Duration // per request, including redirects; default DefaultTimeout
 	MaxBodySize  int           // responses above it fail; default DefaultMaxBodySize
 	MaxRedirects int           // default DefaultMaxRedirects; negative: never follow
-	TLSConfig    *tls.Config   // nil: default verification
+	TLSConfig    *tls.Config   // nil: default verification; ignored when Transport is set
+	// Transport is used by Do; nil: TLSConfig, HTTP/2 by ALPN and the
+	// environment's proxy (EnvProxy).
+	Transport *Transport
 }
 
 // Client is one user's HTTP client. It is not safe for concurrent use: a
@@ -54,6 +59,8 @@ type Client struct {
 	conns   map[string]*conn // by scheme://host:port
 	jar     *cookiejar.Jar   // created on the first Set-Cookie
 	lastKey string
+	lastT   *Transport // the transport lastKey was built for
+	wire    int        // body bytes of the last response as received
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -61,7 +68,17 @@ type Client struct {
 
 type conn struct {
 	net.Conn
-	addr string
+	addr      string
+	h2        *http2.ClientConn // nil: HTTP/1.1
+	proxied   bool              // plain HTTP through a proxy: absolute-form requests
+	proxyAuth string            // Proxy-Authorization for proxied requests
+}
+
+func (cn *conn) Close() error {
+	if cn.h2 != nil {
+		cn.h2.Close()
+	}
+	return cn.Conn.Close()
 }
 
 // New returns a Client.
@@ -74,6 +91,9 @@ func New(opts Options) *Client {
 	}
 	if opts.MaxRedirects == 0 {
 		opts.MaxRedirects = DefaultMaxRedirects
+	}
+	if opts.Transport == nil {
+		opts.Transport = &Transport{TLS: opts.TLSConfig, Proxy: EnvProxy()}
 	}
 	return &Client{opts: opts, conns: make(map[string]*conn, 1)}
 }
@@ -146,15 +166,30 @@ func acquireWriter(w io.Writer) *bufio.Writer {
 // Do sends req and reads the answer into resp, following redirects. The
 // request URI must be absolute (http:// or https://). It returns the time
 // from the first byte sent to the last byte of the final response read.
-// The timeout is the client's unless timeout > 0.
+// The timeout is the client's unless timeout > 0. A compressed body (gzip,
+// deflate, br, zstd) is decoded in resp; WireSize tells its size as sent.
 func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
+	return c.DoVia(c.opts.Transport, req, resp, timeout)
+}
+
+// WireSize returns the body size of the last response as it came over the
+// wire, before decoding (0 after a failure).
+func (c *Client) WireSize() int { return c.wire }
+
+// DoVia is Do through t instead of the client's transport (nil: the
+// client's). Connections are kept per host and transport.
+func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
+	if t == nil {
+		t = c.opts.Transport
+	}
+	c.wire = 0
 	if timeout <= 0 {
 		timeout = c.opts.Timeout
 	}
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for redirects := 0; ; redirects++ {
-		if err := c.roundTrip(req, resp, deadline); err != nil {
+		if err := c.roundTrip(t, req, resp, deadline); err != nil {
 			return time.Since(start), err
 		}
 		code := resp.StatusCode()
@@ -176,7 +211,17 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time
 			req.Header.Del("Content-Type")
 		}
 	}
-	return time.Since(start), nil
+	err := c.decoded(resp)
+	return time.Since(start), err
+}
+
+// decoded notes the final response's size on the wire and decodes its body.
+func (c *Client) decoded(resp *fasthttp.Response) error {
+	c.wire = len(resp.Body())
+	if len(resp.Header.ContentEncoding()) > 0 {
+		return decode(resp, c.opts.MaxBodySize)
+	}
+	return nil
 }
 
 func isRedirect(code int) bool {
@@ -187,7 +232,7 @@ func isRedirect(code int) bool {
 	return false
 }
 
-func (c *Client) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	uri := req.URI()
 	scheme := uri.Scheme()
 	isTLS := string(scheme) == "https"
@@ -201,13 +246,17 @@ func (c *Client) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, deadl
 	if c.jar != nil {
 		c.addCookies(req)
 	}
-	key := c.key(scheme, host)
+	key := c.key(scheme, host, t)
 	for attempt := 0; ; attempt++ {
-		cn, reused, err := c.conn(key, isTLS, string(host), deadline)
+		cn, reused, err := c.conn(key, isTLS, string(host), t, deadline)
 		if err != nil {
 			return err
 		}
-		err = c.exchange(cn, req, resp, deadline)
+		if cn.h2 != nil {
+			err = c.exchange2(cn, req, resp, deadline)
+		} else {
+			err = c.exchange(cn, req, resp, deadline)
+		}
 		if err == nil {
 			if resp.ConnectionClose() || req.ConnectionClose() {
 				c.drop(key, cn)
@@ -216,6 +265,9 @@ func (c *Client) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, deadl
 				c.storeCookies(req, resp)
 			}
 			return nil
+		}
+		if isTLS && !reused {
+			err = tlsAlert(cn, err)
 		}
 		c.drop(key, cn)
 		if c.isAborted() {
@@ -226,18 +278,28 @@ func (c *Client) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, deadl
 		if reused && attempt == 0 && isStaleConn(err) {
 			continue
 		}
+		if isTLS && strings.Contains(err.Error(), "remote error: tls: ") {
+			// TLS 1.3: a server that refuses the client's certificate says
+			// so after the handshake, on the first read.
+			return tlsError(err, hostPort(string(host), isTLS))
+		}
 		return describe(err)
 	}
 }
 
-// key names the connection for scheme and host, remembering the last one so
-// that a user who talks to one host builds no string per request.
-func (c *Client) key(scheme, host []byte) string {
-	if c.lastKey != "" && len(c.lastKey) == len(scheme)+3+len(host) &&
-		c.lastKey[:len(scheme)] == string(scheme) && c.lastKey[len(scheme)+3:] == string(host) {
+// key names the connection for scheme, host and transport, remembering the
+// last one so that a user who talks to one host builds no string per
+// request.
+func (c *Client) key(scheme, host []byte, t *Transport) string {
+	id := ""
+	if t != c.opts.Transport {
+		id = t.ident()
+	}
+	if c.lastKey != "" && t == c.lastT && len(c.lastKey) == len(scheme)+3+len(host)+len(id) &&
+		c.lastKey[:len(scheme)] == string(scheme) && c.lastKey[len(scheme)+3:len(c.lastKey)-len(id)] == string(host) {
 		return c.lastKey
 	}
-	c.lastKey = string(scheme) + "://" + string(host)
+	c.lastKey, c.lastT = string(scheme)+"://"+string(host)+id, t
 	return c.lastKey
 }
 
@@ -247,7 +309,7 @@ func (c *Client) isAborted() bool {
 	return c.aborted
 }
 
-func (c *Client) conn(key string, isTLS bool, host string, deadline time.Time) (*conn, bool, error) {
+func (c *Client) conn(key string, isTLS bool, host string, t *Transport, deadline time.Time) (*conn, bool, error) {
 	c.mu.Lock()
 	if c.aborted {
 		c.mu.Unlock()
@@ -256,43 +318,19 @@ func (c *Client) conn(key string, isTLS bool, host string, deadline time.Time) (
 	cn := c.conns[key]
 	c.mu.Unlock()
 	if cn != nil {
-		return cn, true, nil
-	}
-	addr := host
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		if isTLS {
-			addr = net.JoinHostPort(strings.Trim(host, "[]"), "443")
-		} else {
-			addr = net.JoinHostPort(strings.Trim(host, "[]"), "80")
+		if cn.h2 == nil || cn.h2.CanTakeNewRequest() {
+			return cn, true, nil
 		}
+		c.drop(key, cn) // the server sent GOAWAY: a new connection
 	}
-	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
-	nc, err := d.Dial("tcp", addr)
+	cn, err := c.dial(key, isTLS, host, t, deadline)
 	if err != nil {
-		return nil, false, describe(err)
+		return nil, false, err
 	}
-	if isTLS {
-		cfg := c.opts.TLSConfig.Clone()
-		if cfg == nil {
-			cfg = &tls.Config{}
-		}
-		if cfg.ServerName == "" {
-			h, _, _ := net.SplitHostPort(addr)
-			cfg.ServerName = h
-		}
-		tc := tls.Client(nc, cfg)
-		tc.SetDeadline(deadline)
-		if err := tc.Handshake(); err != nil {
-			nc.Close()
-			return nil, false, fmt.Errorf("tls handshake: %w", err)
-		}
-		nc = tc
-	}
-	cn = &conn{Conn: nc, addr: key}
 	c.mu.Lock()
 	if c.aborted {
 		c.mu.Unlock()
-		nc.Close()
+		cn.Close()
 		return nil, false, ErrStopped
 	}
 	c.conns[key] = cn
@@ -314,7 +352,12 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 		return err
 	}
 	bw := acquireWriter(cn)
-	err := req.Write(bw)
+	var err error
+	if cn.proxied {
+		err = writeProxied(bw, req, cn.proxyAuth)
+	} else {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -347,6 +390,8 @@ func isStaleConn(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "server closed connection before returning the first response byte") ||
+		strings.Contains(s, "http2: client connection lost") || strings.Contains(s, "http2: client conn is closed") ||
+		strings.Contains(s, "http2: client conn not usable") || strings.Contains(s, "graceful shutdown GOAWAY") ||
 		strings.Contains(s, "EOF")
 }
 
@@ -354,7 +399,7 @@ func isStaleConn(err error) bool {
 // report groups by message, so it must not carry ephemeral ports.
 func describe(err error) error {
 	var ne net.Error
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return errTimeout
 	}
 	var oe *net.OpError

@@ -65,6 +65,7 @@ type jsonEntry struct {
 	MaxResponseTime   float64         `json:"max_response_time"`
 	MedianRespTime    float64         `json:"median_response_time"`
 	AvgContentLength  float64         `json:"avg_content_length"`
+	AvgWireLength     float64         `json:"avg_wire_length"` // bodies as received: compressed ones count less
 	TotalRPS          float64         `json:"total_rps"`
 	TotalFailPerSec   float64         `json:"total_fail_per_sec"`
 	CurrentRPS        float64         `json:"current_rps"`
@@ -167,6 +168,7 @@ func newJSONEntry(e *stats.Entry) jsonEntry {
 		MaxResponseTime:   e.MaxMs,
 		MedianRespTime:    e.MedianMs,
 		AvgContentLength:  e.AvgContentSize,
+		AvgWireLength:     e.AvgWireSize,
 		TotalRPS:          e.TotalRPS,
 		TotalFailPerSec:   e.TotalFailPerSec,
 		CurrentRPS:        e.CurrentRPS,

@@ -63,7 +63,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("output is not JSON: %v\n%s", err, b.String())
 	}
 
-	entryKeys := []string{"avg_content_length", "avg_response_time", "current_fail_per_sec", "current_rps",
+	entryKeys := []string{"avg_content_length", "avg_response_time", "avg_wire_length", "current_fail_per_sec", "current_rps",
 		"max_response_time", "median_response_time", "method", "min_response_time", "name",
 		"num_failures", "num_requests", "percentiles", "total_fail_per_sec", "total_rps"}
 	tests := []struct {

@@ -50,7 +50,7 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 	var bundle *cluster.Scenario
 	if r.cfg.ScenarioFile != "" {
 		var err error
-		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, planFiles(r.cfg.Plan)...); err != nil {
+		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, r.cfg.TargetTLS, planFiles(r.cfg.Plan)...); err != nil {
 			return nil, badInput("%v", err)
 		}
 		bundle.Tags, bundle.ExcludeTags = r.cfg.Tags, r.cfg.ExcludeTags

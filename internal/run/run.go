@@ -50,6 +50,9 @@ type Config struct {
 	// resume, shipped to workers.
 	ScenarioFile string
 	Scenario     []byte
+	// TargetTLS is the command line's TLS settings for the target, shipped
+	// to workers with the scenario.
+	TargetTLS scenario.TLSFlags
 	// Plan is the compiled scenario (nil for Go users); Classes are the
 	// user classes that run (the plan's, or the Go users').
 	Plan    *scenario.Plan

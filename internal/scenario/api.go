@@ -198,7 +198,13 @@ type Step struct {
 	// sends nothing and pauses for a uniform time in [SleepMin, SleepMax].
 	Sleep              bool
 	SleepMin, SleepMax time.Duration
-	Pos                Pos // where the step is defined
+	// Transport is how the request reaches its host (nil only for a sleep step); steps
+	// with the same settings share one.
+	Transport *Transport
+	// Compression: send Accept-Encoding: gzip, deflate unless a header
+	// sets one (compressed answers are decoded whatever it is).
+	Compression bool
+	Pos         Pos // where the step is defined
 }
 
 // Param is a header or query parameter with a templated value.
@@ -301,6 +307,9 @@ type Options struct {
 	// Host overrides the file's host (the CLI's -H). When both are empty,
 	// the missing host is reported as an error at the top of the file.
 	Host string
+	// TLS is the command line's TLS settings, over the file's; checked by
+	// TLSFlags.Check before.
+	TLS TLSFlags
 	// Tags and ExcludeTags select tasks as Locust's --tags and
 	// --exclude-tags do (see Plan.selectTags).
 	Tags, ExcludeTags []string

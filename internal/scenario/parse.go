@@ -31,7 +31,7 @@ func LoadFile(path string, opts Options) (*Plan, error) {
 // Parse is LoadFile for bytes already read; name is used in error messages
 // and relative data file paths are resolved against dir.
 func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
-	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime}
+	p := &parser{file: name, dir: dir, src: src, rt: defaultRuntime, opts: opts, transports: map[string]*Transport{}}
 	plan := p.parse(opts)
 	if len(p.errs) == 0 {
 		if err := plan.selectTags(opts.Tags, opts.ExcludeTags); err != nil {
@@ -57,7 +57,7 @@ var (
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
-	defaultsKeys  = []string{"headers", "timeout", "auth"}
+	defaultsKeys  = append([]string{"headers", "timeout", "auth"}, transportKeys...)
 	feederKeys    = []string{"file", "mode", "prefetch"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
@@ -69,7 +69,7 @@ var (
 	bodyKeys      = []string{"json", "form", "body", "body_file", "multipart"}
 	requestKeys   = append(slices.Clone(methodKeys), "name", "headers", "query", "json", "form", "body",
 		"body_file", "multipart", "content_type", "timeout", "capture", "check", "auth", "cookies",
-		"follow_redirects", "on_failure")
+		"follow_redirects", "on_failure", "tls", "http2", "proxy", "compression")
 	taskKeys        = append(slices.Clone(requestKeys), "weight", "tags", "steps", "script")
 	taskScriptKeys  = []string{"file", "function"}
 	classScriptKeys = []string{"file", "user"}
@@ -91,11 +91,14 @@ type parser struct {
 	rt        *runtime
 	errs      ErrorList
 
+	opts       Options
 	defHeaders []Param
 	defTimeout time.Duration
-	defAuth    *Step           // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
-	onFailure  string          // the task's on_failure while its steps are parsed
-	feeders    map[string]bool // every name under data:, loaded or not
+	defSpec    transportSpec
+	transports map[string]*Transport // by settings: steps alike share one
+	defAuth    *Step                 // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
+	onFailure  string                // the task's on_failure while its steps are parsed
+	feeders    map[string]bool       // every name under data:, loaded or not
 }
 
 type pair struct {

@@ -18,6 +18,7 @@ func (p *parser) defaults(n *yaml.Node) {
 	if e, ok := f["timeout"]; ok {
 		p.defTimeout, _ = p.duration(e.val, "timeout")
 	}
+	p.defSpec = p.transportSpecs(transportSpec{}, f)
 	if e, ok := f["auth"]; ok {
 		p.defAuth = &Step{}
 		p.auth(e, p.defAuth, f)

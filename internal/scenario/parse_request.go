@@ -140,6 +140,9 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 	if e, ok := f["check"]; ok {
 		s.Checks = p.checks(e.val)
 	}
+	spec := p.transportSpecs(p.defSpec, f)
+	s.Transport = p.transport(spec)
+	s.Compression = spec.compression == nil || *spec.compression
 	return s
 }
 

@@ -22,7 +22,8 @@ type IntervalEntry struct {
 	SumMicros       int64
 	MinMicros       int64
 	MaxMicros       int64
-	Bytes           int64
+	Bytes           int64 // bodies, decoded
+	WireBytes       int64 // bodies as received (compressed)
 	OutOfRange      int64
 	Hist            *hdr.Histogram
 
@@ -108,6 +109,7 @@ func (e *IntervalEntry) merge(o *IntervalEntry, sp *hdr.PackedHistogram) {
 	e.Failures += o.Failures
 	e.SumMicros += o.SumMicros
 	e.Bytes += o.Bytes
+	e.WireBytes += o.WireBytes
 	e.OutOfRange += o.OutOfRange
 	if o.Hist != nil {
 		if e.Hist == nil {

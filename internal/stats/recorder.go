@@ -64,7 +64,22 @@ func NewRecorder(n int) *Recorder {
 // A clamped sample counts as HighestMicros everywhere (sum, max, histogram).
 // shard may be any int: shard modulo the number of shards picks the lock.
 func (r *Recorder) Record(shard int, method, name string, d time.Duration, bytes int64, failure string) {
-	r.record(shard, method, name, d, bytes, failure, 0, false)
+	r.record(shard, method, name, d, bytes, bytes, failure, 0, false)
+}
+
+// RecordWire is Record for a body that came compressed: bytes is its
+// decoded size (the statistics' content size, as Locust's), wire its size
+// as received.
+func (r *Recorder) RecordWire(shard int, method, name string, d time.Duration, bytes, wire int64, failure string) {
+	r.record(shard, method, name, d, bytes, wire, failure, 0, false)
+}
+
+// RecordCorrectedWire is RecordCorrected with the size on the wire.
+func (r *Recorder) RecordCorrectedWire(shard int, method, name string, d, lag time.Duration, bytes, wire int64, failure string) {
+	if lag < 0 {
+		lag = 0
+	}
+	r.record(shard, method, name, d+lag, bytes, wire, failure, d, true)
 }
 
 // RecordCorrected adds one open-model sample: d is the request's own
@@ -75,10 +90,10 @@ func (r *Recorder) RecordCorrected(shard int, method, name string, d, lag time.D
 	if lag < 0 {
 		lag = 0
 	}
-	r.record(shard, method, name, d+lag, bytes, failure, d, true)
+	r.record(shard, method, name, d+lag, bytes, bytes, failure, d, true)
 }
 
-func (r *Recorder) record(shard int, method, name string, d time.Duration, bytes int64, failure string, raw time.Duration, corrected bool) {
+func (r *Recorder) record(shard int, method, name string, d time.Duration, bytes, wire int64, failure string, raw time.Duration, corrected bool) {
 	n := len(r.shards)
 	i := shard % n
 	if i < 0 {
@@ -102,6 +117,7 @@ func (r *Recorder) record(shard int, method, name string, d time.Duration, bytes
 	e.Count++
 	e.SumMicros += us
 	e.Bytes += bytes
+	e.WireBytes += wire
 	if clamped {
 		e.OutOfRange++
 	}

@@ -224,3 +224,38 @@ func BenchmarkRecorder_Flush(b *testing.B) {
 		n++
 	}
 }
+
+// A compressed body counts decoded in the content size, as received in the
+// wire size; both survive the interval, the snapshot and the state.
+func TestRecorder_RecordWire(t *testing.T) {
+	r := stats.NewRecorder(2)
+	r.RecordWire(0, "GET", "/gz", time.Millisecond, 1000, 100, "")
+	r.RecordCorrectedWire(1, "GET", "/gz", time.Millisecond, time.Millisecond, 3000, 300, "")
+	r.Record(1, "GET", "/plain", time.Millisecond, 50, "")
+	iv := r.Flush(sec(0), sec(1))
+	if e := iv.Entries[stats.Key{Method: "GET", Name: "/gz"}]; e.Bytes != 4000 || e.WireBytes != 400 {
+		t.Errorf("interval: bytes %d, wire %d; want 4000, 400", e.Bytes, e.WireBytes)
+	}
+	s := stats.New(sec(0))
+	s.Add(iv)
+	b, err := s.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := stats.New(sec(0))
+	if err := restored.RestoreState(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*stats.Stats{s, restored} {
+		snap := st.Snapshot(sec(1))
+		for _, e := range snap.Entries {
+			want := map[string][2]float64{"/gz": {2000, 200}, "/plain": {50, 50}}[e.Name]
+			if e.AvgContentSize != want[0] || e.AvgWireSize != want[1] {
+				t.Errorf("%s: content %v, wire %v; want %v", e.Name, e.AvgContentSize, e.AvgWireSize, want)
+			}
+		}
+		if tot := snap.Total; tot.AvgWireSize != 450.0/3 {
+			t.Errorf("total wire %v, want %v", tot.AvgWireSize, 450.0/3)
+		}
+	}
+}

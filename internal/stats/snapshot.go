@@ -39,7 +39,8 @@ type Entry struct {
 	MinMs, MaxMs       float64 // exact; 0 when no requests
 	AvgMs              float64 // exact mean
 	MedianMs           float64 // p50 from the histogram, clamped to [min, max]
-	AvgContentSize     float64 // bytes
+	AvgContentSize     float64 // bytes, decoded
+	AvgWireSize        float64 // bytes as received (compressed bodies: less)
 	TotalRPS           float64 // requests / (last request - start)
 	TotalFailPerSec    float64
 	CurrentRPS         float64 // over the window
@@ -182,6 +183,7 @@ func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
 		e.MaxMs = ms(c.maxUs)
 		e.AvgMs = float64(c.sumUs) / n / 1000
 		e.AvgContentSize = float64(c.bytes) / n
+		e.AvgWireSize = float64(c.wire) / n
 		secs := c.last.Sub(b.s.start).Seconds()
 		if secs <= 0 {
 			secs = 1

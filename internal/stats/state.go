@@ -55,6 +55,7 @@ type StateEntry struct {
 	MinUs      int64     `json:"min_us"`
 	MaxUs      int64     `json:"max_us"`
 	Bytes      int64     `json:"bytes"`
+	WireBytes  int64     `json:"wire_bytes,omitempty"`
 	OutOfRange int64     `json:"out_of_range,omitempty"`
 	First      time.Time `json:"first"`
 	Last       time.Time `json:"last"`
@@ -75,7 +76,7 @@ func (s *Stats) MarshalState() ([]byte, error) {
 	enc := func(k Key, c *cumEntry) StateEntry {
 		e := StateEntry{
 			Method: k.Method, Name: k.Name, Count: c.count, Failures: c.failures, SumUs: c.sumUs,
-			MinUs: c.minUs, MaxUs: c.maxUs, Bytes: c.bytes, OutOfRange: c.outOfRange, First: c.first, Last: c.last,
+			MinUs: c.minUs, MaxUs: c.maxUs, Bytes: c.bytes, WireBytes: c.wire, OutOfRange: c.outOfRange, First: c.first, Last: c.last,
 			UncCount: c.uncCount, UncSumUs: c.uncSumUs, UncMinUs: c.uncMinUs, UncMaxUs: c.uncMaxUs,
 		}
 		e.Hist = encodeHist(c.hist)
@@ -112,7 +113,7 @@ func (s *Stats) RestoreState(b []byte) error {
 	}
 	dec := func(e *StateEntry) (*cumEntry, error) {
 		c := &cumEntry{
-			count: e.Count, failures: e.Failures, sumUs: e.SumUs, minUs: e.MinUs, maxUs: e.MaxUs, bytes: e.Bytes,
+			count: e.Count, failures: e.Failures, sumUs: e.SumUs, minUs: e.MinUs, maxUs: e.MaxUs, bytes: e.Bytes, wire: e.WireBytes,
 			outOfRange: e.OutOfRange, first: e.First, last: e.Last,
 			uncCount: e.UncCount, uncSumUs: e.UncSumUs, uncMinUs: e.UncMinUs, uncMaxUs: e.UncMaxUs,
 		}

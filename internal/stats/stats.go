@@ -39,6 +39,7 @@ type Stats struct {
 // cumEntry is one key's cumulative data.
 type cumEntry struct {
 	count, failures, sumUs, minUs, maxUs, bytes, outOfRange int64
+	wire                                                    int64 // bytes as received
 	first, last                                             time.Time
 	hist                                                    *hdr.PackedHistogram
 
@@ -177,6 +178,7 @@ func (c *cumEntry) add(e *IntervalEntry, start, end time.Time) {
 	c.failures += e.Failures
 	c.sumUs += e.SumMicros
 	c.bytes += e.Bytes
+	c.wire += e.WireBytes
 	c.outOfRange += e.OutOfRange
 	if c.first.IsZero() || (!start.IsZero() && start.Before(c.first)) {
 		c.first = start

@@ -321,7 +321,8 @@ func TestSnapshot_Entries(t *testing.T) {
 		Requests: 4, Failures: 1,
 		MinMs: 3, MaxMs: 3, AvgMs: 3, MedianMs: 3,
 		AvgContentSize:     10,
-		TotalRPS:           2, // last request at 2 s
+		AvgWireSize:        10, // recorded with Record: as received
+		TotalRPS:           2,  // last request at 2 s
 		TotalFailPerSec:    0.5,
 		CurrentRPS:         2, // run is 2 s old
 		CurrentFailPerSec:  0.5,

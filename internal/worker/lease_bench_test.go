@@ -45,7 +45,7 @@ func benchScenario(b *testing.B, prefetch int) (*cluster.Scenario, *scenario.Pla
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	sc, err := cluster.NewScenario(path, []byte(src), "")
+	sc, err := cluster.NewScenario(path, []byte(src), "", scenario.TLSFlags{})
 	if err != nil {
 		b.Fatal(err)
 	}

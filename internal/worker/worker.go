@@ -446,7 +446,7 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
-		plan, err = script.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags})
+		plan, err = script.Parse(s.Name, dir, s.Source, scenario.Options{Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TLS: s.TLS})
 		if err != nil {
 			return fmt.Errorf("the master's scenario does not compile here: %w", err)
 		}

@@ -520,8 +520,9 @@ type Scenario struct {
 	Hash   string                 `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`                                                                             // sha256 over name, source and files (hex)
 	Host   string                 `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`                                                                             // the master's -H, if any
 	// --tags / --exclude-tags: the tasks a worker keeps (empty: all).
-	Tags          []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	ExcludeTags   []string `protobuf:"bytes,7,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	Tags          []string   `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	ExcludeTags   []string   `protobuf:"bytes,7,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	TargetTls     *TargetTLS `protobuf:"bytes,8,opt,name=target_tls,json=targetTls,proto3" json:"target_tls,omitempty"` // the master's TLS flags for the target, if any
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -605,6 +606,107 @@ func (x *Scenario) GetExcludeTags() []string {
 	return nil
 }
 
+func (x *Scenario) GetTargetTls() *TargetTLS {
+	if x != nil {
+		return x.TargetTls
+	}
+	return nil
+}
+
+// TargetTLS is the master's --target-ca, --target-cert, --target-key (file
+// names for messages, and contents) and --insecure-skip-tls-verify.
+type TargetTLS struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	CaName             string                 `protobuf:"bytes,1,opt,name=ca_name,json=caName,proto3" json:"ca_name,omitempty"`
+	Ca                 []byte                 `protobuf:"bytes,2,opt,name=ca,proto3" json:"ca,omitempty"`
+	CertName           string                 `protobuf:"bytes,3,opt,name=cert_name,json=certName,proto3" json:"cert_name,omitempty"`
+	Cert               []byte                 `protobuf:"bytes,4,opt,name=cert,proto3" json:"cert,omitempty"`
+	KeyName            string                 `protobuf:"bytes,5,opt,name=key_name,json=keyName,proto3" json:"key_name,omitempty"`
+	Key                []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
+	InsecureSkipVerify bool                   `protobuf:"varint,7,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TargetTLS) Reset() {
+	*x = TargetTLS{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetTLS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetTLS) ProtoMessage() {}
+
+func (x *TargetTLS) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetTLS.ProtoReflect.Descriptor instead.
+func (*TargetTLS) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TargetTLS) GetCaName() string {
+	if x != nil {
+		return x.CaName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetCa() []byte {
+	if x != nil {
+		return x.Ca
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetCertName() string {
+	if x != nil {
+		return x.CertName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetCert() []byte {
+	if x != nil {
+		return x.Cert
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetKeyName() string {
+	if x != nil {
+		return x.KeyName
+	}
+	return ""
+}
+
+func (x *TargetTLS) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *TargetTLS) GetInsecureSkipVerify() bool {
+	if x != nil {
+		return x.InsecureSkipVerify
+	}
+	return false
+}
+
 type Refusal struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Reason         string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -616,7 +718,7 @@ type Refusal struct {
 
 func (x *Refusal) Reset() {
 	*x = Refusal{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +730,7 @@ func (x *Refusal) String() string {
 func (*Refusal) ProtoMessage() {}
 
 func (x *Refusal) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +743,7 @@ func (x *Refusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
 func (*Refusal) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Refusal) GetReason() string {
@@ -695,7 +797,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +809,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[6]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +822,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{6}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Assignment) GetRunId() string {
@@ -834,7 +936,7 @@ type Shape struct {
 
 func (x *Shape) Reset() {
 	*x = Shape{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +948,7 @@ func (x *Shape) String() string {
 func (*Shape) ProtoMessage() {}
 
 func (x *Shape) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[7]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +961,7 @@ func (x *Shape) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shape.ProtoReflect.Descriptor instead.
 func (*Shape) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{7}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Shape) GetOpen() bool {
@@ -907,7 +1009,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1021,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[8]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1034,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{8}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Stage) GetDurationMs() int64 {
@@ -960,7 +1062,7 @@ type Cycle struct {
 
 func (x *Cycle) Reset() {
 	*x = Cycle{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1074,7 @@ func (x *Cycle) String() string {
 func (*Cycle) ProtoMessage() {}
 
 func (x *Cycle) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[9]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1087,7 @@ func (x *Cycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cycle.ProtoReflect.Descriptor instead.
 func (*Cycle) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{9}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Cycle) GetMin() float64 {
@@ -1021,7 +1123,7 @@ type Spike struct {
 
 func (x *Spike) Reset() {
 	*x = Spike{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1135,7 @@ func (x *Spike) String() string {
 func (*Spike) ProtoMessage() {}
 
 func (x *Spike) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[10]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1148,7 @@ func (x *Spike) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spike.ProtoReflect.Descriptor instead.
 func (*Spike) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{10}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Spike) GetBase() float64 {
@@ -1099,7 +1201,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1213,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[11]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1226,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{11}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetState() string {
@@ -1220,7 +1322,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1334,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[12]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1347,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{12}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Heartbeat) GetStatus() *Status {
@@ -1273,7 +1375,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1387,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[13]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1400,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{13}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Report) GetSeq() uint64 {
@@ -1360,7 +1462,7 @@ type FeederUse struct {
 
 func (x *FeederUse) Reset() {
 	*x = FeederUse{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1474,7 @@ func (x *FeederUse) String() string {
 func (*FeederUse) ProtoMessage() {}
 
 func (x *FeederUse) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1487,7 @@ func (x *FeederUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeederUse.ProtoReflect.Descriptor instead.
 func (*FeederUse) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FeederUse) GetFeeder() string {
@@ -1420,7 +1522,7 @@ type LeaseRequest struct {
 
 func (x *LeaseRequest) Reset() {
 	*x = LeaseRequest{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1534,7 @@ func (x *LeaseRequest) String() string {
 func (*LeaseRequest) ProtoMessage() {}
 
 func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1547,7 @@ func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
 func (*LeaseRequest) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LeaseRequest) GetRunId() string {
@@ -1510,7 +1612,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1624,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1637,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Lease) GetRunId() string {
@@ -1606,7 +1708,7 @@ type Recall struct {
 
 func (x *Recall) Reset() {
 	*x = Recall{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1720,7 @@ func (x *Recall) String() string {
 func (*Recall) ProtoMessage() {}
 
 func (x *Recall) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1733,7 @@ func (x *Recall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recall.ProtoReflect.Descriptor instead.
 func (*Recall) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Recall) GetRunId() string {
@@ -1666,7 +1768,7 @@ type LeaseReturn struct {
 
 func (x *LeaseReturn) Reset() {
 	*x = LeaseReturn{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1780,7 @@ func (x *LeaseReturn) String() string {
 func (*LeaseReturn) ProtoMessage() {}
 
 func (x *LeaseReturn) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1793,7 @@ func (x *LeaseReturn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseReturn.ProtoReflect.Descriptor instead.
 func (*LeaseReturn) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LeaseReturn) GetRunId() string {
@@ -1739,7 +1841,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1853,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1866,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1783,7 +1885,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1897,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1910,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Quit) GetReason() string {
@@ -1829,7 +1931,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1943,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1956,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{21}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Interval) GetEntries() []*Entry {
@@ -1907,13 +2009,14 @@ type Entry struct {
 	UncorrectedMaxMicros    int64    `protobuf:"varint,16,opt,name=uncorrected_max_micros,json=uncorrectedMaxMicros,proto3" json:"uncorrected_max_micros,omitempty"`
 	UncorrectedBucketValues []uint64 `protobuf:"varint,17,rep,packed,name=uncorrected_bucket_values,json=uncorrectedBucketValues,proto3" json:"uncorrected_bucket_values,omitempty"`
 	UncorrectedBucketCounts []uint64 `protobuf:"varint,18,rep,packed,name=uncorrected_bucket_counts,json=uncorrectedBucketCounts,proto3" json:"uncorrected_bucket_counts,omitempty"`
+	WireBytes               int64    `protobuf:"varint,19,opt,name=wire_bytes,json=wireBytes,proto3" json:"wire_bytes,omitempty"` // bodies as received; bytes = 8 counts them decoded
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2028,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2041,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{22}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Entry) GetMethod() string {
@@ -2067,6 +2170,13 @@ func (x *Entry) GetUncorrectedBucketCounts() []uint64 {
 	return nil
 }
 
+func (x *Entry) GetWireBytes() int64 {
+	if x != nil {
+		return x.WireBytes
+	}
+	return 0
+}
+
 type ErrorCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
@@ -2079,7 +2189,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2201,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2214,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{23}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -2146,7 +2256,7 @@ type Exception struct {
 
 func (x *Exception) Reset() {
 	*x = Exception{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2268,7 @@ func (x *Exception) String() string {
 func (*Exception) ProtoMessage() {}
 
 func (x *Exception) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2281,7 @@ func (x *Exception) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exception.ProtoReflect.Descriptor instead.
 func (*Exception) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{24}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Exception) GetMessage() string {
@@ -2233,7 +2343,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x12report_interval_ms\x18\x05 \x01(\x03R\x10reportIntervalMs\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x06 \x01(\x03R\x13heartbeatIntervalMs\x120\n" +
 	"\x14heartbeat_timeout_ms\x18\a \x01(\x03R\x12heartbeatTimeoutMs\x12%\n" +
-	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\x8c\x02\n" +
+	"\x0emaster_version\x18\b \x01(\tR\rmasterVersion\"\xc8\x02\n" +
 	"\bScenario\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\fR\x06source\x12;\n" +
@@ -2241,11 +2351,21 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x04hash\x18\x04 \x01(\tR\x04hash\x12\x12\n" +
 	"\x04host\x18\x05 \x01(\tR\x04host\x12\x12\n" +
 	"\x04tags\x18\x06 \x03(\tR\x04tags\x12!\n" +
-	"\fexclude_tags\x18\a \x03(\tR\vexcludeTags\x1a8\n" +
+	"\fexclude_tags\x18\a \x03(\tR\vexcludeTags\x12:\n" +
+	"\n" +
+	"target_tls\x18\b \x01(\v2\x1b.horde.cluster.v1.TargetTLSR\ttargetTls\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"q\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xc4\x01\n" +
+	"\tTargetTLS\x12\x17\n" +
+	"\aca_name\x18\x01 \x01(\tR\x06caName\x12\x0e\n" +
+	"\x02ca\x18\x02 \x01(\fR\x02ca\x12\x1b\n" +
+	"\tcert_name\x18\x03 \x01(\tR\bcertName\x12\x12\n" +
+	"\x04cert\x18\x04 \x01(\fR\x04cert\x12\x19\n" +
+	"\bkey_name\x18\x05 \x01(\tR\akeyName\x12\x10\n" +
+	"\x03key\x18\x06 \x01(\fR\x03key\x120\n" +
+	"\x14insecure_skip_verify\x18\a \x01(\bR\x12insecureSkipVerify\"q\n" +
 	"\aRefusal\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12%\n" +
 	"\x0emaster_version\x18\x02 \x01(\tR\rmasterVersion\x12'\n" +
@@ -2363,7 +2483,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\bInterval\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.horde.cluster.v1.EntryR\aentries\x124\n" +
 	"\x06errors\x18\x02 \x03(\v2\x1c.horde.cluster.v1.ErrorCountR\x06errors\x12%\n" +
-	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xa9\x05\n" +
+	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xc8\x05\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -2387,7 +2507,9 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x16uncorrected_min_micros\x18\x0f \x01(\x03R\x14uncorrectedMinMicros\x124\n" +
 	"\x16uncorrected_max_micros\x18\x10 \x01(\x03R\x14uncorrectedMaxMicros\x12:\n" +
 	"\x19uncorrected_bucket_values\x18\x11 \x03(\x04R\x17uncorrectedBucketValues\x12:\n" +
-	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\"h\n" +
+	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\x12\x1d\n" +
+	"\n" +
+	"wire_bytes\x18\x13 \x01(\x03R\twireBytes\"h\n" +
 	"\n" +
 	"ErrorCount\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
@@ -2413,71 +2535,73 @@ func file_horde_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_horde_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil), // 0: horde.cluster.v1.WorkerMessage
 	(*MasterMessage)(nil), // 1: horde.cluster.v1.MasterMessage
 	(*Join)(nil),          // 2: horde.cluster.v1.Join
 	(*Welcome)(nil),       // 3: horde.cluster.v1.Welcome
 	(*Scenario)(nil),      // 4: horde.cluster.v1.Scenario
-	(*Refusal)(nil),       // 5: horde.cluster.v1.Refusal
-	(*Assignment)(nil),    // 6: horde.cluster.v1.Assignment
-	(*Shape)(nil),         // 7: horde.cluster.v1.Shape
-	(*Stage)(nil),         // 8: horde.cluster.v1.Stage
-	(*Cycle)(nil),         // 9: horde.cluster.v1.Cycle
-	(*Spike)(nil),         // 10: horde.cluster.v1.Spike
-	(*Status)(nil),        // 11: horde.cluster.v1.Status
-	(*Heartbeat)(nil),     // 12: horde.cluster.v1.Heartbeat
-	(*Report)(nil),        // 13: horde.cluster.v1.Report
-	(*FeederUse)(nil),     // 14: horde.cluster.v1.FeederUse
-	(*LeaseRequest)(nil),  // 15: horde.cluster.v1.LeaseRequest
-	(*Lease)(nil),         // 16: horde.cluster.v1.Lease
-	(*Recall)(nil),        // 17: horde.cluster.v1.Recall
-	(*LeaseReturn)(nil),   // 18: horde.cluster.v1.LeaseReturn
-	(*Ack)(nil),           // 19: horde.cluster.v1.Ack
-	(*Quit)(nil),          // 20: horde.cluster.v1.Quit
-	(*Interval)(nil),      // 21: horde.cluster.v1.Interval
-	(*Entry)(nil),         // 22: horde.cluster.v1.Entry
-	(*ErrorCount)(nil),    // 23: horde.cluster.v1.ErrorCount
-	(*Exception)(nil),     // 24: horde.cluster.v1.Exception
-	nil,                   // 25: horde.cluster.v1.Scenario.FilesEntry
-	nil,                   // 26: horde.cluster.v1.Assignment.VarsEntry
+	(*TargetTLS)(nil),     // 5: horde.cluster.v1.TargetTLS
+	(*Refusal)(nil),       // 6: horde.cluster.v1.Refusal
+	(*Assignment)(nil),    // 7: horde.cluster.v1.Assignment
+	(*Shape)(nil),         // 8: horde.cluster.v1.Shape
+	(*Stage)(nil),         // 9: horde.cluster.v1.Stage
+	(*Cycle)(nil),         // 10: horde.cluster.v1.Cycle
+	(*Spike)(nil),         // 11: horde.cluster.v1.Spike
+	(*Status)(nil),        // 12: horde.cluster.v1.Status
+	(*Heartbeat)(nil),     // 13: horde.cluster.v1.Heartbeat
+	(*Report)(nil),        // 14: horde.cluster.v1.Report
+	(*FeederUse)(nil),     // 15: horde.cluster.v1.FeederUse
+	(*LeaseRequest)(nil),  // 16: horde.cluster.v1.LeaseRequest
+	(*Lease)(nil),         // 17: horde.cluster.v1.Lease
+	(*Recall)(nil),        // 18: horde.cluster.v1.Recall
+	(*LeaseReturn)(nil),   // 19: horde.cluster.v1.LeaseReturn
+	(*Ack)(nil),           // 20: horde.cluster.v1.Ack
+	(*Quit)(nil),          // 21: horde.cluster.v1.Quit
+	(*Interval)(nil),      // 22: horde.cluster.v1.Interval
+	(*Entry)(nil),         // 23: horde.cluster.v1.Entry
+	(*ErrorCount)(nil),    // 24: horde.cluster.v1.ErrorCount
+	(*Exception)(nil),     // 25: horde.cluster.v1.Exception
+	nil,                   // 26: horde.cluster.v1.Scenario.FilesEntry
+	nil,                   // 27: horde.cluster.v1.Assignment.VarsEntry
 }
 var file_horde_cluster_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: horde.cluster.v1.WorkerMessage.join:type_name -> horde.cluster.v1.Join
-	13, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
-	12, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	15, // 3: horde.cluster.v1.WorkerMessage.lease_request:type_name -> horde.cluster.v1.LeaseRequest
-	18, // 4: horde.cluster.v1.WorkerMessage.lease_return:type_name -> horde.cluster.v1.LeaseReturn
+	14, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
+	13, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	16, // 3: horde.cluster.v1.WorkerMessage.lease_request:type_name -> horde.cluster.v1.LeaseRequest
+	19, // 4: horde.cluster.v1.WorkerMessage.lease_return:type_name -> horde.cluster.v1.LeaseReturn
 	3,  // 5: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
-	5,  // 6: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
-	6,  // 7: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
-	19, // 8: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
-	12, // 9: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	20, // 10: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
-	16, // 11: horde.cluster.v1.MasterMessage.lease:type_name -> horde.cluster.v1.Lease
-	17, // 12: horde.cluster.v1.MasterMessage.recall:type_name -> horde.cluster.v1.Recall
+	6,  // 6: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
+	7,  // 7: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
+	20, // 8: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
+	13, // 9: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	21, // 10: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
+	17, // 11: horde.cluster.v1.MasterMessage.lease:type_name -> horde.cluster.v1.Lease
+	18, // 12: horde.cluster.v1.MasterMessage.recall:type_name -> horde.cluster.v1.Recall
 	4,  // 13: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
-	25, // 14: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
-	7,  // 15: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
-	26, // 16: horde.cluster.v1.Assignment.vars:type_name -> horde.cluster.v1.Assignment.VarsEntry
-	8,  // 17: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
-	9,  // 18: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
-	10, // 19: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
-	11, // 20: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
-	21, // 21: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
-	24, // 22: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
-	11, // 23: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
-	14, // 24: horde.cluster.v1.Report.used:type_name -> horde.cluster.v1.FeederUse
-	22, // 25: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
-	23, // 26: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
-	0,  // 27: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
-	1,  // 28: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
-	28, // [28:29] is the sub-list for method output_type
-	27, // [27:28] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	26, // 14: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
+	5,  // 15: horde.cluster.v1.Scenario.target_tls:type_name -> horde.cluster.v1.TargetTLS
+	8,  // 16: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
+	27, // 17: horde.cluster.v1.Assignment.vars:type_name -> horde.cluster.v1.Assignment.VarsEntry
+	9,  // 18: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
+	10, // 19: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
+	11, // 20: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
+	12, // 21: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
+	22, // 22: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
+	25, // 23: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
+	12, // 24: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
+	15, // 25: horde.cluster.v1.Report.used:type_name -> horde.cluster.v1.FeederUse
+	23, // 26: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
+	24, // 27: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
+	0,  // 28: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
+	1,  // 29: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_horde_cluster_v1_cluster_proto_init() }
@@ -2508,7 +2632,7 @@ func file_horde_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_horde_cluster_v1_cluster_proto_rawDesc), len(file_horde_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/horde-load/horde/internal/cluster"
 	pb "github.com/horde-load/horde/internal/cluster/clusterpb"
+	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/shape"
 	"github.com/horde-load/horde/internal/stats"
 )
@@ -92,7 +93,7 @@ func MasterToPB(m *cluster.MasterMessage) (*pb.MasterMessage, error) {
 			ReportIntervalMs: ms(w.ReportInterval), HeartbeatIntervalMs: ms(w.HeartbeatInterval), HeartbeatTimeoutMs: ms(w.HeartbeatTimeout),
 		}
 		if s := w.Scenario; s != nil {
-			out.Scenario = &pb.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags}
+			out.Scenario = &pb.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TargetTls: targetTLSToPB(s.TLS)}
 		}
 		return &pb.MasterMessage{Body: &pb.MasterMessage_Welcome{Welcome: out}}, nil
 	case m.Refusal != nil:
@@ -132,7 +133,7 @@ func MasterFromPB(m *pb.MasterMessage) (*cluster.MasterMessage, error) {
 			ReportInterval: dur(w.ReportIntervalMs), HeartbeatInterval: dur(w.HeartbeatIntervalMs), HeartbeatTimeout: dur(w.HeartbeatTimeoutMs),
 		}
 		if s := w.Scenario; s != nil {
-			out.Scenario = &cluster.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags}
+			out.Scenario = &cluster.Scenario{Name: s.Name, Source: s.Source, Files: s.Files, Hash: s.Hash, Host: s.Host, Tags: s.Tags, ExcludeTags: s.ExcludeTags, TLS: targetTLSFromPB(s.TargetTls)}
 			if out.Scenario.Files == nil {
 				out.Scenario.Files = map[string][]byte{}
 			}
@@ -262,7 +263,7 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		}
 		pe := &pb.Entry{
 			Method: k.Method, Name: k.Name, Count: e.Count, Failures: e.Failures, SumMicros: e.SumMicros,
-			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, OutOfRange: e.OutOfRange,
+			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, WireBytes: e.WireBytes, OutOfRange: e.OutOfRange,
 		}
 		if sp == nil {
 			sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
@@ -343,7 +344,7 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		k := stats.Key{Method: pe.Method, Name: pe.Name}
 		e := &stats.IntervalEntry{
 			Count: pe.Count, Failures: pe.Failures, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros,
-			MaxMicros: pe.MaxMicros, Bytes: pe.Bytes, OutOfRange: pe.OutOfRange,
+			MaxMicros: pe.MaxMicros, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange,
 		}
 		if len(pe.Histogram) > 0 {
 			h, err := hdr.Decode(pe.Histogram)
@@ -409,4 +410,30 @@ func IntervalFromPB(p *pb.Interval) (*stats.Interval, error) {
 		return nil, err
 	}
 	return iv, nil
+}
+
+func targetTLSToPB(t scenario.TLSFlags) *pb.TargetTLS {
+	if t.CA.Data == nil && t.Cert.Data == nil && t.Key.Data == nil && !t.InsecureSkipVerify {
+		return nil
+	}
+	return &pb.TargetTLS{
+		CaName: t.CA.Name, Ca: t.CA.Data, CertName: t.Cert.Name, Cert: t.Cert.Data,
+		KeyName: t.Key.Name, Key: t.Key.Data, InsecureSkipVerify: t.InsecureSkipVerify,
+	}
+}
+
+func targetTLSFromPB(t *pb.TargetTLS) scenario.TLSFlags {
+	if t == nil {
+		return scenario.TLSFlags{}
+	}
+	file := func(name string, data []byte) scenario.File {
+		if data == nil {
+			return scenario.File{}
+		}
+		return scenario.File{Name: name, Data: data}
+	}
+	return scenario.TLSFlags{
+		CA: file(t.CaName, t.Ca), Cert: file(t.CertName, t.Cert), Key: file(t.KeyName, t.Key),
+		InsecureSkipVerify: t.InsecureSkipVerify,
+	}
 }
