@@ -202,10 +202,10 @@ func TestConvert_TokenCapture(t *testing.T) {
 func TestConvert_GroupsAndSleeps(t *testing.T) {
 	data := harJSON(t, nil,
 		ex{at: 0, url: "http://h.test/", rtype: "document", respH: [][2]string{{"Content-Type", "text/html"}}, resp: "<p>"},
-		ex{at: 0.05, url: "http://h.test/api/a", rtype: "fetch"},                                                          // 40ms after: no sleep
-		ex{at: 0.56, url: "http://h.test/api/b", rtype: "fetch"},                                                          // 500ms: a sleep
-		ex{at: 1.0, url: "http://h.test/next", rtype: "document", respH: [][2]string{{"Content-Type", "text/html"}}},      // a page load
-		ex{at: 4.01, url: "http://h.test/api/c", rtype: "xhr"},                                                            // 3s gap: a task
+		ex{at: 0.05, url: "http://h.test/api/a", rtype: "fetch"},                                                                // 40ms after: no sleep
+		ex{at: 0.56, url: "http://h.test/api/b", rtype: "fetch"},                                                                // 500ms: a sleep
+		ex{at: 1.0, url: "http://h.test/next", rtype: "document", respH: [][2]string{{"Content-Type", "text/html"}}},            // a page load
+		ex{at: 4.01, url: "http://h.test/api/c", rtype: "xhr"},                                                                  // 3s gap: a task
 		ex{at: 4.02, ms: 100, url: "http://h.test/api/d", rtype: "xhr"}, ex{at: 4.03, url: "http://h.test/api/e", rtype: "xhr"}, // parallel
 	)
 	res, out := convert(t, data, Options{})
@@ -299,8 +299,8 @@ func TestConvert_CookiesAndForms(t *testing.T) {
 	data := harJSON(t, nil,
 		ex{at: 0, url: "http://h.test/login", respH: [][2]string{{"Content-Type", "text/html"}, {"Set-Cookie", "csrftoken=Zx9Yw8Vu7Ts6; Path=/"}}, resp: "<form>"},
 		ex{at: 1, method: "POST", url: "http://h.test/login", mime: "application/x-www-form-urlencoded",
-			body: "user=alice&pw=s+e%26cret&tag=a&tag=b&csrf=Zx9Yw8Vu7Ts6",
-			reqH: [][2]string{{"Cookie", "csrftoken=Zx9Yw8Vu7Ts6"}, {"X-CSRFToken", "Zx9Yw8Vu7Ts6"}, {"Content-Type", "application/x-www-form-urlencoded"}},
+			body:   "user=alice&pw=s+e%26cret&tag=a&tag=b&csrf=Zx9Yw8Vu7Ts6",
+			reqH:   [][2]string{{"Cookie", "csrftoken=Zx9Yw8Vu7Ts6"}, {"X-CSRFToken", "Zx9Yw8Vu7Ts6"}, {"Content-Type", "application/x-www-form-urlencoded"}},
 			status: 302, respH: [][2]string{{"Location", "/home"}, {"Set-Cookie", "sessionid=abc; HttpOnly"}}},
 		ex{at: 1.1, url: "http://h.test/home", reqH: [][2]string{{"Cookie", "csrftoken=Zx9Yw8Vu7Ts6; sessionid=abc"}}},
 	)
