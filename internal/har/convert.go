@@ -255,6 +255,11 @@ func (c *converter) filter(entries []*Entry) (kept []*Entry, setters map[*Entry]
 		switch {
 		case e.URL == nil || !isHTTP(e.URL):
 			reason = DropScheme
+		case origin(e.URL) != c.main && !c.included(e.URL):
+			reason = DropHost
+			otherHosts[origin(e.URL)]++
+		case !c.opts.IncludeStatic && isStatic(e):
+			reason = DropStatic
 		case e.Response.Status == 0:
 			reason = DropNoAnswer
 		case e.FromCache != "":
@@ -263,11 +268,6 @@ func (c *converter) filter(entries []*Entry) (kept []*Entry, setters map[*Entry]
 			reason = DropPreflight
 		case !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, strings.ToUpper(e.Request.Method)):
 			reason = DropMethod
-		case origin(e.URL) != c.main && !c.included(e.URL):
-			reason = DropHost
-			otherHosts[origin(e.URL)]++
-		case !c.opts.IncludeStatic && isStatic(e):
-			reason = DropStatic
 		}
 		if reason != "" {
 			c.res.Dropped[reason]++
