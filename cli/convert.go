@@ -14,7 +14,7 @@ import (
 	"github.com/horde-load/horde/internal/run"
 )
 
-func newConvertCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
+func newConvertCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		out     string
 		opts    har.Options
@@ -31,9 +31,6 @@ out (a login's token, a created item's id) are captured and sent back as
 templates. See docs/convert.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := bindEnv(cmd.Flags(), lookup); err != nil {
-				return err
-			}
 			if opts.Name != "" && !identName(opts.Name) {
 				return badInput("--name %q: use letters, digits, _ and - only", opts.Name)
 			}
