@@ -673,7 +673,7 @@ func (c *converter) bodyOf(s *step) {
 	case (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid([]byte(pd.Text)):
 		n, err := parseJSONNode([]byte(pd.Text))
 		if err == nil {
-			c.templateJSON(n)
+			c.templateJSON("", n)
 			s.body = bodyOut{kind: "json", json: n}
 			return
 		}
@@ -726,9 +726,16 @@ func (c *converter) form(pd *PostData) ([]field, bool) {
 }
 
 // templateJSON replaces the strings of a request's JSON body that an
-// earlier response held by their captures.
-func (c *converter) templateJSON(n *jsonNode) {
+// earlier response held, and the numbers under id-like keys, by their
+// captures.
+func (c *converter) templateJSON(key string, n *jsonNode) {
 	switch n.kind {
+	case jsonNumber:
+		// an id a response handed out: a template that renders a number
+		// is sent as a bare JSON number
+		if src, ok := c.ids[n.text]; ok && idKey(key) && numRE.MatchString(n.text) {
+			n.kind, n.text = jsonString, c.use(src)
+		}
 	case jsonString:
 		// a value that renders as digits would be sent as a number
 		if numRE.MatchString(n.text) {
@@ -738,7 +745,11 @@ func (c *converter) templateJSON(n *jsonNode) {
 		n.text, _ = c.templated(n.text)
 	case jsonObject, jsonArray:
 		for _, ch := range n.items {
-			c.templateJSON(ch.value)
+			k := ch.key
+			if n.kind == jsonArray {
+				k = key
+			}
+			c.templateJSON(k, ch.value)
 		}
 	}
 }

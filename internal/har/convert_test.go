@@ -251,6 +251,7 @@ func TestConvert_IDCapture(t *testing.T) {
 		ex{at: 0.2, method: "POST", url: "http://h.test/api/carts", status: 201, resp: `{"id":"9b2f6a3e-1c4d-4e5f-8a9b-0c1d2e3f4a5b"}`},
 		ex{at: 0.3, method: "PUT", url: "http://h.test/api/carts/9b2f6a3e-1c4d-4e5f-8a9b-0c1d2e3f4a5b/items/3", mime: "application/json", body: `{"qty":"9b2f6a3e-1c4d-4e5f-8a9b-0c1d2e3f4a5b"}`},
 		ex{at: 0.4, url: "http://h.test/api/search?cart=9b2f6a3e-1c4d-4e5f-8a9b-0c1d2e3f4a5b"},
+		ex{at: 0.5, method: "POST", url: "http://h.test/api/lines", mime: "application/json", body: `{"lines":[{"order_id":7,"qty":7}],"n":8}`},
 	)
 	_, out := convert(t, data, Options{})
 	wantIn(t, out,
@@ -260,6 +261,8 @@ func TestConvert_IDCapture(t *testing.T) {
 		"- put: /api/carts/{{ .carts_id }}/items/3\n            name: /api/carts/[id]/items/[id]",
 		"qty: '{{ .carts_id }}'",
 		"- get: /api/search?cart={{ .carts_id | urlquery }}",
+		"order_id_2: {json: 'orders[0].order_id'}",
+		"- order_id: '{{ .order_id_2 }}'\n                  qty: 7\n              n: 8",
 	)
 }
 
