@@ -439,8 +439,8 @@ func (p *parser) check(e *Entry, raw json.RawMessage, off int64, path string) {
 	} else {
 		e.URL = u
 	}
-	if e.Response.Status < 0 || e.Response.Status > 999 {
-		p.errorf(at("response", "status"), path+".response.status", "%d is not an HTTP status", e.Response.Status)
+	if st := e.Response.Status; st != 0 && (st < 100 || st > 599) {
+		p.errorf(at("response", "status"), path+".response.status", "%d is not an HTTP status (0 for no answer, or 100 to 599)", st)
 	}
 	if e.Time < 0 && e.Time != -1 {
 		p.errorf(at("time"), path+".time", "negative: %v", e.Time)

@@ -38,7 +38,7 @@ func TestParse_Errors(t *testing.T) {
 			"t.har:3:44: entries[1].time: negative: -5",
 			`t.har:3:70: entries[1].request.method: "GE T" is not an HTTP method`,
 			`t.har:3:85: entries[1].request.url: "/api" is not an absolute URL: no scheme`,
-			"t.har:3:117: entries[1].response.status: 1200 is not an HTTP status",
+			"t.har:3:117: entries[1].response.status: 1200 is not an HTTP status (0 for no answer, or 100 to 599)",
 		}},
 		{"pages wrong", `{"log": {"pages": [{"id": 1}], "entries": []}}`, []string{"t.har:1:27: log.pages.id: want a string, got a JSON number"}},
 	} {

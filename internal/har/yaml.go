@@ -258,6 +258,9 @@ func taskName(log *Log, ss []*step) string {
 		if name == "" {
 			name = s.e.URL.EscapedPath()
 		}
+		if name == "" {
+			name = "/"
+		}
 		return strings.ToUpper(s.method) + " " + name
 	}
 	return "task"
