@@ -370,7 +370,14 @@ func gapBefore(before []*Entry, e *Entry) time.Duration {
 	return e.Started.Sub(end)
 }
 
+// MaxSleep caps a recorded pause: a longer one is the user away, not
+// think time.
+const MaxSleep = 5 * time.Minute
+
 func roundSleep(d time.Duration) time.Duration {
+	if d > MaxSleep {
+		return MaxSleep
+	}
 	if d >= 10*time.Second {
 		return d.Round(100 * time.Millisecond)
 	}
@@ -503,7 +510,12 @@ func (c *converter) request(e *Entry) *step {
 	s.url, s.name = c.target(e.URL)
 	c.bodyOf(s)
 	c.headersOf(s)
+	sent := map[string]bool{}
 	for _, ck := range sentCookies(e) {
+		if sent[ck.Name] {
+			continue
+		}
+		sent[ck.Name] = true
 		if _, err := http.ParseCookie(ck.Name + "=x"); err == nil && !c.cookies[ck.Name] {
 			s.cookies = append(s.cookies, field{name: ck.Name, value: esc(ck.Value)})
 		}
@@ -613,7 +625,7 @@ var authSchemes = []string{"Bearer ", "Token ", "JWT "}
 func (c *converter) headersOf(s *step) {
 	seen := map[string]bool{}
 	for _, h := range s.e.Request.Headers {
-		if !keptHeader(h.Name) {
+		if !keptHeader(h.Name) || strings.ContainsAny(h.Value, "\r\n\x00") {
 			continue
 		}
 		name := textproto.CanonicalMIMEHeaderKey(h.Name)

@@ -395,3 +395,21 @@ func TestConvert_Pages(t *testing.T) {
 	_, out := convert(t, data, Options{})
 	wantIn(t, out, "- name: Home\n        steps:\n          - get: /\n", "- get: /api/home", "- sleep: 4.49s\n      - name: page /cart?x=1", "- name: GET /api/x")
 }
+
+// Odd but valid recordings still give a valid scenario: repeated JSON keys
+// (the last wins), repeated cookies, header names that are not tokens,
+// a pause of an hour (capped), a day-long request time.
+func TestConvert_Odd(t *testing.T) {
+	data := harJSON(t, nil,
+		ex{at: 0, method: "POST", url: "http://h.test/a", mime: "application/json", body: `{"a":1,"b":2,"a":3}`,
+			reqH: [][2]string{{"Cookie", "x=1; x=2"}, {"bad header", "v"}, {"X-Ok", "line\nbreak"}, {"X-Fine", "yes"}}},
+		ex{at: 3600, url: "http://h.test/b", ms: 1e12},
+		ex{at: 3601, url: "http://h.test/c"},
+	)
+	_, out := convert(t, data, Options{})
+	wantIn(t, out, "json:\n              a: 3\n              b: 2\n", "cookies:\n              x: \"1\"", "X-Fine: yes\n", "- sleep: 5m0s\n")
+	wantNotIn(t, out, "bad header", "X-Ok", "x: \"2\"")
+	if strings.Count(out, "- sleep:") != 1 {
+		t.Errorf("want one sleep (the request of 11 days in flight covers the last pause):\n%s", out)
+	}
+}

@@ -100,7 +100,7 @@ var dropHeaders = map[string]bool{
 // scenario (HTTP/2 pseudo-headers and sec-* are the browser's).
 func keptHeader(name string) bool {
 	n := strings.ToLower(name)
-	return n != "" && !strings.HasPrefix(n, ":") && !strings.HasPrefix(n, "sec-") && !dropHeaders[n]
+	return isToken(n) && !strings.HasPrefix(n, "sec-") && !dropHeaders[n]
 }
 
 // origin is scheme://host[:port] of a URL, with default ports dropped.

@@ -62,7 +62,8 @@ type Entry struct {
 
 // End is when the exchange ended, as the recording says.
 func (e *Entry) End() time.Time {
-	return e.Started.Add(time.Duration(max(e.Time, 0) * float64(time.Millisecond)))
+	ms := min(max(e.Time, 0), 1e9) // a recording does not last 11 days
+	return e.Started.Add(time.Duration(ms * float64(time.Millisecond)))
 }
 
 // Request is an entry's request.

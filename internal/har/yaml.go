@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func readJSONNode(dec *json.Decoder) (*jsonNode, error) {
 			}
 			if it.value, err = readJSONNode(dec); err != nil {
 				return nil, err
+			}
+			// a repeated key: the last one wins, as in encoding/json
+			if i := slices.IndexFunc(n.items, func(o jsonItem) bool { return n.kind == jsonObject && o.key == it.key }); i >= 0 {
+				n.items[i].value = it.value
+				continue
 			}
 			n.items = append(n.items, it)
 		}
