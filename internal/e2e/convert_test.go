@@ -173,6 +173,7 @@ func TestConvert_ChromiumRecording(t *testing.T) {
 		t.Fatalf("run: exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout, r.stderr)
 	}
 	rows := statsRows(t, filepath.Join(dir, "res_stats.csv"))
+	t.Logf("run: %d requests, %d failures", count(t, rows[" Aggregated"], 2), count(t, rows[" Aggregated"], 3))
 	if got := count(t, rows[" Aggregated"], 3); got != 0 {
 		t.Errorf("failures: got %d, want 0\n%v", got, readCSV(t, filepath.Join(dir, "res_failures.csv")))
 	}
