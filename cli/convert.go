@@ -6,7 +6,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +15,10 @@ import (
 
 func newConvertCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		out     string
-		opts    har.Options
-		minimum time.Duration
+		out      string
+		opts     har.Options
+		gap      = durationValue{har.DefaultGap}
+		minSleep = durationValue{har.DefaultMinSleep}
 	)
 	cmd := &cobra.Command{
 		Use:   "convert RECORDING.har",
@@ -34,7 +34,7 @@ templates. See docs/convert.md.`,
 			if opts.Name != "" && !identName(opts.Name) {
 				return badInput("--name %q: use letters, digits, _ and - only", opts.Name)
 			}
-			opts.MinSleep = minimum
+			opts.Gap, opts.MinSleep = gap.d, minSleep.d
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return badInput("%v", err)
@@ -67,8 +67,8 @@ templates. See docs/convert.md.`,
 	f.StringSliceVar(&opts.IncludeHosts, "include-host", nil, "also keep the requests to this host (repeatable)")
 	f.BoolVar(&opts.IncludeStatic, "include-static", false, "keep images, style sheets, scripts, fonts and media")
 	f.StringVar(&opts.Name, "name", har.DefaultName, "name of the user class")
-	f.DurationVar(&opts.Gap, "gap", har.DefaultGap, "without pages in the recording, a pause this long starts a new task")
-	f.DurationVar(&minimum, "min-sleep", har.DefaultMinSleep, "shorter pauses between requests are not written as sleep steps")
+	f.Var(&gap, "gap", "without pages in the recording, a pause this long starts a new task")
+	f.Var(&minSleep, "min-sleep", "shorter pauses between requests are not written as sleep steps")
 	return cmd
 }
 
