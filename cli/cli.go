@@ -78,6 +78,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer, lookup env, classes 
 	root.AddCommand(
 		newRunCmd(stdout, stderr, lookup, classes),
 		newValidateCmd(stdout, stderr),
+		newConvertCmd(stdout, stderr),
 		newTargetCmd(stdout, stderr, lookup),
 		newDemoCmd(stdout, stderr, lookup),
 		newMasterCmd(stdout, stderr, lookup, classes), newWorkerCmd(stdout, stderr, lookup, classes),
