@@ -357,6 +357,35 @@ func TestTLS_Nginx(t *testing.T) {
 		}
 	})
 
+	// A Starlark script's requests take the command line's TLS too: they
+	// have no tls: of their own.
+	t.Run("script with --target-ca", func(t *testing.T) {
+		file := writeFile(t, dir, "tls.star", `host = "`+host+`"
+
+def get_json(u):
+    r = u.get("/static/data.json", name = "json")
+    check(r.status == 200 and r.json()["ok"], "ok json")
+
+users = [user("u", wait = constant(0.02), tasks = {get_json: 1})]
+`)
+		for _, c := range []struct {
+			args []string
+			ok   bool
+		}{{[]string{"--target-ca", pki.ca}, true}, {[]string{"--insecure-skip-tls-verify"}, true}, {nil, false}} {
+			sum := filepath.Join(dir, "out", "script.json")
+			p := start(t, dir, nil, hordeBin, append([]string{"run", file, "--headless", "-u", "2", "-r", "100", "-t", "2s",
+				"--only-summary", "--json", sum, "--runs-dir", "runs"}, c.args...)...)
+			code := p.wait(t, 60*time.Second)
+			e := readTLSSummary(t, sum)["json"]
+			switch {
+			case c.ok && (code != 0 || e.requests == 0 || e.failures != 0):
+				t.Errorf("%v: exit %d, %d requests, %d failures; want some, none\n%s", c.args, code, e.requests, e.failures, p.stderr)
+			case !c.ok && (e.requests == 0 || e.failures != e.requests):
+				t.Errorf("no TLS flag: %d requests, %d failures; want every one failed (unknown authority)", e.requests, e.failures)
+			}
+		}
+	})
+
 	t.Run("--target-ca", func(t *testing.T) {
 		code, p := runTLSScenario(t, dir, "flagca", tlsScenario(host, "  timeout: 10s", ""), nil, "--target-ca", pki.ca)
 		if code != 0 {

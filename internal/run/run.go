@@ -288,7 +288,7 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	if r.cfg.Cluster == nil {
 		go func() {
 			defer close(localDone)
-			if err := worker.Local(localCtx, m, r.cfg.Classes, httpload.Options{Timeout: r.cfg.RequestTimeout}, r.log); err != nil {
+			if err := worker.Local(localCtx, m, r.cfg.Classes, httpload.Options{Timeout: r.cfg.RequestTimeout, TLSConfig: scenario.FlagsTLS(r.cfg.TargetTLS)}, r.log); err != nil {
 				r.log.Error("in-process worker", "err", err)
 			}
 		}()

@@ -351,3 +351,14 @@ func TransportFiles(src []byte) []string {
 	walk(&doc, 0)
 	return out
 }
+
+// FlagsTLS is the TLS configuration the command line's flags alone give
+// (nil when none is set): for requests no tls: setting reaches, those of
+// Starlark scripts and Go user classes. fl is assumed Checked.
+func FlagsTLS(fl TLSFlags) *tls.Config {
+	if fl.CA.Data == nil && fl.Cert.Data == nil && !fl.InsecureSkipVerify {
+		return nil
+	}
+	p := &parser{opts: Options{TLS: fl}, transports: map[string]*Transport{}}
+	return p.transport(transportSpec{}).TLS
+}

@@ -14,6 +14,7 @@ package worker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -103,7 +104,8 @@ type Worker struct {
 	run            *run
 	plan           *scenario.Plan
 	planHash       string
-	classNames     []string // the master's
+	flagsTLS       *tls.Config // the master's --target-* flags, for requests outside the plan's steps
+	classNames     []string    // the master's
 	reportInterval time.Duration
 	hbInterval     time.Duration
 	hbTimeout      time.Duration
@@ -478,8 +480,9 @@ func (w *Worker) welcome(wel *cluster.Welcome) error {
 	defer w.mu.Unlock()
 	if plan != nil {
 		w.plan, w.planHash = plan, wel.Scenario.Hash
+		w.flagsTLS = scenario.FlagsTLS(wel.Scenario.TLS)
 	} else if wel.Scenario == nil {
-		w.plan, w.planHash = nil, ""
+		w.plan, w.planHash, w.flagsTLS = nil, "", nil
 	}
 	w.classNames = wel.Classes
 	if wel.ReportInterval > 0 && wel.ReportInterval != w.reportInterval {
@@ -847,6 +850,11 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 	if a.RequestTimeout > 0 {
 		httpOpts.Timeout = a.RequestTimeout
 	}
+	w.mu.Lock()
+	if w.flagsTLS != nil && httpOpts.TLSConfig == nil {
+		httpOpts.TLSConfig = w.flagsTLS // what no tls: setting reaches: scripts' requests
+	}
+	w.mu.Unlock()
 	r := &run{
 		id:      a.RunID,
 		gen:     a.Generation,
