@@ -141,7 +141,18 @@ func TestEngine_StopTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runFor(t, e, 200*time.Millisecond) // stops while every task is in progress
+			// Stop once both users are in their 400 ms task (not after a
+			// fixed time: on a loaded machine they may not have begun).
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				for deadline := time.Now().Add(10 * time.Second); c.tasks.Load() < 2 && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
+				}
+				cancel()
+			}()
+			if err := e.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
 			t.Logf("starts %d tasks %d cut %d finished %d stops %d", c.starts.Load(), c.tasks.Load(), c.cut.Load(), c.finished.Load(), c.stops.Load())
 			if tt.wantCut && (c.cut.Load() != 2 || c.finished.Load() != 0) {
 				t.Errorf("cut %d, finished %d; want 2 cut", c.cut.Load(), c.finished.Load())
