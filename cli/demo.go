@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horde-load/horde/examples"
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/target"
 )
@@ -49,6 +50,8 @@ against it: 50 users for 30 s, then prints the summary. Nothing to configure.`,
 	f.BoolVar(&o.onlySummary, "only-summary", false, "print only the final summary")
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.exitCodeOnError = ExitFailures
+	o.metrics.nativeFactor = monitor.DefaultNativeFactor // the flags' defaults for what demo does not expose
+	o.runsInterval.d = run.DefaultRunsInterval
 	o.logLevel = "info"
 	o.headless = true
 	return cmd
