@@ -35,6 +35,7 @@ const testBuckets = "0.01,0.02,0.03,0.04,0.05,0.06,0.07,0.08,0.09,0.1,0.11,0.12,
 // query of the Grafana dashboard returns data against the same scrape (the
 // target's admin listener scraped too), but the cAdvisor ones.
 func TestMetrics_HeadlessHistogramWindowP95(t *testing.T) {
+	t.Parallel() // mostly waiting on timed runs: beside the other long soak tests
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}

@@ -24,6 +24,7 @@ import (
 // (Debian's), as the seed's analyser does: a target leaking memory fails,
 // an idle one passes.
 func TestAnalyze_Prometheus(t *testing.T) {
+	t.Parallel() // mostly waiting on timed runs: beside the other long soak tests
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}

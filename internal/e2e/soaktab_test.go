@@ -14,6 +14,7 @@ import (
 // (and the tab's badge with it) before the run ends; against a clean one it
 // never does.
 func TestWeb_SoakTab(t *testing.T) {
+	t.Parallel() // mostly waiting on timed runs: beside the other long soak tests
 	for _, c := range []struct {
 		name string
 		leak bool
