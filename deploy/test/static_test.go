@@ -138,7 +138,7 @@ func TestSoakJobFailsOnce(t *testing.T) {
 			switch {
 			case rule.Action == batchv1.PodFailurePolicyActionFailJob && rule.OnExitCodes != nil && rule.OnExitCodes.Operator == batchv1.PodFailurePolicyOnExitCodesOpIn:
 				failOn = append(failOn, rule.OnExitCodes.Values...)
-			case rule.Action == batchv1.PodFailurePolicyActionIgnore && len(rule.OnPodConditions) > 0 && rule.OnPodConditions[0].Type == corev1.DisruptionTarget:
+			case rule.Action == batchv1.PodFailurePolicyActionIgnore && len(rule.OnPodConditions) > 0 && rule.OnPodConditions[0].Type == corev1.DisruptionTarget && rule.OnPodConditions[0].Status == corev1.ConditionTrue:
 				ignoresDisruption = true
 			}
 		}
