@@ -127,7 +127,7 @@ func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 				st.staticURL = []byte(absURL(host, u))
 			}
 			if st.staticName == "" {
-				st.staticName = pathOf(u)
+				st.staticName = httpload.PathOf(u)
 			}
 		}
 		for _, h := range s.Header {
@@ -340,7 +340,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 			return false, fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
 		}
 		if name == "" {
-			name = pathOf(string(p.path))
+			name = httpload.PathOf(string(p.path))
 		}
 		u.buf = u.buf[:0]
 		if !hasScheme(p.path) {
@@ -357,13 +357,13 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		for _, q := range s.Query {
 			u.buf = append(u.buf, sep)
 			sep = '&'
-			u.buf = appendQueryEscape(u.buf, q.Name)
+			u.buf = httpload.AppendQueryEscape(u.buf, q.Name)
 			u.buf = append(u.buf, '=')
 			p.body, err = q.Value.Append(p.body[:0], &p.env)
 			if err != nil {
 				return false, fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
 			}
-			u.buf = appendQueryEscape(u.buf, string(p.body))
+			u.buf = httpload.AppendQueryEscape(u.buf, string(p.body))
 		}
 		req.SetRequestURIBytes(u.buf)
 	}
@@ -478,24 +478,6 @@ func containsByte(b []byte, c byte) bool {
 		}
 	}
 	return false
-}
-
-// appendQueryEscape appends s escaped for a query component, as
-// url.QueryEscape does, without allocating.
-func appendQueryEscape(dst []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
 }
 
 // response shows a user's last response to checks and captures. It holds

@@ -133,7 +133,7 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 	}
 	name := r.Name
 	if name == "" {
-		name = pathOf(r.URL)
+		name = httpload.PathOf(r.URL)
 	}
 	if ctx.Err() != nil {
 		return nil, httpload.ErrStopped
@@ -183,20 +183,4 @@ func absURL(host, u string) string {
 		u = "/" + u
 	}
 	return host + u
-}
-
-// pathOf returns the path of a URL (absolute or not), without query.
-func pathOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			u = rest[j:]
-		} else {
-			u = "/"
-		}
-	}
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	return u
 }

@@ -169,7 +169,7 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 	req.Header.SetMethod(method)
 
 	if name == "" {
-		name = pathOf(path)
+		name = httpload.PathOf(path)
 	}
 	b := u.buf[:0]
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -318,9 +318,9 @@ func appendParams(b []byte, sep byte, v starlark.Value) ([]byte, error) {
 			b = append(b, sep)
 		}
 		sep = '&'
-		b = appendQueryEscape(b, text(kv[0]))
+		b = httpload.AppendQueryEscape(b, text(kv[0]))
 		b = append(b, '=')
-		b = appendQueryEscape(b, text(kv[1]))
+		b = httpload.AppendQueryEscape(b, text(kv[1]))
 	}
 	return b, nil
 }
@@ -332,38 +332,6 @@ func text(v starlark.Value) string {
 		return s
 	}
 	return v.String()
-}
-
-func appendQueryEscape(dst []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
-}
-
-// pathOf returns the path of a URL (absolute or not), without query.
-func pathOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			u = rest[j:]
-		} else {
-			u = "/"
-		}
-	}
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	return u
 }
 
 // response is what a request returns: r.status, r.headers, r.text,
