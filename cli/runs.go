@@ -163,6 +163,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
 	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)
 	f.StringArrayVar(&prom.memory, "memory-query", nil, `with --prometheus: a PromQL query whose series are memory (the leak check, and target.memory_growth), whatever their name (repeatable)`)
+	f.StringVar(&prom.kind, "kind", "", `with --prometheus: what the memory series measure, overriding their names: heap (a garbage-collected heap: its drops are collections, never restarts), os (RSS, a working set: a drop to the baseline is a restart) or count`)
 	f.StringVar(&prom.start, "start", "-24h", "with --prometheus: start of the range (RFC 3339, unix seconds, or relative to now like -24h)")
 	f.StringVar(&prom.end, "end", "now", "with --prometheus: end of the range (as --start)")
 	f.Var(&prom.step, "step", "with --prometheus: resolution (default: the range / 1000, at least 1s)")
@@ -174,6 +175,7 @@ type promOptions struct {
 	url        string
 	queries    []string
 	memory     []string
+	kind       string
 	start, end string
 	step       durationValue
 }
@@ -215,9 +217,13 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 	if err != nil {
 		return badInput("--end: %v", err)
 	}
+	kind, err := soak.ParseKind(p.kind)
+	if err != nil {
+		return badInput("--kind: %v", err)
+	}
 	oc, err := run.AnalyzePrometheus(ctx, run.PromAnalysis{
 		URL: p.url, Queries: p.queries, MemoryQueries: p.memory, Start: start, End: end, Step: p.step.d,
-		Warmup: warmup, Thresholds: ths,
+		Warmup: warmup, Thresholds: ths, Kind: kind,
 	})
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	target, markers := splitMarkers(target)
 	for _, s := range target {
 		if s.Memory {
-			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, target, markers, warmup)))
 		}
 	}
 	hs := historySeries(hist)
@@ -120,11 +120,11 @@ func historySeries(hist []stats.Tick) map[string][]series.Point {
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
 func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
-	_, markers := splitMarkers(target)
+	judged, markers := splitMarkers(target)
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
 		if s.Memory {
-			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
+			l := soak.Leak(s.Name, s.Points, leakOptions(s, judged, markers, warmup))
 			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))
 		}
 		info.Target = append(info.Target, ts)
@@ -183,7 +183,7 @@ func MonitorConfig(plan *scenario.Plan, src MonitorSources) (monitor.Config, err
 			promURL = plan.Monitor.Prometheus.URL
 		}
 		for _, q := range plan.Monitor.Prometheus.Queries {
-			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory})
+			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory, Kind: q.Kind})
 		}
 		cfg.Processes = plan.Monitor.Processes
 	}

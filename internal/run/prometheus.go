@@ -28,6 +28,9 @@ type PromAnalysis struct {
 	// MemoryQueries are queries whose series get the leak check whatever
 	// their metric's name (--memory-query); they are judged with Queries.
 	MemoryQueries []string
+	// Kind overrides the kind of every memory series (--kind): heap, os
+	// or count; KindUnknown: told by the metric names (soak.KindOf).
+	Kind soak.Kind
 	// Thresholds are judged on what the series give: target.* thresholds
 	// (target.memory_growth: the largest growth of a memory series).
 	Thresholds []*scenario.Threshold
@@ -85,6 +88,14 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		memory := slices.Contains(p.MemoryQueries, q)
 		for i := range got {
 			got[i].Memory = got[i].Memory || memory
+			switch {
+			case p.Kind != soak.KindUnknown:
+				got[i].Kind = string(p.Kind)
+			case soak.KindOf(got[i].Metric) == soak.KindUnknown:
+				// A sum or a rate has no metric name: the query's text
+				// tells what it measures.
+				got[i].Kind = string(soak.KindOf(q))
+			}
 		}
 		// A query of restarts (process_start_time_seconds, *restarts_total)
 		// is not judged: it tells the leak check where the process restarted.
@@ -92,10 +103,14 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		markers = append(markers, m...)
 		results = append(results, judged)
 	}
+	var all []series.Series
+	for _, got := range results {
+		all = append(all, got...)
+	}
 	for _, got := range results {
 		for _, s := range got {
 			if s.Memory {
-				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)})
+				l := soak.Leak(s.Name, s.Points, leakOptions(s, all, markers, p.Warmup))
 				leaks = append(leaks, l)
 				vs = append(vs, leakVerdict(l))
 				continue
