@@ -132,7 +132,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			switch format {
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
-				report.PrintVerdicts(stdout, vs)
+				report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
 			case "json":
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -262,7 +262,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 			fmt.Fprintln(stdout, "note:", n)
 		}
 		fmt.Fprintln(stdout)
-		report.PrintVerdicts(stdout, vs)
+		report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
 	}
 	return outcomeErr(oc.Outcome)
 }

@@ -164,6 +164,10 @@ func thresholdVerdicts(ths []*scenario.Threshold, in soak.Inputs) []soak.Verdict
 		v := soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: soak.Pass, Reason: r.Reason}
 		if !r.Pass {
 			v.Status = soak.Fail
+		} else if r.NoData {
+			// Held because nothing could be measured: the data could not
+			// tell, in the one word every view uses.
+			v.Status = soak.Inconclusive
 		}
 		if !r.NoData {
 			actual := r.Actual

@@ -128,6 +128,8 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	r.Warmup = warm
 	r.Points = len(kept)
 	if len(kept) < 8 {
+		// The same word in every view: the data cannot tell.
+		r.Status = Inconclusive
 		r.Reason = fmt.Sprintf("%s: only %d samples after the warm-up, not enough to judge", name, len(kept))
 		return r
 	}

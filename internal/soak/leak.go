@@ -338,7 +338,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
 			(r.PerHourPct >= o.LongFailPerHour && r.Window+r.Warmup >= LongWindow)
-		if failing && r.Window < ShortWindow && f.lateP >= o.Alpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
+		if failing && r.Window < ShortWindow && f.lateP >= DefaultAlpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
 			// A few dozen seconds after a warm-up: a fresh process's heap
 			// growing to its steady size looks the same. Only growth far
 			// past the threshold, or a last half that still climbs

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Re-records the real-runtime corpus (see README.md): every runtime × case
-# below, a few at a time, each a few minutes under `horde run --rate`.
+# below, a few at a time, each a few minutes under `horde run` (4 users,
+# each pacing a request every 50 ms: 80 requests a second at most).
 # Needs go, java/javac (OpenJDK), node, python3; root for the cgroup cap
 # of Go and Python (else ulimit -v). Usage, from the repository's root:
 #
@@ -37,7 +38,7 @@ cases() {
 	done
 }
 
-port=19200
+port=${HORDE_RECORD_PORT:-19200}
 n=0
 cases | while read -r name rt cap env; do
 	case $name in *"$filter"*) ;; *) continue ;; esac

@@ -32,6 +32,7 @@ var (
 	nreq    int
 	sink    int
 	started = time.Now()
+	ballast [][]byte // the live set: a loaded data set
 )
 
 // touched is n bytes written to, so they are resident (an untouched
@@ -48,7 +49,7 @@ func main() {
 	mode := os.Getenv("MODE")
 	garbage, leak, entries := env("GARBAGE", 100000), env("LEAK", 0), env("CACHE", 0)
 	ring = make([][]byte, env("RING", 500))
-	ballast := make([][]byte, env("BALLAST", 40<<20)/1024)
+	ballast = make([][]byte, env("BALLAST", 40<<20)/1024)
 	for i := range ballast {
 		ballast[i] = touched(1024)
 	}
@@ -78,7 +79,6 @@ func main() {
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\nprocess_start_time_seconds %.3f\n", ms.HeapInuse, float64(started.UnixNano())/1e9)
 	})
-	runtime.KeepAlive(ballast)
 	if err := http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,7 +1,7 @@
 // Command record records one memory series of a real runtime under horde
 // load (see ../README.md): it starts an app of ../apps (restarting it when
 // it dies, as a container runtime does), drives it with `horde run` at a
-// fixed rate, and samples the process's RSS (/proc) and the runtime's heap
+// closed-model load, and samples the process's RSS (/proc) and the runtime's heap
 // metric (its /metrics) every -step into a CSV: t (seconds from the start),
 // rss and heap (bytes; empty when the sample failed), start (the process's
 // start time, Unix seconds: process_start_time_seconds, the restart marker).
@@ -34,7 +34,8 @@ func main() {
 		out     = flag.String("o", "", "CSV file to write")
 		dur     = flag.Duration("d", 4*time.Minute, "recording length")
 		step    = flag.Duration("step", time.Second, "sampling interval")
-		rate    = flag.Float64("rate", 100, "requests per second (horde run --rate)")
+		users   = flag.Int("u", 4, "horde users (the closed model: a slow service gets fewer requests, not a pile of connections)")
+		pacing  = flag.Duration("pacing", 50*time.Millisecond, "each user's pacing (wait: {pacing}): u/pacing requests a second at most")
 		port    = flag.Int("port", 19000, "the app's loopback port")
 		memCap  = flag.Int("cap", 0, "memory cap in MB (0: none): -Xmx for the JVM, --max-old-space-size for Node, ulimit -v for Go and Python")
 		envs    = flag.String("env", "", "MODE=..,LEAK=..,CACHE=..,GARBAGE=..: the app's environment")
@@ -137,10 +138,10 @@ func main() {
 		time.Sleep(200 * time.Millisecond)
 	}
 	scn := filepath.Join(os.TempDir(), fmt.Sprintf("record-%d.yaml", *port))
-	os.WriteFile(scn, []byte("users:\n  - name: work\n    tasks:\n      - get: /work\n"), 0o644)
+	os.WriteFile(scn, []byte(fmt.Sprintf("users:\n  - name: work\n    wait: {pacing: %s}\n    tasks:\n      - get: /work\n", pacing)), 0o644)
 	runs, _ := os.MkdirTemp("", "record-runs")
 	defer os.RemoveAll(runs)
-	load := exec.CommandContext(ctx, *hordeB, "run", scn, "--headless", "--only-summary", "--rate", fmt.Sprint(*rate),
+	load := exec.CommandContext(ctx, *hordeB, "run", scn, "--headless", "--only-summary", "-u", fmt.Sprint(*users), "-r", fmt.Sprint(*users),
 		"-t", dur.String(), "--host", fmt.Sprintf("http://127.0.0.1:%d", *port), "--runs-dir", runs, "--request-timeout", "5s")
 	load.Stdout, load.Stderr = io.Discard, os.Stderr
 	if err := load.Start(); err != nil {
