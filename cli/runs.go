@@ -133,6 +133,12 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
 				report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
+				if len(oc.Differs) == 0 {
+					fmt.Fprintln(stdout, "Same verdicts as the run recorded.")
+				}
+				for _, d := range oc.Differs {
+					fmt.Fprintln(stdout, "differs:", d)
+				}
 			case "json":
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -143,7 +149,8 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 					Status   string         `json:"status"`
 					Passed   bool           `json:"passed"`
 					Verdicts []soak.Verdict `json:"verdicts"`
-				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...)})
+					Differs  []string       `json:"differs"`
+				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...), append([]string{}, oc.Differs...)})
 			case "markdown":
 				info.ExitCode = oc.ExitCode()
 				err = report.WriteMarkdown(stdout, info, rf.Snapshot)
