@@ -353,6 +353,24 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 				"a window this short cannot tell a leak from a heap growing to its steady size; a %s run would decide", lasting, f.p, f.lateP, round(r.DecideAfter))
 			break
 		}
+		if failing && f.lateS <= 0 {
+			// The whole window climbed, its last half not at all: growth
+			// that stopped (a cache that filled) as often as a leak; few
+			// floor points (one a GC cycle) cannot show it level.
+			r.Status = Inconclusive
+			r.DecideAfter = 2 * (r.Window + r.Warmup)
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), but not in the last half of the window: bounded growth or a leak, a %s run would decide", lasting, f.p, round(r.DecideAfter))
+			break
+		}
+		if failing && f.lateP >= o.LateAlpha && r.Window >= ShortWindow && r.Window+r.Warmup < LongWindow {
+			// Past the threshold over the window, but the last half's
+			// own trend is not significant: flagged, not failed (from
+			// LongWindow on, the window alone is evidence enough).
+			r.Status = Warn
+			r.DecideAfter = 2 * (r.Window + r.Warmup)
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): a leak or growth levelling off, a %s run would decide", lasting, f.p, f.lateP, round(r.DecideAfter))
+			break
+		}
 		if failing {
 			r.Status = Fail
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g, last half p=%.2g): a leak", lasting, f.p, f.lateP)
@@ -921,7 +939,8 @@ func postGCLows(pts []Point, period time.Duration) []float64 {
 }
 
 // majorCycles finds a heap's major collections: drops of at least half
-// the largest drop and of 10 % of the level, two at least. It returns
+// the largest drop and of 10 % of the level, two at least, and a third
+// at most of all its drops (the rest are young collections). It returns
 // how many and their median spacing (the window over their count, with
 // two); 0 when there are fewer or they are irregular.
 func majorCycles(pts []Point) (n int, period time.Duration) {
@@ -937,6 +956,12 @@ func majorCycles(pts []Point) (n int, period time.Duration) {
 		return 0, 0
 	}
 	var times []time.Time
+	drops := 0 // every collection's drop, young ones too
+	for i := 1; i < len(pts); i++ {
+		if pts[i-1].V-pts[i].V > 0.02*level {
+			drops++
+		}
+	}
 	for i := 1; i < len(pts); i++ {
 		if d := pts[i-1].V - pts[i].V; d >= largest/2 {
 			if i >= 2 && pts[i-1].V-pts[i-2].V > d/2 {
@@ -945,7 +970,9 @@ func majorCycles(pts []Point) (n int, period time.Duration) {
 			times = append(times, pts[i].T)
 		}
 	}
-	if len(times) < 2 {
+	if len(times) < 2 || 3*len(times) > drops {
+		// Not a sparse class of large drops among many small ones (a Go
+		// heap's collections all drop alike): no major cycle.
 		return len(times), 0
 	}
 	gaps := make([]float64, len(times)-1)
