@@ -75,7 +75,7 @@ func Convert(filename string, src []byte, opts Options) (*Result, error) {
 	}
 	c := &conv{file: filename, src: strings.Split(string(src), "\n"), m: m, opts: opts,
 		helpers: map[string]bool{}, classes: map[string]*class{}, imports: map[string]string{},
-		unknown: map[string]string{}, moduleFuncs: map[string]*python.FuncDef{}, userFuncs: map[string]bool{},
+		unknown: map[string]string{}, hookNames: map[string]string{}, moduleFuncs: map[string]*python.FuncDef{}, userFuncs: map[string]bool{},
 		emittedFuncs: map[string]bool{}}
 	return c.run()
 }
@@ -113,8 +113,9 @@ type conv struct {
 	moduleFuncs  map[string]*python.FuncDef
 	userFuncs    map[string]bool // module functions used as tasks (first parameter is the user)
 	emittedFuncs map[string]bool
-	loggers      nameSet // module names bound to logging.getLogger(...)
-	session      bool    // self.client.headers / cookies are used: requests merge them
+	loggers      nameSet           // module names bound to logging.getLogger(...)
+	hookNames    map[string]string // module functions that are test_start/test_stop listeners
+	session      bool              // self.client.headers / cookies are used: requests merge them
 	setup        []string
 	teardown     []string
 	users        []User
@@ -160,6 +161,10 @@ func (c *conv) run() (*Result, error) {
 			users = append(users, k)
 		}
 	}
+	users, err := c.keepTagged(users)
+	if err != nil {
+		return nil, err
+	}
 	if len(users) == 0 {
 		if len(c.opts.Classes) > 0 {
 			return nil, fmt.Errorf("%s: no user class named %s", c.file, strings.Join(c.opts.Classes, ", "))
@@ -196,7 +201,7 @@ func (c *conv) run() (*Result, error) {
 	head.WriteString("\n")
 	head.WriteString(host.decl)
 	head.WriteString("\n")
-	out := head.String() + body.String() + c.helperSource() + usersOut.String()
+	out := head.String() + body.String() + c.helperSource() + c.hooksSource() + usersOut.String()
 	return &Result{Star: []byte(strings.ReplaceAll(out, "THIS_FILE", "FILE.star")), Notes: c.notes, Users: c.users}, nil
 }
 
@@ -288,6 +293,7 @@ func (c *conv) scan() {
 		}
 	}
 	walk(c.m.Body)
+	c.scanHooks()
 	// Kinds follow the bases, which may come later in the file.
 	for changed := true; changed; {
 		changed = false

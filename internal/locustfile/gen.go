@@ -65,7 +65,8 @@ func (c *conv) stmtsTop(out *w, body []python.Stmt) {
 			if _, ok := s.X.(*python.Str); ok {
 				continue // a docstring
 			}
-			if call, ok := s.X.(*python.Call); ok && c.eventListener(out, call.Fn, call.Args, s.P) {
+			if call, ok := s.X.(*python.Call); ok && eventOf(call.Fn) != "" {
+				c.eventListener(out, call.Fn, call.Args, s.P)
 				continue
 			}
 			c.topStmt(out, s)
@@ -189,6 +190,15 @@ func (c *conv) eventListener(out *w, fn python.Expr, args []python.Expr, at pyth
 }
 
 func (c *conv) moduleFunc(out *w, f *python.FuncDef) {
+	if _, ok := c.hookNames[f.Name]; ok {
+		for _, d := range f.Decorators {
+			if eventOf(d) != "" {
+				c.eventListener(out, d, []python.Expr{&python.Name{At: python.At{P: f.P}, Id: f.Name}}, f.P)
+			}
+		}
+		c.emitFunc(out, ident(f.Name), f, &fnCtx{c: c, hook: true}, false)
+		return
+	}
 	for _, d := range f.Decorators {
 		if call, ok := d.(*python.Call); ok {
 			_ = call
