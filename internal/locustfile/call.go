@@ -56,6 +56,12 @@ func (fc *fnCtx) call(e *python.Call) (string, error) {
 			}
 			return "", nc(e, "%s.%s", n.Id, a.Name)
 		}
+		// "{:.2f}".format(x)
+		if lit, ok := a.X.(*python.Str); ok && a.Name == "format" && !lit.Bytes {
+			if s, ok, err := fc.format(lit, e); ok || err != nil {
+				return s, err
+			}
+		}
 		// response.elapsed.total_seconds()
 		if a.Name == "total_seconds" {
 			if inner, ok := a.X.(*python.Attribute); ok && inner.Name == "elapsed" {

@@ -201,7 +201,7 @@ func (c *conv) run() (*Result, error) {
 	head.WriteString("\n")
 	head.WriteString(host.decl)
 	head.WriteString("\n")
-	out := head.String() + body.String() + c.helperSource() + c.hooksSource() + usersOut.String()
+	out := head.String() + c.helperSource() + body.String() + c.hooksSource() + usersOut.String()
 	return &Result{Star: []byte(strings.ReplaceAll(out, "THIS_FILE", "FILE.star")), Notes: c.notes, Users: c.users}, nil
 }
 

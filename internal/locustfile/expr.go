@@ -183,6 +183,12 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 			return "", nc(e, "the ** operator (Starlark has none)")
 		case "@":
 			return "", nc(e, "the @ operator")
+		case "%":
+			if lit, ok := e.X.(*python.Str); ok && !lit.Bytes {
+				if s, ok, err := fc.percent(lit, e.Y); ok || err != nil {
+					return s, err
+				}
+			}
 		}
 		x, err := fc.expr(e.X)
 		if err != nil {
