@@ -61,6 +61,7 @@ func TestLocustfile_Corpus(t *testing.T) {
 		"catch_response.py": {"GET /status", "POST create"},
 		"tags_classes.py":   {"GET /api/[v]/products", "GET /api/[v]/products/[id]", "GET /admin/report"},
 		"unsupported.py":    {"GET /ok"},
+		"old_style.py":      {"POST /login", "GET /", "GET /profile"},
 	}
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "internal", "locustfile", "testdata", "*.py"))
 	for _, f := range files {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/horde-load/horde/internal/python"
@@ -323,6 +324,7 @@ func (c *conv) scan() {
 }
 
 func (c *conv) addClass(pc *python.Class) {
+	oldStyle(pc)
 	k := &class{c: pc, fn: pc.Name}
 	if _, dup := c.classes[pc.Name]; dup {
 		c.note(pc.Def.P, false, "class %s is defined twice; the last one is used", pc.Name)
@@ -384,4 +386,38 @@ func (c *conv) locustName(e python.Expr, name string) bool {
 		d = imp + d[strings.IndexByte(d, '.'):]
 	}
 	return d == "locust."+name || strings.HasPrefix(d, "locust.") && strings.HasSuffix(d, "."+name)
+}
+
+// oldStyle reads Locust 0.x's task_set = X and min_wait/max_wait (in
+// milliseconds) as tasks = [X] and wait_time = between(min, max).
+func oldStyle(pc *python.Class) {
+	if a, ok := pc.Attr("task_set"); ok {
+		if _, has := pc.Attr("tasks"); !has {
+			pc.Attrs = append(pc.Attrs, python.Attr{Name: "tasks", Pos: a.Pos, Value: &python.List{At: python.At{P: a.Pos}, Elts: []python.Expr{a.Value}}})
+		}
+	}
+	lo, ok1 := pc.Attr("min_wait")
+	hi, ok2 := pc.Attr("max_wait")
+	if _, has := pc.Attr("wait_time"); has || !ok1 || !ok2 {
+		return
+	}
+	ms := func(e python.Expr) (python.Expr, bool) {
+		v, ok := python.Literal(e)
+		var f float64
+		switch v := v.(type) {
+		case int64:
+			f = float64(v)
+		case float64:
+			f = v
+		default:
+			ok = false
+		}
+		return &python.Num{At: python.At{P: e.Position()}, Lit: strconv.FormatFloat(f/1000, 'f', -1, 64) + "e0"}, ok
+	}
+	a, okA := ms(lo.Value)
+	b, okB := ms(hi.Value)
+	if okA && okB {
+		pc.Attrs = append(pc.Attrs, python.Attr{Name: "wait_time", Pos: lo.Pos, Value: &python.Call{At: python.At{P: lo.Pos},
+			Fn: &python.Name{At: python.At{P: lo.Pos}, Id: "between"}, Args: []python.Expr{a, b}}})
+	}
 }

@@ -3,6 +3,7 @@ package locustfile
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -36,7 +37,7 @@ func ident(s string) string {
 var userSpecial = map[string]bool{"host": true, "weight": true, "fixed_count": true, "wait_time": true, "tasks": true,
 	"abstract": true, "min_wait": true, "max_wait": true, "network_timeout": true, "connection_timeout": true,
 	"insecure": true, "max_redirects": true, "max_retries": true, "concurrency": true, "client_pool": true,
-	"ssl_context_factory": true, "pool_manager": true, "wait_function": true, "on_start": true, "on_stop": true}
+	"ssl_context_factory": true, "task_set": true, "pool_manager": true, "wait_function": true, "on_start": true, "on_stop": true}
 
 // body writes the module's statements in order: constants, functions, and
 // for each user or task-set class its functions.
@@ -225,7 +226,7 @@ func (c *conv) moduleFunc(out *w, f *python.FuncDef) {
 		}
 		c.note(f.P, false, "decorator @%s of %s is left out", dn, f.Name)
 	}
-	user := c.userFuncs[f.Name] || c.usedAsTask(f.Name)
+	user := c.userFuncs[f.Name] || c.usedAsTask(f.Name) || c.takesUser(f)
 	fc := &fnCtx{c: c}
 	if user && len(f.Params) > 0 {
 		fc.self = f.Params[0].Name
@@ -861,4 +862,25 @@ func (c *conv) userCall(b *strings.Builder, k *class, host hostDecl) {
 func hasMethod(c *conv, k *class, name string) bool {
 	_, f := c.findMethod(k, name)
 	return f != nil
+}
+
+// takesUser says whether a module function's first parameter is used as a
+// Locust user or task set (its .client): def login(l): l.client.post(...).
+func (c *conv) takesUser(f *python.FuncDef) bool {
+	if len(f.Params) == 0 || f.Params[0].Kind != python.ParamNormal {
+		return false
+	}
+	re := regexp.MustCompile(`\b` + regexp.QuoteMeta(f.Params[0].Name) + `\.(client|user|interrupt)\b`)
+	start := f.P.Line - 1
+	for i := start; i < len(c.src); i++ {
+		l := c.src[i]
+		t := strings.TrimSpace(l)
+		if i > start && t != "" && indentOf(l) <= indentOf(c.src[start]) && !strings.HasPrefix(t, "def ") && !strings.HasPrefix(t, "@") && !strings.HasPrefix(t, "#") {
+			break
+		}
+		if re.MatchString(l) {
+			return true
+		}
+	}
+	return false
 }
