@@ -214,11 +214,13 @@ func (c *conv) moduleFunc(out *w, f *python.FuncDef) {
 					return
 				}
 			}
-			out.line("# not converted: %s: @%s", c.where(f.P), dn)
+			at := d.Position()
+			out.line("# not converted: %s: @%s", c.where(at), dn)
+			out.line("#   %s", c.line(at))
 			for _, l := range c.sourceLines(f) {
 				out.line("#   %s", l)
 			}
-			c.note(f.P, true, "%s listener (only test_start and test_stop translate, as setup and teardown)", dn)
+			c.note(at, true, "%s listener (only test_start and test_stop translate, as setup and teardown)", dn)
 			return
 		}
 		if dn == "task" || c.locustName(d, "task") || c.locustName(d, "tag") || dn == "tag" {

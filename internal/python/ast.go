@@ -316,7 +316,8 @@ type (
 		Else     []Stmt
 		Finally  []Stmt
 	}
-	// FuncDef is def Name(Params) -> Returns: Body, with its decorators.
+	// FuncDef is def Name(Params) -> Returns: Body, with its decorators; its
+	// place is the def keyword's (as Python's ast), not the first decorator's.
 	FuncDef struct {
 		At
 		Name       string

@@ -11,7 +11,8 @@ import (
 // inside the file; a parsed file's classes can be listed.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/locustfiles/*.py")
-	for _, name := range files {
+	more, _ := filepath.Glob("testdata/*.py")
+	for _, name := range append(files, more...) {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

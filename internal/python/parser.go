@@ -61,10 +61,20 @@ func ParseExpr(filename string, src string) (Expr, error) {
 }
 
 type parser struct {
-	file  string
-	toks  []Token
-	pos   int
-	depth int
+	file   string
+	toks   []Token
+	pos    int
+	depth  int
+	parens map[Expr]Pos // where the outermost parentheses around an expression open
+}
+
+// start is where an expression starts, its parentheses included: the
+// place of a node whose first operand is parenthesized (Python's too).
+func (p *parser) start(x Expr) Pos {
+	if at, ok := p.parens[x]; ok {
+		return at
+	}
+	return x.Position()
 }
 
 func (p *parser) tok() *Token { return &p.toks[p.pos] }
@@ -191,19 +201,25 @@ func (p *parser) statement() ([]Stmt, error) {
 		case "async":
 			n := p.peekTok(1)
 			if n.Kind == NAME {
+				var s Stmt
+				var err error
 				switch n.Val {
 				case "def":
 					p.pos++
-					s, err := p.funcDef(nil, true)
-					return []Stmt{s}, err
+					s, err = p.funcDef(nil, true)
 				case "for":
 					p.pos++
-					s, err := p.forStmt(true)
-					return []Stmt{s}, err
+					s, err = p.forStmt(true)
 				case "with":
 					p.pos++
-					s, err := p.withStmt(true)
+					s, err = p.withStmt(true)
+				}
+				if s != nil {
+					setPos(s, t.Pos)
 					return []Stmt{s}, err
+				}
+				if err != nil {
+					return nil, err
 				}
 			}
 		case "match":
@@ -298,8 +314,13 @@ func (p *parser) decorated() (Stmt, error) {
 	case p.isName("def"):
 		return p.funcDef(decs, false)
 	case p.isName("async") && p.peekTok(1).Kind == NAME && p.peekTok(1).Val == "def":
+		at := p.tok().Pos
 		p.pos++
-		return p.funcDef(decs, true)
+		s, err := p.funcDef(decs, true)
+		if s != nil {
+			setPos(s, at)
+		}
+		return s, err
 	case p.isName("class"):
 		return p.classDef(decs)
 	}
@@ -331,10 +352,6 @@ func (p *parser) funcDef(decs []Expr, async bool) (Stmt, error) {
 	body, err := p.block()
 	if err != nil {
 		return nil, err
-	}
-	if len(decs) > 0 {
-		at = decs[0].Position()
-		at.Col-- // the @
 	}
 	return &FuncDef{At: At{at}, Name: name, Params: params, Returns: ret, Body: body, Decorators: decs, Async: async}, nil
 }
@@ -409,10 +426,6 @@ func (p *parser) classDef(decs []Expr) (Stmt, error) {
 		return nil, err
 	}
 	c := &ClassDef{At: At{at}, Name: name, Decorators: decs}
-	if len(decs) > 0 {
-		c.P = decs[0].Position()
-		c.P.Col--
-	}
 	if p.accept("(") {
 		args, kws, err := p.arguments()
 		if err != nil {
@@ -1043,7 +1056,7 @@ func (p *parser) test() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &IfExp{At: At{x.Position()}, Cond: cond, Then: x, Else: els}, nil
+		return &IfExp{At: At{p.start(x)}, Cond: cond, Then: x, Else: els}, nil
 	}
 	return x, nil
 }
@@ -1093,7 +1106,7 @@ func (p *parser) boolOp(op string, sub func() (Expr, error)) (Expr, error) {
 	if !p.isName(op) {
 		return x, nil
 	}
-	b := &BoolOp{At: At{x.Position()}, Op: op, Values: []Expr{x}}
+	b := &BoolOp{At: At{p.start(x)}, Op: op, Values: []Expr{x}}
 	for p.accept(op) {
 		y, err := sub()
 		if err != nil {
@@ -1154,7 +1167,7 @@ func (p *parser) comparison() (Expr, error) {
 	if op == "" {
 		return x, nil
 	}
-	c := &Compare{At: At{x.Position()}, Left: x}
+	c := &Compare{At: At{p.start(x)}, Left: x}
 	for ; op != ""; op = p.compOp() {
 		y, err := p.expr()
 		if err != nil {
@@ -1191,7 +1204,7 @@ func (p *parser) binary(level int) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		x = &BinOp{At: At{x.Position()}, Op: t.Val, X: x, Y: y}
+		x = &BinOp{At: At{p.start(x)}, Op: t.Val, X: x, Y: y}
 	}
 }
 
@@ -1242,7 +1255,7 @@ func (p *parser) power() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &BinOp{At: At{x.Position()}, Op: "**", X: x, Y: y}, nil
+		return &BinOp{At: At{p.start(x)}, Op: "**", X: x, Y: y}, nil
 	}
 	return x, nil
 }
@@ -1261,21 +1274,21 @@ func (p *parser) atomExpr() (Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			x = &Attribute{At: At{x.Position()}, X: x, Name: name}
+			x = &Attribute{At: At{p.start(x)}, X: x, Name: name}
 		case t.Kind == OP && t.Val == "(":
 			p.pos++
 			args, kws, err := p.arguments()
 			if err != nil {
 				return nil, err
 			}
-			x = &Call{At: At{x.Position()}, Fn: x, Args: args, Keywords: kws}
+			x = &Call{At: At{p.start(x)}, Fn: x, Args: args, Keywords: kws}
 		case t.Kind == OP && t.Val == "[":
 			p.pos++
 			idx, err := p.subscripts()
 			if err != nil {
 				return nil, err
 			}
-			x = &Subscript{At: At{x.Position()}, X: x, Index: idx}
+			x = &Subscript{At: At{p.start(x)}, X: x, Index: idx}
 		default:
 			return x, nil
 		}
@@ -1481,6 +1494,10 @@ func (p *parser) atom() (Expr, error) {
 				if _, ok := first.(*Starred); ok {
 					return nil, p.errf(first.Position(), "cannot use starred expression here")
 				}
+				if p.parens == nil {
+					p.parens = map[Expr]Pos{}
+				}
+				p.parens[first] = at.P
 				return first, nil
 			}
 			elts := []Expr{first}
@@ -1959,4 +1976,15 @@ func (p *parser) atEnd() bool {
 		}
 	}
 	return true
+}
+
+func setPos(s Stmt, at Pos) {
+	switch s := s.(type) {
+	case *FuncDef:
+		s.P = at
+	case *For:
+		s.P = at
+	case *With:
+		s.P = at
+	}
 }
