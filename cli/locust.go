@@ -54,7 +54,7 @@ func isLocustfile(name string) bool {
 // writes the result where the user can read it: the run then uses that
 // .star file (workers get it as any script). Tags are applied by the
 // conversion, as Locust applies them to its tasks.
-func convertForRun(file string, tags, excludeTags, classes []string, stderr io.Writer) (string, error) {
+func convertForRun(file, doing string, tags, excludeTags, classes []string, stderr io.Writer) (string, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return "", badInput("%v", err)
@@ -70,7 +70,7 @@ func convertForRun(file string, tags, excludeTags, classes []string, stderr io.W
 	if err := os.WriteFile(out, res.Star, 0o644); err != nil {
 		return "", &run.ExitError{Code: ExitBroken, Err: err}
 	}
-	fmt.Fprintf(stderr, "horde: %s is a locustfile: running it converted to Starlark; the converted file is %s\n", file, out)
+	fmt.Fprintf(stderr, "horde: %s is a locustfile: %s it converted to Starlark; the converted file is %s\n", file, doing, out)
 	fmt.Fprintf(stderr, "horde: to keep and edit it: horde convert %s -o %s.star\n", file, base)
 	printNotes(stderr, file, res)
 	return out, nil

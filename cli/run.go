@@ -104,7 +104,7 @@ user classes, as Locust's do.`,
 				return err
 			}
 			if isLocustfile(file) {
-				if file, err = convertForRun(file, o.tags, o.excludeTags, o.classes, stderr); err != nil {
+				if file, err = convertForRun(file, "running", o.tags, o.excludeTags, o.classes, stderr); err != nil {
 					return err
 				}
 				// The conversion applied the tags and kept the classes.
