@@ -133,6 +133,7 @@ func TestLocustfile_Flags(t *testing.T) {
 		{[]string{"run", "-f", seed, "--processes", "4", "--skip-log-setup", "--list"}, 0, "APIUser"},
 		{[]string{"run", "-f", seed, "--master"}, 2, "horde run does not take Locust's --master: horde's master is a command"},
 		{[]string{"run", "-f", seed, "--no-such-flag"}, 2, "horde run has no flag --no-such-flag"},
+		{[]string{"validate", seed}, 0, "seed.py: ok (1 user classes, 4 tasks)"},
 		{[]string{"master", seed}, 2, "horde convert " + seed + " -o seed.star"},
 		{[]string{"convert", seed, "-o", filepath.Join(dir, "x.yaml")}, 2, "YAML cannot say"},
 	} {
