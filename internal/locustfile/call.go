@@ -33,11 +33,6 @@ func (fc *fnCtx) call(e *python.Call) (string, error) {
 	}
 	if a, ok := e.Fn.(*python.Attribute); ok {
 		// self.method(...) -> Class_method(u, ...)
-		if fc.isSelf(a.X) && fc.cls != nil || fc.isSelf(a.X) && fc.inTaskSet {
-			if s, ok, err := fc.methodCall(e, a); ok || err != nil {
-				return s, err
-			}
-		}
 		if fc.isSelf(a.X) {
 			if s, ok, err := fc.methodCall(e, a); ok || err != nil {
 				return s, err
@@ -114,9 +109,6 @@ func (fc *fnCtx) call(e *python.Call) (string, error) {
 		}
 		if k, ok := fc.c.classes[n.Id]; ok {
 			return "", nc(e, "creating an instance of the class %s", k.c.Name)
-		}
-		if f, ok := fc.c.moduleFuncs[n.Id]; ok && fc.c.userFuncs[n.Id] {
-			_ = f
 		}
 	}
 	fn, err := fc.expr(e.Fn)
@@ -432,9 +424,5 @@ func (fc *fnCtx) request(e *python.Call) (string, error) {
 	} else if headers != "" {
 		out = append(out, "headers = "+headers)
 	}
-	verb := method
-	if method == "request" {
-		verb = "request"
-	}
-	return fmt.Sprintf("u.%s(%s)", verb, strings.Join(out, ", ")), nil
+	return fmt.Sprintf("u.%s(%s)", method, strings.Join(out, ", ")), nil
 }

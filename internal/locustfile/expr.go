@@ -600,5 +600,3 @@ func (fc *fnCtx) fstring(e *python.FString) (string, error) {
 	}
 	return fmt.Sprintf("(%s %% (%s))", quote(f.String()), strings.Join(args, ", ")), nil
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

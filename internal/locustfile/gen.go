@@ -201,9 +201,6 @@ func (c *conv) moduleFunc(out *w, f *python.FuncDef) {
 		return
 	}
 	for _, d := range f.Decorators {
-		if call, ok := d.(*python.Call); ok {
-			_ = call
-		}
 		dn, _ := python.Decorator(d)
 		if strings.HasSuffix(dn, ".add_listener") {
 			if a, ok := d.(*python.Attribute); ok {
