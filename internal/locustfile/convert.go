@@ -41,11 +41,18 @@ type Task struct {
 	Weight int
 }
 
-// User is a converted user class.
+// User is a converted user class, as Locust would see it (inherited
+// attributes resolved): what --list, --show-task-ratio and a Locust-protocol
+// master need without running Python.
 type User struct {
 	Name       string
-	Weight     int
+	Pos        python.Pos // the class statement
+	Bases      []string   // as written
+	Weight     int        // 1 unless the class (or a base) sets it
 	FixedCount int
+	Host       string   // the host attribute when it is a string literal
+	Wait       string   // the wait as the scenario has it: between(1, 3), constant(0.5), pacing(2)...; "" none
+	Tags       []string // the class's @tag(...)s
 	Tasks      []Task
 }
 

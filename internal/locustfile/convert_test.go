@@ -56,3 +56,45 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// The converted classes as a Locust-protocol master reads them: inherited
+// attributes resolved, abstract bases left out.
+func TestUsers(t *testing.T) {
+	src := `from locust import HttpUser, task, tag, between, constant
+@tag("web")
+class Base(HttpUser):
+    abstract = True
+    host = "http://127.0.0.1:8080"
+    weight = 3
+    wait_time = between(1, 3)
+    @task(2)
+    def a(self):
+        self.client.get("/a")
+class Web(Base):
+    @task
+    def b(self):
+        self.client.get("/b")
+class Api(HttpUser):
+    fixed_count = 2
+    wait_time = constant(0.5)
+    @task
+    def c(self):
+        self.client.get("/c")
+`
+	res, err := Convert("u.py", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []User{
+		{Name: "Web", Pos: res.Users[0].Pos, Bases: []string{"Base"}, Weight: 3, Host: "http://127.0.0.1:8080", Wait: "between(1, 3)",
+			Tasks: []Task{{Name: "a", Weight: 2}, {Name: "b", Weight: 1}}},
+		{Name: "Api", Pos: res.Users[1].Pos, Bases: []string{"HttpUser"}, Weight: 1, FixedCount: 2, Wait: "constant(0.5)",
+			Tasks: []Task{{Name: "c", Weight: 1}}},
+	}
+	if d := cmp.Diff(want, res.Users); d != "" {
+		t.Errorf("users (-want +got):\n%s", d)
+	}
+	if res.Users[0].Pos.Line != 11 {
+		t.Errorf("Web at %v, want line 11", res.Users[0].Pos)
+	}
+}

@@ -792,7 +792,12 @@ func (c *conv) hosts(users []*class) hostDecl {
 func (c *conv) userCall(b *strings.Builder, k *class, host hostDecl) {
 	out := &w{b: b, ind: 1}
 	ts := merged(c.tasksOf(k))
-	u := User{Name: k.c.Name, Weight: 1}
+	u := User{Name: k.c.Name, Pos: k.c.Def.P, Bases: k.c.Bases, Weight: 1, Tags: c.classTags(k)}
+	if a, ok := c.classAttr(k, "host"); ok {
+		if v, ok := python.Literal(a.Value); ok {
+			u.Host, _ = v.(string)
+		}
+	}
 	out.line("user(")
 	out.ind++
 	out.line("%s,", quote(k.c.Name))
@@ -811,6 +816,7 @@ func (c *conv) userCall(b *strings.Builder, k *class, host hostDecl) {
 	if a, ok := c.classAttr(k, "wait_time"); ok {
 		if v, err := c.waitArg(a.Value); err == nil {
 			out.line("wait = %s,", v)
+			u.Wait = v
 		} else {
 			var e *notConverted
 			errors.As(err, &e)
