@@ -123,7 +123,6 @@ user classes, as Locust's do.`,
 	}
 	addRunFlags(cmd.Flags(), o)
 	addLocustFlags(cmd.Flags(), &o.locust)
-	cmd.SetFlagErrorFunc(flagError)
 	cmd.Flags().BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a killed or evicted horde run); see docs/runs.md")
 	return cmd
 }
