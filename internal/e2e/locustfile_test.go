@@ -62,6 +62,7 @@ func TestLocustfile_Corpus(t *testing.T) {
 		"tags_classes.py":   {"GET /api/[v]/products", "GET /api/[v]/products/[id]", "GET /admin/report"},
 		"unsupported.py":    {"GET /ok"},
 		"old_style.py":      {"POST /login", "GET /", "GET /profile"},
+		"credentials.py":    {}, // its on_start is not converted: every entry into the task set fails
 	}
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "internal", "locustfile", "testdata", "*.py"))
 	for _, f := range files {

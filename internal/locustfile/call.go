@@ -39,6 +39,11 @@ func (fc *fnCtx) call(e *python.Call) (string, error) {
 			}
 			return "", nc(e, "self.%s(...)", a.Name)
 		}
+		// A module global is frozen once the script is loaded (and shared by
+		// every user): it cannot be changed.
+		if n, ok := a.X.(*python.Name); ok && fc.c.moduleGlobal(n.Id) && mutators[a.Name] && !fc.assignsLocal(n.Id) {
+			return "", nc(e, "%s.%s(...) changes a module global: a horde script's globals are frozen and shared by every user (per-user state: u.vars; rows for each user: feeder(), docs/scripting.md)", n.Id, a.Name)
+		}
 		// logger.info(...) with logger = logging.getLogger(...)
 		if n, ok := a.X.(*python.Name); ok && fc.c.loggerNames()[n.Id] {
 			switch a.Name {
@@ -426,3 +431,6 @@ func (fc *fnCtx) request(e *python.Call) (string, error) {
 	}
 	return fmt.Sprintf("u.%s(%s)", method, strings.Join(out, ", ")), nil
 }
+
+var mutators = map[string]bool{"append": true, "extend": true, "insert": true, "pop": true, "remove": true, "clear": true,
+	"update": true, "setdefault": true, "popitem": true, "add": true, "discard": true, "sort": true, "reverse": true}

@@ -122,6 +122,7 @@ type conv struct {
 	userFuncs    map[string]bool // module functions used as tasks (first parameter is the user)
 	emittedFuncs map[string]bool
 	loggers      nameSet           // module names bound to logging.getLogger(...)
+	globals      map[string]bool   // names assigned at the top level
 	hookNames    map[string]string // module functions that are test_start/test_stop listeners
 	session      bool              // self.client.headers / cookies are used: requests merge them
 	setup        []string
@@ -427,4 +428,26 @@ func oldStyle(pc *python.Class) {
 		pc.Attrs = append(pc.Attrs, python.Attr{Name: "wait_time", Pos: lo.Pos, Value: &python.Call{At: python.At{P: lo.Pos},
 			Fn: &python.Name{At: python.At{P: lo.Pos}, Id: "between"}, Args: []python.Expr{a, b}}})
 	}
+}
+
+// moduleGlobal says whether name is assigned at the module's top level.
+func (c *conv) moduleGlobal(name string) bool {
+	if c.globals == nil {
+		c.globals = map[string]bool{}
+		for _, st := range c.m.Body {
+			if as, ok := st.(*python.Assign); ok {
+				for _, t := range as.Targets {
+					if n, ok := t.(*python.Name); ok {
+						c.globals[n.Id] = true
+					}
+				}
+			}
+			if as, ok := st.(*python.AnnAssign); ok {
+				if n, ok := as.Target.(*python.Name); ok {
+					c.globals[n.Id] = true
+				}
+			}
+		}
+	}
+	return c.globals[name]
 }

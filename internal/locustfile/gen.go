@@ -120,6 +120,7 @@ func (c *conv) topStmt(out *w, s python.Stmt) {
 				out.line("#   %s", l)
 			}
 			c.note(e.pos, true, "%s", e.msg)
+			placeholders(out, s)
 			return
 		}
 		panic(err)
@@ -261,6 +262,11 @@ func (c *conv) usedAsTask(name string) bool {
 // emitFunc writes def name(params): body. A method's self becomes u; a
 // user function's first parameter too.
 func (c *conv) emitFunc(out *w, name string, f *python.FuncDef, fc *fnCtx, user bool) {
+	fc.locals = map[string]bool{}
+	for _, p := range f.Params {
+		fc.locals[p.Name] = true
+	}
+	bound(f.Body, fc.locals)
 	var params []string
 	ps := f.Params
 	if fc.self != "" || fc.hook {
@@ -888,4 +894,66 @@ func (c *conv) takesUser(f *python.FuncDef) bool {
 		}
 	}
 	return false
+}
+
+// bound adds the names a body assigns (not in nested functions).
+func bound(body []python.Stmt, out map[string]bool) {
+	var target func(e python.Expr)
+	target = func(e python.Expr) {
+		switch e := e.(type) {
+		case *python.Name:
+			out[e.Id] = true
+		case *python.Tuple:
+			for _, x := range e.Elts {
+				target(x)
+			}
+		case *python.List:
+			for _, x := range e.Elts {
+				target(x)
+			}
+		case *python.Starred:
+			target(e.X)
+		}
+	}
+	for _, s := range body {
+		switch s := s.(type) {
+		case *python.Assign:
+			for _, t := range s.Targets {
+				target(t)
+			}
+		case *python.AugAssign:
+			target(s.Target)
+		case *python.AnnAssign:
+			target(s.Target)
+		case *python.For:
+			target(s.Target)
+			bound(s.Body, out)
+			bound(s.Else, out)
+		case *python.If:
+			bound(s.Body, out)
+			bound(s.Else, out)
+		case *python.While:
+			bound(s.Body, out)
+			bound(s.Else, out)
+		case *python.With:
+			for _, it := range s.Items {
+				if it.As != nil {
+					target(it.As)
+				}
+			}
+			bound(s.Body, out)
+		case *python.Try:
+			bound(s.Body, out)
+			for _, h := range s.Handlers {
+				if h.Name != "" {
+					out[h.Name] = true
+				}
+				bound(h.Body, out)
+			}
+			bound(s.Else, out)
+			bound(s.Finally, out)
+		case *python.FuncDef:
+			out[s.Name] = true
+		}
+	}
 }

@@ -3,6 +3,7 @@ package locustfile
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/horde-load/horde/internal/python"
@@ -18,6 +19,7 @@ type fnCtx struct {
 	start     bool   // a user's on_start: class attributes and __init__ go first
 	inTaskSet bool
 	clients   map[string]bool // local names bound to self.client
+	locals    map[string]bool // names the function assigns (parameters included)
 }
 
 // prologue writes what a user's on_start does before its own body: the
@@ -100,6 +102,7 @@ func (fc *fnCtx) stmts(out *w, body []python.Stmt) {
 				out.line("# %s", strings.TrimSpace(l))
 			}
 			fc.c.failLine(out, err)
+			placeholders(out, s)
 			continue
 		}
 		out.b.WriteString(sub.String())
@@ -627,4 +630,26 @@ func (fc *fnCtx) customClient() bool {
 		}
 	}
 	return false
+}
+
+// assignsLocal says whether the function being translated binds name
+// itself (then it is not the module's global).
+func (fc *fnCtx) assignsLocal(name string) bool { return fc.locals[name] }
+
+// placeholders binds, after a fail() that stands for a statement, the names
+// the statement would have bound: never run, they keep the rest of the
+// function valid (Starlark resolves every name before running).
+func placeholders(out *w, s python.Stmt) {
+	names := map[string]bool{}
+	bound([]python.Stmt{s}, names)
+	var sorted []string
+	for n := range names {
+		if n != "u" {
+			sorted = append(sorted, ident(n))
+		}
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		out.line("%s = None  # bound by the statement above", n)
+	}
 }
