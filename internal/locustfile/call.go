@@ -165,7 +165,7 @@ func (fc *fnCtx) methodCall(e *python.Call, a *python.Attribute) (string, bool, 
 	if !static {
 		args = append([]string{"u"}, args...)
 	}
-	return fmt.Sprintf("%s_%s(%s)", owner.fn, a.Name, strings.Join(args, ", ")), true, nil
+	return fmt.Sprintf("%s(%s)", fc.c.method(owner, a.Name), strings.Join(args, ", ")), true, nil
 }
 
 var moduleFuncs = map[string]bool{}

@@ -123,6 +123,7 @@ type conv struct {
 	emittedFuncs map[string]bool
 	loggers      nameSet           // module names bound to logging.getLogger(...)
 	globals      map[string]bool   // names assigned at the top level
+	locals       map[string]bool   // names some function binds
 	hookNames    map[string]string // module functions that are test_start/test_stop listeners
 	session      bool              // self.client.headers / cookies are used: requests merge them
 	setup        []string

@@ -358,7 +358,7 @@ func (c *conv) classOut(out *w, k *class, d *python.ClassDef) {
 		if k.kind != kindUser {
 			fc.inTaskSet = true
 		}
-		c.emitFunc(out, k.fn+"_"+f.Name, f, fc, true)
+		c.emitFunc(out, c.method(k, f.Name), f, fc, true)
 	}
 	if k.kind == kindUser && k.c.Method("on_start") == nil && c.needsStart(k) {
 		out.line("def %s_on_start(u):", k.fn)
@@ -450,7 +450,7 @@ func (c *conv) tasksOf(k *class) []taskRef {
 				return
 			}
 			if kk, f := c.findMethod(k, d); f != nil {
-				out = append(out, taskRef{fn: kk.fn + "_" + d, name: d, weight: weight, tags: c.funcTags(f), pos: e.Position()})
+				out = append(out, taskRef{fn: c.method(kk, d), name: d, weight: weight, tags: c.funcTags(f), pos: e.Position()})
 				return
 			}
 			c.note(e.Position(), true, "task %s of %s is not a function or TaskSet of this file", c.line(e.Position()), k.c.Name)
@@ -480,7 +480,7 @@ func (c *conv) tasksOf(k *class) []taskRef {
 	}
 	for _, f := range k.c.Methods {
 		if w, ok := c.taskWeight(f); ok {
-			out = append(out, taskRef{fn: k.fn + "_" + f.Name, name: f.Name, weight: w, tags: c.funcTags(f), pos: f.P})
+			out = append(out, taskRef{fn: c.method(k, f.Name), name: f.Name, weight: w, tags: c.funcTags(f), pos: f.P})
 		}
 	}
 	for _, nested := range k.c.Classes {
@@ -956,4 +956,83 @@ func bound(body []python.Stmt, out map[string]bool) {
 			out[s.Name] = true
 		}
 	}
+}
+
+// notShort are names a method cannot keep in the script: Starlark's and
+// horde's predeclared names, and the script's own globals.
+var notShort = map[string]bool{"user": true, "between": true, "constant": true, "pacing": true, "sleep": true,
+	"check": true, "rand_int": true, "rand_choice": true, "uuid": true, "seq": true, "now": true, "env": true,
+	"feeder": true, "json": true, "print": true, "fail": true, "host": true, "users": true, "settings": true,
+	"setup": true, "teardown": true, "u": true, "on_start": true, "on_stop": true, "__init__": true, "tasks": true,
+	"task": true, "i": true, "start": true, "True": true, "False": true, "None": true, "struct": true, "math": true}
+
+// method is the script's name for a class's method: the method's own name
+// when no other class, global or builtin has it (so --show-task-ratio and
+// the exceptions say get_data, as Locust does), else Class_method.
+func (c *conv) method(k *class, name string) string {
+	short := !strings.HasPrefix(name, "_") && !notShort[name] && !starlarkBuiltins[name] && !starlarkReserved[name] &&
+		!c.moduleGlobal(name) && c.moduleFuncs[name] == nil && c.classes[name] == nil
+	if _, ok := c.imports[name]; ok {
+		short = false
+	}
+	if _, ok := c.unknown[name]; ok {
+		short = false
+	}
+	if short && c.boundAnywhere()[name] {
+		short = false // a local of that name would hide the function
+	}
+	if short {
+		n := 0
+		for _, o := range c.order {
+			if o.c.Method(name) != nil {
+				n++
+			}
+		}
+		short = n == 1
+	}
+	if short {
+		return name
+	}
+	return k.fn + "_" + name
+}
+
+// boundAnywhere are the names any function of the file binds.
+func (c *conv) boundAnywhere() map[string]bool {
+	if c.locals != nil {
+		return c.locals
+	}
+	c.locals = map[string]bool{}
+	var walk func(body []python.Stmt)
+	walk = func(body []python.Stmt) {
+		for _, s := range body {
+			switch s := s.(type) {
+			case *python.FuncDef:
+				for _, p := range s.Params {
+					c.locals[p.Name] = true
+				}
+				bound(s.Body, c.locals)
+				walk(s.Body)
+			case *python.ClassDef:
+				walk(s.Body)
+			case *python.If:
+				walk(s.Body)
+				walk(s.Else)
+			case *python.For:
+				walk(s.Body)
+			case *python.While:
+				walk(s.Body)
+			case *python.With:
+				walk(s.Body)
+			case *python.Try:
+				walk(s.Body)
+				for _, h := range s.Handlers {
+					walk(h.Body)
+				}
+				walk(s.Else)
+				walk(s.Finally)
+			}
+		}
+	}
+	walk(c.m.Body)
+	return c.locals
 }
