@@ -75,6 +75,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer, lookup env, classes 
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(flagError) // every command: a sentence, not a bare "unknown flag"
 	root.AddCommand(
 		newRunCmd(stdout, stderr, lookup, classes),
 		newValidateCmd(stdout, stderr),

@@ -100,8 +100,9 @@ var scenarioKeys = []string{"locustfile", "scenario", "f"}
 
 // ignoredKeys are Locust options a config file may carry that horde
 // expresses otherwise: its mode is the command (horde master, horde
-// worker), not a flag.
-var ignoredKeys = []string{"master", "worker", "headful", "print-stats", "skip-log-setup", "logfile", "processes", "enable-rebalancing"}
+// worker), not a flag. (print-stats, skip-log-setup, logfile and processes
+// are flags of horde run: docs/cli.md.)
+var ignoredKeys = []string{"master", "worker", "headful", "enable-rebalancing"}
 
 // applyConfig sets every flag of fs not already set (on the command line or
 // from the environment) from the config files: the default ones that

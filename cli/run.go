@@ -31,6 +31,7 @@ const (
 
 // runOptions are the flags of `horde run` (Locust's names).
 type runOptions struct {
+	locust          locustFlags // Locust's flags horde run also takes
 	users           int
 	spawnRate       float64
 	runTime         durationValue
@@ -91,10 +92,28 @@ key = value format). Class names after the file limit the run to those
 user classes, as Locust's do.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			l := &o.locust
+			if l.file != "" {
+				if len(args) > 0 && looksLikeScenario(args[0]) {
+					return badInput("give the scenario once: -f %s or %s, not both", l.file, args[0])
+				}
+				args = append([]string{l.file}, args...)
+			}
 			file, err := o.resolveArgs(cmd, args, lookup)
 			if err != nil {
 				return err
 			}
+			if isLocustfile(file) {
+				if file, err = convertForRun(file, "running", o.tags, o.excludeTags, o.classes, stderr); err != nil {
+					return err
+				}
+				// The conversion applied the tags and kept the classes.
+				o.tags, o.excludeTags, o.classes = nil, nil, nil
+			}
+			if l.list || l.ratio || l.ratioJSON {
+				return locustInfo(l, file, o.host, stdout)
+			}
+			locustNotes(cmd, l, stderr)
 			c, err := o.config(cmd, scenarioSource{file: file}, classes, stdout, stderr)
 			if err != nil {
 				return err
@@ -103,6 +122,7 @@ user classes, as Locust's do.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	addLocustFlags(cmd.Flags(), &o.locust)
 	cmd.Flags().BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a killed or evicted horde run); see docs/runs.md")
 	return cmd
 }
@@ -263,7 +283,7 @@ func (o *runOptions) resolveArgs(cmd *cobra.Command, args []string, lookup env) 
 
 func looksLikeScenario(arg string) bool {
 	switch strings.ToLower(filepath.Ext(arg)) {
-	case ".yaml", ".yml", ".star", ".json":
+	case ".yaml", ".yml", ".star", ".json", ".py":
 		return true
 	}
 	fi, err := os.Stat(arg)
@@ -283,7 +303,15 @@ type scenarioSource struct {
 // run's configuration. Flags win over the scenario, the scenario over the
 // defaults.
 func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []horde.Class, stdout, stderr io.Writer) (*run.Config, error) {
-	log, err := newLogger(stderr, o.logLevel)
+	logTo := stderr
+	if o.locust.logfile != "" {
+		f, err := os.OpenFile(o.locust.logfile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, badInput("--logfile: %v", err)
+		}
+		logTo = f // open for the process's life, as Locust's
+	}
+	log, err := newLogger(logTo, o.logLevel)
 	if err != nil {
 		return nil, err
 	}

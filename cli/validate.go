@@ -18,7 +18,14 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Check a scenario file and print every problem as file:line:col: message",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := script.LoadFile(args[0], scenario.Options{Host: host})
+			file := args[0]
+			if isLocustfile(file) {
+				var err error
+				if file, err = convertForRun(file, "validating", nil, nil, nil, stderr); err != nil {
+					return err
+				}
+			}
+			plan, err := script.LoadFile(file, scenario.Options{Host: host})
 			if err != nil {
 				fmt.Fprintln(stderr, err)
 				return &run.ExitError{Code: ExitBadInput, Err: fmt.Errorf("%s is not valid", args[0])}

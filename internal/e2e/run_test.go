@@ -201,7 +201,7 @@ func TestRun_BadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown flag", nil, []string{"run", good, "--headless", "--nope"}, "unknown flag"},
+		{"unknown flag", nil, []string{"run", good, "--headless", "--nope"}, "horde run has no flag --nope"},
 		{"bad duration", nil, []string{"run", good, "--headless", "-t", "5x"}, "5x"},
 		{"bad env", []string{"HORDE_USERS=many"}, []string{"run", good, "--headless"}, "HORDE_USERS"},
 		{"missing file", nil, []string{"run", filepath.Join(dir, "nope.yaml"), "--headless"}, "nope.yaml"},

@@ -52,6 +52,12 @@ func (e *Engine) runOnce(ctx context.Context, p *scenario.Plan, steps []*scenari
 			err = ctx.Err()
 			break
 		}
+		if s.Script != nil && s.Script.Run != nil {
+			if err = s.Script.Run(ctx, u, pu.vars); err != nil {
+				break
+			}
+			continue
+		}
 		if s.Sleep {
 			if err = pu.sleep(ctx, u, s); err != nil {
 				err = context.Canceled

@@ -210,6 +210,9 @@ type Step struct {
 	// sets one (compressed answers are decoded whatever it is).
 	Compression bool
 	Pos         Pos // where the step is defined
+	// Script, when set, is a .star file's setup or teardown function,
+	// run (once per test) in place of a request.
+	Script *Script
 }
 
 // Param is a header or query parameter with a templated value.

@@ -271,6 +271,7 @@ func (l *loader) scenario(name string, src []byte, opts scenario.Options) (*scen
 	if s, ok := globals["settings"]; ok {
 		plan.Load = l.settings(name, s)
 	}
+	l.hooks(name, globals, plan)
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
@@ -443,4 +444,36 @@ func findUser(globals starlark.StringDict, name string) *userClass {
 		}
 	}
 	return nil
+}
+
+// hooks reads the setup and teardown globals: functions of one argument,
+// the user, run once per test before the first user starts and after the
+// last one stops (Locust's events.test_start and test_stop; YAML's setup:
+// and teardown:).
+func (l *loader) hooks(name string, globals starlark.StringDict, plan *scenario.Plan) {
+	top := scenario.Pos{File: name, Line: 1, Col: 1}
+	for _, h := range []struct {
+		global string
+		dst    *[]*scenario.Step
+	}{{"setup", &plan.Setup}, {"teardown", &plan.Teardown}} {
+		v, ok := globals[h.global]
+		if !ok || v == starlark.None {
+			continue
+		}
+		fn, ok := v.(starlark.Callable)
+		if !ok {
+			l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("%s must be a function of the user, got %s", h.global, v.Type())})
+			continue
+		}
+		if err := takesUser(fn); err != nil {
+			l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("%s: %v", h.global, err)})
+			continue
+		}
+		pos := top
+		if f, ok := fn.(*starlark.Function); ok {
+			pos = posOf(f.Position())
+		}
+		*h.dst = []*scenario.Step{{Method: "SCRIPT", Name: h.global, Pos: pos,
+			Script: &scenario.Script{File: name, Name: fn.Name(), Pos: pos, Run: newTaskFunc(fn, h.global)}}}
+	}
 }
