@@ -14,6 +14,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // userAgent is sent unless a scenario sets its own User-Agent.
@@ -415,7 +416,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		if errors.Is(err, httpload.ErrStopped) {
 			return false, err
 		}
-		u.record(s.Method, name, took, 0, err.Error())
+		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()})
 		if u.e.cfg.Trace != nil {
 			u.trace(&Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
 		}
@@ -424,7 +425,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), ev.Failure)
+		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(u.client.WireSize()), Failure: ev.Failure})
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -433,7 +434,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		return ev.Failure != "", nil
 	}
 	failure := s.Evaluate(response{u}, p.vars)
-	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
+	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(u.client.WireSize()), Failure: failure})
 	return failure != "", nil
 }
 

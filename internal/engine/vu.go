@@ -13,6 +13,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // vuser is one virtual user. Everything in it belongs to the user's
@@ -78,24 +79,18 @@ func (u *vuser) Host() string     { return u.e.cfg.Host }
 
 // Record implements horde.VU.
 func (u *vuser) Record(s horde.Sample) {
-	u.record(s.Method, s.Name, s.Duration, s.Bytes, s.Failure)
+	u.record(stats.Sample{Method: s.Method, Name: s.Name, Duration: s.Duration, Bytes: s.Bytes, WireBytes: s.Bytes, Failure: s.Failure})
 }
 
 // record records one request; in the open model it is timed from the
 // iteration's intended start as well (the first request carries the lag).
-func (u *vuser) record(method, name string, d time.Duration, bytes int64, failure string) {
-	u.recordWire(method, name, d, bytes, bytes, failure)
-}
-
-// recordWire is record for a body of bytes decoded, wire as received.
-func (u *vuser) recordWire(method, name string, d time.Duration, bytes, wire int64, failure string) {
-	u.failure = failure
-	if !u.open {
-		u.e.cfg.Recorder.RecordWire(u.id, method, name, d, bytes, wire, failure)
-		return
+func (u *vuser) record(s stats.Sample) {
+	u.failure = s.Failure
+	if u.open {
+		s.Corrected, s.Lag = true, u.lag
+		u.lag = 0
 	}
-	u.e.cfg.Recorder.RecordCorrectedWire(u.id, method, name, d, u.lag, bytes, wire, failure)
-	u.lag = 0
+	u.e.cfg.Recorder.Record(u.id, s)
 }
 
 // Exchange sends req over the user's own client (its keep-alive

@@ -54,9 +54,10 @@ type Config struct {
 	Tick           time.Duration
 	HistoryMax     int // points kept in the history (stats.DefaultHistoryMax when 0)
 	Logger         *slog.Logger
-	// OnTick, if set, is called after each tick with a fresh snapshot and
-	// the running user count. It runs on the master's goroutine: keep it short.
-	OnTick func(snap *stats.Snapshot, users int, target float64, open bool)
+	// OnTick, if set, is called after each tick with the tick's interval,
+	// a fresh snapshot and the load. It runs on the master's goroutine:
+	// keep it short.
+	OnTick func(Tick)
 	// OnCheckpoint, if set, is called before OnTick (on the same goroutine)
 	// with what a restarted master needs to resume the run at this tick
 	// (see Resume). Taking it costs an encoding of every histogram.
@@ -94,6 +95,19 @@ type Config struct {
 	// Teardown, if set, runs once after the last user of a run stopped,
 	// before its final statistics, with the setup's variables.
 	Teardown func(ctx context.Context, host string, vars map[string]string) (*stats.Interval, error)
+}
+
+// Tick is what a tick hands to Config.OnTick.
+type Tick struct {
+	// Interval is exactly what the workers reported since the previous
+	// tick (merged, timed by the master's clock; empty after a reset of
+	// the statistics), without its histograms: the integers of the tick.
+	Interval *stats.Interval
+	// Snapshot is the cumulative statistics after the interval was added.
+	Snapshot *stats.Snapshot
+	Users    int     // users running
+	Target   float64 // what the load shape asks for: users, or iterations per second when Open
+	Open     bool
 }
 
 // SetupError is a run's setup that failed: the run does not start.
@@ -608,14 +622,14 @@ func (m *Master) tick(now time.Time, final bool) {
 	iv.Start, iv.End = m.last, now
 	m.last = now
 	m.st.Add(iv)
-	snap := m.st.Snapshot(now)
-	users := m.usersLocked()
-	var target float64
-	var open bool
+	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked()}
+	if m.cfg.OnTick != nil {
+		tk.Interval = iv.WithoutHistograms()
+	}
 	if m.state != cluster.StateReady {
-		p := stats.NewTick(snap, users)
+		p := stats.NewTick(tk.Snapshot, tk.Users)
 		p.Target, p.Open = m.targetLocked(now)
-		target, open = p.Target, p.Open
+		tk.Target, tk.Open = p.Target, p.Open
 		m.hist.Add(p)
 	}
 	// The completed minutes leave the statistics before the checkpoint is
@@ -645,7 +659,7 @@ func (m *Master) tick(now time.Time, final bool) {
 		m.cfg.OnCheckpoint(cp)
 	}
 	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(snap, users, target, open)
+		m.cfg.OnTick(tk)
 	}
 }
 
