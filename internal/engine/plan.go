@@ -402,16 +402,12 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		}
 	}
 
-	var took time.Duration
 	var sent string // the URL as the step sends it, before any redirect (traced only)
 	if u.e.cfg.Trace != nil {
 		sent = string(req.URI().FullURI())
 	}
-	if s.NoRedirect {
-		took, err = u.client.DoOnceVia(s.transport, req, resp, s.Timeout)
-	} else {
-		took, err = u.client.DoVia(s.transport, req, resp, s.Timeout)
-	}
+	res, err := u.client.Do(req, resp, httpload.Call{Transport: s.transport, Timeout: s.Timeout, NoRedirect: s.NoRedirect})
+	took := res.Took
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return false, err
@@ -425,7 +421,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(u.client.WireSize()), Failure: ev.Failure})
+		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure})
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -434,7 +430,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		return ev.Failure != "", nil
 	}
 	failure := s.Evaluate(response{u}, p.vars)
-	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(u.client.WireSize()), Failure: failure})
+	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure})
 	return failure != "", nil
 }
 

@@ -99,7 +99,8 @@ func (u *vuser) record(s stats.Sample) {
 // so that their requests cost what a YAML step costs. timeout 0 means the
 // client's default.
 func (u *vuser) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
-	return u.client.Do(req, resp, timeout)
+	r, err := u.client.Do(req, resp, httpload.Call{Timeout: timeout})
+	return r.Took, err
 }
 
 // Scratch returns the user's request and response buffers, for a script
@@ -133,7 +134,8 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 	if ctx.Err() != nil {
 		return nil, httpload.ErrStopped
 	}
-	took, err := u.client.Do(req, resp, r.Timeout)
+	res, err := u.client.Do(req, resp, httpload.Call{Timeout: r.Timeout})
+	took := res.Took
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return nil, err
