@@ -22,13 +22,16 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	var leaks []soak.LeakResult
 	target, markers := splitMarkers(target)
 	for _, s := range target {
-		if s.Memory {
+		if leakSeries(s) {
 			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
 		}
 	}
 	hs := historySeries(hist)
 	in := soak.Inputs{Snapshot: snap, Series: hs, Warmup: warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
+	leakVs := leakVerdicts(leaks)
+	res := judgeResources(target, markers, leakVs.byName, hs["rps"], warmup)
+	exhaustionInputs(res, &in)
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
@@ -39,10 +42,26 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	for _, c := range checks {
 		out = append(out, driftVerdict(c.Name, c))
 	}
-	for _, l := range leaks {
-		out = append(out, leakVerdict(l))
+	out = append(out, leakVs.list...)
+	return append(out, res.verdicts...)
+}
+
+// leakVerdictList is the leak checks' verdicts, in order and by series
+// name (the resource checks add a memory limit's forecast to them).
+type leakVerdictList struct {
+	list   []soak.Verdict
+	byName map[string]*soak.Verdict
+}
+
+func leakVerdicts(leaks []soak.LeakResult) leakVerdictList {
+	l := leakVerdictList{byName: map[string]*soak.Verdict{}}
+	for _, r := range leaks {
+		l.list = append(l.list, leakVerdict(r))
 	}
-	return out
+	for i := range l.list {
+		l.byName[l.list[i].Leak.Name] = &l.list[i]
+	}
+	return l
 }
 
 // memoryFigures are the target.* values the leak checks give:
@@ -121,8 +140,24 @@ func historySeries(hist []stats.Tick) map[string][]series.Point {
 // warm-up), recomputed: the checks are pure and cheap.
 func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
 	_, markers := splitMarkers(target)
+	var leaks []soak.LeakResult
+	for _, s := range target {
+		if leakSeries(s) {
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
+		}
+	}
+	res := judgeResources(target, markers, leakVerdicts(leaks).byName, nil, warmup)
+	byName := map[string]soak.ResourceResult{}
+	for _, r := range res.results {
+		byName[r.Name] = r
+	}
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
+		if r, ok := byName[s.Name]; ok {
+			resourceChart(&ts, r)
+			info.Target = append(info.Target, ts)
+			continue
+		}
 		if s.Memory {
 			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
 			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/horde-load/horde/internal/monitor"
@@ -28,6 +29,9 @@ type PromAnalysis struct {
 	// MemoryQueries are queries whose series get the leak check whatever
 	// their metric's name (--memory-query); they are judged with Queries.
 	MemoryQueries []string
+	// Limits are numbers given for series (--limit NAME=VALUE): NAME is a
+	// query's text or a metric its series carry.
+	Limits map[string]float64
 	// Thresholds are judged on what the series give: target.* thresholds
 	// (target.memory_growth: the largest growth of a memory series).
 	Thresholds []*scenario.Threshold
@@ -92,23 +96,54 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		markers = append(markers, m...)
 		results = append(results, judged)
 	}
+	var all []series.Series
 	for _, got := range results {
-		for _, s := range got {
-			if s.Memory {
-				l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)})
-				leaks = append(leaks, l)
-				vs = append(vs, leakVerdict(l))
-				continue
-			}
+		all = append(all, got...)
+	}
+	all = append(all, p.limitSeries(all)...)
+	for _, s := range all {
+		if leakSeries(s) {
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)}))
+		}
+	}
+	leakVs := leakVerdicts(leaks)
+	// Resource series (open fds, goroutines, pools, disk, replicas) get
+	// their own checks; limits are not judged; other series drift.
+	res := judgeResources(all, markers, leakVs.byName, nil, p.Warmup)
+	i := 0
+	for _, s := range all {
+		switch r := roleOf(s); {
+		case leakSeries(s):
+			vs = append(vs, leakVs.list[i])
+			i++
+		case r.kind != soak.KindNone || r.limit || r.replicas || r.maxRepl:
+		default:
 			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}
 	}
+	vs = append(vs, res.verdicts...)
 	in := soak.Inputs{Warmup: p.Warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
+	exhaustionInputs(res, &in)
 	out.Verdicts = append(thresholdVerdicts(p.Thresholds, in), vs...)
 	return out, nil
 }
 
 func ceilDiv(d time.Duration, n int) time.Duration {
 	return (d + time.Duration(n) - 1) / time.Duration(n)
+}
+
+// limitSeries records the limits given as numbers (--limit) as series
+// the resource checks pair with what they limit.
+func (p PromAnalysis) limitSeries(all []series.Series) []series.Series {
+	var out []series.Series
+	for name, v := range p.Limits {
+		for _, s := range all {
+			if s.Metric == name || s.Name == name || strings.HasSuffix(s.Name, name) || strings.HasPrefix(s.Name, name+"{") {
+				pts := []series.Point{{T: p.Start, V: v}, {T: p.End, V: v}}
+				out = append(out, series.Series{Name: LimitMetricPrefix + s.Name, Metric: LimitMetricPrefix + s.Name, Points: pts})
+			}
+		}
+	}
+	return out
 }

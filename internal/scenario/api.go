@@ -77,7 +77,7 @@ type MonitorScrape struct {
 }
 
 // TargetMetrics are the target.* names thresholds may use.
-var TargetMetrics = []string{"memory_growth"}
+var TargetMetrics = []string{"memory_growth", "time_to_exhaustion"}
 
 // Load is the scenario's load section; zero fields are unset (the CLI's
 // flags and defaults apply).
