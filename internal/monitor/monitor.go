@@ -7,11 +7,9 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,10 +33,12 @@ const (
 	scrapeTimeout  = 10 * time.Second
 )
 
-// DefaultMetrics are scraped when a target names none: memory, CPU and
-// goroutines, what a soak test watches for leaks and exhaustion, and the
-// process's start time, which tells the leak check where it restarted.
-var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines", "process_start_time_seconds"}
+// DefaultMetrics are scraped when a target names none: memory, CPU,
+// goroutines, threads and open file descriptors with their limit, what a
+// soak test watches for leaks and exhaustion, and the process's start
+// time, which tells the leak check where it restarted.
+var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines", "process_start_time_seconds",
+	"process_open_fds", "process_max_fds", "go_threads"}
 
 // Scrape is one Prometheus text endpoint and the metrics kept from it.
 type Scrape struct {
@@ -62,7 +62,7 @@ type Config struct {
 	Interval  time.Duration // default DefaultInterval
 	Scrapes   []Scrape
 	Queries   []Query
-	Processes []int // PIDs read from /proc: rss bytes and cpu seconds
+	Processes []int // PIDs read from /proc: rss bytes, cpu seconds, threads, open fds and their limit, the cgroup memory limit
 	MaxPoints int   // per series; default DefaultMaxPoints
 	Client    *http.Client
 }
@@ -158,12 +158,23 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		}
 	}
 	for _, pid := range m.cfg.Processes {
-		rss, cpu, err := readProc(pid)
+		ps, err := readProcSample(pid)
 		src := "pid " + strconv.Itoa(pid)
 		m.noteErr(src, err)
 		if err == nil {
-			m.add(src+" process_rss_bytes", "process_rss_bytes", true, series.Point{T: now, V: rss})
-			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, series.Point{T: now, V: cpu})
+			pt := func(v float64) series.Point { return series.Point{T: now, V: v} }
+			m.add(src+" process_rss_bytes", "process_rss_bytes", true, pt(ps.RSS))
+			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, pt(ps.CPU))
+			m.add(src+" process_threads", "process_threads", false, pt(ps.Threads))
+			if ps.OpenFDs >= 0 {
+				m.add(src+" process_open_fds", "process_open_fds", false, pt(ps.OpenFDs))
+			}
+			if ps.MaxFDs > 0 {
+				m.add(src+" process_max_fds", "process_max_fds", false, pt(ps.MaxFDs))
+			}
+			if ps.MemoryLimit > 0 {
+				m.add(src+" memory_limit_bytes", "memory_limit_bytes", false, pt(ps.MemoryLimit))
+			}
 		}
 	}
 }
@@ -318,29 +329,4 @@ func (m *Monitor) scrape(ctx context.Context, s Scrape) (map[string]float64, err
 		}
 	}
 	return out, nil
-}
-
-// readProc returns a process's resident memory (bytes) and CPU time
-// (seconds, user + system) from /proc.
-func readProc(pid int) (rss, cpu float64, err error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// Fields after the command name (which may hold spaces) start after ")".
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, errors.New("bad /proc stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime is field 14, stime 15, rss 24 (pages).
-	if len(f) < 22 {
-		return 0, 0, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	pages, _ := strconv.ParseFloat(f[21], 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return pages * float64(os.Getpagesize()), (ut + st) / clkTck, nil
 }
