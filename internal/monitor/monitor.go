@@ -63,9 +63,18 @@ type Config struct {
 	Scrapes   []Scrape
 	Queries   []Query
 	Processes []int // PIDs read from /proc: rss bytes, cpu seconds, threads, open fds and their limit, the cgroup memory limit
-	MaxPoints int   // per series; default DefaultMaxPoints
+	// Limits are resource limits given as numbers, by metric (or query
+	// name): each is recorded as a series of its own, named LimitPrefix
+	// and the metric, so the run file keeps it and the resource checks
+	// pair it with the series it limits.
+	Limits    map[string]float64
+	MaxPoints int // per series; default DefaultMaxPoints
 	Client    *http.Client
 }
+
+// LimitPrefix names the series of a limit given as a number: "limit:"
+// and the metric it limits.
+const LimitPrefix = "limit:"
 
 // Monitor records the configured series. Safe for concurrent use.
 type Monitor struct {
@@ -122,6 +131,18 @@ func (m *Monitor) Empty() bool {
 	return len(m.cfg.Scrapes) == 0 && len(m.cfg.Queries) == 0 && len(m.cfg.Processes) == 0
 }
 
+// sampleLimits records each limit given as a number.
+func (m *Monitor) sampleLimits(now time.Time) {
+	names := make([]string, 0, len(m.cfg.Limits))
+	for k := range m.cfg.Limits {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		m.add(LimitPrefix+k, LimitPrefix+k, false, series.Point{T: now, V: m.cfg.Limits[k]})
+	}
+}
+
 // Run samples every interval, starting at once, until ctx is done.
 func (m *Monitor) Run(ctx context.Context) error {
 	if m.Empty() {
@@ -142,6 +163,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 
 // Sample takes one sample of every source, timestamped now.
 func (m *Monitor) Sample(ctx context.Context, now time.Time) {
+	m.sampleLimits(now)
 	for _, s := range m.cfg.Scrapes {
 		vals, err := m.scrape(ctx, s)
 		m.noteErr(s.URL, err)

@@ -221,6 +221,7 @@ func MonitorConfig(plan *scenario.Plan, src MonitorSources) (monitor.Config, err
 			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory})
 		}
 		cfg.Processes = plan.Monitor.Processes
+		cfg.Limits = plan.Monitor.Limits
 	}
 	for _, u := range src.Scrapes {
 		cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: u})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/horde-load/horde/internal/monitor"
@@ -30,7 +29,7 @@ type PromAnalysis struct {
 	// their metric's name (--memory-query); they are judged with Queries.
 	MemoryQueries []string
 	// Limits are numbers given for series (--limit NAME=VALUE): NAME is a
-	// query's text or a metric its series carry.
+	// metric the series carry, or a query's text.
 	Limits map[string]float64
 	// Thresholds are judged on what the series give: target.* thresholds
 	// (target.memory_growth: the largest growth of a memory series).
@@ -100,7 +99,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	for _, got := range results {
 		all = append(all, got...)
 	}
-	all = append(all, p.limitSeries(all)...)
+	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
 	for _, s := range all {
 		if leakSeries(s) {
 			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)}))
@@ -131,19 +130,4 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 
 func ceilDiv(d time.Duration, n int) time.Duration {
 	return (d + time.Duration(n) - 1) / time.Duration(n)
-}
-
-// limitSeries records the limits given as numbers (--limit) as series
-// the resource checks pair with what they limit.
-func (p PromAnalysis) limitSeries(all []series.Series) []series.Series {
-	var out []series.Series
-	for name, v := range p.Limits {
-		for _, s := range all {
-			if s.Metric == name || s.Name == name || strings.HasSuffix(s.Name, name) || strings.HasPrefix(s.Name, name+"{") {
-				pts := []series.Point{{T: p.Start, V: v}, {T: p.End, V: v}}
-				out = append(out, series.Series{Name: LimitMetricPrefix + s.Name, Metric: LimitMetricPrefix + s.Name, Points: pts})
-			}
-		}
-	}
-	return out
 }

@@ -1,12 +1,15 @@
 package run
 
 import (
+	"sort"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
+	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 )
@@ -14,7 +17,7 @@ import (
 // LimitMetricPrefix marks a series that records a limit given as a number
 // (a monitor query's `limit:`, `horde analyze --limit`): its Metric is
 // this prefix and the metric (or query name) it limits.
-const LimitMetricPrefix = "limit:"
+const LimitMetricPrefix = monitor.LimitPrefix
 
 // role is what a target series is to the resource checks.
 type role struct {
@@ -249,3 +252,42 @@ func formatOf(k soak.Kind) func(float64) string {
 }
 
 func strconvG(v float64) string { return fmt.Sprintf("%+.3g", v) }
+
+// LimitSeries records limits given as numbers (a scenario's monitor:
+// limits:, analyze's --limit) as series over from..to, named as the
+// monitor names them (LimitMetricPrefix and the metric).
+func LimitSeries(limits map[string]float64, from, to time.Time) []series.Series {
+	names := make([]string, 0, len(limits))
+	for k := range limits {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []series.Series
+	for _, k := range names {
+		pts := []series.Point{{T: from, V: limits[k]}, {T: to, V: limits[k]}}
+		out = append(out, series.Series{Name: LimitMetricPrefix + k, Metric: LimitMetricPrefix + k, Points: pts})
+	}
+	return out
+}
+
+// ParseLimits reads --limit NAME=VALUE flags (VALUE a number, or a size
+// such as 512MiB).
+func ParseLimits(flags []string) (map[string]float64, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for _, f := range flags {
+		name, v, ok := strings.Cut(f, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, badInput("--limit %q: want METRIC=VALUE, e.g. process_resident_memory_bytes=512MiB", f)
+		}
+		x, err := scenario.ParseLimit(v)
+		if err != nil {
+			return nil, badInput("--limit %s: %v", name, err)
+		}
+		out[name] = x
+	}
+	return out, nil
+}

@@ -49,7 +49,10 @@ type Monitor struct {
 	Scrapes    []MonitorScrape
 	Prometheus MonitorPrometheus
 	Processes  []int
-	Pos        Pos
+	// Limits are the limits of series by metric (or query name), given as
+	// numbers: `limits: {process_resident_memory_bytes: 512MiB}`.
+	Limits map[string]float64
+	Pos    Pos
 }
 
 // MonitorPrometheus is a Prometheus server and the PromQL queries
