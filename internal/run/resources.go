@@ -1,9 +1,9 @@
 package run
 
 import (
-	"sort"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
