@@ -137,7 +137,13 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			switch format {
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
-				report.PrintVerdicts(stdout, vs)
+				report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
+				if len(oc.Differs) == 0 {
+					fmt.Fprintln(stdout, "Same verdicts as the run recorded.")
+				}
+				for _, d := range oc.Differs {
+					fmt.Fprintln(stdout, "differs:", d)
+				}
 			case "json":
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -148,7 +154,8 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 					Status   string         `json:"status"`
 					Passed   bool           `json:"passed"`
 					Verdicts []soak.Verdict `json:"verdicts"`
-				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...)})
+					Differs  []string       `json:"differs"`
+				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...), append([]string{}, oc.Differs...)})
 			case "markdown":
 				info.ExitCode = oc.ExitCode()
 				err = report.WriteMarkdown(stdout, info, rf.Snapshot)
@@ -169,6 +176,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
 	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)
 	f.StringArrayVar(&prom.memory, "memory-query", nil, `with --prometheus: a PromQL query whose series are memory (the leak check, and target.memory_growth), whatever their name (repeatable)`)
+	f.StringVar(&prom.kind, "kind", "", `with --prometheus: what the memory series measure, overriding their names: heap (a garbage-collected heap: its drops are collections, never restarts), os (RSS, a working set: a drop to the baseline is a restart) or count`)
 	f.StringVar(&prom.start, "start", "-24h", "with --prometheus: start of the range (RFC 3339, unix seconds, or relative to now like -24h)")
 	f.StringVar(&prom.end, "end", "now", "with --prometheus: end of the range (as --start)")
 	f.Var(&prom.step, "step", "with --prometheus: resolution (default: the range / 1000, at least 1s)")
@@ -181,6 +189,7 @@ type promOptions struct {
 	url        string
 	queries    []string
 	memory     []string
+	kind       string
 	start, end string
 	step       durationValue
 }
@@ -222,9 +231,13 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 	if err != nil {
 		return badInput("--end: %v", err)
 	}
+	kind, err := soak.ParseKind(p.kind)
+	if err != nil {
+		return badInput("--kind: %v", err)
+	}
 	oc, err := run.AnalyzePrometheus(ctx, run.PromAnalysis{
 		URL: p.url, Queries: p.queries, MemoryQueries: p.memory, Start: start, End: end, Step: p.step.d,
-		Warmup: warmup, Thresholds: ths, Limits: p.limits,
+		Warmup: warmup, Thresholds: ths, Kind: kind, Limits: p.limits,
 	})
 	if err != nil {
 		return err
@@ -263,7 +276,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 			fmt.Fprintln(stdout, "note:", n)
 		}
 		fmt.Fprintln(stdout)
-		report.PrintVerdicts(stdout, vs)
+		report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
 	}
 	return outcomeErr(oc.Outcome)
 }

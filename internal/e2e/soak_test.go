@@ -29,7 +29,9 @@ func startTargetWithAdmin(t *testing.T, args ...string) (host, admin string) {
 	return "", ""
 }
 
-var growthRE = regexp.MustCompile(`memory floor grew ([0-9.]+)% over ([0-9hms.]+)`)
+// growthRE reads the leak check's "grew +4.0 MB/s, 110 MB → 271 MB over
+// 40s (+146.4%)": the growth in % and the window.
+var growthRE = regexp.MustCompile(`(?:memory|heap) (?:floor|median|'s [0-9]+th percentile) grew [^,]+, [^→]+→ [^ ]+ [^ ]+ over ([0-9hms.]+) \(\+?([-0-9.]+)%`)
 
 // metricValue reads one unlabelled metric from the target's admin /metrics.
 func metricValue(t *testing.T, admin, name string) float64 {
@@ -104,10 +106,10 @@ func TestSoak_LeakFailsTheRun(t *testing.T) {
 			if m == nil {
 				t.Fatalf("no growth figure in the leak check:\n%s", out[i:])
 			}
-			pct, _ := strconv.ParseFloat(m[1], 64)
-			window, err := time.ParseDuration(m[2])
+			pct, _ := strconv.ParseFloat(m[2], 64)
+			window, err := time.ParseDuration(m[1])
 			if err != nil || window <= 0 {
-				t.Fatalf("window %q: %v", m[2], err)
+				t.Fatalf("window %q: %v", m[1], err)
 			}
 			rss := metricValue(t, admin, "process_resident_memory_bytes")
 			rate := (rss - rss/(1+pct/100)) / window.Seconds()

@@ -8,6 +8,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"net/http"
 	"sort"
@@ -55,6 +56,9 @@ type Query struct {
 	Query string // PromQL, e.g. sum(container_memory_working_set_bytes{pod=~"my-app-.*"})
 	// Memory marks the series as memory, judged for leaks; nil: MemoryQuery decides.
 	Memory *bool
+	// Kind overrides the series' kind for the leak check (heap, os,
+	// count); empty: told by the metric names in Query (soak.KindOf).
+	Kind string
 }
 
 // Config is what to watch.
@@ -175,8 +179,12 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		samples, err := m.query(ctx, q, now)
 		m.noteErr("prometheus "+q.Name, err)
 		memory := MemoryQuery(q.Name, q.Query, q.Memory)
+		kind := q.Kind
+		if kind == "" || kind == "auto" {
+			kind = string(soak.KindOf(q.Query))
+		}
 		for _, s := range samples {
-			m.add(QueryName(q.Name, s.Labels), q.Name, memory, series.Point{T: now, V: s.V})
+			m.addKind(QueryName(q.Name, s.Labels), q.Name, memory, kind, series.Point{T: now, V: s.V})
 		}
 	}
 	for _, pid := range m.cfg.Processes {
@@ -223,11 +231,15 @@ func (m *Monitor) Errors() map[string]string {
 }
 
 func (m *Monitor) add(key, metric string, memory bool, p series.Point) {
+	m.addKind(key, metric, memory, "", p)
+}
+
+func (m *Monitor) addKind(key, metric string, memory bool, kind string, p series.Point) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.series[key]
 	if s == nil {
-		s = &series.Series{Name: key, Metric: metric, Memory: memory}
+		s = &series.Series{Name: key, Metric: metric, Memory: memory, Kind: kind}
 		m.series[key] = s
 		m.order = append(m.order, key)
 	}
@@ -289,8 +301,15 @@ func QueryName(name string, labels map[string]string) string {
 // MemoryMetric reports whether a scraped metric is memory, judged for
 // leaks: its name ends in "memory_bytes" (process_resident_memory_bytes)
 // or "memory_usage_bytes" (container_memory_usage_bytes).
+// So is a name the common exporters give a garbage-collected heap or
+// memory the operating system accounts (soak.KindOf), in bytes:
+// go_memstats_heap_inuse_bytes, nodejs_heap_size_used_bytes,
+// jvm_memory_used_bytes, container_memory_working_set_bytes.
 func MemoryMetric(metric string) bool {
-	return strings.HasSuffix(metric, "memory_bytes") || strings.HasSuffix(metric, "memory_usage_bytes")
+	if strings.HasSuffix(metric, "memory_bytes") || strings.HasSuffix(metric, "memory_usage_bytes") || metric == "container_memory_rss" {
+		return true
+	}
+	return strings.HasSuffix(metric, "_bytes") && soak.KindOf(metric) != soak.KindUnknown
 }
 
 // MemoryQuery reports whether a PromQL query's series are memory, judged

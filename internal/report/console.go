@@ -110,8 +110,17 @@ func PrintSummary(w io.Writer, s *stats.Snapshot, ex []stats.Exception) {
 // verdictOrder is the order verdicts are listed in: failures first.
 var verdictOrder = []soak.Status{soak.Fail, soak.Warn, soak.Inconclusive, soak.Pass}
 
-// PrintVerdicts writes the thresholds and checks of a run, failures first.
+// PrintVerdicts writes the thresholds and checks of a run, failures
+// first, with the one vocabulary of every view (PASS, WARN, FAIL,
+// INCONCLUSIVE), and says which decide the exit code: thresholds (checks
+// inform).
 func PrintVerdicts(w io.Writer, vs []soak.Verdict) {
+	PrintVerdictsDeciding(w, vs, false)
+}
+
+// PrintVerdictsDeciding is PrintVerdicts for an outcome whose failed
+// checks decide the exit code too (horde analyze) when checksDecide.
+func PrintVerdictsDeciding(w io.Writer, vs []soak.Verdict, checksDecide bool) {
 	if len(vs) == 0 {
 		return
 	}
@@ -120,17 +129,21 @@ func PrintVerdicts(w io.Writer, vs []soak.Verdict) {
 	for _, st := range verdictOrder {
 		for _, v := range vs {
 			if v.Status == st {
-				label, reason := strings.ToUpper(string(v.Status)), v.Reason
-				if st == soak.Inconclusive {
-					// A warning in effect: the column keeps its width.
-					label, reason = "WARN", "inconclusive: "+reason
-				}
-				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", label, v.Kind, reason)
+				fmt.Fprintf(&b, "  %-12s  %-9s  %s\n", strings.ToUpper(string(v.Status)), v.Kind, v.Reason)
 			}
 		}
 	}
-	b.WriteString("\n")
+	b.WriteString("  " + DecidesText(checksDecide) + "\n\n")
 	io.WriteString(w, b.String())
+}
+
+// DecidesText says which verdicts decide the exit code: every view writes
+// it under its verdicts.
+func DecidesText(checksDecide bool) string {
+	if checksDecide {
+		return "A failed threshold or check decides the exit code (1); warn and inconclusive inform."
+	}
+	return "A failed threshold decides the exit code (1); checks inform, and warn and inconclusive never fail a run."
 }
 
 // PrintOpen writes the open model's schedule figures.

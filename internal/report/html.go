@@ -40,6 +40,10 @@ type htmlData struct {
 	RunTime                   string
 	ExitCode                  int
 	Passed                    bool
+	// Decides says which verdicts decide the exit code; Informing counts
+	// the checks that failed or warned without deciding it.
+	Decides   string
+	Informing int
 
 	PercentileLabels []string
 	Rows             []htmlRow
@@ -233,6 +237,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		Users:     info.Users,
 		SpawnRate: strconv.FormatFloat(info.SpawnRate, 'f', -1, 64),
 		ExitCode:  info.ExitCode, Passed: info.ExitCode == 0,
+		Decides: DecidesText(false), Informing: informing(info.Verdicts),
 
 		PercentileLabels: stats.PercentileLabels,
 		Total:            newHTMLRow(&s.Total),
@@ -520,4 +525,16 @@ func chartSpan(c *htmlChart) (lo, hi float64) {
 		return 0, 0
 	}
 	return lo, hi
+}
+
+// informing counts the checks that did not pass: they inform, the exit
+// code is the thresholds'.
+func informing(vs []soak.Verdict) int {
+	n := 0
+	for _, v := range vs {
+		if v.Kind != "threshold" && v.Status != soak.Pass {
+			n++
+		}
+	}
+	return n
 }

@@ -20,10 +20,14 @@ import (
 // decide a run's exit code; checks inform (see Outcome).
 func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, target []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
+	hist, leakWarm, warmup := judgedRun(hist, warmup)
+	if len(hist) > 0 {
+		target = cutSeries(target, hist[len(hist)-1].Time)
+	}
 	target, markers := splitMarkers(target)
 	for _, s := range target {
 		if leakSeries(s) {
-			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, target, markers, leakWarm)))
 		}
 	}
 	hs := historySeries(hist)
@@ -35,7 +39,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
-		soak.Drift("latency p95 (ms)", hs["p95"], soak.DriftOptions{Warmup: warmup}),
+		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup)),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
@@ -62,6 +66,94 @@ func leakVerdicts(leaks []soak.LeakResult) leakVerdictList {
 		l.byName[l.list[i].Leak.Name] = &l.list[i]
 	}
 	return l
+}
+
+// latencyOptions are the latency check's: a change below 1 ms, or below
+// the histogram's resolution (3 significant digits), neither warns nor
+// fails.
+func latencyOptions(warmup time.Duration) soak.DriftOptions {
+	return soak.DriftOptions{Warmup: warmup, MinAbs: 1, Resolution: 0.001}
+}
+
+// runWindow is the part of a run's history its checks judge, and the
+// warm-up to cut from it: from the first tick to the last with every user
+// running (judging stops when the users stop: the web UI's stop,
+// --autoquit's idle time, -i's users finishing), and a warm-up that covers
+// the spawn ramp (until the users first reach their most) and then the
+// given or default warm-up of what is left. In the open model (--rate) the
+// window ends at the last tick that asked for iterations.
+func runWindow(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Duration) {
+	if len(hist) == 0 {
+		return hist, warmup
+	}
+	most, open := 0, false
+	for _, t := range hist {
+		most = max(most, t.Users)
+		open = open || t.Open
+	}
+	first, last := -1, -1
+	for i, t := range hist {
+		running := t.Users >= most && most > 0
+		if open {
+			running = t.Target > 0 || (t.Target == 0 && t.Users > 0)
+		}
+		if running {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if last < 0 {
+		return hist, warmup
+	}
+	out := hist[:last+1]
+	ramp := hist[first].Time.Sub(hist[0].Time)
+	if warmup <= 0 {
+		// The default of the checks, over what is judged after the ramp.
+		span := out[len(out)-1].Time.Sub(hist[first].Time)
+		warmup = ramp + min(time.Duration(float64(span)*soak.DefaultWarmupFraction), soak.DefaultWarmupMax)
+	}
+	return out, max(warmup, ramp)
+}
+
+// judgedRun is runWindow's history and warm-up for the drift checks, and
+// the leak checks' warm-up: the one given, else their own default
+// (soak.LeakWarmup, 0 here) unless the spawn ramp is longer.
+func judgedRun(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Duration, time.Duration) {
+	cut, driftWarm := runWindow(hist, warmup)
+	leakWarm := warmup
+	if leakWarm <= 0 && len(cut) > 0 {
+		ramp := time.Duration(0)
+		most := 0
+		for _, t := range cut {
+			most = max(most, t.Users)
+		}
+		for _, t := range cut {
+			if t.Users >= most {
+				ramp = t.Time.Sub(cut[0].Time)
+				break
+			}
+		}
+		if ramp > soak.LeakWarmup(cut[len(cut)-1].Time.Sub(cut[0].Time)) {
+			leakWarm = ramp
+		}
+	}
+	return cut, leakWarm, driftWarm
+}
+
+// cutSeries drops the samples of ss after end.
+func cutSeries(ss []series.Series, end time.Time) []series.Series {
+	out := make([]series.Series, len(ss))
+	for i, s := range ss {
+		out[i] = s
+		j := len(s.Points)
+		for j > 0 && s.Points[j-1].T.After(end) {
+			j--
+		}
+		out[i].Points = s.Points[:j]
+	}
+	return out
 }
 
 // memoryFigures are the target.* values the leak checks give:
@@ -91,6 +183,10 @@ func thresholdVerdicts(ths []*scenario.Threshold, in soak.Inputs) []soak.Verdict
 		v := soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: soak.Pass, Reason: r.Reason}
 		if !r.Pass {
 			v.Status = soak.Fail
+		} else if r.NoData {
+			// Held because nothing could be measured: the data could not
+			// tell, in the one word every view uses.
+			v.Status = soak.Inconclusive
 		}
 		if !r.NoData {
 			actual := r.Actual
@@ -139,14 +235,20 @@ func historySeries(hist []stats.Tick) map[string][]series.Point {
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
 func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
-	_, markers := splitMarkers(target)
+	hist, leakWarm, driftWarm := judgedRun(hist, warmup)
+	judged, markers := splitMarkers(target)
+	var end time.Time
+	if len(hist) > 0 {
+		end = hist[len(hist)-1].Time
+	}
+	ctarget := cutJudged(target, end)
 	var leaks []soak.LeakResult
-	for _, s := range target {
+	for _, s := range ctarget {
 		if leakSeries(s) {
-			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}))
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, cutJudged(judged, end), markers, leakWarm)))
 		}
 	}
-	res := judgeResources(target, markers, leakVerdicts(leaks).byName, nil, warmup)
+	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, leakWarm)
 	byName := map[string]soak.ResourceResult{}
 	for _, r := range res.results {
 		byName[r.Name] = r
@@ -159,14 +261,26 @@ func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, eve
 			continue
 		}
 		if s.Memory {
-			l := soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)})
-			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, floor %+.1f%% over %s", l.Status, l.GrowthPct, l.Window.Round(time.Second)))
+			// The fit of the check: the same cut and options as Judge.
+			pts := s.Points
+			if !end.IsZero() {
+				pts = cutSeries([]series.Series{s}, end)[0].Points
+			}
+			l := soak.Leak(s.Name, pts, leakOptions(s, cutJudged(judged, end), markers, leakWarm))
+			ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, %s", l.Status, soak.FormatRate(l.SlopePerSec, l.Unit, l.Window)))
 		}
 		info.Target = append(info.Target, ts)
 	}
-	d := soak.Drift("latency p95 (ms)", historySeries(hist)["p95"], soak.DriftOptions{Warmup: warmup})
+	d := soak.Drift("latency p95 (ms)", historySeries(hist)["p95"], latencyOptions(driftWarm))
 	info.P95Trend = reportTrend(d.Fit, fmt.Sprintf("%s, %+.1f%% last quarter vs first", d.Status, d.ChangePct))
 	info.Events = events
+}
+
+func cutJudged(ss []series.Series, end time.Time) []series.Series {
+	if end.IsZero() {
+		return ss
+	}
+	return cutSeries(ss, end)
 }
 
 func reportTrend(l soak.Line, note string) *report.Trend {
@@ -218,7 +332,7 @@ func MonitorConfig(plan *scenario.Plan, src MonitorSources) (monitor.Config, err
 			promURL = plan.Monitor.Prometheus.URL
 		}
 		for _, q := range plan.Monitor.Prometheus.Queries {
-			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory})
+			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory, Kind: q.Kind})
 		}
 		cfg.Processes = plan.Monitor.Processes
 		cfg.Limits = plan.Monitor.Limits

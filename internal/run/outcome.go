@@ -34,6 +34,9 @@ type Outcome struct {
 	Broken bool
 	// HandedOver: the run was left going for the next master (no verdict).
 	HandedOver bool
+	// Differs says, for `horde analyze RUN`, where its verdicts differ
+	// from those the run recorded, and why.
+	Differs []string
 }
 
 // failed returns the names of the failed verdicts that decide.

@@ -31,6 +31,9 @@ type PromAnalysis struct {
 	// Limits are numbers given for series (--limit NAME=VALUE): NAME is a
 	// metric the series carry, or a query's text.
 	Limits map[string]float64
+	// Kind overrides the kind of every memory series (--kind): heap, os
+	// or count; KindUnknown: told by the metric names (soak.KindOf).
+	Kind soak.Kind
 	// Thresholds are judged on what the series give: target.* thresholds
 	// (target.memory_growth: the largest growth of a memory series).
 	Thresholds []*scenario.Threshold
@@ -88,6 +91,14 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		memory := slices.Contains(p.MemoryQueries, q)
 		for i := range got {
 			got[i].Memory = got[i].Memory || memory
+			switch {
+			case p.Kind != soak.KindUnknown:
+				got[i].Kind = string(p.Kind)
+			case soak.KindOf(got[i].Metric) == soak.KindUnknown:
+				// A sum or a rate has no metric name: the query's text
+				// tells what it measures.
+				got[i].Kind = string(soak.KindOf(q))
+			}
 		}
 		// A query of restarts (process_start_time_seconds, *restarts_total)
 		// is not judged: it tells the leak check where the process restarted.
@@ -102,7 +113,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
 	for _, s := range all {
 		if leakSeries(s) {
-			leaks = append(leaks, soak.Leak(s.Name, s.Points, soak.LeakOptions{Warmup: p.Warmup, Restarts: restartsFor(s, markers)}))
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, all, markers, p.Warmup)))
 		}
 	}
 	leakVs := leakVerdicts(leaks)
@@ -115,7 +126,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		case leakSeries(s):
 			vs = append(vs, leakVs.list[i])
 			i++
-		case r.kind != soak.KindNone || r.limit || r.replicas || r.maxRepl:
+		case r.kind != soak.ResNone || r.limit || r.replicas || r.maxRepl:
 		default:
 			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}

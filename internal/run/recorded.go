@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/horde-load/horde/internal/report"
@@ -138,7 +139,48 @@ func (rf *File) AnalyzeLimits(extra []string, limits map[string]float64, warmup 
 		target = append(append([]series.Series{}, target...), LimitSeries(limits, from, to)...)
 	}
 	vs := Judge(ths, rf.Snapshot, rf.History, target, rf.warmup(warmup, warmupSet))
-	return &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}, nil
+	oc := &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}
+	oc.Differs = rf.differs(vs, extra, warmup, warmupSet)
+	return oc, nil
+}
+
+// differs compares verdicts judged now with those the run recorded at its
+// end: the same data and options give the same verdicts, so each
+// difference is said with its reason (an option given to analyze, a
+// threshold added, a run without a recorded verdict).
+func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration, warmupSet bool) []string {
+	if rf.Run.Ended.IsZero() || len(rf.Verdicts) == 0 {
+		return []string{"the run recorded no verdict (it did not finish): judged from what it recorded"}
+	}
+	recorded := map[string]soak.Verdict{}
+	for _, v := range rf.Verdicts {
+		recorded[v.Kind+"\x00"+v.Name] = v
+	}
+	why := "the same data and options: a difference comes from another version of horde's checks"
+	if n := len(rf.History); n >= 2 {
+		if step := rf.History[n-1].Time.Sub(rf.History[0].Time) / time.Duration(n-1); step > 1500*time.Millisecond {
+			// The run judged its in-memory history, a tick a second; the
+			// file keeps one every --runs-interval.
+			why = fmt.Sprintf("the run file keeps the statistics every %s (--runs-interval), where the run judged its history of a tick a second", step.Round(time.Second))
+		}
+	}
+	runWarm := time.Duration(rf.Config.WarmupS * float64(time.Second))
+	if warmupSet && warmup != runWarm {
+		why = fmt.Sprintf("--warmup %s differs from the run's warm-up (%s)", warmup, runWarm)
+	}
+	var out []string
+	for _, v := range now {
+		r, ok := recorded[v.Kind+"\x00"+v.Name]
+		switch {
+		case !ok && v.Kind == "threshold" && slices.Contains(extra, v.Name):
+			out = append(out, fmt.Sprintf("threshold %s: added by --threshold, not judged by the run", v.Name))
+		case !ok:
+			out = append(out, fmt.Sprintf("%s %s: %s now, not among the run's verdicts (%s)", v.Kind, v.Name, v.Status, why))
+		case r.Status != v.Status:
+			out = append(out, fmt.Sprintf("%s %s: %s now, %s when the run ended (%s)", v.Kind, v.Name, v.Status, r.Status, why))
+		}
+	}
+	return out
 }
 
 // Charts adds the report's charts of the recorded run to info (AddCharts,

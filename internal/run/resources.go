@@ -21,7 +21,7 @@ const LimitMetricPrefix = monitor.LimitPrefix
 
 // role is what a target series is to the resource checks.
 type role struct {
-	kind     soak.Kind
+	kind     soak.ResourceKind
 	limit    bool   // a limit of kind (or of limitOf)
 	limitOf  string // the metric an explicit limit series limits
 	replicas bool   // a replica count
@@ -40,16 +40,16 @@ func roleOf(s series.Series) role {
 			return role{replicas: !mx, maxRepl: mx}
 		}
 	}
-	k, lim := soak.Classify(s.Metric)
-	if k == soak.KindNone {
-		k, lim = soak.Classify(s.Name)
+	k, lim := soak.ClassifyResource(s.Metric)
+	if k == soak.ResNone {
+		k, lim = soak.ClassifyResource(s.Name)
 	}
 	if lim {
 		// A memory limit is no memory to judge, whatever its name says.
 		return role{kind: k, limit: true}
 	}
 	if s.Memory {
-		return role{kind: soak.KindMemory}
+		return role{kind: soak.ResMemory}
 	}
 	if m := strings.ToLower(s.Metric); m == "process_cpu_seconds_total" || strings.HasSuffix(m, "cpu_seconds_total") {
 		return role{cpu: true}
@@ -60,7 +60,7 @@ func roleOf(s series.Series) role {
 // leakSeries reports whether s gets the memory leak check: a memory
 // series that is not a limit.
 func leakSeries(s series.Series) bool {
-	return s.Memory && roleOf(s).kind == soak.KindMemory && !roleOf(s).limit
+	return s.Memory && roleOf(s).kind == soak.ResMemory && !roleOf(s).limit
 }
 
 // lastValue is the median of the last few finite values of pts: what a
@@ -89,7 +89,7 @@ func lastValue(pts []series.Point) float64 {
 // limitFor finds the limit of s among the limit series: an explicit one
 // for its metric, else one of its kind from the same source (a scrape's
 // URL, a query's labels, a PID), else the only one of its kind.
-func limitFor(s series.Series, k soak.Kind, limits []series.Series) float64 {
+func limitFor(s series.Series, k soak.ResourceKind, limits []series.Series) float64 {
 	for _, l := range limits {
 		if of, ok := strings.CutPrefix(l.Metric, LimitMetricPrefix); ok && (of == s.Metric || of == s.Name) {
 			return lastValue(l.Points)
@@ -184,13 +184,13 @@ func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verd
 				continue
 			}
 			j.verdicts = append(j.verdicts, soak.Verdict{Kind: "check", Name: "cpu per request: " + s.Name, Status: d.Status, Reason: d.Reason + " (" + s.Name + ")", Drift: &d})
-		case r.kind == soak.KindMemory:
-			lim := limitFor(s, soak.KindMemory, limits)
+		case r.kind == soak.ResMemory:
+			lim := limitFor(s, soak.ResMemory, limits)
 			v := leaks[s.Name]
 			if lim <= 0 || v == nil {
 				continue
 			}
-			rr := soak.Resource(s.Name, soak.KindMemory, s.Points, soak.ResourceOptions{Leak: soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}, Limit: lim})
+			rr := soak.Resource(s.Name, soak.ResMemory, s.Points, soak.ResourceOptions{Leak: leakOptions(s, target, markers, warmup), Limit: lim})
 			switch {
 			case rr.Forecast != nil:
 				v.Reason += "; " + rr.Forecast.Phrase(soak.FormatBytes)
@@ -204,9 +204,9 @@ func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verd
 			v.Resource = &rr
 			j.results = append(j.results, rr)
 			note("memory ("+s.Name+")", rr.Forecast)
-		case r.kind != soak.KindNone:
+		case r.kind != soak.ResNone:
 			lim := limitFor(s, r.kind, limits)
-			rr := soak.Resource(s.Name, r.kind, s.Points, soak.ResourceOptions{Leak: soak.LeakOptions{Warmup: warmup, Restarts: restartsFor(s, markers)}, Limit: lim})
+			rr := soak.Resource(s.Name, r.kind, s.Points, soak.ResourceOptions{Leak: leakOptions(s, target, markers, warmup), Limit: lim})
 			j.verdicts = append(j.verdicts, soak.Verdict{Kind: "check", Name: string(r.kind) + ": " + s.Name, Status: rr.Status, Reason: rr.Reason + " (" + s.Name + ")", Resource: &rr})
 			j.results = append(j.results, rr)
 			note(string(r.kind)+" ("+s.Name+")", rr.Forecast)
@@ -231,20 +231,20 @@ func exhaustionInputs(j resourceJudgement, in *soak.Inputs) {
 // check's fitted line, its limit and the forecast towards it.
 func resourceChart(ts *report.TargetSeries, r soak.ResourceResult) {
 	ts.Resource, ts.Limit, ts.Bytes = string(r.Kind), r.Limit, r.Kind.Bytes()
-	if r.Kind == soak.KindDiskFree {
+	if r.Kind == soak.ResDiskFree {
 		ts.Limit = 0 // no space left: the axis
 	}
 	l := r.Growth
-	if r.Kind != soak.KindDiskFree {
+	if r.Kind != soak.ResDiskFree {
 		ts.Trend = reportTrend(l.Fit, fmt.Sprintf("%s, %s/min", r.Status, strconvG(r.PerMin)))
 	}
-	if f := r.Forecast; f != nil && !f.Reached && f.SlopePerSec > 0 && r.Kind != soak.KindDiskFree {
+	if f := r.Forecast; f != nil && !f.Reached && f.SlopePerSec > 0 && r.Kind != soak.ResDiskFree {
 		note := "forecast: " + f.Phrase(formatOf(r.Kind))
 		ts.Forecast = &report.Trend{From: f.At, To: f.At.Add(f.In), Start: f.Level, SlopePerSec: f.SlopePerSec, Note: note}
 	}
 }
 
-func formatOf(k soak.Kind) func(float64) string {
+func formatOf(k soak.ResourceKind) func(float64) string {
 	if k.Bytes() {
 		return soak.FormatBytes
 	}

@@ -2,6 +2,7 @@ package run
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,32 +34,78 @@ func source(s series.Series) string {
 	return strings.Replace(s.Name, s.Metric, "", 1)
 }
 
+// leakOptions are the leak check's options for mem: its kind (the
+// series's own, else told by its metric's name), and its restarts from
+// evidence — a marker (restartsFor), else, for a heap, the drops of an
+// OS-level memory series of the same source (a restarted process's RSS
+// falls back to its baseline; a heap's own drops are collections).
+func leakOptions(mem series.Series, all, markers []series.Series, warmup time.Duration) soak.LeakOptions {
+	o := soak.LeakOptions{Warmup: warmup, Kind: seriesKind(mem)}
+	if at, evidence, ok := restartEvidence(mem, markers); ok {
+		o.Restarts, o.RestartEvidence = at, evidence
+		if o.Restarts == nil {
+			o.Restarts = []time.Time{} // a marker that saw no restart: none
+		}
+		return o
+	}
+	if o.Kind == soak.KindHeap {
+		for _, s := range all {
+			if s.Memory && s.Name != mem.Name && source(s) == source(mem) && seriesKind(s) == soak.KindOS {
+				o.Restarts = soak.DetectRestarts(s.Points, soak.LeakOptions{Kind: soak.KindOS})
+				if o.Restarts == nil {
+					o.Restarts = []time.Time{}
+				}
+				o.RestartEvidence = "drops of " + s.Metric
+				return o
+			}
+		}
+	}
+	return o
+}
+
+// seriesKind is s's kind: set by the monitor (a query's `kind:`), else
+// told by the metric's name (or the query's text).
+func seriesKind(s series.Series) soak.Kind {
+	if k, err := soak.ParseKind(s.Kind); err == nil && k != soak.KindUnknown {
+		return k
+	}
+	return soak.KindOf(s.Metric + " " + s.Name)
+}
+
 // restartsFor returns the restart times the markers record for mem: those
 // of a marker of the same source, else of the same pod, else of the only
 // marker there is; nil when none applies (the leak check then looks for
 // resets in the series itself).
 func restartsFor(mem series.Series, markers []series.Series) []time.Time {
+	at, _, _ := restartEvidence(mem, markers)
+	return at
+}
+
+// restartEvidence is restartsFor with the evidence's name, and whether a
+// marker applies at all (then no restart in it means none).
+func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, string, bool) {
 	for _, m := range markers {
 		if source(m) == source(mem) {
-			return markerRestarts(m)
+			return markerRestarts(m), m.Metric, true
 		}
 	}
 	if p := podLabel.FindStringSubmatch(mem.Name); p != nil {
 		var out []time.Time
-		found := false
+		found, name := false, ""
 		for _, m := range markers {
 			if q := podLabel.FindStringSubmatch(m.Name); q != nil && q[1] == p[1] {
-				out, found = append(out, markerRestarts(m)...), true
+				out, found, name = append(out, markerRestarts(m)...), true, m.Metric
 			}
 		}
 		if found {
-			return out
+			slices.SortFunc(out, time.Time.Compare)
+			return out, name, true
 		}
 	}
 	if len(markers) == 1 {
-		return markerRestarts(markers[0])
+		return markerRestarts(markers[0]), markers[0].Metric, true
 	}
-	return nil
+	return nil, "", false
 }
 
 // splitMarkers separates the restart markers from the series to judge.

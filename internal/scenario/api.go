@@ -69,7 +69,12 @@ type MonitorQuery struct {
 	Name   string
 	Query  string
 	Memory *bool
-	Pos    Pos
+	// Kind is what the series measure for the leak check: "heap" (a
+	// garbage-collected heap: its drops are collections, never restarts),
+	// "os" (RSS, a working set: a drop to the baseline is a restart),
+	// "count"; empty or "auto": told by the metric names in the query.
+	Kind string
+	Pos  Pos
 }
 
 // MonitorScrape is a Prometheus text endpoint and the metrics kept from it

@@ -87,7 +87,7 @@ func (p *parser) monitor(n *yaml.Node) Monitor {
 // Keys of monitor: prometheus: and of each of its queries.
 var (
 	prometheusKeys = []string{"url", "queries"}
-	queryKeys      = []string{"name", "query", "memory"}
+	queryKeys      = []string{"name", "query", "memory", "kind"}
 )
 
 // prometheus reads monitor: prometheus: {url, queries: [{name, query, memory}]}.
@@ -154,6 +154,16 @@ func (p *parser) prometheus(n *yaml.Node) MonitorPrometheus {
 		if e, ok := qf["memory"]; ok {
 			if v, ok := p.bool(e.val, "memory"); ok {
 				q.Memory = &v
+			}
+		}
+		if e, ok := qf["kind"]; ok {
+			if v, ok := p.str(e.val, "kind"); ok {
+				switch v {
+				case "heap", "os", "count", "auto":
+					q.Kind = v
+				default:
+					p.errorf(e.val, "kind %q: want heap (a garbage-collected heap), os (RSS, working set), count or auto", v)
+				}
 			}
 		}
 		mp.Queries = append(mp.Queries, q)

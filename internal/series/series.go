@@ -22,6 +22,9 @@ type Series struct {
 	Metric string
 	// Memory marks a memory series, judged for leaks.
 	Memory bool
+	// Kind overrides what the series measures for the leak check ("heap",
+	// "os", "count": soak.ParseKind); empty: told by the metric's name.
+	Kind   string `json:",omitempty"`
 	Points []Point
 }
 

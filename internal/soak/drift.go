@@ -22,6 +22,15 @@ type DriftOptions struct {
 	Absolute bool
 	Warmup   time.Duration // cut from the start; default as LeakOptions
 	Alpha    float64
+	// MinAbs is the smallest change, in the series' units, that can warn
+	// or fail: a latency's wobble of a fraction of a millisecond is no
+	// degradation whatever its percent (1 ms for latencies in ms, or the
+	// histogram's resolution when coarser). 0: none.
+	MinAbs float64
+	// Resolution is the series' relative resolution (a histogram of 3
+	// significant digits: 0.001): changes below Resolution × the level
+	// are below what was measured, and neither warn nor fail.
+	Resolution float64
 }
 
 // DefaultDegradationPct is the seed analyser's rule: the last quarter's
@@ -119,6 +128,8 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	r.Warmup = warm
 	r.Points = len(kept)
 	if len(kept) < 8 {
+		// The same word in every view: the data cannot tell.
+		r.Status = Inconclusive
 		r.Reason = fmt.Sprintf("%s: only %d samples after the warm-up, not enough to judge", name, len(kept))
 		return r
 	}
@@ -136,6 +147,14 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	r.P = p
 	worse := max(float64(o.Worse)*r.ChangePct, float64(o.Worse)*r.SlopeChangePct)
 	trendWorse := p < o.Alpha && float64(o.Worse)*s > 0
+	// Changes below what matters or what was measured neither warn nor
+	// fail: the absolute change (quarters, and along the trend) against
+	// max(MinAbs, Resolution × level).
+	floor := max(o.MinAbs, o.Resolution*math.Abs(r.First))
+	absWorse := max(float64(o.Worse)*(r.Last-r.First), float64(o.Worse)*(r.Fit.At(r.Fit.To)-r.Fit.V0))
+	if floor > 0 && !(absWorse >= floor) {
+		worse = math.Min(worse, 0)
+	}
 	unit := "%"
 	if o.Absolute {
 		unit = " points"
@@ -157,8 +176,14 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		if !in.To.After(in.From) {
 			span = fmt.Sprintf("one bucket at %s", round(in.From.Sub(kept[0].T)))
 		}
-		r.Reason = fmt.Sprintf("%s had %d incident(s) that recovered (the first %s, peak %.4g); otherwise steady (%+.1f%s along the trend): an incident, not degradation",
-			name, len(r.Incidents), span, in.Peak, r.SlopeChangePct, unit)
+		// A fall is bad for throughput: its incident is a dip to a lowest
+		// point; a rise (latency, errors) is a spike to a peak.
+		what, worst := "incident(s)", "peak"
+		if o.Worse < 0 {
+			what, worst = "dip(s)", "lowest"
+		}
+		r.Reason = fmt.Sprintf("%s had %d %s that recovered (the first %s, %s %.4g against a usual %.4g); otherwise steady (%+.1f%s along the trend): an incident, not degradation",
+			name, len(r.Incidents), what, span, worst, in.Peak, median(ys), r.SlopeChangePct, unit)
 	default:
 		r.Reason = fmt.Sprintf("%s steady: %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend)", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit)
 	}
@@ -194,7 +219,7 @@ func incidents(t0 time.Time, xs, ys []float64, o DriftOptions) ([]float64, []flo
 	if !o.Absolute {
 		limit = o.FailPct / 100 * math.Abs(m)
 	}
-	limit = max(limit, 4*mad)
+	limit = max(limit, 4*mad, o.MinAbs, o.Resolution*math.Abs(m))
 	bad := make([]bool, n)
 	for i, y := range ys {
 		bad[i] = float64(o.Worse)*(y-m) > limit

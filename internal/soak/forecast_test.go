@@ -135,31 +135,31 @@ func TestResource_Verdicts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	// A leak of open fds with a limit: fails, names the resource, forecasts.
 	leak, _ := countProcess(5, 100, 10, 40, 4, 1024, time.Minute, 2*time.Second)
-	r := Resource("fds", KindFDs, leak, ResourceOptions{Limit: 1024})
+	r := Resource("fds", ResFDs, leak, ResourceOptions{Limit: 1024})
 	if r.Status != Fail || r.Forecast == nil || !strings.Contains(r.Reason, "open fds +") || !strings.Contains(r.Reason, "a leak") || !strings.Contains(r.Reason, "limit of 1,024 in") {
 		t.Errorf("fd leak: %s %q %+v", r.Status, r.Reason, r.Forecast)
 	}
 	// Flat with noise: passes, no forecast.
 	flat := mk(60, 2*time.Second, func(int) float64 { return 40 + float64(rng.IntN(5)) })
-	r = Resource("fds", KindFDs, flat, ResourceOptions{Limit: 1024})
+	r = Resource("fds", ResFDs, flat, ResourceOptions{Limit: 1024})
 	if r.Status != Pass || r.Forecast != nil || !strings.Contains(r.Reason, "no forecast") {
 		t.Errorf("flat: %s %q", r.Status, r.Reason)
 	}
 	// Grew then levelled: bounded, no forecast, says so.
 	bounded := mk(120, 5*time.Second, func(i int) float64 { return 40 + 200*(1-math.Exp(-float64(i)/20)) + float64(rng.IntN(3)) })
-	r = Resource("goroutines", KindGoroutines, bounded, ResourceOptions{Limit: 10000})
+	r = Resource("goroutines", ResGoroutines, bounded, ResourceOptions{Limit: 10000})
 	if r.Status == Fail || r.Forecast != nil || !strings.Contains(r.Reason, "bounded growth: no forecast") {
 		t.Errorf("bounded: %s %q", r.Status, r.Reason)
 	}
 	// At the limit already: fails.
 	full := mk(60, 2*time.Second, func(i int) float64 { return min(10+float64(i)*3, 100) })
-	r = Resource("pool", KindPool, full, ResourceOptions{Limit: 100})
+	r = Resource("pool", ResPool, full, ResourceOptions{Limit: 100})
 	if r.Status != Fail || r.Forecast == nil || !r.Forecast.Reached {
 		t.Errorf("full pool: %s %q", r.Status, r.Reason)
 	}
 	// Disk free falling at 50 MB/s from 10 GB: the disk fills.
 	disk := mk(60, 2*time.Second, func(i int) float64 { return 10e9 - 50e6*2*float64(i) + 1e6*rng.NormFloat64() })
-	r = Resource("avail", KindDiskFree, disk, ResourceOptions{})
+	r = Resource("avail", ResDiskFree, disk, ResourceOptions{})
 	if r.Forecast == nil || r.Status != Fail || !strings.Contains(r.Reason, "the disk fills in") {
 		t.Errorf("disk: %s %q", r.Status, r.Reason)
 	} else if in := r.Forecast.In; in < 75*time.Second || in > 90*time.Second {
@@ -169,20 +169,20 @@ func TestResource_Verdicts(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	for metric, want := range map[string]struct {
-		k     Kind
+		k     ResourceKind
 		limit bool
 	}{
-		"process_open_fds": {KindFDs, false}, "process_max_fds": {KindFDs, true},
-		"go_goroutines": {KindGoroutines, false}, "go_threads": {KindThreads, false},
-		"horde_target_pool_in_use": {KindPool, false}, "horde_target_pool_max": {KindPool, true},
-		"node_filesystem_avail_bytes": {KindDiskFree, false}, "horde_target_disk_used_bytes": {KindDisk, false},
-		"horde_target_disk_limit_bytes": {KindDisk, true}, `kube_pod_container_resource_limits{resource="memory"}`: {KindMemory, true},
-		"memory_limit_bytes": {KindMemory, true}, "pgbouncer_pools_client_active_connections": {KindConnections, false},
-		"kube_deployment_status_replicas": {KindNone, false}, "process_cpu_seconds_total": {KindNone, false},
+		"process_open_fds": {ResFDs, false}, "process_max_fds": {ResFDs, true},
+		"go_goroutines": {ResGoroutines, false}, "go_threads": {ResThreads, false},
+		"horde_target_pool_in_use": {ResPool, false}, "horde_target_pool_max": {ResPool, true},
+		"node_filesystem_avail_bytes": {ResDiskFree, false}, "horde_target_disk_used_bytes": {ResDisk, false},
+		"horde_target_disk_limit_bytes": {ResDisk, true}, `kube_pod_container_resource_limits{resource="memory"}`: {ResMemory, true},
+		"memory_limit_bytes": {ResMemory, true}, "pgbouncer_pools_client_active_connections": {ResConnections, false},
+		"kube_deployment_status_replicas": {ResNone, false}, "process_cpu_seconds_total": {ResNone, false},
 	} {
-		k, l := Classify(metric)
+		k, l := ClassifyResource(metric)
 		if k != want.k || l != want.limit {
-			t.Errorf("Classify(%q) = %q, %v; want %q, %v", metric, k, l, want.k, want.limit)
+			t.Errorf("ClassifyResource(%q) = %q, %v; want %q, %v", metric, k, l, want.k, want.limit)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -73,10 +74,21 @@ type LeakOptions struct {
 	// of process_start_time_seconds, a restart counter: see
 	// RestartsFromStartTime and RestartsFromCounter). When nil, restarts
 	// are found in the data (DetectRestarts) unless NoRestartDetection.
-	Restarts           []time.Time
+	Restarts []time.Time
+	// RestartEvidence names where Restarts came from, for the reason
+	// ("process_start_time_seconds", "a restart counter", "a changed
+	// container id"); default "given".
+	RestartEvidence    string
 	NoRestartDetection bool
-	RestartRise        float64       // % climb before a drop counts as a restart; default DefaultRestartRise
-	MinRestartEvery    time.Duration // default DefaultMinRestartEvery
+	// Kind is what the series measures (KindOf tells it from a metric
+	// name). A heap's drops are never read as restarts: without Restarts,
+	// a KindHeap series is judged whole.
+	Kind Kind
+	// Unit is what the series counts, for the reasons: default UnitBytes,
+	// or nothing (a bare number) for KindCount.
+	Unit            Unit
+	RestartRise     float64       // % climb before a drop counts as a restart; default DefaultRestartRise
+	MinRestartEvery time.Duration // default DefaultMinRestartEvery
 }
 
 // Segment is the part of a series between two restarts.
@@ -138,7 +150,24 @@ type LeakResult struct {
 	// the one of LevelQuantiles whose growth is measured most precisely
 	// (preciseLevel).
 	LevelQuantile float64
-	FitStart      time.Time // the fitted line: Baseline at FitStart, SlopePerSec after
+	// Kind and Unit are the options' (Unit defaulted).
+	Kind Kind
+	Unit Unit
+	// RestartEvidence says how the restarts were known: the options'
+	// RestartEvidence, or "a drop in an OS-level series" when found in
+	// the data.
+	RestartEvidence string
+	// End is the fitted level at the end of the window (Baseline at its
+	// start): the "110 MB → 271 MB" of the reason.
+	End float64
+	// DetectableSlopePerSec is the honest power of a pass or an
+	// inconclusive verdict: the smallest lasting growth (units a second)
+	// this run would have failed, given its floor's noise and length and
+	// the failing threshold; DetectablePerHourPct is it in % of Baseline
+	// an hour. 0 when the floor could not be measured.
+	DetectableSlopePerSec float64
+	DetectablePerHourPct  float64
+	FitStart              time.Time // the fitted line: Baseline at FitStart, SlopePerSec after
 	// Fit is the Theil–Sen line of the floor over the window judged (after
 	// the warm-up), for drawing; zero when there were too few samples.
 	Fit Line
@@ -148,40 +177,47 @@ type LeakResult struct {
 // seconds (window_s, warmup_s, decide_after_s, ...).
 func (r LeakResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name           string      `json:"name"`
-		Status         Status      `json:"status"`
-		Reason         string      `json:"reason"`
-		Points         int         `json:"points"`
-		Dropped        int         `json:"dropped"`
-		WindowS        float64     `json:"window_s"`
-		WarmupS        float64     `json:"warmup_s"`
-		Baseline       float64     `json:"baseline"`
-		SlopePerSec    float64     `json:"slope_per_sec"`
-		GrowthPct      float64     `json:"growth_pct"`
-		PerHourPct     float64     `json:"per_hour_pct"`
-		TotalGrowthPct float64     `json:"total_growth_pct"`
-		P              float64     `json:"p"`
-		LateP          float64     `json:"late_p"`
-		EffectiveN     float64     `json:"effective_n"`
-		FloorPoints    int         `json:"floor_points"`
-		Levelled       bool        `json:"levelled"`
-		StepPct        float64     `json:"step_pct"`
-		StepAt         *time.Time  `json:"step_at,omitempty"`
-		Cycles         int         `json:"cycles"`
-		CyclePeriodS   float64     `json:"cycle_period_s"`
-		Restarts       int         `json:"restarts"`
-		RestartTimes   []time.Time `json:"restart_times,omitempty"`
-		Segments       []Segment   `json:"segments,omitempty"`
-		DecideAfterS   float64     `json:"decide_after_s"`
-		TimeToLimitS   float64     `json:"time_to_limit_s"`
-		Fit            *Line       `json:"fit,omitempty"`
-		LevelQuantile  float64     `json:"level_quantile"`
+		Name                 string      `json:"name"`
+		Status               Status      `json:"status"`
+		Reason               string      `json:"reason"`
+		Points               int         `json:"points"`
+		Dropped              int         `json:"dropped"`
+		WindowS              float64     `json:"window_s"`
+		WarmupS              float64     `json:"warmup_s"`
+		Baseline             float64     `json:"baseline"`
+		SlopePerSec          float64     `json:"slope_per_sec"`
+		GrowthPct            float64     `json:"growth_pct"`
+		PerHourPct           float64     `json:"per_hour_pct"`
+		TotalGrowthPct       float64     `json:"total_growth_pct"`
+		P                    float64     `json:"p"`
+		LateP                float64     `json:"late_p"`
+		EffectiveN           float64     `json:"effective_n"`
+		FloorPoints          int         `json:"floor_points"`
+		Levelled             bool        `json:"levelled"`
+		StepPct              float64     `json:"step_pct"`
+		StepAt               *time.Time  `json:"step_at,omitempty"`
+		Cycles               int         `json:"cycles"`
+		CyclePeriodS         float64     `json:"cycle_period_s"`
+		Restarts             int         `json:"restarts"`
+		RestartTimes         []time.Time `json:"restart_times,omitempty"`
+		Segments             []Segment   `json:"segments,omitempty"`
+		DecideAfterS         float64     `json:"decide_after_s"`
+		TimeToLimitS         float64     `json:"time_to_limit_s"`
+		Fit                  *Line       `json:"fit,omitempty"`
+		LevelQuantile        float64     `json:"level_quantile"`
+		Kind                 Kind        `json:"kind,omitempty"`
+		Unit                 Unit        `json:"unit,omitempty"`
+		RestartEvidence      string      `json:"restart_evidence,omitempty"`
+		End                  float64     `json:"end"`
+		DetectablePerHour    float64     `json:"detectable_per_hour"`
+		DetectablePerHourPct float64     `json:"detectable_per_hour_pct"`
 	}{
 		r.Name, r.Status, r.Reason, r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(),
 		jf(r.Baseline), jf(r.SlopePerSec), jf(r.GrowthPct), jf(r.PerHourPct), jf(r.TotalGrowthPct),
 		jf(r.P), jf(r.LateP), jf(r.EffectiveN), r.FloorPoints, r.Levelled, jf(r.StepPct), timePtr(r.StepAt), r.Cycles, r.CyclePeriod.Seconds(),
 		r.Restarts, r.RestartTimes, r.Segments, r.DecideAfter.Seconds(), r.TimeToLimit.Seconds(), linePtr(r.Fit),
-		r.LevelQuantile,
+		r.LevelQuantile, r.Kind, r.Unit, r.RestartEvidence, jf(r.End),
+		jf(r.DetectableSlopePerSec * 3600), jf(r.DetectablePerHourPct),
 	})
 }
 
@@ -242,7 +278,7 @@ const (
 
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
-	r := LeakResult{Name: name, Status: Pass}
+	r := LeakResult{Name: name, Status: Pass, Kind: o.Kind, Unit: o.Unit}
 	pts, r.Dropped = Clean(pts)
 	step := medianStep(pts)
 	if len(pts) < 2 {
@@ -253,23 +289,35 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	var resets []int
 	if o.Restarts != nil {
 		resets = restartIndices(pts, o.Restarts)
-	} else if !o.NoRestartDetection {
+		r.RestartEvidence = cmp.Or(o.RestartEvidence, "restart times given")
+	} else if !o.NoRestartDetection && o.Kind.DropsAreRestarts() {
+		// Only a series the operating system keeps falls back to its
+		// baseline when the process restarts; a heap does so at every
+		// full collection.
 		resets = detectRestarts(pts, o)
+		r.RestartEvidence = "a drop in an OS-level series"
 	}
 	if len(resets) > 0 {
 		return judgeRestarts(r, pts, resets, o)
 	}
+	r.RestartEvidence = ""
 	f := judgeFloor(pts, o.Warmup, o, step)
 	r.Points, r.Window, r.Warmup = f.points, f.window, f.warm
+	r.DetectableSlopePerSec = f.detectable
+	if f.base > 0 {
+		r.DetectablePerHourPct = f.detectable * 3600 / f.base * 100
+	}
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		r.Cycles, r.CyclePeriod = f.cycles, f.period
 		r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
 		r.Baseline, r.SlopePerSec = f.base, f.lastingSlope
+		r.End = f.base + f.lastingSlope*f.window.Seconds()
 		return r
 	}
 	r.FitStart, r.Fit = f.from, f.fit
 	r.Baseline, r.SlopePerSec = f.base, f.lastingSlope
+	r.End = f.base + f.fit.SlopePerSec*f.window.Seconds()
 	r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
 	r.P, r.LateP, r.EffectiveN, r.FloorPoints = f.p, f.lateP, f.nEff, f.floorPoints
 	r.Cycles, r.CyclePeriod = f.cycles, f.period
@@ -280,32 +328,35 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		}
 	}
 	r.Levelled, r.StepPct, r.StepAt = f.levelled, f.stepPct, f.stepAt
-	w := round(r.Window)
 	r.LevelQuantile = f.quantile
-	lv := levelName(f.quantile)
+	lv := levelName(f.quantile, o.Kind)
+	// The growth in the series' own units first: "+4.0 MB/s, 110 MB →
+	// 271 MB over 40s (+146%)"; a rate per hour only over an hour.
+	lasting := r.growthText(r.SlopePerSec, r.GrowthPct)
+	whole := r.growthText(r.Fit.SlopePerSec, r.TotalGrowthPct)
 	switch f.kind {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
 			(r.PerHourPct >= o.LongFailPerHour && r.Window+r.Warmup >= LongWindow)
-		if failing && r.Window < ShortWindow && f.lateP >= o.Alpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
+		if failing && r.Window < ShortWindow && f.lateP >= DefaultAlpha && r.GrowthPct < ShortWindowFailFactor*o.FailGrowth {
 			// A few dozen seconds after a warm-up: a fresh process's heap
 			// growing to its steady size looks the same. Only growth far
 			// past the threshold, or a last half that still climbs
 			// significantly, is a leak this early.
 			r.Status = Inconclusive
 			r.DecideAfter = max(2*(r.Window+r.Warmup), ShortWindow+r.Warmup)
-			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): "+
-				"a window this short cannot tell a leak from a heap growing to its steady size; a %s run would decide", r.GrowthPct, w, f.p, f.lateP, round(r.DecideAfter))
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), but the last half's trend is not significant (p=%.2g): "+
+				"a window this short cannot tell a leak from a heap growing to its steady size; a %s run would decide", lasting, f.p, f.lateP, round(r.DecideAfter))
 			break
 		}
 		if failing {
 			r.Status = Fail
-			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (%.2f%%/h, trend p=%.2g, last half p=%.2g): a leak", r.GrowthPct, w, r.PerHourPct, f.p, f.lateP)
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g, last half p=%.2g): a leak", lasting, f.p, f.lateP)
 			break
 		}
 		if f.p >= DefaultAlpha && (r.Window < time.Hour || f.p >= o.Alpha) {
 			// A small growth on a weak trend: noise as often as not.
-			r.Reason = fmt.Sprintf(lv+" changed %+.1f%% over %s, a weak trend (p=%.2g)", r.GrowthPct, w, f.p)
+			r.Reason = fmt.Sprintf(lv+" changed %s, a weak trend (p=%.2g)", lasting, f.p)
 			break
 		}
 		if r.Window < ShortWindow && f.lateP >= o.Alpha {
@@ -313,17 +364,19 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			// to its size this early is no reason to warn.
 			r.Status = Inconclusive
 			r.DecideAfter = max(2*(r.Window+r.Warmup), ShortWindow+r.Warmup)
-			r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (trend p=%.2g), below the failing threshold, and the last half's trend is not significant (p=%.2g): "+
-				"too early to tell a leak from a heap growing to its steady size; a %s run would decide", r.GrowthPct, w, f.p, f.lateP, round(r.DecideAfter))
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), below the failing threshold, and the last half's trend is not significant (p=%.2g): "+
+				"too early to tell a leak from a heap growing to its steady size; a %s run would decide", lasting, f.p, f.lateP, round(r.DecideAfter))
 			break
 		}
 		r.Status = Warn
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s (%.2f%%/h, trend p=%.2g): below the failing threshold but rising", r.GrowthPct, w, r.PerHourPct, f.p)
+		r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g): below the failing threshold but rising", lasting, f.p)
 	case floorStep:
-		r.Reason = fmt.Sprintf(lv+" stepped up %.1f%% at %s and stayed flat after (%+.1f%% over the window at its rate since): a one-time growth (a cache, a high-water mark), not a leak", f.stepPct, round(f.stepAt.Sub(r.FitStart)), r.GrowthPct)
+		r.Reason = fmt.Sprintf(lv+" stepped up %.1f%% at %s and stayed flat after (%s since): a one-time growth (a cache, a high-water mark), not a leak",
+			f.stepPct, round(f.stepAt.Sub(r.FitStart)), FormatRate(r.SlopePerSec, r.Unit, r.Window))
 	case floorLevelled:
-		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s, then levelled off (%+.1f%% over the window at the last half's rate, p=%.2g): bounded growth, not a leak", r.TotalGrowthPct, w, r.GrowthPct, f.lateP)
+		r.Reason = fmt.Sprintf(lv+" grew %s, then levelled off (%s at the last half's rate, p=%.2g): bounded growth, not a leak",
+			whole, FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
 		if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth {
@@ -332,18 +385,50 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Status = Warn
 		}
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf(lv+" grew %.1f%% over %s but is slowing (%+.1f%% at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide", r.TotalGrowthPct, w, r.GrowthPct, f.lateP, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf(lv+" grew %s but is slowing (%s at the last half's rate, p=%.2g): bounded growth or a leak, a %s run would decide",
+			whole, FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP, round(r.DecideAfter))
 	case floorLate:
 		r.Status = Inconclusive
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
-		r.Reason = fmt.Sprintf(lv+" rises in the last half of the window (%.2f%%/h, p=%.2g), not over the whole window (p=%.2g): a leak that started late or a cycle longer than the run, a %s run would decide", r.PerHourPct, f.lateP, f.p, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf(lv+" rises in the last half of the window (%s, p=%.2g), not over the whole window (p=%.2g): a leak that started late or a cycle longer than the run, a %s run would decide",
+			FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP, f.p, round(r.DecideAfter))
 	default:
-		r.Reason = fmt.Sprintf(lv+" changed %+.1f%% over %s with no significant upward trend (p=%.2g)", r.TotalGrowthPct, w, f.p)
+		r.Reason = fmt.Sprintf(lv+" changed %s with no significant upward trend (p=%.2g)", whole, f.p)
 	}
 	if r.TimeToLimit > 0 && r.Status != Pass {
 		r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
 	}
+	if r.Status == Pass || r.Status == Inconclusive {
+		r.Reason += r.powerText()
+	}
 	return r
+}
+
+// growthText is a growth at slope (units a second) over the window, in
+// the series's units first: "+4.0 MB/s, 110 MB → 271 MB over 40s
+// (+146%)", with the % an hour once the window spans an hour.
+func (r LeakResult) growthText(slope, pct float64) string {
+	end := r.Baseline + slope*r.Window.Seconds()
+	s := fmt.Sprintf("%s, %s → %s over %s (%+.1f%%", FormatRate(slope, r.Unit, r.Window),
+		FormatAmount(r.Baseline, r.Unit), FormatAmount(end, r.Unit), round(r.Window), pct)
+	if r.Window >= time.Hour && r.Baseline > 0 {
+		s += fmt.Sprintf(", %+.2f%%/h", slope*3600/r.Baseline*100)
+	}
+	return s + ")"
+}
+
+// powerText is the honest power of a pass or an inconclusive verdict: the
+// smallest lasting growth this run would have failed.
+func (r LeakResult) powerText() string {
+	if !(r.DetectableSlopePerSec > 0) || !(r.Baseline > 0) {
+		return ""
+	}
+	if r.Window >= time.Hour {
+		return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%%/h) or more",
+			FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectablePerHourPct)
+	}
+	return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%% over %s) or more",
+		FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectableSlopePerSec*r.Window.Seconds()/r.Baseline*100, round(r.Window))
 }
 
 // floorFit is what judgeFloor measured on one stretch of a series.
@@ -375,6 +460,7 @@ type floorFit struct {
 	stepPct      float64
 	stepAt       time.Time
 	quantile     float64 // the bucket quantile judged as the level
+	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
 }
 
 // floorKind is what a floor's shape says.
@@ -465,6 +551,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.base = f.fit.V0
 	f.s, _, f.p, f.nEff = MannKendallHR(ys)
 	_ = icept
+	f.detectable = detectable(xs, ys, f.base, f.window, f.warm, o)
 	half := f.window.Seconds() / 2
 	k := 0
 	for k < len(xs) && xs[k] < half {
@@ -525,6 +612,36 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.growth = rate * f.window.Seconds() / f.base * 100
 	f.perHour = rate * 3600 / f.base * 100
 	return f
+}
+
+// detectable is the smallest lasting slope (units a second) a floor
+// (xs, ys) of this noise and length would fail: significant at Alpha with
+// 80 % power — (z of Alpha, two-sided, + 0.84) standard errors of its
+// Theil–Sen slope, the standard error from Sen's interval with the
+// Hamed–Rao widening — and past the failing threshold that applies to the
+// window. 0 when it cannot be told.
+func detectable(xs, ys []float64, base float64, window, warm time.Duration, o LeakOptions) float64 {
+	if !(base > 0) || window <= 0 {
+		return 0
+	}
+	lo, hi := SenInterval(xs, ys, 1.96)
+	if !isFinite(lo) || !isFinite(hi) {
+		return 0
+	}
+	se := (hi - lo) / 2 / 1.96
+	zAlpha := math.Sqrt2 * math.Erfinv(1-o.Alpha)
+	sig := (zAlpha + 0.84) * se
+	fail := base * o.FailGrowth / 100 / window.Seconds()
+	// Below ShortWindow a failure also needs ShortWindowFailFactor times
+	// the threshold or a last half that climbs significantly: not counted
+	// here, the power stated is the best case.
+	if window >= time.Hour {
+		fail = min(fail, base*o.FailPerHour/100/3600)
+	}
+	if window+warm >= LongWindow {
+		fail = min(fail, base*o.LongFailPerHour/100/3600)
+	}
+	return max(sig, fail)
 }
 
 // stepFit reports whether the floor (xs, ys) is one step up rather than a
@@ -670,15 +787,23 @@ func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 	return xs, ys, q
 }
 
-// levelName is how a reason names the level of quantile q.
-func levelName(q float64) string {
+// levelName is how a reason names the level of quantile q of a series of
+// kind k.
+func levelName(q float64, k Kind) string {
+	what := "memory"
+	switch k {
+	case KindHeap:
+		what = "heap"
+	case KindCount:
+		what = "count"
+	}
 	switch {
 	case q <= envelopeQuantile:
-		return "memory floor"
+		return what + " floor"
 	case q < 0.5:
-		return fmt.Sprintf("memory's %.0fth percentile", q*100)
+		return fmt.Sprintf("%s's %.0fth percentile", what, q*100)
 	}
-	return "memory's median"
+	return what + "'s median"
 }
 
 // gcCycles finds a garbage collector's sawtooth in pts: the drops that are
@@ -796,6 +921,9 @@ func (o LeakOptions) withDefaults() LeakOptions {
 	}
 	if !isFinite(o.Limit) {
 		o.Limit = 0
+	}
+	if o.Unit == "" && o.Kind != KindCount {
+		o.Unit = UnitBytes
 	}
 	return o
 }

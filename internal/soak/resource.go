@@ -9,27 +9,42 @@ import (
 )
 
 // Kind is the resource a series measures, for the resource checks.
-type Kind string
+type ResourceKind string
 
 // Resource kinds. Memory series keep the memory leak check (Leak); the
 // others are counts (or bytes, for disk) judged by the same lasting-growth
 // test with verdicts in their own units.
 const (
-	KindNone        Kind = ""
-	KindMemory      Kind = "memory"
-	KindFDs         Kind = "open fds"
-	KindGoroutines  Kind = "goroutines"
-	KindThreads     Kind = "threads"
-	KindConnections Kind = "open connections"
-	KindPool        Kind = "pool slots in use"
-	KindDisk        Kind = "disk used"
-	// KindDiskFree is free disk space: judged as the space used since the
+	ResNone        ResourceKind = ""
+	ResMemory      ResourceKind = "memory"
+	ResFDs         ResourceKind = "open fds"
+	ResGoroutines  ResourceKind = "goroutines"
+	ResThreads     ResourceKind = "threads"
+	ResConnections ResourceKind = "open connections"
+	ResPool        ResourceKind = "pool slots in use"
+	ResDisk        ResourceKind = "disk used"
+	// ResDiskFree is free disk space: judged as the space used since the
 	// start (its fall), with the limit at no space left.
-	KindDiskFree Kind = "disk free"
+	ResDiskFree ResourceKind = "disk free"
 )
 
+// Unit is what a count of kind k counts, for the growth test's reasons.
+func (k ResourceKind) Unit() Unit {
+	switch k {
+	case ResFDs:
+		return "fds"
+	case ResPool:
+		return "slots"
+	case ResConnections:
+		return "connections"
+	case ResNone:
+		return ""
+	}
+	return Unit(k)
+}
+
 // Bytes reports whether the kind's values are bytes.
-func (k Kind) Bytes() bool { return k == KindMemory || k == KindDisk || k == KindDiskFree }
+func (k ResourceKind) Bytes() bool { return k == ResMemory || k == ResDisk || k == ResDiskFree }
 
 // Classify tells what a series measures from its metric (a scraped
 // metric's name, or a query's name or text): the resource, or a limit of
@@ -39,37 +54,37 @@ func (k Kind) Bytes() bool { return k == KindMemory || k == KindDisk || k == Kin
 // "goroutines", "threads", "connections", "pool", "disk"; a name with
 // "limit" or ending in "_max" (or starting "max_") is the limit of the
 // resource its other words name.
-func Classify(metric string) (k Kind, isLimit bool) {
+func ClassifyResource(metric string) (k ResourceKind, isLimit bool) {
 	m := strings.ToLower(metric)
 	switch {
 	case m == "process_max_fds" || strings.Contains(m, "max_fds") || strings.Contains(m, "fds_limit") || strings.Contains(m, "fd_limit"):
-		return KindFDs, true
+		return ResFDs, true
 	case strings.Contains(m, "kube_pod_container_resource_limits"):
-		return KindMemory, true
+		return ResMemory, true
 	case strings.Contains(m, "filesystem_avail") || strings.Contains(m, "filesystem_free") || strings.Contains(m, "disk_free") || strings.Contains(m, "disk_avail"):
-		return KindDiskFree, false
+		return ResDiskFree, false
 	case strings.Contains(m, "replicas"):
-		return KindNone, false
+		return ResNone, false
 	}
 	isLimit = strings.Contains(m, "limit") || strings.HasSuffix(m, "_max") || strings.HasPrefix(m, "max_") || strings.Contains(m, "_max_") || strings.Contains(m, "capacity")
 	switch {
 	case strings.Contains(m, "open_fds") || strings.Contains(m, "fds") || strings.Contains(m, "file_descriptors"):
-		k = KindFDs
+		k = ResFDs
 	case strings.Contains(m, "goroutines"):
-		k = KindGoroutines
+		k = ResGoroutines
 	case strings.Contains(m, "threads"):
-		k = KindThreads
+		k = ResThreads
 	case strings.Contains(m, "connections") || strings.Contains(m, "conns"):
-		k = KindConnections
+		k = ResConnections
 	case strings.Contains(m, "pool"):
-		k = KindPool
+		k = ResPool
 	case strings.Contains(m, "disk") || strings.Contains(m, "filesystem"):
-		k = KindDisk
+		k = ResDisk
 	case strings.Contains(m, "memory") || strings.Contains(m, "rss"):
-		k = KindMemory
+		k = ResMemory
 	}
-	if k == KindNone {
-		return KindNone, false
+	if k == ResNone {
+		return ResNone, false
 	}
 	return k, isLimit
 }
@@ -79,7 +94,7 @@ func Classify(metric string) (k Kind, isLimit bool) {
 // it has a limit, when it runs out.
 type ResourceResult struct {
 	Name     string
-	Kind     Kind
+	Kind     ResourceKind
 	Status   Status
 	Reason   string
 	Growth   LeakResult // the lasting-growth test
@@ -96,17 +111,17 @@ type ResourceResult struct {
 // MarshalJSON writes snake_case names.
 func (r ResourceResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name       string     `json:"name"`
-		Kind       Kind       `json:"kind"`
-		Status     Status     `json:"status"`
-		Reason     string     `json:"reason"`
-		Start      float64    `json:"start"`
-		End        float64    `json:"end"`
-		PerMin     float64    `json:"per_min"`
-		Limit      float64    `json:"limit,omitempty"`
-		Forecast   *Forecast  `json:"forecast,omitempty"`
-		NoForecast string     `json:"no_forecast,omitempty"`
-		Growth     LeakResult `json:"growth"`
+		Name       string       `json:"name"`
+		Kind       ResourceKind `json:"kind"`
+		Status     Status       `json:"status"`
+		Reason     string       `json:"reason"`
+		Start      float64      `json:"start"`
+		End        float64      `json:"end"`
+		PerMin     float64      `json:"per_min"`
+		Limit      float64      `json:"limit,omitempty"`
+		Forecast   *Forecast    `json:"forecast,omitempty"`
+		NoForecast string       `json:"no_forecast,omitempty"`
+		Growth     LeakResult   `json:"growth"`
 	}{r.Name, r.Kind, r.Status, r.Reason, jf(r.Start), jf(r.End), jf(r.PerMin), jf(r.Limit), r.Forecast, r.NoForecast, r.Growth})
 }
 
@@ -132,12 +147,12 @@ const DefaultSoon = 24 * time.Hour
 // the resource's units ("open fds +3.1/min, 41 → 226 over 1m0s: a leak")
 // and, where there is a limit and lasting growth, a forecast of when it
 // runs out. Growth that levels off has no forecast, and says so.
-func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResult {
+func Resource(name string, k ResourceKind, pts []Point, o ResourceOptions) ResourceResult {
 	if o.Soon <= 0 {
 		o.Soon = DefaultSoon
 	}
 	r := ResourceResult{Name: name, Kind: k, Limit: o.Limit}
-	if k == KindDiskFree {
+	if k == ResDiskFree {
 		// Free space falls as disk fills: judge the space used since the
 		// start, above a base of the first free space, so its growth is
 		// in % of what was free; no space left is the limit.
@@ -156,6 +171,14 @@ func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResul
 	}
 	lo := o.Leak
 	lo.Limit = 0
+	if k.Bytes() {
+		if lo.Kind == KindUnknown || lo.Kind == KindCount {
+			lo.Kind = KindOS
+		}
+		lo.Unit = UnitBytes
+	} else {
+		lo.Kind, lo.Unit = KindCount, k.Unit()
+	}
 	l := Leak(name, pts, lo)
 	r.Growth, r.Status = l, l.Status
 	r.Start = l.Baseline
@@ -165,7 +188,7 @@ func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResul
 	}
 	r.PerMin = l.SlopePerSec * 60
 	format := formatter(k)
-	if k == KindDiskFree {
+	if k == ResDiskFree {
 		// Back to free space.
 		first := r.Limit / 2
 		r.Start, r.End = 2*first-r.Start, 2*first-r.End
@@ -181,7 +204,7 @@ func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResul
 			verdict = "below the failing threshold but rising"
 		}
 		r.Reason = fmt.Sprintf("%s %s/min, %s → %s over %s (trend p=%.2g): %s", unit, signed(r.PerMin, k), format(r.Start), format(r.End), w, l.P, verdict)
-		if k == KindDiskFree {
+		if k == ResDiskFree {
 			r.Reason = fmt.Sprintf("disk free %s/min, %s → %s over %s (trend p=%.2g): %s", signed(-r.PerMin, k), format(r.Start), format(r.End), w, l.P, "filling")
 		}
 	case l.Status == Pass && !l.Levelled && l.StepPct == 0 && l.Window > 0:
@@ -204,7 +227,7 @@ func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResul
 			r.NoForecast = "no lasting growth: no forecast"
 		}
 		switch {
-		case r.Forecast != nil && k == KindDiskFree:
+		case r.Forecast != nil && k == ResDiskFree:
 			if r.Forecast.Reached {
 				r.Reason += "; no disk space left"
 			} else {
@@ -232,9 +255,10 @@ func Resource(name string, k Kind, pts []Point, o ResourceOptions) ResourceResul
 }
 
 // rename says a Leak reason in the resource's words.
-func rename(reason string, k Kind) string {
+func rename(reason string, k ResourceKind) string {
 	n := string(k)
-	for _, old := range []string{"memory floor", "memory's median", "memory's 25th percentile", "memory's 5th percentile", "memory's 0th percentile"} {
+	for _, old := range []string{"memory floor", "memory's median", "memory's 25th percentile", "memory's 5th percentile", "memory's 0th percentile",
+		"count floor", "count's median", "count's 25th percentile", "count's 5th percentile", "count's 0th percentile"} {
 		reason = strings.ReplaceAll(reason, old, n)
 	}
 	reason = strings.ReplaceAll(reason, "a heap growing to its steady size", "a process reaching its steady level")
@@ -245,14 +269,14 @@ func rename(reason string, k Kind) string {
 
 // formatter writes a value of kind k: bytes in IEC units, counts as
 // integers with thousands separators.
-func formatter(k Kind) func(float64) string {
+func formatter(k ResourceKind) func(float64) string {
 	if k.Bytes() {
 		return FormatBytes
 	}
 	return FormatCount
 }
 
-func signed(v float64, k Kind) string {
+func signed(v float64, k ResourceKind) string {
 	if k.Bytes() {
 		if v < 0 {
 			return "-" + FormatBytes(-v)

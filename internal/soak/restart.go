@@ -182,13 +182,15 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	switch {
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
-		r.Reason = fmt.Sprintf("restarted %d times after growing %.0f%% each time (median of %d climbing segments, %.2f%%/h): a leak that restarts", r.Restarts, r.GrowthPct, len(climbing), r.PerHourPct)
+		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
+			r.Restarts, r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
 	case len(climbing) >= 1:
 		r.Status = Warn
 		r.DecideAfter = 2 * span
-		r.Reason = fmt.Sprintf("restarted %d times; %d of %d segments climbed %.0f%% (%.2f%%/h): a leak if the others climb too, a %s run would decide", r.Restarts, len(climbing), judged, r.GrowthPct, r.PerHourPct, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
 	default:
-		r.Reason = fmt.Sprintf("restarted %d times; the floor did not climb between restarts", r.Restarts)
+		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
 	return r
 }
@@ -212,6 +214,26 @@ func startsOf(ss []Segment) []float64 {
 	out := make([]float64, len(ss))
 	for i, s := range ss {
 		out[i] = s.Start
+	}
+	return out
+}
+
+// RestartsFromIDs returns the times the identity of what is measured
+// changed: ids[i] is the container (or process) id seen at times[i], e.g.
+// the `id` or `container_id` label of container_memory_working_set_bytes,
+// whose series ends when a container is replaced and another begins. Empty
+// ids are skipped.
+func RestartsFromIDs(times []time.Time, ids []string) []time.Time {
+	var out []time.Time
+	last := ""
+	for i := range min(len(times), len(ids)) {
+		if ids[i] == "" {
+			continue
+		}
+		if last != "" && ids[i] != last {
+			out = append(out, times[i])
+		}
+		last = ids[i]
 	}
 	return out
 }

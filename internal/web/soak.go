@@ -34,7 +34,8 @@ type apiSoakDoc struct {
 	// P95Trend is the degradation check's fitted line over the p95 (ms);
 	// absent when it fitted none.
 	P95Trend *apiTrend `json:"p95_trend,omitempty"`
-	// Overall is the worst status of the verdicts ("pass" with none).
+	// Overall is the worst status of the verdicts; empty before the run
+	// has data (no verdict before data).
 	Overall soak.Status `json:"overall"`
 }
 
@@ -63,8 +64,14 @@ func (s *Server) apiSoak(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) soakDoc(now time.Time) apiSoakDoc {
-	info := s.reportInfo(s.rc.Snapshot())
+	snap := s.rc.Snapshot()
+	info := s.reportInfo(snap)
 	doc := apiSoakDoc{Time: now.UTC().Format(time.RFC3339Nano), State: s.rc.State(), Verdicts: info.Verdicts, Overall: soak.Pass}
+	if snap == nil || snap.Total.Requests == 0 {
+		// No verdict before data: nothing has been judged yet, and a
+		// "pass" badge on a run that has not started would be a lie.
+		doc.Verdicts, doc.Overall = nil, ""
+	}
 	if doc.Verdicts == nil {
 		doc.Verdicts = []soak.Verdict{}
 	}
