@@ -34,7 +34,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	in := soak.Inputs{Snapshot: snap, Series: hs, Warmup: warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
 	leakVs := leakVerdicts(leaks)
-	res := judgeResources(target, markers, leakVs.byName, hs["rps"], warmup)
+	res := judgeResources(target, markers, leakVs.byName, hs["rps"], leakWarm, warmup)
 	exhaustionInputs(res, &in)
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
@@ -248,7 +248,7 @@ func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, eve
 			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, cutJudged(judged, end), markers, leakWarm)))
 		}
 	}
-	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, leakWarm)
+	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, leakWarm, driftWarm)
 	byName := map[string]soak.ResourceResult{}
 	for _, r := range res.results {
 		byName[r.Name] = r

@@ -134,8 +134,9 @@ type resourceJudgement struct {
 // judgeResources judges every resource series of target (memory series
 // excepted: their leak check is leaks, whose verdicts it extends with the
 // forecast where a memory limit is known), the replica counts, and the
-// CPU per request when rps (the load side's throughput) is given.
-func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verdict, rps []series.Point, warmup time.Duration) resourceJudgement {
+// CPU per request when rps (the load side's throughput) is given. warmup
+// is the growth tests' (0: their default), driftWarmup the CPU check's.
+func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verdict, rps []series.Point, warmup, driftWarmup time.Duration) resourceJudgement {
 	var j resourceJudgement
 	var limits []series.Series
 	for _, s := range target {
@@ -179,7 +180,7 @@ func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verd
 			if len(rps) == 0 {
 				continue
 			}
-			d := soak.CPUCheck("cpu per request (ms)", s.Points, rps, warmup)
+			d := soak.CPUCheck("cpu per request (ms)", s.Points, rps, driftWarmup)
 			if d.Points == 0 {
 				continue
 			}

@@ -50,20 +50,34 @@ func CPUPerRequest(cpu, rps []Point) []Point {
 		return cum[i-1] + f*(cum[i]-cum[i-1]), true
 	}
 	var out []Point
+	from := 0
 	for i := 1; i < len(cpu); i++ {
-		d := cpu[i].V - cpu[i-1].V
-		if d < 0 {
-			continue // a restart reset the counter
+		d := cpu[i].V - cpu[from].V
+		if cpu[i].V < cpu[i-1].V {
+			from = i // a restart reset the counter
+			continue
 		}
-		r0, ok0 := served(cpu[i-1].T)
+		if d < minCPUStep {
+			// The kernel counts CPU in ticks of 10 ms: an interval of a
+			// few ticks reads ±1 tick, tens of %. Wait for ten.
+			continue
+		}
+		r0, ok0 := served(cpu[from].T)
 		r1, ok1 := served(cpu[i].T)
 		if !ok0 || !ok1 || r1-r0 < 1 {
+			from = i
 			continue
 		}
 		out = append(out, Point{T: cpu[i].T, V: d / (r1 - r0) * 1000})
+		from = i
 	}
 	return out
 }
+
+// minCPUStep is the least CPU time (s) one point of CPUPerRequest
+// spans: ten of the kernel's 10 ms ticks, so the counter's resolution
+// moves a point by 10 % at most.
+const minCPUStep = 0.1
 
 // CPUCheck judges the target's CPU per request over a run as a
 // degradation: a service that spends 30 % more CPU on a request at the

@@ -10,17 +10,18 @@ import (
 // evaluateExhaustion judges target.time_to_exhaustion: the shortest
 // forecast of a resource reaching its limit (in.Target, in ms), against a
 // time ("> 7d"). With no forecast (no resource with a known limit grows)
-// nothing runs out, and "> D" holds.
+// nothing runs out: the value is "never" (maxForecast), and "> D" holds.
 func evaluateExhaustion(t *scenario.Threshold, in Inputs, r ThresholdResult) ThresholdResult {
 	v, ok := in.Target[t.Target]
 	if !ok {
-		r.NoData = true
-		r.Pass = t.Op == ">" || t.Op == ">="
-		why := "no resource with a known limit grows: nothing to forecast"
-		if n := in.TargetNotes[t.Target]; n != "" {
-			why = n
+		// Nothing runs out: as far as the data tells, never.
+		r.Actual = float64(maxForecast / time.Millisecond)
+		r.Pass = t.Holds(r.Actual)
+		verdict := "holds"
+		if !r.Pass {
+			verdict = "fails"
 		}
-		r.Reason = fmt.Sprintf("%s: %s", t.Text, why)
+		r.Reason = fmt.Sprintf("%s %s: nothing runs out (no resource with a known limit grows)", t.Text, verdict)
 		return r
 	}
 	r.Actual = v
