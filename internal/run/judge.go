@@ -79,8 +79,9 @@ func latencyOptions(warmup time.Duration) soak.DriftOptions {
 // warm-up to cut from it: from the first tick to the last with every user
 // running (judging stops when the users stop: the web UI's stop,
 // --autoquit's idle time, -i's users finishing), and a warm-up that covers
-// the spawn ramp (until the users first reach their most) and then the
-// given or default warm-up of what is left. In the open model (--rate) the
+// the spawn ramp (until the users first reach their most) and the first
+// full statistics window after it, and the given or default warm-up of
+// what is left. In the open model (--rate) the
 // window ends at the last tick that asked for iterations.
 func runWindow(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Duration) {
 	if len(hist) == 0 {
@@ -114,7 +115,12 @@ func runWindow(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Dura
 		span := out[len(out)-1].Time.Sub(hist[first].Time)
 		warmup = ramp + min(time.Duration(float64(span)*soak.DefaultWarmupFraction), soak.DefaultWarmupMax)
 	}
-	return out, max(warmup, ramp)
+	// The rates and percentiles of a tick are those of the last
+	// stats.WindowSeconds: the first full window after the ramp is the
+	// first that shows the load as it runs (all users starting at once
+	// make a burst of logins and first tasks that the window averages
+	// for its length).
+	return out, max(warmup, ramp+stats.WindowSeconds*time.Second)
 }
 
 // judgedRun is runWindow's history and warm-up for the drift checks, and

@@ -64,6 +64,7 @@ func TestParse_MonitorPrometheusErrors(t *testing.T) {
 		{"ftp url", head + "    url: ftp://p\n    queries: [{name: a, query: up}]\n",
 			[]string{`8:10: prometheus url "ftp://p" is not an http(s) URL (want http://host:9090)`}},
 		{"queries empty", head + "    url: http://p\n    queries: []\n", []string{"9:14: queries is empty: add at least one {name: NAME, query: PROMQL}"}},
+		{"bad kind", head + "    url: http://p\n    queries: [{name: a, query: up, kind: rss-ish}]\n", []string{`9:42: kind "rss-ish": want heap (a garbage-collected heap), os (RSS, working set), count or auto`}},
 		{"queries a string", head + "    url: http://p\n    queries: up\n", []string{`9:14: queries must be a list, got a string ("up")`}},
 		{"query a string", head + "    url: http://p\n    queries: [up]\n", []string{`9:15: query must be a mapping, got a string ("up")`}},
 		{"empty query", head + "    url: http://p\n    queries:\n      - {name: a, query: ''}\n", []string{"10:26: query is empty"}},

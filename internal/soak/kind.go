@@ -182,6 +182,8 @@ func formatSI(v float64, suffix string) string {
 	}
 	var s string
 	switch {
+	case i == 0 && v == math.Trunc(v):
+		s = fmt.Sprintf("%.0f", v) // a whole count: 42, not 42.0
 	case a == 0:
 		s = "0"
 	case a >= 99.5:
