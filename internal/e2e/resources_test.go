@@ -141,7 +141,7 @@ func TestResources_CleanTargetPasses(t *testing.T) {
 		for i := range 10 {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
-				_, verdict, vs := runResourceSoak(t, "40s")
+				_, verdict, vs := runResourceSoak(t, "45s")
 				n := 0
 				for _, v := range vs {
 					name, _ := v["name"].(string)

@@ -59,7 +59,7 @@ func CPUPerRequest(cpu, rps []Point) []Point {
 		}
 		if d < minCPUStep {
 			// The kernel counts CPU in ticks of 10 ms: an interval of a
-			// few ticks reads ±1 tick, tens of %. Wait for ten.
+			// few ticks reads ±1 tick, tens of %. Wait for five.
 			continue
 		}
 		r0, ok0 := served(cpu[from].T)
@@ -75,9 +75,9 @@ func CPUPerRequest(cpu, rps []Point) []Point {
 }
 
 // minCPUStep is the least CPU time (s) one point of CPUPerRequest
-// spans: ten of the kernel's 10 ms ticks, so the counter's resolution
-// moves a point by 10 % at most.
-const minCPUStep = 0.1
+// spans: five of the kernel's 10 ms ticks, so the counter's resolution
+// moves a point by 20 % at most (the check compares medians of many).
+const minCPUStep = 0.05
 
 // CPUCheck judges the target's CPU per request over a run as a
 // degradation: a service that spends 30 % more CPU on a request at the
