@@ -122,12 +122,14 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	left := limit - f.Level
 	f.In = durationOf(left / slope)
+	// The data cannot place the crossing better than its sampling step.
+	step := medianStep(pts).Seconds()
 	if !isFinite(hi) || hi <= slope {
 		hi = slope
 	}
-	f.Lo = durationOf(max(left-levelErr, 0) / hi)
+	f.Lo = durationOf(max(max(left-levelErr, 0)/hi-step, 0))
 	if lo > 0 && isFinite(lo) {
-		f.Hi = durationOf((left + levelErr) / lo)
+		f.Hi = durationOf((left+levelErr)/lo + step)
 	} else {
 		f.HiNever = true
 	}

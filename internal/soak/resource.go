@@ -137,6 +137,11 @@ type ResourceOptions struct {
 	Z    float64 // the forecast interval's normal quantile; default DefaultForecastZ
 }
 
+// MinCountGrowth is the least change of a count over a window that
+// can warn or be inconclusive: a count that moved by a unit or two (one
+// more thread) is steady.
+const MinCountGrowth = 3
+
 // DefaultSoon is how close exhaustion fails a resource check by itself:
 // a resource that runs out within a day fails even when it grew less than
 // the growth test's threshold.
@@ -195,6 +200,15 @@ func Resource(name string, k ResourceKind, pts []Point, o ResourceOptions) Resou
 	}
 	w := round(l.Window)
 	unit := string(k)
+	if !k.Bytes() && k != ResNone && (l.Status == Warn || l.Status == Inconclusive) && l.Restarts == 0 &&
+		math.Abs(r.End-r.Start) < MinCountGrowth && l.Window > 0 {
+		// A count that moved by a unit or two (a thread more, a
+		// connection) is no trend, whatever its share of a small number.
+		r.Status = Pass
+		r.Reason = fmt.Sprintf("%s steady: %s → %s over %s (a change under %d is no trend)", unit, format(r.Start), format(r.End), w, MinCountGrowth)
+		l.Status = Pass
+		r.Growth.Status = Pass
+	}
 	switch {
 	case l.Status == Fail && l.Restarts > 0:
 		r.Reason = fmt.Sprintf("%s: %s", unit, rename(l.Reason, k))
@@ -207,6 +221,7 @@ func Resource(name string, k ResourceKind, pts []Point, o ResourceOptions) Resou
 		if k == ResDiskFree {
 			r.Reason = fmt.Sprintf("disk free %s/min, %s → %s over %s (trend p=%.2g): %s", signed(-r.PerMin, k), format(r.Start), format(r.End), w, l.P, "filling")
 		}
+	case r.Reason != "":
 	case l.Status == Pass && !l.Levelled && l.StepPct == 0 && l.Window > 0:
 		r.Reason = fmt.Sprintf("%s steady: %s → %s over %s (%s/min, p=%.2g)", unit, format(r.Start), format(r.End), w, signed(r.PerMin, k), l.P)
 	default:
