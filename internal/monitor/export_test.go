@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -204,6 +205,37 @@ func TestNewExporter_BadBuckets(t *testing.T) {
 	for _, bs := range [][]float64{{}, {0.1, 0.1}, {0.2, 0.1}, {-1}, {math.NaN()}} {
 		if _, err := NewExporter(fakeSource{}, Histogram{Buckets: bs}); err == nil {
 			t.Errorf("buckets %v: no error", bs)
+		}
+	}
+}
+
+func TestExporter_Verdicts(t *testing.T) {
+	e, err := NewExporter(fakeSource{snap: &stats.Snapshot{}}, Histogram{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &soak.Forecast{In: 300 * time.Second, Lo: 280 * time.Second, Hi: 320 * time.Second}
+	if err := e.SetVerdicts(func() []soak.Verdict {
+		return []soak.Verdict{
+			{Kind: "check", Name: "open fds: x", Status: soak.Fail, Resource: &soak.ResourceResult{Name: "x", Kind: soak.ResFDs, Limit: 1024, Forecast: f}},
+			{Kind: "threshold", Name: "p95 < 1s", Status: soak.Pass},
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`horde_check_status{kind="check",name="open fds: x"} 3`,
+		`horde_check_status{kind="threshold",name="p95 < 1s"} 0`,
+		`horde_target_resource_limit{resource="open fds",series="x"} 1024`,
+		`horde_target_exhaustion_seconds{resource="open fds",series="x"} 300`,
+		`horde_target_exhaustion_lower_seconds{resource="open fds",series="x"} 280`,
+		`horde_target_exhaustion_upper_seconds{resource="open fds",series="x"} 320`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%s", want, body)
 		}
 	}
 }

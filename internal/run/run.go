@@ -26,6 +26,7 @@ import (
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/worker"
 )
 
@@ -299,6 +300,12 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	exporter, err := monitor.NewExporter(webControl{Master: m, version: r.cfg.Version}, r.cfg.Metrics.Histogram)
 	if err != nil {
 		return nil, badInput("--metrics-buckets: %v", err)
+	}
+	// The running verdicts, and each resource's forecast, for Grafana.
+	if err := exporter.SetVerdicts(func() []soak.Verdict {
+		return Judge(r.cfg.Thresholds, m.Snapshot(), m.History(), r.targetSeries(), r.cfg.Warmup)
+	}); err != nil {
+		return nil, err
 	}
 	if r.cfg.Metrics.Addr != "" {
 		stop, err := r.serveMetrics(exporter)
