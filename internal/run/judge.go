@@ -322,6 +322,8 @@ type MonitorSources struct {
 	Scrapes []string // --scrape URL
 	PromURL string   // --prometheus-url (overrides the scenario's)
 	PromQL  []string // --promql NAME=QUERY
+	PIDs    []int    // --pid PID
+	Limits  []string // --limit METRIC=VALUE
 }
 
 // MonitorConfig builds the monitor's configuration from the scenario's
@@ -345,6 +347,24 @@ func MonitorConfig(plan *scenario.Plan, src MonitorSources) (monitor.Config, err
 	}
 	for _, u := range src.Scrapes {
 		cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: u})
+	}
+	for _, pid := range src.PIDs {
+		if pid <= 0 {
+			return cfg, badInput("--pid %d: not a PID", pid)
+		}
+		cfg.Processes = append(cfg.Processes, pid)
+	}
+	if len(src.Limits) > 0 {
+		lims, err := ParseLimits(src.Limits)
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.Limits == nil {
+			cfg.Limits = map[string]float64{}
+		}
+		for k, v := range lims {
+			cfg.Limits[k] = v
+		}
 	}
 	for _, nq := range src.PromQL {
 		name, q, ok := strings.Cut(nq, "=")
