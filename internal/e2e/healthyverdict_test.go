@@ -11,13 +11,13 @@ import (
 )
 
 // Healthy runs end with no alarm (issue #25): the seed scenario against
-// a clean `horde target`, 15 to 40 s, spawn ramps of 1 to 30 s, headless
+// a clean `horde target`, 15 to 60 s, spawn ramps of 1 to 30 s, headless
 // and through the web UI with --autostart --autoquit (whose idle time
 // after the run must not be judged), ten runs at once: no WARN and no
 // FAIL in any verdict, exit code 0.
 func TestHealthyRunsNoAlarm(t *testing.T) {
 	if testing.Short() {
-		t.Skip("ten soaks of up to 40 s")
+		t.Skip("ten soaks of up to 60 s")
 	}
 	type cfg struct {
 		web        bool
@@ -32,12 +32,12 @@ func TestHealthyRunsNoAlarm(t *testing.T) {
 		{false, 10, "1", "20s", "10s", ""},
 		{false, 30, "1", "40s", "30s", ""},
 		{false, 5, "0.5", "20s", "10s", ""},
-		{false, 20, "2", "30s", "10s", ""},
+		{false, 20, "2", "60s", "10s", ""},
 		{true, 10, "10", "15s", "1s", "20"},
 		{true, 10, "1", "20s", "10s", "15"},
 		{true, 30, "1", "40s", "30s", "10"},
 		{true, 5, "5", "15s", "1s", "30"},
-		{true, 20, "2", "25s", "10s", "20"},
+		{true, 20, "4", "60s", "5s", "20"},
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

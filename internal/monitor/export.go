@@ -13,8 +13,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
+
+// VerdictSource is what a Source may also give: the running verdicts of
+// the run's thresholds and checks, exported as horde_verdict.
+type VerdictSource interface {
+	Verdicts() []soak.Verdict
+}
 
 // Source is what the exporter reads at each scrape (a master).
 type Source interface {
@@ -82,7 +89,7 @@ type Exporter struct {
 	reg  *prometheus.Registry
 	hist Histogram
 
-	requests, failures, duration, runDuration, users, workers, info, state *prometheus.Desc
+	requests, failures, duration, runDuration, users, workers, info, state, verdict *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -108,6 +115,9 @@ func NewExporter(src Source, h Histogram) (*Exporter, error) {
 		workers: prometheus.NewDesc("horde_workers", "Workers by state (distributed runs).", []string{"state"}, nil),
 		state:   prometheus.NewDesc("horde_run_state", "1 for the run's current state.", []string{"state"}, nil),
 		info:    prometheus.NewDesc("horde_run_info", "Information about the run; always 1.", []string{"host", "version"}, nil),
+		verdict: prometheus.NewDesc("horde_verdict",
+			"1 for each threshold's and check's current verdict (status: pass, warn, fail or inconclusive, the words of every view); none before the run has data.",
+			[]string{"kind", "name", "status"}, nil),
 	}
 	for _, c := range []prometheus.Collector{
 		e,
@@ -128,7 +138,7 @@ func (e *Exporter) Handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.runDuration, e.users, e.workers, e.state, e.info} {
+	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.runDuration, e.users, e.workers, e.state, e.info, e.verdict} {
 		ch <- d
 	}
 }
@@ -165,6 +175,17 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(e.state, prometheus.GaugeValue, 1, e.src.State())
 	info := e.src.RunInfo()
 	ch <- prometheus.MustNewConstMetric(e.info, prometheus.GaugeValue, 1, info["host"], info["version"])
+	if vs, ok := e.src.(VerdictSource); ok && snap.Total.Requests > 0 {
+		seen := map[[2]string]bool{}
+		for _, v := range vs.Verdicts() {
+			k := [2]string{v.Kind, v.Name}
+			if seen[k] {
+				continue // one series a verdict
+			}
+			seen[k] = true
+			ch <- prometheus.MustNewConstMetric(e.verdict, prometheus.GaugeValue, 1, v.Kind, v.Name, string(v.Status))
+		}
+	}
 }
 
 // histogram is one key's horde_request_duration_seconds: classic buckets,

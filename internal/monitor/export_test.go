@@ -209,7 +209,43 @@ func TestNewExporter_BadBuckets(t *testing.T) {
 	}
 }
 
+// verdictSource is a fakeSource with the run's verdicts.
+type verdictSource struct {
+	fakeSource
+	vs []soak.Verdict
+}
+
+func (v verdictSource) Verdicts() []soak.Verdict { return v.vs }
+
+// horde_verdict carries each verdict with the one vocabulary of every
+// view, and nothing before the run has data.
 func TestExporter_Verdicts(t *testing.T) {
+	vs := []soak.Verdict{
+		{Kind: "threshold", Name: "p95 < 300ms", Status: soak.Pass},
+		{Kind: "check", Name: "memory leak: rss", Status: soak.Inconclusive},
+	}
+	snap := &stats.Snapshot{Total: stats.Entry{Requests: 5}}
+	e, err := NewExporter(verdictSource{fakeSource{snap: snap}, vs}, Histogram{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP horde_verdict 1 for each threshold's and check's current verdict (status: pass, warn, fail or inconclusive, the words of every view); none before the run has data.
+# TYPE horde_verdict gauge
+horde_verdict{kind="check",name="memory leak: rss",status="inconclusive"} 1
+horde_verdict{kind="threshold",name="p95 < 300ms",status="pass"} 1
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "horde_verdict"); err != nil {
+		t.Error(err)
+	}
+	empty, _ := NewExporter(verdictSource{fakeSource{snap: &stats.Snapshot{}}, vs}, Histogram{})
+	if n := testutil.CollectAndCount(empty, "horde_verdict"); n != 0 {
+		t.Errorf("%d horde_verdict series before any request, want none", n)
+	}
+}
+
+// Each resource's limit and forecast of exhaustion, with its interval.
+func TestExporter_ResourceForecasts(t *testing.T) {
 	e, err := NewExporter(fakeSource{snap: &stats.Snapshot{}}, Histogram{})
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +263,6 @@ func TestExporter_Verdicts(t *testing.T) {
 	e.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
-		`horde_check_status{kind="check",name="open fds: x"} 3`,
-		`horde_check_status{kind="threshold",name="p95 < 1s"} 0`,
 		`horde_target_resource_limit{resource="open fds",series="x"} 1024`,
 		`horde_target_exhaustion_seconds{resource="open fds",series="x"} 300`,
 		`horde_target_exhaustion_lower_seconds{resource="open fds",series="x"} 280`,

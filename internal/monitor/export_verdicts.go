@@ -12,8 +12,8 @@ import (
 // verdictsCacheFor is how long one judgement of the run serves scrapes.
 const verdictsCacheFor = 5 * time.Second
 
-// verdictCollector exports the run's running verdicts: each check's
-// status, and each resource's limit and forecast of exhaustion, so
+// verdictCollector exports each resource's limit and forecast of
+// exhaustion from the run's running verdicts, so
 // Grafana can show when a resource runs out beside the load.
 type verdictCollector struct {
 	judge func() []soak.Verdict
@@ -22,30 +22,29 @@ type verdictCollector struct {
 	at   time.Time
 	last []soak.Verdict
 
-	status, limit, in, lo, hi *prometheus.Desc
+	limit, in, lo, hi *prometheus.Desc
 }
 
-// SetVerdicts adds the run's verdicts to the exporter, judged by judge at
-// most every 5 s: horde_check_status{kind,name} (0 pass, 1 inconclusive,
-// 2 warn, 3 fail), and for each resource check with a limit
+// SetVerdicts adds the resource checks' forecasts to the exporter, judged
+// by judge at most every 5 s (each verdict's status is horde_verdict):
+// for each resource check with a limit
 // horde_target_resource_limit{resource,series} and, with a forecast,
 // horde_target_exhaustion_seconds (and its _lower_seconds and
 // _upper_seconds; no upper when it may never run out). Call it once.
 func (e *Exporter) SetVerdicts(judge func() []soak.Verdict) error {
 	labels := []string{"resource", "series"}
 	c := &verdictCollector{
-		judge:  judge,
-		status: prometheus.NewDesc("horde_check_status", "Each threshold's and check's running verdict: 0 pass, 1 inconclusive, 2 warn, 3 fail.", []string{"kind", "name"}, nil),
-		limit:  prometheus.NewDesc("horde_target_resource_limit", "A resource's limit (open fds, bytes of memory or disk, pool slots), where known.", labels, nil),
-		in:     prometheus.NewDesc("horde_target_exhaustion_seconds", "Forecast time until a resource reaches its limit (0: reached).", labels, nil),
-		lo:     prometheus.NewDesc("horde_target_exhaustion_lower_seconds", "The forecast interval's early end.", labels, nil),
-		hi:     prometheus.NewDesc("horde_target_exhaustion_upper_seconds", "The forecast interval's late end (absent: may never run out).", labels, nil),
+		judge: judge,
+		limit: prometheus.NewDesc("horde_target_resource_limit", "A resource's limit (open fds, bytes of memory or disk, pool slots), where known.", labels, nil),
+		in:    prometheus.NewDesc("horde_target_exhaustion_seconds", "Forecast time until a resource reaches its limit (0: reached).", labels, nil),
+		lo:    prometheus.NewDesc("horde_target_exhaustion_lower_seconds", "The forecast interval's early end.", labels, nil),
+		hi:    prometheus.NewDesc("horde_target_exhaustion_upper_seconds", "The forecast interval's late end (absent: may never run out).", labels, nil),
 	}
 	return e.reg.Register(c)
 }
 
 func (c *verdictCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.status, c.limit, c.in, c.lo, c.hi} {
+	for _, d := range []*prometheus.Desc{c.limit, c.in, c.lo, c.hi} {
 		ch <- d
 	}
 }
@@ -59,19 +58,6 @@ func (c *verdictCollector) verdicts() []soak.Verdict {
 	return c.last
 }
 
-// StatusValue is a status as horde_check_status writes it.
-func StatusValue(s soak.Status) float64 {
-	switch s {
-	case soak.Inconclusive:
-		return 1
-	case soak.Warn:
-		return 2
-	case soak.Fail:
-		return 3
-	}
-	return 0
-}
-
 func (c *verdictCollector) Collect(ch chan<- prometheus.Metric) {
 	seen := map[[2]string]bool{}
 	for _, v := range c.verdicts() {
@@ -80,7 +66,6 @@ func (c *verdictCollector) Collect(ch chan<- prometheus.Metric) {
 			continue // one sample per label set
 		}
 		seen[k] = true
-		ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, StatusValue(v.Status), v.Kind, v.Name)
 		r := v.Resource
 		if r == nil || r.Limit <= 0 {
 			continue

@@ -129,7 +129,9 @@ func PrintVerdictsDeciding(w io.Writer, vs []soak.Verdict, checksDecide bool) {
 	for _, st := range verdictOrder {
 		for _, v := range vs {
 			if v.Status == st {
-				fmt.Fprintf(&b, "  %-12s  %-9s  %s\n", strings.ToUpper(string(v.Status)), v.Kind, v.Reason)
+				// PASS, WARN and FAIL keep the 4-column label people grep for
+				// ("FAIL  threshold"); INCONCLUSIVE runs past it.
+				fmt.Fprintf(&b, "  %-4s  %-9s  %s\n", strings.ToUpper(string(v.Status)), v.Kind, v.Reason)
 			}
 		}
 	}

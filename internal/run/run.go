@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"log/slog"
 	"os"
@@ -26,7 +27,6 @@ import (
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/worker"
 )
 
@@ -297,7 +297,9 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 		close(localDone)
 	}
 	defer func() { stopServing(); <-served; stopLocal(); <-localDone }()
-	exporter, err := monitor.NewExporter(webControl{Master: m, version: r.cfg.Version}, r.cfg.Metrics.Histogram)
+	exporter, err := monitor.NewExporter(webControl{Master: m, version: r.cfg.Version, verdicts: cachedVerdicts(func() []soak.Verdict {
+		return Judge(r.cfg.Thresholds, m.Snapshot(), m.History(), r.targetSeries(), r.cfg.Warmup)
+	})}, r.cfg.Metrics.Histogram)
 	if err != nil {
 		return nil, badInput("--metrics-buckets: %v", err)
 	}

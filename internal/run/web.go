@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
@@ -25,6 +27,35 @@ import (
 type webControl struct {
 	*master.Master
 	version string
+	// verdicts, when set, are the run's verdicts so far (horde_verdict on
+	// /metrics), judged at most every 2 s.
+	verdicts func() []soak.Verdict
+}
+
+// Verdicts implements monitor.VerdictSource.
+func (c webControl) Verdicts() []soak.Verdict {
+	if c.verdicts == nil {
+		return nil
+	}
+	return c.verdicts()
+}
+
+// cachedVerdicts judges with judge at most every 2 s: a scrape every
+// second of a week-long run does not judge it every second.
+func cachedVerdicts(judge func() []soak.Verdict) func() []soak.Verdict {
+	var (
+		mu sync.Mutex
+		at time.Time
+		vs []soak.Verdict
+	)
+	return func() []soak.Verdict {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); at.IsZero() || now.Sub(at) >= 2*time.Second {
+			vs, at = judge(), now
+		}
+		return vs
+	}
 }
 
 var (

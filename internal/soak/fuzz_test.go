@@ -80,7 +80,12 @@ func FuzzLeak(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pts := pointsFrom(b)
 		var r LeakResult
-		within(t, func() { r = Leak("m", pts, LeakOptions{}) })
+		o := LeakOptions{}
+		if len(b) > 0 {
+			// Every kind: a heap takes other paths (major collections).
+			o.Kind = []Kind{KindUnknown, KindHeap, KindOS, KindCount}[int(b[0])%4]
+		}
+		within(t, func() { r = Leak("m", pts, o) })
 		switch r.Status {
 		case Pass, Inconclusive, Warn, Fail:
 		default:

@@ -100,3 +100,22 @@ func TestLeak_Power(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// KindOf and ParseKind read user text (a PromQL query, a `kind:`, a
+// metric name): any input answers, and a kind that parses prints back.
+func FuzzKindOf(f *testing.F) {
+	for _, s := range []string{"", "jvm_memory_used_bytes", `sum by (pod) (container_memory_working_set_bytes{pod=~"a.*"})`, "heap", "auto", "\x00\xff", "a{b=\"c\"}[5m]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := KindOf(s)
+		if k != KindUnknown && k != KindHeap && k != KindOS {
+			t.Fatalf("KindOf(%q) = %q", s, k)
+		}
+		if p, err := ParseKind(s); err == nil && p != KindUnknown {
+			if back, err := ParseKind(string(p)); err != nil || back != p {
+				t.Fatalf("ParseKind(%q) = %q, which parses back as %q (%v)", s, p, back, err)
+			}
+		}
+	})
+}

@@ -14,7 +14,13 @@ GARBAGE, LEAK, ENTRIES = env("GARBAGE", 100000), env("LEAK", 0), env("CACHE", 0)
 ring = [None] * env("RING", 500)
 state = {"at": 0, "n": 0}
 kept, cache = [], {}
-ballast = [b"b" * 1024 for _ in range(env("BALLAST", 40 << 20) // 1024)]
+def fill(n, i=0):
+    """n bytes, allocated and written now: a byte value known only at run
+    time, so the compiler cannot fold it into one shared constant."""
+    return bytes((65 + i % 26,)) * n
+
+
+ballast = [fill(1024, i) for i in range(env("BALLAST", 40 << 20) // 1024)]
 started = time.time()
 
 class H(BaseHTTPRequestHandler):
@@ -31,14 +37,14 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/metrics":
             body = b"process_start_time_seconds %.3f\n" % started
         else:
-            tmp = [b"t" * 2048 for _ in range(0, GARBAGE, 2048)]
+            tmp = [fill(2048, i) for i in range(0, GARBAGE, 2048)]
             state["n"] += 1
-            ring[state["at"] % len(ring)] = b"r" * 4096
+            ring[state["at"] % len(ring)] = fill(4096, state["n"])
             state["at"] += 1
             if MODE == "leak":
-                kept.append(b"k" * LEAK)
+                kept.append(fill(LEAK, state["n"]))
             elif MODE == "cache" and len(cache) < ENTRIES:
-                cache[state["n"]] = b"c" * LEAK
+                cache[state["n"]] = fill(LEAK, state["n"])
             body = b"ok %d\n" % len(tmp)
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
