@@ -46,3 +46,18 @@ func FuzzParseLimit(f *testing.F) {
 		}
 	})
 }
+
+func TestThreshold_TimeToExhaustion(t *testing.T) {
+	th, err := ParseThreshold("target.time_to_exhaustion > 7d")
+	if err != nil || th.Target != "time_to_exhaustion" || th.Value != 7*24*3600*1000 || !th.Duration {
+		t.Fatalf("%+v %v", th, err)
+	}
+	if th, err := ParseThreshold("target.time_to_exhaustion >= 12h"); err != nil || th.Value != 12*3600*1000 {
+		t.Errorf("12h: %+v %v", th, err)
+	}
+	for _, bad := range []string{"target.time_to_exhaustion > 7", "target.time_to_exhaustion > 7%", "p95 < 3d%"} {
+		if _, err := ParseThreshold(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
