@@ -63,6 +63,8 @@ type runOptions struct {
 
 	thresholds []string
 	scrapes    []string
+	pids       []int
+	limits     []string
 	promURL    string
 	promql     []string
 	warmup     durationValue
@@ -149,6 +151,8 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringSliceVar(&o.stages, "stage", nil, "ramp DURATION:TARGET (users, or iterations/s with --rate); repeat, or separate with commas, for several stages")
 	f.IntVar(&o.preVUs, "pre-allocated-vus", 0, "open model: users started before the first iteration (default: 100 ms of iterations at the peak rate)")
 	f.IntVar(&o.maxVUs, "max-vus", 0, "open model: the most users the pool may grow to (default 1000); iterations beyond are dropped and counted")
+	f.IntSliceVar(&o.pids, "pid", nil, "record a local process from /proc: resident memory, CPU, threads, open fds and their limit, its cgroup's memory limit (repeatable; added to the scenario's monitor:)")
+	f.StringArrayVar(&o.limits, "limit", nil, "a resource's limit, METRIC=VALUE (process_resident_memory_bytes=512MiB, horde_target_pool_in_use=100), for the forecast of when it runs out (repeatable; added to the scenario's monitor: limits:)")
 	f.StringArrayVar(&o.scrapes, "scrape", nil, "record the target's memory, CPU and goroutines from this Prometheus /metrics URL (repeatable; added to the scenario's monitor:)")
 	f.StringVar(&o.promURL, "prometheus-url", "", "Prometheus server the monitor's PromQL queries go to (overrides the scenario's monitor: prometheus: url)")
 	f.StringArrayVar(&o.promql, "promql", nil, "record NAME=PROMQL, a PromQL query evaluated every monitor interval, e.g. memory='sum(container_memory_working_set_bytes{pod=~\"my-app-.*\"})' (repeatable; needs a Prometheus URL)")
@@ -400,7 +404,7 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 	case len(o.classes) > 0 && c.Load.Open:
 		return nil, badInput("user classes %s: choosing classes needs the closed model (the open model runs every class)", strings.Join(o.classes, ", "))
 	}
-	if c.Monitor, err = run.MonitorConfig(c.Plan, run.MonitorSources{Scrapes: o.scrapes, PromURL: o.promURL, PromQL: o.promql}); err != nil {
+	if c.Monitor, err = run.MonitorConfig(c.Plan, run.MonitorSources{Scrapes: o.scrapes, PromURL: o.promURL, PromQL: o.promql, PIDs: o.pids, Limits: o.limits}); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -74,7 +74,7 @@ killed shows as "unfinished". See docs/runs.md.`,
 func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 	var (
 		dir, format, junit string
-		thresholds         []string
+		thresholds, limits []string
 		warmup             durationValue
 		prom               promOptions
 	)
@@ -103,6 +103,11 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				return badInput("--format: %q is not text, json or markdown", format)
 			}
 			ctx := cmd.Context()
+			lims, err := run.ParseLimits(limits)
+			if err != nil {
+				return err
+			}
+			prom.limits = lims
 			if prom.url != "" {
 				if len(args) > 0 {
 					return badInput("give a run file or --prometheus, not both")
@@ -116,7 +121,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if err != nil {
 				return err
 			}
-			oc, err := rf.Analyze(thresholds, warmup.d, cmd.Flags().Changed("warmup"))
+			oc, err := rf.AnalyzeLimits(thresholds, lims, warmup.d, cmd.Flags().Changed("warmup"))
 			if err != nil {
 				return err
 			}
@@ -167,6 +172,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&junit, "junit", "", "also write the thresholds and checks as JUnit XML test cases to FILE (for CI)")
 	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
+	f.StringArrayVar(&limits, "limit", nil, `a resource's limit, METRIC=VALUE (process_resident_memory_bytes=512MiB, a query's text or a pool's metric=100), for the forecast of when it runs out (repeatable)`)
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
 	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)
 	f.StringArrayVar(&prom.memory, "memory-query", nil, `with --prometheus: a PromQL query whose series are memory (the leak check, and target.memory_growth), whatever their name (repeatable)`)
@@ -179,6 +185,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 
 // promOptions are analyze's --prometheus flags.
 type promOptions struct {
+	limits     map[string]float64
 	url        string
 	queries    []string
 	memory     []string
@@ -230,7 +237,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 	}
 	oc, err := run.AnalyzePrometheus(ctx, run.PromAnalysis{
 		URL: p.url, Queries: p.queries, MemoryQueries: p.memory, Start: start, End: end, Step: p.step.d,
-		Warmup: warmup, Thresholds: ths, Kind: kind,
+		Warmup: warmup, Thresholds: ths, Kind: kind, Limits: p.limits,
 	})
 	if err != nil {
 		return err

@@ -243,3 +243,33 @@ horde_verdict{kind="threshold",name="p95 < 300ms",status="pass"} 1
 		t.Errorf("%d horde_verdict series before any request, want none", n)
 	}
 }
+
+// Each resource's limit and forecast of exhaustion, with its interval.
+func TestExporter_ResourceForecasts(t *testing.T) {
+	e, err := NewExporter(fakeSource{snap: &stats.Snapshot{}}, Histogram{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &soak.Forecast{In: 300 * time.Second, Lo: 280 * time.Second, Hi: 320 * time.Second}
+	if err := e.SetVerdicts(func() []soak.Verdict {
+		return []soak.Verdict{
+			{Kind: "check", Name: "open fds: x", Status: soak.Fail, Resource: &soak.ResourceResult{Name: "x", Kind: soak.ResFDs, Limit: 1024, Forecast: f}},
+			{Kind: "threshold", Name: "p95 < 1s", Status: soak.Pass},
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`horde_target_resource_limit{resource="open fds",series="x"} 1024`,
+		`horde_target_exhaustion_seconds{resource="open fds",series="x"} 300`,
+		`horde_target_exhaustion_lower_seconds{resource="open fds",series="x"} 280`,
+		`horde_target_exhaustion_upper_seconds{resource="open fds",series="x"} 320`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%s", want, body)
+		}
+	}
+}

@@ -7,12 +7,10 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,10 +34,12 @@ const (
 	scrapeTimeout  = 10 * time.Second
 )
 
-// DefaultMetrics are scraped when a target names none: memory, CPU and
-// goroutines, what a soak test watches for leaks and exhaustion, and the
-// process's start time, which tells the leak check where it restarted.
-var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines", "process_start_time_seconds"}
+// DefaultMetrics are scraped when a target names none: memory, CPU,
+// goroutines, threads and open file descriptors with their limit, what a
+// soak test watches for leaks and exhaustion, and the process's start
+// time, which tells the leak check where it restarted.
+var DefaultMetrics = []string{"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines", "process_start_time_seconds",
+	"process_open_fds", "process_max_fds", "go_threads"}
 
 // Scrape is one Prometheus text endpoint and the metrics kept from it.
 type Scrape struct {
@@ -66,10 +66,19 @@ type Config struct {
 	Interval  time.Duration // default DefaultInterval
 	Scrapes   []Scrape
 	Queries   []Query
-	Processes []int // PIDs read from /proc: rss bytes and cpu seconds
-	MaxPoints int   // per series; default DefaultMaxPoints
+	Processes []int // PIDs read from /proc: rss bytes, cpu seconds, threads, open fds and their limit, the cgroup memory limit
+	// Limits are resource limits given as numbers, by metric (or query
+	// name): each is recorded as a series of its own, named LimitPrefix
+	// and the metric, so the run file keeps it and the resource checks
+	// pair it with the series it limits.
+	Limits    map[string]float64
+	MaxPoints int // per series; default DefaultMaxPoints
 	Client    *http.Client
 }
+
+// LimitPrefix names the series of a limit given as a number: "limit:"
+// and the metric it limits.
+const LimitPrefix = "limit:"
 
 // Monitor records the configured series. Safe for concurrent use.
 type Monitor struct {
@@ -126,6 +135,18 @@ func (m *Monitor) Empty() bool {
 	return len(m.cfg.Scrapes) == 0 && len(m.cfg.Queries) == 0 && len(m.cfg.Processes) == 0
 }
 
+// sampleLimits records each limit given as a number.
+func (m *Monitor) sampleLimits(now time.Time) {
+	names := make([]string, 0, len(m.cfg.Limits))
+	for k := range m.cfg.Limits {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		m.add(LimitPrefix+k, LimitPrefix+k, false, series.Point{T: now, V: m.cfg.Limits[k]})
+	}
+}
+
 // Run samples every interval, starting at once, until ctx is done.
 func (m *Monitor) Run(ctx context.Context) error {
 	if m.Empty() {
@@ -146,6 +167,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 
 // Sample takes one sample of every source, timestamped now.
 func (m *Monitor) Sample(ctx context.Context, now time.Time) {
+	m.sampleLimits(now)
 	for _, s := range m.cfg.Scrapes {
 		vals, err := m.scrape(ctx, s)
 		m.noteErr(s.URL, err)
@@ -166,12 +188,23 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		}
 	}
 	for _, pid := range m.cfg.Processes {
-		rss, cpu, err := readProc(pid)
+		ps, err := readProcSample(pid)
 		src := "pid " + strconv.Itoa(pid)
 		m.noteErr(src, err)
 		if err == nil {
-			m.add(src+" process_rss_bytes", "process_rss_bytes", true, series.Point{T: now, V: rss})
-			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, series.Point{T: now, V: cpu})
+			pt := func(v float64) series.Point { return series.Point{T: now, V: v} }
+			m.add(src+" process_rss_bytes", "process_rss_bytes", true, pt(ps.RSS))
+			m.add(src+" process_cpu_seconds_total", "process_cpu_seconds_total", false, pt(ps.CPU))
+			m.add(src+" process_threads", "process_threads", false, pt(ps.Threads))
+			if ps.OpenFDs >= 0 {
+				m.add(src+" process_open_fds", "process_open_fds", false, pt(ps.OpenFDs))
+			}
+			if ps.MaxFDs > 0 {
+				m.add(src+" process_max_fds", "process_max_fds", false, pt(ps.MaxFDs))
+			}
+			if ps.MemoryLimit > 0 {
+				m.add(src+" memory_limit_bytes", "memory_limit_bytes", false, pt(ps.MemoryLimit))
+			}
 		}
 	}
 }
@@ -337,29 +370,4 @@ func (m *Monitor) scrape(ctx context.Context, s Scrape) (map[string]float64, err
 		}
 	}
 	return out, nil
-}
-
-// readProc returns a process's resident memory (bytes) and CPU time
-// (seconds, user + system) from /proc.
-func readProc(pid int) (rss, cpu float64, err error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// Fields after the command name (which may hold spaces) start after ")".
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, errors.New("bad /proc stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime is field 14, stime 15, rss 24 (pages).
-	if len(f) < 22 {
-		return 0, 0, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	pages, _ := strconv.ParseFloat(f[21], 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return pages * float64(os.Getpagesize()), (ut + st) / clkTck, nil
 }

@@ -348,8 +348,11 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 		pts   []series.Point
 	}
 	var mem, cpu, other []line
+	var resources []TargetChart
 	for _, s := range ts {
 		switch {
+		case s.Resource != "":
+			resources = append(resources, resourceChart(len(resources), label(s), s))
 		case s.Memory:
 			mem = append(mem, line{label(s), s.Trend, s.Points})
 		case isCPU(s.Metric):
@@ -403,7 +406,73 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	out = append(out, build("chart-memory", "Target memory", "bytes", mem)...)
 	out = append(out, build("chart-cpu", "Target CPU", "cores", cpu)...)
 	out = append(out, build("chart-target-other", "Target: other metrics", "", other)...)
-	return out
+	return append(out, resources...)
+}
+
+// resourceChart is the chart of one resource series: its values, the
+// check's fitted line, its limit and the forecast towards the limit
+// (drawn a quarter of the series' span past its end at most: every chart
+// shares one time axis, which a far forecast would flatten).
+func resourceChart(i int, label string, s TargetSeries) TargetChart {
+	unit := ""
+	if s.Bytes {
+		unit = "bytes"
+	}
+	c := TargetChart{ID: fmt.Sprintf("chart-resource-%d", i), Title: "Target: " + s.Resource, Unit: unit}
+	var ms []int64
+	seen := map[int64]bool{}
+	add := func(t time.Time) {
+		if k := t.UnixMilli(); !seen[k] {
+			seen[k] = true
+			ms = append(ms, k)
+		}
+	}
+	for _, p := range s.Points {
+		add(p.T)
+	}
+	if s.Trend != nil {
+		add(s.Trend.From)
+		add(s.Trend.To)
+	}
+	if f := s.Forecast; f != nil && len(s.Points) > 0 {
+		span := s.Points[len(s.Points)-1].T.Sub(s.Points[0].T)
+		if f.To.Sub(f.From) > span/4 {
+			f2 := *f
+			f2.To = f.From.Add(span / 4)
+			f = &f2
+		}
+		add(f.From)
+		add(f.To)
+		s.Forecast = f
+	}
+	slices.Sort(ms)
+	c.T = make([]float64, len(ms))
+	at := make(map[int64]int, len(ms))
+	for j, k := range ms {
+		c.T[j] = float64(k) / 1000
+		at[k] = j
+	}
+	v := make([]*float64, len(ms))
+	for _, p := range s.Points {
+		x := p.V
+		v[at[p.T.UnixMilli()]] = &x
+	}
+	c.Series = append(c.Series, ChartSeries{Label: label, V: v})
+	if s.Trend != nil {
+		c.Series = append(c.Series, ChartSeries{Label: trendLabel(label, s.Trend), Trend: true, V: trendOn(s.Trend, c.T)})
+	}
+	if s.Forecast != nil {
+		c.Series = append(c.Series, ChartSeries{Label: s.Forecast.Note, Trend: true, V: trendOn(s.Forecast, c.T)})
+	}
+	if s.Limit > 0 {
+		lv := make([]*float64, len(ms))
+		for j := range lv {
+			x := s.Limit
+			lv[j] = &x
+		}
+		c.Series = append(c.Series, ChartSeries{Label: "limit", Trend: true, V: lv})
+	}
+	return c
 }
 
 // cpuRate turns a counter of CPU seconds into the cores in use between

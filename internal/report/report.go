@@ -52,6 +52,15 @@ type TargetSeries struct {
 	// Trend is the leak check's fitted line (the memory floor after the
 	// warm-up); nil when none.
 	Trend *Trend
+	// Resource names what a resource check judged the series as ("open
+	// fds", "pool slots in use"): such a series gets a chart of its own,
+	// with its Limit (0: none) and the Forecast line extended to where it
+	// reaches it (nil: none).
+	Resource string
+	Limit    float64
+	Forecast *Trend
+	// Bytes says the resource's values are bytes.
+	Bytes bool
 }
 
 // Trend is a fitted straight line over From..To: Start at From, changing

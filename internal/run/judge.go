@@ -26,13 +26,16 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	}
 	target, markers := splitMarkers(target)
 	for _, s := range target {
-		if s.Memory {
+		if leakSeries(s) {
 			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, target, markers, leakWarm)))
 		}
 	}
 	hs := historySeries(hist)
 	in := soak.Inputs{Snapshot: snap, Series: hs, Warmup: warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
+	leakVs := leakVerdicts(leaks)
+	res := judgeResources(target, markers, leakVs.byName, hs["rps"], leakWarm, warmup)
+	exhaustionInputs(res, &in)
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
@@ -43,10 +46,26 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	for _, c := range checks {
 		out = append(out, driftVerdict(c.Name, c))
 	}
-	for _, l := range leaks {
-		out = append(out, leakVerdict(l))
+	out = append(out, leakVs.list...)
+	return append(out, res.verdicts...)
+}
+
+// leakVerdictList is the leak checks' verdicts, in order and by series
+// name (the resource checks add a memory limit's forecast to them).
+type leakVerdictList struct {
+	list   []soak.Verdict
+	byName map[string]*soak.Verdict
+}
+
+func leakVerdicts(leaks []soak.LeakResult) leakVerdictList {
+	l := leakVerdictList{byName: map[string]*soak.Verdict{}}
+	for _, r := range leaks {
+		l.list = append(l.list, leakVerdict(r))
 	}
-	return out
+	for i := range l.list {
+		l.byName[l.list[i].Leak.Name] = &l.list[i]
+	}
+	return l
 }
 
 // latencyOptions are the latency check's: a change below 1 ms, or below
@@ -228,8 +247,25 @@ func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, eve
 	if len(hist) > 0 {
 		end = hist[len(hist)-1].Time
 	}
+	ctarget := cutJudged(target, end)
+	var leaks []soak.LeakResult
+	for _, s := range ctarget {
+		if leakSeries(s) {
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, cutJudged(judged, end), markers, leakWarm)))
+		}
+	}
+	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, leakWarm, driftWarm)
+	byName := map[string]soak.ResourceResult{}
+	for _, r := range res.results {
+		byName[r.Name] = r
+	}
 	for _, s := range target {
 		ts := report.TargetSeries{Series: s}
+		if r, ok := byName[s.Name]; ok {
+			resourceChart(&ts, r)
+			info.Target = append(info.Target, ts)
+			continue
+		}
 		if s.Memory {
 			// The fit of the check: the same cut and options as Judge.
 			pts := s.Points
@@ -286,6 +322,8 @@ type MonitorSources struct {
 	Scrapes []string // --scrape URL
 	PromURL string   // --prometheus-url (overrides the scenario's)
 	PromQL  []string // --promql NAME=QUERY
+	PIDs    []int    // --pid PID
+	Limits  []string // --limit METRIC=VALUE
 }
 
 // MonitorConfig builds the monitor's configuration from the scenario's
@@ -305,9 +343,28 @@ func MonitorConfig(plan *scenario.Plan, src MonitorSources) (monitor.Config, err
 			cfg.Queries = append(cfg.Queries, monitor.Query{URL: promURL, Name: q.Name, Query: q.Query, Memory: q.Memory, Kind: q.Kind})
 		}
 		cfg.Processes = plan.Monitor.Processes
+		cfg.Limits = plan.Monitor.Limits
 	}
 	for _, u := range src.Scrapes {
 		cfg.Scrapes = append(cfg.Scrapes, monitor.Scrape{URL: u})
+	}
+	for _, pid := range src.PIDs {
+		if pid <= 0 {
+			return cfg, badInput("--pid %d: not a PID", pid)
+		}
+		cfg.Processes = append(cfg.Processes, pid)
+	}
+	if len(src.Limits) > 0 {
+		lims, err := ParseLimits(src.Limits)
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.Limits == nil {
+			cfg.Limits = map[string]float64{}
+		}
+		for k, v := range lims {
+			cfg.Limits[k] = v
+		}
 	}
 	for _, nq := range src.PromQL {
 		name, q, ok := strings.Cut(nq, "=")

@@ -28,6 +28,9 @@ type PromAnalysis struct {
 	// MemoryQueries are queries whose series get the leak check whatever
 	// their metric's name (--memory-query); they are judged with Queries.
 	MemoryQueries []string
+	// Limits are numbers given for series (--limit NAME=VALUE): NAME is a
+	// metric the series carry, or a query's text.
+	Limits map[string]float64
 	// Kind overrides the kind of every memory series (--kind): heap, os
 	// or count; KindUnknown: told by the metric names (soak.KindOf).
 	Kind soak.Kind
@@ -107,19 +110,31 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	for _, got := range results {
 		all = append(all, got...)
 	}
-	for _, got := range results {
-		for _, s := range got {
-			if s.Memory {
-				l := soak.Leak(s.Name, s.Points, leakOptions(s, all, markers, p.Warmup))
-				leaks = append(leaks, l)
-				vs = append(vs, leakVerdict(l))
-				continue
-			}
+	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
+	for _, s := range all {
+		if leakSeries(s) {
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, all, markers, p.Warmup)))
+		}
+	}
+	leakVs := leakVerdicts(leaks)
+	// Resource series (open fds, goroutines, pools, disk, replicas) get
+	// their own checks; limits are not judged; other series drift.
+	res := judgeResources(all, markers, leakVs.byName, nil, p.Warmup, p.Warmup)
+	i := 0
+	for _, s := range all {
+		switch r := roleOf(s); {
+		case leakSeries(s):
+			vs = append(vs, leakVs.list[i])
+			i++
+		case r.kind != soak.ResNone || r.limit || r.replicas || r.maxRepl:
+		default:
 			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}
 	}
+	vs = append(vs, res.verdicts...)
 	in := soak.Inputs{Warmup: p.Warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
+	exhaustionInputs(res, &in)
 	out.Verdicts = append(thresholdVerdicts(p.Thresholds, in), vs...)
 	return out, nil
 }

@@ -112,12 +112,33 @@ func (rf *File) warmup(d time.Duration, set bool) time.Duration {
 // thresholds plus extra, the drift checks and the leak checks, with the
 // run's warm-up unless warmupSet. Its checks decide the outcome.
 func (rf *File) Analyze(extra []string, warmup time.Duration, warmupSet bool) (*Outcome, error) {
+	return rf.AnalyzeLimits(extra, nil, warmup, warmupSet)
+}
+
+// AnalyzeLimits is Analyze with limits given as numbers (--limit), by
+// metric, for the resource checks' forecasts.
+func (rf *File) AnalyzeLimits(extra []string, limits map[string]float64, warmup time.Duration, warmupSet bool) (*Outcome, error) {
 	texts := append(append([]string{}, rf.Config.Thresholds...), extra...)
 	ths, err := Thresholds(nil, texts)
 	if err != nil {
 		return nil, err
 	}
-	vs := Judge(ths, rf.Snapshot, rf.History, rf.Series, rf.warmup(warmup, warmupSet))
+	target := rf.Series
+	if len(limits) > 0 {
+		var from, to time.Time
+		for _, s := range target {
+			for _, p := range s.Points {
+				if from.IsZero() || p.T.Before(from) {
+					from = p.T
+				}
+				if p.T.After(to) {
+					to = p.T
+				}
+			}
+		}
+		target = append(append([]series.Series{}, target...), LimitSeries(limits, from, to)...)
+	}
+	vs := Judge(ths, rf.Snapshot, rf.History, target, rf.warmup(warmup, warmupSet))
 	oc := &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}
 	oc.Differs = rf.differs(vs, extra, warmup, warmupSet)
 	return oc, nil

@@ -313,6 +313,12 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	if err != nil {
 		return nil, badInput("--metrics-buckets: %v", err)
 	}
+	// The running verdicts, and each resource's forecast, for Grafana.
+	if err := exporter.SetVerdicts(func() []soak.Verdict {
+		return Judge(r.cfg.Thresholds, m.Snapshot(), m.History(), r.targetSeries(), r.cfg.Warmup)
+	}); err != nil {
+		return nil, err
+	}
 	if r.cfg.Metrics.Addr != "" {
 		stop, err := r.serveMetrics(exporter)
 		if err != nil {

@@ -49,7 +49,10 @@ type Monitor struct {
 	Scrapes    []MonitorScrape
 	Prometheus MonitorPrometheus
 	Processes  []int
-	Pos        Pos
+	// Limits are the limits of series by metric (or query name), given as
+	// numbers: `limits: {process_resident_memory_bytes: 512MiB}`.
+	Limits map[string]float64
+	Pos    Pos
 }
 
 // MonitorPrometheus is a Prometheus server and the PromQL queries
@@ -82,7 +85,7 @@ type MonitorScrape struct {
 }
 
 // TargetMetrics are the target.* names thresholds may use.
-var TargetMetrics = []string{"memory_growth"}
+var TargetMetrics = []string{"memory_growth", "time_to_exhaustion"}
 
 // Load is the scenario's load section; zero fields are unset (the CLI's
 // flags and defaults apply).

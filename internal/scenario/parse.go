@@ -54,7 +54,7 @@ func Parse(name, dir string, src []byte, opts Options) (*Plan, error) {
 // Keys known at each level of the file.
 var (
 	topKeys       = []string{"host", "defaults", "data", "load", "setup", "users", "teardown", "thresholds", "monitor"}
-	monitorKeys   = []string{"interval", "scrape", "prometheus", "process"}
+	monitorKeys   = []string{"interval", "scrape", "prometheus", "process", "limits"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
 	defaultsKeys  = append([]string{"headers", "timeout", "auth"}, transportKeys...)

@@ -53,6 +53,23 @@ func (p *parser) monitor(n *yaml.Node) Monitor {
 	if e, ok := f["prometheus"]; ok {
 		m.Prometheus = p.prometheus(e.val)
 	}
+	if e, ok := f["limits"]; ok {
+		// limits: {process_resident_memory_bytes: 512MiB, pool: 100}: the
+		// limit of every series of that metric (or query name).
+		if ps, ok := p.pairs(e.val, "limits"); ok {
+			m.Limits = map[string]float64{}
+			for _, kv := range ps {
+				if raw, ok := p.str(kv.val, "limit of "+kv.name); ok {
+					v, err := ParseLimit(raw)
+					if err != nil {
+						p.errorf(kv.val, "limits: %s: %v", kv.name, err)
+						continue
+					}
+					m.Limits[kv.name] = v
+				}
+			}
+		}
+	}
 	if e, ok := f["process"]; ok {
 		items, _ := p.list(e.val, "process", true)
 		for _, it := range items {

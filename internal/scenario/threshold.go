@@ -16,7 +16,7 @@ import (
 //	pct       := "p" number                    (p50, p95, p99, p99.9)
 //	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
 //	op        := "<" | "<=" | ">" | ">="
-//	value     := number [ "us" | "ms" | "s" | "m" | "h" | "%" ]
+//	value     := number [ "us" | "ms" | "s" | "m" | "h" | "d" | "%" ]
 //
 // Times are compared in milliseconds, error rates and degradation in
 // percent, rps in requests per second.
@@ -159,7 +159,16 @@ func (t *Threshold) parseValue(v string) error {
 	if err != nil {
 		return fmt.Errorf("bad value %q", v)
 	}
-	timeStat := t.Stat == "p" || t.Stat == "avg" || t.Stat == "min" || t.Stat == "max" || t.Stat == "median"
+	timeStat := t.Stat == "p" || t.Stat == "avg" || t.Stat == "min" || t.Stat == "max" || t.Stat == "median" ||
+		(t.Stat == "target" && t.Target == "time_to_exhaustion")
+	if unit == "d" && timeStat {
+		// Days, for forecasts: time_to_exhaustion > 7d.
+		if x < 0 || x > 1e5 {
+			return fmt.Errorf("bad duration %q", v)
+		}
+		t.Value, t.Duration = x*24*3600*1000, true
+		return nil
+	}
 	switch unit {
 	case "us", "µs", "ms", "s", "m", "h":
 		if !timeStat {
@@ -171,13 +180,16 @@ func (t *Threshold) parseValue(v string) error {
 		}
 		t.Value, t.Duration = float64(d)/float64(time.Millisecond), true
 	case "%":
+		if timeStat {
+			return fmt.Errorf("%s is a time: use a unit (s, m, h, d)", t.Stat)
+		}
 		if t.Stat != "error_rate" && t.Stat != "degradation" && t.Stat != "target" {
 			return fmt.Errorf("%s is not a rate: drop the %%", t.Stat)
 		}
 		t.Value = x
 	case "":
 		if timeStat {
-			return fmt.Errorf("%s needs a unit (ms, s, m, h)", t.Stat)
+			return fmt.Errorf("%s needs a unit (ms, s, m, h, d)", t.Stat)
 		}
 		if t.Stat == "error_rate" || t.Stat == "degradation" {
 			return fmt.Errorf("%s needs %%, e.g. 1%%", t.Stat)

@@ -24,6 +24,9 @@ type Inputs struct {
 	// give it could not decide (every memory series' leak check was
 	// inconclusive): such a threshold passes with the note, a warning.
 	TargetNotes map[string]string
+	// Exhausting names the resource of target.time_to_exhaustion (the
+	// shortest forecast of a resource running into its limit).
+	Exhausting string
 	// Warmup is left out of degradation thresholds (0: the default).
 	Warmup time.Duration
 }
@@ -62,6 +65,9 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 		r.Pass = t.Holds(r.Actual)
 		r.Reason = fmt.Sprintf("%s: %s %+.1f%% (last quarter vs first %+.1f%%, along the trend %+.1f%%)", t.Text, key, r.Actual, d.ChangePct, d.SlopeChangePct)
 		return r
+	}
+	if t.Stat == "target" && t.Target == "time_to_exhaustion" {
+		return evaluateExhaustion(t, in, r)
 	}
 	if t.Stat == "target" {
 		v, ok := in.Target[t.Target]

@@ -12,6 +12,11 @@ type Verdict struct {
 	// in a run file, which re-judges from its series.
 	Leak  *LeakResult  `json:"leak,omitempty"`
 	Drift *DriftResult `json:"drift,omitempty"`
+	// Resource is a resource check's figures (open fds, goroutines, pool
+	// slots, disk; memory with a limit): its growth, limit and forecast.
+	Resource *ResourceResult `json:"resource,omitempty"`
+	// Replicas is the replicas check's figures.
+	Replicas *ReplicasResult `json:"replicas,omitempty"`
 	// Actual is a threshold's measured value (nil for checks).
 	Actual *float64 `json:"actual,omitempty"`
 }

@@ -46,6 +46,13 @@ func (s *Server) serveFaulty(w http.ResponseWriter, r *http.Request) string {
 	if n := s.cfg.LeakBytesPerRequest; n > 0 {
 		s.leak.retain(n)
 	}
+	code, msg, done := s.res.before(s.start)
+	if code != 0 {
+		return s.fail(w, r, code, msg)
+	}
+	if done != nil {
+		defer done()
+	}
 	if p := s.cfg.ErrorRate; p > 0 && rand.Float64() < p {
 		return s.fail(w, r, http.StatusInternalServerError, "injected failure")
 	}

@@ -69,6 +69,10 @@ type Config struct {
 	// ErrorRate is the fraction, 0 to 1, of main-listener requests answered
 	// 500 {"error":"injected failure"} at random (--error-rate).
 	ErrorRate float64
+	// Resources are the knobs that leak something other than memory
+	// (file descriptors, goroutines, pool slots), fill a disk, or spend
+	// more CPU per request over time (resources.go).
+	Resources ResourceKnobs
 
 	// Logger receives lifecycle messages; nil discards them.
 	Logger *slog.Logger
@@ -92,6 +96,7 @@ func (c Config) validate() error {
 	if math.IsNaN(c.ErrorRate) || c.ErrorRate < 0 || c.ErrorRate > 1 {
 		errs = append(errs, fmt.Errorf("ErrorRate %v is outside [0, 1]", c.ErrorRate))
 	}
+	errs = append(errs, c.Resources.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("target config: %w", errors.Join(errs...))
 	}
@@ -128,6 +133,7 @@ type Server struct {
 	sessions sessions
 	items    *itemStore
 	leak     leak
+	res      *resources
 
 	// pauseUntil is when the current pause ends, as time since start;
 	// 0 when no pause was ever requested.
@@ -148,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 		start: time.Now(),
 		reg:   prometheus.NewRegistry(),
 		items: newItemStore(),
+		res:   newResources(cfg.Resources),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -155,6 +162,11 @@ func New(cfg Config) (*Server, error) {
 	m, err := newMetrics(s.reg, s.leak.bytes, s.sessions.count)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range s.res.collectors() {
+		if err := s.reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	s.metrics = m
 	s.mux = s.routes()
@@ -245,6 +257,14 @@ func (s *Server) Run(ctx context.Context, ready func(addr, adminAddr string)) er
 	defer stopLeak()
 	if n := s.cfg.LeakBytesPerSecond; n > 0 {
 		wg.Go(func() { s.leakEvery(leakCtx, time.Second, n) })
+	}
+	defer s.res.close()
+	if s.cfg.Resources.WriteBytesPerSecond > 0 {
+		wg.Go(func() {
+			if err := s.res.writeLoop(leakCtx); err != nil {
+				s.log.Error("write knob", "err", err)
+			}
+		})
 	}
 
 	addr := ln.Addr().String()

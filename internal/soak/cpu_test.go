@@ -1,0 +1,74 @@
+package soak
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cpuRun is a run's throughput (every second) and the target's CPU
+// counter (every 5 s) when a request costs cost(t) seconds of CPU.
+func cpuRun(seed uint64, span time.Duration, cost func(sec float64) float64) (cpu, rps []Point) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t0 := time.Unix(1_700_000_000, 0)
+	used := 3.0
+	for s := 0; s <= int(span.Seconds()); s++ {
+		r := 200 * (1 + 0.1*rng.NormFloat64())
+		rps = append(rps, Point{T: t0.Add(time.Duration(s) * time.Second), V: r})
+		used += r*cost(float64(s)) + 0.002*rng.Float64()
+		if s%5 == 0 {
+			// USER_HZ: the kernel counts CPU in 10 ms ticks.
+			cpu = append(cpu, Point{T: t0.Add(time.Duration(s) * time.Second), V: float64(int(used*100)) / 100})
+		}
+	}
+	return cpu, rps
+}
+
+func TestCPUCheck(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		cpu, rps := cpuRun(seed, 90*time.Second, func(float64) float64 { return 0.0004 })
+		if d := CPUCheck("cpu per request (ms)", cpu, rps, 0); d.Status != Pass {
+			t.Errorf("seed %d: steady cost: %s %s", seed, d.Status, d.Reason)
+		}
+		// +1 % a second: +80 % over the window after the warm-up.
+		cpu, rps = cpuRun(seed, 90*time.Second, func(s float64) float64 { return 0.0004 * (1 + s/100) })
+		if d := CPUCheck("cpu per request (ms)", cpu, rps, 0); d.Status != Fail || !strings.Contains(d.Reason, "cpu per request") {
+			t.Errorf("seed %d: growing cost: %s %s", seed, d.Status, d.Reason)
+		}
+	}
+	// A counter reset (a restart) is left out, not a negative cost.
+	cpu, rps := cpuRun(1, 60*time.Second, func(float64) float64 { return 0.0004 })
+	cpu[6].V = 0.1
+	for _, p := range CPUPerRequest(cpu, rps) {
+		if p.V < 0 {
+			t.Fatalf("negative CPU per request %v", p)
+		}
+	}
+}
+
+func TestReplicas(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	mk := func(step time.Duration, vs ...float64) []Point {
+		pts := make([]Point, len(vs))
+		for i, v := range vs {
+			pts[i] = Point{T: t0.Add(time.Duration(i) * step), V: v}
+		}
+		return pts
+	}
+	steady := Replicas("r", mk(30*time.Second, 2, 2, 3, 3, 4, 4, 4, 4, 4, 4, 3, 3), 10)
+	if steady.Status != Pass || steady.ScaleUps != 2 || steady.ScaleDowns != 1 || steady.Flaps != 1 {
+		t.Errorf("steady: %+v", steady)
+	}
+	flap := Replicas("r", mk(30*time.Second, 2, 3, 2, 3, 2, 3, 2, 2), 10)
+	if flap.Status != Fail || flap.Flaps < 3 || !strings.Contains(flap.Reason, "flapping") {
+		t.Errorf("flapping: %+v", flap)
+	}
+	pinned := Replicas("r", mk(time.Minute, 2, 5, 5, 5, 5, 5, 5, 5), 5)
+	if pinned.Status != Fail || !strings.Contains(pinned.Reason, "pinned at the maximum") {
+		t.Errorf("pinned: %+v", pinned)
+	}
+	if r := Replicas("r", nil, 0); r.Status != Inconclusive {
+		t.Errorf("empty: %+v", r)
+	}
+}

@@ -1,0 +1,180 @@
+package soak
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// DefaultForecastZ is the two-sided normal quantile of a forecast's
+// interval: 99 % for the slope, which leaves room for what the slope's
+// interval does not hold (the level at the end, the rate's own wander in
+// the future) and keeps the true time to exhaustion inside the interval in 9 runs of
+// 10 at least (TestForecast_Coverage).
+const DefaultForecastZ = 2.576
+
+// maxForecast caps a forecast: past it "never" is as good an answer.
+const maxForecast = 100 * 365 * 24 * time.Hour
+
+// Forecast is when a growing series reaches its limit: the floor's
+// lasting Theil–Sen line extrapolated from its level at the end of the
+// window, with an interval from the 99 % confidence interval of its slope
+// (Sen 1968, widened for autocorrelation as the trend test is).
+type Forecast struct {
+	Limit float64   // the limit the series runs into
+	Level float64   // the fitted level at the end of the window
+	At    time.Time // the end of the window: the forecast counts from here
+	// SlopePerSec is the lasting growth rate; SlopeLo and SlopeHi its
+	// interval.
+	SlopePerSec, SlopeLo, SlopeHi float64
+	// In, Lo and Hi are the time from At to the limit at the slope, and at
+	// the interval's ends; HiNever is set when the interval's slow end does
+	// not grow at all (the limit may never be reached).
+	In, Lo, Hi time.Duration
+	HiNever    bool
+	// Reached is set when the level is at or past the limit already.
+	Reached bool
+}
+
+// MarshalJSON writes durations in seconds.
+func (f Forecast) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Limit       float64   `json:"limit"`
+		Level       float64   `json:"level"`
+		At          time.Time `json:"at"`
+		SlopePerSec float64   `json:"slope_per_sec"`
+		SlopeLo     float64   `json:"slope_lo"`
+		SlopeHi     float64   `json:"slope_hi"`
+		InS         float64   `json:"in_s"`
+		LoS         float64   `json:"lo_s"`
+		HiS         float64   `json:"hi_s"`
+		HiNever     bool      `json:"hi_never"`
+		Reached     bool      `json:"reached"`
+	}{jf(f.Limit), jf(f.Level), f.At, jf(f.SlopePerSec), jf(f.SlopeLo), jf(f.SlopeHi),
+		f.In.Seconds(), f.Lo.Seconds(), f.Hi.Seconds(), f.HiNever, f.Reached})
+}
+
+// forecastQuantile is the level of each time bucket a forecast follows:
+// near the top, where the limit is reached first.
+const forecastQuantile = 0.95
+
+// ForecastLimit forecasts when pts (a growing series: memory, open fds,
+// pool slots in use, disk used) reaches limit. warmup is cut from the
+// start (0: LeakWarmup), and only the part after the last restart counts.
+// The level is the top of the series (the 95th percentile of each time
+// bucket): the limit is reached when the peaks reach it, the top of a
+// garbage collector's sawtooth or a count's busiest moment. ok is false when there is nothing to
+// forecast: too few points, no limit, or no growth.
+func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limit float64, z float64) (f Forecast, ok bool) {
+	if !(limit > 0) || !isFinite(limit) {
+		return f, false
+	}
+	if !(z > 0) {
+		z = DefaultForecastZ
+	}
+	pts, _ = Clean(pts)
+	if len(pts) < minSamples {
+		return f, false
+	}
+	if n := len(restarts); n > 0 {
+		last := slices.MaxFunc(restarts, func(a, b time.Time) int { return a.Compare(b) })
+		i, _ := slices.BinarySearchFunc(pts, last, func(p Point, t time.Time) int { return p.T.Compare(t) })
+		if len(pts)-i >= minSamples {
+			pts = pts[i:]
+		}
+	}
+	if warmup <= 0 {
+		warmup = LeakWarmup(pts[len(pts)-1].T.Sub(pts[0].T))
+	}
+	pts, _ = cutWarmup(pts, warmup)
+	if len(pts) < minSamples {
+		return f, false
+	}
+	// The peaks run out first: a process dies when its count (or a
+	// collector's sawtooth at its top) reaches the limit, not its floor.
+	buckets := min(envelopeBuckets, max(minBuckets, len(pts)/3))
+	xs, ys := envelope(pts, buckets, forecastQuantile)
+	if len(xs) < minSamples {
+		return f, false
+	}
+	slope, icept := TheilSen(xs, ys)
+	lo, hi := SenInterval(xs, ys, z)
+	end := xs[len(xs)-1]
+	f = Forecast{Limit: limit, At: pts[len(pts)-1].T, SlopePerSec: slope, SlopeLo: lo, SlopeHi: hi}
+	f.Level = icept + slope*(end-xs[0])
+	// The level's own uncertainty: the residuals' spread, as the standard
+	// error of a median (1.2533 σ/√n, σ from the MAD).
+	res := make([]float64, len(xs))
+	for i := range xs {
+		res[i] = math.Abs(ys[i] - (icept + slope*(xs[i]-xs[0])))
+	}
+	levelErr := z * 1.2533 * 1.4826 * median(res) / math.Sqrt(float64(len(xs)))
+	// The last point counts: a count that reached its limit is there.
+	level := max(f.Level, ys[len(ys)-1])
+	if level >= limit {
+		f.Reached, f.Level = true, level
+		return f, true
+	}
+	if !(slope > 0) {
+		return f, false
+	}
+	left := limit - f.Level
+	f.In = durationOf(left / slope)
+	// The data cannot place the crossing better than its sampling step.
+	step := medianStep(pts).Seconds()
+	if !isFinite(hi) || hi <= slope {
+		hi = slope
+	}
+	f.Lo = durationOf(max(max(left-levelErr, 0)/hi-step, 0))
+	if lo > 0 && isFinite(lo) {
+		f.Hi = durationOf((left+levelErr)/lo + step)
+	} else {
+		f.HiNever = true
+	}
+	return f, true
+}
+
+func durationOf(sec float64) time.Duration {
+	if !isFinite(sec) || sec*float64(time.Second) >= float64(maxForecast) {
+		return maxForecast
+	}
+	return time.Duration(max(sec, 0) * float64(time.Second))
+}
+
+// String is the forecast as a verdict says it, e.g. "reach their limit of
+// 1,024 in 5m12s (4m40s – 6m0s)". name is what runs out; format writes a
+// value in the series' unit.
+func (f Forecast) Phrase(format func(float64) string) string {
+	if f.Reached {
+		return fmt.Sprintf("at its limit of %s already", format(f.Limit))
+	}
+	hi := HumanDuration(f.Hi)
+	if f.HiNever {
+		hi = "never"
+	}
+	return fmt.Sprintf("reaches its limit of %s in %s (%s – %s)", format(f.Limit), HumanDuration(f.In), HumanDuration(f.Lo), hi)
+}
+
+// HumanDuration writes d the way a verdict reads it: "5m12s", "14h",
+// "3d 4h", "over a year".
+func HumanDuration(d time.Duration) string {
+	switch {
+	case d >= maxForecast:
+		return "never"
+	case d >= 365*24*time.Hour:
+		return fmt.Sprintf("%.1f years", d.Hours()/24/365)
+	case d >= 48*time.Hour:
+		days := int(d / (24 * time.Hour))
+		return fmt.Sprintf("%dd %dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
+	case d >= 10*time.Hour:
+		return fmt.Sprintf("%.0fh", d.Hours())
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}
