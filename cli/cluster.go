@@ -2,8 +2,8 @@ package cli
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"

@@ -32,10 +32,6 @@ const (
 	// ReportInterval is WORKER_REPORT_INTERVAL: a worker sends its stats
 	// every 3 s.
 	ReportInterval = 3 * time.Second
-	// firstMessageTimeout: a connection that has not said who it is by
-	// then is closed (a worker sends client_ready, or a heartbeat within
-	// a second of a reconnect).
-	firstMessageTimeout = 30 * time.Second
 	// finalWait: after client_stopped, the stats report that follows within
 	// a report interval is the worker's last of the run; without one by
 	// then, the run's end is reported without it.
@@ -43,6 +39,11 @@ const (
 	// minStep bounds how often a ramp sends spawn messages.
 	minStep = 250 * time.Millisecond
 )
+
+// firstMessageTimeout: a connection that has not said who it is by then
+// is closed (a worker sends client_ready at once, or a heartbeat within a
+// second of a reconnect). A variable for tests.
+var firstMessageTimeout = 30 * time.Second
 
 // File is a locustfile served to workers that ask for it (locust --worker
 // -f -, Locust 2.23 and later).

@@ -22,12 +22,14 @@ const (
 	// MaxMessage is the largest message (all its frames) a worker may send.
 	// Locust's largest, a stats report of 500 names with a few hundred
 	// response-time buckets each, is about 1 MiB.
-	MaxMessage = 16 << 20
-	// handshakeTimeout bounds the greeting and READY exchange.
-	handshakeTimeout = 10 * time.Second
-	maxIdentity      = 255
-	greetingLen      = 64
+	MaxMessage  = 16 << 20
+	maxIdentity = 255
+	greetingLen = 64
 )
+
+// handshakeTimeout bounds the greeting and READY exchange (a variable for
+// tests).
+var handshakeTimeout = 10 * time.Second
 
 // Frame flags.
 const (
