@@ -173,3 +173,43 @@ func TestLocustWorkers_MixedSwarm(t *testing.T) {
 	}
 	t.Logf("%d requests: %d from the horde worker, %d from the Locust worker", total, fromHorde, total-fromHorde)
 }
+
+// The master killed and started again on its runs dir: the Locust workers
+// (whose sockets reconnect by themselves, without a new client_ready) are
+// taken in by their ids, the run goes on with their users, their requests
+// go on counting, and the stop still collects one logout per login.
+func TestLocustWorkers_MasterRestarted(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	seedLocustfile(t, dir)
+	port := freePort(t)
+	args := []string{"-f", "locustfile.py", "--headless", "-H", host, "-u", "10", "-r", "10", "-t", "35s",
+		"--expect-workers", "2", "--expect-workers-max-wait", "60s", "--csv", "rs", "--only-summary", "--runs-dir", filepath.Join(dir, "runs"), "--runs-interval", "1s"}
+	m1, _ := startMaster(t, dir, port, args...)
+	startLocustWorker(t, dir, port)
+	startLocustWorker(t, dir, port)
+	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=10`), 60*time.Second)
+	time.Sleep(5 * time.Second)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m1.done
+	m2, _ := startMaster(t, dir, port, args...)
+	time.Sleep(3 * time.Second)
+	t.Logf("m2 stdout: %s", m2.stdout)
+	waitLog(t, m2, regexp.MustCompile(`run resumed`), 15*time.Second)
+	waitLog(t, m2, regexp.MustCompile(`(?s)reconnected without client_ready.*reconnected without client_ready`), 15*time.Second)
+	if code := m2.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m2.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "rs_stats.csv"))
+	login, logout := count(t, rows["POST /api/login"], 2), count(t, rows["POST /api/logout"], 2)
+	if login != 10 || logout != 10 {
+		t.Errorf("logins %d, logouts %d: want 10 of each", login, logout)
+	}
+	// The tasks ran on after the restart: about 10 users × 1 task per 2 s × 30 s.
+	if n := count(t, rows[" Aggregated"], 2); n < 100 {
+		t.Errorf("%d requests in all: the workers' requests after the restart were not counted\n%s", n, m2.stderr)
+	}
+}

@@ -270,7 +270,11 @@ func (s *Server) session(ctx context.Context, z *zconn, peer string, first *Mess
 		WorkerID: z.identity, Hostname: hostOf(z.identity), Version: s.cfg.Version, Protocol: cluster.Protocol,
 	}}
 	if first.Type != "client_ready" {
-		ss.handle(first)
+		// Handled once the master has said which run it is in (its first
+		// Assignment): a report of the run goes on counting.
+		ss.mu.Lock()
+		ss.pendingFirst = first
+		ss.mu.Unlock()
 	}
 	go ss.readLoop()
 	err := s.acc.Accept(ctx, ss)
@@ -326,6 +330,7 @@ type session struct {
 	finalPending bool
 	finalTimer   *time.Timer
 	warned       map[string]bool
+	pendingFirst *Message // the first message of a worker taken in without client_ready
 }
 
 var _ cluster.MasterConn = (*session)(nil)
@@ -414,6 +419,10 @@ func (ss *session) readLoop() {
 func (ss *session) handle(m *Message) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.handleLocked(m)
+}
+
+func (ss *session) handleLocked(m *Message) {
 	switch m.Type {
 	case "client_ready":
 		// Again after a stop (or a duplicate): the worker is ready.
@@ -491,9 +500,7 @@ func (ss *session) handle(m *Message) {
 	case "logs":
 		// The web UI's log tab of Locust 2.29+: horde's master logs its own.
 	case "locustfile":
-		ss.mu.Unlock()
 		ss.srv.sendLocustfile(ss.z, m)
-		ss.mu.Lock()
 	default:
 		if !ss.warned[m.Type] {
 			ss.warned[m.Type] = true
@@ -586,7 +593,11 @@ func (ss *session) heartbeatLocked() {
 }
 
 func (ss *session) reportLocked(iv *stats.Interval, exc []stats.Exception, final bool) {
-	ss.seq++
+	// The master counts a worker's report only if its number is above the
+	// last it counted from that worker id, also across sessions and master
+	// restarts (the number is in its checkpoint). Locust never resends a
+	// report, so the wall clock in nanoseconds numbers them.
+	ss.seq = max(ss.seq+1, uint64(time.Now().UnixNano()))
 	r := &cluster.Report{Seq: ss.seq, RunID: ss.runID, Interval: iv, Exceptions: exc, Final: final, Status: ss.statusLocked()}
 	if iv != nil {
 		now := time.Now()
@@ -637,6 +648,10 @@ func (ss *session) Send(m *cluster.MasterMessage) error {
 		ss.sendLocked("quit", nil)
 	case m.Assignment != nil:
 		ss.assignLocked(m.Assignment)
+		if f := ss.pendingFirst; f != nil {
+			ss.pendingFirst = nil
+			ss.handleLocked(f)
+		}
 	case m.Heartbeat != nil:
 		if ss.heartbeat {
 			ss.sendLocked("heartbeat", nil)
