@@ -173,4 +173,3 @@ func TestLocustWorkers_MixedSwarm(t *testing.T) {
 	}
 	t.Logf("%d requests: %d from the horde worker, %d from the Locust worker", total, fromHorde, total-fromHorde)
 }
-
