@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +173,54 @@ func TestLocustWorkers_MixedSwarm(t *testing.T) {
 		t.Errorf("requests: %d in all, %d from the horde worker: want both workers to have sent some", total, fromHorde)
 	}
 	t.Logf("%d requests: %d from the horde worker, %d from the Locust worker", total, fromHorde, total-fromHorde)
+}
+
+// Driven from the web API: a start and an edit re-split the users over the
+// Locust workers, a third worker joining mid-run gets its share at once,
+// and /stop ends the run with one logout per login.
+func TestLocustWorkers_WebLifecycle(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	seedLocustfile(t, dir)
+	m, port := startMaster(t, dir, 0, "-f", "locustfile.py", "-H", host, "--web-port", strconv.Itoa(webFreePort(t)), "--only-summary", "--csv", "wl")
+	var base string
+	for deadline := time.Now().Add(15 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if mm := webURLRE.FindStringSubmatch(m.stdout.String()); mm != nil {
+			base = mm[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("no web UI:\n%s", m.stdout)
+	}
+	c := newAPIClient(base)
+	startLocustWorker(t, dir, port)
+	startLocustWorker(t, dir, port)
+	waitLog(t, m, regexp.MustCompile(`worker joined.*workers=2`), 60*time.Second)
+	if r := c.do(t, "POST", "/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"20"}}); r.status != 200 {
+		t.Fatalf("/swarm: %d %s", r.status, r.body)
+	}
+	waitLog(t, m, regexp.MustCompile(`users dispatched" users=4 workers=2 per_worker="\[2 2\]"`), 10*time.Second)
+	waitLog(t, m, regexp.MustCompile(`all users spawned" users=4`), 15*time.Second)
+	if r := c.do(t, "POST", "/swarm", url.Values{"user_count": {"8"}, "spawn_rate": {"20"}}); r.status != 200 {
+		t.Fatalf("/swarm edit: %d %s", r.status, r.body)
+	}
+	waitLog(t, m, regexp.MustCompile(`users dispatched" users=8 workers=2 per_worker="\[4 4\]"`), 10*time.Second)
+	startLocustWorker(t, dir, port)
+	waitLog(t, m, regexp.MustCompile(`users dispatched" users=8 workers=3 per_worker="\[3 3 2\]" at_once=true`), 60*time.Second)
+	time.Sleep(4 * time.Second) // a report from every worker
+	if r := c.do(t, "GET", "/stop", nil); r.status != 200 {
+		t.Fatalf("/stop: %d %s", r.status, r.body)
+	}
+	waitLog(t, m, regexp.MustCompile(`run stopped`), 30*time.Second)
+	if code := m.sigint(t); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "wl_stats.csv"))
+	login, logout := count(t, rows["POST /api/login"], 2), count(t, rows["POST /api/logout"], 2)
+	// 8 users, and the 2 the third worker started when two others each
+	// gave one up (which logged out then).
+	if login != 10 || logout != login {
+		t.Errorf("logins %d, logouts %d: want 10 of each\n%s", login, logout, m.stderr)
+	}
 }
