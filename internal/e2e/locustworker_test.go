@@ -224,3 +224,47 @@ func TestLocustWorkers_WebLifecycle(t *testing.T) {
 		t.Errorf("logins %d, logouts %d: want 10 of each\n%s", login, logout, m.stderr)
 	}
 }
+
+// -T and class names reach Locust workers: only the tagged task of the
+// named class runs.
+func TestLocustWorkers_TagsAndClasses(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "locustfile.py", `from locust import HttpUser, task, tag, constant
+
+class A(HttpUser):
+    wait_time = constant(0.2)
+
+    @tag("t1")
+    @task
+    def tagged(self):
+        self.client.get("/delay/0", name="a-tagged")
+
+    @task
+    def plain(self):
+        self.client.get("/delay/0", name="a-plain")
+
+class B(HttpUser):
+    wait_time = constant(0.2)
+
+    @task
+    def b(self):
+        self.client.get("/delay/0", name="b")
+`)
+	m, port := startMaster(t, dir, 0, "-f", "locustfile.py", "A", "-T", "t1", "--headless", "-H", host, "-u", "2", "-r", "10", "-t", "6s",
+		"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "tg", "--only-summary")
+	startLocustWorker(t, dir, port)
+	if code := m.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "tg_stats.csv"))
+	if count(t, rows["GET a-tagged"], 2) == 0 {
+		t.Errorf("the tagged task of A did not run: %v", rows)
+	}
+	for _, name := range []string{"GET a-plain", "GET b"} {
+		if n := count(t, rows[name], 2); n != 0 {
+			t.Errorf("%s ran %d times: -T t1 and class A should leave it out", name, n)
+		}
+	}
+}
