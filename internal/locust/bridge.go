@@ -331,7 +331,12 @@ type session struct {
 	finalTimer   *time.Timer
 	warned       map[string]bool
 	pendingFirst *Message // the first message of a worker taken in without client_ready
+	exc          map[string]*stats.Exception
 }
+
+// maxPendingExceptions bounds the distinct exception messages a worker's
+// session holds between two reports (more are dropped).
+const maxPendingExceptions = 1000
 
 var _ cluster.MasterConn = (*session)(nil)
 
@@ -450,6 +455,10 @@ func (ss *session) handleLocked(m *Message) {
 			ss.srv.log.Warn("Locust worker runs users outside a run of this master; stopping them", "worker", ss.id)
 			ss.sendStopLocked()
 		}
+		if len(ss.exc) > 0 {
+			ss.reportLocked(nil, false)
+			return
+		}
 		ss.heartbeatLocked()
 	case "spawning":
 		ss.lstate = "spawning"
@@ -487,16 +496,26 @@ func (ss *session) handleLocked(m *Message) {
 			ss.finalPending = false
 			ss.finalTimer.Stop()
 		}
-		if len(r.Interval.Entries) == 0 && len(r.Interval.Errors) == 0 && !final {
+		if len(r.Interval.Entries) == 0 && len(r.Interval.Errors) == 0 && len(ss.exc) == 0 && !final {
 			ss.heartbeatLocked()
 			return
 		}
-		ss.reportLocked(r.Interval, nil, final)
+		ss.reportLocked(r.Interval, final)
 	case "exception":
+		// A worker sends one per exception, as it happens: they are
+		// counted by message and go with its next heartbeat or report, so
+		// a flood of them is a few messages a second to the master.
 		d, _ := asMap(m.Data)
 		msg, _ := asString(d["msg"])
 		tb, _ := asString(d["traceback"])
-		ss.reportLocked(nil, []stats.Exception{{Count: 1, Message: msg, Traceback: tb, Nodes: ss.id}}, false)
+		if ss.exc == nil {
+			ss.exc = map[string]*stats.Exception{}
+		}
+		if e := ss.exc[msg]; e != nil {
+			e.Count++
+		} else if len(ss.exc) < maxPendingExceptions {
+			ss.exc[msg] = &stats.Exception{Count: 1, Message: msg, Traceback: tb, Nodes: ss.id}
+		}
 	case "logs":
 		// The web UI's log tab of Locust 2.29+: horde's master logs its own.
 	case "locustfile":
@@ -515,7 +534,7 @@ func (ss *session) finalTimeout() {
 	defer ss.mu.Unlock()
 	if ss.finalPending {
 		ss.finalPending = false
-		ss.reportLocked(nil, nil, true)
+		ss.reportLocked(nil, true)
 	}
 }
 
@@ -592,7 +611,14 @@ func (ss *session) heartbeatLocked() {
 	ss.toMasterOrdered(&cluster.WorkerMessage{Heartbeat: &cluster.Heartbeat{Status: st}})
 }
 
-func (ss *session) reportLocked(iv *stats.Interval, exc []stats.Exception, final bool) {
+// reportLocked sends a report of iv (nil: none) with the exceptions
+// counted since the last one.
+func (ss *session) reportLocked(iv *stats.Interval, final bool) {
+	var exc []stats.Exception
+	for _, e := range ss.exc {
+		exc = append(exc, *e)
+	}
+	ss.exc = nil
 	// The master counts a worker's report only if its number is above the
 	// last it counted from that worker id, also across sessions and master
 	// restarts (the number is in its checkpoint). Locust never resends a
@@ -680,7 +706,7 @@ func (ss *session) assignLocked(a *cluster.Assignment) {
 		ss.sent = nil
 		if !ss.spawned && a.RunID != "" && !ss.finalPending {
 			// Nothing ran here: the run's end is reported at once.
-			ss.reportLocked(nil, nil, true)
+			ss.reportLocked(nil, true)
 		}
 		return
 	}

@@ -65,8 +65,11 @@ func TestSession_Lifecycle(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 	d.send("exception", map[string]any{"msg": "KeyError('token')", "traceback": "tb"})
+	d.send("exception", map[string]any{"msg": "KeyError('token')", "traceback": "tb"})
+	d.send("heartbeat", map[string]any{"state": "running", "current_cpu_usage": 3.0, "current_memory_usage": 1000})
 	r = f.next(t, func(m *cluster.WorkerMessage) bool { return m.Report != nil }).Report
-	if r.Seq <= seq1 || len(r.Exceptions) != 1 || r.Exceptions[0].Message != "KeyError('token')" || r.Exceptions[0].Traceback != "tb" {
+	if r.Seq <= seq1 || len(r.Exceptions) != 1 || r.Exceptions[0].Message != "KeyError('token')" || r.Exceptions[0].Traceback != "tb" ||
+		r.Exceptions[0].Count != 2 || r.Status.CPUPercent != 3 {
 		t.Errorf("exception report %+v", r)
 	}
 	d.send("my_custom_message", map[string]any{"x": 1}) // refused in the log, no harm
