@@ -21,6 +21,7 @@ func TestDesign_Imports(t *testing.T) {
 		"internal/soak":     {"internal/monitor", "internal/store", "internal/report", "internal/run"},
 		"internal/report":   {"internal/store", "internal/master", "internal/run"},
 		"internal/store":    {"internal/master", "internal/run", "internal/report"},
+		"internal/locust":   {"internal/master", "internal/engine", "internal/worker", "internal/run", "internal/web"},
 		"internal/stats":    {"internal/"},
 		"internal/series":   {"internal/"},
 		"internal/scenario": {"internal/engine", "internal/master", "internal/run", "internal/stats"},

@@ -13,7 +13,11 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require github.com/kylelemons/godebug v1.1.0 // indirect
+require (
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+)
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect

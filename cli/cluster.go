@@ -2,16 +2,20 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/locust"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/worker"
 )
@@ -27,6 +31,7 @@ type clusterOptions struct {
 	reportInterval   durationValue
 	tlsCA            string
 	allowOpen        bool
+	locustfile       string
 }
 
 // newMasterCmd is `horde master FILE`: `horde run`'s flags and outputs, but
@@ -62,7 +67,8 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	f.Var(&c.heartbeatTimeout, "heartbeat-timeout", "a worker silent this long is missing; its users go to the others")
 	c.reportInterval.d = cluster.DefaultReportInterval
 	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
-	f.BoolVar(&c.allowOpen, "allow-open-workers", false, "let workers join beyond loopback without --worker-token or mutual TLS: anyone who reaches the port gets the scenario and its data files (warned at start and hourly)")
+	f.BoolVar(&c.allowOpen, "allow-open-workers", false, "let workers join beyond loopback without --worker-token or mutual TLS: anyone who reaches the port gets the scenario and its data files (warned at start and hourly); Locust workers, which have no token, join from beyond loopback only with it")
+	f.StringVarP(&c.locustfile, "locustfile", "f", "", "take Locust workers (locust -f FILE --worker) running this locustfile's User classes, on the same port (docs/locust.md); a scenario FILE argument too serves horde workers")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
 	f.StringVar(&o.onSigterm, "sigterm", "stop", "on SIGTERM: stop the run (as on Ctrl-C), or handover: leave it running for the next master on --runs-dir (a Kubernetes pod deleted or moved); see docs/runs.md")
 	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
@@ -99,10 +105,51 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	if err := run.CheckCluster(ctx, cl); err != nil {
 		return err
 	}
-	rc, err := o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
+	py := c.locustfile
+	if strings.EqualFold(filepath.Ext(file), ".py") {
+		if py != "" && py != file {
+			return badInput("two locustfiles: %s and -f %s", file, py)
+		}
+		py, file = file, ""
+	}
+	if py == "" {
+		rc, err := o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		rc.Cluster = cl
+		return runRun(ctx, rc)
+	}
+	src, err := os.ReadFile(py)
+	if err != nil {
+		return badInput("read locustfile: %v", err)
+	}
+	lclasses, notes, err := locust.ReadClasses(py, src)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "horde: warning: %s\n", n)
+	}
+	classes, host := locustClasses(lclasses)
+	var rc *run.Config
+	if file == "" {
+		if o.host == "" {
+			o.host = host
+		}
+		rc, err = o.config(cmd, scenarioSource{file: py, text: src, locust: classes}, nil, stdout, stderr)
+	} else {
+		// A scenario for horde workers beside the locustfile for Locust
+		// workers: one swarm, so the same classes.
+		rc, err = o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
+		if err == nil {
+			err = sameClasses(file, rc.Classes, py, classes)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	cl.Locust = &run.LocustWorkers{File: py, Source: src}
 	rc.Cluster = cl
 	return runRun(ctx, rc)
 }
@@ -195,6 +242,41 @@ func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, std
 	log.Info("worker starting", "id", w.ID(), "master", d.Addr, "tls", d.TLS != nil, "version", Version)
 	if err := w.Run(ctx, d); err != nil {
 		return &run.ExitError{Code: ExitBadInput, Err: err}
+	}
+	return nil
+}
+
+// locustClasses are a locustfile's User classes as the master splits
+// users over them, and the host they share ("" if they differ or set none).
+func locustClasses(lc []locust.UserClass) ([]horde.Class, string) {
+	out := make([]horde.Class, len(lc))
+	host := lc[0].Host
+	for i, c := range lc {
+		out[i] = horde.Class{Name: c.Name, Weight: c.Weight, Count: c.FixedCount}
+		if c.Host != host {
+			host = ""
+		}
+	}
+	return out, host
+}
+
+// sameClasses refuses a scenario and a locustfile whose user classes
+// differ in names, weights or fixed counts: the master splits one swarm.
+func sameClasses(file string, a []horde.Class, py string, b []horde.Class) error {
+	desc := func(cs []horde.Class) string {
+		var parts []string
+		for _, c := range cs {
+			if c.Count > 0 {
+				parts = append(parts, fmt.Sprintf("%s (fixed_count %d)", c.Name, c.Count))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s (weight %d)", c.Name, c.Weight))
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	if desc(a) != desc(b) {
+		return badInput("%s and %s must have the same user classes, weights and fixed counts, in the same order: %s has %s; %s has %s",
+			file, py, file, desc(a), py, desc(b))
 	}
 	return nil
 }

@@ -300,6 +300,9 @@ type scenarioSource struct {
 	file string // as named; "" for Go users
 	dir  string // its data files' directory ("": the file's)
 	text []byte // nil: read file
+	// locust, when set, are the User classes of the locustfile file (text):
+	// a master whose users run on Locust workers (horde master -f x.py).
+	locust []horde.Class
 }
 
 // config resolves the flags of `horde run` (and `horde master`), the
@@ -340,6 +343,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		return nil, err
 	}
 	switch {
+	case src.locust != nil:
+		c.Scenario = src.text
+		c.Classes = src.locust
 	case src.file != "":
 		c.Scenario = src.text
 		if c.Scenario == nil {

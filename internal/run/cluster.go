@@ -1,13 +1,17 @@
 package run
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/locust"
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/scenario"
 )
@@ -26,6 +30,15 @@ type Cluster struct {
 	// start, for at most ExpectMaxWait (0: forever).
 	ExpectWorkers int
 	ExpectMaxWait time.Duration
+	// Locust, if set, takes Locust workers (locust --worker) on the same
+	// port: connections are told apart by their first byte (docs/locust.md).
+	Locust *LocustWorkers
+}
+
+// LocustWorkers is the locustfile whose User classes Locust workers run.
+type LocustWorkers struct {
+	File   string // as named
+	Source []byte
 }
 
 // CheckCluster refuses a worker channel open beyond loopback without a
@@ -48,7 +61,7 @@ func CheckCluster(ctx context.Context, c *Cluster) error {
 func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome, error) {
 	c := r.cfg.Cluster
 	var bundle *cluster.Scenario
-	if r.cfg.ScenarioFile != "" {
+	if r.cfg.ScenarioFile != "" && r.cfg.Plan != nil { // (a locustfile alone has no plan: horde workers need a scenario file too)
 		var err error
 		if bundle, err = cluster.NewScenario(r.cfg.ScenarioFile, r.cfg.Scenario, r.cfg.Spec.Host, r.cfg.TargetTLS, planFiles(r.cfg.Plan)...); err != nil {
 			return nil, badInput("%v", err)
@@ -89,9 +102,39 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 		}
 	}
 	server := rpc.NewServer(m, rpc.ServerConfig{Access: c.Access, TLS: tlsCfg, Version: r.cfg.Version, Logger: r.log})
-	go server.Serve(listener)
+	// One port for both kinds of worker: a connection whose first byte
+	// starts a ZMTP greeting is a Locust worker's.
+	var lw *locust.Server
+	var zmtp func(net.Conn, *bufio.Reader)
+	if lc := c.Locust; lc != nil {
+		lw = locust.NewServer(m, locust.Config{
+			Version: r.cfg.Version, Logger: r.log, Tags: r.cfg.Tags, ExcludeTags: r.cfg.ExcludeTags,
+			Locustfiles: []locust.File{{Name: filepath.Base(lc.File), Contents: lc.Source}},
+		})
+		zmtp = func(conn net.Conn, br *bufio.Reader) { lw.ServeConn(ctx, conn, br) }
+	}
+	allow := locust.LoopbackOnly
+	if c.Access.AllowOpen {
+		allow = nil
+	}
+	demux := locust.NewDemux(listener, zmtp, allow, r.log)
+	go demux.Run()
+	go server.Serve(demux.Listener())
+	defer func() {
+		if lw != nil {
+			lw.Close()
+		}
+	}()
 	defer server.Stop(2 * time.Second)
 	fmt.Fprintf(r.stdout, "horde master listening for workers on %s%s\n", listener.Addr(), tlsNote)
+	if lw != nil {
+		who := "from loopback only (--allow-open-workers takes them from anywhere)"
+		if allow == nil {
+			who = "from anywhere (--allow-open-workers: Locust's protocol has no token)"
+		}
+		fmt.Fprintf(r.stdout, "Locust workers (locust -f %s --worker --master-port %d) join on the same port, %s\n",
+			filepath.Base(c.Locust.File), listener.Addr().(*net.TCPAddr).Port, who)
+	}
 	r.log.Info("listening for workers", "addr", listener.Addr().String(), "tls", c.TLS.Enabled(), "token", c.Access.Token != "",
 		"allow_open", c.Access.AllowOpen, "version", r.cfg.Version)
 

@@ -95,6 +95,11 @@ func (o *outputs) tick(tk master.Tick) {
 	}
 }
 
+// LocustPrecisionNote qualifies the percentiles of a run that took Locust
+// workers: they report rounded response times.
+const LocustPrecisionNote = "Note: Locust workers report response times rounded (1 ms below 100 ms, 10 ms below 1 s, 100 ms below 10 s, 1 s above): " +
+	"percentiles of their requests are exact only to those steps; min, max and average are exact (docs/locust.md)"
+
 // finish writes everything once more at the end, so the files include the
 // whole run (on_stop requests too).
 func (o *outputs) finish(s *stats.Snapshot, users int, hist []stats.Tick, info report.Info) error {
@@ -106,6 +111,9 @@ func (o *outputs) finish(s *stats.Snapshot, users int, hist []stats.Tick, info r
 		}
 	}
 	report.PrintSummary(o.stdout, s, info.Exceptions)
+	if c := o.cfg.Cluster; c != nil && c.Locust != nil {
+		fmt.Fprintln(o.stdout, LocustPrecisionNote)
+	}
 	report.PrintOpen(o.stdout, info.Open)
 	report.PrintVerdicts(o.stdout, info.Verdicts)
 	var errs []error
