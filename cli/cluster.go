@@ -77,9 +77,6 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 		if err != nil {
 			return err
 		}
-		if isLocustfile(file) {
-			return locustfileForMaster(file)
-		}
 		return runMaster(cmd.Context(), cmd, o, c, file, classes, stdout, stderr)
 	}
 	return cmd

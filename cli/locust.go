@@ -229,10 +229,3 @@ func flagName(n string) string {
 	}
 	return "--" + n
 }
-
-// locustfileForMaster: a master ships its scenario to workers; it is not
-// converted behind the user's back. Exit 2 with the commands to run.
-func locustfileForMaster(file string) error {
-	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return badInput("%s is a locustfile; convert it, then start the master with the converted file:\n  horde convert %s -o %s.star\n  horde master %s.star", file, file, base, base)
-}

@@ -117,7 +117,7 @@ func TestLocustfile_Corpus(t *testing.T) {
 }
 
 // The first command of a Locust user: the flags horde takes, the ones it
-// does not, and a master given a locustfile.
+// does not. (horde master takes a locustfile for Locust workers: locust_test.go.)
 func TestLocustfile_Flags(t *testing.T) {
 	dir := t.TempDir()
 	seed := filepath.Join(repoRoot, "internal", "locustfile", "testdata", "seed.py")
@@ -135,7 +135,6 @@ func TestLocustfile_Flags(t *testing.T) {
 		{[]string{"run", "-f", seed, "--master"}, 2, "horde run does not take Locust's --master: horde's master is a command"},
 		{[]string{"run", "-f", seed, "--no-such-flag"}, 2, "horde run has no flag --no-such-flag"},
 		{[]string{"validate", seed}, 0, "seed.py: ok (1 user classes, 4 tasks)"},
-		{[]string{"master", seed}, 2, "horde convert " + seed + " -o seed.star"},
 		{[]string{"convert", seed, "-o", filepath.Join(dir, "x.yaml")}, 2, "YAML cannot say"},
 	} {
 		p := start(t, dir, nil, hordeBin, tc.args...)
