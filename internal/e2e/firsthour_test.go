@@ -1,0 +1,91 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The first hour (issue 30): what a new user trips over, through the doors
+// a user uses.
+
+const tryStar = `host = "http://127.0.0.1:1"
+
+def on_start(u):
+    r = u.post("/api/login", json = {"username": "a", "password": "b"})
+    check(r.status == 200, "login is 200", r)
+    u.vars["token"] = r.json()["token"]
+
+def read(u):
+    r = u.get("/api/data/7", headers = {"Authorization": "Bearer " + u.vars["token"]}, name = "/api/data/[id]")
+    check("record 7" in r.text, "body names record 7")
+    check(r.json()["id"] == 8, "id is 8")
+
+def missing(u):
+    r = u.get("/nope", catch_response = True)
+    if r.status == 404:
+        r.failure("gone")
+
+users = [user("api", on_start = on_start, tasks = [read, missing])]
+`
+
+// horde try traces a Starlark script's requests: each with its file:line,
+// headers and bodies both ways, and the checks that follow it.
+func TestTry_Starlark(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.star", tryStar)
+	p := start(t, dir, nil, hordeBin, "try", "s.star", "-H", host)
+	code := p.wait(t, 30*time.Second)
+	out := p.stdout.String()
+	if code != 1 {
+		t.Fatalf("try: exit %d, want 1 (a check failed)\n%s\n%s", code, out, p.stderr)
+	}
+	_ = file
+	for _, want := range []string{
+		"=== on_start",
+		"POST " + host + "/api/login  (name /api/login, s.star:4)",
+		"> Content-Type: application/json",
+		`> {"password":"b","username":"a"}`,
+		"< 200 OK",
+		`< {"token":"`,
+		"  check    login is 200: ok",
+		"=== task 1 of 2 (weight 1) read",
+		"GET " + host + "/api/data/7  (name /api/data/[id], s.star:9)",
+		"> Authorization: Bearer ",
+		"  check    body names record 7: ok",
+		"  check    id is 8: FAILED: check failed: id is 8",
+		"=== task 2 of 2 (weight 1) missing",
+		"GET " + host + "/nope  (name /nope, s.star:14)",
+		"< 404 Not Found",
+		"  FAIL     gone",
+		"3 requests, 1 failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the output:\n%s", want, out)
+		}
+	}
+	// The failed check is shown under its request, before the next one.
+	if i, j := strings.Index(out, "id is 8: FAILED"), strings.Index(out, "GET "+host+"/nope"); i < 0 || j < i {
+		t.Errorf("the check is not under its request:\n%s", out)
+	}
+}
+
+// -L debug logs every request of a Starlark script, with its file:line.
+func TestRun_DebugLogsStarlarkRequests(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "s.star", "def get(u):\n    u.get(\"/delay/1\", name = \"/delay/[ms]\")\n\nusers = [user(\"a\", wait = constant(0.1), tasks = [get])]\n")
+	p := start(t, dir, nil, hordeBin, "run", "s.star", "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "2s",
+		"--only-summary", "--runs-dir", "runs", "-L", "debug")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	re := regexp.MustCompile(`level=DEBUG msg=request method=GET url=` + regexp.QuoteMeta(host) + `/delay/1 name=/delay/\[ms\] ms=\S+ status=200 at=s.star:2`)
+	if n := len(re.FindAllString(p.stderr.String(), -1)); n < 5 {
+		t.Errorf("%d request lines in the log, want one per request (about 20)\n%s", n, p.stderr)
+	}
+}
