@@ -89,3 +89,26 @@ func TestRun_DebugLogsStarlarkRequests(t *testing.T) {
 		t.Errorf("%d request lines in the log, want one per request (about 20)\n%s", n, p.stderr)
 	}
 }
+
+// horde validate points at the line that is wrong and says what is wrong
+// in words: a dedented check:, a tab, a Starlark line without its ':'.
+func TestValidate_MistakesInWords(t *testing.T) {
+	dir := t.TempDir()
+	head := "host: http://127.0.0.1:8080\nusers:\n  - name: api\n    tasks:\n      - get: /api/data/1\n        name: x\n"
+	for _, tc := range []struct{ file, src, want string }{
+		{"dedent.yaml", head + "      - get: /api/items\n        name: items\n     check:\n          status: 200\n",
+			"dedent.yaml:9:6: check: is indented less than the request above it (line 7)"},
+		{"tab.yaml", head + "\t  check: {status: 200}\n", "tab.yaml:7:1: tabs are not allowed for indentation in YAML"},
+		{"colon.star", "def get(u)\n    u.get(\"/a\")\n\nusers = [user(\"a\", tasks = [get])]\n", "colon.star:1:11: missing ':' at the end of the line"},
+		{"colon2.star", "def get(u):\n    if u.vars  # set by on_start\n        u.get(\"/a\")\n\nusers = [user(\"a\", tasks = [get])]\n", "colon2.star:2:14: missing ':' at the end of the line"},
+	} {
+		writeFile(t, dir, tc.file, tc.src)
+		p := start(t, dir, nil, hordeBin, "validate", tc.file)
+		if code := p.wait(t, 20*time.Second); code != 2 {
+			t.Errorf("validate %s: exit %d, want 2\n%s", tc.file, code, p.stderr)
+		}
+		if out := p.stdout.String() + p.stderr.String(); !strings.Contains(out, tc.want) {
+			t.Errorf("validate %s: no %q in\n%s", tc.file, tc.want, out)
+		}
+	}
+}
