@@ -112,3 +112,26 @@ func TestValidate_MistakesInWords(t *testing.T) {
 		}
 	}
 }
+
+// A template variable that nothing captures, feeds or sets is a validate
+// error at its place, with the name that is set.
+func TestValidate_UnsetVariable(t *testing.T) {
+	dir := t.TempDir()
+	src := "host: http://127.0.0.1:8080\nusers:\n  - name: api\n    on_start:\n      - post: /api/login\n        capture: {token: {json: token}}\n" +
+		"    tasks:\n      - get: /api/data/1\n        headers: {Authorization: \"Bearer {{ .tokn }}\"}\n"
+	writeFile(t, dir, "tok.yaml", src)
+	p := start(t, dir, nil, hordeBin, "validate", "tok.yaml")
+	if code := p.wait(t, 20*time.Second); code != 2 {
+		t.Fatalf("validate: exit %d, want 2\n%s%s", code, p.stdout, p.stderr)
+	}
+	want := `tok.yaml:9:45: {{ .tokn }}: no capture, feeder or setup step sets the variable "tokn", so it renders empty; did you mean "token"?`
+	if out := p.stdout.String() + p.stderr.String(); !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
+	}
+	// Spelt right, it validates.
+	writeFile(t, dir, "tok.yaml", strings.Replace(src, ".tokn", ".token", 1))
+	p = start(t, dir, nil, hordeBin, "validate", "tok.yaml")
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Errorf("validate: exit %d, want 0\n%s%s", code, p.stdout, p.stderr)
+	}
+}

@@ -99,6 +99,8 @@ type parser struct {
 	defAuth    *Step                 // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
 	onFailure  string                // the task's on_failure while its steps are parsed
 	feeders    map[string]bool       // every name under data:, loaded or not
+	captured   map[string]bool       // every capture's variable
+	varRefs    []varRef              // every variable a template reads, checked at the end
 }
 
 type pair struct {
@@ -209,6 +211,7 @@ func (p *parser) parse(opts Options) *Plan {
 	} else {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
+	p.checkVarRefs(plan)
 	return plan
 }
 

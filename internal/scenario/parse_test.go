@@ -285,7 +285,7 @@ users:
       - head: /h
       - options: /o
 `
-	p, err := Parse("f.yaml", ".", []byte(src), Options{})
+	p, err := Parse("f.yaml", ".", []byte(withVars(src, "id")), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
