@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,5 +135,71 @@ func TestValidate_UnsetVariable(t *testing.T) {
 	p = start(t, dir, nil, hordeBin, "validate", "tok.yaml")
 	if code := p.wait(t, 20*time.Second); code != 0 {
 		t.Errorf("validate: exit %d, want 0\n%s%s", code, p.stdout, p.stderr)
+	}
+}
+
+// A run ends with where its files are and the next commands; every result
+// file has one mode; runs, report and analyze say where they looked.
+func TestRun_EndsWithFilesAndNextCommands(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 100ms}\n    tasks:\n      - get: /delay/1\n")
+	env := []string{"HORDE_RUNS_DIR=runs"} // the default, whatever the tests' environment says
+	p := start(t, dir, env, hordeBin, "run", "s.yaml", "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "1s",
+		"--only-summary", "--csv", "out/r", "--html", "out/r.html", "--json", "out/r.json", "--junit", "out/r.xml")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	out := p.stdout.String()
+	m := regexp.MustCompile(`run file  (runs/(\S+)\.db)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no run file in the output:\n%s", out)
+	}
+	id := m[2]
+	for _, want := range []string{
+		"Files:",
+		"  CSV       out/r_stats.csv, out/r_failures.csv, out/r_exceptions.csv, out/r_stats_history.csv",
+		"  HTML      out/r.html", "  JSON      out/r.json", "  JUnit     out/r.xml",
+		"Next:", "  horde report " + id + " -o report.html", "  horde analyze " + id,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q at the end of the run:\n%s", want, out)
+		}
+	}
+	modes := map[string][]string{}
+	for _, f := range []string{"out/r_stats.csv", "out/r_failures.csv", "out/r_exceptions.csv", "out/r_stats_history.csv", "out/r.html", "out/r.json", "out/r.xml", m[1]} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes[st.Mode().Perm().String()] = append(modes[st.Mode().Perm().String()], f)
+	}
+	if len(modes) != 1 {
+		t.Errorf("result files have several modes: %v", modes)
+	}
+	// The next commands work, and from another directory they say where they looked.
+	p = start(t, dir, env, hordeBin, "report", id, "-o", "report.html")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("report: exit %d\n%s", code, p.stderr)
+	}
+	other := t.TempDir()
+	for _, args := range [][]string{{"report", id, "-o", "x.html"}, {"analyze", id}} {
+		p = start(t, other, env, hordeBin, args...)
+		if code := p.wait(t, 30*time.Second); code != 2 {
+			t.Errorf("%s from another directory: exit %d, want 2", args[0], code)
+		}
+		if want := "nor a run id in " + filepath.Join(other, "runs"); !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("%s: no %q in\n%s", args[0], want, p.stderr)
+		}
+	}
+	p = start(t, other, env, hordeBin, "runs")
+	p.wait(t, 30*time.Second)
+	if want := "no runs in " + filepath.Join(other, "runs"); !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("runs: no %q in\n%s", want, p.stderr)
+	}
+	p = start(t, dir, env, hordeBin, "runs")
+	p.wait(t, 30*time.Second)
+	if want := "runs in " + filepath.Join(dir, "runs"); !strings.Contains(p.stderr.String(), want) || !strings.Contains(p.stdout.String(), id) {
+		t.Errorf("runs: no %q and %s in\n%s%s", want, id, p.stdout, p.stderr)
 	}
 }

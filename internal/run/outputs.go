@@ -49,7 +49,7 @@ func (o *outputs) open() error {
 			return fmt.Errorf("--csv: %w", err)
 		}
 	}
-	f, err := os.Create(o.cfg.Output.CSVPrefix + "_stats_history.csv")
+	f, err := os.OpenFile(o.cfg.Output.CSVPrefix+"_stats_history.csv", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, FileMode)
 	if err != nil {
 		return fmt.Errorf("--csv: %w", err)
 	}
@@ -179,6 +179,10 @@ func JUnitSuite(command, scenarioFile string) string {
 	return name
 }
 
+// FileMode is the permission mode of every result file (CSV, HTML, JSON,
+// JUnit, the run file), before the umask.
+const FileMode = 0o644
+
 // WriteFile writes through a temporary file and renames it into place, so a
 // reader never sees half a file.
 func WriteFile(path string, write func(io.Writer) error) error {
@@ -192,6 +196,10 @@ func WriteFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(FileMode); err != nil { // CreateTemp's 0600: every result file has one mode
+		tmp.Close()
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
