@@ -104,6 +104,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
+			format = formatName(format)
 			if format != "text" && format != "json" && format != "markdown" {
 				return badInput("--format: %q is not text, json or markdown", format)
 			}
@@ -291,7 +292,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				}
 			}
 			var write func(io.Writer, report.Info, *stats.Snapshot, []stats.Tick) error
-			switch format {
+			switch format = formatName(format); format {
 			case "html":
 				write = report.WriteHTML
 			case "json":
@@ -376,4 +377,19 @@ func absDir(dir string) string {
 		return a
 	}
 	return dir
+}
+
+// formatName is a --format value by its one name across commands (text,
+// csv, json, markdown, html): the older names and short forms ("table"
+// for text, "md" for markdown) are accepted as aliases.
+func formatName(f string) string {
+	switch strings.ToLower(f) {
+	case "table", "txt":
+		return "text"
+	case "md":
+		return "markdown"
+	case "htm":
+		return "html"
+	}
+	return strings.ToLower(f)
 }

@@ -203,3 +203,58 @@ func TestRun_EndsWithFilesAndNextCommands(t *testing.T) {
 		t.Errorf("runs: no %q and %s in\n%s%s", want, id, p.stdout, p.stderr)
 	}
 }
+
+// The smaller things: percentiles says why a window is widened; one set of
+// --format names (the old ones still accepted); master --tls-cert's help
+// names both listeners; the first live table is not an empty one.
+func TestFirstHour_Smaller(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	env := []string{"HORDE_RUNS_DIR=runs"}
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 100ms}\n    tasks:\n      - get: /delay/300\n        name: /delay/[ms]\n")
+	p := start(t, dir, env, hordeBin, "run", "s.yaml", "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "3s")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	out := p.stdout.String()
+	if strings.Contains(out, "-----------\n--------") {
+		t.Errorf("a table with two separators in a row:\n%s", out)
+	}
+	if !regexp.MustCompile(`Elapsed \ds, 1 users: no request has completed yet\n`).MatchString(out) {
+		t.Errorf("no first live table line:\n%s", out)
+	}
+	id := regexp.MustCompile(`runs/(\S+)\.db`).FindStringSubmatch(out)[1]
+
+	p = start(t, dir, env, hordeBin, "percentiles", id, "--from", "1s", "--to", "2s", "--format", "table")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("percentiles: exit %d\n%s", code, p.stderr)
+	}
+	if want := "the window asked for, 1s to 2s of the run, is widened to the whole minutes around it"; !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("percentiles: no %q in\n%s", want, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "/delay/[ms]") {
+		t.Errorf("percentiles: no row:\n%s", p.stdout)
+	}
+	for _, args := range [][]string{
+		{"percentiles", id, "--format", "text"},
+		{"percentiles", id, "--format", "csv"},
+		{"analyze", id, "--format", "table"},
+		{"analyze", id, "--format", "md"},
+		{"report", id, "--format", "md", "-o", "r.md"},
+	} {
+		p = start(t, dir, env, hordeBin, args...)
+		if code := p.wait(t, 30*time.Second); code != 0 {
+			t.Errorf("%v: exit %d\n%s", args, code, p.stderr)
+		}
+	}
+	p = start(t, dir, env, hordeBin, "percentiles", id, "--format", "xml")
+	if code := p.wait(t, 30*time.Second); code != 2 || !strings.Contains(p.stderr.String(), `--format: "xml" is not text or csv`) {
+		t.Errorf("percentiles --format xml: exit %d\n%s", code, p.stderr)
+	}
+
+	p = start(t, dir, env, hordeBin, "master", "--help")
+	p.wait(t, 30*time.Second)
+	if want := "serve the web UI over HTTPS and the worker channel over TLS with this certificate"; !strings.Contains(p.stdout.String(), want) {
+		t.Errorf("master --help: no %q in\n%s", want, p.stdout)
+	}
+}

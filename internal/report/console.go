@@ -77,7 +77,9 @@ func printStats(w io.Writer, s *stats.Snapshot, current bool) {
 	for i := range s.Entries {
 		b.WriteString(tableRow(&s.Entries[i], current) + "\n")
 	}
-	b.WriteString(sep)
+	if len(s.Entries) > 0 { // no rows: one separator, not two in a row
+		b.WriteString(sep)
+	}
 	b.WriteString(tableRow(&s.Total, current) + "\n\n")
 	io.WriteString(w, b.String())
 }
@@ -89,6 +91,10 @@ func PrintTable(w io.Writer, s *stats.Snapshot, users int) {
 	elapsed := s.Time.Sub(s.Start).Truncate(time.Second)
 	if s.Start.IsZero() || elapsed < 0 {
 		elapsed = 0
+	}
+	if len(s.Entries) == 0 && s.Total.Requests == 0 {
+		fmt.Fprintf(w, "Elapsed %s, %d users: no request has completed yet\n", elapsed, users)
+		return
 	}
 	fmt.Fprintf(w, "Elapsed %s, %d users\n", elapsed, users)
 	printStats(w, s, true)
