@@ -258,3 +258,34 @@ func TestFirstHour_Smaller(t *testing.T) {
 		t.Errorf("master --help: no %q in\n%s", want, p.stdout)
 	}
 }
+
+// A master that gave up waiting for its workers ends its run file as
+// broken: horde runs does not show it unfinished and the next master of the
+// scenario starts a new run instead of "resuming" one that never started.
+func TestMaster_GaveUpIsNotResumed(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	env := []string{"HORDE_RUNS_DIR=runs"}
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    tasks:\n      - get: /delay/1\n")
+	args := []string{"master", "s.yaml", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--headless",
+		"-u", "1", "-t", "10s", "-H", host, "--expect-workers", "1", "--expect-workers-max-wait", "1s", "--only-summary"}
+	p := start(t, dir, env, hordeBin, args...)
+	if code := p.wait(t, 30*time.Second); code != 3 {
+		t.Fatalf("master: exit %d, want 3\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	first := regexp.MustCompile(`run file: runs/(\S+)\.db`).FindStringSubmatch(p.stdout.String())
+	if first == nil {
+		t.Fatalf("no run file:\n%s", p.stdout)
+	}
+	p = start(t, dir, env, hordeBin, "runs")
+	p.wait(t, 30*time.Second)
+	if !regexp.MustCompile(first[1] + `.*broken`).MatchString(p.stdout.String()) {
+		t.Errorf("the run that never started is not broken in horde runs:\n%s", p.stdout)
+	}
+	p = start(t, dir, env, hordeBin, args...)
+	p.wait(t, 30*time.Second)
+	out := p.stdout.String()
+	if strings.Contains(out, "resumed run") || strings.Contains(out, first[1]) {
+		t.Errorf("the second master resumed the run that never started:\n%s", out)
+	}
+}

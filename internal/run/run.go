@@ -314,6 +314,7 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	if r.resumed == nil {
 		if beforeStart != nil {
 			if err := beforeStart(); err != nil {
+				r.notStarted(err)
 				return nil, err
 			}
 		}
