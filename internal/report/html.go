@@ -84,12 +84,12 @@ type htmlTask struct {
 // seconds. A null is a gap (a window without requests).
 type htmlChart struct {
 	T     []float64  `json:"t"`
-	RPS   []float64  `json:"rps"`
-	Fail  []float64  `json:"fail"`
+	RPS   []*float64 `json:"rps"` // null: a gap (no master recorded the run then)
+	Fail  []*float64 `json:"fail"`
 	P50   []*float64 `json:"p50"`
 	P95   []*float64 `json:"p95"`
 	P99   []*float64 `json:"p99"`
-	Users []int      `json:"users"`
+	Users []*int     `json:"users"`
 	// The shape's target: users in the closed model (TargetUsers), iterations
 	// per second in the open one (TargetRate); the other one is all nulls.
 	TargetUsers []*float64 `json:"target_users"`
@@ -104,6 +104,9 @@ type htmlChart struct {
 	XMax   float64       `json:"xmax"`
 	Events []htmlEvent   `json:"events"`
 	Target []TargetChart `json:"target"`
+	// Gaps are the times of the rows of nulls where the run was not
+	// recorded (a master restarted): lines break there, and only there.
+	Gaps []float64 `json:"gaps"`
 }
 
 type htmlEvent struct {
@@ -258,14 +261,24 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		}
 	}
 	c := &d.Chart
-	for _, p := range hist {
+	gapAt := gapLimit(hist)
+	for i, p := range hist {
+		if i > 0 && p.Time.Sub(hist[i-1].Time) > gapAt {
+			// A gap (a master restarted): a row of nulls, so no line crosses it.
+			c.T = append(c.T, unixSec(hist[i-1].Time.Add(time.Millisecond)))
+			c.Gaps = append(c.Gaps, c.T[len(c.T)-1])
+			c.RPS, c.Fail, c.Users = append(c.RPS, nil), append(c.Fail, nil), append(c.Users, nil)
+			c.P50, c.P95, c.P99 = append(c.P50, nil), append(c.P95, nil), append(c.P99, nil)
+			c.TargetUsers, c.TargetRate = append(c.TargetUsers, nil), append(c.TargetRate, nil)
+		}
 		c.T = append(c.T, unixSec(p.Time))
-		c.RPS = append(c.RPS, p.RPS)
-		c.Fail = append(c.Fail, p.FailPerSec)
+		rps, fail, users := p.RPS, p.FailPerSec, p.Users
+		c.RPS = append(c.RPS, &rps)
+		c.Fail = append(c.Fail, &fail)
 		c.P50 = append(c.P50, gap(p.P50Ms))
 		c.P95 = append(c.P95, gap(p.P95Ms))
 		c.P99 = append(c.P99, gap(p.P99Ms))
-		c.Users = append(c.Users, p.Users)
+		c.Users = append(c.Users, &users)
 		target := p.Target
 		if p.Open {
 			c.TargetUsers = append(c.TargetUsers, nil)
@@ -295,6 +308,21 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
+}
+
+// gapLimit is how far apart two ticks of the history are when the run was
+// not recorded between them (a master killed and resumed): five times the
+// usual interval, and at least 10 s.
+func gapLimit(hist []stats.Tick) time.Duration {
+	if len(hist) < 3 {
+		return 1<<63 - 1
+	}
+	d := make([]time.Duration, 0, len(hist)-1)
+	for i := 1; i < len(hist); i++ {
+		d = append(d, hist[i].Time.Sub(hist[i-1].Time))
+	}
+	slices.Sort(d)
+	return max(5*d[len(d)/2], 10*time.Second)
 }
 
 func unixSec(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }

@@ -285,3 +285,22 @@ func TestCPURate(t *testing.T) {
 		})
 	}
 }
+
+// A resumed run's charts break at the gap in its recording, and only there.
+func TestWriteHTML_gapBreaksTheLines(t *testing.T) {
+	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
+	var hist []stats.Tick
+	for _, sec := range []int{0, 2, 4, 6, 180, 182, 184} { // no master from 6 s to 180 s
+		hist = append(hist, stats.Tick{Time: start.Add(time.Duration(sec) * time.Second), RPS: 10, Users: 5, P50Ms: 3, P95Ms: 4, P99Ms: 5})
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, Info{Start: start, End: start.Add(184 * time.Second)}, &stats.Snapshot{}, hist); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`"rps":[10,10,10,10,null,10,10,10]`, `"users":[5,5,5,5,null,5,5,5]`, `"gaps":[1767366006.001]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in the chart data", want)
+		}
+	}
+}
