@@ -3,12 +3,17 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The first hour (issue 30): what a new user trips over, through the doors
@@ -288,4 +293,58 @@ func TestMaster_GaveUpIsNotResumed(t *testing.T) {
 	if strings.Contains(out, "resumed run") || strings.Contains(out, first[1]) {
 		t.Errorf("the second master resumed the run that never started:\n%s", out)
 	}
+}
+
+// A worker killed with -9 shows in the console table ("1 worker (1
+// lost)") and in the web UI's header, and the empty Failures and
+// Exceptions tabs say they are empty.
+func TestMaster_LostWorkerShows(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 200ms}\n    tasks:\n      - get: /delay/1\n")
+
+	// The console: a headless master.
+	port := freePort(t)
+	m, _ := startMaster(t, dir, port, "s.yaml", "--headless", "-u", "4", "-r", "100", "-t", "12s", "-H", host,
+		"--expect-workers", "2", "--expect-workers-max-wait", "20s", "--heartbeat-timeout", "2s", "--runs-dir", "runs")
+	w1 := startWorker(t, t.TempDir(), port)
+	startWorker(t, t.TempDir(), port)
+	waitLog(t, m, regexp.MustCompile(`all users spawned`), 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(m.stdout.String(), ", 2 workers\n") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(w1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := m.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("master: exit %d\n%s", code, m.stderr)
+	}
+	out := m.stdout.String()
+	for _, want := range []string{", 4 users, 2 workers\n", ", 1 worker (1 lost)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the live tables:\n%s", want, out)
+		}
+	}
+
+	// The web UI.
+	port = freePort(t)
+	web := freePort(t)
+	m, _ = startMaster(t, dir, port, "s.yaml", "-u", "4", "-r", "100", "-t", "60s", "-H", host, "--autostart",
+		"--web-port", strconv.Itoa(web), "--heartbeat-timeout", "2s", "--runs-dir", "runs")
+	w1 = startWorker(t, t.TempDir(), port)
+	startWorker(t, t.TempDir(), port)
+	ctx := newBrowser(t)
+	browserDo(t, ctx, "open the web UI", chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", web)))
+	browserWait(t, ctx, "two workers in the header", `document.getElementById("status-workers").textContent === "2"`, 20*time.Second)
+	if err := syscall.Kill(w1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	browserWait(t, ctx, "the lost worker in the header", `document.getElementById("status-workers").textContent === "1 (1 lost)"`, 20*time.Second)
+	browserScreenshot(t, ctx, "lost-worker")
+	browserDo(t, ctx, "open the Failures tab", chromedp.Click(`button[data-tab="failures"]`))
+	browserWait(t, ctx, "the empty Failures tab", `!document.getElementById("failures-none").hidden && document.getElementById("failures-none").offsetParent !== null`, 10*time.Second)
+	browserScreenshot(t, ctx, "no-failures")
+	browserDo(t, ctx, "open the Exceptions tab", chromedp.Click(`button[data-tab="exceptions"]`))
+	browserWait(t, ctx, "the empty Exceptions tab", `!document.getElementById("exceptions-none").hidden && document.getElementById("exceptions-none").offsetParent !== null`, 10*time.Second)
 }

@@ -179,6 +179,8 @@
 
   function renderFailures(errors) {
     $("failures-count").textContent = errors.length ? "(" + errors.length + ")" : "";
+    $("failures-none").hidden = errors.length > 0;
+    $("failures").hidden = errors.length === 0;
     // error is HTML-escaped by the server already, as Locust's.
     $("failures-body").innerHTML = errors.map((e) =>
       "<tr><td>" + e.occurrences + "</td><td class=\"text\">" + esc(e.method) + "</td><td class=\"text\">" +
@@ -396,11 +398,14 @@
       if (ui.run.spec.host) $("status-host").textContent = ui.run.spec.host;
       const ex = (await getJSON("./exceptions")).exceptions;
       $("exceptions-count").textContent = ex.length ? "(" + ex.length + ")" : "";
+      $("exceptions-none").hidden = ex.length > 0;
+      $("exceptions").hidden = ex.length === 0;
       // msg and traceback are HTML-escaped by the server, as Locust's.
       $("exceptions-body").innerHTML = ex.map((e) => "<tr><td>" + e.count + "</td><td class=\"text pre\">" +
         e.msg + "</td><td class=\"text pre\">" + e.traceback + "</td><td class=\"text\">" + esc(e.nodes) + "</td></tr>").join("");
       const ws = (await getJSON("./api/v1/workers")).workers;
       $("workers-none").hidden = ws.length > 0;
+      renderWorkerCount(ws);
       $("workers-body").innerHTML = ws.map((w) => "<tr><td class=\"text\">" + esc(w.id) + "</td><td class=\"text\">" +
         esc(w.host) + "</td><td class=\"text\">" + esc(w.state) + "</td><td>" + w.users + "</td><td>" +
         w.cpu.toFixed(1) + "%</td><td>" + (w.memory / 1048576).toFixed(0) + " MiB</td><td class=\"text\">" +
@@ -408,6 +413,20 @@
     } catch (e) {
       // the next poll will tell
     }
+  }
+
+  // renderWorkerCount shows a distributed run's workers in the header, as
+  // Locust does: those in the run, and those lost (missing: killed, no
+  // heartbeat) or disconnected (within their reconnect grace).
+  function renderWorkerCount(ws) {
+    $("status-workers-box").hidden = ws.length === 0;
+    const lost = ws.filter((w) => w.state === "missing").length;
+    const gone = ws.filter((w) => w.state === "disconnected").length;
+    const extra = [];
+    if (gone) extra.push(gone + " disconnected");
+    if (lost) extra.push(lost + " lost");
+    $("status-workers").textContent = (ws.length - lost - gone) + (extra.length ? " (" + extra.join(", ") + ")" : "");
+    $("status-workers").className = lost ? "state-lost" : "";
   }
 
   function every(ms, fn) {
