@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -298,10 +299,18 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		c.P95Trend = trendOn(info.P95Trend, c.T)
 		c.P95TrendLabel = trendLabel("95th percentile", info.P95Trend)
 	}
-	c.Target = TargetCharts(info.Target)
+	var lines []TargetSeries
+	for _, ts := range info.Target {
+		if !isStartTime(ts.Metric) && !isStartTime(ts.Name) {
+			lines = append(lines, ts)
+		}
+	}
+	c.Target = TargetCharts(lines)
 	for _, e := range info.Events {
 		c.Events = append(c.Events, htmlEvent{T: unixSec(e.T), Kind: e.Kind, Detail: e.Detail})
 	}
+	c.Events = append(c.Events, startEvents(info.Target, info.Start, info.End)...)
+	slices.SortStableFunc(c.Events, func(a, b htmlEvent) int { return cmp.Compare(a.T, b.T) })
 	c.XMin, c.XMax = chartSpan(c)
 	d.HasCharts = d.HasHistory || len(c.Target) > 0
 	if err := htmlTemplate.Execute(w, d); err != nil {
@@ -373,6 +382,8 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	var mem, cpu, other []line
 	for _, s := range ts {
 		switch {
+		case isStartTime(s.Metric) || isStartTime(s.Name):
+			// an event (startEvents), not a line
 		case s.Memory:
 			mem = append(mem, line{label(s), s.Trend, s.Points})
 		case isCPU(s.Metric):
@@ -425,7 +436,59 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	var out []TargetChart
 	out = append(out, build("chart-memory", "Target memory", "bytes", mem)...)
 	out = append(out, build("chart-cpu", "Target CPU", "cores", cpu)...)
-	out = append(out, build("chart-target-other", "Target: other metrics", "", other)...)
+	// The other metrics: one chart each, so that ~10 goroutines are not
+	// drawn on the scale of a number in the billions; the unit follows the
+	// name (Prometheus's base units).
+	for i, l := range other {
+		id := "chart-target-other"
+		if i > 0 {
+			id = fmt.Sprintf("chart-target-other-%d", i+1)
+		}
+		out = append(out, build(id, "Target: "+l.label, unitOf(l.label), []line{l})...)
+	}
+	return out
+}
+
+// unitOf is the unit of a metric by its name's suffix (Prometheus names
+// carry their base unit): "bytes", "seconds", or "" for a plain number.
+func unitOf(metric string) string {
+	m := strings.TrimSuffix(strings.TrimSuffix(metric, "_total"), "_sum")
+	switch {
+	case strings.HasSuffix(m, "_bytes"):
+		return "bytes"
+	case strings.HasSuffix(m, "_seconds"):
+		return "seconds"
+	}
+	return ""
+}
+
+// isStartTime tells a series of a process's start time
+// (process_start_time_seconds): an event, not a line.
+func isStartTime(metric string) bool { return strings.HasSuffix(metric, "start_time_seconds") }
+
+// startEvents turns start-time series into "target started" events: at
+// the start time a series first shows when it falls in from..to, and at
+// every later change of it (a restart).
+func startEvents(ts []TargetSeries, from, to time.Time) []htmlEvent {
+	var out []htmlEvent
+	for _, s := range ts {
+		if !isStartTime(s.Metric) && !isStartTime(s.Name) {
+			continue
+		}
+		prev := math.NaN()
+		for _, p := range s.Points {
+			if p.V == prev {
+				continue
+			}
+			first := math.IsNaN(prev)
+			prev = p.V
+			at := time.UnixMilli(int64(p.V * 1000))
+			if first && (at.Before(from) || (!to.IsZero() && at.After(to))) {
+				continue // started before the run
+			}
+			out = append(out, htmlEvent{T: unixSec(at), Kind: "target started", Detail: s.Name})
+		}
+	}
 	return out
 }
 

@@ -319,6 +319,16 @@
       a >= 1 << 10 ? (v / (1 << 10)).toFixed(0) + " KiB" : v.toFixed(0) + " B";
   };
 
+  // fmtAxis formats a value of a chart's unit: bytes as KiB/MiB/GiB,
+  // seconds as ms or s, anything else to four significant digits (so that
+  // close ticks such as 0.0215 and 0.022 stay apart).
+  const fmtAxis = (unit) => (v) => {
+    if (v == null) return "";
+    if (unit === "bytes") return fmtBytes(v);
+    if (unit === "seconds") return Math.abs(v) < 1 ? +(v * 1000).toPrecision(4) + " ms" : +v.toPrecision(4) + " s";
+    return String(+v.toPrecision(4));
+  };
+
   async function loadSoak() {
     try {
       soakUI.doc = await getJSON("./api/v1/soak");
@@ -362,13 +372,15 @@
         const series = [{}].concat(c.series.map((x) => {
           const stroke = SOAK_COLORS[x.trend ? (color - 1 + SOAK_COLORS.length) % SOAK_COLORS.length : color++ % SOAK_COLORS.length];
           return { label: x.label, stroke, width: x.trend ? 2 : 1.5, dash: x.trend ? [8, 5] : undefined, spanGaps: true, points: { show: false },
-            value: c.unit === "bytes" ? (u, v) => fmtBytes(v) : undefined };
+            value: (u, v) => fmtAxis(c.unit)(v) };
         }));
         const opts = {
           title: c.title + (c.unit ? " (" + c.unit + ")" : ""),
           width: Math.max(box.clientWidth, 300), height: 260,
           scales: { x: { time: true } },
-          axes: [{}, { size: 80, values: c.unit === "bytes" ? (u, vs) => vs.map(fmtBytes) : undefined }],
+          // size: wide enough for "1023.9 MiB" or a seven-digit count, never clipped
+          axes: [{}, { size: (u, vs) => vs ? Math.max(60, 12 + 7 * Math.max(...vs.map((v) => String(v).length))) : 60,
+            values: (u, vs) => vs.map(fmtAxis(c.unit)) }],
           series,
         };
         entry = { key, el, plot: new uPlot(opts, data, el) };
