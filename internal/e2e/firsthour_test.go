@@ -348,3 +348,113 @@ func TestMaster_LostWorkerShows(t *testing.T) {
 	browserDo(t, ctx, "open the Exceptions tab", chromedp.Click(`button[data-tab="exceptions"]`))
 	browserWait(t, ctx, "the empty Exceptions tab", `!document.getElementById("exceptions-none").hidden && document.getElementById("exceptions-none").offsetParent !== null`, 10*time.Second)
 }
+
+// axesJS reads every uPlot chart's y axis as drawn: its label, its tick
+// labels, its width and the width of its widest tick label in its font.
+const axesJS = `(() => {
+  const plots = [];
+  if (window.hordeReport) for (const [id, u] of Object.entries(window.hordeReport.charts)) plots.push([id, u]);
+  if (window.hordeUI && window.hordeUI.soak) for (const [id, e] of window.hordeUI.soak.plots) plots.push(["soak-" + id, e.plot]);
+  const ctx = document.createElement("canvas").getContext("2d");
+  return plots.map(([id, u]) => {
+    const a = u.axes[1];
+    const vals = (a._values || []).filter((v) => v !== "" && v != null).map(String);
+    ctx.font = a.font ? a.font[0] : "12px sans-serif";
+    const widest = Math.max(0, ...vals.map((v) => ctx.measureText(v).width));
+    return { id, title: u.root.querySelector(".u-title") ? u.root.querySelector(".u-title").textContent : "",
+      label: a.label || "", values: vals, size: a._size || 0, widest: widest / (window.devicePixelRatio || 1),
+      series: u.series.slice(1).map((s) => s.label) };
+  });
+})()`
+
+type chartAxis struct {
+	ID, Title, Label string
+	Values           []string
+	Size, Widest     float64
+	Series           []string
+}
+
+// checkAxes checks charts that can be read: a unit on every y axis (its
+// label, or a unit in each tick), no two ticks alike, no tick label wider
+// than its axis, and no process start time drawn as a line.
+func checkAxes(t *testing.T, charts []chartAxis) {
+	t.Helper()
+	unit := regexp.MustCompile(`(B|KiB|MiB|GiB|ms|s)$`)
+	for _, c := range charts {
+		t.Logf("%s %q: y %q ticks %q (widest %.0f px of %.0f)", c.ID, c.Title, c.Label, c.Values, c.Widest, c.Size)
+		if len(c.Values) < 2 {
+			t.Errorf("%s: %d y ticks %q", c.ID, len(c.Values), c.Values)
+			continue
+		}
+		withUnits := true
+		for _, v := range c.Values {
+			withUnits = withUnits && unit.MatchString(v)
+		}
+		if c.Label == "" && !withUnits && !strings.Contains(c.Title, "(") {
+			t.Errorf("%s %q: no unit on the y axis (label %q, ticks %q)", c.ID, c.Title, c.Label, c.Values)
+		}
+		seen := map[string]bool{}
+		for _, v := range c.Values {
+			if seen[v] {
+				t.Errorf("%s: the tick %q repeats: %q", c.ID, v, c.Values)
+			}
+			seen[v] = true
+		}
+		if c.Widest > c.Size {
+			t.Errorf("%s: a y tick label is %.0f px wide on an axis of %.0f px: clipped (%q)", c.ID, c.Widest, c.Size, c.Values)
+		}
+		for _, s := range c.Series {
+			if strings.Contains(s, "start_time_seconds") {
+				t.Errorf("%s: %s drawn as a line", c.ID, s)
+			}
+		}
+		if len(c.Series) > 1 && strings.HasPrefix(c.Title, "Target: ") {
+			t.Errorf("%s: several metrics %q on one axis", c.ID, c.Series)
+		}
+	}
+}
+
+// Every chart of the HTML report and of the web UI's Soak tab can be read:
+// checked on the axes Chromium drew, with screenshots.
+func TestCharts_AxesReadable(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		skipOrFail(t, "no browser: %v", err)
+	}
+	host, admin := startTargetWithAdmin(t, "--leak-bytes-per-second", "2000000")
+	dir := t.TempDir()
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 100ms}\n    tasks:\n      - get: /delay/5\n        name: /delay/[ms]\n")
+	web := freePort(t)
+	p := start(t, dir, []string{"HORDE_RUNS_DIR=runs"}, hordeBin, "run", "s.yaml", "-H", host, "-u", "4", "-r", "50", "-t", "14s",
+		"--scrape", "http://"+admin+"/metrics", "--autostart", "--autoquit", "0", "--web-port", strconv.Itoa(web), "--only-summary")
+	ctx := newBrowser(t)
+	browserDo(t, ctx, "open the web UI", chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", web)))
+	time.Sleep(10 * time.Second) // a few scrapes
+	browserDo(t, ctx, "open the Soak tab", chromedp.Click(`button[data-tab="soak"]`))
+	browserWait(t, ctx, "the Soak tab's charts", `window.hordeUI.soak.plots.size >= 2`, 15*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	height := browserEval[int](t, ctx, `document.documentElement.scrollHeight`)
+	browserDo(t, ctx, "fit the page", chromedp.EmulateViewport(1280, int64(height)))
+	browserScreenshot(t, ctx, "soak-tab")
+	checkAxes(t, browserEval[[]chartAxis](t, ctx, axesJS))
+	if code := p.wait(t, 60*time.Second); code > 1 {
+		t.Fatalf("run: exit %d\n%s", code, p.stderr)
+	}
+	id := regexp.MustCompile(`runs/(\S+)\.db`).FindStringSubmatch(p.stdout.String())
+	if id == nil {
+		t.Fatalf("no run file:\n%s", p.stdout)
+	}
+	html := filepath.Join(dir, "report.html")
+	if code, out, errOut := hordeIn(t, dir, "report", id[1], "--runs-dir", "runs", "-o", html); code != 0 {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errOut)
+	}
+	browserDo(t, ctx, "open the report", chromedp.EmulateViewport(1280, 1000), chromedp.Navigate("file://"+html))
+	browserWait(t, ctx, "the report's charts", `window.hordeReport && window.hordeReport.ready`, 10*time.Second)
+	charts := browserEval[[]chartAxis](t, ctx, axesJS)
+	if len(charts) < 5 {
+		t.Errorf("%d charts in the report, want the request charts and the target's", len(charts))
+	}
+	height = browserEval[int](t, ctx, `document.documentElement.scrollHeight`)
+	browserDo(t, ctx, "fit the page", chromedp.EmulateViewport(1280, int64(height)))
+	browserScreenshot(t, ctx, "report")
+	checkAxes(t, charts)
+}

@@ -450,7 +450,8 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 }
 
 // unitOf is the unit of a metric by its name's suffix (Prometheus names
-// carry their base unit): "bytes", "seconds", or "" for a plain number.
+// carry their base unit): "bytes", "seconds", "ratio", else "count" (a
+// metric without a unit counts things: goroutines, open files).
 func unitOf(metric string) string {
 	m := strings.TrimSuffix(strings.TrimSuffix(metric, "_total"), "_sum")
 	switch {
@@ -458,8 +459,10 @@ func unitOf(metric string) string {
 		return "bytes"
 	case strings.HasSuffix(m, "_seconds"):
 		return "seconds"
+	case strings.HasSuffix(m, "_ratio"):
+		return "ratio"
 	}
-	return ""
+	return "count"
 }
 
 // isStartTime tells a series of a process's start time

@@ -218,7 +218,7 @@ func TestWriteHTML_soakCharts(t *testing.T) {
 		{ID: "chart-cpu", Title: "Target CPU", Unit: "cores", T: []float64{t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "process_cpu_seconds_total (cores)", V: []*float64{f(0.25), f(0.25), f(0.25), f(0.25), f(0.25)}},
 		}},
-		{ID: "chart-target-other", Title: "Target: go_goroutines", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
+		{ID: "chart-target-other", Title: "Target: go_goroutines", Unit: "count", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "go_goroutines", V: []*float64{f(12), f(12), f(12), f(12), f(12), f(12)}},
 		}},
 	}
@@ -340,7 +340,7 @@ func TestWriteHTML_oneMetricPerChart(t *testing.T) {
 	for _, c := range d.Target {
 		got = append(got, c.ID+" "+c.Title+" ["+c.Unit+"]")
 	}
-	want := []string{"chart-target-other Target: go_goroutines []", "chart-target-other-2 Target: http_request_duration_seconds_sum [seconds]"}
+	want := []string{"chart-target-other Target: go_goroutines [count]", "chart-target-other-2 Target: http_request_duration_seconds_sum [seconds]"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("charts (-want +got):\n%s", diff)
 	}
