@@ -413,6 +413,9 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 				add(l.trend.To)
 			}
 		}
+		if len(ms) == 0 { // nothing to draw yet (CPU needs two samples): no chart with a time axis of nothing
+			return nil
+		}
 		slices.Sort(ms)
 		c := TargetChart{ID: id, Title: title, Unit: unit, T: make([]float64, len(ms))}
 		at := make(map[int64]int, len(ms))
