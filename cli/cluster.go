@@ -70,6 +70,9 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	f.BoolVar(&c.allowOpen, "allow-open-workers", false, "let workers join beyond loopback without --worker-token or mutual TLS: anyone who reaches the port gets the scenario and its data files (warned at start and hourly); Locust workers, which have no token, join from beyond loopback only with it")
 	f.StringVarP(&c.locustfile, "locustfile", "f", "", "take Locust workers (locust -f FILE --worker) running this locustfile's User classes, on the same port (docs/locust.md); a scenario FILE argument too serves horde workers")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
+	// On the master one certificate secures both listeners.
+	f.Lookup("tls-cert").Usage = "serve the web UI over HTTPS and the worker channel over TLS with this certificate (workers then dial with --tls-ca)"
+	f.Lookup("tls-key").Usage = "private key of --tls-cert (for the web UI and the worker channel)"
 	f.StringVar(&o.onSigterm, "sigterm", "stop", "on SIGTERM: stop the run (as on Ctrl-C), or handover: leave it running for the next master on --runs-dir (a Kubernetes pod deleted or moved); see docs/runs.md")
 	f.BoolVar(&o.resume, "resume", true, "go on with an unfinished run of this scenario found in --runs-dir (a master that was killed); see docs/runs.md")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -41,14 +42,19 @@ See docs/runs.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			if format != "table" && format != "csv" {
-				return badInput("--format: %q is not table or csv", format)
+			switch format = formatName(format); format {
+			case "text", "csv":
+			default:
+				return badInput("--format: %q is not text or csv", format)
 			}
 			if to.d != 0 && to.d <= from.d {
 				return badInput("--to (%v) must be after --from (%v)", to.d, from.d)
 			}
 			ctx := cmd.Context()
 			path := run.Resolve(args[0], dir)
+			if _, err := os.Stat(path); err != nil {
+				return badInput("no run %q: not a run file, nor a run id in %s (another directory: --runs-dir DIR or HORDE_RUNS_DIR)", args[0], absDir(dir))
+			}
 			st, err := store.Open(ctx, path)
 			if err != nil {
 				return badInput("%v", err)
@@ -74,8 +80,13 @@ See docs/runs.md.`,
 				return badInput("%s: no per-minute histograms between %s and %s (runs recorded before horde kept them have none)",
 					path, start.Format(time.RFC3339), end.Format(time.RFC3339))
 			}
-			fmt.Fprintf(stderr, "run %s: %d minutes from %s (start %+v) to %s\n", rr.ID, mins, start.Local().Format("15:04"),
-				start.Sub(rr.Started).Round(time.Second), end.Local().Format("15:04"))
+			off := func(t time.Time) string { return fmt.Sprintf("%+v", t.Sub(rr.Started).Round(time.Second)) }
+			fmt.Fprintf(stderr, "run %s: %d minutes, %s to %s (%s to %s of the run)\n", rr.ID, mins, start.Local().Format("15:04"),
+				end.Local().Format("15:04"), off(start), off(end))
+			if (from.d > 0 && !start.Equal(rr.Started.Add(from.d))) || (to.d > 0 && !end.Equal(rr.Started.Add(to.d))) {
+				fmt.Fprintf(stderr, "horde: the window asked for, %s to %s of the run, is widened to the whole minutes around it: the run file keeps one histogram per clock minute, so percentiles over part of a minute cannot be told apart\n",
+					off(rr.Started.Add(from.d)), off(rr.Started.Add(to.d)))
+			}
 			return writePercentiles(stdout, hs, format)
 		},
 	}
@@ -83,7 +94,7 @@ See docs/runs.md.`,
 	f.StringVar(&dir, "runs-dir", run.DefaultRunsDir, "directory of the run files")
 	f.Var(&from, "from", "start of the window, from the run's start (e.g. 10m)")
 	f.Var(&to, "to", "end of the window, from the run's start (default: the end)")
-	f.StringVar(&format, "format", "table", "table or csv")
+	f.StringVar(&format, "format", "text", "text (a table) or csv (\"table\" is accepted for text)")
 	return cmd
 }
 

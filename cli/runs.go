@@ -41,6 +41,11 @@ killed shows as "unfinished". See docs/runs.md.`,
 			if err != nil {
 				return badInput("--runs-dir: %v", err)
 			}
+			if len(sums) == 0 {
+				fmt.Fprintf(stderr, "horde: no runs in %s (another directory: --runs-dir DIR or HORDE_RUNS_DIR)\n", absDir(dir))
+				return nil
+			}
+			fmt.Fprintf(stderr, "runs in %s\n", absDir(dir))
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTART\tDURATION\tSTATUS\tREQUESTS\tFAILURES\tEXIT")
 			for _, s := range sums {
@@ -99,6 +104,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
+			format = formatName(format)
 			if format != "text" && format != "json" && format != "markdown" {
 				return badInput("--format: %q is not text, json or markdown", format)
 			}
@@ -117,7 +123,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if len(args) != 1 {
 				return badInput("name a run file (or a run id), or use --prometheus URL --query Q")
 			}
-			rf, err := run.Open(ctx, run.Resolve(args[0], dir))
+			rf, err := openRun(ctx, args[0], dir)
 			if err != nil {
 				return err
 			}
@@ -306,7 +312,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				}
 			}
 			var write func(io.Writer, report.Info, *stats.Snapshot, []stats.Tick) error
-			switch format {
+			switch format = formatName(format); format {
 			case "html":
 				write = report.WriteHTML
 			case "json":
@@ -319,7 +325,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				return badInput("--format: %q is not html, json or markdown", format)
 			}
 			ctx := cmd.Context()
-			rf, err := run.Open(ctx, run.Resolve(args[0], dir))
+			rf, err := openRun(ctx, args[0], dir)
 			if err != nil {
 				return err
 			}
@@ -373,4 +379,37 @@ func writeJUnit(path, suite string, info report.Info, s *stats.Snapshot) error {
 		return badInput("--junit: %v", err)
 	}
 	return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("--junit: %w", err)}
+}
+
+// openRun opens a run given as a file or as a run id under dir; a run found
+// neither way is an error naming the directory looked in.
+func openRun(ctx context.Context, arg, dir string) (*run.File, error) {
+	path := run.Resolve(arg, dir)
+	if _, err := os.Stat(path); err != nil && errors.Is(err, os.ErrNotExist) {
+		return nil, badInput("no run %q: not a run file, nor a run id in %s (another directory: --runs-dir DIR or HORDE_RUNS_DIR; horde runs lists them)", arg, absDir(dir))
+	}
+	return run.Open(ctx, path)
+}
+
+// absDir is dir as an absolute path, for messages.
+func absDir(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
+}
+
+// formatName is a --format value by its one name across commands (text,
+// csv, json, markdown, html): the older names and short forms ("table"
+// for text, "md" for markdown) are accepted as aliases.
+func formatName(f string) string {
+	switch strings.ToLower(f) {
+	case "table", "txt":
+		return "text"
+	case "md":
+		return "markdown"
+	case "htm":
+		return "html"
+	}
+	return strings.ToLower(f)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,9 +82,6 @@ input (the scenario, a flag, or a template that cannot render).`,
 				if ci < 0 {
 					return badInput("--class %q: the scenario's user classes are %s", class, strings.Join(names, ", "))
 				}
-			}
-			if c := plan.Classes[ci]; c.New != nil || slices.ContainsFunc(c.Tasks, func(t *scenario.Task) bool { return t.Script != nil }) {
-				return badInput("user class %s runs Starlark code, which horde try does not trace yet: run it once with horde run %s -u 1 -i 1 --headless -L debug to see each request", c.Name, args[0])
 			}
 			return runTry(cmd.Context(), stdout, args[0], plan, h, ci, bodyLimit, timeout.d)
 		},

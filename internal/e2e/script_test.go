@@ -292,7 +292,7 @@ func TestScript_SyntaxErrors(t *testing.T) {
 		file string
 		want []string
 	}{
-		{bad, []string{bad + ":4:1: got newline, want ':'"}},
+		{bad, []string{bad + ":3:12: missing ':' at the end of the line"}},
 		{unresolved, []string{unresolved + ":4:11: undefined: nope", unresolved + ":5:5: undefined: undefined_fn"}},
 		{noUsers, []string{noUsers + ":1:1: users is missing"}},
 	}

@@ -28,6 +28,7 @@ users:
   - name: a
     tasks:
       - get: /
+        capture: {given: {header: X-Given}} # what RunOnce is given comes from a capture
 `, srv.URL)
 	plan, err := scenario.Parse("t.yaml", ".", []byte(src), scenario.Options{})
 	if err != nil {

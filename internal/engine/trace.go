@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/stats"
@@ -136,7 +137,69 @@ func Try(ctx context.Context, cfg TryConfig) error {
 		}
 		e.cfg.Vars = vars
 	}
-	pu := classes[cfg.Class].New().(*planUser)
+	user := classes[cfg.Class].New()
+	pu, ok := user.(*planUser)
+	if !ok { // a script's user class
+		if err := tryUser(ctx, taskCtx, u, user, cfg.Plan.Classes[cfg.Class], phase); err != nil {
+			return err
+		}
+	} else if err := tryPlanUser(ctx, taskCtx, u, pu, phase); err != nil {
+		return err
+	}
+	if len(cfg.Plan.Teardown) > 0 {
+		phase("teardown")
+		if _, err := e.runOnce(ctx, cfg.Plan, cfg.Plan.Teardown, cfg.Host, vars); err != nil {
+			return fmt.Errorf("teardown: %w", err)
+		}
+	}
+	return ctx.Err()
+}
+
+// taskRunner is a user class that runs a given task (internal/script's).
+type taskRunner interface {
+	RunTask(ctx context.Context, vu horde.VU, i int) error
+}
+
+// tryUser runs a script user's on_start, each task once in order, and
+// on_stop.
+func tryUser(ctx, taskCtx context.Context, u *vuser, user horde.User, c *scenario.Class, phase func(string)) error {
+	phase("on_start")
+	if err := user.OnStart(taskCtx, u); err != nil {
+		return fmt.Errorf("on_start: %w", err)
+	}
+	tr, ok := user.(taskRunner)
+	if !ok {
+		phase("a task")
+		if err := user.Task(taskCtx, u); err != nil {
+			return fmt.Errorf("task: %w", err)
+		}
+	}
+	for i := 0; ok && i < len(c.Tasks); i++ {
+		name := taskPhase(i, c.Tasks)
+		phase(name)
+		if err := tr.RunTask(taskCtx, u, i); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	phase("on_stop")
+	if err := user.OnStop(ctx, u); err != nil {
+		return fmt.Errorf("on_stop: %w", err)
+	}
+	return nil
+}
+
+func taskPhase(i int, tasks []*scenario.Task) string {
+	t := tasks[i]
+	name := fmt.Sprintf("task %d of %d (weight %d)", i+1, len(tasks), t.Weight)
+	if t.Name != "" {
+		name += " " + t.Name
+	}
+	return name
+}
+
+// tryPlanUser runs a scenario user's on_start, each task once in order
+// (its steps, or the script function it names), and on_stop.
+func tryPlanUser(ctx, taskCtx context.Context, u *vuser, pu *planUser, phase func(string)) error {
 	pc := pu.pc
 	if len(pc.class.OnStart) > 0 || len(pc.class.Feeds) > 0 {
 		phase("on_start")
@@ -145,18 +208,24 @@ func Try(ctx context.Context, cfg TryConfig) error {
 		return fmt.Errorf("on_start: %w", err)
 	}
 	for i, steps := range pc.tasks {
-		t := pc.class.Tasks[i]
-		name := fmt.Sprintf("task %d of %d (weight %d)", i+1, len(pc.tasks), t.Weight)
-		if t.Name != "" {
-			name += " " + t.Name
-		}
+		name := taskPhase(i, pc.class.Tasks)
 		phase(name)
 		if len(pc.class.IterationFeeds) > 0 {
 			if err := pu.feedIteration(taskCtx, u); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		if err := pu.runSteps(taskCtx, u, steps); err != nil {
+		var err error
+		if sc := pc.scripts[i]; sc != nil {
+			if sc.Run == nil {
+				err = fmt.Errorf("%s: script %s of %s was not loaded", sc.Pos, sc.Name, sc.File)
+			} else {
+				err = sc.Run(taskCtx, u, pu.vars)
+			}
+		} else {
+			err = pu.runSteps(taskCtx, u, steps)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -166,11 +235,30 @@ func Try(ctx context.Context, cfg TryConfig) error {
 			return fmt.Errorf("on_stop: %w", err)
 		}
 	}
-	if len(cfg.Plan.Teardown) > 0 {
-		phase("teardown")
-		if _, err := e.runOnce(ctx, cfg.Plan, cfg.Plan.Teardown, cfg.Host, vars); err != nil {
-			return fmt.Errorf("teardown: %w", err)
-		}
+	return nil
+}
+
+// Tracing tells a script (internal/script) whether its requests are shown.
+func (u *vuser) Tracing() bool { return u.e.cfg.Trace != nil }
+
+// TraceScript shows a script's request (internal/script), already
+// recorded: req and resp are copies the script kept, ev the checks its
+// script made after it and the failure recorded.
+func (u *vuser) TraceScript(req *fasthttp.Request, resp *fasthttp.Response, name string, pos scenario.Pos, took time.Duration, errText string, ev *scenario.Trace) {
+	x := &Exchange{
+		Method:  string(req.Header.Method()),
+		URL:     string(req.URI().FullURI()),
+		Name:    name,
+		Took:    took,
+		Err:     errText,
+		Failure: ev.Failure,
+		Eval:    ev,
+		Pos:     pos,
+		req:     req,
+		resp:    resp,
 	}
-	return ctx.Err()
+	if errText == "" {
+		x.Status = resp.StatusCode()
+	}
+	u.e.cfg.Trace(x)
 }

@@ -77,7 +77,9 @@ func printStats(w io.Writer, s *stats.Snapshot, current bool) {
 	for i := range s.Entries {
 		b.WriteString(tableRow(&s.Entries[i], current) + "\n")
 	}
-	b.WriteString(sep)
+	if len(s.Entries) > 0 { // no rows: one separator, not two in a row
+		b.WriteString(sep)
+	}
 	b.WriteString(tableRow(&s.Total, current) + "\n\n")
 	io.WriteString(w, b.String())
 }
@@ -85,12 +87,23 @@ func printStats(w io.Writer, s *stats.Snapshot, current bool) {
 // PrintTable writes the live console table (Locust prints it every 2 s):
 // a line with the elapsed time and user count, then one row per entry and
 // the Aggregated row, with the current (window) rates.
-func PrintTable(w io.Writer, s *stats.Snapshot, users int) {
+//
+// workers, when not "", follows the user count: a distributed run's
+// workers ("2 workers (1 lost)").
+func PrintTable(w io.Writer, s *stats.Snapshot, users int, workers string) {
 	elapsed := s.Time.Sub(s.Start).Truncate(time.Second)
 	if s.Start.IsZero() || elapsed < 0 {
 		elapsed = 0
 	}
-	fmt.Fprintf(w, "Elapsed %s, %d users\n", elapsed, users)
+	head := fmt.Sprintf("Elapsed %s, %d users", elapsed, users)
+	if workers != "" {
+		head += ", " + workers
+	}
+	if len(s.Entries) == 0 && s.Total.Requests == 0 {
+		fmt.Fprintf(w, "%s: no request has completed yet\n", head)
+		return
+	}
+	fmt.Fprintln(w, head)
 	printStats(w, s, true)
 }
 

@@ -7,7 +7,7 @@ import (
 
 func TestPrintTable(t *testing.T) {
 	var b strings.Builder
-	PrintTable(&b, testSnapshot(), 20)
+	PrintTable(&b, testSnapshot(), 20, "")
 	out := b.String()
 	golden(t, "table.golden.txt", []byte(out))
 
@@ -39,7 +39,7 @@ func TestPrintTable_truncatesLongNames(t *testing.T) {
 	s := testSnapshot()
 	s.Entries[0].Name = "/api/" + strings.Repeat("x", 100)
 	var b strings.Builder
-	PrintTable(&b, s, 1)
+	PrintTable(&b, s, 1, "")
 	want := "POST     /api/" + strings.Repeat("x", 34) + "… "
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("long name not cut to %q:\n%s", want, b.String())

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -88,12 +89,12 @@ type htmlTask struct {
 // seconds. A null is a gap (a window without requests).
 type htmlChart struct {
 	T     []float64  `json:"t"`
-	RPS   []float64  `json:"rps"`
-	Fail  []float64  `json:"fail"`
+	RPS   []*float64 `json:"rps"` // null: a gap (no master recorded the run then)
+	Fail  []*float64 `json:"fail"`
 	P50   []*float64 `json:"p50"`
 	P95   []*float64 `json:"p95"`
 	P99   []*float64 `json:"p99"`
-	Users []int      `json:"users"`
+	Users []*int     `json:"users"`
 	// The shape's target: users in the closed model (TargetUsers), iterations
 	// per second in the open one (TargetRate); the other one is all nulls.
 	TargetUsers []*float64 `json:"target_users"`
@@ -108,6 +109,9 @@ type htmlChart struct {
 	XMax   float64       `json:"xmax"`
 	Events []htmlEvent   `json:"events"`
 	Target []TargetChart `json:"target"`
+	// Gaps are the times of the rows of nulls where the run was not
+	// recorded (a master restarted): lines break there, and only there.
+	Gaps []float64 `json:"gaps"`
 }
 
 type htmlEvent struct {
@@ -263,14 +267,24 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		}
 	}
 	c := &d.Chart
-	for _, p := range hist {
+	gapAt := gapLimit(hist)
+	for i, p := range hist {
+		if i > 0 && p.Time.Sub(hist[i-1].Time) > gapAt {
+			// A gap (a master restarted): a row of nulls, so no line crosses it.
+			c.T = append(c.T, unixSec(hist[i-1].Time.Add(time.Millisecond)))
+			c.Gaps = append(c.Gaps, c.T[len(c.T)-1])
+			c.RPS, c.Fail, c.Users = append(c.RPS, nil), append(c.Fail, nil), append(c.Users, nil)
+			c.P50, c.P95, c.P99 = append(c.P50, nil), append(c.P95, nil), append(c.P99, nil)
+			c.TargetUsers, c.TargetRate = append(c.TargetUsers, nil), append(c.TargetRate, nil)
+		}
 		c.T = append(c.T, unixSec(p.Time))
-		c.RPS = append(c.RPS, p.RPS)
-		c.Fail = append(c.Fail, p.FailPerSec)
+		rps, fail, users := p.RPS, p.FailPerSec, p.Users
+		c.RPS = append(c.RPS, &rps)
+		c.Fail = append(c.Fail, &fail)
 		c.P50 = append(c.P50, gap(p.P50Ms))
 		c.P95 = append(c.P95, gap(p.P95Ms))
 		c.P99 = append(c.P99, gap(p.P99Ms))
-		c.Users = append(c.Users, p.Users)
+		c.Users = append(c.Users, &users)
 		target := p.Target
 		if p.Open {
 			c.TargetUsers = append(c.TargetUsers, nil)
@@ -290,16 +304,39 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		c.P95Trend = trendOn(info.P95Trend, c.T)
 		c.P95TrendLabel = trendLabel("95th percentile", info.P95Trend)
 	}
-	c.Target = TargetCharts(info.Target)
+	var lines []TargetSeries
+	for _, ts := range info.Target {
+		if !isStartTime(ts.Metric) && !isStartTime(ts.Name) {
+			lines = append(lines, ts)
+		}
+	}
+	c.Target = TargetCharts(lines)
 	for _, e := range info.Events {
 		c.Events = append(c.Events, htmlEvent{T: unixSec(e.T), Kind: e.Kind, Detail: e.Detail})
 	}
+	c.Events = append(c.Events, startEvents(info.Target, info.Start, info.End)...)
+	slices.SortStableFunc(c.Events, func(a, b htmlEvent) int { return cmp.Compare(a.T, b.T) })
 	c.XMin, c.XMax = chartSpan(c)
 	d.HasCharts = d.HasHistory || len(c.Target) > 0
 	if err := htmlTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
+}
+
+// gapLimit is how far apart two ticks of the history are when the run was
+// not recorded between them (a master killed and resumed): five times the
+// usual interval, and at least 10 s.
+func gapLimit(hist []stats.Tick) time.Duration {
+	if len(hist) < 3 {
+		return 1<<63 - 1
+	}
+	d := make([]time.Duration, 0, len(hist)-1)
+	for i := 1; i < len(hist); i++ {
+		d = append(d, hist[i].Time.Sub(hist[i-1].Time))
+	}
+	slices.Sort(d)
+	return max(5*d[len(d)/2], 10*time.Second)
 }
 
 func unixSec(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
@@ -351,6 +388,8 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	var resources []TargetChart
 	for _, s := range ts {
 		switch {
+		case isStartTime(s.Metric) || isStartTime(s.Name):
+			// an event (startEvents), not a line
 		case s.Resource != "":
 			resources = append(resources, resourceChart(len(resources), label(s), s))
 		case s.Memory:
@@ -382,6 +421,9 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 				add(l.trend.To)
 			}
 		}
+		if len(ms) == 0 { // nothing to draw yet (CPU needs two samples): no chart with a time axis of nothing
+			return nil
+		}
 		slices.Sort(ms)
 		c := TargetChart{ID: id, Title: title, Unit: unit, T: make([]float64, len(ms))}
 		at := make(map[int64]int, len(ms))
@@ -405,8 +447,63 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	var out []TargetChart
 	out = append(out, build("chart-memory", "Target memory", "bytes", mem)...)
 	out = append(out, build("chart-cpu", "Target CPU", "cores", cpu)...)
-	out = append(out, build("chart-target-other", "Target: other metrics", "", other)...)
+	// The other metrics: one chart each, so that ~10 goroutines are not
+	// drawn on the scale of a number in the billions; the unit follows the
+	// name (Prometheus's base units).
+	for i, l := range other {
+		id := "chart-target-other"
+		if i > 0 {
+			id = fmt.Sprintf("chart-target-other-%d", i+1)
+		}
+		out = append(out, build(id, "Target: "+l.label, unitOf(l.label), []line{l})...)
+	}
 	return append(out, resources...)
+}
+
+// unitOf is the unit of a metric by its name's suffix (Prometheus names
+// carry their base unit): "bytes", "seconds", "ratio", else "count" (a
+// metric without a unit counts things: goroutines, open files).
+func unitOf(metric string) string {
+	m := strings.TrimSuffix(strings.TrimSuffix(metric, "_total"), "_sum")
+	switch {
+	case strings.HasSuffix(m, "_bytes"):
+		return "bytes"
+	case strings.HasSuffix(m, "_seconds"):
+		return "seconds"
+	case strings.HasSuffix(m, "_ratio"):
+		return "ratio"
+	}
+	return "count"
+}
+
+// isStartTime tells a series of a process's start time
+// (process_start_time_seconds): an event, not a line.
+func isStartTime(metric string) bool { return strings.HasSuffix(metric, "start_time_seconds") }
+
+// startEvents turns start-time series into "target started" events: at
+// the start time a series first shows when it falls in from..to, and at
+// every later change of it (a restart).
+func startEvents(ts []TargetSeries, from, to time.Time) []htmlEvent {
+	var out []htmlEvent
+	for _, s := range ts {
+		if !isStartTime(s.Metric) && !isStartTime(s.Name) {
+			continue
+		}
+		prev := math.NaN()
+		for _, p := range s.Points {
+			if p.V == prev {
+				continue
+			}
+			first := math.IsNaN(prev)
+			prev = p.V
+			at := time.UnixMilli(int64(p.V * 1000))
+			if first && (at.Before(from) || (!to.IsZero() && at.After(to))) {
+				continue // started before the run
+			}
+			out = append(out, htmlEvent{T: unixSec(at), Kind: "target started", Detail: s.Name})
+		}
+	}
+	return out
 }
 
 // resourceChart is the chart of one resource series: its values, the
@@ -414,7 +511,7 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 // (drawn a quarter of the series' span past its end at most: every chart
 // shares one time axis, which a far forecast would flatten).
 func resourceChart(i int, label string, s TargetSeries) TargetChart {
-	unit := ""
+	unit := "count"
 	if s.Bytes {
 		unit = "bytes"
 	}

@@ -218,7 +218,7 @@ func TestWriteHTML_soakCharts(t *testing.T) {
 		{ID: "chart-cpu", Title: "Target CPU", Unit: "cores", T: []float64{t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "process_cpu_seconds_total (cores)", V: []*float64{f(0.25), f(0.25), f(0.25), f(0.25), f(0.25)}},
 		}},
-		{ID: "chart-target-other", Title: "Target: other metrics", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
+		{ID: "chart-target-other", Title: "Target: go_goroutines", Unit: "count", T: []float64{t0, t0 + 10, t0 + 20, t0 + 30, t0 + 40, t0 + 50}, Series: []ChartSeries{
 			{Label: "go_goroutines", V: []*float64{f(12), f(12), f(12), f(12), f(12), f(12)}},
 		}},
 	}
@@ -283,5 +283,68 @@ func TestCPURate(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A resumed run's charts break at the gap in its recording, and only there.
+func TestWriteHTML_gapBreaksTheLines(t *testing.T) {
+	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
+	var hist []stats.Tick
+	for _, sec := range []int{0, 2, 4, 6, 180, 182, 184} { // no master from 6 s to 180 s
+		hist = append(hist, stats.Tick{Time: start.Add(time.Duration(sec) * time.Second), RPS: 10, Users: 5, P50Ms: 3, P95Ms: 4, P99Ms: 5})
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, Info{Start: start, End: start.Add(184 * time.Second)}, &stats.Snapshot{}, hist); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`"rps":[10,10,10,10,null,10,10,10]`, `"users":[5,5,5,5,null,5,5,5]`, `"gaps":[1767366006.001]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in the chart data", want)
+		}
+	}
+}
+
+// One metric per chart, with its unit from its name; a process's start
+// time is an event marker ("target started"), not a line.
+func TestWriteHTML_oneMetricPerChart(t *testing.T) {
+	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
+	restart := start.Add(25 * time.Second)
+	pts := func(f func(i int) float64) []series.Point {
+		var out []series.Point
+		for i := range 6 {
+			out = append(out, series.Point{T: start.Add(time.Duration(i*10) * time.Second), V: f(i)})
+		}
+		return out
+	}
+	info := Info{Start: start, End: start.Add(60 * time.Second), Target: []TargetSeries{
+		{Series: series.Series{Name: "go_goroutines", Metric: "go_goroutines", Points: pts(func(int) float64 { return 10 })}},
+		{Series: series.Series{Name: "process_start_time_seconds", Metric: "process_start_time_seconds", Points: pts(func(i int) float64 {
+			if i < 3 {
+				return float64(start.Add(-time.Hour).Unix()) // before the run: no event
+			}
+			return float64(restart.Unix())
+		})}},
+		{Series: series.Series{Name: "http_request_duration_seconds_sum", Metric: "http_request_duration_seconds_sum", Points: pts(func(i int) float64 { return float64(i) })}},
+	}}
+	var b strings.Builder
+	if err := WriteHTML(&b, info, &stats.Snapshot{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	var d htmlChart
+	if err := json.NewDecoder(strings.NewReader(out[strings.Index(out, "var d = ")+len("var d = "):])).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range d.Target {
+		got = append(got, c.ID+" "+c.Title+" ["+c.Unit+"]")
+	}
+	want := []string{"chart-target-other Target: go_goroutines [count]", "chart-target-other-2 Target: http_request_duration_seconds_sum [seconds]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("charts (-want +got):\n%s", diff)
+	}
+	if len(d.Events) != 1 || d.Events[0].Kind != "target started" || d.Events[0].T != float64(restart.Unix()) {
+		t.Errorf("events: got %+v, want one target started at the restart", d.Events)
 	}
 }

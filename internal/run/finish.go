@@ -3,6 +3,8 @@ package run
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/horde-load/horde"
@@ -52,7 +54,52 @@ func (r *runner) finish(m *master.Master) (*Outcome, error) {
 	if err := r.out.finish(final, m.Users(), m.History(), info); err != nil {
 		return nil, broken(err)
 	}
+	r.printFiles()
 	return oc, nil
+}
+
+// printFiles ends a run's output with where its files are and the next
+// commands to read them.
+func (r *runner) printFiles() {
+	o := r.cfg.Output
+	var lines [][2]string
+	if p := o.CSVPrefix; p != "" {
+		csvs := []string{p + "_stats.csv", p + "_failures.csv", p + "_exceptions.csv", p + "_stats_history.csv"}
+		lines = append(lines, [2]string{"CSV", strings.Join(csvs, ", ")})
+	}
+	for _, f := range [][2]string{{"HTML", o.HTML}, {"JSON", o.JSON}, {"JUnit", o.JUnit}} {
+		if f[1] != "" {
+			lines = append(lines, f)
+		}
+	}
+	rec := r.out.rec
+	if rec != nil {
+		lines = append(lines, [2]string{"run file", rec.st.Path()})
+	}
+	if len(lines) == 0 {
+		return
+	}
+	w := r.stdout
+	fmt.Fprintln(w, "\nFiles:")
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-9s %s\n", l[0], l[1])
+	}
+	if rec == nil {
+		return
+	}
+	id, runsDir := rec.st.ID(), ""
+	if d := filepath.Clean(r.cfg.RunsDir); d != DefaultRunsDir {
+		runsDir = " --runs-dir " + d
+	}
+	next := [][2]string{
+		{"horde report " + id + runsDir + " -o report.html", "the HTML report with every chart"},
+		{"horde analyze " + id + runsDir, "judge the run again (thresholds, soak checks)"},
+		{"horde runs" + runsDir, "every recorded run"},
+	}
+	fmt.Fprintln(w, "Next:")
+	for _, n := range next {
+		fmt.Fprintf(w, "  %-*s  # %s\n", len(next[0][0]), n[0], n[1])
+	}
 }
 
 // outcome is the run's outcome so far, with verdicts.

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -25,6 +27,8 @@ type outputs struct {
 
 	// exceptions reads the user-code errors so far (set once the run exists).
 	exceptions func() []stats.Exception
+	// workers reads a distributed run's workers (nil for horde run).
+	workers func() []cluster.WorkerInfo
 	// aborts are the abort_on_fail thresholds, judged every tick; stop ends
 	// the run when one fails, and aborted says why it was ended.
 	aborts  []*scenario.Threshold
@@ -49,7 +53,7 @@ func (o *outputs) open() error {
 			return fmt.Errorf("--csv: %w", err)
 		}
 	}
-	f, err := os.Create(o.cfg.Output.CSVPrefix + "_stats_history.csv")
+	f, err := os.OpenFile(o.cfg.Output.CSVPrefix+"_stats_history.csv", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, FileMode)
 	if err != nil {
 		return fmt.Errorf("--csv: %w", err)
 	}
@@ -90,7 +94,7 @@ func (o *outputs) tick(tk master.Tick) {
 	// The live table is for headless runs; with the web UI the page shows it.
 	if o.cfg.Headless && !o.cfg.Output.OnlySummary && s.Time.Sub(o.lastConsole) >= consoleEvery {
 		o.lastConsole = s.Time
-		report.PrintTable(o.stdout, s, users)
+		report.PrintTable(o.stdout, s, users, o.workersNote())
 		fmt.Fprintln(o.stdout)
 	}
 }
@@ -188,6 +192,10 @@ func JUnitSuite(command, scenarioFile string) string {
 	return name
 }
 
+// FileMode is the permission mode of every result file (CSV, HTML, JSON,
+// JUnit, the run file), before the umask.
+const FileMode = 0o644
+
 // WriteFile writes through a temporary file and renames it into place, so a
 // reader never sees half a file.
 func WriteFile(path string, write func(io.Writer) error) error {
@@ -201,6 +209,10 @@ func WriteFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(FileMode); err != nil { // CreateTemp's 0600: every result file has one mode
+		tmp.Close()
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
@@ -209,4 +221,45 @@ func WriteFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// workersNote is the live table's word on a distributed run's workers: how
+// many are in the run, and how many were lost (missing: killed, no
+// heartbeat) or are disconnected (within their reconnect grace).
+func (o *outputs) workersNote() string {
+	if o.workers == nil {
+		return ""
+	}
+	return WorkersNote(o.workers())
+}
+
+// WorkersNote says how many workers are in the run and how many are lost
+// or disconnected: "2 workers (1 lost)".
+func WorkersNote(ws []cluster.WorkerInfo) string {
+	var in, lost, gone int
+	for _, w := range ws {
+		switch w.State {
+		case cluster.WorkerMissing:
+			lost++
+		case cluster.WorkerDisconnected:
+			gone++
+		default:
+			in++
+		}
+	}
+	s := fmt.Sprintf("%d workers", in)
+	if in == 1 {
+		s = "1 worker"
+	}
+	var extra []string
+	if gone > 0 {
+		extra = append(extra, fmt.Sprintf("%d disconnected", gone))
+	}
+	if lost > 0 {
+		extra = append(extra, fmt.Sprintf("%d lost", lost))
+	}
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return s
 }

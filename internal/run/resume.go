@@ -72,6 +72,10 @@ func (r *runner) reopenRun(ctx context.Context, path string) (bool, error) {
 		return fail(fmt.Errorf("checkpoint: %w", err))
 	}
 	cp.Stats = state.Stats
+	if cp.RunID == "" { // no test had started: nothing to go on with (a run file of before runs were finished when they never started)
+		r.log.Info("an unfinished run never started load; not resuming it", "file", path, "run", st.ID())
+		return fail(nil)
+	}
 	if cp.RunID != "" && cp.RunTime > 0 && time.Now().After(cp.Start.Add(cp.RunTime)) {
 		r.log.Info("an unfinished run would have ended while no master ran; not resuming it", "file", path, "run", st.ID())
 		return fail(nil)
@@ -106,9 +110,7 @@ func (r *runner) reopenRun(ctx context.Context, path string) (bool, error) {
 	r.out.rec = rec
 	r.cleanups = append(r.cleanups, func() { st.Close(context.Background()) })
 	r.prior = prior
-	if cp.RunID != "" {
-		r.resumed = &resumed{cp: cp, hist: hist}
-	} // else no test had started: the master starts afresh, into the same file
+	r.resumed = &resumed{cp: cp, hist: hist}
 	fmt.Fprintf(r.stdout, "run file: %s (resumed run %s: %s)\n", st.Path(), st.ID(), gap)
 	r.log.Info("resuming an unfinished run", "file", st.Path(), "run", st.ID(), "gap", now.Sub(last).Round(time.Millisecond).String())
 	return true, nil
@@ -128,4 +130,17 @@ func (r *runner) handover(ctx context.Context, m *master.Master) bool {
 	r.out.mu.Unlock()
 	m.Detach()
 	return true
+}
+
+// notStarted ends the run file of a run that never started load (a master
+// that gave up waiting for its workers) as broken, with the reason as an
+// event, so that it is neither "unfinished" nor resumed by the next master.
+func (r *runner) notStarted(why error) {
+	rec := r.out.rec
+	if rec == nil {
+		return
+	}
+	now := time.Now()
+	rec.warn("event", rec.st.Event(context.Background(), now, "not started", why.Error()))
+	rec.finish(now, ExitBroken, nil, nil, nil)
 }

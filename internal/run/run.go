@@ -290,6 +290,9 @@ func (r *runner) masterConfig() master.Config {
 // the end of the run or an interrupt; then it writes the results.
 func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func() error) (*Outcome, error) {
 	r.out.exceptions = m.Exceptions
+	if r.cfg.Cluster != nil {
+		r.out.workers = m.Workers
+	}
 	r.out.stop = func() { go m.Stop() } // not from the tick: Stop waits for nothing, but keep the tick short
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
@@ -333,6 +336,7 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	if r.resumed == nil {
 		if beforeStart != nil {
 			if err := beforeStart(); err != nil {
+				r.notStarted(err)
 				return nil, err
 			}
 		}

@@ -99,6 +99,8 @@ type parser struct {
 	defAuth    *Step                 // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
 	onFailure  string                // the task's on_failure while its steps are parsed
 	feeders    map[string]bool       // every name under data:, loaded or not
+	captured   map[string]bool       // every capture's variable
+	varRefs    []varRef              // every variable a template reads, checked at the end
 }
 
 type pair struct {
@@ -143,7 +145,11 @@ func (p *parser) parse(opts Options) *Plan {
 			}
 			msg = "yaml: " + m[2]
 		}
-		p.errorAt(Pos{File: p.file, Line: line, Col: 1}, "%s", msg)
+		col := 1
+		if hl, hc, hint, ok := yamlHint(p.src); ok && hl >= line {
+			line, col, msg = hl, hc, hint
+		}
+		p.errorAt(Pos{File: p.file, Line: line, Col: col}, "%s", msg)
 		return nil
 	}
 	plan := &Plan{File: p.file, Feeders: map[string]*Feeder{}}
@@ -205,6 +211,7 @@ func (p *parser) parse(opts Options) *Plan {
 	} else {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
+	p.checkVarRefs(plan)
 	return plan
 }
 
@@ -305,6 +312,8 @@ func (p *parser) unknownKey(k *yaml.Node, name, what string, known []string) {
 	msg := fmt.Sprintf("unknown key %q in %s", name, what)
 	if s := suggest(name, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else if slices.Contains(requestKeys, name) && !slices.Contains(methodKeys, name) {
+		msg += fmt.Sprintf(" (%s: belongs to a request: is it indented less than the request above it?)", name)
 	}
 	p.errorf(k, "%s", msg)
 }

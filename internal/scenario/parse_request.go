@@ -194,6 +194,10 @@ func (p *parser) captures(n *yaml.Node) []*Capture {
 			continue
 		}
 		c := &Capture{Var: e.name, pos: p.pos(e.key)}
+		if p.captured == nil {
+			p.captured = map[string]bool{}
+		}
+		p.captured[e.name] = true
 		var source *pair // json, header or cookie
 		var regex *pair
 		for i := range src {
@@ -505,6 +509,7 @@ func (p *parser) template(n *yaml.Node, text string) *Template {
 		p.errorAt(p.templatePos(n, text, err), "%s", err.msg)
 		return nil
 	}
+	p.noteVarRefs(n, text)
 	return t
 }
 

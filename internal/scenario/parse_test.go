@@ -285,7 +285,7 @@ users:
       - head: /h
       - options: /o
 `
-	p, err := Parse("f.yaml", ".", []byte(src), Options{})
+	p, err := Parse("f.yaml", ".", []byte(withVars(src, "id")), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,8 +320,8 @@ func TestParse_Errors(t *testing.T) {
 		want []string
 	}{
 		{"empty", "", []string{"1:1: scenario is empty: it needs host: and users:"}},
-		{"yaml syntax", "host: http://x\nusers:\n  - name: a\n   bad: [\n", []string{"2:1: yaml: did not find expected '-' indicator"}},
-		{"yaml tab", "host: http://x\nusers:\n\t- name: a\n", []string{"3:1: yaml: found character that cannot start any token"}},
+		{"yaml syntax", "host: http://x\nusers:\n  - name: a\n   bad: [\n", []string{`4:4: bad: is indented less than the keys above it (line 3): line it up with its keys, or start a new item with "- "`}},
+		{"yaml tab", "host: http://x\nusers:\n\t- name: a\n", []string{"3:1: tabs are not allowed for indentation in YAML: indent with spaces"}},
 		{"yaml syntax line 1", "host: [", []string{"1:1: yaml: did not find expected node content"}},
 		{"top not mapping", "- a\n", []string{"1:1: scenario must be a mapping, got a list"}},
 		{"unknown top key", "hots: http://x\n" + minimal, []string{

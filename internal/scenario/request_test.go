@@ -15,8 +15,11 @@ import (
 )
 
 // parseIn compiles a scenario whose data and request files are in testdata.
-func parseIn(t *testing.T, src string) *Plan {
+func parseIn(t *testing.T, src string, vars ...string) *Plan {
 	t.Helper()
+	if len(vars) > 0 {
+		src = withVars(src, vars...)
+	}
 	p, err := Parse("f.yaml", "testdata", []byte(src), Options{})
 	if err != nil {
 		t.Fatalf("Parse: %v\nsource:\n%s", err, src)
@@ -107,7 +110,7 @@ users:
           - sleep: [200ms, 1s]
           - get: /b
             on_failure: continue
-`)
+`, "sid", "token", "user")
 	tasks := p.Classes[0].Tasks
 	basic := tasks[0].Steps[0]
 	if got := headerOf(basic, "Authorization"); got != "Basic YWxpY2U6czNjcmV0Ong=" {
@@ -163,7 +166,7 @@ users:
       - put: /raw
         body_file: files/blob.bin
         content_type: application/octet-stream
-`)
+`, "n")
 	up := p.Classes[0].Tasks[0].Steps[0]
 	if up.BodyKind != BodyMultipart {
 		t.Fatalf("BodyKind %d, want BodyMultipart", up.BodyKind)
@@ -205,7 +208,7 @@ users:
 		t.Errorf("body_file: %q static %v, Content-Type %q", s, ok, raw.ContentType)
 	}
 	// the same scenario compiles to the same body everywhere (workers)
-	again := parseIn(t, "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /upload\n        multipart:\n          fields: {title: \"report {{ .n }}\", tag: [a, b]}\n          files:\n            doc: {file: files/hello.csv, content_type: text/csv}\n            blob: {file: files/blob.bin, filename: \"my \\\"blob\\\".bin\"}\n")
+	again := parseIn(t, "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /upload\n        multipart:\n          fields: {title: \"report {{ .n }}\", tag: [a, b]}\n          files:\n            doc: {file: files/hello.csv, content_type: text/csv}\n            blob: {file: files/blob.bin, filename: \"my \\\"blob\\\".bin\"}\n", "n")
 	if c := again.Classes[0].Tasks[0].Steps[0].ContentType; c != up.ContentType {
 		t.Errorf("boundary differs between two loads: %q, %q", c, up.ContentType)
 	}
@@ -328,7 +331,7 @@ users:
       - get: /own-auth
         auth: {bearer: tok}
       - get: /templated
-`)
+`, "u")
 	steps := func(i int) *Step { return p.Classes[0].Tasks[i].Steps[0] }
 	for i, want := range []string{BasicAuth("ops", "pw"), "Token t", "Bearer tok", BasicAuth("ops", "pw")} {
 		if got := headerOf(steps(i), "Authorization"); got != want {
@@ -338,7 +341,7 @@ users:
 			t.Errorf("%s: %d Authorization headers", steps(i).URL, n)
 		}
 	}
-	q := parseIn(t, "host: http://x\ndefaults:\n  auth: {basic: [\"{{ .u }}\", pw]}\nusers:\n  - name: a\n    tasks:\n      - get: /\n")
+	q := parseIn(t, "host: http://x\ndefaults:\n  auth: {basic: [\"{{ .u }}\", pw]}\nusers:\n  - name: a\n    tasks:\n      - get: /\n", "u")
 	if s := q.Classes[0].Tasks[0].Steps[0]; s.BasicUser == nil || s.BasicUser.String() != "{{ .u }}" {
 		t.Errorf("templated default basic auth not inherited: %+v", s)
 	}

@@ -357,7 +357,7 @@ func TestJSONBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {
 			src := "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        json: " + tt.yaml + "\n"
-			p, err := Parse("f.yaml", ".", []byte(src), Options{})
+			p, err := Parse("f.yaml", ".", []byte(withVars(src, "token", "missing", "creds", "t", "nul", "q", "f", "bad")), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +377,7 @@ func TestJSONBody(t *testing.T) {
 
 func TestFormBody(t *testing.T) {
 	src := "host: http://x\nusers:\n  - name: a\n    tasks:\n      - post: /\n        form: {user: \"{{ .creds.username }} & co\", \"a b\": [1, 2], z: \"=\"}\n"
-	p, err := Parse("f.yaml", ".", []byte(src), Options{})
+	p, err := Parse("f.yaml", ".", []byte(withVars(src, "creds")), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,10 +158,14 @@ func builtinCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, err
 	}
 	ok := cond.Truth()
+	r := runnerOf(thread)
+	if r != nil && r.u.tracer != nil {
+		rv, _ := resp.(*response)
+		r.u.traceCheck(rv, msg, bool(ok))
+	}
 	if ok {
 		return starlark.True, nil
 	}
-	r := runnerOf(thread)
 	if r == nil {
 		return nil, errors.New("check: only inside a task, on_start or on_stop")
 	}

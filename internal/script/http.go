@@ -18,6 +18,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/scenario"
 )
 
 // stderr receives print() from scripts.
@@ -60,6 +61,57 @@ type userValue struct {
 	last    *response // the latest response, whose headers are still in resp
 	pending []*response
 	methods [len(methodNames)]*starlark.Builtin // bound on first use
+
+	tracer tracer      // the VU when it shows requests (horde try, -L debug); nil otherwise
+	shown  *shownTrace // the latest request, shown once the next starts or the call ends
+}
+
+// tracer is a VU that shows each request (the engine's user under horde try
+// or -L debug): req and resp are the exchange (resp is unset when errText
+// is not ""), ev its outcome: the script's check() calls after it and what
+// was recorded.
+type tracer interface {
+	Tracing() bool
+	TraceScript(req *fasthttp.Request, resp *fasthttp.Response, name string, pos scenario.Pos, took time.Duration, errText string, ev *scenario.Trace)
+}
+
+// shownTrace is a request kept to be shown with the checks that follow it.
+type shownTrace struct {
+	out    *response
+	pos    scenario.Pos
+	req    fasthttp.Request
+	resp   fasthttp.Response
+	checks []scenario.Outcome
+}
+
+// showTrace shows the latest request (if any) to the tracer.
+func (u *userValue) showTrace() {
+	t := u.shown
+	if t == nil {
+		return
+	}
+	u.shown = nil
+	ev := &scenario.Trace{Checks: t.checks}
+	switch {
+	case t.out.recorded:
+		ev.Failure = t.out.failed
+	default:
+		ev.Failure = t.out.defaultFailure()
+	}
+	u.tracer.TraceScript(&t.req, &t.resp, t.out.name, t.pos, t.out.took, t.out.err, ev)
+}
+
+// traceCheck adds a check() to the request it follows (r, or the latest).
+func (u *userValue) traceCheck(r *response, msg string, ok bool) {
+	t := u.shown
+	if t == nil || (r != nil && t.out != r) {
+		return
+	}
+	o := scenario.Outcome{What: msg}
+	if !ok {
+		o.Failure = "check failed: " + msg
+	}
+	t.checks = append(t.checks, o)
 }
 
 // methodNames are u's request methods; "request" takes the method first.
@@ -90,6 +142,9 @@ var methodBuiltins = func() (out [len(methodNames)]*starlark.Builtin) {
 
 func newUserValue(r *runner, host string) *userValue {
 	u := &userValue{r: r, host: host, vars: starlark.NewDict(4), client: r.ex}
+	if t, ok := r.vu.(tracer); ok && t.Tracing() {
+		u.tracer = t
+	}
 	if u.client == nil {
 		u.client = ownClient{httpload.New(httpload.Options{})}
 	}
@@ -139,6 +194,9 @@ func (u *userValue) flush() {
 		}
 	}
 	u.pending = u.pending[:0]
+	if u.tracer != nil {
+		u.showTrace()
+	}
 }
 
 // request sends one request: u.get(path, name=, headers=, params=, json=,
@@ -160,6 +218,9 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 	r := u.r
 	if r.ctx != nil && r.ctx.Err() != nil {
 		return nil, errStopped
+	}
+	if u.tracer != nil {
+		u.showTrace()
 	}
 	if u.last != nil {
 		u.last.detach()
@@ -285,6 +346,17 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 		out.status = resp.StatusCode()
 		out.body = string(resp.Body())
 		u.last = out
+	}
+	if u.tracer != nil {
+		t := &shownTrace{out: out}
+		if fr, ok := scriptFrame(thread.CallStack()); ok {
+			t.pos = posOf(fr.Pos)
+		}
+		req.CopyTo(&t.req)
+		if err == nil {
+			resp.CopyTo(&t.resp)
+		}
+		u.shown = t
 	}
 	if catch {
 		u.pending = append(u.pending, out)

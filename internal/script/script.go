@@ -161,7 +161,7 @@ func (l *loader) exec(rel, name string, src []byte) (starlark.StringDict, error)
 	pre := predeclared()
 	_, prog, err := starlark.SourceProgramOptions(fileOptions, name, src, pre.Has)
 	if err != nil {
-		return nil, err
+		return nil, atLineEnd(err, src)
 	}
 	thread := &starlark.Thread{Name: "load " + name, Load: func(t *starlark.Thread, module string) (starlark.StringDict, error) {
 		if !IsScript(module) {
@@ -187,6 +187,54 @@ const (
 	localLoader = "horde.loader"
 	localDir    = "horde.dir"
 )
+
+// atLineEnd moves a syntax error found at a newline ("got newline, want
+// ':'", which the parser places at the start of the next line) to the end
+// of the line that lacks the token, and says it in words.
+func atLineEnd(err error, src []byte) error {
+	var se syntax.Error
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Msg, "got newline, want ") {
+		return err
+	}
+	lines := strings.Split(string(src), "\n")
+	line := int(se.Pos.Line) - 1 // the newline ends the line before
+	if se.Pos.Col > 1 {
+		line++ // a newline inside the line's text (not at its start): this line
+	}
+	for line > 1 && line <= len(lines) && strings.TrimSpace(stripComment(lines[line-1])) == "" {
+		line--
+	}
+	if line < 1 || line > len(lines) {
+		return err
+	}
+	text := strings.TrimRight(stripComment(lines[line-1]), " \t\r")
+	want := strings.TrimPrefix(se.Msg, "got newline, want ")
+	fn := se.Pos.Filename()
+	return syntax.Error{
+		Pos: syntax.MakePosition(&fn, int32(line), int32(len(text)+1)),
+		Msg: fmt.Sprintf("missing %s at the end of the line", want),
+	}
+}
+
+// stripComment drops a # comment (not inside a string) from a line.
+func stripComment(line string) string {
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quote != 0 && c == '\\':
+			i++
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			return line[:i]
+		}
+	}
+	return line
+}
 
 // errorsOf turns a Starlark error into scenario errors with their places.
 func errorsOf(file string, err error) scenario.ErrorList {

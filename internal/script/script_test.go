@@ -284,7 +284,7 @@ func TestParse_Errors(t *testing.T) {
 		name, src string
 		want      []string
 	}{
-		{"syntax", "def f(u)\n  pass\n", []string{"t.star:2:1: got newline, want ':'"}},
+		{"syntax", "def f(u)\n  pass\n", []string{"t.star:1:9: missing ':' at the end of the line"}},
 		{"undefined", "def f(u):\n    x = nope\n    y = nada\n", []string{"t.star:2:9: undefined: nope", "t.star:3:9: undefined: nada"}},
 		{"no users", "host = 'http://x'\n", []string{"t.star:1:1: users is missing: set users = [user(\"name\", tasks={...})]"}},
 		{"bad users", "users = 3\n", []string{"t.star:1:1: users must be a list of user(...), got int"}},
@@ -473,7 +473,7 @@ users = [user("c", tasks = [task], on_start = on_start)]
 // An error in a module that load() runs is reported at the module's place.
 func TestParse_ModuleErrors(t *testing.T) {
 	for _, tt := range []struct{ lib, want string }{
-		{"def f(u)\n  pass\n", "lib.star:2:1: got newline, want ':'"},
+		{"def f(u)\n  pass\n", "lib.star:1:9: missing ':' at the end of the line"},
 		{"x = {}['k']\n", `lib.star:1:7: key "k" not in dict`},
 		{"y = nope\n", "lib.star:1:5: undefined: nope"},
 	} {

@@ -417,6 +417,15 @@ func (cu *classUser) Task(ctx context.Context, vu horde.VU) error {
 	return cu.r.call(ctx, c.tasks[i].fn)
 }
 
+// RunTask runs task i (in the class's order) once: horde try runs each in
+// turn, whatever its weight.
+func (cu *classUser) RunTask(ctx context.Context, vu horde.VU, i int) error {
+	if i < 0 || i >= len(cu.c.tasks) {
+		return fmt.Errorf("user %s has no task %d", cu.c.name, i)
+	}
+	return cu.r.call(ctx, cu.c.tasks[i].fn)
+}
+
 func (cu *classUser) OnStop(ctx context.Context, vu horde.VU) error {
 	if cu.c.onStop == nil || cu.r == nil {
 		return nil

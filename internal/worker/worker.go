@@ -1037,6 +1037,9 @@ func requestLogger(rl, log *slog.Logger) func(*engine.Exchange) {
 		if x.Failure != "" {
 			attrs = append(attrs, "failure", x.Failure)
 		}
+		if x.Pos.File != "" {
+			attrs = append(attrs, "at", fmt.Sprintf("%s:%d", x.Pos.File, x.Pos.Line))
+		}
 		rl.Debug("request", attrs...)
 	}
 }

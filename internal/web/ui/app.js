@@ -179,6 +179,8 @@
 
   function renderFailures(errors) {
     $("failures-count").textContent = errors.length ? "(" + errors.length + ")" : "";
+    $("failures-none").hidden = errors.length > 0;
+    $("failures").hidden = errors.length === 0;
     // error is HTML-escaped by the server already, as Locust's.
     $("failures-body").innerHTML = errors.map((e) =>
       "<tr><td>" + e.occurrences + "</td><td class=\"text\">" + esc(e.method) + "</td><td class=\"text\">" +
@@ -317,6 +319,16 @@
       a >= 1 << 10 ? (v / (1 << 10)).toFixed(0) + " KiB" : v.toFixed(0) + " B";
   };
 
+  // fmtAxis formats a value of a chart's unit: bytes as KiB/MiB/GiB,
+  // seconds as ms or s, anything else to four significant digits (so that
+  // close ticks such as 0.0215 and 0.022 stay apart).
+  const fmtAxis = (unit) => (v) => {
+    if (v == null) return "";
+    if (unit === "bytes") return fmtBytes(v);
+    if (unit === "seconds") return Math.abs(v) < 1 ? +(v * 1000).toPrecision(4) + " ms" : +v.toPrecision(4) + " s";
+    return String(+v.toPrecision(4));
+  };
+
   async function loadSoak() {
     try {
       soakUI.doc = await getJSON("./api/v1/soak");
@@ -360,13 +372,15 @@
         const series = [{}].concat(c.series.map((x) => {
           const stroke = SOAK_COLORS[x.trend ? (color - 1 + SOAK_COLORS.length) % SOAK_COLORS.length : color++ % SOAK_COLORS.length];
           return { label: x.label, stroke, width: x.trend ? 2 : 1.5, dash: x.trend ? [8, 5] : undefined, spanGaps: true, points: { show: false },
-            value: c.unit === "bytes" ? (u, v) => fmtBytes(v) : undefined };
+            value: (u, v) => fmtAxis(c.unit)(v) };
         }));
         const opts = {
           title: c.title + (c.unit ? " (" + c.unit + ")" : ""),
           width: Math.max(box.clientWidth, 300), height: 260,
           scales: { x: { time: true } },
-          axes: [{}, { size: 80, values: c.unit === "bytes" ? (u, vs) => vs.map(fmtBytes) : undefined }],
+          // size: wide enough for "1023.9 MiB" or a seven-digit count, never clipped
+          axes: [{}, { size: (u, vs) => vs ? Math.max(60, 12 + 7 * Math.max(...vs.map((v) => String(v).length))) : 60,
+            values: (u, vs) => vs.map(fmtAxis(c.unit)) }],
           series,
         };
         entry = { key, el, plot: new uPlot(opts, data, el) };
@@ -396,11 +410,14 @@
       if (ui.run.spec.host) $("status-host").textContent = ui.run.spec.host;
       const ex = (await getJSON("./exceptions")).exceptions;
       $("exceptions-count").textContent = ex.length ? "(" + ex.length + ")" : "";
+      $("exceptions-none").hidden = ex.length > 0;
+      $("exceptions").hidden = ex.length === 0;
       // msg and traceback are HTML-escaped by the server, as Locust's.
       $("exceptions-body").innerHTML = ex.map((e) => "<tr><td>" + e.count + "</td><td class=\"text pre\">" +
         e.msg + "</td><td class=\"text pre\">" + e.traceback + "</td><td class=\"text\">" + esc(e.nodes) + "</td></tr>").join("");
       const ws = (await getJSON("./api/v1/workers")).workers;
       $("workers-none").hidden = ws.length > 0;
+      renderWorkerCount(ws);
       $("workers-body").innerHTML = ws.map((w) => "<tr><td class=\"text\">" + esc(w.id) + "</td><td class=\"text\">" +
         esc(w.host) + "</td><td class=\"text\">" + esc(w.state) + "</td><td>" + w.users + "</td><td>" +
         w.cpu.toFixed(1) + "%</td><td>" + (w.memory / 1048576).toFixed(0) + " MiB</td><td class=\"text\">" +
@@ -408,6 +425,20 @@
     } catch (e) {
       // the next poll will tell
     }
+  }
+
+  // renderWorkerCount shows a distributed run's workers in the header, as
+  // Locust does: those in the run, and those lost (missing: killed, no
+  // heartbeat) or disconnected (within their reconnect grace).
+  function renderWorkerCount(ws) {
+    $("status-workers-box").hidden = ws.length === 0;
+    const lost = ws.filter((w) => w.state === "missing").length;
+    const gone = ws.filter((w) => w.state === "disconnected").length;
+    const extra = [];
+    if (gone) extra.push(gone + " disconnected");
+    if (lost) extra.push(lost + " lost");
+    $("status-workers").textContent = (ws.length - lost - gone) + (extra.length ? " (" + extra.join(", ") + ")" : "");
+    $("status-workers").className = lost ? "state-lost" : "";
   }
 
   function every(ms, fn) {
