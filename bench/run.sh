@@ -669,6 +669,8 @@ print(f"| {float(sys.argv[3]):,.0f} | {r['requests']:,} | {r['rate']:,.1f} | {r[
 EOF2
 		fi
 	fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 6. Scripted users: horde's plain GET and the seed workload (YAML, Starlark) on one target
 # ---------------------------------------------------------------------------------------------
@@ -763,8 +765,6 @@ for g, (p, r) in chosen.items():
     ratio = f"**{p / base:.2f}**" if base else "-"
     print(f"| {names.get(g, g)} | {num(r[1]):,.0f} | {r[2]} | {num(r[3]):,.0f} | {r[4]} | {p:.1f} | {ratio} | {every} | {r[5]} |")
 PYEOF
-fi
-
 fi
 
 # ---------------------------------------------------------------------------------------------
