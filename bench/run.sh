@@ -31,7 +31,7 @@
 #                         same `horde target`, CPU per request as a ratio to the plain GET
 #                         (default 50; 0 skips it)
 #   BENCH_SCRIPT_DURATION -t of each scripted-users run (default 20s)
-#   BENCH_SCRIPT_PORT     port of that `horde target` on 127.0.0.1 (default 18083)
+#   BENCH_SCRIPT_PORT     port of that `horde target` on 127.0.0.1 (default 18084)
 #   BENCH_PORT            nginx port on 127.0.0.1 (default 18081)
 #   BENCH_TLS_PORT        nginx HTTPS (HTTP/2) port on 127.0.0.1 (default 18083)
 #   BENCH_HORDE_BIN             use this horde binary instead of building one
@@ -56,7 +56,7 @@ IDLE_DURATION=${BENCH_IDLE_DURATION:-40s}
 LOCUST_IDLE_USERS=${BENCH_LOCUST_IDLE_USERS:-1000}
 SCRIPT_USERS=${BENCH_SCRIPT_USERS:-50}
 SCRIPT_DURATION=${BENCH_SCRIPT_DURATION:-20s}
-SCRIPT_PORT=${BENCH_SCRIPT_PORT:-18083}
+SCRIPT_PORT=${BENCH_SCRIPT_PORT:-18084}
 PORT=${BENCH_PORT:-18081}
 TLS_PORT=${BENCH_TLS_PORT:-18083}
 OUT_DIR=${BENCH_OUT:-$ROOT/bench/out}
