@@ -181,19 +181,8 @@ func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	for k, v := range u.e.cfg.Vars {
 		p.vars[k] = v
 	}
-	for _, name := range p.pc.class.Feeds {
-		f := p.pc.plan.Feeders[name]
-		if f == nil {
-			return fmt.Errorf("feeder %q not defined", name)
-		}
-		row, ok, err := nextRow(ctx, u, f)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("feeder %q: no rows left", name)
-		}
-		p.vars[name] = row
+	if _, err := p.feed(ctx, u, p.pc.class.Feeds); err != nil {
+		return err
 	}
 	return p.runSteps(ctx, u, p.pc.onStart)
 }
@@ -227,22 +216,29 @@ func (p *planUser) feedIteration(ctx context.Context, u *vuser) error {
 		<-ctx.Done()
 		return httpload.ErrStopped
 	}
-	for _, name := range p.pc.class.IterationFeeds {
+	exhausted, err := p.feed(ctx, u, p.pc.class.IterationFeeds)
+	p.exhausted = exhausted
+	return err
+}
+
+// feed stores the next row of each named feeder in the user's variables;
+// exhausted reports a feeder that has run out (also an error).
+func (p *planUser) feed(ctx context.Context, u *vuser, names []string) (exhausted bool, err error) {
+	for _, name := range names {
 		f := p.pc.plan.Feeders[name]
 		if f == nil {
-			return fmt.Errorf("feeder %q not defined", name)
+			return false, fmt.Errorf("feeder %q not defined", name)
 		}
 		row, ok, err := nextRow(ctx, u, f)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok {
-			p.exhausted = true
-			return fmt.Errorf("feeder %q: no rows left", name)
+			return true, fmt.Errorf("feeder %q: no rows left", name)
 		}
 		p.vars[name] = row
 	}
-	return nil
+	return false, nil
 }
 
 func (p *planUser) Task(ctx context.Context, vu horde.VU) error {

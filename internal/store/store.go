@@ -364,7 +364,12 @@ type Tick struct {
 // records only the samples, minutes and state (a master waiting for its
 // start, or stopped).
 func (s *Store) Tick(ctx context.Context, tk Tick) error {
-	snap := tk.Snapshot
+	return s.inTx(ctx, tk.Samples, func(tx *sql.Tx) error { return s.tickTx(ctx, tx, tk) })
+}
+
+// inTx runs fn in one transaction, after writing the target samples, and
+// commits unless fn fails. It holds s.mu.
+func (s *Store) inTx(ctx context.Context, samples []Sample, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -372,9 +377,17 @@ func (s *Store) Tick(ctx context.Context, tk Tick) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.samplesTx(ctx, tx, tk.Samples); err != nil {
+	if err := s.samplesTx(ctx, tx, samples); err != nil {
 		return err
 	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) tickTx(ctx context.Context, tx *sql.Tx, tk Tick) error {
+	snap := tk.Snapshot
 	for _, m := range tk.Minutes {
 		if err := s.minuteTx(ctx, tx, m); err != nil {
 			return err
@@ -397,7 +410,7 @@ func (s *Store) Tick(ctx context.Context, tk Tick) error {
 		total.Merge(&c)
 	}
 	if tk.Load.Users == 0 && total.Count == 0 {
-		return tx.Commit()
+		return nil
 	}
 	t := ms(snap.Time)
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec, target, open) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -446,10 +459,7 @@ func (s *Store) Tick(ctx context.Context, tk Tick) error {
 	if err := row(stats.Key{Name: stats.AggregatedName}, &total, snap.Total.CurrentPercentiles); err != nil {
 		return err
 	}
-	if err := s.latestTx(ctx, tx, snap); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.latestTx(ctx, tx, snap)
 }
 
 func (s *Store) samplesTx(ctx context.Context, tx *sql.Tx, samples []Sample) error {
@@ -491,17 +501,11 @@ type Final struct {
 // earlier ones), a "stop" and a "verdict" event, and the run's end, status
 // and exit code.
 func (s *Store) Finish(ctx context.Context, f Final) error {
-	end, status, exitCode, final, verdicts, samples, exceptions := f.End, f.Status, f.ExitCode, f.Snapshot, f.Verdicts, f.Samples, f.Exceptions
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.samplesTx(ctx, tx, samples); err != nil {
-		return err
-	}
+	return s.inTx(ctx, f.Samples, func(tx *sql.Tx) error { return s.finishTx(ctx, tx, f) })
+}
+
+func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, f Final) error {
+	end, status, exitCode, final, verdicts, exceptions := f.End, f.Status, f.ExitCode, f.Snapshot, f.Verdicts, f.Exceptions
 	if final != nil {
 		if err := s.latestTx(ctx, tx, final); err != nil {
 			return err
@@ -549,7 +553,7 @@ func (s *Store) Finish(ctx context.Context, f Final) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE run SET ended = ?, status = ?, exit_code = ?`, ms(end), status, exitCode); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Exceptions reads the run's exceptions, the most frequent first (none
