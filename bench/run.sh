@@ -538,7 +538,8 @@ idle_run() {
 		threads=$(awk '/^Threads:/{print $2}' "/proc/$gpid/status")
 		cpu0=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
 		sleep 5
-		cpu1=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
+		# The run may end (its -t) during these 5 s: then the idle CPU is unknown.
+		cpu1=$(awk '{print $14 + $15}' "/proc/$gpid/stat" 2>/dev/null || echo "$cpu0")
 	else
 		note="exited before measurement"
 	fi
