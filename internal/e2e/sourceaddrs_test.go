@@ -162,3 +162,40 @@ for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18099) 2>/dev/null && break; 
 		t.Errorf("four addresses: %d requests, %d failures; want 12 and 0:\n%s", many.Total.NumRequests, many.Total.NumFailures, manyText)
 	}
 }
+
+// In a cluster, each worker connects from its own --source-addrs (the
+// machine's addresses), else from the shipped scenario's source_addrs:.
+func TestCluster_SourceAddrs(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			h, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			mu.Lock()
+			seen[h]++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.yaml", "defaults:\n  source_addrs: 127.0.0.20-127.0.0.21\nusers:\n  - name: idle\n    wait: {constant: 1h}\n    tasks:\n      - get: /\n")
+	m, port := startMaster(t, dir, 0, file, "--headless", "--expect-workers", "2", "-u", "8", "-r", "100", "-t", "3s", "-H", srv.URL, "--only-summary")
+	own := startWorker(t, dir, port, "--source-addrs", "127.0.0.2-127.0.0.3")
+	shipped := startWorker(t, dir, port)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\nstdout:\n%s\nstderr:\n%s", code, m.stdout, m.stderr)
+	}
+	for _, w := range []*proc{own, shipped} {
+		if code := w.wait(t, 20*time.Second); code != 0 {
+			t.Fatalf("worker exit code %d\n%s", code, w.stderr)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"127.0.0.2": 2, "127.0.0.3": 2, "127.0.0.20": 2, "127.0.0.21": 2}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("connections by source address %v, want %v", seen, want)
+	}
+}
