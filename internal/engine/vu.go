@@ -90,7 +90,7 @@ func (u *vuser) record(s stats.Sample) {
 		s.Corrected, s.Lag = true, u.lag
 		u.lag = 0
 	}
-	u.e.cfg.Recorder.Record(u.id, s)
+	u.e.cfg.Recorder.Record(u.id, &s)
 }
 
 // Exchange sends req over the user's own client (its keep-alive

@@ -14,9 +14,9 @@ import (
 func TestIntervalPB_Uncorrected(t *testing.T) {
 	rec := stats.NewRecorder(2)
 	for i := range 200 {
-		rec.Record(i, stats.Sample{Method: "GET", Name: "/x", Duration: time.Duration(1+i%5) * time.Millisecond, Corrected: true, Lag: time.Duration(i%3) * 100 * time.Millisecond, Bytes: 10, WireBytes: 10})
+		rec.Record(i, &stats.Sample{Method: "GET", Name: "/x", Duration: time.Duration(1+i%5) * time.Millisecond, Corrected: true, Lag: time.Duration(i%3) * 100 * time.Millisecond, Bytes: 10, WireBytes: 10})
 	}
-	rec.Record(1, stats.Sample{Method: "GET", Name: "/closed", Duration: time.Millisecond, Bytes: 0, WireBytes: 0})
+	rec.Record(1, &stats.Sample{Method: "GET", Name: "/closed", Duration: time.Millisecond, Bytes: 0, WireBytes: 0})
 	now := time.Now()
 	iv := rec.Flush(now, now.Add(time.Second))
 	p, err := IntervalToPB(iv)
