@@ -15,6 +15,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/cluster/rpc"
+	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/locust"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/worker"
@@ -156,6 +157,7 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 
 // workerOptions are the flags of `horde worker`.
 type workerOptions struct {
+	sourceAddrs string
 	masterHost  string
 	masterPort  int
 	token       string
@@ -203,6 +205,7 @@ HORDE_MASTER_HOST or HORDE_WORKER_TOKEN. See docs/cluster.md.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
 	f.StringVar(&o.tlsCA, "tls-ca", "", "verify the master's certificate with this CA (enables TLS)")
 	f.StringVar(&o.tlsServer, "tls-server-name", "", "name to expect in the master's certificate (default: --master-host)")
+	addSourceAddrsFlag(f, &o.sourceAddrs)
 	f.StringVar(&o.scenarioDir, "scenario-dir", "", "directory for the scenario's data files the master ships (default: a temporary one)")
 	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
 	f.StringVar(&o.config, "config", "", "read options from FILE (Locust's key = value format), after ~/.locust.conf, ./locust.conf and ./horde.conf")
@@ -226,8 +229,13 @@ func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, std
 		}
 		d.TLS = cfg
 	}
+	src, err := sourceAddrs(o.sourceAddrs)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	w, err := worker.New(worker.Config{
+		HTTP:              httpload.Options{SourceAddrs: src},
 		Hostname:          host,
 		Version:           Version,
 		Token:             o.token,

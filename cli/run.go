@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/run"
 
 	"github.com/spf13/cobra"
@@ -72,6 +73,7 @@ type runOptions struct {
 	// TLS to the target (distinct from the worker channel's --tls-*)
 	targetCA, targetCert, targetKey string
 	insecureSkipTLSVerify           bool
+	sourceAddrs                     string
 
 	iterations  int      // -i: task iterations per user
 	tags        []string // -T: keep the tasks with these tags
@@ -167,6 +169,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	o.runsInterval.d = run.DefaultRunsInterval
 	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
 	addTargetTLSFlags(f, &o.targetCA, &o.targetCert, &o.targetKey, &o.insecureSkipTLSVerify)
+	addSourceAddrsFlag(f, &o.sourceAddrs)
 	addWebFlags(f, &o.web)
 	addMetricsFlags(f, &o.metrics)
 }
@@ -177,6 +180,20 @@ func addTargetTLSFlags(f *pflag.FlagSet, ca, cert, key *string, insecure *bool) 
 	f.StringVar(cert, "target-cert", "", "client certificate (PEM) for targets that require one (mutual TLS); with --target-key")
 	f.StringVar(key, "target-key", "", "private key (PEM) of --target-cert")
 	f.BoolVar(insecure, "insecure-skip-tls-verify", false, "do not verify the target's TLS certificate (k6's name)")
+}
+
+// addSourceAddrsFlag defines --source-addrs on f.
+func addSourceAddrsFlag(f *pflag.FlagSet, s *string) {
+	f.StringVar(s, "source-addrs", "", "make the users' connections from these local addresses in turn, e.g. 127.0.0.2-127.0.0.9 or 10.0.0.5,10.0.0.6, to open more connections to one target than one address has ports; overrides the scenario's defaults: source_addrs:")
+}
+
+// sourceAddrs parses --source-addrs; nil when it is not set.
+func sourceAddrs(s string) (*httpload.SourceAddrs, error) {
+	src, err := httpload.ParseSourceAddrs(s)
+	if err != nil {
+		return nil, badInput("--source-addrs: %v", err)
+	}
+	return src, nil
 }
 
 // targetTLS reads the target TLS flags' files and checks them.
@@ -342,6 +359,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 	if c.TargetTLS, err = o.targetTLS(); err != nil {
 		return nil, err
 	}
+	if c.SourceAddrs, err = sourceAddrs(o.sourceAddrs); err != nil {
+		return nil, err
+	}
 	switch {
 	case src.locust != nil:
 		c.Scenario = src.text
@@ -363,6 +383,9 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 		}
 		if host == "" {
 			host = c.Plan.Host
+		}
+		if c.SourceAddrs == nil {
+			c.SourceAddrs = c.Plan.SourceAddrs
 		}
 		c.Classes = engine.PlanClasses(c.Plan, host)
 	case len(goClasses) > 0:

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync"
@@ -33,6 +34,17 @@ const DefaultOnStopTimeout = cluster.OnStopGrace
 // releaseAfterRamp is the user count from which a finished ramp-up returns
 // freed memory to the OS at once.
 const releaseAfterRamp = 1000
+
+// releaseDelays are when, after a large ramp-up finished, the engine
+// returns freed memory to the OS again.
+var releaseDelays = []time.Duration{3 * time.Second, 10 * time.Second}
+
+// releaseMemory collects twice (the second empties the sync.Pools' victim
+// caches) and returns the free pages to the OS.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
 
 // maxExceptions caps the distinct exception messages kept.
 const maxExceptions = 100
@@ -320,9 +332,17 @@ func (e *Engine) Run(ctx context.Context) error {
 				}
 				if have >= releaseAfterRamp {
 					// A large ramp leaves garbage (buffers of the users'
-					// first requests); hand it back to the OS once rather
-					// than carry it for the whole soak.
-					go debug.FreeOSMemory()
+					// first requests); hand it back to the OS rather than
+					// carry it for the whole soak. The users spawned may
+					// still be connecting and sending their first
+					// requests, so once now and again after they settled.
+					// Idle users allocate nothing, so no GC would come for
+					// minutes; and the buffer pools (sync.Pool) drop what
+					// they hold only at the second GC after a release.
+					go releaseMemory()
+					for _, d := range releaseDelays {
+						time.AfterFunc(d, releaseMemory)
+					}
 				}
 			}
 		default:

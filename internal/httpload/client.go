@@ -50,6 +50,9 @@ type Options struct {
 	// Transport is used by Do; nil: TLSConfig, HTTP/2 by ALPN and the
 	// environment's proxy (EnvProxy).
 	Transport *Transport
+	// SourceAddrs are the local addresses direct connections are made
+	// from, in turn; nil: the kernel chooses.
+	SourceAddrs *SourceAddrs
 }
 
 // Client is one user's HTTP client. It is not safe for concurrent use: a

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -124,8 +125,8 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 		}
 	} else {
 		var err error
-		if nc, err = d.Dial("tcp", addr); err != nil {
-			return nil, describe(err)
+		if nc, err = c.dialDirect(&d, addr); err != nil {
+			return nil, err
 		}
 	}
 	cn := &conn{addr: key, proxied: proxied, proxyAuth: proxyAuthorization(proxy)}
@@ -171,6 +172,33 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 		cn.h2 = cc
 	}
 	return cn, nil
+}
+
+// dialDirect connects to addr, from the next source address when the
+// client has some; running out of local ports is said so.
+func (c *Client) dialDirect(d *net.Dialer, addr string) (net.Conn, error) {
+	var src *net.TCPAddr
+	if c.opts.SourceAddrs.Len() > 0 {
+		v4 := true
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			if ip, err := netip.ParseAddr(h); err == nil {
+				v4 = ip.Unmap().Is4()
+			} else if ips, err := net.LookupIP(h); err == nil && len(ips) > 0 {
+				v4 = ips[0].To4() != nil
+			}
+		}
+		if src = c.opts.SourceAddrs.pick(v4); src != nil {
+			d.LocalAddr = src
+		}
+	}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		if e := dialError(err, addr, src); e != nil {
+			return nil, e
+		}
+		return nil, describe(err)
+	}
+	return nc, nil
 }
 
 // hostPort is host (from a URL) with the scheme's port when it has none.

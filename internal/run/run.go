@@ -66,7 +66,10 @@ type Config struct {
 	Load           scenario.Load   // the load shape and the open model
 	StopTimeout    time.Duration
 	RequestTimeout time.Duration // default timeout of a request (0: httpload's)
-	ResetStats     bool          // reset the statistics once all users are spawned
+	// SourceAddrs are the local addresses the in-process users connect
+	// from in turn (--source-addrs, else the scenario's); nil: the kernel's.
+	SourceAddrs *httpload.SourceAddrs
+	ResetStats  bool // reset the statistics once all users are spawned
 
 	// Thresholds are the scenario's and the command line's.
 	Thresholds []*scenario.Threshold
@@ -302,7 +305,7 @@ func (r *runner) drive(ctx context.Context, m *master.Master, beforeStart func()
 	if r.cfg.Cluster == nil {
 		go func() {
 			defer close(localDone)
-			if err := worker.Local(localCtx, m, r.cfg.Classes, httpload.Options{Timeout: r.cfg.RequestTimeout, TLSConfig: scenario.FlagsTLS(r.cfg.TargetTLS)}, r.log); err != nil {
+			if err := worker.Local(localCtx, m, r.cfg.Classes, httpload.Options{Timeout: r.cfg.RequestTimeout, TLSConfig: scenario.FlagsTLS(r.cfg.TargetTLS), SourceAddrs: r.cfg.SourceAddrs}, r.log); err != nil {
 				r.log.Error("in-process worker", "err", err)
 			}
 		}()

@@ -35,7 +35,7 @@ func (r *runner) setupHooks(mc *master.Config) {
 	if p == nil {
 		return
 	}
-	opts := httpload.Options{Timeout: r.cfg.RequestTimeout}
+	opts := httpload.Options{Timeout: r.cfg.RequestTimeout, SourceAddrs: r.cfg.SourceAddrs}
 	if len(p.Setup) > 0 {
 		mc.Setup = func(ctx context.Context, host string) (map[string]string, *stats.Interval, error) {
 			return engine.RunOnce(ctx, p, p.Setup, host, nil, opts)

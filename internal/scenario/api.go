@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -41,6 +42,9 @@ type Plan struct {
 	// variables of every user. Teardown runs once after the last user
 	// stopped, with the setup's captures.
 	Setup, Teardown []*Step
+	// SourceAddrs are defaults: source_addrs:, the local addresses the
+	// users' connections are made from in turn; nil: the kernel chooses.
+	SourceAddrs *httpload.SourceAddrs
 }
 
 // Monitor is the scenario's monitor: section.

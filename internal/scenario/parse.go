@@ -57,7 +57,7 @@ var (
 	monitorKeys   = []string{"interval", "scrape", "prometheus", "process", "limits"}
 	thresholdKeys = []string{"threshold", "abort_on_fail", "grace"}
 	scrapeKeys    = []string{"url", "metrics"}
-	defaultsKeys  = append([]string{"headers", "timeout", "auth"}, transportKeys...)
+	defaultsKeys  = append([]string{"headers", "timeout", "auth", "source_addrs"}, transportKeys...)
 	feederKeys    = []string{"file", "mode", "prefetch"}
 	loadKeys      = []string{"users", "spawn_rate", "run_time", "stop_timeout", "rate", "pre_allocated_vus", "max_vus", "stages", "cycle", "spike"}
 	stageKeys     = []string{"duration", "target"}
@@ -185,7 +185,7 @@ func (p *parser) parse(opts Options) *Plan {
 	}
 
 	if n := f["defaults"].val; n != nil {
-		p.defaults(n)
+		plan.SourceAddrs = p.defaults(n)
 	}
 	p.feeders = map[string]bool{}
 	if n := f["data"].val; n != nil {

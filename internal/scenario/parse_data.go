@@ -6,12 +6,21 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/horde-load/horde/internal/httpload"
 )
 
-func (p *parser) defaults(n *yaml.Node) {
+// defaults parses defaults: into the parser; it returns source_addrs:,
+// which is the plan's rather than any request's.
+func (p *parser) defaults(n *yaml.Node) *httpload.SourceAddrs {
 	f := p.fields(n, "defaults", defaultsKeys)
+	var src *httpload.SourceAddrs
+	if e, ok := f["source_addrs"]; ok {
+		src = p.sourceAddrs(e.val)
+	}
 	if e, ok := f["headers"]; ok {
 		p.defHeaders = p.headers(e.val)
 	}
@@ -23,6 +32,36 @@ func (p *parser) defaults(n *yaml.Node) {
 		p.defAuth = &Step{}
 		p.auth(e, p.defAuth, f)
 	}
+	return src
+}
+
+// sourceAddrs reads source_addrs: a string of addresses and ranges
+// ("127.0.0.2-127.0.0.9", "10.0.0.5,10.0.0.6") or a list of them.
+func (p *parser) sourceAddrs(n *yaml.Node) *httpload.SourceAddrs {
+	var s string
+	if n.Kind == yaml.SequenceNode {
+		parts := make([]string, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, ok := p.str(c, "source_addrs")
+			if !ok {
+				return nil
+			}
+			parts = append(parts, v)
+		}
+		s = strings.Join(parts, ",")
+	} else {
+		v, ok := p.str(n, "source_addrs")
+		if !ok {
+			return nil
+		}
+		s = v
+	}
+	src, err := httpload.ParseSourceAddrs(s)
+	if err != nil {
+		p.errorf(n, "source_addrs: %v", err)
+		return nil
+	}
+	return src
 }
 
 func (p *parser) data(n *yaml.Node, plan *Plan) {

@@ -899,6 +899,10 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 	if w.flagsTLS != nil && httpOpts.TLSConfig == nil {
 		httpOpts.TLSConfig = w.flagsTLS // what no tls: setting reaches: scripts' requests
 	}
+	if httpOpts.SourceAddrs == nil && w.plan != nil {
+		// The worker's own --source-addrs wins: addresses are the machine's.
+		httpOpts.SourceAddrs = w.plan.SourceAddrs
+	}
 	w.mu.Unlock()
 	r := &run{
 		id:      a.RunID,
