@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/horde-load/horde/internal/cluster"
-	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/run"
+	"github.com/horde-load/horde/internal/srcaddr"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -188,8 +188,8 @@ func addSourceAddrsFlag(f *pflag.FlagSet, s *string) {
 }
 
 // sourceAddrs parses --source-addrs; nil when it is not set.
-func sourceAddrs(s string) (*httpload.SourceAddrs, error) {
-	src, err := httpload.ParseSourceAddrs(s)
+func sourceAddrs(s string) (*srcaddr.Addrs, error) {
+	src, err := srcaddr.Parse(s)
 	if err != nil {
 		return nil, badInput("--source-addrs: %v", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/horde-load/horde/internal/srcaddr"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 )
@@ -52,7 +53,7 @@ type Options struct {
 	Transport *Transport
 	// SourceAddrs are the local addresses direct connections are made
 	// from, in turn; nil: the kernel chooses.
-	SourceAddrs *SourceAddrs
+	SourceAddrs *srcaddr.Addrs
 }
 
 // Client is one user's HTTP client. It is not safe for concurrent use: a

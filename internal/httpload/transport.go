@@ -187,7 +187,7 @@ func (c *Client) dialDirect(d *net.Dialer, addr string) (net.Conn, error) {
 				v4 = ips[0].To4() != nil
 			}
 		}
-		if src = c.opts.SourceAddrs.pick(v4); src != nil {
+		if src = c.opts.SourceAddrs.Pick(v4); src != nil {
 			d.LocalAddr = src
 		}
 	}

@@ -13,12 +13,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/horde-load/horde/internal/soak"
 	"io"
 	"log/slog"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/horde-load/horde/internal/soak"
+	"github.com/horde-load/horde/internal/srcaddr"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
@@ -68,7 +70,7 @@ type Config struct {
 	RequestTimeout time.Duration // default timeout of a request (0: httpload's)
 	// SourceAddrs are the local addresses the in-process users connect
 	// from in turn (--source-addrs, else the scenario's); nil: the kernel's.
-	SourceAddrs *httpload.SourceAddrs
+	SourceAddrs *srcaddr.Addrs
 	ResetStats  bool // reset the statistics once all users are spawned
 
 	// Thresholds are the scenario's and the command line's.

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/horde-load/horde"
-	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/shape"
+	"github.com/horde-load/horde/internal/srcaddr"
 )
 
 // Plan is a compiled scenario.
@@ -44,7 +44,7 @@ type Plan struct {
 	Setup, Teardown []*Step
 	// SourceAddrs are defaults: source_addrs:, the local addresses the
 	// users' connections are made from in turn; nil: the kernel chooses.
-	SourceAddrs *httpload.SourceAddrs
+	SourceAddrs *srcaddr.Addrs
 }
 
 // Monitor is the scenario's monitor: section.

@@ -8,16 +8,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/horde-load/horde/internal/srcaddr"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/horde-load/horde/internal/httpload"
 )
 
 // defaults parses defaults: into the parser; it returns source_addrs:,
 // which is the plan's rather than any request's.
-func (p *parser) defaults(n *yaml.Node) *httpload.SourceAddrs {
+func (p *parser) defaults(n *yaml.Node) *srcaddr.Addrs {
 	f := p.fields(n, "defaults", defaultsKeys)
-	var src *httpload.SourceAddrs
+	var src *srcaddr.Addrs
 	if e, ok := f["source_addrs"]; ok {
 		src = p.sourceAddrs(e.val)
 	}
@@ -37,7 +36,7 @@ func (p *parser) defaults(n *yaml.Node) *httpload.SourceAddrs {
 
 // sourceAddrs reads source_addrs: a string of addresses and ranges
 // ("127.0.0.2-127.0.0.9", "10.0.0.5,10.0.0.6") or a list of them.
-func (p *parser) sourceAddrs(n *yaml.Node) *httpload.SourceAddrs {
+func (p *parser) sourceAddrs(n *yaml.Node) *srcaddr.Addrs {
 	var s string
 	if n.Kind == yaml.SequenceNode {
 		parts := make([]string, 0, len(n.Content))
@@ -56,7 +55,7 @@ func (p *parser) sourceAddrs(n *yaml.Node) *httpload.SourceAddrs {
 		}
 		s = v
 	}
-	src, err := httpload.ParseSourceAddrs(s)
+	src, err := srcaddr.Parse(s)
 	if err != nil {
 		p.errorf(n, "source_addrs: %v", err)
 		return nil
