@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/scenario"
@@ -74,6 +75,7 @@ killed shows as "unfinished". See docs/runs.md.`,
 func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 	var (
 		dir, format, junit string
+		baseline           string
 		thresholds         []string
 		warmup             durationValue
 		prom               promOptions
@@ -116,12 +118,21 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if err != nil {
 				return err
 			}
-			oc, err := rf.Analyze(thresholds, warmup.d, cmd.Flags().Changed("warmup"))
+			var sp *compare.Spec
+			if baseline != "" {
+				s, err := run.ParseBaseline(baseline, dir)
+				if err != nil {
+					return err
+				}
+				sp = &s
+			}
+			oc, base, err := rf.AnalyzeAgainst(ctx, thresholds, warmup.d, cmd.Flags().Changed("warmup"), sp, dir)
 			if err != nil {
 				return err
 			}
 			vs := oc.Verdicts
 			info := rf.Info(vs)
+			info.Baseline = base
 			if junit != "" {
 				ji := info
 				ji.ExitCode = oc.ExitCode()
@@ -132,18 +143,23 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			switch format {
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
+				if base != nil {
+					compare.WriteSummaryText(stdout, base)
+					fmt.Fprintln(stdout)
+				}
 				report.PrintVerdicts(stdout, vs)
 			case "json":
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
 				err = enc.Encode(struct {
-					Run      string         `json:"run"`
-					File     string         `json:"file"`
-					Status   string         `json:"status"`
-					Passed   bool           `json:"passed"`
-					Verdicts []soak.Verdict `json:"verdicts"`
-				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...)})
+					Run      string           `json:"run"`
+					File     string           `json:"file"`
+					Status   string           `json:"status"`
+					Passed   bool             `json:"passed"`
+					Verdicts []soak.Verdict   `json:"verdicts"`
+					Baseline *compare.Summary `json:"baseline,omitempty"`
+				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...), base})
 			case "markdown":
 				info.ExitCode = oc.ExitCode()
 				err = report.WriteMarkdown(stdout, info, rf.Snapshot)
@@ -159,6 +175,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&format, "format", "text", "output: text, json or markdown")
 	f.StringVar(&junit, "junit", "", "also write the thresholds and checks as JUnit XML test cases to FILE (for CI)")
 	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
+	f.StringVar(&baseline, "baseline", "", `runs the regression(...) thresholds compare with: last:N (the last N passed runs of this scenario and load before this one in --runs-dir) or run ids/files, comma-separated`)
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
 	f.StringArrayVar(&prom.queries, "query", nil, `with --prometheus: a PromQL query, e.g. 'sum(container_memory_working_set_bytes{pod=~"my-app-.*"})' (repeatable)`)

@@ -3,10 +3,12 @@ package run
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -36,6 +38,8 @@ func (r *runner) finish(m *master.Master) (*Outcome, error) {
 	}
 	r.mon.Sample(context.Background(), time.Now()) // the last word on the target's state
 	info.Verdicts = Judge(r.cfg.Thresholds, final, m.History(), r.targetSeries(), r.cfg.Warmup)
+	info.Verdicts = r.regressions(info, final)
+	info.Baseline = r.baseline
 	r.out.mu.Lock()
 	aborted := r.out.aborted
 	r.out.mu.Unlock()
@@ -53,6 +57,41 @@ func (r *runner) finish(m *master.Master) (*Outcome, error) {
 		return nil, broken(err)
 	}
 	return oc, nil
+}
+
+// regressions adds the verdicts of the regression thresholds against the
+// baseline (--baseline) to info's, and the comparison to the report.
+func (r *runner) regressions(info report.Info, final *stats.Snapshot) []soak.Verdict {
+	if !slices.ContainsFunc(r.cfg.Thresholds, compare.IsRegression) && r.cfg.Baseline == nil {
+		return info.Verdicts
+	}
+	r.out.mu.Lock()
+	rec := r.out.rec
+	r.out.mu.Unlock()
+	fail := func(err error) []soak.Verdict {
+		return withRegressions(info.Verdicts, []soak.Verdict{{Kind: "threshold", Name: "baseline", Status: soak.Fail,
+			Reason: "the baseline could not be read: " + err.Error()}})
+	}
+	if rec == nil {
+		return fail(fmt.Errorf("the run is not recorded"))
+	}
+	ctx := context.Background()
+	run, err := rec.st.Run(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	setup := setupOf(rec.st.Path(), run)
+	setup.Duration = info.End.Sub(info.Start)
+	cur, err := currentRun(ctx, rec, setup, final, info.Verdicts)
+	if err != nil {
+		return fail(err)
+	}
+	base, reg, err := judgeRegressions(ctx, r.cfg.Thresholds, r.cfg.Baseline, r.cfg.RunsDir, cur)
+	if err != nil {
+		return fail(err)
+	}
+	r.baseline = compare.Against(cur, base)
+	return withRegressions(info.Verdicts, reg)
 }
 
 // outcome is the run's outcome so far, with verdicts.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -65,9 +66,11 @@ func memoryFigures(leaks []soak.LeakResult) (map[string]float64, map[string]stri
 	return figures, notes
 }
 
-// thresholdVerdicts judges ths on in.
+// thresholdVerdicts judges ths on in, but for the regression thresholds,
+// which need the baseline runs (judgeRegressions).
 func thresholdVerdicts(ths []*scenario.Threshold, in soak.Inputs) []soak.Verdict {
 	var out []soak.Verdict
+	ths = slices.DeleteFunc(slices.Clone(ths), compare.IsRegression)
 	for _, r := range soak.EvaluateThresholds(ths, in) {
 		v := soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: soak.Pass, Reason: r.Reason}
 		if !r.Pass {

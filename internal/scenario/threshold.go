@@ -25,11 +25,11 @@ import (
 // latencies and rps (rps: a fall), in percentage points for error_rate, in
 // points of %/h for target.memory_growth ("< 1%/h").
 type Threshold struct {
-	Text     string
-	Stat     string  // "p", "avg", ..., "degradation", "target", or "regression"
+	Text string
+	Stat string // "p", "avg", ..., "degradation", "target", or "regression"
 	// Of is what a regression compares ("p", "avg", "max", "error_rate",
 	// "rps" or "target"; Pct and Target say which percentile or metric).
-	Of string
+	Of       string
 	Pct      float64 // for "p" and "degradation": the percentile, e.g. 0.95
 	Method   string  // optional
 	Name     string  // "" means Aggregated
