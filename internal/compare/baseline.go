@@ -246,7 +246,11 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 		r.Noise = Within // apart, but the run's periods are the better ones
 	}
 	u := unit(r.Metric)
-	figures := fmt.Sprintf("%s %s %s against %s (median of %s: %s)", r.Metric, num(r.Current), u, num(r.Center),
+	label := r.Metric
+	if _, ok := cf.Steady[r.Metric]; ok {
+		label += " (median of the steady periods)"
+	}
+	figures := fmt.Sprintf("%s %s %s against %s (median of %s: %s)", label, num(r.Current), u, num(r.Center),
 		base.Describe(), joinNums(r.Baseline))
 	chg := fmt.Sprintf("%+.1f%%", r.Change)
 	if t.Of == "error_rate" {
@@ -257,16 +261,17 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 	return decide(r, t, worse, chg, figures)
 }
 
-// figure is the whole-run value of a regression's metric.
+// figure is the value of a regression's metric: the steady figure of
+// latencies (Figures.Steady), the whole run's of the others.
 func figure(f *Figures, t *scenario.Threshold) float64 {
-	if t.Of == "p" {
-		switch t.Pct {
-		case 0.5, 0.95, 0.99:
-		default:
-			return percentile(f, t.Pct)
-		}
+	m := metricOf(t)
+	if v, ok := f.Steady[m]; ok {
+		return v
 	}
-	return f.Value(metricOf(t))
+	if v := f.Value(m); !math.IsNaN(v) {
+		return v
+	}
+	return percentile(f, t.Pct)
 }
 
 // decide applies the limit and the noise rule.
@@ -415,11 +420,19 @@ func Against(cur *Run, base *Baseline) *Summary {
 		if cf == nil {
 			break
 		}
-		row := SummaryRow{Metric: m, Unit: unit(m), Current: cf.Value(m), P: math.NaN()}
+		th := &scenario.Threshold{Of: m}
+		if p, ok := strings.CutPrefix(m, "p"); ok {
+			pct, _ := strconv.ParseFloat(p, 64)
+			th.Of, th.Pct = "p", pct/100
+		}
+		row := SummaryRow{Metric: m, Unit: unit(m), Current: figure(cf, th), P: math.NaN()}
+		if _, ok := cf.Steady[m]; ok {
+			row.Metric += " (steady)"
+		}
 		var pooled []float64
 		for _, b := range base.Runs {
 			if bf := b.Aggregated(); bf != nil {
-				row.Baseline = append(row.Baseline, bf.Value(m))
+				row.Baseline = append(row.Baseline, figure(bf, th))
 				pooled = append(pooled, bf.PeriodValues(m)...)
 			}
 		}

@@ -67,6 +67,13 @@ type Figures struct {
 	P50, P95, P99, Max float64
 	Percentiles        []float64 // for stats.Percentiles, as the run's table
 	Periods            []Period
+	// Steady are the latency figures a regression compares: for p50, p95,
+	// p99 and max, the median over the run's steady part (after the
+	// warm-up, before the stop) of each minute's value (runs of
+	// MinutePeriods or more) or of each tick's 10 s window. The bursts at
+	// the start and the stop (every user logging in or out at once), which
+	// move with the machine's load, do not move it; a lasting change does.
+	Steady map[string]float64
 }
 
 // percentile is the whole-run percentile p (as the run's table gives it).
@@ -197,7 +204,10 @@ const windowLen = 10 * time.Second
 // Build computes a run's figures from its final statistics and interval
 // rows; st, when not nil, is the run file whose per-minute histograms give
 // the periods of runs of MinutePeriods or more.
-func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []store.Interval, st *store.Store) (*Run, error) {
+//
+// The steady part runs from the start plus the warm-up (the run's, else
+// 10 % of the run, at most 5 minutes) to stop (zero: the last tick).
+func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []store.Interval, st *store.Store, stop time.Time) (*Run, error) {
 	r := &Run{Setup: setup, PeriodLen: windowLen}
 	entries := append(append([]stats.Entry{}, snap.Entries...), snap.Total)
 	slices.SortFunc(entries[:len(entries)-1], func(a, b stats.Entry) int {
@@ -249,6 +259,7 @@ func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []store.I
 		} else {
 			f.Periods = windowPeriods(rows, first.Add(-tick), last)
 		}
+		f.Steady = steady(r, &f, rows, stop)
 		r.Names = append(r.Names, f)
 	}
 	return r, nil
@@ -310,6 +321,55 @@ func windowPeriods(rows []store.Interval, start, last time.Time) []Period {
 			p.P50, p.P95, p.P99, p.Max = lastRow.P50, lastRow.P95, lastRow.P99, lastRow.Max
 		}
 		out = append(out, p)
+	}
+	return out
+}
+
+// steadyMetrics are the figures Steady holds.
+var steadyMetrics = []string{"p50", "p95", "p99", "max"}
+
+// steady computes f.Steady (see Figures).
+func steady(r *Run, f *Figures, rows []store.Interval, stop time.Time) map[string]float64 {
+	warmup := r.Setup.Warmup
+	if warmup <= 0 {
+		warmup = min(r.Setup.Duration/10, 5*time.Minute)
+	}
+	from := r.Setup.Started.Add(warmup)
+	out := map[string]float64{}
+	for _, m := range steadyMetrics {
+		var vs []float64
+		if r.PeriodLen == time.Minute {
+			for _, p := range f.Periods {
+				if v := p.Value(m); !p.T.Before(from) && (stop.IsZero() || !p.T.Add(time.Minute).After(stop)) && !math.IsNaN(v) {
+					vs = append(vs, v)
+				}
+			}
+		} else {
+			for _, iv := range rows {
+				if iv.T.Before(from) || (!stop.IsZero() && iv.T.After(stop)) {
+					continue
+				}
+				var v float64
+				switch m {
+				case "p50":
+					v = iv.P50
+				case "p95":
+					v = iv.P95
+				case "p99":
+					v = iv.P99
+				case "max":
+					v = iv.Max
+				}
+				if !math.IsNaN(v) {
+					vs = append(vs, v)
+				}
+			}
+		}
+		if len(vs) == 0 {
+			out[m] = f.Value(m) // too short for a steady part: the whole run's
+			continue
+		}
+		out[m] = median(vs)
 	}
 	return out
 }

@@ -74,7 +74,7 @@ func LoadCompared(ctx context.Context, path string) (*compare.Run, error) {
 	if setup.Duration == 0 {
 		setup.Duration = rf.Snapshot.Time.Sub(rf.Run.Started)
 	}
-	cr, err := compare.Build(ctx, setup, rf.Snapshot, ivs, st)
+	cr, err := compare.Build(ctx, setup, rf.Snapshot, ivs, st, stopTime(rf.Events))
 	if err != nil {
 		return nil, badInput("%s: %v", path, err)
 	}
@@ -191,10 +191,25 @@ func currentRun(ctx context.Context, rec *recorder, setup compare.Setup, final *
 	if err != nil {
 		return nil, fmt.Errorf("reading the run's intervals: %w", err)
 	}
-	cr, err := compare.Build(ctx, setup, final, ivs, rec.st)
+	events, err := rec.st.Events(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the run's events: %w", err)
+	}
+	cr, err := compare.Build(ctx, setup, final, ivs, rec.st, stopTime(events))
 	if err != nil {
 		return nil, err
 	}
 	cr.Target = targetFigures(vs)
 	return cr, nil
+}
+
+// stopTime is when the run began to stop (its first "stopping" event;
+// zero if none).
+func stopTime(events []stats.Event) time.Time {
+	for _, e := range events {
+		if e.Kind == "stopping" {
+			return e.T
+		}
+	}
+	return time.Time{}
 }
