@@ -49,7 +49,7 @@ func (s Spec) String() string {
 }
 
 // Fits says whether cand is a run of the same scenario and load settings
-// as cur, finished and passed, and started before it ("" if it fits, else
+// as cur, finished and passed before cur started ("" if it fits, else
 // why not, in a few words).
 func Fits(cand, cur Setup) string {
 	switch {
@@ -61,6 +61,8 @@ func Fits(cand, cur Setup) string {
 		return "another scenario"
 	case cand.Ended.IsZero():
 		return "unfinished"
+	case !cand.Ended.Before(cur.Started):
+		return "overlaps this run"
 	case cand.ExitCode != 0:
 		return "did not pass"
 	case cand.Command != cur.Command || cand.Users != cur.Users || cand.SpawnRate != cur.SpawnRate ||
@@ -91,7 +93,7 @@ func Select(cands []Setup, cur Setup, n int) (chosen []Setup, note string) {
 	switch {
 	case len(chosen) == 0:
 		var parts []string
-		for _, w := range []string{"another scenario", "other load settings", "unfinished", "did not pass"} {
+		for _, w := range []string{"another scenario", "other load settings", "unfinished", "overlaps this run", "did not pass"} {
 			if why[w] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", why[w], w))
 			}
@@ -351,7 +353,7 @@ func num(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "-"
-	case math.Abs(v) >= 100:
+	case v == math.Trunc(v) && math.Abs(v) < 1e15, math.Abs(v) >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case math.Abs(v) >= 10:
 		return strconv.FormatFloat(v, 'f', 1, 64)
