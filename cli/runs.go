@@ -279,7 +279,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 }
 
 func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
-	var dir, out, format, junit string
+	var dir, out, format, junit, baseline string
 	cmd := &cobra.Command{
 		Use:   "report RUN",
 		Short: "Write the HTML, JSON or Markdown report of a recorded run",
@@ -330,6 +330,15 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				vs = oc.Verdicts
 			}
 			info := rf.Info(vs)
+			if baseline != "" {
+				sp, err := run.ParseBaseline(baseline, dir)
+				if err != nil {
+					return err
+				}
+				if info.Baseline, err = rf.Against(ctx, sp, dir); err != nil {
+					return err
+				}
+			}
 			if junit != "" {
 				if err := writeJUnit(junit, "horde report "+rf.Run.ID, info, rf.Snapshot); err != nil {
 					return err
@@ -357,6 +366,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE (default: stdout)")
 	f.StringVar(&format, "format", "", "html, json or markdown (default: from -o's extension, else html)")
 	f.StringVar(&junit, "junit", "", "also write the run's thresholds and checks as JUnit XML test cases to FILE (for CI)")
+	f.StringVar(&baseline, "baseline", "", `add "compared with the last N runs": last:N (the last N passed runs of this scenario and load before this one) or run ids/files, comma-separated`)
 	return cmd
 }
 

@@ -129,7 +129,8 @@ func TestBaseline_Regression(t *testing.T) {
 
 	// Run 4: p95 about +20 %.
 	stop = targetAt(t, addr, "1200ms")
-	code, out := soak("run 4")
+	report4 := filepath.Join(dir, "run4.html")
+	code, out := soak("run 4", "--html", report4)
 	stop()
 	if code != 1 {
 		t.Fatalf("run 4 (latency +20%%): exit %d, want 1\n%s", code, out)
@@ -144,6 +145,9 @@ func TestBaseline_Regression(t *testing.T) {
 		}
 	}
 	run4 := fileOf(out)
+	if b, err := os.ReadFile(report4); err != nil || !strings.Contains(string(b), "compared with the last 3 runs") || !strings.Contains(string(b), baseIDs[0]) {
+		t.Errorf("run 4's HTML report does not say \"compared with the last 3 runs\" naming them (%v)", err)
+	}
 
 	// Runs 5 and 6, like the first three: they pass (run 4 failed, so the
 	// last three runs that passed are still 1-3).

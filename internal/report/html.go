@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
@@ -46,7 +47,8 @@ type htmlData struct {
 	Total            htmlRow
 	Open             *OpenInfo
 	Verdicts         []soak.Verdict
-	Uncorrected      []htmlRow // open model: percentiles timed from the send
+	Baseline         template.HTML // "compared with the last N runs" (--baseline)
+	Uncorrected      []htmlRow     // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64
 	Exceptions       []stats.Exception
@@ -238,6 +240,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		Total:            newHTMLRow(&s.Total),
 		Open:             info.Open,
 		Verdicts:         info.Verdicts,
+		Baseline:         baselineHTML(info.Baseline),
 		Errors:           s.Errors,
 		ErrorsDropped:    s.ErrorsDropped,
 		Exceptions:       info.Exceptions,
@@ -451,4 +454,12 @@ func chartSpan(c *htmlChart) (lo, hi float64) {
 		return 0, 0
 	}
 	return lo, hi
+}
+
+// baselineHTML is the report's "compared with the last N runs" section.
+func baselineHTML(s *compare.Summary) template.HTML {
+	if s == nil {
+		return ""
+	}
+	return compare.SummaryHTML(s)
 }

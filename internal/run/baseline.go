@@ -213,3 +213,17 @@ func stopTime(events []stats.Event) time.Time {
 	}
 	return time.Time{}
 }
+
+// Against is the recorded run against the baseline sp under dir, for its
+// report ("compared with the last N runs").
+func (rf *File) Against(ctx context.Context, sp compare.Spec, dir string) (*compare.Summary, error) {
+	cur, err := LoadCompared(ctx, rf.Path)
+	if err != nil {
+		return nil, err
+	}
+	base, err := LoadBaseline(ctx, sp, dir, cur.Setup)
+	if err != nil {
+		return nil, err
+	}
+	return compare.Against(cur, base), nil
+}

@@ -200,7 +200,7 @@ type runner struct {
 	resumed  *resumed        // the unfinished run a restarted master goes on with
 	prior    []series.Series // a resumed run's target samples from before the restart
 	cleanups []func()
-	baseline *compare.Summary // the run against its --baseline, at the end
+	live     liveJudgement // the regressions the web UI shows
 }
 
 // close undoes what newRunner started, last first.

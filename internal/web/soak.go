@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
@@ -36,6 +37,9 @@ type apiSoakDoc struct {
 	P95Trend *apiTrend `json:"p95_trend,omitempty"`
 	// Overall is the worst status of the verdicts ("pass" with none).
 	Overall soak.Status `json:"overall"`
+	// Baseline is the run so far against its --baseline runs: "compared
+	// with the last N runs" (absent without a baseline).
+	Baseline *compare.Summary `json:"baseline,omitempty"`
 }
 
 type apiTrend struct {
@@ -64,7 +68,7 @@ func (s *Server) apiSoak(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) soakDoc(now time.Time) apiSoakDoc {
 	info := s.reportInfo(s.rc.Snapshot())
-	doc := apiSoakDoc{Time: now.UTC().Format(time.RFC3339Nano), State: s.rc.State(), Verdicts: info.Verdicts, Overall: soak.Pass}
+	doc := apiSoakDoc{Time: now.UTC().Format(time.RFC3339Nano), State: s.rc.State(), Verdicts: info.Verdicts, Overall: soak.Pass, Baseline: info.Baseline}
 	if doc.Verdicts == nil {
 		doc.Verdicts = []soak.Verdict{}
 	}
