@@ -35,7 +35,7 @@ func record(r *stats.Recorder, rng *rand.Rand) {
 			if rng.IntN(1000) == 0 {
 				fail = "HTTP 500"
 			}
-			r.Record(rng.IntN(16), "GET", name, d, 1024, fail)
+			r.Record(rng.IntN(16), &stats.Sample{Method: "GET", Name: name, Duration: d, Bytes: 1024, WireBytes: 1024, Failure: fail})
 		}
 	}
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e tests horde through the doors a user uses: the binary as a
 // subprocess, against the sample target on loopback.
 package e2e

@@ -14,6 +14,7 @@ import (
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // userAgent is sent unless a scenario sets its own User-Agent.
@@ -180,19 +181,8 @@ func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	for k, v := range u.e.cfg.Vars {
 		p.vars[k] = v
 	}
-	for _, name := range p.pc.class.Feeds {
-		f := p.pc.plan.Feeders[name]
-		if f == nil {
-			return fmt.Errorf("feeder %q not defined", name)
-		}
-		row, ok, err := nextRow(ctx, u, f)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("feeder %q: no rows left", name)
-		}
-		p.vars[name] = row
+	if _, err := p.feed(ctx, u, p.pc.class.Feeds); err != nil {
+		return err
 	}
 	return p.runSteps(ctx, u, p.pc.onStart)
 }
@@ -226,22 +216,29 @@ func (p *planUser) feedIteration(ctx context.Context, u *vuser) error {
 		<-ctx.Done()
 		return httpload.ErrStopped
 	}
-	for _, name := range p.pc.class.IterationFeeds {
+	exhausted, err := p.feed(ctx, u, p.pc.class.IterationFeeds)
+	p.exhausted = exhausted
+	return err
+}
+
+// feed stores the next row of each named feeder in the user's variables;
+// exhausted reports a feeder that has run out (also an error).
+func (p *planUser) feed(ctx context.Context, u *vuser, names []string) (exhausted bool, err error) {
+	for _, name := range names {
 		f := p.pc.plan.Feeders[name]
 		if f == nil {
-			return fmt.Errorf("feeder %q not defined", name)
+			return false, fmt.Errorf("feeder %q not defined", name)
 		}
 		row, ok, err := nextRow(ctx, u, f)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok {
-			p.exhausted = true
-			return fmt.Errorf("feeder %q: no rows left", name)
+			return true, fmt.Errorf("feeder %q: no rows left", name)
 		}
 		p.vars[name] = row
 	}
-	return nil
+	return false, nil
 }
 
 func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
@@ -401,21 +398,17 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		}
 	}
 
-	var took time.Duration
 	var sent string // the URL as the step sends it, before any redirect (traced only)
 	if u.e.cfg.Trace != nil {
 		sent = string(req.URI().FullURI())
 	}
-	if s.NoRedirect {
-		took, err = u.client.DoOnceVia(s.transport, req, resp, s.Timeout)
-	} else {
-		took, err = u.client.DoVia(s.transport, req, resp, s.Timeout)
-	}
+	res, err := u.client.Do(req, resp, httpload.Call{Transport: s.transport, Timeout: s.Timeout, NoRedirect: s.NoRedirect})
+	took := res.Took
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return false, err
 		}
-		u.record(s.Method, name, took, 0, err.Error())
+		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()})
 		if u.e.cfg.Trace != nil {
 			u.trace(&Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
 		}
@@ -424,7 +417,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), ev.Failure)
+		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure})
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -433,7 +426,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		return ev.Failure != "", nil
 	}
 	failure := s.Evaluate(response{u}, p.vars)
-	u.recordWire(s.Method, name, took, int64(len(resp.Body())), int64(u.client.WireSize()), failure)
+	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure})
 	return failure != "", nil
 }
 

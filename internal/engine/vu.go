@@ -13,6 +13,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/httpload"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // vuser is one virtual user. Everything in it belongs to the user's
@@ -78,24 +79,18 @@ func (u *vuser) Host() string     { return u.e.cfg.Host }
 
 // Record implements horde.VU.
 func (u *vuser) Record(s horde.Sample) {
-	u.record(s.Method, s.Name, s.Duration, s.Bytes, s.Failure)
+	u.record(stats.Sample{Method: s.Method, Name: s.Name, Duration: s.Duration, Bytes: s.Bytes, WireBytes: s.Bytes, Failure: s.Failure})
 }
 
 // record records one request; in the open model it is timed from the
 // iteration's intended start as well (the first request carries the lag).
-func (u *vuser) record(method, name string, d time.Duration, bytes int64, failure string) {
-	u.recordWire(method, name, d, bytes, bytes, failure)
-}
-
-// recordWire is record for a body of bytes decoded, wire as received.
-func (u *vuser) recordWire(method, name string, d time.Duration, bytes, wire int64, failure string) {
-	u.failure = failure
-	if !u.open {
-		u.e.cfg.Recorder.RecordWire(u.id, method, name, d, bytes, wire, failure)
-		return
+func (u *vuser) record(s stats.Sample) {
+	u.failure = s.Failure
+	if u.open {
+		s.Corrected, s.Lag = true, u.lag
+		u.lag = 0
 	}
-	u.e.cfg.Recorder.RecordCorrectedWire(u.id, method, name, d, u.lag, bytes, wire, failure)
-	u.lag = 0
+	u.e.cfg.Recorder.Record(u.id, &s)
 }
 
 // Exchange sends req over the user's own client (its keep-alive
@@ -104,7 +99,8 @@ func (u *vuser) recordWire(method, name string, d time.Duration, bytes, wire int
 // so that their requests cost what a YAML step costs. timeout 0 means the
 // client's default.
 func (u *vuser) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
-	return u.client.Do(req, resp, timeout)
+	r, err := u.client.Do(req, resp, httpload.Call{Timeout: timeout})
+	return r.Took, err
 }
 
 // Scratch returns the user's request and response buffers, for a script
@@ -138,7 +134,8 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 	if ctx.Err() != nil {
 		return nil, httpload.ErrStopped
 	}
-	took, err := u.client.Do(req, resp, r.Timeout)
+	res, err := u.client.Do(req, resp, httpload.Call{Timeout: r.Timeout})
+	took := res.Took
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return nil, err

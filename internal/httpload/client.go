@@ -60,7 +60,6 @@ type Client struct {
 	jar     *cookiejar.Jar   // created on the first Set-Cookie
 	lastKey string
 	lastT   *Transport // the transport lastKey was built for
-	wire    int        // body bytes of the last response as received
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -163,26 +162,35 @@ func acquireWriter(w io.Writer) *bufio.Writer {
 	return bufio.NewWriterSize(w, bufferSize)
 }
 
-// Do sends req and reads the answer into resp, following redirects. The
-// request URI must be absolute (http:// or https://). It returns the time
-// from the first byte sent to the last byte of the final response read.
-// The timeout is the client's unless timeout > 0. A compressed body (gzip,
-// deflate, br, zstd) is decoded in resp; WireSize tells its size as sent.
-func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
-	return c.DoVia(c.opts.Transport, req, resp, timeout)
+// Call is how one request is sent. Its zero value means the client's
+// transport and timeout, following redirects.
+type Call struct {
+	Transport  *Transport    // nil: the client's; connections are kept per host and transport
+	Timeout    time.Duration // 0: the client's
+	NoRedirect bool          // a 3xx answer is the response (a scenario step's follow_redirects: false)
 }
 
-// WireSize returns the body size of the last response as it came over the
-// wire, before decoding (0 after a failure).
-func (c *Client) WireSize() int { return c.wire }
+// Result is what one exchange measured.
+type Result struct {
+	// Took is the time from the first byte sent to the last byte of the
+	// final response read (redirects included).
+	Took time.Duration
+	// WireSize is the final response's body size as it came over the wire,
+	// before decoding (0 when no response was read).
+	WireSize int
+}
 
-// DoVia is Do through t instead of the client's transport (nil: the
-// client's). Connections are kept per host and transport.
-func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
+// Do sends req and reads the answer into resp, following redirects unless
+// call.NoRedirect. The request URI must be absolute (http:// or
+// https://). A compressed body (gzip, deflate, br, zstd) is decoded in
+// resp; the Result tells its size as sent. The Result is set on error too
+// (Took is the time until the error).
+func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (Result, error) {
+	t := call.Transport
 	if t == nil {
 		t = c.opts.Transport
 	}
-	c.wire = 0
+	timeout := call.Timeout
 	if timeout <= 0 {
 		timeout = c.opts.Timeout
 	}
@@ -190,10 +198,10 @@ func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Respo
 	deadline := start.Add(timeout)
 	for redirects := 0; ; redirects++ {
 		if err := c.roundTrip(t, req, resp, deadline); err != nil {
-			return time.Since(start), err
+			return Result{Took: time.Since(start)}, err
 		}
 		code := resp.StatusCode()
-		if !isRedirect(code) || c.opts.MaxRedirects < 0 {
+		if call.NoRedirect || !isRedirect(code) || c.opts.MaxRedirects < 0 {
 			break
 		}
 		loc := resp.Header.Peek("Location")
@@ -201,7 +209,7 @@ func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Respo
 			break
 		}
 		if redirects >= c.opts.MaxRedirects {
-			return time.Since(start), fmt.Errorf("stopped after %d redirects", redirects)
+			return Result{Took: time.Since(start)}, fmt.Errorf("stopped after %d redirects", redirects)
 		}
 		req.URI().UpdateBytes(loc)
 		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
@@ -211,17 +219,13 @@ func (c *Client) DoVia(t *Transport, req *fasthttp.Request, resp *fasthttp.Respo
 			req.Header.Del("Content-Type")
 		}
 	}
-	err := c.decoded(resp)
-	return time.Since(start), err
-}
-
-// decoded notes the final response's size on the wire and decodes its body.
-func (c *Client) decoded(resp *fasthttp.Response) error {
-	c.wire = len(resp.Body())
+	r := Result{WireSize: len(resp.Body())}
+	var err error
 	if len(resp.Header.ContentEncoding()) > 0 {
-		return decode(resp, c.opts.MaxBodySize)
+		err = decode(resp, c.opts.MaxBodySize)
 	}
-	return nil
+	r.Took = time.Since(start)
+	return r, err
 }
 
 func isRedirect(code int) bool {

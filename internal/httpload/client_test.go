@@ -42,7 +42,7 @@ func get(t *testing.T, c *httpload.Client, url string) (*fasthttp.Response, erro
 	defer fasthttp.ReleaseRequest(req)
 	resp := &fasthttp.Response{}
 	req.SetRequestURI(url)
-	_, err := c.Do(req, resp, 0)
+	_, err := c.Do(req, resp, httpload.Call{})
 	return resp, err
 }
 
@@ -134,15 +134,22 @@ func TestClient_Redirects(t *testing.T) {
 	req.Header.SetMethod("POST")
 	req.SetRequestURI(srv.URL + "/old")
 	req.SetBodyString("x=1")
-	if _, err := c.Do(req, resp, 0); err != nil {
+	if _, err := c.Do(req, resp, httpload.Call{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := string(resp.Body()), "GET new"; got != want {
 		t.Errorf("after 302 of a POST: got %q, want %q", got, want)
 	}
 	req.SetRequestURI(srv.URL + "/loop")
-	if _, err := c.Do(req, resp, 0); err == nil || !strings.Contains(err.Error(), "redirects") {
+	if _, err := c.Do(req, resp, httpload.Call{}); err == nil || !strings.Contains(err.Error(), "redirects") {
 		t.Errorf("redirect loop: got %v, want a redirects error", err)
+	}
+	// NoRedirect: the 3xx answer is the response.
+	req.Header.SetMethod("POST")
+	req.SetRequestURI(srv.URL + "/old")
+	res, err := c.Do(req, resp, httpload.Call{NoRedirect: true})
+	if err != nil || resp.StatusCode() != http.StatusFound || res.WireSize != len(resp.Body()) || res.Took <= 0 {
+		t.Errorf("NoRedirect: status %d, %+v, %v; want the 302 itself", resp.StatusCode(), res, err)
 	}
 }
 
@@ -242,7 +249,7 @@ func BenchmarkClient_Do(b *testing.B) {
 	req.SetRequestURI(srv.URL + "/")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Do(req, resp, 0); err != nil {
+		if _, err := c.Do(req, resp, httpload.Call{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -91,7 +91,7 @@ func TestClient_TLSOwnCA(t *testing.T) {
 				req.Header.SetMethod("POST")
 				req.Header.SetUserAgent("ua")
 				req.SetBodyString("body")
-				_, err := c.Do(req, resp, 0)
+				_, err := c.Do(req, resp, httpload.Call{})
 				fasthttp.ReleaseRequest(req)
 				if tc.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -175,14 +175,16 @@ func TestClient_Decodes(t *testing.T) {
 				w.Write(body)
 			}), h2)
 			c := httpload.New(httpload.Options{Transport: &httpload.Transport{TLS: trusting(srv)}})
-			resp, err := get(t, c, srv.URL+"/")
+			req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+			req.SetRequestURI(srv.URL + "/")
+			res, err := c.Do(req, resp, httpload.Call{})
 			if err != nil {
 				t.Fatalf("%s h2=%v: %v", enc, h2, err)
 			}
 			if string(resp.Body()) != text {
 				t.Errorf("%s h2=%v: body not decoded: %.40q", enc, h2, resp.Body())
 			}
-			if got := c.WireSize(); got != len(body) {
+			if got := res.WireSize; got != len(body) {
 				t.Errorf("%s h2=%v: wire size %d, want %d", enc, h2, got, len(body))
 			}
 			c.Close()
@@ -327,7 +329,7 @@ func BenchmarkClient_DoTLS(b *testing.B) {
 			req.SetRequestURI(srv.URL + "/")
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := c.Do(req, resp, 0); err != nil {
+				if _, err := c.Do(req, resp, httpload.Call{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -54,9 +54,10 @@ type Config struct {
 	Tick           time.Duration
 	HistoryMax     int // points kept in the history (stats.DefaultHistoryMax when 0)
 	Logger         *slog.Logger
-	// OnTick, if set, is called after each tick with a fresh snapshot and
-	// the running user count. It runs on the master's goroutine: keep it short.
-	OnTick func(snap *stats.Snapshot, users int, target float64, open bool)
+	// OnTick, if set, is called after each tick with the tick's interval,
+	// a fresh snapshot and the load. It runs on the master's goroutine:
+	// keep it short.
+	OnTick func(Tick)
 	// OnCheckpoint, if set, is called before OnTick (on the same goroutine)
 	// with what a restarted master needs to resume the run at this tick
 	// (see Resume). Taking it costs an encoding of every histogram.
@@ -96,6 +97,19 @@ type Config struct {
 	Teardown func(ctx context.Context, host string, vars map[string]string) (*stats.Interval, error)
 }
 
+// Tick is what a tick hands to Config.OnTick.
+type Tick struct {
+	// Interval is exactly what the workers reported since the previous
+	// tick (merged, timed by the master's clock; empty after a reset of
+	// the statistics), without its histograms: the integers of the tick.
+	Interval *stats.Interval
+	// Snapshot is the cumulative statistics after the interval was added.
+	Snapshot *stats.Snapshot
+	Users    int     // users running
+	Target   float64 // what the load shape asks for: users, or iterations per second when Open
+	Open     bool
+}
+
 // SetupError is a run's setup that failed: the run does not start.
 type SetupError struct{ Err error }
 
@@ -127,32 +141,35 @@ type Master struct {
 
 	sessions sync.WaitGroup
 
-	mu         sync.Mutex
-	state      cluster.State
-	spec       cluster.RunSpec
-	runSeq     int
-	runID      string
-	gen        uint64
-	stopTimer  *time.Timer
-	stopGuard  *time.Timer
-	runDone    chan struct{}
-	ending     bool
-	st         *stats.Stats
-	hist       *stats.History
-	pending    *stats.Interval // merged reports since the last tick
-	exc        map[string]int64
-	excTrace   map[string]string // a traceback per message, when a worker sent one
-	last       time.Time         // end of the last tick
-	resetWant  bool
-	start, end time.Time
-	workers    map[string]*workerRec
-	nextIndex  int
-	discarded  int64             // reports of another run, acknowledged and dropped
-	events     []stats.Event     // since the last tick
-	detached   bool              // Detach: serving ends without ending the run
-	leases     leases            // the run's shared data (lease.go)
-	vars       map[string]string // the run's setup captures
-	settingUp  bool              // a Start runs the setup
+	mu          sync.Mutex
+	state       cluster.State
+	spec        cluster.RunSpec
+	runSeq      int
+	runID       string
+	gen         uint64
+	stopTimer   *time.Timer
+	stopGuard   *time.Timer
+	runDone     chan struct{}
+	ending      bool
+	st          *stats.Stats
+	hist        *stats.History
+	pending     *stats.Interval // merged reports since the last tick
+	exc         map[string]int64
+	excTrace    map[string]string // a traceback per message, when a worker sent one
+	last        time.Time         // end of the last tick
+	resetWant   bool
+	start, end  time.Time
+	workers     map[string]*workerRec
+	nextIndex   int
+	discarded   int64              // reports of another run, acknowledged and dropped
+	events      []stats.Event      // since the last tick
+	detached    bool               // Detach: serving ends without ending the run
+	leases      leases             // the run's shared data (lease.go)
+	vars        map[string]string  // the run's setup captures
+	settingUp   bool               // a Start runs the setup
+	setupCancel context.CancelFunc // cuts the running setup short (Stop)
+	run         *runContext        // the current run's setup and teardown context
+	hooks       sync.WaitGroup     // the teardown and final tick of a run ending
 }
 
 // eventLocked queues an event for the next tick's OnEvent.
@@ -278,6 +295,7 @@ func (m *Master) Serve(ctx context.Context) error {
 			}
 			m.Stop()
 			<-m.RunDone()
+			m.hooks.Wait()
 			m.quitWorkers("the master is shutting down")
 			m.waitSessions(2 * time.Second)
 			return nil
@@ -332,30 +350,68 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	if err := m.checkClasses(spec.Classes); err != nil {
 		return err
 	}
+	vars, setupIv, ctx, err := m.setup(spec)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.startLocked(spec, vars, setupIv, ctx)
+}
+
+// setup runs Config.Setup when spec starts a new run, with no lock held,
+// under the new run's context (which Stop cancels while the setup runs):
+// it returns the setup's variables and requests, and that context.
+func (m *Master) setup(spec cluster.RunSpec) (map[string]string, *stats.Interval, *runContext, error) {
+	m.mu.Lock()
 	if m.settingUp {
-		return errors.New("the setup of the next run is running")
-	}
-	var vars map[string]string
-	var setupIv *stats.Interval
-	if m.cfg.Setup != nil && (m.state == cluster.StateReady || m.state == cluster.StateStopped) {
-		host := spec.Host
-		if host == "" {
-			host = m.cfg.Host
-		}
-		m.settingUp = true
 		m.mu.Unlock()
-		m.log.Info("setup running", "host", host)
-		var err error
-		vars, setupIv, err = m.cfg.Setup(context.Background(), host)
-		m.mu.Lock()
-		m.settingUp = false
-		if err != nil {
-			m.log.Error("setup failed: the run does not start", "err", err)
-			return &SetupError{Err: err}
-		}
-		m.log.Info("setup done", "vars", len(vars))
+		return nil, nil, nil, errors.New("the setup of the next run is running")
+	}
+	if m.cfg.Setup == nil || (m.state != cluster.StateReady && m.state != cluster.StateStopped) {
+		m.mu.Unlock()
+		return nil, nil, nil, nil
+	}
+	host := spec.Host
+	if host == "" {
+		host = m.cfg.Host
+	}
+	rc := newRunContext()
+	m.settingUp, m.setupCancel = true, rc.cancel
+	m.mu.Unlock()
+
+	m.log.Info("setup running", "host", host)
+	vars, iv, err := m.cfg.Setup(rc.ctx, host)
+	m.mu.Lock()
+	m.settingUp, m.setupCancel = false, nil
+	m.mu.Unlock()
+	if err != nil {
+		rc.cancel()
+		m.log.Error("setup failed: the run does not start", "err", err)
+		return nil, nil, nil, &SetupError{Err: err}
+	}
+	m.log.Info("setup done", "vars", len(vars))
+	return vars, iv, rc, nil
+}
+
+// runContext is the context of a run's setup and teardown: it ends when
+// the run has stopped (after its teardown), or when Stop cuts a setup short.
+type runContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newRunContext() *runContext {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &runContext{ctx: ctx, cancel: cancel}
+}
+
+// startLocked starts a run with the setup's results (rc nil: no setup
+// ran), or edits the running one.
+func (m *Master) startLocked(spec cluster.RunSpec, vars map[string]string, setupIv *stats.Interval, rc *runContext) error {
+	if rc != nil && m.state != cluster.StateReady && m.state != cluster.StateStopped {
+		rc.cancel() // a run started meanwhile: this setup's run does not
+		rc = nil
 	}
 	switch m.state {
 	case cluster.StateStopping:
@@ -400,6 +456,10 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 	m.ending = false
 	m.resetLeasesLocked()
 	m.vars = vars
+	if rc == nil {
+		rc = newRunContext()
+	}
+	m.run = rc
 	m.pending = setupIv // the setup's requests are the run's first
 	m.spec = spec
 	m.state = cluster.StateSpawning
@@ -478,6 +538,9 @@ func (m *Master) scheduleStopLocked(d time.Duration) {
 func (m *Master) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.setupCancel != nil {
+		m.setupCancel() // the run it prepares does not start
+	}
 	m.stopLocked()
 }
 
@@ -538,11 +601,17 @@ func (m *Master) endRunLocked() {
 		m.stopGuard.Stop()
 	}
 	done := m.runDone
-	vars, host := m.vars, m.spec.Host
+	vars, host, rc := m.vars, m.spec.Host, m.run
+	if rc == nil {
+		rc = newRunContext()
+	}
+	m.hooks.Add(1) // Serve waits for the teardown and the final tick
 	go func() {
+		defer m.hooks.Done()
+		defer rc.cancel()
 		if td := m.cfg.Teardown; td != nil {
 			m.log.Info("teardown running")
-			iv, err := td(context.Background(), host, vars)
+			iv, err := td(rc.ctx, host, vars)
 			if err != nil {
 				m.log.Error("teardown failed", "err", err)
 			}
@@ -608,14 +677,14 @@ func (m *Master) tick(now time.Time, final bool) {
 	iv.Start, iv.End = m.last, now
 	m.last = now
 	m.st.Add(iv)
-	snap := m.st.Snapshot(now)
-	users := m.usersLocked()
-	var target float64
-	var open bool
+	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked()}
+	if m.cfg.OnTick != nil {
+		tk.Interval = iv.WithoutHistograms()
+	}
 	if m.state != cluster.StateReady {
-		p := stats.NewTick(snap, users)
+		p := stats.NewTick(tk.Snapshot, tk.Users)
 		p.Target, p.Open = m.targetLocked(now)
-		target, open = p.Target, p.Open
+		tk.Target, tk.Open = p.Target, p.Open
 		m.hist.Add(p)
 	}
 	// The completed minutes leave the statistics before the checkpoint is
@@ -645,7 +714,7 @@ func (m *Master) tick(now time.Time, final bool) {
 		m.cfg.OnCheckpoint(cp)
 	}
 	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(snap, users, target, open)
+		m.cfg.OnTick(tk)
 	}
 }
 

@@ -202,7 +202,7 @@ func exported(t *testing.T) (labels, quantiles map[string][]string) {
 	}}}
 	st := stats.New(time.Unix(1700000000, 0))
 	r := stats.NewRecorder(1)
-	r.Record(0, "GET", "/api/items", 20*time.Millisecond, 0, "")
+	r.Record(0, &stats.Sample{Method: "GET", Name: "/api/items", Duration: 20 * time.Millisecond, Bytes: 0, WireBytes: 0})
 	st.Add(r.Flush(time.Unix(1700000000, 0), time.Unix(1700000001, 0)))
 	e, err := NewExporter(fakeSource{snap: snap, st: st}, Histogram{})
 	if err != nil {

@@ -82,7 +82,7 @@ horde_workers{state="running"} 2
 func recorded(ds ...time.Duration) *stats.Stats {
 	r := stats.NewRecorder(1)
 	for _, d := range ds {
-		r.Record(0, "GET", "/a", d, 0, "")
+		r.Record(0, &stats.Sample{Method: "GET", Name: "/a", Duration: d, Bytes: 0, WireBytes: 0})
 	}
 	t0 := time.Unix(1700000000, 0)
 	st := stats.New(t0)

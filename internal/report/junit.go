@@ -17,23 +17,24 @@ import (
 // last one, "exit code", holds the run's outcome.
 
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
+}
+
+// junitCounts are the attributes a suite and the suites share.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Hostname   string          `xml:"hostname,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
@@ -78,7 +79,7 @@ func WriteJUnit(w io.Writer, suite string, info Info, s *stats.Snapshot) error {
 	if !info.Start.IsZero() {
 		ts = info.Start.UTC().Format(time.RFC3339)
 	}
-	su := junitSuite{Name: suite, Time: junitSeconds(secs), Timestamp: ts}
+	su := junitSuite{Name: suite, junitCounts: junitCounts{Time: junitSeconds(secs)}, Timestamp: ts}
 	for _, p := range []junitProperty{
 		{"scenario", info.ScenarioFile}, {"host", info.Host}, {"exit_code", strconv.Itoa(info.ExitCode)},
 	} {
@@ -122,7 +123,8 @@ func WriteJUnit(w io.Writer, suite string, info Info, s *stats.Snapshot) error {
 	}
 	su.Cases = append(su.Cases, out)
 	su.Tests = len(su.Cases)
-	doc := junitSuites{Name: "horde", Tests: su.Tests, Failures: su.Failures, Skipped: su.Skipped, Time: su.Time, Suites: []junitSuite{su}}
+	doc := junitSuites{Name: "horde", junitCounts: junitCounts{Tests: su.Tests, Failures: su.Failures, Skipped: su.Skipped, Time: su.Time},
+		Suites: []junitSuite{su}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

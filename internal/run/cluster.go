@@ -70,14 +70,9 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 	}
 	mcfg.OnCheckpoint = r.out.checkpoint
 	mcfg.Feeders = feederInfo(r.cfg.Plan)
-	m, err := master.New(mcfg)
+	m, err := r.newMaster(mcfg)
 	if err != nil {
-		return nil, badInput("%v", err)
-	}
-	if rs := r.resumed; rs != nil {
-		if err := m.Resume(rs.cp, rs.hist); err != nil {
-			return nil, broken(err)
-		}
+		return nil, err
 	}
 
 	// Sessions outlive the master's serving: the master tells its workers

@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
-	"github.com/horde-load/horde/internal/store"
 )
 
 // outputs writes the console table, the CSV files and the reports.
@@ -65,11 +65,12 @@ func (o *outputs) close() {
 }
 
 // tick runs once a second on the master's goroutine.
-func (o *outputs) tick(s *stats.Snapshot, users int, target float64, open bool) {
+func (o *outputs) tick(tk master.Tick) {
+	s, users := tk.Snapshot, tk.Users
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.rec != nil {
-		o.rec.tick(s, store.Load{Users: users, Target: target, Open: open})
+		o.rec.tick(tk)
 	}
 	if o.historyCSV != nil {
 		o.historyCSV.Row(s, users)

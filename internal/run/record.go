@@ -43,6 +43,7 @@ type recorder struct {
 	monErrs   map[string]string  // the monitor errors already logged, by source
 	lastWrite time.Time
 	minutes   []*stats.Minute // completed minutes, for the next written tick
+	pending   *stats.Interval // the ticks' intervals (no histograms) since the last written tick
 }
 
 // openRunFile creates the run's file in RunsDir (or reopens the unfinished
@@ -108,8 +109,15 @@ func (r *recorder) warn(what string, err error) {
 }
 
 // tick records one tick (called on the master's tick, under outputs.mu).
-func (r *recorder) tick(s *stats.Snapshot, load store.Load) {
+// A tick not written (--runs-interval) keeps its interval for the next
+// written one, which stores the sum.
+func (r *recorder) tick(tk master.Tick) {
 	ctx := context.Background()
+	s := tk.Snapshot
+	if r.pending == nil {
+		r.pending = &stats.Interval{}
+	}
+	r.pending.Merge(tk.Interval)
 	final := r.cp != nil && r.cp.Final
 	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 && !final {
 		r.cp = nil // not this tick: the state goes with the statistics it describes
@@ -117,9 +125,10 @@ func (r *recorder) tick(s *stats.Snapshot, load store.Load) {
 	}
 	r.lastWrite = s.Time
 	cp := r.cp
-	err := r.st.TickState(ctx, s, load, r.samples(), r.state(), r.minutes)
+	err := r.st.Tick(ctx, store.Tick{Snapshot: s, Interval: r.pending, Load: store.Load{Users: tk.Users, Target: tk.Target, Open: tk.Open},
+		Samples: r.samples(), State: r.state(), Minutes: r.minutes})
 	if err == nil {
-		r.minutes = nil // else kept for the next tick
+		r.minutes, r.pending = nil, nil // else kept for the next tick
 	}
 	r.warn("tick", err)
 	if cp != nil && cp.Written != nil {
@@ -154,13 +163,13 @@ func (r *recorder) finish(end time.Time, code int, final *stats.Snapshot, verdic
 	}
 	// The last counts and minutes, which a skipped tick may not have written.
 	if final != nil {
-		r.warn("tick", r.st.TickState(context.Background(), final, store.Load{}, nil, nil, r.minutes))
+		r.warn("tick", r.st.Tick(context.Background(), store.Tick{Snapshot: final, Interval: r.pending, Minutes: r.minutes}))
 	} else {
 		for _, m := range r.minutes {
 			r.warn("minute", r.st.Minute(context.Background(), m))
 		}
 	}
-	r.minutes = nil
+	r.minutes, r.pending = nil, nil
 	status := store.StatusPassed
 	switch code {
 	case ExitOK:
@@ -169,7 +178,8 @@ func (r *recorder) finish(end time.Time, code int, final *stats.Snapshot, verdic
 	default:
 		status = store.StatusFailed
 	}
-	if err := r.st.Finish(context.Background(), end, status, code, final, verdicts, r.samples(), exceptions); err != nil {
+	f := store.Final{End: end, Status: status, ExitCode: code, Snapshot: final, Verdicts: verdicts, Samples: r.samples(), Exceptions: exceptions}
+	if err := r.st.Finish(context.Background(), f); err != nil {
 		r.log.Warn("recording the end of the run", "file", r.st.Path(), "err", err)
 	}
 }

@@ -178,6 +178,16 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return r.distributed(ctx, mcfg)
 	}
 	mcfg.OnCheckpoint = r.out.checkpoint // so that a killed `horde run` can resume
+	m, err := r.newMaster(mcfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.drive(ctx, m, nil)
+}
+
+// newMaster makes the run's master and, when the run resumes, gives it
+// the checkpoint to go on from.
+func (r *runner) newMaster(mcfg master.Config) (*master.Master, error) {
 	m, err := master.New(mcfg)
 	if err != nil {
 		return nil, badInput("%v", err)
@@ -187,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 			return nil, broken(err)
 		}
 	}
-	return r.drive(ctx, m, nil)
+	return m, nil
 }
 
 // runner is one run being wired and driven.

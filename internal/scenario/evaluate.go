@@ -35,6 +35,15 @@ const (
 // Captured values are stored as strings; vars may be nil when the step
 // has no captures.
 func (s *Step) Evaluate(resp Response, vars Vars) string {
+	return s.walk(resp, vars, nil)
+}
+
+// walk is the one pass over the step's checks and captures that both
+// Evaluate (t nil: it stops at the first failure) and Trace (t set: every
+// check is evaluated and reported) make, so that they cannot disagree.
+// It returns the first failure, or "".
+func (s *Step) walk(resp Response, vars Vars, t *Trace) string {
+	failure := ""
 	hasStatus := false
 	for _, c := range s.Checks {
 		if c.kind == checkStatus {
@@ -43,8 +52,16 @@ func (s *Step) Evaluate(resp Response, vars Vars) string {
 		}
 	}
 	if !hasStatus {
+		msg := ""
 		if code := resp.Status(); code >= 400 {
-			return httpFailure(code)
+			msg = httpFailure(code)
+		}
+		if t == nil && msg != "" {
+			return msg
+		}
+		if t != nil {
+			t.Checks = append(t.Checks, Outcome{What: "status < 400 (no status check)", Failure: msg})
+			failure = msg
 		}
 	}
 	var body []byte
@@ -60,20 +77,40 @@ func (s *Step) Evaluate(resp Response, vars Vars) string {
 		return validJSON == 1
 	}
 	for _, c := range s.Checks {
-		if msg := c.eval(resp, isJSON, &body); msg != "" {
-			return msg
+		msg := c.eval(resp, isJSON, &body)
+		if t == nil {
+			if msg != "" {
+				return msg
+			}
+			continue
+		}
+		t.Checks = append(t.Checks, Outcome{What: c.describe(), Failure: msg})
+		if failure == "" {
+			failure = msg
 		}
 	}
 	for _, c := range s.Captures {
-		v, msg := c.eval(resp, isJSON, &body)
-		if msg != "" {
-			return msg
+		if failure != "" { // only when tracing: Evaluate has returned
+			t.Captures = append(t.Captures, Outcome{What: c.Var, Skipped: true})
+			continue
 		}
-		if vars != nil {
+		v, msg := c.eval(resp, isJSON, &body)
+		if t != nil {
+			t.Captures = append(t.Captures, Outcome{What: c.Var, Value: v, Failure: msg})
+		}
+		if msg != "" {
+			if t == nil {
+				return msg
+			}
+			failure = msg
+		} else if vars != nil {
 			vars[c.Var] = v
 		}
 	}
-	return ""
+	if t != nil {
+		t.Failure = failure
+	}
+	return failure
 }
 
 func httpFailure(code int) string {

@@ -188,8 +188,16 @@ func (rt *runtime) randChoice(_ *Env, args []any) (value, error) {
 const hexDigits = "0123456789abcdef"
 
 func (rt *runtime) uuid(*Env, []any) (value, error) {
+	return value{s: UUID(rt.uint64)}, nil
+}
+
+// UUID returns a random (version 4, RFC 4122) UUID in its 36-character
+// text form, its 122 random bits drawn from rnd: the template function
+// uuid() and the scripts' uuid() draw from the user's source, so a seeded
+// run repeats its UUIDs.
+func UUID(rnd func() uint64) string {
 	var b [16]byte
-	hi, lo := rt.uint64(), rt.uint64()
+	hi, lo := rnd(), rnd()
 	for i := 0; i < 8; i++ {
 		b[i] = byte(hi >> (56 - 8*i))
 		b[8+i] = byte(lo >> (56 - 8*i))
@@ -206,7 +214,7 @@ func (rt *runtime) uuid(*Env, []any) (value, error) {
 		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
 		j += 2
 	}
-	return value{s: string(s[:])}, nil
+	return string(s[:])
 }
 
 func (rt *runtime) seqNext(env *Env, _ []any) (value, error) {

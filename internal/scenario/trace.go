@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -33,54 +32,7 @@ type Trace struct {
 // check and capture; captured values go into vars (nil: not stored).
 func (s *Step) Trace(resp Response, vars Vars) Trace {
 	var t Trace
-	hasStatus := false
-	for _, c := range s.Checks {
-		if c.kind == checkStatus {
-			hasStatus = true
-		}
-	}
-	if !hasStatus {
-		o := Outcome{What: "status < 400 (no status check)"}
-		if code := resp.Status(); code >= 400 {
-			o.Failure = httpFailure(code)
-			t.Failure = o.Failure
-		}
-		t.Checks = append(t.Checks, o)
-	}
-	var body []byte
-	validJSON := -1
-	isJSON := func() bool {
-		if validJSON < 0 {
-			body = resp.Body()
-			validJSON = 0
-			if json.Valid(body) {
-				validJSON = 1
-			}
-		}
-		return validJSON == 1
-	}
-	for _, c := range s.Checks {
-		o := Outcome{What: c.describe(), Failure: c.eval(resp, isJSON, &body)}
-		if o.Failure != "" && t.Failure == "" {
-			t.Failure = o.Failure
-		}
-		t.Checks = append(t.Checks, o)
-	}
-	for _, c := range s.Captures {
-		o := Outcome{What: c.Var}
-		if t.Failure != "" {
-			o.Skipped = true
-			t.Captures = append(t.Captures, o)
-			continue
-		}
-		o.Value, o.Failure = c.eval(resp, isJSON, &body)
-		if o.Failure != "" {
-			t.Failure = o.Failure
-		} else if vars != nil {
-			vars[c.Var] = o.Value
-		}
-		t.Captures = append(t.Captures, o)
-	}
+	s.walk(resp, vars, &t)
 	return t
 }
 

@@ -77,7 +77,7 @@ func BenchmarkSeedTask(b *testing.B) {
 	client := httpload.New(httpload.Options{})
 	defer client.Close()
 	loopback := func(req *fasthttp.Request, resp *fasthttp.Response) error {
-		_, err := client.Do(req, resp, 0)
+		_, err := client.Do(req, resp, httpload.Call{})
 		return err
 	}
 	for _, bc := range []struct {

@@ -207,30 +207,17 @@ func builtinRandChoice(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return seq.Index(rand.IntN(seq.Len())), nil
 }
 
-func builtinUUID(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// builtinUUID returns a random UUID drawn from the user's random source
+// (the process's outside a user, at load time).
+func builtinUUID(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	const hexDigits = "0123456789abcdef"
-	var raw [16]byte
-	hi, lo := rand.Uint64(), rand.Uint64()
-	for i := 0; i < 8; i++ {
-		raw[i] = byte(hi >> (56 - 8*i))
-		raw[8+i] = byte(lo >> (56 - 8*i))
+	rnd := rand.Uint64
+	if r := runnerOf(thread); r != nil {
+		rnd = r.vu.Rand().Uint64
 	}
-	raw[6] = raw[6]&0x0f | 0x40
-	raw[8] = raw[8]&0x3f | 0x80
-	var s [36]byte
-	j := 0
-	for i, c := range raw {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
-	return starlark.String(s[:]), nil
+	return starlark.String(scenario.UUID(rnd)), nil
 }
 
 func builtinSeq(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -44,7 +44,8 @@ type scratcher interface {
 type ownClient struct{ c *httpload.Client }
 
 func (o ownClient) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
-	return o.c.Do(req, resp, timeout)
+	r, err := o.c.Do(req, resp, httpload.Call{Timeout: timeout})
+	return r.Took, err
 }
 
 // userValue is the u passed to every function: the user's requests and state.

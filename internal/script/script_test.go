@@ -53,7 +53,8 @@ func (v *testVU) Record(s horde.Sample) {
 	v.mu.Unlock()
 }
 func (v *testVU) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error) {
-	return v.client.Do(req, resp, timeout)
+	r, err := v.client.Do(req, resp, httpload.Call{Timeout: timeout})
+	return r.Took, err
 }
 
 // echo answers every request with what it received, as JSON.

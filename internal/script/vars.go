@@ -57,31 +57,9 @@ func toStarlark(v any) (starlark.Value, error) {
 	case float64:
 		return starlark.Float(x), nil
 	case map[string]string:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		d := starlark.NewDict(len(x))
-		for _, k := range keys {
-			_ = d.SetKey(starlark.String(k), starlark.String(x[k]))
-		}
-		return d, nil
+		return dictOf(x)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		d := starlark.NewDict(len(x))
-		for _, k := range keys {
-			e, err := toStarlark(x[k])
-			if err != nil {
-				return nil, err
-			}
-			_ = d.SetKey(starlark.String(k), e)
-		}
-		return d, nil
+		return dictOf(x)
 	case []any:
 		l := make([]starlark.Value, 0, len(x))
 		for _, e := range x {
@@ -95,6 +73,24 @@ func toStarlark(v any) (starlark.Value, error) {
 	default:
 		return starlark.String(fmt.Sprint(x)), nil
 	}
+}
+
+// dictOf converts a map to a Starlark dict, its keys in sorted order.
+func dictOf[V any](m map[string]V) (starlark.Value, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	d := starlark.NewDict(len(m))
+	for _, k := range keys {
+		e, err := toStarlark(m[k])
+		if err != nil {
+			return nil, err
+		}
+		_ = d.SetKey(starlark.String(k), e)
+	}
+	return d, nil
 }
 
 // toGo converts a Starlark value for templates: numbers, strings, bools,

@@ -36,7 +36,7 @@ type Buckets struct {
 func (s *Stats) Buckets(bounds []float64, schema int32) []Buckets {
 	out := make([]Buckets, 0, len(s.entries))
 	for k, c := range s.entries {
-		if c.count == 0 {
+		if c.Count == 0 {
 			continue
 		}
 		out = append(out, c.buckets(k, bounds, schema))
@@ -51,12 +51,12 @@ func (s *Stats) Buckets(bounds []float64, schema int32) []Buckets {
 func (c *cumEntry) buckets(k Key, bounds []float64, schema int32) Buckets {
 	b := Buckets{
 		Method: k.Method, Name: k.Name,
-		SumSeconds: float64(c.sumUs) / 1e6,
+		SumSeconds: float64(c.SumMicros) / 1e6,
 		Classic:    make([]uint64, len(bounds)),
 		Native:     make(map[int]int64),
 	}
 	perBound := make([]uint64, len(bounds)+1) // not yet cumulative; last: above every bound
-	countInto(c.hist, c.minUs, c.maxUs, bounds, schema, perBound, &b)
+	countInto(c.hist(), c.MinMicros, c.MaxMicros, bounds, schema, perBound, &b)
 	var cum uint64
 	for i := range bounds {
 		cum += perBound[i]

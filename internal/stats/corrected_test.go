@@ -22,7 +22,7 @@ func TestRecorder_RecordCorrected(t *testing.T) {
 		if i%2 == 1 {
 			r = rb
 		}
-		r.RecordCorrected(i, "GET", "/x", 2*time.Millisecond, lag, 10, "")
+		r.Record(i, &stats.Sample{Method: "GET", Name: "/x", Duration: 2 * time.Millisecond, Corrected: true, Lag: lag, Bytes: 10, WireBytes: 10})
 	}
 	iv := ra.Flush(t0, t0.Add(time.Second))
 	iv.Merge(rb.Flush(t0, t0.Add(time.Second)))
@@ -52,7 +52,7 @@ func TestRecorder_RecordCorrected(t *testing.T) {
 
 	// Closed-model samples have no uncorrected figures.
 	rc := stats.NewRecorder(1)
-	rc.Record(1, "GET", "/y", time.Millisecond, 0, "")
+	rc.Record(1, &stats.Sample{Method: "GET", Name: "/y", Duration: time.Millisecond, Bytes: 0, WireBytes: 0})
 	st2 := stats.New(t0)
 	st2.Add(rc.Flush(t0, t0.Add(time.Second)))
 	if u := st2.Snapshot(t0.Add(time.Second)).Entries[0].Uncorrected; u != nil {

@@ -23,7 +23,7 @@ func TestStats_Minutes(t *testing.T) {
 		for i := range 200 {
 			d := time.Duration(5+sec%40) * time.Millisecond
 			d += time.Duration(i) * 37 * time.Microsecond
-			r.Record(i, "GET", "/a", d, 10, "")
+			r.Record(i, &stats.Sample{Method: "GET", Name: "/a", Duration: d, Bytes: 10, WireBytes: 10})
 		}
 		iv := r.Flush(start.Add(time.Duration(sec-1)*time.Second), start.Add(time.Duration(sec)*time.Second))
 		s.Add(iv)
@@ -72,7 +72,7 @@ func TestStats_MinuteInProgressSurvivesRestore(t *testing.T) {
 	add := func(s *stats.Stats, sec int) {
 		r := stats.NewRecorder(1)
 		for i := range 100 {
-			r.Record(0, "GET", "/a", time.Duration(10+i)*time.Millisecond, 10, "")
+			r.Record(0, &stats.Sample{Method: "GET", Name: "/a", Duration: time.Duration(10+i) * time.Millisecond, Bytes: 10, WireBytes: 10})
 		}
 		s.Add(r.Flush(start.Add(time.Duration(sec-1)*time.Second), start.Add(time.Duration(sec)*time.Second)))
 	}

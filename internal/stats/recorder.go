@@ -57,94 +57,64 @@ func NewRecorder(n int) *Recorder {
 	return r
 }
 
-// Record adds one sample. failure == "" means success. Durations above
-// HighestMicros are clamped and counted as out of range.
-//
-// d is rounded to the nearest microsecond; negative durations count as 0.
-// A clamped sample counts as HighestMicros everywhere (sum, max, histogram).
-// shard may be any int: shard modulo the number of shards picks the lock.
-func (r *Recorder) Record(shard int, method, name string, d time.Duration, bytes int64, failure string) {
-	r.record(shard, method, name, d, bytes, bytes, failure, 0, false)
+// Sample is one request's outcome, as the recorder takes it.
+type Sample struct {
+	Method, Name string
+	// Duration is the request's own time, from send to the end of the body.
+	Duration time.Duration
+	// Corrected marks a request of the open model: its latency is timed
+	// from its iteration's intended start, Duration+Lag (no coordinated
+	// omission), and Duration goes to the uncorrected latencies.
+	Corrected bool
+	Lag       time.Duration // how late the iteration started; negative counts as 0
+	Bytes     int64         // body size, decoded (the statistics' content size, as Locust's)
+	WireBytes int64         // body size as received (less than Bytes when compressed)
+	Failure   string        // "" means success
 }
 
-// RecordWire is Record for a body that came compressed: bytes is its
-// decoded size (the statistics' content size, as Locust's), wire its size
-// as received.
-func (r *Recorder) RecordWire(shard int, method, name string, d time.Duration, bytes, wire int64, failure string) {
-	r.record(shard, method, name, d, bytes, wire, failure, 0, false)
-}
-
-// RecordCorrectedWire is RecordCorrected with the size on the wire.
-func (r *Recorder) RecordCorrectedWire(shard int, method, name string, d, lag time.Duration, bytes, wire int64, failure string) {
-	if lag < 0 {
-		lag = 0
-	}
-	r.record(shard, method, name, d+lag, bytes, wire, failure, d, true)
-}
-
-// RecordCorrected adds one open-model sample: d is the request's own
-// duration and lag how late its iteration started against the schedule.
-// The main histogram gets d+lag (the latency a user arriving on schedule
-// saw: no coordinated omission), the uncorrected one gets d.
-func (r *Recorder) RecordCorrected(shard int, method, name string, d, lag time.Duration, bytes int64, failure string) {
-	if lag < 0 {
-		lag = 0
-	}
-	r.record(shard, method, name, d+lag, bytes, bytes, failure, d, true)
-}
-
-func (r *Recorder) record(shard int, method, name string, d time.Duration, bytes, wire int64, failure string, raw time.Duration, corrected bool) {
+// Record adds one sample. Durations above HighestMicros are clamped (and
+// count as HighestMicros everywhere: sum, max, histogram) and counted as
+// out of range; they are rounded to the nearest microsecond, and negative
+// ones count as 0. shard may be any int: shard modulo the number of shards
+// picks the lock. Record does not allocate once the shard has an entry for
+// the sample's key, and keeps nothing of smp (a pointer so that the hot
+// path does not copy the value: measured 20 % faster than by value).
+func (r *Recorder) Record(shard int, smp *Sample) {
 	n := len(r.shards)
 	i := shard % n
 	if i < 0 {
 		i += n
 	}
+	d := smp.Duration
+	if smp.Corrected && smp.Lag > 0 {
+		d += smp.Lag
+	}
 	us, clamped := micros(d)
 	s := &r.shards[i]
 
 	s.mu.Lock()
-	e := s.entries[Key{Method: method, Name: name}]
+	k := Key{Method: smp.Method, Name: smp.Name}
+	e := s.entries[k]
 	if e == nil {
 		e = s.newEntry()
-		s.entries[Key{Method: method, Name: name}] = e
+		s.entries[k] = e
 	}
-	if e.Count == 0 || us < e.MinMicros {
-		e.MinMicros = us
-	}
-	if us > e.MaxMicros {
-		e.MaxMicros = us
-	}
-	e.Count++
-	e.SumMicros += us
-	e.Bytes += bytes
-	e.WireBytes += wire
+	// Latency.Record, without its generic dispatch: the hot path's entries
+	// always hold a dense histogram (newEntry).
+	e.Summary.Record(us)
+	_ = e.Hist.RecordValue(us) // cannot fail: us is within [0, HighestMicros]
+	e.Bytes += smp.Bytes
+	e.WireBytes += smp.WireBytes
 	if clamped {
 		e.OutOfRange++
 	}
-	_ = e.Hist.RecordValue(us) // cannot fail: us is within [0, HighestMicros]
-	if corrected {
-		rus, _ := micros(raw)
-		if e.Uncorrected == nil {
-			e.Uncorrected = newHist()
-		}
-		if e.UncorrectedCount == 0 || rus < e.UncorrectedMinMicros {
-			e.UncorrectedMinMicros = rus
-		}
-		e.UncorrectedMaxMicros = max(e.UncorrectedMaxMicros, rus)
-		e.UncorrectedCount++
-		e.UncorrectedSumMicros += rus
-		_ = e.Uncorrected.RecordValue(rus)
+	if smp.Corrected {
+		rus, _ := micros(smp.Duration)
+		e.Uncorrected.Record(rus)
 	}
-	if failure != "" {
+	if smp.Failure != "" {
 		e.Failures++
-		k := ErrorKey{Method: method, Name: name, Message: failure}
-		if _, ok := s.errors[k]; ok {
-			s.errors[k]++
-		} else if len(s.errors) < DefaultMaxErrors {
-			s.errors[k] = 1
-		} else {
-			s.errorsDropped++
-		}
+		s.errorsDropped += addError(s.errors, ErrorKey{Method: smp.Method, Name: smp.Name, Message: smp.Failure}, 1)
 	}
 	s.mu.Unlock()
 }
@@ -157,7 +127,7 @@ func (s *shard) newEntry() *IntervalEntry {
 		s.free = s.free[:n-1]
 		return e
 	}
-	return &IntervalEntry{Hist: newHist()}
+	return &IntervalEntry{Latency: Latency[*hdr.Histogram]{Hist: newHist()}}
 }
 
 // Flush drains every shard into a new Interval covering [start, end).
@@ -174,16 +144,14 @@ func (r *Recorder) Flush(start, end time.Time) *Interval {
 		Entries: make(map[Key]*IntervalEntry),
 		Errors:  make(map[ErrorKey]int64),
 	}
-	sp := newSparse()
 	for i := range r.shards {
-		r.shards[i].drainInto(iv, sp)
+		r.shards[i].drainInto(iv)
 	}
 	return iv
 }
 
-// drainInto moves the shard's data into iv and recycles its entries. sp is
-// scratch.
-func (s *shard) drainInto(iv *Interval, sp *hdr.PackedHistogram) {
+// drainInto moves the shard's data into iv and recycles its entries.
+func (s *shard) drainInto(iv *Interval) {
 	s.mu.Lock()
 	entries, errs, dropped := s.entries, s.errors, s.errorsDropped
 	spareEntries, spareErrors := s.spareEntries, s.spareErrors
@@ -199,10 +167,10 @@ func (s *shard) drainInto(iv *Interval, sp *hdr.PackedHistogram) {
 	for k, e := range entries {
 		dst := iv.Entries[k]
 		if dst == nil {
-			dst = &IntervalEntry{Hist: newHist()}
+			dst = &IntervalEntry{}
 			iv.Entries[k] = dst
 		}
-		dst.merge(e, sp)
+		dst.Merge(e)
 		e.reset()
 		recycled = append(recycled, e)
 	}

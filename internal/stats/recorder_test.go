@@ -32,7 +32,7 @@ func TestRecorder_Record(t *testing.T) {
 		{-1, post, 10 * time.Millisecond, 5, "HTTP 500"},
 	}
 	for _, s := range samples {
-		r.Record(s.shard, s.key.Method, s.key.Name, s.d, s.bytes, s.failure)
+		r.Record(s.shard, &stats.Sample{Method: s.key.Method, Name: s.key.Name, Duration: s.d, Bytes: s.bytes, WireBytes: s.bytes, Failure: s.failure})
 	}
 	iv := r.Flush(sec(0), sec(1))
 
@@ -66,7 +66,7 @@ func TestRecorder_Record(t *testing.T) {
 	}
 
 	// The next interval starts empty, and recycled entries carry nothing over.
-	r.Record(2, "GET", "/a", time.Millisecond, 1, "")
+	r.Record(2, &stats.Sample{Method: "GET", Name: "/a", Duration: time.Millisecond, Bytes: 1, WireBytes: 1})
 	iv2 := r.Flush(sec(1), sec(2))
 	if got := len(iv2.Errors); got != 0 {
 		t.Errorf("second interval: len(Errors) = %d, want 0", got)
@@ -88,8 +88,8 @@ func TestRecorder_RecordAllocs(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	r := stats.NewRecorder(0)
-	r.Record(5, "GET", "/a", time.Millisecond, 100, "")
-	r.Record(5, "GET", "/a", time.Millisecond, 100, "boom")
+	r.Record(5, &stats.Sample{Method: "GET", Name: "/a", Duration: time.Millisecond, Bytes: 100, WireBytes: 100})
+	r.Record(5, &stats.Sample{Method: "GET", Name: "/a", Duration: time.Millisecond, Bytes: 100, WireBytes: 100, Failure: "boom"})
 	tests := []struct {
 		name    string
 		failure string
@@ -102,7 +102,7 @@ func TestRecorder_RecordAllocs(t *testing.T) {
 			d := time.Duration(0)
 			allocs := testing.AllocsPerRun(1000, func() {
 				d += 997 * time.Microsecond
-				r.Record(5, "GET", "/a", d, 100, tt.failure)
+				r.Record(5, &stats.Sample{Method: "GET", Name: "/a", Duration: d, Bytes: 100, WireBytes: 100, Failure: tt.failure})
 			})
 			if allocs != 0 {
 				t.Errorf("Record allocates %v times per call, want 0", allocs)
@@ -143,7 +143,7 @@ func TestRecorder_Concurrent(t *testing.T) {
 				if i%10 == 0 {
 					failure = fmt.Sprintf("error %d", i%3)
 				}
-				r.Record(g*perG+i, "GET", fmt.Sprintf("/k%d", i%3), time.Duration(i)*time.Microsecond, 1, failure)
+				r.Record(g*perG+i, &stats.Sample{Method: "GET", Name: fmt.Sprintf("/k%d", i%3), Duration: time.Duration(i) * time.Microsecond, Bytes: 1, WireBytes: 1, Failure: failure})
 			}
 		})
 	}
@@ -181,12 +181,12 @@ func TestRecorder_Concurrent(t *testing.T) {
 
 func BenchmarkRecorder_Record(b *testing.B) {
 	r := stats.NewRecorder(0)
-	r.Record(1, "GET", "/api/items", time.Millisecond, 100, "")
+	r.Record(1, &stats.Sample{Method: "GET", Name: "/api/items", Duration: time.Millisecond, Bytes: 100, WireBytes: 100})
 	b.ReportAllocs()
 	d := time.Duration(0)
 	for b.Loop() {
 		d = (d + 7919*time.Microsecond) % time.Second
-		r.Record(1, "GET", "/api/items", d, 100, "")
+		r.Record(1, &stats.Sample{Method: "GET", Name: "/api/items", Duration: d, Bytes: 100, WireBytes: 100})
 	}
 }
 
@@ -199,7 +199,7 @@ func BenchmarkRecorder_RecordParallel(b *testing.B) {
 		d := time.Duration(shard) * time.Microsecond
 		for pb.Next() {
 			d = (d + 7919*time.Microsecond) % time.Second
-			r.Record(shard, "GET", "/api/items", d, 100, "")
+			r.Record(shard, &stats.Sample{Method: "GET", Name: "/api/items", Duration: d, Bytes: 100, WireBytes: 100})
 		}
 	})
 }
@@ -218,7 +218,7 @@ func BenchmarkRecorder_Flush(b *testing.B) {
 	n := 0
 	for range b.N {
 		for i := range 1000 {
-			r.Record(i, "GET", names[i%20], time.Duration(i)*time.Millisecond, 100, "")
+			r.Record(i, &stats.Sample{Method: "GET", Name: names[i%20], Duration: time.Duration(i) * time.Millisecond, Bytes: 100, WireBytes: 100})
 		}
 		r.Flush(sec(float64(n)), sec(float64(n+1)))
 		n++
@@ -229,9 +229,9 @@ func BenchmarkRecorder_Flush(b *testing.B) {
 // wire size; both survive the interval, the snapshot and the state.
 func TestRecorder_RecordWire(t *testing.T) {
 	r := stats.NewRecorder(2)
-	r.RecordWire(0, "GET", "/gz", time.Millisecond, 1000, 100, "")
-	r.RecordCorrectedWire(1, "GET", "/gz", time.Millisecond, time.Millisecond, 3000, 300, "")
-	r.Record(1, "GET", "/plain", time.Millisecond, 50, "")
+	r.Record(0, &stats.Sample{Method: "GET", Name: "/gz", Duration: time.Millisecond, Bytes: 1000, WireBytes: 100})
+	r.Record(1, &stats.Sample{Method: "GET", Name: "/gz", Duration: time.Millisecond, Corrected: true, Lag: time.Millisecond, Bytes: 3000, WireBytes: 300})
+	r.Record(1, &stats.Sample{Method: "GET", Name: "/plain", Duration: time.Millisecond, Bytes: 50, WireBytes: 50})
 	iv := r.Flush(sec(0), sec(1))
 	if e := iv.Entries[stats.Key{Method: "GET", Name: "/gz"}]; e.Bytes != 4000 || e.WireBytes != 400 {
 		t.Errorf("interval: bytes %d, wire %d; want 4000, 400", e.Bytes, e.WireBytes)

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"time"
 
@@ -171,59 +170,57 @@ func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
 	e := Entry{
 		Method:       method,
 		Name:         name,
-		Requests:     c.count,
-		Failures:     c.failures,
-		OutOfRange:   c.outOfRange,
+		Requests:     c.Count,
+		Failures:     c.Failures,
+		OutOfRange:   c.OutOfRange,
 		FirstRequest: c.first,
 		LastRequest:  c.last,
 	}
-	if c.count > 0 {
-		n := float64(c.count)
-		e.MinMs = ms(c.minUs)
-		e.MaxMs = ms(c.maxUs)
-		e.AvgMs = float64(c.sumUs) / n / 1000
-		e.AvgContentSize = float64(c.bytes) / n
-		e.AvgWireSize = float64(c.wire) / n
+	if c.Count > 0 {
+		n := float64(c.Count)
+		e.MinMs = ms(c.MinMicros)
+		e.MaxMs = ms(c.MaxMicros)
+		e.AvgMs = float64(c.SumMicros) / n / 1000
+		e.AvgContentSize = float64(c.Bytes) / n
+		e.AvgWireSize = float64(c.WireBytes) / n
 		secs := c.last.Sub(b.s.start).Seconds()
 		if secs <= 0 {
 			secs = 1
 		}
 		e.TotalRPS = n / secs
-		e.TotalFailPerSec = float64(c.failures) / secs
+		e.TotalFailPerSec = float64(c.Failures) / secs
 	}
-	e.Percentiles = b.percentiles(c.hist, c.minUs, c.maxUs)
-	e.MedianMs = b.median(e.Percentiles, c.hist, c.minUs, c.maxUs)
-	if c.uncCount > 0 && c.unc != nil {
+	e.Percentiles = b.percentiles(c.hist(), c.MinMicros, c.MaxMicros)
+	e.MedianMs = b.median(e.Percentiles, c.hist(), c.MinMicros, c.MaxMicros)
+	if u := &c.Uncorrected; u.Count > 0 {
 		e.Uncorrected = &Uncorrected{
-			Requests:    c.uncCount,
-			MinMs:       ms(c.uncMinUs),
-			MaxMs:       ms(c.uncMaxUs),
-			AvgMs:       float64(c.uncSumUs) / float64(c.uncCount) / 1000,
-			Percentiles: b.percentiles(c.unc, c.uncMinUs, c.uncMaxUs),
+			Requests:    u.Count,
+			MinMs:       ms(u.MinMicros),
+			MaxMs:       ms(u.MaxMicros),
+			AvgMs:       float64(u.SumMicros) / float64(u.Count) / 1000,
+			Percentiles: b.percentiles(u.hist(), u.MinMicros, u.MaxMicros),
 		}
 	}
 
 	// One key's window merges its few slot histograms directly; the total's
 	// would merge every key's, so it sums them densely instead.
-	var count, failures int64
-	minUs, maxUs := int64(math.MaxInt64), int64(0)
+	var win Summary
+	var failures int64
 	w, d := b.s.window, b.s.dense
 	w.Reset()
 	if k == nil {
 		d.Reset()
 	}
 	add := func(se *slotEntry) {
-		if se == nil || se.count == 0 {
+		if se == nil || se.Count == 0 {
 			return
 		}
-		count += se.count
+		win.Merge(se.Summary)
 		failures += se.failures
-		minUs = min(minUs, se.minUs)
-		maxUs = max(maxUs, se.maxUs)
 		if k == nil {
-			se.hist.MergeInto(d)
+			se.Hist.MergeInto(d)
 		} else {
-			w.Merge(se.hist)
+			w.Merge(se.Hist)
 		}
 	}
 	for _, sl := range b.win {
@@ -235,13 +232,13 @@ func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
 			add(se)
 		}
 	}
-	if k == nil && count > 0 {
+	if k == nil && win.Count > 0 {
 		w.MergeFrom(d)
 	}
-	e.CurrentRPS = float64(count) / b.div
+	e.CurrentRPS = float64(win.Count) / b.div
 	e.CurrentFailPerSec = float64(failures) / b.div
-	if count > 0 {
-		e.CurrentPercentiles = b.percentiles(w, minUs, maxUs)
+	if win.Count > 0 {
+		e.CurrentPercentiles = b.percentiles(w, win.MinMicros, win.MaxMicros)
 	}
 	return e
 }

@@ -74,14 +74,15 @@ type StateEntry struct {
 func (s *Stats) MarshalState() ([]byte, error) {
 	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries))}
 	enc := func(k Key, c *cumEntry) StateEntry {
+		u := &c.Uncorrected
 		e := StateEntry{
-			Method: k.Method, Name: k.Name, Count: c.count, Failures: c.failures, SumUs: c.sumUs,
-			MinUs: c.minUs, MaxUs: c.maxUs, Bytes: c.bytes, WireBytes: c.wire, OutOfRange: c.outOfRange, First: c.first, Last: c.last,
-			UncCount: c.uncCount, UncSumUs: c.uncSumUs, UncMinUs: c.uncMinUs, UncMaxUs: c.uncMaxUs,
+			Method: k.Method, Name: k.Name, Count: c.Count, Failures: c.Failures, SumUs: c.SumMicros,
+			MinUs: c.MinMicros, MaxUs: c.MaxMicros, Bytes: c.Bytes, WireBytes: c.WireBytes, OutOfRange: c.OutOfRange, First: c.first, Last: c.last,
+			UncCount: u.Count, UncSumUs: u.SumMicros, UncMinUs: u.MinMicros, UncMaxUs: u.MaxMicros,
 		}
-		e.Hist = encodeHist(c.hist)
-		if c.unc != nil {
-			e.Unc = encodeHist(c.unc)
+		e.Hist = encodeHist(c.hist())
+		if u.Count > 0 {
+			e.Unc = encodeHist(u.hist())
 		}
 		return e
 	}
@@ -112,17 +113,16 @@ func (s *Stats) RestoreState(b []byte) error {
 		return errors.New("statistics state: no start time")
 	}
 	dec := func(e *StateEntry) (*cumEntry, error) {
-		c := &cumEntry{
-			count: e.Count, failures: e.Failures, sumUs: e.SumUs, minUs: e.MinUs, maxUs: e.MaxUs, bytes: e.Bytes, wire: e.WireBytes,
-			outOfRange: e.OutOfRange, first: e.First, last: e.Last,
-			uncCount: e.UncCount, uncSumUs: e.UncSumUs, uncMinUs: e.UncMinUs, uncMaxUs: e.UncMaxUs,
-		}
+		c := &cumEntry{first: e.First, last: e.Last}
+		c.Summary = Summary{Count: e.Count, SumMicros: e.SumUs, MinMicros: e.MinUs, MaxMicros: e.MaxUs}
+		c.Uncorrected.Summary = Summary{Count: e.UncCount, SumMicros: e.UncSumUs, MinMicros: e.UncMinUs, MaxMicros: e.UncMaxUs}
+		c.Failures, c.Bytes, c.WireBytes, c.OutOfRange = e.Failures, e.Bytes, e.WireBytes, e.OutOfRange
 		var err error
-		if c.hist, err = decodeHist(e.Hist); err != nil {
+		if c.Hist, err = decodeHist(e.Hist); err != nil {
 			return nil, fmt.Errorf("statistics state: %q: %w", e.Name, err)
 		}
 		if e.Unc != nil {
-			if c.unc, err = decodeHist(e.Unc); err != nil {
+			if c.Uncorrected.Hist, err = decodeHist(e.Unc); err != nil {
 				return nil, fmt.Errorf("statistics state: %q (uncorrected): %w", e.Name, err)
 			}
 		}

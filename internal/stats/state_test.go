@@ -20,7 +20,7 @@ func TestStats_StateRoundTrip(t *testing.T) {
 	add := func(s *stats.Stats, seed uint64, sec int) {
 		r := stats.NewRecorder(4)
 		record(r, samples(seed, 5000))
-		r.RecordCorrected(0, "GET", "/open", 30*time.Millisecond, 5*time.Millisecond, 10, "")
+		r.Record(0, &stats.Sample{Method: "GET", Name: "/open", Duration: 30 * time.Millisecond, Corrected: true, Lag: 5 * time.Millisecond, Bytes: 10, WireBytes: 10})
 		s.Add(r.Flush(start.Add(time.Duration(sec-1)*time.Second), start.Add(time.Duration(sec)*time.Second)))
 	}
 	for sec := 1; sec <= 3; sec++ {
@@ -66,7 +66,7 @@ func BenchmarkStats_MarshalState(b *testing.B) {
 	for k := 1; k <= 59; k++ {
 		r := stats.NewRecorder(4)
 		for i, smp := range samples(uint64(k), 2000) {
-			r.Record(smp.shard, "GET", fmt.Sprintf("/api/%02d", i%20), smp.d, smp.bytes, smp.failure)
+			r.Record(smp.shard, &stats.Sample{Method: "GET", Name: fmt.Sprintf("/api/%02d", i%20), Duration: smp.d, Bytes: smp.bytes, WireBytes: smp.bytes, Failure: smp.failure})
 		}
 		s.Add(r.Flush(sec(float64(k-1)), sec(float64(k))))
 	}

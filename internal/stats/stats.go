@@ -30,22 +30,19 @@ type Stats struct {
 	errorsDropped int64
 	slots         [numSlots]slot
 
-	min    *minutes             // per-minute histograms, when kept (KeepMinutes)
-	sparse *hdr.PackedHistogram // scratch: one interval entry, sparse
-	window *hdr.PackedHistogram // scratch: one key's window, merged
-	dense  *hdr.Histogram       // scratch: sums of many sparse histograms
+	min       *minutes             // per-minute histograms, when kept (KeepMinutes)
+	sparse    *hdr.PackedHistogram // scratch: one interval entry, sparse
+	uncSparse *hdr.PackedHistogram // scratch: its uncorrected latencies
+	window    *hdr.PackedHistogram // scratch: one key's window, merged
+	dense     *hdr.Histogram       // scratch: sums of many sparse histograms
 }
 
-// cumEntry is one key's cumulative data.
+// cumEntry is one key's cumulative data: its Counts, with sparse
+// histograms, and the times of the first and last interval that brought
+// requests.
 type cumEntry struct {
-	count, failures, sumUs, minUs, maxUs, bytes, outOfRange int64
-	wire                                                    int64 // bytes as received
-	first, last                                             time.Time
-	hist                                                    *hdr.PackedHistogram
-
-	// uncorrected latencies of open-model requests; unc is nil until one comes
-	uncCount, uncSumUs, uncMinUs, uncMaxUs int64
-	unc                                    *hdr.PackedHistogram
+	Counts[*hdr.PackedHistogram]
+	first, last time.Time
 }
 
 // slot holds what the intervals ending in one unix second brought.
@@ -55,15 +52,15 @@ type slot struct {
 	entries map[Key]*slotEntry
 }
 
-// slotEntry is one key's data in a slot.
+// slotEntry is one key's data in a slot: what the window needs.
 type slotEntry struct {
-	count, failures, minUs, maxUs int64
-	hist                          *hdr.PackedHistogram
+	Latency[*hdr.PackedHistogram]
+	failures int64
 }
 
 // New returns empty statistics for a run started at start.
 func New(start time.Time) *Stats {
-	s := &Stats{sparse: newSparse(), window: newSparse(), dense: newHist()}
+	s := &Stats{sparse: newSparse(), uncSparse: newSparse(), window: newSparse(), dense: newHist()}
 	s.Reset(start)
 	return s
 }
@@ -73,7 +70,7 @@ func New(start time.Time) *Stats {
 func (s *Stats) Reset(now time.Time) {
 	s.start = now
 	s.entries = make(map[Key]*cumEntry)
-	s.total = cumEntry{hist: newSparse()}
+	s.total = cumEntry{}
 	s.errors = make(map[ErrorKey]int64)
 	s.errorsDropped = 0
 	s.slots = [numSlots]slot{}
@@ -97,42 +94,31 @@ func (s *Stats) Add(iv *Interval) {
 		if e == nil || e.Count == 0 {
 			continue
 		}
-		s.sparse.Reset()
-		if e.Hist != nil {
-			s.sparse.MergeFrom(e.Hist)
-		}
+		sp := sparseOf(e, s.sparse, s.uncSparse)
 		ce := s.entries[k]
 		if ce == nil {
-			ce = &cumEntry{hist: newSparse()}
+			ce = &cumEntry{}
 			s.entries[k] = ce
 		}
-		ce.add(e, iv.Start, iv.End)
-		ce.hist.Merge(s.sparse)
-		s.total.add(e, iv.Start, iv.End)
-		if e.UncorrectedCount > 0 && e.Uncorrected != nil {
-			ce.addUncorrected(e)
-			s.total.addUncorrected(e)
-		}
+		ce.add(&sp, iv.Start, iv.End)
+		// The total's corrected histogram is summed densely below.
+		s.total.Summary.Merge(sp.Summary)
+		s.total.mergeRest(&sp)
+		s.total.span(iv.Start, iv.End)
 		s.sparse.MergeInto(s.dense)
 		s.addMinute(k, iv.End, s.sparse)
 		if sl != nil {
-			sl.add(k, e, s.sparse)
+			sl.add(k, &sp)
 		}
 	}
 	if s.dense.TotalCount() > 0 {
 		s.sparse.Reset()
 		s.sparse.MergeFrom(s.dense)
-		s.total.hist.Merge(s.sparse)
+		s.total.hist().Merge(s.sparse)
 		s.addMinute(Key{Name: AggregatedName}, iv.End, s.sparse)
 	}
 	for k, c := range iv.Errors {
-		if _, ok := s.errors[k]; ok {
-			s.errors[k] += c
-		} else if len(s.errors) < DefaultMaxErrors {
-			s.errors[k] = c
-		} else {
-			s.errorsDropped += c
-		}
+		s.errorsDropped += addError(s.errors, k, c)
 	}
 	s.errorsDropped += iv.ErrorsDropped
 }
@@ -166,20 +152,15 @@ func (s *Stats) slotFor(end time.Time) *slot {
 	return sl
 }
 
-// add merges one interval entry's counters, not its histogram.
-func (c *cumEntry) add(e *IntervalEntry, start, end time.Time) {
-	if c.count == 0 || e.MinMicros < c.minUs {
-		c.minUs = e.MinMicros
-	}
-	if e.MaxMicros > c.maxUs {
-		c.maxUs = e.MaxMicros
-	}
-	c.count += e.Count
-	c.failures += e.Failures
-	c.sumUs += e.SumMicros
-	c.bytes += e.Bytes
-	c.wire += e.WireBytes
-	c.outOfRange += e.OutOfRange
+// add merges one interval's entry for the key, whose histograms were made
+// sparse.
+func (c *cumEntry) add(e *Counts[*hdr.PackedHistogram], start, end time.Time) {
+	c.Merge(e)
+	c.span(start, end)
+}
+
+// span widens [first, last] to an interval's [start, end).
+func (c *cumEntry) span(start, end time.Time) {
 	if c.first.IsZero() || (!start.IsZero() && start.Before(c.first)) {
 		c.first = start
 	}
@@ -188,43 +169,22 @@ func (c *cumEntry) add(e *IntervalEntry, start, end time.Time) {
 	}
 }
 
-// addUncorrected merges the entry's uncorrected latencies.
-func (c *cumEntry) addUncorrected(e *IntervalEntry) {
-	if c.unc == nil {
-		c.unc = newSparse()
-	}
-	if c.uncCount == 0 || e.UncorrectedMinMicros < c.uncMinUs {
-		c.uncMinUs = e.UncorrectedMinMicros
-	}
-	c.uncMaxUs = max(c.uncMaxUs, e.UncorrectedMaxMicros)
-	c.uncCount += e.UncorrectedCount
-	c.uncSumUs += e.UncorrectedSumMicros
-	c.unc.MergeFrom(e.Uncorrected)
-}
-
-// add merges one interval entry into the slot.
-func (sl *slot) add(k Key, e *IntervalEntry, sp *hdr.PackedHistogram) {
+// add merges one interval entry (histograms made sparse) into the slot.
+func (sl *slot) add(k Key, e *Counts[*hdr.PackedHistogram]) {
 	se := sl.entries[k]
 	if se == nil {
-		se = &slotEntry{hist: newSparse()}
+		se = &slotEntry{}
 		sl.entries[k] = se
 	}
-	if se.count == 0 || e.MinMicros < se.minUs {
-		se.minUs = e.MinMicros
-	}
-	if e.MaxMicros > se.maxUs {
-		se.maxUs = e.MaxMicros
-	}
-	se.count += e.Count
+	se.Latency.Merge(&e.Latency)
 	se.failures += e.Failures
-	se.hist.Merge(sp)
 }
 
 // reset empties the entry for a new second, keeping modest storage.
 func (se *slotEntry) reset() {
-	se.count, se.failures, se.minUs, se.maxUs = 0, 0, 0, 0
-	se.hist.Reset()
-	if se.hist.GetMemorySize() > maxIdleSlotBytes {
-		se.hist.Compact()
+	se.Latency.reset()
+	se.failures = 0
+	if se.Hist != nil && se.Hist.GetMemorySize() > maxIdleSlotBytes {
+		se.Hist.Compact()
 	}
 }

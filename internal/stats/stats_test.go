@@ -56,7 +56,7 @@ func TestSnapshot_PercentileAccuracy(t *testing.T) {
 			ds := generate(uint64(i), n, dist.gen)
 			r := stats.NewRecorder(4)
 			for j, d := range ds {
-				r.Record(j, "GET", "/x", d, 1, "")
+				r.Record(j, &stats.Sample{Method: "GET", Name: "/x", Duration: d, Bytes: 1, WireBytes: 1})
 			}
 			s := stats.New(sec(0))
 			s.Add(r.Flush(sec(0), sec(1)))
@@ -146,7 +146,7 @@ func samples(seed uint64, n int) []sample {
 
 func record(r *stats.Recorder, ss []sample) {
 	for _, s := range ss {
-		r.Record(s.shard, s.method, s.name, s.d, s.bytes, s.failure)
+		r.Record(s.shard, &stats.Sample{Method: s.method, Name: s.name, Duration: s.d, Bytes: s.bytes, WireBytes: s.bytes, Failure: s.failure})
 	}
 }
 
@@ -203,7 +203,7 @@ func constInterval(end float64, n int, latency time.Duration, failures int, keys
 			if i < failures {
 				failure = "boom"
 			}
-			r.Record(0, k.Method, k.Name, latency, 10, failure)
+			r.Record(0, &stats.Sample{Method: k.Method, Name: k.Name, Duration: latency, Bytes: 10, WireBytes: 10, Failure: failure})
 		}
 	}
 	return r.Flush(sec(end-1), sec(end))
@@ -363,9 +363,9 @@ func TestStats_ErrorCap(t *testing.T) {
 	const extra = 500
 	r := stats.NewRecorder(1)
 	for i := range stats.DefaultMaxErrors + extra {
-		r.Record(0, "GET", "/e", time.Millisecond, 0, fmt.Sprintf("error %04d", i))
+		r.Record(0, &stats.Sample{Method: "GET", Name: "/e", Duration: time.Millisecond, Bytes: 0, WireBytes: 0, Failure: fmt.Sprintf("error %04d", i)})
 	}
-	r.Record(0, "GET", "/e", time.Millisecond, 0, "error 0000") // existing key: kept
+	r.Record(0, &stats.Sample{Method: "GET", Name: "/e", Duration: time.Millisecond, Bytes: 0, WireBytes: 0, Failure: "error 0000"}) // existing key: kept
 	iv := r.Flush(sec(0), sec(1))
 	if got, want := len(iv.Errors), stats.DefaultMaxErrors; got != want {
 		t.Errorf("interval: len(Errors) = %d, want %d", got, want)
@@ -484,7 +484,7 @@ func TestStats_Memory(t *testing.T) {
 	iv := &stats.Interval{Entries: map[stats.Key]*stats.IntervalEntry{}}
 	for i := range keys {
 		iv.Entries[stats.Key{Method: "GET", Name: fmt.Sprintf("/k%02d", i)}] = &stats.IntervalEntry{
-			Hist: hdr.New(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures),
+			Latency: stats.Latency[*hdr.Histogram]{Hist: hdr.New(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)},
 		}
 	}
 
@@ -497,7 +497,9 @@ func TestStats_Memory(t *testing.T) {
 		iv.Start, iv.End = sec(float64(k-1)), sec(float64(k))
 		for _, e := range iv.Entries {
 			e.Hist.Reset()
-			*e = stats.IntervalEntry{Hist: e.Hist, Count: perKey, MinMicros: 1, MaxMicros: stats.HighestMicros}
+			*e = stats.IntervalEntry{Latency: stats.Latency[*hdr.Histogram]{
+				Hist: e.Hist, Summary: stats.Summary{Count: perKey, MinMicros: 1, MaxMicros: stats.HighestMicros},
+			}}
 			for range perKey {
 				v := int64(math.Exp(rng.Float64() * math.Log(float64(stats.HighestMicros))))
 				_ = e.Hist.RecordValue(v)
@@ -529,7 +531,7 @@ func BenchmarkStats_Snapshot(b *testing.B) {
 		r := stats.NewRecorder(4)
 		for i, smp := range ss {
 			key := keys[i%len(keys)]
-			r.Record(smp.shard, key.Method, key.Name, smp.d, smp.bytes, smp.failure)
+			r.Record(smp.shard, &stats.Sample{Method: key.Method, Name: key.Name, Duration: smp.d, Bytes: smp.bytes, WireBytes: smp.bytes, Failure: smp.failure})
 		}
 		s.Add(r.Flush(sec(float64(k-1)), sec(float64(k))))
 	}
@@ -545,7 +547,7 @@ func BenchmarkStats_Add(b *testing.B) {
 	}
 	r := stats.NewRecorder(4)
 	for i, smp := range samples(9, 20_000) {
-		r.Record(smp.shard, smp.method, fmt.Sprintf("/api/%02d", i%20), smp.d, smp.bytes, smp.failure)
+		r.Record(smp.shard, &stats.Sample{Method: smp.method, Name: fmt.Sprintf("/api/%02d", i%20), Duration: smp.d, Bytes: smp.bytes, WireBytes: smp.bytes, Failure: smp.failure})
 	}
 	iv := r.Flush(sec(0), sec(1))
 	s := stats.New(sec(0))
@@ -566,7 +568,7 @@ func BenchmarkStats_Buckets(b *testing.B) {
 	r := stats.NewRecorder(1)
 	for i := range 200_000 {
 		us := math.Exp(rng.Float64() * math.Log(float64(stats.HighestMicros)))
-		r.Record(0, "GET", fmt.Sprintf("/api/%02d", i%20), time.Duration(us*1000), 0, "")
+		r.Record(0, &stats.Sample{Method: "GET", Name: fmt.Sprintf("/api/%02d", i%20), Duration: time.Duration(us * 1000), Bytes: 0, WireBytes: 0})
 	}
 	s := stats.New(sec(0))
 	s.Add(r.Flush(sec(0), sec(1)))
@@ -585,9 +587,9 @@ func TestStats_Buckets(t *testing.T) {
 	for i := range 5000 {
 		d := time.Duration(i*37%4000) * 100 * time.Microsecond // 0 to 400 ms
 		sumUs += int64(d / time.Microsecond)
-		r.Record(0, "GET", "/a", d, 0, "")
+		r.Record(0, &stats.Sample{Method: "GET", Name: "/a", Duration: d, Bytes: 0, WireBytes: 0})
 	}
-	r.Record(0, "POST", "/b", 2*time.Hour, 0, "") // clamped to an hour
+	r.Record(0, &stats.Sample{Method: "POST", Name: "/b", Duration: 2 * time.Hour, Bytes: 0, WireBytes: 0}) // clamped to an hour
 	s := stats.New(sec(0))
 	s.Add(r.Flush(sec(0), sec(1)))
 	bounds := []float64{0.01, 0.1, 0.2, 0.3}

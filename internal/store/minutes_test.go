@@ -85,10 +85,10 @@ func TestMinutesWithTheTick(t *testing.T) {
 	defer s.Close(ctx)
 	r := rand.New(rand.NewPCG(3, 4))
 	st := &State{Stats: []byte(`{}`), Master: []byte(`{}`)}
-	if err := s.TickState(ctx, gen(2, 0), Load{Users: 2}, nil, st, []*stats.Minute{minuteOf(r, t0)}); err != nil {
+	if err := s.Tick(ctx, Tick{Snapshot: gen(2, 0), Interval: ivGen(2, 0), Load: Load{Users: 2}, State: st, Minutes: []*stats.Minute{minuteOf(r, t0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TickState(ctx, gen(2, 1), Load{Users: 2}, nil, st, []*stats.Minute{minuteOf(r, t0), minuteOf(r, t0.Add(time.Minute))}); err != nil {
+	if err := s.Tick(ctx, Tick{Snapshot: gen(2, 1), Interval: ivGen(2, 1), Load: Load{Users: 2}, State: st, Minutes: []*stats.Minute{minuteOf(r, t0), minuteOf(r, t0.Add(time.Minute))}}); err != nil {
 		t.Fatal(err)
 	}
 	hs, mins, err := s.Window(ctx, t0, t0.Add(2*time.Minute))

@@ -100,8 +100,7 @@ func Reopen(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// reload fills the name and series ids and the previous cumulative counts
-// (from the latest snapshot) of a reopened file.
+// reload fills the name and series ids of a reopened file.
 func (s *Store) reload(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, method, name FROM names`)
 	if err != nil {
@@ -130,18 +129,6 @@ func (s *Store) reload(ctx context.Context) error {
 		s.series[name] = id
 	}
 	rows.Close()
-	snap, err := s.Latest(ctx)
-	if err != nil || snap == nil {
-		return err
-	}
-	prev := func(e *stats.Entry) {
-		s.prev[stats.Key{Method: e.Method, Name: e.Name}] = cum{requests: e.Requests, failures: e.Failures,
-			sumMs: e.AvgMs * float64(e.Requests), bytes: e.AvgContentSize * float64(e.Requests)}
-	}
-	for i := range snap.Entries {
-		prev(&snap.Entries[i])
-	}
-	prev(&snap.Total)
 	return nil
 }
 

@@ -20,7 +20,7 @@ func TestReopen(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		st := &State{Stats: json.RawMessage(`{"n":1}`), Master: json.RawMessage(`{"run_id":"r1"}`)}
-		if err := s.TickState(ctx, gen(2, i), Load{Users: 3, Target: 4, Open: i == 2}, []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, st, nil); err != nil {
+		if err := s.Tick(ctx, Tick{Snapshot: gen(2, i), Interval: ivGen(2, i), Load: Load{Users: 3, Target: 4, Open: i == 2}, Samples: []Sample{{Series: "rss", T: gen(2, i).Time, V: 1}}, State: st}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func TestReopen(t *testing.T) {
 	}
 	// The next tick's deltas continue from the stored counts, and the
 	// existing names and series are reused.
-	if err := r.TickState(ctx, gen(2, 3), Load{Users: 3}, []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}, nil, nil); err != nil {
+	if err := r.Tick(ctx, Tick{Snapshot: gen(2, 3), Interval: ivGen(2, 3), Load: Load{Users: 3}, Samples: []Sample{{Series: "rss", T: gen(2, 3).Time, V: 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	ivs, _ := r.Intervals(ctx)
@@ -77,7 +77,7 @@ func TestReopen(t *testing.T) {
 	if len(ser) != 1 || len(ser[0].Points) != 4 {
 		t.Fatalf("series %+v", ser)
 	}
-	if err := r.Finish(ctx, gen(2, 4).Time, StatusPassed, 0, gen(2, 3), nil, nil, nil); err != nil {
+	if err := r.Finish(ctx, Final{End: gen(2, 4).Time, Status: StatusPassed, Snapshot: gen(2, 3)}); err != nil {
 		t.Fatal(err)
 	}
 	r.Close(ctx)

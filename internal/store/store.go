@@ -109,12 +109,6 @@ type Store struct {
 	id     string
 	names  map[stats.Key]int64
 	series map[string]int64
-	prev   map[stats.Key]cum
-}
-
-type cum struct {
-	requests, failures int64
-	sumMs, bytes       float64
 }
 
 // NewID returns a run id: the start time and 4 random hex digits.
@@ -239,7 +233,7 @@ func open(ctx context.Context, path string, write bool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Store{path: path, db: db, names: map[stats.Key]int64{}, series: map[string]int64{}, prev: map[stats.Key]cum{}}, nil
+	return &Store{path: path, db: db, names: map[stats.Key]int64{}, series: map[string]int64{}}, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -344,19 +338,38 @@ func nullable(v float64) any {
 	return v
 }
 
-// Tick records one tick in one transaction: a row per name with the
-// counts since the previous tick, the latest cumulative snapshot, and the
-// target samples. A tick with no user and no request records only the
-// samples (a master waiting for its start, or stopped).
-func (s *Store) Tick(ctx context.Context, snap *stats.Snapshot, users int, samples []Sample) error {
-	return s.TickState(ctx, snap, Load{Users: users}, samples, nil, nil)
+// Tick is what one tick records.
+type Tick struct {
+	// Snapshot is the cumulative statistics at the tick: the latest
+	// statistics, the tick's rates and each name's window percentiles.
+	Snapshot *stats.Snapshot
+	// Interval is what was recorded since the previous recorded tick, as
+	// the master merged it from the workers' reports: each name's row
+	// takes its integers (requests, failures, bytes, the latency sum for
+	// the mean) from it. Its histograms are not read (see
+	// stats.Interval.WithoutHistograms).
+	Interval *stats.Interval
+	Load     Load
+	Samples  []Sample // the target's, not yet recorded
+	// State, when not nil, replaces the resume state in the same
+	// transaction: a restarted master finds statistics and state of the
+	// same tick.
+	State   *State
+	Minutes []*stats.Minute // completed per-minute histograms
 }
 
-// TickState is Tick that also replaces the resume state (when st is not
-// nil), in the same transaction: a restarted master finds statistics and
-// state of the same tick.
-func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, samples []Sample, st *State, minutes []*stats.Minute) error {
-	users := load.Users
+// Tick records one tick in one transaction: a row per name with the
+// tick's interval, the latest cumulative snapshot, the target samples, the
+// minutes and the resume state. A tick with no user and no request
+// records only the samples, minutes and state (a master waiting for its
+// start, or stopped).
+func (s *Store) Tick(ctx context.Context, tk Tick) error {
+	return s.inTx(ctx, tk.Samples, func(tx *sql.Tx) error { return s.tickTx(ctx, tx, tk) })
+}
+
+// inTx runs fn in one transaction, after writing the target samples, and
+// commits unless fn fails. It holds s.mu.
+func (s *Store) inTx(ctx context.Context, samples []Sample, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -367,24 +380,41 @@ func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, 
 	if err := s.samplesTx(ctx, tx, samples); err != nil {
 		return err
 	}
-	for _, m := range minutes {
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) tickTx(ctx context.Context, tx *sql.Tx, tk Tick) error {
+	snap := tk.Snapshot
+	for _, m := range tk.Minutes {
 		if err := s.minuteTx(ctx, tx, m); err != nil {
 			return err
 		}
 	}
-	if st != nil {
+	if st := tk.State; st != nil {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO state (id, t, stats, master) VALUES (1, ?, ?, ?)`,
 			ms(snap.Time), string(st.Stats), string(st.Master)); err != nil {
 			return err
 		}
 	}
-	pt := s.prev[stats.Key{Name: stats.AggregatedName}]
-	if users == 0 && snap.Total.Requests == pt.requests && snap.Total.Failures == pt.failures {
-		return tx.Commit()
+	var entries map[stats.Key]*stats.IntervalEntry
+	if tk.Interval != nil {
+		entries = tk.Interval.Entries
+	}
+	var total stats.IntervalEntry
+	for _, e := range entries {
+		c := *e
+		c.Latency.Hist, c.Uncorrected.Hist = nil, nil // only the integers are stored
+		total.Merge(&c)
+	}
+	if tk.Load.Users == 0 && total.Count == 0 {
+		return nil
 	}
 	t := ms(snap.Time)
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec, target, open) VALUES (?, ?, ?, ?, ?, ?)`,
-		t, users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec, load.Target, load.Open); err != nil {
+		t, tk.Load.Users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec, tk.Load.Target, tk.Load.Open); err != nil {
 		return err
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO intervals
@@ -393,17 +423,11 @@ func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, 
 		return err
 	}
 	defer ins.Close()
-	next := make(map[stats.Key]cum, len(snap.Entries)+1)
-	row := func(e *stats.Entry) error {
-		k := stats.Key{Method: e.Method, Name: e.Name}
-		c := cum{requests: e.Requests, failures: e.Failures, sumMs: e.AvgMs * float64(e.Requests), bytes: e.AvgContentSize * float64(e.Requests)}
-		next[k] = c
-		p := s.prev[k]
-		if c.requests < p.requests || c.failures < p.failures {
-			p = cum{} // the statistics were reset
+	row := func(k stats.Key, iv *stats.IntervalEntry, window []float64) error {
+		if iv == nil {
+			iv = &stats.IntervalEntry{}
 		}
-		dReq, dFail := c.requests-p.requests, c.failures-p.failures
-		if dReq == 0 && dFail == 0 && e.CurrentPercentiles == nil {
+		if iv.Count == 0 && iv.Failures == 0 && window == nil {
 			return nil
 		}
 		id, err := s.nameID(ctx, tx, k)
@@ -413,34 +437,29 @@ func (s *Store) TickState(ctx context.Context, snap *stats.Snapshot, load Load, 
 		var w [5]float64
 		for i, j := range windowIdx {
 			w[i] = math.NaN()
-			if j >= 0 && j < len(e.CurrentPercentiles) {
-				w[i] = e.CurrentPercentiles[j]
+			if j >= 0 && j < len(window) {
+				w[i] = window[j]
 			}
 		}
 		mean := math.NaN()
-		if dReq > 0 {
-			mean = (c.sumMs - p.sumMs) / float64(dReq)
+		if iv.Count > 0 {
+			mean = float64(iv.SumMicros) / float64(iv.Count) / 1000
 		}
-		_, err = ins.ExecContext(ctx, t, id, dReq, dFail, nullable(w[0]), nullable(w[1]), nullable(w[2]), nullable(w[3]), nullable(w[4]),
-			nullable(mean), int64(math.Round(max(c.bytes-p.bytes, 0))))
+		_, err = ins.ExecContext(ctx, t, id, iv.Count, iv.Failures, nullable(w[0]), nullable(w[1]), nullable(w[2]), nullable(w[3]), nullable(w[4]),
+			nullable(mean), iv.Bytes)
 		return err
 	}
 	for i := range snap.Entries {
-		if err := row(&snap.Entries[i]); err != nil {
+		e := &snap.Entries[i]
+		k := stats.Key{Method: e.Method, Name: e.Name}
+		if err := row(k, entries[k], e.CurrentPercentiles); err != nil {
 			return err
 		}
 	}
-	if err := row(&snap.Total); err != nil {
+	if err := row(stats.Key{Name: stats.AggregatedName}, &total, snap.Total.CurrentPercentiles); err != nil {
 		return err
 	}
-	if err := s.latestTx(ctx, tx, snap); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.prev = next
-	return nil
+	return s.latestTx(ctx, tx, snap)
 }
 
 func (s *Store) samplesTx(ctx context.Context, tx *sql.Tx, samples []Sample) error {
@@ -465,21 +484,28 @@ func (s *Store) latestTx(ctx context.Context, tx *sql.Tx, snap *stats.Snapshot) 
 	return err
 }
 
+// Final is what the end of a run records.
+type Final struct {
+	End      time.Time
+	Status   string // StatusPassed, StatusFailed or StatusBroken
+	ExitCode int
+	// Snapshot is the final statistics and errors (nil: keep the latest).
+	Snapshot   *stats.Snapshot
+	Verdicts   []soak.Verdict
+	Samples    []Sample // the target's last, not yet recorded
+	Exceptions []stats.Exception
+}
+
 // Finish records the end of the run: the final statistics and errors, the
 // last target samples, the exceptions and the verdicts (both replacing
-// earlier ones), a "stop" and
-// a "verdict" event, and the run's end, status and exit code.
-func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCode int, final *stats.Snapshot, verdicts []soak.Verdict, samples []Sample, exceptions []stats.Exception) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.samplesTx(ctx, tx, samples); err != nil {
-		return err
-	}
+// earlier ones), a "stop" and a "verdict" event, and the run's end, status
+// and exit code.
+func (s *Store) Finish(ctx context.Context, f Final) error {
+	return s.inTx(ctx, f.Samples, func(tx *sql.Tx) error { return s.finishTx(ctx, tx, f) })
+}
+
+func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, f Final) error {
+	end, status, exitCode, final, verdicts, exceptions := f.End, f.Status, f.ExitCode, f.Snapshot, f.Verdicts, f.Exceptions
 	if final != nil {
 		if err := s.latestTx(ctx, tx, final); err != nil {
 			return err
@@ -527,7 +553,7 @@ func (s *Store) Finish(ctx context.Context, end time.Time, status string, exitCo
 	if _, err := tx.ExecContext(ctx, `UPDATE run SET ended = ?, status = ?, exit_code = ?`, ms(end), status, exitCode); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Exceptions reads the run's exceptions, the most frequent first (none

@@ -37,6 +37,26 @@ func gen(n, i int) *stats.Snapshot {
 	return s
 }
 
+// ivGen makes the interval of tick i of gen(n, i): what was recorded since
+// tick i-1.
+func ivGen(n, i int) *stats.Interval {
+	iv := &stats.Interval{Start: t0.Add(time.Duration(i-1) * time.Second), End: t0.Add(time.Duration(i) * time.Second), Entries: map[stats.Key]*stats.IntervalEntry{}}
+	for k := 0; k < n; k++ {
+		e := &stats.IntervalEntry{Bytes: 10 * 512, WireBytes: 10 * 512}
+		if k == 0 { // the failures of gen's total
+			e.Failures = int64(n*(i+1)/10 - n*i/10)
+		}
+		e.Summary = stats.Summary{Count: 10, SumMicros: 10 * 12500, MinMicros: 1000, MaxMicros: 99000}
+		iv.Entries[stats.Key{Method: "GET", Name: fmt.Sprintf("/api/item/%02d", k)}] = e
+	}
+	return iv
+}
+
+// tickOf is the Tick of tick i of a run with n names and users users.
+func tickOf(n, i, users int, samples []Sample) Tick {
+	return Tick{Snapshot: gen(n, i), Interval: ivGen(n, i), Load: Load{Users: users}, Samples: samples}
+}
+
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -49,18 +69,19 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		sm := []Sample{{Series: "x rss", Metric: "process_resident_memory_bytes", Memory: true, T: t0.Add(time.Duration(i) * time.Second), V: float64(1000 + i)}}
-		if err := s.Tick(ctx, gen(2, i), 3, sm); err != nil {
+		if err := s.Tick(ctx, tickOf(2, i, 3, sm)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// idle tick: nothing recorded
-	if err := s.Tick(ctx, gen(2, 4), 0, nil); err != nil {
+	if err := s.Tick(ctx, Tick{Snapshot: gen(2, 4), Interval: &stats.Interval{}}); err != nil {
 		t.Fatal(err)
 	}
 	final := gen(2, 4)
 	final.Errors = []stats.Error{{Method: "GET", Name: "/api/item/00", Message: "HTTP 500", Occurrences: 1}}
-	if err := s.Finish(ctx, t0.Add(5*time.Second), StatusFailed, 1, final, []soak.Verdict{{Kind: "threshold", Name: "p95 < 1ms", Status: "fail", Reason: "too slow"}}, nil,
-		[]stats.Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}); err != nil {
+	if err := s.Finish(ctx, Final{End: t0.Add(5 * time.Second), Status: StatusFailed, ExitCode: 1, Snapshot: final,
+		Verdicts:   []soak.Verdict{{Kind: "threshold", Name: "p95 < 1ms", Status: "fail", Reason: "too slow"}},
+		Exceptions: []stats.Exception{{Message: "KeyError: token", Traceback: "step 2", Nodes: "local", Count: 3}, {Message: "boom", Count: 7}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -133,10 +154,10 @@ func TestResetStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	s.Tick(ctx, gen(1, 9), 1, nil)
-	reset := gen(1, 0) // counts went down: a reset
-	reset.Time = t0.Add(time.Minute)
-	s.Tick(ctx, reset, 1, nil)
+	s.Tick(ctx, tickOf(1, 9, 1, nil))
+	reset := tickOf(1, 0, 1, nil) // cumulative counts went down: a reset
+	reset.Snapshot.Time = t0.Add(time.Minute)
+	s.Tick(ctx, reset)
 	ivs, _ := s.Intervals(ctx)
 	for _, iv := range ivs {
 		if iv.Requests < 0 {
@@ -214,7 +235,7 @@ func TestSizePerDay(t *testing.T) {
 			{Series: "http://t/metrics process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true, T: t0.Add(time.Duration(i) * time.Second), V: 1e8 + float64(i)},
 			{Series: "http://t/metrics go_goroutines", Metric: "go_goroutines", T: t0.Add(time.Duration(i) * time.Second), V: 42},
 		}
-		if err := s.Tick(ctx, gen(names, i), 100, sm); err != nil {
+		if err := s.Tick(ctx, tickOf(names, i, 100, sm)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,15 +260,17 @@ func BenchmarkTick(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close(ctx)
-	snaps := make([]*stats.Snapshot, 100)
-	for i := range snaps {
-		snaps[i] = gen(20, i)
+	ticks := make([]Tick, 100)
+	for i := range ticks {
+		ticks[i] = tickOf(20, i, 100, nil)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sn := *snaps[i%100]
+		tk := ticks[i%100]
+		sn := *tk.Snapshot
 		sn.Time = t0.Add(time.Duration(i) * time.Second)
-		if err := s.Tick(ctx, &sn, 100, nil); err != nil {
+		tk.Snapshot = &sn
+		if err := s.Tick(ctx, tk); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -268,9 +291,10 @@ func BenchmarkTickState(b *testing.B) {
 	}
 	st := &State{Stats: json.RawMessage(`"` + string(blob) + `"`), Master: json.RawMessage(`{"run_id":"x"}`)}
 	for i := 0; b.Loop(); i++ {
-		sn := *gen(20, i%100)
-		sn.Time = t0.Add(time.Duration(i) * time.Second)
-		if err := s.TickState(ctx, &sn, Load{Users: 100}, nil, st, nil); err != nil {
+		tk := tickOf(20, i%100, 100, nil)
+		tk.Snapshot.Time = t0.Add(time.Duration(i) * time.Second)
+		tk.State = st
+		if err := s.Tick(ctx, tk); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -288,7 +312,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Tick(ctx, gen(2, 0), 3, nil); err != nil {
+	if err := s.Tick(ctx, tickOf(2, 0, 3, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; PRAGMA user_version = 2`); err != nil {

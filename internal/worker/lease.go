@@ -191,24 +191,15 @@ func (s *shared) untakeLocked(l *lease, v int64) {
 
 // requestLocked asks the master for values for every user waiting.
 func (s *shared) requestLocked(l *lease) {
-	w := s.w
-	w.mu.Lock()
-	w.leaseSeq++
-	l.reqID = w.leaseSeq
-	w.ctrl = append(w.ctrl, &cluster.WorkerMessage{Lease: &cluster.LeaseRequest{
-		RunID: s.runID, ID: l.reqID, Feeder: l.feeder, Counter: l.counter,
-		Count: int64(len(l.waiters)), Extra: l.extra,
-	}})
-	w.mu.Unlock()
-	kick(w.sendKick)
+	l.reqID = s.w.queueLeaseRequest(func(id uint64) *cluster.LeaseRequest {
+		return &cluster.LeaseRequest{
+			RunID: s.runID, ID: id, Feeder: l.feeder, Counter: l.counter,
+			Count: int64(len(l.waiters)), Extra: l.extra,
+		}
+	})
 }
 
-func (s *shared) sendLocked(msg *cluster.WorkerMessage) {
-	s.w.mu.Lock()
-	s.w.ctrl = append(s.w.ctrl, msg)
-	s.w.mu.Unlock()
-	kick(s.w.sendKick)
-}
+func (s *shared) sendLocked(msg *cluster.WorkerMessage) { s.w.queueCtrl(msg) }
 
 // onLease takes the master's answer to a request.
 func (s *shared) onLease(m *cluster.Lease) {
@@ -282,18 +273,7 @@ func (s *shared) resync() {
 	if s.closed {
 		return
 	}
-	w := s.w
-	w.mu.Lock()
-	inOutbox := map[string][]int64{}
-	for _, it := range w.out.items {
-		if it.rep.RunID != s.runID {
-			continue
-		}
-		for _, u := range it.rep.Used {
-			inOutbox[u.Feeder] = append(inOutbox[u.Feeder], u.Rows...)
-		}
-	}
-	w.mu.Unlock()
+	inOutbox := s.w.usedInOutbox(s.runID)
 	for _, l := range s.leases {
 		l.reqID = 0
 		if l.unique {

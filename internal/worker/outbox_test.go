@@ -11,7 +11,7 @@ import (
 func rep(run string, requests int64) *cluster.Report {
 	r := stats.NewRecorder(1)
 	for range requests {
-		r.Record(0, "GET", "/", time.Millisecond, 1, "")
+		r.Record(0, &stats.Sample{Method: "GET", Name: "/", Duration: time.Millisecond, Bytes: 1, WireBytes: 1})
 	}
 	return &cluster.Report{RunID: run, Interval: r.Flush(time.Now(), time.Now())}
 }

@@ -93,6 +93,7 @@ type Worker struct {
 
 	assignKick   chan struct{} // the desired assignment changed
 	sendKick     chan struct{} // a report or a status is waiting to be sent
+	settleKick   chan struct{} // a report was acknowledged, or the session went down
 	statusKick   chan struct{} // send a heartbeat now (a ramp finished)
 	intervalKick chan struct{} // the report interval changed
 
@@ -166,6 +167,7 @@ func New(cfg Config) (*Worker, error) {
 		rec:            stats.NewRecorder(0),
 		assignKick:     make(chan struct{}, 1),
 		sendKick:       make(chan struct{}, 1),
+		settleKick:     make(chan struct{}, 1),
 		statusKick:     make(chan struct{}, 1),
 		intervalKick:   make(chan struct{}, 1),
 		reportInterval: cluster.DefaultReportInterval,
@@ -242,10 +244,7 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 	// acknowledged (a recording master acknowledges once the checkpoint
 	// holding it is written: within its --runs-interval, 2 s by default).
 	<-ctrlDone
-	deadline := time.Now().Add(finalAckWait)
-	for w.pending() > 0 && w.connectedNow() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.awaitAcks(finalAckWait)
 	cancelSessions()
 	if !sessionsEnded {
 		select {
@@ -266,6 +265,21 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 		err = nil
 	}
 	return err
+}
+
+// awaitAcks waits, at most limit, until every queued report is
+// acknowledged or the session is down: woken by each acknowledgement and
+// by the session's end, not by polling.
+func (w *Worker) awaitAcks(limit time.Duration) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for w.pending() > 0 && w.connectedNow() {
+		select {
+		case <-w.settleKick:
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 func (w *Worker) connectedNow() bool {
@@ -390,6 +404,7 @@ func (w *Worker) session(runCtx, sessCtx context.Context, conn cluster.WorkerCon
 		w.mu.Lock()
 		w.connected = false
 		w.mu.Unlock()
+		kick(w.settleKick)
 	}()
 
 	for {
@@ -583,6 +598,35 @@ func (w *Worker) sendCtrl(conn cluster.WorkerConn) error {
 	}
 }
 
+// queueLeaseRequest queues a lease request made by build with a new
+// request id, which it returns.
+func (w *Worker) queueLeaseRequest(build func(id uint64) *cluster.LeaseRequest) uint64 {
+	w.mu.Lock()
+	w.leaseSeq++
+	id := w.leaseSeq
+	w.ctrl = append(w.ctrl, &cluster.WorkerMessage{Lease: build(id)})
+	w.mu.Unlock()
+	kick(w.sendKick)
+	return id
+}
+
+// usedInOutbox returns the feeder rows that the reports of run runID
+// still waiting in the outbox report used, by feeder.
+func (w *Worker) usedInOutbox(runID string) map[string][]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string][]int64{}
+	for _, it := range w.out.items {
+		if it.rep.RunID != runID {
+			continue
+		}
+		for _, u := range it.rep.Used {
+			out[u.Feeder] = append(out[u.Feeder], u.Rows...)
+		}
+	}
+	return out
+}
+
 func (w *Worker) queueCtrl(msg *cluster.WorkerMessage) {
 	w.mu.Lock()
 	w.ctrl = append(w.ctrl, msg)
@@ -617,6 +661,7 @@ func (w *Worker) ack(seq uint64) {
 	w.ackedRequests += requests
 	more := w.out.hasUnsent()
 	w.mu.Unlock()
+	kick(w.settleKick)
 	if more {
 		kick(w.sendKick)
 	}

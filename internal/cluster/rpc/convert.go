@@ -14,7 +14,9 @@ import (
 )
 
 // The conversions between cluster's messages and the wire's. Histograms
-// travel in HdrHistogram's V2 compressed encoding.
+// travel as their populated buckets (value deltas and counts); a report
+// from an older worker may carry HdrHistogram's V2 encoding instead
+// (Entry.histogram), which is still read.
 
 func ms(d time.Duration) int64   { return d.Milliseconds() }
 func dur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
@@ -271,10 +273,10 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		if e.Hist != nil {
 			pe.BucketValues, pe.BucketCounts = bucketsToPB(e.Hist, sp)
 		}
-		if e.UncorrectedCount > 0 && e.Uncorrected != nil {
-			pe.UncorrectedCount, pe.UncorrectedSumMicros = e.UncorrectedCount, e.UncorrectedSumMicros
-			pe.UncorrectedMinMicros, pe.UncorrectedMaxMicros = e.UncorrectedMinMicros, e.UncorrectedMaxMicros
-			pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts = bucketsToPB(e.Uncorrected, sp)
+		if u := &e.Uncorrected; u.Count > 0 && u.Hist != nil {
+			pe.UncorrectedCount, pe.UncorrectedSumMicros = u.Count, u.SumMicros
+			pe.UncorrectedMinMicros, pe.UncorrectedMaxMicros = u.MinMicros, u.MaxMicros
+			pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts = bucketsToPB(u.Hist, sp)
 		}
 		out.Entries = append(out.Entries, pe)
 	}
@@ -329,8 +331,9 @@ func (w wireInterval) Requests() int64 {
 	return n
 }
 
-// MergeInto adds the interval to dst: counters and errors through
-// Interval.Merge, histogram buckets straight into dst's histograms.
+// MergeInto adds the interval to dst: the counters and errors through
+// Interval.Merge (its one merge and error cap), the histograms' buckets
+// straight into dst's histograms, without building dense ones.
 func (w wireInterval) MergeInto(dst *stats.Interval) error {
 	p := w.p
 	if p == nil {
@@ -341,10 +344,18 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		if len(pe.BucketValues) != len(pe.BucketCounts) {
 			return fmt.Errorf("%s %s: %d bucket values but %d counts", pe.Method, pe.Name, len(pe.BucketValues), len(pe.BucketCounts))
 		}
+		if len(pe.UncorrectedBucketValues) != len(pe.UncorrectedBucketCounts) {
+			return fmt.Errorf("%s %s uncorrected: %d bucket values but %d counts", pe.Method, pe.Name, len(pe.UncorrectedBucketValues), len(pe.UncorrectedBucketCounts))
+		}
 		k := stats.Key{Method: pe.Method, Name: pe.Name}
-		e := &stats.IntervalEntry{
-			Count: pe.Count, Failures: pe.Failures, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros,
-			MaxMicros: pe.MaxMicros, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange,
+		if tmp.Entries[k] != nil {
+			return fmt.Errorf("%s %s: repeated entry", pe.Method, pe.Name)
+		}
+		e := &stats.IntervalEntry{Failures: pe.Failures, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange}
+		e.Summary = stats.Summary{Count: pe.Count, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros, MaxMicros: pe.MaxMicros}
+		if pe.UncorrectedCount > 0 {
+			e.Uncorrected.Summary = stats.Summary{Count: pe.UncorrectedCount, SumMicros: pe.UncorrectedSumMicros,
+				MinMicros: pe.UncorrectedMinMicros, MaxMicros: pe.UncorrectedMaxMicros}
 		}
 		if len(pe.Histogram) > 0 {
 			h, err := hdr.Decode(pe.Histogram)
@@ -352,9 +363,6 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 				return fmt.Errorf("decode histogram of %s %s: %w", pe.Method, pe.Name, err)
 			}
 			e.Hist = h
-		}
-		if tmp.Entries[k] != nil {
-			return fmt.Errorf("%s %s: repeated entry", pe.Method, pe.Name)
 		}
 		tmp.Entries[k] = e
 	}
@@ -366,37 +374,17 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 	}
 	dst.Merge(tmp) // counters, errors, and V2 histograms if any
 	for _, pe := range p.Entries {
-		if len(pe.BucketValues) == 0 || pe.Count == 0 {
+		if pe.Count == 0 {
 			continue
 		}
 		de := dst.Entries[stats.Key{Method: pe.Method, Name: pe.Name}]
-		if de == nil || de.Hist == nil {
-			return fmt.Errorf("%s %s: no histogram to merge into", pe.Method, pe.Name)
-		}
-		if err := recordBuckets(de.Hist, pe.BucketValues, pe.BucketCounts); err != nil {
+		if err := recordBuckets(de.Histogram(), pe.BucketValues, pe.BucketCounts); err != nil {
 			return fmt.Errorf("%s %s: %w", pe.Method, pe.Name, err)
 		}
-	}
-	// Open-model entries also carry their uncorrected latencies.
-	for _, pe := range p.Entries {
-		if pe.UncorrectedCount == 0 || pe.Count == 0 {
-			continue
-		}
-		de := dst.Entries[stats.Key{Method: pe.Method, Name: pe.Name}]
-		if de == nil {
-			continue
-		}
-		if de.UncorrectedCount == 0 || pe.UncorrectedMinMicros < de.UncorrectedMinMicros {
-			de.UncorrectedMinMicros = pe.UncorrectedMinMicros
-		}
-		de.UncorrectedMaxMicros = max(de.UncorrectedMaxMicros, pe.UncorrectedMaxMicros)
-		de.UncorrectedCount += pe.UncorrectedCount
-		de.UncorrectedSumMicros += pe.UncorrectedSumMicros
-		if de.Uncorrected == nil {
-			de.Uncorrected = hdr.New(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
-		}
-		if err := recordBuckets(de.Uncorrected, pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts); err != nil {
-			return fmt.Errorf("%s %s uncorrected: %w", pe.Method, pe.Name, err)
+		if pe.UncorrectedCount > 0 {
+			if err := recordBuckets(de.Uncorrected.Histogram(), pe.UncorrectedBucketValues, pe.UncorrectedBucketCounts); err != nil {
+				return fmt.Errorf("%s %s uncorrected: %w", pe.Method, pe.Name, err)
+			}
 		}
 	}
 	return nil

@@ -14,9 +14,9 @@ import (
 func TestIntervalPB_Uncorrected(t *testing.T) {
 	rec := stats.NewRecorder(2)
 	for i := range 200 {
-		rec.RecordCorrected(i, "GET", "/x", time.Duration(1+i%5)*time.Millisecond, time.Duration(i%3)*100*time.Millisecond, 10, "")
+		rec.Record(i, &stats.Sample{Method: "GET", Name: "/x", Duration: time.Duration(1+i%5) * time.Millisecond, Corrected: true, Lag: time.Duration(i%3) * 100 * time.Millisecond, Bytes: 10, WireBytes: 10})
 	}
-	rec.Record(1, "GET", "/closed", time.Millisecond, 0, "")
+	rec.Record(1, &stats.Sample{Method: "GET", Name: "/closed", Duration: time.Millisecond, Bytes: 0, WireBytes: 0})
 	now := time.Now()
 	iv := rec.Flush(now, now.Add(time.Second))
 	p, err := IntervalToPB(iv)
@@ -28,19 +28,17 @@ func TestIntervalPB_Uncorrected(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, got := iv.Entries[stats.Key{Method: "GET", Name: "/x"}], back.Entries[stats.Key{Method: "GET", Name: "/x"}]
-	if got == nil || got.Uncorrected == nil {
+	if got == nil || got.Uncorrected.Hist == nil {
 		t.Fatalf("uncorrected histogram lost on the wire: %+v", got)
 	}
-	if got.UncorrectedCount != want.UncorrectedCount || got.UncorrectedSumMicros != want.UncorrectedSumMicros ||
-		got.UncorrectedMinMicros != want.UncorrectedMinMicros || got.UncorrectedMaxMicros != want.UncorrectedMaxMicros {
-		t.Errorf("uncorrected counters: got %d/%d/%d/%d, want %d/%d/%d/%d", got.UncorrectedCount, got.UncorrectedSumMicros,
-			got.UncorrectedMinMicros, got.UncorrectedMaxMicros, want.UncorrectedCount, want.UncorrectedSumMicros,
-			want.UncorrectedMinMicros, want.UncorrectedMaxMicros)
+	if got.Uncorrected.Summary != want.Uncorrected.Summary || got.Summary != want.Summary {
+		t.Errorf("summaries: got %+v (uncorrected %+v), want %+v (uncorrected %+v)", got.Summary, got.Uncorrected.Summary,
+			want.Summary, want.Uncorrected.Summary)
 	}
-	if !got.Uncorrected.Equals(want.Uncorrected) || !got.Hist.Equals(want.Hist) {
+	if !got.Uncorrected.Hist.Equals(want.Uncorrected.Hist) || !got.Hist.Equals(want.Hist) {
 		t.Error("histograms differ after the round trip")
 	}
-	if c := back.Entries[stats.Key{Method: "GET", Name: "/closed"}]; c == nil || c.UncorrectedCount != 0 || c.Uncorrected != nil {
+	if c := back.Entries[stats.Key{Method: "GET", Name: "/closed"}]; c == nil || c.Uncorrected.Count != 0 || c.Uncorrected.Hist != nil {
 		t.Errorf("a closed-model entry gained uncorrected data: %+v", c)
 	}
 }
