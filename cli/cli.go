@@ -85,6 +85,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer, lookup env, classes 
 		newMasterCmd(stdout, stderr, lookup, classes), newWorkerCmd(stdout, stderr, lookup, classes),
 		newRunsCmd(stdout, stderr, lookup), newAnalyzeCmd(stdout, stderr, lookup), newReportCmd(stdout, stderr, lookup),
 		newPercentilesCmd(stdout, stderr, lookup), newTryCmd(stdout, stderr, lookup),
+		newCompareCmd(stdout, stderr, lookup), newHistoryCmd(stdout, stderr, lookup),
 	)
 	return root
 }

@@ -63,6 +63,7 @@ type runOptions struct {
 	maxVUs int
 
 	thresholds []string
+	baseline   string
 	scrapes    []string
 	pids       []int
 	limits     []string
@@ -160,6 +161,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringArrayVar(&o.promql, "promql", nil, "record NAME=PROMQL, a PromQL query evaluated every monitor interval, e.g. memory='sum(container_memory_working_set_bytes{pod=~\"my-app-.*\"})' (repeatable; needs a Prometheus URL)")
 	f.Var(&o.warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: 10% of the run, at most 5m)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, `pass/fail criterion, e.g. "p95 < 300ms" or "error_rate < 1%" (repeatable; added to the scenario's thresholds:)`)
+	f.StringVar(&o.baseline, "baseline", "", `runs the regression(...) thresholds compare with: last:N (the last N passed runs of this scenario and load in --runs-dir) or run ids/files, comma-separated`)
 	f.IntVarP(&o.iterations, "iterations", "i", 0, "each user stops after this many task iterations; the run ends when every user has (0: no limit)")
 	f.StringSliceVarP(&o.tags, "tags", "T", nil, "run only the tasks (or classes) with one of these tags (comma-separated or repeated)")
 	f.StringSliceVarP(&o.excludeTags, "exclude-tags", "E", nil, "leave out the tasks (or classes) with one of these tags")
@@ -421,6 +423,13 @@ func (o *runOptions) config(cmd *cobra.Command, src scenarioSource, goClasses []
 	}
 	if c.Thresholds, err = run.Thresholds(c.Plan, o.thresholds); err != nil {
 		return nil, err
+	}
+	if o.baseline != "" {
+		sp, err := run.ParseBaseline(o.baseline, o.runsDir)
+		if err != nil {
+			return nil, err
+		}
+		c.Baseline = &sp
 	}
 	if c.Load, err = loadShape(flags, o, c.Plan, c.Spec.Users); err != nil {
 		return nil, err

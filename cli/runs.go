@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/run"
 	"github.com/horde-load/horde/internal/scenario"
@@ -79,6 +80,7 @@ killed shows as "unfinished". See docs/runs.md.`,
 func newAnalyzeCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 	var (
 		dir, format, junit string
+		baseline           string
 		thresholds, limits []string
 		warmup             durationValue
 		prom               promOptions
@@ -127,12 +129,21 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			if err != nil {
 				return err
 			}
-			oc, err := rf.AnalyzeLimits(thresholds, lims, warmup.d, cmd.Flags().Changed("warmup"))
+			var sp *compare.Spec
+			if baseline != "" {
+				s, err := run.ParseBaseline(baseline, dir)
+				if err != nil {
+					return err
+				}
+				sp = &s
+			}
+			oc, base, err := rf.AnalyzeAgainst(ctx, thresholds, lims, warmup.d, cmd.Flags().Changed("warmup"), sp, dir)
 			if err != nil {
 				return err
 			}
 			vs := oc.Verdicts
 			info := rf.Info(vs)
+			info.Baseline = base
 			if junit != "" {
 				ji := info
 				ji.ExitCode = oc.ExitCode()
@@ -143,6 +154,10 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 			switch format {
 			case "text":
 				fmt.Fprintf(stdout, "Run %s (%s, %s)\n\n", rf.Run.ID, rf.Path, rf.Run.Status)
+				if base != nil {
+					compare.WriteSummaryText(stdout, base)
+					fmt.Fprintln(stdout)
+				}
 				report.PrintVerdictsDeciding(stdout, vs, oc.ChecksDecide)
 				if len(oc.Differs) == 0 {
 					fmt.Fprintln(stdout, "Same verdicts as the run recorded.")
@@ -155,13 +170,14 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
 				err = enc.Encode(struct {
-					Run      string         `json:"run"`
-					File     string         `json:"file"`
-					Status   string         `json:"status"`
-					Passed   bool           `json:"passed"`
-					Verdicts []soak.Verdict `json:"verdicts"`
-					Differs  []string       `json:"differs"`
-				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...), append([]string{}, oc.Differs...)})
+					Run      string           `json:"run"`
+					File     string           `json:"file"`
+					Status   string           `json:"status"`
+					Passed   bool             `json:"passed"`
+					Verdicts []soak.Verdict   `json:"verdicts"`
+					Differs  []string         `json:"differs"`
+					Baseline *compare.Summary `json:"baseline,omitempty"`
+				}{rf.Run.ID, rf.Path, rf.Run.Status, oc.ExitCode() == run.ExitOK, append([]soak.Verdict{}, vs...), append([]string{}, oc.Differs...), base})
 			case "markdown":
 				info.ExitCode = oc.ExitCode()
 				err = report.WriteMarkdown(stdout, info, rf.Snapshot)
@@ -177,6 +193,7 @@ file, not a run file, a bad threshold or format). See docs/runs.md.`,
 	f.StringVar(&format, "format", "text", "output: text, json or markdown")
 	f.StringVar(&junit, "junit", "", "also write the thresholds and checks as JUnit XML test cases to FILE (for CI)")
 	f.StringArrayVar(&thresholds, "threshold", nil, `extra pass/fail criterion, e.g. "p95 < 300ms" (repeatable; added to the run's own)`)
+	f.StringVar(&baseline, "baseline", "", `runs the regression(...) thresholds compare with: last:N (the last N passed runs of this scenario and load before this one in --runs-dir) or run ids/files, comma-separated`)
 	f.Var(&warmup, "warmup", "leave this start of the run out of the leak and drift checks (default: the run's, else 10% of the run, at most 5m)")
 	f.StringArrayVar(&limits, "limit", nil, `a resource's limit, METRIC=VALUE (process_resident_memory_bytes=512MiB, a query's text or a pool's metric=100), for the forecast of when it runs out (repeatable)`)
 	f.StringVar(&prom.url, "prometheus", "", "judge series from this Prometheus server (http://host:9090) instead of a run file")
@@ -288,7 +305,7 @@ func analyzePrometheus(ctx context.Context, p *promOptions, thresholds []string,
 }
 
 func newReportCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
-	var dir, out, format, junit string
+	var dir, out, format, junit, baseline string
 	cmd := &cobra.Command{
 		Use:   "report RUN",
 		Short: "Write the HTML, JSON or Markdown report of a recorded run",
@@ -339,6 +356,15 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				vs = oc.Verdicts
 			}
 			info := rf.Info(vs)
+			if baseline != "" {
+				sp, err := run.ParseBaseline(baseline, dir)
+				if err != nil {
+					return err
+				}
+				if info.Baseline, err = rf.Against(ctx, sp, dir); err != nil {
+					return err
+				}
+			}
 			if junit != "" {
 				if err := writeJUnit(junit, "horde report "+rf.Run.ID, info, rf.Snapshot); err != nil {
 					return err
@@ -366,6 +392,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE (default: stdout)")
 	f.StringVar(&format, "format", "", "html, json or markdown (default: from -o's extension, else html)")
 	f.StringVar(&junit, "junit", "", "also write the run's thresholds and checks as JUnit XML test cases to FILE (for CI)")
+	f.StringVar(&baseline, "baseline", "", `add "compared with the last N runs": last:N (the last N passed runs of this scenario and load before this one) or run ids/files, comma-separated`)
 	return cmd
 }
 

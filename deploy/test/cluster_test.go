@@ -82,6 +82,10 @@ func TestCluster(t *testing.T) {
 		k.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND=2000000")
 		k.ns(t, "rollout", "status", "deployment/horde-target", "--timeout=120s")
 		w.soakJob(t, "soak-leak", "Failed", "FAIL  threshold  target.memory_growth")
+		// --baseline last:4 found the earlier soak on the volume.
+		if log := w.ns(t, "logs", "job/soak-leak"); !strings.Contains(log, "regression(p95) < 10%") || strings.Contains(log, "regression(p95) < 10%: not judged") {
+			t.Errorf("the second soak did not judge regression(p95) against the first on the volume:\n%s", lastLines([]byte(log), 30))
+		}
 	})
 	step("helm-install", func(t *testing.T) { helmInstall(t, k, helm) })
 	t.Logf("cluster tier: %v", time.Since(began).Round(time.Second))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
@@ -51,7 +52,8 @@ type htmlData struct {
 	Total            htmlRow
 	Open             *OpenInfo
 	Verdicts         []soak.Verdict
-	Uncorrected      []htmlRow // open model: percentiles timed from the send
+	Baseline         template.HTML // "compared with the last N runs" (--baseline)
+	Uncorrected      []htmlRow     // open model: percentiles timed from the send
 	Errors           []stats.Error
 	ErrorsDropped    int64
 	Exceptions       []stats.Exception
@@ -247,6 +249,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		Total:            newHTMLRow(&s.Total),
 		Open:             info.Open,
 		Verdicts:         info.Verdicts,
+		Baseline:         baselineHTML(info.Baseline),
 		Errors:           s.Errors,
 		ErrorsDropped:    s.ErrorsDropped,
 		Exceptions:       info.Exceptions,
@@ -634,4 +637,12 @@ func informing(vs []soak.Verdict) int {
 		}
 	}
 	return n
+}
+
+// baselineHTML is the report's "compared with the last N runs" section.
+func baselineHTML(s *compare.Summary) template.HTML {
+	if s == nil {
+		return ""
+	}
+	return compare.SummaryHTML(s)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
 )
@@ -41,6 +42,8 @@ type jsonInfo struct {
 	Classes      []jsonClass    `json:"classes"`
 	Open         *jsonOpen      `json:"open,omitempty"`
 	Verdicts     []soak.Verdict `json:"verdicts"`
+	// Baseline is the run against its --baseline runs (absent without).
+	Baseline *compare.Summary `json:"baseline,omitempty"`
 }
 
 type jsonClass struct {
@@ -220,6 +223,7 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		History:       make([]jsonPoint, 0, len(hist)),
 	}
 	doc.Info.Verdicts = append([]soak.Verdict{}, info.Verdicts...)
+	doc.Info.Baseline = info.Baseline
 	if o := info.Open; o != nil {
 		doc.Info.Open = &jsonOpen{Iterations: o.Iterations, Dropped: o.Dropped,
 			LagMeanMs: float64(o.LagMean) / 1e6, LagMaxMs: float64(o.LagMax) / 1e6}

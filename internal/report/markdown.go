@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -55,6 +56,10 @@ func WriteMarkdown(w io.Writer, info Info, s *stats.Snapshot) error {
 			}
 		}
 		b.WriteString("\n")
+	}
+
+	if info.Baseline != nil {
+		compare.WriteSummaryMarkdown(&b, info.Baseline)
 	}
 
 	b.WriteString("## Requests\n\n| Method | Name | Requests | Failures | Avg (ms) | Min (ms) | Max (ms) | p50 (ms) | p95 (ms) | p99 (ms) | req/s |\n")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 	"github.com/horde-load/horde/internal/stats"
@@ -42,6 +43,9 @@ type Info struct {
 	// P95Trend is the fitted trend of the latency-degradation check, drawn
 	// on the response-time chart; nil when the check fitted none.
 	P95Trend *Trend
+	// Baseline is the run against its baseline runs (--baseline): "compared
+	// with the last N runs"; nil without one.
+	Baseline *compare.Summary
 }
 
 // TargetSeries is one monitored series of the system under test. Memory

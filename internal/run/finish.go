@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -38,6 +41,9 @@ func (r *runner) finish(m *master.Master) (*Outcome, error) {
 	}
 	r.mon.Sample(context.Background(), time.Now()) // the last word on the target's state
 	info.Verdicts = Judge(r.cfg.Thresholds, final, m.History(), r.targetSeries(), r.cfg.Warmup)
+	reg, summary := r.regressions(info, final)
+	info.Verdicts = withRegressions(info.Verdicts, reg)
+	info.Baseline = summary
 	r.out.mu.Lock()
 	aborted := r.out.aborted
 	r.out.mu.Unlock()
@@ -100,6 +106,58 @@ func (r *runner) printFiles() {
 	for _, n := range next {
 		fmt.Fprintf(w, "  %-*s  # %s\n", len(next[0][0]), n[0], n[1])
 	}
+}
+
+// regressions judges the regression thresholds against the baseline
+// (--baseline): their verdicts, and the run against the baseline for the
+// report (nil without a baseline).
+func (r *runner) regressions(info report.Info, final *stats.Snapshot) ([]soak.Verdict, *compare.Summary) {
+	if !slices.ContainsFunc(r.cfg.Thresholds, compare.IsRegression) && r.cfg.Baseline == nil {
+		return nil, nil
+	}
+	r.out.mu.Lock()
+	rec := r.out.rec
+	r.out.mu.Unlock()
+	fail := func(err error) ([]soak.Verdict, *compare.Summary) {
+		return []soak.Verdict{{Kind: "threshold", Name: "baseline", Status: soak.Fail,
+			Reason: "the baseline could not be read: " + err.Error()}}, nil
+	}
+	if rec == nil {
+		return fail(fmt.Errorf("the run is not recorded"))
+	}
+	ctx := context.Background()
+	run, err := rec.st.Run(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	setup := setupOf(rec.st.Path(), run)
+	end := info.End
+	if end.IsZero() {
+		end = time.Now()
+	}
+	setup.Duration = end.Sub(info.Start)
+	cur, err := currentRun(ctx, rec, setup, final, info.Verdicts)
+	if err != nil {
+		return fail(err)
+	}
+	base, reg, err := judgeRegressions(ctx, r.cfg.Thresholds, r.cfg.Baseline, r.cfg.RunsDir, cur)
+	if err != nil {
+		return fail(err)
+	}
+	return reg, compare.Against(cur, base)
+}
+
+// liveRegressions are the regressions of the run so far, for the web UI:
+// judged again at most every liveEvery (reading the run file's intervals).
+func (r *runner) liveRegressions(info report.Info, snap *stats.Snapshot) ([]soak.Verdict, *compare.Summary) {
+	const liveEvery = 30 * time.Second
+	r.live.mu.Lock()
+	defer r.live.mu.Unlock()
+	if r.live.at.IsZero() || time.Since(r.live.at) >= liveEvery {
+		r.live.verdicts, r.live.summary = r.regressions(info, snap)
+		r.live.at = time.Now()
+	}
+	return r.live.verdicts, r.live.summary
 }
 
 // outcome is the run's outcome so far, with verdicts.
@@ -176,4 +234,12 @@ func taskName(t *scenario.Task) string {
 		return t.Name
 	}
 	return "task"
+}
+
+// liveJudgement caches the regressions the web UI shows during a run.
+type liveJudgement struct {
+	mu       sync.Mutex
+	at       time.Time
+	verdicts []soak.Verdict
+	summary  *compare.Summary
 }

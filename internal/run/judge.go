@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/scenario"
@@ -182,9 +183,11 @@ func memoryFigures(leaks []soak.LeakResult) (map[string]float64, map[string]stri
 	return figures, notes
 }
 
-// thresholdVerdicts judges ths on in.
+// thresholdVerdicts judges ths on in, but for the regression thresholds,
+// which need the baseline runs (judgeRegressions).
 func thresholdVerdicts(ths []*scenario.Threshold, in soak.Inputs) []soak.Verdict {
 	var out []soak.Verdict
+	ths = slices.DeleteFunc(slices.Clone(ths), compare.IsRegression)
 	for _, r := range soak.EvaluateThresholds(ths, in) {
 		v := soak.Verdict{Kind: "threshold", Name: r.Threshold.Text, Status: soak.Pass, Reason: r.Reason}
 		if !r.Pass {
@@ -308,7 +311,7 @@ func Thresholds(plan *scenario.Plan, texts []string) ([]*scenario.Threshold, err
 		if err != nil {
 			return nil, badInput("--threshold: %v", err)
 		}
-		if t.Stat == "target" && !slices.Contains(scenario.TargetMetrics, t.Target) {
+		if (t.Stat == "target" || t.Stat == "regression" && t.Of == "target") && !slices.Contains(scenario.TargetMetrics, t.Target) {
 			return nil, badInput("--threshold %q: unknown target metric %q (known: %s)", f, t.Target, strings.Join(scenario.TargetMetrics, ", "))
 		}
 		out = append(out, t)

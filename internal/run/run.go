@@ -24,6 +24,7 @@ import (
 
 	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/cluster"
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/monitor"
@@ -79,6 +80,9 @@ type Config struct {
 	Monitor monitor.Config
 	// Warmup is left out of the leak and drift checks (0: their default).
 	Warmup time.Duration
+	// Baseline is what the regression thresholds compare the run with
+	// (--baseline; nil: nothing, they pass with a warning).
+	Baseline *compare.Spec
 
 	Headless        bool // no web UI: start at once, end with the run
 	Output          Output
@@ -212,6 +216,7 @@ type runner struct {
 	resumed  *resumed        // the unfinished run a restarted master goes on with
 	prior    []series.Series // a resumed run's target samples from before the restart
 	cleanups []func()
+	live     liveJudgement // the regressions the web UI shows
 }
 
 // close undoes what newRunner started, last first.

@@ -137,6 +137,8 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monit
 			// The verdicts and outcome so far, by the rule of the end of the run.
 			snap := m.Snapshot()
 			info.Verdicts = Judge(r.cfg.Thresholds, snap, m.History(), r.targetSeries(), r.cfg.Warmup)
+			reg, summary := r.liveRegressions(*info, snap)
+			info.Verdicts, info.Baseline = withRegressions(info.Verdicts, reg), summary
 			info.ExitCode = r.outcome(snap, info.Verdicts, info.Exceptions).ExitCode()
 		},
 	}

@@ -46,8 +46,12 @@ func (p *parser) thresholds(n *yaml.Node, monitored bool) []*Threshold {
 			continue
 		}
 		t.AbortOn, t.Grace = abort, grace
-		if abort && (t.Stat == "degradation" || t.Stat == "target") {
+		if abort && (t.Stat == "degradation" || t.Stat == "target" || t.Stat == "regression") {
 			p.errorf(textNode, "threshold %q: abort_on_fail works with request statistics (p95, error_rate, rps...), not %s", text, t.Stat)
+			continue
+		}
+		if t.Stat == "regression" && t.Of == "target" && !slices.Contains(TargetMetrics, t.Target) {
+			p.errorf(it, "threshold %q: unknown target metric %q (known: %s)", text, t.Target, strings.Join(TargetMetrics, ", "))
 			continue
 		}
 		if t.Stat == "target" {

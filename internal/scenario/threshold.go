@@ -12,6 +12,7 @@ import (
 //
 //	threshold := metric op value
 //	metric    := stat [ "(" name ")" ] | "degradation(" pct ")" | "target." ident
+//	           | "regression(" (pct | "avg" | "max" | "error_rate" | "rps" | "target." ident) ")"
 //	stat      := pct | "avg" | "min" | "max" | "median" | "error_rate" | "rps" | "requests" | "failures"
 //	pct       := "p" number                    (p50, p95, p99, p99.9)
 //	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
@@ -19,10 +20,16 @@ import (
 //	value     := number [ "us" | "ms" | "s" | "m" | "h" | "d" | "%" ]
 //
 // Times are compared in milliseconds, error rates and degradation in
-// percent, rps in requests per second.
+// percent, rps in requests per second. A regression compares the run with
+// its baseline runs (--baseline): a change in percent of the baseline for
+// latencies and rps (rps: a fall), in percentage points for error_rate, in
+// points of %/h for target.memory_growth ("< 1%/h").
 type Threshold struct {
-	Text     string
-	Stat     string  // "p", "avg", ..., "degradation", or "target"
+	Text string
+	Stat string // "p", "avg", ..., "degradation", "target", or "regression"
+	// Of is what a regression compares ("p", "avg", "max", "error_rate",
+	// "rps" or "target"; Pct and Target say which percentile or metric).
+	Of       string
 	Pct      float64 // for "p" and "degradation": the percentile, e.g. 0.95
 	Method   string  // optional
 	Name     string  // "" means Aggregated
@@ -94,6 +101,26 @@ func (t *Threshold) parseMetric(m string) error {
 		}
 		head, arg = strings.TrimSpace(m[:i]), strings.TrimSpace(m[i+1:len(m)-1])
 	}
+	if head == "regression" {
+		switch {
+		case strings.HasPrefix(arg, "target."):
+			t.Target = strings.TrimPrefix(arg, "target.")
+			if t.Target == "" {
+				return fmt.Errorf("regression(target.) needs a metric name, e.g. regression(target.memory_growth)")
+			}
+			t.Of = "target"
+		case arg == "avg" || arg == "max" || arg == "error_rate" || arg == "rps":
+			t.Of = arg
+		default:
+			p, ok := percentileName(arg)
+			if !ok {
+				return fmt.Errorf("regression( ) takes p95 (any percentile), avg, max, error_rate, rps or target.memory_growth, got %q", arg)
+			}
+			t.Of, t.Pct = "p", p
+		}
+		t.Stat = "regression"
+		return nil
+	}
 	if head == "degradation" {
 		p, ok := percentileName(arg)
 		if !ok {
@@ -159,6 +186,9 @@ func (t *Threshold) parseValue(v string) error {
 	if err != nil {
 		return fmt.Errorf("bad value %q", v)
 	}
+	if t.Stat == "regression" {
+		return t.parseRegressionValue(num, unit, x)
+	}
 	timeStat := t.Stat == "p" || t.Stat == "avg" || t.Stat == "min" || t.Stat == "max" || t.Stat == "median" ||
 		(t.Stat == "target" && t.Target == "time_to_exhaustion")
 	if unit == "d" && timeStat {
@@ -199,6 +229,31 @@ func (t *Threshold) parseValue(v string) error {
 		return fmt.Errorf("unknown unit %q", unit)
 	}
 	return nil
+}
+
+// parseRegressionValue reads a regression's limit: "%" (of the baseline,
+// or percentage points for error_rate), "%/h" for target.memory_growth.
+func (t *Threshold) parseRegressionValue(num, unit string, x float64) error {
+	want := "%"
+	if t.Of == "target" {
+		want = "%/h"
+	}
+	if strings.ReplaceAll(unit, " ", "") != want {
+		return fmt.Errorf("regression(%s) takes a limit in %s, e.g. 10%s", t.regressionArg(), want, want)
+	}
+	t.Value = x
+	return nil
+}
+
+// regressionArg is the argument of a regression threshold, e.g. "p95".
+func (t *Threshold) regressionArg() string {
+	switch t.Of {
+	case "p":
+		return fmt.Sprintf("p%g", t.Pct*100)
+	case "target":
+		return "target." + t.Target
+	}
+	return t.Of
 }
 
 // Holds reports whether actual satisfies the threshold's comparison.

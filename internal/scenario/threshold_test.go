@@ -20,6 +20,9 @@ func TestParseThreshold(t *testing.T) {
 		{text: "degradation(p95) < 20%", stat: "degradation", op: "<", pct: 0.95, value: 20},
 		{text: "avg(/x) < 50ms", stat: "avg", name: "/x", op: "<", value: 50},
 		{text: "target.memory_growth < 10%", stat: "target", target: "memory_growth", op: "<", value: 10},
+		{text: "regression(p95) < 10%", stat: "regression", op: "<", pct: 0.95, value: 10},
+		{text: "regression(error_rate) < 0.5%", stat: "regression", op: "<", value: 0.5},
+		{text: "regression(target.memory_growth) < 1%/h", stat: "regression", target: "memory_growth", op: "<", value: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -36,16 +39,20 @@ func TestParseThreshold(t *testing.T) {
 
 func TestParseThreshold_Errors(t *testing.T) {
 	for text, want := range map[string]string{
-		"p95 300ms":            "no comparison",
-		"p95 < 300":            "needs a unit",
-		"error_rate < 1":       "needs %",
-		"rps > 100ms":          "not a time",
-		"p95 < 3x":             "unknown unit",
-		"latency < 1s":         `unknown metric "latency"`,
-		"eror_rate < 1%":       `did you mean "error_rate"`,
-		"degradation(x) < 20%": "takes a percentile",
-		"p95(/a < 1s":          "unclosed",
-		"< 1s":                 "no metric",
+		"p95 300ms":                             "no comparison",
+		"p95 < 300":                             "needs a unit",
+		"error_rate < 1":                        "needs %",
+		"rps > 100ms":                           "not a time",
+		"p95 < 3x":                              "unknown unit",
+		"latency < 1s":                          `unknown metric "latency"`,
+		"eror_rate < 1%":                        `did you mean "error_rate"`,
+		"degradation(x) < 20%":                  "takes a percentile",
+		"p95(/a < 1s":                           "unclosed",
+		"< 1s":                                  "no metric",
+		"regression(p95) < 10ms":                "limit in %",
+		"regression(target.memory_growth) < 1%": "limit in %/h",
+		"regression(latency) < 10%":             "takes p95",
+		"regression(target.) < 1%/h":            "needs a metric name",
 	} {
 		_, err := ParseThreshold(text)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -111,4 +118,24 @@ func TestParse_ThresholdAbortOnFail(t *testing.T) {
 			t.Errorf("errors %v lack %q", err, want)
 		}
 	}
+}
+
+// FuzzParseThreshold: any text parses or fails with an error naming it;
+// a parsed threshold's regression names what it compares.
+func FuzzParseThreshold(f *testing.F) {
+	for _, s := range []string{"p95 < 300ms", "regression(p95) < 10%", "regression(target.memory_growth) < 1%/h", "regression(error_rate) < 0.5%", "degradation(p99) < 20%", "regression(() < %/h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		th, err := ParseThreshold(text)
+		if err != nil {
+			if !strings.Contains(err.Error(), "threshold") {
+				t.Fatalf("%q: error does not name the threshold: %v", text, err)
+			}
+			return
+		}
+		if th.Stat == "regression" && th.Of == "" {
+			t.Fatalf("%q: regression of nothing", text)
+		}
+	})
 }

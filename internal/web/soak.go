@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
@@ -37,6 +38,9 @@ type apiSoakDoc struct {
 	// Overall is the worst status of the verdicts; empty before the run
 	// has data (no verdict before data).
 	Overall soak.Status `json:"overall"`
+	// Baseline is the run so far against its --baseline runs: "compared
+	// with the last N runs" (absent without a baseline).
+	Baseline *compare.Summary `json:"baseline,omitempty"`
 }
 
 type apiTrend struct {
@@ -66,7 +70,7 @@ func (s *Server) apiSoak(w http.ResponseWriter, r *http.Request) {
 func (s *Server) soakDoc(now time.Time) apiSoakDoc {
 	snap := s.rc.Snapshot()
 	info := s.reportInfo(snap)
-	doc := apiSoakDoc{Time: now.UTC().Format(time.RFC3339Nano), State: s.rc.State(), Verdicts: info.Verdicts, Overall: soak.Pass}
+	doc := apiSoakDoc{Time: now.UTC().Format(time.RFC3339Nano), State: s.rc.State(), Verdicts: info.Verdicts, Overall: soak.Pass, Baseline: info.Baseline}
 	if snap == nil || snap.Total.Requests == 0 {
 		// No verdict before data: nothing has been judged yet, and a
 		// "pass" badge on a run that has not started would be a lie.

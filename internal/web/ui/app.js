@@ -342,12 +342,27 @@
     renderSoak();
   }
 
+  // "compared with the last N runs": the run so far against its --baseline.
+  function renderBaseline(b) {
+    $("soak-baseline").hidden = !b;
+    if (!b) return;
+    const num = (v) => v == null ? "-" : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : (+v.toPrecision(3)).toString();
+    const val = (v, u) => v == null ? "-" : num(v) + (u && u !== "req/s" ? (u.startsWith("%") ? u : " " + u) : "");
+    const chg = (v, u) => v == null ? "-" : (v >= 0 ? "+" : "") + (u === "points" ? v.toFixed(2) + " pt" : v.toFixed(1) + "%");
+    $("soak-baseline-title").textContent = b.title;
+    $("soak-baseline-runs").textContent = b.runs && b.runs.length ? "Baseline runs (--baseline " + b.baseline + "): " + b.runs.join(", ") + (b.note ? " (" + b.note + ")" : "") : "";
+    $("soak-baseline-body").innerHTML = (b.rows || []).map((r) => "<tr" + (r.worse && r.noise === "beyond noise" ? " class=\"worse\"" : "") + "><td class=\"text\">" + esc(r.metric) +
+      "</td><td>" + esc(val(r.current, r.unit)) + "</td><td>" + esc(val(r.median, r.unit)) + "</td><td>" + esc((r.baseline || []).map(num).join(", ")) +
+      "</td><td>" + esc(chg(r.change, r.change_unit)) + "</td><td class=\"text\">" + esc(r.noise + (r.p == null ? "" : " (p=" + r.p.toPrecision(2) + ")")) + "</td></tr>").join("");
+  }
+
   function renderSoak() {
     const d = soakUI.doc;
     if (!d || $("tab-soak").hidden) return;
     $("soak-verdicts-body").innerHTML = d.verdicts.map((v) => "<tr data-status=\"" + esc(v.status) + "\"><td class=\"text\"><span class=\"verdict v-" +
       esc(v.status) + "\">" + esc(v.status) + "</span></td><td class=\"text\">" + esc(v.kind) + "</td><td class=\"text\">" +
       esc(v.name) + "</td><td class=\"text\">" + esc(v.reason) + "</td></tr>").join("");
+    renderBaseline(d.baseline);
     $("soak-none").hidden = d.charts.length > 0;
     $("soak-time").textContent = "Last judged " + d.time.slice(11, 19) + " UTC.";
     const seen = new Set();

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horde-load/horde/internal/compare"
+	"github.com/horde-load/horde/internal/run"
+)
+
+func newCompareCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
+	var dir, format, out string
+	cmd := &cobra.Command{
+		Use:   "compare A B",
+		Short: "Compare two recorded runs side by side",
+		Long: `Compare two recorded runs (run files, or run ids under --runs-dir): what differs
+in their setup (length, users, spawn rate, scenario, host) first, then per
+request name and for the whole run the requests, rps, error rate and
+p50/p95/p99/max of A and B, the change, and whether it is beyond the runs' own
+noise (a Mann–Whitney rank test of their per-minute values, or per-10 s for
+runs under 5 minutes), and the target's figures (memory growth in %/h).
+--format text, json, markdown or html (a page with charts). See docs/soak.md.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags(), lookup); err != nil {
+				return err
+			}
+			if format == "" {
+				switch strings.ToLower(filepath.Ext(out)) {
+				case ".json":
+					format = "json"
+				case ".md", ".markdown":
+					format = "markdown"
+				case ".html", ".htm":
+					format = "html"
+				default:
+					format = "text"
+				}
+			}
+			var write func(io.Writer, *compare.Result) error
+			switch format {
+			case "text":
+				write = compare.WriteText
+			case "json":
+				write = compare.WriteJSON
+			case "markdown", "md":
+				write = compare.WriteMarkdown
+			case "html":
+				write = compare.WriteHTML
+			default:
+				return badInput("--format: %q is not text, json, markdown or html", format)
+			}
+			ctx := cmd.Context()
+			var runs [2]*compare.Run
+			for i, a := range args {
+				r, err := run.LoadCompared(ctx, run.Resolve(a, dir))
+				if err != nil {
+					return err
+				}
+				runs[i] = r
+			}
+			res := compare.Compare(runs[0], runs[1])
+			var err error
+			if out == "" || out == "-" {
+				err = write(stdout, res)
+			} else {
+				err = run.WriteFile(out, func(w io.Writer) error { return write(w, res) })
+			}
+			if err != nil {
+				if errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
+					return badInput("-o: %v", err)
+				}
+				return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("writing the comparison: %w", err)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "runs-dir", run.DefaultRunsDir, "directory of the run files (for runs given by id)")
+	f.StringVar(&format, "format", "", "text, json, markdown or html (default: from -o's extension, else text)")
+	f.StringVarP(&out, "output", "o", "", "write to FILE (default: stdout)")
+	return cmd
+}
