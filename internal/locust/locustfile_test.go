@@ -48,7 +48,7 @@ class Zero(User):
 		t.Fatal(err)
 	}
 	want := []UserClass{
-		{Name: "Browser", Base: "HttpUser", Weight: 3, Host: "http://127.0.0.1:8080", Tags: []string{"fast", "read", "web"}, Line: 8},
+		{Name: "Browser", Base: "HttpUser", Weight: 3, Host: "http://127.0.0.1:8080", Tags: []string{"fast", "read", "web"}, Line: 9},
 		{Name: "Admin", Base: "FastHttpUser", Weight: 1, FixedCount: 1, Line: 19},
 		{Name: "Derived", Base: "Browser", Weight: 2, Line: 26},
 	}
