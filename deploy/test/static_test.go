@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -110,7 +111,9 @@ func TestSoakJobLocally(t *testing.T) {
 	soak.setEnv("HORDE_RUN_TIME", "8s")
 	soak.setEnv("HORDE_WARMUP", "1s")
 	code, log := soak.run(t, time.Minute)
-	if code != 0 || !strings.Contains(log, "PASS  threshold  target.memory_growth") {
+	// 8 s of memory samples are too few to judge a leak: the threshold is
+	// held as inconclusive (which does not fail the job), or passes.
+	if code != 0 || !regexp.MustCompile(`(PASS|INCONCLUSIVE)\s+threshold\s+target\.memory_growth`).MatchString(log) {
 		t.Errorf("soak job: exit %d, want 0 and a target.memory_growth verdict:\n%s", code, log)
 	}
 	if _, err := os.Stat(filepath.Join(soak.dir, "results", "soak.json")); err != nil {
