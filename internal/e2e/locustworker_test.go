@@ -18,7 +18,7 @@ import (
 
 // Unmodified Locust workers (Debian's python3-locust 2.12.1, which reports
 // an empty version) join horde master -f locustfile.py and run the seed's
-// locustfile (testdata/seed_locustfile.py, as the seed ships it) against
+// locustfile (internal/locustfile/testdata/seed.py, as the seed ships it) against
 // horde target on loopback.
 
 func locustBin(t *testing.T) string {
@@ -33,7 +33,7 @@ func locustBin(t *testing.T) string {
 // seedLocustfile copies the seed's locustfile into dir.
 func seedLocustfile(t *testing.T, dir string) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot, "internal", "e2e", "testdata", "seed_locustfile.py"))
+	src, err := os.ReadFile(filepath.Join(repoRoot, "internal", "locustfile", "testdata", "seed.py"))
 	if err != nil {
 		t.Fatal(err)
 	}

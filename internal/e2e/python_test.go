@@ -24,7 +24,7 @@ func TestPython_SameTreeAsCPython(t *testing.T) {
 		skipOrFail(t, "python3 not installed (Debian package python3, a dependency of python3-locust)")
 	}
 	var files []string
-	for _, dir := range []string{"internal/python/testdata", "internal/python/testdata/locustfiles", "internal/locustfile/testdata"} {
+	for _, dir := range []string{"internal/python/testdata", "internal/locustfile/testdata"} {
 		fs, _ := filepath.Glob(filepath.Join(repoRoot, dir, "*.py"))
 		files = append(files, fs...)
 	}

@@ -61,7 +61,7 @@ class Zero(User):
 }
 
 func TestReadClasses_Seed(t *testing.T) {
-	src, err := os.ReadFile("../e2e/testdata/seed_locustfile.py")
+	src, err := os.ReadFile("../locustfile/testdata/seed.py")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 // FuzzParse: any input either parses or fails with an *Error whose place is
 // inside the file; a parsed file's classes can be listed.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/locustfiles/*.py")
+	files, _ := filepath.Glob("../locustfile/testdata/*.py")
 	more, _ := filepath.Glob("testdata/*.py")
 	for _, name := range append(files, more...) {
 		src, err := os.ReadFile(name)

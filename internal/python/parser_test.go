@@ -9,7 +9,7 @@ import (
 )
 
 func TestParse_Seed(t *testing.T) {
-	src, err := os.ReadFile("testdata/locustfiles/seed.py")
+	src, err := os.ReadFile("../locustfile/testdata/seed.py")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestLiteral(t *testing.T) {
 }
 
 func TestParse_Corpus(t *testing.T) {
-	files, _ := filepath.Glob("testdata/locustfiles/*.py")
+	files, _ := filepath.Glob("../locustfile/testdata/*.py")
 	if len(files) == 0 {
 		t.Fatal("no corpus")
 	}
