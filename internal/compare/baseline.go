@@ -9,6 +9,7 @@ import (
 
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/soak"
+	"github.com/horde-load/horde/internal/stats"
 )
 
 // Spec is a --baseline: named runs, or the last N that fit.
@@ -211,15 +212,15 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 		return regressTarget(r, t, cur, base)
 	}
 	worse := higherWorse(r.Metric)
-	cf := cur.Aggregated()
+	cf, why := figuresOf(cur, t)
 	if cf == nil {
-		r.Reason = fmt.Sprintf("%s: the run has no requests", t.Text)
+		r.Reason = fmt.Sprintf("%s: not judged: the run %s", t.Text, why)
 		return r
 	}
 	r.Current = figure(cf, t)
 	var pooled []float64
 	for _, b := range base.Runs {
-		bf := b.Aggregated()
+		bf, _ := figuresOf(b, t)
 		if bf == nil {
 			continue
 		}
@@ -227,7 +228,7 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 		pooled = append(pooled, bf.PeriodValues(r.Metric)...)
 	}
 	if len(r.Baseline) == 0 {
-		r.Reason = fmt.Sprintf("%s: the baseline runs (%s) have no requests", t.Text, names)
+		r.Reason = fmt.Sprintf("%s: not judged: the baseline runs (%s) have no requests%s", t.Text, names, requestOf(t))
 		return r
 	}
 	r.Center = median(r.Baseline)
@@ -252,6 +253,9 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 	if _, ok := cf.Steady[r.Metric]; ok {
 		label += " (median of the steady periods)"
 	}
+	if t.Name != "" {
+		label = strings.TrimSpace(cf.Method+" "+cf.Name) + " " + label
+	}
 	figures := fmt.Sprintf("%s %s %s against %s (median of %s: %s)", label, num(r.Current), u, num(r.Center),
 		base.Describe(), joinNums(r.Baseline))
 	chg := fmt.Sprintf("%+.1f%%", r.Change)
@@ -261,6 +265,45 @@ func Regress(t *scenario.Threshold, cur *Run, base *Baseline) Regression {
 		chg = fmt.Sprintf("%+.1f%% (a fall)", r.Change)
 	}
 	return decide(r, t, worse, chg, figures)
+}
+
+// figuresOf are the figures a regression threshold compares in r: its
+// request name's (with its method, or the only method the run has for the
+// name), else the Aggregated ones; nil, and why, when the run has none.
+func figuresOf(r *Run, t *scenario.Threshold) (*Figures, string) {
+	if t.Name == "" {
+		if f := r.Aggregated(); f != nil {
+			return f, ""
+		}
+		return nil, "has no requests"
+	}
+	var found []*Figures
+	for i := range r.Names {
+		f := &r.Names[i]
+		if f.Name == t.Name && f.Name != stats.AggregatedName && (t.Method == "" || f.Method == t.Method) {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, "has no requests" + requestOf(t)
+	case 1:
+		return found[0], ""
+	}
+	var methods []string
+	for _, f := range found {
+		methods = append(methods, f.Method)
+	}
+	return nil, fmt.Sprintf("has %q with %d methods (%s): add the method, e.g. %s %s", t.Name, len(found),
+		strings.Join(methods, ", "), methods[0], t.Name)
+}
+
+// requestOf is " named X" for a threshold on a request name.
+func requestOf(t *scenario.Threshold) string {
+	if t.Name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" named %q", strings.TrimSpace(t.Method+" "+t.Name))
 }
 
 // figure is the value of a regression's metric: the steady figure of
@@ -332,11 +375,28 @@ func regressTarget(r Regression, t *scenario.Threshold, cur *Run, base *Baseline
 		return r
 	}
 	r.Center = median(r.Baseline)
-	r.Change = r.Current - r.Center
+	worse := TargetWorse(t.Target)
 	r.Noise = NotTested
 	figures := fmt.Sprintf("%s %s %s against %s (median of %s: %s)", t.Target, num(r.Current), c.Unit, num(r.Center),
 		(&Baseline{Spec: base.Spec, Runs: pick(base.Runs, ids)}).Describe(), joinNums(r.Baseline))
-	return decide(r, t, 1, fmt.Sprintf("%+.2f points of %s", r.Change, c.Unit), figures)
+	if !TargetRelative(t.Target) {
+		r.Change = r.Current - r.Center
+		return decide(r, t, 1, fmt.Sprintf("%+.2f points of %s", r.Change, c.Unit), figures)
+	}
+	// a level: the change in % of the baseline's, positive when worse
+	switch {
+	case r.Center == 0 && r.Current == 0:
+		r.Change = 0
+	case r.Center == 0:
+		r.Change = math.Inf(worse * sign(r.Current))
+	default:
+		r.Change = float64(worse) * (r.Current - r.Center) / r.Center * 100
+	}
+	chg := fmt.Sprintf("%+.1f%%", r.Change)
+	if worse < 0 {
+		chg += " (shorter)"
+	}
+	return decide(r, t, worse, chg, figures)
 }
 
 func pick(runs []*Run, ids []string) []*Run {
@@ -446,17 +506,25 @@ func Against(cur *Run, base *Baseline) *Summary {
 		row.P, row.Noise = rankNoise(cf.PeriodValues(m), pooled)
 		s.Rows = append(s.Rows, row)
 	}
-	if c, ok := cur.TargetFigure("memory_growth"); ok {
-		row := SummaryRow{Metric: "memory_growth", Unit: c.Unit, Current: c.Value, ChangeUnit: "points", P: math.NaN(), Noise: NotTested}
+	for _, name := range cur.TargetNames() {
+		c, _ := cur.TargetFigure(name)
+		row := SummaryRow{Metric: name, Unit: c.Unit, Current: c.Value, P: math.NaN(), Noise: NotTested}
 		for _, b := range base.Runs {
-			if v, ok := b.TargetFigure("memory_growth"); ok {
+			if v, ok := b.TargetFigure(name); ok {
 				row.Baseline = append(row.Baseline, v.Value)
 			}
 		}
 		row.Median = median(row.Baseline)
-		row.Change = row.Current - row.Median
-		row.Worse = row.Change > 0
+		row.Change, row.ChangeUnit = targetChange(name, row.Median, row.Current)
+		row.Worse = float64(TargetWorse(name))*row.Change > 0
 		s.Rows = append(s.Rows, row)
 	}
 	return s
+}
+
+func sign(v float64) int {
+	if v < 0 {
+		return -1
+	}
+	return 1
 }

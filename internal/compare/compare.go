@@ -20,6 +20,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -119,20 +120,55 @@ func (r *Run) Lookup(k stats.Key) *Figures {
 	return nil
 }
 
-// TargetFigure returns the target figure called name (the largest when
-// several series give one).
+// TargetFigure returns the target figure called name: the worst when
+// several series give one (the largest; the shortest time_to_exhaustion).
 func (r *Run) TargetFigure(name string) (Target, bool) {
 	var best Target
 	found := false
+	w := float64(TargetWorse(name))
 	for _, t := range r.Target {
 		if t.Name != name || !t.Valid {
 			continue
 		}
-		if !found || t.Value > best.Value {
+		if !found || w*(t.Value-best.Value) > 0 {
 			best, found = t, true
 		}
 	}
 	return best, found
+}
+
+// TargetNames are the names of the run's valid target figures, in the
+// order first given.
+func (r *Run) TargetNames() []string {
+	var out []string
+	for _, t := range r.Target {
+		if t.Valid && !slices.Contains(out, t.Name) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+// TargetWorse says which direction of a target figure is a regression:
+// a longer time_to_exhaustion is better, a larger anything else worse.
+func TargetWorse(name string) int {
+	if name == "time_to_exhaustion" {
+		return -1
+	}
+	return 1
+}
+
+// TargetRelative says whether a target figure's change is in % of the
+// earlier value (cpu_per_request, time_to_exhaustion: levels) rather than
+// in points of its unit (the growths, already in %/h).
+func TargetRelative(name string) bool { return scenario.RegressionRelative(name) }
+
+// targetChange is the change of a target figure from a to b, and its unit.
+func targetChange(name string, a, b float64) (float64, string) {
+	if TargetRelative(name) {
+		return change(name, a, b)
+	}
+	return b - a, "points"
 }
 
 // Metrics are the request figures compared, in order.

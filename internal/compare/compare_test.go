@@ -273,3 +273,177 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestRegress_TargetFigures: regression(target.X) judges the CPU per
+// request and time to exhaustion in % of the baseline's (a shorter time
+// is worse), the resource growths in points of %/h.
+func TestRegress_TargetFigures(t *testing.T) {
+	t0 := time.Date(2026, 1, 4, 3, 0, 0, 0, time.UTC)
+	mk := func(id string, ts ...Target) *Run {
+		r := fakeRun(id, t0, 100, nil)
+		r.Target = ts
+		return r
+	}
+	cpu := func(v float64) Target {
+		return Target{Name: "cpu_per_request", Series: "process_cpu_seconds_total", Unit: "ms", Value: v, Valid: true, Status: "pass"}
+	}
+	tte := func(series string, h float64) Target {
+		return Target{Name: "time_to_exhaustion", Series: series, Unit: "h", Value: h, Valid: true, Status: "pass"}
+	}
+	fds := func(v float64) Target {
+		return Target{Name: "open_fds_growth", Series: "process_open_fds", Unit: "%/h", Value: v, Valid: true, Status: "pass"}
+	}
+	base := &Baseline{Spec: Spec{Last: 2}, Runs: []*Run{
+		mk("a", cpu(1.0), tte("fds", 100), tte("pool", 400), fds(0.5)),
+		mk("b", cpu(1.1), tte("fds", 110), fds(0.7)),
+	}}
+	tests := []struct {
+		threshold string
+		run       *Run
+		want      soak.Status
+		change    float64
+	}{
+		{"regression(target.cpu_per_request) < 20%", mk("c", cpu(1.05)), soak.Pass, 0},
+		{"regression(target.cpu_per_request) < 20%", mk("c", cpu(1.365)), soak.Fail, 30},
+		{"regression(target.cpu_per_request) < 20%", mk("c", cpu(0.5)), soak.Pass, -52.38095238095238},
+		// the shortest forecast counts: 52.5 h against the median 105 h
+		{"regression(target.time_to_exhaustion) < 25%", mk("c", tte("fds", 200), tte("pool", 52.5)), soak.Fail, 50},
+		{"regression(target.time_to_exhaustion) < 25%", mk("c", tte("fds", 300)), soak.Pass, -185.71428571428572},
+		{"regression(target.open_fds_growth) < 1%/h", mk("c", fds(2.6)), soak.Fail, 2},
+		{"regression(target.open_fds_growth) < 1%/h", mk("c", fds(0.9)), soak.Pass, 0.3},
+		{"regression(target.cpu_per_request) < 20%", mk("c"), soak.Warn, math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.threshold, func(t *testing.T) {
+			r := Regress(mustThreshold(t, tt.threshold), tt.run, base)
+			if r.Status != tt.want || (math.IsNaN(tt.change) != math.IsNaN(r.Change)) || (!math.IsNaN(tt.change) && math.Abs(r.Change-tt.change) > 1e-6) {
+				t.Errorf("got %s, change %v (%s); want %s, change %v", r.Status, r.Change, r.Reason, tt.want, tt.change)
+			}
+			if r.Status != soak.Warn && !strings.Contains(r.Reason, "a, b") {
+				t.Errorf("reason %q does not name the baseline runs", r.Reason)
+			}
+		})
+	}
+}
+
+// TestRegress_RequestName: regression(p95 NAME) judges that request's
+// figures, not the Aggregated ones, and names it.
+func TestRegress_RequestName(t *testing.T) {
+	t0 := time.Date(2026, 1, 4, 3, 0, 0, 0, time.UTC)
+	// mk is a run whose Aggregated p95 is 100 ms and whose named requests'
+	// are given.
+	mk := func(id string, named ...Figures) *Run {
+		r := fakeRun(id, t0, 100, nil)
+		r.Names = append(named, r.Names...)
+		return r
+	}
+	req := func(method, name string, p95 float64) Figures {
+		return Figures{Method: method, Name: name, Requests: 100, RPS: 5, P50: p95 / 2, P95: p95, P99: p95, Max: p95}
+	}
+	base := &Baseline{Spec: Spec{Last: 2}, Runs: []*Run{
+		mk("a", req("GET", "/api/data/[id]", 50), req("GET", "/api/items", 20), req("POST", "/api/items", 40)),
+		mk("b", req("GET", "/api/data/[id]", 52), req("GET", "/api/items", 21), req("POST", "/api/items", 41)),
+	}}
+	slow := mk("c", req("GET", "/api/data/[id]", 70), req("GET", "/api/items", 21), req("POST", "/api/items", 40))
+	tests := []struct {
+		threshold string
+		run       *Run
+		want      soak.Status
+		reason    string
+	}{
+		// the Aggregated p95 did not move; the one request did (+37 %)
+		{"regression(p95) < 10%", slow, soak.Pass, "p95"},
+		{"regression(p95 /api/data/[id]) < 10%", slow, soak.Fail, "GET /api/data/[id] p95"},
+		{"regression(p95 GET /api/data/[id]) < 10%", slow, soak.Fail, "GET /api/data/[id] p95"},
+		{"regression(p95 GET /api/items) < 10%", slow, soak.Pass, "GET /api/items p95"},
+		{"regression(p95 POST /api/items) < 10%", slow, soak.Pass, "POST /api/items p95"},
+		{"regression(p95 /api/items) < 10%", slow, soak.Warn, "add the method"},
+		{"regression(p95 /api/none) < 10%", slow, soak.Warn, `no requests named "/api/none"`},
+		{"regression(p95 DELETE /api/data/[id]) < 10%", slow, soak.Warn, `no requests named "DELETE /api/data/[id]"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.threshold, func(t *testing.T) {
+			th := mustThreshold(t, tt.threshold)
+			r := Regress(th, tt.run, base)
+			if r.Status != tt.want || !strings.Contains(r.Reason, tt.reason) {
+				t.Errorf("got %s (%s); want %s naming %q", r.Status, r.Reason, tt.want, tt.reason)
+			}
+			vs := Regressions([]*scenario.Threshold{th}, tt.run, base)
+			if len(vs) != 1 || vs[0].Name != tt.threshold {
+				t.Errorf("verdict does not name the threshold: %+v", vs)
+			}
+		})
+	}
+	// a request only in the baseline runs' is not judged
+	if r := Regress(mustThreshold(t, "regression(p95 /new) < 10%"), mk("d", req("GET", "/new", 10)), base); r.Status != soak.Warn || !strings.Contains(r.Reason, "baseline runs (a, b) have no requests") {
+		t.Errorf("new request: got %s (%s)", r.Status, r.Reason)
+	}
+}
+
+// TestCompare_TargetFigures: `horde compare` and the baseline summary set
+// the CPU per request and the resource checks side by side with the
+// change, in every format.
+func TestCompare_TargetFigures(t *testing.T) {
+	t0 := time.Date(2026, 1, 4, 3, 0, 0, 0, time.UTC)
+	a := fakeRun("a", t0, 100, nil)
+	b := fakeRun("b", t0.Add(time.Hour), 100, nil)
+	a.Target = []Target{
+		{Name: "cpu_per_request", Series: "cpu", Unit: "ms", Value: 2, Valid: true, Status: "pass"},
+		{Name: "goroutines_growth", Series: "go_goroutines", Unit: "%/h", Value: 1, Valid: true, Status: "pass"},
+		{Name: "time_to_exhaustion", Series: "fds", Unit: "h", Value: 100, Valid: true, Status: "pass"},
+	}
+	b.Target = []Target{
+		{Name: "cpu_per_request", Series: "cpu", Unit: "ms", Value: 2.5, Valid: true, Status: "warn"},
+		{Name: "goroutines_growth", Series: "go_goroutines", Unit: "%/h", Value: 4, Valid: true, Status: "fail"},
+		{Name: "time_to_exhaustion", Series: "fds", Unit: "h", Value: 50, Valid: true, Status: "fail"},
+	}
+	res := Compare(a, b)
+	want := map[string]struct {
+		change float64
+		unit   string
+		worse  bool
+	}{
+		"cpu_per_request (cpu)":             {25, "%", true},
+		"goroutines_growth (go_goroutines)": {3, "points", true},
+		"time_to_exhaustion (fds)":          {-50, "%", true},
+	}
+	if len(res.Target) != len(want) {
+		t.Fatalf("target diffs: %+v", res.Target)
+	}
+	for _, d := range res.Target {
+		w, ok := want[d.Metric]
+		if !ok || math.Abs(d.Change-w.change) > 1e-9 || d.ChangeUnit != w.unit || d.Worse != w.worse {
+			t.Errorf("%s: got change %v %s worse %v, want %+v", d.Metric, d.Change, d.ChangeUnit, d.Worse, w)
+		}
+	}
+	for name, w := range map[string]func(*bytes.Buffer) error{
+		"text":     func(buf *bytes.Buffer) error { return WriteText(buf, res) },
+		"json":     func(buf *bytes.Buffer) error { return WriteJSON(buf, res) },
+		"markdown": func(buf *bytes.Buffer) error { return WriteMarkdown(buf, res) },
+		"html":     func(buf *bytes.Buffer) error { return WriteHTML(buf, res) },
+	} {
+		var buf bytes.Buffer
+		if err := w(&buf); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, s := range []string{"cpu_per_request", "goroutines_growth", "time_to_exhaustion"} {
+			if !strings.Contains(buf.String(), s) {
+				t.Errorf("%s lacks %s:\n%s", name, s, buf.String())
+			}
+		}
+	}
+	s := Against(b, &Baseline{Spec: Spec{Last: 1}, Runs: []*Run{a}})
+	rows := map[string]SummaryRow{}
+	for _, r := range s.Rows {
+		rows[r.Metric] = r
+	}
+	if r := rows["cpu_per_request"]; math.Abs(r.Change-25) > 1e-9 || r.ChangeUnit != "%" || !r.Worse {
+		t.Errorf("summary cpu_per_request: %+v", r)
+	}
+	if r := rows["time_to_exhaustion"]; math.Abs(r.Change+50) > 1e-9 || !r.Worse {
+		t.Errorf("summary time_to_exhaustion: %+v", r)
+	}
+	if r := rows["goroutines_growth"]; math.Abs(r.Change-3) > 1e-9 || r.ChangeUnit != "points" {
+		t.Errorf("summary goroutines_growth: %+v", r)
+	}
+}

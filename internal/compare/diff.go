@@ -203,7 +203,8 @@ func TargetDiffs(a, b []Target) []Diff {
 		if u == "" {
 			u = y.Unit
 		}
-		d := Diff{Metric: name, Unit: u, A: math.NaN(), B: math.NaN(), Change: math.NaN(), ChangeUnit: "points", P: math.NaN(),
+		_, cu := targetChange(k.name, 1, 1)
+		d := Diff{Metric: name, Unit: u, A: math.NaN(), B: math.NaN(), Change: math.NaN(), ChangeUnit: cu, P: math.NaN(),
 			Noise: NotTested, StatusA: x.Status, StatusB: y.Status}
 		if x.Valid {
 			d.A = x.Value
@@ -212,8 +213,8 @@ func TargetDiffs(a, b []Target) []Diff {
 			d.B = y.Value
 		}
 		if x.Valid && y.Valid {
-			d.Change = y.Value - x.Value
-			d.Worse = d.Change > 0
+			d.Change, _ = targetChange(k.name, x.Value, y.Value)
+			d.Worse = float64(TargetWorse(k.name))*d.Change > 0
 		}
 		out = append(out, d)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/horde-load/horde/internal/compare"
@@ -31,9 +32,17 @@ func setupOf(path string, r store.Run) compare.Setup {
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// targetFigures are the target figures of a run's checks: each memory
-// series' lasting growth in %/h (soak.LeakResult.PerHourPct), with the
-// check's status; an inconclusive check gives no value.
+// targetFigures are the target figures of a run's checks (an
+// inconclusive check gives no value):
+//   - memory_growth: each memory series' lasting growth in %/h
+//     (soak.LeakResult.PerHourPct);
+//   - cpu_per_request: the target's CPU per request in ms at the end of the
+//     steady window (soak.CPUCheck's median of its last third);
+//   - open_fds_growth, goroutines_growth, threads_growth,
+//     open_connections_growth, pool_slots_growth, disk_growth: each
+//     resource series' lasting growth in %/h (soak.Resource);
+//   - time_to_exhaustion: a resource's forecast time to its limit, in
+//     hours (0 when reached), when it has a limit and grows.
 func targetFigures(vs []soak.Verdict) []compare.Target {
 	var out []compare.Target
 	for _, v := range vs {
@@ -45,8 +54,47 @@ func targetFigures(vs []soak.Verdict) []compare.Target {
 			}
 			out = append(out, t)
 		}
+		if d := v.Drift; d != nil && strings.HasPrefix(v.Name, "cpu per request") {
+			t := compare.Target{Name: "cpu_per_request", Series: strings.TrimSpace(strings.TrimPrefix(v.Name, "cpu per request:")),
+				Unit: "ms", Value: d.Last, Status: string(d.Status), Valid: d.Status != soak.Inconclusive}
+			if !t.Valid {
+				t.Note = d.Reason
+			}
+			out = append(out, t)
+		}
+		if r := v.Resource; r != nil {
+			if r.Kind != soak.ResMemory { // memory's growth is memory_growth, above
+				t := compare.Target{Name: resourceFigure(r.Kind), Series: r.Name, Unit: "%/h", Value: r.Growth.PerHourPct,
+					Status: string(r.Status), Valid: r.Growth.Status != soak.Inconclusive}
+				if !t.Valid {
+					t.Note = r.Reason
+				}
+				out = append(out, t)
+			}
+			if f := r.Forecast; f != nil {
+				h := f.In.Hours()
+				if f.Reached {
+					h = 0
+				}
+				out = append(out, compare.Target{Name: "time_to_exhaustion", Series: r.Name, Unit: "h", Value: h,
+					Status: string(r.Status), Valid: true})
+			}
+		}
 	}
 	return out
+}
+
+// resourceFigure names the growth figure of a resource kind.
+func resourceFigure(k soak.ResourceKind) string {
+	switch k {
+	case soak.ResFDs:
+		return "open_fds_growth"
+	case soak.ResPool:
+		return "pool_slots_growth"
+	case soak.ResDisk, soak.ResDiskFree:
+		return "disk_growth"
+	}
+	return strings.ReplaceAll(string(k), " ", "_") + "_growth"
 }
 
 // LoadCompared reads the run file at path with its figures for comparing:

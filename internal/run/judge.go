@@ -311,8 +311,11 @@ func Thresholds(plan *scenario.Plan, texts []string) ([]*scenario.Threshold, err
 		if err != nil {
 			return nil, badInput("--threshold: %v", err)
 		}
-		if (t.Stat == "target" || t.Stat == "regression" && t.Of == "target") && !slices.Contains(scenario.TargetMetrics, t.Target) {
+		if t.Stat == "target" && !slices.Contains(scenario.TargetMetrics, t.Target) {
 			return nil, badInput("--threshold %q: unknown target metric %q (known: %s)", f, t.Target, strings.Join(scenario.TargetMetrics, ", "))
+		}
+		if t.Stat == "regression" && t.Of == "target" && !slices.Contains(scenario.RegressionTargets, t.Target) {
+			return nil, badInput("--threshold %q: unknown target metric %q (known: %s)", f, t.Target, strings.Join(scenario.RegressionTargets, ", "))
 		}
 		out = append(out, t)
 	}

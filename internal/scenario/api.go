@@ -91,6 +91,12 @@ type MonitorScrape struct {
 // TargetMetrics are the target.* names thresholds may use.
 var TargetMetrics = []string{"memory_growth", "time_to_exhaustion"}
 
+// RegressionTargets are the target figures regression(target.X) compares
+// with the baseline runs': TargetMetrics, the CPU per request and each
+// resource's lasting growth (the checks' figures a run file keeps).
+var RegressionTargets = []string{"memory_growth", "time_to_exhaustion", "cpu_per_request", "open_fds_growth",
+	"goroutines_growth", "threads_growth", "open_connections_growth", "pool_slots_growth", "disk_growth"}
+
 // Load is the scenario's load section; zero fields are unset (the CLI's
 // flags and defaults apply).
 type Load struct {

@@ -50,8 +50,8 @@ func (p *parser) thresholds(n *yaml.Node, monitored bool) []*Threshold {
 			p.errorf(textNode, "threshold %q: abort_on_fail works with request statistics (p95, error_rate, rps...), not %s", text, t.Stat)
 			continue
 		}
-		if t.Stat == "regression" && t.Of == "target" && !slices.Contains(TargetMetrics, t.Target) {
-			p.errorf(it, "threshold %q: unknown target metric %q (known: %s)", text, t.Target, strings.Join(TargetMetrics, ", "))
+		if t.Stat == "regression" && t.Of == "target" && !slices.Contains(RegressionTargets, t.Target) {
+			p.errorf(it, "threshold %q: unknown target metric %q (known: %s)", text, t.Target, strings.Join(RegressionTargets, ", "))
 			continue
 		}
 		if t.Stat == "target" {

@@ -12,7 +12,8 @@ import (
 //
 //	threshold := metric op value
 //	metric    := stat [ "(" name ")" ] | "degradation(" pct ")" | "target." ident
-//	           | "regression(" (pct | "avg" | "max" | "error_rate" | "rps" | "target." ident) ")"
+//	           | "regression(" (pct | "avg" | "max" | "error_rate" | "rps") [" " name] ")"
+//	           | "regression(target." ident ")"
 //	stat      := pct | "avg" | "min" | "max" | "median" | "error_rate" | "rps" | "requests" | "failures"
 //	pct       := "p" number                    (p50, p95, p99, p99.9)
 //	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
@@ -23,7 +24,11 @@ import (
 // percent, rps in requests per second. A regression compares the run with
 // its baseline runs (--baseline): a change in percent of the baseline for
 // latencies and rps (rps: a fall), in percentage points for error_rate, in
-// points of %/h for target.memory_growth ("< 1%/h").
+// points of %/h for target.memory_growth and the other growths ("< 1%/h"),
+// in percent of the baseline for target.cpu_per_request and
+// target.time_to_exhaustion (its fall). With a request name, e.g.
+// regression(p95 /api/data/[id]), the figures are that request's, else the
+// Aggregated ones.
 type Threshold struct {
 	Text string
 	Stat string // "p", "avg", ..., "degradation", "target", or "regression"
@@ -102,7 +107,19 @@ func (t *Threshold) parseMetric(m string) error {
 		head, arg = strings.TrimSpace(m[:i]), strings.TrimSpace(m[i+1:len(m)-1])
 	}
 	if head == "regression" {
+		// regression(p95 GET /api/items): the figure of one request name
+		if what, name, ok := strings.Cut(arg, " "); ok && !strings.HasPrefix(arg, "target.") {
+			name = strings.TrimSpace(name)
+			if method, rest, ok := strings.Cut(name, " "); ok && strings.ToUpper(method) == method && !strings.HasPrefix(method, "/") {
+				t.Method, t.Name = method, strings.TrimSpace(rest)
+			} else {
+				t.Name = name
+			}
+			arg = what
+		}
 		switch {
+		case strings.HasPrefix(arg, "target.") && strings.ContainsAny(arg, " \t"):
+			return fmt.Errorf("regression(target.X) is the target's, not a request's: drop the request name in %q", arg)
 		case strings.HasPrefix(arg, "target."):
 			t.Target = strings.TrimPrefix(arg, "target.")
 			if t.Target == "" {
@@ -235,14 +252,21 @@ func (t *Threshold) parseValue(v string) error {
 // or percentage points for error_rate), "%/h" for target.memory_growth.
 func (t *Threshold) parseRegressionValue(num, unit string, x float64) error {
 	want := "%"
-	if t.Of == "target" {
+	if t.Of == "target" && !RegressionRelative(t.Target) {
 		want = "%/h"
 	}
 	if strings.ReplaceAll(unit, " ", "") != want {
-		return fmt.Errorf("regression(%s) takes a limit in %s, e.g. 10%s", t.regressionArg(), want, want)
+		return fmt.Errorf("regression(%s) takes a limit in %s, e.g. 10%s", t.regressionOf(), want, want)
 	}
 	t.Value = x
 	return nil
+}
+
+// RegressionRelative says whether regression(target.X) compares a level
+// in % of the baseline's (cpu_per_request, time_to_exhaustion) rather than
+// a growth in points of %/h (memory_growth, open_fds_growth, ...).
+func RegressionRelative(target string) bool {
+	return target == "cpu_per_request" || target == "time_to_exhaustion"
 }
 
 // regressionArg is the argument of a regression threshold, e.g. "p95".
@@ -254,6 +278,16 @@ func (t *Threshold) regressionArg() string {
 		return "target." + t.Target
 	}
 	return t.Of
+}
+
+// regressionOf is what a regression threshold compares, e.g. "p95" or
+// "p95 GET /api/items".
+func (t *Threshold) regressionOf() string {
+	s := t.regressionArg()
+	if t.Name != "" {
+		s += " " + strings.TrimSpace(t.Method+" "+t.Name)
+	}
+	return s
 }
 
 // Holds reports whether actual satisfies the threshold's comparison.

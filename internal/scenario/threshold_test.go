@@ -23,6 +23,13 @@ func TestParseThreshold(t *testing.T) {
 		{text: "regression(p95) < 10%", stat: "regression", op: "<", pct: 0.95, value: 10},
 		{text: "regression(error_rate) < 0.5%", stat: "regression", op: "<", value: 0.5},
 		{text: "regression(target.memory_growth) < 1%/h", stat: "regression", target: "memory_growth", op: "<", value: 1},
+		{text: "regression(target.cpu_per_request) < 20%", stat: "regression", target: "cpu_per_request", op: "<", value: 20},
+		{text: "regression(target.time_to_exhaustion) < 50%", stat: "regression", target: "time_to_exhaustion", op: "<", value: 50},
+		{text: "regression(target.open_fds_growth) < 2%/h", stat: "regression", target: "open_fds_growth", op: "<", value: 2},
+		{text: "regression(p95 /api/data/[id]) < 10%", stat: "regression", name: "/api/data/[id]", op: "<", pct: 0.95, value: 10},
+		{text: "regression(p99.9 GET /api/data/[id]) <= 15%", stat: "regression", method: "GET", name: "/api/data/[id]", op: "<=", pct: 0.999, value: 15},
+		{text: "regression(error_rate  login page ) < 1%", stat: "regression", name: "login page", op: "<", value: 1},
+		{text: "regression(rps POST /api/orders) < 5%", stat: "regression", method: "POST", name: "/api/orders", op: "<", value: 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -53,6 +60,10 @@ func TestParseThreshold_Errors(t *testing.T) {
 		"regression(target.memory_growth) < 1%": "limit in %/h",
 		"regression(latency) < 10%":             "takes p95",
 		"regression(target.) < 1%/h":            "needs a metric name",
+		"regression(target.cpu_per_request) < 1%/h":    "limit in %",
+		"regression(target.memory_growth /api) < 1%/h": "drop the request name",
+		"regression(latency /api/items) < 10%":         "takes p95",
+		"regression(p95 /api/items) < 10ms":            "regression(p95 /api/items) takes a limit in %",
 	} {
 		_, err := ParseThreshold(text)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -123,7 +134,8 @@ func TestParse_ThresholdAbortOnFail(t *testing.T) {
 // FuzzParseThreshold: any text parses or fails with an error naming it;
 // a parsed threshold's regression names what it compares.
 func FuzzParseThreshold(f *testing.F) {
-	for _, s := range []string{"p95 < 300ms", "regression(p95) < 10%", "regression(target.memory_growth) < 1%/h", "regression(error_rate) < 0.5%", "degradation(p99) < 20%", "regression(() < %/h"} {
+	for _, s := range []string{"p95 < 300ms", "regression(p95) < 10%", "regression(target.memory_growth) < 1%/h", "regression(error_rate) < 0.5%", "degradation(p99) < 20%", "regression(() < %/h",
+		"regression(p95 /api/data/[id]) < 10%", "regression(target.cpu_per_request) < 20%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -138,4 +150,22 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("%q: regression of nothing", text)
 		}
 	})
+}
+
+// TestParse_RegressionThresholds: a scenario file takes regression( ) of a
+// request name and of the target's CPU per request and resource growths,
+// and names the place of an unknown target figure.
+func TestParse_RegressionThresholds(t *testing.T) {
+	src := "host: http://127.0.0.1:1\nthresholds:\n  - \"regression(p95 /api/data/[id]) < 10%\"\n  - \"regression(target.cpu_per_request) < 20%\"\n  - \"regression(target.goroutines_growth) < 5%/h\"\n" + loadUsers
+	p, err := Parse("t.yaml", ".", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Thresholds) != 3 || p.Thresholds[0].Name != "/api/data/[id]" || p.Thresholds[1].Target != "cpu_per_request" {
+		t.Errorf("thresholds: %+v", p.Thresholds)
+	}
+	_, err = Parse("t.yaml", ".", []byte("host: http://127.0.0.1:1\nthresholds:\n  - \"regression(target.cpu) < 20%/h\"\n"+loadUsers), Options{})
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:3:5") || !strings.Contains(err.Error(), `unknown target metric "cpu"`) {
+		t.Errorf("unknown target figure: got %v", err)
+	}
 }
