@@ -268,3 +268,73 @@ class B(HttpUser):
 		}
 	}
 }
+
+// The master killed (SIGKILL) and started again with the same command on
+// its runs dir: it resumes the run file (same run id), the Locust workers,
+// whose sockets reconnect by themselves without a new client_ready, are
+// taken in by their ids, the run goes on with their users and ends when it
+// would have, and the stop still collects one logout per login.
+func TestLocustWorkers_MasterRestart(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	seedLocustfile(t, dir)
+	port := freePort(t)
+	const runTime = 30 * time.Second
+	args := []string{"-f", "locustfile.py", "--headless", "-H", host, "-u", "10", "-r", "10", "-t", runTime.String(),
+		"--expect-workers", "2", "--expect-workers-max-wait", "60s", "--csv", "rs", "--only-summary",
+		// --resume: the e2e package sets HORDE_RESUME=false for every
+		// other test (runs_test.go), whose killed masters must not resume.
+		"--runs-dir", "runs", "--runs-interval", "1s", "--resume"}
+	m1, _ := startMaster(t, dir, port, args...)
+	path := runFileOf(t, m1, dir)
+	w1 := startLocustWorker(t, dir, port)
+	w2 := startLocustWorker(t, dir, port)
+	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=10`), 60*time.Second)
+	time.Sleep(5 * time.Second)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m1.done
+	before := readRun(t, path)
+	if len(before.ticks) == 0 || before.latest == 0 {
+		t.Fatalf("before the kill: %d ticks, %d requests\n%s", len(before.ticks), before.latest, m1.stderr)
+	}
+
+	m2, _ := startMaster(t, dir, port, args...)
+	if got := runFileOf(t, m2, dir); got != path || !strings.Contains(m2.stdout.String(), "resumed run "+before.run.ID) {
+		t.Fatalf("the new master did not resume run %s in %s:\n%s\n%s", before.run.ID, path, m2.stdout, m2.stderr)
+	}
+	waitLog(t, m2, regexp.MustCompile(`run resumed`), 15*time.Second)
+	waitLog(t, m2, regexp.MustCompile(`(?s)reconnected without client_ready.*reconnected without client_ready`), 20*time.Second)
+	if code := m2.wait(t, runTime+60*time.Second); code != 0 {
+		t.Fatalf("resumed master: exit code %d\n%s\n%s", code, m2.stdout, m2.stderr)
+	}
+	for _, w := range []*proc{w1, w2} { // told to quit at the end, as a Locust master does
+		if code := w.wait(t, 20*time.Second); code != 0 {
+			t.Errorf("Locust worker exit code %d\n%s", code, w.stderr)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.db"))
+	if len(files) != 1 {
+		t.Errorf("run files %v: want the one resumed", files)
+	}
+	after := readRun(t, path)
+	if after.run.ID != before.run.ID || after.run.Ended.IsZero() {
+		t.Fatalf("run after resume: %+v", after.run)
+	}
+	if d := after.run.Ended.Sub(after.run.Started); d < runTime || d > runTime+15*time.Second {
+		t.Errorf("run lasted %v, want about %v (the downtime included)", d, runTime)
+	}
+	if after.latest <= before.latest {
+		t.Errorf("%d requests after the restart, %d before: the workers' requests were not counted on", after.latest, before.latest)
+	}
+	rows := statsRows(t, filepath.Join(dir, "rs_stats.csv"))
+	login, logout := count(t, rows["POST /api/login"], 2), count(t, rows["POST /api/logout"], 2)
+	if login != 10 || logout != 10 {
+		t.Errorf("logins %d, logouts %d: want 10 of each (one per user, across the restart)\n%s", login, logout, m2.stderr)
+	}
+	if n := count(t, rows[" Aggregated"], 2); int64(n) != after.latest {
+		t.Errorf("CSV total %d, run file %d", n, after.latest)
+	}
+}
