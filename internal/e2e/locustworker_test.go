@@ -338,3 +338,51 @@ func TestLocustWorkers_MasterRestart(t *testing.T) {
 		t.Errorf("CSV total %d, run file %d", n, after.latest)
 	}
 }
+
+// --stop-timeout reaches Locust workers in each spawn: at the stop, each
+// user's request in flight (4 s, the second begun about 4 s into a 6 s
+// run: a spawn late by up to 2 s keeps it so) completes and is counted with
+// --stop-timeout 10s, and is cut off and not counted without it.
+func TestLocustWorkers_StopTimeout(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	const users = 4
+	for _, c := range []struct {
+		name string
+		args []string
+		want int // slow requests counted: two per user, or one
+	}{
+		{"with", []string{"--stop-timeout", "10s"}, 2 * users},
+		{"without", nil, users},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "locustfile.py", `from locust import HttpUser, task, constant
+
+class Slow(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def slow(self):
+        self.client.get("/delay/4000", name="slow")
+`)
+			args := append([]string{"-f", "locustfile.py", "--headless", "-H", host, "-u", strconv.Itoa(users), "-r", "100", "-t", "6s",
+				"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "st", "--only-summary"}, c.args...)
+			m, port := startMaster(t, dir, 0, args...)
+			w := startLocustWorker(t, dir, port)
+			if code := m.wait(t, 90*time.Second); code != 0 {
+				t.Fatalf("master exit code %d\n%s", code, m.stderr)
+			}
+			if code := w.wait(t, 20*time.Second); code != 0 {
+				t.Errorf("Locust worker exit code %d\n%s", code, w.stderr)
+			}
+			rows := statsRows(t, filepath.Join(dir, "st_stats.csv"))
+			if got := count(t, rows["GET slow"], 2); got != c.want {
+				t.Errorf("%d slow requests counted, want %d (%s --stop-timeout)\n%s", got, c.want, c.name, m.stderr)
+			}
+			if n := count(t, rows["GET slow"], 3); n != 0 {
+				t.Errorf("%d slow requests failed", n)
+			}
+		})
+	}
+}
