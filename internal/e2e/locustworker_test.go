@@ -268,3 +268,121 @@ class B(HttpUser):
 		}
 	}
 }
+
+// The master killed (SIGKILL) and started again with the same command on
+// its runs dir: it resumes the run file (same run id), the Locust workers,
+// whose sockets reconnect by themselves without a new client_ready, are
+// taken in by their ids, the run goes on with their users and ends when it
+// would have, and the stop still collects one logout per login.
+func TestLocustWorkers_MasterRestart(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	seedLocustfile(t, dir)
+	port := freePort(t)
+	const runTime = 30 * time.Second
+	args := []string{"-f", "locustfile.py", "--headless", "-H", host, "-u", "10", "-r", "10", "-t", runTime.String(),
+		"--expect-workers", "2", "--expect-workers-max-wait", "60s", "--csv", "rs", "--only-summary",
+		// --resume: the e2e package sets HORDE_RESUME=false for every
+		// other test (runs_test.go), whose killed masters must not resume.
+		"--runs-dir", "runs", "--runs-interval", "1s", "--resume"}
+	m1, _ := startMaster(t, dir, port, args...)
+	path := runFileOf(t, m1, dir)
+	w1 := startLocustWorker(t, dir, port)
+	w2 := startLocustWorker(t, dir, port)
+	waitLog(t, m1, regexp.MustCompile(`all users spawned" users=10`), 60*time.Second)
+	time.Sleep(5 * time.Second)
+	if err := syscall.Kill(m1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m1.done
+	before := readRun(t, path)
+	if len(before.ticks) == 0 || before.latest == 0 {
+		t.Fatalf("before the kill: %d ticks, %d requests\n%s", len(before.ticks), before.latest, m1.stderr)
+	}
+
+	m2, _ := startMaster(t, dir, port, args...)
+	if got := runFileOf(t, m2, dir); got != path || !strings.Contains(m2.stdout.String(), "resumed run "+before.run.ID) {
+		t.Fatalf("the new master did not resume run %s in %s:\n%s\n%s", before.run.ID, path, m2.stdout, m2.stderr)
+	}
+	waitLog(t, m2, regexp.MustCompile(`run resumed`), 15*time.Second)
+	waitLog(t, m2, regexp.MustCompile(`(?s)reconnected without client_ready.*reconnected without client_ready`), 20*time.Second)
+	if code := m2.wait(t, runTime+60*time.Second); code != 0 {
+		t.Fatalf("resumed master: exit code %d\n%s\n%s", code, m2.stdout, m2.stderr)
+	}
+	for _, w := range []*proc{w1, w2} { // told to quit at the end, as a Locust master does
+		if code := w.wait(t, 20*time.Second); code != 0 {
+			t.Errorf("Locust worker exit code %d\n%s", code, w.stderr)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.db"))
+	if len(files) != 1 {
+		t.Errorf("run files %v: want the one resumed", files)
+	}
+	after := readRun(t, path)
+	if after.run.ID != before.run.ID || after.run.Ended.IsZero() {
+		t.Fatalf("run after resume: %+v", after.run)
+	}
+	if d := after.run.Ended.Sub(after.run.Started); d < runTime || d > runTime+15*time.Second {
+		t.Errorf("run lasted %v, want about %v (the downtime included)", d, runTime)
+	}
+	if after.latest <= before.latest {
+		t.Errorf("%d requests after the restart, %d before: the workers' requests were not counted on", after.latest, before.latest)
+	}
+	rows := statsRows(t, filepath.Join(dir, "rs_stats.csv"))
+	login, logout := count(t, rows["POST /api/login"], 2), count(t, rows["POST /api/logout"], 2)
+	if login != 10 || logout != 10 {
+		t.Errorf("logins %d, logouts %d: want 10 of each (one per user, across the restart)\n%s", login, logout, m2.stderr)
+	}
+	if n := count(t, rows[" Aggregated"], 2); int64(n) != after.latest {
+		t.Errorf("CSV total %d, run file %d", n, after.latest)
+	}
+}
+
+// --stop-timeout reaches Locust workers in each spawn: at the stop, each
+// user's request in flight (4 s, the second begun about 4 s into a 6 s
+// run: a spawn late by up to 2 s keeps it so) completes and is counted with
+// --stop-timeout 10s, and is cut off and not counted without it.
+func TestLocustWorkers_StopTimeout(t *testing.T) {
+	locustBin(t)
+	host := startTarget(t)
+	const users = 4
+	for _, c := range []struct {
+		name string
+		args []string
+		want int // slow requests counted: two per user, or one
+	}{
+		{"with", []string{"--stop-timeout", "10s"}, 2 * users},
+		{"without", nil, users},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "locustfile.py", `from locust import HttpUser, task, constant
+
+class Slow(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def slow(self):
+        self.client.get("/delay/4000", name="slow")
+`)
+			args := append([]string{"-f", "locustfile.py", "--headless", "-H", host, "-u", strconv.Itoa(users), "-r", "100", "-t", "6s",
+				"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "st", "--only-summary"}, c.args...)
+			m, port := startMaster(t, dir, 0, args...)
+			w := startLocustWorker(t, dir, port)
+			if code := m.wait(t, 90*time.Second); code != 0 {
+				t.Fatalf("master exit code %d\n%s", code, m.stderr)
+			}
+			if code := w.wait(t, 20*time.Second); code != 0 {
+				t.Errorf("Locust worker exit code %d\n%s", code, w.stderr)
+			}
+			rows := statsRows(t, filepath.Join(dir, "st_stats.csv"))
+			if got := count(t, rows["GET slow"], 2); got != c.want {
+				t.Errorf("%d slow requests counted, want %d (%s --stop-timeout)\n%s", got, c.want, c.name, m.stderr)
+			}
+			if n := count(t, rows["GET slow"], 3); n != 0 {
+				t.Errorf("%d slow requests failed", n)
+			}
+		})
+	}
+}

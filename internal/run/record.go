@@ -54,6 +54,8 @@ func (r *runner) openRunFile(ctx context.Context) error {
 		if ok, err := r.resumeRunFile(ctx); ok || err != nil {
 			return err
 		}
+	} else {
+		r.log.Debug("--resume is off (or HORDE_RESUME=false): not looking for an unfinished run", "runs_dir", c.RunsDir)
 	}
 	rc := Recorded{
 		Command: c.Command, ScenarioFile: c.ScenarioFile, Host: c.Spec.Host, Users: c.Spec.Users, SpawnRate: c.Spec.SpawnRate,

@@ -26,10 +26,12 @@ func (r *runner) resumeRunFile(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, badInput("--runs-dir: %v", err)
 	}
+	r.log.Debug("looking for an unfinished run to resume", "runs_dir", r.cfg.RunsDir, "candidates", len(cands))
 	for i := len(cands) - 1; i >= 0; i-- { // the newest first
 		c := cands[i]
 		var rc Recorded
 		if json.Unmarshal(c.Run.Config, &rc) != nil || rc.Command != r.cfg.Command {
+			r.log.Debug("an unfinished run of another command; not resuming it", "file", c.Path, "run", c.Run.ID)
 			continue
 		}
 		if c.Run.Scenario != string(r.cfg.Scenario) {
@@ -65,6 +67,7 @@ func (r *runner) reopenRun(ctx context.Context, path string) (bool, error) {
 		return fail(err)
 	}
 	if state == nil {
+		r.log.Debug("an unfinished run has no checkpoint (killed before its first tick); not resuming it", "file", path, "run", st.ID())
 		return fail(nil)
 	}
 	var cp master.Checkpoint
