@@ -1405,6 +1405,38 @@ func (p *parser) subscript() (Expr, error) {
 	return s, nil
 }
 
+// compClosed parses the for clauses of the comprehension c, then its
+// closing bracket.
+func (p *parser) compClosed(c *Comp, closing string) (Expr, error) {
+	e, err := p.compFors(c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = p.expect(closing)
+	return e, err
+}
+
+// eltsClosed parses the rest of a bracketed display whose first element
+// is first: more elements after commas (a trailing comma allowed), then
+// the closing bracket.
+func (p *parser) eltsClosed(first Expr, closing string) ([]Expr, error) {
+	elts := []Expr{first}
+	for p.accept(",") {
+		if p.isOp(closing) {
+			break
+		}
+		e, err := p.starOrNamedTest()
+		if err != nil {
+			return nil, err
+		}
+		elts = append(elts, e)
+	}
+	if _, err := p.expect(closing); err != nil {
+		return nil, err
+	}
+	return elts, nil
+}
+
 func (p *parser) compFors(c *Comp) (Expr, error) {
 	for p.isName("for") || p.isName("async") {
 		f := CompFor{}
@@ -1483,12 +1515,7 @@ func (p *parser) atom() (Expr, error) {
 				return nil, err
 			}
 			if p.isName("for") || p.isName("async") {
-				c, err := p.compFors(&Comp{At: at, Kind: "gen", Elt: first})
-				if err != nil {
-					return nil, err
-				}
-				_, err = p.expect(")")
-				return c, err
+				return p.compClosed(&Comp{At: at, Kind: "gen", Elt: first}, ")")
 			}
 			if p.accept(")") {
 				if _, ok := first.(*Starred); ok {
@@ -1500,18 +1527,8 @@ func (p *parser) atom() (Expr, error) {
 				p.parens[first] = at.P
 				return first, nil
 			}
-			elts := []Expr{first}
-			for p.accept(",") {
-				if p.isOp(")") {
-					break
-				}
-				e, err := p.starOrNamedTest()
-				if err != nil {
-					return nil, err
-				}
-				elts = append(elts, e)
-			}
-			if _, err := p.expect(")"); err != nil {
+			elts, err := p.eltsClosed(first, ")")
+			if err != nil {
 				return nil, err
 			}
 			return &Tuple{At: at, Elts: elts, Paren: true}, nil
@@ -1525,25 +1542,10 @@ func (p *parser) atom() (Expr, error) {
 				return nil, err
 			}
 			if p.isName("for") || p.isName("async") {
-				c, err := p.compFors(&Comp{At: at, Kind: "list", Elt: first})
-				if err != nil {
-					return nil, err
-				}
-				_, err = p.expect("]")
-				return c, err
+				return p.compClosed(&Comp{At: at, Kind: "list", Elt: first}, "]")
 			}
-			elts := []Expr{first}
-			for p.accept(",") {
-				if p.isOp("]") {
-					break
-				}
-				e, err := p.starOrNamedTest()
-				if err != nil {
-					return nil, err
-				}
-				elts = append(elts, e)
-			}
-			if _, err := p.expect("]"); err != nil {
+			elts, err := p.eltsClosed(first, "]")
+			if err != nil {
 				return nil, err
 			}
 			return &List{At: at, Elts: elts}, nil
@@ -1577,38 +1579,18 @@ func (p *parser) dictOrSet(at At) (Expr, error) {
 			return nil, err
 		}
 		if p.isName("for") || p.isName("async") {
-			c, err := p.compFors(&Comp{At: at, Kind: "dict", Key: first, Value: v})
-			if err != nil {
-				return nil, err
-			}
-			_, err = p.expect("}")
-			return c, err
+			return p.compClosed(&Comp{At: at, Kind: "dict", Key: first, Value: v}, "}")
 		}
 		return p.dictRest(&Dict{At: at, Keys: []Expr{first}, Values: []Expr{v}})
 	}
 	if p.isName("for") || p.isName("async") {
-		c, err := p.compFors(&Comp{At: at, Kind: "set", Elt: first})
-		if err != nil {
-			return nil, err
-		}
-		_, err = p.expect("}")
-		return c, err
+		return p.compClosed(&Comp{At: at, Kind: "set", Elt: first}, "}")
 	}
-	s := &Set{At: at, Elts: []Expr{first}}
-	for p.accept(",") {
-		if p.isOp("}") {
-			break
-		}
-		e, err := p.starOrNamedTest()
-		if err != nil {
-			return nil, err
-		}
-		s.Elts = append(s.Elts, e)
-	}
-	if _, err := p.expect("}"); err != nil {
+	elts, err := p.eltsClosed(first, "}")
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &Set{At: at, Elts: elts}, nil
 }
 
 func (p *parser) dictRest(d *Dict) (Expr, error) {
