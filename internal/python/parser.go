@@ -934,32 +934,20 @@ func (p *parser) yieldExpr() (Expr, error) {
 
 // testlistStar parses a, *b, c (a tuple when there is a comma).
 func (p *parser) testlistStar() (Expr, error) {
-	at := p.tok().Pos
-	first, err := p.starOrNamedTest()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isOp(",") {
-		return first, nil
-	}
-	elts := []Expr{first}
-	for p.accept(",") {
-		if p.exprEnds() {
-			break
-		}
-		e, err := p.starOrNamedTest()
-		if err != nil {
-			return nil, err
-		}
-		elts = append(elts, e)
-	}
-	return &Tuple{At: At{at}, Elts: elts}, nil
+	return p.bareTuple(p.starOrNamedTest, p.exprEnds)
 }
 
 // exprList is the target list of a for.
 func (p *parser) exprList() (Expr, error) {
+	return p.bareTuple(p.starOrExpr, func() bool { return p.isName("in") || p.exprEnds() })
+}
+
+// bareTuple parses items separated by commas, without brackets: one
+// item alone is itself, more (or one with a trailing comma) a tuple that
+// ends before a comma followed by a token for which ends is true.
+func (p *parser) bareTuple(item func() (Expr, error), ends func() bool) (Expr, error) {
 	at := p.tok().Pos
-	first, err := p.starOrExpr()
+	first, err := item()
 	if err != nil {
 		return nil, err
 	}
@@ -968,10 +956,10 @@ func (p *parser) exprList() (Expr, error) {
 	}
 	elts := []Expr{first}
 	for p.accept(",") {
-		if p.isName("in") || p.exprEnds() {
+		if ends() {
 			break
 		}
-		e, err := p.starOrExpr()
+		e, err := item()
 		if err != nil {
 			return nil, err
 		}
@@ -995,18 +983,12 @@ func (p *parser) exprEnds() bool {
 	return false
 }
 
-func (p *parser) starOrExpr() (Expr, error) {
-	if t := p.tok(); p.accept("*") {
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		return &Starred{At: At{t.Pos}, X: x}, nil
-	}
-	return p.expr()
-}
+func (p *parser) starOrExpr() (Expr, error) { return p.starOr(p.expr) }
 
-func (p *parser) starOrNamedTest() (Expr, error) {
+func (p *parser) starOrNamedTest() (Expr, error) { return p.starOr(p.namedTest) }
+
+// starOr parses *expr, or else what item parses.
+func (p *parser) starOr(item func() (Expr, error)) (Expr, error) {
 	if t := p.tok(); p.accept("*") {
 		x, err := p.expr()
 		if err != nil {
@@ -1014,7 +996,7 @@ func (p *parser) starOrNamedTest() (Expr, error) {
 		}
 		return &Starred{At: At{t.Pos}, X: x}, nil
 	}
-	return p.namedTest()
+	return item()
 }
 
 // namedTest is test or NAME := test.
