@@ -703,39 +703,34 @@ func (c *conv) waitOf(e python.Expr) (kind string, args []python.Expr, err error
 
 // waitArg is a wait for user(wait=...).
 func (c *conv) waitArg(e python.Expr) (string, error) {
-	kind, args, err := c.waitOf(e)
-	if err != nil {
-		return "", err
-	}
-	fc := &fnCtx{c: c, top: true}
-	var vs []string
-	for _, a := range args {
-		v, err := fc.expr(a)
-		if err != nil {
-			return "", err
-		}
-		vs = append(vs, v)
-	}
-	switch kind {
-	case "between":
-		return fmt.Sprintf("between(%s, %s)", vs[0], vs[1]), nil
-	case "constant":
-		return fmt.Sprintf("constant(%s)", vs[0]), nil
-	case "constant_pacing":
-		return fmt.Sprintf("pacing(%s)", vs[0]), nil
-	default:
-		return fmt.Sprintf("pacing(1.0 / %s)", vs[0]), nil
-	}
+	return c.waitFormat(e, map[string]string{
+		"between":         "between(%s, %s)",
+		"constant":        "constant(%s)",
+		"constant_pacing": "pacing(%s)",
+		"":                "pacing(1.0 / %s)",
+	})
 }
 
 // waitTuple is a wait as data for the task-set loop: (kind, a, b).
 func (c *conv) waitTuple(e python.Expr) (string, error) {
+	return c.waitFormat(e, map[string]string{
+		"between":         "(\"between\", %s, %s)",
+		"constant":        "(\"constant\", %s, 0)",
+		"constant_pacing": "(\"pacing\", %s, 0)",
+		"":                "(\"pacing\", 1.0 / %s, 0)",
+	})
+}
+
+// waitFormat translates the arguments of a wait and writes them with the
+// format for its kind in forms (the one under "" for constant_throughput):
+// between takes two arguments, the others one.
+func (c *conv) waitFormat(e python.Expr, forms map[string]string) (string, error) {
 	kind, args, err := c.waitOf(e)
 	if err != nil {
 		return "", err
 	}
 	fc := &fnCtx{c: c, top: true}
-	var vs []string
+	var vs []any
 	for _, a := range args {
 		v, err := fc.expr(a)
 		if err != nil {
@@ -743,16 +738,14 @@ func (c *conv) waitTuple(e python.Expr) (string, error) {
 		}
 		vs = append(vs, v)
 	}
-	switch kind {
-	case "between":
-		return fmt.Sprintf("(\"between\", %s, %s)", vs[0], vs[1]), nil
-	case "constant":
-		return fmt.Sprintf("(\"constant\", %s, 0)", vs[0]), nil
-	case "constant_pacing":
-		return fmt.Sprintf("(\"pacing\", %s, 0)", vs[0]), nil
-	default:
-		return fmt.Sprintf("(\"pacing\", 1.0 / %s, 0)", vs[0]), nil
+	form, ok := forms[kind]
+	if !ok {
+		form = forms[""]
 	}
+	if kind != "between" {
+		vs = vs[:1]
+	}
+	return fmt.Sprintf(form, vs...), nil
 }
 
 // ---- hosts and users
