@@ -32,16 +32,7 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 				return err
 			}
 			if format == "" {
-				switch strings.ToLower(filepath.Ext(out)) {
-				case ".json":
-					format = "json"
-				case ".md", ".markdown":
-					format = "markdown"
-				case ".html", ".htm":
-					format = "html"
-				default:
-					format = "text"
-				}
+				format = formatOfFile(out, "text")
 			}
 			var write func(io.Writer, *compare.Result) error
 			switch format {
@@ -86,4 +77,18 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 	f.StringVar(&format, "format", "", "text, json, markdown or html (default: from -o's extension, else text)")
 	f.StringVarP(&out, "output", "o", "", "write to FILE (default: stdout)")
 	return cmd
+}
+
+// formatOfFile is the report format an output file's extension asks for
+// (.json, .md or .markdown, .html or .htm), or def for any other.
+func formatOfFile(out, def string) string {
+	switch strings.ToLower(filepath.Ext(out)) {
+	case ".json":
+		return "json"
+	case ".md", ".markdown":
+		return "markdown"
+	case ".html", ".htm":
+		return "html"
+	}
+	return def
 }
