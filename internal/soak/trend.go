@@ -66,16 +66,7 @@ func TheilSen(xs, ys []float64) (slope, intercept float64) {
 		}
 		return 0, 0
 	}
-	slopes := make([]float64, 0, n*(n-1)/2)
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if dx := xs[j] - xs[i]; dx != 0 {
-				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
-					slopes = append(slopes, s)
-				}
-			}
-		}
-	}
+	slopes := pairSlopes(xs, ys)
 	if len(slopes) == 0 {
 		if m := median(finite(ys)); isFinite(m) {
 			return 0, m
@@ -104,6 +95,23 @@ func pairsToFit(xs, ys []float64) ([]float64, []float64) {
 		xs, ys = reduceXY(xs, ys, maxPoints)
 	}
 	return xs, ys
+}
+
+// pairSlopes are the finite slopes between every two points of (xs, ys)
+// with different xs.
+func pairSlopes(xs, ys []float64) []float64 {
+	n := len(xs)
+	slopes := make([]float64, 0, n*(n-1)/2)
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if dx := xs[j] - xs[i]; dx != 0 {
+				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
+					slopes = append(slopes, s)
+				}
+			}
+		}
+	}
+	return slopes
 }
 
 // reduceXY replaces runs of consecutive points by their medians, to at
@@ -557,16 +565,7 @@ func SenInterval(xs, ys []float64, z float64) (lo, hi float64) {
 	if n < 3 {
 		return math.Inf(-1), math.Inf(1)
 	}
-	slopes := make([]float64, 0, n*(n-1)/2)
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if dx := xs[j] - xs[i]; dx != 0 {
-				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
-					slopes = append(slopes, s)
-				}
-			}
-		}
-	}
+	slopes := pairSlopes(xs, ys)
 	if len(slopes) < 3 {
 		return math.Inf(-1), math.Inf(1)
 	}
