@@ -292,6 +292,15 @@ func (p *parser) pairs(n *yaml.Node, what string) (out []pair, ok bool) {
 
 // fields is pairs for a mapping with a fixed set of keys: unknown keys are
 // reported with a suggestion.
+// needFields reports, at n, each of keys that the fields fs of what lack.
+func (p *parser) needFields(n *yaml.Node, what string, fs map[string]pair, keys []string) {
+	for _, k := range keys {
+		if _, ok := fs[k]; !ok {
+			p.errorf(n, "%s needs %s", what, k)
+		}
+	}
+}
+
 func (p *parser) fields(n *yaml.Node, what string, known []string) map[string]pair {
 	ps, ok := p.pairs(n, what)
 	if !ok {

@@ -105,11 +105,7 @@ func (p *parser) load(n *yaml.Node) Load {
 		cf := p.fields(e.val, "cycle", cycleKeys)
 		c := &shape.Cycle{}
 		if cf != nil {
-			for _, k := range cycleKeys {
-				if _, ok := cf[k]; !ok {
-					p.errorf(e.val, "cycle needs %s", k)
-				}
-			}
+			p.needFields(e.val, "cycle", cf, cycleKeys)
 			if v, ok := cf["min"]; ok {
 				c.Min, _ = p.float(v.val, "min")
 			}
@@ -133,11 +129,7 @@ func (p *parser) load(n *yaml.Node) Load {
 		sf := p.fields(e.val, "spike", spikeKeys)
 		sp := &shape.Spike{}
 		if sf != nil {
-			for _, k := range spikeKeys {
-				if _, ok := sf[k]; !ok {
-					p.errorf(e.val, "spike needs %s", k)
-				}
-			}
+			p.needFields(e.val, "spike", sf, spikeKeys)
 			if v, ok := sf["base"]; ok {
 				sp.Base, _ = p.float(v.val, "base")
 			}
