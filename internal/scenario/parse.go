@@ -292,6 +292,31 @@ func (p *parser) pairs(n *yaml.Node, what string) (out []pair, ok bool) {
 
 // fields is pairs for a mapping with a fixed set of keys: unknown keys are
 // reported with a suggestion.
+// positiveInt sets *dst to the integer field key of f, if there, which
+// must be above zero.
+func (p *parser) positiveInt(f map[string]pair, key string, dst *int) {
+	p.intField(f, key, dst, func(v int) bool { return v > 0 }, "> 0")
+}
+
+// nonNegativeInt sets *dst to the integer field key of f, if there, which
+// must not be below zero.
+func (p *parser) nonNegativeInt(f map[string]pair, key string, dst *int) {
+	p.intField(f, key, dst, func(v int) bool { return v >= 0 }, ">= 0")
+}
+
+func (p *parser) intField(f map[string]pair, key string, dst *int, good func(int) bool, want string) {
+	e, ok := f[key]
+	if !ok {
+		return
+	}
+	if v, ok := p.int(e.val, key); ok {
+		if !good(v) {
+			p.errorf(e.val, "%s must be %s, got %d", key, want, v)
+		}
+		*dst = v
+	}
+}
+
 // needFields reports, at n, each of keys that the fields fs of what lack.
 func (p *parser) needFields(n *yaml.Node, what string, fs map[string]pair, keys []string) {
 	for _, k := range keys {

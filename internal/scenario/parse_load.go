@@ -10,14 +10,7 @@ import (
 func (p *parser) load(n *yaml.Node) Load {
 	var l Load
 	f := p.fields(n, "load", loadKeys)
-	if e, ok := f["users"]; ok {
-		if v, ok := p.int(e.val, "users"); ok {
-			if v < 0 {
-				p.errorf(e.val, "users must be >= 0, got %d", v)
-			}
-			l.Users = v
-		}
-	}
+	p.nonNegativeInt(f, "users", &l.Users)
 	if e, ok := f["spawn_rate"]; ok {
 		if v, ok := p.float(e.val, "spawn_rate"); ok {
 			if v < 0 {
