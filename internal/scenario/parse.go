@@ -317,6 +317,17 @@ func (p *parser) intField(f map[string]pair, key string, dst *int, good func(int
 	}
 }
 
+// readField sets *dst to what read makes of the field key of f, when f
+// has it (what read returns on an error too, as its callers want), and
+// returns the field.
+func readField[T any](f map[string]pair, key string, read func(*yaml.Node, string) (T, bool), dst *T) (pair, bool) {
+	e, ok := f[key]
+	if ok {
+		*dst, _ = read(e.val, key)
+	}
+	return e, ok
+}
+
 // needFields reports, at n, each of keys that the fields fs of what lack.
 func (p *parser) needFields(n *yaml.Node, what string, fs map[string]pair, keys []string) {
 	for _, k := range keys {

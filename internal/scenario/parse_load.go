@@ -99,20 +99,14 @@ func (p *parser) load(n *yaml.Node) Load {
 		c := &shape.Cycle{}
 		if cf != nil {
 			p.needFields(e.val, "cycle", cf, cycleKeys)
-			if v, ok := cf["min"]; ok {
-				c.Min, _ = p.float(v.val, "min")
-			}
-			if v, ok := cf["max"]; ok {
-				c.Max, _ = p.float(v.val, "max")
-			}
-			if v, ok := cf["period"]; ok {
-				c.Period, _ = p.duration(v.val, "period")
-			}
+			readField(cf, "min", p.float, &c.Min)
+			readField(cf, "max", p.float, &c.Max)
+			period, hasPeriod := readField(cf, "period", p.duration, &c.Period)
 			if c.Min < 0 || c.Max < c.Min {
 				p.errorf(e.val, "cycle wants 0 <= min <= max, got min %v, max %v", c.Min, c.Max)
 			}
-			if _, ok := cf["period"]; ok && c.Period <= 0 {
-				p.errorf(cf["period"].val, "cycle period must be > 0")
+			if hasPeriod && c.Period <= 0 {
+				p.errorf(period.val, "cycle period must be > 0")
 			}
 		}
 		l.Cycle = c
@@ -123,20 +117,11 @@ func (p *parser) load(n *yaml.Node) Load {
 		sp := &shape.Spike{}
 		if sf != nil {
 			p.needFields(e.val, "spike", sf, spikeKeys)
-			if v, ok := sf["base"]; ok {
-				sp.Base, _ = p.float(v.val, "base")
-			}
-			if v, ok := sf["peak"]; ok {
-				sp.Peak, _ = p.float(v.val, "peak")
-			}
-			if v, ok := sf["at"]; ok {
-				sp.At, _ = p.duration(v.val, "at")
-			}
-			if v, ok := sf["duration"]; ok {
-				sp.Duration, _ = p.duration(v.val, "duration")
-				if sp.Duration <= 0 {
-					p.errorf(v.val, "spike duration must be > 0")
-				}
+			readField(sf, "base", p.float, &sp.Base)
+			readField(sf, "peak", p.float, &sp.Peak)
+			readField(sf, "at", p.duration, &sp.At)
+			if v, ok := readField(sf, "duration", p.duration, &sp.Duration); ok && sp.Duration <= 0 {
+				p.errorf(v.val, "spike duration must be > 0")
 			}
 			if sp.Base < 0 || sp.Peak < 0 {
 				p.errorf(e.val, "spike base and peak must be >= 0")
