@@ -328,13 +328,19 @@ func readField[T any](f map[string]pair, key string, read func(*yaml.Node, strin
 	return e, ok
 }
 
-// needFields reports, at n, each of keys that the fields fs of what lack.
-func (p *parser) needFields(n *yaml.Node, what string, fs map[string]pair, keys []string) {
-	for _, k := range keys {
+// allFields are the fields of what at n, as fields reads them, with an
+// error for each of known that is missing.
+func (p *parser) allFields(n *yaml.Node, what string, known []string) map[string]pair {
+	fs := p.fields(n, what, known)
+	if fs == nil {
+		return nil
+	}
+	for _, k := range known {
 		if _, ok := fs[k]; !ok {
 			p.errorf(n, "%s needs %s", what, k)
 		}
 	}
+	return fs
 }
 
 func (p *parser) fields(n *yaml.Node, what string, known []string) map[string]pair {

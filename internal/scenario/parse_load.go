@@ -95,10 +95,9 @@ func (p *parser) load(n *yaml.Node) Load {
 	}
 	if e, ok := f["cycle"]; ok {
 		shapes++
-		cf := p.fields(e.val, "cycle", cycleKeys)
+		cf := p.allFields(e.val, "cycle", cycleKeys)
 		c := &shape.Cycle{}
 		if cf != nil {
-			p.needFields(e.val, "cycle", cf, cycleKeys)
 			readField(cf, "min", p.float, &c.Min)
 			readField(cf, "max", p.float, &c.Max)
 			period, hasPeriod := readField(cf, "period", p.duration, &c.Period)
@@ -113,10 +112,9 @@ func (p *parser) load(n *yaml.Node) Load {
 	}
 	if e, ok := f["spike"]; ok {
 		shapes++
-		sf := p.fields(e.val, "spike", spikeKeys)
+		sf := p.allFields(e.val, "spike", spikeKeys)
 		sp := &shape.Spike{}
 		if sf != nil {
-			p.needFields(e.val, "spike", sf, spikeKeys)
 			readField(sf, "base", p.float, &sp.Base)
 			readField(sf, "peak", p.float, &sp.Peak)
 			readField(sf, "at", p.duration, &sp.At)
