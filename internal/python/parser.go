@@ -343,11 +343,9 @@ func (p *parser) funcDef(decs []Expr, async bool) (Stmt, error) {
 	if _, err := p.expect(")"); err != nil {
 		return nil, err
 	}
-	var ret Expr
-	if p.accept("->") {
-		if ret, err = p.test(); err != nil {
-			return nil, err
-		}
+	ret, err := p.testAfter("->")
+	if err != nil {
+		return nil, err
 	}
 	body, err := p.block()
 	if err != nil {
@@ -405,10 +403,8 @@ func (p *parser) params(end string, annotations bool) ([]Param, error) {
 					return nil, err
 				}
 			}
-			if p.accept("=") {
-				if prm.Default, err = p.test(); err != nil {
-					return nil, err
-				}
+			if prm.Default, err = p.testAfter("="); err != nil {
+				return nil, err
 			}
 			out = append(out, prm)
 		}
@@ -675,10 +671,8 @@ func (p *parser) simple() (Stmt, error) {
 				if s.Exc, err = p.test(); err != nil {
 					return nil, err
 				}
-				if p.accept("from") {
-					if s.Cause, err = p.test(); err != nil {
-						return nil, err
-					}
+				if s.Cause, err = p.testAfter("from"); err != nil {
+					return nil, err
 				}
 			}
 			return s, nil
@@ -713,10 +707,8 @@ func (p *parser) simple() (Stmt, error) {
 			if s.Test, err = p.test(); err != nil {
 				return nil, err
 			}
-			if p.accept(",") {
-				if s.Msg, err = p.test(); err != nil {
-					return nil, err
-				}
+			if s.Msg, err = p.testAfter(","); err != nil {
+				return nil, err
 			}
 			return s, nil
 		case "import":
@@ -1385,6 +1377,14 @@ func (p *parser) subscript() (Expr, error) {
 		}
 	}
 	return s, nil
+}
+
+// testAfter parses a test after op, or is nil when op does not come next.
+func (p *parser) testAfter(op string) (Expr, error) {
+	if !p.accept(op) {
+		return nil, nil
+	}
+	return p.test()
 }
 
 // compClosed parses the for clauses of the comprehension c, then its
