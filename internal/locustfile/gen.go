@@ -671,6 +671,23 @@ func (c *conv) taskSetFunc(out *w, k *class) {
 	out.line("")
 }
 
+// classCount is the class attribute name of k when it is a whole number
+// above zero. One that is not a literal is noted as not converted, with
+// what is done instead (ifNot).
+func (c *conv) classCount(k *class, name, ifNot string) (int64, bool) {
+	a, ok := c.classAttr(k, name)
+	if !ok {
+		return 0, false
+	}
+	n, ok := python.Literal(a.Value)
+	if !ok {
+		c.note(a.Pos, true, "%s of %s is not a whole number; %s", name, k.c.Name, ifNot)
+		return 0, false
+	}
+	i, ok := n.(int64)
+	return i, ok && i > 0
+}
+
 func (c *conv) classAttr(k *class, name string) (python.Attr, bool) {
 	for x := k; x != nil; x = x.base {
 		if a, ok := x.c.Attr(name); ok {
@@ -822,25 +839,13 @@ func (c *conv) userCall(b *strings.Builder, k *class, host hostDecl) {
 			c.note(a.Pos, true, "%s; the user does not wait", e.msg)
 		}
 	}
-	if a, ok := c.classAttr(k, "weight"); ok {
-		if n, ok := python.Literal(a.Value); ok {
-			if i, ok := n.(int64); ok && i > 0 {
-				out.line("weight = %d,", i)
-				u.Weight = int(i)
-			}
-		} else {
-			c.note(a.Pos, true, "weight of %s is not a whole number; 1 is used", k.c.Name)
-		}
+	if i, ok := c.classCount(k, "weight", "1 is used"); ok {
+		out.line("weight = %d,", i)
+		u.Weight = int(i)
 	}
-	if a, ok := c.classAttr(k, "fixed_count"); ok {
-		if n, ok := python.Literal(a.Value); ok {
-			if i, ok := n.(int64); ok && i > 0 {
-				out.line("count = %d,", i)
-				u.FixedCount = int(i)
-			}
-		} else {
-			c.note(a.Pos, true, "fixed_count of %s is not a whole number; it is left out", k.c.Name)
-		}
+	if i, ok := c.classCount(k, "fixed_count", "it is left out"); ok {
+		out.line("count = %d,", i)
+		u.FixedCount = int(i)
 	}
 	if h, ok := host.perUser[k.c.Name]; ok {
 		out.line("host = %s,", h)
