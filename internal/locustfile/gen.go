@@ -746,23 +746,18 @@ func (c *conv) waitFormat(e python.Expr, forms map[string]string) (string, error
 	if err != nil {
 		return "", err
 	}
-	fc := &fnCtx{c: c, top: true}
-	var vs []any
-	for _, a := range args {
-		v, err := fc.expr(a)
-		if err != nil {
-			return "", err
-		}
-		vs = append(vs, v)
+	vs, err := (&fnCtx{c: c, top: true}).exprs(args)
+	if err != nil {
+		return "", err
 	}
 	form, ok := forms[kind]
 	if !ok {
 		form = forms[""]
 	}
-	if kind != "between" {
-		vs = vs[:1]
+	if kind == "between" {
+		return fmt.Sprintf(form, vs[0], vs[1]), nil
 	}
-	return fmt.Sprintf(form, vs...), nil
+	return fmt.Sprintf(form, vs[0]), nil
 }
 
 // ---- hosts and users
