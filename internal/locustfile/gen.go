@@ -718,30 +718,25 @@ func (c *conv) waitOf(e python.Expr) (kind string, args []python.Expr, err error
 	return "", nil, nc(e, "wait_time = %s(...) (only between, constant, constant_pacing and constant_throughput translate)", python.Dotted(call.Fn))
 }
 
-// waitArg is a wait for user(wait=...).
-func (c *conv) waitArg(e python.Expr) (string, error) {
-	return c.waitFormat(e, map[string]string{
-		"between":         "between(%s, %s)",
-		"constant":        "constant(%s)",
-		"constant_pacing": "pacing(%s)",
-		"":                "pacing(1.0 / %s)",
-	})
+// waitForms are the translations of Locust's waits, by kind: as a wait
+// for user(wait=...), and as data for the task-set loop: (kind, a, b).
+// between takes two arguments, the others one.
+var waitForms = map[string][2]string{
+	"between":             {"between(%s, %s)", "(\"between\", %s, %s)"},
+	"constant":            {"constant(%s)", "(\"constant\", %s, 0)"},
+	"constant_pacing":     {"pacing(%s)", "(\"pacing\", %s, 0)"},
+	"constant_throughput": {"pacing(1.0 / %s)", "(\"pacing\", 1.0 / %s, 0)"},
 }
+
+// waitArg is a wait for user(wait=...).
+func (c *conv) waitArg(e python.Expr) (string, error) { return c.waitFormat(e, 0) }
 
 // waitTuple is a wait as data for the task-set loop: (kind, a, b).
-func (c *conv) waitTuple(e python.Expr) (string, error) {
-	return c.waitFormat(e, map[string]string{
-		"between":         "(\"between\", %s, %s)",
-		"constant":        "(\"constant\", %s, 0)",
-		"constant_pacing": "(\"pacing\", %s, 0)",
-		"":                "(\"pacing\", 1.0 / %s, 0)",
-	})
-}
+func (c *conv) waitTuple(e python.Expr) (string, error) { return c.waitFormat(e, 1) }
 
 // waitFormat translates the arguments of a wait and writes them with the
-// format for its kind in forms (the one under "" for constant_throughput):
-// between takes two arguments, the others one.
-func (c *conv) waitFormat(e python.Expr, forms map[string]string) (string, error) {
+// form'th of its kind's waitForms.
+func (c *conv) waitFormat(e python.Expr, form int) (string, error) {
 	kind, args, err := c.waitOf(e)
 	if err != nil {
 		return "", err
@@ -750,14 +745,11 @@ func (c *conv) waitFormat(e python.Expr, forms map[string]string) (string, error
 	if err != nil {
 		return "", err
 	}
-	form, ok := forms[kind]
-	if !ok {
-		form = forms[""]
-	}
+	f := waitForms[kind][form]
 	if kind == "between" {
-		return fmt.Sprintf(form, vs[0], vs[1]), nil
+		return fmt.Sprintf(f, vs[0], vs[1]), nil
 	}
-	return fmt.Sprintf(form, vs[0]), nil
+	return fmt.Sprintf(f, vs[0]), nil
 }
 
 // ---- hosts and users
