@@ -32,29 +32,16 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 				return err
 			}
 			if format == "" {
-				switch strings.ToLower(filepath.Ext(out)) {
-				case ".json":
-					format = "json"
-				case ".md", ".markdown":
-					format = "markdown"
-				case ".html", ".htm":
-					format = "html"
-				default:
-					format = "text"
-				}
+				format = formatOfFile(out, "text")
 			}
-			var write func(io.Writer, *compare.Result) error
-			switch format {
-			case "text":
-				write = compare.WriteText
-			case "json":
-				write = compare.WriteJSON
-			case "markdown", "md":
-				write = compare.WriteMarkdown
-			case "html":
-				write = compare.WriteHTML
-			default:
-				return badInput("--format: %q is not text, json, markdown or html", format)
+			write, err := writerOf(format, "text, json, markdown or html", map[string]func(io.Writer, *compare.Result) error{
+				"text":     compare.WriteText,
+				"json":     compare.WriteJSON,
+				"markdown": compare.WriteMarkdown,
+				"html":     compare.WriteHTML,
+			})
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			var runs [2]*compare.Run
@@ -66,7 +53,6 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 				runs[i] = r
 			}
 			res := compare.Compare(runs[0], runs[1])
-			var err error
 			if out == "" || out == "-" {
 				err = write(stdout, res)
 			} else {
@@ -86,4 +72,30 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 	f.StringVar(&format, "format", "", "text, json, markdown or html (default: from -o's extension, else text)")
 	f.StringVarP(&out, "output", "o", "", "write to FILE (default: stdout)")
 	return cmd
+}
+
+// formatOfFile is the report format an output file's extension asks for
+// (.json, .md or .markdown, .html or .htm), or def for any other.
+func formatOfFile(out, def string) string {
+	switch strings.ToLower(filepath.Ext(out)) {
+	case ".json":
+		return "json"
+	case ".md", ".markdown":
+		return "markdown"
+	case ".html", ".htm":
+		return "html"
+	}
+	return def
+}
+
+// writerOf is the writer in writers for a --format (md for markdown), or
+// a bad-input error that names the formats there are.
+func writerOf[T any](format, names string, writers map[string]func(io.Writer, T) error) (func(io.Writer, T) error, error) {
+	if format == "md" {
+		format = "markdown"
+	}
+	if w, ok := writers[format]; ok {
+		return w, nil
+	}
+	return nil, badInput("--format: %q is not %s", format, names)
 }

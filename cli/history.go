@@ -31,16 +31,13 @@ See docs/soak.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			var write func(io.Writer, *compare.History) error
-			switch format {
-			case "text":
-				write = compare.WriteHistoryText
-			case "json":
-				write = compare.WriteHistoryJSON
-			case "markdown", "md":
-				write = compare.WriteHistoryMarkdown
-			default:
-				return badInput("--format: %q is not text, json or markdown", format)
+			write, err := writerOf(format, "text, json or markdown", map[string]func(io.Writer, *compare.History) error{
+				"text":     compare.WriteHistoryText,
+				"json":     compare.WriteHistoryJSON,
+				"markdown": compare.WriteHistoryMarkdown,
+			})
+			if err != nil {
+				return err
 			}
 			hash := ""
 			if len(args) == 1 {

@@ -319,14 +319,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 				return err
 			}
 			if format == "" {
-				switch strings.ToLower(filepath.Ext(out)) {
-				case ".json":
-					format = "json"
-				case ".md", ".markdown":
-					format = "markdown"
-				default:
-					format = "html"
-				}
+				format = formatOfFile(out, "html")
 			}
 			var write func(io.Writer, report.Info, *stats.Snapshot, []stats.Tick) error
 			switch format = formatName(format); format {

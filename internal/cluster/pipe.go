@@ -27,35 +27,43 @@ type pipe struct {
 
 func (p *pipe) close() { p.once.Do(func() { close(p.done) }) }
 
+// pipeSend sends m on ch, or fails with ErrClosed once done is closed.
+func pipeSend[T any](ch chan<- T, done <-chan struct{}, m T) error {
+	select {
+	case <-done:
+		return ErrClosed
+	default:
+	}
+	select {
+	case ch <- m:
+		return nil
+	case <-done:
+		return ErrClosed
+	}
+}
+
+// pipeRecv receives from ch; once done is closed it fails with ErrClosed,
+// but what was sent before the close is still delivered.
+func pipeRecv[T any](ch <-chan T, done <-chan struct{}) (T, error) {
+	select {
+	case m := <-ch:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-ch:
+		return m, nil
+	case <-done:
+		var zero T
+		return zero, ErrClosed
+	}
+}
+
 type pipeWorker struct{ p *pipe }
 
-func (w *pipeWorker) Send(m *WorkerMessage) error {
-	select {
-	case <-w.p.done:
-		return ErrClosed
-	default:
-	}
-	select {
-	case w.p.toMaster <- m:
-		return nil
-	case <-w.p.done:
-		return ErrClosed
-	}
-}
+func (w *pipeWorker) Send(m *WorkerMessage) error { return pipeSend(w.p.toMaster, w.p.done, m) }
 
-func (w *pipeWorker) Recv() (*MasterMessage, error) {
-	select { // what was sent before a close is still delivered
-	case m := <-w.p.toWorker:
-		return m, nil
-	default:
-	}
-	select {
-	case m := <-w.p.toWorker:
-		return m, nil
-	case <-w.p.done:
-		return nil, ErrClosed
-	}
-}
+func (w *pipeWorker) Recv() (*MasterMessage, error) { return pipeRecv(w.p.toWorker, w.p.done) }
 
 func (w *pipeWorker) Close() error { w.p.close(); return nil }
 
@@ -63,34 +71,10 @@ func (w *pipeWorker) Close() error { w.p.close(); return nil }
 type PipeMaster struct{ p *pipe }
 
 // Send implements MasterConn.
-func (m *PipeMaster) Send(msg *MasterMessage) error {
-	select {
-	case <-m.p.done:
-		return ErrClosed
-	default:
-	}
-	select {
-	case m.p.toWorker <- msg:
-		return nil
-	case <-m.p.done:
-		return ErrClosed
-	}
-}
+func (m *PipeMaster) Send(msg *MasterMessage) error { return pipeSend(m.p.toWorker, m.p.done, msg) }
 
 // Recv implements MasterConn.
-func (m *PipeMaster) Recv() (*WorkerMessage, error) {
-	select { // what was sent before a close is still delivered
-	case msg := <-m.p.toMaster:
-		return msg, nil
-	default:
-	}
-	select {
-	case msg := <-m.p.toMaster:
-		return msg, nil
-	case <-m.p.done:
-		return nil, ErrClosed
-	}
-}
+func (m *PipeMaster) Recv() (*WorkerMessage, error) { return pipeRecv(m.p.toMaster, m.p.done) }
 
 // Peer implements MasterConn.
 func (m *PipeMaster) Peer() string { return "in-process" }

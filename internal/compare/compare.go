@@ -179,22 +179,11 @@ func (f *Figures) Value(m string) float64 {
 	switch m {
 	case "requests":
 		return float64(f.Requests)
-	case "rps":
-		return f.RPS
-	case "error_rate":
-		return f.ErrorRate
 	case "avg":
 		return f.Avg
-	case "p50":
-		return f.P50
-	case "p95":
-		return f.P95
-	case "p99":
-		return f.P99
-	case "max":
-		return f.Max
 	}
-	return math.NaN()
+	whole := Period{RPS: f.RPS, ErrorRate: f.ErrorRate, P50: f.P50, P95: f.P95, P99: f.P99, Max: f.Max}
+	return whole.Value(m)
 }
 
 // Value is the figure of metric m over the period (NaN for "requests"

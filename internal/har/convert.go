@@ -393,39 +393,38 @@ func (c *converter) noteCookies(e *Entry) {
 
 // setCookies are the cookies a response set.
 func setCookies(e *Entry) []Cookie {
-	if len(e.Response.Cookies) > 0 {
-		return e.Response.Cookies
-	}
-	var out []Cookie
-	for _, h := range e.Response.Headers {
-		if !strings.EqualFold(h.Name, "Set-Cookie") {
-			continue
-		}
+	return headerCookies(e.Response.Cookies, e.Response.Headers, "Set-Cookie", func(v string) []*http.Cookie {
+		var cs []*http.Cookie
 		// Chromium joins several Set-Cookie headers with newlines
-		for line := range strings.SplitSeq(h.Value, "\n") {
+		for line := range strings.SplitSeq(v, "\n") {
 			if ck, err := http.ParseSetCookie(line); err == nil {
-				out = append(out, Cookie{Name: ck.Name, Value: ck.Value})
+				cs = append(cs, ck)
 			}
 		}
-	}
-	return out
+		return cs
+	})
 }
 
 // sentCookies are the cookies a request sent.
 func sentCookies(e *Entry) []Cookie {
-	if len(e.Request.Cookies) > 0 {
-		return e.Request.Cookies
+	return headerCookies(e.Request.Cookies, e.Request.Headers, "Cookie", func(v string) []*http.Cookie {
+		cs, _ := http.ParseCookie(v) // nil on an error: the header is skipped
+		return cs
+	})
+}
+
+// headerCookies are the recorded cookies, or else the names and values of
+// those parse finds in the headers called name.
+func headerCookies(recorded []Cookie, headers []NameValue, name string, parse func(string) []*http.Cookie) []Cookie {
+	if len(recorded) > 0 {
+		return recorded
 	}
 	var out []Cookie
-	for _, h := range e.Request.Headers {
-		if !strings.EqualFold(h.Name, "Cookie") {
+	for _, h := range headers {
+		if !strings.EqualFold(h.Name, name) {
 			continue
 		}
-		cs, err := http.ParseCookie(h.Value)
-		if err != nil {
-			continue
-		}
-		for _, ck := range cs {
+		for _, ck := range parse(h.Value) {
 			out = append(out, Cookie{Name: ck.Name, Value: ck.Value})
 		}
 	}

@@ -182,28 +182,17 @@ func (s *scanner) value(depth int) error {
 		return s.take(9)
 	case 0xd8:
 		return s.take(17)
-	case 0xdc:
-		n, err := s.uint(2)
+	case 0xdc, 0xdd, 0xde, 0xdf: // array 16, array 32, map 16, map 32
+		size := 2
+		if c == 0xdd || c == 0xdf {
+			size = 4
+		}
+		n, err := s.uint(size)
 		if err != nil {
 			return err
 		}
-		return s.container(n, depth)
-	case 0xdd:
-		n, err := s.uint(4)
-		if err != nil {
-			return err
-		}
-		return s.container(n, depth)
-	case 0xde:
-		n, err := s.uint(2)
-		if err != nil {
-			return err
-		}
-		return s.mapping(n, depth)
-	case 0xdf:
-		n, err := s.uint(4)
-		if err != nil {
-			return err
+		if c == 0xdc || c == 0xdd {
+			return s.container(n, depth)
 		}
 		return s.mapping(n, depth)
 	}

@@ -73,10 +73,13 @@ func (fc *fnCtx) resolve(e python.Expr) string {
 	return ""
 }
 
-func (fc *fnCtx) exprs(es []python.Expr) ([]string, error) {
+func (fc *fnCtx) exprs(es []python.Expr) ([]string, error) { return each(es, fc.expr) }
+
+// each translates every one of es with tr.
+func each(es []python.Expr, tr func(python.Expr) (string, error)) ([]string, error) {
 	var out []string
 	for _, e := range es {
-		s, err := fc.expr(e)
+		s, err := tr(e)
 		if err != nil {
 			return nil, err
 		}
@@ -93,17 +96,7 @@ func (fc *fnCtx) x(e python.Expr) (string, error) {
 }
 
 // items translates elements of a list, a call's arguments...
-func (fc *fnCtx) items(es []python.Expr) ([]string, error) {
-	var out []string
-	for _, e := range es {
-		s, err := fc.x(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
+func (fc *fnCtx) items(es []python.Expr) ([]string, error) { return each(es, fc.x) }
 
 // unparen drops one pair of parentheses around the whole of s, unless
 // they make a tuple.

@@ -671,6 +671,23 @@ func (c *conv) taskSetFunc(out *w, k *class) {
 	out.line("")
 }
 
+// classCount is the class attribute name of k when it is a whole number
+// above zero. One that is not a literal is noted as not converted, with
+// what is done instead (ifNot).
+func (c *conv) classCount(k *class, name, ifNot string) (int64, bool) {
+	a, ok := c.classAttr(k, name)
+	if !ok {
+		return 0, false
+	}
+	n, ok := python.Literal(a.Value)
+	if !ok {
+		c.note(a.Pos, true, "%s of %s is not a whole number; %s", name, k.c.Name, ifNot)
+		return 0, false
+	}
+	i, ok := n.(int64)
+	return i, ok && i > 0
+}
+
 func (c *conv) classAttr(k *class, name string) (python.Attr, bool) {
 	for x := k; x != nil; x = x.base {
 		if a, ok := x.c.Attr(name); ok {
@@ -701,58 +718,38 @@ func (c *conv) waitOf(e python.Expr) (kind string, args []python.Expr, err error
 	return "", nil, nc(e, "wait_time = %s(...) (only between, constant, constant_pacing and constant_throughput translate)", python.Dotted(call.Fn))
 }
 
-// waitArg is a wait for user(wait=...).
-func (c *conv) waitArg(e python.Expr) (string, error) {
-	kind, args, err := c.waitOf(e)
-	if err != nil {
-		return "", err
-	}
-	fc := &fnCtx{c: c, top: true}
-	var vs []string
-	for _, a := range args {
-		v, err := fc.expr(a)
-		if err != nil {
-			return "", err
-		}
-		vs = append(vs, v)
-	}
-	switch kind {
-	case "between":
-		return fmt.Sprintf("between(%s, %s)", vs[0], vs[1]), nil
-	case "constant":
-		return fmt.Sprintf("constant(%s)", vs[0]), nil
-	case "constant_pacing":
-		return fmt.Sprintf("pacing(%s)", vs[0]), nil
-	default:
-		return fmt.Sprintf("pacing(1.0 / %s)", vs[0]), nil
-	}
+// waitForms are the translations of Locust's waits, by kind: as a wait
+// for user(wait=...), and as data for the task-set loop: (kind, a, b).
+// between takes two arguments, the others one.
+var waitForms = map[string][2]string{
+	"between":             {"between(%s, %s)", "(\"between\", %s, %s)"},
+	"constant":            {"constant(%s)", "(\"constant\", %s, 0)"},
+	"constant_pacing":     {"pacing(%s)", "(\"pacing\", %s, 0)"},
+	"constant_throughput": {"pacing(1.0 / %s)", "(\"pacing\", 1.0 / %s, 0)"},
 }
 
+// waitArg is a wait for user(wait=...).
+func (c *conv) waitArg(e python.Expr) (string, error) { return c.waitFormat(e, 0) }
+
 // waitTuple is a wait as data for the task-set loop: (kind, a, b).
-func (c *conv) waitTuple(e python.Expr) (string, error) {
+func (c *conv) waitTuple(e python.Expr) (string, error) { return c.waitFormat(e, 1) }
+
+// waitFormat translates the arguments of a wait and writes them with the
+// form'th of its kind's waitForms.
+func (c *conv) waitFormat(e python.Expr, form int) (string, error) {
 	kind, args, err := c.waitOf(e)
 	if err != nil {
 		return "", err
 	}
-	fc := &fnCtx{c: c, top: true}
-	var vs []string
-	for _, a := range args {
-		v, err := fc.expr(a)
-		if err != nil {
-			return "", err
-		}
-		vs = append(vs, v)
+	vs, err := (&fnCtx{c: c, top: true}).exprs(args)
+	if err != nil {
+		return "", err
 	}
-	switch kind {
-	case "between":
-		return fmt.Sprintf("(\"between\", %s, %s)", vs[0], vs[1]), nil
-	case "constant":
-		return fmt.Sprintf("(\"constant\", %s, 0)", vs[0]), nil
-	case "constant_pacing":
-		return fmt.Sprintf("(\"pacing\", %s, 0)", vs[0]), nil
-	default:
-		return fmt.Sprintf("(\"pacing\", 1.0 / %s, 0)", vs[0]), nil
+	f := waitForms[kind][form]
+	if kind == "between" {
+		return fmt.Sprintf(f, vs[0], vs[1]), nil
 	}
+	return fmt.Sprintf(f, vs[0]), nil
 }
 
 // ---- hosts and users
@@ -829,25 +826,13 @@ func (c *conv) userCall(b *strings.Builder, k *class, host hostDecl) {
 			c.note(a.Pos, true, "%s; the user does not wait", e.msg)
 		}
 	}
-	if a, ok := c.classAttr(k, "weight"); ok {
-		if n, ok := python.Literal(a.Value); ok {
-			if i, ok := n.(int64); ok && i > 0 {
-				out.line("weight = %d,", i)
-				u.Weight = int(i)
-			}
-		} else {
-			c.note(a.Pos, true, "weight of %s is not a whole number; 1 is used", k.c.Name)
-		}
+	if i, ok := c.classCount(k, "weight", "1 is used"); ok {
+		out.line("weight = %d,", i)
+		u.Weight = int(i)
 	}
-	if a, ok := c.classAttr(k, "fixed_count"); ok {
-		if n, ok := python.Literal(a.Value); ok {
-			if i, ok := n.(int64); ok && i > 0 {
-				out.line("count = %d,", i)
-				u.FixedCount = int(i)
-			}
-		} else {
-			c.note(a.Pos, true, "fixed_count of %s is not a whole number; it is left out", k.c.Name)
-		}
+	if i, ok := c.classCount(k, "fixed_count", "it is left out"); ok {
+		out.line("count = %d,", i)
+		u.FixedCount = int(i)
 	}
 	if h, ok := host.perUser[k.c.Name]; ok {
 		out.line("host = %s,", h)

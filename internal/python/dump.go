@@ -59,19 +59,13 @@ func dumpStmt(b *strings.Builder, s Stmt, ind int) {
 		fmt.Fprintf(b, "ImportFrom %d %s %s\n", s.Level, s.Module, aliases(s.Names))
 	case *If:
 		fmt.Fprintf(b, "If %s\n", dx(s.Test))
-		dumpStmts(b, s.Body, ind+1)
-		fmt.Fprintf(b, "%selse\n", pad)
-		dumpStmts(b, s.Else, ind+1)
+		dumpBodyElse(b, s.Body, s.Else, ind, pad)
 	case *For:
 		fmt.Fprintf(b, "For %v %s %s\n", s.Async, dx(s.Target), dx(s.Iter))
-		dumpStmts(b, s.Body, ind+1)
-		fmt.Fprintf(b, "%selse\n", pad)
-		dumpStmts(b, s.Else, ind+1)
+		dumpBodyElse(b, s.Body, s.Else, ind, pad)
 	case *While:
 		fmt.Fprintf(b, "While %s\n", dx(s.Test))
-		dumpStmts(b, s.Body, ind+1)
-		fmt.Fprintf(b, "%selse\n", pad)
-		dumpStmts(b, s.Else, ind+1)
+		dumpBodyElse(b, s.Body, s.Else, ind, pad)
 	case *With:
 		var items []string
 		for _, it := range s.Items {
@@ -300,4 +294,11 @@ func fparts(f *FString) string {
 	}
 	flush()
 	return strings.Join(out, ", ")
+}
+
+// dumpBodyElse writes a body and its else part (if, for, while).
+func dumpBodyElse(b *strings.Builder, body, els []Stmt, ind int, pad string) {
+	dumpStmts(b, body, ind+1)
+	fmt.Fprintf(b, "%selse\n", pad)
+	dumpStmts(b, els, ind+1)
 }

@@ -343,11 +343,9 @@ func (p *parser) funcDef(decs []Expr, async bool) (Stmt, error) {
 	if _, err := p.expect(")"); err != nil {
 		return nil, err
 	}
-	var ret Expr
-	if p.accept("->") {
-		if ret, err = p.test(); err != nil {
-			return nil, err
-		}
+	ret, err := p.testAfter("->")
+	if err != nil {
+		return nil, err
 	}
 	body, err := p.block()
 	if err != nil {
@@ -405,10 +403,8 @@ func (p *parser) params(end string, annotations bool) ([]Param, error) {
 					return nil, err
 				}
 			}
-			if p.accept("=") {
-				if prm.Default, err = p.test(); err != nil {
-					return nil, err
-				}
+			if prm.Default, err = p.testAfter("="); err != nil {
+				return nil, err
 			}
 			out = append(out, prm)
 		}
@@ -675,10 +671,8 @@ func (p *parser) simple() (Stmt, error) {
 				if s.Exc, err = p.test(); err != nil {
 					return nil, err
 				}
-				if p.accept("from") {
-					if s.Cause, err = p.test(); err != nil {
-						return nil, err
-					}
+				if s.Cause, err = p.testAfter("from"); err != nil {
+					return nil, err
 				}
 			}
 			return s, nil
@@ -713,10 +707,8 @@ func (p *parser) simple() (Stmt, error) {
 			if s.Test, err = p.test(); err != nil {
 				return nil, err
 			}
-			if p.accept(",") {
-				if s.Msg, err = p.test(); err != nil {
-					return nil, err
-				}
+			if s.Msg, err = p.testAfter(","); err != nil {
+				return nil, err
 			}
 			return s, nil
 		case "import":
@@ -934,32 +926,20 @@ func (p *parser) yieldExpr() (Expr, error) {
 
 // testlistStar parses a, *b, c (a tuple when there is a comma).
 func (p *parser) testlistStar() (Expr, error) {
-	at := p.tok().Pos
-	first, err := p.starOrNamedTest()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isOp(",") {
-		return first, nil
-	}
-	elts := []Expr{first}
-	for p.accept(",") {
-		if p.exprEnds() {
-			break
-		}
-		e, err := p.starOrNamedTest()
-		if err != nil {
-			return nil, err
-		}
-		elts = append(elts, e)
-	}
-	return &Tuple{At: At{at}, Elts: elts}, nil
+	return p.bareTuple(p.starOrNamedTest, p.exprEnds)
 }
 
 // exprList is the target list of a for.
 func (p *parser) exprList() (Expr, error) {
+	return p.bareTuple(p.starOrExpr, func() bool { return p.isName("in") || p.exprEnds() })
+}
+
+// bareTuple parses items separated by commas, without brackets: one
+// item alone is itself, more (or one with a trailing comma) a tuple that
+// ends before a comma followed by a token for which ends is true.
+func (p *parser) bareTuple(item func() (Expr, error), ends func() bool) (Expr, error) {
 	at := p.tok().Pos
-	first, err := p.starOrExpr()
+	first, err := item()
 	if err != nil {
 		return nil, err
 	}
@@ -968,10 +948,10 @@ func (p *parser) exprList() (Expr, error) {
 	}
 	elts := []Expr{first}
 	for p.accept(",") {
-		if p.isName("in") || p.exprEnds() {
+		if ends() {
 			break
 		}
-		e, err := p.starOrExpr()
+		e, err := item()
 		if err != nil {
 			return nil, err
 		}
@@ -995,18 +975,12 @@ func (p *parser) exprEnds() bool {
 	return false
 }
 
-func (p *parser) starOrExpr() (Expr, error) {
-	if t := p.tok(); p.accept("*") {
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		return &Starred{At: At{t.Pos}, X: x}, nil
-	}
-	return p.expr()
-}
+func (p *parser) starOrExpr() (Expr, error) { return p.starOr(p.expr) }
 
-func (p *parser) starOrNamedTest() (Expr, error) {
+func (p *parser) starOrNamedTest() (Expr, error) { return p.starOr(p.namedTest) }
+
+// starOr parses *expr, or else what item parses.
+func (p *parser) starOr(item func() (Expr, error)) (Expr, error) {
 	if t := p.tok(); p.accept("*") {
 		x, err := p.expr()
 		if err != nil {
@@ -1014,7 +988,7 @@ func (p *parser) starOrNamedTest() (Expr, error) {
 		}
 		return &Starred{At: At{t.Pos}, X: x}, nil
 	}
-	return p.namedTest()
+	return item()
 }
 
 // namedTest is test or NAME := test.
@@ -1405,6 +1379,46 @@ func (p *parser) subscript() (Expr, error) {
 	return s, nil
 }
 
+// testAfter parses a test after op, or is nil when op does not come next.
+func (p *parser) testAfter(op string) (Expr, error) {
+	if !p.accept(op) {
+		return nil, nil
+	}
+	return p.test()
+}
+
+// compClosed parses the for clauses of the comprehension c, then its
+// closing bracket.
+func (p *parser) compClosed(c *Comp, closing string) (Expr, error) {
+	e, err := p.compFors(c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = p.expect(closing)
+	return e, err
+}
+
+// eltsClosed parses the rest of a bracketed display whose first element
+// is first: more elements after commas (a trailing comma allowed), then
+// the closing bracket.
+func (p *parser) eltsClosed(first Expr, closing string) ([]Expr, error) {
+	elts := []Expr{first}
+	for p.accept(",") {
+		if p.isOp(closing) {
+			break
+		}
+		e, err := p.starOrNamedTest()
+		if err != nil {
+			return nil, err
+		}
+		elts = append(elts, e)
+	}
+	if _, err := p.expect(closing); err != nil {
+		return nil, err
+	}
+	return elts, nil
+}
+
 func (p *parser) compFors(c *Comp) (Expr, error) {
 	for p.isName("for") || p.isName("async") {
 		f := CompFor{}
@@ -1483,12 +1497,7 @@ func (p *parser) atom() (Expr, error) {
 				return nil, err
 			}
 			if p.isName("for") || p.isName("async") {
-				c, err := p.compFors(&Comp{At: at, Kind: "gen", Elt: first})
-				if err != nil {
-					return nil, err
-				}
-				_, err = p.expect(")")
-				return c, err
+				return p.compClosed(&Comp{At: at, Kind: "gen", Elt: first}, ")")
 			}
 			if p.accept(")") {
 				if _, ok := first.(*Starred); ok {
@@ -1500,18 +1509,8 @@ func (p *parser) atom() (Expr, error) {
 				p.parens[first] = at.P
 				return first, nil
 			}
-			elts := []Expr{first}
-			for p.accept(",") {
-				if p.isOp(")") {
-					break
-				}
-				e, err := p.starOrNamedTest()
-				if err != nil {
-					return nil, err
-				}
-				elts = append(elts, e)
-			}
-			if _, err := p.expect(")"); err != nil {
+			elts, err := p.eltsClosed(first, ")")
+			if err != nil {
 				return nil, err
 			}
 			return &Tuple{At: at, Elts: elts, Paren: true}, nil
@@ -1525,25 +1524,10 @@ func (p *parser) atom() (Expr, error) {
 				return nil, err
 			}
 			if p.isName("for") || p.isName("async") {
-				c, err := p.compFors(&Comp{At: at, Kind: "list", Elt: first})
-				if err != nil {
-					return nil, err
-				}
-				_, err = p.expect("]")
-				return c, err
+				return p.compClosed(&Comp{At: at, Kind: "list", Elt: first}, "]")
 			}
-			elts := []Expr{first}
-			for p.accept(",") {
-				if p.isOp("]") {
-					break
-				}
-				e, err := p.starOrNamedTest()
-				if err != nil {
-					return nil, err
-				}
-				elts = append(elts, e)
-			}
-			if _, err := p.expect("]"); err != nil {
+			elts, err := p.eltsClosed(first, "]")
+			if err != nil {
 				return nil, err
 			}
 			return &List{At: at, Elts: elts}, nil
@@ -1577,38 +1561,18 @@ func (p *parser) dictOrSet(at At) (Expr, error) {
 			return nil, err
 		}
 		if p.isName("for") || p.isName("async") {
-			c, err := p.compFors(&Comp{At: at, Kind: "dict", Key: first, Value: v})
-			if err != nil {
-				return nil, err
-			}
-			_, err = p.expect("}")
-			return c, err
+			return p.compClosed(&Comp{At: at, Kind: "dict", Key: first, Value: v}, "}")
 		}
 		return p.dictRest(&Dict{At: at, Keys: []Expr{first}, Values: []Expr{v}})
 	}
 	if p.isName("for") || p.isName("async") {
-		c, err := p.compFors(&Comp{At: at, Kind: "set", Elt: first})
-		if err != nil {
-			return nil, err
-		}
-		_, err = p.expect("}")
-		return c, err
+		return p.compClosed(&Comp{At: at, Kind: "set", Elt: first}, "}")
 	}
-	s := &Set{At: at, Elts: []Expr{first}}
-	for p.accept(",") {
-		if p.isOp("}") {
-			break
-		}
-		e, err := p.starOrNamedTest()
-		if err != nil {
-			return nil, err
-		}
-		s.Elts = append(s.Elts, e)
-	}
-	if _, err := p.expect("}"); err != nil {
+	elts, err := p.eltsClosed(first, "}")
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &Set{At: at, Elts: elts}, nil
 }
 
 func (p *parser) dictRest(d *Dict) (Expr, error) {

@@ -241,15 +241,22 @@ func errorName(e stats.Error) string {
 	return strings.TrimSpace(e.Method+" "+e.Name) + ": " + e.Message
 }
 
+// occurrenceHead writes the title and head of a table of occurrences
+// (errors, exceptions) and returns its separator line.
+func occurrenceHead(b *strings.Builder, title, column string) string {
+	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", consoleWidth-19) + "\n"
+	b.WriteString(title + "\n")
+	fmt.Fprintf(b, "%-18s %s\n", "# occurrences", column)
+	b.WriteString(sep)
+	return sep
+}
+
 func printErrors(w io.Writer, s *stats.Snapshot) {
 	if len(s.Errors) == 0 && s.ErrorsDropped == 0 {
 		return
 	}
 	var b strings.Builder
-	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", consoleWidth-19) + "\n"
-	b.WriteString("Error report\n")
-	fmt.Fprintf(&b, "%-18s %s\n", "# occurrences", "Error")
-	b.WriteString(sep)
+	sep := occurrenceHead(&b, "Error report", "Error")
 	for _, e := range s.Errors {
 		fmt.Fprintf(&b, "%-18d %s\n", e.Occurrences, errorName(e))
 	}
@@ -266,10 +273,7 @@ func printExceptions(w io.Writer, ex []stats.Exception) {
 		return
 	}
 	var b strings.Builder
-	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", consoleWidth-19) + "\n"
-	b.WriteString("Exceptions\n")
-	fmt.Fprintf(&b, "%-18s %s\n", "# occurrences", "Message")
-	b.WriteString(sep)
+	sep := occurrenceHead(&b, "Exceptions", "Message")
 	for _, e := range ex {
 		fmt.Fprintf(&b, "%-18d %s", e.Count, e.Message)
 		if e.Nodes != "" {

@@ -292,6 +292,57 @@ func (p *parser) pairs(n *yaml.Node, what string) (out []pair, ok bool) {
 
 // fields is pairs for a mapping with a fixed set of keys: unknown keys are
 // reported with a suggestion.
+// positiveInt sets *dst to the integer field key of f, if there, which
+// must be above zero.
+func (p *parser) positiveInt(f map[string]pair, key string, dst *int) {
+	p.intField(f, key, dst, func(v int) bool { return v > 0 }, "> 0")
+}
+
+// nonNegativeInt sets *dst to the integer field key of f, if there, which
+// must not be below zero.
+func (p *parser) nonNegativeInt(f map[string]pair, key string, dst *int) {
+	p.intField(f, key, dst, func(v int) bool { return v >= 0 }, ">= 0")
+}
+
+func (p *parser) intField(f map[string]pair, key string, dst *int, good func(int) bool, want string) {
+	e, ok := f[key]
+	if !ok {
+		return
+	}
+	if v, ok := p.int(e.val, key); ok {
+		if !good(v) {
+			p.errorf(e.val, "%s must be %s, got %d", key, want, v)
+		}
+		*dst = v
+	}
+}
+
+// readField sets *dst to what read makes of the field key of f, when f
+// has it (what read returns on an error too, as its callers want), and
+// returns the field.
+func readField[T any](f map[string]pair, key string, read func(*yaml.Node, string) (T, bool), dst *T) (pair, bool) {
+	e, ok := f[key]
+	if ok {
+		*dst, _ = read(e.val, key)
+	}
+	return e, ok
+}
+
+// allFields are the fields of what at n, as fields reads them, with an
+// error for each of known that is missing.
+func (p *parser) allFields(n *yaml.Node, what string, known []string) map[string]pair {
+	fs := p.fields(n, what, known)
+	if fs == nil {
+		return nil
+	}
+	for _, k := range known {
+		if _, ok := fs[k]; !ok {
+			p.errorf(n, "%s needs %s", what, k)
+		}
+	}
+	return fs
+}
+
 func (p *parser) fields(n *yaml.Node, what string, known []string) map[string]pair {
 	ps, ok := p.pairs(n, what)
 	if !ok {

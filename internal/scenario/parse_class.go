@@ -53,22 +53,8 @@ func (p *parser) class(n *yaml.Node) *Class {
 	} else {
 		p.errorf(p.resolve(n), "user has no name: add name:")
 	}
-	if e, ok := f["weight"]; ok {
-		if v, ok := p.int(e.val, "weight"); ok {
-			if v <= 0 {
-				p.errorf(e.val, "weight must be > 0, got %d", v)
-			}
-			c.Weight = v
-		}
-	}
-	if e, ok := f["count"]; ok {
-		if v, ok := p.int(e.val, "count"); ok {
-			if v < 0 {
-				p.errorf(e.val, "count must be >= 0, got %d", v)
-			}
-			c.Count = v
-		}
-	}
+	p.positiveInt(f, "weight", &c.Weight)
+	p.nonNegativeInt(f, "count", &c.Count)
 	if e, ok := f["wait"]; ok {
 		c.Wait = p.wait(e.val)
 	}
@@ -295,14 +281,7 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 	if e, ok := f["tags"]; ok {
 		t.Tags = p.tags(e.val)
 	}
-	if e, ok := f["weight"]; ok {
-		if v, ok := p.int(e.val, "weight"); ok {
-			if v <= 0 {
-				p.errorf(e.val, "weight must be > 0, got %d", v)
-			}
-			t.Weight = v
-		}
-	}
+	p.positiveInt(f, "weight", &t.Weight)
 	if sleepTask && !slices.ContainsFunc(methodKeys, func(m string) bool { _, ok := f[m]; return ok }) {
 		return nil
 	}

@@ -10,14 +10,7 @@ import (
 func (p *parser) load(n *yaml.Node) Load {
 	var l Load
 	f := p.fields(n, "load", loadKeys)
-	if e, ok := f["users"]; ok {
-		if v, ok := p.int(e.val, "users"); ok {
-			if v < 0 {
-				p.errorf(e.val, "users must be >= 0, got %d", v)
-			}
-			l.Users = v
-		}
-	}
+	p.nonNegativeInt(f, "users", &l.Users)
 	if e, ok := f["spawn_rate"]; ok {
 		if v, ok := p.float(e.val, "spawn_rate"); ok {
 			if v < 0 {
@@ -102,56 +95,31 @@ func (p *parser) load(n *yaml.Node) Load {
 	}
 	if e, ok := f["cycle"]; ok {
 		shapes++
-		cf := p.fields(e.val, "cycle", cycleKeys)
+		cf := p.allFields(e.val, "cycle", cycleKeys)
 		c := &shape.Cycle{}
 		if cf != nil {
-			for _, k := range cycleKeys {
-				if _, ok := cf[k]; !ok {
-					p.errorf(e.val, "cycle needs %s", k)
-				}
-			}
-			if v, ok := cf["min"]; ok {
-				c.Min, _ = p.float(v.val, "min")
-			}
-			if v, ok := cf["max"]; ok {
-				c.Max, _ = p.float(v.val, "max")
-			}
-			if v, ok := cf["period"]; ok {
-				c.Period, _ = p.duration(v.val, "period")
-			}
+			readField(cf, "min", p.float, &c.Min)
+			readField(cf, "max", p.float, &c.Max)
+			period, hasPeriod := readField(cf, "period", p.duration, &c.Period)
 			if c.Min < 0 || c.Max < c.Min {
 				p.errorf(e.val, "cycle wants 0 <= min <= max, got min %v, max %v", c.Min, c.Max)
 			}
-			if _, ok := cf["period"]; ok && c.Period <= 0 {
-				p.errorf(cf["period"].val, "cycle period must be > 0")
+			if hasPeriod && c.Period <= 0 {
+				p.errorf(period.val, "cycle period must be > 0")
 			}
 		}
 		l.Cycle = c
 	}
 	if e, ok := f["spike"]; ok {
 		shapes++
-		sf := p.fields(e.val, "spike", spikeKeys)
+		sf := p.allFields(e.val, "spike", spikeKeys)
 		sp := &shape.Spike{}
 		if sf != nil {
-			for _, k := range spikeKeys {
-				if _, ok := sf[k]; !ok {
-					p.errorf(e.val, "spike needs %s", k)
-				}
-			}
-			if v, ok := sf["base"]; ok {
-				sp.Base, _ = p.float(v.val, "base")
-			}
-			if v, ok := sf["peak"]; ok {
-				sp.Peak, _ = p.float(v.val, "peak")
-			}
-			if v, ok := sf["at"]; ok {
-				sp.At, _ = p.duration(v.val, "at")
-			}
-			if v, ok := sf["duration"]; ok {
-				sp.Duration, _ = p.duration(v.val, "duration")
-				if sp.Duration <= 0 {
-					p.errorf(v.val, "spike duration must be > 0")
-				}
+			readField(sf, "base", p.float, &sp.Base)
+			readField(sf, "peak", p.float, &sp.Peak)
+			readField(sf, "at", p.duration, &sp.At)
+			if v, ok := readField(sf, "duration", p.duration, &sp.Duration); ok && sp.Duration <= 0 {
+				p.errorf(v.val, "spike duration must be > 0")
 			}
 			if sp.Base < 0 || sp.Peak < 0 {
 				p.errorf(e.val, "spike base and peak must be >= 0")

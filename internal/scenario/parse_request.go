@@ -391,63 +391,65 @@ func (p *parser) compares(n *yaml.Node, path string) ([]compare, bool) {
 	good := true
 	for _, e := range ps {
 		m := compare{op: e.name}
-		switch e.name {
-		case "<", ">", "<=", ">=":
-			r, ok := p.scalar(e.val, e.name, "a number")
-			if !ok {
-				good = false
-				continue
-			}
-			if r.ShortTag() != "!!int" && r.ShortTag() != "!!float" {
-				p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
-				good = false
-				continue
-			}
-			v, ok := new(big.Float).SetPrec(256).SetString(strings.ReplaceAll(r.Value, "_", ""))
-			if !ok {
-				p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
-				good = false
-				continue
-			}
-			m.num, m.wantText = v, r.Value
-		case "in":
-			r := p.resolve(e.val)
-			if r == nil || r.Kind != yaml.SequenceNode || len(r.Content) == 0 {
-				p.errorf(e.val, "in wants a non-empty list of values")
-				good = false
-				continue
-			}
-			want, text, ok := p.jsonValue(e.val)
-			if !ok {
-				good = false
-				continue
-			}
-			m.list, m.wantText = want.([]any), text
-		case "equals":
-			want, text, ok := p.jsonValue(e.val)
-			if !ok {
-				good = false
-				continue
-			}
-			m.want, m.wantText = want, text
-		case "exists":
-			v, ok := p.bool(e.val, "exists")
-			if !ok {
-				good = false
-				continue
-			}
-			m.exists = v
-		case "matches":
-			re, ok := p.regex(e.val, "matches")
-			if !ok {
-				good = false
-				continue
-			}
-			m.re = re
+		if !p.compareValue(e, &m) {
+			good = false
+			continue
 		}
 		out = append(out, m)
 	}
 	return out, good && len(out) > 0
+}
+
+// compareValue reads the expected value of the comparison m (by its
+// operator) from e; false when it is not one.
+func (p *parser) compareValue(e pair, m *compare) bool {
+	switch e.name {
+	case "<", ">", "<=", ">=":
+		r, ok := p.scalar(e.val, e.name, "a number")
+		if !ok {
+			return false
+		}
+		if r.ShortTag() != "!!int" && r.ShortTag() != "!!float" {
+			p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
+			return false
+		}
+		v, ok := new(big.Float).SetPrec(256).SetString(strings.ReplaceAll(r.Value, "_", ""))
+		if !ok {
+			p.errorf(e.val, "%s wants a number, got %s", e.name, kindName(r))
+			return false
+		}
+		m.num, m.wantText = v, r.Value
+	case "in":
+		r := p.resolve(e.val)
+		if r == nil || r.Kind != yaml.SequenceNode || len(r.Content) == 0 {
+			p.errorf(e.val, "in wants a non-empty list of values")
+			return false
+		}
+		want, text, ok := p.jsonValue(e.val)
+		if !ok {
+			return false
+		}
+		m.list, m.wantText = want.([]any), text
+	case "equals":
+		want, text, ok := p.jsonValue(e.val)
+		if !ok {
+			return false
+		}
+		m.want, m.wantText = want, text
+	case "exists":
+		v, ok := p.bool(e.val, "exists")
+		if !ok {
+			return false
+		}
+		m.exists = v
+	case "matches":
+		re, ok := p.regex(e.val, "matches")
+		if !ok {
+			return false
+		}
+		m.re = re
+	}
+	return true
 }
 
 // regex compiles the regular expression in n.

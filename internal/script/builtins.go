@@ -95,39 +95,41 @@ func builtinBetween(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	return waitValue{horde.Between(a, z)}, nil
 }
 
-func builtinConstant(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// durationArg is the one positional argument of the builtin b (called
+// name in a bad value's error) as a duration.
+func durationArg(name string, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (time.Duration, error) {
 	var x starlark.Value
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
-		return nil, err
+		return 0, err
 	}
 	d, err := toDuration(x)
 	if err != nil {
-		return nil, fmt.Errorf("constant: %w", err)
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}
+
+func builtinConstant(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	d, err := durationArg("constant", b, args, kwargs)
+	if err != nil {
+		return nil, err
 	}
 	return waitValue{horde.Constant(d)}, nil
 }
 
 func builtinPacing(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
-		return nil, err
-	}
-	d, err := toDuration(x)
+	d, err := durationArg("pacing", b, args, kwargs)
 	if err != nil {
-		return nil, fmt.Errorf("pacing: %w", err)
+		return nil, err
 	}
 	return waitValue{horde.Pacing(d)}, nil
 }
 
 // builtinSleep pauses the user; a stop or the task's timeout ends it early.
 func builtinSleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
-		return nil, err
-	}
-	d, err := toDuration(x)
+	d, err := durationArg("sleep", b, args, kwargs)
 	if err != nil {
-		return nil, fmt.Errorf("sleep: %w", err)
+		return nil, err
 	}
 	r := runnerOf(thread)
 	if r == nil {

@@ -116,12 +116,8 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	} else {
 		o.Worse = -1
 	}
-	if !(o.FailPct > 0) {
-		o.FailPct = DefaultDegradationPct
-	}
-	if !(o.Alpha > 0) {
-		o.Alpha = DefaultAlpha
-	}
+	positiveOr(&o.FailPct, DefaultDegradationPct)
+	positiveOr(&o.Alpha, DefaultAlpha)
 	r := DriftResult{Name: name, Status: Pass, P: 1}
 	pts, r.Dropped = Clean(pts)
 	kept, warm := cutWarmup(pts, o.Warmup)

@@ -1039,27 +1039,13 @@ func cutWarmup(pts []Point, warm time.Duration) ([]Point, time.Duration) {
 }
 
 func (o LeakOptions) withDefaults() LeakOptions {
-	if !(o.Alpha > 0) {
-		o.Alpha = DefaultLeakAlpha
-	}
-	if !(o.LateAlpha > 0) {
-		o.LateAlpha = DefaultLateAlpha
-	}
-	if !(o.MinGrowth > 0) {
-		o.MinGrowth = DefaultMinGrowth
-	}
-	if !(o.FailGrowth > 0) {
-		o.FailGrowth = DefaultFailGrowth
-	}
-	if !(o.FailPerHour > 0) {
-		o.FailPerHour = DefaultFailPerHour
-	}
-	if !(o.LongFailPerHour > 0) {
-		o.LongFailPerHour = DefaultLongFailPerHour
-	}
-	if !(o.RestartRise > 0) {
-		o.RestartRise = DefaultRestartRise
-	}
+	positiveOr(&o.Alpha, DefaultLeakAlpha)
+	positiveOr(&o.LateAlpha, DefaultLateAlpha)
+	positiveOr(&o.MinGrowth, DefaultMinGrowth)
+	positiveOr(&o.FailGrowth, DefaultFailGrowth)
+	positiveOr(&o.FailPerHour, DefaultFailPerHour)
+	positiveOr(&o.LongFailPerHour, DefaultLongFailPerHour)
+	positiveOr(&o.RestartRise, DefaultRestartRise)
 	if o.MinRestartEvery <= 0 {
 		o.MinRestartEvery = DefaultMinRestartEvery
 	}
@@ -1070,6 +1056,13 @@ func (o LeakOptions) withDefaults() LeakOptions {
 		o.Unit = UnitBytes
 	}
 	return o
+}
+
+// positiveOr sets *v to def unless it is above zero (NaN is not).
+func positiveOr(v *float64, def float64) {
+	if !(*v > 0) {
+		*v = def
+	}
 }
 
 func round(d time.Duration) time.Duration {

@@ -58,28 +58,15 @@ const maxPoints = 600
 // (the medians of consecutive runs of points), so any n is answered in
 // milliseconds.
 func TheilSen(xs, ys []float64) (slope, intercept float64) {
-	n := min(len(xs), len(ys))
-	xs, ys = xs[:n], ys[:n]
-	if n > 2000 {
-		xs, ys = reduceXY(xs, ys, maxPoints)
-		n = len(xs)
-	}
+	xs, ys = pairsToFit(xs, ys)
+	n := len(xs)
 	if n < 2 {
 		if n == 1 && isFinite(ys[0]) {
 			return 0, ys[0]
 		}
 		return 0, 0
 	}
-	slopes := make([]float64, 0, n*(n-1)/2)
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if dx := xs[j] - xs[i]; dx != 0 {
-				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
-					slopes = append(slopes, s)
-				}
-			}
-		}
-	}
+	slopes := pairSlopes(xs, ys)
 	if len(slopes) == 0 {
 		if m := median(finite(ys)); isFinite(m) {
 			return 0, m
@@ -97,6 +84,34 @@ func TheilSen(xs, ys []float64) (slope, intercept float64) {
 		return slope, 0
 	}
 	return slope, median(res)
+}
+
+// pairsToFit cuts xs and ys to the same length and reduces more than 2,000
+// points to maxPoints, for the O(n²) slope estimates.
+func pairsToFit(xs, ys []float64) ([]float64, []float64) {
+	n := min(len(xs), len(ys))
+	xs, ys = xs[:n], ys[:n]
+	if n > 2000 {
+		xs, ys = reduceXY(xs, ys, maxPoints)
+	}
+	return xs, ys
+}
+
+// pairSlopes are the finite slopes between every two points of (xs, ys)
+// with different xs.
+func pairSlopes(xs, ys []float64) []float64 {
+	n := len(xs)
+	slopes := make([]float64, 0, n*(n-1)/2)
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if dx := xs[j] - xs[i]; dx != 0 {
+				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
+					slopes = append(slopes, s)
+				}
+			}
+		}
+	}
+	return slopes
 }
 
 // reduceXY replaces runs of consecutive points by their medians, to at
@@ -545,25 +560,12 @@ func saturating(xs, ys []float64) (better bool, endSlope float64) {
 // for autocorrelation as MannKendallHR does. With fewer than three
 // points it is (−Inf, +Inf).
 func SenInterval(xs, ys []float64, z float64) (lo, hi float64) {
-	n := min(len(xs), len(ys))
-	xs, ys = xs[:n], ys[:n]
-	if n > 2000 {
-		xs, ys = reduceXY(xs, ys, maxPoints)
-		n = len(xs)
-	}
+	xs, ys = pairsToFit(xs, ys)
+	n := len(xs)
 	if n < 3 {
 		return math.Inf(-1), math.Inf(1)
 	}
-	slopes := make([]float64, 0, n*(n-1)/2)
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if dx := xs[j] - xs[i]; dx != 0 {
-				if s := (ys[j] - ys[i]) / dx; isFinite(s) {
-					slopes = append(slopes, s)
-				}
-			}
-		}
-	}
+	slopes := pairSlopes(xs, ys)
 	if len(slopes) < 3 {
 		return math.Inf(-1), math.Inf(1)
 	}

@@ -252,30 +252,26 @@ func newLocustEntry(e *stats.Entry, method *string) locustEntry {
 }
 
 func (s *Server) statsCSV(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := report.WriteStatsCSV(&buf, s.rc.Snapshot()); err != nil {
-		s.serverError(w, err)
-		return
-	}
-	writeCSV(w, "text/csv", "attachment;filename=requests_"+pyTimestamp(time.Now())+".csv", buf.String())
+	s.serveCSV(w, "requests", func(b *bytes.Buffer) error { return report.WriteStatsCSV(b, s.rc.Snapshot()) })
 }
 
 func (s *Server) failuresCSV(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := report.WriteFailuresCSV(&buf, s.rc.Snapshot()); err != nil {
-		s.serverError(w, err)
-		return
-	}
-	writeCSV(w, "text/csv", "attachment;filename=failures_"+pyTimestamp(time.Now())+".csv", buf.String())
+	s.serveCSV(w, "failures", func(b *bytes.Buffer) error { return report.WriteFailuresCSV(b, s.rc.Snapshot()) })
 }
 
 func (s *Server) exceptionsCSV(w http.ResponseWriter, r *http.Request) {
+	s.serveCSV(w, "exceptions", func(b *bytes.Buffer) error { return report.WriteExceptionsCSV(b, s.rc.Exceptions()) })
+}
+
+// serveCSV serves what write makes as a CSV attachment named as Locust
+// names it (name_<timestamp>.csv).
+func (s *Server) serveCSV(w http.ResponseWriter, name string, write func(*bytes.Buffer) error) {
 	var buf bytes.Buffer
-	if err := report.WriteExceptionsCSV(&buf, s.rc.Exceptions()); err != nil {
+	if err := write(&buf); err != nil {
 		s.serverError(w, err)
 		return
 	}
-	writeCSV(w, "text/csv", "attachment;filename=exceptions_"+pyTimestamp(time.Now())+".csv", buf.String())
+	writeCSV(w, "text/csv", "attachment;filename="+name+"_"+pyTimestamp(time.Now())+".csv", buf.String())
 }
 
 // historyCSV serves the on-disk --csv-full-history file, as Locust does

@@ -88,25 +88,24 @@ func (s *shared) Row(ctx context.Context, feeder string) (int, bool, error) {
 }
 
 // Seq implements engine.Shared.
-func (s *shared) Seq() (int64, error) {
+func (s *shared) Seq() (int64, error) { return s.counter(cluster.CounterSeq) }
+
+// UserID implements engine.Shared.
+func (s *shared) UserID() (int, error) {
+	v, err := s.counter(cluster.CounterVU)
+	return int(v), err
+}
+
+// counter is the next value of the run-wide counter name; errRunOver
+// once the run has ended.
+func (s *shared) counter(name string) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), leaseWait)
 	defer cancel()
-	v, ok, err := s.get(ctx, "c:"+cluster.CounterSeq)
+	v, ok, err := s.get(ctx, "c:"+name)
 	if err == nil && !ok {
 		err = errRunOver
 	}
 	return v, err
-}
-
-// UserID implements engine.Shared.
-func (s *shared) UserID() (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), leaseWait)
-	defer cancel()
-	v, ok, err := s.get(ctx, "c:"+cluster.CounterVU)
-	if err == nil && !ok {
-		err = errRunOver
-	}
-	return int(v), err
 }
 
 // get takes the next value of a lease: at once when the worker holds one,
