@@ -39,8 +39,8 @@ fi
 echo "== go vet"
 go vet -tags e2e ./...
 
-echo "== go test (race detector)"
-go test -race -count=1 -timeout 20m -tags e2e ./...
+echo "== go test (race detector; -parallel 4: the end-to-end tests marked parallel mostly wait on their runs)"
+go test -race -count=1 -parallel 4 -timeout 45m -tags e2e ./...
 
 echo "== fuzz (seed corpus plus ${FUZZ_TIME:=10s} of new inputs each)"
 for pkg in $(go list -tags e2e ./...); do

@@ -97,7 +97,7 @@ func TestMetrics_HeadlessHistogramWindowP95(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("percentiles: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, ": 1 minutes from") {
+	if !strings.Contains(errOut, ": 1 minutes") {
 		t.Fatalf("percentiles: not one minute: %s", errOut)
 	}
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()

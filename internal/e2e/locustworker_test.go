@@ -49,6 +49,7 @@ func startLocustWorker(t *testing.T, dir string, port int) *proc {
 // request names and their weights (3:2:1:1 within sampling error), no
 // 401, one logout per login, and the users split over both workers.
 func TestLocustWorkers_Seed(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -107,6 +108,7 @@ func TestLocustWorkers_Seed(t *testing.T) {
 // kill -9 of one of two Locust workers: its users run on the other within
 // 10 s.
 func TestLocustWorkers_KillOne(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -144,6 +146,7 @@ func TestLocustWorkers_KillOne(t *testing.T) {
 // A horde worker (given the seed as a YAML scenario) and a Locust worker
 // (the seed's locustfile) in one swarm share the users.
 func TestLocustWorkers_MixedSwarm(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -179,6 +182,7 @@ func TestLocustWorkers_MixedSwarm(t *testing.T) {
 // Locust workers, a third worker joining mid-run gets its share at once,
 // and /stop ends the run with one logout per login.
 func TestLocustWorkers_WebLifecycle(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -228,6 +232,7 @@ func TestLocustWorkers_WebLifecycle(t *testing.T) {
 // -T and class names reach Locust workers: only the tagged task of the
 // named class runs.
 func TestLocustWorkers_TagsAndClasses(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -275,6 +280,7 @@ class B(HttpUser):
 // taken in by their ids, the run goes on with their users and ends when it
 // would have, and the stop still collects one logout per login.
 func TestLocustWorkers_MasterRestart(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	dir := t.TempDir()
@@ -344,6 +350,7 @@ func TestLocustWorkers_MasterRestart(t *testing.T) {
 // run: a spawn late by up to 2 s keeps it so) completes and is counted with
 // --stop-timeout 10s, and is cut off and not counted without it.
 func TestLocustWorkers_StopTimeout(t *testing.T) {
+	t.Parallel()
 	locustBin(t)
 	host := startTarget(t)
 	const users = 4

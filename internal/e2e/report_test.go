@@ -90,7 +90,9 @@ func TestReport_SoakChartsInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, dir, "soak.yaml", reportScenario)
 	runs := filepath.Join(dir, "runs")
-	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", "25s", "--warmup", "5s",
+	// 35 s: the latency check's warm-up covers the first full statistics
+	// window (10 s), and it fits its trend on what follows.
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", "35s", "--warmup", "5s",
 		"-H", host, "--scrape", "http://"+admin+"/metrics", "--only-summary", "--runs-dir", runs)
 	if code := p.wait(t, 60*time.Second); code != 1 {
 		t.Errorf("run: exit code %d, want 1 (the memory threshold fails)\n%s\n%s", code, p.stdout, p.stderr)

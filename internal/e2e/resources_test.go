@@ -73,6 +73,10 @@ var forecastRE = regexp.MustCompile(`reaches its limit of [0-9,.]+(?: [KMGT]iB| 
 // threshold fails where the forecast is within a week.
 func TestResources_KnobsFailNamingTheResource(t *testing.T) {
 	t.Parallel()
+	// Every knob at once (t.Run from goroutines: these runs mostly wait,
+	// and go test runs only GOMAXPROCS parallel tests at a time).
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, tt := range []struct {
 		name     string
 		args     []string
@@ -85,8 +89,9 @@ func TestResources_KnobsFailNamingTheResource(t *testing.T) {
 		{"disk", []string{"--write-dir", "WRITEDIR", "--write-bytes-per-second", "3000000", "--write-max", "1000000000"}, "disk used", true},
 		{"cpu", []string{"--cpu-per-request", "100us", "--cpu-growth", "600us"}, "cpu per request", false},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		wg.Add(1)
+		go t.Run(tt.name, func(t *testing.T) {
+			defer wg.Done()
 			for i, a := range tt.args {
 				if a == "WRITEDIR" {
 					tt.args[i] = t.TempDir()
@@ -138,9 +143,15 @@ func TestResources_CleanTargetPasses(t *testing.T) {
 	var mu sync.Mutex
 	bad := 0
 	t.Run("runs", func(t *testing.T) {
+		// The ten runs at once (t.Run from goroutines, not t.Parallel:
+		// go test runs only GOMAXPROCS parallel tests at a time, and these
+		// mostly wait).
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		for i := range 10 {
-			t.Run(fmt.Sprint(i), func(t *testing.T) {
-				t.Parallel()
+			wg.Add(1)
+			go t.Run(fmt.Sprint(i), func(t *testing.T) {
+				defer wg.Done()
 				_, verdict, vs := runResourceSoak(t, "45s")
 				n := 0
 				for _, v := range vs {

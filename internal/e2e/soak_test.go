@@ -70,8 +70,10 @@ func TestSoak_LeakFailsTheRun(t *testing.T) {
 		wantCode int
 		want     string
 	}{
-		{"leaking target", "2000000", 1, "FAIL  threshold  target.memory_growth < 10%"},
-		{"healthy target", "0", 0, "PASS  threshold  target.memory_growth < 10%"},
+		{"leaking target", "2000000", 1, `FAIL  threshold  target\.memory_growth < 10%`},
+		// 25 s after the warm-up can be too early to tell a healthy heap
+		// still growing to its size from a leak: inconclusive, never fail.
+		{"healthy target", "0", 0, `(PASS|INCONCLUSIVE)  threshold  target\.memory_growth < 10%`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -90,7 +92,7 @@ func TestSoak_LeakFailsTheRun(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d", code, tt.wantCode)
 			}
-			if !strings.Contains(out, tt.want) {
+			if !regexp.MustCompile(tt.want).MatchString(out) {
 				t.Errorf("verdict lacks %q", tt.want)
 			}
 			leakCheck := strings.Contains(out, "FAIL  check      memory leak")

@@ -106,7 +106,8 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 // Mann–Kendall (Hamed–Rao corrected). A change past FailPct in the bad
 // direction fails when the trend is significant and warns when it is not
 // (a jump that did not last); half of it with a significant trend warns;
-// a recovered incident alone warns.
+// recovered incidents warn when they recur (3 or more) or take more than
+// a tenth of the window, and are only reported otherwise.
 func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	if o.Worse == 0 {
 		o.Worse = 1
@@ -166,7 +167,13 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		r.Status = Warn
 		r.Reason = fmt.Sprintf("%s drifts (%+.1f%s along the trend, %+.1f%s last quarter vs first, p=%.2g), below the %.0f%s that fails", name, r.SlopeChangePct, unit, r.ChangePct, unit, p, o.FailPct, unit)
 	case len(r.Incidents) > 0:
-		r.Status = Warn
+		// An incident that recovered is reported; it warns only when they
+		// recur (3 or more) or take more than a tenth of the window: one
+		// short spike (a collection, a neighbour on the machine) is what a
+		// healthy service shows, and a warning on it would be ignored.
+		if len(r.Incidents) >= 3 || incidentTime(r.Incidents) > r.Window/10 {
+			r.Status = Warn
+		}
 		in := r.Incidents[0]
 		span := fmt.Sprintf("from %s to %s", round(in.From.Sub(kept[0].T)), round(in.To.Sub(kept[0].T)))
 		if !in.To.After(in.From) {
@@ -255,6 +262,16 @@ func incidents(t0 time.Time, xs, ys []float64, o DriftOptions) ([]float64, []flo
 		}
 	}
 	return kx, ky, out
+}
+
+// incidentTime is how long the incidents lasted in all (an incident of one
+// bucket counts as none).
+func incidentTime(in []Incident) time.Duration {
+	var d time.Duration
+	for _, i := range in {
+		d += i.To.Sub(i.From)
+	}
+	return d
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
