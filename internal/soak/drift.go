@@ -171,7 +171,15 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		// recur (3 or more) or take more than a tenth of the window: one
 		// short spike (a collection, a neighbour on the machine) is what a
 		// healthy service shows, and a warning on it would be ignored.
-		if len(r.Incidents) >= 3 || incidentTime(r.Incidents) > r.Window/10 {
+		// One that starts at the window's first bucket is the tail of the
+		// ramp the warm-up did not cover: reported, never a warning alone.
+		var inside []Incident
+		for _, in := range r.Incidents {
+			if in.From.Sub(kept[0].T) > r.Window/envelopeBuckets {
+				inside = append(inside, in)
+			}
+		}
+		if len(inside) >= 3 || incidentTime(inside) > r.Window/10 {
 			r.Status = Warn
 		}
 		in := r.Incidents[0]
