@@ -78,7 +78,9 @@ func TestLocustfile_Corpus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			p := start(t, dir, nil, hordeBin, "run", f, "--headless", "-u", "4", "-r", "4", "-t", "6s",
+			// 40 users: each picks its first task at random by weight (quickstart's
+			// 1:3 left all of four users in its 10-second task in a third of runs).
+			p := start(t, dir, nil, hordeBin, "run", f, "--headless", "-u", "40", "-r", "40", "-t", "6s",
 				"-H", srv.URL, "--json", filepath.Join(dir, "run.json"), "--only-summary")
 			code := p.wait(t, 60*time.Second)
 			lost := strings.Contains(p.stderr.String(), "not converted: ")
