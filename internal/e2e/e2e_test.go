@@ -40,6 +40,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(buildDir)
+	// Every run records a file under --runs-dir (default ./runs): keep the
+	// tests' runs out of the repository, in a directory of this test binary's
+	// own (a shared one was emptied by a second `go test` on the machine).
+	os.Setenv("HORDE_RUNS_DIR", filepath.Join(buildDir, "runs"))
 	repoRoot, err = filepath.Abs("../..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -14,14 +14,10 @@ import (
 	"time"
 )
 
-// Every run records a file under --runs-dir (default ./runs); keep the
-// other tests' runs out of the repository.
+// Masters killed by a test's cleanup leave unfinished runs in the runs
+// directory (TestMain gives every test binary its own): only the resume test
+// resumes (with --resume on its command line).
 func init() {
-	dir := filepath.Join(os.TempDir(), "horde-e2e-runs")
-	os.RemoveAll(dir)
-	os.Setenv("HORDE_RUNS_DIR", dir)
-	// Masters killed by a test's cleanup leave unfinished runs there: only
-	// the resume test resumes (with --resume on its command line).
 	os.Setenv("HORDE_RESUME", "false")
 }
 
