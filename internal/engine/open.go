@@ -5,7 +5,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/horde-load/horde"
 	"github.com/horde-load/horde/internal/shape"
 )
 
@@ -28,12 +27,13 @@ const (
 func (e *Engine) runOpen(ctx context.Context) error {
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
+	e.base, e.root = base, context.WithoutCancel(base)
 
 	pre, maxVUs := e.poolSize()
 	// A send on work succeeds only when a user is idle and waiting for it.
 	work := make(chan time.Time)
 	for range pre {
-		e.spawnOpen(base, work, time.Time{})
+		e.spawnOpen(work, time.Time{})
 	}
 	if e.cfg.OnRampDone != nil {
 		e.cfg.OnRampDone(pre)
@@ -92,7 +92,7 @@ loop:
 		case work <- intended:
 		default:
 			if int(e.running.Load()) < maxVUs {
-				e.spawnOpen(base, work, intended)
+				e.spawnOpen(work, intended)
 			} else {
 				e.dropped.Add(1)
 			}
@@ -145,34 +145,36 @@ func (e *Engine) poolSize() (pre, maxVUs int) {
 
 // spawnOpen starts one open-model user, with a first iteration when first
 // is not zero.
-func (e *Engine) spawnOpen(ctx context.Context, work <-chan time.Time, first time.Time) {
-	u, taskCtx := e.addUser(ctx, true, -1)
-	go e.runOpenUser(ctx, taskCtx, u, work, first)
+func (e *Engine) spawnOpen(work <-chan time.Time, first time.Time) {
+	u := e.addUser(true, -1)
+	go e.runOpenUser(u, work, first)
 }
 
-// runOpenUser runs iterations handed to it, under taskCtx, until it is
-// stopped; its on_stop runs under ctx (the engine's).
-func (e *Engine) runOpenUser(ctx, taskCtx context.Context, u *vuser, work <-chan time.Time, first time.Time) {
-	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, _ *horde.Class) {
-		next := first
-		for !u.stopped() {
+// runOpenUser runs u's on_start, then iterations handed to it until it is
+// stopped, then ends it (on_stop).
+func (e *Engine) runOpenUser(u *vuser, work <-chan time.Time, first time.Time) {
+	e.start(u)
+	next := first
+	for !u.stopped() {
+		if next.IsZero() {
+			select {
+			case next = <-work:
+			case <-u.stop:
+			}
 			if next.IsZero() {
-				select {
-				case next = <-work:
-				case <-u.stop:
-					return
-				}
+				break
 			}
-			lag := max(time.Since(next), 0)
-			e.noteLag(lag)
-			u.lag = lag
-			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
-				e.exception(err)
-			}
-			u.lag = 0
-			next = time.Time{}
 		}
-	})
+		lag := max(time.Since(next), 0)
+		e.noteLag(lag)
+		u.lag = lag
+		if err := e.call(func() error { return u.impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			e.exception(err)
+		}
+		u.lag = 0
+		next = time.Time{}
+	}
+	e.end(u)
 }
 
 func (e *Engine) noteLag(lag time.Duration) {
