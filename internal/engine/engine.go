@@ -35,9 +35,17 @@ const DefaultOnStopTimeout = cluster.OnStopGrace
 // freed memory to the OS at once.
 const releaseAfterRamp = 1000
 
-// releaseDelays are when, after a large ramp-up finished, the engine
-// returns freed memory to the OS again.
-var releaseDelays = []time.Duration{3 * time.Second, 10 * time.Second}
+// After a large ramp-up the engine returns freed memory to the OS at once
+// and again once the users have settled: when at most one in settledShare
+// is busy (not parked in a long wait), checked every settleCheck for at
+// most settleChecks times (then once more, settled or not). A ramp whose users take long to connect (a busy
+// machine, a slow target) would otherwise keep its garbage: parked users
+// allocate nothing, so no GC comes for minutes.
+const (
+	settledShare = 20
+	settleCheck  = 500 * time.Millisecond
+	settleChecks = 240
+)
 
 // releaseMemory collects twice (the second empties the sync.Pools' victim
 // caches) and returns the free pages to the OS.
@@ -124,6 +132,7 @@ type Engine struct {
 	excOthers int64
 	perClass  []atomic.Int64
 	done      atomic.Int64 // users that ran their Iterations and ended
+	busy      atomic.Int64 // closed-model users with a goroutine (not parked)
 
 	// base is the context of the users' on_stop (cancelled when on_stop
 	// overran its budget everywhere); root is base without its
@@ -353,10 +362,7 @@ func (e *Engine) Run(ctx context.Context) error {
 					// Idle users allocate nothing, so no GC would come for
 					// minutes; and the buffer pools (sync.Pool) drop what
 					// they hold only at the second GC after a release.
-					go releaseMemory()
-					for _, d := range releaseDelays {
-						time.AfterFunc(d, releaseMemory)
-					}
+					go e.releaseWhenSettled(ctx)
 				}
 			}
 		default:
@@ -397,6 +403,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-timerC(timer, wait >= 0):
 		}
 	}
+}
+
+// releaseWhenSettled returns freed memory to the OS now, and again once the
+// users have settled (see settledShare).
+func (e *Engine) releaseWhenSettled(ctx context.Context) {
+	releaseMemory()
+	t := time.NewTicker(settleCheck)
+	defer t.Stop()
+	for range settleChecks {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if e.busy.Load()*settledShare <= e.running.Load() {
+			break
+		}
+	}
+	releaseMemory()
 }
 
 // shapeStep is how often a dynamic closed-model shape updates the target.
@@ -583,6 +608,7 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 // runUser runs a closed-model user: its on_start, then its tasks with
 // waits between them until it is stopped (tasks).
 func (e *Engine) runUser(u *vuser) {
+	e.busy.Add(1)
 	e.start(u)
 	e.tasks(u)
 }
@@ -616,6 +642,7 @@ func (e *Engine) tasks(u *vuser) {
 		}
 		if wait >= parkAfter {
 			if e.park(u, wait) {
+				e.busy.Add(-1)
 				return
 			}
 			break
@@ -630,6 +657,7 @@ func (e *Engine) tasks(u *vuser) {
 		case <-u.stop: // the loop's condition ends it
 		}
 	}
+	e.busy.Add(-1)
 	e.end(u)
 }
 
@@ -648,6 +676,7 @@ func (e *Engine) park(u *vuser, d time.Duration) bool {
 	if u.wake == nil {
 		u.wake = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 			if u.parked.CompareAndSwap(true, false) {
+				e.busy.Add(1)
 				e.tasks(u)
 			}
 		})
