@@ -505,7 +505,10 @@ done
 established() { { ss -Htn state established "( sport = :$PORT )" 2>/dev/null || true; } | wc -l; }
 
 # idle_run NAME USERS CMD...: starts CMD (bounded by its own -t and by timeout), waits until
-# nginx holds ~USERS connections (at most 30 s), then reads the generator's memory.
+# nginx holds ~USERS connections (at most the run's -t less 20 s, and at least 30 s), then
+# until the generator has settled (under 5 % of a core over a second, at most 15 s: on a busy
+# machine the last connects and the memory release after the ramp come late), then reads the
+# generator's memory.
 IDLE_RESULTS=$TMP/idle.tsv
 : >"$IDLE_RESULTS"
 idle_run() {
@@ -522,8 +525,8 @@ idle_run() {
 		sleep 0.1
 	done
 	[[ -n $gpid ]] || { log "$name did not start"; wait "$tpid" || true; return 0; }
-	local start=$SECONDS
-	while ((SECONDS - start < 30)); do
+	local start=$SECONDS limit=$((IDLE_S - 20 > 30 ? IDLE_S - 20 : 30))
+	while ((SECONDS - start < limit)); do
 		conns=$(established)
 		((conns * 100 >= users * 99)) && break
 		kill -0 "$gpid" 2>/dev/null || break
@@ -531,6 +534,14 @@ idle_run() {
 	done
 	waited=$((SECONDS - start))
 	sleep 3 # let the last users settle into their wait
+	local t0 t1 settle
+	for settle in $(seq 15); do
+		t0=$(awk '{print $14 + $15}' "/proc/$gpid/stat" 2>/dev/null) || break
+		sleep 1
+		t1=$(awk '{print $14 + $15}' "/proc/$gpid/stat" 2>/dev/null) || break
+		# under 5 % of a core: (t1 - t0) ticks of 1/CLK_TCK s in 1 s
+		(((t1 - t0) * 20 < CLK_TCK)) && break
+	done
 	conns=$(established)
 	if kill -0 "$gpid" 2>/dev/null; then
 		rss=$(awk '/^VmRSS:/{print $2}' "/proc/$gpid/status")
