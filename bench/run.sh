@@ -24,7 +24,9 @@
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
 #   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
-#   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s)
+#   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s); the connections are awaited
+#                         for up to this less 20 s (at least 30 s): give 19,000 users on a
+#                         busy machine 120s
 #   BENCH_LOCUST_IDLE_USERS  Locust FastHttpUser users of the same test (default 1000; 0 skips it)
 #   BENCH_SCRIPT_USERS    users of the scripted-users test: horde's plain GET and the seed
 #                         workload (examples/seed-api.yaml and .star without waits) against the
