@@ -24,7 +24,9 @@
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
 #   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
-#   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s)
+#   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s); the connections are awaited
+#                         for up to this less 20 s (at least 30 s): give 19,000 users on a
+#                         busy machine 120s
 #   BENCH_LOCUST_IDLE_USERS  Locust FastHttpUser users of the same test (default 1000; 0 skips it)
 #   BENCH_SCRIPT_USERS    users of the scripted-users test: horde's plain GET and the seed
 #                         workload (examples/seed-api.yaml and .star without waits) against the
@@ -505,7 +507,10 @@ done
 established() { { ss -Htn state established "( sport = :$PORT )" 2>/dev/null || true; } | wc -l; }
 
 # idle_run NAME USERS CMD...: starts CMD (bounded by its own -t and by timeout), waits until
-# nginx holds ~USERS connections (at most 30 s), then reads the generator's memory.
+# nginx holds ~USERS connections (at most the run's -t less 20 s, and at least 30 s), then
+# until the generator has settled (under 5 % of a core over a second, at most 15 s: on a busy
+# machine the last connects and the memory release after the ramp come late), then reads the
+# generator's memory.
 IDLE_RESULTS=$TMP/idle.tsv
 : >"$IDLE_RESULTS"
 idle_run() {
@@ -522,8 +527,8 @@ idle_run() {
 		sleep 0.1
 	done
 	[[ -n $gpid ]] || { log "$name did not start"; wait "$tpid" || true; return 0; }
-	local start=$SECONDS
-	while ((SECONDS - start < 30)); do
+	local start=$SECONDS limit=$((IDLE_S - 20 > 30 ? IDLE_S - 20 : 30))
+	while ((SECONDS - start < limit)); do
 		conns=$(established)
 		((conns * 100 >= users * 99)) && break
 		kill -0 "$gpid" 2>/dev/null || break
@@ -531,6 +536,14 @@ idle_run() {
 	done
 	waited=$((SECONDS - start))
 	sleep 3 # let the last users settle into their wait
+	local t0 t1 settle
+	for settle in $(seq 15); do
+		t0=$(awk '{print $14 + $15}' "/proc/$gpid/stat" 2>/dev/null) || break
+		sleep 1
+		t1=$(awk '{print $14 + $15}' "/proc/$gpid/stat" 2>/dev/null) || break
+		# under 5 % of a core: (t1 - t0) ticks of 1/CLK_TCK s in 1 s
+		(((t1 - t0) * 20 < CLK_TCK)) && break
+	done
 	conns=$(established)
 	if kill -0 "$gpid" 2>/dev/null; then
 		rss=$(awk '/^VmRSS:/{print $2}' "/proc/$gpid/status")

@@ -35,9 +35,17 @@ const DefaultOnStopTimeout = cluster.OnStopGrace
 // freed memory to the OS at once.
 const releaseAfterRamp = 1000
 
-// releaseDelays are when, after a large ramp-up finished, the engine
-// returns freed memory to the OS again.
-var releaseDelays = []time.Duration{3 * time.Second, 10 * time.Second}
+// After a large ramp-up the engine returns freed memory to the OS at once
+// and again once the users have settled: when at most one in settledShare
+// is busy (not parked in a long wait), checked every settleCheck for at
+// most settleChecks times (then once more, settled or not). A ramp whose users take long to connect (a busy
+// machine, a slow target) would otherwise keep its garbage: parked users
+// allocate nothing, so no GC comes for minutes.
+const (
+	settledShare = 20
+	settleCheck  = 500 * time.Millisecond
+	settleChecks = 240
+)
 
 // releaseMemory collects twice (the second empties the sync.Pools' victim
 // caches) and returns the free pages to the OS.
@@ -45,6 +53,12 @@ func releaseMemory() {
 	runtime.GC()
 	debug.FreeOSMemory()
 }
+
+// parkAfter is the shortest wait between tasks for which a closed-model
+// user gives up its goroutine: it parks (Engine.park) and a timer starts a
+// fresh goroutine to resume it, so that a waiting user holds no stack.
+// Shorter waits sleep on the user's goroutine, sparing the spawn.
+const parkAfter = 10 * time.Millisecond
 
 // maxExceptions caps the distinct exception messages kept.
 const maxExceptions = 100
@@ -118,6 +132,14 @@ type Engine struct {
 	excOthers int64
 	perClass  []atomic.Int64
 	done      atomic.Int64 // users that ran their Iterations and ended
+	busy      atomic.Int64 // closed-model users with a goroutine (not parked)
+
+	// base is the context of the users' on_stop (cancelled when on_stop
+	// overran its budget everywhere); root is base without its
+	// cancellation, the parent of every user's task context (a user's task
+	// is cut by its own cancel, so base holds no registration per user).
+	// Both are set by Run before the first user starts.
+	base, root context.Context
 
 	// open model
 	openStart  time.Time    // the shape's time origin; guarded by mu
@@ -306,6 +328,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
+	e.base, e.root = base, context.WithoutCancel(base)
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -339,10 +362,7 @@ func (e *Engine) Run(ctx context.Context) error {
 					// Idle users allocate nothing, so no GC would come for
 					// minutes; and the buffer pools (sync.Pool) drop what
 					// they hold only at the second GC after a release.
-					go releaseMemory()
-					for _, d := range releaseDelays {
-						time.AfterFunc(d, releaseMemory)
-					}
+					go e.releaseWhenSettled(ctx)
 				}
 			}
 		default:
@@ -355,7 +375,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			n := min(due, pending)
 			for range n {
-				if !e.step(base) {
+				if !e.step() {
 					break
 				}
 				startedAtRamp++
@@ -383,6 +403,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-timerC(timer, wait >= 0):
 		}
 	}
+}
+
+// releaseWhenSettled returns freed memory to the OS now, and again once the
+// users have settled (see settledShare).
+func (e *Engine) releaseWhenSettled(ctx context.Context) {
+	releaseMemory()
+	t := time.NewTicker(settleCheck)
+	defer t.Stop()
+	for range settleChecks {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if e.busy.Load()*settledShare <= e.running.Load() {
+			break
+		}
+	}
+	releaseMemory()
 }
 
 // shapeStep is how often a dynamic closed-model shape updates the target.
@@ -426,7 +465,7 @@ func (e *Engine) pendingLocked() int {
 // it starts a user; otherwise it stops one of a class above its count (so a
 // change of mix alternates a stop and a start and the total stays near the
 // target).
-func (e *Engine) step(base context.Context) bool {
+func (e *Engine) step() bool {
 	e.mu.Lock()
 	have, want := 0, 0
 	below, above := false, false
@@ -440,8 +479,8 @@ func (e *Engine) step(base context.Context) bool {
 	case below && (have < want || !above):
 		c := e.nextClassLocked()
 		e.mu.Unlock()
-		u, taskCtx := e.addUser(base, false, c)
-		go e.runUser(base, taskCtx, u)
+		u := e.addUser(false, c)
+		go e.runUser(u)
 		return true
 	case above:
 		u := e.removeVictimLocked()
@@ -500,9 +539,8 @@ func (e *Engine) removeVictimLocked() *vuser {
 }
 
 // addUser creates a user of class ci (the next in spawn order when ci < 0)
-// and counts it as running; the caller starts its goroutine. It returns the
-// user and the context of its tasks, derived from ctx (the engine's).
-func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, context.Context) {
+// and counts it as running; the caller starts its goroutine.
+func (e *Engine) addUser(open bool, ci int) *vuser {
 	e.mu.Lock()
 	if ci < 0 {
 		ci = max(e.order.Class(len(e.users)), 0)
@@ -518,7 +556,7 @@ func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, contex
 		}
 	}
 
-	u, taskCtx := newVU(ctx, e, id, ci)
+	u, _ := newVU(e.root, e, id, ci)
 	u.open = open
 	e.mu.Lock()
 	e.users = append(e.users, u)
@@ -527,18 +565,23 @@ func (e *Engine) addUser(ctx context.Context, open bool, ci int) (*vuser, contex
 	e.running.Add(1)
 	e.perClass[ci].Add(1)
 	e.wg.Add(1)
-	return u, taskCtx
+	return u
 }
 
-// stopUser asks u to stop: its wait ends at once, and its task is cut off
-// when the stop timeout expires.
+// stopUser asks u to stop: its wait ends at once (a parked user's on_stop
+// starts here), and its task is cut off when the stop timeout expires.
 func (e *Engine) stopUser(u *vuser) {
 	close(u.stop)
+	if u.parked.CompareAndSwap(true, false) {
+		// Parked, and now never resumed: end it here.
+		u.wake.Stop()
+		go e.end(u)
+	}
 	if e.cfg.StopTimeout <= 0 {
-		u.cancelTask()
+		u.cut()
 		return
 	}
-	time.AfterFunc(e.cfg.StopTimeout, u.cancelTask)
+	time.AfterFunc(e.cfg.StopTimeout, u.cut)
 }
 
 func (e *Engine) stopAll(cancelAll context.CancelFunc) {
@@ -562,43 +605,102 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	}
 }
 
-// runUser runs a closed-model user: its tasks under taskCtx, with waits
-// between them, until it is stopped; its on_stop runs under ctx (the
-// engine's).
-func (e *Engine) runUser(ctx, taskCtx context.Context, u *vuser) {
-	e.lifecycle(ctx, taskCtx, u, func(impl horde.User, cls *horde.Class) {
-		timer := time.NewTimer(time.Hour)
-		timer.Stop()
-		for n := 1; !u.stopped(); n++ {
-			t0 := time.Now()
-			if err := e.call(func() error { return impl.Task(taskCtx, u) }); err != nil && !u.stopped() {
-				e.exception(err)
-			}
-			if n == e.cfg.Iterations && !u.stopped() {
-				// Done: the user stays listed (so it is not replaced) and
-				// ends after its on_stop.
-				u.finished = true
-				return
-			}
-			wait := cls.Wait.Next(u.rand, time.Since(t0))
-			if wait <= 0 {
-				continue
-			}
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-u.stop:
-				timer.Stop()
-				return
-			}
-		}
-	})
+// runUser runs a closed-model user: its on_start, then its tasks with
+// waits between them until it is stopped (tasks).
+func (e *Engine) runUser(u *vuser) {
+	e.busy.Add(1)
+	e.start(u)
+	e.tasks(u)
 }
 
-// lifecycle runs one user: on_start under taskCtx, then body until the user
-// is stopped, then on_stop under ctx (the engine's); it keeps the engine's
-// counts and frees the user at the end.
-func (e *Engine) lifecycle(ctx, taskCtx context.Context, u *vuser, body func(impl horde.User, cls *horde.Class)) {
+// tasks runs u's tasks, with the class's wait between them, until u is
+// stopped or ran its Config.Iterations, then ends it; or until a wait of
+// parkAfter or more, for which it parks u, to be resumed here by a timer.
+func (e *Engine) tasks(u *vuser) {
+	cls := &e.cfg.Classes[u.class]
+	var timer *time.Timer // short waits; made at the first
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for !u.stopped() {
+		u.iter++
+		t0 := time.Now()
+		if err := e.call(func() error { return u.impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
+			e.exception(err)
+		}
+		if u.iter == e.cfg.Iterations && !u.stopped() {
+			// Done: the user stays listed (so it is not replaced) and
+			// ends after its on_stop.
+			u.finished = true
+			break
+		}
+		wait := cls.Wait.Next(u.rand, time.Since(t0))
+		if wait <= 0 {
+			continue
+		}
+		if wait >= parkAfter {
+			if e.park(u, wait) {
+				e.busy.Add(-1)
+				return
+			}
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-timer.C:
+		case <-u.stop: // the loop's condition ends it
+		}
+	}
+	e.busy.Add(-1)
+	e.end(u)
+}
+
+// park leaves u waiting for d without a goroutine: its request buffers go
+// back to their pools and its timer resumes its tasks on a new goroutine
+// (a waiting user costs its vuser, its connection and a timer, not a
+// stack). It returns false when u was stopped meanwhile and will not be
+// resumed: the caller ends it.
+//
+// u.parked hands the user over: whoever turns it from true to false (the
+// timer's function, stopUser, or this check) owns the user from then on.
+// stopUser closes stop before trying, so either it takes the user or this
+// check sees the stop.
+func (e *Engine) park(u *vuser, d time.Duration) bool {
+	u.dropScratch()
+	if u.wake == nil {
+		u.wake = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+			if u.parked.CompareAndSwap(true, false) {
+				e.busy.Add(1)
+				e.tasks(u)
+			}
+		})
+	}
+	u.parked.Store(true)
+	u.wake.Reset(d)
+	if u.stopped() && u.parked.CompareAndSwap(true, false) {
+		u.wake.Stop()
+		return false
+	}
+	return true
+}
+
+// start creates u's user and runs its on_start.
+func (e *Engine) start(u *vuser) {
+	u.impl = e.cfg.Classes[u.class].New()
+	if err := e.call(func() error { return u.impl.OnStart(u.taskCtx, u) }); err != nil && !u.stopped() {
+		e.exception(err)
+	}
+}
+
+// end runs a user's on_stop under the engine's base context, keeps the
+// engine's counts and frees the user.
+func (e *Engine) end(u *vuser) {
 	defer e.wg.Done()
 	defer func() {
 		e.running.Add(-1)
@@ -610,18 +712,11 @@ func (e *Engine) lifecycle(ctx, taskCtx context.Context, u *vuser, body func(imp
 			}
 		}
 	}()
+	defer u.dropScratch()
 	defer u.client.Close()
 	defer u.cancelTask()
-
-	cls := &e.cfg.Classes[u.class]
-	impl := cls.New()
-	release := u.client.StopOn(taskCtx)
-	if err := e.call(func() error { return impl.OnStart(taskCtx, u) }); err != nil && !u.stopped() {
-		e.exception(err)
-	}
-	body(impl, cls)
-	release()
-	e.onStop(ctx, u, impl)
+	u.endTasks()
+	e.onStop(e.base, u, u.impl)
 }
 
 // onStop runs a stopped user's on_stop on a fresh connection, with its own

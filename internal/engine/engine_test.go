@@ -234,3 +234,53 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Users in a long wait hold no goroutine (they are parked on a timer): a
+// ramp-down or the end of the run still ends each one once, at once, with
+// its on_stop, and users with waits above parkAfter keep iterating.
+func TestEngine_ParkedUsersResumeAndStop(t *testing.T) {
+	var long, short calls
+	e, err := New(Config{
+		Classes: []horde.Class{
+			class("long", 1, &long, 0, horde.Constant(time.Hour)),
+			class("short", 1, &short, 0, horde.Constant(parkAfter+5*time.Millisecond)),
+		},
+		ClassUsers: []int{20, 5},
+		SpawnRate:  0,
+		Recorder:   stats.NewRecorder(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	// Each short user resumes from its park several times.
+	waitFor(t, func() bool { return short.tasks.Load() >= 5*4 && long.tasks.Load() == 20 })
+	e.SetClassTargets([]int{8, 5}, 0)
+	waitFor(t, func() bool { return long.stops.Load() == 12 })
+	if got := e.ClassUsers(); got[0] != 8 || got[1] != 5 {
+		t.Errorf("users per class after the ramp-down: %v, want [8 5]", got)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return: a parked user was not ended")
+	}
+	if got := long.stops.Load(); got != 20 {
+		t.Errorf("on_stop of the long-waiting users: %d, want 20 (once each)", got)
+	}
+	if got := short.stops.Load(); got != 5 {
+		t.Errorf("on_stop of the short-waiting users: %d, want 5", got)
+	}
+	if got := long.tasks.Load(); got != 20 {
+		t.Errorf("tasks of the long-waiting users: %d, want 20 (one each, then the wait)", got)
+	}
+	if n := e.userCount(); n != 0 {
+		t.Errorf("%d users still counted as running", n)
+	}
+}

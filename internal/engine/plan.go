@@ -324,7 +324,7 @@ func (p *planUser) sleep(ctx context.Context, u *vuser, s *step) error {
 // problems of the scenario itself (a template that cannot render) or a stop;
 // request failures are recorded, not returned: failed reports them.
 func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
-	req, resp := &u.req, &u.resp
+	req, resp := u.scratch()
 	req.Reset()
 	req.Header.SetMethod(s.Method)
 

@@ -79,7 +79,7 @@ func (x *Exchange) ResponseBody() []byte {
 
 // trace shows an exchange to cfg.Trace.
 func (u *vuser) trace(x *Exchange) {
-	x.req, x.resp = &u.req, &u.resp
+	x.req, x.resp = u.scratch()
 	u.e.cfg.Trace(x)
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -16,8 +18,10 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
-// vuser is one virtual user. Everything in it belongs to the user's
-// goroutine except stop, which the engine closes, and cancelTask, which the
+// vuser is one virtual user. Everything in it belongs to the goroutine
+// running the user (a closed-model user in a long wait has none: a timer
+// resumes it, see Engine.park) except stop, which the engine closes, parked
+// and wake, which pass the user between goroutines, and cut, which the
 // engine calls to cut the user's task off.
 type vuser struct {
 	e      *Engine
@@ -26,8 +30,15 @@ type vuser struct {
 	rand   *rand.Rand
 	client *httpload.Client
 
-	cancelTask context.CancelFunc // cancels the context of on_start and tasks
+	impl       horde.User
+	taskCtx    context.Context    // of on_start and tasks
+	cancelTask context.CancelFunc // cancels taskCtx
 	stop       chan struct{}
+	iter       int         // task iterations started
+	wake       *time.Timer // resumes the user after a long wait (park); made at the first
+	parked     atomic.Bool // waiting on wake, with no goroutine
+	cutMu      sync.Mutex  // guards tasksOver against cut
+	tasksOver  bool        // on_stop has begun: cut no longer aborts the client
 
 	// open model: open marks a user of the open-model executor; lag is how
 	// late its current iteration started, added to the iteration's first
@@ -37,11 +48,14 @@ type vuser struct {
 
 	finished bool // ran its Config.Iterations (set by its own goroutine)
 
-	// scratch reused by every request of this user
-	req  fasthttp.Request
-	resp fasthttp.Response
-	took time.Duration // how long resp took, for checks
-	buf  []byte
+	// scratch reused by every request of this user, borrowed from
+	// fasthttp's pools on the first request and given back when the user
+	// parks for a long wait (unless pinned: a script holds them)
+	req    *fasthttp.Request
+	resp   *fasthttp.Response
+	pinned bool
+	took   time.Duration // how long resp took, for checks
+	buf    []byte
 
 	failure string // of the last request recorded (RunOnce reads it)
 }
@@ -58,10 +72,52 @@ func newVU(ctx context.Context, e *Engine, id, class int) (*vuser, context.Conte
 		class:      class,
 		rand:       seedFor(id),
 		client:     httpload.New(e.cfg.HTTP),
+		taskCtx:    taskCtx,
 		cancelTask: cancelTask,
 		stop:       make(chan struct{}),
 	}
 	return u, taskCtx
+}
+
+// scratch returns the user's request and response, borrowing them first
+// if the user holds none.
+func (u *vuser) scratch() (*fasthttp.Request, *fasthttp.Response) {
+	if u.req == nil {
+		u.req, u.resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	}
+	return u.req, u.resp
+}
+
+// dropScratch gives the request and response back to their pools (a user
+// about to wait long, or ending), unless a script holds them.
+func (u *vuser) dropScratch() {
+	if u.req == nil || u.pinned {
+		return
+	}
+	fasthttp.ReleaseRequest(u.req)
+	fasthttp.ReleaseResponse(u.resp)
+	u.req, u.resp = nil, nil
+}
+
+// cut cuts the user's task off: its context is cancelled and, unless its
+// on_stop has begun, the request in flight fails with ErrStopped at once
+// and so do later ones of its tasks. It is the engine's, called once the
+// stop timeout expired, from any goroutine.
+func (u *vuser) cut() {
+	u.cancelTask()
+	u.cutMu.Lock()
+	if !u.tasksOver {
+		u.client.Abort()
+	}
+	u.cutMu.Unlock()
+}
+
+// endTasks marks the user's tasks over: from now on cut does not abort its
+// client (on_stop sends on a fresh connection after client.Reset).
+func (u *vuser) endTasks() {
+	u.cutMu.Lock()
+	u.tasksOver = true
+	u.cutMu.Unlock()
 }
 
 func (u *vuser) stopped() bool {
@@ -106,11 +162,15 @@ func (u *vuser) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout
 // Scratch returns the user's request and response buffers, for a script
 // (internal/script) to build its requests in and Exchange them with: one
 // set per user, whatever drives it.
-func (u *vuser) Scratch() (*fasthttp.Request, *fasthttp.Response) { return &u.req, &u.resp }
+// The script keeps them, so they stay the user's for its life.
+func (u *vuser) Scratch() (*fasthttp.Request, *fasthttp.Response) {
+	u.pinned = true
+	return u.scratch()
+}
 
 // Do implements horde.VU for Go users.
 func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, error) {
-	req, resp := &u.req, &u.resp
+	req, resp := u.scratch()
 	req.Reset()
 	method := r.Method
 	if method == "" {

@@ -109,7 +109,7 @@ func New(opts Options) *Client {
 func (c *Client) StopOn(ctx context.Context) (release func()) {
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		c.abort()
+		c.Abort()
 		close(fired)
 	})
 	return func() {
@@ -119,7 +119,11 @@ func (c *Client) StopOn(ctx context.Context) (release func()) {
 	}
 }
 
-func (c *Client) abort() {
+// Abort makes the request in flight fail with ErrStopped at once, and every
+// later one until Reset. Unlike the other methods it may be called from any
+// goroutine: it is StopOn without a context to register with (the engine
+// calls it when a user's stop timeout expires).
+func (c *Client) Abort() {
 	c.mu.Lock()
 	c.aborted = true
 	for _, cn := range c.conns {
