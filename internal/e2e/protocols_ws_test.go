@@ -256,3 +256,23 @@ func TestCluster_WebSocket(t *testing.T) {
 		t.Errorf("no chat round trips reached the master: %v", rows)
 	}
 }
+
+// examples/websocket.star: the Starlark module records what the YAML
+// steps record, and closes the connection in on_stop.
+func TestWebSocketSSEScript(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(repoRoot, "examples", "websocket.star")
+	validate(t, file)
+	host := startTarget(t)
+	rows := runExample(t, file, host, "-u", "2", "-r", "100", "-t", "4s")
+	if got := count(t, rows["WS connect /ws/echo"], 2); got != 1 {
+		t.Errorf("connects = %d, want 1 (one chatter)", got)
+	}
+	if got := count(t, rows["WS session /ws/echo"], 2); got != 1 {
+		t.Errorf("sessions = %d, want 1 (closed in on_stop)", got)
+	}
+	if got := count(t, rows["SSE /events tick"], 2); got < 10 {
+		t.Errorf("%d ticks, want >= 10", got)
+	}
+	noFailures(t, rows, "WS connect /ws/echo", "WS chat", "WS session /ws/echo", "SSE /events tick", "SSE stream /events")
+}

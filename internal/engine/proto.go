@@ -7,9 +7,11 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -465,4 +467,20 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 			return finish("")
 		}
 	}
+}
+
+// Cookies, DialContext and TLSConfig give a script user's WebSocket and
+// SSE connections (internal/script/ws.go) the user's cookie jar, source
+// addresses and the run's TLS settings.
+func (u *vuser) Cookies(x *url.URL) []*http.Cookie { return u.client.Cookies(x) }
+
+func (u *vuser) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return u.client.DialContext(ctx, network, addr)
+}
+
+func (u *vuser) TLSConfig() *tls.Config {
+	if t := u.e.cfg.HTTP.Transport; t != nil {
+		return t.TLS
+	}
+	return u.e.cfg.HTTP.TLSConfig
 }
