@@ -108,6 +108,9 @@ func (p *parser) protoStep(n *yaml.Node, extra []string) *Step {
 			action = &ps[i]
 		}
 	}
+	if action == nil { // pairs reported why
+		return nil
+	}
 	s := &Step{Pos: p.pos(r), Timeout: p.defTimeout, Method: "WS", URL: &Template{static: true}}
 	ws := &WSStep{Action: strings.TrimPrefix(action.name, "ws_"), Conn: "ws"}
 	s.WS = ws
@@ -294,8 +297,11 @@ func (p *parser) sseStep(n *yaml.Node, extra []string) *Step {
 		}
 		f[e.name] = e
 	}
+	e, ok := f["sse"]
+	if !ok { // pairs reported why
+		return nil
+	}
 	s := &Step{Pos: p.pos(r), Timeout: p.defTimeout, Method: "SSE", SSE: &SSEStep{}}
-	e := f["sse"]
 	if u, ok := p.str(e.val, "sse url"); ok {
 		s.URL = p.template(e.val, u)
 		if st, ok := s.URL.Static(); ok && s.URL != nil && !strings.HasPrefix(st, "/") && !isHTTPURL(st) {
