@@ -79,8 +79,8 @@ func (p *planUser) runProto(ctx context.Context, u *vuser, s *step) (failed bool
 	}
 	oc := st.conns[ws.Conn]
 	if oc != nil && ws.Action != scenario.WSConnect && ws.Action != scenario.WSClose {
-		if cerr := oc.c.Err(); cerr != nil { // dropped since the last step
-			p.endConn(u, ws.Conn, cerr)
+		if oc.c.Closed() { // dropped since the last step
+			p.endConn(u, ws.Conn, oc.c.Err())
 			oc = nil
 		}
 	}
@@ -101,11 +101,10 @@ func (p *planUser) runProto(ctx context.Context, u *vuser, s *step) (failed bool
 	switch ws.Action {
 	case scenario.WSConnect:
 		if oc != nil {
-			if cerr := oc.c.Err(); cerr == nil {
+			if !oc.c.Closed() {
 				return false, nil // open: a task may start with its connect
-			} else {
-				p.endConn(u, ws.Conn, cerr)
 			}
+			p.endConn(u, ws.Conn, oc.c.Err())
 		}
 		return p.wsConnect(ctx, u, s, st, timeout)
 	case scenario.WSSend:
@@ -222,8 +221,8 @@ func (p *planUser) wsFail(ctx context.Context, u *vuser, conn, name string, took
 	}
 	u.record(stats.Sample{Method: "WS", Name: name, Duration: took, Failure: err.Error()})
 	if oc := p.proto.conns[conn]; oc != nil {
-		if cerr := oc.c.Err(); cerr != nil {
-			p.endConn(u, conn, cerr)
+		if oc.c.Closed() {
+			p.endConn(u, conn, oc.c.Err())
 		} else if !errors.Is(err, wsload.ErrTimeout) && strings.Contains(err.Error(), "timeout") {
 			// a write that timed out leaves half a frame: the connection is gone
 			oc.c.Abort()

@@ -46,7 +46,7 @@ type wsConn struct {
 func (w *wsConn) String() string        { return fmt.Sprintf("<websocket %s>", w.label) }
 func (w *wsConn) Type() string          { return "websocket" }
 func (w *wsConn) Freeze()               {}
-func (w *wsConn) Truth() starlark.Bool  { return !starlark.Bool(w.done) }
+func (w *wsConn) Truth() starlark.Bool  { return starlark.Bool(!w.done && !w.c.Closed()) }
 func (w *wsConn) Hash() (uint32, error) { return 0, errors.New("unhashable: websocket") }
 func (w *wsConn) AttrNames() []string {
 	return []string{"close", "ping", "receive", "request", "send", "subprotocol"}
@@ -271,8 +271,8 @@ func (w *wsConn) call(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			return nil, errStopped
 		}
 		vu.Record(horde.Sample{Method: "WS", Name: name, Duration: took, Failure: err.Error()})
-		if cerr := w.c.Err(); cerr != nil {
-			w.end(cerr)
+		if w.c.Closed() {
+			w.end(w.c.Err())
 		}
 		return starlark.None, nil
 	}

@@ -255,16 +255,25 @@ func (c *Conn) Dropped() int {
 	return c.dropped
 }
 
-// Err is why the connection ended (nil while it is open).
-func (c *Conn) Err() error {
+// Closed reports whether the connection has ended (the reader stopped).
+func (c *Conn) Closed() bool {
 	select {
 	case <-c.done:
+		return true
 	default:
+		return false
+	}
+}
+
+// Err is why the connection ended: nil while it is open, after our own
+// close, and for the server's normal closure (1000, 1001).
+func (c *Conn) Err() error {
+	if !c.Closed() {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
+	if c.closing || isNormal(c.err) {
 		return nil
 	}
 	return c.failure("connection", c.err)
@@ -274,9 +283,9 @@ func (c *Conn) Err() error {
 // timeout, 0: five seconds) for the server's; it returns how the
 // connection had ended if it ended before (nil for a normal closure).
 func (c *Conn) Close(code int, reason string, timeout time.Duration) error {
-	if err := c.Err(); err != nil {
+	if c.Closed() {
 		c.readCancel()
-		return err
+		return c.Err()
 	}
 	c.mu.Lock()
 	c.closing = true
