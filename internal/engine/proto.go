@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/sse"
@@ -95,7 +97,7 @@ func (p *planUser) runProto(ctx context.Context, u *vuser, s *step) (failed bool
 			return false, nil // nothing to close
 		}
 		f := "websocket " + ws.Conn + " is not connected"
-		u.record(stats.Sample{Method: "WS", Name: name(ws.Action), Failure: f})
+		u.recordProto(stats.Sample{Method: "WS", Name: name(ws.Action), Failure: f})
 		return true, nil
 	}
 	switch ws.Action {
@@ -118,18 +120,18 @@ func (p *planUser) runProto(ctx context.Context, u *vuser, s *step) (failed bool
 			return p.wsFail(ctx, u, ws.Conn, n, time.Since(start), err)
 		}
 		if !ws.Expect {
-			u.record(stats.Sample{Method: "WS", Name: n, Duration: time.Since(start), Bytes: int64(len(p.body)), WireBytes: int64(len(p.body))})
+			u.recordProto(stats.Sample{Method: "WS", Name: n, Duration: time.Since(start), Bytes: int64(len(p.body)), WireBytes: int64(len(p.body))}, p.body)
 			return false, nil
 		}
-		return p.wsAwait(ctx, u, s, oc, n, start, timeout)
+		return p.wsAwait(ctx, u, s, oc, n, start, timeout, p.body)
 	case scenario.WSReceive:
-		return p.wsAwait(ctx, u, s, oc, name("receive"), time.Now(), timeout)
+		return p.wsAwait(ctx, u, s, oc, name("receive"), time.Now(), timeout, nil)
 	case scenario.WSPing:
 		took, err := oc.c.Ping(ctx, timeout)
 		if err != nil {
 			return p.wsFail(ctx, u, ws.Conn, name("ping"), took, err)
 		}
-		u.record(stats.Sample{Method: "WS", Name: name("ping"), Duration: took})
+		u.recordProto(stats.Sample{Method: "WS", Name: name("ping"), Duration: took})
 		return false, nil
 	case scenario.WSClose:
 		cerr := oc.c.Close(ws.Code, ws.Reason, timeout)
@@ -181,17 +183,17 @@ func (p *planUser) wsConnect(ctx context.Context, u *vuser, s *step, st *protoSt
 		if ctx.Err() != nil {
 			return false, httpload.ErrStopped
 		}
-		u.record(stats.Sample{Method: "WS", Name: "connect " + label, Duration: took, Failure: err.Error()})
+		u.recordProto(stats.Sample{Method: "WS", Name: "connect " + label, Duration: took, Failure: err.Error()})
 		return true, nil
 	}
-	u.record(stats.Sample{Method: "WS", Name: "connect " + label, Duration: took})
+	u.recordProto(stats.Sample{Method: "WS", Name: "connect " + label, Duration: took})
 	st.conns[ws.Conn] = &openConn{c: c, label: label}
 	return false, nil
 }
 
 // wsAwait waits for the message the step matches, timed from start (the
 // send of a request–reply round trip, or the wait's start).
-func (p *planUser) wsAwait(ctx context.Context, u *vuser, s *step, oc *openConn, name string, start time.Time, timeout time.Duration) (bool, error) {
+func (p *planUser) wsAwait(ctx context.Context, u *vuser, s *step, oc *openConn, name string, start time.Time, timeout time.Duration, sent []byte) (bool, error) {
 	match := s.WS.Match
 	m, skipped, err := oc.c.Wait(ctx, timeout, func(m wsload.Message) bool {
 		return match.Matches(msg{data: m.Data, took: m.At.Sub(start)})
@@ -202,14 +204,14 @@ func (p *planUser) wsAwait(ctx context.Context, u *vuser, s *step, oc *openConn,
 			if skipped > 0 {
 				f += fmt.Sprintf(" (%d others)", skipped)
 			}
-			u.record(stats.Sample{Method: "WS", Name: name, Duration: time.Since(start), Failure: f})
+			u.recordProto(stats.Sample{Method: "WS", Name: name, Duration: time.Since(start), Failure: f})
 			return true, nil
 		}
 		return p.wsFail(ctx, u, s.WS.Conn, name, time.Since(start), err)
 	}
 	took := max(m.At.Sub(start), 0) // 0: it had arrived before the wait began
 	failure := s.Step.Capture(msg{data: m.Data, took: took}, p.vars)
-	u.record(stats.Sample{Method: "WS", Name: name, Duration: took, Bytes: int64(len(m.Data)), WireBytes: int64(len(m.Data)), Failure: failure})
+	u.recordProto(stats.Sample{Method: "WS", Name: name, Duration: took, Bytes: int64(len(m.Data)), WireBytes: int64(len(m.Data)), Failure: failure}, sent, m.Data)
 	return failure != "", nil
 }
 
@@ -219,7 +221,7 @@ func (p *planUser) wsFail(ctx context.Context, u *vuser, conn, name string, took
 	if ctx.Err() != nil {
 		return false, httpload.ErrStopped
 	}
-	u.record(stats.Sample{Method: "WS", Name: name, Duration: took, Failure: err.Error()})
+	u.recordProto(stats.Sample{Method: "WS", Name: name, Duration: took, Failure: err.Error()})
 	if oc := p.proto.conns[conn]; oc != nil {
 		if oc.c.Closed() {
 			p.endConn(u, conn, oc.c.Err())
@@ -250,7 +252,7 @@ func (p *planUser) recordSession(u *vuser, oc *openConn, err error) {
 	if d := oc.c.Dropped(); d > 0 && f == "" {
 		f = strconv.Itoa(d) + " messages dropped unread (queue full)"
 	}
-	u.record(stats.Sample{Method: "WS", Name: "session " + oc.label, Duration: time.Since(oc.c.Opened), Failure: f})
+	u.recordProto(stats.Sample{Method: "WS", Name: "session " + oc.label, Duration: time.Since(oc.c.Opened), Failure: f})
 }
 
 // closeProto closes what a stopping user left open, recording each
@@ -366,7 +368,7 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 	events, reconnects := 0, 0
 	failed := false
 	finish := func(f string) (bool, error) {
-		u.record(stats.Sample{Method: "SSE", Name: "stream " + label, Duration: time.Since(begin), Failure: f})
+		u.recordProto(stats.Sample{Method: "SSE", Name: "stream " + label, Duration: time.Since(begin), Failure: f})
 		return failed || f != "", nil
 	}
 	for {
@@ -383,10 +385,10 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 			if octx.Err() != nil {
 				err = errors.New("timeout")
 			}
-			u.record(stats.Sample{Method: "SSE", Name: "connect " + label, Duration: time.Since(start), Failure: err.Error()})
+			u.recordProto(stats.Sample{Method: "SSE", Name: "connect " + label, Duration: time.Since(start), Failure: err.Error()})
 			return finish("")
 		}
-		u.record(stats.Sample{Method: "SSE", Name: "connect " + label, Duration: stream.Opened.Sub(start)})
+		u.recordProto(stats.Sample{Method: "SSE", Name: "connect " + label, Duration: stream.Opened.Sub(start)})
 		ch := stream.Run()
 		last := start
 		idle := time.NewTimer(timeout)
@@ -403,7 +405,7 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 				}
 				idle.Reset(timeout)
 				if events == 0 {
-					u.record(stats.Sample{Method: "SSE", Name: "first event " + label, Duration: ev.At.Sub(start)})
+					u.recordProto(stats.Sample{Method: "SSE", Name: "first event " + label, Duration: ev.At.Sub(start)})
 				}
 				events++
 				st.lastID[label] = ev.ID
@@ -416,7 +418,7 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 					}
 					done = true
 				}
-				u.record(stats.Sample{Method: "SSE", Name: label + " " + ev.Type, Duration: ev.At.Sub(last), Bytes: int64(len(ev.Data)), WireBytes: int64(len(ev.Data)), Failure: failure})
+				u.recordProto(stats.Sample{Method: "SSE", Name: label + " " + ev.Type, Duration: ev.At.Sub(last), Bytes: int64(len(ev.Data)), WireBytes: int64(len(ev.Data)), Failure: failure}, nil, ev.Data)
 				failed = failed || failure != ""
 				last = ev.At
 				if done || sp.Events > 0 && events >= sp.Events {
@@ -482,4 +484,30 @@ func (u *vuser) TLSConfig() *tls.Config {
 		return t.TLS
 	}
 	return u.e.cfg.HTTP.TLSConfig
+}
+
+// recordProto records a WebSocket or SSE sample and shows it to the trace
+// (horde try, -L debug): bodies are the message sent and the one received.
+func (u *vuser) recordProto(smp stats.Sample, bodies ...[]byte) {
+	u.record(smp)
+	if u.e.cfg.Trace == nil {
+		return
+	}
+	x := &Exchange{Method: smp.Method, URL: smp.Name, Name: smp.Name, Took: smp.Duration, Failure: smp.Failure,
+		req: new(fasthttp.Request), resp: new(fasthttp.Response), proto: true}
+	if len(bodies) > 0 {
+		x.req.SetBody(bodies[0])
+	}
+	if len(bodies) > 1 {
+		x.resp.SetBody(bodies[1])
+	}
+	switch {
+	case smp.Failure != "" && len(bodies) < 2:
+		x.Err = smp.Failure
+	case smp.Method == "WS":
+		x.Status = http.StatusSwitchingProtocols
+	default:
+		x.Status = http.StatusOK
+	}
+	u.e.cfg.Trace(x)
 }
