@@ -276,3 +276,36 @@ func TestWebSocketSSEScript(t *testing.T) {
 	}
 	noFailures(t, rows, "WS connect /ws/echo", "WS chat", "WS session /ws/echo", "SSE /events tick", "SSE stream /events")
 }
+
+// The soak case: a user holds its connection and sends periodically; the
+// server drops it every 3 messages (normally) and the task's ws_connect
+// reconnects. Each session is recorded, none as a failure.
+func TestWebSocketReconnect(t *testing.T) {
+	t.Parallel()
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "re.yaml", `
+users:
+  - name: u
+    wait: {constant: 200ms}
+    tasks:
+      - steps:
+          - ws_connect: /ws/echo?close_after=3
+            name: echo
+          - ws_send: "hello"
+            name: hello
+            reply: true
+            timeout: 2s
+`)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "3s", "--csv", "re", "--only-summary")
+	p.wait(t, 30*time.Second)
+	rows := statsRows(t, filepath.Join(dir, "re_stats.csv"))
+	connects, sessions := count(t, rows["WS connect echo"], 2), count(t, rows["WS session echo"], 2)
+	if connects < 2 || sessions != connects {
+		t.Errorf("%d connects and %d sessions, want reconnections (>= 2) and a session for each", connects, sessions)
+	}
+	if n := count(t, rows["WS hello"], 2); n < 3*(connects-1) {
+		t.Errorf("%d messages over %d connections dropped every 3", n, connects)
+	}
+	noFailures(t, rows, "WS connect echo", "WS session echo")
+}

@@ -42,7 +42,7 @@ PATCH /api/items/{id}     (auth) {"title":..,"description":..,"value":..}
 POST  /login              IoT device registration: deviceid (form or JSON)
 POST  /metrics            IoT sensor reading: deviceid, timestamp, ... (form or JSON)
 GET   /delay/{ms}         wait ms milliseconds (0-60000), answer "ok"
-GET   /ws/echo            WebSocket: every message is sent back as it came
+GET   /ws/echo            WebSocket: every message is sent back as it came (?close_after=N)
 GET   /events             server-sent events: ?n=COUNT&interval=1s&close_after=M&retry=MS,
                           event "tick", id SEQ, resumes after Last-Event-ID
 

@@ -23,8 +23,15 @@ const (
 
 // handleWSEcho upgrades to WebSocket and sends every message back as it
 // came (text or binary) until the client closes; pings are answered by the
-// protocol. The connection ends with the server's shutdown (1001).
+// protocol. ?close_after=N closes the connection normally (1000) after N
+// echoes (a server that drops its clients, to test reconnection). The
+// connection ends with the server's shutdown (1001).
 func (s *Server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
+	closeAfter, err := positiveQuery(r.URL.Query().Get("close_after"), 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "close_after: "+err.Error())
+		return
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered
@@ -40,7 +47,11 @@ func (s *Server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	for {
+	for n := int64(0); ; n++ {
+		if closeAfter > 0 && n >= closeAfter {
+			c.Close(websocket.StatusNormalClosure, "close_after")
+			return
+		}
 		typ, data, err := c.Read(ctx)
 		if err != nil {
 			return
