@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -70,7 +71,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Stream, *http.Respons
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		cancel()
-		resp.Body = io.NopCloser(bytesReader(body))
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 		return nil, resp, fmt.Errorf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {

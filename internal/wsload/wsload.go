@@ -215,7 +215,7 @@ func (c *Conn) Wait(ctx context.Context, timeout time.Duration, match func(Messa
 			}
 			skipped++
 		}
-		c.queue = c.queue[:0:cap(c.queue)] // reuse the array from its start
+		c.queue = c.queue[:0]
 		readErr := c.err
 		c.mu.Unlock()
 		if readErr != nil {
