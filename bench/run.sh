@@ -38,6 +38,8 @@
 #   BENCH_TLS_PORT        nginx HTTPS (HTTP/2) port on 127.0.0.1 (default 18083)
 #   BENCH_HORDE_BIN             use this horde binary instead of building one
 #   BENCH_OUT             directory for the Markdown results (default bench/out)
+#   BENCH_PROTOCOLS       1: also run bench/protocols.sh (CPU per WebSocket message and SSE
+#                         event, beside Locust with websocket-client) with the same binary
 #
 # Layout on a 2-core machine: nginx (1 worker) is pinned to core 0, each load generator to
 # core 1, one after another. Everything talks to 127.0.0.1 only, and every process is bounded
@@ -940,3 +942,8 @@ if script_table:
                 "(goal for the YAML seed: ≤ 1.5).\n")
 print(f"\nMarkdown: {report}")
 EOF
+
+# WebSocket and SSE: CPU per message beside Locust + websocket-client (bench/protocols.sh).
+if [[ ${BENCH_PROTOCOLS:-0} == 1 ]]; then
+	BENCH_HORDE_BIN=$HORDE BENCH_OUT=$OUT_DIR bash "$ROOT/bench/protocols.sh"
+fi

@@ -167,6 +167,8 @@ type planUser struct {
 	// unique per_iteration feeder that ran out.
 	timer     *time.Timer
 	exhausted bool
+	// proto holds the user's WebSocket connections and event streams' IDs (proto.go).
+	proto *protoState
 }
 
 var _ horde.User = (*planUser)(nil)
@@ -271,7 +273,9 @@ func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
 }
 
 func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
-	return p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
+	err := p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
+	p.closeProto(vu.(*vuser)) // WebSocket connections left open (proto.go)
+	return err
 }
 
 func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error {
@@ -285,7 +289,13 @@ func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error 
 			}
 			continue
 		}
-		failed, err := p.run(u, s)
+		var failed bool
+		var err error
+		if s.WS != nil || s.SSE != nil { // WebSocket, SSE (proto.go)
+			failed, err = p.runProto(ctx, u, s)
+		} else {
+			failed, err = p.run(u, s)
+		}
 		if err != nil {
 			return err
 		}

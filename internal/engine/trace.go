@@ -36,6 +36,8 @@ type Exchange struct {
 
 	req  *fasthttp.Request
 	resp *fasthttp.Response
+	// proto marks a WebSocket or SSE sample (proto.go): bodies are messages, no headers.
+	proto bool
 }
 
 // RequestHeader returns the request's header lines, in order.
@@ -59,7 +61,7 @@ func (x *Exchange) RequestBody() []byte { return x.req.Body() }
 // ResponseHeader returns the response's header lines, in order (nil when
 // no response came).
 func (x *Exchange) ResponseHeader() [][2]string {
-	if x.Err != "" {
+	if x.Err != "" || x.proto {
 		return nil
 	}
 	var out [][2]string

@@ -226,6 +226,10 @@ type Step struct {
 	// Script, when set, is a .star file's setup or teardown function,
 	// run (once per test) in place of a request.
 	Script *Script
+	// WS and SSE, when set, make the step a WebSocket or server-sent
+	// events step (parse_ws.go) instead of an HTTP request.
+	WS  *WSStep
+	SSE *SSEStep
 }
 
 // Param is a header or query parameter with a templated value.

@@ -11,7 +11,7 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"seed-api.yaml", "iot-devices.yaml", "with-data.yaml"} {
+	for _, name := range []string{"seed-api.yaml", "iot-devices.yaml", "with-data.yaml", "websocket.yaml", "sse.yaml"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
 		if err != nil {
 			f.Fatal(err)

@@ -233,6 +233,16 @@ func (p *parser) requests(n *yaml.Node, what string) []*Step {
 			}
 			continue
 		}
+		if isProtoStep(p.resolve(it)) { // WebSocket, SSE (parse_ws.go)
+			if what == "setup" || what == "teardown" {
+				p.errorf(it, "%s runs HTTP requests only: open WebSocket connections and event streams in a user's on_start or tasks", what)
+				continue
+			}
+			if s := p.protoStep(it, nil); s != nil {
+				out = append(out, s)
+			}
+			continue
+		}
 		f := p.fields(it, "request", requestKeys)
 		if f == nil {
 			continue
@@ -250,6 +260,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		return nil
 	}
 	hasSteps := slices.ContainsFunc(ps, func(e pair) bool { return e.name == "steps" })
+	if !hasSteps && isProtoStep(p.resolve(n)) { // WebSocket, SSE (parse_ws.go)
+		return p.protoTask(n, ps)
+	}
 	known := taskKeys
 	what := "task"
 	if hasSteps {

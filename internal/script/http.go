@@ -62,6 +62,7 @@ type userValue struct {
 	pending []*response
 	methods [len(methodNames)]*starlark.Builtin // bound on first use
 
+	conns  []*wsConn   // WebSocket connections opened (ws.go), closed at the user's end
 	tracer tracer      // the VU when it shows requests (horde try, -L debug); nil otherwise
 	shown  *shownTrace // the latest request, shown once the next starts or the call ends
 }
@@ -162,7 +163,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return 0, errors.New("unhashable: user") }
 func (u *userValue) AttrNames() []string {
-	return []string{"delete", "get", "head", "host", "id", "options", "patch", "post", "put", "request", "vars"}
+	return []string{"delete", "get", "head", "host", "id", "options", "patch", "post", "put", "request", "sse", "vars", "ws_connect"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -173,6 +174,10 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 		return starlark.MakeInt(u.r.vu.ID()), nil
 	case "host":
 		return starlark.String(u.host), nil
+	case "ws_connect": // ws.go
+		return starlark.NewBuiltin(name, u.wsConnect), nil
+	case "sse":
+		return starlark.NewBuiltin(name, u.sseRead), nil
 	}
 	for i, m := range methodNames {
 		if m == name {

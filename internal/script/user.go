@@ -427,7 +427,11 @@ func (cu *classUser) RunTask(ctx context.Context, vu horde.VU, i int) error {
 }
 
 func (cu *classUser) OnStop(ctx context.Context, vu horde.VU) error {
-	if cu.c.onStop == nil || cu.r == nil {
+	if cu.r == nil {
+		return nil
+	}
+	defer cu.r.u.closeConns() // WebSocket connections left open (ws.go)
+	if cu.c.onStop == nil {
 		return nil
 	}
 	return cu.r.call(ctx, cu.c.onStop)

@@ -42,6 +42,9 @@ PATCH /api/items/{id}     (auth) {"title":..,"description":..,"value":..}
 POST  /login              IoT device registration: deviceid (form or JSON)
 POST  /metrics            IoT sensor reading: deviceid, timestamp, ... (form or JSON)
 GET   /delay/{ms}         wait ms milliseconds (0-60000), answer "ok"
+GET   /ws/echo            WebSocket: every message is sent back as it came (?close_after=N)
+GET   /events             server-sent events: ?n=COUNT&interval=1s&close_after=M&retry=MS,
+                          event "tick", id SEQ, resumes after Last-Event-ID
 
 (auth) means Authorization: Bearer <token from /api/login>.
 Prometheus metrics are on the admin listener, not here.
@@ -64,6 +67,8 @@ func (s *Server) routes() *http.ServeMux {
 	handle("POST /login", s.handleDeviceLogin)
 	handle("POST /metrics", s.handleDeviceMetrics)
 	handle("GET /delay/{ms}", s.handleDelay)
+	handle("GET /ws/echo", s.handleWSEcho) // stream.go
+	handle("GET /events", s.handleEvents)
 	return mux
 }
 

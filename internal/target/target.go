@@ -138,6 +138,9 @@ type Server struct {
 	// pauseUntil is when the current pause ends, as time since start;
 	// 0 when no pause was ever requested.
 	pauseUntil atomic.Int64
+	// shutdown is closed when the main server shuts down, ending the
+	// streams (stream.go) that Shutdown does not wait for.
+	shutdown chan struct{}
 }
 
 // New validates cfg and builds a Server. Nothing listens until Run.
@@ -155,6 +158,8 @@ func New(cfg Config) (*Server, error) {
 		reg:   prometheus.NewRegistry(),
 		items: newItemStore(),
 		res:   newResources(cfg.Resources),
+
+		shutdown: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -230,6 +235,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr, adminAddr string)) er
 		ErrorLog:          errorLog,
 	}}
 	listeners := []net.Listener{ln}
+	var once sync.Once
+	servers[0].RegisterOnShutdown(func() { once.Do(func() { close(s.shutdown) }) })
 	adminAddr := ""
 	if s.cfg.adminEnabled() {
 		aln, err := lc.Listen(ctx, "tcp", s.cfg.AdminAddr)
