@@ -36,7 +36,8 @@ const e2eSoakRunsDir = "/var/tmp/horde-e2e/soak-runs"
 
 // TestCluster is the real-cluster tier: hack/kube-up.sh's one-node Kubernetes, the
 // image built as deploy/Dockerfile builds it, server-side validation of every
-// rendering, then the seed's walk-through and the soak CronJob.
+// rendering, then the seed's walk-through, the seed's Locust workers on the
+// master, and the soak CronJob.
 func TestCluster(t *testing.T) {
 	needCluster(t)
 	helm := needHelm(t)
@@ -77,6 +78,7 @@ func TestCluster(t *testing.T) {
 	step("delete-worker", w.deleteWorker)
 	step("delete-master-resumes", w.deleteMaster)
 	step("stop-counts-match", w.stopCountsMatch)
+	step("locust-workers", w.locustWorkers)
 	step("soak-job-passes", func(t *testing.T) { w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth") })
 	step("soak-job-fails-on-leak", func(t *testing.T) {
 		k.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND=2000000")
