@@ -393,3 +393,57 @@ class Slow(HttpUser):
 		})
 	}
 }
+
+// --config-users as Locust's: B's fixed_count and A's weight change the
+// master's split, also for Debian's 2.12 worker, which predates
+// update_user_class (the master warns that B's other attribute does not
+// reach it); each user logs in once in on_start, so the logins per class
+// are its users. A class the locustfile lacks is bad input naming the flag.
+func TestLocustWorkers_ConfigUsers(t *testing.T) {
+	t.Parallel()
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "locustfile.py", `from locust import HttpUser, task, constant
+
+class A(HttpUser):
+    wait_time = constant(1)
+
+    def on_start(self):
+        self.client.get("/delay/0", name="start-a")
+
+    @task
+    def a(self):
+        pass
+
+class B(HttpUser):
+    weight = 5
+    wait_time = constant(1)
+
+    def on_start(self):
+        self.client.get("/delay/0", name="start-b")
+
+    @task
+    def b(self):
+        pass
+`)
+	bad := start(t, dir, nil, hordeBin, "master", "-f", "locustfile.py", "--headless", "-u", "1", "-t", "1s", "--master-bind-port", "0",
+		"--config-users", `{"user_class_name": "C", "weight": 2}`)
+	if code := bad.wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.stderr.String(), `--config-users "{\"user_class_name\": \"C\", \"weight\": 2}": user class "C" is not in the locustfile (its classes: A, B)`) {
+		t.Errorf("an unknown class: exit %d, want 2 naming --config-users and the class\n%s", code, bad.stderr)
+	}
+	m, port := startMaster(t, dir, 0, "-f", "locustfile.py", "--headless", "-H", host, "-u", "5", "-r", "10", "-t", "4s",
+		"--config-users", `{"user_class_name": "B", "fixed_count": 1, "some_attr": 1}`, "--config-users", `[{"user_class_name": "A", "weight": 3}]`,
+		"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "cu", "--only-summary")
+	startLocustWorker(t, dir, port)
+	if code := m.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "cu_stats.csv"))
+	if a, b := count(t, rows["GET start-a"], 2), count(t, rows["GET start-b"], 2); a != 4 || b != 1 {
+		t.Errorf("users A %d, B %d: want 4 and 1 (B fixed_count 1 from --config-users)", a, b)
+	}
+	if !strings.Contains(m.stderr.String(), "predates update_user_class") || !strings.Contains(m.stderr.String(), "not_applied=some_attr") {
+		t.Errorf("no warning that the 2.12 worker does not get some_attr:\n%s", m.stderr)
+	}
+}
