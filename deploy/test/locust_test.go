@@ -73,6 +73,9 @@ func (r *locustRun) count(key string) int64 {
 // restricted again for the steps after it.
 func (w *walk) locustWorkers(t *testing.T) {
 	began := time.Now()
+	// The soak step left the sample app leaking 2 MB/s; the seed's traffic
+	// needs it healthy (the new pod rolls out with the others below).
+	w.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND-")
 	w.k.run(t, "apply", "-k", filepath.Join(repo, "deploy", "overlays", "e2e-locust"))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -80,12 +83,15 @@ func (w *walk) locustWorkers(t *testing.T) {
 			out, _ := w.k.try(30*time.Second, nil, "-n", w.namespace, "logs", "-l", "app=locust-worker", "--tail=30", "--prefix")
 			t.Logf("Locust worker logs:\n%s", out)
 		}
+		// The seed's command is sh -c "locust ...": the shell, PID 1, does not
+		// pass SIGTERM on, so a graceful delete waits its 30 s in vain.
 		w.ns(t, "delete", "deployment", "locust-worker", "--wait=true", "--timeout=90s")
-		w.ns(t, "wait", "--for=delete", "pod", "-l", "app=locust-worker", "--timeout=90s")
+		w.ns(t, "delete", "pod", "-l", "app=locust-worker", "--grace-period=1", "--wait=true", "--timeout=60s")
 		w.k.run(t, "label", "namespace", w.namespace, "--overwrite", "pod-security.kubernetes.io/enforce=restricted")
 	})
-	for _, d := range []string{"horde-master", "horde-worker", "locust-worker"} {
+	for _, d := range []string{"horde-target", "horde-master", "horde-worker", "locust-worker"} {
 		w.ns(t, "rollout", "status", "deployment/"+d, "--timeout=120s")
+		t.Logf("deployment/%s rolled out: %v", d, time.Since(began).Round(time.Second))
 	}
 	if err := waitStatusLog(w.master+"/readyz", http.StatusOK, 60*time.Second, nil, t.Logf); err != nil {
 		t.Fatalf("%s/readyz: %v\nmaster log:\n%s", w.master, err, w.ns(t, "logs", "deployment/horde-master"))

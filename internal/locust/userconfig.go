@@ -118,7 +118,7 @@ func ApplyUserSettings(classes []UserClass, settings []UserSettings) ([]UserClas
 				if !ok && v != nil {
 					return nil, fmt.Errorf("%s: host must be a string, not %v", s.Where, v)
 				}
-				out[i].Host = h
+				out[i].Host, out[i].HostUnread = h, false
 			case "tasks":
 				list, ok := v.([]any)
 				for _, t := range list {
