@@ -37,6 +37,9 @@ func ParseConfigUsers(args []string, readFile func(string) ([]byte, error)) ([]U
 	for _, arg := range args {
 		where, text := "--config-users "+quoteShort(arg), []byte(arg)
 		if strings.HasSuffix(arg, ".json") {
+			if readFile == nil {
+				return nil, fmt.Errorf("--config-users %s: files are not read here", arg)
+			}
 			b, err := readFile(arg)
 			if err != nil {
 				return nil, fmt.Errorf("--config-users: %w", err)

@@ -194,3 +194,37 @@ func serveConfig(t *testing.T, acc cluster.Acceptor, cfg Config) string {
 	s.cfg = cfg
 	return addr
 }
+
+// ParseConfigUsers and ApplyUserSettings never panic; what they accept has a
+// class and data that encode as a Locust message.
+func FuzzParseConfigUsers(f *testing.F) {
+	seed, err := os.ReadFile("testdata/config-users/users.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(seed))
+	f.Add(`{"user_class_name": "A", "weight": 2}`)
+	f.Add(`{"user_class_name": "A", "weight": 1e400}`)
+	f.Add(`[{"user_class_name": "A"}, 3]`)
+	f.Add(`{"user_class_name": "A", "tasks": [[]]}`)
+	f.Add(`users.json`)
+	classes := []UserClass{{Name: "A", Weight: 1}, {Name: "APIUser", Weight: 1}, {Name: "Admin", Weight: 1}}
+	f.Fuzz(func(t *testing.T, arg string) {
+		s, err := ParseConfigUsers([]string{arg}, nil)
+		if err != nil {
+			return
+		}
+		for _, us := range s {
+			if us.Class == "" || us.Data["user_class_name"] != us.Class {
+				t.Fatalf("accepted %q with class %q, data %v", arg, us.Class, us.Data)
+			}
+			if _, err := Encode(&Message{Type: "update_user_class", Data: us.Data, NodeID: "w"}); err != nil {
+				t.Fatalf("%q: %v", arg, err)
+			}
+		}
+		out, err := ApplyUserSettings(classes, s)
+		if err == nil && len(out) != len(classes) {
+			t.Fatalf("%d classes out of %d", len(out), len(classes))
+		}
+	})
+}
