@@ -31,7 +31,7 @@ type UserSettings struct {
 // ParseConfigUsers reads --config-users values as Locust does: each is a
 // JSON object or array of objects, or the name of a .json file holding
 // one. Every object needs a user_class_name. Errors name the argument
-// (file:line:col for a file's syntax error).
+// (file:line:col for a file's syntax error). A nil readFile reads no file.
 func ParseConfigUsers(args []string, readFile func(string) ([]byte, error)) ([]UserSettings, error) {
 	var out []UserSettings
 	for _, arg := range args {
