@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,7 +79,12 @@ func TestCluster(t *testing.T) {
 	step("delete-worker", w.deleteWorker)
 	step("delete-master-resumes", w.deleteMaster)
 	step("stop-counts-match", w.stopCountsMatch)
-	step("soak-job-passes", func(t *testing.T) { w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth") })
+	// A one-minute soak of a healthy target passes its memory threshold, or
+	// (since the verdicts may say a 40 s window is too early to tell a leak
+	// from a warming heap) leaves it inconclusive: the Job completes either way.
+	step("soak-job-passes", func(t *testing.T) {
+		w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth", "INCONCLUSIVE  threshold  target.memory_growth")
+	})
 	step("soak-job-fails-on-leak", func(t *testing.T) {
 		k.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND=2000000")
 		k.ns(t, "rollout", "status", "deployment/horde-target", "--timeout=120s")
@@ -502,7 +508,7 @@ func (w *walk) targetRequests() (float64, error) {
 
 // soakJob starts a Job from the CronJob and waits for it to end in the condition
 // want (Complete or Failed), with the verdict line in its log.
-func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
+func (w *walk) soakJob(t *testing.T, name, want string, verdicts ...string) {
 	w.ns(t, "create", "job", name, "--from=cronjob/horde-soak")
 	var got string
 	until(t, 4*time.Minute, "job "+name+" to end", func() error {
@@ -519,7 +525,7 @@ func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
 			t.Logf("job %s: %s", name, strings.TrimSpace(line))
 		}
 	}
-	if !strings.Contains(got, want) || !strings.Contains(log, verdict) {
-		t.Errorf("job %s: conditions %q, want %s with %q in its log:\n%s", name, got, want, verdict, lastLines([]byte(log), 30))
+	if !strings.Contains(got, want) || !slices.ContainsFunc(verdicts, func(v string) bool { return strings.Contains(log, v) }) {
+		t.Errorf("job %s: conditions %q, want %s with one of %q in its log:\n%s", name, got, want, verdicts, lastLines([]byte(log), 30))
 	}
 }
