@@ -7,10 +7,15 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // locustRun is what the Locust step reads of GET /stats/requests.
@@ -217,4 +222,68 @@ func (w *walk) locustWorkers(t *testing.T) {
 	t.Logf("%d task requests (data %d, items %d, create %d, update %d), %d logins, %d logouts: %v",
 		total, r.count("GET /api/data/[id]"), r.count("GET /api/items"), r.count("POST /api/items"), r.count("PATCH /api/items/[id]"),
 		r.count("POST /api/login"), r.count("POST /api/logout"), time.Since(began).Round(time.Second))
+}
+
+// TestLocustOverlays is the static side of the Locust worker overlays, for
+// every run of the tier (the cluster step needs root): overlays/locust-workers
+// runs the master on the seed's locustfile, takes Locust workers on the
+// Service they dial and lets the seed's root pods into the namespace; the
+// master's command line parses; every ConfigMap and Secret a pod uses is
+// there. overlays/e2e-locust keeps the seed's worker Deployment but for its
+// image and replicas.
+func TestLocustOverlays(t *testing.T) {
+	r := overlay(t, "overlays/locust-workers")
+	for _, check := range []func(*rendering) []error{checkReferences, checkHordeCommands} {
+		for _, err := range check(r) {
+			t.Error(err)
+		}
+	}
+	ns, _ := r.find("Namespace", Namespace).(*corev1.Namespace)
+	if ns == nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
+		t.Errorf("namespace %s: want Pod Security baseline enforced (the seed's workers run as root): %v", Namespace, ns)
+	}
+	m, _ := r.find("Deployment", "horde-master").(*appsv1.Deployment)
+	if m == nil {
+		t.Fatal("no horde-master Deployment")
+	}
+	env := map[string]string{}
+	for _, e := range m.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	for k, v := range map[string]string{"HORDE_SCENARIO": "", "HORDE_LOCUSTFILE": "/home/locust/locustfile.py", "HORDE_ALLOW_OPEN_WORKERS": "true"} {
+		if got, ok := env[k]; !ok || got != v {
+			t.Errorf("master %s = %q (set: %v), want %q", k, got, ok, v)
+		}
+	}
+	svc, _ := r.find("Service", "locust-master").(*corev1.Service)
+	if svc == nil || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 5557 || svc.Spec.Ports[0].TargetPort.String() != "workers" {
+		t.Errorf("Service locust-master: want port 5557 to the master's workers port: %+v", svc)
+	}
+	if cm, _ := r.find("ConfigMap", "locust-config").(*corev1.ConfigMap); cm == nil || !strings.Contains(cm.Data["locustfile.py"], "class APIUser(HttpUser)") {
+		t.Error("ConfigMap locust-config: no seed locustfile")
+	}
+
+	e := overlay(t, "overlays/e2e-locust")
+	got, _ := e.find("Deployment", "locust-worker").(*appsv1.Deployment)
+	seedObjs, err := decode(must(os.ReadFile(filepath.Join(repo, "deploy", "overlays", "e2e-locust", "locust-workers.yaml"))))
+	if err != nil || got == nil || len(seedObjs) != 1 {
+		t.Fatalf("the seed's worker Deployment: %v, %d objects, rendered: %v", err, len(seedObjs), got != nil)
+	}
+	seed := seedObjs[0].Obj.(*appsv1.Deployment)
+	gc, sc := got.Spec.Template.Spec.Containers[0], seed.Spec.Template.Spec.Containers[0]
+	if !slices.Equal(gc.Command, sc.Command) || !slices.Equal(gc.Args, sc.Args) || len(gc.Env) != len(sc.Env) ||
+		gc.Resources.Requests.Cpu().Cmp(*sc.Resources.Requests.Cpu()) != 0 || gc.VolumeMounts[0] != sc.VolumeMounts[0] ||
+		!slices.EqualFunc(gc.Env, sc.Env, func(a, b corev1.EnvVar) bool { return a.Name == b.Name && a.Value == b.Value }) {
+		t.Errorf("the seed's worker container changed beyond its image:\nseed %+v\ngot  %+v", sc, gc)
+	}
+	if sc.Image != "locustio/locust:2.15.1" || gc.Image == sc.Image || got.Spec.Template.Labels["app"] != "locust-worker" {
+		t.Errorf("image %q (seed %q), labels %v", gc.Image, sc.Image, got.Spec.Template.Labels)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
