@@ -33,6 +33,7 @@ type clusterOptions struct {
 	tlsCA            string
 	allowOpen        bool
 	locustfile       string
+	configUsers      []string
 }
 
 // newMasterCmd is `horde master FILE`: `horde run`'s flags and outputs, but
@@ -70,6 +71,7 @@ HORDE_WORKER_TOKEN or HORDE_EXPECT_WORKERS. See docs/cluster.md.`
 	f.Var(&c.reportInterval, "report-interval", "how often workers report their statistics")
 	f.BoolVar(&c.allowOpen, "allow-open-workers", false, "let workers join beyond loopback without --worker-token or mutual TLS: anyone who reaches the port gets the scenario and its data files (warned at start and hourly); Locust workers, which have no token, join from beyond loopback only with it")
 	f.StringVarP(&c.locustfile, "locustfile", "f", "", "take Locust workers (locust -f FILE --worker) running this locustfile's User classes, on the same port (docs/locust.md); a scenario FILE argument too serves horde workers")
+	f.StringArrayVar(&c.configUsers, "config-users", nil, "with -f: User class attributes, as Locust's --config-users (a JSON object or array, or a .json file; repeatable): weight, fixed_count and host change the master's split, and Locust workers 2.25+ get them all (docs/locust.md)")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --tls-cert/--tls-key: require worker client certificates signed by this CA (mutual TLS)")
 	// On the master one certificate secures both listeners.
 	f.Lookup("tls-cert").Usage = "serve the web UI over HTTPS and the worker channel over TLS with this certificate (workers then dial with --tls-ca)"
@@ -113,6 +115,9 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 		}
 		py, file = file, ""
 	}
+	if py == "" && len(c.configUsers) > 0 {
+		return badInput("--config-users sets a locustfile's User classes: it needs -f locustfile.py")
+	}
 	if py == "" {
 		rc, err := o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
 		if err != nil {
@@ -132,6 +137,13 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "horde: warning: %s\n", n)
 	}
+	settings, err := locust.ParseConfigUsers(c.configUsers, os.ReadFile)
+	if err == nil {
+		lclasses, err = locust.ApplyUserSettings(lclasses, settings)
+	}
+	if err != nil {
+		return badInput("%v", err)
+	}
 	classes, host := locustClasses(lclasses)
 	var rc *run.Config
 	if file == "" {
@@ -144,13 +156,23 @@ func runMaster(ctx context.Context, cmd *cobra.Command, o *runOptions, c *cluste
 		// workers: one swarm, so the same classes.
 		rc, err = o.config(cmd, scenarioSource{file: file}, goClasses, stdout, stderr)
 		if err == nil {
+			// --config-users' weights and fixed counts hold for the whole swarm.
+			for _, us := range settings {
+				for i := range rc.Classes {
+					for _, lc := range classes {
+						if rc.Classes[i].Name == us.Class && lc.Name == us.Class {
+							rc.Classes[i].Weight, rc.Classes[i].Count = lc.Weight, lc.Count
+						}
+					}
+				}
+			}
 			err = sameClasses(file, rc.Classes, py, classes)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	cl.Locust = &run.LocustWorkers{File: py, Source: src}
+	cl.Locust = &run.LocustWorkers{File: py, Source: src, UserSettings: settings}
 	rc.Cluster = cl
 	return runRun(ctx, rc)
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,7 +37,8 @@ const e2eSoakRunsDir = "/var/tmp/horde-e2e/soak-runs"
 
 // TestCluster is the real-cluster tier: hack/kube-up.sh's one-node Kubernetes, the
 // image built as deploy/Dockerfile builds it, server-side validation of every
-// rendering, then the seed's walk-through and the soak CronJob.
+// rendering, then the seed's walk-through, the soak CronJob, and the seed's
+// Locust workers on the master.
 func TestCluster(t *testing.T) {
 	needCluster(t)
 	helm := needHelm(t)
@@ -77,7 +79,12 @@ func TestCluster(t *testing.T) {
 	step("delete-worker", w.deleteWorker)
 	step("delete-master-resumes", w.deleteMaster)
 	step("stop-counts-match", w.stopCountsMatch)
-	step("soak-job-passes", func(t *testing.T) { w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth") })
+	// A one-minute soak of a healthy target passes its memory threshold, or
+	// (since the verdicts may say a 40 s window is too early to tell a leak
+	// from a warming heap) leaves it inconclusive: the Job completes either way.
+	step("soak-job-passes", func(t *testing.T) {
+		w.soakJob(t, "soak-pass", "Complete", "PASS  threshold  target.memory_growth", "INCONCLUSIVE  threshold  target.memory_growth")
+	})
 	step("soak-job-fails-on-leak", func(t *testing.T) {
 		k.ns(t, "set", "env", "deployment/horde-target", "HORDE_LEAK_BYTES_PER_SECOND=2000000")
 		k.ns(t, "rollout", "status", "deployment/horde-target", "--timeout=120s")
@@ -87,6 +94,9 @@ func TestCluster(t *testing.T) {
 			t.Errorf("the second soak did not judge regression(p95) against the first on the volume:\n%s", lastLines([]byte(log), 30))
 		}
 	})
+	// After the soaks, so that their verdicts judge the target as before; it
+	// undoes the leak knob first.
+	step("locust-workers", w.locustWorkers)
 	step("helm-install", func(t *testing.T) { helmInstall(t, k, helm) })
 	t.Logf("cluster tier: %v", time.Since(began).Round(time.Second))
 }
@@ -498,7 +508,7 @@ func (w *walk) targetRequests() (float64, error) {
 
 // soakJob starts a Job from the CronJob and waits for it to end in the condition
 // want (Complete or Failed), with the verdict line in its log.
-func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
+func (w *walk) soakJob(t *testing.T, name, want string, verdicts ...string) {
 	w.ns(t, "create", "job", name, "--from=cronjob/horde-soak")
 	var got string
 	until(t, 4*time.Minute, "job "+name+" to end", func() error {
@@ -515,7 +525,7 @@ func (w *walk) soakJob(t *testing.T, name, want, verdict string) {
 			t.Logf("job %s: %s", name, strings.TrimSpace(line))
 		}
 	}
-	if !strings.Contains(got, want) || !strings.Contains(log, verdict) {
-		t.Errorf("job %s: conditions %q, want %s with %q in its log:\n%s", name, got, want, verdict, lastLines([]byte(log), 30))
+	if !strings.Contains(got, want) || !slices.ContainsFunc(verdicts, func(v string) bool { return strings.Contains(log, v) }) {
+		t.Errorf("job %s: conditions %q, want %s with one of %q in its log:\n%s", name, got, want, verdicts, lastLines([]byte(log), 30))
 	}
 }

@@ -20,6 +20,7 @@ func TestCopies(t *testing.T) {
 		"deploy/base/seed-api.yaml":                         "examples/seed-api.yaml",
 		"deploy/helm/horde/files/seed-api.yaml":             "examples/seed-api.yaml",
 		"deploy/helm/horde/dashboards/horde-dashboard.json": "deploy/grafana/horde-dashboard.json",
+		"deploy/components/locust-master/locustfile.py":     "internal/locustfile/testdata/seed.py",
 	} {
 		a, err := os.ReadFile(filepath.Join(repo, copy))
 		if err != nil {

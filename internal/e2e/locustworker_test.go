@@ -393,3 +393,101 @@ class Slow(HttpUser):
 		})
 	}
 }
+
+// --config-users as Locust's: B's fixed_count and A's weight change the
+// master's split, also for Debian's 2.12 worker, which predates
+// update_user_class (the master warns that B's other attribute does not
+// reach it); each user logs in once in on_start, so the logins per class
+// are its users. A class the locustfile lacks is bad input naming the flag.
+func TestLocustWorkers_ConfigUsers(t *testing.T) {
+	t.Parallel()
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "locustfile.py", `from locust import HttpUser, task, constant
+
+class A(HttpUser):
+    wait_time = constant(1)
+
+    def on_start(self):
+        self.client.get("/delay/0", name="start-a")
+
+    @task
+    def a(self):
+        pass
+
+class B(HttpUser):
+    weight = 5
+    wait_time = constant(1)
+
+    def on_start(self):
+        self.client.get("/delay/0", name="start-b")
+
+    @task
+    def b(self):
+        pass
+`)
+	bad := start(t, dir, nil, hordeBin, "master", "-f", "locustfile.py", "--headless", "-u", "1", "-t", "1s", "--master-bind-port", "0",
+		"--config-users", `{"user_class_name": "C", "weight": 2}`)
+	if code := bad.wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.stderr.String(), `--config-users "{\"user_class_name\": \"C\", \"weight\": 2}": user class "C" is not in the locustfile (its classes: A, B)`) {
+		t.Errorf("an unknown class: exit %d, want 2 naming --config-users and the class\n%s", code, bad.stderr)
+	}
+	m, port := startMaster(t, dir, 0, "-f", "locustfile.py", "--headless", "-H", host, "-u", "5", "-r", "10", "-t", "4s",
+		"--config-users", `{"user_class_name": "B", "fixed_count": 1, "some_attr": 1}`, "--config-users", `[{"user_class_name": "A", "weight": 3}]`,
+		"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "cu", "--only-summary")
+	startLocustWorker(t, dir, port)
+	if code := m.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "cu_stats.csv"))
+	if a, b := count(t, rows["GET start-a"], 2), count(t, rows["GET start-b"], 2); a != 4 || b != 1 {
+		t.Errorf("users A %d, B %d: want 4 and 1 (B fixed_count 1 from --config-users)", a, b)
+	}
+	if !strings.Contains(m.stderr.String(), "predates update_user_class") || !strings.Contains(m.stderr.String(), "not_applied=some_attr") {
+		t.Errorf("no warning that the 2.12 worker does not get some_attr:\n%s", m.stderr)
+	}
+}
+
+// What the master must read (weight, fixed_count) and cannot is bad input
+// naming file:line:col; what only the workers need (a host or tags written
+// as expressions) is a warning, and the Locust worker evaluates it: here
+// its class's host, as os.getenv gives it, is where the requests go.
+func TestLocustWorkers_UnreadableLocustfile(t *testing.T) {
+	t.Parallel()
+	locustBin(t)
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "bad.py", "import os\nfrom locust import HttpUser, task\n\nclass A(HttpUser):\n    weight = int(os.getenv(\"W\", \"1\"))\n\n    @task\n    def t(self):\n        pass\n")
+	bad := start(t, dir, nil, hordeBin, "master", "-f", "bad.py", "--headless", "-u", "1", "-t", "1s", "--master-bind-port", "0")
+	if code := bad.wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.stderr.String(), "bad.py:5:5: weight is not a number horde can read without running Python") {
+		t.Errorf("an unreadable weight: exit %d, want 2 naming bad.py:5:5\n%s", code, bad.stderr)
+	}
+	writeFile(t, dir, "locustfile.py", `import os
+from locust import HttpUser, task, tag, constant
+TAGS = ["t1"]
+
+class A(HttpUser):
+    host = os.getenv("TARGET_HOST", "`+host+`")
+    wait_time = constant(0.5)
+
+    @tag(*TAGS)
+    @task
+    def t(self):
+        self.client.get("/delay/0", name="from-class-host")
+`)
+	m, port := startMaster(t, dir, 0, "-f", "locustfile.py", "--headless", "-u", "1", "-r", "1", "-t", "3s",
+		"--expect-workers", "1", "--expect-workers-max-wait", "60s", "--csv", "uh", "--only-summary")
+	startLocustWorker(t, dir, port)
+	if code := m.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("master exit code %d\n%s", code, m.stderr)
+	}
+	for _, want := range []string{"locustfile.py:6:5: class A: host is an expression horde cannot read", "class A: locustfile.py:9:6: @tag with a value horde cannot read"} {
+		if !strings.Contains(m.stderr.String(), want) {
+			t.Errorf("no warning %q:\n%s", want, m.stderr)
+		}
+	}
+	rows := statsRows(t, filepath.Join(dir, "uh_stats.csv"))
+	if n := count(t, rows["GET from-class-host"], 2); n == 0 || count(t, rows["GET from-class-host"], 3) != 0 {
+		t.Errorf("requests to the class's own host: %v", rows["GET from-class-host"])
+	}
+}

@@ -64,6 +64,10 @@ type Config struct {
 	Tags, ExcludeTags []string
 	// Locustfiles are sent to a worker that asks for its locustfile.
 	Locustfiles []File
+	// UserSettings (--config-users) go to each Locust worker of 2.25 or
+	// later in update_user_class messages when it joins, before its first
+	// spawn; the master has applied their weight and fixed_count already.
+	UserSettings []UserSettings
 }
 
 // Server serves Locust workers to a master.
@@ -78,6 +82,9 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	wg       sync.WaitGroup
+	// completeKey is the run, dispatch and user count of the last
+	// spawning_complete sent to the workers.
+	completeKey string
 }
 
 // NewServer returns a server that joins Locust workers to acc.
@@ -299,6 +306,8 @@ type session struct {
 	id, peer  string
 	version   string
 	heartbeat bool // the worker expects the master's heartbeats (2.19+, or a version unknown)
+	settings  bool // the worker applies update_user_class (2.25+, or a version unknown)
+	complete  bool // the worker fires its spawning_complete event on the master's message (2.29+, or a version unknown)
 
 	in      chan *cluster.WorkerMessage
 	done    chan struct{}
@@ -341,13 +350,18 @@ const maxPendingExceptions = 1000
 var _ cluster.MasterConn = (*session)(nil)
 
 func newSession(srv *Server, z *zconn, peer, version string, known bool) *session {
-	hb := true
-	if known && version != "unknown" {
-		major, minor := versionOf(version)
-		hb = version != "" && (major > 2 || major == 2 && minor >= 19)
+	// A worker taken in without client_ready has no version: it gets what the
+	// newest expect (an older one logs "Unknown message type" for each).
+	since := func(minor int) bool {
+		if !known || version == "unknown" {
+			return true
+		}
+		major, m := versionOf(version)
+		return version != "" && (major > 2 || major == 2 && m >= minor)
 	}
 	return &session{
-		srv: srv, z: z, id: z.identity, peer: peer, version: version, heartbeat: hb,
+		srv: srv, z: z, id: z.identity, peer: peer, version: version,
+		heartbeat: since(19), settings: since(25), complete: since(29),
 		in: make(chan *cluster.WorkerMessage, 64), done: make(chan struct{}), warned: map[string]bool{},
 	}
 }
@@ -423,8 +437,61 @@ func (ss *session) readLoop() {
 // handle translates one message of the worker.
 func (ss *session) handle(m *Message) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	ss.handleLocked(m)
+	ss.mu.Unlock()
+	if m.Type == "spawning_complete" || m.Type == "stats" {
+		ss.srv.checkSpawningComplete()
+	}
+}
+
+// checkSpawningComplete sends spawning_complete {"user_count": n} to the
+// Locust workers of 2.29 and later once every Locust worker in the run has
+// reported its share of a dispatch: Locust's master sends it at the end of
+// each ramp, and those workers fire their spawning_complete event only on
+// it. n is the users of the Locust workers (in a mixed swarm, horde
+// workers' users are not in it: docs/locust.md).
+func (s *Server) checkSpawningComplete() {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.live))
+	for _, ss := range s.live {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	runID, users, gen := "", 0, uint64(0)
+	for _, ss := range sessions {
+		ss.mu.Lock()
+		in := ss.welcomed && ss.running
+		done, r, g, n := ss.statusLocked().RampDone, ss.runID, ss.gen, 0
+		for _, c := range ss.target {
+			n += c
+		}
+		ss.mu.Unlock()
+		if !in {
+			continue
+		}
+		if !done || runID != "" && r != runID {
+			return
+		}
+		runID, users, gen = r, users+n, max(gen, g)
+	}
+	if runID == "" {
+		return
+	}
+	key := fmt.Sprintf("%s/%d/%d", runID, gen, users)
+	s.mu.Lock()
+	if s.completeKey == key {
+		s.mu.Unlock()
+		return
+	}
+	s.completeKey = key
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		ss.mu.Lock()
+		if ss.complete && ss.welcomed && ss.running && ss.runID == runID {
+			ss.sendLocked("spawning_complete", map[string]any{"user_count": users})
+		}
+		ss.mu.Unlock()
+	}
 }
 
 func (ss *session) handleLocked(m *Message) {
@@ -669,6 +736,7 @@ func (ss *session) Send(m *cluster.MasterMessage) error {
 		ss.index = m.Welcome.Index
 		ss.welcomed = true
 		ss.sendLocked("ack", map[string]any{"index": ss.index})
+		ss.sendSettingsLocked()
 	case m.Refusal != nil:
 		ss.srv.log.Error("master refused a Locust worker", "worker", ss.id, "reason", m.Refusal.Reason)
 		ss.sendLocked("quit", nil)
@@ -688,6 +756,23 @@ func (ss *session) Send(m *cluster.MasterMessage) error {
 	// Ack: Locust's reports are not resent, nothing to release. Lease and
 	// Recall: a locustfile has no horde feeders.
 	return nil
+}
+
+// sendSettingsLocked sends --config-users to a worker that applies them
+// (update_user_class, Locust 2.25+), or says what an older one leaves out:
+// weight and fixed_count hold anyway (the master splits the users).
+func (ss *session) sendSettingsLocked() {
+	for _, us := range ss.srv.cfg.UserSettings {
+		if ss.settings {
+			ss.sendLocked("update_user_class", us.Data)
+			continue
+		}
+		if keys := us.workerOnly(); len(keys) > 0 && !ss.warned["settings "+us.Class] {
+			ss.warned["settings "+us.Class] = true
+			ss.srv.log.Warn("Locust worker predates update_user_class (2.25): --config-users' other attributes do not reach it (weight and fixed_count hold: the master splits the users)",
+				"worker", ss.id, "version", ss.version, "class", us.Class, "not_applied", strings.Join(keys, ","))
+		}
+	}
 }
 
 // assignLocked applies the worker's share: spawn messages towards its

@@ -18,6 +18,7 @@ type UserClass struct {
 	Weight     int    // 1 unless set
 	FixedCount int    // 0 unless set
 	Host       string // "" unless set
+	HostUnread bool   // host is set by an expression only Python can evaluate
 	Tags       []string
 	Line       int
 }
@@ -83,22 +84,28 @@ func ReadClasses(file string, src []byte) (classes []UserClass, notes []string, 
 				u.Host = s
 			case nil:
 				if !ok {
-					return nil, nil, fmt.Errorf("%s: class %s: host is not a string horde can read without running Python (write host = \"http://...\", or give -H)", at(a.Pos), c.Name)
+					// host = os.getenv("HOST", "http://...") is common: the
+					// Locust workers evaluate it (a spawn without a host
+					// leaves each class its own).
+					u.HostUnread = true
+					notes = append(notes, fmt.Sprintf("%s: class %s: host is an expression horde cannot read without running Python: the Locust workers evaluate it (the master shows no host for the class; -H overrides it)", at(a.Pos), c.Name))
 				}
 			default:
 				return nil, nil, fmt.Errorf("%s: class %s: host is %v, not a string", at(a.Pos), c.Name, v)
 			}
 		}
+		// Tags are listed, not used: -T/-E are applied by the workers, which
+		// evaluate the decorators themselves.
 		tags, err := decoratorTags(c.Def.Decorators, at)
-		if err != nil {
-			return nil, nil, fmt.Errorf("class %s: %w", c.Name, err)
-		}
 		for _, m := range c.Methods {
-			t, err := decoratorTags(m.Decorators, at)
-			if err != nil {
-				return nil, nil, fmt.Errorf("class %s: %w", c.Name, err)
-			}
+			t, e := decoratorTags(m.Decorators, at)
 			tags = append(tags, t...)
+			if err == nil {
+				err = e
+			}
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("class %s: %v; the Locust workers evaluate it (-T and -E work as ever), horde lists the class's tags without it", c.Name, err))
 		}
 		slices.Sort(tags)
 		u.Tags = slices.Compact(tags)
@@ -139,7 +146,7 @@ func decoratorTags(decs []python.Expr, at func(python.Pos) string) ([]string, er
 			v, ok := python.Literal(a)
 			s, isStr := v.(string)
 			if !ok || !isStr {
-				return nil, fmt.Errorf("%s: @tag takes strings horde can read without running Python", at(call.Position()))
+				return out, fmt.Errorf("%s: @tag with a value horde cannot read without running Python", at(call.Position()))
 			}
 			out = append(out, s)
 		}

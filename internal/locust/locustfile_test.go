@@ -77,7 +77,6 @@ func TestReadClasses_Seed(t *testing.T) {
 func TestReadClasses_Errors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"from locust import HttpUser\nclass A(HttpUser):\n    weight = int('3')\n", "lf.py:3:5: weight is not a number"},
-		{"from locust import HttpUser\nclass A(HttpUser):\n    host = make_host()\n", "lf.py:3:5: class A: host is not a string"},
 		{"from locust import HttpUser\nclass A(HttpUser):\n    fixed_count = -1\n", "lf.py:3:5: fixed_count = -1 is out of range"},
 		{"class A(HttpUser)\n    pass\n", "lf.py:1:"},
 		{"import os\n", "no User class found"},
@@ -87,7 +86,35 @@ func TestReadClasses_Errors(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", c.src, err, c.want)
 		}
 	}
-	_, notes, _ := ReadClasses("lf.py", []byte("from base import MyUser\nclass A(MyUser):\n    pass\nclass B(OtherUser):\n    pass\n"))
+	// What only the workers need (they evaluate it) is a note, not an error.
+	got, notes, err := ReadClasses("lf.py", []byte(`import os
+from locust import HttpUser, task, tag
+TAGS = ["a"]
+
+class A(HttpUser):
+    host = os.getenv("TARGET_HOST", "http://127.0.0.1:8080")
+    weight = 2
+
+    @tag(*TAGS)
+    @task
+    def t(self):
+        pass
+
+    @tag("b")
+    @task
+    def u(self):
+        pass
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]UserClass{{Name: "A", Base: "HttpUser", Weight: 2, HostUnread: true, Tags: []string{"b"}, Line: 5}}, got); diff != "" {
+		t.Errorf("classes (-want +got):\n%s", diff)
+	}
+	if len(notes) != 2 || !strings.Contains(notes[0], "lf.py:6:5: class A: host is an expression") || !strings.Contains(notes[1], "class A: lf.py:9:6: @tag with a value horde cannot read") {
+		t.Errorf("notes %q", notes)
+	}
+	_, notes, _ = ReadClasses("lf.py", []byte("from base import MyUser\nclass A(MyUser):\n    pass\nclass B(OtherUser):\n    pass\n"))
 	if len(notes) != 2 || !strings.Contains(notes[0], "lf.py:2:1: class A(MyUser) is not read as a User class") {
 		t.Errorf("notes %q", notes)
 	}

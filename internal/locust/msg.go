@@ -72,10 +72,19 @@ func Decode(b []byte) (*Message, error) {
 }
 
 // Encode writes m as Locust reads it. Data may hold maps with string keys,
-// slices, strings, numbers, bools and nil.
+// slices, strings, numbers, bools and nil. Integers take their shortest
+// form and map keys are sorted, as Python's msgpack.dumps writes a dict
+// built in that order: a message's bytes do not depend on Go's map order.
 func Encode(m *Message) ([]byte, error) {
 	var id any = m.NodeID
-	return msgpack.Marshal([]any{m.Type, m.Data, id})
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	e.SetSortMapKeys(true)
+	e.UseCompactInts(true)
+	if err := e.Encode([]any{m.Type, m.Data, id}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // scan walks b as one msgpack value with no trailing bytes left over,

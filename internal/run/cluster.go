@@ -39,6 +39,8 @@ type Cluster struct {
 type LocustWorkers struct {
 	File   string // as named
 	Source []byte
+	// UserSettings are --config-users: sent to Locust workers of 2.25+.
+	UserSettings []locust.UserSettings
 }
 
 // CheckCluster refuses a worker channel open beyond loopback without a
@@ -109,7 +111,8 @@ func (r *runner) distributed(ctx context.Context, mcfg master.Config) (*Outcome,
 	if lc := c.Locust; lc != nil {
 		lw = locust.NewServer(m, locust.Config{
 			Version: r.cfg.Version, Logger: r.log, Tags: r.cfg.Tags, ExcludeTags: r.cfg.ExcludeTags,
-			Locustfiles: []locust.File{{Name: filepath.Base(lc.File), Contents: lc.Source}},
+			Locustfiles:  []locust.File{{Name: filepath.Base(lc.File), Contents: lc.Source}},
+			UserSettings: lc.UserSettings,
 		})
 		zmtp = func(conn net.Conn, br *bufio.Reader) { lw.ServeConn(ctx, conn, br) }
 	}
