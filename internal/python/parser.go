@@ -2,6 +2,7 @@ package python
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -1655,6 +1656,33 @@ func (p *parser) strings() (Expr, error) {
 	return &FString{At: at, Parts: out}, nil
 }
 
+// Unquoted yields the offsets and bytes of s from start on that stand
+// outside string literals: a quote opens a literal that runs to the same
+// quote, a backslash inside one escapes the next byte, and the literals'
+// bytes (their quotes too) are not yielded. Callers track brackets over it.
+func Unquoted(s string, start int) iter.Seq2[int, byte] {
+	return func(yield func(int, byte) bool) {
+		var quote byte
+		for i := start; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case quote != 0:
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			default:
+				if !yield(i, c) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // advance moves a position over text.
 func advance(pos Pos, text string) Pos {
 	for _, r := range text {
@@ -1740,46 +1768,35 @@ func (p *parser) fstring(body string, pos Pos, raw bool) ([]FPart, error) {
 func (p *parser) field(body string, start int, pos Pos, raw bool) (int, FPart, error) {
 	fieldPos := advance(pos, body[:start])
 	depth := 0
-	i := start + 1
 	exprEnd := -1
-	var quote byte
-	for ; i < len(body); i++ {
-		c := body[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		}
+	for i, c := range Unquoted(body, start+1) {
 		switch c {
-		case '\'', '"':
-			quote = c
 		case '(', '[', '{':
 			depth++
 		case ')', ']':
 			depth--
 		case '}':
 			if depth == 0 {
-				goto done
+				exprEnd = i
 			}
 			depth--
 		case '!':
 			if depth == 0 && i+1 < len(body) && body[i+1] != '=' {
-				goto done
+				exprEnd = i
 			}
 		case ':':
 			if depth == 0 {
-				goto done
+				exprEnd = i
 			}
 		}
+		if exprEnd >= 0 {
+			break
+		}
 	}
-done:
-	if i >= len(body) {
+	if exprEnd < 0 {
 		return 0, FPart{}, p.errf(fieldPos, "f-string: expecting '}'")
 	}
-	exprEnd = i
+	i := exprEnd
 	text := body[start+1 : exprEnd]
 	part := FPart{}
 	trimmed := strings.TrimRight(text, " \t\n")
