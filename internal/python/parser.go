@@ -161,6 +161,52 @@ func (p *parser) leave() { p.depth-- }
 
 // ---- statements
 
+// compound parses the compound statement t opens; it is nil when t opens
+// none (a simple statement follows).
+func (p *parser) compound(t *Token) (Stmt, error) {
+	if t.Kind == OP && t.Val == "@" {
+		return p.decorated()
+	}
+	if t.Kind != NAME {
+		return nil, nil
+	}
+	switch t.Val {
+	case "if":
+		return p.ifStmt()
+	case "for":
+		return p.forStmt(false)
+	case "while":
+		return p.whileStmt()
+	case "with":
+		return p.withStmt(false)
+	case "try":
+		return p.tryStmt()
+	case "def":
+		return p.funcDef(nil, false)
+	case "class":
+		return p.classDef(nil)
+	case "async":
+		if n := p.peekTok(1); n.Kind == NAME && (n.Val == "def" || n.Val == "for" || n.Val == "with") {
+			p.pos++
+			var s Stmt
+			var err error
+			switch n.Val {
+			case "def":
+				s, err = p.funcDef(nil, true)
+			case "for":
+				s, err = p.forStmt(true)
+			default:
+				s, err = p.withStmt(true)
+			}
+			if s != nil {
+				setPos(s, t.Pos)
+			}
+			return s, err
+		}
+	}
+	return nil, nil
+}
+
 // statement parses one statement line (simple statements separated by ;
 // give several) or one compound statement.
 func (p *parser) statement() ([]Stmt, error) {
@@ -172,62 +218,17 @@ func (p *parser) statement() ([]Stmt, error) {
 	if t.Kind == INDENT {
 		return nil, p.errf(t.Pos, "unexpected indent")
 	}
-	if t.Kind == OP && t.Val == "@" {
-		s, err := p.decorated()
-		return []Stmt{s}, err
+	s, err := p.compound(t)
+	if err != nil {
+		return nil, err
 	}
-	if t.Kind == NAME {
-		switch t.Val {
-		case "if":
-			s, err := p.ifStmt()
-			return []Stmt{s}, err
-		case "for":
-			s, err := p.forStmt(false)
-			return []Stmt{s}, err
-		case "while":
-			s, err := p.whileStmt()
-			return []Stmt{s}, err
-		case "with":
-			s, err := p.withStmt(false)
-			return []Stmt{s}, err
-		case "try":
-			s, err := p.tryStmt()
-			return []Stmt{s}, err
-		case "def":
-			s, err := p.funcDef(nil, false)
-			return []Stmt{s}, err
-		case "class":
-			s, err := p.classDef(nil)
-			return []Stmt{s}, err
-		case "async":
-			n := p.peekTok(1)
-			if n.Kind == NAME {
-				var s Stmt
-				var err error
-				switch n.Val {
-				case "def":
-					p.pos++
-					s, err = p.funcDef(nil, true)
-				case "for":
-					p.pos++
-					s, err = p.forStmt(true)
-				case "with":
-					p.pos++
-					s, err = p.withStmt(true)
-				}
-				if s != nil {
-					setPos(s, t.Pos)
-					return []Stmt{s}, err
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
-		case "match":
-			if n := p.peekTok(1); n.Kind != OP || n.Val == "(" || n.Val == "[" || n.Val == "{" || n.Val == "-" {
-				if p.lineEndsWithColon() {
-					return nil, p.errf(t.Pos, "match statements are not supported")
-				}
+	if s != nil {
+		return []Stmt{s}, nil
+	}
+	if t.Kind == NAME && t.Val == "match" {
+		if n := p.peekTok(1); n.Kind != OP || n.Val == "(" || n.Val == "[" || n.Val == "{" || n.Val == "-" {
+			if p.lineEndsWithColon() {
+				return nil, p.errf(t.Pos, "match statements are not supported")
 			}
 		}
 	}
