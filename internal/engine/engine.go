@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,12 +269,7 @@ func (e *Engine) Exceptions() []stats.Exception {
 		out = append(out, stats.Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
 	}
 	e.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Message < out[j].Message
-	})
+	stats.SortExceptions(out)
 	return out
 }
 

@@ -819,12 +819,7 @@ func (m *Master) Exceptions() []stats.Exception {
 		out = append(out, stats.Exception{Message: msg, Count: n, Traceback: m.excTrace[msg], Nodes: "local"})
 	}
 	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Message < out[j].Message
-	})
+	stats.SortExceptions(out)
 	return out
 }
 
