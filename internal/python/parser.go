@@ -1687,14 +1687,17 @@ func Unquoted(s string, start int) iter.Seq2[int, byte] {
 // advance moves a position over text.
 func advance(pos Pos, text string) Pos {
 	for _, r := range text {
-		if r == '\n' {
-			pos.Line++
-			pos.Col = 1
-		} else {
-			pos.Col++
-		}
+		pos = pos.step(r)
 	}
 	return pos
+}
+
+// step is the position after the rune r.
+func (p Pos) step(r rune) Pos {
+	if r == '\n' {
+		return Pos{p.Line + 1, 1}
+	}
+	return Pos{p.Line, p.Col + 1}
 }
 
 // fstring splits an f-string's body into literal text and replacement fields.
