@@ -544,16 +544,8 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	for i := len(users) - 1; i >= 0; i-- {
 		e.stopUser(users[i])
 	}
-	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
-	limit := max(e.cfg.StopTimeout, 0) + DefaultOnStopTimeout + time.Second
-	select {
-	case <-done:
-	case <-time.After(limit):
-		// on_stop overran its budget everywhere: cut every request off.
-		cancelAll()
-		<-done
-	}
+	// When on_stop overruns its budget everywhere, every request is cut off.
+	cluster.WaitOrForce(e.wg.Wait, max(e.cfg.StopTimeout, 0)+DefaultOnStopTimeout+time.Second, cancelAll)
 }
 
 // runUser runs a closed-model user: its tasks under taskCtx, with waits

@@ -290,29 +290,20 @@ func (m *Master) Serve(ctx context.Context) error {
 				// Handed over: the last reports counted go into a last
 				// tick (and checkpoint); the run is left running.
 				m.tick(time.Now(), true)
-				m.waitSessions(2 * time.Second)
+				cluster.WaitOrForce(m.sessions.Wait, 2*time.Second, nil)
 				return nil
 			}
 			m.Stop()
 			<-m.RunDone()
 			m.hooks.Wait()
 			m.quitWorkers("the master is shutting down")
-			m.waitSessions(2 * time.Second)
+			cluster.WaitOrForce(m.sessions.Wait, 2*time.Second, nil)
 			return nil
 		case t := <-ticker.C:
 			m.tick(t, false)
 		case t := <-watch.C:
 			m.watch(t)
 		}
-	}
-}
-
-func (m *Master) waitSessions(limit time.Duration) {
-	done := make(chan struct{})
-	go func() { m.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
 	}
 }
 
