@@ -184,10 +184,7 @@ type workerOptions struct {
 	masterPort  int
 	token       string
 	masterLost  durationValue
-	tlsCert     string
-	tlsKey      string
-	tlsCA       string
-	tlsServer   string
+	tls         rpc.TLSFiles // --tls-cert, --tls-key, --tls-ca, --tls-server-name
 	logLevel    string
 	scenarioDir string
 	config      string
@@ -223,10 +220,10 @@ HORDE_MASTER_HOST or HORDE_WORKER_TOKEN. See docs/cluster.md.`,
 	f.IntVar(&o.masterPort, "master-port", cluster.DefaultPort, "port of the master")
 	f.StringVar(&o.token, "worker-token", "", "token the master requires (--worker-token on the master)")
 	f.Var(&o.masterLost, "master-lost-timeout", "stop the users after this long without word from the master")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "client certificate, for a master that requires one (mutual TLS)")
-	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
-	f.StringVar(&o.tlsCA, "tls-ca", "", "verify the master's certificate with this CA (enables TLS)")
-	f.StringVar(&o.tlsServer, "tls-server-name", "", "name to expect in the master's certificate (default: --master-host)")
+	f.StringVar(&o.tls.Cert, "tls-cert", "", "client certificate, for a master that requires one (mutual TLS)")
+	f.StringVar(&o.tls.Key, "tls-key", "", "private key of --tls-cert")
+	f.StringVar(&o.tls.CA, "tls-ca", "", "verify the master's certificate with this CA (enables TLS)")
+	f.StringVar(&o.tls.ServerName, "tls-server-name", "", "name to expect in the master's certificate (default: --master-host)")
 	addSourceAddrsFlag(f, &o.sourceAddrs)
 	f.StringVar(&o.scenarioDir, "scenario-dir", "", "directory for the scenario's data files the master ships (default: a temporary one)")
 	f.StringVarP(&o.logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
@@ -243,9 +240,8 @@ func runWorker(ctx context.Context, o *workerOptions, classes []horde.Class, std
 		return badInput("--master-lost-timeout must be > 0")
 	}
 	d := rpc.Dialer{Addr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort))}
-	tlsFiles := rpc.TLSFiles{Cert: o.tlsCert, Key: o.tlsKey, CA: o.tlsCA, ServerName: o.tlsServer}
-	if tlsFiles.Enabled() {
-		cfg, err := tlsFiles.ClientConfig()
+	if o.tls.Enabled() {
+		cfg, err := o.tls.ClientConfig()
 		if err != nil {
 			return &run.ExitError{Code: ExitBadInput, Err: err}
 		}

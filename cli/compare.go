@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -31,10 +28,7 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			if format == "" {
-				format = formatOfFile(out, "text")
-			}
-			write, err := writerOf(format, "text, json, markdown or html", map[string]func(io.Writer, *compare.Result) error{
+			write, err := writerOf(outFormat(format, out, "text"), "text, json, markdown or html", map[string]func(io.Writer, *compare.Result) error{
 				"text":     compare.WriteText,
 				"json":     compare.WriteJSON,
 				"markdown": compare.WriteMarkdown,
@@ -53,18 +47,7 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 				runs[i] = r
 			}
 			res := compare.Compare(runs[0], runs[1])
-			if out == "" || out == "-" {
-				err = write(stdout, res)
-			} else {
-				err = run.WriteFile(out, func(w io.Writer) error { return write(w, res) })
-			}
-			if err != nil {
-				if errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
-					return badInput("-o: %v", err)
-				}
-				return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("writing the comparison: %w", err)}
-			}
-			return nil
+			return writeOut(stdout, out, func(w io.Writer) error { return write(w, res) })
 		},
 	}
 	f := cmd.Flags()
@@ -72,6 +55,15 @@ runs under 5 minutes), and the target's figures (memory growth in %/h).
 	f.StringVar(&format, "format", "", "text, json, markdown or html (default: from -o's extension, else text)")
 	f.StringVarP(&out, "output", "o", "", "write to FILE (default: stdout)")
 	return cmd
+}
+
+// outFormat is the output format --format names (by formatName), else
+// the one -o's extension asks for, else def.
+func outFormat(format, out, def string) string {
+	if format == "" {
+		return formatOfFile(out, def)
+	}
+	return formatName(format)
 }
 
 // formatOfFile is the report format an output file's extension asks for
@@ -91,9 +83,6 @@ func formatOfFile(out, def string) string {
 // writerOf is the writer in writers for a --format (md for markdown), or
 // a bad-input error that names the formats there are.
 func writerOf[T any](format, names string, writers map[string]func(io.Writer, T) error) (func(io.Writer, T) error, error) {
-	if format == "md" {
-		format = "markdown"
-	}
 	if w, ok := writers[format]; ok {
 		return w, nil
 	}

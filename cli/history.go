@@ -31,7 +31,7 @@ See docs/soak.md.`,
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			write, err := writerOf(format, "text, json or markdown", map[string]func(io.Writer, *compare.History) error{
+			write, err := writerOf(formatName(format), "text, json or markdown", map[string]func(io.Writer, *compare.History) error{
 				"text":     compare.WriteHistoryText,
 				"json":     compare.WriteHistoryJSON,
 				"markdown": compare.WriteHistoryMarkdown,
@@ -91,10 +91,8 @@ See docs/soak.md.`,
 				}
 				return badInput("no finished run %s", what)
 			}
-			if err := write(stdout, compare.NewHistory(runs, o)); err != nil {
-				return &run.ExitError{Code: run.ExitBroken, Err: err}
-			}
-			return nil
+			h := compare.NewHistory(runs, o)
+			return writeOut(stdout, "", func(w io.Writer) error { return write(w, h) })
 		},
 	}
 	f := cmd.Flags()

@@ -318,11 +318,9 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 			if err := bindEnv(cmd.Flags(), lookup); err != nil {
 				return err
 			}
-			if format == "" {
-				format = formatOfFile(out, "html")
-			}
+			format = outFormat(format, out, "html")
 			var write func(io.Writer, report.Info, *stats.Snapshot, []stats.Tick) error
-			switch format = formatName(format); format {
+			switch format {
 			case "html":
 				write = report.WriteHTML
 			case "json":
@@ -366,18 +364,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 			if format == "html" {
 				rf.Charts(&info)
 			}
-			if out == "" || out == "-" {
-				err = write(stdout, info, rf.Snapshot, rf.History)
-			} else {
-				err = run.WriteFile(out, func(w io.Writer) error { return write(w, info, rf.Snapshot, rf.History) })
-			}
-			if err != nil {
-				if errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
-					return badInput("-o: %v", err)
-				}
-				return &run.ExitError{Code: run.ExitBroken, Err: err}
-			}
-			return nil
+			return writeOut(stdout, out, func(w io.Writer) error { return write(w, info, rf.Snapshot, rf.History) })
 		},
 	}
 	f := cmd.Flags()
@@ -391,14 +378,32 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 
 // writeJUnit writes info's verdicts as JUnit XML to path (--junit).
 func writeJUnit(path, suite string, info report.Info, s *stats.Snapshot) error {
-	err := run.WriteFile(path, func(w io.Writer) error { return report.WriteJUnit(w, suite, info, s) })
+	return writeFile(path, "--junit", func(w io.Writer) error { return report.WriteJUnit(w, suite, info, s) })
+}
+
+// writeOut writes a command's output to stdout when -o is empty or "-",
+// else to the file -o names.
+func writeOut(stdout io.Writer, out string, write func(io.Writer) error) error {
+	if out == "" || out == "-" {
+		if err := write(stdout); err != nil {
+			return &run.ExitError{Code: run.ExitBroken, Err: err}
+		}
+		return nil
+	}
+	return writeFile(out, "-o", write)
+}
+
+// writeFile writes the file path, which flag named: a path that cannot be
+// created is bad input, a failed write a broken run.
+func writeFile(path, flag string, write func(io.Writer) error) error {
+	err := run.WriteFile(path, write)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist):
-		return badInput("--junit: %v", err)
+		return badInput("%s: %v", flag, err)
 	}
-	return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("--junit: %w", err)}
+	return &run.ExitError{Code: run.ExitBroken, Err: fmt.Errorf("%s: %w", flag, err)}
 }
 
 // openRun opens a run given as a file or as a run id under dir; a run found

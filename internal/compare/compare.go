@@ -225,39 +225,10 @@ const MinutePeriods = 5 * time.Minute
 // cover.
 const windowLen = 10 * time.Second
 
-// Row is one tick of one request name as a run file keeps it: the
-// fields of store.Interval (convert with compare.Row(iv)), declared here so
-// that the report, which renders a comparison, does not depend on the
-// store.
-type Row struct {
-	T                       time.Time
-	Method, Name            string
-	Requests, Failures      int64
-	P50, P90, P95, P99, Max float64 // ms over the current window; NaN when the window was empty
-	Mean                    float64 // ms over the tick; NaN when no request
-	Bytes                   int64
-}
-
 // Windows reads a run's histograms merged over a window of time, per
 // request name (store.Store.Window).
 type Windows interface {
 	Window(ctx context.Context, from, to time.Time) (map[stats.Key]*hdr.PackedHistogram, int, error)
-}
-
-// Rows converts a run file's intervals.
-func Rows[T ~struct {
-	T                       time.Time
-	Method, Name            string
-	Requests, Failures      int64
-	P50, P90, P95, P99, Max float64
-	Mean                    float64
-	Bytes                   int64
-}](ivs []T) []Row {
-	out := make([]Row, len(ivs))
-	for i, iv := range ivs {
-		out[i] = Row(iv)
-	}
-	return out
 }
 
 // Build computes a run's figures from its final statistics and interval
@@ -266,13 +237,13 @@ func Rows[T ~struct {
 //
 // The steady part runs from the start plus the warm-up (the run's, else
 // 10 % of the run, at most 5 minutes) to stop (zero: the last tick).
-func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []Row, st Windows, stop time.Time) (*Run, error) {
+func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []stats.Row, st Windows, stop time.Time) (*Run, error) {
 	r := &Run{Setup: setup, PeriodLen: windowLen}
 	entries := append(append([]stats.Entry{}, snap.Entries...), snap.Total)
 	slices.SortFunc(entries[:len(entries)-1], func(a, b stats.Entry) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Method, b.Method))
 	})
-	byKey := map[stats.Key][]Row{}
+	byKey := map[stats.Key][]stats.Row{}
 	var first, last, prev time.Time
 	tick := 2 * time.Second // the default --runs-interval
 	for _, iv := range ivs {
@@ -326,7 +297,7 @@ func Build(ctx context.Context, setup Setup, snap *stats.Snapshot, ivs []Row, st
 
 // minutePeriods are the whole minutes' figures: counts from the interval
 // rows of the minute, percentiles from its histogram.
-func minutePeriods(rows []Row, minutes []time.Time, hists []map[stats.Key]*hdr.PackedHistogram, k stats.Key) []Period {
+func minutePeriods(rows []stats.Row, minutes []time.Time, hists []map[stats.Key]*hdr.PackedHistogram, k stats.Key) []Period {
 	out := make([]Period, 0, len(minutes))
 	j := 0
 	for i, m := range minutes {
@@ -356,7 +327,7 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 // counts summed over the window's ticks, percentiles of the last tick's
 // window (which covers the 10 s before it).
 // start is the tick before the first with requests (which counts from it).
-func windowPeriods(rows []Row, start, last time.Time) []Period {
+func windowPeriods(rows []stats.Row, start, last time.Time) []Period {
 	if last.IsZero() {
 		return nil
 	}
@@ -364,7 +335,7 @@ func windowPeriods(rows []Row, start, last time.Time) []Period {
 	for t := start; !t.Add(windowLen).After(last); t = t.Add(windowLen) {
 		end := t.Add(windowLen)
 		p := Period{T: t, P50: math.NaN(), P95: math.NaN(), P99: math.NaN(), Max: math.NaN()}
-		var lastRow *Row
+		var lastRow *stats.Row
 		for i := range rows {
 			if rows[i].T.After(t) && !rows[i].T.After(end) {
 				p.Requests += rows[i].Requests
@@ -388,7 +359,7 @@ func windowPeriods(rows []Row, start, last time.Time) []Period {
 var steadyMetrics = []string{"p50", "p95", "p99", "max"}
 
 // steady computes f.Steady (see Figures).
-func steady(r *Run, f *Figures, rows []Row, stop time.Time) map[string]float64 {
+func steady(r *Run, f *Figures, rows []stats.Row, stop time.Time) map[string]float64 {
 	warmup := r.Setup.Warmup
 	if warmup <= 0 {
 		warmup = min(r.Setup.Duration/10, 5*time.Minute)

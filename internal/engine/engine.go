@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,12 +291,7 @@ func (e *Engine) Exceptions() []stats.Exception {
 		out = append(out, stats.Exception{Message: "(other exceptions, not kept: too many distinct messages)", Count: e.excOthers})
 	}
 	e.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Message < out[j].Message
-	})
+	stats.SortExceptions(out)
 	return out
 }
 
@@ -593,16 +587,8 @@ func (e *Engine) stopAll(cancelAll context.CancelFunc) {
 	for i := len(users) - 1; i >= 0; i-- {
 		e.stopUser(users[i])
 	}
-	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
-	limit := max(e.cfg.StopTimeout, 0) + DefaultOnStopTimeout + time.Second
-	select {
-	case <-done:
-	case <-time.After(limit):
-		// on_stop overran its budget everywhere: cut every request off.
-		cancelAll()
-		<-done
-	}
+	// When on_stop overruns its budget everywhere, every request is cut off.
+	cluster.WaitOrForce(e.wg.Wait, max(e.cfg.StopTimeout, 0)+DefaultOnStopTimeout+time.Second, cancelAll)
 }
 
 // runUser runs a closed-model user: its on_start, then its tasks with

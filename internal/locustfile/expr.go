@@ -76,7 +76,7 @@ func (fc *fnCtx) resolve(e python.Expr) string {
 func (fc *fnCtx) exprs(es []python.Expr) ([]string, error) { return each(es, fc.expr) }
 
 // each translates every one of es with tr.
-func each(es []python.Expr, tr func(python.Expr) (string, error)) ([]string, error) {
+func each[T any](es []T, tr func(T) (string, error)) ([]string, error) {
 	var out []string
 	for _, e := range es {
 		s, err := tr(e)
@@ -105,20 +105,8 @@ func unparen(s string) string {
 		return s
 	}
 	depth := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		}
+	for i, c := range python.Unquoted(s, 0) {
 		switch c {
-		case '"', '\'':
-			quote = c
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
@@ -224,13 +212,9 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 		}
 		return fmt.Sprintf("(%s if %s else %s)", t, c, el), nil
 	case *python.Lambda:
-		var ps []string
-		for _, p := range e.Params {
-			s, err := fc.param(p)
-			if err != nil {
-				return "", err
-			}
-			ps = append(ps, s)
+		ps, err := each(e.Params, fc.param)
+		if err != nil {
+			return "", err
 		}
 		b, err := fc.expr(e.Body)
 		if err != nil {

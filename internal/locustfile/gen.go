@@ -912,33 +912,23 @@ func bound(body []python.Stmt, out map[string]bool) {
 			target(s.Target)
 		case *python.For:
 			target(s.Target)
-			bound(s.Body, out)
-			bound(s.Else, out)
-		case *python.If:
-			bound(s.Body, out)
-			bound(s.Else, out)
-		case *python.While:
-			bound(s.Body, out)
-			bound(s.Else, out)
 		case *python.With:
 			for _, it := range s.Items {
 				if it.As != nil {
 					target(it.As)
 				}
 			}
-			bound(s.Body, out)
 		case *python.Try:
-			bound(s.Body, out)
 			for _, h := range s.Handlers {
 				if h.Name != "" {
 					out[h.Name] = true
 				}
-				bound(h.Body, out)
 			}
-			bound(s.Else, out)
-			bound(s.Finally, out)
 		case *python.FuncDef:
 			out[s.Name] = true
+		}
+		for _, b := range python.Blocks(s) {
+			bound(b, out)
 		}
 	}
 }
@@ -987,37 +977,26 @@ func (c *conv) boundAnywhere() map[string]bool {
 		return c.locals
 	}
 	c.locals = map[string]bool{}
-	var walk func(body []python.Stmt)
-	walk = func(body []python.Stmt) {
-		for _, s := range body {
-			switch s := s.(type) {
-			case *python.FuncDef:
-				for _, p := range s.Params {
-					c.locals[p.Name] = true
-				}
-				bound(s.Body, c.locals)
-				walk(s.Body)
-			case *python.ClassDef:
-				walk(s.Body)
-			case *python.If:
-				walk(s.Body)
-				walk(s.Else)
-			case *python.For:
-				walk(s.Body)
-			case *python.While:
-				walk(s.Body)
-			case *python.With:
-				walk(s.Body)
-			case *python.Try:
-				walk(s.Body)
-				for _, h := range s.Handlers {
-					walk(h.Body)
-				}
-				walk(s.Else)
-				walk(s.Finally)
+	bindsIn(c.m.Body, c.locals)
+	return c.locals
+}
+
+// bindsIn adds to out the names every function in body binds: its
+// parameters and locals, in nested functions and classes too.
+func bindsIn(body []python.Stmt, out map[string]bool) {
+	for _, s := range body {
+		switch s := s.(type) {
+		case *python.FuncDef:
+			for _, p := range s.Params {
+				out[p.Name] = true
 			}
+			bound(s.Body, out)
+			bindsIn(s.Body, out)
+		case *python.ClassDef:
+			bindsIn(s.Body, out)
+		}
+		for _, b := range python.Blocks(s) {
+			bindsIn(b, out)
 		}
 	}
-	walk(c.m.Body)
-	return c.locals
 }

@@ -163,7 +163,16 @@ def _basic(user, password):
         out += _B64[n % 64] if i + 2 < len(b) else "="
     return "Basic " + out
 `,
-	"_fmt": `def _fmt(v, spec):
+	"_fmt": `def _digits(s, i):
+    """The decimal number at s[i:] (0 when none) and the offset after it."""
+    n = 0
+    for _ in range(len(s)):
+        if i < len(s) and s[i].isdigit():
+            n = n * 10 + int(s[i])
+            i += 1
+    return n, i
+
+def _fmt(v, spec):
     """format(v, spec): Python's format spec ([[fill]align][sign][0][width][.precision][type])."""
     fill, align, i = " ", "", 0
     if len(spec) >= 2 and spec[1] in "<>^=":
@@ -180,21 +189,12 @@ def _basic(user, password):
         if align == "":
             fill, align = "0", "="
         i += 1
-    width = 0
-    for _ in range(len(spec)):
-        if i < len(spec) and spec[i].isdigit():
-            width = width * 10 + int(spec[i])
-            i += 1
+    width, i = _digits(spec, i)
     if i < len(spec) and spec[i] in ",_":
         i += 1
     prec = -1
     if i < len(spec) and spec[i] == ".":
-        i += 1
-        prec = 0
-        for _ in range(len(spec)):
-            if i < len(spec) and spec[i].isdigit():
-                prec = prec * 10 + int(spec[i])
-                i += 1
+        prec, i = _digits(spec, i + 1)
     typ = spec[i:]
     num = typ in ("d", "n", "f", "F", "%", "x", "X", "o", "b", "e", "E", "g", "G") or (typ == "" and type(v) in ("int", "float"))
     if typ in ("f", "F", "%") or (typ == "" and type(v) == "float" and prec >= 0):

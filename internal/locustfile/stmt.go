@@ -379,13 +379,9 @@ func (fc *fnCtx) target(e python.Expr) (string, error) {
 		}
 		return fmt.Sprintf("%s[%s]", x, k), nil
 	case *python.Tuple:
-		var parts []string
-		for _, x := range t.Elts {
-			s, err := fc.target(x)
-			if err != nil {
-				return "", err
-			}
-			parts = append(parts, s)
+		parts, err := each(t.Elts, fc.target)
+		if err != nil {
+			return "", err
 		}
 		if len(parts) == 1 {
 			return parts[0] + ",", nil

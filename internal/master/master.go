@@ -290,29 +290,20 @@ func (m *Master) Serve(ctx context.Context) error {
 				// Handed over: the last reports counted go into a last
 				// tick (and checkpoint); the run is left running.
 				m.tick(time.Now(), true)
-				m.waitSessions(2 * time.Second)
+				cluster.WaitOrForce(m.sessions.Wait, 2*time.Second, nil)
 				return nil
 			}
 			m.Stop()
 			<-m.RunDone()
 			m.hooks.Wait()
 			m.quitWorkers("the master is shutting down")
-			m.waitSessions(2 * time.Second)
+			cluster.WaitOrForce(m.sessions.Wait, 2*time.Second, nil)
 			return nil
 		case t := <-ticker.C:
 			m.tick(t, false)
 		case t := <-watch.C:
 			m.watch(t)
 		}
-	}
-}
-
-func (m *Master) waitSessions(limit time.Duration) {
-	done := make(chan struct{})
-	go func() { m.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
 	}
 }
 
@@ -363,28 +354,13 @@ func (m *Master) Start(spec cluster.RunSpec) error {
 // under the new run's context (which Stop cancels while the setup runs):
 // it returns the setup's variables and requests, and that context.
 func (m *Master) setup(spec cluster.RunSpec) (map[string]string, *stats.Interval, *runContext, error) {
-	m.mu.Lock()
-	if m.settingUp {
-		m.mu.Unlock()
-		return nil, nil, nil, errors.New("the setup of the next run is running")
+	rc, host, err := m.beginSetup(spec)
+	if rc == nil {
+		return nil, nil, nil, err
 	}
-	if m.cfg.Setup == nil || (m.state != cluster.StateReady && m.state != cluster.StateStopped) {
-		m.mu.Unlock()
-		return nil, nil, nil, nil
-	}
-	host := spec.Host
-	if host == "" {
-		host = m.cfg.Host
-	}
-	rc := newRunContext()
-	m.settingUp, m.setupCancel = true, rc.cancel
-	m.mu.Unlock()
-
 	m.log.Info("setup running", "host", host)
 	vars, iv, err := m.cfg.Setup(rc.ctx, host)
-	m.mu.Lock()
-	m.settingUp, m.setupCancel = false, nil
-	m.mu.Unlock()
+	m.endSetup()
 	if err != nil {
 		rc.cancel()
 		m.log.Error("setup failed: the run does not start", "err", err)
@@ -392,6 +368,34 @@ func (m *Master) setup(spec cluster.RunSpec) (map[string]string, *stats.Interval
 	}
 	m.log.Info("setup done", "vars", len(vars))
 	return vars, iv, rc, nil
+}
+
+// beginSetup marks a setup running and returns the new run's context and
+// host; the context is nil when no setup is to run, and err says why when
+// the start must not go on.
+func (m *Master) beginSetup(spec cluster.RunSpec) (*runContext, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.settingUp {
+		return nil, "", errors.New("the setup of the next run is running")
+	}
+	if m.cfg.Setup == nil || (m.state != cluster.StateReady && m.state != cluster.StateStopped) {
+		return nil, "", nil
+	}
+	host := spec.Host
+	if host == "" {
+		host = m.cfg.Host
+	}
+	rc := newRunContext()
+	m.settingUp, m.setupCancel = true, rc.cancel
+	return rc, host, nil
+}
+
+// endSetup marks the setup over.
+func (m *Master) endSetup() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.settingUp, m.setupCancel = false, nil
 }
 
 // runContext is the context of a run's setup and teardown: it ends when
@@ -509,17 +513,25 @@ func (m *Master) followShape(runID string, start time.Time, done <-chan struct{}
 			m.Stop()
 			return
 		}
-		m.mu.Lock()
-		if m.runID != runID || (m.state != cluster.StateSpawning && m.state != cluster.StateRunning) {
-			m.mu.Unlock()
+		if !m.setShapeUsers(runID, int(math.Round(v))) {
 			return
 		}
-		if users := int(math.Round(v)); users != m.spec.Users {
-			m.spec.Users = users
-			m.dispatchLocked(true) // the shape is the ramp: no spawn-rate limit
-		}
-		m.mu.Unlock()
 	}
+}
+
+// setShapeUsers sets run runID's user count to what its shape asks for; it
+// reports false when that run is no longer spawning or running.
+func (m *Master) setShapeUsers(runID string, users int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.runID != runID || (m.state != cluster.StateSpawning && m.state != cluster.StateRunning) {
+		return false
+	}
+	if users != m.spec.Users {
+		m.spec.Users = users
+		m.dispatchLocked(true) // the shape is the ramp: no spawn-rate limit
+	}
+	return true
 }
 
 func (m *Master) scheduleStopLocked(d time.Duration) {
@@ -606,33 +618,48 @@ func (m *Master) endRunLocked() {
 		rc = newRunContext()
 	}
 	m.hooks.Add(1) // Serve waits for the teardown and the final tick
-	go func() {
-		defer m.hooks.Done()
-		defer rc.cancel()
-		if td := m.cfg.Teardown; td != nil {
-			m.log.Info("teardown running")
-			iv, err := td(rc.ctx, host, vars)
-			if err != nil {
-				m.log.Error("teardown failed", "err", err)
-			}
-			m.mu.Lock()
-			m.eventLocked("teardown", errText(err))
-			if iv != nil {
-				if m.pending == nil {
-					m.pending = &stats.Interval{}
-				}
-				m.pending.Merge(iv)
-			}
-			m.mu.Unlock()
+	go m.finishRun(done, rc, host, vars)
+}
+
+// finishRun runs the ending run's teardown under the run's context, takes
+// the final tick and marks the run stopped (closing done); it runs with no
+// lock held, as every hook does.
+func (m *Master) finishRun(done chan struct{}, rc *runContext, host string, vars map[string]string) {
+	defer m.hooks.Done()
+	defer rc.cancel()
+	if td := m.cfg.Teardown; td != nil {
+		m.log.Info("teardown running")
+		iv, err := td(rc.ctx, host, vars)
+		if err != nil {
+			m.log.Error("teardown failed", "err", err)
 		}
-		m.tick(time.Now(), true) // the final statistics include every on_stop request
-		m.mu.Lock()
-		m.state = cluster.StateStopped
-		m.end = time.Now()
-		m.mu.Unlock()
-		close(done)
-		m.log.Info("run stopped")
-	}()
+		m.teardownDone(iv, err)
+	}
+	m.tick(time.Now(), true) // the final statistics include every on_stop request
+	m.markStopped()
+	close(done)
+	m.log.Info("run stopped")
+}
+
+// teardownDone counts the teardown's requests into the next tick.
+func (m *Master) teardownDone(iv *stats.Interval, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.eventLocked("teardown", errText(err))
+	if iv != nil {
+		if m.pending == nil {
+			m.pending = &stats.Interval{}
+		}
+		m.pending.Merge(iv)
+	}
+}
+
+// markStopped ends the run's phase.
+func (m *Master) markStopped() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = cluster.StateStopped
+	m.end = time.Now()
 }
 
 // RunDone returns a channel closed when the current (or last) run has
@@ -657,7 +684,39 @@ func (m *Master) ResetStats() {
 // tick moves the reports merged since the last tick into the statistics,
 // as one interval timed by the master's clock.
 func (m *Master) tick(now time.Time, final bool) {
+	out := m.takeTick(now, final)
+	for _, e := range out.events {
+		m.cfg.OnEvent(e)
+	}
+	for _, mn := range out.mins {
+		m.cfg.OnMinute(mn)
+	}
+	cp := out.cp
+	if out.cpErr != nil {
+		m.log.Warn("checkpoint for resume", "err", out.cpErr)
+		cp.Written() // the counts live in memory only; the workers need not keep them
+	} else if m.cfg.OnCheckpoint != nil {
+		m.cfg.OnCheckpoint(cp)
+	}
+	if m.cfg.OnTick != nil {
+		m.cfg.OnTick(out.tk)
+	}
+}
+
+// tickOut is what a tick takes under the lock and hands to the hooks
+// after it.
+type tickOut struct {
+	tk     Tick
+	events []stats.Event
+	mins   []*stats.Minute
+	cp     Checkpoint
+	cpErr  error
+}
+
+// takeTick closes the tick's interval and takes what the hooks get.
+func (m *Master) takeTick(now time.Time, final bool) tickOut {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.resetWant {
 		m.resetWant = false
 		m.pending = nil // drop what the ramp-up recorded
@@ -700,22 +759,7 @@ func (m *Master) tick(now time.Time, final bool) {
 	}
 	events := m.events
 	m.events = nil
-	m.mu.Unlock()
-	for _, e := range events {
-		m.cfg.OnEvent(e)
-	}
-	for _, mn := range mins {
-		m.cfg.OnMinute(mn)
-	}
-	if cpErr != nil {
-		m.log.Warn("checkpoint for resume", "err", cpErr)
-		cp.Written() // the counts live in memory only; the workers need not keep them
-	} else if m.cfg.OnCheckpoint != nil {
-		m.cfg.OnCheckpoint(cp)
-	}
-	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(tk)
-	}
+	return tickOut{tk: tk, events: events, mins: mins, cp: cp, cpErr: cpErr}
 }
 
 // targetLocked is what the load shape asks for at now, for the history:
@@ -814,17 +858,12 @@ func (m *Master) Classes() []horde.Class { return m.cfg.Classes }
 // every worker, most frequent first (Nodes "local", as Locust's local runner).
 func (m *Master) Exceptions() []stats.Exception {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := make([]stats.Exception, 0, len(m.exc))
 	for msg, n := range m.exc {
 		out = append(out, stats.Exception{Message: msg, Count: n, Traceback: m.excTrace[msg], Nodes: "local"})
 	}
-	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Message < out[j].Message
-	})
+	stats.SortExceptions(out)
 	return out
 }
 

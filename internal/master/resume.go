@@ -238,8 +238,8 @@ func (m *Master) Resume(cp Checkpoint, hist []stats.Tick) error {
 // checkpoint of everything counted. For a master whose pod is deleted.
 func (m *Master) Detach() {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.detached = true
-	m.mu.Unlock()
 }
 
 // detachSessions ends every worker session if Detach was called, and

@@ -411,3 +411,27 @@ type Module struct {
 	File string
 	Body []Stmt
 }
+
+// Blocks are the statement lists nested in s that run in s's own scope: an
+// if's, for's or while's body and else, a with's body, a try's body,
+// handlers, else and finally. A def or class opens a scope of its own and
+// has none; neither has a simple statement.
+func Blocks(s Stmt) [][]Stmt {
+	switch s := s.(type) {
+	case *If:
+		return [][]Stmt{s.Body, s.Else}
+	case *For:
+		return [][]Stmt{s.Body, s.Else}
+	case *While:
+		return [][]Stmt{s.Body, s.Else}
+	case *With:
+		return [][]Stmt{s.Body}
+	case *Try:
+		out := [][]Stmt{s.Body}
+		for _, h := range s.Handlers {
+			out = append(out, h.Body)
+		}
+		return append(out, s.Else, s.Finally)
+	}
+	return nil
+}

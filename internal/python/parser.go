@@ -2,6 +2,7 @@ package python
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -160,6 +161,52 @@ func (p *parser) leave() { p.depth-- }
 
 // ---- statements
 
+// compound parses the compound statement t opens; it is nil when t opens
+// none (a simple statement follows).
+func (p *parser) compound(t *Token) (Stmt, error) {
+	if t.Kind == OP && t.Val == "@" {
+		return p.decorated()
+	}
+	if t.Kind != NAME {
+		return nil, nil
+	}
+	switch t.Val {
+	case "if":
+		return p.ifStmt()
+	case "for":
+		return p.forStmt(false)
+	case "while":
+		return p.whileStmt()
+	case "with":
+		return p.withStmt(false)
+	case "try":
+		return p.tryStmt()
+	case "def":
+		return p.funcDef(nil, false)
+	case "class":
+		return p.classDef(nil)
+	case "async":
+		if n := p.peekTok(1); n.Kind == NAME && (n.Val == "def" || n.Val == "for" || n.Val == "with") {
+			p.pos++
+			var s Stmt
+			var err error
+			switch n.Val {
+			case "def":
+				s, err = p.funcDef(nil, true)
+			case "for":
+				s, err = p.forStmt(true)
+			default:
+				s, err = p.withStmt(true)
+			}
+			if s != nil {
+				setPos(s, t.Pos)
+			}
+			return s, err
+		}
+	}
+	return nil, nil
+}
+
 // statement parses one statement line (simple statements separated by ;
 // give several) or one compound statement.
 func (p *parser) statement() ([]Stmt, error) {
@@ -171,62 +218,17 @@ func (p *parser) statement() ([]Stmt, error) {
 	if t.Kind == INDENT {
 		return nil, p.errf(t.Pos, "unexpected indent")
 	}
-	if t.Kind == OP && t.Val == "@" {
-		s, err := p.decorated()
-		return []Stmt{s}, err
+	s, err := p.compound(t)
+	if err != nil {
+		return nil, err
 	}
-	if t.Kind == NAME {
-		switch t.Val {
-		case "if":
-			s, err := p.ifStmt()
-			return []Stmt{s}, err
-		case "for":
-			s, err := p.forStmt(false)
-			return []Stmt{s}, err
-		case "while":
-			s, err := p.whileStmt()
-			return []Stmt{s}, err
-		case "with":
-			s, err := p.withStmt(false)
-			return []Stmt{s}, err
-		case "try":
-			s, err := p.tryStmt()
-			return []Stmt{s}, err
-		case "def":
-			s, err := p.funcDef(nil, false)
-			return []Stmt{s}, err
-		case "class":
-			s, err := p.classDef(nil)
-			return []Stmt{s}, err
-		case "async":
-			n := p.peekTok(1)
-			if n.Kind == NAME {
-				var s Stmt
-				var err error
-				switch n.Val {
-				case "def":
-					p.pos++
-					s, err = p.funcDef(nil, true)
-				case "for":
-					p.pos++
-					s, err = p.forStmt(true)
-				case "with":
-					p.pos++
-					s, err = p.withStmt(true)
-				}
-				if s != nil {
-					setPos(s, t.Pos)
-					return []Stmt{s}, err
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
-		case "match":
-			if n := p.peekTok(1); n.Kind != OP || n.Val == "(" || n.Val == "[" || n.Val == "{" || n.Val == "-" {
-				if p.lineEndsWithColon() {
-					return nil, p.errf(t.Pos, "match statements are not supported")
-				}
+	if s != nil {
+		return []Stmt{s}, nil
+	}
+	if t.Kind == NAME && t.Val == "match" {
+		if n := p.peekTok(1); n.Kind != OP || n.Val == "(" || n.Val == "[" || n.Val == "{" || n.Val == "-" {
+			if p.lineEndsWithColon() {
+				return nil, p.errf(t.Pos, "match statements are not supported")
 			}
 		}
 	}
@@ -1655,17 +1657,47 @@ func (p *parser) strings() (Expr, error) {
 	return &FString{At: at, Parts: out}, nil
 }
 
+// Unquoted yields the offsets and bytes of s from start on that stand
+// outside string literals: a quote opens a literal that runs to the same
+// quote, a backslash inside one escapes the next byte, and the literals'
+// bytes (their quotes too) are not yielded. Callers track brackets over it.
+func Unquoted(s string, start int) iter.Seq2[int, byte] {
+	return func(yield func(int, byte) bool) {
+		var quote byte
+		for i := start; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case quote != 0:
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			default:
+				if !yield(i, c) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // advance moves a position over text.
 func advance(pos Pos, text string) Pos {
 	for _, r := range text {
-		if r == '\n' {
-			pos.Line++
-			pos.Col = 1
-		} else {
-			pos.Col++
-		}
+		pos = pos.step(r)
 	}
 	return pos
+}
+
+// step is the position after the rune r.
+func (p Pos) step(r rune) Pos {
+	if r == '\n' {
+		return Pos{p.Line + 1, 1}
+	}
+	return Pos{p.Line, p.Col + 1}
 }
 
 // fstring splits an f-string's body into literal text and replacement fields.
@@ -1740,46 +1772,35 @@ func (p *parser) fstring(body string, pos Pos, raw bool) ([]FPart, error) {
 func (p *parser) field(body string, start int, pos Pos, raw bool) (int, FPart, error) {
 	fieldPos := advance(pos, body[:start])
 	depth := 0
-	i := start + 1
 	exprEnd := -1
-	var quote byte
-	for ; i < len(body); i++ {
-		c := body[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		}
+	for i, c := range Unquoted(body, start+1) {
 		switch c {
-		case '\'', '"':
-			quote = c
 		case '(', '[', '{':
 			depth++
 		case ')', ']':
 			depth--
 		case '}':
 			if depth == 0 {
-				goto done
+				exprEnd = i
 			}
 			depth--
 		case '!':
 			if depth == 0 && i+1 < len(body) && body[i+1] != '=' {
-				goto done
+				exprEnd = i
 			}
 		case ':':
 			if depth == 0 {
-				goto done
+				exprEnd = i
 			}
 		}
+		if exprEnd >= 0 {
+			break
+		}
 	}
-done:
-	if i >= len(body) {
+	if exprEnd < 0 {
 		return 0, FPart{}, p.errf(fieldPos, "f-string: expecting '}'")
 	}
-	exprEnd = i
+	i := exprEnd
 	text := body[start+1 : exprEnd]
 	part := FPart{}
 	trimmed := strings.TrimRight(text, " \t\n")

@@ -69,8 +69,7 @@ type lexer struct {
 	file     string
 	src      string
 	off      int
-	line     int
-	col      int
+	at       Pos // of src[off]
 	depth    int // open brackets: newlines and indentation inside do not count
 	indents  []int
 	toks     []Token
@@ -90,7 +89,7 @@ func Tokenize(filename string, src []byte) ([]Token, error) {
 }
 
 func tokenize(filename string, src []byte) ([]Token, error, error) {
-	lx := &lexer{file: filename, src: string(src), line: 1, col: 1, indents: []int{0}, atBOL: true}
+	lx := &lexer{file: filename, src: string(src), at: Pos{1, 1}, indents: []int{0}, atBOL: true}
 	if !utf8.Valid(src) {
 		return nil, nil, &Error{File: filename, Pos: Pos{1, 1}, Msg: "the file is not UTF-8"}
 	}
@@ -104,7 +103,7 @@ func tokenize(filename string, src []byte) ([]Token, error, error) {
 // tokenizeExpr tokenizes the text of an f-string's replacement field, which
 // starts at pos; newlines inside it are not statement ends.
 func tokenizeExpr(filename, src string, pos Pos) ([]Token, error) {
-	lx := &lexer{file: filename, src: src, line: pos.Line, col: pos.Col, indents: []int{0}, depth: 1, exprFlag: true}
+	lx := &lexer{file: filename, src: src, at: pos, indents: []int{0}, depth: 1, exprFlag: true}
 	if err := lx.run(); err != nil {
 		return nil, err
 	}
@@ -118,7 +117,7 @@ func (lx *lexer) errf(p Pos, format string, a ...any) error {
 	return &Error{File: lx.file, Pos: p, Msg: fmt.Sprintf(format, a...)}
 }
 
-func (lx *lexer) pos() Pos { return Pos{lx.line, lx.col} }
+func (lx *lexer) pos() Pos { return lx.at }
 
 func (lx *lexer) peek(n int) byte {
 	if lx.off+n < len(lx.src) {
@@ -131,12 +130,7 @@ func (lx *lexer) peek(n int) byte {
 func (lx *lexer) next() rune {
 	r, size := utf8.DecodeRuneInString(lx.src[lx.off:])
 	lx.off += size
-	if r == '\n' {
-		lx.line++
-		lx.col = 1
-	} else {
-		lx.col++
-	}
+	lx.at = lx.at.step(r)
 	return r
 }
 

@@ -122,7 +122,7 @@ func LoadCompared(ctx context.Context, path string) (*compare.Run, error) {
 	if setup.Duration == 0 {
 		setup.Duration = rf.Snapshot.Time.Sub(rf.Run.Started)
 	}
-	cr, err := compare.Build(ctx, setup, rf.Snapshot, compare.Rows(ivs), st, stopTime(rf.Events))
+	cr, err := compare.Build(ctx, setup, rf.Snapshot, ivs, st, stopTime(rf.Events))
 	if err != nil {
 		return nil, badInput("%s: %v", path, err)
 	}
@@ -243,7 +243,7 @@ func currentRun(ctx context.Context, rec *recorder, setup compare.Setup, final *
 	if err != nil {
 		return nil, fmt.Errorf("reading the run's events: %w", err)
 	}
-	cr, err := compare.Build(ctx, setup, final, compare.Rows(ivs), rec.st, stopTime(events))
+	cr, err := compare.Build(ctx, setup, final, ivs, rec.st, stopTime(events))
 	if err != nil {
 		return nil, err
 	}

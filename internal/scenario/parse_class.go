@@ -361,20 +361,18 @@ func (p *parser) script(n *yaml.Node, known []string, what string) *Script {
 		return nil
 	}
 	sc := &Script{Pos: p.pos(p.resolve(n))}
-	if e, ok := f["file"]; ok {
-		sc.File, _ = p.str(e.val, "script file")
-		sc.Pos = p.pos(p.resolve(e.val))
-	} else {
-		p.errorf(p.resolve(n), "script has no file: name its .star file")
+	fe, ok := p.need(f, "file", p.resolve(n), "script", "name its .star file")
+	if !ok {
 		return nil
 	}
-	if e, ok := f[what]; ok {
-		sc.Name, _ = p.str(e.val, "script "+what)
-		sc.Pos = p.pos(p.resolve(e.val))
-	} else {
-		p.errorf(p.resolve(n), "script has no %s: name the %s to run", what, what)
+	sc.File, _ = p.str(fe.val, "script file")
+	sc.Pos = p.pos(p.resolve(fe.val))
+	we, ok := p.need(f, what, p.resolve(n), "script", "name the "+what+" to run")
+	if !ok {
 		return nil
 	}
+	sc.Name, _ = p.str(we.val, "script "+what)
+	sc.Pos = p.pos(p.resolve(we.val))
 	if sc.File == "" || sc.Name == "" {
 		return nil
 	}

@@ -89,9 +89,8 @@ func (p *parser) data(n *yaml.Node, plan *Plan) {
 				mode = s
 			}
 		}
-		fe, ok := f["file"]
+		fe, ok := p.need(f, "file", e.key, what, "name its CSV file")
 		if !ok {
-			p.errorf(e.key, "%s has no file: name its CSV file", what)
 			continue
 		}
 		file, ok := p.str(fe.val, "file")

@@ -197,9 +197,8 @@ func (p *parser) multipart(n *yaml.Node) (*Template, string) {
 			if ff == nil {
 				continue
 			}
-			fe, ok := ff["file"]
+			fe, ok := p.need(ff, "file", fp.key, what, "name the file to send")
 			if !ok {
-				p.errorf(fp.key, "%s has no file: name the file to send", what)
 				continue
 			}
 			data, ok := p.readFile(fe.val, "file")
@@ -305,4 +304,14 @@ func (p *parser) sleep(n *yaml.Node, f map[string]pair) *Step {
 	}
 	s.SleepMin, s.SleepMax = d, d
 	return s
+}
+
+// need is the field key of f; when f has none it is an error at the node at:
+// "<what> has no <key>: <hint>".
+func (p *parser) need(f map[string]pair, key string, at *yaml.Node, what, hint string) (pair, bool) {
+	e, ok := f[key]
+	if !ok {
+		p.errorf(at, "%s has no %s: %s", what, key, hint)
+	}
+	return e, ok
 }

@@ -302,30 +302,24 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 		req.SetBodyString(s)
 		ct = "application/json"
 	case data != starlark.None:
-		switch d := data.(type) {
-		case *starlark.Dict:
+		if d, ok := data.(*starlark.Dict); ok {
 			form, err := appendParams(nil, 0, d)
 			if err != nil {
 				return nil, fmt.Errorf("%s: data: %w", fn, err)
 			}
 			req.SetBodyRaw(form)
 			ct = "application/x-www-form-urlencoded"
-		case starlark.String:
-			req.SetBodyString(string(d))
-		case starlark.Bytes:
-			req.SetBodyString(string(d))
-		default:
+		} else if text, ok := bodyText(data); ok {
+			req.SetBodyString(text)
+		} else {
 			return nil, fmt.Errorf("%s: data must be a dict (a form), a string or bytes, got %s", fn, data.Type())
 		}
 	case body != starlark.None:
-		switch d := body.(type) {
-		case starlark.String:
-			req.SetBodyString(string(d))
-		case starlark.Bytes:
-			req.SetBodyString(string(d))
-		default:
+		text, ok := bodyText(body)
+		if !ok {
 			return nil, fmt.Errorf("%s: body must be a string or bytes, got %s", fn, body.Type())
 		}
+		req.SetBodyString(text)
 	}
 	if ct != "" && !hasCT {
 		req.Header.SetContentType(ct)
@@ -600,3 +594,14 @@ func (r *response) record(failure string) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// bodyText is the text of a string or bytes body.
+func bodyText(v starlark.Value) (string, bool) {
+	switch v := v.(type) {
+	case starlark.String:
+		return string(v), true
+	case starlark.Bytes:
+		return string(v), true
+	}
+	return "", false
+}

@@ -88,16 +88,6 @@ type Load struct {
 	Open   bool
 }
 
-// Interval is one (tick, name) row: counts in the tick, window percentiles.
-type Interval struct {
-	T                       time.Time
-	Method, Name            string
-	Requests, Failures      int64
-	P50, P90, P95, P99, Max float64 // ms over the current window; NaN when the window was empty
-	Mean                    float64 // ms over the tick; NaN when no request
-	Bytes                   int64
-}
-
 // Store is an open run file. Its methods are safe for concurrent use.
 type Store struct {
 	path string
@@ -613,7 +603,7 @@ func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
 	if err != nil {
 		return nil, err
 	}
-	agg := map[int64]Interval{}
+	agg := map[int64]stats.Row{}
 	for _, iv := range ivs {
 		if iv.Method == "" && iv.Name == stats.AggregatedName {
 			agg[iv.T.UnixMilli()] = iv
@@ -657,10 +647,10 @@ func nanOr(v sql.NullFloat64) float64 {
 }
 
 // Intervals reads every interval row, in time order (then name).
-func (s *Store) Intervals(ctx context.Context) ([]Interval, error) {
+func (s *Store) Intervals(ctx context.Context) ([]stats.Row, error) {
 	return queryAll(ctx, s.db, `SELECT i.t, n.method, n.name, i.requests, i.failures, i.p50, i.p90, i.p95, i.p99, i.max, i.mean, i.bytes
 		FROM intervals i JOIN names n ON n.id = i.name_id ORDER BY i.t, n.name, n.method`,
-		func(rows *sql.Rows) (iv Interval, err error) {
+		func(rows *sql.Rows) (iv stats.Row, err error) {
 			var t int64
 			var p [6]sql.NullFloat64
 			err = rows.Scan(&t, &iv.Method, &iv.Name, &iv.Requests, &iv.Failures, &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &iv.Bytes)

@@ -200,14 +200,7 @@ func (s *Server) warnOpen(addr net.Addr, stop <-chan struct{}) {
 // Stop ends every session and the listener. Sessions get up to grace to
 // end by themselves first.
 func (s *Server) Stop(grace time.Duration) {
-	done := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(grace):
-		s.grpc.Stop()
-		<-done
-	}
+	cluster.WaitOrForce(s.grpc.GracefulStop, grace, s.grpc.Stop)
 }
 
 // Connect implements pb.ClusterServer: one worker session.
@@ -305,11 +298,7 @@ type serverConn struct {
 }
 
 func (c *serverConn) Send(m *cluster.MasterMessage) error {
-	p, err := MasterToPB(m)
-	if err != nil {
-		return err
-	}
-	return c.stream.Send(p)
+	return send(c.stream.Send, MasterToPB, m)
 }
 
 func (c *serverConn) Recv() (*cluster.WorkerMessage, error) {
@@ -317,11 +306,26 @@ func (c *serverConn) Recv() (*cluster.WorkerMessage, error) {
 		c.first = nil
 		return m, nil
 	}
-	p, err := c.stream.Recv()
+	return recv(c.stream.Recv, WorkerFromPB)
+}
+
+// send converts a message to its protobuf form and sends it on a stream.
+func send[M, P any](sendPB func(P) error, toPB func(M) (P, error), m M) error {
+	p, err := toPB(m)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return WorkerFromPB(p)
+	return sendPB(p)
+}
+
+// recv receives a protobuf message from a stream and converts it.
+func recv[M, P any](recvPB func() (P, error), fromPB func(P) (M, error)) (M, error) {
+	p, err := recvPB()
+	if err != nil {
+		var zero M
+		return zero, err
+	}
+	return fromPB(p)
 }
 
 func (c *serverConn) Peer() string { return c.peer }
@@ -381,19 +385,11 @@ type clientConn struct {
 }
 
 func (c *clientConn) Send(m *cluster.WorkerMessage) error {
-	p, err := WorkerToPB(m)
-	if err != nil {
-		return err
-	}
-	return c.stream.Send(p)
+	return send(c.stream.Send, WorkerToPB, m)
 }
 
 func (c *clientConn) Recv() (*cluster.MasterMessage, error) {
-	p, err := c.stream.Recv()
-	if err != nil {
-		return nil, err
-	}
-	return MasterFromPB(p)
+	return recv(c.stream.Recv, MasterFromPB)
 }
 
 func (c *clientConn) Close() error {
