@@ -391,8 +391,6 @@ func leakCases() []corpusCase {
 	addK := func(name, truth string, o LeakOptions, check func(counts) error, g func(r *rand.Rand) []Point) {
 		cs = append(cs, corpusCase{name: name, kind: "leak", truth: truth, seeds: 200, gen: g, check: check, opts: o})
 	}
-	// miss marks the last case a known miss (docs/soak.md says why).
-	miss := func() { cs[len(cs)-1].knownMiss = true }
 	for _, span := range []time.Duration{2 * h, 6 * h} {
 		addK(fmt.Sprintf("JVM heap, major GC every 20–40 min, flat, %s (heap)", span), "no leak", heap, noLeak, func(r *rand.Rand) []Point {
 			return sample(span, stepFor(span), jvmLongGC(r, leakF(100*mb, 0, 0)))
@@ -401,11 +399,9 @@ func leakCases() []corpusCase {
 	addK("leak 5%/h, JVM heap, major GC every 20–40 min, 2 h (heap)", "leak", heap, flaggedAtLeast(90), func(r *rand.Rand) []Point {
 		return sample(2*h, 15*time.Second, jvmLongGC(r, leakF(100*mb, 5, 0)))
 	})
-	miss() // 3–5 major collections in 2 h: mostly inconclusive, "a run of N would decide"
 	addK("leak 2%/h, JVM heap, major GC every 20–40 min, 6 h (heap)", "leak", heap, failedAtLeast(95), func(r *rand.Rand) []Point {
 		return sample(6*h, 30*time.Second, jvmLongGC(r, leakF(100*mb, 2, 0)))
 	})
-	miss() // 9–18 cycles in 6 h: 91–92 % failed
 	addK("cache filling over a day (τ 4–8 h), 24 h", "no leak", LeakOptions{Kind: KindOS}, noLeak, func(r *rand.Rand) []Point {
 		tau := time.Duration(4+r.IntN(5)) * time.Hour
 		grow := 0.3 + 0.4*r.Float64()
