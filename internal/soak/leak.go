@@ -392,6 +392,19 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf(lv+" changed %s, a weak trend (p=%.2g)", lasting, f.p)
 			break
 		}
+		if r.GrowthPct < o.MinGrowth {
+			// Significant, but below the warning threshold (a floor a
+			// percent higher): not worth a warning.
+			r.Reason = fmt.Sprintf(lv+" changed %s (trend p=%.2g), below the warning threshold of %+.0f%% over the window", lasting, f.p, o.MinGrowth)
+			break
+		}
+		if highWaterMark(pts) {
+			// A running maximum (VmHWM, a container's max usage) rises
+			// only at a new peak: a burst's, below the failing
+			// threshold, is no leak.
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), below the failing threshold, in rare steps and never down: a running maximum (a high-water mark) reaching a new peak", lasting, f.p)
+			break
+		}
 		if r.Window < ShortWindow && f.lateP >= o.Alpha {
 			// The same as above, below the threshold: a heap still growing
 			// to its size this early is no reason to warn.
@@ -438,6 +451,25 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Reason += r.powerText()
 	}
 	return r
+}
+
+// highWaterMark reports whether pts (clean, in time order) is a running
+// maximum: it never falls, and stays put between rare rises (nine steps
+// in ten or more are none).
+func highWaterMark(pts []Point) bool {
+	if len(pts) < 20 {
+		return false
+	}
+	still := 0
+	for i := 1; i < len(pts); i++ {
+		switch d := pts[i].V - pts[i-1].V; {
+		case d < 0:
+			return false
+		case d == 0:
+			still++
+		}
+	}
+	return still*10 >= 9*(len(pts)-1)
 }
 
 // growthText is a growth at slope (units a second) over the window, in
@@ -743,7 +775,7 @@ func detectable(xs, ys []float64, base float64, window, warm time.Duration, o Le
 // Theil–Sen slope after it.
 func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) {
 	n := len(xs)
-	if n < 2*minBuckets {
+	if n < 12 {
 		return 0, 0, 0, false
 	}
 	slope, icept := TheilSen(xs, ys)
@@ -766,12 +798,15 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 			best, bestK = sad, k
 		}
 	}
-	if bestK < 0 || best >= 0.5*lineSAD {
+	if bestK < 0 || best >= 0.7*lineSAD {
 		return 0, 0, 0, false
 	}
-	s, _, p, _ := MannKendallHR(ys[bestK:])
-	if s > 0 && p < o.LateAlpha {
-		return 0, 0, 0, false
+	// Flat on both sides: a leak's floor split in two still climbs in
+	// each part.
+	for _, part := range [][]float64{ys[:bestK], ys[bestK:]} {
+		if s, _, p, _ := MannKendallHR(part); s > 0 && p < o.LateAlpha {
+			return 0, 0, 0, false
+		}
 	}
 	m1, m2 := median(ys[:bestK]), median(ys[bestK:])
 	if !(m1 > 0) {

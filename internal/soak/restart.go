@@ -184,11 +184,18 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
 			r.Restarts, r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
-	case len(climbing) >= 1:
+	case len(climbing) >= 1 && 3*len(climbing) >= judged:
+		// One segment in three or more climbed: a leak whose other
+		// segments were too short or too noisy to show it, or one run
+		// that grew; a longer run decides. Fewer (one of four deploys
+		// whose warm-up outlasted its own) is no pattern.
 		r.Status = Warn
 		r.DecideAfter = 2 * span
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
+	case len(climbing) >= 1:
+		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
