@@ -245,7 +245,17 @@ func dirty(r *rand.Rand, pts []Point) []Point {
 
 func leakCases() []corpusCase {
 	var cs []corpusCase
-	noLeak := failedAtMost(1)
+	// Every series without a leak: failed in 1 % of runs at most,
+	// flagged (warn or fail) in 5 % at most.
+	noLeak := func(c counts) error {
+		if err := failedAtMost(1)(c); err != nil {
+			return err
+		}
+		if c.flagged() > 5 {
+			return fmt.Errorf("flagged %.1f%%, want <= 5%%", c.flagged())
+		}
+		return nil
+	}
 	add := func(name, truth string, seeds int, check func(counts) error, g func(r *rand.Rand) []Point) {
 		cs = append(cs, corpusCase{name: name, kind: "leak", truth: truth, seeds: seeds, gen: g, check: check})
 	}
@@ -314,7 +324,7 @@ func leakCases() []corpusCase {
 	add("flat, GC, gaps, NaN, ±Inf, spikes, duplicates, out of order, 2 h", "no leak", 200, noLeak, func(r *rand.Rand) []Point {
 		return dirty(r, sample(2*h, 15*time.Second, sawtooth(r, leakF(100*mb, 0, 0), 0.01)))
 	})
-	add("step +10% once (a cache), 2 h", "no leak", 200, nil, func(r *rand.Rand) []Point {
+	add("step +10% once (a cache), 2 h", "no leak", 200, noLeak, func(r *rand.Rand) []Point {
 		at := time.Duration(20+r.IntN(80)) * time.Minute
 		return sample(2*h, 15*time.Second, sawtooth(r, func(t time.Duration) float64 {
 			if t >= at {
@@ -323,6 +333,10 @@ func leakCases() []corpusCase {
 			return 100 * mb
 		}, 0.01))
 	})
+	// A step of a tenth of the floor in a 2-hour window is a leak's
+	// growth to the trend test when the sawtooth hides where it steps:
+	// 3 % failed, 5 % flagged (docs/soak.md).
+	cs[len(cs)-1].knownMiss = true
 	// Leaks.
 	for _, span := range []time.Duration{2 * h, 6 * h, 24 * h} {
 		for _, rate := range []float64{0.5, 1, 2, 5, 10} {

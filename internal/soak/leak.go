@@ -387,8 +387,11 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g, last half p=%.2g): a leak", lasting, f.p, f.lateP)
 			break
 		}
-		if f.p >= DefaultAlpha && (r.Window < time.Hour || f.p >= o.Alpha) {
-			// A small growth on a weak trend: noise as often as not.
+		if f.p >= DefaultAlpha && (r.Window < time.Hour || r.Window+r.Warmup >= LongWindow || f.p >= o.Alpha) {
+			// A small growth on a weak trend: noise as often as not (over
+			// LongWindow or more, a growth too slow to fail needs a
+			// strong trend to warn: a flat floor's wander over hours
+			// reaches MinGrowth).
 			r.Reason = fmt.Sprintf(lv+" changed %s, a weak trend (p=%.2g)", lasting, f.p)
 			break
 		}
@@ -802,8 +805,9 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 		return 0, 0, 0, false
 	}
 	// Flat on both sides: a leak's floor split in two still climbs in
-	// each part.
-	for _, part := range [][]float64{ys[:bestK], ys[bestK:]} {
+	// each part. The point on each side of the split may be half-way
+	// (a bucket that holds the step): left out of the test.
+	for _, part := range [][]float64{ys[:bestK-1], ys[bestK+1:]} {
 		if s, _, p, _ := MannKendallHR(part); s > 0 && p < o.LateAlpha {
 			return 0, 0, 0, false
 		}

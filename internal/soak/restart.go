@@ -184,11 +184,13 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
 			r.Restarts, r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
-	case len(climbing) >= 1 && 3*len(climbing) >= judged:
+	case len(climbing) >= 1 && 3*len(climbing) >= judged && longest(climbing)*2 >= longest(judgedSegs(r.Segments)):
 		// One segment in three or more climbed: a leak whose other
 		// segments were too short or too noisy to show it, or one run
 		// that grew; a longer run decides. Fewer (one of four deploys
-		// whose warm-up outlasted its own) is no pattern.
+		// whose warm-up outlasted its own), or only a segment less than
+		// half as long as the longest (a short one's warm-up is most of
+		// it), is no pattern.
 		r.Status = Warn
 		r.DecideAfter = 2 * span
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
@@ -200,6 +202,27 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
 	return r
+}
+
+// longest is the longest of segs's spans.
+func longest(segs []Segment) time.Duration {
+	var d time.Duration
+	for _, s := range segs {
+		d = max(d, s.To.Sub(s.From))
+	}
+	return d
+}
+
+// judgedSegs are the segments whose floor was measured (a trend's p
+// below 1 or a start).
+func judgedSegs(segs []Segment) []Segment {
+	var out []Segment
+	for _, s := range segs {
+		if s.Start > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func appendRestart(ts []time.Time, j int, seg []Point) []time.Time {

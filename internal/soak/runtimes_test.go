@@ -24,7 +24,8 @@ import (
 //	go test ./internal/soak -run TestRuntimes -v   # HORDE_SOAK_TABLE=FILE writes it
 
 // RuntimeCompression is how many times faster than a real service the
-// recorded ones allocate, leak and collect.
+// recorded ones allocate, leak and collect: a 3-minute recording stands
+// for a 90-minute soak, a 6-minute one for 3 hours.
 const runtimeCompression = 30
 
 type recorded struct {
@@ -210,14 +211,14 @@ func TestRuntimes(t *testing.T) {
 	summary := fmt.Sprintf("at ×%d: %d of %d leaking series flagged (%.0f%%), %d of %d leak-free series flagged (%.0f%%)",
 		runtimeCompression, flaggedLeaks, leaks, pct(flaggedLeaks, leaks), flaggedClean, clean, pct(flaggedClean, clean))
 	t.Log(summary)
-	// Below the goals (90 % and 5 %): measured 72 % and 39 % on
+	// Below the goals (90 % and 5 %): measured 72 % and 28 % on
 	// this corpus; the floor it holds the rules to, so that they do not
 	// get worse on it. docs/soak.md says which series are missed and why.
-	if pct(flaggedLeaks, leaks) < 65 {
-		t.Errorf("%s: want at least 65%% of the leaks flagged", summary)
+	if pct(flaggedLeaks, leaks) < 70 {
+		t.Errorf("%s: want at least 70%% of the leaks flagged", summary)
 	}
-	if pct(flaggedClean, clean) > 45 {
-		t.Errorf("%s: want at most 45%% of the leak-free series flagged", summary)
+	if pct(flaggedClean, clean) > 30 {
+		t.Errorf("%s: want at most 30%% of the leak-free series flagged", summary)
 	}
 	if f := os.Getenv("HORDE_SOAK_TABLE"); f != "" {
 		// One row a series: its verdict on each clock, with the restart
