@@ -134,9 +134,21 @@ func TestRuntimes(t *testing.T) {
 			pts  []Point
 			kind Kind
 		}
-		ms := []metric{{"rss", r.rss, KindOS}}
+		// Each series is judged with the kind its exporter's name gives
+		// (as `horde run` and `horde analyze` judge it): the process
+		// collector's RSS, and the runtime's heap metric.
+		heapName := map[string]string{
+			"go": "go_memstats_heap_inuse_bytes", "java-g1": `sum(jvm_memory_used_bytes{area="heap"})`,
+			"java-parallel": `sum(jvm_memory_used_bytes{area="heap"})`, "node": "nodejs_heap_size_used_bytes",
+		}[r.runtime]
+		ms := []metric{{"rss", r.rss, KindOf("process_resident_memory_bytes")}}
 		if len(r.heap) > 0 {
-			ms = append(ms, metric{"heap", r.heap, KindHeap})
+			ms = append(ms, metric{"heap", r.heap, KindOf(heapName)})
+		}
+		for _, m := range ms {
+			if want := map[string]Kind{"rss": KindOS, "heap": KindHeap}[m.name]; m.kind != want {
+				t.Errorf("%s %s: KindOf(its metric's name) = %q, want %q", r.name, m.name, m.kind, want)
+			}
 		}
 		for _, m := range ms {
 			for _, k := range []float64{1, runtimeCompression} {
