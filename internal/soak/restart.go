@@ -153,7 +153,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		f := judgeFloor(seg, o.Warmup, o, step)
 		if f.reason == "" {
 			judged++
-			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = f.base, f.peak, f.total, f.fit.SlopePerSec, f.p
+			// Finite, for JSON: a floor of a denormal's size grows by
+			// +Inf %.
+			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = jf(f.base), jf(f.peak), jf(f.total), jf(f.fit.SlopePerSec), jf(f.p)
 			r.Points += f.points
 			r.Window += f.window
 			if f.kind == floorLeak && f.growth >= o.MinGrowth {
