@@ -311,7 +311,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		if f.rising > 0 {
 			r.Status = Warn
-			r.Reason += fmt.Sprintf("; but the heap's level after each major collection rose every time (%+.1f%% in all): a leak or a slow filling", f.rising)
+			r.Reason += fmt.Sprintf("; but the heap's level after its major collections rose %+.1f%% over the window: a leak or a slow filling", f.rising)
 		}
 		r.Cycles, r.CyclePeriod = f.cycles, f.period
 		r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
@@ -375,9 +375,9 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			// A JVM's old generation climbs until a major collection,
 			// with or without a leak; a window that saw none cannot tell
 			// (measured: a Parallel GC heap of a clean service climbed
-			// +148 % in 2 minutes). Flagged, not failed: the OS-level
-			// series of the same process, or a longer run, decides.
-			r.Status = Warn
+			// +148 % in 2 minutes). Inconclusive: the OS-level series of
+			// the same process, or a longer run, decides.
+			r.Status = Inconclusive
 			r.DecideAfter = max(time.Hour, 2*(r.Window+r.Warmup))
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g) with no major collection in the window: an old generation filling or a leak, a %s run (or the process's RSS) would decide", lasting, f.p, round(r.DecideAfter))
 			break
@@ -387,9 +387,25 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g, last half p=%.2g): a leak", lasting, f.p, f.lateP)
 			break
 		}
-		if f.p >= DefaultAlpha && (r.Window < time.Hour || f.p >= o.Alpha) {
-			// A small growth on a weak trend: noise as often as not.
+		if f.p >= DefaultAlpha && (r.Window < time.Hour || r.Window+r.Warmup >= LongWindow || f.p >= o.Alpha) {
+			// A small growth on a weak trend: noise as often as not (over
+			// LongWindow or more, a growth too slow to fail needs a
+			// strong trend to warn: a flat floor's wander over hours
+			// reaches MinGrowth).
 			r.Reason = fmt.Sprintf(lv+" changed %s, a weak trend (p=%.2g)", lasting, f.p)
+			break
+		}
+		if r.GrowthPct < o.MinGrowth {
+			// Significant, but below the warning threshold (a floor a
+			// percent higher): not worth a warning.
+			r.Reason = fmt.Sprintf(lv+" changed %s (trend p=%.2g), below the warning threshold of %+.0f%% over the window", lasting, f.p, o.MinGrowth)
+			break
+		}
+		if highWaterMark(pts) {
+			// A running maximum (VmHWM, a container's max usage) rises
+			// only at a new peak: a burst's, below the failing
+			// threshold, is no leak.
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g), below the failing threshold, in rare steps and never down: a running maximum (a high-water mark) reaching a new peak", lasting, f.p)
 			break
 		}
 		if r.Window < ShortWindow && f.lateP >= o.Alpha {
@@ -438,6 +454,25 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.Reason += r.powerText()
 	}
 	return r
+}
+
+// highWaterMark reports whether pts (clean, in time order) is a running
+// maximum: it never falls, and stays put between rare rises (nine steps
+// in ten or more are none).
+func highWaterMark(pts []Point) bool {
+	if len(pts) < 20 {
+		return false
+	}
+	still := 0
+	for i := 1; i < len(pts); i++ {
+		switch d := pts[i].V - pts[i-1].V; {
+		case d < 0:
+			return false
+		case d == 0:
+			still++
+		}
+	}
+	return still*10 >= 9*(len(pts)-1)
 }
 
 // growthText is a growth at slope (units a second) over the window, in
@@ -572,12 +607,20 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 			f.decideAfter = f.warm + time.Duration(minBuckets)*f.period
 			f.reason = fmt.Sprintf("only %d GC cycles (every %s) in the %s after the %s warm-up: too few to tell the floor's trend from the cycle; a run of %s would decide",
 				f.cycles, round(f.period), round(f.window), round(f.warm), round(f.decideAfter))
-			if o.Kind == KindHeap {
+			if o.Kind == KindHeap && f.majors >= 2 {
 				// What the few cycles do tell: the level each major
-				// collection returns to (the live set). Every one higher
-				// than the last, by MinGrowth in all, is worth a warning.
-				if lows := postGCLows(pts, f.period); len(lows) >= 4 && slices.IsSorted(lows) && lows[0] > 0 {
-					if rise := (lows[len(lows)-1] - lows[0]) / lows[0] * 100; rise >= o.MinGrowth && !slices.Contains(lows[1:], lows[0]) {
+				// collection returns to (the live set). Its line over
+				// the window climbing by half the failing growth or more
+				// is worth a warning.
+				if lows := postGCLows(pts, f.period); len(lows) >= 2 && lows[0].V > 0 {
+					xs := make([]float64, len(lows))
+					ys := make([]float64, len(lows))
+					for i, l := range lows {
+						xs[i], ys[i] = l.T.Sub(pts[0].T).Seconds(), l.V
+					}
+					slope, icept := TheilSen(xs, ys)
+					base := icept - slope*xs[0]
+					if rise := slope * f.window.Seconds() / base * 100; base > 0 && rise >= o.FailGrowth/2 && ys[len(ys)-1] > ys[0] {
 						f.rising = rise
 					}
 				}
@@ -586,7 +629,19 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		}
 	}
 	var xs, ys []float64
-	if f.window >= ShortWindow {
+	var lows []Point
+	if o.Kind == KindHeap && f.majors >= 2 {
+		lows = postGCLows(pts, f.period)
+	}
+	if len(lows) >= minBuckets {
+		// A heap with enough major cycles: its floor is the level of
+		// each cycle (postGCLows), one point a cycle, precise where a
+		// bucket's quantile mixes the old generation's ramp into it.
+		for _, l := range lows {
+			xs, ys = append(xs, l.T.Sub(pts[0].T).Seconds()), append(ys, l.V)
+		}
+		f.quantile = envelopeQuantile
+	} else if f.window >= ShortWindow {
 		xs, ys, f.quantile = preciseLevel(pts, buckets)
 	} else {
 		xs, ys = floorAtScale(pts, buckets)
@@ -723,7 +778,7 @@ func detectable(xs, ys []float64, base float64, window, warm time.Duration, o Le
 // Theil–Sen slope after it.
 func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) {
 	n := len(xs)
-	if n < 2*minBuckets {
+	if n < 12 {
 		return 0, 0, 0, false
 	}
 	slope, icept := TheilSen(xs, ys)
@@ -746,12 +801,16 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 			best, bestK = sad, k
 		}
 	}
-	if bestK < 0 || best >= 0.5*lineSAD {
+	if bestK < 0 || best >= 0.7*lineSAD {
 		return 0, 0, 0, false
 	}
-	s, _, p, _ := MannKendallHR(ys[bestK:])
-	if s > 0 && p < o.LateAlpha {
-		return 0, 0, 0, false
+	// Flat on both sides: a leak's floor split in two still climbs in
+	// each part. The point on each side of the split may be half-way
+	// (a bucket that holds the step): left out of the test.
+	for _, part := range [][]float64{ys[:bestK-1], ys[bestK+1:]} {
+		if s, _, p, _ := MannKendallHR(part); s > 0 && p < o.LateAlpha {
+			return 0, 0, 0, false
+		}
 	}
 	m1, m2 := median(ys[:bestK]), median(ys[bestK:])
 	if !(m1 > 0) {
@@ -929,27 +988,67 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 	return len(times), time.Duration(median(gaps))
 }
 
-// postGCLows are the lowest values of pts just after each major
-// collection (within a fifth of the period after a drop majorCycles
-// counts): the live set each time, in time order.
-func postGCLows(pts []Point, period time.Duration) []float64 {
+// postGCLows are the levels a heap returns to at each major collection
+// (a drop majorCycles counts), in time order: the live set each time.
+// Within each complete cycle (from a drop to the next) the heap climbs (the old generation filling)
+// under a young generation's sawtooth; the level is the cycle's Theil–Sen
+// line at its start plus the 5th percentile of the points about it —
+// many samples a cycle, so far steadier than the first sample after the
+// drop, whose young generation is at any phase.
+func postGCLows(pts []Point, period time.Duration) []Point {
 	level := math.Abs(median(valuesOf(pts)))
 	largest := 0.0
 	for i := 1; i < len(pts); i++ {
 		largest = max(largest, pts[i-1].V-pts[i].V)
 	}
-	if !(largest > 0.1*level) {
+	if !(largest > 0.1*level) || period <= 0 {
 		return nil
 	}
-	var lows []float64
+	var at []int
 	for i := 1; i < len(pts); i++ {
 		if d := pts[i-1].V - pts[i].V; d >= largest/2 && !(i >= 2 && pts[i-1].V-pts[i-2].V > d/2) {
-			low := pts[i].V
-			for j := i; j < len(pts) && pts[j].T.Sub(pts[i].T) <= period/5; j++ {
-				low = min(low, pts[j].V)
+			if len(at) > 0 && pts[i].T.Sub(pts[at[len(at)-1]].T) < period/5 {
+				continue // the same collection, seen over two samples
 			}
-			lows = append(lows, low)
+			at = append(at, i)
 		}
+	}
+	var lows []Point
+	for k, i := range at {
+		end := len(pts)
+		if k+1 < len(at) {
+			end = at[k+1]
+		} else {
+			break // the last cycle is cut by the window's end: its middle is not a cycle's
+		}
+		cyc := pts[i:end]
+		if len(cyc) < 3 {
+			// Too few samples to fit: its lowest one.
+			low := cyc[0]
+			for _, p := range cyc {
+				if p.V < low.V {
+					low = p
+				}
+			}
+			lows = append(lows, Point{T: cyc[0].T, V: low.V})
+			continue
+		}
+		// The cycle's floor line: the Theil–Sen slope of its points
+		// (a young generation's sawtooth is noise about it), at the
+		// cycle's middle, where the slope's error moves it least, and
+		// the 5th percentile of the points about it.
+		stride := max(1, len(cyc)/200) // a bounded fit
+		var xs, ys []float64
+		mid := cyc[0].T.Add(cyc[len(cyc)-1].T.Sub(cyc[0].T) / 2)
+		for k := 0; k < len(cyc); k += stride {
+			xs, ys = append(xs, cyc[k].T.Sub(mid).Seconds()), append(ys, cyc[k].V)
+		}
+		slope, _ := TheilSen(xs, ys)
+		res := make([]float64, len(cyc))
+		for k, p := range cyc {
+			res[k] = p.V - slope*p.T.Sub(mid).Seconds()
+		}
+		lows = append(lows, Point{T: mid, V: quantile(res, envelopeQuantile)})
 	}
 	return lows
 }

@@ -153,7 +153,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		f := judgeFloor(seg, o.Warmup, o, step)
 		if f.reason == "" {
 			judged++
-			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = f.base, f.peak, f.total, f.fit.SlopePerSec, f.p
+			// Finite, for JSON: a floor of a denormal's size grows by
+			// +Inf %.
+			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = jf(f.base), jf(f.peak), jf(f.total), jf(f.fit.SlopePerSec), jf(f.p)
 			r.Points += f.points
 			r.Window += f.window
 			if f.kind == floorLeak && f.growth >= o.MinGrowth {
@@ -184,15 +186,45 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
 			r.Restarts, r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
-	case len(climbing) >= 1:
+	case len(climbing) >= 1 && 3*len(climbing) >= judged && longest(climbing)*2 >= longest(judgedSegs(r.Segments)):
+		// One segment in three or more climbed: a leak whose other
+		// segments were too short or too noisy to show it, or one run
+		// that grew; a longer run decides. Fewer (one of four deploys
+		// whose warm-up outlasted its own), or only a segment less than
+		// half as long as the longest (a short one's warm-up is most of
+		// it), is no pattern.
 		r.Status = Warn
 		r.DecideAfter = 2 * span
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
+	case len(climbing) >= 1:
+		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
 	return r
+}
+
+// longest is the longest of segs's spans.
+func longest(segs []Segment) time.Duration {
+	var d time.Duration
+	for _, s := range segs {
+		d = max(d, s.To.Sub(s.From))
+	}
+	return d
+}
+
+// judgedSegs are the segments whose floor was measured (a trend's p
+// below 1 or a start).
+func judgedSegs(segs []Segment) []Segment {
+	var out []Segment
+	for _, s := range segs {
+		if s.Start > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func appendRestart(ts []time.Time, j int, seg []Point) []time.Time {

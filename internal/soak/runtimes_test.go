@@ -24,7 +24,8 @@ import (
 //	go test ./internal/soak -run TestRuntimes -v   # HORDE_SOAK_TABLE=FILE writes it
 
 // RuntimeCompression is how many times faster than a real service the
-// recorded ones allocate, leak and collect.
+// recorded ones allocate, leak and collect: a 3-minute recording stands
+// for a 90-minute soak, a 6-minute one for 3 hours.
 const runtimeCompression = 30
 
 type recorded struct {
@@ -133,9 +134,21 @@ func TestRuntimes(t *testing.T) {
 			pts  []Point
 			kind Kind
 		}
-		ms := []metric{{"rss", r.rss, KindOS}}
+		// Each series is judged with the kind its exporter's name gives
+		// (as `horde run` and `horde analyze` judge it): the process
+		// collector's RSS, and the runtime's heap metric.
+		heapName := map[string]string{
+			"go": "go_memstats_heap_inuse_bytes", "java-g1": `sum(jvm_memory_used_bytes{area="heap"})`,
+			"java-parallel": `sum(jvm_memory_used_bytes{area="heap"})`, "node": "nodejs_heap_size_used_bytes",
+		}[r.runtime]
+		ms := []metric{{"rss", r.rss, KindOf("process_resident_memory_bytes")}}
 		if len(r.heap) > 0 {
-			ms = append(ms, metric{"heap", r.heap, KindHeap})
+			ms = append(ms, metric{"heap", r.heap, KindOf(heapName)})
+		}
+		for _, m := range ms {
+			if want := map[string]Kind{"rss": KindOS, "heap": KindHeap}[m.name]; m.kind != want {
+				t.Errorf("%s %s: KindOf(its metric's name) = %q, want %q", r.name, m.name, m.kind, want)
+			}
 		}
 		for _, m := range ms {
 			for _, k := range []float64{1, runtimeCompression} {
@@ -210,14 +223,14 @@ func TestRuntimes(t *testing.T) {
 	summary := fmt.Sprintf("at ×%d: %d of %d leaking series flagged (%.0f%%), %d of %d leak-free series flagged (%.0f%%)",
 		runtimeCompression, flaggedLeaks, leaks, pct(flaggedLeaks, leaks), flaggedClean, clean, pct(flaggedClean, clean))
 	t.Log(summary)
-	// Below the issue's goals (90 % and 5 %): measured 72 % and 39 % on
+	// Below the issue's goals (90 % and 5 %): measured 72 % and 28 % on
 	// this corpus; the floor it holds the rules to, so that they do not
 	// get worse on it. docs/soak.md says which series are missed and why.
-	if pct(flaggedLeaks, leaks) < 65 {
-		t.Errorf("%s: want at least 65%% of the leaks flagged", summary)
+	if pct(flaggedLeaks, leaks) < 70 {
+		t.Errorf("%s: want at least 70%% of the leaks flagged", summary)
 	}
-	if pct(flaggedClean, clean) > 45 {
-		t.Errorf("%s: want at most 45%% of the leak-free series flagged", summary)
+	if pct(flaggedClean, clean) > 30 {
+		t.Errorf("%s: want at most 30%% of the leak-free series flagged", summary)
 	}
 	if f := os.Getenv("HORDE_SOAK_TABLE"); f != "" {
 		// One row a series: its verdict on each clock, with the restart

@@ -40,6 +40,7 @@ func main() {
 		memCap  = flag.Int("cap", 0, "memory cap in MB (0: none): -Xmx for the JVM, --max-old-space-size for Node, ulimit -v for Go and Python")
 		envs    = flag.String("env", "", "MODE=..,LEAK=..,CACHE=..,GARBAGE=..: the app's environment")
 		maxHeap = flag.Int("xmx", 512, "the JVM's -Xmx in MB without -cap")
+		opts    = flag.String("opts", "", "more flags for the JVM or node, space-separated (e.g. -Xmn16m, --max-semi-space-size=1)")
 	)
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *dur+30*time.Second)
@@ -78,12 +79,15 @@ func main() {
 			if *memCap > 0 {
 				xmx = *memCap
 			}
-			args = []string{"java", gc, fmt.Sprintf("-Xmx%dm", xmx), "-XX:+ExitOnOutOfMemoryError", "-cp", *bin, "Leaky"}
+			args = []string{"java", gc, fmt.Sprintf("-Xmx%dm", xmx), "-XX:+ExitOnOutOfMemoryError"}
+			args = append(args, strings.Fields(*opts)...)
+			args = append(args, "-cp", *bin, "Leaky")
 		case "node":
 			args = []string{"node"}
 			if *memCap > 0 {
 				args = append(args, fmt.Sprintf("--max-old-space-size=%d", *memCap))
 			}
+			args = append(args, strings.Fields(*opts)...)
 			args = append(args, filepath.Join(*apps, "leaky.js"))
 		case "python":
 			args = []string{"python3", filepath.Join(*apps, "leaky.py")}
