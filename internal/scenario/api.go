@@ -226,6 +226,9 @@ type Step struct {
 	// Script, when set, is a .star file's setup or teardown function,
 	// run (once per test) in place of a request.
 	Script *Script
+	// GRPC, when set, makes this step a gRPC call (grpc:, parse_grpc.go)
+	// instead of an HTTP request; Method is "GRPC".
+	GRPC *GRPCCall
 }
 
 // Param is a header or query parameter with a templated value.

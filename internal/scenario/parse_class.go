@@ -233,6 +233,14 @@ func (p *parser) requests(n *yaml.Node, what string) []*Step {
 			}
 			continue
 		}
+		if p.isGRPC(it) {
+			if f := p.fields(it, "grpc step", grpcKeys); f != nil {
+				if s := p.grpcStep(it, f); s != nil {
+					out = append(out, s)
+				}
+			}
+			continue
+		}
 		f := p.fields(it, "request", requestKeys)
 		if f == nil {
 			continue
@@ -250,6 +258,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		return nil
 	}
 	hasSteps := slices.ContainsFunc(ps, func(e pair) bool { return e.name == "steps" })
+	if !hasSteps && p.isGRPC(n) {
+		return p.grpcTask(n)
+	}
 	known := taskKeys
 	what := "task"
 	if hasSteps {
