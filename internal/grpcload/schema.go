@@ -181,3 +181,6 @@ func findMethod(r resolver, name string) (protoreflect.MethodDescriptor, error) 
 	}
 	return md, nil
 }
+
+// Files are the compiled files, for a resolver (a reflection service).
+func (s *Schema) Files() *protoregistry.Files { return s.files }
