@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -118,7 +119,7 @@ func Invoke(ctx context.Context, cc grpc.ClientConnInterface, c *Call) *Result {
 	for i, b := range c.Messages {
 		m := dynamicpb.NewMessage(md.Input())
 		if err := protojson.Unmarshal(b, m); err != nil {
-			res.Code, res.Err = codes.InvalidArgument, fmt.Errorf("message %d is not a %s: %w", i+1, md.Input().FullName(), err)
+			res.Code, res.Err = codes.InvalidArgument, fmt.Errorf("message %d is not a %s: %s", i+1, md.Input().FullName(), ProtoErrorText(err))
 			return res
 		}
 		reqs = append(reqs, m)
@@ -216,4 +217,12 @@ func (r *Result) finish(start time.Time, err error) {
 		return
 	}
 	r.Code, r.Err = status.Code(err), err
+}
+
+// ProtoErrorText is a protobuf error's text without its "proto:" prefix
+// (whose spacing the library varies at random, to be read, not parsed).
+func ProtoErrorText(err error) string {
+	s := strings.ReplaceAll(err.Error(), "\u00a0", " ")
+	s = strings.TrimPrefix(s, "proto:")
+	return strings.TrimSpace(s)
 }

@@ -6,6 +6,7 @@ package scenario
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -307,7 +308,10 @@ func (p *parser) grpcMessage(n *yaml.Node, md protoreflect.MethodDescriptor) *Te
 
 // CheckMessage reports whether JSON text b is a valid message of type d.
 func CheckMessage(d protoreflect.MessageDescriptor, b []byte) error {
-	return protojson.Unmarshal(b, dynamicpb.NewMessage(d))
+	if err := protojson.Unmarshal(b, dynamicpb.NewMessage(d)); err != nil {
+		return errors.New(grpcload.ProtoErrorText(err))
+	}
+	return nil
 }
 
 // grpcChecks reads a gRPC step's check: status (code names or numbers)
