@@ -334,3 +334,55 @@ users:
 		}
 	}
 }
+
+// A Starlark user makes the four kinds of call with grpc_proto and u.grpc:
+// the same statistics as YAML steps, answers read as dicts, statuses
+// accepted on request.
+func TestGRPC_Starlark(t *testing.T) {
+	t.Parallel()
+	srv := startDevicesServer(t, nil)
+	dir := t.TempDir()
+	copyGRPCExample(t, dir)
+	writeFile(t, dir, "g.star", `
+devices = grpc_proto("grpc/devices.proto")
+
+def on_start(u):
+    r = u.grpc("/demo.v1.Devices/Login", proto = devices, message = {"device_id": "d%d" % u.id, "secret": "s3cret"})
+    check(r.ok, "login: " + r.failure)
+    u.vars["md"] = {"authorization": "Bearer " + r.message["token"]}
+    r = u.grpc("demo.v1.Devices.Login", proto = devices, message = {"secret": "no"}, name = "refused",
+               statuses = ["UNAUTHENTICATED"])
+    check(r.status == "UNAUTHENTICATED" and r.ok, "refused: %s %s" % (r.status, r.failure))
+
+def flow(u):
+    r = u.grpc("/demo.v1.Devices/Upload", proto = devices, metadata = u.vars["md"],
+               messages = [{"value": 1.5}, {"value": 2.5}])
+    check(r.message["count"] == 2 and r.message["sum"] == 4.0, "upload: %s" % r.message)
+    r = u.grpc("/demo.v1.Devices/Watch", reflection = True, metadata = u.vars["md"], message = {"count": 3})
+    check(len(r.messages) == 3 and r.messages[2]["version"] == "3", "watch: %s" % r.messages)
+    r = u.grpc("/demo.v1.Devices/Report", proto = devices, metadata = u.vars["md"],
+               messages = ['{"seq": 7}', {"seq": 8}], timeout = "5s")
+    check([m["seq"] for m in r.messages] == ["7", "8"], "report: %s" % r.messages)
+
+users = [user("device", tasks = [flow], on_start = on_start, wait = constant(0.05))]
+`)
+	r := start(t, dir, nil, hordeBin, "run", "g.star", "--headless", "-H", "http://"+srv.addr, "-u", "3", "-r", "100",
+		"-t", "2s", "--stop-timeout", "5s", "--csv", "res", "--only-summary")
+	if code := r.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run: exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout, r.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "res_stats.csv"))
+	if got := count(t, rows[" Aggregated"], 3); got != 0 {
+		t.Errorf("failures: got %d, want 0\n%v\n%s", got, readCSV(t, filepath.Join(dir, "res_failures.csv")), r.stderr)
+	}
+	if got := count(t, rows["GRPC refused"], 2); got != 3 {
+		t.Errorf("refused logins: got %d, want 3; rows %v", got, keys(rows))
+	}
+	watch := count(t, rows["GRPC /demo.v1.Devices/Watch"], 2)
+	if watch == 0 || count(t, rows["GRPC_MSG /demo.v1.Devices/Watch"], 2) != 2*watch || count(t, rows["GRPC /demo.v1.Devices/Upload"], 2) == 0 {
+		t.Errorf("calls: %v", rows)
+	}
+	if strings.Contains(r.stderr.String(), "Error") || strings.Contains(r.stdout.String(), "check failed") {
+		t.Errorf("script errors:\n%s\n%s", r.stdout, r.stderr)
+	}
+}

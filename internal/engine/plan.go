@@ -283,6 +283,11 @@ func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
 
 func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
 	defer p.grpcConns.Close()
+	for _, v := range p.vars {
+		if s, ok := v.(interface{ UserStopped() }); ok { // a script task's runner (its gRPC connections)
+			defer s.UserStopped()
+		}
+	}
 	return p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
 }
 

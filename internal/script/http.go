@@ -17,6 +17,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/grpcload"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
 )
@@ -61,6 +62,9 @@ type userValue struct {
 	last    *response // the latest response, whose headers are still in resp
 	pending []*response
 	methods [len(methodNames)]*starlark.Builtin // bound on first use
+
+	grpcConns grpcload.Conns    // the user's gRPC connections (grpc.go)
+	grpcFn    *starlark.Builtin // u.grpc, bound on first use
 
 	tracer tracer      // the VU when it shows requests (horde try, -L debug); nil otherwise
 	shown  *shownTrace // the latest request, shown once the next starts or the call ends
@@ -162,7 +166,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return 0, errors.New("unhashable: user") }
 func (u *userValue) AttrNames() []string {
-	return []string{"delete", "get", "head", "host", "id", "options", "patch", "post", "put", "request", "vars"}
+	return []string{"delete", "get", "grpc", "head", "host", "id", "options", "patch", "post", "put", "request", "vars"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -173,6 +177,11 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 		return starlark.MakeInt(u.r.vu.ID()), nil
 	case "host":
 		return starlark.String(u.host), nil
+	case "grpc":
+		if u.grpcFn == nil {
+			u.grpcFn = grpcBuiltin.BindReceiver(u)
+		}
+		return u.grpcFn, nil
 	}
 	for i, m := range methodNames {
 		if m == name {

@@ -427,6 +427,9 @@ func (cu *classUser) RunTask(ctx context.Context, vu horde.VU, i int) error {
 }
 
 func (cu *classUser) OnStop(ctx context.Context, vu horde.VU) error {
+	if cu.r != nil {
+		defer cu.r.UserStopped()
+	}
 	if cu.c.onStop == nil || cu.r == nil {
 		return nil
 	}
