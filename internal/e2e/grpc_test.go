@@ -218,6 +218,18 @@ func TestGRPC_Example(t *testing.T) {
 	if code := v.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("validate: exit code %d\n%s%s", code, v.stdout, v.stderr)
 	}
+	tr := start(t, dir, nil, hordeBin, "try", "grpc.yaml", "-H", "http://"+srv.addr)
+	if code := tr.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("try: exit code %d\n%s%s", code, tr.stdout, tr.stderr)
+	}
+	for _, want := range []string{"GRPC grpc://" + srv.addr + "/demo.v1.Devices/Login", "< grpc-status OK", `< {"token":"tok-device-`,
+		"capture  token = ", "check    messages == 5: ok", "check    grpc status in [OK]: ok", "4 requests, 0 failed"} {
+		if !strings.Contains(tr.stdout.String(), want) {
+			t.Errorf("try lacks %q:\n%s", want, tr.stdout)
+		}
+	}
+	// what the run alone sent
+	upCalls, upMetrics, reported := srv.uploads.Load(), srv.uploaded.Load(), srv.reported.Load()
 	r := start(t, dir, nil, hordeBin, "run", "grpc.yaml", "--headless", "-H", "http://"+srv.addr, "-u", "6", "-r", "100",
 		"-t", "3s", "--stop-timeout", "5s", "--csv", "res", "--only-summary")
 	if code := r.wait(t, 60*time.Second); code != 0 {
@@ -226,13 +238,13 @@ func TestGRPC_Example(t *testing.T) {
 	rows := checkGRPCRows(t, filepath.Join(dir, "res_stats.csv"), 6)
 	// users finish their task when stopped (--stop-timeout): each call the
 	// statistics count reached the server, and no other
-	if up, got := count(t, rows["GRPC /demo.v1.Devices/Upload"], 2), srv.uploads.Load(); int64(up) != got {
+	if up, got := count(t, rows["GRPC /demo.v1.Devices/Upload"], 2), srv.uploads.Load()-upCalls; int64(up) != got {
 		t.Errorf("Upload calls: statistics %d, server %d", up, got)
 	}
-	if up, got := count(t, rows["GRPC /demo.v1.Devices/Upload"], 2), srv.uploaded.Load(); int64(3*up) != got {
+	if up, got := count(t, rows["GRPC /demo.v1.Devices/Upload"], 2), srv.uploaded.Load()-upMetrics; int64(3*up) != got {
 		t.Errorf("Upload metrics: server got %d, want 3 per call (%d)", got, 3*up)
 	}
-	if rep, got := count(t, rows["GRPC /demo.v1.Devices/Report"], 2), srv.reported.Load(); int64(2*rep) != got {
+	if rep, got := count(t, rows["GRPC /demo.v1.Devices/Report"], 2), srv.reported.Load()-reported; int64(2*rep) != got {
 		t.Errorf("Report metrics: server got %d, want 2 per call (%d)", got, 2*rep)
 	}
 }

@@ -174,6 +174,7 @@ func (p *planUser) runGRPC(u *vuser, s *step) (failed bool, err error) {
 		}
 	}
 	failure := ""
+	var ev *scenario.Trace
 	switch {
 	case res.Err != nil:
 		failure = res.Err.Error()
@@ -184,11 +185,81 @@ func (p *planUser) runGRPC(u *vuser, s *step) (failed bool, err error) {
 		}
 	case g.MessageCount >= 0 && res.Received != g.MessageCount:
 		failure = fmt.Sprintf("check messages: got %d, want %d", res.Received, g.MessageCount)
+	case u.e.cfg.Trace != nil:
+		t := s.Trace(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars)
+		failure, ev = t.Failure, &t
 	default:
 		failure = s.Evaluate(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars)
 	}
 	u.record(stats.Sample{Method: grpcMethod, Name: name, Duration: res.Took, Bytes: res.Bytes, WireBytes: res.Bytes, Failure: failure})
+	if u.e.cfg.Trace != nil {
+		p.traceGRPC(u, s, c, res, failure, ev)
+	}
 	return failure != "", nil
+}
+
+// traceGRPC shows a call to cfg.Trace (horde try, -L debug) as an
+// exchange: the metadata and messages sent, the status, the header and
+// trailer metadata and the answer as JSON.
+func (p *planUser) traceGRPC(u *vuser, s *step, c *grpcload.Call, res *grpcload.Result, failure string, ev *scenario.Trace) {
+	req, resp := &u.req, &u.resp
+	req.Reset()
+	resp.Reset()
+	req.Header.DisableNormalizing()
+	resp.Header.DisableNormalizing()
+	defer req.Header.EnableNormalizing()
+	defer resp.Header.EnableNormalizing()
+	if ev != nil { // the status and the message count were checked first, not as HTTP's
+		g := s.GRPC
+		var codes []string
+		for _, c := range g.Codes {
+			codes = append(codes, scenario.GRPCCodeName(c))
+		}
+		out := []scenario.Outcome{{What: "grpc status in [" + strings.Join(codes, ", ") + "]"}}
+		if g.MessageCount >= 0 {
+			out = append(out, scenario.Outcome{What: fmt.Sprintf("messages == %d", g.MessageCount)})
+		}
+		for _, o := range ev.Checks {
+			if !strings.HasPrefix(o.What, "status < 400") {
+				out = append(out, o)
+			}
+		}
+		ev.Checks = out
+	}
+	scheme := "grpc://"
+	if s.grpc.tls != nil {
+		scheme = "grpcs://"
+	}
+	url := scheme + s.grpc.target + s.GRPC.Method
+	for k, vs := range c.Metadata {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	for i, m := range c.Messages {
+		if i > 0 {
+			req.AppendBodyString("\n")
+		}
+		req.AppendBody(m)
+	}
+	line := "grpc-status " + scenario.GRPCCodeName(res.Code)
+	if res.Message != "" {
+		line += ": " + res.Message
+	}
+	for _, md := range []map[string][]string{res.Header, res.Trailer} {
+		for k, vs := range md {
+			for _, v := range vs {
+				resp.Header.Add(k, v)
+			}
+		}
+	}
+	resp.SetBody(grpcBody(c.Method, res))
+	x := &Exchange{Method: grpcMethod, URL: url, Name: s.Name, Took: res.Took, Status: int(res.Code), StatusLine: line,
+		Failure: failure, Eval: ev, Pos: s.Pos}
+	if res.Err != nil {
+		x.Err = res.Err.Error()
+	}
+	u.trace(x)
 }
 
 func accepts(list []codes.Code, c codes.Code) bool {
