@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"github.com/horde-load/horde/internal/grpcload"
 	"math"
 	"net/url"
 	"os"
@@ -96,14 +95,13 @@ type parser struct {
 	defHeaders []Param
 	defTimeout time.Duration
 	defSpec    transportSpec
-	transports map[string]*Transport       // by settings: steps alike share one
-	defAuth    *Step                       // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
-	onFailure  string                      // the task's on_failure while its steps are parsed
-	feeders    map[string]bool             // every name under data:, loaded or not
-	captured   map[string]bool             // every capture's variable
-	varRefs    []varRef                    // every variable a template reads, checked at the end
-	protos     map[string]*grpcload.Schema // compiled proto: sets (parse_grpc.go)
-	protoFiles []string                    // the .proto files they read, shipped to workers
+	transports map[string]*Transport // by settings: steps alike share one
+	defAuth    *Step                 // defaults: auth, compiled once (its Header and BasicUser/BasicPass)
+	onFailure  string                // the task's on_failure while its steps are parsed
+	feeders    map[string]bool       // every name under data:, loaded or not
+	captured   map[string]bool       // every capture's variable
+	varRefs    []varRef              // every variable a template reads, checked at the end
+	grpc       grpcState
 }
 
 type pair struct {
@@ -215,7 +213,7 @@ func (p *parser) parse(opts Options) *Plan {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
 	p.checkVarRefs(plan)
-	plan.Files = append(plan.Files, p.protoFiles...)
+	plan.Files = append(plan.Files, p.grpc.files...) // the .proto files gRPC steps read
 	return plan
 }
 

@@ -65,6 +65,13 @@ var (
 	grpcMetadataRE = regexp.MustCompile(`^[0-9a-z_.-]+$`)
 )
 
+// grpcState is the parser's: the proto: sets compiled (nil after an
+// error, reported once) and the files they read, shipped to workers.
+type grpcState struct {
+	protos map[string]*grpcload.Schema
+	files  []string
+}
+
 // isGRPC reports whether the mapping n is a gRPC step.
 func (p *parser) isGRPC(n *yaml.Node) bool {
 	r := p.resolve(n)
@@ -251,21 +258,21 @@ func (p *parser) grpcMethod(protoNode, methodNode *yaml.Node, name string) proto
 		return nil
 	}
 	key := strings.Join(files, "\x00")
-	if p.protos == nil {
-		p.protos = map[string]*grpcload.Schema{}
+	if p.grpc.protos == nil {
+		p.grpc.protos = map[string]*grpcload.Schema{}
 	}
-	sc, seen := p.protos[key]
+	sc, seen := p.grpc.protos[key]
 	if !seen {
 		var err error
 		sc, err = grpcload.Compile(context.Background(), p.dir, files)
 		if err != nil {
 			p.errorf(protoNode, "proto: %s", err)
 		}
-		p.protos[key] = sc // nil after an error: reported once
+		p.grpc.protos[key] = sc // nil after an error: reported once
 		if sc != nil {
 			for _, f := range sc.Read {
-				if !slices.Contains(p.protoFiles, f) {
-					p.protoFiles = append(p.protoFiles, f)
+				if !slices.Contains(p.grpc.files, f) {
+					p.grpc.files = append(p.grpc.files, f)
 				}
 			}
 		}
