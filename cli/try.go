@@ -148,7 +148,11 @@ func printExchange(w io.Writer, x *engine.Exchange, limit int) {
 	if x.Err != "" {
 		fmt.Fprintf(w, "< no response after %s: %s\n", fmtTook(x), x.Err)
 	} else {
-		fmt.Fprintf(w, "< %d %s  %s\n", x.Status, statusText(x.Status), fmtTook(x))
+		if x.StatusLine != "" {
+			fmt.Fprintf(w, "< %s  %s\n", x.StatusLine, fmtTook(x))
+		} else {
+			fmt.Fprintf(w, "< %d %s  %s\n", x.Status, statusText(x.Status), fmtTook(x))
+		}
 		for _, h := range x.ResponseHeader() {
 			fmt.Fprintf(w, "< %s: %s\n", h[0], h[1])
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/grpcload"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
 	"github.com/horde-load/horde/internal/stats"
@@ -78,6 +79,7 @@ type step struct {
 	// extra is set when the step sends basic auth built from templates or
 	// cookies of its own, so that other steps test one flag for both.
 	extra bool
+	grpc  *grpcStep // a gRPC step's target (grpc.go)
 }
 
 // transports maps the scenario's transports to the client's, one for one,
@@ -123,6 +125,11 @@ func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 	for _, s := range steps {
 		st := &step{Step: s, staticName: s.Name, extra: s.BasicUser != nil || len(s.Cookies) > 0,
 			acceptEnc: s.Compression, transport: m.get(s.Transport)}
+		if s.GRPC != nil {
+			st.grpc = newGRPCStep(s, host)
+			out = append(out, st)
+			continue
+		}
 		if u, ok := s.URL.Static(); ok {
 			if len(s.Query) == 0 {
 				st.staticURL = []byte(absURL(host, u))
@@ -169,6 +176,10 @@ type planUser struct {
 	exhausted bool
 	// proto holds the user's WebSocket connections and event streams' IDs (proto.go).
 	proto *protoState
+	// ctx is the context of the steps running (gRPC calls take it), and
+	// grpcConns the user's gRPC connections, closed when it stops.
+	ctx       context.Context
+	grpcConns grpcload.Conns
 }
 
 var _ horde.User = (*planUser)(nil)
@@ -273,12 +284,19 @@ func (p *planUser) Task(ctx context.Context, vu horde.VU) error {
 }
 
 func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
+	defer p.grpcConns.Close()
+	for _, v := range p.vars {
+		if s, ok := v.(interface{ UserStopped() }); ok { // a script task's runner (its gRPC connections)
+			defer s.UserStopped()
+		}
+	}
 	err := p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
 	p.closeProto(vu.(*vuser)) // WebSocket connections left open (proto.go)
 	return err
 }
 
 func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error {
+	p.ctx = ctx
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return httpload.ErrStopped
@@ -334,6 +352,9 @@ func (p *planUser) sleep(ctx context.Context, u *vuser, s *step) error {
 // problems of the scenario itself (a template that cannot render) or a stop;
 // request failures are recorded, not returned: failed reports them.
 func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
+	if s.grpc != nil {
+		return p.runGRPC(u, s)
+	}
 	req, resp := u.scratch()
 	req.Reset()
 	req.Header.SetMethod(s.Method)

@@ -46,6 +46,8 @@ func (e *Engine) runOnce(ctx context.Context, p *scenario.Plan, steps []*scenari
 		pu.vars[k] = v
 	}
 	pu.env = scenario.Env{Vars: pu.vars, Rand: u.rand}
+	pu.ctx = taskCtx
+	defer pu.grpcConns.Close()
 	var err error
 	for _, s := range (transports{}).compileSteps(steps, host) {
 		if ctx.Err() != nil {

@@ -33,6 +33,9 @@ type Exchange struct {
 	Eval *scenario.Trace
 	// Pos is where the scenario step is (zero for Go users).
 	Pos scenario.Pos
+	// StatusLine, when set, is shown instead of the HTTP status: a gRPC
+	// call's status ("grpc-status NOT_FOUND: no such device").
+	StatusLine string
 
 	req  *fasthttp.Request
 	resp *fasthttp.Response

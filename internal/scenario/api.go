@@ -230,6 +230,9 @@ type Step struct {
 	// events step (parse_ws.go) instead of an HTTP request.
 	WS  *WSStep
 	SSE *SSEStep
+	// GRPC, when set, makes this step a gRPC call (grpc:, parse_grpc.go)
+	// instead of an HTTP request; Method is "GRPC".
+	GRPC *GRPCCall
 }
 
 // Param is a header or query parameter with a templated value.

@@ -101,6 +101,7 @@ type parser struct {
 	feeders    map[string]bool       // every name under data:, loaded or not
 	captured   map[string]bool       // every capture's variable
 	varRefs    []varRef              // every variable a template reads, checked at the end
+	grpc       grpcState
 }
 
 type pair struct {
@@ -212,6 +213,7 @@ func (p *parser) parse(opts Options) *Plan {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
 	p.checkVarRefs(plan)
+	plan.Files = append(plan.Files, p.grpc.files...) // the .proto files gRPC steps read
 	return plan
 }
 

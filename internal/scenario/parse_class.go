@@ -233,6 +233,14 @@ func (p *parser) requests(n *yaml.Node, what string) []*Step {
 			}
 			continue
 		}
+		if p.isGRPC(it) {
+			if f := p.fields(it, "grpc step", grpcKeys); f != nil {
+				if s := p.grpcStep(it, f); s != nil {
+					out = append(out, s)
+				}
+			}
+			continue
+		}
 		if isProtoStep(p.resolve(it)) { // WebSocket, SSE (parse_ws.go)
 			if what == "setup" || what == "teardown" {
 				p.errorf(it, "%s runs HTTP requests only: open WebSocket connections and event streams in a user's on_start or tasks", what)
@@ -260,6 +268,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		return nil
 	}
 	hasSteps := slices.ContainsFunc(ps, func(e pair) bool { return e.name == "steps" })
+	if !hasSteps && p.isGRPC(n) {
+		return p.grpcTask(n)
+	}
 	if !hasSteps && isProtoStep(p.resolve(n)) { // WebSocket, SSE (parse_ws.go)
 		return p.protoTask(n, ps)
 	}

@@ -33,6 +33,7 @@ func predeclared() starlark.StringDict {
 		"now":         starlark.NewBuiltin("now", builtinNow),
 		"env":         starlark.NewBuiltin("env", builtinEnv),
 		"feeder":      starlark.NewBuiltin("feeder", builtinFeeder),
+		"grpc_proto":  starlark.NewBuiltin("grpc_proto", builtinGRPCProto),
 		"json":        json.Module,
 	}
 }

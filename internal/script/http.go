@@ -17,6 +17,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/horde-load/horde"
+	"github.com/horde-load/horde/internal/grpcload"
 	"github.com/horde-load/horde/internal/httpload"
 	"github.com/horde-load/horde/internal/scenario"
 )
@@ -62,7 +63,10 @@ type userValue struct {
 	pending []*response
 	methods [len(methodNames)]*starlark.Builtin // bound on first use
 
-	conns  []*wsConn   // WebSocket connections opened (ws.go), closed at the user's end
+	conns     []*wsConn         // WebSocket connections opened (ws.go), closed at the user's end
+	grpcConns grpcload.Conns    // the user's gRPC connections (grpc.go)
+	grpcFn    *starlark.Builtin // u.grpc, bound on first use
+
 	tracer tracer      // the VU when it shows requests (horde try, -L debug); nil otherwise
 	shown  *shownTrace // the latest request, shown once the next starts or the call ends
 }
@@ -163,7 +167,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return 0, errors.New("unhashable: user") }
 func (u *userValue) AttrNames() []string {
-	return []string{"delete", "get", "head", "host", "id", "options", "patch", "post", "put", "request", "sse", "vars", "ws_connect"}
+	return []string{"delete", "get", "grpc", "head", "host", "id", "options", "patch", "post", "put", "request", "sse", "vars", "ws_connect"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -178,6 +182,11 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin(name, u.wsConnect), nil
 	case "sse":
 		return starlark.NewBuiltin(name, u.sseRead), nil
+	case "grpc":
+		if u.grpcFn == nil {
+			u.grpcFn = grpcBuiltin.BindReceiver(u)
+		}
+		return u.grpcFn, nil
 	}
 	for i, m := range methodNames {
 		if m == name {

@@ -80,7 +80,7 @@ func parseWith(l *loader, name string, src []byte, opts scenario.Options) (*scen
 	if err := l.resolveRefs(plan); err != nil {
 		return nil, err
 	}
-	plan.Files = l.files()
+	plan.Files = append(plan.Files, l.files()...) // after the .proto files the YAML's gRPC steps read
 	return plan, nil
 }
 

@@ -430,6 +430,7 @@ func (cu *classUser) OnStop(ctx context.Context, vu horde.VU) error {
 	if cu.r == nil {
 		return nil
 	}
+	defer cu.r.UserStopped()
 	defer cu.r.u.closeConns() // WebSocket connections left open (ws.go)
 	if cu.c.onStop == nil {
 		return nil
