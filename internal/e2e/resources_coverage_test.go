@@ -1,0 +1,350 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// coverageKnob is a resource knob of the target with a limit, and how the
+// test sees the resource from outside (the OS, the target's file, its
+// /metrics) to know when it truly runs out.
+type coverageKnob struct {
+	name   string
+	kind   string // the verdict's resource.kind
+	args   func(dir string) []string
+	limits string // a monitor limits: entry, if the limit is given as a number
+	limit  float64
+	// margin: the resource counts as run out at limit - margin (open fds:
+	// the connections in flight hold a descriptor or two when the leak's
+	// open fails).
+	margin float64
+	// perRequest: the resource grows per request, so the pause between
+	// the soak and the load that continues it does not count.
+	perRequest bool
+	observe    func(pid int, admin, dir string) (float64, error)
+}
+
+// coverageRun is one soak's forecast against the truth.
+type coverageRun struct {
+	knob           string
+	ok             bool // a forecast was made
+	lo, in, hi     time.Duration
+	hiNever        bool
+	truth          time.Duration
+	truthKnown     bool // false: not reached by the time the interval had passed
+	covered        bool
+	reason, errMsg string
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// The forecast's interval against the true time to exhaustion, measured
+// on the sample target for each knob with a limit (opt-in:
+// HORDE_COVERAGE=1; HORDE_COVERAGE_RUNS runs per knob, default 20;
+// HORDE_COVERAGE_PARALLEL at once, default 8; HORDE_COVERAGE_SOAK the
+// soak's length, default 60s; HORDE_COVERAGE_KNOBS a comma-separated
+// subset; HORDE_COVERAGE_OUT a file for the table). Each run: a headless
+// soak of SOAK with the target's resource metrics scraped every second;
+// then the same load continues (a second horde run, started as the first
+// ends) until the resource, watched from outside (/proc, the written
+// file, the target's /metrics), reaches its limit. The truth is that
+// moment less the forecast's At (the soak's last sample), less the pause
+// between the two loads for a resource that grows per request.
+func TestResources_ForecastCoverage(t *testing.T) {
+	if os.Getenv("HORDE_COVERAGE") != "1" {
+		t.Skip("opt-in: HORDE_COVERAGE=1 runs 20 soaks per resource knob (about 30 minutes)")
+	}
+	runs := envInt("HORDE_COVERAGE_RUNS", 20)
+	par := envInt("HORDE_COVERAGE_PARALLEL", 8)
+	soakLen := os.Getenv("HORDE_COVERAGE_SOAK")
+	if soakLen == "" {
+		soakLen = "60s"
+	}
+	knobs := []coverageKnob{
+		{name: "fds", kind: "open fds", limit: 8000, margin: 2, perRequest: true,
+			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "8000"} },
+			observe: func(pid int, _, _ string) (float64, error) {
+				es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+				return float64(len(es)), err
+			}},
+		{name: "pool", kind: "pool slots in use", limit: 8000, perRequest: true,
+			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "8000"} },
+			observe: func(_ int, admin, _ string) (float64, error) {
+				return scrapeValue(admin, "horde_target_pool_in_use")
+			}},
+		{name: "disk", kind: "disk used", limit: 160e6,
+			args: func(dir string) []string {
+				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "160000000"}
+			},
+			observe: func(pid int, _, dir string) (float64, error) {
+				st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("horde-target-%d.data", pid)))
+				if err != nil {
+					return 0, err
+				}
+				return float64(st.Size()), nil
+			}},
+		{name: "memory", kind: "memory", limit: 300 << 20, perRequest: true,
+			limits: "  limits: {process_resident_memory_bytes: 300MiB}\n",
+			args:   func(string) []string { return []string{"--leak-bytes-per-request", "20000"} },
+			observe: func(pid int, _, _ string) (float64, error) {
+				return procRSS(pid)
+			}},
+	}
+	if only := os.Getenv("HORDE_COVERAGE_KNOBS"); only != "" {
+		knobs = slices.DeleteFunc(knobs, func(k coverageKnob) bool { return !slices.Contains(strings.Split(only, ","), k.name) })
+	}
+	var mu sync.Mutex
+	results := map[string][]coverageRun{}
+	sem := make(chan struct{}, par)
+	t.Run("runs", func(t *testing.T) {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		// Interleave the knobs so that each meets the same machine load.
+		for i := range runs {
+			for _, k := range knobs {
+				wg.Add(1)
+				go t.Run(fmt.Sprintf("%s/%d", k.name, i), func(t *testing.T) {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					r := coverageSoak(t, k, soakLen)
+					t.Logf("%s: forecast %v (%v – %v, never=%v), truth %v (known %v): covered %v %s",
+						k.name, r.in, r.lo, r.hi, r.hiNever, r.truth, r.truthKnown, r.covered, r.errMsg)
+					mu.Lock()
+					results[k.name] = append(results[k.name], r)
+					mu.Unlock()
+				})
+			}
+		}
+	})
+	var table strings.Builder
+	fmt.Fprintf(&table, "| knob | runs | forecasts | covered | median truth | median interval width | median width / truth |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range knobs {
+		rs := results[k.name]
+		n, made, cov := len(rs), 0, 0
+		var widths, truths, rel []float64
+		for _, r := range rs {
+			if r.ok {
+				made++
+				if !r.hiNever {
+					widths = append(widths, (r.hi - r.lo).Seconds())
+					if r.truthKnown && r.truth > 0 {
+						rel = append(rel, (r.hi-r.lo).Seconds()/r.truth.Seconds())
+					}
+				}
+			}
+			if r.truthKnown {
+				truths = append(truths, r.truth.Seconds())
+			}
+			if r.covered {
+				cov++
+			}
+		}
+		fmt.Fprintf(&table, "| %s | %d | %d | %d | %.0f s | %.0f s | %.0f %% |\n", k.name, n, made, cov, medianOf(truths), medianOf(widths), 100*medianOf(rel))
+		if n > 0 && float64(cov) < 0.9*float64(n) {
+			t.Errorf("%s: the interval held the true time to exhaustion in %d of %d runs, want 90 %%", k.name, cov, n)
+		}
+	}
+	t.Logf("forecast coverage (soak %s, %d at once):\n%s", soakLen, par, table.String())
+	if out := os.Getenv("HORDE_COVERAGE_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(table.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// coverageSoak runs one soak against a target with knob k, continues the
+// load until the resource runs out, and compares.
+func coverageSoak(t *testing.T, k coverageKnob, soakLen string) coverageRun {
+	r := coverageRun{knob: k.name}
+	dir := t.TempDir()
+	p := start(t, repoRoot, nil, hordeBin, append([]string{"target", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, k.args(dir)...)...)
+	var host, admin string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && admin == ""; time.Sleep(20 * time.Millisecond) {
+		out := p.stdout.String()
+		if m, a := listenRE.FindStringSubmatch(out), adminRE.FindStringSubmatch(out); m != nil && a != nil {
+			host, admin = m[1], a[1]
+		}
+	}
+	if admin == "" {
+		t.Fatalf("target did not start: %s", p.stderr)
+	}
+	pid := p.cmd.Process.Pid
+	defer syscall.Kill(pid, syscall.SIGKILL)
+
+	// Watch the resource from outside until it reaches its limit.
+	hit := make(chan time.Time, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				if v, err := k.observe(pid, admin, dir); err == nil && v >= k.limit-k.margin {
+					hit <- now
+					return
+				}
+			}
+		}
+	}()
+
+	users := `
+users:
+  - name: a
+    wait: {constant: 40ms}
+    tasks:
+      - get: /delay/0
+`
+	soakFile := writeFile(t, dir, "soak.yaml", users+fmt.Sprintf(`monitor:
+  interval: 1s
+%s  scrape:
+    - url: http://%s/metrics
+      metrics: [process_resident_memory_bytes, process_open_fds, process_max_fds,
+                horde_target_pool_in_use, horde_target_pool_max, horde_target_disk_used_bytes, horde_target_disk_limit_bytes]
+`, k.limits, admin))
+	contFile := writeFile(t, dir, "cont.yaml", users)
+	jsonOut := filepath.Join(dir, "report.json")
+	s := start(t, dir, nil, hordeBin, "run", soakFile, "--headless", "-u", "2", "-r", "50", "-t", soakLen,
+		"-H", host, "--only-summary", "--json", jsonOut)
+	code := s.wait(t, 5*time.Minute)
+	soakEnd := time.Now()
+	// The same load continues as the soak ends (bounded: 15 minutes).
+	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", "2", "-r", "50", "-t", "15m", "-H", host, "--only-summary")
+	contStart := time.Now()
+	defer syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
+	gap := contStart.Sub(soakEnd)
+
+	var rep struct {
+		Info struct {
+			Verdicts []struct {
+				Name     string `json:"name"`
+				Reason   string `json:"reason"`
+				Resource *struct {
+					Kind     string `json:"kind"`
+					Forecast *struct {
+						At      time.Time `json:"at"`
+						InS     float64   `json:"in_s"`
+						LoS     float64   `json:"lo_s"`
+						HiS     float64   `json:"hi_s"`
+						HiNever bool      `json:"hi_never"`
+						Reached bool      `json:"reached"`
+					} `json:"forecast"`
+				} `json:"resource"`
+			} `json:"verdicts"`
+		} `json:"info"`
+	}
+	raw, err := os.ReadFile(jsonOut)
+	if err == nil {
+		err = json.Unmarshal(raw, &rep)
+	}
+	if err != nil {
+		r.errMsg = fmt.Sprintf("soak exit %d, report: %v\n%s", code, err, s.stderr)
+		return r
+	}
+	var at time.Time
+	for _, v := range rep.Info.Verdicts {
+		if v.Resource == nil || v.Resource.Kind != k.kind {
+			continue
+		}
+		r.reason = v.Reason
+		if f := v.Resource.Forecast; f != nil && !f.Reached {
+			r.ok, at = true, f.At
+			r.in, r.lo, r.hi = secs(f.InS), secs(f.LoS), secs(f.HiS)
+			r.hiNever = f.HiNever
+		}
+	}
+	if !r.ok {
+		r.errMsg = "no forecast: " + r.reason
+	}
+	// Wait for the resource to run out: at most until the interval's late
+	// end has passed by a minute (then the truth is past it), or 12
+	// minutes.
+	limit := 12 * time.Minute
+	if r.ok && !r.hiNever {
+		limit = min(limit, time.Until(at.Add(r.hi+gap+time.Minute)))
+	}
+	select {
+	case h := <-hit:
+		r.truthKnown = true
+		r.truth = h.Sub(at)
+		if k.perRequest {
+			r.truth -= gap
+		}
+	case <-time.After(max(limit, 0)):
+	case <-c.done:
+		r.errMsg += fmt.Sprintf("; the continued load ended: %s", c.stderr)
+	}
+	r.covered = r.ok && r.truthKnown && r.truth >= r.lo && (r.hiNever || r.truth <= r.hi)
+	return r
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// scrapeValue reads one unlabelled metric from a /metrics endpoint.
+func scrapeValue(admin, name string) (float64, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			return strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s", name)
+}
+
+// procRSS reads a process's resident set from /proc/PID/status.
+func procRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseFloat(f[0], 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS")
+}
