@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,25 @@ type coverageRun struct {
 	truthKnown     bool // false: not reached by the time the interval had passed
 	covered        bool
 	reason, errMsg string
+	// For a replay: the soak's run file, its forecast's At, the pause
+	// between the loads.
+	runFile string
+	at      time.Time
+	gap     time.Duration
+}
+
+// coverageRecord is a run as HORDE_COVERAGE_RECORD writes it (one JSON
+// object a line), for HORDE_COVERAGE_REPLAY to judge again.
+type coverageRecord struct {
+	Knob       string    `json:"knob"`
+	RunFile    string    `json:"run_file"`
+	At         time.Time `json:"at"`
+	TruthS     float64   `json:"truth_s"`
+	TruthKnown bool      `json:"truth_known"`
+	LoS        float64   `json:"lo_s"`
+	InS        float64   `json:"in_s"`
+	HiS        float64   `json:"hi_s"`
+	Forecast   bool      `json:"forecast"`
 }
 
 func envInt(name string, def int) int {
@@ -78,41 +98,53 @@ func TestResources_ForecastCoverage(t *testing.T) {
 	if soakLen == "" {
 		soakLen = "60s"
 	}
-	knobs := []coverageKnob{
-		{name: "fds", kind: "open fds", limit: 8000, margin: 2, perRequest: true,
-			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "8000"} },
-			observe: func(pid int, _, _ string) (float64, error) {
-				es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-				return float64(len(es)), err
-			}},
-		{name: "pool", kind: "pool slots in use", limit: 8000, perRequest: true,
-			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "8000"} },
-			observe: func(_ int, admin, _ string) (float64, error) {
-				return scrapeValue(admin, "horde_target_pool_in_use")
-			}},
-		{name: "disk", kind: "disk used", limit: 160e6,
-			args: func(dir string) []string {
-				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "160000000"}
-			},
-			observe: func(pid int, _, dir string) (float64, error) {
-				st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("horde-target-%d.data", pid)))
-				if err != nil {
-					return 0, err
-				}
-				return float64(st.Size()), nil
-			}},
-		{name: "memory", kind: "memory", limit: 300 << 20, perRequest: true,
-			limits: "  limits: {process_resident_memory_bytes: 300MiB}\n",
-			args:   func(string) []string { return []string{"--leak-bytes-per-request", "20000"} },
-			observe: func(pid int, _, _ string) (float64, error) {
-				return procRSS(pid)
-			}},
-	}
+	knobs := coverageKnobs()
 	if only := os.Getenv("HORDE_COVERAGE_KNOBS"); only != "" {
 		knobs = slices.DeleteFunc(knobs, func(k coverageKnob) bool { return !slices.Contains(strings.Split(only, ","), k.name) })
 	}
-	var mu sync.Mutex
 	results := map[string][]coverageRun{}
+	if replay := os.Getenv("HORDE_COVERAGE_REPLAY"); replay != "" {
+		// Judge recorded soaks again with this build: the truth stays.
+		b, err := os.ReadFile(replay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var rec coverageRecord
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("%s: %v", replay, err)
+			}
+			i := slices.IndexFunc(knobs, func(k coverageKnob) bool { return k.name == rec.Knob })
+			if i < 0 {
+				continue
+			}
+			p := start(t, t.TempDir(), nil, hordeBin, "analyze", rec.RunFile, "--format", "json")
+			p.wait(t, time.Minute)
+			var doc struct {
+				Verdicts []coverageVerdict `json:"verdicts"`
+			}
+			if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
+				t.Fatalf("analyze %s: %v\n%s", rec.RunFile, err, p.stderr)
+			}
+			r := coverageRun{knob: rec.Knob, truth: secs(rec.TruthS), truthKnown: rec.TruthKnown}
+			r.forecastFrom(doc.Verdicts, knobs[i].kind)
+			r.covered = r.ok && r.truthKnown && r.truth >= r.lo && (r.hiNever || r.truth <= r.hi)
+			t.Logf("%s %s: %s", rec.Knob, filepath.Base(rec.RunFile), r.line())
+			results[rec.Knob] = append(results[rec.Knob], r)
+		}
+		coverageTable(t, knobs, results, "replay of "+replay)
+		return
+	}
+	var record *os.File
+	if path := os.Getenv("HORDE_COVERAGE_RECORD"); path != "" {
+		var err error
+		if record, err = os.Create(path); err != nil {
+			t.Fatal(err)
+		}
+		defer record.Close()
+	}
+	keep := os.Getenv("HORDE_COVERAGE_RUNS_DIR") // where the soaks' run files stay (for a replay)
+	var mu sync.Mutex
 	sem := make(chan struct{}, par)
 	t.Run("runs", func(t *testing.T) {
 		var wg sync.WaitGroup
@@ -125,16 +157,31 @@ func TestResources_ForecastCoverage(t *testing.T) {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					r := coverageSoak(t, k, soakLen)
-					t.Logf("%s: forecast %v (%v – %v, never=%v), truth %v (known %v): covered %v %s",
-						k.name, r.in, r.lo, r.hi, r.hiNever, r.truth, r.truthKnown, r.covered, r.errMsg)
+					r := coverageSoak(t, k, soakLen, keep)
+					t.Logf("%s: %s %s", k.name, r.line(), r.errMsg)
 					mu.Lock()
+					defer mu.Unlock()
 					results[k.name] = append(results[k.name], r)
-					mu.Unlock()
+					if record != nil && r.runFile != "" {
+						b, _ := json.Marshal(coverageRecord{Knob: k.name, RunFile: r.runFile, At: r.at, TruthS: r.truth.Seconds(), TruthKnown: r.truthKnown,
+							LoS: r.lo.Seconds(), InS: r.in.Seconds(), HiS: r.hi.Seconds(), Forecast: r.ok})
+						record.Write(append(b, '\n'))
+					}
 				})
 			}
 		}
 	})
+	coverageTable(t, knobs, results, fmt.Sprintf("soak %s, %d at once", soakLen, par))
+}
+
+func (r coverageRun) line() string {
+	return fmt.Sprintf("forecast %v (%v – %v, never=%v), truth %v (known %v): covered %v",
+		r.in.Round(time.Second), r.lo.Round(time.Second), r.hi.Round(time.Second), r.hiNever, r.truth.Round(time.Second), r.truthKnown, r.covered)
+}
+
+// coverageTable writes the table of runs, forecasts made, intervals that
+// held the truth and the intervals' width, and fails a knob under 90 %.
+func coverageTable(t *testing.T, knobs []coverageKnob, results map[string][]coverageRun, what string) {
 	var table strings.Builder
 	fmt.Fprintf(&table, "| knob | runs | forecasts | covered | median truth | median interval width | median width / truth |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range knobs {
@@ -163,11 +210,79 @@ func TestResources_ForecastCoverage(t *testing.T) {
 			t.Errorf("%s: the interval held the true time to exhaustion in %d of %d runs, want 90 %%", k.name, cov, n)
 		}
 	}
-	t.Logf("forecast coverage (soak %s, %d at once):\n%s", soakLen, par, table.String())
+	t.Logf("forecast coverage (%s):\n%s", what, table.String())
 	if out := os.Getenv("HORDE_COVERAGE_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(table.String()), 0o644); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// coverageVerdict is what the coverage test reads of a verdict.
+type coverageVerdict struct {
+	Name     string `json:"name"`
+	Reason   string `json:"reason"`
+	Resource *struct {
+		Kind     string `json:"kind"`
+		Forecast *struct {
+			At      time.Time `json:"at"`
+			InS     float64   `json:"in_s"`
+			LoS     float64   `json:"lo_s"`
+			HiS     float64   `json:"hi_s"`
+			HiNever bool      `json:"hi_never"`
+			Reached bool      `json:"reached"`
+		} `json:"forecast"`
+	} `json:"resource"`
+}
+
+// forecastFrom sets r's forecast from the verdict on a resource of kind.
+func (r *coverageRun) forecastFrom(vs []coverageVerdict, kind string) {
+	for _, v := range vs {
+		if v.Resource == nil || v.Resource.Kind != kind {
+			continue
+		}
+		r.reason = v.Reason
+		if f := v.Resource.Forecast; f != nil && !f.Reached {
+			r.ok, r.at = true, f.At
+			r.in, r.lo, r.hi = secs(f.InS), secs(f.LoS), secs(f.HiS)
+			r.hiNever = f.HiNever
+		}
+	}
+	if !r.ok {
+		r.errMsg = "no forecast: " + r.reason
+	}
+}
+
+func coverageKnobs() []coverageKnob {
+	return []coverageKnob{
+		{name: "fds", kind: "open fds", limit: 8000, margin: 2, perRequest: true,
+			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "8000"} },
+			observe: func(pid int, _, _ string) (float64, error) {
+				es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+				return float64(len(es)), err
+			}},
+		{name: "pool", kind: "pool slots in use", limit: 8000, perRequest: true,
+			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "8000"} },
+			observe: func(_ int, admin, _ string) (float64, error) {
+				return scrapeValue(admin, "horde_target_pool_in_use")
+			}},
+		{name: "disk", kind: "disk used", limit: 160e6,
+			args: func(dir string) []string {
+				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "160000000"}
+			},
+			observe: func(pid int, _, dir string) (float64, error) {
+				st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("horde-target-%d.data", pid)))
+				if err != nil {
+					return 0, err
+				}
+				return float64(st.Size()), nil
+			}},
+		{name: "memory", kind: "memory", limit: 220 << 20, perRequest: true,
+			limits: "  limits: {process_resident_memory_bytes: 220MiB}\n",
+			args:   func(string) []string { return []string{"--leak-bytes-per-request", "20000"} },
+			observe: func(pid int, _, _ string) (float64, error) {
+				return procRSS(pid)
+			}},
 	}
 }
 
@@ -185,9 +300,13 @@ func medianOf(v []float64) float64 {
 
 // coverageSoak runs one soak against a target with knob k, continues the
 // load until the resource runs out, and compares.
-func coverageSoak(t *testing.T, k coverageKnob, soakLen string) coverageRun {
+func coverageSoak(t *testing.T, k coverageKnob, soakLen, keep string) coverageRun {
 	r := coverageRun{knob: k.name}
 	dir := t.TempDir()
+	runsDir := filepath.Join(dir, "runs")
+	if keep != "" {
+		runsDir = keep
+	}
 	p := start(t, repoRoot, nil, hordeBin, append([]string{"target", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, k.args(dir)...)...)
 	var host, admin string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && admin == ""; time.Sleep(20 * time.Millisecond) {
@@ -239,32 +358,22 @@ users:
 	contFile := writeFile(t, dir, "cont.yaml", users)
 	jsonOut := filepath.Join(dir, "report.json")
 	s := start(t, dir, nil, hordeBin, "run", soakFile, "--headless", "-u", "2", "-r", "50", "-t", soakLen,
-		"-H", host, "--only-summary", "--json", jsonOut)
+		"-H", host, "--only-summary", "--json", jsonOut, "--runs-dir", runsDir)
 	code := s.wait(t, 5*time.Minute)
 	soakEnd := time.Now()
 	// The same load continues as the soak ends (bounded: 15 minutes).
-	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", "2", "-r", "50", "-t", "15m", "-H", host, "--only-summary")
+	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", "2", "-r", "50", "-t", "15m", "-H", host,
+		"--only-summary", "--runs-dir", filepath.Join(dir, "cont-runs"))
 	contStart := time.Now()
 	defer syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
-	gap := contStart.Sub(soakEnd)
+	r.gap = contStart.Sub(soakEnd)
+	if m := regexp.MustCompile(`run file: (\S+)`).FindStringSubmatch(s.stdout.String()); m != nil {
+		r.runFile = m[1]
+	}
 
 	var rep struct {
 		Info struct {
-			Verdicts []struct {
-				Name     string `json:"name"`
-				Reason   string `json:"reason"`
-				Resource *struct {
-					Kind     string `json:"kind"`
-					Forecast *struct {
-						At      time.Time `json:"at"`
-						InS     float64   `json:"in_s"`
-						LoS     float64   `json:"lo_s"`
-						HiS     float64   `json:"hi_s"`
-						HiNever bool      `json:"hi_never"`
-						Reached bool      `json:"reached"`
-					} `json:"forecast"`
-				} `json:"resource"`
-			} `json:"verdicts"`
+			Verdicts []coverageVerdict `json:"verdicts"`
 		} `json:"info"`
 	}
 	raw, err := os.ReadFile(jsonOut)
@@ -275,36 +384,26 @@ users:
 		r.errMsg = fmt.Sprintf("soak exit %d, report: %v\n%s", code, err, s.stderr)
 		return r
 	}
-	var at time.Time
-	for _, v := range rep.Info.Verdicts {
-		if v.Resource == nil || v.Resource.Kind != k.kind {
-			continue
-		}
-		r.reason = v.Reason
-		if f := v.Resource.Forecast; f != nil && !f.Reached {
-			r.ok, at = true, f.At
-			r.in, r.lo, r.hi = secs(f.InS), secs(f.LoS), secs(f.HiS)
-			r.hiNever = f.HiNever
-		}
-	}
+	r.forecastFrom(rep.Info.Verdicts, k.kind)
 	if !r.ok {
-		r.errMsg = "no forecast: " + r.reason
+		r.at = soakEnd
 	}
-	// Wait for the resource to run out: at most until the interval's late
-	// end has passed by a minute (then the truth is past it), or 12
+	// Wait for the resource to run out: the truth, even well past the
+	// interval (a replay judges the same soak with another forecast), up
+	// to three times the forecast, at least 2 minutes past it, at most 12
 	// minutes.
-	limit := 12 * time.Minute
-	if r.ok && !r.hiNever {
-		limit = min(limit, time.Until(at.Add(r.hi+gap+time.Minute)))
+	wait := 8 * time.Minute
+	if r.ok {
+		wait = min(max(3*r.in, r.in+2*time.Minute), 12*time.Minute)
 	}
 	select {
 	case h := <-hit:
 		r.truthKnown = true
-		r.truth = h.Sub(at)
+		r.truth = h.Sub(r.at)
 		if k.perRequest {
-			r.truth -= gap
+			r.truth -= r.gap
 		}
-	case <-time.After(max(limit, 0)):
+	case <-time.After(time.Until(r.at.Add(wait))):
 	case <-c.done:
 		r.errMsg += fmt.Sprintf("; the continued load ended: %s", c.stderr)
 	}
