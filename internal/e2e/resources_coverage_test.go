@@ -341,10 +341,13 @@ func coverageSoak(t *testing.T, k coverageKnob, soakLen, keep string) coverageRu
 		}
 	}()
 
+	// A steady soak: each user starts a request every 40 ms whatever it
+	// took (pacing), so the request rate, and a leak per request, goes
+	// on after the soak as it went during it, on a busy machine too.
 	users := `
 users:
   - name: a
-    wait: {constant: 40ms}
+    wait: {pacing: 40ms}
     tasks:
       - get: /delay/0
 `

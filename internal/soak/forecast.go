@@ -56,6 +56,10 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 		f.In.Seconds(), f.Lo.Seconds(), f.Hi.Seconds(), f.HiNever, f.Reached})
 }
 
+// minRateHalf is the fewest buckets in each half of a window whose
+// slopes widen a forecast's interval.
+const minRateHalf = 4
+
 // forecastQuantile is the level of each time bucket a forecast follows:
 // near the top, where the limit is reached first.
 const forecastQuantile = 0.95
@@ -101,7 +105,19 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	slope, icept := TheilSen(xs, ys)
 	lo, hi := SenInterval(xs, ys, z)
-	end := xs[len(xs)-1]
+	// The rate may go on at the pace of either half of the window: a
+	// request rate that wanders (a busy neighbour, a load that is not
+	// quite steady) moves the crossing more than the slope's noise does.
+	if h := len(xs) / 2; h >= minRateHalf {
+		s1, _ := TheilSen(xs[:h], ys[:h])
+		s2, _ := TheilSen(xs[h:], ys[h:])
+		if isFinite(s1) && isFinite(s2) {
+			lo, hi = min(lo, s1, s2), max(hi, s1, s2)
+		}
+	}
+	// The level at the end of the window, At, not at the last bucket's
+	// middle: the forecast counts from At.
+	end := pts[len(pts)-1].T.Sub(pts[0].T).Seconds()
 	f = Forecast{Limit: limit, At: pts[len(pts)-1].T, SlopePerSec: slope, SlopeLo: lo, SlopeHi: hi}
 	f.Level = icept + slope*(end-xs[0])
 	// The level's own uncertainty: the residuals' spread, as the standard
