@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/horde-load/horde/internal/store"
 )
 
 // coverageKnob is a resource knob of the target with a limit, and how the
@@ -255,20 +258,20 @@ func (r *coverageRun) forecastFrom(vs []coverageVerdict, kind string) {
 
 func coverageKnobs() []coverageKnob {
 	return []coverageKnob{
-		{name: "fds", kind: "open fds", limit: 8000, margin: 2, perRequest: true,
-			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "8000"} },
+		{name: "fds", kind: "open fds", limit: 6000, margin: 2, perRequest: true,
+			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "6000"} },
 			observe: func(pid int, _, _ string) (float64, error) {
 				es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 				return float64(len(es)), err
 			}},
-		{name: "pool", kind: "pool slots in use", limit: 8000, perRequest: true,
-			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "8000"} },
+		{name: "pool", kind: "pool slots in use", limit: 6000, perRequest: true,
+			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "6000"} },
 			observe: func(_ int, admin, _ string) (float64, error) {
 				return scrapeValue(admin, "horde_target_pool_in_use")
 			}},
-		{name: "disk", kind: "disk used", limit: 160e6,
+		{name: "disk", kind: "disk used", limit: 140e6,
 			args: func(dir string) []string {
-				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "160000000"}
+				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "140000000"}
 			},
 			observe: func(pid int, _, dir string) (float64, error) {
 				st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("horde-target-%d.data", pid)))
@@ -326,16 +329,23 @@ func coverageSoak(t *testing.T, k coverageKnob, soakLen, keep string) coverageRu
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
+		// Every second while far from the limit (listing thousands of
+		// descriptors ten times a second would load the machine), every
+		// 100 ms near it.
+		every := time.Second
 		for {
 			select {
 			case <-stop:
 				return
-			case now := <-tick.C:
-				if v, err := k.observe(pid, admin, dir); err == nil && v >= k.limit-k.margin {
+			case <-time.After(every):
+				now := time.Now()
+				v, err := k.observe(pid, admin, dir)
+				if err == nil && v >= k.limit-k.margin {
 					hit <- now
 					return
+				}
+				if err == nil && v >= 0.9*k.limit {
+					every = 100 * time.Millisecond
 				}
 			}
 		}
@@ -367,9 +377,7 @@ users:
 	// The same load continues as the soak ends (bounded: 15 minutes).
 	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", "2", "-r", "50", "-t", "15m", "-H", host,
 		"--only-summary", "--runs-dir", filepath.Join(dir, "cont-runs"))
-	contStart := time.Now()
 	defer syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
-	r.gap = contStart.Sub(soakEnd)
 	if m := regexp.MustCompile(`run file: (\S+)`).FindStringSubmatch(s.stdout.String()); m != nil {
 		r.runFile = m[1]
 	}
@@ -403,15 +411,53 @@ users:
 	case h := <-hit:
 		r.truthKnown = true
 		r.truth = h.Sub(r.at)
-		if k.perRequest {
-			r.truth -= r.gap
-		}
 	case <-time.After(time.Until(r.at.Add(wait))):
 	case <-c.done:
 		r.errMsg += fmt.Sprintf("; the continued load ended: %s", c.stderr)
 	}
+	// The pause between the loads, from their run files: the soak's load
+	// stopping, the continued load's start (its process killed first).
+	syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
+	<-c.done
+	stopping := runEvent(t, r.runFile, "stopping")
+	conts, _ := filepath.Glob(filepath.Join(dir, "cont-runs", "*.db"))
+	resumed := time.Time{}
+	if len(conts) == 1 {
+		resumed = runEvent(t, conts[0], "run started")
+	}
+	if stopping.IsZero() || resumed.IsZero() {
+		r.errMsg += fmt.Sprintf("; no pause measured (stopping %v, resumed %v, %d continued runs)", stopping, resumed, len(conts))
+		r.truthKnown = false
+	} else {
+		r.gap = resumed.Sub(stopping)
+		if k.perRequest {
+			r.truth -= r.gap
+		}
+	}
 	r.covered = r.ok && r.truthKnown && r.truth >= r.lo && (r.hiNever || r.truth <= r.hi)
 	return r
+}
+
+// runEvent is the time of a run file's first event of kind (zero if none).
+func runEvent(t *testing.T, path, kind string) time.Time {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Logf("%s: %v", path, err)
+		return time.Time{}
+	}
+	defer st.Close(ctx)
+	evs, err := st.Events(ctx)
+	if err != nil {
+		t.Logf("%s: %v", path, err)
+	}
+	for _, e := range evs {
+		if e.Kind == kind {
+			return e.T
+		}
+	}
+	return time.Time{}
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
