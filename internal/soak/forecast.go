@@ -56,9 +56,12 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 		f.In.Seconds(), f.Lo.Seconds(), f.Hi.Seconds(), f.HiNever, f.Reached})
 }
 
-// minRateHalf is the fewest buckets in each half of a window whose
-// slopes widen a forecast's interval.
-const minRateHalf = 4
+// A forecast's interval holds the slopes of rateSegments parts of the
+// window (or of its halves), each of minRateSegment buckets at least.
+const (
+	rateSegments   = 4
+	minRateSegment = 3
+)
 
 // forecastQuantile is the level of each time bucket a forecast follows:
 // near the top, where the limit is reached first.
@@ -105,15 +108,21 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	slope, icept := TheilSen(xs, ys)
 	lo, hi := SenInterval(xs, ys, z)
-	// The rate may go on at the pace of either half of the window: a
-	// request rate that wanders (a busy neighbour, a load that is not
-	// quite steady) moves the crossing more than the slope's noise does.
-	if h := len(xs) / 2; h >= minRateHalf {
-		s1, _ := TheilSen(xs[:h], ys[:h])
-		s2, _ := TheilSen(xs[h:], ys[h:])
-		if isFinite(s1) && isFinite(s2) {
-			lo, hi = min(lo, s1, s2), max(hi, s1, s2)
+	// The rate may go on at the pace of any quarter of the window (or
+	// half, when quarters would be too short): a request rate that
+	// wanders (a busy neighbour, a load that is not quite steady) moves
+	// the crossing more than the slope's noise does.
+	for _, n := range []int{rateSegments, 2} {
+		if len(xs)/n < minRateSegment {
+			continue
 		}
+		for i := range n {
+			a, b := i*len(xs)/n, (i+1)*len(xs)/n
+			if si, _ := TheilSen(xs[a:b], ys[a:b]); isFinite(si) {
+				lo, hi = min(lo, si), max(hi, si)
+			}
+		}
+		break
 	}
 	// The level at the end of the window, At, not at the last bucket's
 	// middle: the forecast counts from At.
