@@ -102,7 +102,7 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	// The peaks run out first: a process dies when its count (or a
 	// collector's sawtooth at its top) reaches the limit, not its floor.
 	buckets := min(envelopeBuckets, max(minBuckets, len(pts)/3))
-	xs, ys := topEnvelope(pts, buckets, forecastQuantile)
+	xs, ys := envelope(pts, buckets, forecastQuantile)
 	if len(xs) < minSamples {
 		return f, false
 	}
@@ -147,8 +147,10 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	left := limit - f.Level
 	f.In = durationOf(left / slope)
-	// The data cannot place the crossing better than its sampling step.
-	step := medianStep(pts).Seconds()
+	// The data cannot place the crossing better than its sampling step,
+	// nor its samples in time better than a step: a scrape on a busy
+	// machine answers up to a step late. Two steps each side.
+	step := 2 * medianStep(pts).Seconds()
 	if !isFinite(hi) || hi <= slope {
 		hi = slope
 	}
@@ -159,56 +161,6 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 		f.HiNever = true
 	}
 	return f, true
-}
-
-// topEnvelope is the q-quantile of each of buckets equal spans of pts,
-// placed at the time the series is at it (the middle time of the
-// bucket's points at or above it), not at the bucket's middle: the top of
-// a count that only grows is at the bucket's end, and a line through
-// tops put at the middles would run half a bucket ahead of the series.
-// xs are seconds from the first point.
-func topEnvelope(pts []Point, buckets int, q float64) (xs, ys []float64) {
-	if len(pts) == 0 || buckets <= 0 {
-		return nil, nil
-	}
-	t0 := pts[0].T
-	span := pts[len(pts)-1].T.Sub(t0)
-	if span <= 0 || len(pts) <= buckets {
-		for _, p := range pts {
-			xs, ys = append(xs, p.T.Sub(t0).Seconds()), append(ys, p.V)
-		}
-		return xs, ys
-	}
-	width := max(span/time.Duration(buckets), 1)
-	for i := 0; i < len(pts); {
-		b := min(int(pts[i].T.Sub(t0)/width), buckets-1)
-		j := i
-		for j < len(pts) && min(int(pts[j].T.Sub(t0)/width), buckets-1) == b {
-			j++
-		}
-		vs := make([]float64, 0, j-i)
-		for _, p := range pts[i:j] {
-			vs = append(vs, p.V)
-		}
-		slices.Sort(vs)
-		top := sortedQuantile(vs, q)
-		var ts []float64
-		for _, p := range pts[i:j] {
-			if p.V >= top {
-				ts = append(ts, p.T.Sub(t0).Seconds())
-			}
-		}
-		if len(ts) == 0 { // rounding: the largest
-			for _, p := range pts[i:j] {
-				if p.V == vs[len(vs)-1] {
-					ts = append(ts, p.T.Sub(t0).Seconds())
-				}
-			}
-		}
-		xs, ys = append(xs, median(ts)), append(ys, top)
-		i = j
-	}
-	return xs, ys
 }
 
 func durationOf(sec float64) time.Duration {
