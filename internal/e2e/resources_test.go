@@ -17,7 +17,7 @@ import (
 // resourceScenario is a steady soak (4 users, about 200 requests a second)
 // that scrapes the target's resource metrics every second and fails on a
 // resource that runs out within a week.
-func resourceScenario(admin string) string {
+func resourceScenario(admin, limits string) string {
 	return fmt.Sprintf(`
 users:
   - name: a
@@ -26,14 +26,14 @@ users:
       - get: /delay/0
 monitor:
   interval: 1s
-  scrape:
+%s  scrape:
     - url: http://%s/metrics
       metrics: [process_resident_memory_bytes, process_cpu_seconds_total, process_start_time_seconds,
                 process_open_fds, process_max_fds, go_goroutines, go_threads,
                 horde_target_pool_in_use, horde_target_pool_max, horde_target_disk_used_bytes, horde_target_disk_limit_bytes]
 thresholds:
   - "target.time_to_exhaustion > 7d"
-`, admin)
+`, limits, admin)
 }
 
 // runResourceSoak runs the resource scenario against a target started with
@@ -41,9 +41,16 @@ thresholds:
 // JSON report's verdicts.
 func runResourceSoak(t *testing.T, d string, args ...string) (int, string, []map[string]any) {
 	t.Helper()
+	return runResourceSoakLimits(t, d, "", args...)
+}
+
+// runResourceSoakLimits is runResourceSoak with a monitor limits: line
+// (e.g. "  limits: {process_resident_memory_bytes: 1GiB}\n").
+func runResourceSoakLimits(t *testing.T, d, limits string, args ...string) (int, string, []map[string]any) {
+	t.Helper()
 	host, admin := startTargetWithAdmin(t, args...)
 	dir := t.TempDir()
-	file := writeFile(t, dir, "soak.yaml", resourceScenario(admin))
+	file := writeFile(t, dir, "soak.yaml", resourceScenario(admin, limits))
 	jsonOut := filepath.Join(dir, "report.json")
 	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "50", "-t", d,
 		"-H", host, "--only-summary", "--json", jsonOut)
@@ -82,12 +89,14 @@ func TestResources_KnobsFailNamingTheResource(t *testing.T) {
 		args     []string
 		check    string // the failing check's name starts with this
 		forecast bool
+		limits   string // a monitor limits: line
 	}{
-		{"fds", []string{"--leak-fd-every", "5", "--max-fds", "16384"}, "open fds", true},
-		{"goroutines", []string{"--leak-goroutine-every", "5"}, "goroutines", false},
-		{"pool", []string{"--leak-pool-every", "50", "--pool-size", "2000"}, "pool slots in use", true},
-		{"disk", []string{"--write-dir", "WRITEDIR", "--write-bytes-per-second", "3000000", "--write-max", "1000000000"}, "disk used", true},
-		{"cpu", []string{"--cpu-per-request", "100us", "--cpu-growth", "600us"}, "cpu per request", false},
+		{"fds", []string{"--leak-fd-every", "5", "--max-fds", "16384"}, "open fds", true, ""},
+		{"goroutines", []string{"--leak-goroutine-every", "5"}, "goroutines", false, ""},
+		{"pool", []string{"--leak-pool-every", "50", "--pool-size", "2000"}, "pool slots in use", true, ""},
+		{"disk", []string{"--write-dir", "WRITEDIR", "--write-bytes-per-second", "3000000", "--write-max", "1000000000"}, "disk used", true, ""},
+		{"cpu", []string{"--cpu-per-request", "100us", "--cpu-growth", "600us"}, "cpu per request", false, ""},
+		{"memory", []string{"--leak-bytes-per-request", "2000"}, "memory", true, "  limits: {process_resident_memory_bytes: 1GiB}\n"},
 	} {
 		wg.Add(1)
 		go t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +106,7 @@ func TestResources_KnobsFailNamingTheResource(t *testing.T) {
 					tt.args[i] = t.TempDir()
 				}
 			}
-			code, verdict, vs := runResourceSoak(t, "60s", tt.args...)
+			code, verdict, vs := runResourceSoakLimits(t, "60s", tt.limits, tt.args...)
 			t.Logf("%s", verdict)
 			// Checks inform; the time_to_exhaustion threshold decides the
 			// exit code where there is a forecast.

@@ -102,7 +102,7 @@ func limitFor(s series.Series, k soak.ResourceKind, limits []series.Series) floa
 		}
 	}
 	for _, l := range same {
-		if source(l) == source(s) {
+		if sameSource(l, s) {
 			return lastValue(l.Points)
 		}
 	}
@@ -117,6 +117,26 @@ func limitFor(s series.Series, k soak.ResourceKind, limits []series.Series) floa
 		return lastValue(same[0].Points)
 	}
 	return 0
+}
+
+// sameSource reports whether two series come from the same place: the
+// same source (a scrape's URL, a PID), or the same label set of a query's
+// series whatever the metric or the query's name (a monitor query named
+// replicas and one named max_replicas, both on the HPA "web").
+func sameSource(a, b series.Series) bool {
+	if source(a) == source(b) {
+		return true
+	}
+	la, lb := labelSet(a.Name), labelSet(b.Name)
+	return la != "" && la == lb
+}
+
+// labelSet is the {labels} a series' name ends in, or "".
+func labelSet(name string) string {
+	if i := strings.Index(name, "{"); i >= 0 && strings.HasSuffix(name, "}") {
+		return name[i:]
+	}
+	return ""
 }
 
 // resourceJudgement is what the resource checks found on a run's target
@@ -170,7 +190,7 @@ func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verd
 		case r.replicas:
 			lim := 0.0
 			for _, m := range maxReplicas {
-				if source(m) == source(s) || len(maxReplicas) == 1 {
+				if sameSource(m, s) || len(maxReplicas) == 1 {
 					lim = lastValue(m.Points)
 				}
 			}

@@ -79,3 +79,28 @@ func TestParseLimits(t *testing.T) {
 		}
 	}
 }
+
+// A monitor's named queries (replicas, max_replicas) of several
+// autoscalers pair each count with the maximum of the same labels.
+func TestJudgeResources_ReplicasPairByLabels(t *testing.T) {
+	hpa := func(q, metric, name string, v0, step float64) series.Series {
+		return ramp(q+" "+metric+`{horizontalpodautoscaler="`+name+`",namespace="shop"}`, q, 60, v0, step, false)
+	}
+	const cur, mx = "kube_horizontalpodautoscaler_status_current_replicas", "kube_horizontalpodautoscaler_spec_max_replicas"
+	target := []series.Series{
+		hpa("replicas", cur, "a", 4, 0), hpa("max_replicas", mx, "a", 4, 0),
+		hpa("replicas", cur, "b", 4, 0), hpa("max_replicas", mx, "b", 10, 0),
+	}
+	got := map[string]float64{}
+	for _, v := range Judge(nil, nil, nil, target, 0) {
+		if v.Replicas != nil {
+			got[v.Name[strings.Index(v.Name, `"`)+1:][:1]] = v.Replicas.Limit
+			if strings.Contains(v.Name, `"a"`) && v.Status != soak.Fail {
+				t.Errorf("a: pinned at its maximum the whole run: %s %s", v.Status, v.Reason)
+			}
+		}
+	}
+	if got["a"] != 4 || got["b"] != 10 {
+		t.Errorf("maxima %v, want a: 4, b: 10", got)
+	}
+}

@@ -136,10 +136,10 @@ func CPUCheck(name string, cpu, rps []Point, warmup time.Duration) DriftResult {
 	change := min(r.ChangePct, r.SlopeChangePct) // both must show it
 	w := round(r.Window)
 	switch {
-	case change >= DefaultCPUDegradationPct && s > 0 && p < 0.05:
+	case change >= DefaultCPUDegradationPct && s > 0 && p < cpuAlpha:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("%s went from %.4g to %.4g (%+.1f%% first third to last, %+.1f%% along the trend over %s) with a significant trend (p=%.2g): the service spends more CPU on each request", name, r.First, r.Last, r.ChangePct, r.SlopeChangePct, w, p)
-	case change >= DefaultCPUDegradationPct/2 && s > 0 && p < 0.01:
+	case change >= DefaultCPUDegradationPct/2 && s > 0 && p < cpuAlpha:
 		r.Status = Warn
 		r.Reason = fmt.Sprintf("%s rises (%+.1f%% first third to last, %+.1f%% along the trend over %s, p=%.2g), below the %d%% that fails", name, r.ChangePct, r.SlopeChangePct, w, p, DefaultCPUDegradationPct)
 	case change >= DefaultCPUDegradationPct/2:
@@ -149,3 +149,10 @@ func CPUCheck(name string, cpu, rps []Point, warmup time.Duration) DriftResult {
 	}
 	return r
 }
+
+// cpuAlpha is the trend's significance the CPU check needs to warn or
+// fail: CPU per request is noisy on a busy machine (a neighbour's build
+// costs every process cache and context switches), and a clean target's
+// 45 s run on a loaded machine rose 41 % at p = 0.04; a real degradation
+// over a soak is far below it (the target's --cpu-growth: p = 1.8e-14).
+const cpuAlpha = 0.01

@@ -56,6 +56,13 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 		f.In.Seconds(), f.Lo.Seconds(), f.Hi.Seconds(), f.HiNever, f.Reached})
 }
 
+// A forecast's interval holds the slopes of rateSegments parts of the
+// window (or of its halves), each of minRateSegment buckets at least.
+const (
+	rateSegments   = 4
+	minRateSegment = 3
+)
+
 // forecastQuantile is the level of each time bucket a forecast follows:
 // near the top, where the limit is reached first.
 const forecastQuantile = 0.95
@@ -101,7 +108,25 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	slope, icept := TheilSen(xs, ys)
 	lo, hi := SenInterval(xs, ys, z)
-	end := xs[len(xs)-1]
+	// The rate may go on at the pace of any quarter of the window (or
+	// half, when quarters would be too short): a request rate that
+	// wanders (a busy neighbour, a load that is not quite steady) moves
+	// the crossing more than the slope's noise does.
+	for _, n := range []int{rateSegments, 2} {
+		if len(xs)/n < minRateSegment {
+			continue
+		}
+		for i := range n {
+			a, b := i*len(xs)/n, (i+1)*len(xs)/n
+			if si, _ := TheilSen(xs[a:b], ys[a:b]); isFinite(si) {
+				lo, hi = min(lo, si), max(hi, si)
+			}
+		}
+		break
+	}
+	// The level at the end of the window, At, not at the last bucket's
+	// middle: the forecast counts from At.
+	end := pts[len(pts)-1].T.Sub(pts[0].T).Seconds()
 	f = Forecast{Limit: limit, At: pts[len(pts)-1].T, SlopePerSec: slope, SlopeLo: lo, SlopeHi: hi}
 	f.Level = icept + slope*(end-xs[0])
 	// The level's own uncertainty: the residuals' spread, as the standard
@@ -122,8 +147,10 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	}
 	left := limit - f.Level
 	f.In = durationOf(left / slope)
-	// The data cannot place the crossing better than its sampling step.
-	step := medianStep(pts).Seconds()
+	// The data cannot place the crossing better than its sampling step,
+	// nor its samples in time better than a step: a scrape on a busy
+	// machine answers up to a step late. Two steps each side.
+	step := 2 * medianStep(pts).Seconds()
 	if !isFinite(hi) || hi <= slope {
 		hi = slope
 	}
