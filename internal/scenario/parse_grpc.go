@@ -168,11 +168,7 @@ func (p *parser) grpcStep(n *yaml.Node, f map[string]pair) *Step {
 		g.Interval, _ = p.duration(e.val, "send_interval")
 	}
 	p.nonNegativeInt(f, "max_messages", &g.MaxMessages)
-	policy := p.onFailure
-	if e, ok := f["on_failure"]; ok {
-		policy = p.failPolicy(e.val)
-	}
-	s.StopOnFailure = policy == FailStopTask
+	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["capture"]; ok {
 		s.Captures = p.captures(e.val)
 		for _, c := range s.Captures {

@@ -121,11 +121,7 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 			s.NoRedirect = !v
 		}
 	}
-	policy := p.onFailure
-	if e, ok := f["on_failure"]; ok {
-		policy = p.failPolicy(e.val)
-	}
-	s.StopOnFailure = policy == FailStopTask
+	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["content_type"]; ok {
 		if ct, ok := p.str(e.val, "content_type"); ok {
 			if body == nil {
@@ -722,4 +718,14 @@ func (p *parser) formBody(n *yaml.Node) *Template {
 		b.ops = append(b.ops, op{kind: opQuery, sub: prm.Value})
 	}
 	return b.template()
+}
+
+// stopOnFailure reads a step's on_failure (the scenario's default when it
+// has none): whether a failure stops the rest of the task.
+func (p *parser) stopOnFailure(f map[string]pair) bool {
+	policy := p.onFailure
+	if e, ok := f["on_failure"]; ok {
+		policy = p.failPolicy(e.val)
+	}
+	return policy == FailStopTask
 }

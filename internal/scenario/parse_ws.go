@@ -159,11 +159,7 @@ func (p *parser) protoStep(n *yaml.Node, extra []string) *Step {
 			s.Timeout = d
 		}
 	}
-	policy := p.onFailure
-	if e, ok := f["on_failure"]; ok {
-		policy = p.failPolicy(e.val)
-	}
-	s.StopOnFailure = policy == FailStopTask
+	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["capture"]; ok {
 		s.Captures = p.captures(e.val)
 	}
@@ -332,11 +328,7 @@ func (p *parser) sseStep(n *yaml.Node, extra []string) *Step {
 			s.Timeout = d
 		}
 	}
-	policy := p.onFailure
-	if e, ok := f["on_failure"]; ok {
-		policy = p.failPolicy(e.val)
-	}
-	s.StopOnFailure = policy == FailStopTask
+	s.StopOnFailure = p.stopOnFailure(f)
 	p.positiveInt(f, "events", &s.SSE.Events)
 	if e, ok := f["duration"]; ok {
 		if d, ok := p.duration(e.val, "duration"); ok {

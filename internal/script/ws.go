@@ -106,22 +106,17 @@ func (u *userValue) protoOpts(fn, rawURL string, headers starlark.Value) (string
 	return target, h, cfg, dial, nil
 }
 
-func wsToHTTP(s string) string {
-	switch {
-	case strings.HasPrefix(s, "ws://"):
-		return "http://" + s[5:]
-	case strings.HasPrefix(s, "wss://"):
-		return "https://" + s[6:]
-	}
-	return s
-}
+func wsToHTTP(s string) string { return rescheme(s, "ws://", "http://", "wss://", "https://") }
 
-func httpToWS(s string) string {
-	switch {
-	case strings.HasPrefix(s, "http://"):
-		return "ws://" + s[7:]
-	case strings.HasPrefix(s, "https://"):
-		return "wss://" + s[8:]
+func httpToWS(s string) string { return rescheme(s, "http://", "ws://", "https://", "wss://") }
+
+// rescheme replaces the first of the schemes pairs (from, to, from, to...)
+// that s begins with.
+func rescheme(s string, pairs ...string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if rest, ok := strings.CutPrefix(s, pairs[i]); ok {
+			return pairs[i+1] + rest
+		}
 	}
 	return s
 }
