@@ -57,6 +57,8 @@ func WorkerToPB(m *cluster.WorkerMessage) (*pb.WorkerMessage, error) {
 		return leaseRequestToPB(m.Lease), nil
 	case m.Return != nil:
 		return leaseReturnToPB(m.Return), nil
+	case m.Goodbye != nil:
+		return &pb.WorkerMessage{Body: &pb.WorkerMessage_Goodbye{Goodbye: &pb.Goodbye{Reason: m.Goodbye.Reason}}}, nil
 	}
 	return nil, fmt.Errorf("empty worker message")
 }
@@ -81,6 +83,8 @@ func WorkerFromPB(m *pb.WorkerMessage) (*cluster.WorkerMessage, error) {
 		return leaseRequestFromPB(b.LeaseRequest), nil
 	case *pb.WorkerMessage_LeaseReturn:
 		return leaseReturnFromPB(b.LeaseReturn), nil
+	case *pb.WorkerMessage_Goodbye:
+		return &cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: b.Goodbye.GetReason()}}, nil
 	}
 	return nil, fmt.Errorf("unknown worker message %T", m.Body)
 }
