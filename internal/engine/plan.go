@@ -408,7 +408,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		if errors.Is(err, httpload.ErrStopped) {
 			return false, err
 		}
-		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()})
+		smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()}
+		withPhases(&smp, &res.Phases)
+		u.record(smp)
 		if u.e.cfg.Trace != nil {
 			u.trace(&Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
 		}
@@ -417,7 +419,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	u.took = took
 	if u.e.cfg.Trace != nil {
 		ev := s.Trace(response{u}, p.vars)
-		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure})
+		smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure}
+		withPhases(&smp, &res.Phases)
+		u.record(smp)
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -426,7 +430,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		return ev.Failure != "", nil
 	}
 	failure := s.Evaluate(response{u}, p.vars)
-	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure})
+	smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure}
+	withPhases(&smp, &res.Phases)
+	u.record(smp)
 	return failure != "", nil
 }
 

@@ -70,6 +70,14 @@ type Sample struct {
 	Bytes     int64         // body size, decoded (the statistics' content size, as Locust's)
 	WireBytes int64         // body size as received (less than Bytes when compressed)
 	Failure   string        // "" means success
+	// SentBytes and RecvBytes are the whole messages as written and read
+	// (head and body; redirects included); 0 when not measured.
+	SentBytes, RecvBytes int64
+	// The request's phases (see Phases). Connecting and TLSHandshaking
+	// count when Dialed (a connection was opened; TLSHandshaking only when
+	// it is TLS), Waiting and Receiving when Answered.
+	Connecting, TLSHandshaking, Waiting, Receiving time.Duration
+	Dialed, Answered                               bool
 }
 
 // Record adds one sample. Durations above HighestMicros are clamped (and
@@ -111,6 +119,22 @@ func (r *Recorder) Record(shard int, smp *Sample) {
 	if smp.Corrected {
 		rus, _ := micros(smp.Duration)
 		e.Uncorrected.Record(rus)
+	}
+	e.SentBytes += smp.SentBytes
+	e.RecvBytes += smp.RecvBytes
+	if smp.Dialed {
+		c, _ := micros(smp.Connecting)
+		e.Phases.Connecting.Record(c)
+		if smp.TLSHandshaking > 0 {
+			t, _ := micros(smp.TLSHandshaking)
+			e.Phases.TLSHandshaking.Record(t)
+		}
+	}
+	if smp.Answered {
+		w, _ := micros(smp.Waiting)
+		e.Phases.Waiting.Record(w)
+		r, _ := micros(smp.Receiving)
+		e.Phases.Receiving.Record(r)
 	}
 	if smp.Failure != "" {
 		e.Failures++

@@ -57,6 +57,9 @@ type StateEntry struct {
 	Bytes      int64     `json:"bytes"`
 	WireBytes  int64     `json:"wire_bytes,omitempty"`
 	OutOfRange int64     `json:"out_of_range,omitempty"`
+	SentBytes  int64     `json:"sent_bytes,omitempty"`
+	RecvBytes  int64     `json:"recv_bytes,omitempty"`
+	Phases     *Phases   `json:"phases,omitempty"`
 	First      time.Time `json:"first"`
 	Last       time.Time `json:"last"`
 	Hist       []byte    `json:"hist"`
@@ -79,6 +82,11 @@ func (s *Stats) MarshalState() ([]byte, error) {
 			Method: k.Method, Name: k.Name, Count: c.Count, Failures: c.Failures, SumUs: c.SumMicros,
 			MinUs: c.MinMicros, MaxUs: c.MaxMicros, Bytes: c.Bytes, WireBytes: c.WireBytes, OutOfRange: c.OutOfRange, First: c.first, Last: c.last,
 			UncCount: u.Count, UncSumUs: u.SumMicros, UncMinUs: u.MinMicros, UncMaxUs: u.MaxMicros,
+		}
+		e.SentBytes, e.RecvBytes = c.SentBytes, c.RecvBytes
+		if c.Phases != (Phases{}) {
+			ph := c.Phases
+			e.Phases = &ph
 		}
 		e.Hist = encodeHist(c.hist())
 		if u.Count > 0 {
@@ -117,6 +125,10 @@ func (s *Stats) RestoreState(b []byte) error {
 		c.Summary = Summary{Count: e.Count, SumMicros: e.SumUs, MinMicros: e.MinUs, MaxMicros: e.MaxUs}
 		c.Uncorrected.Summary = Summary{Count: e.UncCount, SumMicros: e.UncSumUs, MinMicros: e.UncMinUs, MaxMicros: e.UncMaxUs}
 		c.Failures, c.Bytes, c.WireBytes, c.OutOfRange = e.Failures, e.Bytes, e.WireBytes, e.OutOfRange
+		c.SentBytes, c.RecvBytes = e.SentBytes, e.RecvBytes
+		if e.Phases != nil {
+			c.Phases = *e.Phases
+		}
 		var err error
 		if c.Hist, err = decodeHist(e.Hist); err != nil {
 			return nil, fmt.Errorf("statistics state: %q: %w", e.Name, err)

@@ -270,6 +270,9 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		pe := &pb.Entry{
 			Method: k.Method, Name: k.Name, Count: e.Count, Failures: e.Failures, SumMicros: e.SumMicros,
 			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, WireBytes: e.WireBytes, OutOfRange: e.OutOfRange,
+			SentBytes: e.SentBytes, RecvBytes: e.RecvBytes,
+			Connecting: phaseToPB(e.Phases.Connecting), TlsHandshaking: phaseToPB(e.Phases.TLSHandshaking),
+			Waiting: phaseToPB(e.Phases.Waiting), Receiving: phaseToPB(e.Phases.Receiving),
 		}
 		if sp == nil {
 			sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
@@ -288,6 +291,21 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		out.Errors = append(out.Errors, &pb.ErrorCount{Method: k.Method, Name: k.Name, Message: k.Message, Count: c})
 	}
 	return out, nil
+}
+
+// phaseToPB encodes a phase's summary; nil when it counted nothing.
+func phaseToPB(s stats.Summary) *pb.Phase {
+	if s.Count == 0 {
+		return nil
+	}
+	return &pb.Phase{Count: s.Count, SumMicros: s.SumMicros, MinMicros: s.MinMicros, MaxMicros: s.MaxMicros}
+}
+
+func phaseFromPB(p *pb.Phase) stats.Summary {
+	if p.GetCount() <= 0 {
+		return stats.Summary{}
+	}
+	return stats.Summary{Count: p.Count, SumMicros: p.SumMicros, MinMicros: p.MinMicros, MaxMicros: p.MaxMicros}
 }
 
 // bucketsToPB encodes h's populated buckets as value deltas and counts,
@@ -355,7 +373,11 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		if tmp.Entries[k] != nil {
 			return fmt.Errorf("%s %s: repeated entry", pe.Method, pe.Name)
 		}
-		e := &stats.IntervalEntry{Failures: pe.Failures, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange}
+		e := &stats.IntervalEntry{Failures: pe.Failures, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange,
+			SentBytes: pe.SentBytes, RecvBytes: pe.RecvBytes, Phases: stats.Phases{
+				Connecting: phaseFromPB(pe.Connecting), TLSHandshaking: phaseFromPB(pe.TlsHandshaking),
+				Waiting: phaseFromPB(pe.Waiting), Receiving: phaseFromPB(pe.Receiving),
+			}}
 		e.Summary = stats.Summary{Count: pe.Count, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros, MaxMicros: pe.MaxMicros}
 		if pe.UncorrectedCount > 0 {
 			e.Uncorrected.Summary = stats.Summary{Count: pe.UncorrectedCount, SumMicros: pe.UncorrectedSumMicros,
