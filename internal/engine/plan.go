@@ -418,7 +418,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	}
 	u.took = took
 	if u.e.cfg.Trace != nil {
-		ev := s.Trace(response{u}, p.vars)
+		ev := s.TraceChecks(response{u}, p.vars, u.RecordCheck)
 		smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure}
 		withPhases(&smp, &res.Phases)
 		u.record(smp)
@@ -429,7 +429,7 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		u.trace(x)
 		return ev.Failure != "", nil
 	}
-	failure := s.Evaluate(response{u}, p.vars)
+	failure := s.EvaluateChecks(response{u}, p.vars, u.RecordCheck)
 	smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure}
 	withPhases(&smp, &res.Phases)
 	u.record(smp)

@@ -91,6 +91,12 @@ func (u *vuser) RecordPhased(s horde.Sample, p httpload.Phases) {
 	u.record(smp)
 }
 
+// RecordCheck counts one evaluation of the check named name (a YAML
+// step's check, a script's check()) in the checks summary.
+func (u *vuser) RecordCheck(name string, ok bool) {
+	u.e.cfg.Recorder.RecordCheck(u.id, name, ok)
+}
+
 // LastPhases returns the phases of the user's last exchange.
 func (u *vuser) LastPhases() httpload.Phases { return u.client.Phases() }
 

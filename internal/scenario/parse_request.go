@@ -139,6 +139,9 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 	}
 	if e, ok := f["check"]; ok {
 		s.Checks = p.checks(e.val)
+		for _, c := range s.Checks {
+			c.name = c.describe()
+		}
 	}
 	spec := p.transportSpecs(p.defSpec, f)
 	s.Transport = p.transport(spec)

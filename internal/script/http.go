@@ -44,6 +44,10 @@ type phasedRecorder interface {
 	RecordPhased(s horde.Sample, p httpload.Phases)
 }
 
+// checkRecorder is a VU that counts check() outcomes by name for the
+// checks summary (the engine's vuser).
+type checkRecorder interface{ RecordCheck(name string, ok bool) }
+
 // scratcher is a VU that lends its request and response buffers (the
 // engine's), so that a script user holds no second set.
 type scratcher interface {

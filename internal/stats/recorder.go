@@ -26,7 +26,8 @@ type shard struct {
 	entries       map[Key]*IntervalEntry
 	errors        map[ErrorKey]int64
 	errorsDropped int64
-	free          []*IntervalEntry // reset entries, ready for reuse
+	checks        map[string]CheckCount // made by the first RecordCheck
+	free          []*IntervalEntry      // reset entries, ready for reuse
 
 	// Only Flush uses these; they are nil while a Flush has taken them.
 	spareEntries map[Key]*IntervalEntry
@@ -185,6 +186,10 @@ func (s *shard) drainInto(iv *Interval) {
 	}
 	s.entries, s.errors, s.errorsDropped = spareEntries, spareErrors, 0
 	s.spareEntries, s.spareErrors = nil, nil
+	for name, c := range s.checks { // a few names: copied under the lock
+		iv.AddCheck(name, c)
+	}
+	clear(s.checks)
 	s.mu.Unlock()
 
 	recycled := make([]*IntervalEntry, 0, len(entries))

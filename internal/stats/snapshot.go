@@ -24,6 +24,7 @@ type Snapshot struct {
 	Total         Entry   // "Aggregated": Method "", Name "Aggregated"
 	Errors        []Error // sorted by occurrences, descending
 	ErrorsDropped int64
+	Checks        []Check // the named checks' outcomes, by name
 }
 
 // Entry is one row of the statistics table. Times are in milliseconds.
@@ -171,6 +172,7 @@ func (s *Stats) Snapshot(now time.Time) *Snapshot {
 		Start:         s.start,
 		Entries:       make([]Entry, len(keys)),
 		ErrorsDropped: s.errorsDropped,
+		Checks:        checksSorted(s.checks),
 	}
 	for i, k := range keys {
 		snap.Entries[i] = b.entry(k.Method, k.Name, s.entries[k], &k)

@@ -25,6 +25,7 @@ type State struct {
 	Total         StateEntry   `json:"total"`
 	Errors        []Error      `json:"errors,omitempty"`
 	ErrorsDropped int64        `json:"errors_dropped,omitempty"`
+	Checks        []Check      `json:"checks,omitempty"`
 	// Minute is the per-minute histograms of the minute in progress (with
 	// KeepMinutes): a restored Stats goes on filling it, so the minute's
 	// histograms lose nothing of what was counted before the restart.
@@ -75,7 +76,7 @@ type StateEntry struct {
 // progress (see State). Completed minutes not yet taken (TakeMinutes) are
 // not part of it: take them first, and store them with the state.
 func (s *Stats) MarshalState() ([]byte, error) {
-	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries))}
+	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries)), Checks: checksSorted(s.checks)}
 	enc := func(k Key, c *cumEntry) StateEntry {
 		u := &c.Uncorrected
 		e := StateEntry{
@@ -173,6 +174,9 @@ func (s *Stats) RestoreState(b []byte) error {
 		s.errors[ErrorKey{Method: e.Method, Name: e.Name, Message: e.Message}] = e.Occurrences
 	}
 	s.errorsDropped = st.ErrorsDropped
+	for _, c := range st.Checks {
+		addCheck(s.checks, c.Name, c.CheckCount)
+	}
 	return nil
 }
 

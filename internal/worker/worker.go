@@ -744,7 +744,7 @@ func (w *Worker) flush(r *run, final bool) {
 	if r.shared != nil {
 		used = r.shared.usedLocked()
 	}
-	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 && len(used) == 0 {
+	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && len(iv.Checks) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 && len(used) == 0 {
 		return
 	}
 	w.mu.Lock()

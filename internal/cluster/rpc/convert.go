@@ -290,6 +290,9 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 	for k, c := range iv.Errors {
 		out.Errors = append(out.Errors, &pb.ErrorCount{Method: k.Method, Name: k.Name, Message: k.Message, Count: c})
 	}
+	for n, c := range iv.Checks {
+		out.Checks = append(out.Checks, &pb.CheckCount{Name: n, Passes: c.Passes, Fails: c.Fails})
+	}
 	return out, nil
 }
 
@@ -398,7 +401,13 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 			tmp.Errors[stats.ErrorKey{Method: pe.Method, Name: pe.Name, Message: pe.Message}] += pe.Count
 		}
 	}
-	dst.Merge(tmp) // counters, errors, and V2 histograms if any
+	for _, pc := range p.Checks {
+		if pc.Passes < 0 || pc.Fails < 0 {
+			return fmt.Errorf("check %q: negative count", pc.Name)
+		}
+		tmp.AddCheck(pc.Name, stats.CheckCount{Passes: pc.Passes, Fails: pc.Fails})
+	}
+	dst.Merge(tmp) // counters, errors, checks, and V2 histograms if any
 	for _, pe := range p.Entries {
 		if pe.Count == 0 {
 			continue
