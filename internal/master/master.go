@@ -1071,10 +1071,8 @@ func (m *Master) watch(now time.Time) {
 // leftLocked takes w, which said goodbye, out of the run: its users go to
 // the remaining workers at once (it stopped its own before leaving).
 func (m *Master) leftLocked(w *workerRec, reason string) {
-	if !w.local {
-		m.log.Info("worker left", "worker", w.id, "reason", reason)
-		m.eventLocked("worker left", fmt.Sprintf("%s (%s)", w.host, w.id))
-	}
+	m.log.Info("worker left", "worker", w.id, "reason", reason)
+	m.eventLocked("worker left", fmt.Sprintf("%s (%s)", w.host, w.id))
 	w.state = cluster.WorkerLeft
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
@@ -1303,6 +1301,11 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 	case msg.Return != nil:
 		m.returnLocked(w, msg.Return)
 	case msg.Goodbye != nil:
+		if w.local {
+			// A standalone run's in-process worker ends with the run: its
+			// session's end says as much.
+			return true
+		}
 		m.leftLocked(w, msg.Goodbye.Reason)
 		return false
 	case msg.Report != nil:
