@@ -27,13 +27,17 @@ func TestClient_Phases(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // a slow body
 		w.Write([]byte(body[5000:]))
 	})
+	h2srv := httptest.NewUnstartedServer(h)
+	h2srv.EnableHTTP2 = true
+	h2srv.StartTLS()
 	for _, tc := range []struct {
-		name string
-		srv  *httptest.Server
-		tls  bool
+		name    string
+		srv     *httptest.Server
+		tls, h2 bool
 	}{
-		{"http", httptest.NewServer(h), false},
-		{"https", httptest.NewTLSServer(h), true},
+		{"http", httptest.NewServer(h), false, false},
+		{"https", httptest.NewTLSServer(h), true, false},
+		{"h2", h2srv, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer tc.srv.Close()
@@ -74,11 +78,20 @@ func TestClient_Phases(t *testing.T) {
 				}
 				// The request line, headers and the 5-byte body; the answer's
 				// head and 10000-byte body.
-				if p.Sent < int64(5+len("POST /p HTTP/1.1\r\n")) || p.Sent > 400 {
+				// HTTP/2: frames (the first exchange carries the preface and
+				// the settings too).
+				maxSent, maxRecv := int64(400), int64(10400)
+				if tc.h2 {
+					maxSent, maxRecv = 1000, 11000
+				}
+				if p.Sent < int64(5+len("POST /p HTTP/1.1\r\n")) || p.Sent > maxSent {
 					t.Errorf("Sent %d bytes", p.Sent)
 				}
-				if p.Received < int64(10000+len("HTTP/1.1 200 OK\r\n")) || p.Received > 10400 {
+				if p.Received < int64(10000+len("HTTP/1.1 200 OK\r\n")) || p.Received > maxRecv {
 					t.Errorf("Received %d bytes", p.Received)
+				}
+				if got := string(resp.Body()); len(got) != 10000 {
+					t.Errorf("body of %d bytes", len(got))
 				}
 			}
 		})
