@@ -184,6 +184,11 @@ type Ack struct{ Seq uint64 }
 // worker's (zero from the master).
 type Heartbeat struct{ Status Status }
 
+// Goodbye is a worker's last message when it shuts down cleanly: the
+// master says "worker left" (rather than "worker lost", for one that
+// vanished) and gives its users to the other workers at once.
+type Goodbye struct{ Reason string }
+
 // Quit tells a worker to stop its users and exit (the master is shutting down).
 type Quit struct{ Reason string }
 
@@ -194,6 +199,7 @@ type WorkerMessage struct {
 	Heartbeat *Heartbeat
 	Lease     *LeaseRequest
 	Return    *LeaseReturn
+	Goodbye   *Goodbye
 }
 
 // MasterMessage is one message from a master: exactly one field is set.
@@ -306,4 +312,10 @@ type WorkerInfo struct {
 const (
 	WorkerDisconnected State = "disconnected"
 	WorkerMissing      State = "missing"
+	// WorkerLeft is a worker that said goodbye: it shut down cleanly.
+	WorkerLeft State = "left"
 )
+
+// Gone reports whether a worker in state s is out of the run: lost
+// (missing) or left.
+func (s State) Gone() bool { return s == WorkerMissing || s == WorkerLeft }

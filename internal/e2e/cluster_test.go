@@ -174,7 +174,7 @@ func TestCluster_KillWorker(t *testing.T) {
 	if err := syscall.Kill(victim.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, m, regexp.MustCompile(`worker missing`), 5*time.Second)
+	waitLog(t, m, regexp.MustCompile(`worker lost`), 5*time.Second)
 	waitLog(t, m, regexp.MustCompile(`per_worker="\[15 15\]" at_once=true`), 5*time.Second)
 	for _, w := range workers[1:] {
 		waitLog(t, w, regexp.MustCompile(`users reassigned.*users=15`), 5*time.Second)

@@ -122,7 +122,7 @@ func TestLocustWorkers_KillOne(t *testing.T) {
 	if err := syscall.Kill(w1.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, m, regexp.MustCompile(`worker missing`), 10*time.Second)
+	waitLog(t, m, regexp.MustCompile(`worker lost`), 10*time.Second)
 	waitLog(t, m, regexp.MustCompile(`per_worker="?\[20\]"? at_once=true`), 10*time.Second)
 	back := false
 	for time.Since(killed) < 10*time.Second+1500*time.Millisecond {

@@ -187,7 +187,7 @@ users:
 	if err := ipCmd("-n", p.NS, "link", "set", p.NSDev, "down"); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, m, regexp.MustCompile(`worker missing: no heartbeat`), hbTimeout+3*time.Second)
+	waitLog(t, m, regexp.MustCompile(`worker lost: no heartbeat`), hbTimeout+3*time.Second)
 	waitLog(t, m, regexp.MustCompile(`per_worker="?\[10\]"? at_once=true`), 5*time.Second)
 	waitLog(t, near, regexp.MustCompile(`users reassigned.*users=10`), 5*time.Second)
 	moved := time.Since(cut)

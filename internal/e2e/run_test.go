@@ -30,9 +30,10 @@ func seedNoWait(t *testing.T) string {
 	return s[:i] + "wait: {constant: 0s}" + s[i+j:]
 }
 
-// Locust's CSV headers, from LOCUST.md ("CSV files").
+// Locust's CSV headers, from LOCUST.md ("CSV files"); the stats CSV has
+// horde's columns (bytes, request phases) after Locust's.
 var locustHeaders = map[string]string{
-	"_stats.csv":         "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%",
+	"_stats.csv":         "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Bytes Sent,Bytes Received,Connecting Avg,Connecting Max,TLS Handshaking Avg,TLS Handshaking Max,Waiting Avg,Waiting Max,Receiving Avg,Receiving Max",
 	"_stats_history.csv": "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size",
 	"_failures.csv":      "Method,Name,Error,Occurrences",
 	"_exceptions.csv":    "Count,Message,Traceback,Nodes",

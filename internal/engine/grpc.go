@@ -186,10 +186,10 @@ func (p *planUser) runGRPC(u *vuser, s *step) (failed bool, err error) {
 	case g.MessageCount >= 0 && res.Received != g.MessageCount:
 		failure = fmt.Sprintf("check messages: got %d, want %d", res.Received, g.MessageCount)
 	case u.e.cfg.Trace != nil:
-		t := s.Trace(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars)
+		t := s.TraceChecks(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars, u.RecordCheck)
 		failure, ev = t.Failure, &t
 	default:
-		failure = s.Evaluate(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars)
+		failure = s.EvaluateChecks(grpcResponse{res: res, body: grpcBody(c.Method, res)}, p.vars, u.RecordCheck)
 	}
 	u.record(stats.Sample{Method: grpcMethod, Name: name, Duration: res.Took, Bytes: res.Bytes, WireBytes: res.Bytes, Failure: failure})
 	if u.e.cfg.Trace != nil {

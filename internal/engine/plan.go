@@ -439,7 +439,9 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		if errors.Is(err, httpload.ErrStopped) {
 			return false, err
 		}
-		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()})
+		smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Failure: err.Error()}
+		withPhases(&smp, &res.Phases)
+		u.record(smp)
 		if u.e.cfg.Trace != nil {
 			u.trace(&Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Err: err.Error(), Failure: err.Error(), Pos: s.Pos})
 		}
@@ -447,8 +449,10 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	}
 	u.took = took
 	if u.e.cfg.Trace != nil {
-		ev := s.Trace(response{u}, p.vars)
-		u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure})
+		ev := s.TraceChecks(response{u}, p.vars, u.RecordCheck)
+		smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: ev.Failure}
+		withPhases(&smp, &res.Phases)
+		u.record(smp)
 		x := &Exchange{Method: s.Method, URL: sent, Name: name, Took: took, Status: resp.StatusCode(), Failure: ev.Failure, Eval: &ev, Pos: s.Pos}
 		if final := string(req.URI().FullURI()); final != sent {
 			x.FinalURL = final
@@ -456,8 +460,10 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 		u.trace(x)
 		return ev.Failure != "", nil
 	}
-	failure := s.Evaluate(response{u}, p.vars)
-	u.record(stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure})
+	failure := s.EvaluateChecks(response{u}, p.vars, u.RecordCheck)
+	smp := stats.Sample{Method: s.Method, Name: name, Duration: took, Bytes: int64(len(resp.Body())), WireBytes: int64(res.WireSize), Failure: failure}
+	withPhases(&smp, &res.Phases)
+	u.record(smp)
 	return failure != "", nil
 }
 

@@ -411,7 +411,7 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 				st.lastID[label] = ev.ID
 				o.LastEventID = ev.ID
 				m := msg{data: ev.Data, took: ev.At.Sub(last)}
-				failure := s.Step.CheckFailure(m)
+				failure := s.Step.CheckFailure(m, u.RecordCheck)
 				if sp.Until != nil && sp.Until.Matches(m) {
 					if f := s.Step.Capture(m, p.vars); failure == "" {
 						failure = f

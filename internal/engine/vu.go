@@ -138,6 +138,31 @@ func (u *vuser) Record(s horde.Sample) {
 	u.record(stats.Sample{Method: s.Method, Name: s.Name, Duration: s.Duration, Bytes: s.Bytes, WireBytes: s.Bytes, Failure: s.Failure})
 }
 
+// RecordPhased records s with the phases and message sizes of the
+// exchange it is about (from LastPhases): how a script records a request
+// it sent through Exchange.
+func (u *vuser) RecordPhased(s horde.Sample, p httpload.Phases) {
+	smp := stats.Sample{Method: s.Method, Name: s.Name, Duration: s.Duration, Bytes: s.Bytes, WireBytes: s.Bytes, Failure: s.Failure}
+	withPhases(&smp, &p)
+	u.record(smp)
+}
+
+// RecordCheck counts one evaluation of the check named name (a YAML
+// step's check, a script's check()) in the checks summary.
+func (u *vuser) RecordCheck(name string, ok bool) {
+	u.e.cfg.Recorder.RecordCheck(u.id, name, ok)
+}
+
+// LastPhases returns the phases of the user's last exchange.
+func (u *vuser) LastPhases() httpload.Phases { return u.client.Phases() }
+
+// withPhases copies what the client measured of a request into its sample.
+func withPhases(s *stats.Sample, p *httpload.Phases) {
+	s.SentBytes, s.RecvBytes = p.Sent, p.Received
+	s.Connecting, s.TLSHandshaking, s.Dialed = p.Connecting, p.TLSHandshaking, p.Dialed
+	s.Waiting, s.Receiving, s.Answered = p.Waiting, p.Receiving, p.Answered
+}
+
 // record records one request; in the open model it is timed from the
 // iteration's intended start as well (the first request carries the lag).
 func (u *vuser) record(s stats.Sample) {
@@ -200,7 +225,7 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 		if errors.Is(err, httpload.ErrStopped) {
 			return nil, err
 		}
-		u.Record(horde.Sample{Method: method, Name: name, Duration: took, Failure: err.Error()})
+		u.RecordPhased(horde.Sample{Method: method, Name: name, Duration: took, Failure: err.Error()}, res.Phases)
 		if u.e.cfg.Trace != nil {
 			u.trace(&Exchange{Method: method, URL: full, Name: name, Took: took, Err: err.Error(), Failure: err.Error()})
 		}
@@ -219,7 +244,7 @@ func (u *vuser) Do(ctx context.Context, r *horde.Request) (*horde.Response, erro
 	if out.Status >= 400 {
 		failure = statusFailure(out.Status)
 	}
-	u.Record(horde.Sample{Method: method, Name: name, Duration: took, Bytes: int64(len(out.Body)), Failure: failure})
+	u.RecordPhased(horde.Sample{Method: method, Name: name, Duration: took, Bytes: int64(len(out.Body)), Failure: failure}, res.Phases)
 	if u.e.cfg.Trace != nil {
 		u.trace(&Exchange{Method: method, URL: full, Name: name, Took: took, Status: out.Status, Failure: failure})
 	}

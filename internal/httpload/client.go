@@ -64,6 +64,7 @@ type Client struct {
 	jar     *cookiejar.Jar   // created on the first Set-Cookie
 	lastKey string
 	lastT   *Transport // the transport lastKey was built for
+	ph      Phases     // of the request in Do, added up by dial and the exchanges
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -73,8 +74,34 @@ type conn struct {
 	net.Conn
 	addr      string
 	h2        *http2.ClientConn // nil: HTTP/1.1
+	h2count   *countConn        // HTTP/2: the bytes its frames took
 	proxied   bool              // plain HTTP through a proxy: absolute-form requests
 	proxyAuth string            // Proxy-Authorization for proxied requests
+
+	// HTTP/1.1 exchanges count what they write and read, and note when
+	// the answer's first byte came (zero until then): only the user's
+	// goroutine reads and writes the connection, so no lock.
+	sent, recv int64
+	firstByte  time.Time
+}
+
+// Read reads from the connection, counting the bytes and timing the first.
+func (cn *conn) Read(p []byte) (int, error) {
+	n, err := cn.Conn.Read(p)
+	if n > 0 {
+		if cn.firstByte.IsZero() {
+			cn.firstByte = time.Now()
+		}
+		cn.recv += int64(n)
+	}
+	return n, err
+}
+
+// Write writes to the connection, counting the bytes.
+func (cn *conn) Write(p []byte) (int, error) {
+	n, err := cn.Conn.Write(p)
+	cn.sent += int64(n)
+	return n, err
 }
 
 func (cn *conn) Close() error {
@@ -144,6 +171,10 @@ func (c *Client) Reset() {
 	c.mu.Unlock()
 }
 
+// Phases returns the phases of the client's last request (as in its Do's
+// Result): for a caller that kept only the duration.
+func (c *Client) Phases() Phases { return c.ph }
+
 // Close closes the client's connections.
 func (c *Client) Close() { c.Reset() }
 
@@ -186,6 +217,28 @@ type Result struct {
 	// WireSize is the final response's body size as it came over the wire,
 	// before decoding (0 when no response was read).
 	WireSize int
+	// Phases are the parts of Took (redirects added up) and the bytes the
+	// messages took.
+	Phases Phases
+}
+
+// Phases are a request's phases, as k6 names them, and its messages'
+// sizes; with redirects, the sums over the exchanges.
+type Phases struct {
+	// Connecting is the time to open a TCP connection (name resolution
+	// and a proxy's CONNECT included); TLSHandshaking that of the TLS
+	// handshake after it. Both are 0 on a kept-alive connection: Dialed
+	// says whether a connection was opened.
+	Connecting, TLSHandshaking time.Duration
+	// Waiting is from the request sent to the answer's first byte (time
+	// to first byte); Receiving from that byte to the answer's last.
+	// Answered says whether an answer came (they are 0 otherwise).
+	Waiting, Receiving time.Duration
+	Dialed, Answered   bool
+	// Sent and Received are the messages' bytes on the connection: request
+	// line (HTTP/2: frames), headers and body, before TLS and after
+	// compression.
+	Sent, Received int64
 }
 
 // Do sends req and reads the answer into resp, following redirects unless
@@ -202,11 +255,12 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 	if timeout <= 0 {
 		timeout = c.opts.Timeout
 	}
+	c.ph = Phases{}
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for redirects := 0; ; redirects++ {
 		if err := c.roundTrip(t, req, resp, deadline); err != nil {
-			return Result{Took: time.Since(start)}, err
+			return Result{Took: time.Since(start), Phases: c.ph}, err
 		}
 		code := resp.StatusCode()
 		if call.NoRedirect || !isRedirect(code) || c.opts.MaxRedirects < 0 {
@@ -217,7 +271,7 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			break
 		}
 		if redirects >= c.opts.MaxRedirects {
-			return Result{Took: time.Since(start)}, fmt.Errorf("stopped after %d redirects", redirects)
+			return Result{Took: time.Since(start), Phases: c.ph}, fmt.Errorf("stopped after %d redirects", redirects)
 		}
 		req.URI().UpdateBytes(loc)
 		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
@@ -227,7 +281,7 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			req.Header.Del("Content-Type")
 		}
 	}
-	r := Result{WireSize: len(resp.Body())}
+	r := Result{WireSize: len(resp.Body()), Phases: c.ph}
 	var err error
 	if len(resp.Header.ContentEncoding()) > 0 {
 		err = decode(resp, c.opts.MaxBodySize)
@@ -363,6 +417,11 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err := cn.SetDeadline(deadline); err != nil {
 		return err
 	}
+	cn.sent, cn.recv = 0, 0
+	defer func() {
+		c.ph.Sent += cn.sent
+		c.ph.Received += cn.recv
+	}()
 	bw := acquireWriter(cn)
 	var err error
 	if cn.proxied {
@@ -373,6 +432,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err == nil {
 		err = bw.Flush()
 	}
+	sentAt := time.Now()
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {
@@ -381,7 +441,13 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	br := acquireReader(cn)
 	resp.Reset()
 	resp.SkipBody = req.Header.IsHead()
+	cn.firstByte = time.Time{}
 	err = resp.ReadLimitBody(br, c.opts.MaxBodySize)
+	if !cn.firstByte.IsZero() {
+		c.ph.Answered = true
+		c.ph.Waiting += cn.firstByte.Sub(sentAt)
+		c.ph.Receiving += time.Since(cn.firstByte)
+	}
 	leftover := br.Buffered()
 	br.Reset(nil)
 	readers.Put(br)

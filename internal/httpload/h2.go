@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,10 +50,22 @@ func (c *Client) exchange2(cn *conn, req *fasthttp.Request, resp *fasthttp.Respo
 		}
 	}
 	hr = hr.WithContext(ctx)
+	sent0, recv0 := cn.h2count.sent.Load(), cn.h2count.recv.Load()
+	defer func() {
+		c.ph.Sent += cn.h2count.sent.Load() - sent0
+		c.ph.Received += cn.h2count.recv.Load() - recv0
+	}()
+	sentAt := time.Now()
 	res, err := cn.h2.RoundTrip(hr)
 	if err != nil {
 		return err
 	}
+	// The headers came: the first byte of the answer, as near as HTTP/2's
+	// frames let one tell.
+	firstByte := time.Now()
+	c.ph.Answered = true
+	c.ph.Waiting += firstByte.Sub(sentAt)
+	defer func() { c.ph.Receiving += time.Since(firstByte) }()
 	defer res.Body.Close()
 	resp.Reset()
 	resp.SetStatusCode(res.StatusCode)
@@ -76,6 +90,25 @@ func (c *Client) exchange2(cn *conn, req *fasthttp.Request, resp *fasthttp.Respo
 		return fasthttp.ErrBodyTooLarge
 	}
 	return nil
+}
+
+// countConn counts the bytes an HTTP/2 connection's frames take: its
+// reader goroutine and the user's both use it, hence atomics.
+type countConn struct {
+	net.Conn
+	sent, recv atomic.Int64
+}
+
+func (cc *countConn) Read(p []byte) (int, error) {
+	n, err := cc.Conn.Read(p)
+	cc.recv.Add(int64(n))
+	return n, err
+}
+
+func (cc *countConn) Write(p []byte) (int, error) {
+	n, err := cc.Conn.Write(p)
+	cc.sent.Add(int64(n))
+	return n, err
 }
 
 // copyBufs lend io.CopyBuffer its buffer (io.Copy would allocate 32 KiB

@@ -105,6 +105,7 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 		}
 	}
 	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
+	dialStart := time.Now()
 	var nc net.Conn
 	proxied := false
 	if proxy != nil {
@@ -130,6 +131,9 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 		}
 	}
 	cn := &conn{addr: key, proxied: proxied, proxyAuth: proxyAuthorization(proxy)}
+	connected := time.Now()
+	c.ph.Dialed = true
+	c.ph.Connecting += connected.Sub(dialStart)
 	if isTLS {
 		cfg := t.TLS.Clone()
 		if cfg == nil {
@@ -154,6 +158,7 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 			return nil, tlsError(err, addr)
 		}
 		nc = tc
+		c.ph.TLSHandshaking += time.Since(connected)
 		proto := tc.ConnectionState().NegotiatedProtocol
 		if proto != "h2" && (t.HTTP2 == HTTP2On || t.HTTP2 == HTTP2Cleartext) {
 			nc.Close()
@@ -164,7 +169,8 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 	cn.Conn = nc
 	if h2c {
 		nc.SetDeadline(time.Time{})
-		cc, err := h2transport.NewClientConn(nc)
+		cn.h2count = &countConn{Conn: nc}
+		cc, err := h2transport.NewClientConn(cn.h2count)
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("HTTP/2: %v", err)

@@ -160,7 +160,7 @@ func (m *Master) serveWaitingLocked(p *pool) {
 			}
 			delete(p.spare, id)
 			ow := p.workers[id]
-			if ow == nil || ow.state == cluster.WorkerMissing || len(p.held[id]) == 0 {
+			if ow == nil || ow.state.Gone() || len(p.held[id]) == 0 {
 				continue
 			}
 			// A worker between sessions answers with its sync when it is

@@ -204,7 +204,7 @@ type workerRec struct {
 
 // member reports whether w takes part in the split: connected, or in the
 // grace period after its connection broke.
-func (w *workerRec) member() bool { return w.state != cluster.WorkerMissing }
+func (w *workerRec) member() bool { return !w.state.Gone() }
 
 type session struct {
 	out    chan *cluster.MasterMessage
@@ -1088,15 +1088,15 @@ func (m *Master) watch(now time.Time) {
 	lost := false
 	for _, w := range m.workers {
 		switch {
-		case w.state == cluster.WorkerMissing:
+		case w.state.Gone():
 		case w.sess != nil && now.Sub(w.lastSeen) > m.hbTO:
-			m.log.Warn("worker missing: no heartbeat", "worker", w.id, "silent_for", now.Sub(w.lastSeen).Round(time.Millisecond), "users", w.status.Users())
+			m.log.Warn("worker lost: no heartbeat", "worker", w.id, "silent_for", now.Sub(w.lastSeen).Round(time.Millisecond), "users", w.status.Users())
 			w.sess.cancel()
 			w.sess = nil
 			m.markMissingLocked(w)
 			lost = true
 		case w.sess == nil && now.Sub(w.lostAt) > reconnectGrace && now.After(w.graceUntil):
-			m.log.Warn("worker missing: connection lost", "worker", w.id, "users", w.status.Users())
+			m.log.Warn("worker lost: connection lost", "worker", w.id, "users", w.status.Users())
 			m.markMissingLocked(w)
 			lost = true
 		}
@@ -1107,8 +1107,20 @@ func (m *Master) watch(now time.Time) {
 	}
 }
 
+// leftLocked takes w, which said goodbye, out of the run: its users go to
+// the remaining workers at once (it stopped its own before leaving).
+func (m *Master) leftLocked(w *workerRec, reason string) {
+	m.log.Info("worker left", "worker", w.id, "reason", reason)
+	m.eventLocked("worker left", fmt.Sprintf("%s (%s)", w.host, w.id))
+	w.state = cluster.WorkerLeft
+	w.status.ClassUsers = nil
+	w.status.RampDone = false
+	m.lostLocked(w)
+	m.afterMembershipChangeLocked()
+}
+
 func (m *Master) markMissingLocked(w *workerRec) {
-	m.eventLocked("worker missing", fmt.Sprintf("%s (%s), %d users", w.host, w.id, w.status.Users()))
+	m.eventLocked("worker lost", fmt.Sprintf("%s (%s), %d users", w.host, w.id, w.status.Users()))
 	w.state = cluster.WorkerMissing
 	w.status.ClassUsers = nil
 	w.status.RampDone = false
@@ -1282,6 +1294,9 @@ func (m *Master) leave(w *workerRec, s *session, err error) {
 	}
 	w.sess = nil
 	w.lostAt = time.Now()
+	if w.state == cluster.WorkerLeft {
+		return // it said goodbye: "worker left" is logged
+	}
 	if w.state != cluster.WorkerMissing {
 		w.state = cluster.WorkerDisconnected
 	}
@@ -1324,6 +1339,14 @@ func (m *Master) handle(w *workerRec, s *session, msg *cluster.WorkerMessage) bo
 		m.leaseLocked(w, msg.Lease)
 	case msg.Return != nil:
 		m.returnLocked(w, msg.Return)
+	case msg.Goodbye != nil:
+		if w.local {
+			// A standalone run's in-process worker ends with the run: its
+			// session's end says as much.
+			return true
+		}
+		m.leftLocked(w, msg.Goodbye.Reason)
+		return false
 	case msg.Report != nil:
 		r := msg.Report
 		if r.Seq > w.lastSeq {
@@ -1385,7 +1408,7 @@ func (m *Master) statusLocked(w *workerRec, st *cluster.Status) {
 	if st.RunID != "" {
 		w.open, w.openRun = st.Open, st.RunID
 	}
-	if w.state != cluster.WorkerMissing {
+	if !w.state.Gone() {
 		w.state = st.State
 	}
 	if st.CPUPercent > CPUWarnPercent {

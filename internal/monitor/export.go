@@ -90,6 +90,7 @@ type Exporter struct {
 	hist Histogram
 
 	requests, failures, duration, runDuration, users, workers, info, state, verdict *prometheus.Desc
+	phase, sent, received, checks                                                   *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -115,6 +116,12 @@ func NewExporter(src Source, h Histogram) (*Exporter, error) {
 		workers: prometheus.NewDesc("horde_workers", "Workers by state (distributed runs).", []string{"state"}, nil),
 		state:   prometheus.NewDesc("horde_run_state", "1 for the run's current state.", []string{"state"}, nil),
 		info:    prometheus.NewDesc("horde_run_info", "Information about the run; always 1.", []string{"host", "version"}, nil),
+		phase: prometheus.NewDesc("horde_request_phase_seconds",
+			"Request phases by method, request name and phase (k6's http_req_connecting, _tls_handshaking, _waiting, _receiving): count and sum of the whole run; connecting and tls_handshaking count the connections opened.",
+			[]string{"method", "name", "phase"}, nil),
+		sent:     prometheus.NewDesc("horde_sent_bytes_total", "Bytes of the requests as written (request line, headers, body), by method and request name.", names, nil),
+		received: prometheus.NewDesc("horde_received_bytes_total", "Bytes of the responses as read (status line, headers, body), by method and request name.", names, nil),
+		checks:   prometheus.NewDesc("horde_checks_total", "Check evaluations by check name and result (pass or fail).", []string{"check", "result"}, nil),
 		verdict: prometheus.NewDesc("horde_verdict",
 			"1 for each threshold's and check's current verdict (status: pass, warn, fail or inconclusive, the words of every view); none before the run has data.",
 			[]string{"kind", "name", "status"}, nil),
@@ -138,7 +145,8 @@ func (e *Exporter) Handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.runDuration, e.users, e.workers, e.state, e.info, e.verdict} {
+	for _, d := range []*prometheus.Desc{e.requests, e.failures, e.duration, e.runDuration, e.users, e.workers, e.state, e.info, e.verdict,
+		e.phase, e.sent, e.received, e.checks} {
 		ch <- d
 	}
 }
@@ -160,6 +168,11 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		}
 		sum := en.AvgMs * float64(en.Requests) / 1000
 		ch <- prometheus.MustNewConstSummary(e.runDuration, uint64(en.Requests), sum, q, en.Method, en.Name)
+		ch <- prometheus.MustNewConstMetric(e.sent, prometheus.CounterValue, float64(en.SentBytes), en.Method, en.Name)
+		ch <- prometheus.MustNewConstMetric(e.received, prometheus.CounterValue, float64(en.RecvBytes), en.Method, en.Name)
+		for _, p := range en.Phases.All() {
+			ch <- prometheus.MustNewConstSummary(e.phase, uint64(p.Count), p.SumMs/1000, nil, en.Method, en.Name, p.Name)
+		}
 	}
 	schema := int32(0)
 	if e.hist.NativeFactor > 1 {
@@ -167,6 +180,10 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, b := range e.src.Buckets(e.hist.Buckets, schema) {
 		ch <- e.histogram(&b, schema)
+	}
+	for _, c := range snap.Checks {
+		ch <- prometheus.MustNewConstMetric(e.checks, prometheus.CounterValue, float64(c.Passes), c.Name, "pass")
+		ch <- prometheus.MustNewConstMetric(e.checks, prometheus.CounterValue, float64(c.Fails), c.Name, "fail")
 	}
 	ch <- prometheus.MustNewConstMetric(e.users, prometheus.GaugeValue, float64(e.src.Users()))
 	for state, n := range e.src.WorkerStates() {

@@ -108,11 +108,14 @@ func PrintTable(w io.Writer, s *stats.Snapshot, users int, workers string) {
 }
 
 // PrintSummary writes the final console report: the statistics table with
-// whole-run rates, the response time percentiles, the error report (when
-// there were failures) and the exceptions (when there were any).
+// whole-run rates, the response time percentiles, the data sent and
+// received, the error report (when there were failures) and the
+// exceptions (when there were any).
 func PrintSummary(w io.Writer, s *stats.Snapshot, ex []stats.Exception) {
 	printStats(w, s, false)
 	printPercentiles(w, s)
+	io.WriteString(w, checksText(s.Checks))
+	io.WriteString(w, dataTotals(Info{}, s).line()+"\n\n")
 	if s.Total.Uncorrected != nil {
 		printUncorrected(w, s)
 	}

@@ -9,13 +9,15 @@ import (
 	"github.com/horde-load/horde/internal/stats"
 )
 
-// The CSV headers, byte for byte those of Locust 2.x.
+// The CSV headers, byte for byte those of Locust 2.x; the stats CSV has
+// horde's columns after Locust's (phasesCSVHeader), so that tools reading
+// Locust's columns by name or position still work.
 var (
-	statsCSVHeader = append([]string{
+	statsCSVHeader = append(append([]string{
 		"Type", "Name", "Request Count", "Failure Count", "Median Response Time",
 		"Average Response Time", "Min Response Time", "Max Response Time",
 		"Average Content Size", "Requests/s", "Failures/s",
-	}, stats.PercentileLabels...)
+	}, stats.PercentileLabels...), phasesCSVHeader...)
 	failuresCSVHeader   = []string{"Method", "Name", "Error", "Occurrences"}
 	exceptionsCSVHeader = []string{"Count", "Message", "Traceback", "Nodes"}
 	historyCSVHeader    = append(append([]string{
@@ -80,7 +82,8 @@ func totalsFields(e *stats.Entry) []string {
 func statsRow(typ string, e *stats.Entry) []string {
 	row := append([]string{typ, e.Name}, totalsFields(e)...)
 	row = append(row, pyFloat(e.TotalRPS), pyFloat(e.TotalFailPerSec))
-	return append(row, percentileFields(e.Percentiles, e.Requests > 0)...)
+	row = append(row, percentileFields(e.Percentiles, e.Requests > 0)...)
+	return append(row, phasesFields(e)...)
 }
 
 // WriteStatsCSV writes a Locust _stats.csv: the header, one row per entry

@@ -11,6 +11,8 @@ import (
 
 // Headers copied from LOCUST.md (Locust 2.x).
 const (
+	// hordeStatsColumns follow Locust's in the stats CSV.
+	hordeStatsColumns      = "Bytes Sent,Bytes Received,Connecting Avg,Connecting Max,TLS Handshaking Avg,TLS Handshaking Max,Waiting Avg,Waiting Max,Receiving Avg,Receiving Max"
 	locustStatsHeader      = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
 	locustFailuresHeader   = "Method,Name,Error,Occurrences"
 	locustExceptionsHeader = "Count,Message,Traceback,Nodes"
@@ -33,11 +35,11 @@ func TestWriteStatsCSV(t *testing.T) {
 	}
 	got := lines(t, b.String())
 	want := []string{
-		locustStatsHeader,
-		`POST,"/api/a,""b""",10,0,2,2.0,1.5,3.0,12.0,0.25,0.0,2,2,2,2,3,3,3,3,3,3,3`,
-		`GET,/api/items,100,2,10,12.5,0.7513569998991443,250.5,1234.0,10.0,0.2,10,12,15,18,30,60,100,150,240,251,251`,
-		`GET,/empty,0,0,0,0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A`,
-		`,Aggregated,110,2,10,11.545454545454545,0.7513569998991443,250.5,1122.909090909091,10.25,0.2,10,12,15,17,29,58,100,149,240,251,251`,
+		locustStatsHeader + "," + hordeStatsColumns,
+		`POST,"/api/a,""b""",10,0,2,2.0,1.5,3.0,12.0,0.25,0.0,2,2,2,2,3,3,3,3,3,3,3,0,0,0,0,0,0,0,0,0,0`,
+		`GET,/api/items,100,2,10,12.5,0.7513569998991443,250.5,1234.0,10.0,0.2,10,12,15,18,30,60,100,150,240,251,251,9000,140000,0.25,0.5,2.5,3.0,11.5,240.0,0.75,10.0`,
+		`GET,/empty,0,0,0,0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,0,0,0,0,0,0,0,0,0,0`,
+		`,Aggregated,110,2,10,11.545454545454545,0.7513569998991443,250.5,1122.909090909091,10.25,0.2,10,12,15,17,29,58,100,149,240,251,251,9000,140000,0.25,0.5,2.5,3.0,11.5,240.0,0.75,10.0`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats csv mismatch (-want +got):\n%s", diff)
@@ -52,8 +54,8 @@ func TestWriteStatsCSV_noRequests(t *testing.T) {
 	}
 	got := lines(t, b.String())
 	want := []string{
-		locustStatsHeader,
-		",Aggregated,0,0,0,0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A",
+		locustStatsHeader + "," + hordeStatsColumns,
+		",Aggregated,0,0,0,0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,0,0,0,0,0,0,0,0,0,0",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats csv mismatch (-want +got):\n%s", diff)

@@ -54,6 +54,11 @@ type htmlData struct {
 	Verdicts         []soak.Verdict
 	Baseline         template.HTML // "compared with the last N runs" (--baseline)
 	Uncorrected      []htmlRow     // open model: percentiles timed from the send
+	Data             string        // data sent and received, with rates
+	PhaseRows        []htmlPhaseRow
+	PhaseTotal       htmlPhaseRow
+	HasPhases        bool
+	Checks           []htmlCheck
 	Errors           []stats.Error
 	ErrorsDropped    int64
 	Exceptions       []stats.Exception
@@ -254,6 +259,10 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		ErrorsDropped:    s.ErrorsDropped,
 		Exceptions:       info.Exceptions,
 		Classes:          htmlClasses(info.Classes),
+		Data:             dataTotals(info, s).line(),
+		PhaseTotal:       newHTMLPhaseRow(&s.Total),
+		HasPhases:        hasPhases(s),
+		Checks:           newHTMLChecks(s.Checks),
 
 		HasHistory:   len(hist) > 0,
 		UPlotVersion: UPlotVersion,
@@ -265,6 +274,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 	}
 	for i := range s.Entries {
 		d.Rows = append(d.Rows, newHTMLRow(&s.Entries[i]))
+		d.PhaseRows = append(d.PhaseRows, newHTMLPhaseRow(&s.Entries[i]))
 		if u := s.Entries[i].Uncorrected; u != nil {
 			d.Uncorrected = append(d.Uncorrected, newHTMLRow(&stats.Entry{Method: s.Entries[i].Method, Name: s.Entries[i].Name, Requests: u.Requests, Percentiles: u.Percentiles}))
 		}

@@ -24,6 +24,13 @@ type jsonDoc struct {
 	ErrorsDropped int64           `json:"errors_dropped"`
 	Exceptions    []jsonException `json:"exceptions"`
 	History       []jsonPoint     `json:"history"`
+	// Data is what the requests and responses took on the wire (k6's
+	// data_sent and data_received).
+	Data jsonData `json:"data"`
+	// Checks are the named checks' outcomes, by name; AllChecks every
+	// check together (name "").
+	Checks    []jsonCheck `json:"checks"`
+	AllChecks jsonCheck   `json:"all_checks"`
 }
 
 type jsonInfo struct {
@@ -76,6 +83,10 @@ type jsonEntry struct {
 	Percentiles       jsonPercentiles `json:"percentiles"`
 	// Uncorrected: open model only, the same requests timed from the send.
 	Uncorrected *jsonUncorrected `json:"uncorrected,omitempty"`
+	// Whole messages' bytes, and the request phases (k6's http_req_*).
+	BytesSent     int64      `json:"bytes_sent"`
+	BytesReceived int64      `json:"bytes_received"`
+	Phases        jsonPhases `json:"phases"`
 }
 
 type jsonUncorrected struct {
@@ -177,6 +188,9 @@ func newJSONEntry(e *stats.Entry) jsonEntry {
 		CurrentRPS:        e.CurrentRPS,
 		CurrentFailPerSec: e.CurrentFailPerSec,
 		Percentiles:       jsonPercentiles{values: e.Percentiles, ok: e.Requests > 0},
+		BytesSent:         e.SentBytes,
+		BytesReceived:     e.RecvBytes,
+		Phases:            newJSONPhases(&e.Phases),
 	}
 	if u := e.Uncorrected; u != nil {
 		j.Uncorrected = &jsonUncorrected{
@@ -221,7 +235,11 @@ func WriteJSON(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		ErrorsDropped: s.ErrorsDropped,
 		Exceptions:    make([]jsonException, 0, len(info.Exceptions)),
 		History:       make([]jsonPoint, 0, len(hist)),
+		Data:          jsonData(dataTotals(info, s)),
+		Checks:        newJSONChecks(s.Checks),
 	}
+	all := stats.AllChecks(s.Checks)
+	doc.AllChecks = jsonCheck{Passes: all.Passes, Fails: all.Fails, Rate: all.Rate()}
 	doc.Info.Verdicts = append([]soak.Verdict{}, info.Verdicts...)
 	doc.Info.Baseline = info.Baseline
 	if o := info.Open; o != nil {

@@ -63,15 +63,15 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("output is not JSON: %v\n%s", err, b.String())
 	}
 
-	entryKeys := []string{"avg_content_length", "avg_response_time", "avg_wire_length", "current_fail_per_sec", "current_rps",
+	entryKeys := []string{"avg_content_length", "avg_response_time", "avg_wire_length", "bytes_received", "bytes_sent", "current_fail_per_sec", "current_rps",
 		"max_response_time", "median_response_time", "method", "min_response_time", "name",
-		"num_failures", "num_requests", "percentiles", "total_fail_per_sec", "total_rps"}
+		"num_failures", "num_requests", "percentiles", "phases", "total_fail_per_sec", "total_rps"}
 	tests := []struct {
 		name string
 		got  []string
 		want []string
 	}{
-		{"document", keys(doc), []string{"errors", "errors_dropped", "exceptions", "history", "info", "stats", "total"}},
+		{"document", keys(doc), []string{"all_checks", "checks", "data", "errors", "errors_dropped", "exceptions", "history", "info", "stats", "total"}},
 		{"info", keys(doc["info"].(map[string]any)), []string{"classes", "duration_s", "end", "exit_code", "host",
 			"passed", "run_time_s", "scenario_file", "snapshot_time", "spawn_rate", "start", "title", "users", "verdicts"}},
 		{"stats[0]", keys(doc["stats"].([]any)[0].(map[string]any)), entryKeys},

@@ -39,6 +39,13 @@ func testSnapshot() *stats.Snapshot {
 				TotalRPS: 10, TotalFailPerSec: 0.2, CurrentRPS: 12.5, CurrentFailPerSec: 0.1,
 				Percentiles:        []float64{10.4, 12, 15, 18, 30, 60, 100, 150, 240, 250.5, 250.5},
 				CurrentPercentiles: nil,
+				SentBytes:          9000, RecvBytes: 140000,
+				Phases: stats.PhaseStats{
+					Connecting:     stats.PhaseStat{Count: 4, AvgMs: 0.25, MinMs: 0.1, MaxMs: 0.5, SumMs: 1},
+					TLSHandshaking: stats.PhaseStat{Count: 4, AvgMs: 2.5, MinMs: 2, MaxMs: 3, SumMs: 10},
+					Waiting:        stats.PhaseStat{Count: 100, AvgMs: 11.5, MinMs: 0.5, MaxMs: 240, SumMs: 1150},
+					Receiving:      stats.PhaseStat{Count: 100, AvgMs: 0.75, MinMs: 0.1, MaxMs: 10, SumMs: 75},
+				},
 			},
 			{Method: "GET", Name: "/empty"},
 		},
@@ -48,6 +55,13 @@ func testSnapshot() *stats.Snapshot {
 			TotalRPS: 10.25, TotalFailPerSec: 0.2, CurrentRPS: 13, CurrentFailPerSec: 0.1,
 			Percentiles:        []float64{9.6, 11.5, 14.5, 17, 29, 58, 99.5, 149, 240, 250.5, 250.5},
 			CurrentPercentiles: []float64{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22},
+			SentBytes:          9000, RecvBytes: 140000,
+			Phases: stats.PhaseStats{
+				Connecting:     stats.PhaseStat{Count: 4, AvgMs: 0.25, MinMs: 0.1, MaxMs: 0.5, SumMs: 1},
+				TLSHandshaking: stats.PhaseStat{Count: 4, AvgMs: 2.5, MinMs: 2, MaxMs: 3, SumMs: 10},
+				Waiting:        stats.PhaseStat{Count: 100, AvgMs: 11.5, MinMs: 0.5, MaxMs: 240, SumMs: 1150},
+				Receiving:      stats.PhaseStat{Count: 100, AvgMs: 0.75, MinMs: 0.1, MaxMs: 10, SumMs: 75},
+			},
 		},
 		Errors: []stats.Error{
 			{Method: "GET", Name: "/api/items", Message: "HTTPError('404 Client Error: Not Found for url: /api/items')", Occurrences: 2},

@@ -165,7 +165,7 @@ func waitWorkers(ctx context.Context, m *master.Master, n int, maxWait time.Dura
 	for {
 		have := 0
 		for _, w := range m.Workers() {
-			if w.State != cluster.WorkerMissing && w.State != cluster.WorkerDisconnected {
+			if !w.State.Gone() && w.State != cluster.WorkerDisconnected {
 				have++
 			}
 		}

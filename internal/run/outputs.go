@@ -234,13 +234,16 @@ func (o *outputs) workersNote() string {
 }
 
 // WorkersNote says how many workers are in the run and how many are lost
-// or disconnected: "2 workers (1 lost)".
+// (killed, vanished), left (said goodbye) or disconnected: "2 workers (1
+// lost)".
 func WorkersNote(ws []cluster.WorkerInfo) string {
-	var in, lost, gone int
+	var in, lost, left, gone int
 	for _, w := range ws {
 		switch w.State {
 		case cluster.WorkerMissing:
 			lost++
+		case cluster.WorkerLeft:
+			left++
 		case cluster.WorkerDisconnected:
 			gone++
 		default:
@@ -257,6 +260,9 @@ func WorkersNote(ws []cluster.WorkerInfo) string {
 	}
 	if lost > 0 {
 		extra = append(extra, fmt.Sprintf("%d lost", lost))
+	}
+	if left > 0 {
+		extra = append(extra, fmt.Sprintf("%d left", left))
 	}
 	if len(extra) > 0 {
 		s += " (" + strings.Join(extra, ", ") + ")"

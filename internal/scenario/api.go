@@ -275,7 +275,13 @@ type Check struct {
 	equal    string        // checkHeader
 	max      time.Duration // checkDuration
 	pos      Pos
+	name     string // describe(), made once by the parser
 }
+
+// Name is the check's name in the checks summary and in a checks("...")
+// threshold: the check as written, e.g. `status 200`, `body_contains
+// "ok"`, `json "$.id" == 7`, `header "X-A" == "b"`, `max_duration 500ms`.
+func (c *Check) Name() string { return c.name }
 
 // Response is what checks and captures read of a response.
 type Response interface {

@@ -35,14 +35,29 @@ const (
 // Captured values are stored as strings; vars may be nil when the step
 // has no captures.
 func (s *Step) Evaluate(resp Response, vars Vars) string {
-	return s.walk(resp, vars, nil)
+	return s.walk(resp, vars, nil, nil)
+}
+
+// EvaluateChecks is Evaluate that evaluates every check, as k6 does, and
+// tells rec each one's outcome by its name (Check.Name); the implicit
+// "status < 400" of a step without a status check is not a named check.
+func (s *Step) EvaluateChecks(resp Response, vars Vars, rec func(name string, ok bool)) string {
+	return s.walk(resp, vars, nil, rec)
+}
+
+// TraceChecks is Trace that tells rec each check's outcome too.
+func (s *Step) TraceChecks(resp Response, vars Vars, rec func(name string, ok bool)) Trace {
+	var t Trace
+	s.walk(resp, vars, &t, rec)
+	return t
 }
 
 // walk is the one pass over the step's checks and captures that both
-// Evaluate (t nil: it stops at the first failure) and Trace (t set: every
-// check is evaluated and reported) make, so that they cannot disagree.
-// It returns the first failure, or "".
-func (s *Step) walk(resp Response, vars Vars, t *Trace) string {
+// Evaluate (t nil: it stops at the first failure, unless rec wants every
+// check's outcome) and Trace (t set: every check is evaluated and
+// reported) make, so that they cannot disagree. It returns the first
+// failure, or "".
+func (s *Step) walk(resp Response, vars Vars, t *Trace, rec func(name string, ok bool)) string {
 	failure := ""
 	hasStatus := false
 	for _, c := range s.Checks {
@@ -56,13 +71,13 @@ func (s *Step) walk(resp Response, vars Vars, t *Trace) string {
 		if code := resp.Status(); code >= 400 {
 			msg = httpFailure(code)
 		}
-		if t == nil && msg != "" {
+		if t == nil && msg != "" && rec == nil {
 			return msg
 		}
 		if t != nil {
 			t.Checks = append(t.Checks, Outcome{What: "status < 400 (no status check)", Failure: msg})
-			failure = msg
 		}
+		failure = msg
 	}
 	var body []byte
 	validJSON := -1 // unknown
@@ -78,16 +93,24 @@ func (s *Step) walk(resp Response, vars Vars, t *Trace) string {
 	}
 	for _, c := range s.Checks {
 		msg := c.eval(resp, isJSON, &body)
-		if t == nil {
+		if rec != nil {
+			rec(c.name, msg == "")
+		}
+		if t == nil && rec == nil {
 			if msg != "" {
 				return msg
 			}
 			continue
 		}
-		t.Checks = append(t.Checks, Outcome{What: c.describe(), Failure: msg})
+		if t != nil {
+			t.Checks = append(t.Checks, Outcome{What: c.describe(), Failure: msg})
+		}
 		if failure == "" {
 			failure = msg
 		}
+	}
+	if t == nil && failure != "" {
+		return failure
 	}
 	for _, c := range s.Captures {
 		if failure != "" { // only when tracing: Evaluate has returned

@@ -341,6 +341,9 @@ func (p *parser) checks(n *yaml.Node) []*Check {
 			}
 		}
 	}
+	for _, c := range out { // the name the checks summary counts it by (HTTP, SSE, gRPC)
+		c.name = c.describe()
+	}
 	return out
 }
 

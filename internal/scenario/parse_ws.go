@@ -379,7 +379,7 @@ func (s *Step) Matches(resp Response) bool {
 	if s == nil {
 		return true
 	}
-	return s.CheckFailure(resp) == ""
+	return s.CheckFailure(resp, nil) == ""
 }
 
 // protoTaskName is a task's default name when its one step is a WebSocket or SSE step.
@@ -415,8 +415,10 @@ func (p *parser) protoTask(n *yaml.Node, ps []pair) *Task {
 }
 
 // CheckFailure is the first of the step's checks that fails for resp
-// ("" when all hold): an SSE step's checks on each event.
-func (s *Step) CheckFailure(resp Response) string {
+// ("" when all hold): an SSE step's checks on each event. With rec, every
+// check is evaluated and its outcome told to rec by its name (the checks
+// summary); without, it stops at the first failure.
+func (s *Step) CheckFailure(resp Response, rec func(name string, ok bool)) string {
 	var body []byte
 	validJSON := -1
 	isJSON := func() bool {
@@ -429,12 +431,20 @@ func (s *Step) CheckFailure(resp Response) string {
 		}
 		return validJSON == 1
 	}
+	first := ""
 	for _, c := range s.Checks {
-		if f := c.eval(resp, isJSON, &body); f != "" {
-			return f
+		f := c.eval(resp, isJSON, &body)
+		if rec != nil {
+			rec(c.name, f == "")
+		}
+		if f != "" && first == "" {
+			first = f
+			if rec == nil {
+				break
+			}
 		}
 	}
-	return ""
+	return first
 }
 
 // Capture takes the step's captures from resp into vars, without its

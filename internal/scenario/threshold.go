@@ -14,9 +14,11 @@ import (
 //	metric    := stat [ "(" name ")" ] | "degradation(" pct ")" | "target." ident
 //	           | "regression(" (pct | "avg" | "max" | "error_rate" | "rps") [" " name] ")"
 //	           | "regression(target." ident ")"
+//	           | "checks" [ "(" check ")" ]
 //	stat      := pct | "avg" | "min" | "max" | "median" | "error_rate" | "rps" | "requests" | "failures"
 //	pct       := "p" number                    (p50, p95, p99, p99.9)
 //	name      := [method " "] request name     (/api/items, GET /api/items); none: Aggregated
+//	check     := a check's name, quoted or not ("status 200", "login is 200"); none: every check
 //	op        := "<" | "<=" | ">" | ">="
 //	value     := number [ "us" | "ms" | "s" | "m" | "h" | "d" | "%" ]
 //
@@ -28,7 +30,9 @@ import (
 // in percent of the baseline for target.cpu_per_request and
 // target.time_to_exhaustion (its fall). With a request name, e.g.
 // regression(p95 /api/data/[id]), the figures are that request's, else the
-// Aggregated ones.
+// Aggregated ones. checks is the share of check evaluations that held, in
+// percent: of the check so named (a YAML check by its text, `status 200`;
+// a script's check() by its message), or of every check.
 type Threshold struct {
 	Text string
 	Stat string // "p", "avg", ..., "degradation", "target", or "regression"
@@ -39,6 +43,7 @@ type Threshold struct {
 	Method   string  // optional
 	Name     string  // "" means Aggregated
 	Target   string  // for "target": the metric after "target."
+	Check    string  // for "checks": the check's name; "" means every check
 	Op       string
 	Value    float64       // in ms for times, % for rates and degradation
 	AbortOn  bool          // abort the run as soon as it fails (after Grace)
@@ -138,6 +143,20 @@ func (t *Threshold) parseMetric(m string) error {
 		t.Stat = "regression"
 		return nil
 	}
+	if head == "checks" {
+		t.Stat = "checks"
+		if arg != "" {
+			name, err := unquote(arg)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return fmt.Errorf("checks( ) needs a check's name, e.g. checks(\"status 200\"); for every check write checks")
+			}
+			t.Check = name
+		}
+		return nil
+	}
 	if head == "degradation" {
 		p, ok := percentileName(arg)
 		if !ok {
@@ -157,7 +176,7 @@ func (t *Threshold) parseMetric(m string) error {
 		}
 		if !found {
 			msg := fmt.Sprintf("unknown metric %q", head)
-			if d := suggest(head, append(thresholdStats, "p95", "p99", "degradation")); d != "" {
+			if d := suggest(head, append(thresholdStats, "p95", "p99", "degradation", "checks")); d != "" {
 				msg += fmt.Sprintf("; did you mean %q?", d)
 			}
 			return fmt.Errorf("%s", msg)
@@ -172,6 +191,23 @@ func (t *Threshold) parseMetric(m string) error {
 		}
 	}
 	return nil
+}
+
+// unquote reads a check's name: "..." (Go escapes), '...', or the bare text.
+func unquote(s string) (string, error) {
+	switch {
+	case len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"':
+		v, err := strconv.Unquote(s)
+		if err != nil {
+			return "", fmt.Errorf("bad quoted check name %s", s)
+		}
+		return v, nil
+	case len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'':
+		return s[1 : len(s)-1], nil
+	case strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "'"):
+		return "", fmt.Errorf("unclosed quote in check name %s", s)
+	}
+	return s, nil
 }
 
 // percentileName reads "p95" or "p99.9" as a fraction.
@@ -230,7 +266,7 @@ func (t *Threshold) parseValue(v string) error {
 		if timeStat {
 			return fmt.Errorf("%s is a time: use a unit (s, m, h, d)", t.Stat)
 		}
-		if t.Stat != "error_rate" && t.Stat != "degradation" && t.Stat != "target" {
+		if t.Stat != "error_rate" && t.Stat != "degradation" && t.Stat != "target" && t.Stat != "checks" {
 			return fmt.Errorf("%s is not a rate: drop the %%", t.Stat)
 		}
 		t.Value = x
@@ -238,7 +274,7 @@ func (t *Threshold) parseValue(v string) error {
 		if timeStat {
 			return fmt.Errorf("%s needs a unit (ms, s, m, h, d)", t.Stat)
 		}
-		if t.Stat == "error_rate" || t.Stat == "degradation" {
+		if t.Stat == "error_rate" || t.Stat == "degradation" || t.Stat == "checks" {
 			return fmt.Errorf("%s needs %%, e.g. 1%%", t.Stat)
 		}
 		t.Value = x

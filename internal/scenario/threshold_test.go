@@ -149,7 +149,41 @@ func FuzzParseThreshold(f *testing.F) {
 		if th.Stat == "regression" && th.Of == "" {
 			t.Fatalf("%q: regression of nothing", text)
 		}
+		if th.Stat == "checks" && (th.Name != "" || th.Method != "") {
+			t.Fatalf("%q: a checks threshold names a request", text)
+		}
 	})
+}
+
+// checks("name") and checks take a pass rate in percent; a name is quoted
+// or bare.
+func TestParseThreshold_Checks(t *testing.T) {
+	for _, tc := range []struct{ text, check, err string }{
+		{`checks("status 200") > 99%`, "status 200", ""},
+		{`checks('login is 200') >= 99.5%`, "login is 200", ""},
+		{`checks(body_contains "ok") > 50%`, `body_contains "ok"`, ""},
+		{`checks > 99%`, "", ""},
+		{`checks("a") > 99`, "", "checks needs %"},
+		{`checks("a") > 99ms`, "", "checks is not a time"},
+		{`checks("") > 99%`, "", "needs a check's name"},
+		{`checks("a) > 99%`, "", "unclosed quote"},
+		{`check > 99%`, "", `did you mean "checks"`},
+	} {
+		th, err := ParseThreshold(tc.text)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: got %v, want an error with %q", tc.text, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.text, err)
+			continue
+		}
+		if th.Stat != "checks" || th.Check != tc.check {
+			t.Errorf("%s: stat %q check %q, want checks %q", tc.text, th.Stat, th.Check, tc.check)
+		}
+	}
 }
 
 // TestParse_RegressionThresholds: a scenario file takes regression( ) of a

@@ -32,7 +32,7 @@ type Trace struct {
 // check and capture; captured values go into vars (nil: not stored).
 func (s *Step) Trace(resp Response, vars Vars) Trace {
 	var t Trace
-	s.walk(resp, vars, &t)
+	s.walk(resp, vars, &t, nil)
 	return t
 }
 

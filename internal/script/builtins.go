@@ -162,6 +162,11 @@ func builtinCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	ok := cond.Truth()
 	r := runnerOf(thread)
+	if r != nil {
+		if cr, isCR := r.vu.(checkRecorder); isCR {
+			cr.RecordCheck(msg, bool(ok))
+		}
+	}
 	if r != nil && r.u.tracer != nil {
 		rv, _ := resp.(*response)
 		r.u.traceCheck(rv, msg, bool(ok))

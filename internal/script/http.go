@@ -35,6 +35,20 @@ type exchanger interface {
 	Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (time.Duration, error)
 }
 
+// phaser is an exchanger that tells what it measured of its last exchange
+// (the engine's vuser), and phasedRecorder a VU that records a request
+// with it: a script's requests then carry their phases and message sizes
+// as a YAML step's do.
+type phaser interface{ LastPhases() httpload.Phases }
+
+type phasedRecorder interface {
+	RecordPhased(s horde.Sample, p httpload.Phases)
+}
+
+// checkRecorder is a VU that counts check() outcomes by name for the
+// checks summary (the engine's vuser).
+type checkRecorder interface{ RecordCheck(name string, ok bool) }
+
 // scratcher is a VU that lends its request and response buffers (the
 // engine's), so that a script user holds no second set.
 type scratcher interface {
@@ -344,6 +358,9 @@ func (u *userValue) request(thread *starlark.Thread, method, fn string, args sta
 
 	took, err := u.client.Exchange(req, resp, to)
 	out := &response{u: u, method: method, name: name, took: took}
+	if ph, ok := u.client.(phaser); ok {
+		out.phases = ph.LastPhases()
+	}
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
 			return nil, errStopped
@@ -423,6 +440,7 @@ type response struct {
 	method   string
 	name     string
 	took     time.Duration
+	phases   httpload.Phases // what the client measured, when it tells
 	status   int
 	body     string
 	err      string // transport error; status is 0
@@ -599,7 +617,12 @@ func (r *response) defaultFailure() string {
 
 func (r *response) record(failure string) {
 	r.recorded, r.failed = true, failure
-	r.u.r.vu.Record(horde.Sample{Method: r.method, Name: r.name, Duration: r.took, Bytes: int64(len(r.body)), Failure: failure})
+	s := horde.Sample{Method: r.method, Name: r.name, Duration: r.took, Bytes: int64(len(r.body)), Failure: failure}
+	if pr, ok := r.u.r.vu.(phasedRecorder); ok {
+		pr.RecordPhased(s, r.phases)
+		return
+	}
+	r.u.r.vu.Record(s)
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 		r.Pass = t.Holds(r.Actual)
 		r.Reason = fmt.Sprintf("%s: %s %+.1f%% (last quarter vs first %+.1f%%, along the trend %+.1f%%)", t.Text, key, r.Actual, d.ChangePct, d.SlopeChangePct)
 		return r
+	}
+	if t.Stat == "checks" {
+		return evaluateChecks(t, in, r)
 	}
 	if t.Stat == "target" && t.Target == "time_to_exhaustion" {
 		return evaluateExhaustion(t, in, r)
@@ -134,6 +138,64 @@ func evaluate(t *scenario.Threshold, in Inputs) ThresholdResult {
 }
 
 var errNoRequests = errors.New("no requests named")
+
+// evaluateChecks judges checks("name") or checks: the share of the
+// evaluations that held, in percent. No evaluation yet is no data.
+func evaluateChecks(t *scenario.Threshold, in Inputs, r ThresholdResult) ThresholdResult {
+	var cs []stats.Check
+	if in.Snapshot != nil {
+		cs = in.Snapshot.Checks
+	}
+	var c stats.CheckCount
+	if t.Check == "" {
+		c = stats.AllChecks(cs)
+	} else {
+		names := make([]string, 0, len(cs))
+		for _, x := range cs {
+			names = append(names, x.Name)
+			if x.Name == t.Check {
+				c = x.CheckCount
+			}
+		}
+		if c.Passes+c.Fails == 0 {
+			r.NoData = true
+			r.Reason = fmt.Sprintf("%s: no check named %q was evaluated", t.Text, t.Check)
+			if len(names) > 0 {
+				r.Reason += " (checks: " + quoteList(names, 5) + ")"
+			}
+			return r
+		}
+	}
+	if c.Passes+c.Fails == 0 {
+		r.NoData = true
+		r.Reason = fmt.Sprintf("%s: no check was evaluated", t.Text)
+		return r
+	}
+	r.Actual = c.Rate()
+	r.Pass = t.Holds(r.Actual)
+	verdict := "holds"
+	if !r.Pass {
+		verdict = "fails"
+	}
+	r.Reason = fmt.Sprintf("%s %s: actual %s%% (%d of %d passed)", t.Text, verdict, trim(r.Actual), c.Passes, c.Passes+c.Fails)
+	return r
+}
+
+// quoteList quotes the first n of names, "..." after.
+func quoteList(names []string, n int) string {
+	var b strings.Builder
+	for i, s := range names {
+		if i == n {
+			b.WriteString(", ...")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(s))
+	}
+	return b.String()
+}
 
 // entry finds the statistics entry a threshold names: Aggregated when it
 // names none; by name, and method when given, otherwise.

@@ -10,6 +10,8 @@ type Interval struct {
 	Errors     map[ErrorKey]int64
 	// ErrorsDropped counts failures whose message was not kept (cap reached).
 	ErrorsDropped int64
+	// Checks are the named checks' outcomes (nil: none evaluated).
+	Checks map[string]CheckCount
 }
 
 // Merge adds o into iv (counts, histograms, errors; Start/End widen).
@@ -46,6 +48,9 @@ func (iv *Interval) Merge(o *Interval) {
 		iv.addError(k, c)
 	}
 	iv.ErrorsDropped += o.ErrorsDropped
+	for n, c := range o.Checks {
+		iv.AddCheck(n, c)
+	}
 }
 
 // addError adds c occurrences of k, within the DefaultMaxErrors cap.
@@ -68,6 +73,9 @@ func (iv *Interval) WithoutHistograms() *Interval {
 		c := *e
 		c.Latency.Hist, c.Uncorrected.Hist = nil, nil
 		out.Entries[k] = &c
+	}
+	for n, c := range iv.Checks {
+		out.AddCheck(n, c)
 	}
 	if len(iv.Errors) > 0 {
 		out.Errors = make(map[ErrorKey]int64, len(iv.Errors))

@@ -127,11 +127,33 @@ func mergeDense(dst, src *hdr.Histogram) {
 	sparseScratch.Put(sp)
 }
 
+// Phases are the exact summaries of a set of requests' phases (k6's
+// http_req_connecting, http_req_tls_handshaking, http_req_waiting and
+// http_req_receiving). Connecting and TLSHandshaking count the requests
+// that opened a connection (a kept-alive one costs neither); Waiting (the
+// request sent to the first byte of the answer) and Receiving (that first
+// byte to the last) count every request that got an answer.
+type Phases struct {
+	Connecting     Summary `json:"connecting"`
+	TLSHandshaking Summary `json:"tls_handshaking"`
+	Waiting        Summary `json:"waiting"`
+	Receiving      Summary `json:"receiving"`
+}
+
+// Merge adds o into p.
+func (p *Phases) Merge(o *Phases) {
+	p.Connecting.Merge(o.Connecting)
+	p.TLSHandshaking.Merge(o.TLSHandshaking)
+	p.Waiting.Merge(o.Waiting)
+	p.Receiving.Merge(o.Receiving)
+}
+
 // Counts is what is known of one (method, name) over some time: its
 // latencies, corrected for coordinated omission in the open model, the
 // same requests' uncorrected latencies (open model only; empty in the
-// closed model), and its failures, body bytes (decoded, and as received),
-// and the latencies clamped to HighestMicros.
+// closed model), its failures, body bytes (decoded, and as received),
+// whole messages' bytes sent and received, the request phases, and the
+// latencies clamped to HighestMicros.
 //
 // IntervalEntry (dense histograms) is one; a run's cumulative statistics
 // keep one per key with sparse histograms. Every counter is added and
@@ -143,6 +165,9 @@ type Counts[H Hist] struct {
 	Bytes       int64 // bodies, decoded
 	WireBytes   int64 // bodies as received (compressed)
 	OutOfRange  int64
+	SentBytes   int64 // requests as written: request line, headers and body
+	RecvBytes   int64 // responses as read: status line, headers and body
+	Phases      Phases
 }
 
 // IntervalEntry is one key's data in an Interval.
@@ -165,6 +190,9 @@ func (c *Counts[H]) mergeRest(o *Counts[H]) {
 	c.Bytes += o.Bytes
 	c.WireBytes += o.WireBytes
 	c.OutOfRange += o.OutOfRange
+	c.SentBytes += o.SentBytes
+	c.RecvBytes += o.RecvBytes
+	c.Phases.Merge(&o.Phases)
 }
 
 // reset empties c, keeping its histograms' storage.
@@ -172,6 +200,7 @@ func (c *Counts[H]) reset() {
 	c.Latency.reset()
 	c.Uncorrected.reset()
 	c.Failures, c.Bytes, c.WireBytes, c.OutOfRange = 0, 0, 0, 0
+	c.SentBytes, c.RecvBytes, c.Phases = 0, 0, Phases{}
 }
 
 // sparseOf returns e with its histograms made sparse (into sp and usp,
@@ -181,6 +210,7 @@ func sparseOf(e *IntervalEntry, sp, usp *hdr.PackedHistogram) Counts[*hdr.Packed
 		Latency:     Latency[*hdr.PackedHistogram]{Summary: e.Summary},
 		Uncorrected: Latency[*hdr.PackedHistogram]{Summary: e.Uncorrected.Summary},
 		Failures:    e.Failures, Bytes: e.Bytes, WireBytes: e.WireBytes, OutOfRange: e.OutOfRange,
+		SentBytes: e.SentBytes, RecvBytes: e.RecvBytes, Phases: e.Phases,
 	}
 	sp.Reset()
 	if e.Hist != nil {

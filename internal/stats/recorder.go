@@ -26,7 +26,8 @@ type shard struct {
 	entries       map[Key]*IntervalEntry
 	errors        map[ErrorKey]int64
 	errorsDropped int64
-	free          []*IntervalEntry // reset entries, ready for reuse
+	checks        map[string]CheckCount // made by the first RecordCheck
+	free          []*IntervalEntry      // reset entries, ready for reuse
 
 	// Only Flush uses these; they are nil while a Flush has taken them.
 	spareEntries map[Key]*IntervalEntry
@@ -70,6 +71,14 @@ type Sample struct {
 	Bytes     int64         // body size, decoded (the statistics' content size, as Locust's)
 	WireBytes int64         // body size as received (less than Bytes when compressed)
 	Failure   string        // "" means success
+	// SentBytes and RecvBytes are the whole messages as written and read
+	// (head and body; redirects included); 0 when not measured.
+	SentBytes, RecvBytes int64
+	// The request's phases (see Phases). Connecting and TLSHandshaking
+	// count when Dialed (a connection was opened; TLSHandshaking only when
+	// it is TLS), Waiting and Receiving when Answered.
+	Connecting, TLSHandshaking, Waiting, Receiving time.Duration
+	Dialed, Answered                               bool
 }
 
 // Record adds one sample. Durations above HighestMicros are clamped (and
@@ -111,6 +120,22 @@ func (r *Recorder) Record(shard int, smp *Sample) {
 	if smp.Corrected {
 		rus, _ := micros(smp.Duration)
 		e.Uncorrected.Record(rus)
+	}
+	e.SentBytes += smp.SentBytes
+	e.RecvBytes += smp.RecvBytes
+	if smp.Dialed {
+		c, _ := micros(smp.Connecting)
+		e.Phases.Connecting.Record(c)
+		if smp.TLSHandshaking > 0 {
+			t, _ := micros(smp.TLSHandshaking)
+			e.Phases.TLSHandshaking.Record(t)
+		}
+	}
+	if smp.Answered {
+		w, _ := micros(smp.Waiting)
+		e.Phases.Waiting.Record(w)
+		r, _ := micros(smp.Receiving)
+		e.Phases.Receiving.Record(r)
 	}
 	if smp.Failure != "" {
 		e.Failures++
@@ -161,6 +186,10 @@ func (s *shard) drainInto(iv *Interval) {
 	}
 	s.entries, s.errors, s.errorsDropped = spareEntries, spareErrors, 0
 	s.spareEntries, s.spareErrors = nil, nil
+	for name, c := range s.checks { // a few names: copied under the lock
+		iv.AddCheck(name, c)
+	}
+	clear(s.checks)
 	s.mu.Unlock()
 
 	recycled := make([]*IntervalEntry, 0, len(entries))

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -256,6 +258,57 @@ func TestRecorder_RecordWire(t *testing.T) {
 		}
 		if tot := snap.Total; tot.AvgWireSize != 450.0/3 {
 			t.Errorf("total wire %v, want %v", tot.AvgWireSize, 450.0/3)
+		}
+	}
+}
+
+// Phases, message bytes and checks go through the one merge: recorder,
+// interval, cumulative statistics and the checkpoint state.
+func TestRecorder_PhasesAndChecks(t *testing.T) {
+	r := stats.NewRecorder(4)
+	for i := range 10 {
+		smp := &stats.Sample{Method: "GET", Name: "/a", Duration: 50 * time.Millisecond, SentBytes: 100, RecvBytes: 1000,
+			Waiting: 40 * time.Millisecond, Receiving: time.Duration(i) * time.Millisecond, Answered: true}
+		if i < 2 {
+			smp.Dialed, smp.Connecting, smp.TLSHandshaking = true, time.Millisecond, 3*time.Millisecond
+		}
+		r.Record(i, smp)
+		r.RecordCheck(i, "status 200", i != 3)
+		r.RecordCheck(i, "body_contains \"ok\"", true)
+	}
+	start := time.Unix(1000, 0)
+	iv := r.Flush(start, start.Add(time.Second))
+	s := stats.New(start)
+	s.Add(iv)
+	restored := stats.New(start)
+	b, err := s.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restored.RestoreState(b); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*stats.Stats{"live": s, "restored": restored} {
+		snap := st.Snapshot(start.Add(2 * time.Second))
+		e := snap.Entries[0]
+		if e.SentBytes != 1000 || e.RecvBytes != 10000 || snap.Total.RecvBytes != 10000 {
+			t.Errorf("%s: sent %d, received %d (total %d)", name, e.SentBytes, e.RecvBytes, snap.Total.RecvBytes)
+		}
+		want := stats.PhaseStats{
+			Connecting:     stats.PhaseStat{Count: 2, AvgMs: 1, MinMs: 1, MaxMs: 1, SumMs: 2},
+			TLSHandshaking: stats.PhaseStat{Count: 2, AvgMs: 3, MinMs: 3, MaxMs: 3, SumMs: 6},
+			Waiting:        stats.PhaseStat{Count: 10, AvgMs: 40, MinMs: 40, MaxMs: 40, SumMs: 400},
+			Receiving:      stats.PhaseStat{Count: 10, AvgMs: 4.5, MinMs: 0, MaxMs: 9, SumMs: 45},
+		}
+		if diff := cmp.Diff(want, e.Phases); diff != "" {
+			t.Errorf("%s: phases (-want +got):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(want, snap.Total.Phases); diff != "" {
+			t.Errorf("%s: total's phases (-want +got):\n%s", name, diff)
+		}
+		wantChecks := []stats.Check{{Name: "body_contains \"ok\"", CheckCount: stats.CheckCount{Passes: 10}}, {Name: "status 200", CheckCount: stats.CheckCount{Passes: 9, Fails: 1}}}
+		if diff := cmp.Diff(wantChecks, snap.Checks); diff != "" {
+			t.Errorf("%s: checks (-want +got):\n%s", name, diff)
 		}
 	}
 }

@@ -24,6 +24,7 @@ type Snapshot struct {
 	Total         Entry   // "Aggregated": Method "", Name "Aggregated"
 	Errors        []Error // sorted by occurrences, descending
 	ErrorsDropped int64
+	Checks        []Check // the named checks' outcomes, by name
 }
 
 // Entry is one row of the statistics table. Times are in milliseconds.
@@ -57,6 +58,45 @@ type Entry struct {
 	// timed from their actual send rather than their intended start (the
 	// fields above are the corrected figures). Nil in the closed model.
 	Uncorrected *Uncorrected
+	// SentBytes and RecvBytes are the whole messages' bytes (head and
+	// body), cumulative; 0 for requests whose client does not count them.
+	SentBytes, RecvBytes int64
+	// Phases are the request phases, cumulative (see stats.Phases).
+	Phases PhaseStats
+}
+
+// PhaseStats are the request phases of an Entry, as k6 names them.
+type PhaseStats struct {
+	Connecting, TLSHandshaking, Waiting, Receiving PhaseStat
+}
+
+// All returns the phases with their k6 names (without "http_req_"), in
+// the order of a request.
+func (p *PhaseStats) All() [4]NamedPhase {
+	return [4]NamedPhase{{"connecting", p.Connecting}, {"tls_handshaking", p.TLSHandshaking},
+		{"waiting", p.Waiting}, {"receiving", p.Receiving}}
+}
+
+// NamedPhase is a PhaseStat with its name.
+type NamedPhase struct {
+	Name string
+	PhaseStat
+}
+
+// PhaseStat is one phase over a set of requests, in ms: Count is how many
+// requests it timed (connecting: the connections opened).
+type PhaseStat struct {
+	Count               int64
+	AvgMs, MinMs, MaxMs float64
+	SumMs               float64
+}
+
+func phaseStat(s Summary) PhaseStat {
+	if s.Count == 0 {
+		return PhaseStat{}
+	}
+	return PhaseStat{Count: s.Count, AvgMs: float64(s.SumMicros) / float64(s.Count) / 1000,
+		MinMs: ms(s.MinMicros), MaxMs: ms(s.MaxMicros), SumMs: ms(s.SumMicros)}
 }
 
 // Uncorrected are latencies timed from the actual send, in ms.
@@ -132,6 +172,7 @@ func (s *Stats) Snapshot(now time.Time) *Snapshot {
 		Start:         s.start,
 		Entries:       make([]Entry, len(keys)),
 		ErrorsDropped: s.errorsDropped,
+		Checks:        checksSorted(s.checks),
 	}
 	for i, k := range keys {
 		snap.Entries[i] = b.entry(k.Method, k.Name, s.entries[k], &k)
@@ -175,6 +216,10 @@ func (b *snapBuilder) entry(method, name string, c *cumEntry, k *Key) Entry {
 		OutOfRange:   c.OutOfRange,
 		FirstRequest: c.first,
 		LastRequest:  c.last,
+		SentBytes:    c.SentBytes,
+		RecvBytes:    c.RecvBytes,
+		Phases: PhaseStats{Connecting: phaseStat(c.Phases.Connecting), TLSHandshaking: phaseStat(c.Phases.TLSHandshaking),
+			Waiting: phaseStat(c.Phases.Waiting), Receiving: phaseStat(c.Phases.Receiving)},
 	}
 	if c.Count > 0 {
 		n := float64(c.Count)

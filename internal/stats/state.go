@@ -25,6 +25,7 @@ type State struct {
 	Total         StateEntry   `json:"total"`
 	Errors        []Error      `json:"errors,omitempty"`
 	ErrorsDropped int64        `json:"errors_dropped,omitempty"`
+	Checks        []Check      `json:"checks,omitempty"`
 	// Minute is the per-minute histograms of the minute in progress (with
 	// KeepMinutes): a restored Stats goes on filling it, so the minute's
 	// histograms lose nothing of what was counted before the restart.
@@ -57,6 +58,9 @@ type StateEntry struct {
 	Bytes      int64     `json:"bytes"`
 	WireBytes  int64     `json:"wire_bytes,omitempty"`
 	OutOfRange int64     `json:"out_of_range,omitempty"`
+	SentBytes  int64     `json:"sent_bytes,omitempty"`
+	RecvBytes  int64     `json:"recv_bytes,omitempty"`
+	Phases     *Phases   `json:"phases,omitempty"`
 	First      time.Time `json:"first"`
 	Last       time.Time `json:"last"`
 	Hist       []byte    `json:"hist"`
@@ -72,13 +76,18 @@ type StateEntry struct {
 // progress (see State). Completed minutes not yet taken (TakeMinutes) are
 // not part of it: take them first, and store them with the state.
 func (s *Stats) MarshalState() ([]byte, error) {
-	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries))}
+	st := State{Start: s.start, ErrorsDropped: s.errorsDropped, Entries: make([]StateEntry, 0, len(s.entries)), Checks: checksSorted(s.checks)}
 	enc := func(k Key, c *cumEntry) StateEntry {
 		u := &c.Uncorrected
 		e := StateEntry{
 			Method: k.Method, Name: k.Name, Count: c.Count, Failures: c.Failures, SumUs: c.SumMicros,
 			MinUs: c.MinMicros, MaxUs: c.MaxMicros, Bytes: c.Bytes, WireBytes: c.WireBytes, OutOfRange: c.OutOfRange, First: c.first, Last: c.last,
 			UncCount: u.Count, UncSumUs: u.SumMicros, UncMinUs: u.MinMicros, UncMaxUs: u.MaxMicros,
+		}
+		e.SentBytes, e.RecvBytes = c.SentBytes, c.RecvBytes
+		if c.Phases != (Phases{}) {
+			ph := c.Phases
+			e.Phases = &ph
 		}
 		e.Hist = encodeHist(c.hist())
 		if u.Count > 0 {
@@ -117,6 +126,10 @@ func (s *Stats) RestoreState(b []byte) error {
 		c.Summary = Summary{Count: e.Count, SumMicros: e.SumUs, MinMicros: e.MinUs, MaxMicros: e.MaxUs}
 		c.Uncorrected.Summary = Summary{Count: e.UncCount, SumMicros: e.UncSumUs, MinMicros: e.UncMinUs, MaxMicros: e.UncMaxUs}
 		c.Failures, c.Bytes, c.WireBytes, c.OutOfRange = e.Failures, e.Bytes, e.WireBytes, e.OutOfRange
+		c.SentBytes, c.RecvBytes = e.SentBytes, e.RecvBytes
+		if e.Phases != nil {
+			c.Phases = *e.Phases
+		}
 		var err error
 		if c.Hist, err = decodeHist(e.Hist); err != nil {
 			return nil, fmt.Errorf("statistics state: %q: %w", e.Name, err)
@@ -161,6 +174,9 @@ func (s *Stats) RestoreState(b []byte) error {
 		s.errors[ErrorKey{Method: e.Method, Name: e.Name, Message: e.Message}] = e.Occurrences
 	}
 	s.errorsDropped = st.ErrorsDropped
+	for _, c := range st.Checks {
+		addCheck(s.checks, c.Name, c.CheckCount)
+	}
 	return nil
 }
 

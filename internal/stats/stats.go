@@ -28,6 +28,7 @@ type Stats struct {
 	total         cumEntry
 	errors        map[ErrorKey]int64
 	errorsDropped int64
+	checks        map[string]CheckCount
 	slots         [numSlots]slot
 
 	min       *minutes             // per-minute histograms, when kept (KeepMinutes)
@@ -73,6 +74,7 @@ func (s *Stats) Reset(now time.Time) {
 	s.total = cumEntry{}
 	s.errors = make(map[ErrorKey]int64)
 	s.errorsDropped = 0
+	s.checks = make(map[string]CheckCount)
 	s.slots = [numSlots]slot{}
 }
 
@@ -121,6 +123,9 @@ func (s *Stats) Add(iv *Interval) {
 		s.errorsDropped += addError(s.errors, k, c)
 	}
 	s.errorsDropped += iv.ErrorsDropped
+	for n, c := range iv.Checks {
+		addCheck(s.checks, n, c)
+	}
 }
 
 // slotFor returns the ring slot for the second of end, recycling it if it

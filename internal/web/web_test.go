@@ -756,7 +756,7 @@ func TestServer_CSVHeaders(t *testing.T) {
 	rc.exceptions = []stats.Exception{{Count: 2, Message: "boom", Traceback: "line 1\nline 2", Nodes: "local"}}
 	ts := newTestServer(t, rc, Options{})
 	for path, want := range map[string]string{
-		"/stats/requests/csv": "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%",
+		"/stats/requests/csv": "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Bytes Sent,Bytes Received,Connecting Avg,Connecting Max,TLS Handshaking Avg,TLS Handshaking Max,Waiting Avg,Waiting Max,Receiving Avg,Receiving Max",
 		"/stats/failures/csv": "Method,Name,Error,Occurrences",
 		"/exceptions/csv":     "Count,Message,Traceback,Nodes",
 	} {

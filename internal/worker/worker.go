@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/horde-load/horde"
@@ -97,7 +98,10 @@ type Worker struct {
 	statusKick   chan struct{} // send a heartbeat now (a ramp finished)
 	intervalKick chan struct{} // the report interval changed
 
-	reportMu  sync.Mutex // serialises flushes
+	reportMu sync.Mutex // serialises flushes
+	// leaving is set when Run shuts down cleanly: the session's sender
+	// says goodbye before it closes the connection.
+	leaving   atomic.Bool
 	lastFlush time.Time
 
 	mu             sync.Mutex
@@ -245,6 +249,7 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 	// holding it is written: within its --runs-interval, 2 s by default).
 	<-ctrlDone
 	w.awaitAcks(finalAckWait)
+	w.leaving.Store(true)
 	cancelSessions()
 	if !sessionsEnded {
 		select {
@@ -540,6 +545,10 @@ func (w *Worker) send(ctx context.Context, conn cluster.WorkerConn) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if w.leaving.Load() {
+				// Best effort: a master that misses it marks the worker lost.
+				_ = conn.Send(&cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: "shutting down"}})
+			}
 			return nil
 		case <-w.sendKick:
 			if err := w.sendReports(conn); err != nil {
@@ -735,7 +744,7 @@ func (w *Worker) flush(r *run, final bool) {
 	if r.shared != nil {
 		used = r.shared.usedLocked()
 	}
-	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 && len(used) == 0 {
+	if !final && len(iv.Entries) == 0 && len(iv.Errors) == 0 && len(iv.Checks) == 0 && iv.ErrorsDropped == 0 && len(exc) == 0 && len(used) == 0 {
 		return
 	}
 	w.mu.Lock()

@@ -34,6 +34,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Heartbeat
 	//	*WorkerMessage_LeaseRequest
 	//	*WorkerMessage_LeaseReturn
+	//	*WorkerMessage_Goodbye
 	Body          isWorkerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -121,6 +122,15 @@ func (x *WorkerMessage) GetLeaseReturn() *LeaseReturn {
 	return nil
 }
 
+func (x *WorkerMessage) GetGoodbye() *Goodbye {
+	if x != nil {
+		if x, ok := x.Body.(*WorkerMessage_Goodbye); ok {
+			return x.Goodbye
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Body interface {
 	isWorkerMessage_Body()
 }
@@ -145,6 +155,10 @@ type WorkerMessage_LeaseReturn struct {
 	LeaseReturn *LeaseReturn `protobuf:"bytes,5,opt,name=lease_return,json=leaseReturn,proto3,oneof"`
 }
 
+type WorkerMessage_Goodbye struct {
+	Goodbye *Goodbye `protobuf:"bytes,6,opt,name=goodbye,proto3,oneof"`
+}
+
 func (*WorkerMessage_Join) isWorkerMessage_Body() {}
 
 func (*WorkerMessage_Report) isWorkerMessage_Body() {}
@@ -154,6 +168,8 @@ func (*WorkerMessage_Heartbeat) isWorkerMessage_Body() {}
 func (*WorkerMessage_LeaseRequest) isWorkerMessage_Body() {}
 
 func (*WorkerMessage_LeaseReturn) isWorkerMessage_Body() {}
+
+func (*WorkerMessage_Goodbye) isWorkerMessage_Body() {}
 
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1357,6 +1373,53 @@ func (x *Heartbeat) GetStatus() *Status {
 	return nil
 }
 
+// Goodbye is a worker's last message when it shuts down cleanly (its
+// users stopped and its final report sent): the master says "worker left"
+// rather than "worker lost", and gives its users to the others at once.
+type Goodbye struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"` // e.g. "interrupted", "run ended"
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Goodbye) Reset() {
+	*x = Goodbye{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Goodbye) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Goodbye) ProtoMessage() {}
+
+func (x *Goodbye) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
+func (*Goodbye) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Goodbye) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Report is what a worker recorded since its previous report: a delta.
 type Report struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -1375,7 +1438,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1450,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[14]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1463,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{14}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Report) GetSeq() uint64 {
@@ -1462,7 +1525,7 @@ type FeederUse struct {
 
 func (x *FeederUse) Reset() {
 	*x = FeederUse{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1537,7 @@ func (x *FeederUse) String() string {
 func (*FeederUse) ProtoMessage() {}
 
 func (x *FeederUse) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[15]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1550,7 @@ func (x *FeederUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeederUse.ProtoReflect.Descriptor instead.
 func (*FeederUse) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{15}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FeederUse) GetFeeder() string {
@@ -1522,7 +1585,7 @@ type LeaseRequest struct {
 
 func (x *LeaseRequest) Reset() {
 	*x = LeaseRequest{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1597,7 @@ func (x *LeaseRequest) String() string {
 func (*LeaseRequest) ProtoMessage() {}
 
 func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[16]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1610,7 @@ func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
 func (*LeaseRequest) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{16}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LeaseRequest) GetRunId() string {
@@ -1612,7 +1675,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1687,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[17]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1700,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{17}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Lease) GetRunId() string {
@@ -1708,7 +1771,7 @@ type Recall struct {
 
 func (x *Recall) Reset() {
 	*x = Recall{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1783,7 @@ func (x *Recall) String() string {
 func (*Recall) ProtoMessage() {}
 
 func (x *Recall) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[18]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +1796,7 @@ func (x *Recall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recall.ProtoReflect.Descriptor instead.
 func (*Recall) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{18}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Recall) GetRunId() string {
@@ -1768,7 +1831,7 @@ type LeaseReturn struct {
 
 func (x *LeaseReturn) Reset() {
 	*x = LeaseReturn{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1843,7 @@ func (x *LeaseReturn) String() string {
 func (*LeaseReturn) ProtoMessage() {}
 
 func (x *LeaseReturn) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[19]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1856,7 @@ func (x *LeaseReturn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseReturn.ProtoReflect.Descriptor instead.
 func (*LeaseReturn) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{19}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LeaseReturn) GetRunId() string {
@@ -1841,7 +1904,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1916,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[20]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1929,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{20}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1885,7 +1948,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +1960,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[21]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +1973,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{21}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Quit) GetReason() string {
@@ -1925,13 +1988,14 @@ type Interval struct {
 	Entries       []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
 	Errors        []*ErrorCount          `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
 	ErrorsDropped int64                  `protobuf:"varint,3,opt,name=errors_dropped,json=errorsDropped,proto3" json:"errors_dropped,omitempty"`
+	Checks        []*CheckCount          `protobuf:"bytes,4,rep,name=checks,proto3" json:"checks,omitempty"` // the named checks' outcomes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2007,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[22]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2020,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{22}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Interval) GetEntries() []*Entry {
@@ -1976,6 +2040,143 @@ func (x *Interval) GetErrors() []*ErrorCount {
 func (x *Interval) GetErrorsDropped() int64 {
 	if x != nil {
 		return x.ErrorsDropped
+	}
+	return 0
+}
+
+func (x *Interval) GetChecks() []*CheckCount {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// CheckCount is how often one named check held and failed.
+type CheckCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Passes        int64                  `protobuf:"varint,2,opt,name=passes,proto3" json:"passes,omitempty"`
+	Fails         int64                  `protobuf:"varint,3,opt,name=fails,proto3" json:"fails,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckCount) Reset() {
+	*x = CheckCount{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckCount) ProtoMessage() {}
+
+func (x *CheckCount) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckCount.ProtoReflect.Descriptor instead.
+func (*CheckCount) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CheckCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CheckCount) GetPasses() int64 {
+	if x != nil {
+		return x.Passes
+	}
+	return 0
+}
+
+func (x *CheckCount) GetFails() int64 {
+	if x != nil {
+		return x.Fails
+	}
+	return 0
+}
+
+// Phase is the exact summary of one request phase's durations.
+type Phase struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int64                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	SumMicros     int64                  `protobuf:"varint,2,opt,name=sum_micros,json=sumMicros,proto3" json:"sum_micros,omitempty"`
+	MinMicros     int64                  `protobuf:"varint,3,opt,name=min_micros,json=minMicros,proto3" json:"min_micros,omitempty"`
+	MaxMicros     int64                  `protobuf:"varint,4,opt,name=max_micros,json=maxMicros,proto3" json:"max_micros,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Phase) Reset() {
+	*x = Phase{}
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Phase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Phase) ProtoMessage() {}
+
+func (x *Phase) ProtoReflect() protoreflect.Message {
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Phase.ProtoReflect.Descriptor instead.
+func (*Phase) Descriptor() ([]byte, []int) {
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Phase) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Phase) GetSumMicros() int64 {
+	if x != nil {
+		return x.SumMicros
+	}
+	return 0
+}
+
+func (x *Phase) GetMinMicros() int64 {
+	if x != nil {
+		return x.MinMicros
+	}
+	return 0
+}
+
+func (x *Phase) GetMaxMicros() int64 {
+	if x != nil {
+		return x.MaxMicros
 	}
 	return 0
 }
@@ -2010,13 +2211,22 @@ type Entry struct {
 	UncorrectedBucketValues []uint64 `protobuf:"varint,17,rep,packed,name=uncorrected_bucket_values,json=uncorrectedBucketValues,proto3" json:"uncorrected_bucket_values,omitempty"`
 	UncorrectedBucketCounts []uint64 `protobuf:"varint,18,rep,packed,name=uncorrected_bucket_counts,json=uncorrectedBucketCounts,proto3" json:"uncorrected_bucket_counts,omitempty"`
 	WireBytes               int64    `protobuf:"varint,19,opt,name=wire_bytes,json=wireBytes,proto3" json:"wire_bytes,omitempty"` // bodies as received; bytes = 8 counts them decoded
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	SentBytes               int64    `protobuf:"varint,20,opt,name=sent_bytes,json=sentBytes,proto3" json:"sent_bytes,omitempty"` // whole requests (head and body) as written
+	RecvBytes               int64    `protobuf:"varint,21,opt,name=recv_bytes,json=recvBytes,proto3" json:"recv_bytes,omitempty"` // whole responses (head and body) as read
+	// The request phases (k6's http_req_connecting, _tls_handshaking,
+	// _waiting, _receiving): connecting and tls_handshaking count the
+	// connections made, waiting and receiving every response.
+	Connecting     *Phase `protobuf:"bytes,22,opt,name=connecting,proto3" json:"connecting,omitempty"`
+	TlsHandshaking *Phase `protobuf:"bytes,23,opt,name=tls_handshaking,json=tlsHandshaking,proto3" json:"tls_handshaking,omitempty"`
+	Waiting        *Phase `protobuf:"bytes,24,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	Receiving      *Phase `protobuf:"bytes,25,opt,name=receiving,proto3" json:"receiving,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2238,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[23]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2251,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{23}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Entry) GetMethod() string {
@@ -2177,6 +2387,48 @@ func (x *Entry) GetWireBytes() int64 {
 	return 0
 }
 
+func (x *Entry) GetSentBytes() int64 {
+	if x != nil {
+		return x.SentBytes
+	}
+	return 0
+}
+
+func (x *Entry) GetRecvBytes() int64 {
+	if x != nil {
+		return x.RecvBytes
+	}
+	return 0
+}
+
+func (x *Entry) GetConnecting() *Phase {
+	if x != nil {
+		return x.Connecting
+	}
+	return nil
+}
+
+func (x *Entry) GetTlsHandshaking() *Phase {
+	if x != nil {
+		return x.TlsHandshaking
+	}
+	return nil
+}
+
+func (x *Entry) GetWaiting() *Phase {
+	if x != nil {
+		return x.Waiting
+	}
+	return nil
+}
+
+func (x *Entry) GetReceiving() *Phase {
+	if x != nil {
+		return x.Receiving
+	}
+	return nil
+}
+
 type ErrorCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
@@ -2189,7 +2441,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2201,7 +2453,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[24]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2214,7 +2466,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{24}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -2256,7 +2508,7 @@ type Exception struct {
 
 func (x *Exception) Reset() {
 	*x = Exception{}
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2520,7 @@ func (x *Exception) String() string {
 func (*Exception) ProtoMessage() {}
 
 func (x *Exception) ProtoReflect() protoreflect.Message {
-	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[25]
+	mi := &file_horde_cluster_v1_cluster_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2533,7 @@ func (x *Exception) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exception.ProtoReflect.Descriptor instead.
 func (*Exception) Descriptor() ([]byte, []int) {
-	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{25}
+	return file_horde_cluster_v1_cluster_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Exception) GetMessage() string {
@@ -2309,13 +2561,14 @@ var File_horde_cluster_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehorde/cluster/v1/cluster.proto\x12\x10horde.cluster.v1\"\xc1\x02\n" +
+	"\x1ehorde/cluster/v1/cluster.proto\x12\x10horde.cluster.v1\"\xf8\x02\n" +
 	"\rWorkerMessage\x12,\n" +
 	"\x04join\x18\x01 \x01(\v2\x16.horde.cluster.v1.JoinH\x00R\x04join\x122\n" +
 	"\x06report\x18\x02 \x01(\v2\x18.horde.cluster.v1.ReportH\x00R\x06report\x12;\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x1b.horde.cluster.v1.HeartbeatH\x00R\theartbeat\x12E\n" +
 	"\rlease_request\x18\x04 \x01(\v2\x1e.horde.cluster.v1.LeaseRequestH\x00R\fleaseRequest\x12B\n" +
-	"\flease_return\x18\x05 \x01(\v2\x1d.horde.cluster.v1.LeaseReturnH\x00R\vleaseReturnB\x06\n" +
+	"\flease_return\x18\x05 \x01(\v2\x1d.horde.cluster.v1.LeaseReturnH\x00R\vleaseReturn\x125\n" +
+	"\agoodbye\x18\x06 \x01(\v2\x19.horde.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
 	"\x04body\"\xc0\x03\n" +
 	"\rMasterMessage\x125\n" +
 	"\awelcome\x18\x01 \x01(\v2\x19.horde.cluster.v1.WelcomeH\x00R\awelcome\x125\n" +
@@ -2437,7 +2690,9 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\n" +
 	"users_done\x18\f \x01(\x03R\tusersDone\"=\n" +
 	"\tHeartbeat\x120\n" +
-	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"\x9f\x02\n" +
+	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"!\n" +
+	"\aGoodbye\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x9f\x02\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x126\n" +
@@ -2479,11 +2734,25 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x9a\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xd0\x01\n" +
 	"\bInterval\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.horde.cluster.v1.EntryR\aentries\x124\n" +
 	"\x06errors\x18\x02 \x03(\v2\x1c.horde.cluster.v1.ErrorCountR\x06errors\x12%\n" +
-	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\"\xc8\x05\n" +
+	"\x0eerrors_dropped\x18\x03 \x01(\x03R\rerrorsDropped\x124\n" +
+	"\x06checks\x18\x04 \x03(\v2\x1c.horde.cluster.v1.CheckCountR\x06checks\"N\n" +
+	"\n" +
+	"CheckCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06passes\x18\x02 \x01(\x03R\x06passes\x12\x14\n" +
+	"\x05fails\x18\x03 \x01(\x03R\x05fails\"z\n" +
+	"\x05Phase\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x1d\n" +
+	"\n" +
+	"sum_micros\x18\x02 \x01(\x03R\tsumMicros\x12\x1d\n" +
+	"\n" +
+	"min_micros\x18\x03 \x01(\x03R\tminMicros\x12\x1d\n" +
+	"\n" +
+	"max_micros\x18\x04 \x01(\x03R\tmaxMicros\"\xeb\a\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -2509,7 +2778,17 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x19uncorrected_bucket_values\x18\x11 \x03(\x04R\x17uncorrectedBucketValues\x12:\n" +
 	"\x19uncorrected_bucket_counts\x18\x12 \x03(\x04R\x17uncorrectedBucketCounts\x12\x1d\n" +
 	"\n" +
-	"wire_bytes\x18\x13 \x01(\x03R\twireBytes\"h\n" +
+	"wire_bytes\x18\x13 \x01(\x03R\twireBytes\x12\x1d\n" +
+	"\n" +
+	"sent_bytes\x18\x14 \x01(\x03R\tsentBytes\x12\x1d\n" +
+	"\n" +
+	"recv_bytes\x18\x15 \x01(\x03R\trecvBytes\x127\n" +
+	"\n" +
+	"connecting\x18\x16 \x01(\v2\x17.horde.cluster.v1.PhaseR\n" +
+	"connecting\x12@\n" +
+	"\x0ftls_handshaking\x18\x17 \x01(\v2\x17.horde.cluster.v1.PhaseR\x0etlsHandshaking\x121\n" +
+	"\awaiting\x18\x18 \x01(\v2\x17.horde.cluster.v1.PhaseR\awaiting\x125\n" +
+	"\treceiving\x18\x19 \x01(\v2\x17.horde.cluster.v1.PhaseR\treceiving\"h\n" +
 	"\n" +
 	"ErrorCount\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
@@ -2535,7 +2814,7 @@ func file_horde_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_horde_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_horde_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil), // 0: horde.cluster.v1.WorkerMessage
 	(*MasterMessage)(nil), // 1: horde.cluster.v1.MasterMessage
@@ -2551,57 +2830,66 @@ var file_horde_cluster_v1_cluster_proto_goTypes = []any{
 	(*Spike)(nil),         // 11: horde.cluster.v1.Spike
 	(*Status)(nil),        // 12: horde.cluster.v1.Status
 	(*Heartbeat)(nil),     // 13: horde.cluster.v1.Heartbeat
-	(*Report)(nil),        // 14: horde.cluster.v1.Report
-	(*FeederUse)(nil),     // 15: horde.cluster.v1.FeederUse
-	(*LeaseRequest)(nil),  // 16: horde.cluster.v1.LeaseRequest
-	(*Lease)(nil),         // 17: horde.cluster.v1.Lease
-	(*Recall)(nil),        // 18: horde.cluster.v1.Recall
-	(*LeaseReturn)(nil),   // 19: horde.cluster.v1.LeaseReturn
-	(*Ack)(nil),           // 20: horde.cluster.v1.Ack
-	(*Quit)(nil),          // 21: horde.cluster.v1.Quit
-	(*Interval)(nil),      // 22: horde.cluster.v1.Interval
-	(*Entry)(nil),         // 23: horde.cluster.v1.Entry
-	(*ErrorCount)(nil),    // 24: horde.cluster.v1.ErrorCount
-	(*Exception)(nil),     // 25: horde.cluster.v1.Exception
-	nil,                   // 26: horde.cluster.v1.Scenario.FilesEntry
-	nil,                   // 27: horde.cluster.v1.Assignment.VarsEntry
+	(*Goodbye)(nil),       // 14: horde.cluster.v1.Goodbye
+	(*Report)(nil),        // 15: horde.cluster.v1.Report
+	(*FeederUse)(nil),     // 16: horde.cluster.v1.FeederUse
+	(*LeaseRequest)(nil),  // 17: horde.cluster.v1.LeaseRequest
+	(*Lease)(nil),         // 18: horde.cluster.v1.Lease
+	(*Recall)(nil),        // 19: horde.cluster.v1.Recall
+	(*LeaseReturn)(nil),   // 20: horde.cluster.v1.LeaseReturn
+	(*Ack)(nil),           // 21: horde.cluster.v1.Ack
+	(*Quit)(nil),          // 22: horde.cluster.v1.Quit
+	(*Interval)(nil),      // 23: horde.cluster.v1.Interval
+	(*CheckCount)(nil),    // 24: horde.cluster.v1.CheckCount
+	(*Phase)(nil),         // 25: horde.cluster.v1.Phase
+	(*Entry)(nil),         // 26: horde.cluster.v1.Entry
+	(*ErrorCount)(nil),    // 27: horde.cluster.v1.ErrorCount
+	(*Exception)(nil),     // 28: horde.cluster.v1.Exception
+	nil,                   // 29: horde.cluster.v1.Scenario.FilesEntry
+	nil,                   // 30: horde.cluster.v1.Assignment.VarsEntry
 }
 var file_horde_cluster_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: horde.cluster.v1.WorkerMessage.join:type_name -> horde.cluster.v1.Join
-	14, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
+	15, // 1: horde.cluster.v1.WorkerMessage.report:type_name -> horde.cluster.v1.Report
 	13, // 2: horde.cluster.v1.WorkerMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	16, // 3: horde.cluster.v1.WorkerMessage.lease_request:type_name -> horde.cluster.v1.LeaseRequest
-	19, // 4: horde.cluster.v1.WorkerMessage.lease_return:type_name -> horde.cluster.v1.LeaseReturn
-	3,  // 5: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
-	6,  // 6: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
-	7,  // 7: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
-	20, // 8: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
-	13, // 9: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
-	21, // 10: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
-	17, // 11: horde.cluster.v1.MasterMessage.lease:type_name -> horde.cluster.v1.Lease
-	18, // 12: horde.cluster.v1.MasterMessage.recall:type_name -> horde.cluster.v1.Recall
-	4,  // 13: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
-	26, // 14: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
-	5,  // 15: horde.cluster.v1.Scenario.target_tls:type_name -> horde.cluster.v1.TargetTLS
-	8,  // 16: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
-	27, // 17: horde.cluster.v1.Assignment.vars:type_name -> horde.cluster.v1.Assignment.VarsEntry
-	9,  // 18: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
-	10, // 19: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
-	11, // 20: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
-	12, // 21: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
-	22, // 22: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
-	25, // 23: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
-	12, // 24: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
-	15, // 25: horde.cluster.v1.Report.used:type_name -> horde.cluster.v1.FeederUse
-	23, // 26: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
-	24, // 27: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
-	0,  // 28: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
-	1,  // 29: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	17, // 3: horde.cluster.v1.WorkerMessage.lease_request:type_name -> horde.cluster.v1.LeaseRequest
+	20, // 4: horde.cluster.v1.WorkerMessage.lease_return:type_name -> horde.cluster.v1.LeaseReturn
+	14, // 5: horde.cluster.v1.WorkerMessage.goodbye:type_name -> horde.cluster.v1.Goodbye
+	3,  // 6: horde.cluster.v1.MasterMessage.welcome:type_name -> horde.cluster.v1.Welcome
+	6,  // 7: horde.cluster.v1.MasterMessage.refusal:type_name -> horde.cluster.v1.Refusal
+	7,  // 8: horde.cluster.v1.MasterMessage.assignment:type_name -> horde.cluster.v1.Assignment
+	21, // 9: horde.cluster.v1.MasterMessage.ack:type_name -> horde.cluster.v1.Ack
+	13, // 10: horde.cluster.v1.MasterMessage.heartbeat:type_name -> horde.cluster.v1.Heartbeat
+	22, // 11: horde.cluster.v1.MasterMessage.quit:type_name -> horde.cluster.v1.Quit
+	18, // 12: horde.cluster.v1.MasterMessage.lease:type_name -> horde.cluster.v1.Lease
+	19, // 13: horde.cluster.v1.MasterMessage.recall:type_name -> horde.cluster.v1.Recall
+	4,  // 14: horde.cluster.v1.Welcome.scenario:type_name -> horde.cluster.v1.Scenario
+	29, // 15: horde.cluster.v1.Scenario.files:type_name -> horde.cluster.v1.Scenario.FilesEntry
+	5,  // 16: horde.cluster.v1.Scenario.target_tls:type_name -> horde.cluster.v1.TargetTLS
+	8,  // 17: horde.cluster.v1.Assignment.open_shape:type_name -> horde.cluster.v1.Shape
+	30, // 18: horde.cluster.v1.Assignment.vars:type_name -> horde.cluster.v1.Assignment.VarsEntry
+	9,  // 19: horde.cluster.v1.Shape.stages:type_name -> horde.cluster.v1.Stage
+	10, // 20: horde.cluster.v1.Shape.cycle:type_name -> horde.cluster.v1.Cycle
+	11, // 21: horde.cluster.v1.Shape.spike:type_name -> horde.cluster.v1.Spike
+	12, // 22: horde.cluster.v1.Heartbeat.status:type_name -> horde.cluster.v1.Status
+	23, // 23: horde.cluster.v1.Report.interval:type_name -> horde.cluster.v1.Interval
+	28, // 24: horde.cluster.v1.Report.exceptions:type_name -> horde.cluster.v1.Exception
+	12, // 25: horde.cluster.v1.Report.status:type_name -> horde.cluster.v1.Status
+	16, // 26: horde.cluster.v1.Report.used:type_name -> horde.cluster.v1.FeederUse
+	26, // 27: horde.cluster.v1.Interval.entries:type_name -> horde.cluster.v1.Entry
+	27, // 28: horde.cluster.v1.Interval.errors:type_name -> horde.cluster.v1.ErrorCount
+	24, // 29: horde.cluster.v1.Interval.checks:type_name -> horde.cluster.v1.CheckCount
+	25, // 30: horde.cluster.v1.Entry.connecting:type_name -> horde.cluster.v1.Phase
+	25, // 31: horde.cluster.v1.Entry.tls_handshaking:type_name -> horde.cluster.v1.Phase
+	25, // 32: horde.cluster.v1.Entry.waiting:type_name -> horde.cluster.v1.Phase
+	25, // 33: horde.cluster.v1.Entry.receiving:type_name -> horde.cluster.v1.Phase
+	0,  // 34: horde.cluster.v1.Cluster.Connect:input_type -> horde.cluster.v1.WorkerMessage
+	1,  // 35: horde.cluster.v1.Cluster.Connect:output_type -> horde.cluster.v1.MasterMessage
+	35, // [35:36] is the sub-list for method output_type
+	34, // [34:35] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_horde_cluster_v1_cluster_proto_init() }
@@ -2615,6 +2903,7 @@ func file_horde_cluster_v1_cluster_proto_init() {
 		(*WorkerMessage_Heartbeat)(nil),
 		(*WorkerMessage_LeaseRequest)(nil),
 		(*WorkerMessage_LeaseReturn)(nil),
+		(*WorkerMessage_Goodbye)(nil),
 	}
 	file_horde_cluster_v1_cluster_proto_msgTypes[1].OneofWrappers = []any{
 		(*MasterMessage_Welcome)(nil),
@@ -2632,7 +2921,7 @@ func file_horde_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_horde_cluster_v1_cluster_proto_rawDesc), len(file_horde_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -57,6 +57,8 @@ func WorkerToPB(m *cluster.WorkerMessage) (*pb.WorkerMessage, error) {
 		return leaseRequestToPB(m.Lease), nil
 	case m.Return != nil:
 		return leaseReturnToPB(m.Return), nil
+	case m.Goodbye != nil:
+		return &pb.WorkerMessage{Body: &pb.WorkerMessage_Goodbye{Goodbye: &pb.Goodbye{Reason: m.Goodbye.Reason}}}, nil
 	}
 	return nil, fmt.Errorf("empty worker message")
 }
@@ -81,6 +83,8 @@ func WorkerFromPB(m *pb.WorkerMessage) (*cluster.WorkerMessage, error) {
 		return leaseRequestFromPB(b.LeaseRequest), nil
 	case *pb.WorkerMessage_LeaseReturn:
 		return leaseReturnFromPB(b.LeaseReturn), nil
+	case *pb.WorkerMessage_Goodbye:
+		return &cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: b.Goodbye.GetReason()}}, nil
 	}
 	return nil, fmt.Errorf("unknown worker message %T", m.Body)
 }
@@ -266,6 +270,9 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 		pe := &pb.Entry{
 			Method: k.Method, Name: k.Name, Count: e.Count, Failures: e.Failures, SumMicros: e.SumMicros,
 			MinMicros: e.MinMicros, MaxMicros: e.MaxMicros, Bytes: e.Bytes, WireBytes: e.WireBytes, OutOfRange: e.OutOfRange,
+			SentBytes: e.SentBytes, RecvBytes: e.RecvBytes,
+			Connecting: phaseToPB(e.Phases.Connecting), TlsHandshaking: phaseToPB(e.Phases.TLSHandshaking),
+			Waiting: phaseToPB(e.Phases.Waiting), Receiving: phaseToPB(e.Phases.Receiving),
 		}
 		if sp == nil {
 			sp = hdr.NewPacked(stats.LowestMicros, stats.HighestMicros, stats.SignificantFigures)
@@ -283,7 +290,25 @@ func IntervalToPB(iv *stats.Interval) (*pb.Interval, error) {
 	for k, c := range iv.Errors {
 		out.Errors = append(out.Errors, &pb.ErrorCount{Method: k.Method, Name: k.Name, Message: k.Message, Count: c})
 	}
+	for n, c := range iv.Checks {
+		out.Checks = append(out.Checks, &pb.CheckCount{Name: n, Passes: c.Passes, Fails: c.Fails})
+	}
 	return out, nil
+}
+
+// phaseToPB encodes a phase's summary; nil when it counted nothing.
+func phaseToPB(s stats.Summary) *pb.Phase {
+	if s.Count == 0 {
+		return nil
+	}
+	return &pb.Phase{Count: s.Count, SumMicros: s.SumMicros, MinMicros: s.MinMicros, MaxMicros: s.MaxMicros}
+}
+
+func phaseFromPB(p *pb.Phase) stats.Summary {
+	if p.GetCount() <= 0 {
+		return stats.Summary{}
+	}
+	return stats.Summary{Count: p.Count, SumMicros: p.SumMicros, MinMicros: p.MinMicros, MaxMicros: p.MaxMicros}
 }
 
 // bucketsToPB encodes h's populated buckets as value deltas and counts,
@@ -351,7 +376,11 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 		if tmp.Entries[k] != nil {
 			return fmt.Errorf("%s %s: repeated entry", pe.Method, pe.Name)
 		}
-		e := &stats.IntervalEntry{Failures: pe.Failures, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange}
+		e := &stats.IntervalEntry{Failures: pe.Failures, Bytes: pe.Bytes, WireBytes: pe.WireBytes, OutOfRange: pe.OutOfRange,
+			SentBytes: pe.SentBytes, RecvBytes: pe.RecvBytes, Phases: stats.Phases{
+				Connecting: phaseFromPB(pe.Connecting), TLSHandshaking: phaseFromPB(pe.TlsHandshaking),
+				Waiting: phaseFromPB(pe.Waiting), Receiving: phaseFromPB(pe.Receiving),
+			}}
 		e.Summary = stats.Summary{Count: pe.Count, SumMicros: pe.SumMicros, MinMicros: pe.MinMicros, MaxMicros: pe.MaxMicros}
 		if pe.UncorrectedCount > 0 {
 			e.Uncorrected.Summary = stats.Summary{Count: pe.UncorrectedCount, SumMicros: pe.UncorrectedSumMicros,
@@ -372,7 +401,13 @@ func (w wireInterval) MergeInto(dst *stats.Interval) error {
 			tmp.Errors[stats.ErrorKey{Method: pe.Method, Name: pe.Name, Message: pe.Message}] += pe.Count
 		}
 	}
-	dst.Merge(tmp) // counters, errors, and V2 histograms if any
+	for _, pc := range p.Checks {
+		if pc.Passes < 0 || pc.Fails < 0 {
+			return fmt.Errorf("check %q: negative count", pc.Name)
+		}
+		tmp.AddCheck(pc.Name, stats.CheckCount{Passes: pc.Passes, Fails: pc.Fails})
+	}
+	dst.Merge(tmp) // counters, errors, checks, and V2 histograms if any
 	for _, pe := range p.Entries {
 		if pe.Count == 0 {
 			continue

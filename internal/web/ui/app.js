@@ -444,15 +444,18 @@
 
   // renderWorkerCount shows a distributed run's workers in the header, as
   // Locust does: those in the run, and those lost (missing: killed, no
-  // heartbeat) or disconnected (within their reconnect grace).
+  // heartbeat), left (said goodbye: shut down cleanly) or disconnected
+  // (within their reconnect grace).
   function renderWorkerCount(ws) {
     $("status-workers-box").hidden = ws.length === 0;
     const lost = ws.filter((w) => w.state === "missing").length;
+    const left = ws.filter((w) => w.state === "left").length;
     const gone = ws.filter((w) => w.state === "disconnected").length;
     const extra = [];
     if (gone) extra.push(gone + " disconnected");
     if (lost) extra.push(lost + " lost");
-    $("status-workers").textContent = (ws.length - lost - gone) + (extra.length ? " (" + extra.join(", ") + ")" : "");
+    if (left) extra.push(left + " left");
+    $("status-workers").textContent = (ws.length - lost - left - gone) + (extra.length ? " (" + extra.join(", ") + ")" : "");
     $("status-workers").className = lost ? "state-lost" : "";
   }
 
