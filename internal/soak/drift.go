@@ -73,13 +73,19 @@ type DriftResult struct {
 	Fit Line
 }
 
+// verdictJSON is the head of every check's JSON: what was judged, the
+// verdict and why.
+type verdictJSON struct {
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Reason string `json:"reason"`
+}
+
 // MarshalJSON writes the result with snake_case names, durations in
 // seconds, and non-finite figures as 0.
 func (r DriftResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name           string     `json:"name"`
-		Status         Status     `json:"status"`
-		Reason         string     `json:"reason"`
+		verdictJSON
 		First          float64    `json:"first"`
 		Last           float64    `json:"last"`
 		ChangePct      float64    `json:"change_pct"`
@@ -92,7 +98,7 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		WarmupS        float64    `json:"warmup_s"`
 		Incidents      []Incident `json:"incidents,omitempty"`
 		Fit            *Line      `json:"fit,omitempty"`
-	}{r.Name, r.Status, r.Reason, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
+	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
 		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit)})
 }
 

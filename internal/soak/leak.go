@@ -177,9 +177,7 @@ type LeakResult struct {
 // seconds (window_s, warmup_s, decide_after_s, ...).
 func (r LeakResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name                 string      `json:"name"`
-		Status               Status      `json:"status"`
-		Reason               string      `json:"reason"`
+		verdictJSON
 		Points               int         `json:"points"`
 		Dropped              int         `json:"dropped"`
 		WindowS              float64     `json:"window_s"`
@@ -212,7 +210,7 @@ func (r LeakResult) MarshalJSON() ([]byte, error) {
 		DetectablePerHour    float64     `json:"detectable_per_hour"`
 		DetectablePerHourPct float64     `json:"detectable_per_hour_pct"`
 	}{
-		r.Name, r.Status, r.Reason, r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(),
+		verdictJSON{r.Name, r.Status, r.Reason}, r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(),
 		jf(r.Baseline), jf(r.SlopePerSec), jf(r.GrowthPct), jf(r.PerHourPct), jf(r.TotalGrowthPct),
 		jf(r.P), jf(r.LateP), jf(r.EffectiveN), r.FloorPoints, r.Levelled, jf(r.StepPct), timePtr(r.StepAt), r.Cycles, r.CyclePeriod.Seconds(),
 		r.Restarts, r.RestartTimes, r.Segments, r.DecideAfter.Seconds(), r.TimeToLimit.Seconds(), linePtr(r.Fit),

@@ -40,9 +40,7 @@ type ReplicasResult struct {
 // MarshalJSON writes snake_case names and durations in seconds.
 func (r ReplicasResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name       string  `json:"name"`
-		Status     Status  `json:"status"`
-		Reason     string  `json:"reason"`
+		verdictJSON
 		Min        float64 `json:"min"`
 		Max        float64 `json:"max"`
 		ScaleUps   int     `json:"scale_ups"`
@@ -52,7 +50,7 @@ func (r ReplicasResult) MarshalJSON() ([]byte, error) {
 		AtMaxS     float64 `json:"at_max_s"`
 		AtMaxPct   float64 `json:"at_max_pct"`
 		WindowS    float64 `json:"window_s"`
-	}{r.Name, r.Status, r.Reason, jf(r.Min), jf(r.Max), r.ScaleUps, r.ScaleDowns, r.Flaps, jf(r.Limit), r.AtMax.Seconds(), jf(r.AtMaxPct), r.Window.Seconds()})
+	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.Min), jf(r.Max), r.ScaleUps, r.ScaleDowns, r.Flaps, jf(r.Limit), r.AtMax.Seconds(), jf(r.AtMaxPct), r.Window.Seconds()})
 }
 
 // Replicas judges a replica count: how often it scaled, whether it

@@ -111,10 +111,8 @@ type ResourceResult struct {
 // MarshalJSON writes snake_case names.
 func (r ResourceResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name       string       `json:"name"`
+		verdictJSON
 		Kind       ResourceKind `json:"kind"`
-		Status     Status       `json:"status"`
-		Reason     string       `json:"reason"`
 		Start      float64      `json:"start"`
 		End        float64      `json:"end"`
 		PerMin     float64      `json:"per_min"`
@@ -122,7 +120,7 @@ func (r ResourceResult) MarshalJSON() ([]byte, error) {
 		Forecast   *Forecast    `json:"forecast,omitempty"`
 		NoForecast string       `json:"no_forecast,omitempty"`
 		Growth     LeakResult   `json:"growth"`
-	}{r.Name, r.Kind, r.Status, r.Reason, jf(r.Start), jf(r.End), jf(r.PerMin), jf(r.Limit), r.Forecast, r.NoForecast, r.Growth})
+	}{verdictJSON{r.Name, r.Status, r.Reason}, r.Kind, jf(r.Start), jf(r.End), jf(r.PerMin), jf(r.Limit), r.Forecast, r.NoForecast, r.Growth})
 }
 
 // ResourceOptions tune Resource.
