@@ -153,23 +153,9 @@ func (p *planUser) wsConnect(ctx context.Context, u *vuser, s *step, st *protoSt
 	if label == "" {
 		label = httpload.PathOf(string(raw))
 	}
-	h := http.Header{}
-	for _, prm := range ws.Header {
-		v, err := prm.Value.Append(nil, &p.env)
-		if err != nil {
-			return false, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, prm.Name, err)
-		}
-		h.Set(prm.Name, string(v))
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", userAgent)
-	}
-	cookies, err := p.cookieHeader(u, s, ws.Cookies, target)
+	h, err := p.handshakeHeader(u, s, ws.Header, ws.Cookies, target)
 	if err != nil {
 		return false, err
-	}
-	if cookies != "" {
-		h.Set("Cookie", cookies)
 	}
 	tr := s.transport
 	o := wsload.Options{Header: h, Subprotocols: ws.Subprotocols, Dial: u.client.DialContext}
@@ -283,6 +269,31 @@ func wsURL(host, u string) string {
 	return full
 }
 
+// handshakeHeader renders the headers of a WebSocket handshake or an
+// event stream's request: the step's headers, horde's User-Agent unless
+// one is given, and the cookies (the step's and the user's jar's).
+func (p *planUser) handshakeHeader(u *vuser, s *step, header, own []scenario.Param, target string) (http.Header, error) {
+	h := http.Header{}
+	for _, prm := range header {
+		v, err := prm.Value.Append(nil, &p.env)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, prm.Name, err)
+		}
+		h.Set(prm.Name, string(v))
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", userAgent)
+	}
+	cookies, err := p.cookieHeader(u, s, own, target)
+	if err != nil {
+		return nil, err
+	}
+	if cookies != "" {
+		h.Set("Cookie", cookies)
+	}
+	return h, nil
+}
+
 // cookieHeader is the Cookie header of a handshake or stream request: the
 // step's own cookies, then the user's jar's for target.
 func (p *planUser) cookieHeader(u *vuser, s *step, own []scenario.Param, target string) (string, error) {
@@ -332,23 +343,9 @@ func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState
 	if timeout <= 0 {
 		timeout = u.timeout()
 	}
-	h := http.Header{}
-	for _, prm := range s.Header {
-		v, err := prm.Value.Append(nil, &p.env)
-		if err != nil {
-			return false, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, prm.Name, err)
-		}
-		h.Set(prm.Name, string(v))
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", userAgent)
-	}
-	cookies, err := p.cookieHeader(u, s, s.Cookies, target)
+	h, err := p.handshakeHeader(u, s, s.Header, s.Cookies, target)
 	if err != nil {
 		return false, err
-	}
-	if cookies != "" {
-		h.Set("Cookie", cookies)
 	}
 	o := sse.Options{Header: h, Dial: u.client.DialContext}
 	if tr := s.transport; tr != nil {

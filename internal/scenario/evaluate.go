@@ -79,20 +79,9 @@ func (s *Step) walk(resp Response, vars Vars, t *Trace, rec func(name string, ok
 		}
 		failure = msg
 	}
-	var body []byte
-	validJSON := -1 // unknown
-	isJSON := func() bool {
-		if validJSON < 0 {
-			body = resp.Body()
-			validJSON = 0
-			if json.Valid(body) {
-				validJSON = 1
-			}
-		}
-		return validJSON == 1
-	}
+	lb := lazyBody{resp: resp, valid: -1}
 	for _, c := range s.Checks {
-		msg := c.eval(resp, isJSON, &body)
+		msg := c.eval(resp, lb.isJSON, &lb.body)
 		if rec != nil {
 			rec(c.name, msg == "")
 		}
@@ -117,7 +106,7 @@ func (s *Step) walk(resp Response, vars Vars, t *Trace, rec func(name string, ok
 			t.Captures = append(t.Captures, Outcome{What: c.Var, Skipped: true})
 			continue
 		}
-		v, msg := c.eval(resp, isJSON, &body)
+		v, msg := c.eval(resp, lb.isJSON, &lb.body)
 		if t != nil {
 			t.Captures = append(t.Captures, Outcome{What: c.Var, Value: v, Failure: msg})
 		}
@@ -298,4 +287,23 @@ func (c *Capture) submatch(b []byte, what string) (string, string) {
 		return string(m[1]), ""
 	}
 	return string(m[0]), ""
+}
+
+// lazyBody reads a response's body for checks and captures once, and
+// parses it as JSON only when one of them asks.
+type lazyBody struct {
+	resp  Response
+	body  []byte
+	valid int8 // -1: not looked at yet
+}
+
+func (l *lazyBody) isJSON() bool {
+	if l.valid < 0 {
+		l.body = l.resp.Body()
+		l.valid = 0
+		if json.Valid(l.body) {
+			l.valid = 1
+		}
+	}
+	return l.valid == 1
 }

@@ -54,25 +54,7 @@ func (p *parser) request(n *yaml.Node, f map[string]pair) *Step {
 		return nil
 	}
 	s.Method = strings.ToUpper(method.name)
-	if u, ok := p.str(method.val, method.name+" url"); ok {
-		s.URL = p.template(method.val, u)
-		if st, ok := s.URL.Static(); ok && s.URL != nil && !strings.HasPrefix(st, "/") && !isHTTPURL(st) {
-			p.errorf(method.val, "url %q must start with / or be an absolute http:// or https:// URL", st)
-		}
-	}
-	if s.URL == nil {
-		s.URL = &Template{static: true}
-	}
-	if e, ok := f["name"]; ok {
-		s.Name, _ = p.str(e.val, "name")
-	}
-	s.Header = slices.Clone(p.defHeaders)
-	if e, ok := f["headers"]; ok {
-		for _, h := range p.headers(e.val) {
-			s.Header = slices.DeleteFunc(s.Header, func(d Param) bool { return strings.EqualFold(d.Name, h.Name) })
-			s.Header = append(s.Header, h)
-		}
-	}
+	p.urlNameHeaders(s, method.val, method.name+" url", f)
 	if e, ok := f["query"]; ok {
 		s.Query = p.params(e.val, "query", true)
 	}
@@ -731,4 +713,29 @@ func (p *parser) stopOnFailure(f map[string]pair) bool {
 		policy = p.failPolicy(e.val)
 	}
 	return policy == FailStopTask
+}
+
+// urlNameHeaders reads an HTTP-like step's URL (from n: a path beginning
+// with / or an absolute http(s):// URL), its name, and its headers over the
+// defaults' (a header given on the step replaces the default's).
+func (p *parser) urlNameHeaders(s *Step, n *yaml.Node, what string, f map[string]pair) {
+	if u, ok := p.str(n, what); ok {
+		s.URL = p.template(n, u)
+		if st, ok := s.URL.Static(); ok && s.URL != nil && !strings.HasPrefix(st, "/") && !isHTTPURL(st) {
+			p.errorf(n, "url %q must start with / or be an absolute http:// or https:// URL", st)
+		}
+	}
+	if s.URL == nil {
+		s.URL = &Template{static: true}
+	}
+	if e, ok := f["name"]; ok {
+		s.Name, _ = p.str(e.val, "name")
+	}
+	s.Header = slices.Clone(p.defHeaders)
+	if e, ok := f["headers"]; ok {
+		for _, h := range p.headers(e.val) {
+			s.Header = slices.DeleteFunc(s.Header, func(d Param) bool { return strings.EqualFold(d.Name, h.Name) })
+			s.Header = append(s.Header, h)
+		}
+	}
 }

@@ -5,7 +5,6 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -298,25 +297,7 @@ func (p *parser) sseStep(n *yaml.Node, extra []string) *Step {
 		return nil
 	}
 	s := &Step{Pos: p.pos(r), Timeout: p.defTimeout, Method: "SSE", SSE: &SSEStep{}}
-	if u, ok := p.str(e.val, "sse url"); ok {
-		s.URL = p.template(e.val, u)
-		if st, ok := s.URL.Static(); ok && s.URL != nil && !strings.HasPrefix(st, "/") && !isHTTPURL(st) {
-			p.errorf(e.val, "url %q must start with / or be an absolute http:// or https:// URL", st)
-		}
-	}
-	if s.URL == nil {
-		s.URL = &Template{static: true}
-	}
-	if e, ok := f["name"]; ok {
-		s.Name, _ = p.str(e.val, "name")
-	}
-	s.Header = slices.Clone(p.defHeaders)
-	if e, ok := f["headers"]; ok {
-		for _, h := range p.headers(e.val) {
-			s.Header = slices.DeleteFunc(s.Header, func(d Param) bool { return strings.EqualFold(d.Name, h.Name) })
-			s.Header = append(s.Header, h)
-		}
-	}
+	p.urlNameHeaders(s, e.val, "sse url", f)
 	if e, ok := f["cookies"]; ok {
 		s.Cookies = p.params(e.val, "cookies", false)
 	}
@@ -419,21 +400,10 @@ func (p *parser) protoTask(n *yaml.Node, ps []pair) *Task {
 // check is evaluated and its outcome told to rec by its name (the checks
 // summary); without, it stops at the first failure.
 func (s *Step) CheckFailure(resp Response, rec func(name string, ok bool)) string {
-	var body []byte
-	validJSON := -1
-	isJSON := func() bool {
-		if validJSON < 0 {
-			body = resp.Body()
-			validJSON = 0
-			if json.Valid(body) {
-				validJSON = 1
-			}
-		}
-		return validJSON == 1
-	}
+	lb := lazyBody{resp: resp, valid: -1}
 	first := ""
 	for _, c := range s.Checks {
-		f := c.eval(resp, isJSON, &body)
+		f := c.eval(resp, lb.isJSON, &lb.body)
 		if rec != nil {
 			rec(c.name, f == "")
 		}
@@ -453,20 +423,9 @@ func (s *Step) Capture(resp Response, vars Vars) string {
 	if len(s.Captures) == 0 {
 		return ""
 	}
-	var body []byte
-	validJSON := -1
-	isJSON := func() bool {
-		if validJSON < 0 {
-			body = resp.Body()
-			validJSON = 0
-			if json.Valid(body) {
-				validJSON = 1
-			}
-		}
-		return validJSON == 1
-	}
+	lb := lazyBody{resp: resp, valid: -1}
 	for _, c := range s.Captures {
-		v, f := c.eval(resp, isJSON, &body)
+		v, f := c.eval(resp, lb.isJSON, &lb.body)
 		if f != "" {
 			return f
 		}
