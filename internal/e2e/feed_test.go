@@ -160,7 +160,9 @@ func TestFeed_UniqueRowsWorkerKilled(t *testing.T) {
 	defer target.Close()
 	dir := t.TempDir()
 	writeFile(t, dir, "accounts.csv", rowsCSV(rows))
-	load := "load:\n  users: 4\n  stages:\n    - {duration: 9s, target: 4}\n    - {duration: 1s, target: 18}\n    - {duration: 3s, target: 18}\n"
+	// The first stage outlasts the waits before the kill on a loaded machine
+	// (the kill came after a 9 s stage in CI: the dead worker had used its rows).
+	load := "load:\n  users: 4\n  stages:\n    - {duration: 16s, target: 4}\n    - {duration: 1s, target: 18}\n    - {duration: 3s, target: 18}\n"
 	file := writeFile(t, dir, "unique.yaml", uniqueScenario(target.URL, 5, load))
 	m, port := startMaster(t, dir, 0, file, "--headless", "-r", "100", "--report-interval", "500ms",
 		"--expect-workers", "2", "--expect-workers-max-wait", "30s", "--only-summary", "--exit-code-on-error", "0")

@@ -5,6 +5,7 @@ package e2e
 import (
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,7 +43,10 @@ class Probe(HttpUser):
 	for suffix := range locustHeaders {
 		want := firstLine(t, filepath.Join(dir, "locust"+suffix))
 		got := firstLine(t, filepath.Join(dir, "horde"+suffix))
-		if got != want {
+		// Locust's columns first, in its order; horde's own (request phases,
+		// bytes: docs/results.md) only after them, where Locust's readers do
+		// not look.
+		if got != want && !(suffix == "_stats.csv" && strings.HasPrefix(got, want+",Bytes Sent,")) {
 			t.Errorf("%s header:\n horde  %s\n locust %s", suffix, got, want)
 		}
 	}
