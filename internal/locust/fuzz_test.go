@@ -125,7 +125,9 @@ func FuzzServeConn(f *testing.F) {
 func TestSilentWorkerIsDropped(t *testing.T) {
 	old := firstMessageTimeout
 	firstMessageTimeout = 300 * time.Millisecond
-	defer func() { firstMessageTimeout = old }()
+	// Restored after serve's cleanup, which waits for every connection's
+	// goroutine (a deferred restore raced with one still reading it).
+	t.Cleanup(func() { firstMessageTimeout = old })
 	f := newFakeMaster()
 	addr, _ := serve(t, f)
 	silent := dialDealer(t, addr, "silent")

@@ -26,7 +26,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/horde-load/horde"
@@ -94,14 +93,13 @@ type Worker struct {
 
 	assignKick   chan struct{} // the desired assignment changed
 	sendKick     chan struct{} // a report or a status is waiting to be sent
+	byeKick      chan struct{} // Run shuts down cleanly: the sender says goodbye
+	byeSent      chan struct{} // the sender said it (or had no session to say it on)
 	settleKick   chan struct{} // a report was acknowledged, or the session went down
 	statusKick   chan struct{} // send a heartbeat now (a ramp finished)
 	intervalKick chan struct{} // the report interval changed
 
-	reportMu sync.Mutex // serialises flushes
-	// leaving is set when Run shuts down cleanly: the session's sender
-	// says goodbye before it closes the connection.
-	leaving   atomic.Bool
+	reportMu  sync.Mutex // serialises flushes
 	lastFlush time.Time
 
 	mu             sync.Mutex
@@ -171,6 +169,8 @@ func New(cfg Config) (*Worker, error) {
 		rec:            stats.NewRecorder(0),
 		assignKick:     make(chan struct{}, 1),
 		sendKick:       make(chan struct{}, 1),
+		byeKick:        make(chan struct{}, 1),
+		byeSent:        make(chan struct{}, 1),
 		settleKick:     make(chan struct{}, 1),
 		statusKick:     make(chan struct{}, 1),
 		intervalKick:   make(chan struct{}, 1),
@@ -249,7 +249,14 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 	// holding it is written: within its --runs-interval, 2 s by default).
 	<-ctrlDone
 	w.awaitAcks(finalAckWait)
-	w.leaving.Store(true)
+	// Goodbye goes out on the live session before the session's context
+	// ends: sent from the sender's goroutine after cancelling, it raced the
+	// stream's cancellation and the master saw a lost worker.
+	kick(w.byeKick)
+	select {
+	case <-w.byeSent:
+	case <-time.After(time.Second): // no session up: nothing to say it on
+	}
 	cancelSessions()
 	if !sessionsEnded {
 		select {
@@ -545,11 +552,11 @@ func (w *Worker) send(ctx context.Context, conn cluster.WorkerConn) error {
 	for {
 		select {
 		case <-ctx.Done():
-			if w.leaving.Load() {
-				// Best effort: a master that misses it marks the worker lost.
-				_ = conn.Send(&cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: "shutting down"}})
-			}
 			return nil
+		case <-w.byeKick:
+			// Best effort: a master that misses it marks the worker lost.
+			_ = conn.Send(&cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: "shutting down"}})
+			kick(w.byeSent)
 		case <-w.sendKick:
 			if err := w.sendReports(conn); err != nil {
 				return err
