@@ -170,12 +170,15 @@ func TestFeed_UniqueRowsWorkerKilled(t *testing.T) {
 	b := startWorker(t, t.TempDir(), port)
 	waitLog(t, a, regexp.MustCompile(`run started.*users=2`), 20*time.Second)
 	waitLog(t, b, regexp.MustCompile(`run started.*users=2`), 5*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(14 * time.Second)
 	for log.distinct() < 4 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := log.distinct(); n != 4 {
-		t.Fatalf("%d rows used before the kill, want 4", n)
+		log.mu.Lock()
+		used := fmt.Sprint(log.rows)
+		log.mu.Unlock()
+		t.Fatalf("%d rows used before the kill, want 4: %s\nworker a:\n%s\nworker b:\n%s\nmaster:\n%s", n, used, a.stderr, b.stderr, m.stderr)
 	}
 	time.Sleep(1500 * time.Millisecond) // three report intervals: the rows taken are reported
 	if err := syscall.Kill(b.cmd.Process.Pid, syscall.SIGKILL); err != nil {
