@@ -157,7 +157,8 @@ func TestServer_Token(t *testing.T) {
 		Access: Access{Token: "s3cret"}, Version: "1.2.3",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	srv.limiter.every = 100 * time.Millisecond // so the test does not wait seconds
+	// The limiter keeps its one attempt a second: with a faster refill the
+	// joins before the timed one earned their token back on a loaded machine.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ func TestServer_Token(t *testing.T) {
 		t.Fatalf("a slowed-down wrong token: %+v, %v; want a refusal", m, err)
 	}
 	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("an attempt past the burst took %v, want it slowed down by about 100ms", d)
+		t.Errorf("an attempt past the burst took %v, want it slowed down by up to a second", d)
 	}
 	// The right token still gets in, after its wait.
 	if m, err := join(addr, "s3cret"); err != nil || m.Welcome == nil {
