@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -85,12 +86,35 @@ func acknowledged(t *testing.T, p *proc) int {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	freePorts.Lock()
+	defer freePorts.Unlock()
+	if freePorts.given == nil {
+		freePorts.given = map[int]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	// Ports below Linux's ephemeral range (32768 up): a port released here
+	// is not taken meanwhile by a connection's source port or by a
+	// concurrent process listening on port 0, as one from the range was.
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if freePorts.given[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		freePorts.given[p] = true
+		return p
+	}
+	t.Fatal("no free loopback port between 20000 and 32000")
+	return 0
+}
+
+// freePorts are the ports freePort gave out in this test binary.
+var freePorts struct {
+	sync.Mutex
+	given map[int]bool
 }
 
 // seedCluster starts a headless master of the seed scenario (without
