@@ -319,6 +319,23 @@ func (p *parser) intField(f map[string]pair, key string, dst *int, good func(int
 	}
 }
 
+// positiveDuration sets *dst to the duration field key of f, if there,
+// which must be above zero (what names it in the error), and reports
+// whether f has the field.
+func (p *parser) positiveDuration(f map[string]pair, key, what string, dst *time.Duration) bool {
+	e, ok := f[key]
+	if !ok {
+		return false
+	}
+	if d, ok := p.duration(e.val, key); ok {
+		if d <= 0 {
+			p.errorf(e.val, "%s must be > 0", what)
+		}
+		*dst = d
+	}
+	return true
+}
+
 // readField sets *dst to what read makes of the field key of f, when f
 // has it (what read returns on an error too, as its callers want), and
 // returns the field.
