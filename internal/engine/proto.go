@@ -142,17 +142,29 @@ func (p *planUser) runProto(ctx context.Context, u *vuser, s *step) (failed bool
 	return false, fmt.Errorf("%s:%d: unknown websocket action %q", s.Pos.File, s.Pos.Line, ws.Action)
 }
 
+// stepURL renders the URL of a websocket or SSE step (what names it in
+// the error) and gives the label of its samples: the step's name, or else
+// the URL's path.
+func (p *planUser) stepURL(s *step, what string) (raw, label string, err error) {
+	b, err := s.URL.Append(p.path[:0], &p.env)
+	if err != nil {
+		return "", "", fmt.Errorf("%s:%d: %s: %w", s.Pos.File, s.Pos.Line, what, err)
+	}
+	raw = string(b)
+	label = s.Name
+	if label == "" {
+		label = httpload.PathOf(raw)
+	}
+	return raw, label, nil
+}
+
 func (p *planUser) wsConnect(ctx context.Context, u *vuser, s *step, st *protoState, timeout time.Duration) (bool, error) {
 	ws := s.WS
-	raw, err := ws.URL.Append(p.path[:0], &p.env)
+	raw, label, err := p.stepURL(s, "ws_connect url")
 	if err != nil {
-		return false, fmt.Errorf("%s:%d: ws_connect url: %w", s.Pos.File, s.Pos.Line, err)
+		return false, err
 	}
-	target := wsURL(p.pc.host, string(raw))
-	label := s.Name
-	if label == "" {
-		label = httpload.PathOf(string(raw))
-	}
+	target := wsURL(p.pc.host, raw)
 	h, err := p.handshakeHeader(u, s, ws.Header, ws.Cookies, target)
 	if err != nil {
 		return false, err
@@ -330,15 +342,11 @@ func httpProxy(t *httpload.Transport) func(*http.Request) (*url.URL, error) {
 // or an until: event; each event is a sample named by its type.
 func (p *planUser) runSSE(ctx context.Context, u *vuser, s *step, st *protoState) (bool, error) {
 	sp := s.SSE
-	raw, err := s.URL.Append(p.path[:0], &p.env)
+	raw, label, err := p.stepURL(s, "sse url")
 	if err != nil {
-		return false, fmt.Errorf("%s:%d: sse url: %w", s.Pos.File, s.Pos.Line, err)
+		return false, err
 	}
-	target := absURL(p.pc.host, string(raw))
-	label := s.Name
-	if label == "" {
-		label = httpload.PathOf(string(raw))
-	}
+	target := absURL(p.pc.host, raw)
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = u.timeout()

@@ -58,18 +58,9 @@ func decodeOne(resp *fasthttp.Response, enc string, limit int) error {
 	var release func()
 	switch enc {
 	case "gzip", "x-gzip":
-		var zr *gzip.Reader
-		if v := gzipReaders.Get(); v != nil {
-			zr = v.(*gzip.Reader)
-			if err := zr.Reset(src); err != nil {
-				gzipReaders.Put(zr)
-				return fmt.Errorf("gzip body: %v", err)
-			}
-		} else {
-			var err error
-			if zr, err = gzip.NewReader(src); err != nil {
-				return fmt.Errorf("gzip body: %v", err)
-			}
+		zr, err := pooledReader(&gzipReaders, src, gzip.NewReader)
+		if err != nil {
+			return fmt.Errorf("gzip body: %v", err)
 		}
 		r, release = zr, func() { gzipReaders.Put(zr) }
 	case "deflate":
@@ -87,22 +78,9 @@ func decodeOne(resp *fasthttp.Response, enc string, limit int) error {
 	case "br":
 		r, release = brotli.NewReader(src), func() {}
 	case "zstd":
-		var zd *zstd.Decoder
-		if v := zstdReaders.Get(); v != nil {
-			zd = v.(*zstd.Decoder)
-			if err := zd.Reset(src); err != nil {
-				zstdReaders.Put(zd)
-				return fmt.Errorf("zstd body: %v", err)
-			}
-		} else {
-			var err error
-			// RFC 9659: HTTP's zstd uses windows of at most 8 MB; the
-			// decoded size is capped by the reader below.
-			zd, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-				zstd.WithDecoderMaxWindow(8<<20))
-			if err != nil {
-				return fmt.Errorf("zstd body: %v", err)
-			}
+		zd, err := pooledReader(&zstdReaders, src, newZstdReader)
+		if err != nil {
+			return fmt.Errorf("zstd body: %v", err)
 		}
 		r, release = zd, func() { zd.Reset(nil); zstdReaders.Put(zd) }
 	default:
@@ -127,4 +105,27 @@ func decodeOne(resp *fasthttp.Response, enc string, limit int) error {
 		decodeBufs.Put(buf)
 	}
 	return nil
+}
+
+// pooledReader takes a decompressing reader from pool and resets it to
+// read src, or makes one with newReader when the pool is empty.
+func pooledReader[R interface{ Reset(io.Reader) error }](pool *sync.Pool, src io.Reader, newReader func(io.Reader) (R, error)) (R, error) {
+	v := pool.Get()
+	if v == nil {
+		return newReader(src)
+	}
+	r := v.(R)
+	if err := r.Reset(src); err != nil {
+		pool.Put(r)
+		var zero R
+		return zero, err
+	}
+	return r, nil
+}
+
+func newZstdReader(src io.Reader) (*zstd.Decoder, error) {
+	// RFC 9659: HTTP's zstd uses windows of at most 8 MB; the decoded size
+	// is capped by the reader decodeOne reads through.
+	return zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(8<<20))
 }

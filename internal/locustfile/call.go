@@ -270,7 +270,7 @@ func (fc *fnCtx) logCall(e *python.Call, args []string) (string, error) {
 	}
 	a, _ := fc.expr(e.Args[0])
 	if len(e.Args) > 1 {
-		rest, err := fc.exprs(e.Args[1:])
+		rest, err := fc.exprs(e.Args[1:]...)
 		if err != nil {
 			return "", err
 		}

@@ -73,7 +73,8 @@ func (fc *fnCtx) resolve(e python.Expr) string {
 	return ""
 }
 
-func (fc *fnCtx) exprs(es []python.Expr) ([]string, error) { return each(es, fc.expr) }
+// exprs translates es in order, stopping at the first error.
+func (fc *fnCtx) exprs(es ...python.Expr) ([]string, error) { return each(es, fc.expr) }
 
 // each translates every one of es with tr.
 func each[T any](es []T, tr func(T) (string, error)) ([]string, error) {
@@ -97,6 +98,15 @@ func (fc *fnCtx) x(e python.Expr) (string, error) {
 
 // items translates elements of a list, a call's arguments...
 func (fc *fnCtx) items(es []python.Expr) ([]string, error) { return each(es, fc.x) }
+
+// joinItems is es translated and joined by commas between open and close.
+func (fc *fnCtx) joinItems(open string, es []python.Expr, close string) (string, error) {
+	vs, err := fc.items(es)
+	if err != nil {
+		return "", err
+	}
+	return open + strings.Join(vs, ", ") + close, nil
+}
 
 // unparen drops one pair of parentheses around the whole of s, unless
 // they make a tuple.
@@ -171,17 +181,13 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 				}
 			}
 		}
-		x, err := fc.expr(e.X)
+		xy, err := fc.exprs(e.X, e.Y)
 		if err != nil {
 			return "", err
 		}
-		y, err := fc.expr(e.Y)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("(%s %s %s)", x, e.Op, y), nil
+		return fmt.Sprintf("(%s %s %s)", xy[0], e.Op, xy[1]), nil
 	case *python.BoolOp:
-		vs, err := fc.exprs(e.Values)
+		vs, err := fc.exprs(e.Values...)
 		if err != nil {
 			return "", err
 		}
@@ -198,19 +204,11 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 	case *python.Compare:
 		return fc.compare(e)
 	case *python.IfExp:
-		t, err := fc.expr(e.Then)
+		tce, err := fc.exprs(e.Then, e.Cond, e.Else)
 		if err != nil {
 			return "", err
 		}
-		c, err := fc.expr(e.Cond)
-		if err != nil {
-			return "", err
-		}
-		el, err := fc.expr(e.Else)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("(%s if %s else %s)", t, c, el), nil
+		return fmt.Sprintf("(%s if %s else %s)", tce[0], tce[1], tce[2]), nil
 	case *python.Lambda:
 		ps, err := each(e.Params, fc.param)
 		if err != nil {
@@ -222,11 +220,7 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 		}
 		return fmt.Sprintf("(lambda %s: %s)", strings.Join(ps, ", "), b), nil
 	case *python.List:
-		vs, err := fc.items(e.Elts)
-		if err != nil {
-			return "", err
-		}
-		return "[" + strings.Join(vs, ", ") + "]", nil
+		return fc.joinItems("[", e.Elts, "]")
 	case *python.Tuple:
 		vs, err := fc.items(e.Elts)
 		if err != nil {
@@ -237,11 +231,7 @@ func (fc *fnCtx) expr(e python.Expr) (string, error) {
 		}
 		return "(" + strings.Join(vs, ", ") + ")", nil
 	case *python.Set:
-		vs, err := fc.items(e.Elts)
-		if err != nil {
-			return "", err
-		}
-		return "set([" + strings.Join(vs, ", ") + "])", nil
+		return fc.joinItems("set([", e.Elts, "])")
 	case *python.Dict:
 		return fc.dict(e)
 	case *python.Comp:
@@ -368,15 +358,11 @@ func (fc *fnCtx) attr(e *python.Attribute) (string, error) {
 func (fc *fnCtx) subscript(e *python.Subscript) (string, error) {
 	// response.headers["X"]: case-insensitive in requests.
 	if a, ok := e.X.(*python.Attribute); ok && a.Name == "headers" && !fc.isClient(a.X) && !fc.isSelf(a.X) {
-		r, err := fc.expr(a.X)
+		rk, err := fc.exprs(a.X, e.Index)
 		if err != nil {
 			return "", err
 		}
-		k, err := fc.expr(e.Index)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s.header(%s)", r, k), nil
+		return fmt.Sprintf("%s.header(%s)", rk[0], rk[1]), nil
 	}
 	if fc.resolve(e.X) == "os.environ" {
 		k, err := fc.expr(e.Index)
@@ -420,7 +406,7 @@ var cmpOps = map[string]string{"is": "==", "is not": "!="}
 
 func (fc *fnCtx) compare(e *python.Compare) (string, error) {
 	operands := append([]python.Expr{e.Left}, e.Rights...)
-	vs, err := fc.exprs(operands)
+	vs, err := fc.exprs(operands...)
 	if err != nil {
 		return "", err
 	}
@@ -512,15 +498,11 @@ func (fc *fnCtx) comp(e *python.Comp) (string, error) {
 	tail := strings.Join(fors, " ")
 	switch e.Kind {
 	case "dict":
-		k, err := fc.expr(e.Key)
+		kv, err := fc.exprs(e.Key, e.Value)
 		if err != nil {
 			return "", err
 		}
-		v, err := fc.expr(e.Value)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("{%s: %s %s}", k, v, tail), nil
+		return fmt.Sprintf("{%s: %s %s}", kv[0], kv[1], tail), nil
 	default:
 		x, err := fc.expr(e.Elt)
 		if err != nil {

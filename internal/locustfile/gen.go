@@ -741,7 +741,7 @@ func (c *conv) waitFormat(e python.Expr, form int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vs, err := (&fnCtx{c: c, top: true}).exprs(args)
+	vs, err := (&fnCtx{c: c, top: true}).exprs(args...)
 	if err != nil {
 		return "", err
 	}

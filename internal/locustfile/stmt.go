@@ -126,11 +126,7 @@ func (fc *fnCtx) stmt(out *w, s python.Stmt) error {
 	case *python.Assign:
 		return fc.assign(out, s)
 	case *python.AugAssign:
-		t, err := fc.target(s.Target)
-		if err != nil {
-			return err
-		}
-		v, err := fc.expr(s.Value)
+		t, v, err := fc.targetValue(s.Target, s.Value)
 		if err != nil {
 			return err
 		}
@@ -170,11 +166,7 @@ func (fc *fnCtx) stmt(out *w, s python.Stmt) error {
 		if s.Async {
 			return nc(s, "async for")
 		}
-		t, err := fc.target(s.Target)
-		if err != nil {
-			return err
-		}
-		it, err := fc.expr(s.Iter)
+		t, it, err := fc.targetValue(s.Target, s.Iter)
 		if err != nil {
 			return err
 		}
@@ -214,15 +206,11 @@ func (fc *fnCtx) stmt(out *w, s python.Stmt) error {
 		for _, t := range s.Targets {
 			switch t := t.(type) {
 			case *python.Subscript:
-				x, err := fc.expr(t.X)
+				xk, err := fc.exprs(t.X, t.Index)
 				if err != nil {
 					return err
 				}
-				k, err := fc.expr(t.Index)
-				if err != nil {
-					return err
-				}
-				out.line("%s.pop(%s)", x, k)
+				out.line("%s.pop(%s)", xk[0], xk[1])
 			case *python.Attribute:
 				if python.Dotted(t.X) == fc.self && fc.self != "" {
 					out.line("u.vars.pop(%s, None)", quote(t.Name))
@@ -301,17 +289,13 @@ func (fc *fnCtx) assign(out *w, s *python.Assign) error {
 		// self.client.headers["X"] = v, self.client.cookies["k"] = v
 		if sub, ok := s.Targets[0].(*python.Subscript); ok {
 			if kind := fc.sessionDict(sub.X); kind != "" {
-				k, err := fc.expr(sub.Index)
-				if err != nil {
-					return err
-				}
-				v, err := fc.expr(s.Value)
+				kv, err := fc.exprs(sub.Index, s.Value)
 				if err != nil {
 					return err
 				}
 				fc.c.session = true
 				fc.c.helpers["_h"] = true
-				out.line("u.vars.setdefault(%s, {})[%s] = %s", quote(kind), k, v)
+				out.line("u.vars.setdefault(%s, {})[%s] = %s", quote(kind), kv[0], kv[1])
 				return nil
 			}
 		}
@@ -350,6 +334,18 @@ func (fc *fnCtx) assign(out *w, s *python.Assign) error {
 }
 
 // target translates an assignment target: self.x is u.vars["x"].
+// targetValue translates the target and the value of x op= v or of
+// for x in v.
+func (fc *fnCtx) targetValue(target, value python.Expr) (t, v string, err error) {
+	if t, err = fc.target(target); err != nil {
+		return "", "", err
+	}
+	if v, err = fc.expr(value); err != nil {
+		return "", "", err
+	}
+	return t, v, nil
+}
+
 func (fc *fnCtx) target(e python.Expr) (string, error) {
 	switch t := e.(type) {
 	case *python.Name:
@@ -514,15 +510,11 @@ func (fc *fnCtx) exprStmt(out *w, s *python.ExprStmt) error {
 					if len(x.Args) < 2 {
 						return nc(s, "cookies.set without a name and a value")
 					}
-					k, err := fc.expr(x.Args[0])
+					kv, err := fc.exprs(x.Args[0], x.Args[1])
 					if err != nil {
 						return err
 					}
-					v, err := fc.expr(x.Args[1])
-					if err != nil {
-						return err
-					}
-					out.line("u.vars.setdefault(%s, {})[%s] = %s", quote(kind), k, v)
+					out.line("u.vars.setdefault(%s, {})[%s] = %s", quote(kind), kv[0], kv[1])
 					return nil
 				case "clear":
 					out.line("u.vars[%s] = {}", quote(kind))

@@ -65,16 +65,38 @@ type jsonTask struct {
 	Weight int    `json:"weight"`
 }
 
+// Row is the head of a statistics row as the JSON summary and the web
+// API's /api/v1/stats give it, with Locust's key names; each adds its own
+// figures after it.
+type Row struct {
+	Method             string  `json:"method"`
+	Name               string  `json:"name"`
+	NumRequests        int64   `json:"num_requests"`
+	NumFailures        int64   `json:"num_failures"`
+	AvgResponseTime    float64 `json:"avg_response_time"`
+	MinResponseTime    float64 `json:"min_response_time"`
+	MaxResponseTime    float64 `json:"max_response_time"`
+	MedianResponseTime float64 `json:"median_response_time"`
+	AvgContentLength   float64 `json:"avg_content_length"`
+}
+
+// NewRow is e's Row.
+func NewRow(e *stats.Entry) Row {
+	return Row{
+		Method:             e.Method,
+		Name:               e.Name,
+		NumRequests:        e.Requests,
+		NumFailures:        e.Failures,
+		AvgResponseTime:    e.AvgMs,
+		MinResponseTime:    e.MinMs,
+		MaxResponseTime:    e.MaxMs,
+		MedianResponseTime: e.MedianMs,
+		AvgContentLength:   e.AvgContentSize,
+	}
+}
+
 type jsonEntry struct {
-	Method            string          `json:"method"`
-	Name              string          `json:"name"`
-	NumRequests       int64           `json:"num_requests"`
-	NumFailures       int64           `json:"num_failures"`
-	AvgResponseTime   float64         `json:"avg_response_time"`
-	MinResponseTime   float64         `json:"min_response_time"`
-	MaxResponseTime   float64         `json:"max_response_time"`
-	MedianRespTime    float64         `json:"median_response_time"`
-	AvgContentLength  float64         `json:"avg_content_length"`
+	Row
 	AvgWireLength     float64         `json:"avg_wire_length"` // bodies as received: compressed ones count less
 	TotalRPS          float64         `json:"total_rps"`
 	TotalFailPerSec   float64         `json:"total_fail_per_sec"`
@@ -173,15 +195,7 @@ func optTime(t time.Time) *string {
 
 func newJSONEntry(e *stats.Entry) jsonEntry {
 	j := jsonEntry{
-		Method:            e.Method,
-		Name:              e.Name,
-		NumRequests:       e.Requests,
-		NumFailures:       e.Failures,
-		AvgResponseTime:   e.AvgMs,
-		MinResponseTime:   e.MinMs,
-		MaxResponseTime:   e.MaxMs,
-		MedianRespTime:    e.MedianMs,
-		AvgContentLength:  e.AvgContentSize,
+		Row:               NewRow(e),
 		AvgWireLength:     e.AvgWireSize,
 		TotalRPS:          e.TotalRPS,
 		TotalFailPerSec:   e.TotalFailPerSec,

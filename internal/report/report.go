@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/cluster"
 	"github.com/horde-load/horde/internal/compare"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
@@ -46,6 +47,34 @@ type Info struct {
 	// Baseline is the run against its baseline runs (--baseline): "compared
 	// with the last N runs"; nil without one.
 	Baseline *compare.Summary
+}
+
+// LiveRun is what LiveInfo reads from a running or just-ended run (a
+// *master.Master, or the web UI's view of one).
+type LiveRun interface {
+	Spec() cluster.RunSpec
+	Times() (start, end time.Time)
+	Exceptions() []stats.Exception
+}
+
+// LiveInfo describes run for the report writers: its spec, times and
+// exceptions, the scenario file and the user classes (with their users).
+// The caller adds the verdicts, the exit code and the charts' extras.
+func LiveInfo(run LiveRun, scenarioFile string, classes []ClassInfo) Info {
+	spec := run.Spec()
+	start, end := run.Times()
+	return Info{
+		Title:        "horde load test report",
+		ScenarioFile: scenarioFile,
+		Host:         spec.Host,
+		Start:        start,
+		End:          end,
+		Users:        spec.Users,
+		SpawnRate:    spec.SpawnRate,
+		RunTime:      spec.RunTime,
+		Classes:      classes,
+		Exceptions:   run.Exceptions(),
+	}
 }
 
 // TargetSeries is one monitored series of the system under test. Memory

@@ -25,20 +25,8 @@ import (
 func (r *runner) finish(m *master.Master) (*Outcome, error) {
 	spec := m.Spec()
 	final := m.Snapshot()
-	start, end := m.Times()
-	exceptions := m.Exceptions()
-	info := report.Info{
-		Title:        "horde load test report",
-		ScenarioFile: r.cfg.ScenarioFile,
-		Host:         spec.Host,
-		Start:        start,
-		End:          end,
-		Users:        spec.Users,
-		SpawnRate:    spec.SpawnRate,
-		RunTime:      spec.RunTime,
-		Classes:      ClassInfo(r.cfg.Plan, r.cfg.Classes, spec.Users),
-		Exceptions:   exceptions,
-	}
+	info := report.LiveInfo(m, r.cfg.ScenarioFile, ClassInfo(r.cfg.Plan, r.cfg.Classes, spec.Users))
+	end, exceptions := info.End, info.Exceptions
 	r.mon.Sample(context.Background(), time.Now()) // the last word on the target's state
 	info.Verdicts = Judge(r.cfg.Thresholds, final, m.History(), r.targetSeries(), r.cfg.Warmup)
 	reg, summary := r.regressions(info, final)

@@ -319,6 +319,23 @@ func (p *parser) intField(f map[string]pair, key string, dst *int, good func(int
 	}
 }
 
+// positiveDuration sets *dst to the duration field key of f, if there,
+// which must be above zero (what names it in the error), and reports
+// whether f has the field.
+func (p *parser) positiveDuration(f map[string]pair, key, what string, dst *time.Duration) bool {
+	e, ok := f[key]
+	if !ok {
+		return false
+	}
+	if d, ok := p.duration(e.val, key); ok {
+		if d <= 0 {
+			p.errorf(e.val, "%s must be > 0", what)
+		}
+		*dst = d
+	}
+	return true
+}
+
 // readField sets *dst to what read makes of the field key of f, when f
 // has it (what read returns on an error too, as its callers want), and
 // returns the field.
@@ -410,40 +427,31 @@ func (p *parser) text(n *yaml.Node, what string) (string, bool) {
 }
 
 func (p *parser) int(n *yaml.Node, what string) (int, bool) {
-	r, ok := p.scalar(n, what, "an integer")
-	if !ok {
-		return 0, false
-	}
-	var v int
-	if r.ShortTag() != "!!int" || r.Decode(&v) != nil {
-		p.errorf(n, "%s must be an integer, got %s", what, kindName(r))
-		return 0, false
-	}
-	return v, true
+	return decodeScalar(p, n, what, "an integer", func(tag string, _ int) bool { return tag == "!!int" })
 }
 
 func (p *parser) float(n *yaml.Node, what string) (float64, bool) {
-	r, ok := p.scalar(n, what, "a number")
-	if !ok {
-		return 0, false
-	}
-	var v float64
-	if (r.ShortTag() != "!!int" && r.ShortTag() != "!!float") || r.Decode(&v) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		p.errorf(n, "%s must be a number, got %s", what, kindName(r))
-		return 0, false
-	}
-	return v, true
+	return decodeScalar(p, n, what, "a number", func(tag string, v float64) bool {
+		return (tag == "!!int" || tag == "!!float") && !math.IsNaN(v) && !math.IsInf(v, 0)
+	})
 }
 
 func (p *parser) bool(n *yaml.Node, what string) (bool, bool) {
-	r, ok := p.scalar(n, what, "true or false")
+	return decodeScalar(p, n, what, "true or false", func(tag string, _ bool) bool { return tag == "!!bool" })
+}
+
+// decodeScalar reads a scalar as a T, which valid must accept given the
+// scalar's tag; want says what it must be in the error.
+func decodeScalar[T any](p *parser, n *yaml.Node, what, want string, valid func(tag string, v T) bool) (T, bool) {
+	var v T
+	r, ok := p.scalar(n, what, want)
 	if !ok {
-		return false, false
+		return v, false
 	}
-	var v bool
-	if r.ShortTag() != "!!bool" || r.Decode(&v) != nil {
-		p.errorf(n, "%s must be true or false, got %s", what, kindName(r))
-		return false, false
+	if r.Decode(&v) != nil || !valid(r.ShortTag(), v) {
+		p.errorf(n, "%s must be %s, got %s", what, want, kindName(r))
+		var zero T
+		return zero, false
 	}
 	return v, true
 }

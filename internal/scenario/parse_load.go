@@ -70,14 +70,7 @@ func (p *parser) load(n *yaml.Node) Load {
 				continue
 			}
 			var st shape.Stage
-			if d, ok := sf["duration"]; ok {
-				if v, ok := p.duration(d.val, "duration"); ok {
-					if v <= 0 {
-						p.errorf(d.val, "stage duration must be > 0")
-					}
-					st.Duration = v
-				}
-			} else {
+			if !p.positiveDuration(sf, "duration", "stage duration", &st.Duration) {
 				p.errorf(it, "stage needs a duration")
 			}
 			if tg, ok := sf["target"]; ok {
@@ -100,12 +93,9 @@ func (p *parser) load(n *yaml.Node) Load {
 		if cf != nil {
 			readField(cf, "min", p.float, &c.Min)
 			readField(cf, "max", p.float, &c.Max)
-			period, hasPeriod := readField(cf, "period", p.duration, &c.Period)
+			p.positiveDuration(cf, "period", "cycle period", &c.Period)
 			if c.Min < 0 || c.Max < c.Min {
 				p.errorf(e.val, "cycle wants 0 <= min <= max, got min %v, max %v", c.Min, c.Max)
-			}
-			if hasPeriod && c.Period <= 0 {
-				p.errorf(period.val, "cycle period must be > 0")
 			}
 		}
 		l.Cycle = c
@@ -118,9 +108,7 @@ func (p *parser) load(n *yaml.Node) Load {
 			readField(sf, "base", p.float, &sp.Base)
 			readField(sf, "peak", p.float, &sp.Peak)
 			readField(sf, "at", p.duration, &sp.At)
-			if v, ok := readField(sf, "duration", p.duration, &sp.Duration); ok && sp.Duration <= 0 {
-				p.errorf(v.val, "spike duration must be > 0")
-			}
+			p.positiveDuration(sf, "duration", "spike duration", &sp.Duration)
 			if sp.Base < 0 || sp.Peak < 0 {
 				p.errorf(e.val, "spike base and peak must be >= 0")
 			}

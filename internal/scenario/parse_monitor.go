@@ -13,14 +13,7 @@ func (p *parser) monitor(n *yaml.Node) Monitor {
 	var m Monitor
 	m.Pos = p.pos(p.resolve(n))
 	f := p.fields(n, "monitor", monitorKeys)
-	if e, ok := f["interval"]; ok {
-		if d, ok := p.duration(e.val, "interval"); ok {
-			if d <= 0 {
-				p.errorf(e.val, "monitor interval must be > 0")
-			}
-			m.Interval = d
-		}
-	}
+	p.positiveDuration(f, "interval", "monitor interval", &m.Interval)
 	if e, ok := f["scrape"]; ok {
 		items, _ := p.list(e.val, "scrape", true)
 		for _, it := range items {

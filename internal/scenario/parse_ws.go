@@ -150,14 +150,7 @@ func (p *parser) protoStep(n *yaml.Node, extra []string) *Step {
 	if e, ok := f["name"]; ok {
 		s.Name, _ = p.str(e.val, "name")
 	}
-	if e, ok := f["timeout"]; ok {
-		if d, ok := p.duration(e.val, "timeout"); ok {
-			if d <= 0 {
-				p.errorf(e.val, "timeout must be > 0")
-			}
-			s.Timeout = d
-		}
-	}
+	p.positiveDuration(f, "timeout", "timeout", &s.Timeout)
 	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["capture"]; ok {
 		s.Captures = p.captures(e.val)
@@ -301,24 +294,10 @@ func (p *parser) sseStep(n *yaml.Node, extra []string) *Step {
 	if e, ok := f["cookies"]; ok {
 		s.Cookies = p.params(e.val, "cookies", false)
 	}
-	if e, ok := f["timeout"]; ok {
-		if d, ok := p.duration(e.val, "timeout"); ok {
-			if d <= 0 {
-				p.errorf(e.val, "timeout must be > 0")
-			}
-			s.Timeout = d
-		}
-	}
+	p.positiveDuration(f, "timeout", "timeout", &s.Timeout)
 	s.StopOnFailure = p.stopOnFailure(f)
 	p.positiveInt(f, "events", &s.SSE.Events)
-	if e, ok := f["duration"]; ok {
-		if d, ok := p.duration(e.val, "duration"); ok {
-			if d <= 0 {
-				p.errorf(e.val, "duration must be > 0")
-			}
-			s.SSE.Duration = d
-		}
-	}
+	p.positiveDuration(f, "duration", "duration", &s.SSE.Duration)
 	if e, ok := f["check"]; ok {
 		if p.fields(e.val, "sse check", wsMatchKeys) != nil {
 			s.Checks = p.checks(e.val)

@@ -288,7 +288,6 @@ func sortedKeys[V any](m map[string]V) []string {
 // checkFuncs reports the first unknown function or wrong argument count.
 func checkFuncs(n parse.Node, funcs map[string]*function) *compileError {
 	var err *compileError
-	var walk func(n parse.Node)
 	checkIdent := func(id *parse.IdentifierNode, nargs int) {
 		if err != nil {
 			return
@@ -308,10 +307,17 @@ func checkFuncs(n parse.Node, funcs map[string]*function) *compileError {
 		}
 		err = &compileError{off: int(id.Pos), msg: msg}
 	}
-	walkPipe := func(p *parse.PipeNode) {
-		if p == nil {
-			return
+	var visit func(n parse.Node) bool
+	visit = func(n parse.Node) bool {
+		if err != nil {
+			return false
 		}
+		p, ok := n.(*parse.PipeNode)
+		if !ok {
+			return true
+		}
+		// A pipe's identifiers are checked with the argument count their
+		// place gives them; its other arguments are walked.
 		for i, c := range p.Cmds {
 			for j, a := range c.Args {
 				if id, ok := a.(*parse.IdentifierNode); ok {
@@ -335,46 +341,67 @@ func checkFuncs(n parse.Node, funcs map[string]*function) *compileError {
 					}
 					continue
 				}
-				walk(a)
+				inspectTemplate(a, visit)
 			}
 		}
+		return false
 	}
-	walk = func(n parse.Node) {
-		if err != nil || n == nil {
+	inspectTemplate(n, visit)
+	return err
+}
+
+// inspectTemplate walks a template's parse tree depth first, as ast.Inspect
+// does a Go syntax tree: it calls f(n) and, when f returns true, walks n's
+// children (the pipes, commands and arguments of actions, and the pipe and
+// both lists of if, range and with). Absent lists and pipes are skipped.
+func inspectTemplate(n parse.Node, f func(parse.Node) bool) {
+	switch n := n.(type) {
+	case nil:
+		return
+	case *parse.ListNode:
+		if n == nil {
 			return
 		}
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walkPipe(n.Pipe)
-		case *parse.PipeNode:
-			walkPipe(n)
-		case *parse.ChainNode:
-			walk(n.Node)
-		case *parse.IfNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walkPipe(n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return
 		}
 	}
-	walk(n)
-	return err
+	if !f(n) {
+		return
+	}
+	switch n := n.(type) {
+	case *parse.ListNode:
+		inspectEach(n.Nodes, f)
+	case *parse.ActionNode:
+		inspectTemplate(n.Pipe, f)
+	case *parse.PipeNode:
+		inspectEach(n.Cmds, f)
+	case *parse.CommandNode:
+		inspectEach(n.Args, f)
+	case *parse.ChainNode:
+		inspectTemplate(n.Node, f)
+	case *parse.IfNode:
+		inspectBranch(&n.BranchNode, f)
+	case *parse.RangeNode:
+		inspectBranch(&n.BranchNode, f)
+	case *parse.WithNode:
+		inspectBranch(&n.BranchNode, f)
+	case *parse.TemplateNode:
+		inspectTemplate(n.Pipe, f)
+	}
+}
+
+func inspectEach[N parse.Node](ns []N, f func(parse.Node) bool) {
+	for _, n := range ns {
+		inspectTemplate(n, f)
+	}
+}
+
+func inspectBranch(b *parse.BranchNode, f func(parse.Node) bool) {
+	inspectTemplate(b.Pipe, f)
+	inspectTemplate(b.List, f)
+	inspectTemplate(b.ElseList, f)
 }
 
 // compileOps turns the common node kinds into ops; ok is false when the
@@ -514,30 +541,20 @@ func newSlowPath(trees map[string]*parse.Tree, funcs map[string]*function) *slow
 
 // addPrint appends "| __print" to every printing action, so that a missing
 // variable prints as "" instead of "<no value>".
-func addPrint(n parse.Node) {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return
+func addPrint(root *parse.ListNode) {
+	inspectTemplate(root, func(n parse.Node) bool {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) == 0 {
+				id := parse.NewIdentifier(printFunc).SetPos(n.Pos)
+				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{id}})
+			}
+			return false
+		case *parse.PipeNode:
+			return false // no action prints inside a pipe
 		}
-		for _, c := range n.Nodes {
-			addPrint(c)
-		}
-	case *parse.ActionNode:
-		if len(n.Pipe.Decl) == 0 {
-			id := parse.NewIdentifier(printFunc).SetPos(n.Pos)
-			n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{id}})
-		}
-	case *parse.IfNode:
-		addPrint(n.List)
-		addPrint(n.ElseList)
-	case *parse.RangeNode:
-		addPrint(n.List)
-		addPrint(n.ElseList)
-	case *parse.WithNode:
-		addPrint(n.List)
-		addPrint(n.ElseList)
-	}
+		return true
+	})
 }
 
 func (sp *slowPath) newItem() *slowItem {

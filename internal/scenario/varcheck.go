@@ -33,50 +33,25 @@ func (p *parser) noteVarRefs(n *yaml.Node, text string) {
 	if t == nil || t.Root == nil {
 		return
 	}
-	var walk func(parse.Node)
-	walk = func(nd parse.Node) {
+	var visit func(parse.Node) bool
+	visit = func(nd parse.Node) bool {
 		switch x := nd.(type) {
-		case *parse.ListNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(x.Pipe)
-		case *parse.PipeNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			for _, a := range x.Args {
-				walk(a)
-			}
 		case *parse.FieldNode:
 			if len(x.Ident) > 0 {
 				p.varRefs = append(p.varRefs, varRef{name: x.Ident[0], n: n, text: text, off: int(x.Pos)})
 			}
-		case *parse.ChainNode:
-			walk(x.Node)
-		case *parse.IfNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.RangeNode, *parse.WithNode: // the dot is rebound inside
-			var pipe *parse.PipeNode
-			if r, ok := x.(*parse.RangeNode); ok {
-				pipe = r.Pipe
-			} else {
-				pipe = x.(*parse.WithNode).Pipe
-			}
-			walk(pipe)
+		case *parse.RangeNode: // the dot is rebound inside
+			inspectTemplate(x.Pipe, visit)
+			return false
+		case *parse.WithNode:
+			inspectTemplate(x.Pipe, visit)
+			return false
+		case *parse.TemplateNode:
+			return false
 		}
+		return true
 	}
-	walk(t.Root)
+	inspectTemplate(t.Root, visit)
 }
 
 // checkVarRefs reports every template variable that no capture, feeder or

@@ -63,7 +63,17 @@ func (w *wsConn) Attr(name string) (starlark.Value, error) {
 }
 
 // protoOpts are the connection options shared by ws_connect and sse.
-func (u *userValue) protoOpts(fn, rawURL string, headers starlark.Value) (string, http.Header, *tls.Config, func(context.Context, string, string) (net.Conn, error), error) {
+type protoOpts struct {
+	target  string // the URL, made absolute against the user's host
+	header  http.Header
+	tls     *tls.Config
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout time.Duration // the handshake's (and sse's longest wait between events)
+}
+
+// protoOpts reads the url, headers= and timeout= arguments of ws_connect
+// and sse.
+func (u *userValue) protoOpts(fn, rawURL string, headers, timeout starlark.Value) (protoOpts, error) {
 	target := rawURL
 	if !strings.Contains(rawURL, "://") {
 		target = u.host
@@ -76,12 +86,12 @@ func (u *userValue) protoOpts(fn, rawURL string, headers starlark.Value) (string
 	if headers != starlark.None {
 		d, ok := headers.(*starlark.Dict)
 		if !ok {
-			return "", nil, nil, nil, fmt.Errorf("%s: headers must be a dict, got %s", fn, headers.Type())
+			return protoOpts{}, fmt.Errorf("%s: headers must be a dict, got %s", fn, headers.Type())
 		}
 		for _, kv := range d.Items() {
 			k, ok := starlark.AsString(kv[0])
 			if !ok {
-				return "", nil, nil, nil, fmt.Errorf("%s: header name %s is not a string", fn, kv[0])
+				return protoOpts{}, fmt.Errorf("%s: header name %s is not a string", fn, kv[0])
 			}
 			h.Set(k, text(kv[1]))
 		}
@@ -103,7 +113,11 @@ func (u *userValue) protoOpts(fn, rawURL string, headers starlark.Value) (string
 			}
 		}
 	}
-	return target, h, cfg, dial, nil
+	to, err := optTimeout(fn, timeout)
+	if err != nil {
+		return protoOpts{}, err
+	}
+	return protoOpts{target: target, header: h, tls: cfg, dial: dial, timeout: to}, nil
 }
 
 func wsToHTTP(s string) string { return rescheme(s, "ws://", "http://", "wss://", "https://") }
@@ -151,15 +165,11 @@ func (u *userValue) wsConnect(thread *starlark.Thread, b *starlark.Builtin, args
 		"subprotocols?", &subprotocols, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	target, h, cfg, dial, err := u.protoOpts(b.Name(), path, headers)
+	po, err := u.protoOpts(b.Name(), path, headers, timeout)
 	if err != nil {
 		return nil, err
 	}
-	to, err := optTimeout(b.Name(), timeout)
-	if err != nil {
-		return nil, err
-	}
-	o := wsload.Options{Header: h, TLS: cfg, Dial: dial}
+	o := wsload.Options{Header: po.header, TLS: po.tls, Dial: po.dial}
 	if subprotocols != nil {
 		for i := range subprotocols.Len() {
 			o.Subprotocols = append(o.Subprotocols, text(subprotocols.Index(i)))
@@ -168,8 +178,8 @@ func (u *userValue) wsConnect(thread *starlark.Thread, b *starlark.Builtin, args
 	if name == "" {
 		name = httpload.PathOf(path)
 	}
-	ctx, cancel := context.WithTimeout(u.ctx(), to)
-	c, _, took, err := wsload.Dial(ctx, httpToWS(target), o)
+	ctx, cancel := context.WithTimeout(u.ctx(), po.timeout)
+	c, _, took, err := wsload.Dial(ctx, httpToWS(po.target), o)
 	cancel()
 	if err != nil {
 		if u.ctx().Err() != nil {
@@ -386,14 +396,11 @@ func (u *userValue) sseRead(thread *starlark.Thread, b *starlark.Builtin, args s
 			return nil, fmt.Errorf("%s: until must be a function of the event, got %s", b.Name(), until.Type())
 		}
 	}
-	target, h, cfg, dial, err := u.protoOpts(b.Name(), path, headers)
+	po, err := u.protoOpts(b.Name(), path, headers, timeout)
 	if err != nil {
 		return nil, err
 	}
-	to, err := optTimeout(b.Name(), timeout)
-	if err != nil {
-		return nil, err
-	}
+	to := po.timeout
 	var end <-chan time.Time
 	if dur != starlark.None {
 		d, err := toDuration(dur)
@@ -413,7 +420,7 @@ func (u *userValue) sseRead(thread *starlark.Thread, b *starlark.Builtin, args s
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	hdr := time.AfterFunc(to, cancel)
-	stream, _, err := sse.Open(octx, target, sse.Options{Header: h, TLS: cfg, Dial: dial, LastEventID: lastID})
+	stream, _, err := sse.Open(octx, po.target, sse.Options{Header: po.header, TLS: po.tls, Dial: po.dial, LastEventID: lastID})
 	hdr.Stop()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -49,18 +49,8 @@ func newMetrics(reg prometheus.Registerer, leaked, sessions func() int64) (*metr
 		collectors.NewGoCollector(),
 		m.requests,
 		m.duration,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "horde",
-			Subsystem: "target",
-			Name:      "leaked_bytes",
-			Help:      "Bytes retained on purpose by the leak fault knobs.",
-		}, func() float64 { return float64(leaked()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "horde",
-			Subsystem: "target",
-			Name:      "sessions",
-			Help:      "Live /api/login tokens (kept until /api/logout).",
-		}, func() float64 { return float64(sessions()) }),
+		countGauge("leaked_bytes", "Bytes retained on purpose by the leak fault knobs.", leaked),
+		countGauge("sessions", "Live /api/login tokens (kept until /api/logout).", sessions),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -69,6 +59,16 @@ func newMetrics(reg prometheus.Registerer, leaked, sessions func() int64) (*metr
 	}
 	m.addRoute(otherRoute)
 	return m, nil
+}
+
+// countGauge is the gauge horde_target_<name>, read from n at each scrape.
+func countGauge(name, help string, n func() int64) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "horde",
+		Subsystem: "target",
+		Name:      name,
+		Help:      help,
+	}, func() float64 { return float64(n()) })
 }
 
 // addRoute prepares the series of one route; call it only from New.

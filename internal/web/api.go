@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/stats"
 )
 
@@ -114,15 +115,7 @@ func (s *Server) apiReset(w http.ResponseWriter, r *http.Request) {
 
 // apiEntry is one statistics row with every figure the snapshot has.
 type apiEntry struct {
-	Method             string          `json:"method"`
-	Name               string          `json:"name"`
-	NumRequests        int64           `json:"num_requests"`
-	NumFailures        int64           `json:"num_failures"`
-	AvgResponseTime    float64         `json:"avg_response_time"`
-	MinResponseTime    float64         `json:"min_response_time"`
-	MaxResponseTime    float64         `json:"max_response_time"`
-	MedianResponseTime float64         `json:"median_response_time"`
-	AvgContentLength   float64         `json:"avg_content_length"`
+	report.Row
 	TotalRPS           float64         `json:"total_rps"`
 	TotalFailPerSec    float64         `json:"total_fail_per_sec"`
 	CurrentRPS         float64         `json:"current_rps"`
@@ -146,10 +139,7 @@ type apiUncorrected struct {
 
 func newAPIEntry(e *stats.Entry) apiEntry {
 	a := apiEntry{
-		Method: e.Method, Name: e.Name,
-		NumRequests: e.Requests, NumFailures: e.Failures,
-		AvgResponseTime: e.AvgMs, MinResponseTime: e.MinMs, MaxResponseTime: e.MaxMs,
-		MedianResponseTime: e.MedianMs, AvgContentLength: e.AvgContentSize,
+		Row:      report.NewRow(e),
 		TotalRPS: e.TotalRPS, TotalFailPerSec: e.TotalFailPerSec,
 		CurrentRPS: e.CurrentRPS, CurrentFailPerSec: e.CurrentFailPerSec,
 		Percentiles:        percentiles{e.Percentiles, e.Requests > 0},

@@ -322,20 +322,7 @@ func (s *Server) exceptions(w http.ResponseWriter, r *http.Request) {
 
 // reportInfo describes the current (or last) run for the HTML report.
 func (s *Server) reportInfo(snap *stats.Snapshot) report.Info {
-	spec := s.rc.Spec()
-	start, end := s.rc.Times()
-	info := report.Info{
-		Title:        "horde load test report",
-		ScenarioFile: s.opts.ScenarioFile,
-		Host:         spec.Host,
-		Start:        start,
-		End:          end,
-		Users:        spec.Users,
-		SpawnRate:    spec.SpawnRate,
-		RunTime:      spec.RunTime,
-		Classes:      s.classes(),
-		Exceptions:   s.rc.Exceptions(),
-	}
+	info := report.LiveInfo(s.rc, s.opts.ScenarioFile, s.classes())
 	if s.opts.ReportExtras != nil {
 		s.opts.ReportExtras(&info)
 	}
