@@ -502,11 +502,20 @@ func (r LeakResult) powerText() string {
 		return ""
 	}
 	if r.Window >= time.Hour {
-		return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%%/h) or more",
-			FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectablePerHourPct)
+		return fmt.Sprintf("; this run would have failed a lasting growth of %s (%s%%/h) or more",
+			FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), pct2(r.DetectablePerHourPct))
 	}
-	return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%% over %s) or more",
-		FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectableSlopePerSec*r.Window.Seconds()/r.Baseline*100, round(r.Window))
+	return fmt.Sprintf("; this run would have failed a lasting growth of %s (%s%% over %s) or more",
+		FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), pct2(r.DetectableSlopePerSec*r.Window.Seconds()/r.Baseline*100), round(r.Window))
+}
+
+// pct2 is a percentage to two significant digits, without an exponent
+// from 100 up ("140", not "1.4e+02").
+func pct2(v float64) string {
+	if math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2g", v)
 }
 
 // floorFit is what judgeFloor measured on one stretch of a series.
