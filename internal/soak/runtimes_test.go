@@ -277,7 +277,7 @@ func TestRuntimes(t *testing.T) {
 			return string(r.status)
 		}
 		var b strings.Builder
-		b.WriteString("| series | truth | 3 min, marker | 3 min, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| series | truth | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|\n")
 		for _, sr := range order {
 			x := got[key{sr, "×30", "start time"}]
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth,
