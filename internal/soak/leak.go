@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -307,9 +308,17 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	}
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
-		if f.rising > 0 {
+		switch {
+		case f.rising > 0:
 			r.Status = Warn
-			r.Reason += fmt.Sprintf("; but the heap's level after its major collections rose %+.1f%% over the window: a leak or a slow filling", f.rising)
+			r.Reason += fmt.Sprintf("; but the heap's level after its collections rose %+.1f%% over the window and still climbs: a leak or a slow filling", f.rising)
+		case f.detectable > 0 && f.base > 0:
+			// What the few cycles could see: their floors' growth, had
+			// it been there, at the failing threshold.
+			r.Baseline = f.base
+			r.Window = f.window
+			r.Reason += r.powerText()
+			r.Reason = strings.Replace(r.Reason, "this run would have failed", "the floors of these cycles would have shown", 1)
 		}
 		r.Cycles, r.CyclePeriod = f.cycles, f.period
 		r.GrowthPct, r.PerHourPct, r.TotalGrowthPct = f.growth, f.perHour, f.total
@@ -493,11 +502,20 @@ func (r LeakResult) powerText() string {
 		return ""
 	}
 	if r.Window >= time.Hour {
-		return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%%/h) or more",
-			FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectablePerHourPct)
+		return fmt.Sprintf("; this run would have failed a lasting growth of %s (%s%%/h) or more",
+			FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), pct2(r.DetectablePerHourPct))
 	}
-	return fmt.Sprintf("; this run would have failed a lasting growth of %s (%.2g%% over %s) or more",
-		FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), r.DetectableSlopePerSec*r.Window.Seconds()/r.Baseline*100, round(r.Window))
+	return fmt.Sprintf("; this run would have failed a lasting growth of %s (%s%% over %s) or more",
+		FormatRate(r.DetectableSlopePerSec, r.Unit, r.Window), pct2(r.DetectableSlopePerSec*r.Window.Seconds()/r.Baseline*100), round(r.Window))
+}
+
+// pct2 is a percentage to two significant digits, without an exponent
+// from 100 up ("140", not "1.4e+02").
+func pct2(v float64) string {
+	if math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2g", v)
 }
 
 // floorFit is what judgeFloor measured on one stretch of a series.
@@ -623,6 +641,9 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 					}
 				}
 			}
+			if o.Kind == KindHeap && buckets >= minSamples {
+				f.judgeCycleFloors(pts, buckets, o)
+			}
 			return f
 		}
 	}
@@ -738,6 +759,38 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	return f
 }
 
+// judgeCycleFloors judges a heap with too few GC cycles for the floor's
+// trend test (fewer than minBuckets, minSamples at least) on what they do
+// tell: its floor in each cycle (one bucket a cycle, its 5th percentile:
+// the level the collector returned to). Too few points to fail on, and a
+// cycle's floor moves with the phase of the young generation; but a floor
+// that climbs significantly (Mann–Kendall at Alpha) past the failing
+// growth over the window, and still climbs at half that rate or more in
+// its last half (a cache that filled and stopped does not), is flagged
+// (f.rising). Either way f.detectable is the growth these cycles could
+// show (the pass/inconclusive power), and f.base their level.
+func (f *floorFit) judgeCycleFloors(pts []Point, buckets int, o LeakOptions) {
+	xs, ys := envelope(pts, buckets, envelopeQuantile)
+	if len(xs) < minSamples {
+		return
+	}
+	slope, _ := TheilSen(xs, ys)
+	line := fitLine(pts[0].T, pts[0].T, pts[len(pts)-1].T, xs, ys)
+	base := line.V0
+	if !(base > 0) {
+		return
+	}
+	f.base, f.floorPoints = base, len(xs)
+	f.detectable = detectable(xs, ys, base, f.window, f.warm, o)
+	s, _, p, _ := MannKendallHR(ys)
+	half := len(xs) / 2
+	late, _ := TheilSen(xs[half:], ys[half:])
+	if rise := slope * f.window.Seconds() / base * 100; s > 0 && p < o.Alpha && rise >= o.FailGrowth && late >= slope/2 && f.rising == 0 {
+		f.rising = rise
+		f.p, f.lastingSlope = p, slope
+	}
+}
+
 // detectable is the smallest lasting slope (units a second) a floor
 // (xs, ys) of this noise and length would fail: significant at Alpha with
 // 80 % power — (z of Alpha, two-sided, + 0.84) standard errors of its
@@ -776,7 +829,7 @@ func detectable(xs, ys []float64, base float64, window, warm time.Duration, o Le
 // Theil–Sen slope after it.
 func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) {
 	n := len(xs)
-	if n < 12 {
+	if n < minBuckets+2 {
 		return 0, 0, 0, false
 	}
 	slope, icept := TheilSen(xs, ys)
@@ -803,11 +856,18 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 		return 0, 0, 0, false
 	}
 	// Flat on both sides: a leak's floor split in two still climbs in
-	// each part. The point on each side of the split may be half-way
-	// (a bucket that holds the step): left out of the test.
-	for _, part := range [][]float64{ys[:bestK-1], ys[bestK+1:]} {
-		if s, _, p, _ := MannKendallHR(part); s > 0 && p < o.LateAlpha {
-			return 0, 0, 0, false
+	// each part, at the whole line's rate. A part that climbs
+	// significantly at half that rate or more is a leak's; a part whose
+	// climb is significant but far slower is a flat level's wander (a
+	// part of 30 points shows one at LateAlpha one time in twenty). The
+	// point on each side of the split may be half-way (a bucket that
+	// holds the step): left out of the test.
+	for _, part := range [][2]int{{0, bestK - 1}, {bestK + 1, n}} {
+		py := ys[part[0]:part[1]]
+		if s, _, p, _ := MannKendallHR(py); s > 0 && p < o.LateAlpha {
+			if ps, _ := TheilSen(xs[part[0]:part[1]], py); ps >= slope/2 {
+				return 0, 0, 0, false
+			}
 		}
 	}
 	m1, m2 := median(ys[:bestK]), median(ys[bestK:])

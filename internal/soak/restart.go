@@ -158,8 +158,38 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = jf(f.base), jf(f.peak), jf(f.total), jf(f.fit.SlopePerSec), jf(f.p)
 			r.Points += f.points
 			r.Window += f.window
-			if f.kind == floorLeak && f.growth >= o.MinGrowth {
+			wholeLife := j+1 < len(bounds)-1 && (j > 0 || 2*seg[len(seg)-1].T.Sub(seg[0].T) >= longestLife(pts, bounds))
+			if f.kind == floorLeak && f.growth >= o.MinGrowth && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
+				// (A heap's segment that saw no major collection, under
+				// an hour, climbs with or without a leak: its old
+				// generation filling, as Leak judges a whole series. One
+				// seen from its start to its restart may have died of
+				// it; the last, still running, may not, nor a first one
+				// less than half as long as the longest other: it began
+				// before the window, a stub of a life.)
 				climbing = append(climbing, s)
+			} else if o.Restarts != nil {
+				if g, _, rose := riseToRestart(seg, o); rose {
+					s.GrowthPct, s.SlopePerSec = g.GrowthPct, g.SlopePerSec
+					climbing = append(climbing, s)
+				}
+			}
+		} else if o.Restarts != nil {
+			// Too few GC cycles or samples for the floor's trend, but
+			// the restarts are known from a marker (not inferred from a
+			// drop, which a climb found already): where the segment's
+			// floor went is evidence of its own.
+			// A segment measured so counts as judged whether it rose
+			// or not: one rise among segments that did not is no
+			// pattern.
+			if g, measured, rose := riseToRestart(seg, o); measured {
+				judged++
+				r.Points += f.points
+				r.Window += f.window
+				s.Start, s.GrowthPct, s.SlopePerSec, s.P = g.Start, g.GrowthPct, g.SlopePerSec, g.P
+				if rose {
+					climbing = append(climbing, s)
+				}
 			}
 		}
 		r.Segments = append(r.Segments, s)
@@ -204,6 +234,85 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
 	return r
+}
+
+// riseToRestart reports whether a segment between restarts a marker
+// confirms climbed: the floor (5th percentile) of its last quarter, after
+// the warm-up, RestartRise % or more above that of its first. A process
+// killed at a memory cap dies with its floor far above where it began,
+// even when it had too few GC cycles for a trend test (a JVM's old
+// generation filling to -Xmx); one restarted by a deploy dies where it
+// began. A heap's floor over less than a major cycle is wherever its old
+// generation stood: a heap's segment is judged on thirds, and measured
+// only when each holds a major collection (majorDropIn). measured says
+// whether the segment could be measured; the segment returned carries the
+// rise.
+func riseToRestart(seg []Point, o LeakOptions) (s Segment, measured, rose bool) {
+	s, measured = riseBeforeRestart(seg, o)
+	return s, measured, measured && s.GrowthPct >= o.RestartRise
+}
+
+// riseBeforeRestart is riseToRestart's measure: the segment with its
+// rise, and whether it could be measured.
+func riseBeforeRestart(seg []Point, o LeakOptions) (Segment, bool) {
+	if len(seg) < 2 {
+		return Segment{}, false
+	}
+	warm := o.Warmup
+	if warm <= 0 {
+		warm = LeakWarmup(seg[len(seg)-1].T.Sub(seg[0].T))
+	}
+	pts, _ := cutWarmup(seg, warm)
+	if len(pts) < 4*minSamples {
+		return Segment{}, false
+	}
+	q := len(pts) / 4
+	if o.Kind == KindHeap {
+		q = len(pts) / 3
+		if !majorDropIn(pts, 0, q) || !majorDropIn(pts, len(pts)-q, len(pts)) {
+			return Segment{}, false
+		}
+	}
+	first := Point{T: pts[q/2].T, V: quantile(vals(pts[:q]), envelopeQuantile)}
+	last := Point{T: pts[len(pts)-1-q/2].T, V: quantile(vals(pts[len(pts)-q:]), envelopeQuantile)}
+	dt := last.T.Sub(first.T).Seconds()
+	if !(first.V > 0) || dt <= 0 {
+		return Segment{}, false
+	}
+	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
+		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true
+}
+
+// majorDropIn reports whether pts[from:to] holds a major collection of
+// the heap pts: a drop of half the largest drop in pts, and a tenth of its
+// level, or more.
+func majorDropIn(pts []Point, from, to int) bool {
+	level := math.Abs(median(valuesOf(pts)))
+	largest := 0.0
+	for i := 1; i < len(pts); i++ {
+		largest = max(largest, pts[i-1].V-pts[i].V)
+	}
+	if !(largest > 0.1*level) {
+		return false
+	}
+	for i := max(from, 1); i < to; i++ {
+		if pts[i-1].V-pts[i].V >= largest/2 {
+			return true
+		}
+	}
+	return false
+}
+
+// longestLife is the longest span of the segments after the first
+// (bounds are their first indices, then len(pts)).
+func longestLife(pts []Point, bounds []int) time.Duration {
+	var d time.Duration
+	for j := 1; j+1 < len(bounds); j++ {
+		if bounds[j+1] > bounds[j] {
+			d = max(d, pts[bounds[j+1]-1].T.Sub(pts[bounds[j]].T))
+		}
+	}
+	return d
 }
 
 // longest is the longest of segs's spans.

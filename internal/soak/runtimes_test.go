@@ -2,6 +2,7 @@ package soak
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,7 +40,10 @@ type recorded struct {
 
 func loadRecorded(t *testing.T) []recorded {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("testdata", "runtimes", "*.csv"))
+	// HORDE_SOAK_RUNTIMES_DIR judges recordings elsewhere (a re-recording
+	// not yet kept) by the same rules.
+	dir := cmp.Or(os.Getenv("HORDE_SOAK_RUNTIMES_DIR"), filepath.Join("testdata", "runtimes"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if len(files) == 0 {
 		t.Fatal("no recordings in testdata/runtimes")
 	}
@@ -223,14 +227,31 @@ func TestRuntimes(t *testing.T) {
 	summary := fmt.Sprintf("at ×%d: %d of %d leaking series flagged (%.0f%%), %d of %d leak-free series flagged (%.0f%%)",
 		runtimeCompression, flaggedLeaks, leaks, pct(flaggedLeaks, leaks), flaggedClean, clean, pct(flaggedClean, clean))
 	t.Log(summary)
-	// Below the goals (90 % and 5 %): measured 72 % and 28 % on
-	// this corpus; the floor it holds the rules to, so that they do not
-	// get worse on it. docs/soak.md says which series are missed and why.
-	if pct(flaggedLeaks, leaks) < 70 {
-		t.Errorf("%s: want at least 70%% of the leaks flagged", summary)
+	// Below the goals (90 % and 5 %): measured 83 % and 22 % on
+	// this corpus (72 % and 28 % before the Node.js series were
+	// re-recorded with more major collections); the floor it holds the
+	// rules to, so that they do not get worse on it. docs/soak.md says
+	// which series are missed and why.
+	if pct(flaggedLeaks, leaks) < 80 {
+		t.Errorf("%s: want at least 80%% of the leaks flagged", summary)
 	}
-	if pct(flaggedClean, clean) > 30 {
-		t.Errorf("%s: want at most 30%% of the leak-free series flagged", summary)
+	if pct(flaggedClean, clean) > 25 {
+		t.Errorf("%s: want at most 25%% of the leak-free series flagged", summary)
+	}
+	// A leak killed at its cap, with its marker, is flagged on both
+	// clocks (measured: 17 of 18, 15 before; java-parallel-oom heap at ×30 the
+	// miss); it fails on its own clock when it restarted twice (above).
+	oomFlagged, ooms := 0, 0
+	for _, row := range rows {
+		if strings.Contains(row.series, "-oom") && row.evidence == "start time" {
+			ooms++
+			if row.status == Warn || row.status == Fail {
+				oomFlagged++
+			}
+		}
+	}
+	if pct(oomFlagged, ooms) < 90 {
+		t.Errorf("%d of %d leaks killed at their cap flagged with their marker: want at least 90%%", oomFlagged, ooms)
 	}
 	if f := os.Getenv("HORDE_SOAK_TABLE"); f != "" {
 		// One row a series: its verdict on each clock, with the restart
@@ -256,7 +277,7 @@ func TestRuntimes(t *testing.T) {
 			return string(r.status)
 		}
 		var b strings.Builder
-		b.WriteString("| series | truth | 3 min, marker | 3 min, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| series | truth | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|\n")
 		for _, sr := range order {
 			x := got[key{sr, "×30", "start time"}]
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth,
