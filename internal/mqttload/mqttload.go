@@ -28,8 +28,9 @@ import (
 // Defaults.
 const (
 	// DefaultQueue is how many unread messages a connection keeps; beyond
-	// it the oldest is dropped (and counted).
-	DefaultQueue = 1024
+	// it the oldest is dropped (and counted). A subscriber that fans in
+	// many devices reads them one per step; the queue takes a burst.
+	DefaultQueue = 10000
 	// DefaultKeepAlive is the keep-alive when Options.KeepAlive is 0.
 	DefaultKeepAlive = 60 * time.Second
 	// SentProperty is the MQTT 5 user property each publish carries: the
