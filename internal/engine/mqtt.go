@@ -58,7 +58,7 @@ func (p *planUser) runMQTT(ctx context.Context, u *vuser, s *step) (failed bool,
 		if m.Action == scenario.MQTTDisconnect {
 			return false, nil // nothing to disconnect
 		}
-		u.recordProto(stats.Sample{Method: mqttMethod, Name: mqttName(s), Failure: "mqtt " + m.Conn + " is not connected"})
+		u.recordProto(stats.Sample{Method: mqttMethod, Name: mqttName(s), Failure: "mqtt connection " + m.Conn + " is not open"})
 		return true, nil
 	}
 	switch m.Action {
