@@ -224,3 +224,46 @@ users:
 		t.Errorf("failures without the CA lack a connect failure naming the certificate:\n%s", p.stdout)
 	}
 }
+
+// A Starlark user is an MQTT device through u.mqtt_connect: its publish,
+// subscribe and receive are rows named like the YAML steps', and a
+// receive's match function picks the message.
+func TestMQTT_Script(t *testing.T) {
+	t.Parallel()
+	port := startMosquitto(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "dev.star", `
+host = "http://unused.invalid"
+
+def start(u):
+    c = u.mqtt_connect(client_id = "sdev-%d" % u.id, version = 5, keep_alive = "30s")
+    u.vars["c"] = c
+    c.subscribe("echo/%d" % u.id, qos = 1, name = "subscribe echo")
+
+def echo(u):
+    c = u.vars["c"]
+    c.publish("echo/%d" % u.id, json = {"n": u.id}, qos = 2, name = "publish echo")
+    m = c.receive(topic = "echo/+", name = "echo", timeout = "2s", match = lambda m: json.decode(m.payload)["n"] == u.id)
+    if m == None:
+        fail("no echo")
+    c.receive(name = "nothing", timeout = "100ms")
+
+users = [user(name = "dev", tasks = [echo], on_start = start, wait = constant(0.1))]
+`)
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-H", "mqtt://127.0.0.1:"+strconv.Itoa(port), "-u", "2", "-r", "10", "-t", "2s", "--csv", "st", "--only-summary")
+	if code := p.wait(t, 30*time.Second); code != 1 { // the "nothing" receives fail
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "st_stats.csv"))
+	noFailures(t, rows, "MQTT connect", "MQTT subscribe echo", "MQTT publish echo", "MQTT echo", "MQTT session")
+	// the stop may cut each user's last wait for its echo
+	if got, pub := count(t, rows["MQTT echo"], 2), count(t, rows["MQTT publish echo"], 2); got < 2 || got > pub || got < pub-2 {
+		t.Errorf("echo %d for %d published", got, pub)
+	}
+	if got, n := count(t, rows["MQTT nothing"], 3), count(t, rows["MQTT nothing"], 2); got == 0 || got != n {
+		t.Errorf("nothing: %d failures of %d, want all", got, n)
+	}
+	if got := count(t, rows["MQTT session"], 2); got != 2 {
+		t.Errorf("sessions %d, want 2", got)
+	}
+}
