@@ -104,7 +104,7 @@ users:
 `)
 	m, mport := startMaster(t, dir, 0, file, "--headless", "-H", "mqtt://127.0.0.1:"+strconv.Itoa(port),
 		"--expect-workers", "2", "--expect-workers-max-wait", "30s",
-		"-u", strconv.Itoa(devices+2), "-r", "2000", "-t", "14s", "--csv", "out/mqtt", "--only-summary")
+		"-u", strconv.Itoa(devices+2), "-r", "2000", "-t", "16s", "--csv", "out/mqtt", "--only-summary")
 	for range 2 {
 		startWorker(t, t.TempDir(), mport)
 	}
