@@ -176,7 +176,7 @@ YAML
 	rows+=("horde|mqtt publish qos 1|${n:-0}|$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
 	mqtt_note="MQTT: horde's $USERS devices publish at QoS 1 without a wait, each awaiting its PUBACK."
 	if command -v mosquitto_pub >/dev/null && [[ ${n:-0} -gt 0 ]]; then
-		yes "a reading of some length from mosquitto_pub" | head -n "$n" >"$TMP/lines"
+		awk -v n="$n" 'BEGIN {for (i = 0; i < n; i++) print "a reading of some length from mosquitto_pub"}' >"$TMP/lines"
 		log "mosquitto_pub: $n messages at QoS 1"
 		taskset -c 1 /usr/bin/time -f '%U %S %M' -o "$TMP/mosquitto_pub.time" \
 			timeout -k 10 300 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t bench/pub -l <"$TMP/lines" >/dev/null 2>&1 || true
