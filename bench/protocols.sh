@@ -181,7 +181,7 @@ YAML
 		taskset -c 1 /usr/bin/time -f '%U %S %M' -o "$TMP/mosquitto_pub.time" \
 			timeout -k 10 300 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t bench/pub -l <"$TMP/lines" >/dev/null 2>&1 || true
 		read -r u s _ <"$TMP/mosquitto_pub.time"
-		rows+=("mosquitto_pub $(mosquitto_pub --help 2>&1 | awk 'NR==1 {print $3}')|mqtt publish qos 1|$n|$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
+		rows+=("mosquitto_pub $(mosquitto_pub --help 2>&1 | awk '/version/ {print $3; exit}')|mqtt publish qos 1|$n|$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
 		mqtt_note="$mqtt_note mosquitto_pub (Debian mosquitto-clients) sends as many from one connection (-l), its in-flight window open."
 	else
 		mqtt_note="$mqtt_note No peer: mosquitto_pub needs apt-get install mosquitto-clients."

@@ -17,6 +17,12 @@ import (
 
 type client5 struct{ c *paho.Client }
 
+// receiveMaximum is the Receive Maximum a device announces: QoS 1 and 2
+// messages the broker may send before their acknowledgements (the
+// library acknowledges each once it is queued, so a subscriber's rate is
+// not bound by it on loopback).
+const receiveMaximum = 256
+
 func dial5(ctx context.Context, dial func(context.Context) (net.Conn, error), o Options, c *Conn) (backend, bool, error) {
 	nc, err := dial(ctx)
 	if err != nil {
@@ -41,7 +47,11 @@ func dial5(ctx context.Context, dial func(context.Context) (net.Conn, error), o 
 		OnClientError:      func(err error) { c.lost(err) },
 		OnServerDisconnect: func(d *paho.Disconnect) { c.lost(fmt.Errorf("disconnected by the broker (0x%02x)", d.ReasonCode)) },
 	})
-	cp := &paho.Connect{ClientID: o.ClientID, CleanStart: !o.Persistent}
+	// Receive Maximum: the messages the broker may have in flight to us.
+	// paho.golang sizes a channel by it (65535 pointers, 512 KiB, when
+	// unset): an idle device would cost half a megabyte.
+	recvMax := uint16(receiveMaximum)
+	cp := &paho.Connect{ClientID: o.ClientID, CleanStart: !o.Persistent, Properties: &paho.ConnectProperties{ReceiveMaximum: &recvMax}}
 	if o.KeepAlive > 0 {
 		ka := o.KeepAlive / time.Second
 		cp.KeepAlive = uint16(min(max(ka, 1), 65535))
@@ -55,7 +65,7 @@ func dial5(ctx context.Context, dial func(context.Context) (net.Conn, error), o 
 		if o.SessionExpiry > 0 {
 			exp = uint32(min(o.SessionExpiry/time.Second, 0xfffffffe))
 		}
-		cp.Properties = &paho.ConnectProperties{SessionExpiryInterval: &exp}
+		cp.Properties.SessionExpiryInterval = &exp
 	}
 	ca, err := cl.Connect(ctx, cp)
 	if err != nil {
