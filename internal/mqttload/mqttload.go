@@ -81,6 +81,8 @@ type backend interface {
 	subscribe(ctx context.Context, filter string, qos byte) error
 	unsubscribe(ctx context.Context, filter string) error
 	disconnect(timeout time.Duration)
+	// alive reports whether the library still holds the connection open.
+	alive() bool
 }
 
 // Conn is one open MQTT connection. Its methods are for the one goroutine
@@ -343,8 +345,12 @@ func (c *Conn) Closed() bool {
 	case <-c.done:
 		return true
 	default:
-		return false
 	}
+	if c.b != nil && !c.b.alive() {
+		c.lost(errors.New("connection closed"))
+		return true
+	}
+	return false
 }
 
 func (c *Conn) cause() error {

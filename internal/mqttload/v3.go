@@ -82,6 +82,8 @@ func (b client3) unsubscribe(ctx context.Context, filter string) error {
 	return wait(ctx, b.c.Unsubscribe(filter))
 }
 
+func (b client3) alive() bool { return b.c.IsConnectionOpen() }
+
 func (b client3) disconnect(timeout time.Duration) {
 	b.c.Disconnect(uint(timeout / time.Millisecond))
 }

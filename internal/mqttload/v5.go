@@ -75,10 +75,6 @@ func dial5(ctx context.Context, dial func(context.Context) (net.Conn, error), o 
 		}
 		return nil, false, err
 	}
-	go func() { // the client's end when it is not ours
-		<-cl.Done()
-		c.lost(nil)
-	}()
 	return client5{cl}, ca.SessionPresent, nil
 }
 
@@ -111,6 +107,18 @@ func (b client5) subscribe(ctx context.Context, filter string, qos byte) error {
 func (b client5) unsubscribe(ctx context.Context, filter string) error {
 	_, err := b.c.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{filter}})
 	return err
+}
+
+// alive: the client's end is told by OnClientError and
+// OnServerDisconnect; Done is looked at too, without a goroutine waiting
+// on it per device.
+func (b client5) alive() bool {
+	select {
+	case <-b.c.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 func (b client5) disconnect(timeout time.Duration) {
