@@ -384,3 +384,57 @@ func (p *parser) mqttTask(n *yaml.Node, ps []pair) *Task {
 	t.Name = mqttTaskName(s)
 	return t
 }
+
+// checkMQTTHost reports the requests, WebSocket and SSE steps with a
+// relative URL when the host is an MQTT broker: they would go nowhere.
+//
+// And the other way round: an mqtt_connect without a URL connects to the
+// host, which must then be a broker's.
+func (p *parser) checkMQTTHost(plan *Plan) {
+	if !strings.HasPrefix(plan.Host, "mqtt://") && !strings.HasPrefix(plan.Host, "mqtts://") {
+		if plan.Host == "" {
+			return
+		}
+		each := func(steps []*Step) {
+			for _, s := range steps {
+				if s != nil && s.MQTT != nil && s.MQTT.Action == MQTTConnect && s.MQTT.URL == nil {
+					p.errorAt(s.Pos, "mqtt_connect: true connects to the host, and the host %s is not an MQTT broker: pass -H mqtt://HOST:PORT (or mqtts://) or give the step its URL", plan.Host)
+				}
+			}
+		}
+		for _, c := range plan.Classes {
+			each(c.OnStart)
+			for _, t := range c.Tasks {
+				each(t.Steps)
+			}
+			each(c.OnStop)
+		}
+		return
+	}
+	check := func(steps []*Step) {
+		for _, s := range steps {
+			if s == nil || s.Sleep || s.MQTT != nil || s.GRPC != nil || s.URL == nil {
+				continue
+			}
+			u := s.URL
+			if s.WS != nil {
+				if s.WS.Action != WSConnect || s.WS.URL == nil {
+					continue
+				}
+				u = s.WS.URL
+			}
+			if st, ok := u.Static(); ok && strings.HasPrefix(st, "/") {
+				p.errorAt(s.Pos, "%s %s: a relative URL needs an http(s) host, and the host %s is an MQTT broker: write the URL whole", s.Method, st, plan.Host)
+			}
+		}
+	}
+	for _, c := range plan.Classes {
+		check(c.OnStart)
+		for _, t := range c.Tasks {
+			check(t.Steps)
+		}
+		check(c.OnStop)
+	}
+	check(plan.Setup)
+	check(plan.Teardown)
+}

@@ -189,3 +189,22 @@ func FuzzParseMQTT(f *testing.F) {
 		}
 	})
 }
+
+// With an MQTT broker as the host, a request with a relative URL is an
+// error naming its place; a whole URL is fine.
+func TestParseMQTTHostRelativeURL(t *testing.T) {
+	src := mqttHead + "      - mqtt_publish: a\n      - get: /api/x\n      - get: http://127.0.0.1:8080/api/x\n"
+	_, err := Parse("f.yaml", ".", []byte(src), Options{})
+	if err == nil || !strings.Contains(err.Error(), "f.yaml:6:9: GET /api/x: a relative URL needs an http(s) host") || strings.Count(err.Error(), "relative URL") != 1 {
+		t.Errorf("got %v", err)
+	}
+	if _, err := Parse("f.yaml", ".", []byte(src), Options{Host: "http://127.0.0.1:1"}); err != nil {
+		t.Errorf("with an http -H: %v", err)
+	}
+	src = mqttHead + "      - mqtt_connect: true\n      - mqtt_connect: mqtt://b:1\n"
+	if _, err := Parse("f.yaml", ".", []byte(src), Options{Host: "http://127.0.0.1:1"}); err == nil ||
+		!strings.Contains(err.Error(), "f.yaml:5:9: mqtt_connect: true connects to the host, and the host http://127.0.0.1:1 is not an MQTT broker") ||
+		strings.Count(err.Error(), "mqtt_connect: true") != 1 {
+		t.Errorf("mqtt_connect: true with an http host: %v", err)
+	}
+}
