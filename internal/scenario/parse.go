@@ -213,7 +213,7 @@ func (p *parser) parse(opts Options) *Plan {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
 	p.checkVarRefs(plan)
-	p.checkMQTTHost(plan) // parse_mqtt.go
+	p.checkMQTTHost(plan)                            // parse_mqtt.go
 	plan.Files = append(plan.Files, p.grpc.files...) // the .proto files gRPC steps read
 	return plan
 }
