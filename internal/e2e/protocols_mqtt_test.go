@@ -267,3 +267,61 @@ users = [user(name = "dev", tasks = [echo], on_start = start, wait = constant(0.
 		t.Errorf("sessions %d, want 2", got)
 	}
 }
+
+// A persistent session (clean_session: false) keeps the device's
+// subscription and the QoS 1 messages published while it was away: the
+// broker delivers them when it connects again. A clean session does not.
+func TestMQTT_PersistentSession(t *testing.T) {
+	t.Parallel()
+	port := startMosquitto(t)
+	dir := t.TempDir()
+	class := func(name, version, clean string) string {
+		return `
+  - name: ` + name + `
+    count: 1
+    wait: {constant: 1h}
+    on_start:
+      - mqtt_connect: true
+        client_id: "` + name + `"
+        version: ` + version + `
+        clean_session: ` + clean + `
+      - mqtt_subscribe: "away/` + name + `"
+        qos: 1
+      - mqtt_disconnect: true
+      - mqtt_connect: true
+        conn: other
+        client_id: "` + name + `-other"
+      - mqtt_publish: "away/` + name + `"
+        conn: other
+        payload: "while away"
+        qos: 1
+      - mqtt_disconnect: true
+        conn: other
+      - mqtt_connect: true
+        client_id: "` + name + `"
+        version: ` + version + `
+        clean_session: ` + clean + `
+      - mqtt_receive: {body_contains: while away}
+        name: ` + name + ` queued
+        timeout: 1s
+    tasks:
+      - steps:
+          - sleep: 1s
+`
+	}
+	file := writeFile(t, dir, "persist.yaml", "users:"+class("v3", "3", "false")+class("v5", "5", "false")+class("clean", "3", "true"))
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-H", "mqtt://127.0.0.1:"+strconv.Itoa(port), "-u", "3", "-r", "10", "-t", "3s", "--csv", "ps", "--only-summary")
+	if code := p.wait(t, 30*time.Second); code != 1 { // the clean session's receive fails
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	rows := statsRows(t, filepath.Join(dir, "ps_stats.csv"))
+	noFailures(t, rows, "MQTT v3 queued", "MQTT v5 queued", "MQTT connect", "MQTT publish away/v3", "MQTT publish away/v5")
+	for _, k := range []string{"MQTT v3 queued", "MQTT v5 queued"} {
+		if got := count(t, rows[k], 2); got != 1 {
+			t.Errorf("%s: %d, want 1 (the message published while away)", k, got)
+		}
+	}
+	if got := count(t, rows["MQTT clean queued"], 3); got != 1 {
+		t.Errorf("a clean session received a message published while away: %v", rows["MQTT clean queued"])
+	}
+}
