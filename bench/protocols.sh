@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/protocols.sh: CPU per WebSocket message and per SSE event of horde, beside Locust
 # with websocket-client (the way locust-plugins' WebSocket users send and receive) where
-# Debian's python3-locust and python3-websocket are installed. bench/run.sh runs it when
+# Debian's python3-locust and python3-websocket are installed; CPU per MQTT publish (QoS 1)
+# beside Debian's mosquitto_pub, and the memory of an idle MQTT device, where Debian's
+# mosquitto (and mosquitto-clients) are installed. bench/run.sh runs it when
 # BENCH_PROTOCOLS=1; it also runs alone.
 #
 # Usage: bash bench/protocols.sh
@@ -10,6 +12,8 @@
 #   BENCH_PROTO_USERS     users / connections (default 50)
 #   BENCH_PROTO_DURATION  -t of each run (default 15s)
 #   BENCH_PROTO_PORT      port of `horde target` on 127.0.0.1 (default 18085)
+#   BENCH_PROTO_MQTT_PORT port of mosquitto on 127.0.0.1 (default 18886)
+#   BENCH_MQTT_IDLE       idle MQTT devices for the memory measure (default 2000)
 #   BENCH_HORDE_BIN       use this horde binary instead of building one
 #   BENCH_OUT             directory for the Markdown results (default bench/out)
 #
@@ -127,6 +131,72 @@ else
 	peer="none: Locust with websocket-client needs apt-get install python3-locust python3-websocket"
 fi
 
+# MQTT: mosquitto on core 0; horde's devices publish at QoS 1 without a wait (each publish
+# awaits its PUBACK), mosquitto_pub sends the same number of QoS 1 messages from one
+# connection (-l: a message per line of its input). Then horde holds BENCH_MQTT_IDLE idle
+# devices, and a tenth of them, for the same time: the difference of their peak RSS over
+# the difference of devices is the memory of an idle device.
+MQTT_PORT=${BENCH_PROTO_MQTT_PORT:-18886}
+IDLE=${BENCH_MQTT_IDLE:-2000}
+mqtt_note="MQTT: not run (apt-get install mosquitto mosquitto-clients)"
+idle_note=""
+MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+if [[ -x $MOSQ ]]; then
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n' "$MQTT_PORT" >"$TMP/mosquitto.conf"
+	[[ $(id -u) == 0 ]] && echo "user root" >>"$TMP/mosquitto.conf"
+	taskset -c 0 "$MOSQ" -c "$TMP/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
+	PIDS+=($!)
+	sleep 0.5
+	cat >"$TMP/mqtt.yaml" <<YAML
+users:
+  - name: device
+    on_start:
+      - mqtt_connect: true
+    tasks:
+      - mqtt_publish: "bench/{{ vu }}"
+        name: publish
+        payload: "a reading of some length from a horde device"
+        qos: 1
+YAML
+	cat >"$TMP/mqtt-idle.yaml" <<YAML
+users:
+  - name: device
+    on_start:
+      - mqtt_connect: true
+        keep_alive: 60s
+        timeout: 30s
+    tasks:
+      - steps:
+          - sleep: 1h
+YAML
+	log "horde mqtt: $USERS devices, $DURATION"
+	timed mqtt "$HORDE" run "$TMP/mqtt.yaml" --headless -H "mqtt://127.0.0.1:$MQTT_PORT" -u "$USERS" -r 1000 -t "$DURATION" --csv "$TMP/mqtt" --only-summary
+	n=$(count "$TMP/mqtt_stats.csv" MQTT publish)
+	read -r u s _ <"$TMP/mqtt.time"
+	rows+=("horde|mqtt publish qos 1|${n:-0}|$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
+	mqtt_note="MQTT: horde's $USERS devices publish at QoS 1 without a wait, each awaiting its PUBACK."
+	if command -v mosquitto_pub >/dev/null && [[ ${n:-0} -gt 0 ]]; then
+		awk -v n="$n" 'BEGIN {for (i = 0; i < n; i++) print "a reading of some length from mosquitto_pub"}' >"$TMP/lines"
+		log "mosquitto_pub: $n messages at QoS 1"
+		taskset -c 1 /usr/bin/time -f '%U %S %M' -o "$TMP/mosquitto_pub.time" \
+			timeout -k 10 300 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t bench/pub -l <"$TMP/lines" >/dev/null 2>&1 || true
+		read -r u s _ <"$TMP/mosquitto_pub.time"
+		rows+=("mosquitto_pub $(mosquitto_pub --help 2>&1 | awk '/version/ {print $3; exit}')|mqtt publish qos 1|$n|$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
+		mqtt_note="$mqtt_note mosquitto_pub (Debian mosquitto-clients) sends as many from one connection (-l), its in-flight window open."
+	else
+		mqtt_note="$mqtt_note No peer: mosquitto_pub needs apt-get install mosquitto-clients."
+	fi
+	for k in "$IDLE" $((IDLE / 10)); do
+		log "horde mqtt idle: $k devices, 20s"
+		timed "idle$k" "$HORDE" run "$TMP/mqtt-idle.yaml" --headless -H "mqtt://127.0.0.1:$MQTT_PORT" -u "$k" -r 1000 -t 20s --csv "$TMP/idle$k" --only-summary
+	done
+	read -r _ _ big <"$TMP/idle$IDLE.time"
+	read -r _ _ small <"$TMP/idle$((IDLE / 10)).time"
+	c_big=$(count "$TMP/idle${IDLE}_stats.csv" MQTT connect)
+	c_small=$(count "$TMP/idle$((IDLE / 10))_stats.csv" MQTT connect)
+	idle_note="Idle MQTT devices: peak RSS $small KiB with ${c_small:-0} connected, $big KiB with ${c_big:-0}: $(awk -v a="$small" -v b="$big" -v x="${c_small:-0}" -v y="${c_big:-0}" 'BEGIN {if (y > x) printf "%.1f", (b - a) / (y - x); else print "-"}') KiB per idle device (3.1.1, keep-alive 60 s)."
+fi
+
 mkdir -p "$OUT_DIR"
 report=$OUT_DIR/protocols-$(date -u +%Y%m%d-%H%M%S).md
 {
@@ -136,6 +206,7 @@ report=$OUT_DIR/protocols-$(date -u +%Y%m%d-%H%M%S).md
 	echo "- WS: a text message sent and its echo awaited (a round trip) per iteration, no wait."
 	echo "  SSE: /events?interval=0s read by each user (events as fast as the target sends them);"
 	echo "  no SSE peer is run (neither Debian nor Locust ships an SSE load client)."
+	echo "- $mqtt_note"
 	echo
 	echo "| generator | test | messages | CPU s | CPU µs / message |"
 	echo "|---|---|---|---|---|"
@@ -146,6 +217,7 @@ report=$OUT_DIR/protocols-$(date -u +%Y%m%d-%H%M%S).md
 	done
 	echo
 	echo "CPU s is the generator process's user+sys (GNU time), startup included."
+	[[ -n $idle_note ]] && echo && echo "$idle_note"
 } >"$report"
 cat "$report"
 log "Markdown: $report"

@@ -19,7 +19,7 @@ trap 'kill -- -$tools_pid 2>/dev/null || true; rm -f "$tools_log"' EXIT
 
 # System packages some tests use. Tests that need a missing one skip with a
 # message, unless HORDE_REQUIRE_ALL=1 (set by .ci/run) turns the skip into a failure.
-HORDE_TEST_PACKAGES=${HORDE_TEST_PACKAGES:-"chromium python3-locust iproute2 util-linux prometheus nginx"}
+HORDE_TEST_PACKAGES=${HORDE_TEST_PACKAGES:-"chromium python3-locust iproute2 util-linux prometheus nginx mosquitto mosquitto-clients"}
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=()
 	for p in ${HORDE_TEST_PACKAGES:-}; do

@@ -176,6 +176,8 @@ type planUser struct {
 	exhausted bool
 	// proto holds the user's WebSocket connections and event streams' IDs (proto.go).
 	proto *protoState
+	// mqtt holds the user's MQTT connections by conn: name (mqtt.go).
+	mqtt map[string]*mqttConn
 	// ctx is the context of the steps running (gRPC calls take it), and
 	// grpcConns the user's gRPC connections, closed when it stops.
 	ctx       context.Context
@@ -292,6 +294,7 @@ func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
 	}
 	err := p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
 	p.closeProto(vu.(*vuser)) // WebSocket connections left open (proto.go)
+	p.closeMQTT(vu.(*vuser))  // MQTT connections left open (mqtt.go)
 	return err
 }
 
@@ -311,6 +314,8 @@ func (p *planUser) runSteps(ctx context.Context, u *vuser, steps []*step) error 
 		var err error
 		if s.WS != nil || s.SSE != nil { // WebSocket, SSE (proto.go)
 			failed, err = p.runProto(ctx, u, s)
+		} else if s.MQTT != nil { // MQTT (mqtt.go)
+			failed, err = p.runMQTT(ctx, u, s)
 		} else {
 			failed, err = p.run(u, s)
 		}

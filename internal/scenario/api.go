@@ -233,6 +233,8 @@ type Step struct {
 	// GRPC, when set, makes this step a gRPC call (grpc:, parse_grpc.go)
 	// instead of an HTTP request; Method is "GRPC".
 	GRPC *GRPCCall
+	// MQTT, when set, makes this step an MQTT step (parse_mqtt.go); Method is "MQTT".
+	MQTT *MQTTStep
 }
 
 // Param is a header or query parameter with a templated value.

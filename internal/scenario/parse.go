@@ -168,15 +168,15 @@ func (p *parser) parse(opts Options) *Plan {
 	}
 
 	if opts.Host != "" {
-		if !isHTTPURL(opts.Host) {
-			p.errorAt(p.pos(nil), "host %q (from -H) is not an http:// or https:// URL", opts.Host)
+		if !isHostURL(opts.Host) {
+			p.errorAt(p.pos(nil), "host %q (from -H) is not an http://, https://, mqtt:// or mqtts:// URL", opts.Host)
 		}
 		plan.Host = strings.TrimRight(opts.Host, "/")
 	}
 	if n := f["host"].val; n != nil {
 		if s, ok := p.str(n, "host"); ok {
-			if !isHTTPURL(s) {
-				p.errorf(n, "host %q is not an http:// or https:// URL", s)
+			if !isHostURL(s) {
+				p.errorf(n, "host %q is not an http://, https://, mqtt:// or mqtts:// URL", s)
 			} else if plan.Host == "" {
 				plan.Host = strings.TrimRight(s, "/")
 			}
@@ -213,6 +213,7 @@ func (p *parser) parse(opts Options) *Plan {
 		p.errorAt(p.pos(nil), "users is missing: add a users: list with at least one user class")
 	}
 	p.checkVarRefs(plan)
+	p.checkMQTTHost(plan)                            // parse_mqtt.go
 	plan.Files = append(plan.Files, p.grpc.files...) // the .proto files gRPC steps read
 	return plan
 }
@@ -220,6 +221,13 @@ func (p *parser) parse(opts Options) *Plan {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// isHostURL reports whether s can be the host: an HTTP URL, or an MQTT
+// broker's (mqtt://, mqtts://) for scenarios of MQTT devices.
+func isHostURL(s string) bool {
+	u, err := url.Parse(s)
+	return isHTTPURL(s) || err == nil && (u.Scheme == "mqtt" || u.Scheme == "mqtts") && u.Host != ""
 }
 
 // resolve follows aliases.

@@ -241,6 +241,16 @@ func (p *parser) requests(n *yaml.Node, what string) []*Step {
 			}
 			continue
 		}
+		if isMQTTStep(p.resolve(it)) { // MQTT (parse_mqtt.go)
+			if what == "setup" || what == "teardown" {
+				p.errorf(it, "%s runs HTTP requests only: connect MQTT devices in a user's on_start or tasks", what)
+				continue
+			}
+			if s := p.mqttStep(it, nil); s != nil {
+				out = append(out, s)
+			}
+			continue
+		}
 		if isProtoStep(p.resolve(it)) { // WebSocket, SSE (parse_ws.go)
 			if what == "setup" || what == "teardown" {
 				p.errorf(it, "%s runs HTTP requests only: open WebSocket connections and event streams in a user's on_start or tasks", what)
@@ -270,6 +280,9 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 	hasSteps := slices.ContainsFunc(ps, func(e pair) bool { return e.name == "steps" })
 	if !hasSteps && p.isGRPC(n) {
 		return p.grpcTask(n)
+	}
+	if !hasSteps && isMQTTStep(p.resolve(n)) { // MQTT (parse_mqtt.go)
+		return p.mqttTask(n, ps)
 	}
 	if !hasSteps && isProtoStep(p.resolve(n)) { // WebSocket, SSE (parse_ws.go)
 		return p.protoTask(n, ps)

@@ -78,6 +78,7 @@ type userValue struct {
 	methods [len(methodNames)]*starlark.Builtin // bound on first use
 
 	conns     []*wsConn         // WebSocket connections opened (ws.go), closed at the user's end
+	mqttConns []*mqttConn       // MQTT connections opened (mqtt.go), closed at the user's end
 	grpcConns grpcload.Conns    // the user's gRPC connections (grpc.go)
 	grpcFn    *starlark.Builtin // u.grpc, bound on first use
 
@@ -181,7 +182,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return 0, errors.New("unhashable: user") }
 func (u *userValue) AttrNames() []string {
-	return []string{"delete", "get", "grpc", "head", "host", "id", "options", "patch", "post", "put", "request", "sse", "vars", "ws_connect"}
+	return []string{"delete", "get", "grpc", "head", "host", "id", "mqtt_connect", "options", "patch", "post", "put", "request", "sse", "vars", "ws_connect"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -196,6 +197,8 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin(name, u.wsConnect), nil
 	case "sse":
 		return starlark.NewBuiltin(name, u.sseRead), nil
+	case "mqtt_connect": // mqtt.go
+		return starlark.NewBuiltin(name, u.mqttConnect), nil
 	case "grpc":
 		if u.grpcFn == nil {
 			u.grpcFn = grpcBuiltin.BindReceiver(u)

@@ -297,15 +297,15 @@ func (l *loader) scenario(name string, src []byte, opts scenario.Options) (*scen
 		plan.Host = strings.TrimRight(opts.Host, "/")
 	} else if h, ok := globals["host"]; ok {
 		s, ok := starlark.AsString(h)
-		if !ok || !isHTTPURL(s) {
-			l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("host %s is not an http:// or https:// URL", h)})
+		if !ok || !isHostURL(s) {
+			l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("host %s is not an http://, https://, mqtt:// or mqtts:// URL", h)})
 		}
 		plan.Host = strings.TrimRight(s, "/")
 	} else {
 		l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: "host is missing: set host = \"http://...\" in the script or pass -H"})
 	}
-	if opts.Host != "" && !isHTTPURL(opts.Host) {
-		l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("host %q (from -H) is not an http:// or https:// URL", opts.Host)})
+	if opts.Host != "" && !isHostURL(opts.Host) {
+		l.errs = append(l.errs, &scenario.Error{Pos: top, Msg: fmt.Sprintf("host %q (from -H) is not an http://, https://, mqtt:// or mqtts:// URL", opts.Host)})
 	}
 	classes := l.userList(name, globals)
 	names := map[string]bool{}
@@ -329,6 +329,12 @@ func (l *loader) scenario(name string, src []byte, opts scenario.Options) (*scen
 
 func isHTTPURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// isHostURL reports whether s can be the host: an HTTP URL or an MQTT
+// broker's (mqtt://, mqtts://) for users that are MQTT devices.
+func isHostURL(s string) bool {
+	return isHTTPURL(s) || strings.HasPrefix(s, "mqtt://") || strings.HasPrefix(s, "mqtts://")
 }
 
 // userList reads the users global: a list (or tuple) of user() values.

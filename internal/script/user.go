@@ -90,8 +90,8 @@ func builtinUser(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if maxSteps <= 0 {
 		return nil, fmt.Errorf("user %s: max_steps must be > 0, got %d", name, maxSteps)
 	}
-	if host != "" && !isHTTPURL(host) {
-		return nil, fmt.Errorf("user %s: host %q is not an http:// or https:// URL", name, host)
+	if host != "" && !isHostURL(host) {
+		return nil, fmt.Errorf("user %s: host %q is not an http://, https://, mqtt:// or mqtts:// URL", name, host)
 	}
 	switch w := wait.(type) {
 	case starlark.NoneType:
@@ -432,6 +432,7 @@ func (cu *classUser) OnStop(ctx context.Context, vu horde.VU) error {
 	}
 	defer cu.r.UserStopped()
 	defer cu.r.u.closeConns() // WebSocket connections left open (ws.go)
+	defer cu.r.u.closeMQTT()  // MQTT connections left open (mqtt.go)
 	if cu.c.onStop == nil {
 		return nil
 	}

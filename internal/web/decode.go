@@ -131,14 +131,15 @@ func checkRate(field string, f float64) (float64, *FieldError) {
 	return f, nil
 }
 
-// parseHost accepts "" (keep the configured host) or an http(s) URL with a host.
+// parseHost accepts "" (keep the configured host) or an http(s) URL with a
+// host, or an MQTT broker's (mqtt://, mqtts://) for scenarios of MQTT devices.
 func parseHost(field, s string) (string, *FieldError) {
 	if s == "" {
 		return "", nil
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", &FieldError{Field: field, Detail: fmt.Sprintf("want an http:// or https:// URL, got %q", s)}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
+		return "", &FieldError{Field: field, Detail: fmt.Sprintf("want an http://, https://, mqtt:// or mqtts:// URL, got %q", s)}
 	}
 	return s, nil
 }

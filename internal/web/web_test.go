@@ -407,7 +407,7 @@ func TestServer_Swarm(t *testing.T) {
 		{"missing spawn_rate", "user_count=1", 400, map[string]any{"message": "spawn_rate: required", "success": false}, nil},
 		{"zero spawn_rate", "user_count=1&spawn_rate=0", 400, map[string]any{"message": "spawn_rate: must be a number > 0", "success": false}, nil},
 		{"NaN spawn_rate", "user_count=1&spawn_rate=NaN", 400, map[string]any{"message": "spawn_rate: must be a number > 0", "success": false}, nil},
-		{"bad host", "user_count=1&spawn_rate=1&host=ftp://x", 400, map[string]any{"message": `host: want an http:// or https:// URL, got "ftp://x"`, "success": false}, nil},
+		{"bad host", "user_count=1&spawn_rate=1&host=ftp://x", 400, map[string]any{"message": `host: want an http://, https://, mqtt:// or mqtts:// URL, got "ftp://x"`, "success": false}, nil},
 		{"bad run_time", "user_count=1&spawn_rate=1&run_time=soon", 400, nil, nil},
 		{"bad body", "user_count=%zz", 400, nil, nil},
 	}
@@ -523,7 +523,7 @@ func TestServer_APIRun(t *testing.T) {
 		{"every field bad", "application/json", `{"users": -1, "spawn_rate": -2, "host": "x", "run_time": "soon"}`, 400,
 			[]*FieldError{
 				{"users", "must be >= 0"}, {"spawn_rate", "must be a number > 0"},
-				{"host", `want an http:// or https:// URL, got "x"`},
+				{"host", `want an http://, https://, mqtt:// or mqtts:// URL, got "x"`},
 				{"run_time", `bad duration "soon": want a number with a unit (use e.g. 20, 90s, 1h30m, 7d)`},
 			}, nil},
 		{"wrong type", "application/json", `{"users": "10", "spawn_rate": 1}`, 400,
