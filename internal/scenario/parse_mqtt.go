@@ -106,41 +106,9 @@ func (p *parser) mqttStep(n *yaml.Node, extra []string) *Step {
 	case MQTTReceive:
 		known = append(slices.Clone(known), mqttReceiveKeys...)
 	}
-	f := map[string]pair{}
-	what := "mqtt " + m.Action + " step"
-	for _, e := range ps {
-		if slices.Contains(extra, e.name) {
-			continue
-		}
-		if !slices.Contains(known, e.name) {
-			if slices.Contains(mqttConnectKeys, e.name) || slices.Contains(mqttPublishKeys, e.name) || slices.Contains(mqttReceiveKeys, e.name) {
-				p.errorf(e.key, "%s cannot have %s", what, e.name)
-				continue
-			}
-			p.unknownKey(e.key, e.name, what, known)
-			continue
-		}
-		f[e.name] = e
-	}
-	if e, ok := f["conn"]; ok {
-		if v, ok := p.str(e.val, "conn"); ok {
-			if !identRE.MatchString(v) {
-				p.errorf(e.val, "conn %q must be letters, digits and _", v)
-			}
-			m.Conn = v
-		}
-	}
-	if e, ok := f["name"]; ok {
-		s.Name, _ = p.str(e.val, "name")
-	}
-	if e, ok := f["timeout"]; ok {
-		if d, ok := p.duration(e.val, "timeout"); ok {
-			if d <= 0 {
-				p.errorf(e.val, "timeout must be > 0")
-			}
-			s.Timeout = d
-		}
-	}
+	f := p.protoFields(ps, extra, known, "mqtt "+m.Action+" step", mqttConnectKeys, mqttPublishKeys, mqttReceiveKeys)
+	p.connAndName(f, s, &m.Conn)
+	p.positiveDuration(f, "timeout", "timeout", &s.Timeout)
 	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["qos"]; ok {
 		if q, ok := p.int(e.val, "qos"); ok {

@@ -123,33 +123,8 @@ func (p *parser) protoStep(n *yaml.Node, extra []string) *Step {
 	case WSClose:
 		known = append(slices.Clone(known), wsCloseKeys...)
 	}
-	f := map[string]pair{}
-	for _, e := range ps {
-		if slices.Contains(extra, e.name) {
-			continue
-		}
-		if !slices.Contains(known, e.name) {
-			what := "websocket " + ws.Action + " step"
-			if slices.Contains(wsStepKeys, e.name) || slices.Contains(wsConnectKeys, e.name) || slices.Contains(wsSendKeys, e.name) || slices.Contains(wsCloseKeys, e.name) {
-				p.errorf(e.key, "%s cannot have %s", what, e.name)
-				continue
-			}
-			p.unknownKey(e.key, e.name, what, known)
-			continue
-		}
-		f[e.name] = e
-	}
-	if e, ok := f["conn"]; ok {
-		if v, ok := p.str(e.val, "conn"); ok {
-			if !identRE.MatchString(v) {
-				p.errorf(e.val, "conn %q must be letters, digits and _", v)
-			}
-			ws.Conn = v
-		}
-	}
-	if e, ok := f["name"]; ok {
-		s.Name, _ = p.str(e.val, "name")
-	}
+	f := p.protoFields(ps, extra, known, "websocket "+ws.Action+" step", wsStepKeys, wsConnectKeys, wsSendKeys, wsCloseKeys)
+	p.connAndName(f, s, &ws.Conn)
 	p.positiveDuration(f, "timeout", "timeout", &s.Timeout)
 	s.StopOnFailure = p.stopOnFailure(f)
 	if e, ok := f["capture"]; ok {
@@ -411,4 +386,44 @@ func (s *Step) Capture(resp Response, vars Vars) string {
 		vars[c.Var] = v
 	}
 	return ""
+}
+
+// protoFields sorts the keys of a protocol step (what names it in errors):
+// those in extra are read elsewhere and skipped, those in known are
+// returned by name, one that belongs to another action of the protocol
+// (any list of others) is an error saying the step cannot have it, and any
+// other key is unknown.
+func (p *parser) protoFields(ps []pair, extra, known []string, what string, others ...[]string) map[string]pair {
+	f := map[string]pair{}
+	for _, e := range ps {
+		if slices.Contains(extra, e.name) {
+			continue
+		}
+		if !slices.Contains(known, e.name) {
+			if slices.ContainsFunc(others, func(keys []string) bool { return slices.Contains(keys, e.name) }) {
+				p.errorf(e.key, "%s cannot have %s", what, e.name)
+				continue
+			}
+			p.unknownKey(e.key, e.name, what, known)
+			continue
+		}
+		f[e.name] = e
+	}
+	return f
+}
+
+// connAndName reads a protocol step's conn: (letters, digits and _) into
+// conn and its name: into s.
+func (p *parser) connAndName(f map[string]pair, s *Step, conn *string) {
+	if e, ok := f["conn"]; ok {
+		if v, ok := p.str(e.val, "conn"); ok {
+			if !identRE.MatchString(v) {
+				p.errorf(e.val, "conn %q must be letters, digits and _", v)
+			}
+			*conn = v
+		}
+	}
+	if e, ok := f["name"]; ok {
+		s.Name, _ = p.str(e.val, "name")
+	}
 }

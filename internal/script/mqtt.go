@@ -224,33 +224,17 @@ func (m *mqttConn) call(thread *starlark.Thread, b *starlark.Builtin, args starl
 		return starlark.None, nil
 	}
 	start := time.Now()
-	var callErr error
+	sm := &scriptMatch{thread: thread, fn: match}
 	msg, skipped, err := m.c.Wait(ctx, to, func(x mqttload.Message) bool {
-		if callErr != nil || topic != "" && !scenario.TopicMatches(topic, x.Topic) || contains != "" && !strings.Contains(string(x.Payload), contains) {
-			return false
-		}
-		if match == starlark.None {
-			return true
-		}
-		v, err := starlark.Call(thread, match, starlark.Tuple{mqttMsgValue(x)}, nil)
-		if err != nil {
-			callErr = err
-			return false
-		}
-		return bool(v.Truth())
+		return (topic == "" || scenario.TopicMatches(topic, x.Topic)) &&
+			(contains == "" || strings.Contains(string(x.Payload), contains)) &&
+			sm.ok(func() starlark.Value { return mqttMsgValue(x) })
 	})
-	if callErr != nil {
-		return nil, fmt.Errorf("%s: match: %w", fn, callErr)
+	if sm.err != nil {
+		return nil, fmt.Errorf("%s: match: %w", fn, sm.err)
 	}
 	if err != nil {
-		if errors.Is(err, mqttload.ErrTimeout) {
-			f := fmt.Sprintf("no message matched within %s", to)
-			if skipped > 0 {
-				f += fmt.Sprintf(" (%d others)", skipped)
-			}
-			err = errors.New(f)
-		}
-		return fail(time.Since(start), err)
+		return fail(time.Since(start), waitError(err, mqttload.ErrTimeout, to, skipped))
 	}
 	took = max(msg.At.Sub(start), 0)
 	if !msg.Sent.IsZero() {

@@ -307,36 +307,15 @@ func (w *wsConn) call(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			return starlark.None, nil
 		}
 	}
-	var callErr error
+	sm := &scriptMatch{thread: thread, fn: match}
 	m, skipped, err := w.c.Wait(ctx, to, func(m wsload.Message) bool {
-		if callErr != nil {
-			return false
-		}
-		if contains != "" && !strings.Contains(string(m.Data), contains) {
-			return false
-		}
-		if match == starlark.None {
-			return true
-		}
-		v, err := starlark.Call(thread, match, starlark.Tuple{msgValue(m)}, nil)
-		if err != nil {
-			callErr = err
-			return false
-		}
-		return bool(v.Truth())
+		return (contains == "" || strings.Contains(string(m.Data), contains)) && sm.ok(func() starlark.Value { return msgValue(m) })
 	})
-	if callErr != nil {
-		return nil, fmt.Errorf("%s: match: %w", fn, callErr)
+	if sm.err != nil {
+		return nil, fmt.Errorf("%s: match: %w", fn, sm.err)
 	}
 	if err != nil {
-		if errors.Is(err, wsload.ErrTimeout) {
-			f := fmt.Sprintf("no message matched within %s", to)
-			if skipped > 0 {
-				f += fmt.Sprintf(" (%d others)", skipped)
-			}
-			err = errors.New(f)
-		}
-		return fail(time.Since(start), err)
+		return fail(time.Since(start), waitError(err, wsload.ErrTimeout, to, skipped))
 	}
 	vu.Record(horde.Sample{Method: "WS", Name: name, Duration: max(m.At.Sub(start), 0), Bytes: int64(len(m.Data))})
 	return msgValue(m), nil
@@ -487,4 +466,41 @@ func (u *userValue) sseRead(thread *starlark.Thread, b *starlark.Builtin, args s
 			return nil, errStopped
 		}
 	}
+}
+
+// scriptMatch applies a script's match= function (None matches every
+// message) to the messages a wait reads; the function's first error stops
+// the matching and is kept for the caller to report.
+type scriptMatch struct {
+	thread *starlark.Thread
+	fn     starlark.Value
+	err    error
+}
+
+func (s *scriptMatch) ok(msg func() starlark.Value) bool {
+	if s.err != nil {
+		return false
+	}
+	if s.fn == starlark.None {
+		return true
+	}
+	v, err := starlark.Call(s.thread, s.fn, starlark.Tuple{msg()}, nil)
+	if err != nil {
+		s.err = err
+		return false
+	}
+	return bool(v.Truth())
+}
+
+// waitError words a wait that found no message: a timeout (timeout is the
+// protocol package's sentinel) says how long and how many others it read.
+func waitError(err, timeout error, to time.Duration, skipped int) error {
+	if !errors.Is(err, timeout) {
+		return err
+	}
+	f := fmt.Sprintf("no message matched within %s", to)
+	if skipped > 0 {
+		f += fmt.Sprintf(" (%d others)", skipped)
+	}
+	return errors.New(f)
 }
