@@ -282,10 +282,10 @@ func (p *parser) task(n *yaml.Node, index int) *Task {
 		return p.grpcTask(n)
 	}
 	if !hasSteps && isMQTTStep(p.resolve(n)) { // MQTT (parse_mqtt.go)
-		return p.mqttTask(n, ps)
+		return p.protoTask(n, ps, p.mqttStep)
 	}
 	if !hasSteps && isProtoStep(p.resolve(n)) { // WebSocket, SSE (parse_ws.go)
-		return p.protoTask(n, ps)
+		return p.protoTask(n, ps, p.protoStep)
 	}
 	known := taskKeys
 	what := "task"

@@ -322,37 +322,6 @@ func (p *parser) mqttPayload(n *yaml.Node) *Template {
 	return nil
 }
 
-// mqttTaskName is a task's default name when its one step is an MQTT step.
-func mqttTaskName(s *Step) string {
-	if s.Name != "" {
-		return s.Name
-	}
-	if s.MQTT.Topic != nil {
-		return fmt.Sprintf("MQTT %s %s", s.MQTT.Action, s.MQTT.Topic.String())
-	}
-	return fmt.Sprintf("MQTT %s %s", s.MQTT.Action, s.MQTT.Conn)
-}
-
-// mqttTask is a task whose one step is an MQTT step.
-func (p *parser) mqttTask(n *yaml.Node, ps []pair) *Task {
-	t := &Task{Weight: 1}
-	f := map[string]pair{}
-	for _, e := range ps {
-		f[e.name] = e
-	}
-	if e, ok := f["tags"]; ok {
-		t.Tags = p.tags(e.val)
-	}
-	p.positiveInt(f, "weight", &t.Weight)
-	s := p.mqttStep(n, []string{"weight", "tags"})
-	if s == nil {
-		return nil
-	}
-	t.Steps = []*Step{s}
-	t.Name = mqttTaskName(s)
-	return t
-}
-
 // checkMQTTHost reports the requests, WebSocket and SSE steps with a
 // relative URL when the host is an MQTT broker: they would go nowhere.
 //

@@ -317,20 +317,26 @@ func (s *Step) Matches(resp Response) bool {
 	return s.CheckFailure(resp, nil) == ""
 }
 
-// protoTaskName is a task's default name when its one step is a WebSocket or SSE step.
+// protoTaskName is a task's default name when its one step is a
+// WebSocket, SSE or MQTT step.
 func protoTaskName(s *Step) string {
-	if s.Name != "" {
+	switch {
+	case s.Name != "":
 		return s.Name
-	}
-	if s.WS != nil {
+	case s.WS != nil:
 		return fmt.Sprintf("WS %s %s", s.WS.Action, s.WS.Conn)
+	case s.MQTT != nil && s.MQTT.Topic != nil:
+		return fmt.Sprintf("MQTT %s %s", s.MQTT.Action, s.MQTT.Topic.String())
+	case s.MQTT != nil:
+		return fmt.Sprintf("MQTT %s %s", s.MQTT.Action, s.MQTT.Conn)
 	}
 	return "SSE " + s.URL.String()
 }
 
-// protoTask is a task whose one step is a WebSocket or SSE step, with the
-// task's weight, tags and name beside it.
-func (p *parser) protoTask(n *yaml.Node, ps []pair) *Task {
+// protoTask is a task whose one step is a WebSocket, SSE or MQTT step
+// (read by step, given the task's own keys), with the task's weight, tags
+// and name beside it.
+func (p *parser) protoTask(n *yaml.Node, ps []pair, step func(*yaml.Node, []string) *Step) *Task {
 	t := &Task{Weight: 1}
 	f := map[string]pair{}
 	for _, e := range ps {
@@ -340,7 +346,7 @@ func (p *parser) protoTask(n *yaml.Node, ps []pair) *Task {
 		t.Tags = p.tags(e.val)
 	}
 	p.positiveInt(f, "weight", &t.Weight)
-	s := p.protoStep(n, []string{"weight", "tags"})
+	s := step(n, []string{"weight", "tags"})
 	if s == nil {
 		return nil
 	}
