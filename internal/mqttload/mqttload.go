@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/horde-load/horde/internal/inbox"
 )
 
 // Defaults.
@@ -94,19 +96,14 @@ type Conn struct {
 	// SessionPresent is the broker's CONNACK flag: it resumed a session.
 	SessionPresent bool
 
+	in      *inbox.Inbox[Message] // the subscriptions' messages, and why the connection ended
 	mu      sync.Mutex
-	queue   []Message
-	max     int
-	dropped int
-	err     error // why the connection ended; set once, before done closes
-	notify  chan struct{}
-	done    chan struct{}
 	closing bool
 }
 
 // ErrTimeout is returned when no message matched, or no acknowledgement
 // came, in time.
-var ErrTimeout = errors.New("timeout")
+var ErrTimeout = inbox.ErrTimeout
 
 // Dial connects to rawURL (mqtt://host[:1883] or mqtts://host[:8883])
 // within ctx and returns the connection and how long TCP, TLS and the
@@ -125,10 +122,11 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, time.Duration, 
 	if o.KeepAlive == 0 {
 		o.KeepAlive = DefaultKeepAlive
 	}
-	c := &Conn{Version: o.Version, max: o.Queue, notify: make(chan struct{}, 1), done: make(chan struct{})}
-	if c.max <= 0 {
-		c.max = DefaultQueue
+	queue := o.Queue
+	if queue <= 0 {
+		queue = DefaultQueue
 	}
+	c := &Conn{Version: o.Version, in: inbox.New[Message](queue)}
 	start := time.Now()
 	dial := func(ctx context.Context) (net.Conn, error) {
 		var nc net.Conn
@@ -197,36 +195,10 @@ func ParseURL(raw string) (addr string, useTLS bool, err error) {
 }
 
 // deliver queues an arriving message (called by the library's goroutine).
-func (c *Conn) deliver(m Message) {
-	c.mu.Lock()
-	if len(c.queue) >= c.max {
-		copy(c.queue, c.queue[1:])
-		c.queue = c.queue[:len(c.queue)-1]
-		c.dropped++
-	}
-	c.queue = append(c.queue, m)
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
+func (c *Conn) deliver(m Message) { c.in.Put(m) }
 
 // lost records why the connection ended (the first reason wins).
-func (c *Conn) lost(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	if err == nil {
-		err = errors.New("connection closed")
-	}
-	c.err = err
-	close(c.done)
-}
+func (c *Conn) lost(err error) { c.in.End(err) }
 
 // Publish sends one message and waits, within timeout (0: none), for its
 // acknowledgement: PUBACK at QoS 1, PUBCOMP at QoS 2, the write at QoS 0.
@@ -296,55 +268,21 @@ func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, c
 // true, dropping those before it (skipped counts them). It fails with
 // ErrTimeout after timeout (0: none), with the connection's end when it
 // ends first, and with ctx's error when ctx is done.
-func (c *Conn) Wait(ctx context.Context, timeout time.Duration, match func(Message) bool) (m Message, skipped int, err error) {
-	var tc <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		tc = t.C
+func (c *Conn) Wait(ctx context.Context, timeout time.Duration, match func(Message) bool) (Message, int, error) {
+	m, skipped, err := c.in.Wait(ctx, timeout, match)
+	if e, ok := err.(*inbox.EndedError); ok {
+		err = c.failure("receive", e.Err)
 	}
-	for {
-		c.mu.Lock()
-		for len(c.queue) > 0 {
-			m = c.queue[0]
-			c.queue[0] = Message{}
-			c.queue = c.queue[1:]
-			if match == nil || match(m) {
-				c.mu.Unlock()
-				return m, skipped, nil
-			}
-			skipped++
-		}
-		c.queue = nil // an idle device keeps no buffer
-		ended := c.err
-		c.mu.Unlock()
-		if ended != nil {
-			return Message{}, skipped, c.failure("receive", ended)
-		}
-		select {
-		case <-c.notify:
-		case <-c.done:
-		case <-tc:
-			return Message{}, skipped, ErrTimeout
-		case <-ctx.Done():
-			return Message{}, skipped, ctx.Err()
-		}
-	}
+	return m, skipped, err
 }
 
 // Dropped is how many messages were dropped unread because the queue was full.
-func (c *Conn) Dropped() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dropped
-}
+func (c *Conn) Dropped() int { return c.in.Dropped() }
 
 // Closed reports whether the connection has ended.
 func (c *Conn) Closed() bool {
-	select {
-	case <-c.done:
+	if c.in.Ended() {
 		return true
-	default:
 	}
 	if c.b != nil && !c.b.alive() {
 		c.lost(errors.New("connection closed"))
@@ -353,11 +291,7 @@ func (c *Conn) Closed() bool {
 	return false
 }
 
-func (c *Conn) cause() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
+func (c *Conn) cause() error { return c.in.Err() }
 
 // Err is why the connection ended: nil while it is open and after our
 // own disconnect.
@@ -366,11 +300,12 @@ func (c *Conn) Err() error {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
 		return nil
 	}
-	return c.failure("connection", c.err)
+	return c.failure("connection", c.in.Err())
 }
 
 // Disconnect sends DISCONNECT (waiting up to timeout, 0: two seconds, for

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/horde-load/horde/internal/inbox"
 )
 
 func TestParseURL(t *testing.T) {
@@ -31,7 +33,7 @@ func TestParseURL(t *testing.T) {
 // The queue keeps the newest messages when full, counts the dropped, and
 // Wait skips those that do not match; the connection's end ends a wait.
 func TestQueueAndWait(t *testing.T) {
-	c := &Conn{max: 3, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &Conn{in: inbox.New[Message](3)}
 	for _, p := range []string{"1", "2", "3", "4"} {
 		c.deliver(Message{Topic: "t", Payload: []byte(p)})
 	}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/horde-load/horde/internal/inbox"
 )
 
 // Defaults.
@@ -66,13 +68,8 @@ type Conn struct {
 	// Subprotocol is the one the server chose ("" for none).
 	Subprotocol string
 
+	in      *inbox.Inbox[Message] // what the reader read, and why it stopped
 	mu      sync.Mutex
-	queue   []Message
-	max     int
-	dropped int   // messages dropped because the queue was full
-	err     error // why the reader stopped; set once, before done closes
-	notify  chan struct{}
-	done    chan struct{}
 	closing bool
 
 	readCtx    context.Context
@@ -117,11 +114,11 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *http.Response,
 		limit = DefaultReadLimit
 	}
 	ws.SetReadLimit(limit)
-	c := &Conn{ws: ws, Opened: start.Add(took), Subprotocol: ws.Subprotocol(), max: o.Queue,
-		notify: make(chan struct{}, 1), done: make(chan struct{})}
-	if c.max <= 0 {
-		c.max = DefaultQueue
+	queue := o.Queue
+	if queue <= 0 {
+		queue = DefaultQueue
 	}
+	c := &Conn{ws: ws, Opened: start.Add(took), Subprotocol: ws.Subprotocol(), in: inbox.New[Message](queue)}
 	c.readCtx, c.readCancel = context.WithCancel(context.Background())
 	go c.read()
 	return c, resp, took, nil
@@ -148,25 +145,10 @@ func (c *Conn) read() {
 	for {
 		typ, data, err := c.ws.Read(c.readCtx)
 		if err != nil {
-			c.mu.Lock()
-			c.err = err
-			c.mu.Unlock()
-			close(c.done)
+			c.in.End(err)
 			return
 		}
-		m := Message{Binary: typ == websocket.MessageBinary, Data: data, At: time.Now()}
-		c.mu.Lock()
-		if len(c.queue) >= c.max {
-			copy(c.queue, c.queue[1:])
-			c.queue = c.queue[:len(c.queue)-1]
-			c.dropped++
-		}
-		c.queue = append(c.queue, m)
-		c.mu.Unlock()
-		select {
-		case c.notify <- struct{}{}:
-		default:
-		}
+		c.in.Put(Message{Binary: typ == websocket.MessageBinary, Data: data, At: time.Now()})
 	}
 }
 
@@ -190,46 +172,18 @@ func (c *Conn) Send(ctx context.Context, binary bool, data []byte, timeout time.
 }
 
 // ErrTimeout is returned by Wait when no message matched in time.
-var ErrTimeout = errors.New("timeout")
+var ErrTimeout = inbox.ErrTimeout
 
 // Wait returns the first queued or arriving message for which match is
 // true, dropping those before it (skipped counts them). It fails with
 // ErrTimeout after timeout (0: none), with the connection's end when it
 // closes first, and with ctx's error when ctx is done.
-func (c *Conn) Wait(ctx context.Context, timeout time.Duration, match func(Message) bool) (m Message, skipped int, err error) {
-	var tc <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		tc = t.C
+func (c *Conn) Wait(ctx context.Context, timeout time.Duration, match func(Message) bool) (Message, int, error) {
+	m, skipped, err := c.in.Wait(ctx, timeout, match)
+	if e, ok := err.(*inbox.EndedError); ok {
+		err = c.failure("receive", e.Err)
 	}
-	for {
-		c.mu.Lock()
-		for len(c.queue) > 0 {
-			m = c.queue[0]
-			c.queue[0] = Message{}
-			c.queue = c.queue[1:]
-			if match == nil || match(m) {
-				c.mu.Unlock()
-				return m, skipped, nil
-			}
-			skipped++
-		}
-		c.queue = c.queue[:0]
-		readErr := c.err
-		c.mu.Unlock()
-		if readErr != nil {
-			return Message{}, skipped, c.failure("receive", readErr)
-		}
-		select {
-		case <-c.notify:
-		case <-c.done:
-		case <-tc:
-			return Message{}, skipped, ErrTimeout
-		case <-ctx.Done():
-			return Message{}, skipped, ctx.Err()
-		}
-	}
+	return m, skipped, err
 }
 
 // Ping sends a ping and waits for its pong within timeout (0: none).
@@ -249,21 +203,10 @@ func (c *Conn) Ping(ctx context.Context, timeout time.Duration) (time.Duration, 
 }
 
 // Dropped is how many messages were dropped unread because the queue was full.
-func (c *Conn) Dropped() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dropped
-}
+func (c *Conn) Dropped() int { return c.in.Dropped() }
 
 // Closed reports whether the connection has ended (the reader stopped).
-func (c *Conn) Closed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) Closed() bool { return c.in.Ended() }
 
 // Err is why the connection ended: nil while it is open, after our own
 // close, and for the server's normal closure (1000, 1001).
@@ -272,11 +215,12 @@ func (c *Conn) Err() error {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing || isNormal(c.err) {
-		return nil
+	closing := c.closing
+	c.mu.Unlock()
+	if err := c.in.Err(); !closing && !isNormal(err) {
+		return c.failure("connection", err)
 	}
-	return c.failure("connection", c.err)
+	return nil
 }
 
 // Close sends a close frame with code and reason and waits (up to
