@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -236,6 +237,16 @@ func TestGRPC_Example(t *testing.T) {
 		t.Fatalf("run: exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout, r.stderr)
 	}
 	rows := checkGRPCRows(t, filepath.Join(dir, "res_stats.csv"), 6)
+	// the status and message-count checks the example writes are named
+	// checks in the summary, all passed
+	for _, re := range []string{
+		`(?m)^\s+100\.00%\s+(\d+) / (\d+)\s+grpc status in \[OK\]$`,
+		`(?m)^\s+100\.00%\s+(\d+) / (\d+)\s+messages == 5$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(r.stdout.String()) {
+			t.Errorf("the checks summary has no %s:\n%s", re, r.stdout)
+		}
+	}
 	// users finish their task when stopped (--stop-timeout): each call the
 	// statistics count reached the server, and no other
 	if up, got := count(t, rows["GRPC /demo.v1.Devices/Upload"], 2), srv.uploads.Load()-upCalls; int64(up) != got {

@@ -175,10 +175,17 @@ func (p *planUser) runGRPC(u *vuser, s *step) (failed bool, err error) {
 	}
 	failure := ""
 	var ev *scenario.Trace
+	codeOK := accepts(g.Codes, res.Code)
+	if res.Err == nil && g.StatusChecked {
+		u.RecordCheck(g.StatusCheckName(), codeOK)
+	}
+	if res.Err == nil && codeOK && g.MessageCount >= 0 {
+		u.RecordCheck(g.MessagesCheckName(), res.Received == g.MessageCount)
+	}
 	switch {
 	case res.Err != nil:
 		failure = res.Err.Error()
-	case !accepts(g.Codes, res.Code):
+	case !codeOK:
 		failure = "grpc status " + scenario.GRPCCodeName(res.Code)
 		if res.Message != "" {
 			failure += ": " + res.Message
@@ -211,13 +218,9 @@ func (p *planUser) traceGRPC(u *vuser, s *step, c *grpcload.Call, res *grpcload.
 	defer resp.Header.EnableNormalizing()
 	if ev != nil { // the status and the message count were checked first, not as HTTP's
 		g := s.GRPC
-		var codes []string
-		for _, c := range g.Codes {
-			codes = append(codes, scenario.GRPCCodeName(c))
-		}
-		out := []scenario.Outcome{{What: "grpc status in [" + strings.Join(codes, ", ") + "]"}}
+		out := []scenario.Outcome{{What: g.StatusCheckName()}}
 		if g.MessageCount >= 0 {
-			out = append(out, scenario.Outcome{What: fmt.Sprintf("messages == %d", g.MessageCount)})
+			out = append(out, scenario.Outcome{What: g.MessagesCheckName()})
 		}
 		for _, o := range ev.Checks {
 			if !strings.HasPrefix(o.What, "status < 400") {

@@ -47,6 +47,10 @@ type GRPCCall struct {
 	Messages []*Template
 	// Codes are the status codes that are not failures (default OK).
 	Codes []codes.Code
+	// StatusChecked is a status check the step wrote (check: {status:});
+	// without one the default OK fails the call but is no named check in
+	// the checks summary, as HTTP's status < 400.
+	StatusChecked bool
 	// MessageCount, when >= 0, is the number of messages the call must
 	// receive (check: {messages: N}).
 	MessageCount int
@@ -180,6 +184,7 @@ func (p *parser) grpcStep(n *yaml.Node, f map[string]pair) *Step {
 	if e, ok := f["check"]; ok {
 		p.grpcChecks(e.val, s)
 	}
+	g.StatusChecked = len(g.Codes) > 0
 	if len(g.Codes) == 0 {
 		g.Codes = []codes.Code{codes.OK}
 	}
@@ -382,6 +387,21 @@ var grpcCodeNames = []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "
 	"OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
 // GRPCCodeName is a status code's name as gRPC writes it: NOT_FOUND.
+// StatusCheckName is the status check as the summary and a trace name it:
+// "grpc status in [OK, NOT_FOUND]".
+func (g *GRPCCall) StatusCheckName() string {
+	names := make([]string, len(g.Codes))
+	for i, c := range g.Codes {
+		names[i] = GRPCCodeName(c)
+	}
+	return "grpc status in [" + strings.Join(names, ", ") + "]"
+}
+
+// MessagesCheckName is the message count check's name: "messages == 5".
+func (g *GRPCCall) MessagesCheckName() string {
+	return fmt.Sprintf("messages == %d", g.MessageCount)
+}
+
 func GRPCCodeName(c codes.Code) string {
 	if int(c) < len(grpcCodeNames) {
 		return grpcCodeNames[c]
