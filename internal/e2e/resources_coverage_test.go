@@ -323,8 +323,9 @@ func drawCoverageParams(rng *rand.Rand, soak time.Duration) coverageParams {
 	p.diskRate = 400000 + rng.IntN(1200001)
 	p.diskMax = math.Round(float64(p.diskRate) * total)
 	p.leakBytes = 8000 + rng.IntN(22001)
-	// The target's resident set before the leak (about 20 MiB) and the leak.
-	p.memLimit = math.Round(20<<20 + float64(p.leakBytes)*rate*total)
+	// The target's resident set without the leak (about 30 MB under this
+	// load; 48 MiB leaves room for a busy start) and the leak.
+	p.memLimit = math.Round(48<<20 + float64(p.leakBytes)*rate*total)
 	return p
 }
 
