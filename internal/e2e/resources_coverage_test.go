@@ -170,10 +170,14 @@ func TestResources_ForecastCoverage(t *testing.T) {
 		defer wg.Wait()
 		// Interleave the knobs so that each meets the same machine load.
 		for i := range runs {
-			for j, k := range knobs {
+			for _, k := range knobs {
 				p := defaultCoverageParams()
 				if seeded {
-					p = drawCoverageParams(rand.New(rand.NewPCG(seed, uint64(i*len(knobs)+j))), soakDur)
+					// Drawn by the knob's place among all (a subset draws
+					// what the whole set would).
+					all := coverageKnobs(p)
+					j := slices.IndexFunc(all, func(a coverageKnob) bool { return a.name == k.name })
+					p = drawCoverageParams(rand.New(rand.NewPCG(seed, uint64(i*len(all)+j))), soakDur)
 					k = coverageKnobs(p)[j]
 				}
 				wg.Add(1)
