@@ -86,7 +86,9 @@ func envInt(name string, def int) int {
 // HORDE_COVERAGE=1; HORDE_COVERAGE_RUNS runs per knob, default 20;
 // HORDE_COVERAGE_PARALLEL at once, default 8; HORDE_COVERAGE_SOAK the
 // soak's length, default 60s; HORDE_COVERAGE_KNOBS a comma-separated
-// subset; HORDE_COVERAGE_OUT a file for the table). Each run: a headless
+// subset; HORDE_COVERAGE_OUT a file for the table; HORDE_COVERAGE_SEED
+// draws each run's load and limits, for a measurement on other runs than
+// the interval was tuned on: see drawCoverageParams). Each run: a headless
 // soak of SOAK with the target's resource metrics scraped every second;
 // then the same load continues (a second horde run, started as the first
 // ends) until the resource, watched from outside (/proc, the written
