@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,7 +86,9 @@ func envInt(name string, def int) int {
 // HORDE_COVERAGE=1; HORDE_COVERAGE_RUNS runs per knob, default 20;
 // HORDE_COVERAGE_PARALLEL at once, default 8; HORDE_COVERAGE_SOAK the
 // soak's length, default 60s; HORDE_COVERAGE_KNOBS a comma-separated
-// subset; HORDE_COVERAGE_OUT a file for the table). Each run: a headless
+// subset; HORDE_COVERAGE_OUT a file for the table; HORDE_COVERAGE_SEED
+// draws each run's load and limits, for a measurement on other runs than
+// the interval was tuned on: see drawCoverageParams). Each run: a headless
 // soak of SOAK with the target's resource metrics scraped every second;
 // then the same load continues (a second horde run, started as the first
 // ends) until the resource, watched from outside (/proc, the written
@@ -101,7 +105,21 @@ func TestResources_ForecastCoverage(t *testing.T) {
 	if soakLen == "" {
 		soakLen = "60s"
 	}
-	knobs := coverageKnobs()
+	knobs := coverageKnobs(defaultCoverageParams())
+	// HORDE_COVERAGE_SEED: each run draws its own load and limits
+	// (drawCoverageParams), seeded by the seed, the run and the knob.
+	seed, seeded := uint64(0), false
+	if v := os.Getenv("HORDE_COVERAGE_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("HORDE_COVERAGE_SEED=%q: %v", v, err)
+		}
+		seed, seeded = n, true
+	}
+	soakDur, err := time.ParseDuration(soakLen)
+	if err != nil {
+		t.Fatalf("HORDE_COVERAGE_SOAK=%q: %v", soakLen, err)
+	}
 	if only := os.Getenv("HORDE_COVERAGE_KNOBS"); only != "" {
 		knobs = slices.DeleteFunc(knobs, func(k coverageKnob) bool { return !slices.Contains(strings.Split(only, ","), k.name) })
 	}
@@ -155,13 +173,22 @@ func TestResources_ForecastCoverage(t *testing.T) {
 		// Interleave the knobs so that each meets the same machine load.
 		for i := range runs {
 			for _, k := range knobs {
+				p := defaultCoverageParams()
+				if seeded {
+					// Drawn by the knob's place among all (a subset draws
+					// what the whole set would).
+					all := coverageKnobs(p)
+					j := slices.IndexFunc(all, func(a coverageKnob) bool { return a.name == k.name })
+					p = drawCoverageParams(rand.New(rand.NewPCG(seed, uint64(i*len(all)+j))), soakDur)
+					k = coverageKnobs(p)[j]
+				}
 				wg.Add(1)
 				go t.Run(fmt.Sprintf("%s/%d", k.name, i), func(t *testing.T) {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					r := coverageSoak(t, k, soakLen, keep)
-					t.Logf("%s: %s %s", k.name, r.line(), r.errMsg)
+					r := coverageSoak(t, k, p, soakLen, keep)
+					t.Logf("%s (%v): %s %s", k.name, p, r.line(), r.errMsg)
 					mu.Lock()
 					defer mu.Unlock()
 					results[k.name] = append(results[k.name], r)
@@ -174,7 +201,11 @@ func TestResources_ForecastCoverage(t *testing.T) {
 			}
 		}
 	})
-	coverageTable(t, knobs, results, fmt.Sprintf("soak %s, %d at once", soakLen, par))
+	what := fmt.Sprintf("soak %s, %d at once, the tuning's load and limits", soakLen, par)
+	if seeded {
+		what = fmt.Sprintf("soak %s, %d at once, load and limits drawn with seed %d", soakLen, par, seed)
+	}
+	coverageTable(t, knobs, results, what)
 }
 
 func (r coverageRun) line() string {
@@ -256,22 +287,74 @@ func (r *coverageRun) forecastFrom(vs []coverageVerdict, kind string) {
 	}
 }
 
-func coverageKnobs() []coverageKnob {
+// coverageParams is one run's load and limits. The defaults are the
+// configuration the forecast's interval was tuned on (2 users, a request
+// every 40 ms each, a 6,000 fds or pool limit, 1 MB/s to 140 MB, 20 kB a
+// request to 180 MiB); HORDE_COVERAGE_SEED draws each run's own, so that
+// a measurement is independent of the soaks the interval was tuned on.
+type coverageParams struct {
+	users     int
+	pacing    time.Duration
+	every     int           // a descriptor or a pool slot leaked per this many requests
+	horizon   time.Duration // the aimed time to exhaustion after the soak
+	fdLimit   int
+	poolLimit int
+	diskRate  int     // bytes a second written
+	diskMax   float64 // bytes
+	leakBytes int     // bytes leaked a request
+	memLimit  float64 // bytes
+}
+
+func (p coverageParams) String() string {
+	return fmt.Sprintf("%d users, pacing %v, leak every %d, aimed %v after the soak, fds %d, pool %d, disk %d B/s to %.0f, memory %d B/request to %.0f MiB",
+		p.users, p.pacing, p.every, p.horizon, p.fdLimit, p.poolLimit, p.diskRate, p.diskMax, p.leakBytes, p.memLimit/(1<<20))
+}
+
+func defaultCoverageParams() coverageParams {
+	return coverageParams{users: 2, pacing: 40 * time.Millisecond, every: 1, fdLimit: 6000, poolLimit: 6000,
+		diskRate: 1000000, diskMax: 140e6, leakBytes: 20000, memLimit: 180 << 20}
+}
+
+// drawCoverageParams draws a run's load and limits: 1–3 users, a request
+// every 30–70 ms each, a leak per 1 or 2 requests, 0.4–1.6 MB/s written,
+// 8–30 kB leaked a request, and limits the resource reaches 30–150 s
+// after a soak of soak (at the nominal rate: the truth is measured).
+func drawCoverageParams(rng *rand.Rand, soak time.Duration) coverageParams {
+	p := coverageParams{users: 1 + rng.IntN(3), pacing: time.Duration(30+rng.IntN(41)) * time.Millisecond, every: 1 + rng.IntN(2),
+		horizon: time.Duration(30+rng.IntN(121)) * time.Second}
+	rate := float64(p.users) / p.pacing.Seconds() // requests a second
+	total := (soak + p.horizon).Seconds()
+	p.fdLimit = min(15000, 20+int(rate/float64(p.every)*total))
+	p.poolLimit = int(rate / float64(p.every) * total)
+	p.diskRate = 400000 + rng.IntN(1200001)
+	p.diskMax = math.Round(float64(p.diskRate) * total)
+	p.leakBytes = 8000 + rng.IntN(22001)
+	// The target's resident set without the leak (about 30 MB under this
+	// load; 48 MiB leaves room for a busy start) and the leak.
+	p.memLimit = math.Round(48<<20 + float64(p.leakBytes)*rate*total)
+	return p
+}
+
+func coverageKnobs(p coverageParams) []coverageKnob {
+	every := strconv.Itoa(p.every)
 	return []coverageKnob{
-		{name: "fds", kind: "open fds", limit: 6000, margin: 2, perRequest: true,
-			args: func(string) []string { return []string{"--leak-fd-every", "1", "--max-fds", "6000"} },
+		{name: "fds", kind: "open fds", limit: float64(p.fdLimit), margin: 2, perRequest: true,
+			args: func(string) []string { return []string{"--leak-fd-every", every, "--max-fds", strconv.Itoa(p.fdLimit)} },
 			observe: func(pid int, _, _ string) (float64, error) {
 				es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 				return float64(len(es)), err
 			}},
-		{name: "pool", kind: "pool slots in use", limit: 6000, perRequest: true,
-			args: func(string) []string { return []string{"--leak-pool-every", "1", "--pool-size", "6000"} },
+		{name: "pool", kind: "pool slots in use", limit: float64(p.poolLimit), perRequest: true,
+			args: func(string) []string {
+				return []string{"--leak-pool-every", every, "--pool-size", strconv.Itoa(p.poolLimit)}
+			},
 			observe: func(_ int, admin, _ string) (float64, error) {
 				return scrapeValue(admin, "horde_target_pool_in_use")
 			}},
-		{name: "disk", kind: "disk used", limit: 140e6,
+		{name: "disk", kind: "disk used", limit: p.diskMax,
 			args: func(dir string) []string {
-				return []string{"--write-dir", dir, "--write-bytes-per-second", "1000000", "--write-max", "140000000"}
+				return []string{"--write-dir", dir, "--write-bytes-per-second", strconv.Itoa(p.diskRate),
+					"--write-max", strconv.FormatFloat(p.diskMax, 'f', 0, 64)}
 			},
 			observe: func(pid int, _, dir string) (float64, error) {
 				st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("horde-target-%d.data", pid)))
@@ -280,9 +363,9 @@ func coverageKnobs() []coverageKnob {
 				}
 				return float64(st.Size()), nil
 			}},
-		{name: "memory", kind: "memory", limit: 180 << 20, perRequest: true,
-			limits: "  limits: {process_resident_memory_bytes: 180MiB}\n",
-			args:   func(string) []string { return []string{"--leak-bytes-per-request", "20000"} },
+		{name: "memory", kind: "memory", limit: p.memLimit, perRequest: true,
+			limits: fmt.Sprintf("  limits: {process_resident_memory_bytes: %.0f}\n", p.memLimit),
+			args:   func(string) []string { return []string{"--leak-bytes-per-request", strconv.Itoa(p.leakBytes)} },
 			observe: func(pid int, _, _ string) (float64, error) {
 				return procRSS(pid)
 			}},
@@ -303,25 +386,25 @@ func medianOf(v []float64) float64 {
 
 // coverageSoak runs one soak against a target with knob k, continues the
 // load until the resource runs out, and compares.
-func coverageSoak(t *testing.T, k coverageKnob, soakLen, keep string) coverageRun {
+func coverageSoak(t *testing.T, k coverageKnob, p coverageParams, soakLen, keep string) coverageRun {
 	r := coverageRun{knob: k.name}
 	dir := t.TempDir()
 	runsDir := filepath.Join(dir, "runs")
 	if keep != "" {
 		runsDir = keep
 	}
-	p := start(t, repoRoot, nil, hordeBin, append([]string{"target", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, k.args(dir)...)...)
+	tp := start(t, repoRoot, nil, hordeBin, append([]string{"target", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, k.args(dir)...)...)
 	var host, admin string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && admin == ""; time.Sleep(20 * time.Millisecond) {
-		out := p.stdout.String()
+		out := tp.stdout.String()
 		if m, a := listenRE.FindStringSubmatch(out), adminRE.FindStringSubmatch(out); m != nil && a != nil {
 			host, admin = m[1], a[1]
 		}
 	}
 	if admin == "" {
-		t.Fatalf("target did not start: %s", p.stderr)
+		t.Fatalf("target did not start: %s", tp.stderr)
 	}
-	pid := p.cmd.Process.Pid
+	pid := tp.cmd.Process.Pid
 	defer syscall.Kill(pid, syscall.SIGKILL)
 
 	// Watch the resource from outside until it reaches its limit.
@@ -351,16 +434,17 @@ func coverageSoak(t *testing.T, k coverageKnob, soakLen, keep string) coverageRu
 		}
 	}()
 
-	// A steady soak: each user starts a request every 40 ms whatever it
-	// took (pacing), so the request rate, and a leak per request, goes
+	// A steady soak: each user starts a request every p.pacing whatever
+	// it took (pacing), so the request rate, and a leak per request, goes
 	// on after the soak as it went during it, on a busy machine too.
-	users := `
+	users := fmt.Sprintf(`
 users:
   - name: a
-    wait: {pacing: 40ms}
+    wait: {pacing: %dms}
     tasks:
       - get: /delay/0
-`
+`, p.pacing.Milliseconds())
+	nUsers := strconv.Itoa(p.users)
 	soakFile := writeFile(t, dir, "soak.yaml", users+fmt.Sprintf(`monitor:
   interval: 1s
 %s  scrape:
@@ -370,12 +454,12 @@ users:
 `, k.limits, admin))
 	contFile := writeFile(t, dir, "cont.yaml", users)
 	jsonOut := filepath.Join(dir, "report.json")
-	s := start(t, dir, nil, hordeBin, "run", soakFile, "--headless", "-u", "2", "-r", "50", "-t", soakLen,
+	s := start(t, dir, nil, hordeBin, "run", soakFile, "--headless", "-u", nUsers, "-r", "50", "-t", soakLen,
 		"-H", host, "--only-summary", "--json", jsonOut, "--runs-dir", runsDir)
 	code := s.wait(t, 5*time.Minute)
 	soakEnd := time.Now()
 	// The same load continues as the soak ends (bounded: 15 minutes).
-	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", "2", "-r", "50", "-t", "15m", "-H", host,
+	c := start(t, dir, nil, hordeBin, "run", contFile, "--headless", "-u", nUsers, "-r", "50", "-t", "15m", "-H", host,
 		"--only-summary", "--runs-dir", filepath.Join(dir, "cont-runs"))
 	defer syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
 	if m := regexp.MustCompile(`run file: (\S+)`).FindStringSubmatch(s.stdout.String()); m != nil {

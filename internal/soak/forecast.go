@@ -18,10 +18,12 @@ const DefaultForecastZ = 2.576
 // maxForecast caps a forecast: past it "never" is as good an answer.
 const maxForecast = 100 * 365 * 24 * time.Hour
 
-// Forecast is when a growing series reaches its limit: the floor's
+// Forecast is when a growing series reaches its limit: the top's
 // lasting Theil–Sen line extrapolated from its level at the end of the
 // window, with an interval from the 99 % confidence interval of its slope
-// (Sen 1968, widened for autocorrelation as the trend test is).
+// (Sen 1968, widened for autocorrelation as the trend test is) turning
+// about the data's centre, the rates of the window's quarters going on
+// from its end, the level's standard error and the sampling step.
 type Forecast struct {
 	Limit float64   // the limit the series runs into
 	Level float64   // the fitted level at the end of the window
@@ -102,16 +104,24 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	// The peaks run out first: a process dies when its count (or a
 	// collector's sawtooth at its top) reaches the limit, not its floor.
 	buckets := min(envelopeBuckets, max(minBuckets, len(pts)/3))
-	xs, ys := envelope(pts, buckets, forecastQuantile)
+	xs, ys := topsAtMiddles(pts, buckets, forecastQuantile)
 	if len(xs) < minSamples {
 		return f, false
 	}
 	slope, icept := TheilSen(xs, ys)
-	lo, hi := SenInterval(xs, ys, z)
-	// The rate may go on at the pace of any quarter of the window (or
-	// half, when quarters would be too short): a request rate that
-	// wanders (a busy neighbour, a load that is not quite steady) moves
-	// the crossing more than the slope's noise does.
+	// Two kinds of uncertainty in the rate, each around its own pivot.
+	// The slope's confidence interval (Sen 1968, widened for the
+	// residuals' autocorrelation) is the line's estimate: a steeper or
+	// flatter line through the data turns about the data's centre, so the
+	// level it has at the window's end moves with it, and the crossing
+	// with the distance from the centre to the limit, not from the end.
+	slo, shi := SenInterval(xs, ys, z)
+	// The rate may also go on at the pace of any quarter of the window (or
+	// half, when quarters would be too short): a request rate that wanders
+	// (a busy neighbour, a load that is not quite steady) moves the
+	// crossing more than the slope's noise does. That wander is the
+	// future's: it goes on from the level at the window's end.
+	qlo, qhi := slope, slope
 	for _, n := range []int{rateSegments, 2} {
 		if len(xs)/n < minRateSegment {
 			continue
@@ -119,7 +129,7 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 		for i := range n {
 			a, b := i*len(xs)/n, (i+1)*len(xs)/n
 			if si, _ := TheilSen(xs[a:b], ys[a:b]); isFinite(si) {
-				lo, hi = min(lo, si), max(hi, si)
+				qlo, qhi = min(qlo, si), max(qhi, si)
 			}
 		}
 		break
@@ -127,8 +137,14 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	// The level at the end of the window, At, not at the last bucket's
 	// middle: the forecast counts from At.
 	end := pts[len(pts)-1].T.Sub(pts[0].T).Seconds()
-	f = Forecast{Limit: limit, At: pts[len(pts)-1].T, SlopePerSec: slope, SlopeLo: lo, SlopeHi: hi}
+	f = Forecast{Limit: limit, At: pts[len(pts)-1].T, SlopePerSec: slope, SlopeLo: min(slo, qlo), SlopeHi: max(shi, qhi)}
 	f.Level = icept + slope*(end-xs[0])
+	// The centre the line turns about: the middle of the fitted buckets
+	// (Theil–Sen's line goes through the median residual, the level there
+	// known best), and its level.
+	xc := median(xs)
+	yc := icept + slope*(xc-xs[0])
+	lever := max(end-xc, 0) // seconds from the centre to At
 	// The level's own uncertainty: the residuals' spread, as the standard
 	// error of a median (1.2533 σ/√n, σ from the MAD).
 	res := make([]float64, len(xs))
@@ -151,16 +167,78 @@ func ForecastLimit(pts []Point, warmup time.Duration, restarts []time.Time, limi
 	// nor its samples in time better than a step: a scrape on a busy
 	// machine answers up to a step late. Two steps each side.
 	step := 2 * medianStep(pts).Seconds()
-	if !isFinite(hi) || hi <= slope {
-		hi = slope
+	// The early end: the steeper line through the centre, or the fastest
+	// quarter's rate from the end, whichever reaches the limit first.
+	early := max(left-levelErr, 0) / max(qhi, slope)
+	if isFinite(shi) && shi > slope {
+		early = min(early, max((limit-yc-levelErr)/shi-lever, 0))
 	}
-	f.Lo = durationOf(max(max(left-levelErr, 0)/hi-step, 0))
-	if lo > 0 && isFinite(lo) {
-		f.Hi = durationOf((left+levelErr)/lo + step)
-	} else {
+	f.Lo = durationOf(max(early-step, 0))
+	// The late end: the flatter line through the centre, or the slowest
+	// quarter's rate from the end; never when either does not grow.
+	if !(qlo > 0) || !(slo > 0) || !isFinite(slo) {
 		f.HiNever = true
+		return f, true
 	}
+	late := max((left+levelErr)/qlo, (limit-yc+levelErr)/slo-lever)
+	f.Hi = durationOf(late + step)
 	return f, true
+}
+
+// topsAtMiddles is envelope at quantile q with each sample first moved
+// along the series' trend to its bucket's middle, where the bucket is
+// placed: the top of a growing series' bucket is otherwise its last
+// samples, half a bucket of growth above the level at the middle, and the
+// line through those tops reaches the limit early by half a bucket. The
+// trend is the Theil–Sen slope of the buckets' medians, which a bucket's
+// growth does not lean (a median sits at the middle). The peaks a top is
+// for (a collector's sawtooth, a busy moment) stay.
+func topsAtMiddles(pts []Point, buckets int, q float64) (xs, ys []float64) {
+	mx, my := envelope(pts, buckets, 0.5)
+	trend, _ := TheilSen(mx, my)
+	if !isFinite(trend) {
+		trend = 0
+	}
+	xs = mx // the buckets' middles
+	t0, t1 := pts[0].T, pts[len(pts)-1].T
+	span := t1.Sub(t0)
+	if span <= 0 || len(pts) <= buckets {
+		return envelope(pts, buckets, q)
+	}
+	width := span / time.Duration(buckets)
+	if width <= 0 {
+		width = 1
+	}
+	// The same buckets as envelope's, in order: one per non-empty slot.
+	var cur []float64
+	var curT []float64
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		mid := median(curT)
+		for i := range cur {
+			cur[i] -= trend * (curT[i] - mid)
+		}
+		slices.Sort(cur)
+		ys = append(ys, sortedQuantile(cur, q))
+		cur, curT = cur[:0], curT[:0]
+	}
+	b := 0
+	for _, p := range pts {
+		i := min(int(p.T.Sub(t0)/width), buckets-1)
+		if i != b {
+			flush()
+			b = i
+		}
+		cur = append(cur, p.V)
+		curT = append(curT, p.T.Sub(t0).Seconds())
+	}
+	flush()
+	if len(ys) != len(xs) {
+		return envelope(pts, buckets, q)
+	}
+	return xs, ys
 }
 
 func durationOf(sec float64) time.Duration {
