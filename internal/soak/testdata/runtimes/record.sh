@@ -15,6 +15,8 @@ dur=${1:-3m}
 par=${2:-5}
 filter=${3:-}
 tmp=$(mktemp -d)
+logs=${HORDE_RECORD_LOGS:-$tmp}
+mkdir -p "$logs"
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/horde" ./cmd/horde
 go build -o "$tmp/record" "$here/record"
@@ -24,21 +26,26 @@ javac -d "$tmp" "$here/apps/Leaky.java"
 # name runtime cap-MB app-environment [runtime flags...]
 #
 # HORDE_RECORD_SMALL_HEAPS=1 runs the JVM in a small heap committed whole
-# (-Xms48m -Xmx48m) with a small young generation whose survivors are
-# promoted at once (-Xmn12m -XX:MaxTenuringThreshold=1), leaking 150 and
-# 500 bytes a request, and Node.js with a 1 MB semi-space: the old
-# generation fills in a minute or two, so a recording holds several major
-# collections. Tried on a machine at load 50 (README.md): the services
-# were starved of CPU and the recordings were not kept.
+# (-Xms48m -Xmx48m) with a small young generation (-Xmn8m) whose survivors
+# are promoted after one young collection (-XX:MaxTenuringThreshold=1),
+# and a ring of 200 responses of 32 kB each: every response is promoted,
+# 2.6 MB of old generation a second at 80 requests a second, so the old
+# generation fills in 10-20 s and a 5-minute recording holds tens of
+# major collections (Parallel GC's full collections, G1's concurrent
+# cycles and their mixed collections). It leaks 150 and 500 bytes a
+# request, and its cache (3,000 entries of 1,500 bytes) fills in under a
+# minute. Node.js runs with a 1 MB semi-space. -Xlog:gc goes to each
+# recording's log: HORDE_RECORD_LOGS=DIR keeps the logs there (to count
+# the collections a recording holds).
 cases() {
 	for rt in go java-g1 java-parallel node python; do
-		ring=500 slow=500 fast=2000 cache=2000 opts=""
+		ring=500 slow=500 fast=2000 cache=2000 entries=8000 opts=""
 		case $rt in java-*) ring=2000 ;; esac
 		if [ "${HORDE_RECORD_SMALL_HEAPS:-}" = 1 ]; then
 			case $rt in
 			java-*)
-				ring=500 slow=150 fast=500 cache=500
-				opts="-Xms48m -Xmn12m -XX:MaxTenuringThreshold=1"
+				ring=200,RINGSIZE=32768 slow=150 fast=500 cache=1500 entries=3000
+				opts="-Xms48m -Xmn8m -XX:MaxTenuringThreshold=1 -Xlog:gc:stderr"
 				;;
 			node) opts="--max-semi-space-size=1" ;;
 			esac
@@ -46,7 +53,7 @@ cases() {
 		echo "$rt-clean $rt 0 MODE=clean,RING=$ring $opts"
 		echo "$rt-leak-slow $rt 0 MODE=leak,LEAK=$slow,RING=$ring $opts"
 		echo "$rt-leak-fast $rt 0 MODE=leak,LEAK=$fast,RING=$ring $opts"
-		echo "$rt-cache $rt 0 MODE=cache,LEAK=$cache,CACHE=8000,RING=$ring $opts"
+		echo "$rt-cache $rt 0 MODE=cache,LEAK=$cache,CACHE=$entries,RING=$ring $opts"
 		case $rt in
 		go) cap=200 ;;
 		python) cap=170 ;;
@@ -74,7 +81,7 @@ cases | {
 		xmx=512
 		[ "${HORDE_RECORD_SMALL_HEAPS:-}" = 1 ] && xmx=48
 		"$tmp/record" -runtime "$rt" -bin "$tmp" -apps "$here/apps" -horde "$tmp/horde" -o "$here/$name.csv" \
-			-d "$dur" -port "$port" -cap "$cap" -env "$env" -xmx "$xmx" -opts "$opts" 2>"$tmp/$name.log" &
+			-d "$dur" -port "$port" -cap "$cap" -env "$env" -xmx "$xmx" -opts "$opts" 2>"$logs/$name.log" &
 		n=$((n + 1))
 		if [ $((n % par)) -eq 0 ]; then wait; fi
 	done

@@ -1,5 +1,5 @@
 // The JVM version of leaky.go (see ../README.md): GET /work allocates
-// GARBAGE bytes that die at once, keeps RING recent responses (they live
+// GARBAGE bytes that die at once, keeps RING recent responses of RINGSIZE bytes (4,096) (they live
 // long enough to be promoted, so the old generation climbs between major
 // collections), and by MODE keeps LEAK bytes a request for ever (leak) or in
 // a cache of at most CACHE entries (cache). GET /metrics exposes
@@ -33,6 +33,7 @@ public class Leaky {
     public static void main(String[] args) throws Exception {
         String mode = System.getenv().getOrDefault("MODE", "clean");
         int garbage = env("GARBAGE", 100000), leak = env("LEAK", 0), entries = env("CACHE", 0);
+        int ringSize = env("RINGSIZE", 4096);
         ring = new byte[env("RING", 500)][];
         byte[][] ballast = new byte[env("BALLAST", 40 << 20) / 1024][];
         for (int i = 0; i < ballast.length; i++) ballast[i] = new byte[1024];
@@ -44,9 +45,14 @@ public class Leaky {
             synchronized (lock) {
                 nreq++;
                 sink += tmp.size();
-                ring[ringAt++ % ring.length] = new byte[4096];
+                ring[ringAt++ % ring.length] = new byte[ringSize];
                 if (mode.equals("leak")) kept.add(new byte[leak]);
-                if (mode.equals("cache") && cache.size() < entries) cache.put(nreq, new byte[leak]);
+                if (mode.equals("cache") && cache.size() < entries) {
+                    cache.put(nreq, new byte[leak]);
+                    if (cache.size() == entries)
+                        System.err.printf("cache full: %d entries after %.1f s (request %d)%n", entries,
+                                System.currentTimeMillis() / 1000.0 - started, nreq);
+                }
             }
             byte[] b = "ok\n".getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(200, b.length);
