@@ -240,7 +240,8 @@ func (p *parser) mqttTopic(n *yaml.Node, what string, filter bool) *Template {
 
 // CheckTopic reports what is wrong with an MQTT topic name, or (filter)
 // topic filter: empty, a NUL, wildcards in a name, a + or # that is not a
-// whole level, a # that is not last.
+// whole level, a # that is not last, a shared subscription ($share/...)
+// without a group or a filter.
 func CheckTopic(t string, filter bool) error {
 	if t == "" {
 		return fmt.Errorf("topic is empty")
@@ -250,6 +251,14 @@ func CheckTopic(t string, filter bool) error {
 	}
 	if strings.ContainsRune(t, 0) {
 		return fmt.Errorf("topic %q has a NUL character", t)
+	}
+	if filter && strings.HasPrefix(t, "$share/") {
+		// A shared subscription (MQTT 5, 4.8.2): $share/GROUP/FILTER.
+		group, rest, ok := strings.Cut(t[len("$share/"):], "/")
+		if !ok || group == "" || rest == "" || strings.ContainsAny(group, "+#") {
+			return fmt.Errorf("topic %q: a shared subscription is $share/GROUP/FILTER, with a group name without + or # and a filter", t)
+		}
+		return CheckTopic(rest, true)
 	}
 	levels := strings.Split(t, "/")
 	for i, l := range levels {

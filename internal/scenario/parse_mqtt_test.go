@@ -109,6 +109,24 @@ func TestParseMQTTErrors(t *testing.T) {
 	}
 }
 
+// A shared subscription needs a group (without wildcards) and a filter.
+func TestCheckTopic_SharedSubscription(t *testing.T) {
+	for _, tc := range []struct {
+		topic string
+		ok    bool
+	}{
+		{"$share/g/a/+", true}, {"$share/g/#", true}, {"$share//a", false}, {"$share/g/", false},
+		{"$share/g", false}, {"$share/g+/a", false}, {"$share/g/a/#/b", false},
+	} {
+		if err := CheckTopic(tc.topic, true); (err == nil) != tc.ok {
+			t.Errorf("CheckTopic(%q, filter) = %v, want ok %v", tc.topic, err, tc.ok)
+		}
+	}
+	if err := CheckTopic("$share//", false); err != nil {
+		t.Errorf("$share// as a topic name: %v", err)
+	}
+}
+
 func TestTopicMatches(t *testing.T) {
 	for _, tc := range []struct {
 		filter, topic string
@@ -126,7 +144,8 @@ func TestTopicMatches(t *testing.T) {
 }
 
 // FuzzTopic: a topic that CheckTopic accepts as a name matches itself as
-// a filter, and # matches every name not starting with $.
+// a filter (but for $share/..., which as a filter is a shared
+// subscription), and # matches every name not starting with $.
 func FuzzTopic(f *testing.F) {
 	for _, s := range []string{"a/b", "devices/1/metrics", "/", "a//b", "$SYS/x", "a/+/b", "#", "a/#", "+", "a\x00b"} {
 		f.Add(s)
@@ -136,6 +155,11 @@ func FuzzTopic(f *testing.F) {
 			if CheckTopic(topic, true) == nil && !strings.ContainsAny(topic, "+#") {
 				t.Errorf("%q: a filter but not a name, without wildcards", topic)
 			}
+			return
+		}
+		if strings.HasPrefix(topic, "$share/") {
+			// A name, but as a filter a shared subscription: its group
+			// is not part of the topics it matches.
 			return
 		}
 		if CheckTopic(topic, true) != nil {
