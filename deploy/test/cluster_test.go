@@ -255,7 +255,8 @@ func (s *locustStats) requests() int64 {
 func (s *locustStats) live() map[string]int {
 	m := map[string]int{}
 	for _, wk := range s.Workers {
-		if wk.State != "missing" && wk.State != "disconnected" {
+		// "left": a worker stopped by SIGTERM said goodbye (a deleted pod).
+		if wk.State != "missing" && wk.State != "disconnected" && wk.State != "left" {
 			m[wk.ID] = wk.UserCount
 		}
 	}
