@@ -251,7 +251,7 @@ func (s *locustStats) requests() int64 {
 	return 0
 }
 
-// live returns the workers not missing or disconnected, by id.
+// live returns the workers not missing, disconnected or left, by id.
 func (s *locustStats) live() map[string]int {
 	m := map[string]int{}
 	for _, wk := range s.Workers {
