@@ -120,6 +120,11 @@ type Status struct {
 	MemoryBytes uint64  // resident set size
 	Open        OpenStats
 	UsersDone   int // users of the run that ran their iterations and ended
+	// SchedDelay is the worker's own scheduling delay during a run: the
+	// worst oversleep of a short timer over its last second. A worker
+	// starved of CPU stamps responses late, so its latencies are its own
+	// as much as the service's (0 outside a run and from Locust workers).
+	SchedDelay time.Duration
 }
 
 // OpenStats are the open model's counters of a run (cumulative): a

@@ -3,11 +3,15 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/horde-load/horde/internal/store"
 )
 
 // Healthy runs end with no alarm (issue #25): the seed scenario against
@@ -70,6 +74,14 @@ func TestHealthyRunsNoAlarm(t *testing.T) {
 			if code != 0 {
 				t.Logf("run %d's stderr:\n%s", i, p.stderr)
 			}
+			// The run file keeps the generator's own scheduling delay
+			// beside the latencies (what the latency check weighs a rise
+			// against): measured on at least one tick.
+			if m := regexp.MustCompile(`run file  (\S+\.db)`).FindStringSubmatch(out); m == nil {
+				bad = append(bad, "no run file in the output")
+			} else if d := maxSchedDelay(t, m[1]); d <= 0 {
+				bad = append(bad, fmt.Sprintf("no scheduling delay recorded in %s", m[1]))
+			}
 			if code != 0 || len(bad) > 0 || !strings.Contains(out, "Verdict") {
 				mu.Lock()
 				failures = append(failures, fmt.Sprintf("run %d (web %v, ramp %s, %s): exit %d, %s", i, c.web, c.ramp, c.runTime, code, strings.Join(bad, " | ")))
@@ -81,4 +93,25 @@ func TestHealthyRunsNoAlarm(t *testing.T) {
 	if len(failures) > 0 {
 		t.Errorf("%d of %d healthy runs alarmed:\n%s", len(failures), len(cfgs), strings.Join(failures, "\n"))
 	}
+}
+
+// maxSchedDelay is the largest load-generator scheduling delay a run file
+// recorded over its ticks (ms).
+func maxSchedDelay(t *testing.T, path string) float64 {
+	ctx := context.Background()
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Errorf("open %s: %v", path, err)
+		return 0
+	}
+	defer s.Close(ctx)
+	ticks, err := s.Ticks(ctx)
+	if err != nil {
+		t.Errorf("ticks of %s: %v", path, err)
+	}
+	d := 0.0
+	for _, tk := range ticks {
+		d = max(d, tk.SchedDelayMs)
+	}
+	return d
 }

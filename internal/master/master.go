@@ -108,6 +108,9 @@ type Tick struct {
 	Users    int     // users running
 	Target   float64 // what the load shape asks for: users, or iterations per second when Open
 	Open     bool
+	// SchedDelay is the worst scheduling delay the run's workers report
+	// (see cluster.Status.SchedDelay).
+	SchedDelay time.Duration
 }
 
 // SetupError is a run's setup that failed: the run does not start.
@@ -736,13 +739,14 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 	iv.Start, iv.End = m.last, now
 	m.last = now
 	m.st.Add(iv)
-	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked()}
+	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked(), SchedDelay: m.schedDelayLocked()}
 	if m.cfg.OnTick != nil {
 		tk.Interval = iv.WithoutHistograms()
 	}
 	if m.state != cluster.StateReady {
 		p := stats.NewTick(tk.Snapshot, tk.Users)
 		p.Target, p.Open = m.targetLocked(now)
+		p.SchedDelayMs = float64(tk.SchedDelay) / float64(time.Millisecond)
 		tk.Target, tk.Open = p.Target, p.Open
 		m.hist.Add(p)
 	}
@@ -831,6 +835,18 @@ func (m *Master) usersLocked() int {
 		}
 	}
 	return n
+}
+
+// schedDelayLocked is the worst scheduling delay the run's workers report
+// (see cluster.Status.SchedDelay).
+func (m *Master) schedDelayLocked() time.Duration {
+	var d time.Duration
+	for _, w := range m.workers {
+		if w.member() {
+			d = max(d, w.status.SchedDelay)
+		}
+	}
+	return d
 }
 
 // ClassUsers returns the running users per class (in Config.Classes order).

@@ -40,7 +40,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
-		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup)),
+		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup, hs)),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
@@ -71,9 +71,10 @@ func leakVerdicts(leaks []soak.LeakResult) leakVerdictList {
 
 // latencyOptions are the latency check's: a change below 1 ms, or below
 // the histogram's resolution (3 significant digits), neither warns nor
-// fails.
-func latencyOptions(warmup time.Duration) soak.DriftOptions {
-	return soak.DriftOptions{Warmup: warmup, MinAbs: 1, Resolution: 0.001}
+// fails; a rise the load generator's own scheduling delay explains is
+// not the service's (hs["sched_delay"], see soak.DriftOptions.Generator).
+func latencyOptions(warmup time.Duration, hs map[string][]series.Point) soak.DriftOptions {
+	return soak.DriftOptions{Warmup: warmup, MinAbs: 1, Resolution: 0.001, Generator: hs["sched_delay"]}
 }
 
 // runWindow is the part of a run's history its checks judge, and the
@@ -216,10 +217,15 @@ func driftVerdict(name string, d soak.DriftResult) soak.Verdict {
 
 // historySeries are the run's series over time that thresholds and the
 // drift checks judge: p50/p95/p99 of the windows with requests, rps and
-// error_rate (%) from the first request on.
+// error_rate (%) from the first request on; and sched_delay, the load
+// generator's own scheduling delay (ms), where it was measured.
 func historySeries(hist []stats.Tick) map[string][]series.Point {
 	out := map[string][]series.Point{}
+	measured := slices.ContainsFunc(hist, func(p stats.Tick) bool { return p.SchedDelayMs > 0 })
 	for _, p := range hist {
+		if measured {
+			out["sched_delay"] = append(out["sched_delay"], series.Point{T: p.Time, V: p.SchedDelayMs})
+		}
 		if p.Requests == 0 {
 			continue
 		}
@@ -280,7 +286,8 @@ func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, eve
 		}
 		info.Target = append(info.Target, ts)
 	}
-	d := soak.Drift("latency p95 (ms)", historySeries(hist)["p95"], latencyOptions(driftWarm))
+	hs := historySeries(hist)
+	d := soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(driftWarm, hs))
 	info.P95Trend = reportTrend(d.Fit, fmt.Sprintf("%s, %+.1f%% last quarter vs first", d.Status, d.ChangePct))
 	info.Events = events
 }

@@ -127,7 +127,7 @@ func (r *recorder) tick(tk master.Tick) {
 	}
 	r.lastWrite = s.Time
 	cp := r.cp
-	err := r.st.Tick(ctx, store.Tick{Snapshot: s, Interval: r.pending, Load: store.Load{Users: tk.Users, Target: tk.Target, Open: tk.Open},
+	err := r.st.Tick(ctx, store.Tick{Snapshot: s, Interval: r.pending, Load: store.Load{Users: tk.Users, Target: tk.Target, Open: tk.Open, SchedDelayMs: float64(tk.SchedDelay) / float64(time.Millisecond)},
 		Samples: r.samples(), State: r.state(), Minutes: r.minutes})
 	if err == nil {
 		r.minutes, r.pending = nil, nil // else kept for the next tick

@@ -31,6 +31,12 @@ type DriftOptions struct {
 	// significant digits: 0.001): changes below Resolution × the level
 	// are below what was measured, and neither warn nor fail.
 	Resolution float64
+	// Generator is the load generator's own scheduling delay over the same
+	// run, in the series' units (ms for latencies; stats.Tick.SchedDelayMs):
+	// a generator starved of CPU stamps responses late, so a rise of the
+	// series that the generator's delay rose with as much is not laid on
+	// the service (see Drift). nil: not measured, or not a latency.
+	Generator []Point
 }
 
 // DefaultDegradationPct is the seed analyser's rule: the last quarter's
@@ -71,6 +77,10 @@ type DriftResult struct {
 	// judged (after the warm-up), for drawing; zero when there were too
 	// few samples.
 	Fit Line
+	// GeneratorFirst and GeneratorLast are the load generator's own
+	// scheduling delay (ms), the medians over the first and last quarters
+	// judged; both 0 when it was not measured.
+	GeneratorFirst, GeneratorLast float64
 }
 
 // verdictJSON is the head of every check's JSON: what was judged, the
@@ -98,8 +108,11 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		WarmupS        float64    `json:"warmup_s"`
 		Incidents      []Incident `json:"incidents,omitempty"`
 		Fit            *Line      `json:"fit,omitempty"`
+		GeneratorFirst float64    `json:"generator_delay_first_ms,omitempty"`
+		GeneratorLast  float64    `json:"generator_delay_last_ms,omitempty"`
 	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
-		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit)})
+		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit),
+		jf(r.GeneratorFirst), jf(r.GeneratorLast)})
 }
 
 // Drift judges whether a series got worse over a run. After cleaning and
@@ -113,7 +126,9 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 // direction fails when the trend is significant and warns when it is not
 // (a jump that did not last); half of it with a significant trend warns;
 // recovered incidents warn when they recur (3 or more) or take more than
-// a tenth of the window, and are only reported otherwise.
+// a tenth of the window, and are only reported otherwise. A rise the load
+// generator's own delay explains (Generator) is inconclusive, not the
+// service's: see generatorExplains.
 func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	if o.Worse == 0 {
 		o.Worse = 1
@@ -159,6 +174,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		worse = math.Min(worse, 0)
 	}
 	unit := "%"
+	onIncidents := false // the verdict is on recovered incidents, not on a change
 	if o.Absolute {
 		unit = " points"
 	}
@@ -173,19 +189,14 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		r.Status = Warn
 		r.Reason = fmt.Sprintf("%s drifts (%+.1f%s along the trend, %+.1f%s last quarter vs first, p=%.2g), below the %.0f%s that fails", name, r.SlopeChangePct, unit, r.ChangePct, unit, p, o.FailPct, unit)
 	case len(r.Incidents) > 0:
+		onIncidents = true
 		// An incident that recovered is reported; it warns only when they
 		// recur (3 or more) or take more than a tenth of the window: one
 		// short spike (a collection, a neighbour on the machine) is what a
 		// healthy service shows, and a warning on it would be ignored.
 		// One that starts at the window's first bucket is the tail of the
 		// ramp the warm-up did not cover: reported, never a warning alone.
-		var inside []Incident
-		for _, in := range r.Incidents {
-			if in.From.Sub(kept[0].T) > r.Window/envelopeBuckets {
-				inside = append(inside, in)
-			}
-		}
-		if len(inside) >= 3 || incidentTime(inside) > r.Window/10 {
+		if incidentsWarn(r.inside(kept[0].T, r.Incidents), r.Window) {
 			r.Status = Warn
 		}
 		in := r.Incidents[0]
@@ -204,7 +215,76 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	default:
 		r.Reason = fmt.Sprintf("%s steady: %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend)", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit)
 	}
+	r.generatorExplains(kept, q, absWorse, median(ys), onIncidents, o)
 	return r
+}
+
+// generatorExplains weighs a rise of the series against the load
+// generator's own scheduling delay over the same times (o.Generator, in
+// the series' units). A latency is the time from sending a request to
+// stamping its response, so a generator that gets the CPU late adds its
+// delay to every latency it measures: a rise the generator's delay rose
+// with by at least half as much may be the load machine's, not the
+// service's, and a verdict cannot tell them apart. A jump or a drift it
+// explains becomes inconclusive, saying so; a recovered incident it
+// explains (the generator's delay in the incident at least half the
+// incident's excess over the usual level) no longer counts toward a
+// warning. The generator's delay is compared as a tail (the worst of each
+// second) against the series' tail (p95), so "half" leaves room for a
+// delay that hit only some requests.
+func (r *DriftResult) generatorExplains(kept []Point, q int, rise, usual float64, onIncidents bool, o DriftOptions) {
+	if len(o.Generator) == 0 || o.Worse < 0 || q == 0 {
+		return
+	}
+	gen := func(from, to time.Time) []float64 {
+		var v []float64
+		for _, p := range o.Generator {
+			if !p.T.Before(from) && !p.T.After(to) && isFinite(p.V) {
+				v = append(v, p.V)
+			}
+		}
+		return v
+	}
+	first, last := gen(kept[0].T, kept[q-1].T), gen(kept[len(kept)-q].T, kept[len(kept)-1].T)
+	if len(first) == 0 || len(last) == 0 {
+		return
+	}
+	r.GeneratorFirst, r.GeneratorLast = median(first), median(last)
+	switch {
+	case r.Status == Pass || r.Status == Inconclusive:
+		return
+	case !onIncidents:
+		// A jump or a drift.
+		if genRise := r.GeneratorLast - r.GeneratorFirst; genRise > 0 && genRise >= rise/2 {
+			r.Status = Inconclusive
+			r.Reason = fmt.Sprintf("%s rose from %.4g to %.4g, but the load generator's own scheduling delay rose from %.3g to %.3g ms over the same time: the rise may be the load machine's, not the service's (give the generator more CPU, or more workers, and run again)",
+				r.Name, r.First, r.Last, r.GeneratorFirst, r.GeneratorLast)
+		}
+	default:
+		// Recovered incidents: those the generator's delay explains do not
+		// count toward a warning.
+		base := median(gen(kept[0].T, kept[len(kept)-1].T))
+		bucket := r.Window / envelopeBuckets
+		var own []Incident
+		explained := 0.0
+		for _, in := range r.Incidents {
+			worst := 0.0
+			for _, v := range gen(in.From.Add(-bucket), in.To.Add(bucket)) {
+				worst = max(worst, v)
+			}
+			if in.Peak > usual && worst-base >= (in.Peak-usual)/2 {
+				explained = max(explained, worst)
+				continue
+			}
+			own = append(own, in)
+		}
+		if len(own) < len(r.Incidents) {
+			if !incidentsWarn(r.inside(kept[0].T, own), r.Window) {
+				r.Status = Pass
+			}
+			r.Reason += fmt.Sprintf("; %d of them while the load generator itself was delayed as much (its scheduling delay up to %.3g ms), not counted", len(r.Incidents)-len(own), explained)
+		}
+	}
 }
 
 func change(from, to float64, absolute bool) float64 {
@@ -280,6 +360,23 @@ func incidents(t0 time.Time, xs, ys []float64, o DriftOptions) ([]float64, []flo
 
 // incidentTime is how long the incidents lasted in all (an incident of one
 // bucket counts as none).
+// inside are the incidents that start after the window's first bucket.
+func (r *DriftResult) inside(t0 time.Time, ins []Incident) []Incident {
+	var out []Incident
+	for _, in := range ins {
+		if in.From.Sub(t0) > r.Window/envelopeBuckets {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// incidentsWarn is the incidents' rule: they warn when they recur (3 or
+// more) or take more than a tenth of the window.
+func incidentsWarn(inside []Incident, window time.Duration) bool {
+	return len(inside) >= 3 || incidentTime(inside) > window/10
+}
+
 func incidentTime(in []Incident) time.Duration {
 	var d time.Duration
 	for _, i := range in {

@@ -40,3 +40,73 @@ func TestDrift(t *testing.T) {
 		})
 	}
 }
+
+// stepped is a series of n points 2 s apart at base, base+jump from
+// point from on (to point to, exclusive; to <= 0: to the end), with noise.
+func stepped(r *rand.Rand, n int, base, jump float64, from, to int, noise float64) []Point {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if to <= 0 {
+		to = n
+	}
+	out := make([]Point, n)
+	for i := range out {
+		v := base + r.NormFloat64()*noise
+		if i >= from && i < to {
+			v += jump
+		}
+		out[i] = Point{T: t0.Add(time.Duration(i) * 2 * time.Second), V: max(v, 0)}
+	}
+	return out
+}
+
+// A latency rise the load generator's own scheduling delay rose with is
+// not laid on the service: a jump, a drift and recovered incidents that
+// coincide with the generator's delay are inconclusive (or pass), the same
+// series with a quiet generator warn or fail, and a delay that rose far
+// less than the latency explains nothing.
+func TestDrift_Generator(t *testing.T) {
+	lat := DriftOptions{MinAbs: 1, Resolution: 0.001}
+	with := func(gen []Point) DriftOptions { o := lat; o.Generator = gen; return o }
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 60 // a 2-minute run, ticks 2 s apart
+	jump := stepped(r, n, 2, 5, 40, 0, 0.2)
+	drift := latencies(r, n, 2, 6.0/n, 0.2)
+	spikes := stepped(r, n, 2, 0, 0, 0, 0.1)
+	for _, i := range []int{20, 30, 40, 50} { // four short spikes that recover
+		spikes[i].V += 12
+		spikes[i+1].V += 12
+	}
+	quiet := stepped(r, n, 0.1, 0, 0, 0, 0.02)
+	tests := []struct {
+		name string
+		pts  []Point
+		o    DriftOptions
+		want Status
+	}{
+		{"jump, quiet generator", jump, with(quiet), Warn},
+		{"jump, no generator measured", jump, lat, Warn},
+		{"jump with the generator's delay", jump, with(stepped(r, n, 0.1, 6, 40, 0, 0.3)), Inconclusive},
+		{"jump, the generator's delay rose a tenth as much", jump, with(stepped(r, n, 0.1, 0.5, 40, 0, 0.05)), Warn},
+		{"drift, quiet generator", drift, with(quiet), Fail},
+		{"drift with the generator's delay", drift, with(latencies(r, n, 0.1, 6.0/n, 0.1)), Inconclusive},
+		{"spikes, quiet generator", spikes, with(quiet), Warn},
+		{"spikes with the generator's delay", spikes, with(func() []Point {
+			g := stepped(r, n, 0.1, 0, 0, 0, 0.02)
+			for _, i := range []int{20, 30, 40, 50} {
+				g[i].V += 10
+			}
+			return g
+		}()), Pass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Drift("latency p95 (ms)", tt.pts, tt.o)
+			if got.Status != tt.want {
+				t.Errorf("got %s (%s), want %s", got.Status, got.Reason, tt.want)
+			}
+			if len(tt.o.Generator) > 0 && got.GeneratorLast == 0 {
+				t.Errorf("no generator delay in the result: %+v", got)
+			}
+		})
+	}
+}

@@ -22,6 +22,10 @@ type Tick struct {
 	// Actual users are Users; the actual rate is RPS.
 	Target float64
 	Open   bool
+	// SchedDelayMs is the load generator's own scheduling delay at Time:
+	// the worst worker's (see cluster.Status.SchedDelay), in ms; 0 where
+	// none was measured.
+	SchedDelayMs float64
 }
 
 // NewTick takes the Aggregated values of s as one history point.

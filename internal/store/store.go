@@ -53,8 +53,11 @@ var schemaV2 string
 //go:embed schema3.sql
 var schemaV3 string
 
+//go:embed schema4.sql
+var schemaV4 string
+
 // migrations[i] takes a file from user_version i to i+1.
-var migrations = []string{schemaV1, schemaV2, schemaV3}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
 
 // Version is the schema version this package writes.
 var Version = len(migrations)
@@ -86,6 +89,9 @@ type Load struct {
 	Users  int
 	Target float64 // users, or iterations per second when Open
 	Open   bool
+	// SchedDelayMs is the load generator's own scheduling delay (the
+	// worst worker's, ms; see stats.Tick).
+	SchedDelayMs float64
 }
 
 // Store is an open run file. Its methods are safe for concurrent use.
@@ -403,8 +409,8 @@ func (s *Store) tickTx(ctx context.Context, tx *sql.Tx, tk Tick) error {
 		return nil
 	}
 	t := ms(snap.Time)
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec, target, open) VALUES (?, ?, ?, ?, ?, ?)`,
-		t, tk.Load.Users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec, tk.Load.Target, tk.Load.Open); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticks (t, users, rps, fail_per_sec, target, open, sched_delay) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t, tk.Load.Users, snap.Total.CurrentRPS, snap.Total.CurrentFailPerSec, tk.Load.Target, tk.Load.Open, tk.Load.SchedDelayMs); err != nil {
 		return err
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO intervals
@@ -630,10 +636,10 @@ func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
 // Ticks reads every tick, in time order: the users, rates and load-shape
 // target of each (History adds the percentiles and totals).
 func (s *Store) Ticks(ctx context.Context) ([]stats.Tick, error) {
-	return queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open FROM ticks ORDER BY t`,
+	return queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, coalesce(target, 0), open, coalesce(sched_delay, 0) FROM ticks ORDER BY t`,
 		func(rows *sql.Rows) (tk stats.Tick, err error) {
 			var t int64
-			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open)
+			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.Target, &tk.Open, &tk.SchedDelayMs)
 			tk.Time = fromMs(t)
 			return tk, err
 		})

@@ -304,8 +304,9 @@ func BenchmarkTickState(b *testing.B) {
 	}
 }
 
-// A file of an older schema (here version 2, without the exceptions table)
-// is brought up to date when opened, and keeps what it holds.
+// A file of an older schema (here version 2, without the exceptions table
+// and the ticks' scheduling delay) is brought up to date when opened, and
+// keeps what it holds.
 func TestMigrateFromVersion2(t *testing.T) {
 	ctx := context.Background()
 	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
@@ -315,7 +316,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if err := s.Tick(ctx, tickOf(2, 0, 3, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; PRAGMA user_version = 2`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; ALTER TABLE ticks DROP COLUMN sched_delay; PRAGMA user_version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -327,13 +328,32 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer r.Close(ctx)
 	var ver int
-	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 3 {
+	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 4 {
 		t.Fatalf("user_version %d (%v), Version %d", ver, err, Version)
 	}
 	if ex, err := r.Exceptions(ctx); err != nil || len(ex) != 0 {
 		t.Fatalf("exceptions %+v %v", ex, err)
 	}
-	if ticks, err := r.Ticks(ctx); err != nil || len(ticks) != 1 {
+	if ticks, err := r.Ticks(ctx); err != nil || len(ticks) != 1 || ticks[0].SchedDelayMs != 0 {
+		t.Fatalf("ticks %+v %v", ticks, err)
+	}
+}
+
+// A tick's scheduling delay is kept and read back.
+func TestTickSchedDelay(t *testing.T) {
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	tk := tickOf(2, 0, 3, nil)
+	tk.Load.SchedDelayMs = 4.25
+	if err := s.Tick(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	ticks, err := s.Ticks(ctx)
+	if err != nil || len(ticks) != 1 || ticks[0].SchedDelayMs != 4.25 {
 		t.Fatalf("ticks %+v %v", ticks, err)
 	}
 }

@@ -136,6 +136,7 @@ type run struct {
 	done     chan struct{}
 	excSent  map[string]int64 // guarded by Worker.reportMu
 	shared   *shared          // the run's leases; nil in a standalone run
+	sched    schedProbe       // the worker's own scheduling delay while the run runs
 }
 
 // New returns a worker.
@@ -797,6 +798,7 @@ func (w *Worker) status() cluster.Status {
 		return st
 	}
 	st.RunID, st.Generation = r.id, r.gen
+	st.SchedDelay = r.sched.delay(time.Now())
 	e := r.eng
 	st.ClassUsers = e.ClassUsers()
 	st.UsersDone = e.UsersDone()
@@ -976,6 +978,7 @@ func (w *Worker) startRun(a *cluster.Assignment) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	go r.sched.run(ctx)
 	go func() {
 		defer close(r.done)
 		if err := eng.Run(ctx); err != nil {

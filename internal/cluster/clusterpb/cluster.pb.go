@@ -1210,7 +1210,11 @@ type Status struct {
 	OpenLagMeanUs  int64 `protobuf:"varint,10,opt,name=open_lag_mean_us,json=openLagMeanUs,proto3" json:"open_lag_mean_us,omitempty"`
 	OpenLagMaxUs   int64 `protobuf:"varint,11,opt,name=open_lag_max_us,json=openLagMaxUs,proto3" json:"open_lag_max_us,omitempty"`
 	// Users of the run that ran their iterations (-i) and ended.
-	UsersDone     int64 `protobuf:"varint,12,opt,name=users_done,json=usersDone,proto3" json:"users_done,omitempty"`
+	UsersDone int64 `protobuf:"varint,12,opt,name=users_done,json=usersDone,proto3" json:"users_done,omitempty"`
+	// The worker's own scheduling delay: the worst oversleep of a short
+	// timer over its last second (a starved load generator's latencies are
+	// its own as much as the service's).
+	SchedDelayUs  int64 `protobuf:"varint,13,opt,name=sched_delay_us,json=schedDelayUs,proto3" json:"sched_delay_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1325,6 +1329,13 @@ func (x *Status) GetOpenLagMaxUs() int64 {
 func (x *Status) GetUsersDone() int64 {
 	if x != nil {
 		return x.UsersDone
+	}
+	return 0
+}
+
+func (x *Status) GetSchedDelayUs() int64 {
+	if x != nil {
+		return x.SchedDelayUs
 	}
 	return 0
 }
@@ -2669,7 +2680,7 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	"\x04peak\x18\x02 \x01(\x01R\x04peak\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x1f\n" +
 	"\vduration_ms\x18\x04 \x01(\x03R\n" +
-	"durationMs\"\x92\x03\n" +
+	"durationMs\"\xb8\x03\n" +
 	"\x06Status\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x1e\n" +
@@ -2688,7 +2699,8 @@ const file_horde_cluster_v1_cluster_proto_rawDesc = "" +
 	" \x01(\x03R\ropenLagMeanUs\x12%\n" +
 	"\x0fopen_lag_max_us\x18\v \x01(\x03R\fopenLagMaxUs\x12\x1d\n" +
 	"\n" +
-	"users_done\x18\f \x01(\x03R\tusersDone\"=\n" +
+	"users_done\x18\f \x01(\x03R\tusersDone\x12$\n" +
+	"\x0esched_delay_us\x18\r \x01(\x03R\fschedDelayUs\"=\n" +
 	"\tHeartbeat\x120\n" +
 	"\x06status\x18\x01 \x01(\v2\x18.horde.cluster.v1.StatusR\x06status\"!\n" +
 	"\aGoodbye\x12\x16\n" +

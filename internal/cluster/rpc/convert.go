@@ -176,7 +176,7 @@ func statusToPB(s *cluster.Status) *pb.Status {
 		ClassUsers: ints64(s.ClassUsers), CpuPercent: s.CPUPercent, MemoryBytes: s.MemoryBytes,
 		OpenIterations: s.Open.Iterations, OpenDropped: s.Open.Dropped,
 		OpenLagMeanUs: s.Open.LagMean.Microseconds(), OpenLagMaxUs: s.Open.LagMax.Microseconds(),
-		UsersDone: int64(s.UsersDone),
+		UsersDone: int64(s.UsersDone), SchedDelayUs: s.SchedDelay.Microseconds(),
 	}
 }
 
@@ -187,6 +187,7 @@ func statusFromPB(s *pb.Status) cluster.Status {
 	return cluster.Status{
 		State: cluster.State(s.State), RunID: s.RunId, Generation: s.Generation, RampDone: s.RampDone,
 		ClassUsers: ints(s.ClassUsers), CPUPercent: s.CpuPercent, MemoryBytes: s.MemoryBytes, UsersDone: int(s.UsersDone),
+		SchedDelay: time.Duration(s.SchedDelayUs) * time.Microsecond,
 		Open: cluster.OpenStats{
 			Iterations: s.OpenIterations, Dropped: s.OpenDropped,
 			LagMean: time.Duration(s.OpenLagMeanUs) * time.Microsecond, LagMax: time.Duration(s.OpenLagMaxUs) * time.Microsecond,
