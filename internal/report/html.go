@@ -110,6 +110,9 @@ type htmlChart struct {
 	// outside the window it judged); nil when there is none.
 	P95Trend      []*float64 `json:"p95_trend,omitempty"`
 	P95TrendLabel string     `json:"p95_trend_label,omitempty"`
+	// SchedDelay is the load generator's own scheduling delay (ms), drawn
+	// beside the latencies it adds to; nil when the run measured none.
+	SchedDelay []*float64 `json:"sched_delay,omitempty"`
 
 	// Every chart spans XMin..XMax (unix seconds), so events line up.
 	XMin   float64       `json:"xmin"`
@@ -289,6 +292,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 			c.RPS, c.Fail, c.Users = append(c.RPS, nil), append(c.Fail, nil), append(c.Users, nil)
 			c.P50, c.P95, c.P99 = append(c.P50, nil), append(c.P95, nil), append(c.P99, nil)
 			c.TargetUsers, c.TargetRate = append(c.TargetUsers, nil), append(c.TargetRate, nil)
+			c.SchedDelay = append(c.SchedDelay, nil)
 		}
 		c.T = append(c.T, unixSec(p.Time))
 		rps, fail, users := p.RPS, p.FailPerSec, p.Users
@@ -298,6 +302,8 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		c.P95 = append(c.P95, gap(p.P95Ms))
 		c.P99 = append(c.P99, gap(p.P99Ms))
 		c.Users = append(c.Users, &users)
+		delay := p.SchedDelayMs
+		c.SchedDelay = append(c.SchedDelay, &delay)
 		target := p.Target
 		if p.Open {
 			c.TargetUsers = append(c.TargetUsers, nil)
@@ -312,6 +318,9 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		for i := range c.TargetUsers {
 			c.TargetUsers[i], c.TargetRate[i] = nil, nil
 		}
+	}
+	if !slices.ContainsFunc(hist, func(p stats.Tick) bool { return p.SchedDelayMs > 0 }) {
+		c.SchedDelay = nil // not measured (an older run file, Locust workers)
 	}
 	if info.P95Trend != nil && len(hist) > 0 {
 		c.P95Trend = trendOn(info.P95Trend, c.T)

@@ -229,6 +229,9 @@ func TestWriteHTML_soakCharts(t *testing.T) {
 	if diff := cmp.Diff([]*float64{nil, f(40), f(60), f(80), f(100)}, d.P95Trend); diff != "" {
 		t.Errorf("p95 trend (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]*float64{f(0), f(0.5), f(1), f(1.5), f(2)}, d.SchedDelay); diff != "" {
+		t.Errorf("the load generator's delay (-want +got):\n%s", diff)
+	}
 	if got, want := d.P95TrendLabel, "95th percentile trend (Theil–Sen): +150% last quarter vs first"; got != want {
 		t.Errorf("p95 trend label: got %q, want %q", got, want)
 	}

@@ -38,7 +38,7 @@ func testHistory() []stats.Tick {
 			Time: testStart.Add(time.Duration(i+1) * 10 * time.Second), Users: 4 * (i + 1),
 			RPS: float64(2 * i), FailPerSec: 0.1 * float64(i),
 			P50Ms: float64(10 * i), P95Ms: float64(20 * i), P99Ms: float64(30 * i),
-			Requests: int64(20 * i), Failures: int64(i), Target: 20,
+			Requests: int64(20 * i), Failures: int64(i), Target: 20, SchedDelayMs: 0.5 * float64(i),
 		})
 	}
 	return pts
