@@ -159,7 +159,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Points += f.points
 			r.Window += f.window
 			wholeLife := j+1 < len(bounds)-1 && (j > 0 || 2*seg[len(seg)-1].T.Sub(seg[0].T) >= longestLife(pts, bounds))
-			if f.kind == floorLeak && f.growth >= o.MinGrowth && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
+			// A floor that slowed but whose last half still climbs
+			// significantly at a failing rate climbs too: a leak's heap
+			// slows as it nears its cap (the collector runs ever more
+			// often on an ever fuller heap) and the process dies there;
+			// a cache that filled, or a restarted process's warm-up,
+			// levels off to far less.
+			slowedClimb := f.kind == floorUnsure && f.growth >= o.FailGrowth && f.lateP < o.Alpha && f.lateS > 0
+			if (f.kind == floorLeak && f.growth >= o.MinGrowth || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
 				// generation filling, as Leak judges a whole series. One
