@@ -742,7 +742,13 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	switch {
 	case sigAll && !f.levelled:
 		f.kind = floorLeak
-		if at, pct, after, ok := stepFit(xs, ys, o); ok {
+		if at, pct, after, ok := stepFit(xs, ys, o); ok && !(at <= f.window.Seconds()/2 && failingRate(after, f.base, f.window, f.warm, o)) {
+			// (A step early in the window after which the floor goes on
+			// climbing at a failing rate over most of the window, however
+			// noisily, is no cache that filled once: a runtime that grew
+			// its heap in one go and kept leaking into it. A rate
+			// measured over less than half the window after a step is the
+			// noise of a short stretch as often as not.)
 			// One step and flat after: a cache, a high-water mark.
 			f.kind, f.stepAt, f.stepPct, rate = floorStep, f.from.Add(time.Duration(at*float64(time.Second))), pct, after
 		}
@@ -819,6 +825,19 @@ func detectable(xs, ys []float64, base float64, window, warm time.Duration, o Le
 		fail = min(fail, base*o.LongFailPerHour/100/3600)
 	}
 	return max(sig, fail)
+}
+
+// failingRate reports whether a lasting slope (units a second) from a
+// level of base would fail over a window of this length: FailGrowth over
+// the window, or FailPerHour once it spans an hour, or LongFailPerHour
+// once the run spans LongWindow.
+func failingRate(slope, base float64, window, warm time.Duration, o LeakOptions) bool {
+	if !(base > 0) || !(slope > 0) {
+		return false
+	}
+	pct, perHour := slope*window.Seconds()/base*100, slope*3600/base*100
+	return pct >= o.FailGrowth || (perHour >= o.FailPerHour && window >= time.Hour) ||
+		(perHour >= o.LongFailPerHour && window+warm >= LongWindow)
 }
 
 // stepFit reports whether the floor (xs, ys) is one step up rather than a
