@@ -277,13 +277,55 @@ func riseBeforeRestart(seg []Point, o LeakOptions) (Segment, bool) {
 	if o.Kind == KindHeap {
 		q = len(pts) / 3
 		if !majorDropIn(pts, 0, q) || !majorDropIn(pts, len(pts)-q, len(pts)) {
-			return Segment{}, false
+			return liveSetRise(seg, pts)
 		}
 	}
 	first := Point{T: pts[q/2].T, V: quantile(vals(pts[:q]), envelopeQuantile)}
 	last := Point{T: pts[len(pts)-1-q/2].T, V: quantile(vals(pts[len(pts)-q:]), envelopeQuantile)}
 	dt := last.T.Sub(first.T).Seconds()
 	if !(first.V > 0) || dt <= 0 {
+		return Segment{}, false
+	}
+	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
+		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true
+}
+
+// liveSetRise measures a heap's segment between restarts whose thirds do
+// not each hold a major collection by the level each major collection
+// left (the live set then): the lowest of the few samples after each, the
+// first against the last. Two at least, a third of the segment apart at
+// least; otherwise the segment is not measured.
+func liveSetRise(seg, pts []Point) (Segment, bool) {
+	level := math.Abs(median(valuesOf(pts)))
+	largest := 0.0
+	for i := 1; i < len(pts); i++ {
+		largest = max(largest, pts[i-1].V-pts[i].V)
+	}
+	if !(largest > 0.1*level) {
+		return Segment{}, false
+	}
+	var lows []Point
+	for i := 1; i < len(pts); i++ {
+		if pts[i-1].V-pts[i].V < largest/2 {
+			continue
+		}
+		low := pts[i]
+		for k := i + 1; k < min(i+minSamples, len(pts)); k++ {
+			if pts[k-1].V-pts[k].V >= largest/2 {
+				break // the next collection
+			}
+			if pts[k].V < low.V {
+				low = pts[k]
+			}
+		}
+		lows = append(lows, Point{T: pts[i].T, V: low.V})
+	}
+	if len(lows) < 2 {
+		return Segment{}, false
+	}
+	first, last := lows[0], lows[len(lows)-1]
+	dt := last.T.Sub(first.T).Seconds()
+	if !(first.V > 0) || 3*last.T.Sub(first.T) < pts[len(pts)-1].T.Sub(pts[0].T) {
 		return Segment{}, false
 	}
 	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
