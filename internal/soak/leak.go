@@ -726,15 +726,28 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	} else if sigAll {
 		// A curve that approaches a level, better than a line: what is
 		// left of its growth is its slope at the end.
-		if ok, end := saturating(xs, ys); ok {
+		span := xs[len(xs)-1] - xs[0]
+		if ok, end, tau := saturating(xs, ys); ok {
 			f.levelled, f.saturating = true, true
 			rate = max(end, 0)
+			if tau > span/3 && sigLate && f.window >= ShortWindow {
+				// A curve that has not covered three of its time
+				// constants in the window (95 % of its rise) shows
+				// slowing, not a level; while the last half still
+				// climbs significantly, its measured rate is the
+				// growth left, not the curve's extrapolated end.
+				// (Below ShortWindow a fresh heap still approaching
+				// its size is the likelier reading. The floor with
+				// the daily cycle left in, below, is not asked: its
+				// last half's trend was measured without it.)
+				rate = max(rate, f.lateSlope)
+			}
 			lateGrowth = rate * f.window.Seconds() / f.base * 100
 		} else if raw != nil {
 			// Over a single day a 24 h harmonic absorbs the curvature of
 			// a cache filling all day, and what is left looks straight:
 			// the floor as it was is asked too.
-			if ok, end := saturating(xs, raw); ok {
+			if ok, end, _ := saturating(xs, raw); ok {
 				f.levelled, f.saturating = true, true
 				rate = max(end, 0)
 				lateGrowth = rate * f.window.Seconds() / f.base * 100
