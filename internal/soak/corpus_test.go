@@ -492,11 +492,47 @@ func markerCases() []corpusCase {
 				return 100 * mb * (1 + rate/100*since.Hours())
 			}), restartsEvery(every, off)
 		})
-	// Measured 94 % failed, 99 % flagged (8 % failed before the
-	// segments were judged by riseToRestart): a segment of about an hour
-	// whose thirds do not each hold a full GC is not measured, and one
-	// climbing segment among three is only a warning.
+	// A cache that fills in the first half of each life (τ a twelfth to
+	// a sixth of it, +20–50 %), the service restarted by deploys every
+	// 60–120 min: each segment grows, then stays (issue #25, fourth part,
+	// added when the rules began to count a slowing climb as a segment's
+	// climb). With the marker on a JVM heap, and on an RSS whose drops
+	// are the only evidence of the restarts.
+	cacheLives := func(r *rand.Rand) (func(gen) gen, []time.Duration) {
+		every := time.Duration(60+r.IntN(60)) * time.Minute
+		off := time.Duration(r.Int64N(int64(every)))
+		tau := time.Duration(float64(every) / 6 * (0.5 + 0.5*r.Float64())) // 95 % full by the middle of its life
+		grow := 0.2 + 0.3*r.Float64()
+		return func(shape gen) gen {
+			return func(t time.Duration) float64 {
+				since := time.Duration(math.Mod(float64(t+off), float64(every)))
+				return shape(t) * (1 + grow*(1-math.Exp(-since.Seconds()/tau.Seconds())))
+			}
+		}, restartsEvery(every, off)
+	}
+	withMarker("JVM heap, major GC every 20–40 min, a cache filling over each life (full by mid-life), deploys every 60–120 min with a start-time marker, no leak, 6 h (heap)", "no leak", noLeak,
+		func(r *rand.Rand) (gen, []time.Duration) {
+			wrap, at := cacheLives(r)
+			g := jvmLongGC(r, leakF(100*mb, 0, 0))
+			return wrap(func(t time.Duration) float64 { return g(t) }), at
+		})
+	// Measured 6.5 % failed, 12.5 % flagged (13.5 % and 31 % with the
+	// rules before it was added; 6 % and 12 % on HORDE_SOAK_SEED=1000):
+	// a heap's segment with two major collections, the first while the
+	// cache still fills, the last once it is full, rose and cannot show
+	// that it stopped rising. A known miss, documented in docs/soak.md.
 	cs[len(cs)-1].knownMiss = true
+	cs = append(cs, corpusCase{name: "RSS, GC, a cache filling over each life (full by mid-life), deploys every 60–120 min, no marker, no leak, 6 h", kind: "leak", truth: "no leak", seeds: 200, check: noLeak,
+		opts: LeakOptions{Kind: KindOS},
+		gen: func(r *rand.Rand) []Point {
+			wrap, _ := cacheLives(r)
+			return sample(6*h, 30*time.Second, wrap(sawtooth(r, leakF(100*mb, 0, 0), 0.01)))
+		}})
+	// Measured 96 % failed (94 % before a heap's segment whose thirds do
+	// not each hold a full GC was measured by the live set its major
+	// collections left, liveSetRise, and its rise asked to last to the
+	// end; 8 % before the segments were judged by riseToRestart); 95.5 %
+	// on HORDE_SOAK_SEED=1000.
 	return cs
 }
 

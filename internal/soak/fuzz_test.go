@@ -71,6 +71,15 @@ func addSeeds(f *testing.F) {
 		return 100 + math.Mod(t.Minutes(), 90)
 	})
 	f.Add(bytesFrom(oom))
+	// A heap refilled between full collections (a Parallel GC heap
+	// sampled every second) over a growing live set, judged as a heap
+	// (b[0] % 4 == 1) with marker restarts every 83 samples (b[1] odd: every 2 + 3·b[1]).
+	refill := sample(10*time.Minute, time.Second, func(t time.Duration) float64 {
+		return 10e6 + 2e4*t.Seconds() + 2.6e6*math.Mod(t.Seconds(), 12)
+	})
+	rb := bytesFrom(refill)
+	rb[0], rb[1] = 1, 27
+	f.Add(rb)
 }
 
 // FuzzLeak: any series, a verdict with a reason, in time, JSON-encodable,
@@ -84,6 +93,15 @@ func FuzzLeak(f *testing.F) {
 		if len(b) > 0 {
 			// Every kind: a heap takes other paths (major collections).
 			o.Kind = []Kind{KindUnknown, KindHeap, KindOS, KindCount}[int(b[0])%4]
+		}
+		if len(b) > 1 && b[1]%2 == 1 && len(pts) > 0 {
+			// Restarts from a marker: every k-th sample's time (the
+			// segments' paths: riseToRestart, liveSetRise).
+			k := 2 + 3*int(b[1])
+			o.Restarts = []time.Time{}
+			for i := k; i < len(pts); i += k {
+				o.Restarts = append(o.Restarts, pts[i].T)
+			}
 		}
 		within(t, func() { r = Leak("m", pts, o) })
 		switch r.Status {

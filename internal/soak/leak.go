@@ -550,6 +550,7 @@ type floorFit struct {
 	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
 	rising       float64 // too few cycles, but every post-GC low higher than the last: their rise in %
 	majors       int     // a heap's major collections seen (majorCycles)
+	refill       bool    // they are a full collector's, seen without its young collections (refills)
 }
 
 // floorKind is what a floor's shape says.
@@ -604,9 +605,10 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		// A heap's major collections (a JVM's full GCs, every tens of
 		// minutes) are the cycle its floor must be judged over, however
 		// many young collections come between.
-		n, p := majorCycles(pts)
+		n, p, refill := majorCycles(pts)
 		if p > 0 {
 			f.majors = n // a sparse class of large drops: major collections
+			f.refill = refill
 		}
 		if p > f.period {
 			f.cycles, f.period = n, p
@@ -628,7 +630,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 				// collection returns to (the live set). Its line over
 				// the window climbing by half the failing growth or more
 				// is worth a warning.
-				if lows := postGCLows(pts, f.period); len(lows) >= 2 && lows[0].V > 0 {
+				if lows := postGCLows(pts, f.period, f.refill); len(lows) >= 2 && lows[0].V > 0 {
 					xs := make([]float64, len(lows))
 					ys := make([]float64, len(lows))
 					for i, l := range lows {
@@ -650,7 +652,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	var xs, ys []float64
 	var lows []Point
 	if o.Kind == KindHeap && f.majors >= 2 {
-		lows = postGCLows(pts, f.period)
+		lows = postGCLows(pts, f.period, f.refill)
 	}
 	if len(lows) >= minBuckets {
 		// A heap with enough major cycles: its floor is the level of
@@ -724,15 +726,28 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	} else if sigAll {
 		// A curve that approaches a level, better than a line: what is
 		// left of its growth is its slope at the end.
-		if ok, end := saturating(xs, ys); ok {
+		span := xs[len(xs)-1] - xs[0]
+		if ok, end, tau := saturating(xs, ys); ok {
 			f.levelled, f.saturating = true, true
 			rate = max(end, 0)
+			if tau > span/3 && sigLate && f.window >= ShortWindow {
+				// A curve that has not covered three of its time
+				// constants in the window (95 % of its rise) shows
+				// slowing, not a level; while the last half still
+				// climbs significantly, its measured rate is the
+				// growth left, not the curve's extrapolated end.
+				// (Below ShortWindow a fresh heap still approaching
+				// its size is the likelier reading. The floor with
+				// the daily cycle left in, below, is not asked: its
+				// last half's trend was measured without it.)
+				rate = max(rate, f.lateSlope)
+			}
 			lateGrowth = rate * f.window.Seconds() / f.base * 100
 		} else if raw != nil {
 			// Over a single day a 24 h harmonic absorbs the curvature of
 			// a cache filling all day, and what is left looks straight:
 			// the floor as it was is asked too.
-			if ok, end := saturating(xs, raw); ok {
+			if ok, end, _ := saturating(xs, raw); ok {
 				f.levelled, f.saturating = true, true
 				rate = max(end, 0)
 				lateGrowth = rate * f.window.Seconds() / f.base * 100
@@ -742,7 +757,13 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	switch {
 	case sigAll && !f.levelled:
 		f.kind = floorLeak
-		if at, pct, after, ok := stepFit(xs, ys, o); ok {
+		if at, pct, after, ok := stepFit(xs, ys, o); ok && !(at <= f.window.Seconds()/2 && failingRate(after, f.base, f.window, f.warm, o)) {
+			// (A step early in the window after which the floor goes on
+			// climbing at a failing rate over most of the window, however
+			// noisily, is no cache that filled once: a runtime that grew
+			// its heap in one go and kept leaking into it. A rate
+			// measured over less than half the window after a step is the
+			// noise of a short stretch as often as not.)
 			// One step and flat after: a cache, a high-water mark.
 			f.kind, f.stepAt, f.stepPct, rate = floorStep, f.from.Add(time.Duration(at*float64(time.Second))), pct, after
 		}
@@ -819,6 +840,19 @@ func detectable(xs, ys []float64, base float64, window, warm time.Duration, o Le
 		fail = min(fail, base*o.LongFailPerHour/100/3600)
 	}
 	return max(sig, fail)
+}
+
+// failingRate reports whether a lasting slope (units a second) from a
+// level of base would fail over a window of this length: FailGrowth over
+// the window, or FailPerHour once it spans an hour, or LongFailPerHour
+// once the run spans LongWindow.
+func failingRate(slope, base float64, window, warm time.Duration, o LeakOptions) bool {
+	if !(base > 0) || !(slope > 0) {
+		return false
+	}
+	pct, perHour := slope*window.Seconds()/base*100, slope*3600/base*100
+	return pct >= o.FailGrowth || (perHour >= o.FailPerHour && window >= time.Hour) ||
+		(perHour >= o.LongFailPerHour && window+warm >= LongWindow)
 }
 
 // stepFit reports whether the floor (xs, ys) is one step up rather than a
@@ -1053,7 +1087,7 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 // line at its start plus the 5th percentile of the points about it —
 // many samples a cycle, so far steadier than the first sample after the
 // drop, whose young generation is at any phase.
-func postGCLows(pts []Point, period time.Duration) []Point {
+func postGCLows(pts []Point, period time.Duration, atDrop bool) []Point {
 	level := math.Abs(median(valuesOf(pts)))
 	largest := 0.0
 	for i := 1; i < len(pts); i++ {
@@ -1106,7 +1140,21 @@ func postGCLows(pts []Point, period time.Duration) []Point {
 		for k, p := range cyc {
 			res[k] = p.V - slope*p.T.Sub(mid).Seconds()
 		}
-		lows = append(lows, Point{T: mid, V: quantile(res, envelopeQuantile)})
+		// A full collector's cycles seen without young collections
+		// (atDrop: a steady refill, its line precise) are measured just
+		// after the collection, not at the cycle's middle: a collector
+		// that starts when the heap is full (a Parallel GC's full
+		// collection at the old generation's capacity) ends every cycle
+		// at the same height, so the middle rises at half the live set's
+		// rate. The collection happened between the last sample before
+		// the drop and the first after it: the line's value there
+		// corrects the first sample for the allocation since the drop.
+		low := Point{T: mid, V: quantile(res, envelopeQuantile)}
+		if atDrop {
+			drop := pts[i-1].T.Add(pts[i].T.Sub(pts[i-1].T) / 2)
+			low = Point{T: drop, V: low.V + slope*drop.Sub(mid).Seconds()}
+		}
+		lows = append(lows, low)
 	}
 	return lows
 }
@@ -1116,9 +1164,9 @@ func postGCLows(pts []Point, period time.Duration) []Point {
 // at most of all its drops (the rest are young collections). It returns
 // how many and their median spacing (the window over their count, with
 // two); 0 when there are fewer or they are irregular.
-func majorCycles(pts []Point) (n int, period time.Duration) {
+func majorCycles(pts []Point) (n int, period time.Duration, refill bool) {
 	if len(pts) < 8 {
-		return 0, 0
+		return 0, 0, false
 	}
 	level := math.Abs(median(valuesOf(pts)))
 	largest := 0.0
@@ -1126,9 +1174,10 @@ func majorCycles(pts []Point) (n int, period time.Duration) {
 		largest = max(largest, pts[i-1].V-pts[i].V)
 	}
 	if !(largest > 0.1*level) {
-		return 0, 0
+		return 0, 0, false
 	}
 	var times []time.Time
+	var at []int
 	drops := 0 // every collection's drop, young ones too
 	for i := 1; i < len(pts); i++ {
 		if pts[i-1].V-pts[i].V > 0.02*level {
@@ -1141,12 +1190,20 @@ func majorCycles(pts []Point) (n int, period time.Duration) {
 				continue // a spike up and back
 			}
 			times = append(times, pts[i].T)
+			at = append(at, i)
 		}
 	}
-	if len(times) < 2 || 3*len(times) > drops {
+	if len(times) < 2 {
+		return len(times), 0, false
+	}
+	if 3*len(times) > drops {
 		// Not a sparse class of large drops among many small ones (a Go
-		// heap's collections all drop alike): no major cycle.
-		return len(times), 0
+		// heap's collections all drop alike): no major cycle, unless
+		// they are a full collector's alone (refills).
+		if !refills(pts, at) {
+			return len(times), 0, false
+		}
+		refill = true
 	}
 	gaps := make([]float64, len(times)-1)
 	for i := 1; i < len(times); i++ {
@@ -1154,9 +1211,43 @@ func majorCycles(pts []Point) (n int, period time.Duration) {
 	}
 	m := median(gaps)
 	if len(gaps) >= 3 && quantile(gaps, 0.75)-quantile(gaps, 0.25) > 0.7*m {
-		return len(times), 0
+		return len(times), 0, false
 	}
-	return len(times), time.Duration(m)
+	return len(times), time.Duration(m), refill
+}
+
+// refills reports whether the large drops at (indices into pts) are a
+// full collector's cycles seen without its young collections: minBuckets
+// of them at least, each followed by a climb that never falls by more
+// than a tenth of the drops' median before the next one, back to at
+// least half the drop. A heap sampled slower than its young collections
+// (a Parallel GC heap scraped every second: each young collection
+// promotes its survivors, the heap steps up) shows its full collections
+// only, and each is a major one.
+func refills(pts []Point, at []int) bool {
+	if len(at) < minBuckets {
+		return false
+	}
+	d := make([]float64, len(at))
+	for k, i := range at {
+		d[k] = pts[i-1].V - pts[i].V
+	}
+	dm := median(d)
+	for k := 0; k+1 < len(at); k++ {
+		from, to := at[k], at[k+1]
+		if to-from < 3 {
+			return false
+		}
+		for i := from + 1; i < to-1; i++ {
+			if pts[i-1].V-pts[i].V > dm/10 {
+				return false
+			}
+		}
+		if pts[to-1].V-pts[from].V < dm/2 {
+			return false
+		}
+	}
+	return true
 }
 
 func valuesOf(pts []Point) []float64 {

@@ -159,7 +159,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Points += f.points
 			r.Window += f.window
 			wholeLife := j+1 < len(bounds)-1 && (j > 0 || 2*seg[len(seg)-1].T.Sub(seg[0].T) >= longestLife(pts, bounds))
-			if f.kind == floorLeak && f.growth >= o.MinGrowth && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
+			// A floor that slowed but whose last half still climbs
+			// significantly at a failing rate climbs too: a leak's heap
+			// slows as it nears its cap (the collector runs ever more
+			// often on an ever fuller heap) and the process dies there;
+			// a cache that filled, or a restarted process's warm-up,
+			// levels off to far less.
+			slowedClimb := f.kind == floorUnsure && f.growth >= o.FailGrowth && f.lateP < o.Alpha && f.lateS > 0
+			if (f.kind == floorLeak && f.growth >= o.MinGrowth || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
 				// generation filling, as Leak judges a whole series. One
@@ -248,15 +255,21 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 // whether the segment could be measured; the segment returned carries the
 // rise.
 func riseToRestart(seg []Point, o LeakOptions) (s Segment, measured, rose bool) {
-	s, measured = riseBeforeRestart(seg, o)
-	return s, measured, measured && s.GrowthPct >= o.RestartRise
+	s, measured, lasting := riseBeforeRestart(seg, o)
+	return s, measured, measured && lasting && s.GrowthPct >= o.RestartRise
 }
 
 // riseBeforeRestart is riseToRestart's measure: the segment with its
-// rise, and whether it could be measured.
-func riseBeforeRestart(seg []Point, o LeakOptions) (Segment, bool) {
+// rise, whether it could be measured, and whether the rise lasted to the
+// end: from the segment's middle to its end the floor rose by a quarter
+// of the whole rise or more (a leak's steady climb, half; a slowing one
+// near its cap, less). A cache that filled in the first half of the
+// process's life, then restarted by a deploy, rose as much from start to
+// end and not at all from the middle on. A heap's middle is asked only
+// when it holds a major collection (its floor is the live set's then).
+func riseBeforeRestart(seg []Point, o LeakOptions) (Segment, bool, bool) {
 	if len(seg) < 2 {
-		return Segment{}, false
+		return Segment{}, false, false
 	}
 	warm := o.Warmup
 	if warm <= 0 {
@@ -264,23 +277,99 @@ func riseBeforeRestart(seg []Point, o LeakOptions) (Segment, bool) {
 	}
 	pts, _ := cutWarmup(seg, warm)
 	if len(pts) < 4*minSamples {
-		return Segment{}, false
+		return Segment{}, false, false
 	}
 	q := len(pts) / 4
 	if o.Kind == KindHeap {
 		q = len(pts) / 3
 		if !majorDropIn(pts, 0, q) || !majorDropIn(pts, len(pts)-q, len(pts)) {
-			return Segment{}, false
+			return liveSetRise(seg, pts)
 		}
 	}
 	first := Point{T: pts[q/2].T, V: quantile(vals(pts[:q]), envelopeQuantile)}
 	last := Point{T: pts[len(pts)-1-q/2].T, V: quantile(vals(pts[len(pts)-q:]), envelopeQuantile)}
 	dt := last.T.Sub(first.T).Seconds()
 	if !(first.V > 0) || dt <= 0 {
-		return Segment{}, false
+		return Segment{}, false, false
+	}
+	lasting := true
+	if m0 := len(pts)/2 - q/2; o.Kind != KindHeap || majorDropIn(pts, m0, m0+q) {
+		mid := quantile(vals(pts[m0:m0+q]), envelopeQuantile)
+		lasting = last.V-mid >= (last.V-first.V)/4
+	} else {
+		// A heap's middle third without a major collection: the
+		// levels the others left tell.
+		lasting = lastingLows(pts, majorLows(pts), last.V-first.V)
 	}
 	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
-		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true
+		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true, lasting
+}
+
+// liveSetRise measures a heap's segment between restarts whose thirds do
+// not each hold a major collection by the level each major collection
+// left (the live set then): the lowest of the few samples after each, the
+// first against the last. Two at least, a third of the segment apart at
+// least; otherwise the segment is not measured.
+func liveSetRise(seg, pts []Point) (Segment, bool, bool) {
+	lows := majorLows(pts)
+	if len(lows) < 2 {
+		return Segment{}, false, false
+	}
+	first, last := lows[0], lows[len(lows)-1]
+	dt := last.T.Sub(first.T).Seconds()
+	if !(first.V > 0) || 3*last.T.Sub(first.T) < pts[len(pts)-1].T.Sub(pts[0].T) {
+		return Segment{}, false, false
+	}
+	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
+		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true, lastingLows(pts, lows, last.V-first.V)
+}
+
+// majorLows are the levels a heap's major collections left in pts: the
+// lowest of the few samples after each drop of half the largest drop
+// (when that is a tenth of the level or more).
+func majorLows(pts []Point) []Point {
+	level := math.Abs(median(valuesOf(pts)))
+	largest := 0.0
+	for i := 1; i < len(pts); i++ {
+		largest = max(largest, pts[i-1].V-pts[i].V)
+	}
+	if !(largest > 0.1*level) {
+		return nil
+	}
+	var lows []Point
+	for i := 1; i < len(pts); i++ {
+		if pts[i-1].V-pts[i].V < largest/2 {
+			continue
+		}
+		low := pts[i]
+		for k := i + 1; k < min(i+minSamples, len(pts)); k++ {
+			if pts[k-1].V-pts[k].V >= largest/2 {
+				break // the next collection
+			}
+			if pts[k].V < low.V {
+				low = pts[k]
+			}
+		}
+		lows = append(lows, Point{T: pts[i].T, V: low.V})
+	}
+	return lows
+}
+
+// lastingLows reports whether the low nearest pts's middle, among the
+// lows between the first and the last, is a quarter of rise or more below
+// the last; true when there is none between them (nothing tells).
+func lastingLows(pts, lows []Point, rise float64) bool {
+	if len(lows) < 3 {
+		return true
+	}
+	midT := pts[0].T.Add(pts[len(pts)-1].T.Sub(pts[0].T) / 2)
+	mid := lows[1]
+	for _, l := range lows[1 : len(lows)-1] {
+		if l.T.Sub(midT).Abs() < mid.T.Sub(midT).Abs() {
+			mid = l
+		}
+	}
+	return lows[len(lows)-1].V-mid.V >= rise/4
 }
 
 // majorDropIn reports whether pts[from:to] holds a major collection of

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,6 +107,82 @@ func stretch(pts []Point, k float64) []Point {
 	out := make([]Point, len(pts))
 	for i, p := range pts {
 		out[i] = Point{T: t0.Add(time.Duration(float64(p.T.Sub(t0)) * k)), V: p.V}
+	}
+	return out
+}
+
+// floorGrowth is a recording's lasting growth on its own clock, measured
+// apart from the rules under test: after LeakWarmup, the minimum of each
+// 15-s stretch, its Theil–Sen line's growth over the window, the level at
+// the window's start, and the spread of those minima about the line
+// (1.4826 × their median absolute deviation).
+func floorGrowth(pts []Point) (growth, base, noise float64) {
+	if len(pts) < 2 {
+		return 0, 0, 0
+	}
+	pts, _ = cutWarmup(pts, LeakWarmup(pts[len(pts)-1].T.Sub(pts[0].T)))
+	var xs, ys []float64
+	for _, p := range pts {
+		x := p.T.Sub(pts[0].T).Seconds()
+		k := math.Floor(x / 15)
+		if len(xs) == 0 || xs[len(xs)-1] != k*15+7.5 {
+			xs, ys = append(xs, k*15+7.5), append(ys, p.V)
+		}
+		ys[len(ys)-1] = min(ys[len(ys)-1], p.V)
+	}
+	if len(xs) < 3 {
+		return 0, 0, 0
+	}
+	slope, icept := TheilSen(xs, ys)
+	res := make([]float64, len(xs))
+	for i := range xs {
+		res[i] = ys[i] - (icept + slope*(xs[i]-xs[0]))
+	}
+	m := median(res)
+	for i := range res {
+		res[i] = math.Abs(res[i] - m)
+	}
+	return slope * (xs[len(xs)-1] - xs[0]), icept, 1.4826 * median(res)
+}
+
+// visibility says, for each leaking recording's metric that did not
+// restart, whether the leak shows in it at all: whether its floor grew
+// (floorGrowth, on its own clock) more than the same runtime's clean
+// recording did in the same metric (the same service without the leak;
+// a cache grows by design), by MinGrowth (2 % of its level, the least
+// growth any verdict warns on) or more. A JVM
+// whose heap was committed whole at its start keeps a flat RSS, leak or
+// none: its heap leak does not show in its RSS, and no rule could see it
+// there. The table keeps the truth (leak), and says so.
+func visibility(recs []recorded) map[string]string {
+	type key struct{ runtime, metric string }
+	leakFree := map[key]float64{}
+	for _, r := range recs {
+		if r.scase != "clean" {
+			continue
+		}
+		for m, pts := range map[string][]Point{"rss": r.rss, "heap": r.heap} {
+			if len(pts) == 0 {
+				continue
+			}
+			g, _, _ := floorGrowth(pts)
+			leakFree[key{r.runtime, m}] = g
+		}
+	}
+	out := map[string]string{}
+	for _, r := range recs {
+		for m, pts := range map[string][]Point{"rss": r.rss, "heap": r.heap} {
+			if len(pts) == 0 || !strings.HasPrefix(r.scase, "leak") {
+				continue
+			}
+			g, base, noise := floorGrowth(pts)
+			lf, ok := leakFree[key{r.runtime, m}]
+			vis := "yes"
+			if ok && g-lf < DefaultMinGrowth/100*base {
+				vis = "no"
+			}
+			out[r.name+" "+m] = fmt.Sprintf("%s (%+.1f MB vs %+.1f MB without a leak, noise %.2f MB)", vis, g/1e6, lf/1e6, noise/1e6)
+		}
 	}
 	return out
 }
@@ -213,67 +290,103 @@ func TestRuntimes(t *testing.T) {
 			}
 		}
 	}
-	// Measured: 7 of 8 fail; java-g1-oom heap warns (two restarts, one of
-	// its three segments climbed, the others too short to tell) since the
-	// JVM series were re-recorded (every one failed before). The floor is
-	// what is measured, so that the rules do not get worse on it.
-	if len(twiceNotFailed) > 1 {
-		t.Errorf("%d of %d leaks that restarted twice or more not failed on their own clock with their marker (want at most 1):\n%s",
+	// Measured: 8 of 8 fail (7 of 8 before issue #25's fourth part:
+	// java-g1-oom heap warned, its segments slowing near the cap).
+	if len(twiceNotFailed) > 0 {
+		t.Errorf("%d of %d leaks that restarted twice or more not failed on their own clock with their marker (want none):\n%s",
 			len(twiceNotFailed), twice, strings.Join(twiceNotFailed, "\n"))
 	}
-	// The rates, over every leak and every leak-free series judged at
-	// ×30 (a soak of an hour and a half): published in docs/soak.md.
-	var leaks, flaggedLeaks, clean, flaggedClean int
-	for _, row := range rows {
-		if row.scale == "as recorded" || row.evidence != "start time" {
-			continue
-		}
-		flagged := row.status == Warn || row.status == Fail
-		if row.truth == "leak" && !strings.Contains(row.series, "-oom") {
-			leaks++
-			if flagged {
-				flaggedLeaks++
+	// The rates, over every leak and every leak-free series, on each
+	// clock, with the marker: published in docs/soak.md. A leak that does
+	// not show in its metric (visibility) is counted among the leaks, and
+	// the rate over those where it shows is given beside it.
+	vis := visibility(recs)
+	type rates struct{ leaks, flaggedLeaks, visible, flaggedVisible, clean, flaggedClean, failedClean int }
+	rateOf := func(scale string) rates {
+		var x rates
+		for _, row := range rows {
+			if row.scale != scale || row.evidence != "start time" {
+				continue
+			}
+			flagged := row.status == Warn || row.status == Fail
+			if row.truth == "leak" && !strings.Contains(row.series, "-oom") {
+				x.leaks++
+				visible := strings.HasPrefix(vis[row.series], "yes")
+				if visible {
+					x.visible++
+				}
+				if flagged {
+					x.flaggedLeaks++
+					if visible {
+						x.flaggedVisible++
+					}
+				}
+			}
+			if row.truth == "no leak" {
+				x.clean++
+				if flagged {
+					x.flaggedClean++
+				}
+				if row.status == Fail {
+					x.failedClean++
+				}
 			}
 		}
-		if row.truth == "no leak" {
-			clean++
-			if flagged {
-				flaggedClean++
-			}
-		}
+		return x
 	}
-	summary := fmt.Sprintf("at ×%d: %d of %d leaking series flagged (%.0f%%), %d of %d leak-free series flagged (%.0f%%)",
-		runtimeCompression, flaggedLeaks, leaks, pct(flaggedLeaks, leaks), flaggedClean, clean, pct(flaggedClean, clean))
+	sumText := func(scale string, x rates) string {
+		return fmt.Sprintf("%s: %d of %d leaking series flagged (%.0f%%), %d of the %d where the leak shows in the metric (%.0f%%); %d of %d leak-free series flagged (%.0f%%), %d failed",
+			scale, x.flaggedLeaks, x.leaks, pct(x.flaggedLeaks, x.leaks), x.flaggedVisible, x.visible, pct(x.flaggedVisible, x.visible),
+			x.flaggedClean, x.clean, pct(x.flaggedClean, x.clean), x.failedClean)
+	}
+	compressed, own := rateOf(fmt.Sprintf("×%d", runtimeCompression)), rateOf("as recorded")
+	summary := sumText(fmt.Sprintf("at ×%d", runtimeCompression), compressed) + "\n" + sumText("as recorded", own)
 	t.Log(summary)
-	// The issue's goals are 90 % and 5 %. Measured on this corpus: 67 %
-	// and 0 % since the JVM series were re-recorded with a 48 MB heap
-	// committed whole and 21-46 major collections in 5 minutes (83 % and
-	// 22 % before: the JVM's RSS followed its heap being committed
-	// towards -Xmx, leak or none; committed whole, it is flat, leak or
-	// none, so the four leaking JVM RSS series now pass, as do the four
-	// leak-free ones that warned). The thresholds are what is measured, so
-	// that the rules do not get worse on it. docs/soak.md says which
+	// The issue's goals are 90 % flagged and 5 % (1 % failed). Measured
+	// on this corpus (issue #25, fourth part): at ×30, 14 of 18 leaks
+	// flagged (78 %), all 14 that show in their metric (the four leaking
+	// JVM RSS series are flat, their heap committed whole);
+	// as recorded, 9 of 18 (50 %), 9 of 14 (64 %); no leak-free series
+	// flagged on either clock. The thresholds are what is measured, so
+	// that the rules do not get worse on it; docs/soak.md says which
 	// series are missed and why.
-	if pct(flaggedLeaks, leaks) < 65 {
-		t.Errorf("%s: want at least 65%% of the leaks flagged", summary)
+	for _, c := range []struct {
+		name                 string
+		x                    rates
+		leaks, visible, free float64
+	}{{"at ×30", compressed, 77, 100, 5}, {"as recorded", own, 50, 64, 5}} {
+		if pct(c.x.flaggedLeaks, c.x.leaks) < c.leaks {
+			t.Errorf("%s: want at least %.0f%% of the leaks flagged", sumText(c.name, c.x), c.leaks)
+		}
+		if pct(c.x.flaggedVisible, c.x.visible) < c.visible {
+			t.Errorf("%s: want at least %.0f%% of the leaks that show in their metric flagged", sumText(c.name, c.x), c.visible)
+		}
+		if pct(c.x.flaggedClean, c.x.clean) > c.free || c.x.failedClean > 0 {
+			t.Errorf("%s: want at most %.0f%% of the leak-free series flagged, none failed", sumText(c.name, c.x), c.free)
+		}
 	}
-	if pct(flaggedClean, clean) > 5 {
-		t.Errorf("%s: want at most 5%% of the leak-free series flagged", summary)
+	// Which leaks show in their metric: measured from the data, not
+	// assumed (the four leaking JVM RSS series do not).
+	for series, v := range vis {
+		want := !strings.HasPrefix(series, "java-") || strings.HasSuffix(series, " heap")
+		if strings.HasPrefix(v, "yes") != want {
+			t.Errorf("%s: visibility %s, measured when this test was written: %v", series, v, want)
+		}
 	}
 	// A leak killed at its cap, with its marker, is flagged on both
-	// clocks (measured: 17 of 18, 15 before; java-g1-oom heap at ×30 the
-	// miss since the JVM re-recording, java-parallel-oom heap before); it fails on its own clock when it restarted twice (above).
-	oomFlagged, ooms := 0, 0
+	// clocks (measured: 18 of 18 fail since issue #25's fourth part; 17
+	// of 18 flagged before, java-g1-oom heap at ×30 passing).
+	oomFailed, ooms := 0, 0
 	for _, row := range rows {
 		if strings.Contains(row.series, "-oom") && row.evidence == "start time" {
 			ooms++
-			if row.status == Warn || row.status == Fail {
-				oomFlagged++
+			if row.status == Fail {
+				oomFailed++
 			}
 		}
 	}
-	if pct(oomFlagged, ooms) < 90 {
-		t.Errorf("%d of %d leaks killed at their cap flagged with their marker: want at least 90%%", oomFlagged, ooms)
+	if oomFailed < ooms {
+		t.Errorf("%d of %d leaks killed at their cap failed with their marker: want all", oomFailed, ooms)
 	}
 	if f := os.Getenv("HORDE_SOAK_TABLE"); f != "" {
 		// One row a series: its verdict on each clock, with the restart
@@ -299,14 +412,18 @@ func TestRuntimes(t *testing.T) {
 			return string(r.status)
 		}
 		var b strings.Builder
-		b.WriteString("| series | truth | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| series | truth | leak shows in the metric | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|---|\n")
 		for _, sr := range order {
 			x := got[key{sr, "×30", "start time"}]
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth,
+			shows := cmp.Or(vis[sr], "—")
+			if strings.Contains(sr, "-oom") {
+				shows = "yes (restarts)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth, shows,
 				cell(sr, "as recorded", "start time"), cell(sr, "as recorded", "none"),
 				cell(sr, "×30", "start time"), cell(sr, "×30", "none"), x.power)
 		}
-		b.WriteString("\n" + summary + "\n")
+		b.WriteString("\n" + strings.ReplaceAll(summary, "\n", "\n\n") + "\n")
 		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}

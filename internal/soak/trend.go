@@ -492,14 +492,14 @@ func removeDaily(xs, ys []float64) []float64 {
 // criterion (Schwarz 1978) by more than 6 (strong evidence, Kass and
 // Raftery 1995) with b > 0 (rising to a level), and the curve's slope at
 // the last point: what growth is left.
-func saturating(xs, ys []float64) (better bool, endSlope float64) {
+func saturating(xs, ys []float64) (better bool, endSlope, tau float64) {
 	n := len(xs)
 	if n < 6 {
-		return false, 0
+		return false, 0, 0
 	}
 	span := xs[n-1] - xs[0]
 	if !(span > 0) {
-		return false, 0
+		return false, 0, 0
 	}
 	fit2 := func(f []float64) (sse, a, b float64) {
 		// ys ≈ a + b·f by least squares.
@@ -541,15 +541,15 @@ func saturating(xs, ys []float64) (better bool, endSlope float64) {
 		}
 	}
 	if !(best < sseLin) || !(bestB > 0) {
-		return false, 0
+		return false, 0, 0
 	}
 	nf := float64(n)
 	floor := 1e-12 * (1 + sseLin)
 	bic := func(sse float64, k float64) float64 { return nf*math.Log(max(sse, floor)/nf) + k*math.Log(nf) }
 	if bic(best, 3) >= bic(sseLin, 2)-6 {
-		return false, 0
+		return false, 0, 0
 	}
-	return true, bestB / bestTau * math.Exp(-span/bestTau)
+	return true, bestB / bestTau * math.Exp(-span/bestTau), bestTau
 }
 
 // SenInterval is the confidence interval of the Theil–Sen slope of
