@@ -86,7 +86,16 @@ func (c *rawTCP) Read(p []byte) (int, error) {
 func (c *rawTCP) read(fd uintptr) bool {
 	r := &c.r
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)))
+		var n uintptr
+		var e syscall.Errno
+		if raceEnabled {
+			// syscall.Read tells the race detector that a read follows
+			// the writes before it (the net package's happens-before).
+			m, err := syscall.Read(int(fd), r.p)
+			n, e = uintptr(max(m, 0)), errnoOf(err)
+		} else {
+			n, _, e = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)))
+		}
 		switch e {
 		case 0:
 			r.n = int(n)
@@ -123,7 +132,14 @@ func (c *rawTCP) Write(p []byte) (int, error) {
 func (c *rawTCP) write(fd uintptr) bool {
 	w := &c.w
 	for w.n < len(w.p) {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.n])), uintptr(len(w.p)-w.n))
+		var n uintptr
+		var e syscall.Errno
+		if raceEnabled {
+			m, err := syscall.Write(int(fd), w.p[w.n:])
+			n, e = uintptr(max(m, 0)), errnoOf(err)
+		} else {
+			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.n])), uintptr(len(w.p)-w.n))
+		}
 		switch e {
 		case 0:
 			w.n += int(n)
@@ -147,4 +163,15 @@ func (c *rawTCP) opError(op string, err error) error {
 		err = oe.Err
 	}
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// errnoOf is err as an Errno (0 for nil).
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EIO
 }
