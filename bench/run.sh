@@ -8,7 +8,9 @@
 #
 # Environment:
 #   BENCH_DURATION        length of each saturation run (default 20s)
-#   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1)
+#   BENCH_REPEAT          saturation runs per generator; the report keeps the median (default 1);
+#                         also the pairs of the fixed-rate test (horde, then vegeta, alternating;
+#                         a row per run and the ratio of their CPU per request in each pair)
 #   BENCH_CONNS           connections / users of the saturation runs (default 50)
 #   BENCH_TOOLS           saturation generators to run, in order
 #                         (default "wrk horde horde-tls horde-h2 hey vegeta locust-fast
@@ -23,6 +25,8 @@
 #                         `horde target`'s /delay/50 (default 2000; 0 skips it)
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
 #   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
+#   BENCH_SYSCALLS        1: one more fixed-rate pair under `perf stat` (Debian linux-perf, as
+#                         root), printing each generator's system calls per request
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
 #   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s); the connections are awaited
 #                         for up to this less 20 s (at least 30 s): give 19,000 users on a
@@ -630,61 +634,134 @@ if ((RATE > 0)); then
 		(exec 3<>"/dev/tcp/127.0.0.1/$RATE_PORT") 2>/dev/null && break
 		sleep 0.1
 	done
-	rc=0
-	TIMED_S=$RATE_S timed horde-rate "$HORDE" run "$TMP/rate.yaml" --headless --rate "$RATE" \
-		-t "$RATE_DURATION" --only-summary --json "$TMP/horde-rate.json" || rc=$?
-	if [[ -s $TMP/horde-rate.json ]]; then
-		pyget "$TMP/horde-rate.json" "$TMP/horde-rate.time" "$RATE" "$RATE_S" "$rc" >"$RATE_MD" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-usr, sys_, rss, wall = open(sys.argv[2]).read().split()[-4:]
-rate, secs, rc = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-o, t = doc["info"].get("open") or {}, doc["total"]
-it = o.get("iterations", 0)
-achieved = it / secs
-p99 = t["percentiles"]["99"]
-u = (t.get("uncorrected") or {}).get("percentiles", {}).get("99")
-fmt = lambda v, spec: "-" if v is None else format(v, spec)
-print("| target rate /s | iterations | achieved /s (iterations ÷ %g s) | vs target | dropped iterations "
-      "| requests | failures | p50 ms | p99 ms corrected | p99 ms uncorrected | max ms | schedule lag mean / max ms "
-      "| CPU s (user+sys) | peak RSS MB | exit |" % secs)
-print("|" + "---|" * 15)
-print(f"| {rate:,.0f} | {it:,} | {achieved:,.1f} | {(achieved / rate - 1) * 100:+.2f} % | {o.get('dropped_iterations', '-')} "
-      f"| {t['num_requests']:,} | {t['num_failures']:,} | {fmt(t['percentiles']['50'], '.1f')} | {fmt(p99, '.1f')} "
-      f"| {fmt(u, '.1f')} | {t['max_response_time']:.1f} "
-      f"| {o.get('schedule_lag_mean_ms', 0):.2f} / {o.get('schedule_lag_max_ms', 0):.1f} "
-      f"| {float(usr) + float(sys_):.2f} | {int(rss) / 1024:.1f} | {rc} |")
-EOF
-	else
-		log "horde-rate produced no result (exit $rc); its output:"
-		tail -n 20 "$TMP/horde-rate.out" "$TMP/horde-rate.err" >&2 || true
-		echo "No result (exit $rc)." >"$RATE_MD"
-	fi
-	# The peer in the same run: vegeta at the same fixed rate (it times from the send only).
-	if [[ -n ${GOTOOL[vegeta]:-} ]]; then
-		log "fixed rate: vegeta -rate $RATE -duration $RATE_DURATION (core $GEN_CPU)"
+	# REPEAT pairs, alternating: horde, then vegeta at the same rate (it times from the send
+	# only), so that each pair shares the machine's state; a row per run and the ratio of their
+	# CPU per request in each pair.
+	echo "GET http://127.0.0.1:$RATE_PORT/delay/50" >"$TMP/vegeta-rate.targets"
+	: >"$TMP/rate-runs.tsv"
+	for ((i = 1; i <= REPEAT; i++)); do
 		rc=0
-		echo "GET http://127.0.0.1:$RATE_PORT/delay/50" >"$TMP/vegeta-rate.targets"
-		TIMED_S=$RATE_S timed vegeta-rate "${GOTOOL[vegeta]}" attack -rate="$RATE" -duration="$RATE_DURATION" \
-			-targets="$TMP/vegeta-rate.targets" -output="$TMP/vegeta-rate.bin" || rc=$?
-		"${GOTOOL[vegeta]}" report -type=json "$TMP/vegeta-rate.bin" >"$TMP/vegeta-rate.json" 2>/dev/null || true
-		if [[ -s $TMP/vegeta-rate.json ]]; then
-			pyget "$TMP/vegeta-rate.json" "$TMP/vegeta-rate.time" "$RATE" "$rc" >>"$RATE_MD" <<'EOF2'
-import json, sys
-r = json.load(open(sys.argv[1]))
-usr, sys_, rss, wall = open(sys.argv[2]).read().split()[-4:]
-ms = lambda ns: ns / 1e6
-lat = r["latencies"]
-print()
-print("vegeta at the same rate, same target (timed from the send; no correction):")
-print()
-print("| target rate /s | requests | achieved /s | success | p50 ms | p99 ms | max ms | CPU s (user+sys) | peak RSS MB | exit |")
-print("|" + "---|" * 10)
-print(f"| {float(sys.argv[3]):,.0f} | {r['requests']:,} | {r['rate']:,.1f} | {r['success'] * 100:.2f} % | {ms(lat['50th']):.1f} "
-      f"| {ms(lat['99th']):.1f} | {ms(lat['max']):.1f} | {float(usr) + float(sys_):.2f} | {int(rss) / 1024:.1f} | {sys.argv[4]} |")
-EOF2
+		log "fixed rate, run $i/$REPEAT: horde --rate $RATE -t $RATE_DURATION (core $GEN_CPU)"
+		TIMED_S=$RATE_S timed "horde-rate-$i" "$HORDE" run "$TMP/rate.yaml" --headless --rate "$RATE" \
+			-t "$RATE_DURATION" --only-summary --json "$TMP/horde-rate-$i.json" || rc=$?
+		if [[ -s $TMP/horde-rate-$i.json ]]; then
+			printf 'horde\t%s\t%s\t%s\n' "$i" "$rc" "$TMP/horde-rate-$i" >>"$TMP/rate-runs.tsv"
+		else
+			log "horde-rate produced no result (exit $rc); its output:"
+			tail -n 20 "$TMP/horde-rate-$i.out" "$TMP/horde-rate-$i.err" >&2 || true
+		fi
+		if [[ -n ${GOTOOL[vegeta]:-} ]]; then
+			log "fixed rate, run $i/$REPEAT: vegeta -rate $RATE -duration $RATE_DURATION (core $GEN_CPU)"
+			rc=0
+			TIMED_S=$RATE_S timed "vegeta-rate-$i" "${GOTOOL[vegeta]}" attack -rate="$RATE" -duration="$RATE_DURATION" \
+				-targets="$TMP/vegeta-rate.targets" -output="$TMP/vegeta-rate-$i.bin" || rc=$?
+			"${GOTOOL[vegeta]}" report -type=json "$TMP/vegeta-rate-$i.bin" >"$TMP/vegeta-rate-$i.json" 2>/dev/null || true
+			[[ -s $TMP/vegeta-rate-$i.json ]] && printf 'vegeta\t%s\t%s\t%s\n' "$i" "$rc" "$TMP/vegeta-rate-$i" >>"$TMP/rate-runs.tsv"
+		fi
+	done
+	# BENCH_SYSCALLS=1: one more pair under `perf stat`, counting each system call in the
+	# kernel (no ptrace: the generators keep their pace), per request.
+	if [[ ${BENCH_SYSCALLS:-0} == 1 ]]; then
+		if have perf && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
+			events=(-e raw_syscalls:sys_enter)
+			for sc in read write epoll_pwait epoll_ctl timerfd_settime futex nanosleep sched_yield \
+				connect setsockopt getsockopt getsockname getpeername socket bind close mmap madvise; do
+				events+=(-e "syscalls:sys_enter_$sc")
+			done
+			events+=(-e syscalls:sys_exit_read --filter 'ret == -11')
+			log "fixed rate: system calls of one more pair (perf stat)"
+			rc=0
+			TIMED_S=$RATE_S timed horde-rate-sc perf stat -x, -o "$TMP/horde-rate-sc.perf" "${events[@]}" -- \
+				"$HORDE" run "$TMP/rate.yaml" --headless --rate "$RATE" -t "$RATE_DURATION" --only-summary \
+				--json "$TMP/horde-rate-sc.json" || rc=$?
+			if [[ -n ${GOTOOL[vegeta]:-} ]]; then
+				TIMED_S=$RATE_S timed vegeta-rate-sc perf stat -x, -o "$TMP/vegeta-rate-sc.perf" "${events[@]}" -- \
+					"${GOTOOL[vegeta]}" attack -rate="$RATE" -duration="$RATE_DURATION" \
+					-targets="$TMP/vegeta-rate.targets" -output="$TMP/vegeta-rate-sc.bin" || rc=$?
+				"${GOTOOL[vegeta]}" report -type=json "$TMP/vegeta-rate-sc.bin" >"$TMP/vegeta-rate-sc.json" 2>/dev/null || true
+			fi
+		else
+			log "warning: BENCH_SYSCALLS=1 needs perf with syscall tracepoints (Debian: linux-perf, as root); skipped"
 		fi
 	fi
+	pyget "$TMP/rate-runs.tsv" "$RATE" "$RATE_S" "$TMP" >"$RATE_MD" <<'EOF'
+import json, os, statistics, sys
+runs, rate, secs, tmp = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+fmt = lambda v, spec: "-" if v is None else format(v, spec)
+hrows, vrows, cpu = [], [], {}  # cpu[(tool, run)] = µs per request
+for line in open(runs):
+    tool, i, rc, base = line.rstrip("\n").split("\t")
+    usr, sys_, rss, wall = open(base + ".time").read().split()[-4:]
+    cpu_s = float(usr) + float(sys_)
+    doc = json.load(open(base + ".json"))
+    if tool == "horde":
+        o, t = doc["info"].get("open") or {}, doc["total"]
+        it, n = o.get("iterations", 0), t["num_requests"]
+        u = (t.get("uncorrected") or {}).get("percentiles", {}).get("99")
+        cpu[("horde", i)] = cpu_s / n * 1e6 if n else None
+        hrows.append(f"| {i} | {rate:,.0f} | {it:,} | {it / secs:,.1f} | {(it / secs / rate - 1) * 100:+.2f} % "
+                     f"| {o.get('dropped_iterations', '-')} | {n:,} | {t['num_failures']:,} "
+                     f"| {fmt(t['percentiles']['50'], '.1f')} | {fmt(t['percentiles']['99'], '.1f')} | {fmt(u, '.1f')} "
+                     f"| {t['max_response_time']:.1f} | {o.get('schedule_lag_mean_ms', 0):.2f} / {o.get('schedule_lag_max_ms', 0):.1f} "
+                     f"| {cpu_s:.2f} | {fmt(cpu[('horde', i)], '.1f')} | {int(rss) / 1024:.1f} | {rc} |")
+    else:
+        n, lat = doc["requests"], doc["latencies"]
+        cpu[("vegeta", i)] = cpu_s / n * 1e6 if n else None
+        vrows.append(f"| {i} | {rate:,.0f} | {n:,} | {doc['rate']:,.1f} | {doc['success'] * 100:.2f} % "
+                     f"| {lat['50th'] / 1e6:.1f} | {lat['99th'] / 1e6:.1f} | {lat['max'] / 1e6:.1f} "
+                     f"| {cpu_s:.2f} | {fmt(cpu[('vegeta', i)], '.1f')} | {int(rss) / 1024:.1f} | {rc} |")
+if hrows:
+    print("| run | target rate /s | iterations | achieved /s (iterations ÷ %g s) | vs target | dropped iterations "
+          "| requests | failures | p50 ms | p99 ms corrected | p99 ms uncorrected | max ms | schedule lag mean / max ms "
+          "| CPU s (user+sys) | CPU µs / request | peak RSS MB | exit |" % secs)
+    print("|" + "---|" * 17)
+    print("\n".join(hrows))
+else:
+    print("No result from horde.")
+if vrows:
+    print()
+    print("vegeta at the same rate, same target, each run right after horde's (timed from the send; no correction):")
+    print()
+    print("| run | target rate /s | requests | achieved /s | success | p50 ms | p99 ms | max ms | CPU s (user+sys) "
+          "| CPU µs / request | peak RSS MB | exit |")
+    print("|" + "---|" * 12)
+    print("\n".join(vrows))
+    ratios = [cpu[("horde", i)] / cpu[("vegeta", i)] for (tool, i) in list(cpu)
+              if tool == "horde" and cpu[("horde", i)] and cpu.get(("vegeta", i))]
+    if ratios:
+        print()
+        print("CPU per request, horde ÷ vegeta in the same pair: " + ", ".join(f"{r:.2f}" for r in ratios)
+              + f"; median **{statistics.median(ratios):.2f}×** (goal ≤ 1.0×).")
+# System calls per request (BENCH_SYSCALLS=1).
+def perf_counts(path):
+    c = {}
+    for line in open(path):
+        f = line.strip().split(",")
+        if len(f) > 2 and f[0].replace(".", "").isdigit():
+            name = f[2].split(":")[-1].replace("sys_enter_", "")
+            name = "read (EAGAIN)" if name == "sys_exit_read" else ("all" if name == "sys_enter" else name)
+            c[name] = float(f[0])
+    return c
+sc = {}
+for tool, reqs in (("horde", lambda d: d["total"]["num_requests"]), ("vegeta", lambda d: d["requests"])):
+    p, j = os.path.join(tmp, f"{tool}-rate-sc.perf"), os.path.join(tmp, f"{tool}-rate-sc.json")
+    if os.path.exists(p) and os.path.exists(j) and os.path.getsize(j):
+        n = reqs(json.load(open(j)))
+        if n:
+            sc[tool] = {k: v / n for k, v in perf_counts(p).items()}
+if sc:
+    names = [k for k in sc.get("horde", next(iter(sc.values())))]
+    names = [k for k in names if any(sc[t].get(k, 0) >= 0.005 for t in sc)]
+    names.sort(key=lambda k: (k != "all", -max(sc[t].get(k, 0) for t in sc)))
+    tools = list(sc)
+    print()
+    print("System calls per request (one more pair under `perf stat`, BENCH_SYSCALLS=1):")
+    print()
+    print("| system call | " + " | ".join(tools) + " |")
+    print("|---|" + "---|" * len(tools))
+    for k in names:
+        print(f"| {k} | " + " | ".join(f"{sc[t].get(k, 0):.2f}" for t in tools) + " |")
+EOF
 fi
 
 # ---------------------------------------------------------------------------------------------

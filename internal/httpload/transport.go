@@ -130,6 +130,7 @@ func (c *Client) dial(key string, isTLS bool, host string, t *Transport, deadlin
 			return nil, err
 		}
 	}
+	nc = fastConn(nc)
 	cn := &conn{addr: key, proxied: proxied, proxyAuth: proxyAuthorization(proxy)}
 	connected := time.Now()
 	c.ph.Dialed = true
