@@ -30,40 +30,52 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	fi
 fi
 
-echo "== gofmt"
+echo "== gofmt $(date +%T)"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then
 	echo "gofmt would change:"; echo "$bad"; exit 1
 fi
 
-echo "== go vet"
+echo "== go vet $(date +%T)"
 go vet -tags e2e ./...
 
-echo "== go test (race detector; -parallel 4: the end-to-end tests marked parallel mostly wait on their runs)"
+echo "== go test (race detector; -parallel 4: the end-to-end tests marked parallel mostly wait on their runs) $(date +%T)"
 go test -race -count=1 -parallel 4 -timeout 45m -tags e2e ./...
 
-echo "== fuzz (seed corpus plus ${FUZZ_TIME:=10s} of new inputs each)"
-for pkg in $(go list -tags e2e ./...); do
-	for fz in $(go test -tags e2e -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-		echo "-- $pkg $fz"
-		# Go's fuzzer fails with a bare "context deadline exceeded" when an input is still
-		# running as -fuzztime ends (a script building a 100M-element list in one builtin,
-		# say): not a crash, and no input is written. That one failure is run again once;
-		# any other failure (a crasher, written to testdata/fuzz) fails at once.
-		if ! out=$(go test -tags e2e -run "^$" -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 3s "$pkg" 2>&1); then
-			tail -20 <<<"$out"
-			if grep -q "context deadline exceeded" <<<"$out" && ! grep -q "Failing input written" <<<"$out"; then
-				echo "(a slow input was running when the time ran out: fuzzing $fz again)"
-				go test -tags e2e -run "^$" -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 3s "$pkg"
-			else
-				exit 1
-			fi
-		else
+echo "== fuzz (seed corpus plus ${FUZZ_TIME:=10s} of new inputs each, two fuzzers at a time) $(date +%T)"
+# fuzz_one fuzzes one target with one worker; its output is printed whole when it ends, so
+# two at a time do not interleave. Go's fuzzer fails with a bare "context deadline
+# exceeded" when an input is still running as -fuzztime ends (a script building a
+# 100M-element list in one builtin, say): not a crash, and no input is written. That one
+# failure is run again once; any other failure (a crasher, written to testdata/fuzz) fails.
+fuzz_one() {
+	local pkg=$1 fz=$2 out
+	local run=(go test -tags e2e -run "^$" -fuzz "^${fz}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 3s -parallel 1 "$pkg")
+	if out=$("${run[@]}" 2>&1); then
+		printf -- '-- %s %s\n%s\n' "$pkg" "$fz" "$(tail -1 <<<"$out")"
+		return 0
+	fi
+	if grep -q "context deadline exceeded" <<<"$out" && ! grep -q "Failing input written" <<<"$out"; then
+		printf -- '-- %s %s\n%s\n(a slow input was running when the time ran out: fuzzing %s again)\n' "$pkg" "$fz" "$(tail -20 <<<"$out")" "$fz"
+		if out=$("${run[@]}" 2>&1); then
 			tail -1 <<<"$out"
+			return 0
 		fi
+	fi
+	printf -- '-- %s %s FAILED\n%s\n' "$pkg" "$fz" "$(tail -40 <<<"$out")"
+	return 1
+}
+export -f fuzz_one
+export FUZZ_TIME
+fuzzers=$(for pkg in $(go list -tags e2e ./...); do
+	for fz in $(go test -tags e2e -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "$pkg $fz"
 	done
-done
-echo "== deploy/test's tools (built in the background since the start)"
+done)
+if ! xargs -P 2 -L 1 bash -c 'fuzz_one "$0" "$1"' <<<"$fuzzers"; then
+	echo "a fuzzer failed (above)"; exit 1
+fi
+echo "== deploy/test's tools (built in the background since the start) $(date +%T)"
 began=$SECONDS
 if ! wait $tools_pid; then
 	tail -20 "$tools_log"; echo "(run.sh builds what is missing again)"
@@ -71,4 +83,4 @@ fi
 echo "waited $((SECONDS - began)) s"
 echo "== deploy/test (Kubernetes manifests and Helm chart; the real-cluster tier as root with HORDE_KUBE_E2E=1 or HORDE_REQUIRE_ALL=1)"
 bash deploy/test/run.sh
-echo "== all tests passed"
+echo "== all tests passed $(date +%T)"
