@@ -21,6 +21,7 @@ import (
 // decide a run's exit code; checks inform (see Outcome).
 func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, target []series.Series, warmup time.Duration) []soak.Verdict {
 	var leaks []soak.LeakResult
+	full, given := hist, warmup
 	hist, leakWarm, warmup := judgedRun(hist, warmup)
 	if len(hist) > 0 {
 		target = cutSeries(target, hist[len(hist)-1].Time)
@@ -45,6 +46,9 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
 	}
 	for _, c := range checks {
+		if c.Status == soak.Inconclusive && c.Points < soak.MinDriftPoints {
+			c.Reason += decideHint(full, given, warmup)
+		}
 		out = append(out, driftVerdict(c.Name, c))
 	}
 	out = append(out, leakVs.list...)
@@ -123,6 +127,54 @@ func runWindow(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Dura
 	// make a burst of logins and first tasks that the window averages
 	// for its length).
 	return out, max(warmup, ramp+stats.WindowSeconds*time.Second)
+}
+
+// decideHint says, for a run too short for the drift checks, what the
+// warm-up was and how long a run of the same shape (its spawn ramp, its
+// tick) would have to be for them to judge: MinDriftPoints ticks after
+// runWindow's warm-up.
+func decideHint(hist []stats.Tick, given, warm time.Duration) string {
+	if len(hist) < 2 {
+		return ""
+	}
+	most := 0
+	for _, t := range hist {
+		most = max(most, t.Users)
+	}
+	start, ramp := hist[0].Time, time.Duration(0)
+	for _, t := range hist {
+		if t.Users >= most {
+			ramp = t.Time.Sub(start)
+			break
+		}
+	}
+	gaps := make([]time.Duration, 0, len(hist)-1)
+	for i := 1; i < len(hist); i++ {
+		gaps = append(gaps, hist[i].Time.Sub(hist[i-1].Time))
+	}
+	slices.Sort(gaps)
+	tick := max(gaps[len(gaps)/2], time.Second)
+	window := stats.WindowSeconds * time.Second
+	warmAt := func(l time.Duration) time.Duration {
+		w := given
+		if w <= 0 {
+			w = ramp + min(time.Duration(float64(l-ramp)*soak.DefaultWarmupFraction), soak.DefaultWarmupMax)
+		}
+		return max(w, ramp+window)
+	}
+	need := time.Duration(soak.MinDriftPoints) * tick
+	l := ramp + window + need
+	for l-warmAt(l) < need {
+		l += tick
+	}
+	what := "the first full " + window.String() + " statistics window"
+	if ramp > 0 {
+		what = "the spawn ramp of " + ramp.Round(time.Second).String() + " and " + what
+	}
+	if given > 0 && given > ramp+window {
+		what = "--warmup"
+	}
+	return fmt.Sprintf(" (the warm-up was %s: %s); a run of %s or more would decide", warm.Round(time.Second), what, l.Round(time.Second))
 }
 
 // judgedRun is runWindow's history and warm-up for the drift checks, and

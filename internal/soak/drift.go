@@ -115,6 +115,10 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		jf(r.GeneratorFirst), jf(r.GeneratorLast)})
 }
 
+// MinDriftPoints is the fewest samples after the warm-up Drift judges;
+// with fewer it is inconclusive.
+const MinDriftPoints = 8
+
 // Drift judges whether a series got worse over a run. After cleaning and
 // the warm-up it measures the change two ways: the median of the last
 // quarter against the first (the seed's rule), and along the Theil–Sen
@@ -145,7 +149,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	kept, warm := cutWarmup(pts, o.Warmup)
 	r.Warmup = warm
 	r.Points = len(kept)
-	if len(kept) < 8 {
+	if len(kept) < MinDriftPoints {
 		// The same word in every view: the data cannot tell.
 		r.Status = Inconclusive
 		r.Reason = fmt.Sprintf("%s: only %d samples after the warm-up, not enough to judge", name, len(kept))
