@@ -43,7 +43,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	checks := []soak.DriftResult{
 		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup, hs)),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
-		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup}),
+		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup, CountWindow: stats.WindowSeconds * time.Second}),
 	}
 	for _, c := range checks {
 		if c.Status == soak.Inconclusive && c.Points < soak.MinDriftPoints {

@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -108,5 +109,83 @@ func TestDrift_Generator(t *testing.T) {
 				t.Errorf("no generator delay in the result: %+v", got)
 			}
 		})
+	}
+}
+
+// windowedRate is a rate counted as a run's ticks count it: Poisson
+// arrivals at rate(t) a second, each tick the requests a second over the
+// last window.
+func windowedRate(rng *rand.Rand, length, window time.Duration, rate func(s float64) float64) []Point {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	secs := int(length / time.Second)
+	w := int(window / time.Second)
+	counts := make([]int, secs)
+	for s := range counts {
+		// Poisson by inversion (rates here are small or moderate).
+		l, k, p := math.Exp(-rate(float64(s))), 0, 1.0
+		if rate(float64(s)) > 50 {
+			counts[s] = int(math.Round(rate(float64(s)) + rng.NormFloat64()*math.Sqrt(rate(float64(s)))))
+			continue
+		}
+		for {
+			p *= rng.Float64()
+			if p <= l {
+				break
+			}
+			k++
+		}
+		counts[s] = k
+	}
+	var out []Point
+	for s := w; s < secs; s++ {
+		n := 0
+		for _, c := range counts[s-w : s] {
+			n += c
+		}
+		out = append(out, Point{T: t0.Add(time.Duration(s) * time.Second), V: float64(n) / float64(w)})
+	}
+	return out
+}
+
+// A throughput counted over 10-s windows at a few requests a second
+// wanders by more than a tenth from counting alone: a short run at 5/s
+// must not warn on it, while a real fall still fails, short or long.
+func TestDrift_CountingNoise(t *testing.T) {
+	window := 10 * time.Second
+	o := DriftOptions{Worse: -1, Warmup: 10 * time.Second, CountWindow: window}
+	for _, c := range []struct {
+		rate   float64
+		length time.Duration
+	}{{2, 30 * time.Second}, {5, 60 * time.Second}, {20, 60 * time.Second}, {5, 10 * time.Minute}} {
+		flagged := 0
+		for seed := range 200 {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			r := Drift("throughput", windowedRate(rng, c.length, window, func(float64) float64 { return c.rate }), o)
+			if r.Status == Warn || r.Status == Fail {
+				flagged++
+			}
+		}
+		if flagged > 2 {
+			t.Errorf("steady %g/s over %s: %d of 200 flagged, want at most 2", c.rate, c.length, flagged)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		length time.Duration
+		rate   func(s float64) float64
+	}{
+		{"5/s halving over 2 min", 2 * time.Minute, func(s float64) float64 { return 5 * (1 - 0.5*s/120) }},
+		{"5/s falling 25% over 2 h", 2 * time.Hour, func(s float64) float64 { return 5 * (1 - 0.25*s/7200) }},
+		{"200/s falling 30% over 2 min", 2 * time.Minute, func(s float64) float64 { return 200 * (1 - 0.3*s/120) }},
+	} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		r := Drift("throughput", windowedRate(rng, c.length, window, c.rate), o)
+		if r.Status != Fail {
+			t.Errorf("%s: %s %s, want fail", c.name, r.Status, r.Reason)
+		}
+	}
+	// Without the window (not a counted rate) the floor is not applied.
+	if q, tr := countingNoise(5, 5, 20*time.Second, 0); q != 0 || tr != 0 {
+		t.Error("counting noise without a window")
 	}
 }
