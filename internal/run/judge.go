@@ -42,7 +42,8 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
 		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup, hs)),
-		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup}),
+		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup,
+			CountWindow: stats.WindowSeconds * time.Second, Trials: medianRate(hs["rps"], warmup)}),
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup, CountWindow: stats.WindowSeconds * time.Second}),
 	}
 	for _, c := range checks {
@@ -127,6 +128,25 @@ func runWindow(hist []stats.Tick, warmup time.Duration) ([]stats.Tick, time.Dura
 	// make a burst of logins and first tasks that the window averages
 	// for its length).
 	return out, max(warmup, ramp+stats.WindowSeconds*time.Second)
+}
+
+// medianRate is the median of a rate series after the warm-up from its
+// first point (0 when none is left).
+func medianRate(pts []series.Point, warmup time.Duration) float64 {
+	if len(pts) == 0 {
+		return 0
+	}
+	var v []float64
+	for _, p := range pts {
+		if p.T.Sub(pts[0].T) >= warmup && p.V > 0 {
+			v = append(v, p.V)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // decideHint says, for a run too short for the drift checks, what the

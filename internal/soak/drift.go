@@ -38,8 +38,13 @@ type DriftOptions struct {
 	// quarters differ by √(r₁/T + r₂/T) (T = quarter + window) from
 	// counting alone; changes below 4 of those neither warn nor fail
 	// (5 requests a second over a 45-s window: about ±2.8 req/s; see
-	// countingNoise). 0: not a rate.
+	// countingNoise). 0: not a counted series.
 	CountWindow time.Duration
+	// Trials, with CountWindow, makes the series a proportion in percent
+	// (failures of requests) counted over the same windows from Trials
+	// events a second: its counting noise is binomial, p(1−p)/(Trials·t).
+	// 0: the series is a rate.
+	Trials float64
 	// Generator is the load generator's own scheduling delay over the same
 	// run, in the series' units (ms for latencies; stats.Tick.SchedDelayMs):
 	// a generator starved of CPU stamps responses late, so a rise of the
@@ -182,7 +187,13 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	// trend) against max(MinAbs, Resolution × level) and, for a counted
 	// rate, the counting noise of that measure.
 	base := max(o.MinAbs, o.Resolution*math.Abs(r.First))
-	countQ, countT := countingNoise(r.First, r.Last, r.Window, o.CountWindow)
+	v := (r.First + r.Last) / 2 // a rate's variance a second: Poisson
+	if o.Trials > 0 {
+		// A proportion in %: binomial at the worse of the two levels.
+		pr := math.Min(math.Max(r.First, r.Last)/100, 1)
+		v = pr * (1 - pr) / o.Trials * 1e4
+	}
+	countQ, countT := countingNoise(v, r.Window, o.CountWindow)
 	absQ := float64(o.Worse) * (r.Last - r.First)
 	absT := float64(o.Worse) * (r.Fit.At(r.Fit.To) - r.Fit.V0)
 	absWorse := max(absQ, absT)
@@ -194,6 +205,9 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		if m.floor > 0 && !(m.abs >= m.floor) {
 			if m.pct >= o.FailPct/2 && m.count == m.floor && noise == "" {
 				noise = fmt.Sprintf(", within the ±%.3g that counting %.3g a second over these windows leaves", m.count, (r.First+r.Last)/2)
+				if o.Trials > 0 {
+					noise = fmt.Sprintf(", within the ±%.3g that counting %.3g failing of %.3g a second over these windows leaves", m.count, math.Max(r.First, r.Last)*o.Trials/100, o.Trials)
+				}
 			}
 			m.pct = math.Min(m.pct, 0)
 		}
@@ -245,25 +259,25 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	return r
 }
 
-// countingNoise is, for a rate (events a second) counted over sliding
-// windows of length window (0: not a counted rate), 4 standard deviations
-// of what counting alone moves each measure of Drift over a judged span:
-// the quarters' medians (each resting on about r × (span/4 + window)
-// events, Poisson: variance r·t) and the trend line's end-to-end change
-// (a line through the span's k = span/window + 1 independent windows,
-// each of variance r/window: 12(k−1)/(k(k+1)) × r/window). Four, not
-// three: Drift measures medians and a Theil–Sen line of a running median
-// of overlapping windows, noisier than the independent counts modelled
-// here; at 3 a steady 5/s over 60 s still warned in 1.5 % of runs
+// countingNoise is, for a series counted over sliding windows of length
+// window (0: not counted) whose estimate over t seconds has variance v/t
+// (a rate r: v = r, Poisson; a proportion p of r trials a second:
+// v = p(1−p)/r), 4 standard deviations of what counting alone moves each
+// measure of Drift over a judged span: the quarters' medians (each resting
+// on about span/4 + window seconds of events) and the trend line's
+// end-to-end change (a line through the span's k = span/window + 1
+// independent windows: 12(k−1)/(k(k+1)) × v/window). Four, not three:
+// Drift measures medians and a Theil–Sen line of a running median of
+// overlapping windows, noisier than the independent counts modelled here;
+// at 3 a steady 5/s over 60 s still warned in 1.5 % of runs
 // (TestDrift_CountingNoise), at 4 in none of 200.
-func countingNoise(r1, r2 float64, span, window time.Duration) (quarters, trend float64) {
-	if window <= 0 || !(r1+r2 > 0) || span <= 0 {
+func countingNoise(v float64, span, window time.Duration) (quarters, trend float64) {
+	if window <= 0 || !(v > 0) || span <= 0 {
 		return 0, 0
 	}
-	r := (r1 + r2) / 2
-	quarters = 4 * math.Sqrt((r1+r2)/(span/4+window).Seconds())
+	quarters = 4 * math.Sqrt(2*v/(span/4+window).Seconds())
 	k := span.Seconds()/window.Seconds() + 1
-	trend = 4 * math.Sqrt(12*(k-1)/(k*(k+1))*r/window.Seconds())
+	trend = 4 * math.Sqrt(12*(k-1)/(k*(k+1))*v/window.Seconds())
 	return quarters, trend
 }
 

@@ -185,7 +185,74 @@ func TestDrift_CountingNoise(t *testing.T) {
 		}
 	}
 	// Without the window (not a counted rate) the floor is not applied.
-	if q, tr := countingNoise(5, 5, 20*time.Second, 0); q != 0 || tr != 0 {
+	if q, tr := countingNoise(5, 20*time.Second, 0); q != 0 || tr != 0 {
 		t.Error("counting noise without a window")
+	}
+}
+
+// windowedErrors is a failure ratio in % as a run's ticks count it: rps
+// requests a second (Poisson), each failing with probability pct(s)/100,
+// each tick the failures over the requests of the last window.
+func windowedErrors(rng *rand.Rand, length, window time.Duration, rps float64, pct func(s float64) float64) []Point {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	secs, w := int(length/time.Second), int(window/time.Second)
+	reqs, fails := make([]int, secs), make([]int, secs)
+	for s := range reqs {
+		n := max(0, int(math.Round(rps+rng.NormFloat64()*math.Sqrt(rps))))
+		reqs[s] = n
+		for range n {
+			if rng.Float64() < pct(float64(s))/100 {
+				fails[s]++
+			}
+		}
+	}
+	var out []Point
+	for s := w; s < secs; s++ {
+		n, f := 0, 0
+		for i := s - w; i < s; i++ {
+			n, f = n+reqs[i], f+fails[i]
+		}
+		if n > 0 {
+			out = append(out, Point{T: t0.Add(time.Duration(s) * time.Second), V: float64(f) / float64(n) * 100})
+		}
+	}
+	return out
+}
+
+// A steady error rate of a few percent among few requests wanders by more
+// than the point that fails from counting alone; a real rise still fails.
+func TestDrift_CountingNoiseErrors(t *testing.T) {
+	window := 10 * time.Second
+	for _, c := range []struct {
+		rps, pct float64
+		length   time.Duration
+	}{{20, 2, 60 * time.Second}, {5, 5, 60 * time.Second}, {50, 1, 10 * time.Minute}} {
+		o := DriftOptions{Absolute: true, FailPct: 1, Warmup: 10 * time.Second, CountWindow: window, Trials: c.rps}
+		flagged := 0
+		for seed := range 200 {
+			rng := rand.New(rand.NewPCG(uint64(seed), 9))
+			r := Drift("error rate", windowedErrors(rng, c.length, window, c.rps, func(float64) float64 { return c.pct }), o)
+			if r.Status == Warn || r.Status == Fail {
+				flagged++
+			}
+		}
+		if flagged > 2 {
+			t.Errorf("steady %g%% of %g/s over %s: %d of 200 flagged, want at most 2", c.pct, c.rps, c.length, flagged)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		rps    float64
+		length time.Duration
+		pct    func(s float64) float64
+	}{
+		{"20/s, 0 to 10% over 2 min", 20, 2 * time.Minute, func(s float64) float64 { return 10 * s / 120 }},
+		{"50/s, 1 to 4% over 2 h", 50, 2 * time.Hour, func(s float64) float64 { return 1 + 3*s/7200 }},
+	} {
+		rng := rand.New(rand.NewPCG(3, 4))
+		o := DriftOptions{Absolute: true, FailPct: 1, Warmup: 10 * time.Second, CountWindow: window, Trials: c.rps}
+		if r := Drift("error rate", windowedErrors(rng, c.length, window, c.rps, c.pct), o); r.Status != Fail {
+			t.Errorf("%s: %s %s, want fail", c.name, r.Status, r.Reason)
+		}
 	}
 }
