@@ -178,7 +178,7 @@ func (r *runner) reportExtras(info *report.Info, m *master.Master) {
 	if rec != nil {
 		events, _ = rec.st.Events(context.Background()) // only the charts miss them on error
 	}
-	AddCharts(info, m.History(), r.targetSeries(), events, r.cfg.Warmup)
+	AddCharts(info, m.Snapshot(), m.History(), r.targetSeries(), events, r.cfg.Warmup)
 }
 
 // ClassInfo describes the classes for the report's ratio table, with the

@@ -41,7 +41,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
 	checks := []soak.DriftResult{
-		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup, hs)),
+		soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(warmup, hs, snap)),
 		soak.Drift("error rate (%)", hs["error_rate"], soak.DriftOptions{Absolute: true, FailPct: 1, Warmup: warmup,
 			CountWindow: stats.WindowSeconds * time.Second, Trials: medianRate(hs["rps"], warmup)}),
 		soak.Drift("throughput (req/s)", hs["rps"], soak.DriftOptions{Worse: -1, Warmup: warmup, CountWindow: stats.WindowSeconds * time.Second}),
@@ -78,8 +78,23 @@ func leakVerdicts(leaks []soak.LeakResult) leakVerdictList {
 // the histogram's resolution (3 significant digits), neither warns nor
 // fails; a rise the load generator's own scheduling delay explains is
 // not the service's (hs["sched_delay"], see soak.DriftOptions.Generator).
-func latencyOptions(warmup time.Duration, hs map[string][]series.Point) soak.DriftOptions {
-	return soak.DriftOptions{Warmup: warmup, MinAbs: 1, Resolution: 0.001, Generator: hs["sched_delay"]}
+//
+// A tick's p95 is that of the requests of the last stats.WindowSeconds, so
+// at a few requests a second it is the second or third largest of a few
+// dozen and wanders by tens of percent from sampling alone: changes within
+// that noise (soak.DriftOptions.Quantile, from the run's median request
+// rate and the slope of its latency distribution at the p95, read off the
+// whole run's exact p90 and p98) neither warn nor fail.
+func latencyOptions(warmup time.Duration, hs map[string][]series.Point, snap *stats.Snapshot) soak.DriftOptions {
+	o := soak.DriftOptions{Warmup: warmup, MinAbs: 1, Resolution: 0.001, Generator: hs["sched_delay"]}
+	if snap != nil {
+		lo, hi := snap.Total.Percentile(0.90), snap.Total.Percentile(0.98)
+		if rate := medianRate(hs["rps"], warmup); rate > 0 && hi > lo {
+			o.CountWindow, o.Trials = stats.WindowSeconds*time.Second, rate
+			o.Quantile, o.QuantileSlope = 0.95, (hi-lo)/0.08
+		}
+	}
+	return o
 }
 
 // runWindow is the part of a run's history its checks judge, and the
@@ -321,7 +336,7 @@ func historySeries(hist []stats.Tick) map[string][]series.Point {
 // of its leak check; the fitted p95 trend of the degradation check; and
 // the events. The fits are those the checks judge (the same series and
 // warm-up), recomputed: the checks are pure and cheap.
-func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
+func AddCharts(info *report.Info, snap *stats.Snapshot, hist []stats.Tick, target []series.Series, events []stats.Event, warmup time.Duration) {
 	hist, leakWarm, driftWarm := judgedRun(hist, warmup)
 	judged, markers := splitMarkers(target)
 	var end time.Time
@@ -359,7 +374,7 @@ func AddCharts(info *report.Info, hist []stats.Tick, target []series.Series, eve
 		info.Target = append(info.Target, ts)
 	}
 	hs := historySeries(hist)
-	d := soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(driftWarm, hs))
+	d := soak.Drift("latency p95 (ms)", hs["p95"], latencyOptions(driftWarm, hs, snap))
 	info.P95Trend = reportTrend(d.Fit, fmt.Sprintf("%s, %+.1f%% last quarter vs first", d.Status, d.ChangePct))
 	info.Events = events
 }

@@ -186,5 +186,5 @@ func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration
 // Charts adds the report's charts of the recorded run to info (AddCharts,
 // with the run's warm-up).
 func (rf *File) Charts(info *report.Info) {
-	AddCharts(info, rf.History, rf.Series, rf.Events, rf.warmup(0, false))
+	AddCharts(info, rf.Snapshot, rf.History, rf.Series, rf.Events, rf.warmup(0, false))
 }

@@ -45,6 +45,14 @@ type DriftOptions struct {
 	// events a second: its counting noise is binomial, p(1−p)/(Trials·t).
 	// 0: the series is a rate.
 	Trials float64
+	// Quantile and QuantileSlope, with CountWindow and Trials, make the
+	// series a quantile (0.95 for a p95) of the Trials samples a second of
+	// each window, and QuantileSlope the distribution's quantile function's
+	// slope there (the series' units per unit of probability: for a p95,
+	// about (p99 − p95)/0.04): a sample quantile of n values varies by
+	// q(1−q)/n × slope², so a p95 of few requests a second over a 10-s
+	// window wanders by tens of percent from sampling alone.
+	Quantile, QuantileSlope float64
 	// Generator is the load generator's own scheduling delay over the same
 	// run, in the series' units (ms for latencies; stats.Tick.SchedDelayMs):
 	// a generator starved of CPU stamps responses late, so a rise of the
@@ -175,7 +183,12 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	r.First, r.Last = median(vals[:q]), median(vals[len(vals)-q:])
 	r.ChangePct = change(r.First, r.Last, o.Absolute)
 	xs, ys := envelope(kept, envelopeBuckets, 0.5)
-	xs, ys, r.Incidents = incidents(kept[0].T, xs, ys, o)
+	v := o.countVariance(r.First, r.Last)
+	oneWindow := 0.0 // 4 standard deviations of one window's counting
+	if o.CountWindow > 0 && v > 0 {
+		oneWindow = 4 * math.Sqrt(v/o.CountWindow.Seconds())
+	}
+	xs, ys, r.Incidents = incidents(kept[0].T, xs, ys, o, oneWindow)
 	r.SlopePerSec, _ = TheilSen(xs, ys)
 	r.Fit = fitLine(kept[0].T, kept[0].T, kept[len(kept)-1].T, xs, ys)
 	r.SlopeChangePct = change(r.Fit.V0, r.Fit.At(r.Fit.To), o.Absolute)
@@ -187,12 +200,6 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	// trend) against max(MinAbs, Resolution × level) and, for a counted
 	// rate, the counting noise of that measure.
 	base := max(o.MinAbs, o.Resolution*math.Abs(r.First))
-	v := (r.First + r.Last) / 2 // a rate's variance a second: Poisson
-	if o.Trials > 0 {
-		// A proportion in %: binomial at the worse of the two levels.
-		pr := math.Min(math.Max(r.First, r.Last)/100, 1)
-		v = pr * (1 - pr) / o.Trials * 1e4
-	}
 	countQ, countT := countingNoise(v, r.Window, o.CountWindow)
 	absQ := float64(o.Worse) * (r.Last - r.First)
 	absT := float64(o.Worse) * (r.Fit.At(r.Fit.To) - r.Fit.V0)
@@ -205,7 +212,10 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		if m.floor > 0 && !(m.abs >= m.floor) {
 			if m.pct >= o.FailPct/2 && m.count == m.floor && noise == "" {
 				noise = fmt.Sprintf(", within the ±%.3g that counting %.3g a second over these windows leaves", m.count, (r.First+r.Last)/2)
-				if o.Trials > 0 {
+				switch {
+				case o.Trials > 0 && o.Quantile > 0:
+					noise = fmt.Sprintf(", within the ±%.3g that sampling %.3g requests a second over these windows leaves", m.count, o.Trials)
+				case o.Trials > 0:
 					noise = fmt.Sprintf(", within the ±%.3g that counting %.3g failing of %.3g a second over these windows leaves", m.count, math.Max(r.First, r.Last)*o.Trials/100, o.Trials)
 				}
 			}
@@ -257,6 +267,23 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	}
 	r.generatorExplains(kept, q, absWorse, median(ys), onIncidents, o)
 	return r
+}
+
+// countVariance is the variance a second of a counted series (see
+// DriftOptions.CountWindow) at the levels first and last: its estimate
+// over t seconds varies by countVariance/t from counting alone.
+func (o DriftOptions) countVariance(first, last float64) float64 {
+	switch {
+	case o.Trials > 0 && o.Quantile > 0:
+		// A quantile of Trials samples a second: the sample quantile's
+		// variance, q(1−q)/n × Q'(q)².
+		return o.Quantile * (1 - o.Quantile) / o.Trials * o.QuantileSlope * o.QuantileSlope
+	case o.Trials > 0:
+		// A proportion in %: binomial at the worse of the two levels.
+		pr := math.Min(math.Max(first, last)/100, 1)
+		return pr * (1 - pr) / o.Trials * 1e4
+	}
+	return (first + last) / 2 // a rate: Poisson
 }
 
 // countingNoise is, for a series counted over sliding windows of length
@@ -363,7 +390,7 @@ func change(from, to float64, absolute bool) float64 {
 // seconds from t0) worse than the median bucket by FailPct and by 4
 // robust deviations, that end before the last two buckets (they
 // recovered). It returns the buckets without them, and the incidents.
-func incidents(t0 time.Time, xs, ys []float64, o DriftOptions) ([]float64, []float64, []Incident) {
+func incidents(t0 time.Time, xs, ys []float64, o DriftOptions, noise float64) ([]float64, []float64, []Incident) {
 	n := len(ys)
 	if n < minBuckets {
 		return xs, ys, nil
@@ -378,7 +405,7 @@ func incidents(t0 time.Time, xs, ys []float64, o DriftOptions) ([]float64, []flo
 	if !o.Absolute {
 		limit = o.FailPct / 100 * math.Abs(m)
 	}
-	limit = max(limit, 4*mad, o.MinAbs, o.Resolution*math.Abs(m))
+	limit = max(limit, 4*mad, o.MinAbs, o.Resolution*math.Abs(m), noise)
 	bad := make([]bool, n)
 	for i, y := range ys {
 		bad[i] = float64(o.Worse)*(y-m) > limit

@@ -3,6 +3,7 @@ package soak
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -254,5 +255,79 @@ func TestDrift_CountingNoiseErrors(t *testing.T) {
 		if r := Drift("error rate", windowedErrors(rng, c.length, window, c.rps, c.pct), o); r.Status != Fail {
 			t.Errorf("%s: %s %s, want fail", c.name, r.Status, r.Reason)
 		}
+	}
+}
+
+// windowedP95 is a p95 as a run's ticks measure it: lognormal latencies
+// (median ms, sigma) of rps requests a second growing by grow over the
+// run, each tick the p95 of the last window's; and the slope of the whole
+// run's quantile function at the p95, from its p90 and p98.
+func windowedP95(rng *rand.Rand, length, window time.Duration, rps, median, sigma, grow float64) ([]Point, float64) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	secs, w := int(length/time.Second), int(window/time.Second)
+	per := make([][]float64, secs)
+	var all []float64
+	for s := range per {
+		n := max(0, int(math.Round(rps+rng.NormFloat64()*math.Sqrt(rps))))
+		for range n {
+			x := median * (1 + grow*float64(s)/float64(secs)) * math.Exp(sigma*rng.NormFloat64())
+			per[s] = append(per[s], x)
+			all = append(all, x)
+		}
+	}
+	q := func(v []float64, p float64) float64 { return v[int(math.Ceil(p*float64(len(v))))-1] }
+	var out []Point
+	for s := w; s < secs; s++ {
+		var v []float64
+		for i := s - w; i < s; i++ {
+			v = append(v, per[i]...)
+		}
+		if len(v) > 0 {
+			slices.Sort(v)
+			out = append(out, Point{T: t0.Add(time.Duration(s) * time.Second), V: q(v, 0.95)})
+		}
+	}
+	slices.Sort(all)
+	return out, (q(all, 0.98) - q(all, 0.90)) / 0.08
+}
+
+// A p95 of a few requests a second over 10-s windows wanders by tens of
+// percent from sampling alone: a steady service must not warn on it, and a
+// real ramp is still flagged.
+func TestDrift_QuantileNoise(t *testing.T) {
+	window := 10 * time.Second
+	opts := func(rps, slope float64) DriftOptions {
+		return DriftOptions{Warmup: 10 * time.Second, MinAbs: 1, Resolution: 0.001,
+			CountWindow: window, Trials: rps, Quantile: 0.95, QuantileSlope: slope}
+	}
+	for _, c := range []struct {
+		rps, allowed float64
+	}{{2, 4}, {5, 2}, {20, 2}} {
+		flagged, failed := 0, 0
+		for seed := range 200 {
+			rng := rand.New(rand.NewPCG(uint64(seed), 5))
+			pts, slope := windowedP95(rng, time.Minute, window, c.rps, 50, 0.5, 0)
+			switch Drift("p95", pts, opts(c.rps, slope)).Status {
+			case Fail:
+				failed++
+				flagged++
+			case Warn:
+				flagged++
+			}
+		}
+		if flagged > int(c.allowed) || failed > 1 {
+			t.Errorf("steady p95 of %g/s over 60 s: %d of 200 flagged (%d failed), want at most %g (1)", c.rps, flagged, failed, c.allowed)
+		}
+	}
+	flagged := 0
+	for seed := range 10 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 6))
+		pts, slope := windowedP95(rng, 2*time.Hour, window, 5, 50, 0.5, 0.25)
+		if s := Drift("p95", pts, opts(5, slope)).Status; s == Warn || s == Fail {
+			flagged++
+		}
+	}
+	if flagged < 9 {
+		t.Errorf("p95 +25%% over 2 h at 5/s: %d of 10 flagged, want 9 or more", flagged)
 	}
 }
