@@ -528,6 +528,37 @@ func markerCases() []corpusCase {
 			wrap, _ := cacheLives(r)
 			return sample(6*h, 30*time.Second, wrap(sawtooth(r, leakF(100*mb, 0, 0), 0.01)))
 		}})
+	// A shape the rules were not tuned on (issue #25, fifth part, added
+	// after agedRiseLasts was measured): a Go heap (GOGC=100, a
+	// collection every 10 s to 2 min) whose cache fills over the first
+	// 15–45 minutes of each life (τ 5–15 min, +20–50 %), restarted by
+	// deploys at irregular times (lives of 30 to 180 minutes), with its
+	// start-time marker.
+	cs = append(cs, corpusCase{name: "Go heap, a cache filling over each life (τ 5–15 min), deploys at irregular times (lives of 30–180 min) with a start-time marker, no leak, 6 h (heap)", kind: "leak", truth: "no leak", seeds: 200, check: noLeak,
+		genOpts: func(r *rand.Rand) ([]Point, LeakOptions) {
+			var starts []time.Duration // each life's start, the first before the window
+			for d := -time.Duration(r.Int64N(int64(90 * time.Minute))); d < 6*h; d += time.Duration(30+r.IntN(151)) * time.Minute {
+				starts = append(starts, d)
+			}
+			tau := time.Duration(5+r.IntN(11)) * time.Minute
+			grow := 0.2 + 0.3*r.Float64()
+			g := goHeap(r, func(t time.Duration) float64 {
+				i := len(starts) - 1
+				for i > 0 && starts[i] > t {
+					i--
+				}
+				return 100 * mb * (1 + grow*(1-math.Exp(-(t-starts[i]).Seconds()/tau.Seconds())))
+			}, 0.01)
+			o := LeakOptions{Kind: KindHeap, RestartEvidence: "process_start_time_seconds"}
+			for _, d := range starts[1:] {
+				o.Restarts = append(o.Restarts, t0.Add(d))
+			}
+			return sample(6*h, 30*time.Second, g), o
+		}})
+	// Measured (WIP) 5.5 % failed, 8 % flagged (14.5 % and 24.5 % with
+	// the rules before agedRiseLasts). A known miss, documented in
+	// docs/soak.md.
+	cs[len(cs)-1].knownMiss = true
 	// Measured 96 % failed (94 % before a heap's segment whose thirds do
 	// not each hold a full GC was measured by the live set its major
 	// collections left, liveSetRise, and its rise asked to last to the

@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -146,6 +147,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	bounds := append(append([]int{0}, resets...), len(pts))
 	var climbing []Segment
 	judged := 0
+	// With a marker, a heap's lives laid over each other by age tell
+	// whether a segment's rise lasts to its restart, where one life holds
+	// too few major collections to tell (agedRiseLasts). levelled counts
+	// the segments that rose, but not as the lives together do.
+	agedLasts, levelled := true, 0
+	if o.Restarts != nil && o.Kind == KindHeap {
+		agedLasts = agedRiseLasts(pts, bounds, o)
+	}
 	for j := 0; j+1 < len(bounds); j++ {
 		seg := pts[bounds[j]:bounds[j+1]]
 		r.RestartTimes = appendRestart(r.RestartTimes, j, seg)
@@ -174,11 +183,20 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				// it; the last, still running, may not, nor a first one
 				// less than half as long as the longest other: it began
 				// before the window, a stub of a life.)
-				climbing = append(climbing, s)
+				// (Unless the lives laid over each other level off: a
+				// short life of a cache still filling climbs to its
+				// restart as a leak does.)
+				if agedLasts {
+					climbing = append(climbing, s)
+				} else {
+					levelled++
+				}
 			} else if o.Restarts != nil {
-				if g, _, rose := riseToRestart(seg, o); rose {
+				if g, _, rose := riseToRestart(seg, o); rose && agedLasts {
 					s.GrowthPct, s.SlopePerSec = g.GrowthPct, g.SlopePerSec
 					climbing = append(climbing, s)
+				} else if rose {
+					levelled++
 				}
 			}
 		} else if o.Restarts != nil {
@@ -194,8 +212,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				r.Points += f.points
 				r.Window += f.window
 				s.Start, s.GrowthPct, s.SlopePerSec, s.P = g.Start, g.GrowthPct, g.SlopePerSec, g.P
-				if rose {
+				if rose && agedLasts {
 					climbing = append(climbing, s)
+				} else if rose {
+					levelled++
 				}
 			}
 		}
@@ -239,6 +259,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
+	}
+	if levelled > 0 {
+		r.Reason += fmt.Sprintf("; %d segments rose, but the lives laid over each other by age level off (a cache that fills in each life, not a leak)", levelled)
 	}
 	return r
 }
@@ -322,6 +345,78 @@ func liveSetRise(seg, pts []Point) (Segment, bool, bool) {
 	}
 	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
 		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true, lastingLows(pts, lows, last.V-first.V)
+}
+
+// agedLows are the levels the major collections left in the segments
+// that began at a restart (bounds as in judgeRestarts), after each one's
+// warm-up (majorLows), each at its age: the time since its restart. The
+// lives laid over each other, sorted by age. The first segment began
+// before the window: its ages are unknown.
+func agedLows(pts []Point, bounds []int, o LeakOptions) (ages, lows []float64) {
+	type low struct{ age, v float64 }
+	var all []low
+	for j := 1; j+1 < len(bounds); j++ {
+		seg := pts[bounds[j]:bounds[j+1]]
+		if len(seg) < 2 {
+			continue
+		}
+		warm := o.Warmup
+		if warm <= 0 {
+			warm = LeakWarmup(seg[len(seg)-1].T.Sub(seg[0].T))
+		}
+		rest, _ := cutWarmup(seg, warm)
+		for _, l := range majorLows(rest) {
+			all = append(all, low{l.T.Sub(seg[0].T).Seconds(), l.V})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b low) int { return cmp.Compare(a.age, b.age) })
+	for _, l := range all {
+		ages, lows = append(ages, l.age), append(lows, l.v)
+	}
+	return ages, lows
+}
+
+// agedRiseLasts reports whether the lives of a heap restarted at known
+// times, laid over each other by age (agedLows), rise to their restart.
+// A leak killed at its cap climbs through each life to the kill; a cache
+// that fills over the first part of each life, its process restarted by
+// deploys, reaches the same level at the same age in every life and
+// stays there. One life may hold two or three major collections, too few
+// to tell which; the lives together hold enough. They level off, and
+// the rise does not last, when
+//   - a saturating curve fits the levels by age better than a line
+//     (saturating: the Bayesian information criterion lower by more
+//     than 6) and its slope at the oldest age is under a third of the
+//     line's Theil–Sen slope (the rule a floor levels off by), or
+//   - the median level in the last third of the ages seen is less than
+//     a quarter of the rise from the first third's median above the
+//     middle third's (riseBeforeRestart's rule for one life), or no
+//     higher than the first's.
+//
+// True (nothing tells) with fewer than two levels in a third.
+func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
+	ages, lows := agedLows(pts, bounds, o)
+	if len(ages) == 0 {
+		return true
+	}
+	if better, end, _ := saturating(ages, lows); better {
+		if slope, _ := TheilSen(ages, lows); end < slope/3 {
+			return false
+		}
+	}
+	var thirds [3][]float64
+	oldest := ages[len(ages)-1]
+	for i, a := range ages {
+		k := min(int(3*a/oldest), 2)
+		thirds[k] = append(thirds[k], lows[i])
+	}
+	for _, t := range thirds {
+		if len(t) < 2 {
+			return true
+		}
+	}
+	first, mid, last := median(thirds[0]), median(thirds[1]), median(thirds[2])
+	return last > first && last-mid >= (last-first)/4
 }
 
 // majorLows are the levels a heap's major collections left in pts: the
