@@ -257,11 +257,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	case len(climbing) >= 1:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
+	case levelled > 0:
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
-	}
-	if levelled > 0 {
-		r.Reason += fmt.Sprintf("; %d segments rose, but the lives laid over each other by age level off (a cache that fills in each life, not a leak)", levelled)
 	}
 	return r
 }
@@ -382,18 +381,23 @@ func agedLows(pts []Point, bounds []int, o LeakOptions) (ages, lows []float64) {
 // that fills over the first part of each life, its process restarted by
 // deploys, reaches the same level at the same age in every life and
 // stays there. One life may hold two or three major collections, too few
-// to tell which; the lives together hold enough. They level off, and
-// the rise does not last, when
+// to tell which; the lives together hold enough. They level off, and a
+// segment's rise does not last, when
 //   - a saturating curve fits the levels by age better than a line
 //     (saturating: the Bayesian information criterion lower by more
 //     than 6) and its slope at the oldest age is under a third of the
-//     line's Theil–Sen slope (the rule a floor levels off by), or
-//   - the median level in the last third of the ages seen is less than
-//     a quarter of the rise from the first third's median above the
-//     middle third's (riseBeforeRestart's rule for one life), or no
-//     higher than the first's.
+//     line's Theil–Sen slope, or
+//   - both: the Theil–Sen slope of the levels in the later half of the
+//     ages seen is under a third of that in the earlier half (the rule a
+//     floor levels off by; three levels a half at least), and the median
+//     level in the last third of the ages is less than a quarter of the
+//     rise from the first third's median above the middle third's
+//     (riseBeforeRestart's rule for one life; two levels a third at
+//     least), or no higher than the first's. Either alone is fooled by
+//     a level a young collection left, far above the live set, among
+//     few.
 //
-// True (nothing tells) with fewer than two levels in a third.
+// True (nothing tells) otherwise.
 func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
 	ages, lows := agedLows(pts, bounds, o)
 	if len(ages) == 0 {
@@ -404,11 +408,25 @@ func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
 			return false
 		}
 	}
-	var thirds [3][]float64
 	oldest := ages[len(ages)-1]
+	var ex, ey, lx, ly []float64
+	var thirds [3][]float64
 	for i, a := range ages {
+		if 2*a < oldest {
+			ex, ey = append(ex, a), append(ey, lows[i])
+		} else {
+			lx, ly = append(lx, a), append(ly, lows[i])
+		}
 		k := min(int(3*a/oldest), 2)
 		thirds[k] = append(thirds[k], lows[i])
+	}
+	if len(ex) < 3 || len(lx) < 3 {
+		return true
+	}
+	early, _ := TheilSen(ex, ey)
+	late, _ := TheilSen(lx, ly)
+	if late >= early/3 && (early > 0 || late > 0) {
+		return true
 	}
 	for _, t := range thirds {
 		if len(t) < 2 {
