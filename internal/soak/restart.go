@@ -409,6 +409,9 @@ func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
 		}
 	}
 	oldest := ages[len(ages)-1]
+	if !(oldest > 0) {
+		return true
+	}
 	var ex, ey, lx, ly []float64
 	var thirds [3][]float64
 	for i, a := range ages {
