@@ -516,11 +516,15 @@ func markerCases() []corpusCase {
 			g := jvmLongGC(r, leakF(100*mb, 0, 0))
 			return wrap(func(t time.Duration) float64 { return g(t) }), at
 		})
-	// Measured 6.5 % failed, 12.5 % flagged (13.5 % and 31 % with the
-	// rules before it was added; 6 % and 12 % on HORDE_SOAK_SEED=1000):
-	// a heap's segment with two major collections, the first while the
-	// cache still fills, the last once it is full, rose and cannot show
-	// that it stopped rising. A known miss, documented in docs/soak.md.
+	// Measured 2 % failed, 6.5 % flagged (2.5–3.5 % and 4–8 % on
+	// HORDE_SOAK_SEED=1000, 2000, 3000), since the lives are laid over
+	// each other by age (agedRiseLasts); 5–6.5 % and 10–14.5 % before,
+	// 13.5 % and 31 % with the rules before the fourth part. A segment
+	// with two major collections, the first while the cache still fills,
+	// cannot show that its rise stopped, and the levels the lives' major
+	// collections left are too few and too noisy (a young collection's
+	// drop taken for a major one leaves a level far above the live set)
+	// to show it every time. A known miss, documented in docs/soak.md.
 	cs[len(cs)-1].knownMiss = true
 	cs = append(cs, corpusCase{name: "RSS, GC, a cache filling over each life (full by mid-life), deploys every 60–120 min, no marker, no leak, 6 h", kind: "leak", truth: "no leak", seeds: 200, check: noLeak,
 		opts: LeakOptions{Kind: KindOS},
@@ -528,11 +532,47 @@ func markerCases() []corpusCase {
 			wrap, _ := cacheLives(r)
 			return sample(6*h, 30*time.Second, wrap(sawtooth(r, leakF(100*mb, 0, 0), 0.01)))
 		}})
+	// A shape the rules were not tuned on (issue #25, fifth part, added
+	// after agedRiseLasts was measured): a Go heap (GOGC=100, a
+	// collection every 10 s to 2 min) whose cache fills over the first
+	// 15–45 minutes of each life (τ 5–15 min, +20–50 %), restarted by
+	// deploys at irregular times (lives of 30 to 180 minutes), with its
+	// start-time marker.
+	cs = append(cs, corpusCase{name: "Go heap, a cache filling over each life (τ 5–15 min), deploys at irregular times (lives of 30–180 min) with a start-time marker, no leak, 6 h (heap)", kind: "leak", truth: "no leak", seeds: 200, check: noLeak,
+		genOpts: func(r *rand.Rand) ([]Point, LeakOptions) {
+			var starts []time.Duration // each life's start, the first before the window
+			for d := -time.Duration(r.Int64N(int64(90 * time.Minute))); d < 6*h; d += time.Duration(30+r.IntN(151)) * time.Minute {
+				starts = append(starts, d)
+			}
+			tau := time.Duration(5+r.IntN(11)) * time.Minute
+			grow := 0.2 + 0.3*r.Float64()
+			g := goHeap(r, func(t time.Duration) float64 {
+				i := len(starts) - 1
+				for i > 0 && starts[i] > t {
+					i--
+				}
+				return 100 * mb * (1 + grow*(1-math.Exp(-(t-starts[i]).Seconds()/tau.Seconds())))
+			}, 0.01)
+			o := LeakOptions{Kind: KindHeap, RestartEvidence: "process_start_time_seconds"}
+			for _, d := range starts[1:] {
+				o.Restarts = append(o.Restarts, t0.Add(d))
+			}
+			return sample(6*h, 30*time.Second, g), o
+		}})
+	// Measured 5.5 % failed, 8 % flagged (2.5–4.5 % and 6.5–8 % on the
+	// other seed bases; 14.5–18.5 % and 24.5–29 % with the rules before
+	// agedRiseLasts): a life of 30 minutes ends with its cache still
+	// filling, and a Go heap sampled every 30 s leaves its collections'
+	// levels at any phase of the next cycle. A known miss, documented in
+	// docs/soak.md.
+	cs[len(cs)-1].knownMiss = true
 	// Measured 96 % failed (94 % before a heap's segment whose thirds do
 	// not each hold a full GC was measured by the live set its major
 	// collections left, liveSetRise, and its rise asked to last to the
 	// end; 8 % before the segments were judged by riseToRestart); 95.5 %
-	// on HORDE_SOAK_SEED=1000.
+	// on HORDE_SOAK_SEED=1000. With agedRiseLasts: 96 %, 95 %, 95.5 %,
+	// 94 % on seed bases 0, 1000, 2000, 3000 (96 %, 95.5 %, 98 %, 94.5 %
+	// before).
 	return cs
 }
 

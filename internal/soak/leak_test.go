@@ -156,3 +156,42 @@ func TestSenInterval_Coverage(t *testing.T) {
 		t.Errorf("two points: [%v, %v], want unbounded", lo, hi)
 	}
 }
+
+// A heap restarted at known times whose lives each hold two or three
+// major collections: laid over each other by age, a cache that fills in
+// the first part of each life levels off and a leak killed at its cap
+// climbs to the kill (agedRiseLasts); the leak fails. Lives of 100
+// minutes, a major collection every 35, a young generation's sawtooth.
+func TestLeak_AgedLives(t *testing.T) {
+	const life, major = 100 * time.Minute, 35 * time.Minute
+	series := func(live func(age time.Duration) float64) ([]Point, LeakOptions, []int) {
+		o := LeakOptions{Kind: KindHeap, RestartEvidence: "process_start_time_seconds"}
+		for d := life - 20*time.Minute; d < 6*time.Hour; d += life {
+			o.Restarts = append(o.Restarts, t0.Add(d))
+		}
+		var pts []Point
+		for d := time.Duration(0); d <= 6*time.Hour; d += 30 * time.Second {
+			age := (d + 20*time.Minute) % life
+			old := math.Mod((d+7*time.Minute).Seconds(), major.Seconds()) / major.Seconds()
+			young := math.Mod(d.Seconds(), 70) / 70
+			pts = append(pts, Point{T: t0.Add(d), V: live(age) * (1 + 0.5*old + 0.1*young)})
+		}
+		return pts, o, append(append([]int{0}, restartIndices(pts, o.Restarts)...), len(pts))
+	}
+	cache, o, bounds := series(func(age time.Duration) float64 {
+		return 100e6 * (1 + 0.4*(1-math.Exp(-age.Minutes()/10)))
+	})
+	if agedRiseLasts(cache, bounds, o.withDefaults()) {
+		t.Error("cache filling in each life: the lives laid over each other still rise")
+	}
+	if r := Leak("jvm_memory_used_bytes", cache, o); r.Status == Fail || r.Status == Warn {
+		t.Errorf("cache filling in each life: %s: %s", r.Status, r.Reason)
+	}
+	leak, o, bounds := series(func(age time.Duration) float64 { return 100e6 * (1 + 0.6*age.Hours()) })
+	if !agedRiseLasts(leak, bounds, o.withDefaults()) {
+		t.Error("leak killed at its cap: the lives laid over each other level off")
+	}
+	if r := Leak("jvm_memory_used_bytes", leak, o); r.Status != Fail {
+		t.Errorf("leak killed at its cap: %s: %s", r.Status, r.Reason)
+	}
+}

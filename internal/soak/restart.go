@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -146,6 +147,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	bounds := append(append([]int{0}, resets...), len(pts))
 	var climbing []Segment
 	judged := 0
+	// With a marker, a heap's lives laid over each other by age tell
+	// whether a segment's rise lasts to its restart, where one life holds
+	// too few major collections to tell (agedRiseLasts). levelled counts
+	// the segments that rose, but not as the lives together do.
+	agedLasts, levelled := true, 0
+	if o.Restarts != nil && o.Kind == KindHeap {
+		agedLasts = agedRiseLasts(pts, bounds, o)
+	}
 	for j := 0; j+1 < len(bounds); j++ {
 		seg := pts[bounds[j]:bounds[j+1]]
 		r.RestartTimes = appendRestart(r.RestartTimes, j, seg)
@@ -174,11 +183,20 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				// it; the last, still running, may not, nor a first one
 				// less than half as long as the longest other: it began
 				// before the window, a stub of a life.)
-				climbing = append(climbing, s)
+				// (Unless the lives laid over each other level off: a
+				// short life of a cache still filling climbs to its
+				// restart as a leak does.)
+				if agedLasts {
+					climbing = append(climbing, s)
+				} else {
+					levelled++
+				}
 			} else if o.Restarts != nil {
-				if g, _, rose := riseToRestart(seg, o); rose {
+				if g, _, rose := riseToRestart(seg, o); rose && agedLasts {
 					s.GrowthPct, s.SlopePerSec = g.GrowthPct, g.SlopePerSec
 					climbing = append(climbing, s)
+				} else if rose {
+					levelled++
 				}
 			}
 		} else if o.Restarts != nil {
@@ -194,8 +212,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				r.Points += f.points
 				r.Window += f.window
 				s.Start, s.GrowthPct, s.SlopePerSec, s.P = g.Start, g.GrowthPct, g.SlopePerSec, g.P
-				if rose {
+				if rose && agedLasts {
 					climbing = append(climbing, s)
+				} else if rose {
+					levelled++
 				}
 			}
 		}
@@ -237,6 +257,8 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	case len(climbing) >= 1:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
+	case levelled > 0:
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
@@ -322,6 +344,100 @@ func liveSetRise(seg, pts []Point) (Segment, bool, bool) {
 	}
 	return Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), Start: first.V,
 		GrowthPct: (last.V - first.V) / first.V * 100, SlopePerSec: (last.V - first.V) / dt, P: 1}, true, lastingLows(pts, lows, last.V-first.V)
+}
+
+// agedLows are the levels the major collections left in the segments
+// that began at a restart (bounds as in judgeRestarts), after each one's
+// warm-up (majorLows), each at its age: the time since its restart. The
+// lives laid over each other, sorted by age. The first segment began
+// before the window: its ages are unknown.
+func agedLows(pts []Point, bounds []int, o LeakOptions) (ages, lows []float64) {
+	type low struct{ age, v float64 }
+	var all []low
+	for j := 1; j+1 < len(bounds); j++ {
+		seg := pts[bounds[j]:bounds[j+1]]
+		if len(seg) < 2 {
+			continue
+		}
+		warm := o.Warmup
+		if warm <= 0 {
+			warm = LeakWarmup(seg[len(seg)-1].T.Sub(seg[0].T))
+		}
+		rest, _ := cutWarmup(seg, warm)
+		for _, l := range majorLows(rest) {
+			all = append(all, low{l.T.Sub(seg[0].T).Seconds(), l.V})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b low) int { return cmp.Compare(a.age, b.age) })
+	for _, l := range all {
+		ages, lows = append(ages, l.age), append(lows, l.v)
+	}
+	return ages, lows
+}
+
+// agedRiseLasts reports whether the lives of a heap restarted at known
+// times, laid over each other by age (agedLows), rise to their restart.
+// A leak killed at its cap climbs through each life to the kill; a cache
+// that fills over the first part of each life, its process restarted by
+// deploys, reaches the same level at the same age in every life and
+// stays there. One life may hold two or three major collections, too few
+// to tell which; the lives together hold enough. They level off, and a
+// segment's rise does not last, when
+//   - a saturating curve fits the levels by age better than a line
+//     (saturating: the Bayesian information criterion lower by more
+//     than 6) and its slope at the oldest age is under a third of the
+//     line's Theil–Sen slope, or
+//   - both: the Theil–Sen slope of the levels in the later half of the
+//     ages seen is under a third of that in the earlier half (the rule a
+//     floor levels off by; three levels a half at least), and the median
+//     level in the last third of the ages is less than a quarter of the
+//     rise from the first third's median above the middle third's
+//     (riseBeforeRestart's rule for one life; two levels a third at
+//     least), or no higher than the first's. Either alone is fooled by
+//     a level a young collection left, far above the live set, among
+//     few.
+//
+// True (nothing tells) otherwise.
+func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
+	ages, lows := agedLows(pts, bounds, o)
+	if len(ages) == 0 {
+		return true
+	}
+	if better, end, _ := saturating(ages, lows); better {
+		if slope, _ := TheilSen(ages, lows); end < slope/3 {
+			return false
+		}
+	}
+	oldest := ages[len(ages)-1]
+	if !(oldest > 0) {
+		return true
+	}
+	var ex, ey, lx, ly []float64
+	var thirds [3][]float64
+	for i, a := range ages {
+		if 2*a < oldest {
+			ex, ey = append(ex, a), append(ey, lows[i])
+		} else {
+			lx, ly = append(lx, a), append(ly, lows[i])
+		}
+		k := min(int(3*a/oldest), 2)
+		thirds[k] = append(thirds[k], lows[i])
+	}
+	if len(ex) < 3 || len(lx) < 3 {
+		return true
+	}
+	early, _ := TheilSen(ex, ey)
+	late, _ := TheilSen(lx, ly)
+	if late >= early/3 && (early > 0 || late > 0) {
+		return true
+	}
+	for _, t := range thirds {
+		if len(t) < 2 {
+			return true
+		}
+	}
+	first, mid, last := median(thirds[0]), median(thirds[1]), median(thirds[2])
+	return last > first && last-mid >= (last-first)/4
 }
 
 // majorLows are the levels a heap's major collections left in pts: the
