@@ -30,6 +30,11 @@ import (
 // for a 90-minute soak, a 6-minute one for 3 hours.
 const runtimeCompression = 30
 
+// runtimeLongCompression stretches the same recordings to the issue's
+// long soaks: a 4-minute recording sampled every 90 s stands for 6 hours
+// (a leak's rate per hour a third of its rate at ×30).
+const runtimeLongCompression = 90
+
 type recorded struct {
 	name    string // file name without .csv: RUNTIME-CASE
 	runtime string
@@ -234,7 +239,7 @@ func TestRuntimes(t *testing.T) {
 			}
 		}
 		for _, m := range ms {
-			for _, k := range []float64{1, runtimeCompression} {
+			for _, k := range []float64{1, runtimeCompression, runtimeLongCompression} {
 				scale := "as recorded"
 				if k > 1 {
 					scale = fmt.Sprintf("×%d", int(k))
@@ -340,21 +345,27 @@ func TestRuntimes(t *testing.T) {
 			x.flaggedClean, x.clean, pct(x.flaggedClean, x.clean), x.failedClean)
 	}
 	compressed, own := rateOf(fmt.Sprintf("×%d", runtimeCompression)), rateOf("as recorded")
-	summary := sumText(fmt.Sprintf("at ×%d", runtimeCompression), compressed) + "\n" + sumText("as recorded", own)
+	long := rateOf(fmt.Sprintf("×%d", runtimeLongCompression))
+	summary := sumText(fmt.Sprintf("at ×%d", runtimeCompression), compressed) + "\n" +
+		sumText(fmt.Sprintf("at ×%d", runtimeLongCompression), long) + "\n" + sumText("as recorded", own)
 	t.Log(summary)
 	// The issue's goals are 90 % flagged and 5 % (1 % failed). Measured
 	// on this corpus (issue #25, fourth part): at ×30, 14 of 18 leaks
 	// flagged (78 %), all 14 that show in their metric (the four leaking
 	// JVM RSS series are flat, their heap committed whole);
 	// as recorded, 9 of 18 (50 %), 9 of 14 (64 %); no leak-free series
-	// flagged on either clock. The thresholds are what is measured, so
+	// flagged on either clock. At ×90 (6-hour soaks, measured when that
+	// clock was added): 13 of 18 (72 %), 13 of 14 (93 %): go-leak-slow
+	// rss, whose pace fell in the recording, reads "slowing" over 6 h and
+	// is inconclusive (docs/soak.md).
+	// The thresholds are what is measured, so
 	// that the rules do not get worse on it; docs/soak.md says which
 	// series are missed and why.
 	for _, c := range []struct {
 		name                 string
 		x                    rates
 		leaks, visible, free float64
-	}{{"at ×30", compressed, 77, 100, 5}, {"as recorded", own, 50, 64, 5}} {
+	}{{"at ×30", compressed, 77, 100, 5}, {"at ×90", long, 72, 92, 5}, {"as recorded", own, 50, 64, 5}} {
 		if pct(c.x.flaggedLeaks, c.x.leaks) < c.leaks {
 			t.Errorf("%s: want at least %.0f%% of the leaks flagged", sumText(c.name, c.x), c.leaks)
 		}
@@ -412,16 +423,17 @@ func TestRuntimes(t *testing.T) {
 			return string(r.status)
 		}
 		var b strings.Builder
-		b.WriteString("| series | truth | leak shows in the metric | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from |\n|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| series | truth | leak shows in the metric | as recorded, marker | as recorded, no marker | ×30, marker | ×30, no marker | ×30 would fail from | ×90, marker | ×90, no marker | ×90 would fail from |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, sr := range order {
 			x := got[key{sr, "×30", "start time"}]
 			shows := cmp.Or(vis[sr], "—")
 			if strings.Contains(sr, "-oom") {
 				shows = "yes (restarts)"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth, shows,
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sr, x.truth, shows,
 				cell(sr, "as recorded", "start time"), cell(sr, "as recorded", "none"),
-				cell(sr, "×30", "start time"), cell(sr, "×30", "none"), x.power)
+				cell(sr, "×30", "start time"), cell(sr, "×30", "none"), x.power,
+				cell(sr, "×90", "start time"), cell(sr, "×90", "none"), got[key{sr, "×90", "start time"}].power)
 		}
 		b.WriteString("\n" + strings.ReplaceAll(summary, "\n", "\n\n") + "\n")
 		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
