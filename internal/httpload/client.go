@@ -449,7 +449,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err == nil {
 		err = bw.Flush()
 	}
-	sentAt := time.Now()
+	sentAt := time.Now() // deferred: the write system call is still to come, in the read
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {

@@ -25,6 +25,11 @@ import (
 // or write on a socket never blocks, so it needs none of the bookkeeping;
 // the monitor then sleeps on, as it is designed to while nothing waits in
 // a system call.
+//
+// On an HTTP/1.1 connection a request's write can also be deferred to the
+// read of its answer (deferWrites, Read): write, wait, read, without the
+// read that can only fail with EAGAIN in between (docs/performance.md,
+// "The plain GET without the speculative read").
 type rawTCP struct {
 	*net.TCPConn
 	rc syscall.RawConn
