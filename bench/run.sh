@@ -26,7 +26,8 @@
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
 #   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
 #   BENCH_SYSCALLS        1: one more fixed-rate pair under `perf stat` (Debian linux-perf, as
-#                         root), printing each generator's system calls per request
+#                         root), printing each generator's system calls per request; and one
+#                         more saturation run of wrk and horde (when in BENCH_TOOLS), the same
 #   BENCH_IDLE_USERS      horde users of the idle-users test (default 10000; 0 skips it)
 #   BENCH_IDLE_DURATION   -t of the idle-users test (default 40s); the connections are awaited
 #                         for up to this less 20 s (at least 30 s): give 19,000 users on a
@@ -506,6 +507,62 @@ for ((i = 1; i <= REPEAT; i++)); do
 	done
 done
 
+# BENCH_SYSCALLS=1: one more saturation run of wrk and horde (those of BENCH_TOOLS) under
+# `perf stat`, counting each system call in the kernel, per request.
+SAT_SC_MD=$TMP/sat-syscalls.md
+: >"$SAT_SC_MD"
+if [[ ${BENCH_SYSCALLS:-0} == 1 ]] && [[ " $TOOLS " == *" wrk "* || " $TOOLS " == *" horde "* ]]; then
+	if have perf && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
+		sat_events=(-e raw_syscalls:sys_enter)
+		for sc in read write epoll_wait epoll_pwait epoll_ctl futex nanosleep sched_yield; do
+			sat_events+=(-e "syscalls:sys_enter_$sc")
+		done
+		sat_events+=(-e syscalls:sys_exit_read --filter 'ret == -11')
+		: >"$TMP/sat-sc.tsv"
+		for tool in wrk horde; do
+			[[ " $TOOLS " == *" $tool "* ]] || continue
+			log "saturation: system calls of one more $tool run (perf stat)"
+			rc=0
+			if [[ $tool == wrk ]]; then
+				timed wrk-sc perf stat -x, -o "$TMP/wrk-sc.perf" "${sat_events[@]}" -- \
+					wrk -t1 -c"$CONNS" -d"$DURATION" "$URL/" || rc=$?
+				reqs=$(awk '/requests in/{print $1}' "$TMP/wrk-sc.out")
+			else
+				timed horde-sc perf stat -x, -o "$TMP/horde-sc.perf" "${sat_events[@]}" -- \
+					"$HORDE" run "$TMP/bench.yaml" --headless -u "$CONNS" -r 1000 -t "$DURATION" \
+					--only-summary --json "$TMP/horde-sc.json" || rc=$?
+				reqs=$([[ -s $TMP/horde-sc.json ]] && pyget "$TMP/horde-sc.json" <<<'import json, sys; print(json.load(open(sys.argv[1]))["total"]["num_requests"])' || true)
+			fi
+			[[ -n ${reqs:-} ]] && printf '%s\t%s\t%s\n' "$tool" "$reqs" "$TMP/$tool-sc.perf" >>"$TMP/sat-sc.tsv"
+			sleep 2
+		done
+		pyget "$TMP/sat-sc.tsv" >"$SAT_SC_MD" <<'PYEOF'
+import sys
+sc = {}
+for line in open(sys.argv[1]):
+    tool, reqs, path = line.rstrip("\n").split("\t")
+    n, c = float(reqs), {}
+    for row in open(path):
+        f = row.strip().split(",")
+        if len(f) > 2 and f[0].replace(".", "").isdigit():
+            name = f[2].split(":")[-1].replace("sys_enter_", "")
+            name = "read (EAGAIN)" if name == "sys_exit_read" else ("all" if name == "sys_enter" else name)
+            c[name] = float(f[0]) / n if n else 0
+    sc[tool] = c
+if sc:
+    tools = list(sc)
+    names = sorted({k for t in tools for k in sc[t] if sc[t][k] >= 0.005},
+                   key=lambda k: (k != "all", -max(sc[t].get(k, 0) for t in tools)))
+    print("| system call | " + " | ".join(tools) + " |")
+    print("|---|" + "---|" * len(tools))
+    for k in names:
+        print(f"| {k} | " + " | ".join(f"{sc[t].get(k, 0):.2f}" for t in tools) + " |")
+PYEOF
+	else
+		log "warning: BENCH_SYSCALLS=1 needs perf with syscall tracepoints (Debian: linux-perf, as root); skipped"
+	fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 4. Idle users: many users in a long wait, each holding a keep-alive connection
 # ---------------------------------------------------------------------------------------------
@@ -874,12 +931,14 @@ export BENCH_META_HORDE=${HORDE_VERSION:-unknown} BENCH_META_BUSY=$BUSY BENCH_ME
 export BENCH_META_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')"
 export BENCH_META_VEGETA=$VEGETA_VERSION
 python3 - "$RESULTS" "$IDLE_RESULTS" "$REPORT" "$DURATION" "$CONNS" "$RATE_MD" "$RATE" "$RATE_DURATION" \
-	"$SCRIPT_MD" "$SCRIPT_USERS" "$SCRIPT_DURATION" <<'EOF'
+	"$SCRIPT_MD" "$SCRIPT_USERS" "$SCRIPT_DURATION" "$SAT_SC_MD" <<'EOF'
 import os
 import sys
 
 results, idle, report, duration, conns, rate_md, rate, rate_duration = sys.argv[1:9]
-script_md, script_users, script_duration = sys.argv[9:12]
+script_md, script_users, script_duration, sat_sc_md = sys.argv[9:13]
+sat_sc = open(sat_sc_md).read().strip() if os.path.exists(sat_sc_md) else ""
+sat_sc_title = "System calls per request at saturation (one more run under `perf stat`, BENCH_SYSCALLS=1)"
 meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items() if k.startswith("BENCH_META_")}
 names = {
     "wrk": "wrk (-t1)",
@@ -974,6 +1033,8 @@ print(title)
 print(text_table(head, body))
 if ratios:
     print("\nCPU per request relative to wrk: " + "; ".join(ratios))
+if sat_sc:
+    print("\n" + sat_sc_title + ":\n" + sat_sc)
 if ibody:
     print("\nIdle users (long wait, one keep-alive connection each):")
     print(text_table(ihead, ibody))
@@ -998,6 +1059,8 @@ with open(report, "w") as f:
             "generator means another process competed.\n")
     if ratios:
         f.write("\nCPU per request relative to wrk: " + "; ".join(ratios) + ".\n")
+    if sat_sc:
+        f.write(f"\n{sat_sc_title}:\n\n" + sat_sc + "\n")
     if ibody:
         f.write("\n## Idle users: long wait, one keep-alive connection each\n\n")
         f.write(md_table(ihead, ibody) + "\n\n")

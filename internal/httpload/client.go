@@ -37,6 +37,10 @@ const (
 	DefaultMaxBodySize  = 64 << 20
 	DefaultMaxRedirects = 10
 	bufferSize          = 4096
+	// maxDeferIdle is how long a connection may have been idle for its
+	// next request's write to be deferred to the read of the answer (see
+	// exchange): well under any server's keep-alive timeout.
+	maxDeferIdle = 100 * time.Millisecond
 )
 
 // ErrStopped is returned for a request cut off because its user was stopped.
@@ -65,6 +69,7 @@ type Client struct {
 	lastKey string
 	lastT   *Transport // the transport lastKey was built for
 	ph      Phases     // of the request in Do, added up by dial and the exchanges
+	start   time.Time  // when the request in Do started
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -83,6 +88,9 @@ type conn struct {
 	// goroutine reads and writes the connection, so no lock.
 	sent, recv int64
 	firstByte  time.Time
+	// lastUsed is when the last answer on the connection was read (zero:
+	// none yet), to tell whether its next request may be deferred.
+	lastUsed time.Time
 }
 
 // Read reads from the connection, counting the bytes and timing the first.
@@ -257,6 +265,7 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 	}
 	c.ph = Phases{}
 	start := time.Now()
+	c.start = start
 	deadline := start.Add(timeout)
 	for redirects := 0; ; redirects++ {
 		if err := c.roundTrip(t, req, resp, deadline); err != nil {
@@ -422,6 +431,14 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 		c.ph.Sent += cn.sent
 		c.ph.Received += cn.recv
 	}()
+	// A connection used moments ago sends its request with the read of
+	// the answer (rawTCP.Read): no read that can only fail with EAGAIN.
+	// One idle for longer may hold a FIN its server sent meanwhile, which
+	// only that read sees at once (the server may read and drop the
+	// request before it closes, and send nothing more), so it writes and
+	// reads the usual way, and a stale connection is retried at once.
+	deferred := !cn.lastUsed.IsZero() && c.start.Sub(cn.lastUsed) < maxDeferIdle
+	deferWrites(cn.Conn, deferred)
 	bw := acquireWriter(cn)
 	var err error
 	if cn.proxied {
@@ -432,7 +449,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err == nil {
 		err = bw.Flush()
 	}
-	sentAt := time.Now()
+	sentAt := time.Now() // deferred: the write system call is still to come, in the read
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {
@@ -444,9 +461,16 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	cn.firstByte = time.Time{}
 	err = resp.ReadLimitBody(br, c.opts.MaxBodySize)
 	if !cn.firstByte.IsZero() {
+		now := time.Now()
 		c.ph.Answered = true
 		c.ph.Waiting += cn.firstByte.Sub(sentAt)
-		c.ph.Receiving += time.Since(cn.firstByte)
+		c.ph.Receiving += now.Sub(cn.firstByte)
+		cn.lastUsed = now
+	}
+	if err != nil && deferred {
+		if werr := writeErr(cn.Conn); werr != nil {
+			err = werr // the request's write failed, as a direct write would say
+		}
 	}
 	leftover := br.Buffered()
 	br.Reset(nil)

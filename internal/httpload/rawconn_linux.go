@@ -25,6 +25,11 @@ import (
 // or write on a socket never blocks, so it needs none of the bookkeeping;
 // the monitor then sleeps on, as it is designed to while nothing waits in
 // a system call.
+//
+// On an HTTP/1.1 connection a request's write can also be deferred to the
+// read of its answer (deferWrites, Read): write, wait, read, without the
+// read that can only fail with EAGAIN in between (docs/performance.md,
+// "The plain GET without the speculative read").
 type rawTCP struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -35,6 +40,14 @@ type rawTCP struct {
 	// own goroutine); two reads, or two writes, take turns.
 	r, w          rawCall
 	readF, writeF func(uintptr) bool
+
+	// Deferred writes (HTTP/1.1 only; see deferWrites): lazy says a small
+	// Write is kept in pend and sent by the next Read, inside its raw
+	// callback. Only the goroutine that writes and reads the connection
+	// touches them (Close, from any goroutine, does not).
+	lazy    bool
+	pend    *[]byte // the bytes waiting for the next Read; nil: none
+	pendErr error   // the error of the last deferred write (see writeErr)
 }
 
 type rawCall struct {
@@ -42,7 +55,22 @@ type rawCall struct {
 	p     []byte
 	n     int
 	errno syscall.Errno
+
+	// A read's deferred write: wp is what is left to send (nil once sent),
+	// wn what was sent of it, werrno the write's error.
+	wp     []byte
+	wn     int
+	werrno syscall.Errno
 }
+
+// maxDeferred is the largest write kept for the next Read: a request that
+// fits the client's write buffer (one Flush). Larger ones, and the rest of a
+// request that overflows it, are written at once.
+const maxDeferred = bufferSize
+
+// deferredBufs lend the buffers of deferred writes, so that an idle
+// connection holds none.
+var deferredBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxDeferred); return &b }}
 
 // fastConn returns nc with raw reads and writes when it is a TCP
 // connection, else nc.
@@ -56,22 +84,92 @@ func fastConn(nc net.Conn) net.Conn {
 		return nc
 	}
 	c := &rawTCP{TCPConn: tc, rc: rc}
-	c.readF, c.writeF = c.read, c.write
+	c.readF, c.writeF = c.read, c.writeCB
 	return c
 }
 
+// deferWrites makes nc's small writes wait for its next read, when nc is
+// a raw connection (see rawTCP.Read). Only for a connection whose writes
+// are each followed by a read of the same goroutine, and never read by
+// another one at the same time: HTTP/1.1, not HTTP/2 or TLS.
+func deferWrites(nc net.Conn, on bool) {
+	if c, ok := nc.(*rawTCP); ok {
+		c.lazy = on
+	}
+}
+
+// writeErr returns the error of nc's last deferred write, if it failed:
+// the read that sent it reported the failure, but an HTTP reader takes
+// any error before the answer's first byte for a closed connection, and
+// the exchange gives the write's own error as a direct write would have.
+func writeErr(nc net.Conn) error {
+	if c, ok := nc.(*rawTCP); ok {
+		return c.pendErr
+	}
+	return nil
+}
+
 // Read reads as net.TCPConn does: 0 bytes read is io.EOF.
+//
+// With a deferred write waiting (see Write), Read sends it inside the raw
+// read callback and waits for the answer without first trying a read that
+// could only fail with EAGAIN: one system call fewer per request, as wrk
+// does (write, wait for readability, read). That is safe with Go's
+// edge-triggered poller because RawConn.Read (internal/poll's
+// FD.RawRead, Go 1.26) resets the descriptor's read readiness
+// (pollDesc.prepareRead, runtime.poll_runtime_pollReset: pd.rg = pdNil)
+// BEFORE it calls the callback the first time, and waits
+// (pollDesc.waitRead, runtime.netpollblock) only when the callback
+// returns false. The answer can only come after the request is written,
+// so after the reset: its arrival raises an epoll event that the
+// netpoller records as readiness (pd.rg = pdReady) or as the wake-up of
+// the parked goroutine, and the wait cannot miss it. What arrived before
+// the request (a server's FIN on an idle keep-alive connection) is
+// forgotten by the reset; the client defers writes only on connections
+// used moments ago (see Client.exchange), and a server that closes a
+// connection after our request reached it sends a reset, which raises an
+// event too.
 func (c *rawTCP) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	r := &c.r
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	var wp []byte
+	if c.pend != nil {
+		wp = *c.pend
+		r.wp, r.wn, r.werrno = wp, 0, 0
+		c.pendErr = nil
+	}
 	r.p, r.n, r.errno = p, 0, 0
 	err := c.rc.Read(c.readF)
 	n, errno := r.n, r.errno
 	r.p = nil
-	r.mu.Unlock()
+	if wp != nil {
+		sent, werrno := r.wn, r.werrno
+		r.wp = nil
+		*c.pend = wp[:0]
+		deferredBufs.Put(c.pend)
+		c.pend = nil
+		switch {
+		case werrno != 0:
+			c.pendErr = c.opError("write", os.NewSyscallError("write", werrno))
+			return 0, c.pendErr
+		case err == nil && sent < len(wp):
+			// The socket's buffer had no room for all of it: the rest
+			// waits for room on the poller, then the answer is read the
+			// usual way.
+			if _, err := c.write(wp[sent:]); err != nil {
+				c.pendErr = err
+				return 0, err
+			}
+			r.p, r.n, r.errno = p, 0, 0
+			err = c.rc.Read(c.readF)
+			n, errno = r.n, r.errno
+			r.p = nil
+		}
+	}
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
@@ -85,6 +183,25 @@ func (c *rawTCP) Read(p []byte) (int, error) {
 
 func (c *rawTCP) read(fd uintptr) bool {
 	r := &c.r
+	if r.wp != nil {
+		// The first call of a read with a deferred write: send it, then
+		// wait for the answer (false) without reading.
+		for r.wn < len(r.wp) {
+			n, e := writeFD(fd, r.wp[r.wn:])
+			switch e {
+			case 0:
+				r.wn += n
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return true // no room: Read writes the rest, then reads
+			default:
+				r.werrno = e
+				return true
+			}
+		}
+		r.wp = nil
+		return false
+	}
 	for {
 		var n uintptr
 		var e syscall.Errno
@@ -111,8 +228,37 @@ func (c *rawTCP) read(fd uintptr) bool {
 	}
 }
 
-// Write writes all of p, or fails, as net.TCPConn does.
+// Write writes all of p, or fails, as net.TCPConn does. With deferred
+// writes on, a write of up to maxDeferred bytes is copied and sent by the
+// next Read (and reported written); a larger one first sends what waits.
 func (c *rawTCP) Write(p []byte) (int, error) {
+	if c.lazy {
+		if c.pend == nil && len(p) <= maxDeferred {
+			c.pend = deferredBufs.Get().(*[]byte)
+			*c.pend = append((*c.pend)[:0], p...)
+			c.pendErr = nil
+			return len(p), nil
+		}
+		if c.pend != nil {
+			if len(*c.pend)+len(p) <= maxDeferred {
+				*c.pend = append(*c.pend, p...)
+				return len(p), nil
+			}
+			wp := *c.pend
+			_, err := c.write(wp)
+			*c.pend = wp[:0]
+			deferredBufs.Put(c.pend)
+			c.pend = nil
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return c.write(p)
+}
+
+// write writes all of p now, waiting for room on the poller.
+func (c *rawTCP) write(p []byte) (int, error) {
 	w := &c.w
 	w.mu.Lock()
 	w.p, w.n, w.errno = p, 0, 0
@@ -129,20 +275,13 @@ func (c *rawTCP) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *rawTCP) write(fd uintptr) bool {
+func (c *rawTCP) writeCB(fd uintptr) bool {
 	w := &c.w
 	for w.n < len(w.p) {
-		var n uintptr
-		var e syscall.Errno
-		if raceEnabled {
-			m, err := syscall.Write(int(fd), w.p[w.n:])
-			n, e = uintptr(max(m, 0)), errnoOf(err)
-		} else {
-			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.n])), uintptr(len(w.p)-w.n))
-		}
+		n, e := writeFD(fd, w.p[w.n:])
 		switch e {
 		case 0:
-			w.n += int(n)
+			w.n += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false // wait for room in the socket's buffer
@@ -152,6 +291,16 @@ func (c *rawTCP) write(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// writeFD makes one write system call of p (not empty) on fd.
+func writeFD(fd uintptr, p []byte) (int, syscall.Errno) {
+	if raceEnabled {
+		m, err := syscall.Write(int(fd), p)
+		return max(m, 0), errnoOf(err)
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), e
 }
 
 // opError is the error net.TCPConn's Read or Write gives for err: the

@@ -1,13 +1,17 @@
 package httpload
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -174,5 +178,428 @@ func TestClient_ConnectionsAreRaw(t *testing.T) {
 		if _, ok := cn.Conn.(*rawTCP); !ok {
 			t.Errorf("connection is a %T, want *rawTCP", cn.Conn)
 		}
+	}
+}
+
+// With deferred writes on, a small write reaches the peer only with the
+// next Read, which sends it and then waits for the answer.
+func TestRawTCP_DeferredWriteSentByRead(t *testing.T) {
+	c, srv := rawPair(t)
+	deferWrites(c, true)
+	if n, err := c.Write([]byte("GET / HTTP/1.1\r\n")); n != 16 || err != nil {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	if n, err := c.Write([]byte("\r\n")); n != 2 || err != nil { // joins the first
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	srv.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := srv.Read(make([]byte, 64)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the peer read %d bytes (%v) before the client's Read; want nothing yet", n, err)
+	}
+	srv.SetReadDeadline(time.Time{})
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 64)
+		n, _ := io.ReadAtLeast(srv, b, 18)
+		got <- string(b[:n])
+		srv.Write([]byte("answer"))
+	}()
+	buf := make([]byte, 64)
+	n, err := io.ReadAtLeast(c, buf, 6)
+	if err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("read: %q, %v", buf[:n], err)
+	}
+	if s := <-got; s != "GET / HTTP/1.1\r\n\r\n" {
+		t.Fatalf("the peer got %q", s)
+	}
+	if c.pend != nil {
+		t.Error("the deferred write is still pending after the read")
+	}
+}
+
+// A deferred exchange allocates nothing (the buffer is lent by a pool).
+func TestRawTCP_DeferredNoAllocations(t *testing.T) {
+	c, srv := rawPair(t)
+	deferWrites(c, true)
+	go io.Copy(srv, srv) // echoes until the connection closes
+	msg, buf := []byte("ping"), make([]byte, 16)
+	exchange := func() {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if c.pend == nil {
+			t.Fatal("the write was not deferred")
+		}
+		if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exchange()
+	if allocs := testing.AllocsPerRun(200, exchange); allocs != 0 {
+		t.Errorf("%v allocations per deferred exchange, want 0", allocs)
+	}
+}
+
+// A deferred write larger than the socket's buffers (here forced past
+// maxDeferred) is sent partly in the read callback, the rest by a write
+// that waits for room; the answer is read after it.
+func TestRawTCP_DeferredPartialWrite(t *testing.T) {
+	c, srv := rawPair(t)
+	out := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	big := append([]byte(nil), out...)
+	c.pend = &big
+	done := make(chan error, 1)
+	go func() {
+		in := make([]byte, len(out))
+		_, err := io.ReadFull(srv, in)
+		if err == nil && !bytes.Equal(in, out) {
+			err = errors.New("the peer got other bytes")
+		}
+		if err == nil {
+			_, err = srv.Write([]byte("ok"))
+		}
+		done <- err
+	}()
+	buf := make([]byte, 8)
+	n, err := io.ReadAtLeast(c, buf, 2)
+	if err != nil || string(buf[:n]) != "ok" {
+		t.Fatalf("read: %q, %v", buf[:n], err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A deferred write that fails is reported by the Read that sent it, as
+// the write error a direct write gives (a reset connection: stale), and
+// kept for the exchange (writeErr).
+func TestRawTCP_DeferredWriteError(t *testing.T) {
+	c, srv := rawPair(t)
+	srv.(*net.TCPConn).SetLinger(0)
+	srv.Close() // a reset
+	time.Sleep(20 * time.Millisecond)
+	deferWrites(c, true)
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	_, err := c.Read(make([]byte, 8))
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != "write" || !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("got %v, want a write error (reset or broken pipe)", err)
+	}
+	if !isStaleConn(err) {
+		t.Errorf("%v is not taken for a stale connection", err)
+	}
+	if writeErr(c) != err {
+		t.Errorf("writeErr = %v, want %v", writeErr(c), err)
+	}
+}
+
+// Close while a deferred write waits: the next Read fails with
+// net.ErrClosed and sends nothing; Close during the wait for the answer
+// ends the read the same way.
+func TestRawTCP_DeferredClose(t *testing.T) {
+	c, srv := rawPair(t)
+	deferWrites(c, true)
+	c.Write([]byte("never sent"))
+	c.Close()
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after Close: %v, want net.ErrClosed", err)
+	}
+	if n, err := srv.Read(make([]byte, 16)); n != 0 || err != io.EOF {
+		t.Errorf("the peer read %d bytes, %v; want only EOF", n, err)
+	}
+
+	c, srv = rawPair(t)
+	deferWrites(c, true)
+	c.Write([]byte("ping"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	if _, err := io.ReadFull(srv, make([]byte, 4)); err != nil { // sent: the read waits now
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("got %v, want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read did not end on Close")
+	}
+}
+
+// A deferred read past its deadline fails as a timeout.
+func TestRawTCP_DeferredDeadline(t *testing.T) {
+	c, srv := rawPair(t)
+	deferWrites(c, true)
+	c.SetDeadline(time.Now().Add(30 * time.Millisecond))
+	c.Write([]byte("ping"))
+	_, err := c.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || describe(err) != errTimeout {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+	if _, err := io.ReadFull(srv, make([]byte, 4)); err != nil {
+		t.Errorf("the request did not reach the peer: %v", err)
+	}
+}
+
+// rawServer serves HTTP/1.1 on loopback with serve, one goroutine per
+// connection, and counts the connections.
+func rawServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) (string, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String(), &conns
+}
+
+func okAnswer(c net.Conn, body string) error {
+	_, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	return err
+}
+
+func doRequest(c *Client, method, url string, body []byte) (*fasthttp.Response, error) {
+	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+	req.Header.SetMethod(method)
+	req.SetRequestURI(url)
+	if body != nil {
+		req.SetBody(body)
+	}
+	_, err := c.Do(req, resp, Call{})
+	return resp, err
+}
+
+// rawOf returns the raw connection the client holds (the only one).
+func rawOf(t *testing.T, c *Client) *rawTCP {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cn := range c.conns {
+		if rc, ok := cn.Conn.(*rawTCP); ok {
+			return rc
+		}
+	}
+	t.Fatal("the client holds no raw connection")
+	return nil
+}
+
+// Back-to-back requests on a kept-alive connection defer their writes to
+// the read of the answer, on one connection, every answer matching its
+// request.
+func TestClient_DeferredKeepAlive(t *testing.T) {
+	srv, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if okAnswer(c, "hello "+r.URL.Path) != nil {
+				return
+			}
+		}
+	})
+	c := New(Options{})
+	defer c.Close()
+	for i := range 50 {
+		resp, err := doRequest(c, "GET", fmt.Sprintf("%s/x/%d", srv, i), nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if got, want := string(resp.Body()), fmt.Sprintf("hello /x/%d", i); got != want {
+			t.Fatalf("request %d: body %q, want %q", i, got, want)
+		}
+		if i > 0 && !rawOf(t, c).lazy {
+			t.Fatalf("request %d on a connection used moments ago was not deferred", i)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// A server that closes each connection after its answer, without saying
+// so: the next request, deferred on the closed connection, fails as stale
+// and is retried once on a fresh one.
+func TestClient_DeferredStaleRetried(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		srv, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			okAnswer(c, "ok")
+			if reset {
+				c.(*net.TCPConn).SetLinger(0)
+			}
+		})
+		c := New(Options{Timeout: 10 * time.Second})
+		for i := range 20 {
+			resp, err := doRequest(c, "GET", srv+"/", nil)
+			if err != nil || string(resp.Body()) != "ok" {
+				t.Fatalf("reset %v, request %d: %q, %v", reset, i, resp.Body(), err)
+			}
+		}
+		c.Close()
+		if n := conns.Load(); n != 20 {
+			t.Errorf("reset %v: %d connections, want 20", reset, n)
+		}
+	}
+}
+
+// A server that half-closes a connection idle for a while and then reads
+// and drops what comes (Apache's lingering close) sends nothing after the
+// request: a request on it must not be deferred, or only its timeout
+// would end it. The client writes and reads at once, sees the FIN and
+// retries on a fresh connection.
+func TestClient_IdleHalfClosedRetried(t *testing.T) {
+	srv, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			c.SetReadDeadline(time.Now().Add(maxDeferIdle / 4))
+			if _, err := http.ReadRequest(br); err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					return
+				}
+				c.(*net.TCPConn).CloseWrite()
+				c.SetReadDeadline(time.Now().Add(30 * time.Second))
+				io.Copy(io.Discard, br) // until the client closes
+				return
+			}
+			okAnswer(c, "ok")
+		}
+	})
+	c := New(Options{Timeout: 20 * time.Second})
+	defer c.Close()
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(maxDeferIdle * 3 / 2)
+		}
+		resp, err := doRequest(c, "GET", srv+"/", nil)
+		if err != nil || string(resp.Body()) != "ok" {
+			t.Fatalf("request %d: %q, %v", i, resp.Body(), err)
+		}
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3 (each idle one retried)", n)
+	}
+}
+
+// A deferred request past the client's timeout fails as a timeout.
+func TestClient_DeferredTimeout(t *testing.T) {
+	srv, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if r.URL.Path == "/hang" {
+				io.Copy(io.Discard, br)
+				return
+			}
+			okAnswer(c, "ok")
+		}
+	})
+	c := New(Options{Timeout: 100 * time.Millisecond})
+	defer c.Close()
+	if _, err := doRequest(c, "GET", srv+"/", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := doRequest(c, "GET", srv+"/hang", nil)
+	if err == nil || err.Error() != "timeout" {
+		t.Errorf("got %v, want timeout", err)
+	}
+}
+
+// Bodies of every size on one kept-alive connection: up to the write
+// buffer deferred whole, larger ones partly deferred and then written at
+// once; the server gets each intact.
+func TestClient_DeferredBodies(t *testing.T) {
+	srv, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			sum := 0
+			for _, x := range b {
+				sum += int(x)
+			}
+			if okAnswer(c, fmt.Sprintf("%d %d", len(b), sum)) != nil {
+				return
+			}
+		}
+	})
+	c := New(Options{Timeout: 10 * time.Second})
+	defer c.Close()
+	for _, size := range []int{0, 10, 3000, 4000, 4096, 5000, 9000, 1 << 20, 10} {
+		body := make([]byte, size)
+		sum := 0
+		for i := range body {
+			body[i] = byte(i * 7)
+			sum += int(body[i])
+		}
+		resp, err := doRequest(c, "POST", srv+"/", body)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if got, want := string(resp.Body()), fmt.Sprintf("%d %d", size, sum); got != want {
+			t.Fatalf("%d bytes: the server got %q, want %q", size, got, want)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// Aborting the client (another goroutine closes the connection) cuts off
+// a deferred request waiting for its answer.
+func TestClient_DeferredAbort(t *testing.T) {
+	srv, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if r.URL.Path == "/slow" {
+				io.Copy(io.Discard, br)
+				return
+			}
+			okAnswer(c, "ok")
+		}
+	})
+	c := New(Options{Timeout: 30 * time.Second})
+	if _, err := doRequest(c, "GET", srv+"/", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(50*time.Millisecond, c.Abort)
+	if _, err := doRequest(c, "GET", srv+"/slow", nil); !errors.Is(err, ErrStopped) {
+		t.Fatalf("got %v, want ErrStopped", err)
 	}
 }
