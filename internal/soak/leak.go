@@ -1131,21 +1131,16 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 // drop, whose young generation is at any phase.
 func postGCLows(pts []Point, period time.Duration, atDrop bool) []Point {
 	level := math.Abs(median(valuesOf(pts)))
-	largest := 0.0
-	for i := 1; i < len(pts); i++ {
-		largest = max(largest, pts[i-1].V-pts[i].V)
-	}
+	found, largest := majorDrops(pts)
 	if !(largest > 0.1*level) || period <= 0 {
 		return nil
 	}
 	var at []int
-	for i := 1; i < len(pts); i++ {
-		if d := pts[i-1].V - pts[i].V; d >= largest/2 && !(i >= 2 && pts[i-1].V-pts[i-2].V > d/2) {
-			if len(at) > 0 && pts[i].T.Sub(pts[at[len(at)-1]].T) < period/5 {
-				continue // the same collection, seen over two samples
-			}
-			at = append(at, i)
+	for _, i := range found {
+		if len(at) > 0 && pts[i].T.Sub(pts[at[len(at)-1]].T) < period/5 {
+			continue // the same collection, seen over two samples
 		}
+		at = append(at, i)
 	}
 	var lows []Point
 	for k, i := range at {
@@ -1211,29 +1206,19 @@ func majorCycles(pts []Point) (n int, period time.Duration, refill bool) {
 		return 0, 0, false
 	}
 	level := math.Abs(median(valuesOf(pts)))
-	largest := 0.0
-	for i := 1; i < len(pts); i++ {
-		largest = max(largest, pts[i-1].V-pts[i].V)
-	}
+	at, largest := majorDrops(pts)
 	if !(largest > 0.1*level) {
 		return 0, 0, false
 	}
 	var times []time.Time
-	var at []int
 	drops := 0 // every collection's drop, young ones too
 	for i := 1; i < len(pts); i++ {
 		if pts[i-1].V-pts[i].V > 0.02*level {
 			drops++
 		}
 	}
-	for i := 1; i < len(pts); i++ {
-		if d := pts[i-1].V - pts[i].V; d >= largest/2 {
-			if i >= 2 && pts[i-1].V-pts[i-2].V > d/2 {
-				continue // a spike up and back
-			}
-			times = append(times, pts[i].T)
-			at = append(at, i)
-		}
+	for _, i := range at {
+		times = append(times, pts[i].T)
 	}
 	if len(times) < 2 {
 		return len(times), 0, false
@@ -1256,6 +1241,69 @@ func majorCycles(pts []Point) (n int, period time.Duration, refill bool) {
 		return len(times), 0, false
 	}
 	return len(times), time.Duration(m), refill
+}
+
+// majorDropSpan is how many samples on each side of a drop majorDrops
+// takes the heap's lower envelope over.
+const majorDropSpan = 3
+
+// majorDrops finds a heap's major collections: the drops of half the
+// largest one-sample drop or more (not a spike up and back), and the
+// drops of its lower envelope of half the largest or more — at each drop
+// (from sample i-1 to i), the lowest of the majorDropSpan samples before
+// it against the lowest of those from i on. A major collection takes the
+// old generation back to the live set, and the envelope drops by all of
+// it; a young collection leaves the envelope where it was, and so does a
+// spike. A drop measured from one sample to the next mixes in the young
+// generation's phase on each side: a heap scraped slower than its young
+// collections (every 30 s, young ones every 5–30 s) shows a major
+// collection anywhere between the old generation's fill less the young
+// generation and the two together, and half the largest such drop alone
+// missed up to a third of the major collections, read their period as
+// half as long again or twice theirs, and left too few cycles to judge a
+// 6-hour leak. (The envelope alone missed what the one-sample drops find
+// in a heap sampled every second, a Go heap's largest collections.) One
+// drop per collection: of drops fewer than majorDropSpan samples apart,
+// the larger one-sample drop. It returns them and the largest drop, of
+// either measure.
+func majorDrops(pts []Point) (at []int, largest float64) {
+	env := make([]float64, len(pts))
+	for i := 1; i < len(pts); i++ {
+		if !(pts[i-1].V > pts[i].V) {
+			continue
+		}
+		before, after := math.Inf(1), math.Inf(1)
+		for j := max(0, i-majorDropSpan); j < i; j++ {
+			before = min(before, pts[j].V)
+		}
+		for j := i; j < min(len(pts), i+majorDropSpan); j++ {
+			after = min(after, pts[j].V)
+		}
+		env[i] = before - after
+		largest = max(largest, env[i])
+	}
+	if !(largest > 0) {
+		return nil, 0
+	}
+	step := 0.0 // the largest one-sample drop
+	for i := 1; i < len(pts); i++ {
+		step = max(step, pts[i-1].V-pts[i].V)
+	}
+	for i := 1; i < len(pts); i++ {
+		d := pts[i-1].V - pts[i].V
+		oneStep := d >= step/2 && !(i >= 2 && pts[i-1].V-pts[i-2].V > d/2)
+		if !oneStep && (!(env[i] > 0) || env[i] < largest/2) {
+			continue
+		}
+		if n := len(at); n > 0 && i-at[n-1] < majorDropSpan {
+			if j := at[n-1]; pts[i-1].V-pts[i].V > pts[j-1].V-pts[j].V {
+				at[n-1] = i
+			}
+			continue
+		}
+		at = append(at, i)
+	}
+	return at, max(largest, step)
 }
 
 // refills reports whether the large drops at (indices into pts) are a
