@@ -525,6 +525,9 @@ func markerCases() []corpusCase {
 	// collections left are too few and too noisy (a young collection's
 	// drop taken for a major one leaves a level far above the live set)
 	// to show it every time. A known miss, documented in docs/soak.md.
+	// (With major collections also found where the lower envelope drops,
+	// issue #25's sixth part: 1.5 % failed, 6.5 % flagged; 2.5 % pooled
+	// over the four seed bases.)
 	cs[len(cs)-1].knownMiss = true
 	cs = append(cs, corpusCase{name: "RSS, GC, a cache filling over each life (full by mid-life), deploys every 60–120 min, no marker, no leak, 6 h", kind: "leak", truth: "no leak", seeds: 200, check: noLeak,
 		opts: LeakOptions{Kind: KindOS},
@@ -564,7 +567,8 @@ func markerCases() []corpusCase {
 	// agedRiseLasts): a life of 30 minutes ends with its cache still
 	// filling, and a Go heap sampled every 30 s leaves its collections'
 	// levels at any phase of the next cycle. A known miss, documented in
-	// docs/soak.md.
+	// docs/soak.md. (Since issue #25's sixth part: 5 % failed, 8 %
+	// flagged; 3.9 % failed pooled over the four seed bases.)
 	cs[len(cs)-1].knownMiss = true
 	// Measured 96 % failed (94 % before a heap's segment whose thirds do
 	// not each hold a full GC was measured by the live set its major
@@ -572,7 +576,9 @@ func markerCases() []corpusCase {
 	// end; 8 % before the segments were judged by riseToRestart); 95.5 %
 	// on HORDE_SOAK_SEED=1000. With agedRiseLasts: 96 %, 95 %, 95.5 %,
 	// 94 % on seed bases 0, 1000, 2000, 3000 (96 %, 95.5 %, 98 %, 94.5 %
-	// before).
+	// before). Since issue #25's sixth part (major collections also
+	// found where the lower envelope drops): 95.5 %, 95 %, 95.5 %, 94 %,
+	// 95.0 % pooled.
 	return cs
 }
 

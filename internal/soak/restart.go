@@ -159,7 +159,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		seg := pts[bounds[j]:bounds[j+1]]
 		r.RestartTimes = appendRestart(r.RestartTimes, j, seg)
 		s := Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), P: 1}
-		f := judgeFloor(seg, o.Warmup, o, step)
+		lo := o
+		lo.life = true
+		f := judgeFloor(seg, o.Warmup, lo, step)
 		if f.reason == "" {
 			judged++
 			// Finite, for JSON: a floor of a denormal's size grows by

@@ -355,9 +355,11 @@ func TestRuntimes(t *testing.T) {
 	// JVM RSS series are flat, their heap committed whole);
 	// as recorded, 9 of 18 (50 %), 9 of 14 (64 %); no leak-free series
 	// flagged on either clock. At ×90 (6-hour soaks, measured when that
-	// clock was added): 13 of 18 (72 %), 13 of 14 (93 %): go-leak-slow
-	// rss, whose pace fell in the recording, reads "slowing" over 6 h and
-	// is inconclusive (docs/soak.md).
+	// clock was added): 13 of 18 (72 %), 13 of 14 (93 %); 12 of 18 (67 %),
+	// 12 of 14 (86 %) since the envelope's major drops (issue #25, sixth
+	// part): java-g1-leak-slow heap, +1.4 %/h over 6 h (under the goals'
+	// 2 %/h), reads "levelled off" there; go-leak-slow rss, whose pace fell
+	// in the recording, reads "slowing" and is inconclusive (docs/soak.md).
 	// The thresholds are what is measured, so
 	// that the rules do not get worse on it; docs/soak.md says which
 	// series are missed and why.
@@ -365,7 +367,7 @@ func TestRuntimes(t *testing.T) {
 		name                 string
 		x                    rates
 		leaks, visible, free float64
-	}{{"at ×30", compressed, 77, 100, 5}, {"at ×90", long, 72, 92, 5}, {"as recorded", own, 50, 64, 5}} {
+	}{{"at ×30", compressed, 77, 100, 5}, {"at ×90", long, 66, 85, 5}, {"as recorded", own, 50, 64, 5}} {
 		if pct(c.x.flaggedLeaks, c.x.leaks) < c.leaks {
 			t.Errorf("%s: want at least %.0f%% of the leaks flagged", sumText(c.name, c.x), c.leaks)
 		}
