@@ -149,9 +149,14 @@ thresholds:
 	if code != 1 {
 		t.Errorf("exit code %d, want 1\n%s", code, p.stderr)
 	}
-	for _, want := range []string{"FAIL  threshold  degradation(p95) < 20%", "FAIL  check      latency p95 (ms) went from"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("verdict lacks %q", want)
-		}
+	if want := "FAIL  threshold  degradation(p95) < 20%"; !strings.Contains(out, want) {
+		t.Errorf("verdict lacks %q", want)
+	}
+	// The check fails, unless the load generator's own delay rose as much
+	// on a machine loaded by the other tests: then it is inconclusive, and
+	// says so (the threshold judges what was measured and fails either way).
+	if !strings.Contains(out, "FAIL  check      latency p95 (ms) went from") &&
+		!strings.Contains(out, "load generator's own scheduling delay rose") {
+		t.Errorf("verdict lacks a failed latency check (or one the generator's delay made inconclusive)")
 	}
 }
