@@ -74,9 +74,14 @@ func TestMaster_Lifecycle(t *testing.T) {
 	if got := m.Users(); got != 4 {
 		t.Errorf("users %d, want 4", got)
 	}
-	// Edit the running test: no new run, statistics kept.
-	time.Sleep(150 * time.Millisecond)
-	before := m.Snapshot().Total.Requests
+	// Edit the running test: no new run, statistics kept. Wait for the
+	// first requests to be reported (a loaded machine may take longer than
+	// any fixed pause).
+	before := int64(0)
+	for wait := time.Now().Add(5 * time.Second); before == 0 && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond)
+		before = m.Snapshot().Total.Requests
+	}
 	if err := m.Start(cluster.RunSpec{Users: 2, SpawnRate: 100}); err != nil {
 		t.Fatal(err)
 	}
