@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/horde-load/horde"
@@ -95,6 +96,8 @@ type Worker struct {
 	sendKick     chan struct{} // a report or a status is waiting to be sent
 	byeKick      chan struct{} // Run shuts down cleanly: the sender says goodbye
 	byeSent      chan struct{} // the sender said it (or had no session to say it on)
+	sessionGone  chan struct{} // a session ended
+	leaving      atomic.Bool   // Run is shutting down: no new session
 	settleKick   chan struct{} // a report was acknowledged, or the session went down
 	statusKick   chan struct{} // send a heartbeat now (a ramp finished)
 	intervalKick chan struct{} // the report interval changed
@@ -172,6 +175,7 @@ func New(cfg Config) (*Worker, error) {
 		sendKick:       make(chan struct{}, 1),
 		byeKick:        make(chan struct{}, 1),
 		byeSent:        make(chan struct{}, 1),
+		sessionGone:    make(chan struct{}, 1),
 		settleKick:     make(chan struct{}, 1),
 		statusKick:     make(chan struct{}, 1),
 		intervalKick:   make(chan struct{}, 1),
@@ -252,10 +256,32 @@ func (w *Worker) Run(ctx context.Context, d cluster.Dialer) error {
 	w.awaitAcks(finalAckWait)
 	// Goodbye goes out on the live session before the session's context
 	// ends: sent from the sender's goroutine after cancelling, it raced the
-	// stream's cancellation and the master saw a lost worker.
+	// stream's cancellation and the master saw a lost worker. And the
+	// session ends from the master's side before it is cancelled: a message
+	// sent is only queued in the transport, and cancelling the stream drops
+	// what is queued (the master saw "worker lost" in about one shutdown in
+	// three on a loaded machine). The sender half-closes after the goodbye;
+	// the master, reading it and then the end of the stream, ends the
+	// session.
+	w.leaving.Store(true)
+	select {
+	case <-w.sessionGone: // an earlier session's end
+	default:
+	}
 	kick(w.byeKick)
 	select {
 	case <-w.byeSent:
+		if !sessionsEnded {
+			select {
+			case <-w.sessionGone:
+			case e := <-sessDone:
+				sessionsEnded = true
+				if err == nil {
+					err = e
+				}
+			case <-time.After(2 * time.Second): // a master that keeps it open
+			}
+		}
 	case <-time.After(time.Second): // no session up: nothing to say it on
 	}
 	cancelSessions()
@@ -317,11 +343,17 @@ func (w *Worker) sessions(runCtx, sessCtx context.Context, d cluster.Dialer) err
 		if sessCtx.Err() != nil {
 			return sessCtx.Err()
 		}
+		if w.leaving.Load() {
+			return nil // it said goodbye: no new session
+		}
 		conn, err := d.Dial(sessCtx)
 		if err == nil {
 			var welcomed bool
 			welcomed, err = w.session(runCtx, sessCtx, conn)
 			conn.Close()
+			if w.leaving.Load() {
+				return nil
+			}
 			if welcomed {
 				backoff, attempts = minBackoff, 0
 			}
@@ -418,6 +450,7 @@ func (w *Worker) session(runCtx, sessCtx context.Context, conn cluster.WorkerCon
 		w.connected = false
 		w.mu.Unlock()
 		kick(w.settleKick)
+		kick(w.sessionGone)
 	}()
 
 	for {
@@ -556,8 +589,17 @@ func (w *Worker) send(ctx context.Context, conn cluster.WorkerConn) error {
 			return nil
 		case <-w.byeKick:
 			// Best effort: a master that misses it marks the worker lost.
-			_ = conn.Send(&cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: "shutting down"}})
+			err := conn.Send(&cluster.WorkerMessage{Goodbye: &cluster.Goodbye{Reason: "shutting down"}})
+			if cs, ok := conn.(interface{ CloseSend() error }); ok && err == nil {
+				// Nothing more to say: the master reads the goodbye, then
+				// the stream's end, and ends the session (see Run).
+				err = cs.CloseSend()
+			}
 			kick(w.byeSent)
+			if err == nil {
+				<-ctx.Done() // nothing may be sent after it
+				return nil
+			}
 		case <-w.sendKick:
 			if err := w.sendReports(conn); err != nil {
 				return err

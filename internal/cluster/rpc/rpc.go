@@ -392,6 +392,12 @@ func (c *clientConn) Recv() (*cluster.MasterMessage, error) {
 	return recv(c.stream.Recv, MasterFromPB)
 }
 
+// CloseSend half-closes the stream: what was sent is delivered, then its
+// end (a worker's goodbye is its last message; see worker.Run).
+func (c *clientConn) CloseSend() error {
+	return c.stream.CloseSend()
+}
+
 func (c *clientConn) Close() error {
 	c.once.Do(func() {
 		c.cancel()
