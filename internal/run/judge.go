@@ -48,7 +48,9 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	}
 	for _, c := range checks {
 		if c.Status == soak.Inconclusive && c.Points < soak.MinDriftPoints {
-			c.Reason += decideHint(full, given, warmup)
+			hint, l := decideHint(full, given, warmup)
+			c.Reason += hint
+			c.DecideAfter = l
 		}
 		out = append(out, driftVerdict(c.Name, c))
 	}
@@ -168,9 +170,9 @@ func medianRate(pts []series.Point, warmup time.Duration) float64 {
 // warm-up was and how long a run of the same shape (its spawn ramp, its
 // tick) would have to be for them to judge: MinDriftPoints ticks after
 // runWindow's warm-up.
-func decideHint(hist []stats.Tick, given, warm time.Duration) string {
+func decideHint(hist []stats.Tick, given, warm time.Duration) (string, time.Duration) {
 	if len(hist) < 2 {
-		return ""
+		return "", 0
 	}
 	most := 0
 	for _, t := range hist {
@@ -209,7 +211,8 @@ func decideHint(hist []stats.Tick, given, warm time.Duration) string {
 	if given > 0 && given > ramp+window {
 		what = "--warmup"
 	}
-	return fmt.Sprintf(" (the warm-up was %s: %s); a run of %s or more would decide", warm.Round(time.Second), what, l.Round(time.Second))
+	l = l.Round(time.Second)
+	return fmt.Sprintf(" (the warm-up was %s: %s); a run of %s or more would decide", warm.Round(time.Second), what, l), l
 }
 
 // judgedRun is runWindow's history and warm-up for the drift checks, and

@@ -80,6 +80,9 @@ func CPUPerRequest(cpu, rps []Point) []Point {
 // moves a point by 20 % at most (the check compares medians of many).
 const minCPUStep = 0.05
 
+// minCPUPoints is the fewest points after the warm-up CPUCheck judges.
+const minCPUPoints = 6
+
 // CPUCheck judges the target's CPU per request over a run as a
 // degradation: a service that spends 30 % more CPU on a request at the
 // end of a steady soak than at its start is degrading even when latency
@@ -108,9 +111,20 @@ func CPUCheck(name string, cpu, rps []Point, warmup time.Duration) DriftResult {
 	}
 	r.Warmup = warmup
 	r.Points = len(pts)
-	if len(pts) < 6 {
+	if len(pts) < minCPUPoints {
 		r.Status = Inconclusive
 		r.Reason = fmt.Sprintf("%s: only %d points after the warm-up (a point spans 50 ms of the target's CPU), not enough to judge", name, len(pts))
+		if len(pts) >= 2 && len(cleanCPU) > 0 {
+			// Points come at the pace the target spends CPU: a run
+			// that adds the missing ones at this pace (and one more,
+			// for the pace's own wobble) after the same warm-up decides.
+			since := pts[len(pts)-1].T.Sub(cleanCPU[0].T.Add(warmup))
+			if since > 0 {
+				each := since / time.Duration(len(pts))
+				r.DecideAfter = warmup + since + time.Duration(minCPUPoints+1-len(pts))*each
+				r.Reason += fmt.Sprintf("; a run of about %s at this load would decide", roundUp(r.DecideAfter))
+			}
+		}
 		return r
 	}
 	r.Window = pts[len(pts)-1].T.Sub(pts[0].T)

@@ -72,3 +72,20 @@ func TestReplicas(t *testing.T) {
 		t.Errorf("empty: %+v", r)
 	}
 }
+
+// A run too short for the CPU check at a light load says how long a run
+// at that load would decide, and a run that long does.
+func TestCPUCheck_ShortRunSaysWhatWouldDecide(t *testing.T) {
+	light := func(float64) float64 { return 0.00002 } // 4 ms of CPU a second: a point every 15 s
+	for seed := uint64(1); seed <= 5; seed++ {
+		cpu, rps := cpuRun(seed, 60*time.Second, light)
+		d := CPUCheck("cpu per request (ms)", cpu, rps, 10*time.Second)
+		if d.Status != Inconclusive || d.DecideAfter <= 60*time.Second || !strings.Contains(d.Reason, "would decide") {
+			t.Fatalf("seed %d: short light run: %s %s (decide after %s)", seed, d.Status, d.Reason, d.DecideAfter)
+		}
+		cpu, rps = cpuRun(seed, d.DecideAfter, light)
+		if l := CPUCheck("cpu per request (ms)", cpu, rps, 10*time.Second); l.Status == Inconclusive {
+			t.Errorf("seed %d: a run of %s, as suggested: %s", seed, d.DecideAfter, l.Reason)
+		}
+	}
+}

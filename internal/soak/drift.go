@@ -103,6 +103,9 @@ type DriftResult struct {
 	// scheduling delay (ms), the medians over the first and last quarters
 	// judged; both 0 when it was not measured.
 	GeneratorFirst, GeneratorLast float64
+	// DecideAfter is, for an inconclusive result, the run length that
+	// would decide (0: unknown).
+	DecideAfter time.Duration
 }
 
 // verdictJSON is the head of every check's JSON: what was judged, the
@@ -132,9 +135,10 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		Fit            *Line      `json:"fit,omitempty"`
 		GeneratorFirst float64    `json:"generator_delay_first_ms,omitempty"`
 		GeneratorLast  float64    `json:"generator_delay_last_ms,omitempty"`
+		DecideAfterS   float64    `json:"decide_after_s,omitempty"`
 	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
 		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit),
-		jf(r.GeneratorFirst), jf(r.GeneratorLast)})
+		jf(r.GeneratorFirst), jf(r.GeneratorLast), r.DecideAfter.Seconds()})
 }
 
 // MinDriftPoints is the fewest samples after the warm-up Drift judges;

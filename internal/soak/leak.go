@@ -598,7 +598,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		}
 		if step > 0 {
 			f.decideAfter = f.warm + time.Duration(2*minSamples)*step
-			f.reason += fmt.Sprintf("; a run of %s would decide", round(f.decideAfter))
+			f.reason += fmt.Sprintf("; a run of %s would decide", roundUp(f.decideAfter))
 		}
 		return f
 	}
@@ -628,7 +628,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		if buckets < minBuckets {
 			f.decideAfter = f.warm + time.Duration(minBuckets)*f.period
 			f.reason = fmt.Sprintf("only %d GC cycles (every %s) in the %s after the %s warm-up: too few to tell the floor's trend from the cycle; a run of %s would decide",
-				f.cycles, round(f.period), round(f.window), round(f.warm), round(f.decideAfter))
+				f.cycles, round(f.period), round(f.window), round(f.warm), roundUp(f.decideAfter))
 			if o.Kind == KindHeap && f.majors >= 2 {
 				// What the few cycles do tell: the level each major
 				// collection returns to (the live set). Its line over
@@ -1407,9 +1407,30 @@ func round(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Hour:
 		return d.Round(time.Minute)
-	case d >= time.Minute:
+	case d >= 10*time.Second:
 		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
 	default:
 		return d.Round(time.Millisecond)
+	}
+}
+
+// roundUp is round for a run length a verdict suggests: rounded up, so the
+// length it prints still decides.
+func roundUp(d time.Duration) time.Duration {
+	r := round(d)
+	if r >= d {
+		return r
+	}
+	switch {
+	case d >= time.Hour:
+		return r + time.Minute
+	case d >= 10*time.Second:
+		return r + time.Second
+	case d >= time.Second:
+		return r + 100*time.Millisecond
+	default:
+		return r + time.Millisecond
 	}
 }
