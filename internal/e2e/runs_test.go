@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -267,5 +268,47 @@ users:
 	if len(doc.Exceptions) != 1 || doc.Exceptions[0].Count != 2 || doc.Exceptions[0].Nodes != "local" ||
 		doc.Exceptions[0].Message != rows[1][1] {
 		t.Errorf("report of the run file: exceptions %+v; the run's CSV: %q", doc.Exceptions, rows)
+	}
+}
+
+// analyze of a finished run reproduces the verdicts the run printed, line
+// for line, whatever --runs-interval wrote of the statistics: the run file
+// keeps every point of the history the run judged.
+func TestRuns_AnalyzeReproducesTheRun(t *testing.T) {
+	t.Parallel()
+	host := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "runs.yaml", runsScenario)
+	runs := filepath.Join(dir, "runs")
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "4", "-r", "2", "-t", "24s", "-H", host,
+		"--only-summary", "--runs-dir", runs, "--runs-interval", "4s")
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run: exit code %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	verdicts := func(out string) []string {
+		var vs []string
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 2 && (f[1] == "check" || f[1] == "threshold") &&
+				slices.Contains([]string{"PASS", "WARN", "FAIL", "INCONCLUSIVE"}, f[0]) {
+				vs = append(vs, strings.TrimSpace(l))
+			}
+		}
+		slices.Sort(vs)
+		return vs
+	}
+	ran := verdicts(p.stdout.String())
+	if len(ran) < 4 {
+		t.Fatalf("the run printed %d verdicts:\n%s", len(ran), p.stdout)
+	}
+	path := runFileOf(t, p, dir)
+	code, out, errOut := hordeIn(t, dir, "analyze", path)
+	if code != 0 {
+		t.Fatalf("analyze: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if again := verdicts(out); !slices.Equal(ran, again) {
+		t.Errorf("analyze judged the run differently:\nrun:\n%s\nanalyze:\n%s", strings.Join(ran, "\n"), strings.Join(again, "\n"))
+	}
+	if strings.Contains(out, " now, ") {
+		t.Errorf("analyze says a verdict differs:\n%s", out)
 	}
 }

@@ -111,6 +111,13 @@ type Tick struct {
 	// SchedDelay is the worst scheduling delay the run's workers report
 	// (see cluster.Status.SchedDelay).
 	SchedDelay time.Duration
+	// History is the point this tick added to the run's history (nil when
+	// it added none: no test running); HistoryReset says the history was
+	// reset since the previous tick (a new test, a reset of the
+	// statistics). A run file keeps every point, so the history the run
+	// was judged on can be rebuilt (stats.Thin).
+	History      *stats.Tick
+	HistoryReset bool
 }
 
 // SetupError is a run's setup that failed: the run does not start.
@@ -156,6 +163,7 @@ type Master struct {
 	ending      bool
 	st          *stats.Stats
 	hist        *stats.History
+	histReset   bool // the history was reset since the last tick (Tick.HistoryReset)
 	pending     *stats.Interval // merged reports since the last tick
 	exc         map[string]int64
 	excTrace    map[string]string // a traceback per message, when a worker sent one
@@ -455,6 +463,7 @@ func (m *Master) startLocked(spec cluster.RunSpec, vars map[string]string, setup
 	m.runID = fmt.Sprintf("%s-%d", m.id, m.runSeq)
 	m.st.Reset(now)
 	m.hist.Reset()
+	m.histReset = true
 	m.pending = nil
 	clear(m.exc)
 	clear(m.excTrace)
@@ -681,6 +690,7 @@ func (m *Master) ResetStats() {
 	m.pending = nil
 	m.st.Reset(now)
 	m.hist.Reset()
+	m.histReset = true
 	m.last = now
 }
 
@@ -725,6 +735,7 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 		m.pending = nil // drop what the ramp-up recorded
 		m.st.Reset(now)
 		m.hist.Reset()
+		m.histReset = true
 		m.last = now
 		m.log.Info("statistics reset after ramp-up")
 	}
@@ -749,7 +760,9 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 		p.SchedDelayMs = float64(tk.SchedDelay) / float64(time.Millisecond)
 		tk.Target, tk.Open = p.Target, p.Open
 		m.hist.Add(p)
+		tk.History = &p
 	}
+	tk.HistoryReset, m.histReset = m.histReset, false
 	// The completed minutes leave the statistics before the checkpoint is
 	// taken: the checkpoint holds the minute in progress, and the minutes
 	// handed to OnMinute are stored with it (the run recorder writes both

@@ -40,6 +40,8 @@ type recorder struct {
 	warned    bool
 	cp        *master.Checkpoint // the master's checkpoint for the next tick
 	every     time.Duration      // --runs-interval: write a tick this often
+	hist      []stats.Tick       // history points not yet written (every one, whatever --runs-interval says)
+	histReset bool               // the history was reset since the last written tick
 	monErrs   map[string]string  // the monitor errors already logged, by source
 	lastWrite time.Time
 	minutes   []*stats.Minute // completed minutes, for the next written tick
@@ -120,6 +122,12 @@ func (r *recorder) tick(tk master.Tick) {
 		r.pending = &stats.Interval{}
 	}
 	r.pending.Merge(tk.Interval)
+	if tk.HistoryReset {
+		r.hist, r.histReset = r.hist[:0], true
+	}
+	if tk.History != nil {
+		r.hist = append(r.hist, *tk.History)
+	}
 	final := r.cp != nil && r.cp.Final
 	if r.every > 0 && !r.lastWrite.IsZero() && s.Time.Sub(r.lastWrite) < r.every-r.every/4 && !final {
 		r.cp = nil // not this tick: the state goes with the statistics it describes
@@ -128,9 +136,10 @@ func (r *recorder) tick(tk master.Tick) {
 	r.lastWrite = s.Time
 	cp := r.cp
 	err := r.st.Tick(ctx, store.Tick{Snapshot: s, Interval: r.pending, Load: store.Load{Users: tk.Users, Target: tk.Target, Open: tk.Open, SchedDelayMs: float64(tk.SchedDelay) / float64(time.Millisecond)},
-		Samples: r.samples(), State: r.state(), Minutes: r.minutes})
+		Samples: r.samples(), State: r.state(), Minutes: r.minutes, History: r.hist, HistoryReset: r.histReset})
 	if err == nil {
 		r.minutes, r.pending = nil, nil // else kept for the next tick
+		r.hist, r.histReset = r.hist[:0], false
 	}
 	r.warn("tick", err)
 	if cp != nil && cp.Written != nil {
@@ -165,13 +174,14 @@ func (r *recorder) finish(end time.Time, code int, final *stats.Snapshot, verdic
 	}
 	// The last counts and minutes, which a skipped tick may not have written.
 	if final != nil {
-		r.warn("tick", r.st.Tick(context.Background(), store.Tick{Snapshot: final, Interval: r.pending, Minutes: r.minutes}))
+		r.warn("tick", r.st.Tick(context.Background(), store.Tick{Snapshot: final, Interval: r.pending, Minutes: r.minutes,
+			History: r.hist, HistoryReset: r.histReset}))
 	} else {
 		for _, m := range r.minutes {
 			r.warn("minute", r.st.Minute(context.Background(), m))
 		}
 	}
-	r.minutes, r.pending = nil, nil
+	r.minutes, r.pending, r.hist, r.histReset = nil, nil, nil, false
 	status := store.StatusPassed
 	switch code {
 	case ExitOK:

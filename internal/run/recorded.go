@@ -138,7 +138,7 @@ func (rf *File) AnalyzeLimits(extra []string, limits map[string]float64, warmup 
 		}
 		target = append(append([]series.Series{}, target...), LimitSeries(limits, from, to)...)
 	}
-	vs := Judge(ths, rf.Snapshot, rf.History, target, rf.warmup(warmup, warmupSet))
+	vs := Judge(ths, rf.Snapshot, rf.judged(), target, rf.warmup(warmup, warmupSet))
 	oc := &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}
 	oc.Differs = rf.differs(vs, extra, warmup, warmupSet)
 	return oc, nil
@@ -159,9 +159,9 @@ func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration
 	why := "the same data and options: a difference comes from another version of horde's checks"
 	if n := len(rf.History); n >= 2 {
 		if step := rf.History[n-1].Time.Sub(rf.History[0].Time) / time.Duration(n-1); step > 1500*time.Millisecond {
-			// The run judged its in-memory history, a tick a second; the
-			// file keeps one every --runs-interval.
-			why = fmt.Sprintf("the run file keeps the statistics every %s (--runs-interval), where the run judged its history of a tick a second", step.Round(time.Second))
+			// A file of before horde kept every point of the history
+			// (schema 5) has one every --runs-interval.
+			why = fmt.Sprintf("this run file, of an older horde, kept the statistics every %s (--runs-interval), where the run judged its history of a tick a second", step.Round(time.Second))
 		}
 	}
 	runWarm := time.Duration(rf.Config.WarmupS * float64(time.Second))
@@ -186,5 +186,11 @@ func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration
 // Charts adds the report's charts of the recorded run to info (AddCharts,
 // with the run's warm-up).
 func (rf *File) Charts(info *report.Info) {
-	AddCharts(info, rf.Snapshot, rf.History, rf.Series, rf.Events, rf.warmup(0, false))
+	AddCharts(info, rf.Snapshot, rf.judged(), rf.Series, rf.Events, rf.warmup(0, false))
+}
+
+// judged is the history the run held when it judged itself: the points
+// its file kept, thinned as the live run's history was (stats.History).
+func (rf *File) judged() []stats.Tick {
+	return stats.Thin(rf.History, stats.DefaultHistoryMax)
 }

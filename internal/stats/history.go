@@ -118,6 +118,17 @@ func (h *History) Ticks() []Tick {
 	return out
 }
 
+// Thin is what a History of max points (DefaultHistoryMax when max <= 0)
+// keeps of ticks added in order: a run's history as the live run held it,
+// rebuilt from every tick its run file recorded.
+func Thin(ticks []Tick, max int) []Tick {
+	h := History{Max: max}
+	for _, t := range ticks {
+		h.Add(t)
+	}
+	return h.Ticks()
+}
+
 // Reset forgets every point (a new run, or Locust's /stats/reset).
 func (h *History) Reset() {
 	h.mu.Lock()

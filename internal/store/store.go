@@ -56,8 +56,11 @@ var schemaV3 string
 //go:embed schema4.sql
 var schemaV4 string
 
+//go:embed schema5.sql
+var schemaV5 string
+
 // migrations[i] takes a file from user_version i to i+1.
-var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
 
 // Version is the schema version this package writes.
 var Version = len(migrations)
@@ -233,11 +236,13 @@ func open(ctx context.Context, path string, write bool) (*Store, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+	var from int
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
 		var ver int
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil {
 			return err
 		}
+		from = ver
 		for v := ver; v < len(migrations); v++ {
 			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 				return fmt.Errorf("%s: migration %d: %w", s.path, v+1, err)
@@ -246,6 +251,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, appID, len(migrations)))
 		return err
 	})
+	if err != nil || from >= 5 || from == 0 {
+		return err
+	}
+	// A file of before the history table: its history as rebuilt from the
+	// ticks, so a resumed run keeps its start.
+	hist, err := s.tickHistory(ctx)
+	if err != nil {
+		return err
+	}
+	return inTx(ctx, s.db, func(tx *sql.Tx) error { return historyTx(ctx, tx, hist, false) })
 }
 
 // Path is the file's path.
@@ -352,6 +367,11 @@ type Tick struct {
 	// same tick.
 	State   *State
 	Minutes []*stats.Minute // completed per-minute histograms
+	// History is the run's history points since the previous recorded
+	// tick (every one the live run kept); HistoryReset forgets the points
+	// recorded before them (the statistics were reset).
+	History      []stats.Tick
+	HistoryReset bool
 }
 
 // Tick records one tick in one transaction: a row per name with the
@@ -394,6 +414,9 @@ func (s *Store) tickTx(ctx context.Context, tx *sql.Tx, tk Tick) error {
 			ms(snap.Time), string(st.Stats), string(st.Master)); err != nil {
 			return err
 		}
+	}
+	if err := historyTx(ctx, tx, tk.History, tk.HistoryReset); err != nil {
+		return err
 	}
 	var entries map[stats.Key]*stats.IntervalEntry
 	if tk.Interval != nil {
@@ -597,10 +620,64 @@ func (s *Store) Run(ctx context.Context) (Run, error) {
 	return r, nil
 }
 
-// History rebuilds the run's history from its ticks and the Aggregated
+// historyTx records history points (after forgetting the earlier ones
+// when reset).
+func historyTx(ctx context.Context, tx *sql.Tx, pts []stats.Tick, reset bool) error {
+	if reset {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM history`); err != nil {
+			return err
+		}
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO history
+		(t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	z := func(v float64) float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		return v
+	}
+	for _, p := range pts {
+		if _, err := ins.ExecContext(ctx, ms(p.Time), p.Users, z(p.RPS), z(p.FailPerSec), z(p.P50Ms), z(p.P95Ms), z(p.P99Ms),
+			p.Requests, p.Failures, z(p.Target), p.Open, z(p.SchedDelayMs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// History is the run's history: every point the live run kept (schema 5;
+// a file recorded before has the points tickHistory rebuilds from its
+// ticks, written when it was brought up to date).
+func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
+	kept, err := queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay FROM history ORDER BY t`,
+		func(rows *sql.Rows) (tk stats.Tick, err error) {
+			var t int64
+			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.P50Ms, &tk.P95Ms, &tk.P99Ms, &tk.Requests, &tk.Failures, &tk.Target, &tk.Open, &tk.SchedDelayMs)
+			tk.Time = fromMs(t)
+			return tk, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	if len(kept) == 0 {
+		// A file whose backfill (migrate) did not happen, or a run reset
+		// and not yet ticked again.
+		return s.tickHistory(ctx)
+	}
+	return kept, nil
+}
+
+// tickHistory rebuilds the run's history from its ticks and the Aggregated
 // interval rows: each tick with its window percentiles and the cumulative
 // request and failure counts (0 for a percentile whose window was empty).
-func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
+func (s *Store) tickHistory(ctx context.Context) ([]stats.Tick, error) {
 	ticks, err := s.Ticks(ctx)
 	if err != nil {
 		return nil, err

@@ -235,7 +235,10 @@ func TestSizePerDay(t *testing.T) {
 			{Series: "http://t/metrics process_resident_memory_bytes", Metric: "process_resident_memory_bytes", Memory: true, T: t0.Add(time.Duration(i) * time.Second), V: 1e8 + float64(i)},
 			{Series: "http://t/metrics go_goroutines", Metric: "go_goroutines", T: t0.Add(time.Duration(i) * time.Second), V: 42},
 		}
-		if err := s.Tick(ctx, tickOf(names, i, 100, sm)); err != nil {
+		tk := tickOf(names, i, 100, sm)
+		tk.History = []stats.Tick{{Time: t0.Add(time.Duration(i) * time.Second), Users: 100, RPS: 812.5, FailPerSec: 1.5,
+			P50Ms: 12.5, P95Ms: 48.25, P99Ms: 97.5, Requests: int64(812 * i), Failures: int64(i), Target: 100, SchedDelayMs: 0.25}}
+		if err := s.Tick(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -304,9 +307,10 @@ func BenchmarkTickState(b *testing.B) {
 	}
 }
 
-// A file of an older schema (here version 2, without the exceptions table
-// and the ticks' scheduling delay) is brought up to date when opened, and
-// keeps what it holds.
+// A file of an older schema (here version 2, without the exceptions table,
+// the ticks' scheduling delay and the history table) is brought up to date
+// when opened, and keeps what it holds: its history rebuilt from the ticks
+// goes into the history table, so a resumed run keeps its start.
 func TestMigrateFromVersion2(t *testing.T) {
 	ctx := context.Background()
 	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
@@ -316,7 +320,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if err := s.Tick(ctx, tickOf(2, 0, 3, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; ALTER TABLE ticks DROP COLUMN sched_delay; PRAGMA user_version = 2`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE exceptions; DROP TABLE history; ALTER TABLE ticks DROP COLUMN sched_delay; PRAGMA user_version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -328,7 +332,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer r.Close(ctx)
 	var ver int
-	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 4 {
+	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 5 {
 		t.Fatalf("user_version %d (%v), Version %d", ver, err, Version)
 	}
 	if ex, err := r.Exceptions(ctx); err != nil || len(ex) != 0 {
@@ -336,6 +340,51 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	if ticks, err := r.Ticks(ctx); err != nil || len(ticks) != 1 || ticks[0].SchedDelayMs != 0 {
 		t.Fatalf("ticks %+v %v", ticks, err)
+	}
+	var kept int
+	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM history`).Scan(&kept); err != nil || kept != 1 {
+		t.Fatalf("history rows %d (%v), want the one tick", kept, err)
+	}
+}
+
+// Every history point a tick carries is kept, whatever was written of the
+// ticks, and a reset forgets the points before it.
+func TestHistoryKept(t *testing.T) {
+	ctx := context.Background()
+	s, err := Create(ctx, t.TempDir(), Run{Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	pt := func(sec int, p95 float64) stats.Tick {
+		return stats.Tick{Time: t0.Add(time.Duration(sec) * time.Second), Users: 3, RPS: 10, P95Ms: p95, Requests: int64(10 * sec), Target: 3, SchedDelayMs: 0.5}
+	}
+	tk := tickOf(2, 0, 3, nil)
+	tk.History = []stats.Tick{pt(1, 5), pt(2, 6)}
+	if err := s.Tick(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	tk = tickOf(4, 0, 3, nil)
+	tk.History = []stats.Tick{pt(3, 7), pt(4, math.NaN())}
+	if err := s.Tick(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b stats.Tick) bool {
+		ok := a.Time.Equal(b.Time)
+		a.Time, b.Time = time.Time{}, time.Time{}
+		return ok && a == b
+	}
+	h, err := s.History(ctx)
+	if err != nil || len(h) != 4 || !same(h[0], pt(1, 5)) || !same(h[2], pt(3, 7)) || h[3].P95Ms != 0 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+	tk = tickOf(6, 0, 3, nil)
+	tk.History, tk.HistoryReset = []stats.Tick{pt(6, 8)}, true
+	if err := s.Tick(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.History(ctx); err != nil || len(h) != 1 || !same(h[0], pt(6, 8)) {
+		t.Fatalf("after a reset: %+v %v", h, err)
 	}
 }
 
