@@ -756,6 +756,9 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 	}
 	if m.state != cluster.StateReady {
 		p := stats.NewTick(tk.Snapshot, tk.Users)
+		// To the millisecond, as the run file keeps it: the run and
+		// `horde analyze` cut the same warm-up from the same points.
+		p.Time = p.Time.Truncate(time.Millisecond)
 		p.Target, p.Open = m.targetLocked(now)
 		p.SchedDelayMs = float64(tk.SchedDelay) / float64(time.Millisecond)
 		tk.Target, tk.Open = p.Target, p.Open

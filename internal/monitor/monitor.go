@@ -165,8 +165,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 }
 
-// Sample takes one sample of every source, timestamped now.
+// Sample takes one sample of every source, timestamped now (to the
+// millisecond, as the run file keeps it: the run and `horde analyze` judge
+// the same points).
 func (m *Monitor) Sample(ctx context.Context, now time.Time) {
+	now = now.Truncate(time.Millisecond)
 	m.sampleLimits(now)
 	for _, s := range m.cfg.Scrapes {
 		vals, err := m.scrape(ctx, s)

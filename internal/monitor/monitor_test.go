@@ -28,7 +28,7 @@ func TestMonitor_ScrapeAndProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
+	t0 := time.Now().Truncate(time.Millisecond) // as Sample keeps it
 	for i := range 6 {
 		m.Sample(context.Background(), t0.Add(time.Duration(i)*time.Second))
 	}
