@@ -163,7 +163,7 @@ type Master struct {
 	ending      bool
 	st          *stats.Stats
 	hist        *stats.History
-	histReset   bool // the history was reset since the last tick (Tick.HistoryReset)
+	histReset   bool            // the history was reset since the last tick (Tick.HistoryReset)
 	pending     *stats.Interval // merged reports since the last tick
 	exc         map[string]int64
 	excTrace    map[string]string // a traceback per message, when a worker sent one

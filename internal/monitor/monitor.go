@@ -246,16 +246,50 @@ func (m *Monitor) addKind(key, metric string, memory bool, kind string, p series
 		m.series[key] = s
 		m.order = append(m.order, key)
 	}
-	if len(s.Points) >= m.cfg.MaxPoints {
-		// Keep every other point: the series still spans the whole run.
+	s.Points = appendThinned(s.Points, p, m.cfg.MaxPoints)
+}
+
+// appendThinned appends p to pts, first keeping every other point when
+// pts holds max: the series still spans the whole run.
+func appendThinned(pts []series.Point, p series.Point, max int) []series.Point {
+	if len(pts) >= max {
 		n := 0
-		for i := 0; i < len(s.Points); i += 2 {
-			s.Points[n] = s.Points[i]
+		for i := 0; i < len(pts); i += 2 {
+			pts[n] = pts[i]
 			n++
 		}
-		s.Points = s.Points[:n]
+		pts = pts[:n]
 	}
-	s.Points = append(s.Points, p)
+	return append(pts, p)
+}
+
+// Thin is what a Monitor of max points a series (DefaultMaxPoints when
+// max <= 0) keeps of pts sampled in order: a series as the live run held
+// it, rebuilt from every sample its run file recorded, so `horde analyze`
+// judges what the run judged.
+func Thin(pts []series.Point, max int) []series.Point {
+	if max <= 0 {
+		max = DefaultMaxPoints
+	}
+	if len(pts) <= max {
+		return pts
+	}
+	out := make([]series.Point, 0, max)
+	for _, p := range pts {
+		out = appendThinned(out, p, max)
+	}
+	return out
+}
+
+// Restore adds the series a run recorded before this monitor started (a
+// resumed run's), point by point as if sampled: the series then hold what
+// they would had one monitor sampled the whole run.
+func (m *Monitor) Restore(prior []series.Series) {
+	for _, s := range prior {
+		for _, p := range s.Points {
+			m.addKind(s.Name, s.Metric, s.Memory, s.Kind, p)
+		}
+	}
 }
 
 // Series returns a copy of every series, in the order first seen.

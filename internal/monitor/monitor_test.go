@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,5 +153,44 @@ func TestNew_QueryErrors(t *testing.T) {
 		if _, err := New(Config{Queries: tt.q}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v): got %v, want %q", tt.q, err, tt.want)
 		}
+	}
+}
+
+// Thin rebuilds what a monitor kept of a series from every sample, and a
+// monitor restored with a resumed run's samples holds what one monitor
+// sampling the whole run would have.
+func TestMonitor_ThinAndRestore(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	pts := make([]series.Point, 57)
+	for i := range pts {
+		pts[i] = series.Point{T: t0.Add(time.Duration(i) * time.Second), V: float64(i)}
+	}
+	whole, err := New(Config{MaxPoints: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		whole.add("s", "m", true, p)
+	}
+	want := whole.Series()[0].Points
+	if got := Thin(pts, 8); !slices.Equal(got, want) {
+		t.Errorf("Thin: %v, the monitor kept %v", got, want)
+	}
+	if len(want) > 8 || want[0] != pts[0] || want[len(want)-1] != pts[len(pts)-1] {
+		t.Errorf("kept %v: want at most 8 points, the first and the last", want)
+	}
+	resumed, err := New(Config{MaxPoints: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed.Restore([]series.Series{{Name: "s", Metric: "m", Memory: true, Points: pts[:30]}})
+	for _, p := range pts[30:] {
+		resumed.add("s", "m", true, p)
+	}
+	if got := resumed.Series()[0]; !slices.Equal(got.Points, want) || !got.Memory {
+		t.Errorf("restored then sampled: %+v, want %v", got, want)
+	}
+	if got := Thin(pts[:5], 8); len(got) != 5 {
+		t.Errorf("a short series is kept whole: %v", got)
 	}
 }

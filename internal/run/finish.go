@@ -159,7 +159,7 @@ func (r *runner) outcome(s *stats.Snapshot, verdicts []soak.Verdict, exceptions 
 // targetSeries are the monitor's series, after those a resumed run had
 // recorded before its restart.
 func (r *runner) targetSeries() []series.Series {
-	return series.Prepend(r.prior, r.mon.Series())
+	return r.mon.Series()
 }
 
 // reportExtras adds to a report what the run's recording knows beyond the

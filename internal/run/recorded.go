@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/report"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
@@ -123,7 +124,7 @@ func (rf *File) AnalyzeLimits(extra []string, limits map[string]float64, warmup 
 	if err != nil {
 		return nil, err
 	}
-	target := rf.Series
+	target := rf.judgedSeries()
 	if len(limits) > 0 {
 		var from, to time.Time
 		for _, s := range target {
@@ -186,7 +187,18 @@ func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration
 // Charts adds the report's charts of the recorded run to info (AddCharts,
 // with the run's warm-up).
 func (rf *File) Charts(info *report.Info) {
-	AddCharts(info, rf.Snapshot, rf.judged(), rf.Series, rf.Events, rf.warmup(0, false))
+	AddCharts(info, rf.Snapshot, rf.judged(), rf.judgedSeries(), rf.Events, rf.warmup(0, false))
+}
+
+// judgedSeries is the target's series as the live run held them when it
+// judged itself: every sample its file kept, thinned as its monitor did.
+func (rf *File) judgedSeries() []series.Series {
+	out := make([]series.Series, len(rf.Series))
+	for i, s := range rf.Series {
+		s.Points = monitor.Thin(s.Points, 0)
+		out[i] = s
+	}
+	return out
 }
 
 // judged is the history the run held when it judged itself: the points

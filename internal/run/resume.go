@@ -112,7 +112,7 @@ func (r *runner) reopenRun(ctx context.Context, path string) (bool, error) {
 	}
 	r.out.rec = rec
 	r.cleanups = append(r.cleanups, func() { st.Close(context.Background()) })
-	r.prior = prior
+	r.mon.Restore(prior)
 	r.resumed = &resumed{cp: cp, hist: hist}
 	fmt.Fprintf(r.stdout, "run file: %s (resumed run %s: %s)\n", st.Path(), st.ID(), gap)
 	r.log.Info("resuming an unfinished run", "file", st.Path(), "run", st.ID(), "gap", now.Sub(last).Round(time.Millisecond).String())

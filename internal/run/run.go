@@ -29,7 +29,6 @@ import (
 	"github.com/horde-load/horde/internal/master"
 	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/scenario"
-	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/worker"
 )
 
@@ -213,8 +212,7 @@ type runner struct {
 	stdout   io.Writer
 	mon      *monitor.Monitor
 	out      *outputs
-	resumed  *resumed        // the unfinished run a restarted master goes on with
-	prior    []series.Series // a resumed run's target samples from before the restart
+	resumed  *resumed // the unfinished run a restarted master goes on with
 	cleanups []func()
 	live     liveJudgement // the regressions the web UI shows
 }

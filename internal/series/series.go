@@ -28,39 +28,6 @@ type Series struct {
 	Points []Point
 }
 
-// Prepend puts the points of prior (what a resumed run recorded before its
-// restart) in front of cur's, series by series: a series of cur that prior
-// also has keeps prior's points and then only its own points after them.
-func Prepend(prior, cur []Series) []Series {
-	if len(prior) == 0 {
-		return cur
-	}
-	out := make([]Series, 0, len(prior)+len(cur))
-	idx := map[string]int{}
-	for _, s := range prior {
-		idx[s.Name] = len(out)
-		s.Points = append([]Point(nil), s.Points...)
-		out = append(out, s)
-	}
-	for _, s := range cur {
-		i, ok := idx[s.Name]
-		if !ok {
-			out = append(out, s)
-			continue
-		}
-		var last time.Time
-		if n := len(out[i].Points); n > 0 {
-			last = out[i].Points[n-1].T
-		}
-		for _, p := range s.Points {
-			if p.T.After(last) {
-				out[i].Points = append(out[i].Points, p)
-			}
-		}
-	}
-	return out
-}
-
 // Thin returns at most about 2*buckets points of pts (sorted by time): the
 // lowest and the highest point of each of buckets equal spans of time, in
 // time order, so a chart of a week of samples keeps the floor a leak
