@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -106,6 +107,12 @@ type DriftResult struct {
 	// DecideAfter is, for an inconclusive result, the run length that
 	// would decide (0: unknown).
 	DecideAfter time.Duration
+	// FailsFrom is the smallest lasting change along the trend, in the
+	// bad direction, this run could have failed (in % of the first
+	// quarter's level, or in units when Absolute): FailPct, or more where
+	// the floor of what was measured (MinAbs, Resolution, counting noise)
+	// is above it. 0 when the check did not judge.
+	FailsFrom float64
 }
 
 // verdictJSON is the head of every check's JSON: what was judged, the
@@ -136,9 +143,10 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		GeneratorFirst float64    `json:"generator_delay_first_ms,omitempty"`
 		GeneratorLast  float64    `json:"generator_delay_last_ms,omitempty"`
 		DecideAfterS   float64    `json:"decide_after_s,omitempty"`
+		FailsFrom      float64    `json:"fails_from,omitempty"`
 	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
 		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit),
-		jf(r.GeneratorFirst), jf(r.GeneratorLast), r.DecideAfter.Seconds()})
+		jf(r.GeneratorFirst), jf(r.GeneratorLast), r.DecideAfter.Seconds(), jf(r.FailsFrom)})
 }
 
 // MinDriftPoints is the fewest samples after the warm-up Drift judges;
@@ -232,6 +240,39 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	if o.Absolute {
 		unit = " points"
 	}
+	// The smallest lasting change the trend measure could fail on.
+	floorT := max(base, countT)
+	r.FailsFrom = o.FailPct
+	switch {
+	case o.Absolute:
+		r.FailsFrom = max(o.FailPct, floorT)
+	case r.First != 0:
+		r.FailsFrom = max(o.FailPct, floorT/math.Abs(r.First)*100)
+	}
+	power := ""
+	if r.FailsFrom > o.FailPct*1.05 {
+		dir, sign := "rise", "+"
+		if o.Worse < 0 {
+			dir, sign = "fall", "-"
+		}
+		why := "what counting alone moves over this run"
+		switch {
+		case base >= countT:
+			why = "the check's floor (its resolution, or 1 ms for a latency)"
+		case o.Trials > 0 && o.Quantile > 0:
+			why = "what sampling alone moves over this run"
+		}
+		noise = "" // said below, with what it means
+		if o.Absolute {
+			power = fmt.Sprintf("; it could have failed only a lasting %s of %s%.3g points or more: smaller changes are within %s", dir, sign, r.FailsFrom, why)
+		} else {
+			u := ""
+			if i := strings.LastIndexByte(name, '('); i >= 0 && strings.HasSuffix(name, ")") {
+				u = " " + name[i+1:len(name)-1]
+			}
+			power = fmt.Sprintf("; it could have failed only a lasting %s of %s%.0f%% (%s%.3g%s) or more: smaller changes are within %s", dir, sign, r.FailsFrom, sign, floorT, u, why)
+		}
+	}
 	switch {
 	case worse >= o.FailPct && trendWorse:
 		r.Status = Fail
@@ -267,7 +308,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		r.Reason = fmt.Sprintf("%s had %d %s that recovered (the first %s, %s %.4g against a usual %.4g); otherwise steady (%+.1f%s along the trend): an incident, not degradation",
 			name, len(r.Incidents), what, span, worst, in.Peak, median(ys), r.SlopeChangePct, unit)
 	default:
-		r.Reason = fmt.Sprintf("%s steady: %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend%s)", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit, noise)
+		r.Reason = fmt.Sprintf("%s steady: %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend%s)%s", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit, noise, power)
 	}
 	r.generatorExplains(kept, q, absWorse, median(ys), onIncidents, o)
 	return r
