@@ -261,7 +261,8 @@ func linePtr(l Line) *Line {
 //   - a significant trend (Alpha) that neither levels off nor is one step
 //     fails when it reaches FailGrowth % over the window (or FailPerHour %
 //     per hour once the window spans an hour), and warns past MinGrowth
-//     with p < DefaultAlpha;
+//     with p < DefaultAlpha (between an hour and LongWindow also past
+//     half of FailGrowth with p < Alpha);
 //   - a floor that grew but whose last half no longer does is growth that
 //     levels off: it passes when the lasting growth is below MinGrowth,
 //     and is inconclusive (with the run length that would decide) when not;
