@@ -613,12 +613,13 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.from = pts[0].T
 	f.window = pts[len(pts)-1].T.Sub(pts[0].T)
 	f.cycles, f.period = gcCycles(pts)
-	if o.Kind == KindHeap || o.Kind == KindUnknown {
+	if o.Kind == KindHeap || (o.Kind == KindUnknown && f.period > 0) {
 		// A heap's major collections (a JVM's full GCs, every tens of
 		// minutes) are the cycle its floor must be judged over, however
 		// many young collections come between. A series of unknown kind
-		// is asked too: a sparse class of large, regular drops among
-		// many small ones is a generational collector's (below).
+		// is asked too, when gcCycles found its largest drops regular:
+		// a sparse class of large drops among many small ones is a
+		// generational collector's (below).
 		n, p, refill := majorCycles(pts)
 		if p > 0 {
 			f.majors = n // a sparse class of large drops: major collections
