@@ -195,3 +195,62 @@ func TestLeak_AgedLives(t *testing.T) {
 		t.Errorf("leak killed at its cap: %s: %s", r.Status, r.Reason)
 	}
 }
+
+// A JVM heap judged without a kind (a metric name KindOf does not know)
+// whose full collections stand out among its young ones is judged on
+// one floor point a major cycle (15–38 in 2 h), not on the 8–13 buckets
+// that hold whole cycles, when its largest drops are regular enough for
+// gcCycles to find their period (a fifth of these series); a Go heap,
+// whose collections all drop alike, keeps its bucket floor.
+func TestLeak_UnknownKindMajorCycles(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 14))
+	lows, jvmFlagged := 0, 0
+	const n = 40
+	for range n {
+		pts := sample(2*time.Hour, 15*time.Second, jvmHeap(r, leakF(100*mb, 5, 0), 0.01))
+		res := Leak("memory", pts, LeakOptions{})
+		// Judged as an OS-level series, the same floor never takes
+		// major cycles' levels.
+		u := judgeFloor(pts, 0, LeakOptions{}.withDefaults(), 15*time.Second)
+		os := judgeFloor(pts, 0, LeakOptions{Kind: KindOS}.withDefaults(), 15*time.Second)
+		if u.floorPoints > os.floorPoints && u.floorPoints > 13 {
+			lows++
+		}
+		if res.Status == Warn || res.Status == Fail {
+			jvmFlagged++
+		}
+	}
+	if lows < n/10 {
+		t.Errorf("a JVM heap of unknown kind judged on its major cycles' levels in %d of %d series, want a tenth at least (those whose largest drops gcCycles finds regular)", lows, n)
+	}
+	if jvmFlagged < n*8/10 {
+		t.Errorf("a 5 %%/h leak under a JVM heap of unknown kind flagged in %d of %d series", jvmFlagged, n)
+	}
+	sparse := 0
+	for range n {
+		pts := sample(2*time.Hour, 15*time.Second, goHeap(r, leakF(100*mb, 0, 0), 0.01))
+		f := judgeFloor(pts, 0, LeakOptions{}.withDefaults(), 15*time.Second)
+		if f.majors >= 2 && !f.refill {
+			sparse++
+		}
+	}
+	t.Logf("JVM heaps on their major cycles' levels: %d of %d, flagged %d; Go heaps with a sparse class of large drops: %d of %d", lows, n, jvmFlagged, sparse, n)
+	if sparse > n/10 {
+		t.Errorf("a Go heap's collections read as a sparse class of major ones in %d of %d series", sparse, n)
+	}
+}
+
+// Between an hour and LongWindow a weak trend (p between DefaultAlpha
+// and Alpha) warns only past half the failing growth: a flat Go heap's
+// floor of 9–13 points wanders by 2–5 % on such a trend one run in
+// twenty.
+func TestLeak_WeakTrendBelowHalfTheThresholdPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 14))
+	for range 200 {
+		pts := sample(2*time.Hour, 15*time.Second, goHeap(r, leakF(100*mb, 0, 0), 0.01))
+		res := Leak("memory", pts, LeakOptions{})
+		if res.Status == Warn && res.P >= DefaultAlpha && res.GrowthPct < DefaultFailGrowth/2 {
+			t.Errorf("warned on a weak trend (p=%.3g) below half the failing growth (%+.1f%%): %s", res.P, res.GrowthPct, res.Reason)
+		}
+	}
+}
