@@ -969,7 +969,19 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 	// part of 30 points shows one at LateAlpha one time in twenty). The
 	// point on each side of the split may be half-way (a bucket that
 	// holds the step): left out of the test.
-	for _, part := range [][2]int{{0, bestK - 1}, {bestK + 1, n}} {
+	//
+	// The parts must also climb together (blockedKendall): testing each
+	// of two parts at LateAlpha is two chances, and a short part after a
+	// late step (9–13 points) wanders to a "significant" climb at half
+	// the line's rate in about one step in twenty. Under a leak both
+	// parts climb and their joint test is stronger than either's; a
+	// late-starting leak's part after the split climbs strongly enough
+	// to carry it.
+	parts := [][2]int{{0, bestK - 1}, {bestK + 1, n}}
+	if s, p := blockedKendall(ys, parts); !(s > 0 && p < o.LateAlpha) {
+		parts = nil
+	}
+	for _, part := range parts {
 		py := ys[part[0]:part[1]]
 		if s, _, p, _ := MannKendallHR(py); s > 0 && p < o.LateAlpha {
 			if ps, _ := TheilSen(xs[part[0]:part[1]], py); ps >= slope/2 {
@@ -983,6 +995,32 @@ func stepFit(xs, ys []float64, o LeakOptions) (at, pct, after float64, ok bool) 
 	}
 	after, _ = TheilSen(xs[bestK:], ys[bestK:])
 	return xs[bestK], (m2 - m1) / m1 * 100, max(after, 0), true
+}
+
+// blockedKendall is the Mann–Kendall test of ys's parts together, pairs
+// within a part only (the seasonal Kendall test of Hirsch, Slack and
+// Smith 1982, the parts as its seasons): the parts' S summed, and their
+// variances, each widened by its Hamed–Rao ratio as MannKendallHR widens
+// it. It returns S and the two-sided p.
+func blockedKendall(ys []float64, parts [][2]int) (s, p float64) {
+	v := 0.0
+	for _, part := range parts {
+		py := finite(ys[part[0]:part[1]])
+		if len(py) < 3 {
+			continue
+		}
+		vi := mkVariance(py)
+		if len(py) >= 10 {
+			vi *= hamedRaoRatio(py)
+		}
+		s += kendallS(py)
+		v += vi
+	}
+	if !(v > 0) {
+		return s, 1
+	}
+	_, p = mkZ(s, v)
+	return s, p
 }
 
 // floorAtScale is the lower envelope of pts in at most maxBuckets

@@ -177,7 +177,19 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// a cache that filled, or a restarted process's warm-up,
 			// levels off to far less.
 			slowedClimb := f.kind == floorUnsure && f.growth >= o.FailGrowth && f.lateP < o.Alpha && f.lateS > 0
-			if (f.kind == floorLeak && f.growth >= o.MinGrowth || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
+			// A heap's life between restarts a marker confirms climbs
+			// to its restart only when its last half still climbs
+			// significantly: a leak killed at its cap climbs until the
+			// kill, a cache that filled in the first part of the life
+			// does not. A floor that was not shown to level off is not
+			// shown to climb to the end: a Go heap sampled at random
+			// phases of its collections leaves a floor whose levelling
+			// off one life cannot show (levelling must exceed the
+			// noise), where a lasting rise shows in the last half's
+			// own trend. Otherwise the segment is judged by where its
+			// floor went (riseToRestart), as one too short for a trend.
+			lastsToEnd := !(o.Restarts != nil && o.Kind == KindHeap) || (f.lateS > 0 && f.lateP < o.LateAlpha)
+			if (f.kind == floorLeak && f.growth >= o.MinGrowth && lastsToEnd || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
 				// generation filling, as Leak judges a whole series. One
