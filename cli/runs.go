@@ -364,7 +364,7 @@ of a run, or a Markdown summary for CI logs. The format follows -o's extension
 			if format == "html" {
 				rf.Charts(&info)
 			}
-			return writeOut(stdout, out, func(w io.Writer) error { return write(w, info, rf.Snapshot, rf.History) })
+			return writeOut(stdout, out, func(w io.Writer) error { return write(w, info, rf.Snapshot, rf.LiveHistory()) })
 		},
 	}
 	f := cmd.Flags()

@@ -139,7 +139,7 @@ func (rf *File) AnalyzeLimits(extra []string, limits map[string]float64, warmup 
 		}
 		target = append(append([]series.Series{}, target...), LimitSeries(limits, from, to)...)
 	}
-	vs := Judge(ths, rf.Snapshot, rf.judged(), target, rf.warmup(warmup, warmupSet))
+	vs := Judge(ths, rf.Snapshot, rf.LiveHistory(), target, rf.warmup(warmup, warmupSet))
 	oc := &Outcome{Verdicts: vs, Thresholds: len(ths), ChecksDecide: true}
 	oc.Differs = rf.differs(vs, extra, warmup, warmupSet)
 	return oc, nil
@@ -187,7 +187,7 @@ func (rf *File) differs(now []soak.Verdict, extra []string, warmup time.Duration
 // Charts adds the report's charts of the recorded run to info (AddCharts,
 // with the run's warm-up).
 func (rf *File) Charts(info *report.Info) {
-	AddCharts(info, rf.Snapshot, rf.judged(), rf.judgedSeries(), rf.Events, rf.warmup(0, false))
+	AddCharts(info, rf.Snapshot, rf.LiveHistory(), rf.judgedSeries(), rf.Events, rf.warmup(0, false))
 }
 
 // judgedSeries is the target's series as the live run held them when it
@@ -201,8 +201,9 @@ func (rf *File) judgedSeries() []series.Series {
 	return out
 }
 
-// judged is the history the run held when it judged itself: the points
-// its file kept, thinned as the live run's history was (stats.History).
-func (rf *File) judged() []stats.Tick {
+// LiveHistory is the history the run held when it judged itself and
+// wrote its reports: the points its file kept, thinned as the live run's
+// history was (stats.History).
+func (rf *File) LiveHistory() []stats.Tick {
 	return stats.Thin(rf.History, stats.DefaultHistoryMax)
 }
