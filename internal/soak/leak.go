@@ -565,6 +565,28 @@ type floorFit struct {
 	refill       bool    // they are a full collector's, seen without its young collections (refills)
 }
 
+// refillSamples is the fewest samples a full collector's cycle must span
+// for the level after each collection (postGCLows) to be a heap's floor:
+// a Go heap scraped every 15 s that collects every 10 s to 2 min shows
+// its lowest point of a cycle only by chance (5–7 samples a cycle in the
+// real recordings at ×30), and its bucket minimum over several cycles is
+// the steadier floor; a JVM's Parallel collector every 5–6 min leaves
+// 10–13 samples a cycle, and its post-collection levels find its leaks.
+const refillSamples = 8
+
+// sampleStep is the median spacing of pts.
+func sampleStep(pts []Point) time.Duration {
+	if len(pts) < 2 {
+		return 0
+	}
+	gaps := make([]time.Duration, 0, len(pts)-1)
+	for i := 1; i < len(pts); i++ {
+		gaps = append(gaps, pts[i].T.Sub(pts[i-1].T))
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
+}
+
 // floorKind is what a floor's shape says.
 type floorKind int
 
@@ -671,7 +693,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	var xs, ys []float64
 	var lows []Point
 	switch {
-	case o.Kind == KindHeap && f.majors >= 2:
+	case o.Kind == KindHeap && f.majors >= 2 && !(f.refill && f.period < refillSamples*sampleStep(pts)):
 		lows = postGCLows(pts, f.period, f.refill)
 	case o.Kind == KindUnknown && f.majors >= 2 && !f.refill:
 		// A series of unknown kind whose major collections stand out
