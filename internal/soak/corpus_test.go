@@ -187,6 +187,18 @@ func failedAtMost(pct float64) func(counts) error {
 	}
 }
 
+// noLeakGoal is the goal of every series without a leak: failed in 1 %
+// of runs at most, flagged (warn or fail) in 5 % at most.
+func noLeakGoal(c counts) error {
+	if err := failedAtMost(1)(c); err != nil {
+		return err
+	}
+	if c.flagged() > 5 {
+		return fmt.Errorf("flagged %.1f%%, want <= 5%%", c.flagged())
+	}
+	return nil
+}
+
 func failedAtLeast(pct float64) func(counts) error {
 	return func(c counts) error {
 		if c.failed() < pct {
@@ -250,15 +262,7 @@ func leakCases() []corpusCase {
 	var cs []corpusCase
 	// Every series without a leak: failed in 1 % of runs at most,
 	// flagged (warn or fail) in 5 % at most.
-	noLeak := func(c counts) error {
-		if err := failedAtMost(1)(c); err != nil {
-			return err
-		}
-		if c.flagged() > 5 {
-			return fmt.Errorf("flagged %.1f%%, want <= 5%%", c.flagged())
-		}
-		return nil
-	}
+	noLeak := noLeakGoal
 	add := func(name, truth string, seeds int, check func(counts) error, g func(r *rand.Rand) []Point) {
 		cs = append(cs, corpusCase{name: name, kind: "leak", truth: truth, seeds: seeds, gen: g, check: check})
 	}
@@ -445,15 +449,7 @@ func leakCases() []corpusCase {
 func markerCases() []corpusCase {
 	var cs []corpusCase
 	h := time.Hour
-	noLeak := func(c counts) error {
-		if err := failedAtMost(1)(c); err != nil {
-			return err
-		}
-		if c.flagged() > 5 {
-			return fmt.Errorf("flagged %.1f%%, want <= 5%%", c.flagged())
-		}
-		return nil
-	}
+	noLeak := noLeakGoal
 	// A heap with a restart marker (process_start_time_seconds): a
 	// segment too short for its floor's trend is judged by where it
 	// ended (riseToRestart). Deploys end where they began; a leak killed
@@ -709,15 +705,7 @@ func TestCorpus(t *testing.T) {
 // leakCases judge them as a series whose kind its name does not tell.
 // Appended last, so the other cases keep their seeds.
 func namedHeapCases() []corpusCase {
-	noLeak := func(c counts) error {
-		if err := failedAtMost(1)(c); err != nil {
-			return err
-		}
-		if c.flagged() > 5 {
-			return fmt.Errorf("flagged %.1f%%, want <= 5%%", c.flagged())
-		}
-		return nil
-	}
+	noLeak := noLeakGoal
 	heap := LeakOptions{Kind: KindHeap}
 	var cs []corpusCase
 	add := func(name, truth string, check func(counts) error, known bool, g func(r *rand.Rand) []Point) {
