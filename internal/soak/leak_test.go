@@ -329,3 +329,41 @@ func TestLeak_HeapCacheLivesDoNotClimbToRestart(t *testing.T) {
 	}
 	t.Fatal("the corpus has no Go heap cache-per-life case")
 }
+
+// A JVM heap leaking (20 %/h) until it is killed at its cap, lives of
+// 4.5 h, seen over 6 h with its start-time marker: one life whole
+// between a first segment of 40 minutes (begun before the window) and a
+// last of 50 (still running), neither long enough to show a climb of its
+// own. The life seen whole climbed to its restart and the first segment
+// ended at the level it did: a leak killed at its cap, failed (before,
+// one climbing segment of three warned). The same lives with a cache
+// that fills in each life's first half hour are not.
+func TestLeak_KilledAtCapOneLifeSeenWhole(t *testing.T) {
+	const life, major, first = 270 * time.Minute, 35 * time.Minute, 40 * time.Minute
+	series := func(live func(age time.Duration) float64) ([]Point, LeakOptions) {
+		o := LeakOptions{Kind: KindHeap, RestartEvidence: "process_start_time_seconds"}
+		for d := first; d < 6*time.Hour; d += life {
+			o.Restarts = append(o.Restarts, t0.Add(d))
+		}
+		r := rand.New(rand.NewPCG(7, 7))
+		var pts []Point
+		for d := time.Duration(0); d <= 6*time.Hour; d += 30 * time.Second {
+			age := (d + life - first) % life
+			old := math.Mod((d+11*time.Minute).Seconds(), major.Seconds()) / major.Seconds()
+			young := math.Mod(d.Seconds(), 50) / 50
+			l := live(age)
+			pts = append(pts, Point{T: t0.Add(d), V: l*(1+0.5*old+0.2*young) + 0.01*l*r.NormFloat64()})
+		}
+		return pts, o
+	}
+	leak, o := series(func(age time.Duration) float64 { return 100e6 * (1 + 0.2*age.Hours()) })
+	if r := Leak("jvm_memory_used_bytes", leak, o); r.Status != Fail || !strings.Contains(r.Reason, "killed at its cap") {
+		t.Errorf("leak killed at its cap, one life seen whole: %s: %s", r.Status, r.Reason)
+	}
+	cache, o := series(func(age time.Duration) float64 {
+		return 100e6 * (1 + 0.4*(1-math.Exp(-age.Minutes()/10)))
+	})
+	if r := Leak("jvm_memory_used_bytes", cache, o); r.Status == Fail {
+		t.Errorf("cache filling in each life, one life seen whole: %s: %s", r.Status, r.Reason)
+	}
+}

@@ -155,8 +155,20 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	if o.Restarts != nil && o.Kind == KindHeap {
 		agedLasts = agedRiseLasts(pts, bounds, o)
 	}
+	// The lives seen whole, from one restart to the next (not the first
+	// segment, which began before the window, nor the last, still
+	// running), and those of them that climbed (killedAtCap).
+	var lives, climbedLives []int
+	longLife := longestLife(pts, bounds)
 	for j := 0; j+1 < len(bounds); j++ {
+		nClimbing := len(climbing)
 		seg := pts[bounds[j]:bounds[j+1]]
+		// A stub: the first segment (begun before the window) or the
+		// last (still running), less than half as long as the longest
+		// life seen whole. Where its floor went is no evidence of a
+		// climb to a restart: a leak's stub and that of a cache still
+		// filling, or filled, rise alike.
+		stub := (j == 0 || j+2 == len(bounds)) && 2*seg[len(seg)-1].T.Sub(seg[0].T) < longLife
 		r.RestartTimes = appendRestart(r.RestartTimes, j, seg)
 		s := Segment{From: seg[0].T, To: seg[len(seg)-1].T, Points: len(seg), P: 1}
 		lo := o
@@ -169,7 +181,7 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			s.Start, s.Peak, s.GrowthPct, s.SlopePerSec, s.P = jf(f.base), jf(f.peak), jf(f.total), jf(f.fit.SlopePerSec), jf(f.p)
 			r.Points += f.points
 			r.Window += f.window
-			wholeLife := j+1 < len(bounds)-1 && (j > 0 || 2*seg[len(seg)-1].T.Sub(seg[0].T) >= longestLife(pts, bounds))
+			wholeLife := j+1 < len(bounds)-1 && (j > 0 || 2*seg[len(seg)-1].T.Sub(seg[0].T) >= longLife)
 			// A floor that slowed but whose last half still climbs
 			// significantly at a failing rate climbs too: a leak's heap
 			// slows as it nears its cap (the collector runs ever more
@@ -205,7 +217,7 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				} else {
 					levelled++
 				}
-			} else if o.Restarts != nil {
+			} else if o.Restarts != nil && !stub {
 				if g, _, rose := riseToRestart(seg, o); rose && agedLasts {
 					s.GrowthPct, s.SlopePerSec = g.GrowthPct, g.SlopePerSec
 					climbing = append(climbing, s)
@@ -220,8 +232,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// floor went is evidence of its own.
 			// A segment measured so counts as judged whether it rose
 			// or not: one rise among segments that did not is no
-			// pattern.
+			// pattern. A stub's rise is no climb.
 			if g, measured, rose := riseToRestart(seg, o); measured {
+				rose = rose && !stub
 				judged++
 				r.Points += f.points
 				r.Window += f.window
@@ -233,8 +246,25 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 				}
 			}
 		}
+		if j > 0 && j+2 < len(bounds) {
+			lives = append(lives, j)
+			if len(climbing) > nClimbing {
+				climbedLives = append(climbedLives, j)
+			}
+		}
 		r.Segments = append(r.Segments, s)
 	}
+	// A leak killed at its cap climbs through every life to the kill,
+	// and the kill comes where the memory reaches the cap: at about the
+	// same level each life. Over a few hours a run may see one such life
+	// whole, between the first segment (begun before the window) and the
+	// last (still running), neither a climb of its own: every life seen
+	// whole climbed, and the first segment ended where they did
+	// (endedAtCap), killed at the same cap. A cache that fills in each
+	// life, restarted by deploys, climbs in a whole life only by chance,
+	// and rarely in all of them.
+	capped := o.Restarts != nil && len(lives) > 0 && len(climbedLives) == len(lives) && len(climbing) < 2 &&
+		endedAtCap(pts, bounds, lives, o)
 	r.Warmup = o.Warmup
 	first, last := r.Segments[0], r.Segments[len(r.Segments)-1]
 	r.FitStart = first.From
@@ -253,6 +283,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	}
 	span := last.To.Sub(first.From)
 	switch {
+	case capped:
+		r.Status = Fail
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %s seen whole between restarts climbed %s (+%.0f%%) and the first segment ended where %s: a leak killed at its cap",
+			r.Restarts, r.RestartEvidence, livesSeen(len(lives)), FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, endedWhere(len(lives)))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
@@ -596,4 +630,55 @@ func RestartsFromIDs(times []time.Time, ids []string) []time.Time {
 		last = ids[i]
 	}
 	return out
+}
+
+// endedAtCap reports whether the segment before the first restart (begun
+// before the window) ended at about the level the lives seen whole ended
+// at (bounds as in judgeRestarts, lives their indices): where the last
+// major collection before each restart left the heap (majorLows, after a
+// life's warm-up), the first segment's no lower than half the lives'
+// median rise (from their first such level to their last) below their
+// median. Not bounded above: a stub too short for a major collection of
+// its own leaves the lows of its young ones, above the live set. A
+// deploy comes at any level, a kill at the cap at the same one.
+func endedAtCap(pts []Point, bounds, lives []int, o LeakOptions) bool {
+	var starts, ends []float64
+	for _, j := range lives {
+		seg := pts[bounds[j]:bounds[j+1]]
+		warm := o.Warmup
+		if warm <= 0 {
+			warm = LeakWarmup(seg[len(seg)-1].T.Sub(seg[0].T))
+		}
+		rest, _ := cutWarmup(seg, warm)
+		lows := majorLows(rest)
+		if len(lows) < 2 {
+			return false
+		}
+		starts, ends = append(starts, lows[0].V), append(ends, lows[len(lows)-1].V)
+	}
+	if len(ends) == 0 {
+		return false
+	}
+	end := median(ends)
+	rise := end - median(starts)
+	lows := majorLows(pts[bounds[0]:bounds[1]])
+	if !(rise > 0) || len(lows) == 0 {
+		return false
+	}
+	return lows[len(lows)-1].V >= end-rise/2
+}
+
+// livesSeen and endedWhere word the reason of a leak killed at its cap.
+func livesSeen(n int) string {
+	if n == 1 {
+		return "the life"
+	}
+	return fmt.Sprintf("all %d lives", n)
+}
+
+func endedWhere(n int) string {
+	if n == 1 {
+		return "it ended"
+	}
+	return "they ended"
 }
