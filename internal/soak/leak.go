@@ -565,13 +565,19 @@ type floorFit struct {
 	refill       bool    // they are a full collector's, seen without its young collections (refills)
 }
 
-// refillSamples is the fewest samples a full collector's cycle must span
-// for the level after each collection (postGCLows) to be a heap's floor:
-// a Go heap scraped every 15 s that collects every 10 s to 2 min shows
-// its lowest point of a cycle only by chance (5–7 samples a cycle in the
-// real recordings at ×30), and its bucket minimum over several cycles is
-// the steadier floor; a JVM's Parallel collector every 5–6 min leaves
-// 10–13 samples a cycle, and its post-collection levels find its leaks.
+// refillSamples is the fewest samples a heap's major cycle must span for
+// the level after each major collection (postGCLows) to be its floor: a
+// Go heap scraped every 15 s that collects every 10 s to 2 min shows its
+// lowest point of a cycle only by chance (5–7 samples a cycle in the real
+// recordings at ×30), and its bucket minimum over several cycles is the
+// steadier floor. Every Go collection is full, so the "major" ones
+// majorCycles finds in it are the collections the scrape happened to
+// catch near their top and bottom (a sparse class of large drops among
+// the aliased rest), or all of them (refills); either way a cycle of a
+// few samples gives a level as noisy as a sample. A JVM's Parallel
+// collector every 5–6 min leaves 10–13 samples a cycle, its old
+// generation's full GCs every 3–40 min 12 or more at 15 s, and their
+// post-collection levels find their leaks.
 const refillSamples = 8
 
 // sampleStep is the median spacing of pts.
@@ -693,7 +699,8 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	var xs, ys []float64
 	var lows []Point
 	switch {
-	case o.Kind == KindHeap && f.majors >= 2 && !(f.refill && f.period < refillSamples*sampleStep(pts)):
+	case o.Kind == KindHeap && f.majors >= 2 && f.period >= refillSamples*sampleStep(pts):
+		// (A major cycle of fewer samples: the bucket level below.)
 		lows = postGCLows(pts, f.period, f.refill)
 	case o.Kind == KindUnknown && f.majors >= 2 && !f.refill:
 		// A series of unknown kind whose major collections stand out
