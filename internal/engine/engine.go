@@ -145,6 +145,7 @@ type Engine struct {
 	newShape   *shape.Shape // set by SetShape, taken by runOpen; guarded by mu
 	newShapeAt time.Duration
 	newMaxVUs  int
+	openMaxVUs int          // the pool's maximum; the scheduler's goroutine only
 	iterations atomic.Int64 // iterations started
 	dropped    atomic.Int64 // iterations no free user could start on time
 	lagSumUs   atomic.Int64

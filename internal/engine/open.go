@@ -12,13 +12,20 @@ import (
 // through precisely (waiter), without watching for a stop.
 const preciseWait = 2 * time.Millisecond
 
-// minWake is the least time between two wake-ups of the open model's
-// scheduler: above 1/minWake iterations a second (4,000/s) it wakes once
-// per minWake and releases every iteration due by then, instead of once per
-// iteration (each wake-up is a timerfd set and read, a few system calls).
-// The iterations released late start up to minWake after their intended
-// time, and that lag is counted in their latency (coordinated omission).
-const minWake = 250 * time.Microsecond
+// wakeSlack is the least time between two wake-ups of the open model's
+// scheduler: when iterations are due more often than once per wakeSlack
+// (above 1,000 a second), a wake-up releases every iteration due by then,
+// so one wake-up (and the answers to the requests it sends, which come
+// back together) serves several iterations instead of one each. A wake-up
+// costs the generator more than the scheduling itself (about 20 µs of CPU
+// on a virtual machine: the idle thread's epoll_pwait returns, a context
+// switch, the timer's re-arming), and at 2,000/s it was the one cost per
+// request where horde exceeded vegeta (docs/performance.md). The iterations
+// released late start up to wakeSlack after their intended time, and that
+// lag is counted in their corrected latency (coordinated omission): at
+// 2,000/s every other iteration carries 0.5 ms. Sparser iterations are
+// released at their intended time.
+const wakeSlack = time.Millisecond
 
 // Defaults of the open model's user pool.
 const (
@@ -53,68 +60,140 @@ func (e *Engine) runOpen(ctx context.Context) error {
 	e.openStart = start
 	e.reached = e.gen
 	e.mu.Unlock()
+	e.openMaxVUs = maxVUs
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	precise := newWaiter()
 	defer precise.close()
-	var woke time.Time // the scheduler's last precise wake-up
-loop:
+	clk := &runClock{ctx: ctx, retarget: e.retarget, timer: timer, precise: precise}
+	e.schedule(clk, start, sched, func(intended time.Time) { e.release(work, intended) })
+	e.stopAll(cancelAll)
+	return nil
+}
+
+// schedule runs the open model's schedule sched from start on clk: it calls
+// release once for each iteration, in order, with its intended start time,
+// until the shape ends or the run is stopped. An iteration is released at
+// its intended time, or up to wakeSlack after it when iterations are due
+// more often than that (one wake-up then serves all those due by it); one
+// that is already due (the scheduler fell behind) is released at once. A
+// new shape (SetShape) takes over while the scheduler waits; the iteration
+// pending under the old one is dropped from the schedule, which carries on
+// under the new shape from the time it was set at.
+func (e *Engine) schedule(clk openClock, start time.Time, sched *shape.Schedule, release func(intended time.Time)) {
+	var last time.Time // the target of the last wake-up
 	for {
 		at, ended := sched.Next()
 		if ended {
-			break
+			return
 		}
 		intended := start.Add(at)
-		if d := time.Until(intended); d > preciseWait {
-			// Long waits on Go's timer (interruptible), ending a little early;
-			// the rest precisely, below.
-			timer.Reset(d - preciseWait/2)
-			select {
-			case <-ctx.Done():
-				e.stopAll(cancelAll)
-				return nil
-			case <-e.retarget:
-				timer.Stop()
-				// A new shape: the iteration pending under the old one is
-				// dropped from the schedule, which carries on under the new
-				// shape from the time it was set at.
-				e.mu.Lock()
-				if e.newShape != nil {
-					sched = shape.NewScheduleAt(*e.newShape, e.newShapeAt)
-					e.newShape = nil
+		if now := clk.now(); intended.After(now) {
+			// Not sooner than wakeSlack after the last wake-up: the loop
+			// then releases every iteration due by this one without waiting.
+			wake := intended
+			if t := last.Add(wakeSlack); t.After(wake) {
+				wake = t
+			}
+			if d := wake.Sub(now); d > preciseWait {
+				// Long waits on Go's timer (interruptible), ending a little
+				// early; the rest precisely, below.
+				switch clk.wait(d - preciseWait/2) {
+				case waitStopped:
+					return
+				case waitRetarget:
+					sched = e.takeShape(sched)
+					continue
 				}
-				if e.newMaxVUs > 0 {
-					maxVUs, e.newMaxVUs = e.newMaxVUs, 0
-				}
-				e.mu.Unlock()
-				continue loop
-			case <-timer.C:
 			}
-		} else if ctx.Err() != nil {
-			break
+			if d := wake.Sub(clk.now()); d > 0 {
+				clk.sleep(d)
+			}
+			last = wake
 		}
-		if d := time.Until(intended); d > 0 {
-			// Batched: not sooner than minWake after the last wake-up;
-			// the loop then releases every iteration due without sleeping.
-			if w := minWake - time.Since(woke); w > d {
-				d = w
-			}
-			precise.sleep(d)
-			woke = time.Now()
+		if clk.stopped() {
+			return
 		}
-		e.iterations.Add(1)
-		select {
-		case work <- intended:
-		default:
-			if int(e.running.Load()) < maxVUs {
-				e.spawnOpen(work, intended)
-			} else {
-				e.dropped.Add(1)
-			}
+		release(intended)
+	}
+}
+
+// takeShape applies what SetShape set: the schedule under the new shape
+// (or sched when only the pool's size changed) and the pool's new maximum.
+func (e *Engine) takeShape(sched *shape.Schedule) *shape.Schedule {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.newShape != nil {
+		sched = shape.NewScheduleAt(*e.newShape, e.newShapeAt)
+		e.newShape = nil
+	}
+	if e.newMaxVUs > 0 {
+		e.openMaxVUs, e.newMaxVUs = e.newMaxVUs, 0
+	}
+	return sched
+}
+
+// release hands the iteration intended at intended to an idle user, or a
+// new one (up to the pool's maximum), or drops and counts it.
+func (e *Engine) release(work chan time.Time, intended time.Time) {
+	e.iterations.Add(1)
+	select {
+	case work <- intended:
+	default:
+		if int(e.running.Load()) < e.openMaxVUs {
+			e.spawnOpen(work, intended)
+		} else {
+			e.dropped.Add(1)
 		}
 	}
-	e.stopAll(cancelAll)
-	return nil
+}
+
+// openClock is the open model's scheduler's time: runClock in a run, a
+// simulated clock in tests.
+type openClock interface {
+	now() time.Time
+	// sleep waits d (> 0, at most about preciseWait) precisely.
+	sleep(d time.Duration)
+	// wait waits about d (long waits), ending early on a stop or a new
+	// shape, and says which ended it.
+	wait(d time.Duration) waitEnd
+	// stopped reports whether the run has been stopped.
+	stopped() bool
+}
+
+type waitEnd int
+
+const (
+	waitDone waitEnd = iota
+	waitStopped
+	waitRetarget
+)
+
+// runClock is the real clock: precise short waits on a timerfd (waiter),
+// long ones on a Go timer beside the run's context and SetShape's signal.
+type runClock struct {
+	ctx      context.Context
+	retarget <-chan struct{}
+	timer    *time.Timer
+	precise  *waiter
+}
+
+func (c *runClock) now() time.Time        { return time.Now() }
+func (c *runClock) sleep(d time.Duration) { c.precise.sleep(d) }
+func (c *runClock) stopped() bool         { return c.ctx.Err() != nil }
+
+func (c *runClock) wait(d time.Duration) waitEnd {
+	c.timer.Reset(d)
+	select {
+	case <-c.ctx.Done():
+		c.timer.Stop()
+		return waitStopped
+	case <-c.retarget:
+		c.timer.Stop()
+		return waitRetarget
+	case <-c.timer.C:
+		return waitDone
+	}
 }
 
 // SetShape swaps the open model's rate shape while running, keeping the

@@ -18,8 +18,8 @@ import (
 // task records one sample and returns, at 2,000 and 20,000 iterations a
 // second. It reports the process's CPU time (user+system) per iteration,
 // the figure bench/run.sh compares with vegeta's at the same rate (ns/op is
-// the schedule's interval). At 2,000/s every iteration is a wake-up of its
-// own; at 20,000/s one wake-up serves about five (minWake).
+// the schedule's interval). One wake-up serves two iterations at 2,000/s
+// and twenty at 20,000/s (wakeSlack).
 func BenchmarkOpen_Schedule(b *testing.B) {
 	for _, rate := range []int{2000, 20000} {
 		b.Run(strconv.Itoa(rate), func(b *testing.B) { benchSchedule(b, rate) })
