@@ -169,7 +169,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.configFile, "config", "", "read options from FILE (Locust's key = value format), after ~/.locust.conf, ./locust.conf and ./horde.conf")
 	f.StringVar(&o.runsDir, "runs-dir", run.DefaultRunsDir, "record the run into a file in this directory (see docs/runs.md)")
 	o.runsInterval.d = run.DefaultRunsInterval
-	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick)")
+	f.Var(&o.runsInterval, "runs-interval", "write the statistics to the run file this often (a multiple of the 1 s tick); the history the checks judge is kept every second whatever this says")
 	addTargetTLSFlags(f, &o.targetCA, &o.targetCert, &o.targetKey, &o.insecureSkipTLSVerify)
 	addSourceAddrsFlag(f, &o.sourceAddrs)
 	addWebFlags(f, &o.web)
