@@ -88,6 +88,9 @@ func TestAnalyze_Prometheus(t *testing.T) {
 		{"memory query", []string{"--memory-query", leakyMem + " / 1"}, 1, "FAIL  check      memory leak ("},
 		{"step raised", []string{"--query", leakyMem, "--start", "-48h", "--step", "1s"}, -1, "step raised from 1s to"},
 		{"json figures", []string{"--query", leakyMem, "--format", "json"}, 1, `"per_hour_pct"`},
+		// A step finer than the 1-s scrape repeats each sample about four
+		// times: judged once each, and said.
+		{"step finer than the scrapes", []string{"--query", leakyMem, "--step", "250ms"}, 1, "repeated the sample before (the step is finer than its scrape interval)"},
 		{"a restart query is no check", []string{"--query", leakyMem, "--query", `process_start_time_seconds{job="leaky"}`}, 1, "memory leak ("},
 	} {
 		args := append([]string{"analyze", "--prometheus", url, "--start", "-45s", "--warmup", "25s"}, tt.args...)

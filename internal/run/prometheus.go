@@ -110,6 +110,18 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	for _, got := range results {
 		all = append(all, got...)
 	}
+	for i, s := range all {
+		if !leakSeries(s) {
+			continue
+		}
+		// A step finer than the scrape interval repeats each sample:
+		// the leak check judges the samples, once each.
+		if kept, every := soak.FromRangeQuery(s.Points, step); len(kept) < len(s.Points) {
+			out.Notes = append(out.Notes, fmt.Sprintf("%s: %d of its %d points repeated the sample before (the %v step is finer than its scrape interval, about %v): judged on its %d samples",
+				s.Name, len(s.Points)-len(kept), len(s.Points), step, every.Round(100*time.Millisecond), len(kept)))
+			all[i].Points = kept
+		}
+	}
 	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
 	for _, s := range all {
 		if leakSeries(s) {

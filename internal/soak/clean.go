@@ -67,3 +67,81 @@ func medianStep(pts []Point) time.Duration {
 	}
 	return time.Duration(median(d))
 }
+
+// FromRangeQuery undoes what a Prometheus range query at a step finer than
+// the series' scrape interval does to it: every sample is repeated at each
+// step until the next one (and up to the 5-minute lookback into a gap), so
+// a 15-second scrape read at a 7.2-second step (the step `horde analyze
+// --prometheus` takes for 2 hours) shows each value two or three times,
+// and a 30-second one read at 21.6 s (6 hours) every other value twice.
+// The repeats are not observations: they make a trend test count more
+// samples than it has, and fill a scrape gap with a flat line.
+//
+// Such a series is told from one whose value truly held still (an idle
+// process's RSS, a high-water mark) by the regularity of its runs of
+// equal values: at a step finer than the scrapes every run is ⌊ρ⌋ or ⌈ρ⌉
+// points long (ρ, the scrape interval over the step, is the mean run
+// length), where a value that holds still makes runs of any length. When
+// the mean run is 1.2 points or more and fewer than one run in twenty is
+// longer than ⌊ρ⌋+1 (a run that a gap ends aside: the lookback's fill),
+// each run keeps its first point (the first step that saw the sample) and,
+// in a longer run, a point every ρ steps; a run that a gap ends keeps only
+// its first. Otherwise pts is returned as it is. step is the query's step;
+// every is the scrape interval found (0 when pts is returned as it is).
+func FromRangeQuery(pts []Point, step time.Duration) (kept []Point, every time.Duration) {
+	if len(pts) < 20 || step <= 0 {
+		return pts, 0
+	}
+	type run struct {
+		from, n int
+		fill    bool // a gap in the returned points ends it
+	}
+	var runs []run
+	for i := 0; i < len(pts); {
+		j := i
+		for j+1 < len(pts) && pts[j+1].V == pts[i].V {
+			j++
+		}
+		fill := j > i && j+1 < len(pts) && pts[j+1].T.Sub(pts[j].T) > step*3/2
+		runs = append(runs, run{i, j - i + 1, fill})
+		i = j + 1
+	}
+	points, counted := 0, 0
+	for _, r := range runs {
+		if !r.fill {
+			points += r.n
+			counted++
+		}
+	}
+	if counted < 10 {
+		return pts, 0
+	}
+	rho := float64(points) / float64(counted)
+	if rho < 1.2 {
+		return pts, 0
+	}
+	longest := int(rho) + 1
+	long := 0
+	for _, r := range runs {
+		if !r.fill && r.n > longest {
+			long++
+		}
+	}
+	if long*20 > counted {
+		return pts, 0
+	}
+	every = time.Duration(rho * float64(step))
+	kept = make([]Point, 0, int(float64(len(pts))/rho)+1)
+	for _, r := range runs {
+		kept = append(kept, pts[r.from])
+		if r.fill {
+			continue
+		}
+		for k := r.from + 1; k < r.from+r.n; k++ {
+			if pts[k].T.Sub(kept[len(kept)-1].T) >= every*3/2 {
+				kept = append(kept, pts[k])
+			}
+		}
+	}
+	return kept, every
+}

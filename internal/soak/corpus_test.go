@@ -641,6 +641,9 @@ func runCase(c corpusCase, seed uint64) counts {
 		} else {
 			pts = c.gen(r)
 		}
+		if promView && c.kind == "leak" {
+			pts = promRange(pts)
+		}
 		var st Status
 		if c.kind == "leak" {
 			st = Leak("memory", pts, opts).Status
@@ -736,4 +739,35 @@ func namedHeapCases() []corpusCase {
 		return sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
 	})
 	return cs
+}
+
+// promView judges every case as `horde analyze --prometheus` reads it
+// (HORDE_SOAK_VIEW=prometheus): the series as a range query at analyze's
+// default step returns it, then FromRangeQuery, as analyze applies.
+var promView = os.Getenv("HORDE_SOAK_VIEW") == "prometheus"
+
+// promRange is pts as a Prometheus range query at analyze's default step
+// (the range / 1000, at least 1 s) returns it: at each step the latest
+// sample at or before it within the 5-minute lookback, then what
+// FromRangeQuery keeps of it.
+func promRange(pts []Point) []Point {
+	c, _ := Clean(pts)
+	if len(c) < 2 {
+		return c
+	}
+	t0, t1 := c[0].T, c[len(c)-1].T
+	step := max(t1.Sub(t0)/1000, time.Second)
+	var out []Point
+	j := 0
+	for t := t0; !t.After(t1); t = t.Add(step) {
+		for j+1 < len(c) && !c[j+1].T.After(t) {
+			j++
+		}
+		if c[j].T.After(t) || t.Sub(c[j].T) > 5*time.Minute {
+			continue
+		}
+		out = append(out, Point{T: t, V: c[j].V})
+	}
+	kept, _ := FromRangeQuery(out, step)
+	return kept
 }
