@@ -327,8 +327,8 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
 	case levelled > 0 && ranks.tells && !ranks.rises:
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off at %s (%s in the middle of a life, %s late; a late level above a middle one in %.0f of %d pairs): a cache that fills in each life, not a leak",
-			r.Restarts, r.RestartEvidence, levelled, FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), FormatAmount(ranks.late, r.Unit), ranks.above, ranks.pairs)
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
+			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
 	default:
@@ -753,6 +753,14 @@ func endedAtCap(pts []Point, bounds, lives []int, o LeakOptions) bool {
 		return false
 	}
 	return lows[len(lows)-1].V >= end-rise/2
+}
+
+// segmentsRose words how many segments rose.
+func segmentsRose(n int) string {
+	if n == 1 {
+		return "one segment"
+	}
+	return fmt.Sprintf("%d segments", n)
 }
 
 // livesSeen and endedWhere word the reason of a leak killed at its cap.
