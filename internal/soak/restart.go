@@ -152,8 +152,29 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	// too few major collections to tell (agedRiseLasts). levelled counts
 	// the segments that rose, but not as the lives together do.
 	agedLasts, levelled := true, 0
+	var ranks agedRanks
 	if o.Restarts != nil && o.Kind == KindHeap {
 		agedLasts = agedRiseLasts(pts, bounds, o)
+		// Where the curves do not tell, the levels pair by pair do
+		// (agedRiseRanks): late levels no higher than middle ones in
+		// many pairs, the lives level off; every late one above every
+		// middle one, their rise lasts to the restart, whatever one
+		// life's few levels say.
+		ranks = agedRiseRanks(pts, bounds, o)
+		if agedLasts && ranks.tells && !ranks.rises {
+			agedLasts = false
+		}
+	}
+	promoted := agedLasts && ranks.tells && ranks.rises
+	// rises is riseToRestart, but with the lives laid over each other
+	// showing a rise that lasts to the restart, a segment's own levels
+	// need not show it: it climbed when it rose RestartRise % or more.
+	rises := func(seg []Point) (Segment, bool, bool) {
+		if !promoted {
+			return riseToRestart(seg, o)
+		}
+		g, measured, _ := riseBeforeRestart(seg, o)
+		return g, measured, measured && g.GrowthPct >= o.RestartRise
 	}
 	// The lives seen whole, from one restart to the next (not the first
 	// segment, which began before the window, nor the last, still
@@ -218,7 +239,7 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 					levelled++
 				}
 			} else if o.Restarts != nil && !stub {
-				if g, _, rose := riseToRestart(seg, o); rose && agedLasts {
+				if g, _, rose := rises(seg); rose && agedLasts {
 					s.GrowthPct, s.SlopePerSec = g.GrowthPct, g.SlopePerSec
 					climbing = append(climbing, s)
 				} else if rose {
@@ -233,7 +254,7 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// A segment measured so counts as judged whether it rose
 			// or not: one rise among segments that did not is no
 			// pattern. A stub's rise is no climb.
-			if g, measured, rose := riseToRestart(seg, o); measured {
+			if g, measured, rose := rises(seg); measured {
 				rose = rose && !stub
 				judged++
 				r.Points += f.points
@@ -305,6 +326,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	case len(climbing) >= 1:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
+	case levelled > 0 && ranks.tells && !ranks.rises:
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
+			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
 	default:
@@ -488,6 +512,69 @@ func agedRiseLasts(pts []Point, bounds []int, o LeakOptions) bool {
 	return last > first && last-mid >= (last-first)/4
 }
 
+// agedRanks is agedRiseRanks's answer: whether the lives tell, and
+// whether their rise lasts; the pairs compared, those with the late level
+// above (a tie half), and the median levels of the middle and the last
+// third of the ages.
+type agedRanks struct {
+	tells, rises bool
+	above        float64
+	pairs        int
+	mid, late    float64
+}
+
+// agedRiseRanks tells, from the lives of a heap restarted at known times
+// laid over each other by age (agedLows), whether their rise lasts to
+// their restart: every level the major collections left in the last
+// third of the ages seen against every one in the middle third. The
+// lowest a major collection brings a heap is its live set; a level above
+// it (a collection that freed less, a young one taken for a major one)
+// comes at any age, and a pair by pair count is not moved by how far
+// above. A leak killed at its cap climbs through each life to the kill:
+// every late level is above every middle one (rises, three levels a
+// third at least). A cache that fills over the first part of each life,
+// its process restarted by deploys, stays at one level from the middle of
+// the life on: a late level is above a middle one about as often as not
+// (levelled off when in no more than 70 % of the pairs, two levels a
+// third at least). In between, or with fewer levels, it does not tell.
+func agedRiseRanks(pts []Point, bounds []int, o LeakOptions) agedRanks {
+	var r agedRanks
+	ages, lows := agedLows(pts, bounds, o)
+	if len(ages) == 0 || !(ages[len(ages)-1] > 0) {
+		return r
+	}
+	oldest := ages[len(ages)-1]
+	var thirds [3][]float64
+	for i, a := range ages {
+		k := min(int(3*a/oldest), 2)
+		thirds[k] = append(thirds[k], lows[i])
+	}
+	mid, late := thirds[1], thirds[2]
+	if len(mid) < 2 || len(late) < 2 {
+		return r
+	}
+	for _, l := range late {
+		for _, m := range mid {
+			switch {
+			case l > m:
+				r.above++
+			case l == m:
+				r.above += 0.5
+			}
+		}
+	}
+	r.pairs = len(mid) * len(late)
+	r.mid, r.late = median(mid), median(late)
+	frac := r.above / float64(r.pairs)
+	switch {
+	case frac == 1 && min(len(mid), len(late)) >= 3:
+		r.tells, r.rises = true, true
+	case frac <= 0.7:
+		r.tells = true
+	}
+	return r
+}
+
 // majorLows are the levels a heap's major collections left in pts: the
 // lowest of the few samples after each drop of half the largest drop
 // (when that is a tenth of the level or more).
@@ -666,6 +753,14 @@ func endedAtCap(pts []Point, bounds, lives []int, o LeakOptions) bool {
 		return false
 	}
 	return lows[len(lows)-1].V >= end-rise/2
+}
+
+// segmentsRose words how many segments rose.
+func segmentsRose(n int) string {
+	if n == 1 {
+		return "one segment"
+	}
+	return fmt.Sprintf("%d segments", n)
 }
 
 // livesSeen and endedWhere word the reason of a leak killed at its cap.
