@@ -1,0 +1,53 @@
+package soak
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// A Go heap (GOGC=100) scraped every 15 s, slower than it collects
+// (every 10 s to 2 min): its samples spread evenly between the live set
+// and twice it. A 5 %/h leak of the live set over 2 h must be flagged,
+// judged by its name (a heap) and without a kind; the same heap without
+// a leak must not fail. The bucket minimum alone (the old level) left
+// 8–13 floor points whose trend missed p < 0.05 in about one run in ten.
+func TestGoHeapLeakMidRange(t *testing.T) {
+	const runs = 40
+	for _, kind := range []Kind{KindHeap, KindUnknown} {
+		flagged, mid, flatFlagged, flatFailed := 0, 0, 0, 0
+		for seed := range uint64(runs) {
+			r := rand.New(rand.NewPCG(seed, 25))
+			pts := sample(2*time.Hour, 15*time.Second, goHeap(r, leakF(100*mb, 5, 0), 0.01))
+			res := Leak("go_memstats_heap_inuse_bytes", pts, LeakOptions{Kind: kind})
+			if res.Status == Warn || res.Status == Fail {
+				flagged++
+			} else {
+				t.Logf("%s seed %d: %s: %s", kind, seed, res.Status, res.Reason)
+			}
+			if res.LevelQuantile == MidRange {
+				mid++
+			}
+			flat := sample(2*time.Hour, 15*time.Second, goHeap(r, leakF(100*mb, 0, 0), 0.01))
+			switch Leak("go_memstats_heap_inuse_bytes", flat, LeakOptions{Kind: kind}).Status {
+			case Fail:
+				flatFailed++
+				flatFlagged++
+			case Warn:
+				flatFlagged++
+			}
+		}
+		if flagged < runs-1 {
+			t.Errorf("%s: a 5 %%/h Go heap leak over 2 h flagged in %d of %d runs, want %d or more", kind, flagged, runs, runs-1)
+		}
+		if mid < runs/2 {
+			t.Errorf("%s: the mid-range judged in %d of %d leaking Go heaps, want most", kind, mid, runs)
+		}
+		if got, want := levelName(MidRange, kind), map[Kind]string{KindHeap: "heap's mid-range", KindUnknown: "memory's mid-range"}[kind]; got != want {
+			t.Errorf("levelName(MidRange, %s) = %q, want %q", kind, got, want)
+		}
+		if flatFailed > 0 || flatFlagged > 2 {
+			t.Errorf("%s: a flat Go heap flagged in %d of %d runs (failed %d), want at most 2 (none)", kind, flatFlagged, runs, flatFailed)
+		}
+	}
+}
