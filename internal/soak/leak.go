@@ -1155,13 +1155,19 @@ const MidRange = -1
 // alone left 8–13 floor points whose Mann–Kendall p missed 0.05 in one
 // 5 %/h Go heap leak in ten over 2 h.) A heap whose peaks do not follow
 // the live set (a young generation's phase, a burst) has a noisy
-// maximum, and its mid-range is not chosen. A JVM's
+// maximum, and its mid-range is not chosen. Nor is it asked of a series
+// that never falls (a running maximum, fallsBack): its bucket's range is
+// its climb within the bucket, no cycle's. A JVM's
 // young generation over an old one ramping between full GCs leaves few
 // samples near its floor: the median of a bucket moves least. The choice
 // looks at the spread about the line only, never at the slope, so it
 // does not seek a trend. It returns the level and its quantile.
 func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 	best := math.Inf(1)
+	levels := LevelQuantiles
+	if fallsBack(pts) {
+		levels = append(slices.Clone(LevelQuantiles), MidRange)
+	}
 	for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
 		x, yss := envelopes(pts, b, append(slices.Clone(LevelQuantiles), 1))
 		if len(x) < minBuckets {
@@ -1171,7 +1177,7 @@ func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 		for i := range x {
 			mid[i] = (yss[0][i] + yss[len(LevelQuantiles)][i]) / 2
 		}
-		for j, lq := range append(slices.Clone(LevelQuantiles), MidRange) {
+		for j, lq := range levels {
 			y := mid
 			if j < len(LevelQuantiles) {
 				y = yss[j]
@@ -1198,6 +1204,20 @@ func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 		q = envelopeQuantile
 	}
 	return xs, ys, q
+}
+
+// fallsBack reports whether pts (clean, in time order) fall from one
+// sample to the next in one step of a hundred or more: a collector's
+// cycle or noise, where a running maximum (VmHWM, a container's max
+// usage) never falls.
+func fallsBack(pts []Point) bool {
+	down := 0
+	for i := 1; i < len(pts); i++ {
+		if pts[i].V < pts[i-1].V {
+			down++
+		}
+	}
+	return 100*down >= len(pts)-1 && down > 0
 }
 
 // levelName is how a reason names the level of quantile q of a series of
