@@ -1155,9 +1155,13 @@ const MidRange = -1
 // alone left 8–13 floor points whose Mann–Kendall p missed 0.05 in one
 // 5 %/h Go heap leak in ten over 2 h.) A heap whose peaks do not follow
 // the live set (a young generation's phase, a burst) has a noisy
-// maximum, and its mid-range is not chosen. Nor is it asked of a series
-// that never falls (a running maximum, fallsBack): its bucket's range is
-// its climb within the bucket, no cycle's. A JVM's
+// maximum, and its mid-range is not chosen. It is asked only of a series
+// whose buckets span half their floor or more (spansGoal): a pacer that
+// sets the next collection at a multiple of the live set (Go's GOGC,
+// 100 by default, 50 at least in practice) leaves a cycle that wide, its
+// peaks following the live set; a young generation of a fixed size over
+// a larger old one (a G1 heap, measured: peaks 20–40 % over the floor)
+// leaves peaks that do not, and a running maximum no spread at all. A JVM's
 // young generation over an old one ramping between full GCs leaves few
 // samples near its floor: the median of a bucket moves least. The choice
 // looks at the spread about the line only, never at the slope, so it
@@ -1165,7 +1169,7 @@ const MidRange = -1
 func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 	best := math.Inf(1)
 	levels := LevelQuantiles
-	if fallsBack(pts) {
+	if spansGoal(pts, maxBuckets) {
 		levels = append(slices.Clone(LevelQuantiles), MidRange)
 	}
 	for b := maxBuckets; b >= minBuckets; b = b * 7 / 10 {
@@ -1206,18 +1210,24 @@ func preciseLevel(pts []Point, maxBuckets int) (xs, ys []float64, q float64) {
 	return xs, ys, q
 }
 
-// fallsBack reports whether pts (clean, in time order) fall from one
-// sample to the next in one step of a hundred or more: a collector's
-// cycle or noise, where a running maximum (VmHWM, a container's max
-// usage) never falls.
-func fallsBack(pts []Point) bool {
-	down := 0
-	for i := 1; i < len(pts); i++ {
-		if pts[i].V < pts[i-1].V {
-			down++
-		}
+// spansGoal reports whether the buckets of pts (at most maxBuckets)
+// span half their lowest sample or more, the median bucket: a collector
+// paced by the live set (the heap goal, (1 + GOGC/100) times it) cycles
+// that wide, and its bucket's highest sample follows the live set as its
+// lowest does.
+func spansGoal(pts []Point, maxBuckets int) bool {
+	_, yss := envelopes(pts, maxBuckets, []float64{0, 1})
+	if len(yss) < 2 || len(yss[0]) < minBuckets {
+		return false
 	}
-	return 100*down >= len(pts)-1 && down > 0
+	ratio := make([]float64, 0, len(yss[0]))
+	for i, lo := range yss[0] {
+		if !(lo > 0) {
+			return false
+		}
+		ratio = append(ratio, yss[1][i]/lo)
+	}
+	return median(ratio) >= 1.5
 }
 
 // levelName is how a reason names the level of quantile q of a series of
