@@ -51,3 +51,33 @@ func TestGoHeapLeakMidRange(t *testing.T) {
 		}
 	}
 }
+
+// The mid-range is asked only of a cycle paced by the live set: a Go
+// heap's (peaks twice the floor), not a heap whose young generation is a
+// fixed size over a larger old one (peaks 25 % over the floor), nor a
+// running maximum.
+func TestSpansGoal(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 25))
+	goPts := sample(2*time.Hour, 15*time.Second, goHeap(r, leakF(100*mb, 5, 0), 0.01))
+	young := jsaw(r, 20*time.Second)
+	g1 := sample(2*time.Hour, 15*time.Second, func(t time.Duration) float64 {
+		return leakF(100*mb, 5, 0)(t) + 25*mb*young(t) + r.NormFloat64()*mb
+	})
+	hw := 0.0
+	runMax := sample(2*time.Hour, 15*time.Second, func(time.Duration) float64 {
+		hw = max(hw, 100*mb*(1+r.Float64()))
+		return hw
+	})
+	for _, c := range []struct {
+		name string
+		pts  []Point
+		want bool
+	}{{"Go heap", goPts, true}, {"young generation of a fixed size", g1, false}, {"running maximum", runMax, false}} {
+		if got := spansGoal(c.pts, envelopeBuckets); got != c.want {
+			t.Errorf("%s: spansGoal = %v, want %v", c.name, got, c.want)
+		}
+		if _, _, q := preciseLevel(c.pts, envelopeBuckets); !c.want && q == MidRange {
+			t.Errorf("%s: preciseLevel chose the mid-range", c.name)
+		}
+	}
+}
