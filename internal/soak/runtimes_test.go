@@ -245,6 +245,9 @@ func TestRuntimes(t *testing.T) {
 					scale = fmt.Sprintf("×%d", int(k))
 				}
 				pts := stretch(m.pts, k)
+				if promView {
+					pts = promRange(pts) // as `horde analyze --prometheus` reads it
+				}
 				// With the start-time marker (scraped beside every
 				// series), and, for the OS-level series, without it:
 				// its drops alone must tell the restarts.
