@@ -314,6 +314,30 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		switch {
+		case f.window+f.warm >= LongWindow && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
+			f.rising > 0 && f.risingP < o.Alpha && f.risingLasts && failingRate(f.risingSlope, f.risingBase, f.window, f.warm, o)):
+			// (liveSetClimbs, when it reports true, has set f.rising and
+			// its evidence from the live set after each of the many
+			// major collections, in place of the few cycles' levels.)
+			// Over LongWindow a heap's few major collections are still
+			// five or more, and each leaves the live set: what the
+			// program holds. Those levels climbing significantly (a
+			// Mann–Kendall trend at Alpha: five of five in order,
+			// seven of nine), at the failing rate over the run, their
+			// last half still at half the pace or more (a cache that
+			// filled has stopped), are a leak whatever the cycle's
+			// sawtooth does to the floor between them.
+			r.Status, r.DecideAfter = Fail, 0
+			r.Baseline, r.SlopePerSec, r.Window = f.risingBase, f.risingSlope, f.window
+			r.GrowthPct = f.rising
+			r.PerHourPct = f.risingSlope * 3600 / f.risingBase * 100
+			r.TotalGrowthPct = f.rising
+			r.P = f.risingP
+			r.Cycles, r.CyclePeriod = f.cycles, f.period
+			r.End = f.risingBase + f.risingSlope*f.window.Seconds()
+			r.Reason = fmt.Sprintf("%s's level after each of its %d major collections (the live set) grew %s (trend p=%.2g) and still climbs in the last half: a leak",
+				cmp.Or(map[bool]string{true: "the heap"}[o.Kind == KindHeap], "the series"), max(f.cycles, f.risingN), r.growthText(f.risingSlope, f.rising), f.risingP)
+			return r
 		case f.rising > 0:
 			r.Status = Warn
 			r.Reason += fmt.Sprintf("; but the heap's level after its collections rose %+.1f%% over the window and still climbs: a leak or a slow filling", f.rising)
@@ -447,7 +471,29 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			whole, FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
-		if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth &&
+		long := r.Window+r.Warmup >= LongWindow && !f.daily
+		lateAlpha := o.Alpha
+		if long && failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) && failingRate(r.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
+			// From LongWindow on the failing rate is LongFailPerHour,
+			// for what is left of the growth as for a straight one: a
+			// floor that grew at a failing rate over the whole run and
+			// whose last half still grows at one is flagged. And its
+			// last half's own trend decides at LateAlpha, as a straight
+			// floor's does below LongWindow: over 3 h or more the last
+			// half holds five or more major cycles of a JVM heap, and
+			// a straight 2 %/h leak's floor reads as a saturating curve
+			// (its early noise bending the fit) in one run in thirty,
+			// its last half then significant at 0.05–0.10 as often as
+			// under 0.05. A cache that has filled has a flat last half
+			// (p far above 0.10) or one under half the first half's
+			// pace, and stays inconclusive. Not with the daily cycle
+			// removed (below).
+			r.Status = Warn
+			lateAlpha = o.LateAlpha
+			if f.lateP < lateAlpha && f.lateS > 0 && failingRate(f.lateSlope, r.Baseline, r.Window, r.Warmup, o) {
+				r.Status = Fail
+			}
+		} else if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth &&
 			(r.GrowthPct >= o.FailGrowth || r.PerHourPct >= o.FailPerHour) {
 			// An hour or more of significant growth past the threshold,
 			// slowing, but what is left of it still grows at a failing
@@ -575,13 +621,22 @@ type floorFit struct {
 	levelled     bool
 	daily        bool // the daily cycle was removed
 	saturating   bool // a saturating curve fits the floor better than a line
+	slowed       bool // the last half's slope is below the first half's beyond their noise (slowedBeyondNoise)
 	stepPct      float64
 	stepAt       time.Time
 	quantile     float64 // the bucket quantile judged as the level
 	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
 	rising       float64 // too few cycles, but every post-GC low higher than the last: their rise in %
-	majors       int     // a heap's major collections seen (majorCycles)
-	refill       bool    // they are a full collector's, seen without its young collections (refills)
+	// The evidence behind rising: the Mann–Kendall p of the levels it was
+	// measured on (the live set after each major collection, or each
+	// cycle's floor), their Theil–Sen slope (units a second) and level at
+	// the window's start, and whether their last half still climbs at
+	// half that slope or more. risingP is 1 when not measured.
+	risingP, risingSlope, risingBase float64
+	risingLasts                      bool
+	risingN                          int  // the levels rising was measured on
+	majors                           int  // a heap's major collections seen (majorCycles)
+	refill                           bool // they are a full collector's, seen without its young collections (refills)
 }
 
 // refillSamples is the fewest samples a heap's major cycle must span for
@@ -627,7 +682,7 @@ const (
 // judgeFloor cuts the warm-up from pts (clean, in time order) and fits
 // the floor of the rest.
 func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Duration) floorFit {
-	var f floorFit
+	f := floorFit{risingP: 1}
 	if warmup <= 0 && len(pts) >= 2 {
 		warmup = LeakWarmup(pts[len(pts)-1].T.Sub(pts[0].T))
 	}
@@ -706,6 +761,11 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 					base := icept - slope*xs[0]
 					if rise := slope * f.window.Seconds() / base * 100; base > 0 && rise >= o.FailGrowth/2 && ys[len(ys)-1] > ys[0] {
 						f.rising = rise
+						_, _, f.risingP, _ = MannKendallHR(ys)
+						f.risingSlope, f.risingBase = slope, base
+						h := len(xs) / 2
+						late, _ := TheilSen(xs[h:], ys[h:])
+						f.risingLasts = len(xs)-h >= 2 && late >= slope/2
 					}
 				}
 			}
@@ -802,7 +862,8 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	// flatter than its first by chance; a late half that does not rise
 	// at all (Mann–Kendall's S ≤ 0) has levelled whatever its noise.
 	ex, ey := xs[:max(k, 4)], ys[:max(k, 4)]
-	f.levelled = slope > 0 && earlySlope > 0 && (slowedBeyondNoise(ex, ey, lx, ly, earlySlope, f.lateSlope, o.life) || (f.lateS <= 0 && len(ly) >= minBuckets)) &&
+	f.slowed = slowedBeyondNoise(ex, ey, lx, ly, earlySlope, f.lateSlope, o.life)
+	f.levelled = slope > 0 && earlySlope > 0 && (f.slowed || (f.lateS <= 0 && len(ly) >= minBuckets)) &&
 		(f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
 	rate := slope // the lasting rate
 	if f.levelled {
@@ -899,7 +960,49 @@ func (f *floorFit) judgeCycleFloors(pts []Point, buckets int, o LeakOptions) {
 	if rise := slope * f.window.Seconds() / base * 100; s > 0 && p < o.Alpha && rise >= o.FailGrowth && late >= slope/2 && f.rising == 0 {
 		f.rising = rise
 		f.p, f.lastingSlope = p, slope
+		f.risingP, f.risingSlope, f.risingBase, f.risingLasts = p, slope, base, true
 	}
+}
+
+// liveSetClimbs judges, over LongWindow or more, a heap whose cycles
+// judgeFloor found too few (f.reason) although majorCycles counted
+// minBuckets major collections or more (f.majors): the period of the
+// largest drops read as tens of minutes, the major collections every few
+// minutes among them (a JVM's old generation at 30 s scrapes). The level
+// after each major collection (postGCLows at the major collections' own
+// period) is the live set, one point a collection; when those points
+// climb significantly (Mann–Kendall at Alpha, Hamed–Rao corrected) at a
+// failing rate and their last half still climbs at half the pace or more,
+// it sets f.rising and its evidence and reports true. A major cycle of
+// fewer than refillSamples samples, or a full collector's refills of a
+// series whose kind is not known (a Go heap scraped slower than it
+// collects), gives no level (see refillSamples).
+func liveSetClimbs(pts []Point, f *floorFit, o LeakOptions) bool {
+	wp, _ := cutWarmup(pts, f.warm)
+	n, period, refill := majorCycles(wp)
+	if n < minBuckets || period <= 0 || period*minBuckets > f.window || period < refillSamples*sampleStep(wp) || (refill && o.Kind != KindHeap) {
+		return false
+	}
+	lows := postGCLows(wp, period, refill)
+	if len(lows) < minBuckets {
+		return false
+	}
+	xs := make([]float64, len(lows))
+	ys := make([]float64, len(lows))
+	for i, l := range lows {
+		xs[i], ys[i] = l.T.Sub(wp[0].T).Seconds(), l.V
+	}
+	slope, icept := TheilSen(xs, ys)
+	base := icept - slope*xs[0]
+	s, _, p, _ := MannKendallHR(ys)
+	h := len(xs) / 2
+	late, _ := TheilSen(xs[h:], ys[h:])
+	if !(base > 0) || s <= 0 || p >= o.Alpha || late < slope/2 || !failingRate(slope, base, f.window, f.warm, o) {
+		return false
+	}
+	f.rising = slope * f.window.Seconds() / base * 100
+	f.risingP, f.risingSlope, f.risingBase, f.risingLasts, f.risingN = p, slope, base, true, len(lows)
+	return true
 }
 
 // slowedBeyondNoise reports whether a floor's last half (lx, ly) climbs
