@@ -316,17 +316,24 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		switch {
 		case f.window+f.warm >= LongWindow && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
 			f.rising > 0 && f.risingP < o.Alpha && f.risingLasts && failingRate(f.risingSlope, f.risingBase, f.window, f.warm, o)):
-			// (liveSetClimbs, when it reports true, has set f.rising and
-			// its evidence from the live set after each of the many
-			// major collections, in place of the few cycles' levels.)
-			// Over LongWindow a heap's few major collections are still
-			// five or more, and each leaves the live set: what the
-			// program holds. Those levels climbing significantly (a
-			// Mann–Kendall trend at Alpha: five of five in order,
-			// seven of nine), at the failing rate over the run, their
-			// last half still at half the pace or more (a cache that
-			// filled has stopped), are a leak whatever the cycle's
-			// sawtooth does to the floor between them.
+			// Too few cycles for the floor's trend test, but over
+			// LongWindow or more: each major (full) collection leaves
+			// the live set, what the program holds. When majorCycles
+			// counted minBuckets of them or more (a JVM's old
+			// generation every few minutes, read by gcCycles as a
+			// cycle of an hour among its young collections), their
+			// levels are the evidence (liveSetClimbs, which then sets
+			// f.rising from them); else the few cycles' own levels
+			// (judgeFloor's f.rising, five to nine points). Those
+			// levels climbing significantly (Mann–Kendall at Alpha:
+			// five of five in order, or seven of nine), at the failing
+			// rate that applies over LongWindow (LongFailPerHour), and
+			// their last half still at half the pace or more (a cache
+			// that filled has stopped), are a leak whatever the
+			// sawtooth does to the floor between them. Measured: the
+			// 6-h 2 %/h JVM heap rows flagged it as a warning ("a leak
+			// or a slow filling") or left it inconclusive in 1–4.5 %
+			// of runs.
 			r.Status, r.DecideAfter = Fail, 0
 			r.Baseline, r.SlopePerSec, r.Window = f.risingBase, f.risingSlope, f.window
 			r.GrowthPct = f.rising
@@ -335,8 +342,12 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.P = f.risingP
 			r.Cycles, r.CyclePeriod = f.cycles, f.period
 			r.End = f.risingBase + f.risingSlope*f.window.Seconds()
+			what := "memory"
+			if o.Kind == KindHeap {
+				what = "the heap"
+			}
 			r.Reason = fmt.Sprintf("%s's level after each of its %d major collections (the live set) grew %s (trend p=%.2g) and still climbs in the last half: a leak",
-				cmp.Or(map[bool]string{true: "the heap"}[o.Kind == KindHeap], "the series"), max(f.cycles, f.risingN), r.growthText(f.risingSlope, f.rising), f.risingP)
+				what, max(f.cycles, f.risingN), r.growthText(f.risingSlope, f.rising), f.risingP)
 			return r
 		case f.rising > 0:
 			r.Status = Warn
@@ -477,20 +488,25 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			// From LongWindow on the failing rate is LongFailPerHour,
 			// for what is left of the growth as for a straight one: a
 			// floor that grew at a failing rate over the whole run and
-			// whose last half still grows at one is flagged. And its
-			// last half's own trend decides at LateAlpha, as a straight
-			// floor's does below LongWindow: over 3 h or more the last
-			// half holds five or more major cycles of a JVM heap, and
-			// a straight 2 %/h leak's floor reads as a saturating curve
-			// (its early noise bending the fit) in one run in thirty,
-			// its last half then significant at 0.05–0.10 as often as
-			// under 0.05. A cache that has filled has a flat last half
-			// (p far above 0.10) or one under half the first half's
-			// pace, and stays inconclusive. Not with the daily cycle
-			// removed (below).
+			// whose lasting rate is still one is flagged. Its last half
+			// judged alone as a floor below LongWindow is (a trend at
+			// LateAlpha, at a failing rate) decides the failure: the
+			// whole run's trend (significant at Alpha) and the last
+			// three hours' own both say it climbs at a rate that
+			// fails, and only the first half's pace, a slope over
+			// three hours of a noisy floor, says it slowed. A straight
+			// 2 %/h leak's floor read as slowing that way (its first
+			// half's slope 1.5–2× the true one by chance) in 1–2 % of
+			// 6-h JVM heap runs, its last half significant at
+			// 0.05–0.10 in half of those. A cache that has filled has
+			// a last half that climbs below the failing rate or not
+			// significantly, and stays inconclusive; one still
+			// filling at a failing rate after three hours cannot be
+			// told from a leak by this run, and the failing threshold
+			// is the line. Not with the daily cycle removed (below).
 			r.Status = Warn
 			lateAlpha = o.LateAlpha
-			if f.lateP < lateAlpha && f.lateS > 0 && failingRate(f.lateSlope, r.Baseline, r.Window, r.Warmup, o) {
+			if f.lateP < lateAlpha && f.lateS > 0 && f.lateSlope >= f.earlySlope/2 && failingRate(f.lateSlope, r.Baseline, r.Window, r.Warmup, o) {
 				r.Status = Fail
 			}
 		} else if r.Window >= time.Hour && r.TotalGrowthPct >= o.FailGrowth &&
@@ -627,6 +643,9 @@ type floorFit struct {
 	quantile     float64 // the bucket quantile judged as the level
 	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
 	rising       float64 // too few cycles, but every post-GC low higher than the last: their rise in %
+	majors       int     // a heap's major collections seen (majorCycles)
+	refill       bool    // they are a full collector's, seen without its young collections (refills)
+
 	// The evidence behind rising: the Mann–Kendall p of the levels it was
 	// measured on (the live set after each major collection, or each
 	// cycle's floor), their Theil–Sen slope (units a second) and level at
@@ -634,9 +653,7 @@ type floorFit struct {
 	// half that slope or more. risingP is 1 when not measured.
 	risingP, risingSlope, risingBase float64
 	risingLasts                      bool
-	risingN                          int  // the levels rising was measured on
-	majors                           int  // a heap's major collections seen (majorCycles)
-	refill                           bool // they are a full collector's, seen without its young collections (refills)
+	risingN                          int // the levels rising was measured on
 }
 
 // refillSamples is the fewest samples a heap's major cycle must span for
