@@ -746,8 +746,10 @@ func namedHeapCases() []corpusCase {
 	add("leak 5%/h, JVM heap, 2 h, by its name (heap)", "leak", flaggedAtLeast(90), false, func(r *rand.Rand) []Point {
 		return sample(2*time.Hour, 15*time.Second, jvmHeap(r, leakF(100*mb, 5, 0), 0.01))
 	})
-	// Failed in 93 % on seed base 0, 96–96.5 % on 1000–3000.
-	add("leak 2%/h, JVM heap, 6 h, by its name (heap)", "leak", failedAtLeast(95), true, func(r *rand.Rand) []Point {
+	// Failed in 93.5 % on seed base 0, 96 % on 1000–3000 before issue
+	// #25's eleventh part (the live set after each major collection over
+	// 6 h); 96–98.5 % on bases 0–7000 since.
+	add("leak 2%/h, JVM heap, 6 h, by its name (heap)", "leak", failedAtLeast(95), false, func(r *rand.Rand) []Point {
 		return sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
 	})
 	return cs
