@@ -69,7 +69,11 @@ type Client struct {
 	lastKey string
 	lastT   *Transport // the transport lastKey was built for
 	ph      Phases     // of the request in Do, added up by dial and the exchanges
-	start   time.Time  // when the request in Do started
+	// The request in Do: when it started and when it times out, on the
+	// monotonic clock (nanotime), and its deadline as a time.Time, made
+	// by the first that needs it (see deadline).
+	start, due int64
+	wallDue    time.Time
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -84,21 +88,22 @@ type conn struct {
 	proxyAuth string            // Proxy-Authorization for proxied requests
 
 	// HTTP/1.1 exchanges count what they write and read, and note when
-	// the answer's first byte came (zero until then): only the user's
-	// goroutine reads and writes the connection, so no lock.
+	// the answer's first byte came (nanotime; zero until then): only the
+	// user's goroutine reads and writes the connection, so no lock.
 	sent, recv int64
-	firstByte  time.Time
-	// lastUsed is when the last answer on the connection was read (zero:
-	// none yet), to tell whether its next request may be deferred.
-	lastUsed time.Time
+	firstByte  int64
+	// lastUsed is when the last answer on the connection was read
+	// (nanotime; zero: none yet), to tell whether its next request may be
+	// deferred.
+	lastUsed int64
 }
 
 // Read reads from the connection, counting the bytes and timing the first.
 func (cn *conn) Read(p []byte) (int, error) {
 	n, err := cn.Conn.Read(p)
 	if n > 0 {
-		if cn.firstByte.IsZero() {
-			cn.firstByte = time.Now()
+		if cn.firstByte == 0 {
+			cn.firstByte = nanotime()
 		}
 		cn.recv += int64(n)
 	}
@@ -264,12 +269,14 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 		timeout = c.opts.Timeout
 	}
 	c.ph = Phases{}
-	start := time.Now()
-	c.start = start
-	deadline := start.Add(timeout)
+	// The monotonic clock alone (one vDSO call where time.Now makes two);
+	// the deadline as a time.Time only when a dial or a connection that
+	// needs one asks for it (c.deadline).
+	start := nanotime()
+	c.start, c.due, c.wallDue = start, start+int64(timeout), time.Time{}
 	for redirects := 0; ; redirects++ {
-		if err := c.roundTrip(t, req, resp, deadline); err != nil {
-			return Result{Took: time.Since(start), Phases: c.ph}, err
+		if err := c.roundTrip(t, req, resp); err != nil {
+			return Result{Took: since(start), Phases: c.ph}, err
 		}
 		code := resp.StatusCode()
 		if call.NoRedirect || !isRedirect(code) || c.opts.MaxRedirects < 0 {
@@ -280,7 +287,7 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			break
 		}
 		if redirects >= c.opts.MaxRedirects {
-			return Result{Took: time.Since(start), Phases: c.ph}, fmt.Errorf("stopped after %d redirects", redirects)
+			return Result{Took: since(start), Phases: c.ph}, fmt.Errorf("stopped after %d redirects", redirects)
 		}
 		req.URI().UpdateBytes(loc)
 		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
@@ -295,8 +302,16 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 	if len(resp.Header.ContentEncoding()) > 0 {
 		err = decode(resp, c.opts.MaxBodySize)
 	}
-	r.Took = time.Since(start)
+	r.Took = since(start)
 	return r, err
+}
+
+// deadline returns the deadline of the request in Do as a time.Time.
+func (c *Client) deadline() time.Time {
+	if c.wallDue.IsZero() {
+		c.wallDue = time.Now().Add(time.Duration(c.due - nanotime()))
+	}
+	return c.wallDue
 }
 
 func isRedirect(code int) bool {
@@ -307,7 +322,7 @@ func isRedirect(code int) bool {
 	return false
 }
 
-func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.Response) error {
 	uri := req.URI()
 	scheme := uri.Scheme()
 	isTLS := string(scheme) == "https"
@@ -323,14 +338,14 @@ func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.R
 	}
 	key := c.key(scheme, host, t)
 	for attempt := 0; ; attempt++ {
-		cn, reused, err := c.conn(key, isTLS, string(host), t, deadline)
+		cn, reused, err := c.conn(key, isTLS, string(host), t)
 		if err != nil {
 			return err
 		}
 		if cn.h2 != nil {
-			err = c.exchange2(cn, req, resp, deadline)
+			err = c.exchange2(cn, req, resp, c.deadline())
 		} else {
-			err = c.exchange(cn, req, resp, deadline)
+			err = c.exchange(cn, req, resp)
 		}
 		if err == nil {
 			if resp.ConnectionClose() || req.ConnectionClose() {
@@ -384,7 +399,7 @@ func (c *Client) isAborted() bool {
 	return c.aborted
 }
 
-func (c *Client) conn(key string, isTLS bool, host string, t *Transport, deadline time.Time) (*conn, bool, error) {
+func (c *Client) conn(key string, isTLS bool, host string, t *Transport) (*conn, bool, error) {
 	c.mu.Lock()
 	if c.aborted {
 		c.mu.Unlock()
@@ -398,7 +413,7 @@ func (c *Client) conn(key string, isTLS bool, host string, t *Transport, deadlin
 		}
 		c.drop(key, cn) // the server sent GOAWAY: a new connection
 	}
-	cn, err := c.dial(key, isTLS, host, t, deadline)
+	cn, err := c.dial(key, isTLS, host, t, c.deadline())
 	if err != nil {
 		return nil, false, err
 	}
@@ -422,8 +437,8 @@ func (c *Client) drop(key string, cn *conn) {
 	cn.Close()
 }
 
-func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
-	if err := cn.SetDeadline(deadline); err != nil {
+func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := setDue(cn.Conn, c.start, c.due, c.deadline); err != nil {
 		return err
 	}
 	cn.sent, cn.recv = 0, 0
@@ -437,7 +452,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	// only that read sees at once (the server may read and drop the
 	// request before it closes, and send nothing more), so it writes and
 	// reads the usual way, and a stale connection is retried at once.
-	deferred := !cn.lastUsed.IsZero() && c.start.Sub(cn.lastUsed) < maxDeferIdle
+	deferred := cn.lastUsed != 0 && c.start-cn.lastUsed < int64(maxDeferIdle)
 	deferWrites(cn.Conn, deferred)
 	bw := acquireWriter(cn)
 	var err error
@@ -449,7 +464,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err == nil {
 		err = bw.Flush()
 	}
-	sentAt := time.Now() // deferred: the write system call is still to come, in the read
+	sentAt := nanotime() // deferred: the write system call is still to come, in the read
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {
@@ -458,13 +473,13 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	br := acquireReader(cn)
 	resp.Reset()
 	resp.SkipBody = req.Header.IsHead()
-	cn.firstByte = time.Time{}
+	cn.firstByte = 0
 	err = resp.ReadLimitBody(br, c.opts.MaxBodySize)
-	if !cn.firstByte.IsZero() {
-		now := time.Now()
+	if cn.firstByte != 0 {
+		now := nanotime()
 		c.ph.Answered = true
-		c.ph.Waiting += cn.firstByte.Sub(sentAt)
-		c.ph.Receiving += now.Sub(cn.firstByte)
+		c.ph.Waiting += time.Duration(cn.firstByte - sentAt)
+		c.ph.Receiving += time.Duration(now - cn.firstByte)
 		cn.lastUsed = now
 	}
 	if err != nil && deferred {
