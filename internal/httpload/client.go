@@ -75,6 +75,16 @@ type Client struct {
 	start, due int64
 	wallDue    time.Time
 
+	// The last request written, as written (see Call.Static): raw holds
+	// its bytes when rawOK, for rawKey's connections; same says the
+	// request in Do may be written from them, changed that Do changed
+	// the request (a redirect, cookies from the jar).
+	raw           []byte
+	rawKey        string
+	rawOK, same   bool
+	changed, keep bool
+	capture       captureWriter
+
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
 }
@@ -220,6 +230,13 @@ type Call struct {
 	Transport  *Transport    // nil: the client's; connections are kept per host and transport
 	Timeout    time.Duration // 0: the client's
 	NoRedirect bool          // a 3xx answer is the response (a scenario step's follow_redirects: false)
+	// Static says the caller builds this request the same on every call
+	// (a scenario step with a static URL and headers and no body): the
+	// client keeps the bytes it writes (up to maxRaw), and Same says req
+	// is the very request of the client's last Do, untouched since (and
+	// that Do's Result.Changed was false), so that the client may write
+	// those bytes again instead of serialising req.
+	Static, Same bool
 }
 
 // Result is what one exchange measured.
@@ -233,6 +250,9 @@ type Result struct {
 	// Phases are the parts of Took (redirects added up) and the bytes the
 	// messages took.
 	Phases Phases
+	// Changed says Do changed the request (it followed a redirect or
+	// added cookies from its jar): the next call cannot be Same.
+	Changed bool
 }
 
 // Phases are a request's phases, as k6 names them, and its messages'
@@ -274,9 +294,13 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 	// needs one asks for it (c.deadline).
 	start := nanotime()
 	c.start, c.due, c.wallDue = start, start+int64(timeout), time.Time{}
+	c.same, c.keep, c.changed = call.Same && c.rawOK && c.jar == nil, call.Static, false
+	if !c.same {
+		c.rawOK = false // made again by the exchange that keeps the bytes
+	}
 	for redirects := 0; ; redirects++ {
 		if err := c.roundTrip(t, req, resp); err != nil {
-			return Result{Took: since(start), Phases: c.ph}, err
+			return Result{Took: since(start), Phases: c.ph, Changed: c.changed}, err
 		}
 		code := resp.StatusCode()
 		if call.NoRedirect || !isRedirect(code) || c.opts.MaxRedirects < 0 {
@@ -287,9 +311,10 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			break
 		}
 		if redirects >= c.opts.MaxRedirects {
-			return Result{Took: since(start), Phases: c.ph}, fmt.Errorf("stopped after %d redirects", redirects)
+			return Result{Took: since(start), Phases: c.ph, Changed: c.changed}, fmt.Errorf("stopped after %d redirects", redirects)
 		}
 		req.URI().UpdateBytes(loc)
+		c.same, c.keep, c.changed, c.rawOK = false, false, true, false
 		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
 			req.Header.SetMethod(http.MethodGet)
 			req.ResetBody()
@@ -297,7 +322,7 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			req.Header.Del("Content-Type")
 		}
 	}
-	r := Result{WireSize: len(resp.Body()), Phases: c.ph}
+	r := Result{WireSize: len(resp.Body()), Phases: c.ph, Changed: c.changed}
 	var err error
 	if len(resp.Header.ContentEncoding()) > 0 {
 		err = decode(resp, c.opts.MaxBodySize)
@@ -335,8 +360,12 @@ func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.R
 	}
 	if c.jar != nil {
 		c.addCookies(req)
+		c.same, c.keep, c.changed, c.rawOK = false, false, true, false
 	}
 	key := c.key(scheme, host, t)
+	if c.same && key != c.rawKey {
+		c.same = false
+	}
 	for attempt := 0; ; attempt++ {
 		cn, reused, err := c.conn(key, isTLS, string(host), t)
 		if err != nil {
@@ -454,19 +483,35 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	// reads the usual way, and a stale connection is retried at once.
 	deferred := cn.lastUsed != 0 && c.start-cn.lastUsed < int64(maxDeferIdle)
 	deferWrites(cn.Conn, deferred)
-	bw := acquireWriter(cn)
 	var err error
-	if cn.proxied {
-		err = writeProxied(bw, req, cn.proxyAuth)
+	if c.same && !cn.proxied {
+		// The request of the last Do, unchanged: its bytes again.
+		_, err = cn.Write(c.raw)
 	} else {
-		err = req.Write(bw)
-	}
-	if err == nil {
-		err = bw.Flush()
+		var w io.Writer = cn
+		keep := c.keep && !cn.proxied
+		if keep { // keep the bytes as they go (captureWriter)
+			c.raw = c.raw[:0]
+			c.capture = captureWriter{c: c, w: cn, ok: true}
+			w = &c.capture
+		}
+		bw := acquireWriter(w)
+		if cn.proxied {
+			err = writeProxied(bw, req, cn.proxyAuth)
+		} else {
+			err = req.Write(bw)
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		writers.Put(bw)
+		if keep {
+			c.rawOK, c.rawKey = err == nil && c.capture.ok, cn.addr
+			c.capture = captureWriter{}
+		}
 	}
 	sentAt := nanotime() // deferred: the write system call is still to come, in the read
-	bw.Reset(nil)
-	writers.Put(bw)
 	if err != nil {
 		return err
 	}
@@ -495,6 +540,36 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 		resp.SetConnectionClose()
 	}
 	return err
+}
+
+// maxRaw is the largest request a client keeps the bytes of (Call.Static):
+// a GET's head, not a body.
+const maxRaw = 1024
+
+// captureWriter copies what a request's writer flushes into its client's
+// raw, up to maxRaw (ok: all of it so far), on its way to w.
+type captureWriter struct {
+	c  *Client
+	w  io.Writer
+	ok bool
+}
+
+func (cw *captureWriter) Write(p []byte) (int, error) {
+	if cw.ok {
+		if len(cw.c.raw)+len(p) <= maxRaw {
+			cw.c.raw = append(cw.c.raw, p...)
+		} else {
+			cw.ok = false
+		}
+	}
+	return cw.w.Write(p)
+}
+
+// Idle gives back what the client keeps between requests besides its
+// connections (the bytes of its last request, Call.Static): for a user
+// about to wait long. The next request serialises its request anew.
+func (c *Client) Idle() {
+	c.raw, c.rawOK = nil, false
 }
 
 func isStaleConn(err error) bool {

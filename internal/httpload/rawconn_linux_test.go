@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -751,5 +752,60 @@ func TestClient_LazyDeadlineTimeoutAfterFastRequests(t *testing.T) {
 	}
 	if took := time.Since(start); took < timeout {
 		t.Errorf("timed out after %v, before the %v timeout", took, timeout)
+	}
+}
+
+// A Static request sent again as Same goes out byte for byte as the first
+// (the client writes the bytes it kept), counts the same bytes sent, and
+// after Idle (the bytes given back) it is serialised anew, the same again.
+func TestClient_StaticSentAgainSameBytes(t *testing.T) {
+	heads := make(chan string, 16)
+	srv, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			heads <- head.String()
+			okAnswer(c, "ok")
+		}
+	})
+	c := New(Options{})
+	defer c.Close()
+	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+	req.SetRequestURI(srv + "/static?q=1")
+	req.Header.Set("X-A", "1")
+	var sent []int64
+	for i, same := range []bool{false, true, true, false, true} {
+		if i == 3 {
+			c.Idle()
+		}
+		r, err := c.Do(req, resp, Call{Static: true, Same: same})
+		if err != nil || r.Changed {
+			t.Fatalf("request %d: %v, changed %v", i, err, r.Changed)
+		}
+		sent = append(sent, r.Phases.Sent)
+		if i == 0 && !c.rawOK {
+			t.Fatal("the first Static request's bytes were not kept")
+		}
+	}
+	first := <-heads
+	if !strings.HasPrefix(first, "GET /static?q=1 HTTP/1.1\r\n") || !strings.Contains(first, "X-A: 1\r\n") {
+		t.Fatalf("first request %q", first)
+	}
+	for i := 1; i < 5; i++ {
+		if h := <-heads; h != first {
+			t.Errorf("request %d is %q, want %q", i, h, first)
+		}
+		if sent[i] != sent[0] {
+			t.Errorf("request %d: %d bytes sent, want %d", i, sent[i], sent[0])
+		}
 	}
 }
