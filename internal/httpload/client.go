@@ -250,8 +250,9 @@ type Result struct {
 	// Phases are the parts of Took (redirects added up) and the bytes the
 	// messages took.
 	Phases Phases
-	// Changed says Do changed the request (it followed a redirect or
-	// added cookies from its jar): the next call cannot be Same.
+	// Changed says Do changed the request (it followed a redirect, added
+	// cookies from its jar, or wrote it to a proxy in absolute form): the
+	// next call cannot be Same.
 	Changed bool
 }
 
@@ -498,6 +499,7 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 		bw := acquireWriter(w)
 		if cn.proxied {
 			err = writeProxied(bw, req, cn.proxyAuth)
+			c.changed = true // it sets the absolute form and the proxy's headers in req
 		} else {
 			err = req.Write(bw)
 		}
