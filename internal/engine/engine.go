@@ -611,9 +611,13 @@ func (e *Engine) tasks(u *vuser) {
 			timer.Stop()
 		}
 	}()
+	pacing := cls.Wait.Kind == horde.WaitPacing // only pacing needs how long a task took
 	for !u.stopped() {
 		u.iter++
-		t0 := time.Now()
+		var t0 time.Time
+		if pacing {
+			t0 = time.Now()
+		}
 		if err := e.call(func() error { return u.impl.Task(u.taskCtx, u) }); err != nil && !u.stopped() {
 			e.exception(err)
 		}
@@ -623,7 +627,11 @@ func (e *Engine) tasks(u *vuser) {
 			u.finished = true
 			break
 		}
-		wait := cls.Wait.Next(u.rand, time.Since(t0))
+		var took time.Duration
+		if pacing {
+			took = time.Since(t0)
+		}
+		wait := cls.Wait.Next(u.rand, took)
 		if wait <= 0 {
 			continue
 		}

@@ -79,6 +79,11 @@ type step struct {
 	// extra is set when the step sends basic auth built from templates or
 	// cookies of its own, so that other steps test one flag for both.
 	extra bool
+	// plain: the step's request is the same every time (static URL
+	// without query parameters, static headers, no body, no extras), so
+	// a user that runs it again sends the request it built last time, and
+	// the client the bytes it wrote (httpload.Call.Static).
+	plain bool
 	grpc  *grpcStep // a gRPC step's target (grpc.go)
 }
 
@@ -152,6 +157,10 @@ func (m transports) compileSteps(steps []*scenario.Step, host string) []*step {
 			case "accept-encoding":
 				st.acceptEnc = false
 			}
+		}
+		st.plain = st.staticURL != nil && !st.extra && s.Body == nil
+		for _, h := range st.header {
+			st.plain = st.plain && h.static != nil
 		}
 		out = append(out, st)
 	}
@@ -360,85 +369,23 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	if s.grpc != nil {
 		return p.runGRPC(u, s)
 	}
+	again := s.plain && u.built == s && u.req != nil // req is this step's, as it was sent
 	req, resp := u.scratch()
-	req.Reset()
-	req.Header.SetMethod(s.Method)
-
 	name := s.staticName
-	if s.staticURL != nil {
-		req.SetRequestURIBytes(s.staticURL)
-	} else {
-		p.path, err = s.URL.Append(p.path[:0], &p.env)
-		if err != nil {
-			return false, fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
-		}
-		if name == "" {
-			name = httpload.PathOf(string(p.path))
-		}
-		u.buf = u.buf[:0]
-		if !hasScheme(p.path) {
-			u.buf = append(u.buf, p.pc.host...)
-			if len(p.path) == 0 || p.path[0] != '/' {
-				u.buf = append(u.buf, '/')
-			}
-		}
-		u.buf = append(u.buf, p.path...)
-		sep := byte('?')
-		if containsByte(p.path, '?') {
-			sep = '&'
-		}
-		for _, q := range s.Query {
-			u.buf = append(u.buf, sep)
-			sep = '&'
-			u.buf = httpload.AppendQueryEscape(u.buf, q.Name)
-			u.buf = append(u.buf, '=')
-			p.body, err = q.Value.Append(p.body[:0], &p.env)
-			if err != nil {
-				return false, fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
-			}
-			u.buf = httpload.AppendQueryEscape(u.buf, string(p.body))
-		}
-		req.SetRequestURIBytes(u.buf)
-	}
-
-	for _, h := range s.header {
-		if h.static != nil {
-			req.Header.SetBytesV(h.name, h.static)
-			continue
-		}
-		p.body, err = h.value.Append(p.body[:0], &p.env)
-		if err != nil {
-			return false, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, h.name, err)
-		}
-		req.Header.SetBytesV(h.name, p.body)
-	}
-	if !s.hasUA {
-		req.Header.SetUserAgent(userAgent)
-	}
-	if s.acceptEnc {
-		req.Header.SetCanonical(acceptEncodingKey, acceptEncoding)
-	}
-	if s.extra {
-		if err := p.extras(req, s); err != nil {
+	if !again {
+		if name, err = p.build(u, s, req, name); err != nil {
 			return false, err
 		}
 	}
-	if s.Body != nil {
-		p.body, err = s.Body.Append(p.body[:0], &p.env)
-		if err != nil {
-			return false, fmt.Errorf("%s:%d: body: %w", s.Pos.File, s.Pos.Line, err)
-		}
-		req.SetBodyRaw(p.body)
-		if s.ContentType != "" && !s.hasCT {
-			req.Header.SetContentType(s.ContentType)
-		}
-	}
-
 	var sent string // the URL as the step sends it, before any redirect (traced only)
 	if u.e.cfg.Trace != nil {
 		sent = string(req.URI().FullURI())
 	}
-	res, err := u.client.Do(req, resp, httpload.Call{Transport: s.transport, Timeout: s.Timeout, NoRedirect: s.NoRedirect})
+	res, err := u.client.Do(req, resp, httpload.Call{Transport: s.transport, Timeout: s.Timeout, NoRedirect: s.NoRedirect,
+		Static: s.plain, Same: again})
+	if s.plain && !res.Changed {
+		u.built = s
+	}
 	took := res.Took
 	if err != nil {
 		if errors.Is(err, httpload.ErrStopped) {
@@ -470,6 +417,85 @@ func (p *planUser) run(u *vuser, s *step) (failed bool, err error) {
 	withPhases(&smp, &res.Phases)
 	u.record(smp)
 	return failure != "", nil
+}
+
+// build builds s's request in req and returns its statistics name
+// (name, or the rendered path when name is empty).
+func (p *planUser) build(u *vuser, s *step, req *fasthttp.Request, name string) (string, error) {
+	var err error
+	req.Reset()
+	req.Header.SetMethod(s.Method)
+
+	if s.staticURL != nil {
+		req.SetRequestURIBytes(s.staticURL)
+	} else {
+		p.path, err = s.URL.Append(p.path[:0], &p.env)
+		if err != nil {
+			return name, fmt.Errorf("%s:%d: url: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		if name == "" {
+			name = httpload.PathOf(string(p.path))
+		}
+		u.buf = u.buf[:0]
+		if !hasScheme(p.path) {
+			u.buf = append(u.buf, p.pc.host...)
+			if len(p.path) == 0 || p.path[0] != '/' {
+				u.buf = append(u.buf, '/')
+			}
+		}
+		u.buf = append(u.buf, p.path...)
+		sep := byte('?')
+		if containsByte(p.path, '?') {
+			sep = '&'
+		}
+		for _, q := range s.Query {
+			u.buf = append(u.buf, sep)
+			sep = '&'
+			u.buf = httpload.AppendQueryEscape(u.buf, q.Name)
+			u.buf = append(u.buf, '=')
+			p.body, err = q.Value.Append(p.body[:0], &p.env)
+			if err != nil {
+				return name, fmt.Errorf("%s:%d: query %s: %w", s.Pos.File, s.Pos.Line, q.Name, err)
+			}
+			u.buf = httpload.AppendQueryEscape(u.buf, string(p.body))
+		}
+		req.SetRequestURIBytes(u.buf)
+	}
+
+	for _, h := range s.header {
+		if h.static != nil {
+			req.Header.SetBytesV(h.name, h.static)
+			continue
+		}
+		p.body, err = h.value.Append(p.body[:0], &p.env)
+		if err != nil {
+			return name, fmt.Errorf("%s:%d: header %s: %w", s.Pos.File, s.Pos.Line, h.name, err)
+		}
+		req.Header.SetBytesV(h.name, p.body)
+	}
+	if !s.hasUA {
+		req.Header.SetUserAgent(userAgent)
+	}
+	if s.acceptEnc {
+		req.Header.SetCanonical(acceptEncodingKey, acceptEncoding)
+	}
+	if s.extra {
+		if err := p.extras(req, s); err != nil {
+			return name, err
+		}
+	}
+	if s.Body != nil {
+		p.body, err = s.Body.Append(p.body[:0], &p.env)
+		if err != nil {
+			return name, fmt.Errorf("%s:%d: body: %w", s.Pos.File, s.Pos.Line, err)
+		}
+		req.SetBodyRaw(p.body)
+		if s.ContentType != "" && !s.hasCT {
+			req.Header.SetContentType(s.ContentType)
+		}
+	}
+
+	return name, nil
 }
 
 // extras sets what only some steps send: basic auth from templates, and

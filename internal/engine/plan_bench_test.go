@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/horde-load/horde/internal/scenario"
@@ -78,4 +81,43 @@ users:
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPlanUser_PlainGet50 is the plain GET at saturation in process:
+// 50 users, each a goroutine running a one-step task (`- get: /`) over
+// its own kept-alive connection, as `bench/run.sh`'s saturation test
+// runs them (without the engine's loop around each task). The target is
+// HORDE_BENCH_URL when set (nginx, as in docs/performance.md), else a
+// canned server in the process. Under valgrind (callgrind) the
+// difference between two -benchtime=Nx runs is the user-space
+// instructions per request (docs/performance.md, 2026-12-06 16:30).
+func BenchmarkPlanUser_PlainGet50(b *testing.B) {
+	host := os.Getenv("HORDE_BENCH_URL")
+	if host == "" {
+		host = cannedServer(b)
+	}
+	plan, err := scenario.Parse("b.yaml", ".", []byte("host: "+host+"\nusers:\n  - name: u\n    tasks:\n      - get: /\n"), scenario.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &Engine{cfg: Config{Recorder: stats.NewRecorder(0)}}
+	class := PlanClasses(plan, host)[0]
+	var id atomic.Int64
+	b.SetParallelism(max(1, 50/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		u, ctx := newVU(context.Background(), e, int(id.Add(1)), 0)
+		defer u.client.Close()
+		impl := class.New()
+		if err := impl.OnStart(ctx, u); err != nil {
+			b.Error(err)
+			return
+		}
+		for pb.Next() {
+			if err := impl.Task(ctx, u); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

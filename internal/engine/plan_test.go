@@ -196,3 +196,58 @@ users:
 		t.Errorf("requests:\n%s", got)
 	}
 }
+
+// A plain step (static URL and headers, no body) run again sends its
+// request as built the first time, and the client the bytes it wrote:
+// the server sees the same request every time, with the headers the step
+// sends; a redirect or cookies the server set change what the next run
+// sends as they would without the reuse (the original path again, the
+// cookie added).
+func TestPlanUser_PlainStepSentAgain(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	cookies := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, _ := r.Cookie("s")
+		c := ""
+		if ck != nil {
+			c = ck.Value
+		}
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" ua="+r.Header.Get("User-Agent")+" x="+r.Header.Get("X-A")+" cookie="+c)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/old":
+			http.Redirect(w, r, "/new", http.StatusFound)
+		case "/c":
+			if cookies++; cookies == 2 { // the second /c: from now on a cookie
+				http.SetCookie(w, &http.Cookie{Name: "s", Value: "v"})
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ step, want string }{
+		{"get: /a\n            headers: {X-A: \"1\"}", "GET /a ua=horde x=1 cookie=|GET /a ua=horde x=1 cookie=|GET /a ua=horde x=1 cookie="},
+		{"get: /old", "GET /old ua=horde x= cookie=|GET /new ua=horde x= cookie=|GET /old ua=horde x= cookie=|GET /new ua=horde x= cookie=|GET /old ua=horde x= cookie=|GET /new ua=horde x= cookie="},
+		{"get: /c", "GET /c ua=horde x= cookie=|GET /c ua=horde x= cookie=|GET /c ua=horde x= cookie=v"},
+	} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		impl, u, ctx, cancel := planUserFor(t, t.TempDir(), "host: "+srv.URL+"\nusers:\n  - name: u\n    tasks:\n      - steps:\n          - "+tc.step+"\n")
+		for range 3 {
+			if err := impl.Task(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.HasPrefix(tc.step, "get: /a") && u.built == nil {
+			t.Errorf("%s: not kept to be sent again", tc.step)
+		}
+		cancel()
+		mu.Lock()
+		if g := strings.Join(got, "|"); g != tc.want {
+			t.Errorf("%s: server saw\n%s\nwant\n%s", tc.step, strings.ReplaceAll(g, "|", "\n"), strings.ReplaceAll(tc.want, "|", "\n"))
+		}
+		mu.Unlock()
+	}
+}

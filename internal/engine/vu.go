@@ -56,6 +56,10 @@ type vuser struct {
 	pinned bool
 	took   time.Duration // how long resp took, for checks
 	buf    []byte
+	// built is the step whose request req holds, as run built it and the
+	// client left it (nil: none, or req was handed out since): a plain
+	// step run again sends it as it is (plan.go, step.plain).
+	built *step
 
 	failure string // of the last request recorded (RunOnce reads it)
 }
@@ -82,6 +86,7 @@ func newVU(ctx context.Context, e *Engine, id, class int) (*vuser, context.Conte
 // scratch returns the user's request and response, borrowing them first
 // if the user holds none.
 func (u *vuser) scratch() (*fasthttp.Request, *fasthttp.Response) {
+	u.built = nil // whoever asks may change req
 	if u.req == nil {
 		u.req, u.resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	}
@@ -91,9 +96,11 @@ func (u *vuser) scratch() (*fasthttp.Request, *fasthttp.Response) {
 // dropScratch gives the request and response back to their pools (a user
 // about to wait long, or ending), unless a script holds them.
 func (u *vuser) dropScratch() {
+	u.client.Idle()
 	if u.req == nil || u.pinned {
 		return
 	}
+	u.built = nil
 	fasthttp.ReleaseRequest(u.req)
 	fasthttp.ReleaseResponse(u.resp)
 	u.req, u.resp = nil, nil

@@ -69,7 +69,21 @@ type Client struct {
 	lastKey string
 	lastT   *Transport // the transport lastKey was built for
 	ph      Phases     // of the request in Do, added up by dial and the exchanges
-	start   time.Time  // when the request in Do started
+	// The request in Do: when it started and when it times out, on the
+	// monotonic clock (nanotime), and its deadline as a time.Time, made
+	// by the first that needs it (see deadline).
+	start, due int64
+	wallDue    time.Time
+
+	// The last request written, as written (see Call.Static): raw holds
+	// its bytes when rawOK, for rawKey's connections; same says the
+	// request in Do may be written from them, changed that Do changed
+	// the request (a redirect, cookies from the jar).
+	raw           []byte
+	rawKey        string
+	rawOK, same   bool
+	changed, keep bool
+	capture       captureWriter
 
 	mu      sync.Mutex // guards aborted and the conn set against Abort
 	aborted bool
@@ -84,21 +98,22 @@ type conn struct {
 	proxyAuth string            // Proxy-Authorization for proxied requests
 
 	// HTTP/1.1 exchanges count what they write and read, and note when
-	// the answer's first byte came (zero until then): only the user's
-	// goroutine reads and writes the connection, so no lock.
+	// the answer's first byte came (nanotime; zero until then): only the
+	// user's goroutine reads and writes the connection, so no lock.
 	sent, recv int64
-	firstByte  time.Time
-	// lastUsed is when the last answer on the connection was read (zero:
-	// none yet), to tell whether its next request may be deferred.
-	lastUsed time.Time
+	firstByte  int64
+	// lastUsed is when the last answer on the connection was read
+	// (nanotime; zero: none yet), to tell whether its next request may be
+	// deferred.
+	lastUsed int64
 }
 
 // Read reads from the connection, counting the bytes and timing the first.
 func (cn *conn) Read(p []byte) (int, error) {
 	n, err := cn.Conn.Read(p)
 	if n > 0 {
-		if cn.firstByte.IsZero() {
-			cn.firstByte = time.Now()
+		if cn.firstByte == 0 {
+			cn.firstByte = nanotime()
 		}
 		cn.recv += int64(n)
 	}
@@ -215,6 +230,13 @@ type Call struct {
 	Transport  *Transport    // nil: the client's; connections are kept per host and transport
 	Timeout    time.Duration // 0: the client's
 	NoRedirect bool          // a 3xx answer is the response (a scenario step's follow_redirects: false)
+	// Static says the caller builds this request the same on every call
+	// (a scenario step with a static URL and headers and no body): the
+	// client keeps the bytes it writes (up to maxRaw), and Same says req
+	// is the very request of the client's last Do, untouched since (and
+	// that Do's Result.Changed was false), so that the client may write
+	// those bytes again instead of serialising req.
+	Static, Same bool
 }
 
 // Result is what one exchange measured.
@@ -228,6 +250,10 @@ type Result struct {
 	// Phases are the parts of Took (redirects added up) and the bytes the
 	// messages took.
 	Phases Phases
+	// Changed says Do changed the request (it followed a redirect, added
+	// cookies from its jar, or wrote it to a proxy in absolute form): the
+	// next call cannot be Same.
+	Changed bool
 }
 
 // Phases are a request's phases, as k6 names them, and its messages'
@@ -264,12 +290,18 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 		timeout = c.opts.Timeout
 	}
 	c.ph = Phases{}
-	start := time.Now()
-	c.start = start
-	deadline := start.Add(timeout)
+	// The monotonic clock alone (one vDSO call where time.Now makes two);
+	// the deadline as a time.Time only when a dial or a connection that
+	// needs one asks for it (c.deadline).
+	start := nanotime()
+	c.start, c.due, c.wallDue = start, start+int64(timeout), time.Time{}
+	c.same, c.keep, c.changed = call.Same && c.rawOK && c.jar == nil, call.Static, false
+	if !c.same {
+		c.rawOK = false // made again by the exchange that keeps the bytes
+	}
 	for redirects := 0; ; redirects++ {
-		if err := c.roundTrip(t, req, resp, deadline); err != nil {
-			return Result{Took: time.Since(start), Phases: c.ph}, err
+		if err := c.roundTrip(t, req, resp); err != nil {
+			return Result{Took: since(start), Phases: c.ph, Changed: c.changed}, err
 		}
 		code := resp.StatusCode()
 		if call.NoRedirect || !isRedirect(code) || c.opts.MaxRedirects < 0 {
@@ -280,9 +312,10 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			break
 		}
 		if redirects >= c.opts.MaxRedirects {
-			return Result{Took: time.Since(start), Phases: c.ph}, fmt.Errorf("stopped after %d redirects", redirects)
+			return Result{Took: since(start), Phases: c.ph, Changed: c.changed}, fmt.Errorf("stopped after %d redirects", redirects)
 		}
 		req.URI().UpdateBytes(loc)
+		c.same, c.keep, c.changed, c.rawOK = false, false, true, false
 		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && !req.Header.IsGet() && !req.Header.IsHead()) {
 			req.Header.SetMethod(http.MethodGet)
 			req.ResetBody()
@@ -290,13 +323,21 @@ func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, call Call) (
 			req.Header.Del("Content-Type")
 		}
 	}
-	r := Result{WireSize: len(resp.Body()), Phases: c.ph}
+	r := Result{WireSize: len(resp.Body()), Phases: c.ph, Changed: c.changed}
 	var err error
 	if len(resp.Header.ContentEncoding()) > 0 {
 		err = decode(resp, c.opts.MaxBodySize)
 	}
-	r.Took = time.Since(start)
+	r.Took = since(start)
 	return r, err
+}
+
+// deadline returns the deadline of the request in Do as a time.Time.
+func (c *Client) deadline() time.Time {
+	if c.wallDue.IsZero() {
+		c.wallDue = time.Now().Add(time.Duration(c.due - nanotime()))
+	}
+	return c.wallDue
 }
 
 func isRedirect(code int) bool {
@@ -307,7 +348,7 @@ func isRedirect(code int) bool {
 	return false
 }
 
-func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.Response) error {
 	uri := req.URI()
 	scheme := uri.Scheme()
 	isTLS := string(scheme) == "https"
@@ -320,17 +361,21 @@ func (c *Client) roundTrip(t *Transport, req *fasthttp.Request, resp *fasthttp.R
 	}
 	if c.jar != nil {
 		c.addCookies(req)
+		c.same, c.keep, c.changed, c.rawOK = false, false, true, false
 	}
 	key := c.key(scheme, host, t)
+	if c.same && key != c.rawKey {
+		c.same = false
+	}
 	for attempt := 0; ; attempt++ {
-		cn, reused, err := c.conn(key, isTLS, string(host), t, deadline)
+		cn, reused, err := c.conn(key, isTLS, string(host), t)
 		if err != nil {
 			return err
 		}
 		if cn.h2 != nil {
-			err = c.exchange2(cn, req, resp, deadline)
+			err = c.exchange2(cn, req, resp, c.deadline())
 		} else {
-			err = c.exchange(cn, req, resp, deadline)
+			err = c.exchange(cn, req, resp)
 		}
 		if err == nil {
 			if resp.ConnectionClose() || req.ConnectionClose() {
@@ -384,7 +429,7 @@ func (c *Client) isAborted() bool {
 	return c.aborted
 }
 
-func (c *Client) conn(key string, isTLS bool, host string, t *Transport, deadline time.Time) (*conn, bool, error) {
+func (c *Client) conn(key string, isTLS bool, host string, t *Transport) (*conn, bool, error) {
 	c.mu.Lock()
 	if c.aborted {
 		c.mu.Unlock()
@@ -398,7 +443,7 @@ func (c *Client) conn(key string, isTLS bool, host string, t *Transport, deadlin
 		}
 		c.drop(key, cn) // the server sent GOAWAY: a new connection
 	}
-	cn, err := c.dial(key, isTLS, host, t, deadline)
+	cn, err := c.dial(key, isTLS, host, t, c.deadline())
 	if err != nil {
 		return nil, false, err
 	}
@@ -422,8 +467,8 @@ func (c *Client) drop(key string, cn *conn) {
 	cn.Close()
 }
 
-func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
-	if err := cn.SetDeadline(deadline); err != nil {
+func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := setDue(cn.Conn, c.start, c.due, c.deadline); err != nil {
 		return err
 	}
 	cn.sent, cn.recv = 0, 0
@@ -437,34 +482,51 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	// only that read sees at once (the server may read and drop the
 	// request before it closes, and send nothing more), so it writes and
 	// reads the usual way, and a stale connection is retried at once.
-	deferred := !cn.lastUsed.IsZero() && c.start.Sub(cn.lastUsed) < maxDeferIdle
+	deferred := cn.lastUsed != 0 && c.start-cn.lastUsed < int64(maxDeferIdle)
 	deferWrites(cn.Conn, deferred)
-	bw := acquireWriter(cn)
 	var err error
-	if cn.proxied {
-		err = writeProxied(bw, req, cn.proxyAuth)
+	if c.same && !cn.proxied {
+		// The request of the last Do, unchanged: its bytes again.
+		_, err = cn.Write(c.raw)
 	} else {
-		err = req.Write(bw)
+		var w io.Writer = cn
+		keep := c.keep && !cn.proxied
+		if keep { // keep the bytes as they go (captureWriter)
+			c.raw = c.raw[:0]
+			c.capture = captureWriter{c: c, w: cn, ok: true}
+			w = &c.capture
+		}
+		bw := acquireWriter(w)
+		if cn.proxied {
+			err = writeProxied(bw, req, cn.proxyAuth)
+			c.changed = true // it sets the absolute form and the proxy's headers in req
+		} else {
+			err = req.Write(bw)
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		writers.Put(bw)
+		if keep {
+			c.rawOK, c.rawKey = err == nil && c.capture.ok, cn.addr
+			c.capture = captureWriter{}
+		}
 	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	sentAt := time.Now() // deferred: the write system call is still to come, in the read
-	bw.Reset(nil)
-	writers.Put(bw)
+	sentAt := nanotime() // deferred: the write system call is still to come, in the read
 	if err != nil {
 		return err
 	}
 	br := acquireReader(cn)
 	resp.Reset()
 	resp.SkipBody = req.Header.IsHead()
-	cn.firstByte = time.Time{}
+	cn.firstByte = 0
 	err = resp.ReadLimitBody(br, c.opts.MaxBodySize)
-	if !cn.firstByte.IsZero() {
-		now := time.Now()
+	if cn.firstByte != 0 {
+		now := nanotime()
 		c.ph.Answered = true
-		c.ph.Waiting += cn.firstByte.Sub(sentAt)
-		c.ph.Receiving += now.Sub(cn.firstByte)
+		c.ph.Waiting += time.Duration(cn.firstByte - sentAt)
+		c.ph.Receiving += time.Duration(now - cn.firstByte)
 		cn.lastUsed = now
 	}
 	if err != nil && deferred {
@@ -480,6 +542,36 @@ func (c *Client) exchange(cn *conn, req *fasthttp.Request, resp *fasthttp.Respon
 		resp.SetConnectionClose()
 	}
 	return err
+}
+
+// maxRaw is the largest request a client keeps the bytes of (Call.Static):
+// a GET's head, not a body.
+const maxRaw = 1024
+
+// captureWriter copies what a request's writer flushes into its client's
+// raw, up to maxRaw (ok: all of it so far), on its way to w.
+type captureWriter struct {
+	c  *Client
+	w  io.Writer
+	ok bool
+}
+
+func (cw *captureWriter) Write(p []byte) (int, error) {
+	if cw.ok {
+		if len(cw.c.raw)+len(p) <= maxRaw {
+			cw.c.raw = append(cw.c.raw, p...)
+		} else {
+			cw.ok = false
+		}
+	}
+	return cw.w.Write(p)
+}
+
+// Idle gives back what the client keeps between requests besides its
+// connections (the bytes of its last request, Call.Static): for a user
+// about to wait long. The next request serialises its request anew.
+func (c *Client) Idle() {
+	c.raw, c.rawOK = nil, false
 }
 
 func isStaleConn(err error) bool {

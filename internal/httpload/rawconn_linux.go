@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -48,6 +49,14 @@ type rawTCP struct {
 	lazy    bool
 	pend    *[]byte // the bytes waiting for the next Read; nil: none
 	pendErr error   // the error of the last deferred write (see writeErr)
+
+	// Lazy deadlines (see setDue): due is when the request in progress
+	// times out and set the deadline the connection has (both nanotime;
+	// 0: none known, as after a SetDeadline of someone else). set <= due,
+	// so the deadline fires no later than the request's; when it fires
+	// early, Read and Write move it to due and wait on. Only the goroutine
+	// that writes and reads the connection touches them.
+	due, set int64
 }
 
 type rawCall struct {
@@ -144,6 +153,9 @@ func (c *rawTCP) Read(p []byte) (int, error) {
 	}
 	r.p, r.n, r.errno = p, 0, 0
 	err := c.rc.Read(c.readF)
+	for err != nil && c.extend(err) {
+		err = c.rc.Read(c.readF) // a deferred write goes on from r.wn
+	}
 	n, errno := r.n, r.errno
 	r.p = nil
 	if wp != nil {
@@ -166,6 +178,9 @@ func (c *rawTCP) Read(p []byte) (int, error) {
 			}
 			r.p, r.n, r.errno = p, 0, 0
 			err = c.rc.Read(c.readF)
+			for err != nil && c.extend(err) {
+				err = c.rc.Read(c.readF)
+			}
 			n, errno = r.n, r.errno
 			r.p = nil
 		}
@@ -263,6 +278,9 @@ func (c *rawTCP) write(p []byte) (int, error) {
 	w.mu.Lock()
 	w.p, w.n, w.errno = p, 0, 0
 	err := c.rc.Write(c.writeF)
+	for err != nil && c.extend(err) {
+		err = c.rc.Write(c.writeF) // goes on from w.n
+	}
 	n, errno := w.n, w.errno
 	w.p = nil
 	w.mu.Unlock()
@@ -291,6 +309,74 @@ func (c *rawTCP) writeCB(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// setDue makes nc's reads and writes time out at due (nanotime; now is
+// about the present, deadline due as a time.Time). On a raw connection the
+// deadline is set only when the one it has would fire later than due, or
+// has passed: a deadline that fires before due is moved to due then (Read
+// and Write, extend), so that a connection whose requests follow each
+// other sets its deadline about once per timeout instead of once per
+// request (each SetDeadline reads the clock three times and moves two
+// runtime timers). The request still times out at due exactly.
+func setDue(nc net.Conn, now, due int64, deadline func() time.Time) error {
+	c, ok := nc.(*rawTCP)
+	if !ok {
+		return nc.SetDeadline(deadline())
+	}
+	if c.set != 0 && c.set <= due && c.set > now {
+		c.due = due
+		return nil
+	}
+	if err := c.TCPConn.SetDeadline(deadline()); err != nil {
+		c.due, c.set = 0, 0
+		return err
+	}
+	c.due, c.set = due, due
+	return nil
+}
+
+// extend reports whether err is a deadline that fired before the request's
+// own (setDue), after moving the connection's deadline to it: the read or
+// write is then tried again.
+func (c *rawTCP) extend(err error) bool {
+	if c.due == 0 || c.set >= c.due || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	left := c.due - nanotime()
+	if left <= 0 {
+		return false
+	}
+	if c.TCPConn.SetDeadline(time.Now().Add(time.Duration(left))) != nil {
+		return false
+	}
+	c.set = c.due
+	return true
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline are net.TCPConn's;
+// they forget the lazy deadline (setDue), which sets its own again. (An
+// HTTP/2 connection's goroutines may call them, but never setDue: due and
+// set stay 0 there and are only read.)
+func (c *rawTCP) SetDeadline(t time.Time) error {
+	c.forget()
+	return c.TCPConn.SetDeadline(t)
+}
+
+func (c *rawTCP) SetReadDeadline(t time.Time) error {
+	c.forget()
+	return c.TCPConn.SetReadDeadline(t)
+}
+
+func (c *rawTCP) SetWriteDeadline(t time.Time) error {
+	c.forget()
+	return c.TCPConn.SetWriteDeadline(t)
+}
+
+func (c *rawTCP) forget() {
+	if c.due != 0 || c.set != 0 {
+		c.due, c.set = 0, 0
+	}
 }
 
 // writeFD makes one write system call of p (not empty) on fd.

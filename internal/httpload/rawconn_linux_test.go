@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -601,5 +602,210 @@ func TestClient_DeferredAbort(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, c.Abort)
 	if _, err := doRequest(c, "GET", srv+"/slow", nil); !errors.Is(err, ErrStopped) {
 		t.Fatalf("got %v, want ErrStopped", err)
+	}
+}
+
+// Lazy deadlines (setDue): a deadline left by an earlier request that
+// fires before the present one's is moved to it, and the read waits on;
+// the present request still times out, no earlier than its own due.
+func TestRawTCP_LazyDeadlineMovedWhenItFiresEarly(t *testing.T) {
+	c, srv := rawPair(t)
+	wall := func(due int64) func() time.Time {
+		return func() time.Time { return time.Now().Add(time.Duration(due - nanotime())) }
+	}
+	now := nanotime()
+	first := now + int64(30*time.Millisecond)
+	if err := setDue(c, now, first, wall(first)); err != nil {
+		t.Fatal(err)
+	}
+	// The next request is due much later: the deadline already set fires
+	// first, so it is kept (no SetDeadline) until it fires.
+	now = nanotime()
+	due := now + int64(10*time.Second)
+	if err := setDue(c, now, due, wall(due)); err != nil {
+		t.Fatal(err)
+	}
+	if c.set != first || c.due != due {
+		t.Fatalf("set %d due %d, want the first deadline kept (%d) and due %d", c.set, c.due, first, due)
+	}
+	go func() {
+		time.Sleep(150 * time.Millisecond) // well past the first deadline
+		srv.Write([]byte("late"))
+	}()
+	buf := make([]byte, 8)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read %q, %v; want the late answer", buf[:n], err)
+	}
+	if c.set != due {
+		t.Errorf("deadline set at %d, want moved to due %d", c.set, due)
+	}
+
+	// A shorter due than the deadline set: set at once.
+	now = nanotime()
+	short := now + int64(40*time.Millisecond)
+	if err := setDue(c, now, short, wall(short)); err != nil {
+		t.Fatal(err)
+	}
+	if c.set != short {
+		t.Fatalf("deadline set at %d, want %d", c.set, short)
+	}
+	_, err = c.Read(buf)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+	if nanotime() < short {
+		t.Errorf("timed out before the request's due")
+	}
+	// The next due after an expired deadline sets it again.
+	now = nanotime()
+	later := now + int64(5*time.Second)
+	if err := setDue(c, now, later, wall(later)); err != nil {
+		t.Fatal(err)
+	}
+	if c.set != later {
+		t.Errorf("deadline set at %d after it expired, want %d", c.set, later)
+	}
+	// Someone else's SetDeadline forgets the lazy one.
+	c.SetDeadline(time.Time{})
+	if c.set != 0 || c.due != 0 {
+		t.Errorf("set %d due %d after SetDeadline, want 0 0", c.set, c.due)
+	}
+}
+
+// A deferred write whose connection's deadline had expired before the
+// read (an earlier, shorter request's) is still sent, once the deadline
+// is moved to the request's own.
+func TestRawTCP_LazyDeadlineExpiredBeforeDeferredWrite(t *testing.T) {
+	c, srv := rawPair(t)
+	wall := func(due int64) func() time.Time {
+		return func() time.Time { return time.Now().Add(time.Duration(due - nanotime())) }
+	}
+	now := nanotime()
+	first := now + int64(20*time.Millisecond)
+	if err := setDue(c, now, first, wall(first)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	now = nanotime()
+	due := now + int64(10*time.Second)
+	if err := setDue(c, now, due, wall(due)); err != nil { // keeps the first
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond) // the first expires
+	deferWrites(c, true)
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		b := make([]byte, 4)
+		if _, err := io.ReadFull(srv, b); err == nil && string(b) == "ping" {
+			srv.Write([]byte("pong"))
+		}
+	}()
+	buf := make([]byte, 8)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "pong" {
+		t.Fatalf("read %q, %v; want pong", buf[:n], err)
+	}
+}
+
+// A client whose requests follow each other on one connection keeps its
+// timeout: the deadline the first request left fires during a later slow
+// answer within that request's own timeout (the answer comes), and a
+// request past its timeout fails as a timeout, not before it.
+func TestClient_LazyDeadlineTimeoutAfterFastRequests(t *testing.T) {
+	srv, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			switch r.URL.Path {
+			case "/hang":
+				io.Copy(io.Discard, br)
+				return
+			case "/slow":
+				time.Sleep(200 * time.Millisecond)
+			}
+			okAnswer(c, "ok")
+		}
+	})
+	const timeout = 400 * time.Millisecond
+	c := New(Options{Timeout: timeout})
+	defer c.Close()
+	for range 20 {
+		if _, err := doRequest(c, "GET", srv+"/", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Past half the first request's timeout: its deadline, still set,
+	// fires while the slow answer is on its way.
+	time.Sleep(timeout / 2)
+	if _, err := doRequest(c, "GET", srv+"/slow", nil); err != nil {
+		t.Fatalf("slow answer within the timeout: %v", err)
+	}
+	start := time.Now()
+	_, err := doRequest(c, "GET", srv+"/hang", nil)
+	if err == nil || err.Error() != "timeout" {
+		t.Errorf("got %v, want timeout", err)
+	}
+	if took := time.Since(start); took < timeout {
+		t.Errorf("timed out after %v, before the %v timeout", took, timeout)
+	}
+}
+
+// A Static request sent again as Same goes out byte for byte as the first
+// (the client writes the bytes it kept), counts the same bytes sent, and
+// after Idle (the bytes given back) it is serialised anew, the same again.
+func TestClient_StaticSentAgainSameBytes(t *testing.T) {
+	heads := make(chan string, 16)
+	srv, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			heads <- head.String()
+			okAnswer(c, "ok")
+		}
+	})
+	c := New(Options{})
+	defer c.Close()
+	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+	req.SetRequestURI(srv + "/static?q=1")
+	req.Header.Set("X-A", "1")
+	var sent []int64
+	for i, same := range []bool{false, true, true, false, true} {
+		if i == 3 {
+			c.Idle()
+		}
+		r, err := c.Do(req, resp, Call{Static: true, Same: same})
+		if err != nil || r.Changed {
+			t.Fatalf("request %d: %v, changed %v", i, err, r.Changed)
+		}
+		sent = append(sent, r.Phases.Sent)
+		if i == 0 && !c.rawOK {
+			t.Fatal("the first Static request's bytes were not kept")
+		}
+	}
+	first := <-heads
+	if !strings.HasPrefix(first, "GET /static?q=1 HTTP/1.1\r\n") || !strings.Contains(first, "X-A: 1\r\n") {
+		t.Fatalf("first request %q", first)
+	}
+	for i := 1; i < 5; i++ {
+		if h := <-heads; h != first {
+			t.Errorf("request %d is %q, want %q", i, h, first)
+		}
+		if sent[i] != sent[0] {
+			t.Errorf("request %d: %d bytes sent, want %d", i, sent[i], sent[0])
+		}
 	}
 }

@@ -2,7 +2,10 @@
 
 package httpload
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // fastConn returns nc: raw reads and writes are made on Linux only.
 func fastConn(nc net.Conn) net.Conn { return nc }
@@ -12,3 +15,8 @@ func deferWrites(net.Conn, bool) {}
 
 // writeErr is nil: writes are deferred on Linux only.
 func writeErr(net.Conn) error { return nil }
+
+// setDue sets nc's deadline for a request due (nanotime) at due.
+func setDue(nc net.Conn, now, due int64, deadline func() time.Time) error {
+	return nc.SetDeadline(deadline())
+}
