@@ -20,7 +20,9 @@
 #                         self-signed certificate, not verified): horde with http2: false
 #                         (HTTP/1.1 over TLS) and http2: true (HTTP/2 by ALPN, one connection
 #                         per user)
-#   BENCH_VEGETA_VERSION  vegeta to install (default v12.13.0)
+#   BENCH_VEGETA_VERSION  vegeta to install (default v12.13.0); it is installed for the
+#                         fixed-rate and high-rate tests too when go is there, whatever
+#                         BENCH_TOOLS says
 #   BENCH_RATE            iterations/s of the fixed-rate test: horde --rate against
 #                         `horde target`'s /delay/50 (default 2000; 0 skips it)
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
@@ -224,11 +226,10 @@ go_tool() {
 		tail -n 5 "$TMP/install-$tool.log" >&2 || true
 	fi
 }
-for t in $TOOLS; do
-	case $t in
-	vegeta) go_tool vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" ;;
-	esac
-done
+# vegeta is also the peer of the fixed-rate and high-rate tests, whatever BENCH_TOOLS says.
+if [[ " $TOOLS " == *" vegeta "* ]] || { ((RATE > 0 || RATE_HIGH > 0)) && have go; }; then
+	go_tool vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 2. nginx, 1 worker on core 0
