@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,5 +113,95 @@ func TestOpen_LatencyFromIntendedStart(t *testing.T) {
 	// dropped iterations are not queued, so the lag is bounded by one task
 	if en.MaxMs < en.Uncorrected.MaxMs {
 		t.Errorf("corrected max %v < uncorrected max %v", en.MaxMs, en.Uncorrected.MaxMs)
+	}
+}
+
+// The pool hands an iteration to the user that became idle last, and a
+// stopping user leaves it unless an iteration reached it first.
+func TestOpenPool_MostRecentlyIdleFirst(t *testing.T) {
+	var p openPool
+	a, b, c := make(chan time.Time, 1), make(chan time.Time, 1), make(chan time.Time, 1)
+	p.wait(a)
+	p.wait(b)
+	p.wait(c)
+	t0 := time.Unix(1000, 0)
+	for i, want := range []chan time.Time{c, b} {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		if !p.hand(at) {
+			t.Fatalf("hand %d: no idle user", i)
+		}
+		select {
+		case got := <-want:
+			if !got.Equal(at) {
+				t.Errorf("hand %d: intended %v, want %v", i, got, at)
+			}
+		default:
+			t.Fatalf("hand %d went to the wrong user", i)
+		}
+	}
+	p.wait(c) // c finished its iteration: it is on top again
+	if !p.hand(t0) || len(c) != 1 {
+		t.Fatal("the user idle last did not take the iteration")
+	}
+	<-c
+	if !p.leave(a) {
+		t.Error("an idle user could not leave")
+	}
+	if p.hand(t0) {
+		t.Error("an iteration was handed to a user that left")
+	}
+	p.wait(b)
+	p.hand(t0)
+	if p.leave(b) {
+		t.Error("a user handed an iteration left as if it had none")
+	}
+	if len(a)+len(b)+len(c) != 1 || len(b) != 1 {
+		t.Errorf("pending iterations a=%d b=%d c=%d, want only b's", len(a), len(b), len(c))
+	}
+}
+
+// userCounter's task records which user ran it.
+type userCounter struct {
+	mu   *sync.Mutex
+	seen map[int]int
+}
+
+func (u userCounter) OnStart(ctx context.Context, vu horde.VU) error { return nil }
+func (u userCounter) OnStop(ctx context.Context, vu horde.VU) error  { return nil }
+func (u userCounter) Task(ctx context.Context, vu horde.VU) error {
+	u.mu.Lock()
+	u.seen[vu.ID()]++
+	u.mu.Unlock()
+	return nil
+}
+
+// At a rate that needs one user at a time, a large pool does not pass the
+// iterations round: the user that finished last takes the next one, so a
+// few users (and their connections) do the work and the rest stay idle.
+func TestOpen_FewUsersServeASparseRate(t *testing.T) {
+	c := userCounter{mu: new(sync.Mutex), seen: map[int]int{}}
+	e, err := New(Config{
+		Classes:         []horde.Class{{Name: "c", Weight: 1, New: func() horde.User { return c }}},
+		Recorder:        stats.NewRecorder(0),
+		Shape:           shape.Shape{Open: true, Start: 50},
+		PreAllocatedVUs: 40,
+		MaxVUs:          40,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, e, time.Second)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.seen {
+		n += k
+	}
+	// 50 iterations 20 ms apart, each over in microseconds: handed out in
+	// turn, they would reach all 40 users; the most recently idle first,
+	// one or two (more only if a finished user waited 20 ms for a core,
+	// again and again).
+	if n < 30 || len(c.seen) > 10 {
+		t.Errorf("%d iterations ran on %d of 40 users: %v", n, len(c.seen), c.seen)
 	}
 }
