@@ -395,6 +395,24 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	// 271 MB over 40s (+146%)"; a rate per hour only over an hour.
 	lasting := r.growthText(r.SlopePerSec, r.GrowthPct)
 	whole := r.growthText(r.Fit.SlopePerSec, r.TotalGrowthPct)
+	if f.kind == floorLevelled || f.kind == floorUnsure || f.kind == floorLeak && f.lateS <= 0 {
+		if unlevelled(f, r, o) {
+			// Over LongWindow or more, a whole window's significant
+			// trend at a failing rate, and a last half whose few floor
+			// points neither climb nor show the growth stopped: a leak
+			// (see unlevelled).
+			r.Status, r.Levelled = Fail, false
+			r.SlopePerSec, r.GrowthPct = r.Fit.SlopePerSec, r.TotalGrowthPct
+			r.PerHourPct = r.Fit.SlopePerSec * 3600 / r.Baseline * 100
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); its last half's %d floor points show no trend of their own (%s, p=%.2g) "+
+				"but allow one up to %s (90%% interval), and no more than the first half's noise apart from it: no evidence that the growth stopped, a leak",
+				whole, f.p, f.lateN, FormatRate(f.lateSlope, r.Unit, r.Window), f.lateP, FormatRate(f.lateHi, r.Unit, r.Window))
+			if r.TimeToLimit > 0 {
+				r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
+			}
+			return r
+		}
+	}
 	switch f.kind {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
@@ -564,6 +582,35 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	return r
 }
 
+// unlevelled reports whether a floor judged levelled, slowing, or flat in
+// its last half (f.kind floorLevelled or floorUnsure, or floorLeak with a
+// last half whose Mann–Kendall S is ≤ 0) is, over LongWindow or more
+// (spansLong), a leak all the same: the whole window's trend is
+// significant (Alpha) at a failing rate, and nothing shows that the
+// growth stopped — the last half's slope is not below the first half's
+// beyond its noise (f.slowed) and the upper end of its own 90 % interval
+// is still a failing rate. A 6-hour floor has 9–13 points, 4–6 of them
+// in its last half (one a major GC cycle, or a bucket): their slope is
+// measured to ±2–4 %/h, so a lack of trend there is no evidence of a
+// level, and a ≤ 21.6-s shift of the sample times (a Prometheus range
+// query at analyze's default step) flipped such verdicts between fail,
+// pass and inconclusive. A cache that filled, the growth this guards
+// against, is flat in its last half on a floor whose halves differ
+// beyond their noise, or whose last half bounds its slope below the
+// failing rate: it keeps its verdict. Not with the daily cycle removed
+// (its harmonic absorbs a day-long cache's curvature, see floorUnsure).
+func unlevelled(f floorFit, r LeakResult, o LeakOptions) bool {
+	if !spansLong(r.Window, r.Warmup) || f.daily || f.slowed || !(f.p < o.Alpha) || !(f.s > 0) {
+		return false
+	}
+	if !failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
+		return false
+	}
+	// The last half's 90 % upper bound below the failing rate: it
+	// levelled (or slowed to a rate that passes).
+	return !(isFinite(f.lateHi) && !failingRate(f.lateHi, r.Baseline, r.Window, r.Warmup, o))
+}
+
 // highWaterMark reports whether pts (clean, in time order) is a running
 // maximum: it never falls, and stays put between rare rises (nine steps
 // in ten or more are none).
@@ -632,6 +679,8 @@ type floorFit struct {
 	lateS        float64
 	lateP        float64
 	lateSlope    float64
+	lateHi       float64 // the upper end of the last half's slope's 90 % interval (SenInterval; +Inf with too few points)
+	lateN        int     // the last half's floor points
 	earlySlope   float64 // the first half's Theil–Sen slope
 	lastingSlope float64 // the slope GrowthPct is measured with
 	growth       float64 // lasting: the last half's rate over the window, % of base
@@ -869,6 +918,8 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	}
 	lx, ly := xs[k:], ys[k:]
 	f.lateSlope, _ = TheilSen(lx, ly)
+	_, f.lateHi = SenInterval(lx, ly, 1.645)
+	f.lateN = len(lx)
 	earlySlope, _ := TheilSen(xs[:max(k, 4)], ys[:max(k, 4)])
 	f.earlySlope = earlySlope
 	f.lateS, _, f.lateP, _ = MannKendallHR(ly)
