@@ -586,18 +586,6 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	return r
 }
 
-// longSlowed is how far beyond its noise (slowedMargin) a floor's last
-// half must have slowed for a run over LongWindow or more to call its
-// growth stopped when its last half's slope could still be a failing one:
-// a one-sided test at 1 % (z 2.326 over slowedBeyondNoise's 1.645).
-// slowedBeyondNoise's 5 % is, on a straight leak's floor, 5 % of runs
-// read as levelling, the whole of the 95 % goal's margin: measured on the
-// 6-h 2 %/h JVM heap rows, 2–3 % of them passed as "levelled off" with
-// halves 1–1.4 noise apart and a last half whose own interval reached
-// +1.4 to +2.6 %/h. A cache that filled in the first hours leaves halves
-// far more apart than that (its rise is all in the first half).
-const longSlowed = 2.326 / 1.645
-
 // unlevelled reports whether a floor judged levelled, slowing, or flat in
 // its last half (f.kind floorLevelled or floorUnsure, or floorLeak with a
 // last half whose Mann–Kendall S is ≤ 0) is, over LongWindow or more
@@ -620,7 +608,7 @@ const longSlowed = 2.326 / 1.645
 // Not with the daily cycle removed (its harmonic absorbs a day-long
 // cache's curvature, see floorUnsure).
 func unlevelled(f floorFit, r LeakResult, o LeakOptions) bool {
-	if !spansLong(r.Window, r.Warmup) || f.daily || f.slowedBy > longSlowed || !(f.p < o.Alpha) || !(f.s > 0) {
+	if !spansLong(r.Window, r.Warmup) || f.daily || f.slowed || f.saturating || !(f.p < o.Alpha) || !(f.s > 0) {
 		return false
 	}
 	if !failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
