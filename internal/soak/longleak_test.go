@@ -65,3 +65,61 @@ func TestLongLeak_LiveSetAndSlowingFloor(t *testing.T) {
 func newRule(reason string) bool {
 	return strings.Contains(reason, "(the live set)") || strings.Contains(reason, "slowing, but")
 }
+
+// TestLongLeak_LevellingMustBeShown: over 6 h a lasting 2 %/h leak on a
+// JVM heap whose whole window climbs significantly at the failing rate
+// fails, though its last half's few floor points (4 here, one a bucket)
+// show no trend of their own (as `horde analyze --prometheus` reads
+// seeds 1, 24, 252 and 385: the old rule left them inconclusive, "not in
+// the last half of the window"), or are read as levelled off without
+// the halves differing beyond their noise (seed 396, raw: the old rule
+// passed it, "then levelled off"). The same heaps without a leak, or
+// with a cache that fills in the first hours and stays (τ 30–90 min),
+// are never failed by this rule, in either view.
+func TestLongLeak_LevellingMustBeShown(t *testing.T) {
+	heap := LeakOptions{Kind: KindHeap}
+	cases := []struct {
+		seed uint64
+		o    LeakOptions
+		prom bool
+	}{
+		{1, heap, true},
+		{24, heap, true},
+		{24, LeakOptions{}, true},
+		{252, heap, true},
+		{385, LeakOptions{}, true},
+		{396, heap, false},
+		{396, LeakOptions{}, false},
+	}
+	const rule = "no evidence that the growth stopped"
+	for _, c := range cases {
+		r := rand.New(rand.NewPCG(c.seed, 25))
+		pts := sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
+		if c.prom {
+			pts = promRange(pts)
+		}
+		res := Leak("jvm_memory_used_bytes", pts, c.o)
+		if res.Status != Fail || !strings.Contains(res.Reason, rule) || !strings.Contains(res.Reason, "MB/h") ||
+			res.Levelled || !(res.PerHourPct >= DefaultLongFailPerHour) {
+			t.Errorf("seed %d, kind %q, prom %v: %s (%s, %.2f%%/h), want fail on %q", c.seed, c.o.Kind, c.prom, res.Status, res.Reason, res.PerHourPct, rule)
+		}
+	}
+	for seed := uint64(1); seed <= 60; seed++ {
+		r := rand.New(rand.NewPCG(seed, 25))
+		flat := sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 0, 0), 0.01))
+		tau := time.Duration(30+r.IntN(60)) * time.Minute
+		cache := sample(6*time.Hour, 30*time.Second, jvmHeap(r, func(t time.Duration) float64 {
+			return 100 * mb * (1 + 0.4*(1-math.Exp(-t.Seconds()/tau.Seconds())))
+		}, 0.01))
+		for _, o := range []LeakOptions{heap, {}} {
+			for _, s := range []struct {
+				what string
+				pts  []Point
+			}{{"flat", flat}, {"flat, prom", promRange(flat)}, {"cache", cache}, {"cache, prom", promRange(cache)}} {
+				if res := Leak("m", s.pts, o); strings.Contains(res.Reason, rule) {
+					t.Errorf("%s (τ %s), seed %d, kind %q: %s", s.what, tau, seed, o.Kind, res.Reason)
+				}
+			}
+		}
+	}
+}
