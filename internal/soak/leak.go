@@ -277,7 +277,11 @@ func linePtr(l Line) *Line {
 // after each major collection (the live set) climbs significantly at it
 // and still climbs in its last half (liveSetClimbs); a slowing floor
 // fails when its last half climbs at LateAlpha at it, at half the first
-// half's pace or more.
+// half's pace or more; and a floor whose whole window climbs significantly
+// at it fails unless its levelling is shown — halves apart beyond their
+// noise, a saturating curve, or a last half whose 90 % interval excludes
+// the failing rate — not read from a last half of a few points with no
+// trend of its own (unlevelled).
 //
 // With restarts, a series whose segments climb (two at least, and half of
 // those judged) fails: "restarted N times after growing X % each time".
