@@ -328,7 +328,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		switch {
-		case f.window+f.warm >= LongWindow && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
+		case spansLong(f.window, f.warm) && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
 			f.rising > 0 && f.risingP < o.Alpha && f.risingLasts && failingRate(f.risingSlope, f.risingBase, f.window, f.warm, o)):
 			// Too few cycles for the floor's trend test, but over
 			// LongWindow or more: each major (full) collection leaves
@@ -518,7 +518,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			whole, FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
-		long := r.Window+r.Warmup >= LongWindow && !f.daily
+		long := spansLong(r.Window, r.Warmup) && !f.daily
 		lateAlpha := o.Alpha
 		if long && failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) && failingRate(r.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
 			// From LongWindow on the failing rate is LongFailPerHour,
