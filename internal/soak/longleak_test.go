@@ -123,3 +123,29 @@ func TestLongLeak_LevellingMustBeShown(t *testing.T) {
 		}
 	}
 }
+
+// TestLongLeak_LiveSetSpansLong: the live-set rule (liveSetClimbs) and
+// the slowing floor's 6-h rule count a run as 6 hours from spansLong, as
+// every other 6-h rule does: the same leaking heaps as
+// TestLongLeak_LiveSetAndSlowingFloor, their samples ending 30 s short
+// of 6 hours (as a 6-hour soak read back through a Prometheus range query
+// spans 5h59m30s), fail on the live set as they do over 6 hours (the old
+// rule warned, "a leak or a slow filling").
+func TestLongLeak_LiveSetSpansLong(t *testing.T) {
+	heap := LeakOptions{Kind: KindHeap}
+	for _, seed := range []uint64{9, 155, 210} {
+		r := rand.New(rand.NewPCG(seed, 25))
+		pts := sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
+		end := pts[0].T.Add(6*time.Hour - 30*time.Second)
+		var short []Point
+		for _, p := range pts {
+			if p.T.Before(end) {
+				short = append(short, p)
+			}
+		}
+		res := Leak("jvm_memory_used_bytes", short, heap)
+		if res.Status != Fail || !strings.Contains(res.Reason, "(the live set)") {
+			t.Errorf("seed %d over %s: %s (%s), want fail on the live set", seed, short[len(short)-1].T.Sub(short[0].T), res.Status, res.Reason)
+		}
+	}
+}
