@@ -511,28 +511,6 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
 		r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g): below the failing threshold but rising", lasting, f.p)
 	case floorStep:
-		if spansLong(r.Window, r.Warmup) && !f.daily && f.p < o.Alpha && f.s > 0 &&
-			failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) &&
-			!(isFinite(f.stepHi) && !failingRate(f.stepHi, r.Baseline, r.Window, r.Warmup, o)) {
-			// Over LongWindow or more, a floor that climbed
-			// significantly at a failing rate is one step (a cache
-			// filled at once) only if it stayed flat after it: the
-			// upper end of the slope's 90 % interval after the step
-			// below the failing rate. A leak's noisy line splits into
-			// two levels as well; a few points after the split cannot
-			// show them flat (see unlevelled).
-			hi := "any rate"
-			if isFinite(f.stepHi) {
-				hi = FormatRate(f.stepHi, r.Unit, r.Window)
-			}
-			r.Status, r.Levelled = Fail, false
-			r.SlopePerSec, r.GrowthPct = r.Fit.SlopePerSec, r.TotalGrowthPct
-			r.PerHourPct = r.Fit.SlopePerSec * 3600 / r.Baseline * 100
-			r.StepPct, r.StepAt = 0, time.Time{}
-			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); read as one step (%.1f%% at %s) it would be flat after, but its %d floor points since (%s) allow up to %s (90%% interval): no evidence that it stopped, a leak",
-				whole, f.p, f.stepPct, round(f.stepAt.Sub(r.FitStart)), f.stepN, FormatRate(f.lastingSlope, r.Unit, r.Window), hi)
-			break
-		}
 		r.Reason = fmt.Sprintf(lv+" stepped up %.1f%% at %s and stayed flat after (%s since): a one-time growth (a cache, a high-water mark), not a leak",
 			f.stepPct, round(f.stepAt.Sub(r.FitStart)), FormatRate(r.SlopePerSec, r.Unit, r.Window))
 	case floorLevelled:
@@ -732,8 +710,6 @@ type floorFit struct {
 	slowed       bool    // the last half's slope is below the first half's beyond their noise (slowedBeyondNoise)
 	slowedBy     float64 // how far beyond: the halves' difference over the noise slowedBeyondNoise allows (slowed when > 1)
 	stepPct      float64
-	stepHi       float64 // the upper end of the 90 % interval of the floor's slope after the step (SenInterval), and its points
-	stepN        int
 	stepAt       time.Time
 	quantile     float64 // the bucket quantile judged as the level
 	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
@@ -1032,12 +1008,6 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 			// noise of a short stretch as often as not.)
 			// One step and flat after: a cache, a high-water mark.
 			f.kind, f.stepAt, f.stepPct, rate = floorStep, f.from.Add(time.Duration(at*float64(time.Second))), pct, after
-			j := 0
-			for j < len(xs) && xs[j] < at {
-				j++
-			}
-			_, f.stepHi = SenInterval(xs[j:], ys[j:], 1.645)
-			f.stepN = len(xs) - j
 		}
 	case sigAll && f.levelled && lateGrowth < o.MinGrowth:
 		f.kind = floorLevelled
