@@ -719,10 +719,9 @@ type floorFit struct {
 	fit          Line
 	kind         floorKind
 	levelled     bool
-	daily        bool    // the daily cycle was removed
-	saturating   bool    // a saturating curve fits the floor better than a line
-	slowed       bool    // the last half's slope is below the first half's beyond their noise (slowedBeyondNoise)
-	slowedBy     float64 // how far beyond: the halves' difference over the noise slowedBeyondNoise allows (slowed when > 1)
+	daily        bool // the daily cycle was removed
+	saturating   bool // a saturating curve fits the floor better than a line
+	slowed       bool // the last half's slope is below the first half's beyond their noise (slowedBeyondNoise)
 	stepPct      float64
 	stepAt       time.Time
 	quantile     float64 // the bucket quantile judged as the level
@@ -967,7 +966,6 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	// at all (Mann–Kendall's S ≤ 0) has levelled whatever its noise.
 	ex, ey := xs[:max(k, 4)], ys[:max(k, 4)]
 	f.slowed = slowedBeyondNoise(ex, ey, lx, ly, earlySlope, f.lateSlope, o.life)
-	f.slowedBy = slowedMargin(ex, ey, lx, ly, earlySlope, f.lateSlope)
 	f.levelled = slope > 0 && earlySlope > 0 && (f.slowed || (f.lateS <= 0 && len(ly) >= minBuckets)) &&
 		(f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
 	rate := slope // the lasting rate
@@ -1146,23 +1144,6 @@ func slowedBeyondNoise(ex, ey, lx, ly []float64, early, late float64, life bool)
 	}
 	r := spanL / spanE * math.Sqrt(float64(len(lx))/float64(len(ex)))
 	return early-late > se*math.Sqrt(1+r*r)
-}
-
-// slowedMargin is the first half's slope less the last half's, in units
-// of the noise slowedBeyondNoise allows a whole series (slowed when above
-// 1: a one-sided test at 5 %); 0 when it cannot be told.
-func slowedMargin(ex, ey, lx, ly []float64, early, late float64) float64 {
-	llo, lhi := SenInterval(lx, ly, 1.645)
-	if !isFinite(llo) || !isFinite(lhi) || len(ex) < 2 || len(lx) < 2 {
-		return 0
-	}
-	se := (lhi - llo) / 2
-	spanE, spanL := ex[len(ex)-1]-ex[0], lx[len(lx)-1]-lx[0]
-	if !(spanE > 0) || !(spanL > 0) || !(se > 0) {
-		return 0
-	}
-	r := spanL / spanE * math.Sqrt(float64(len(lx))/float64(len(ex)))
-	return (early - late) / (se * math.Sqrt(1+r*r))
 }
 
 // detectable is the smallest lasting slope (units a second) a floor
