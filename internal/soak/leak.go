@@ -277,7 +277,11 @@ func linePtr(l Line) *Line {
 // after each major collection (the live set) climbs significantly at it
 // and still climbs in its last half (liveSetClimbs); a slowing floor
 // fails when its last half climbs at LateAlpha at it, at half the first
-// half's pace or more.
+// half's pace or more; and a floor whose whole window climbs significantly
+// at it fails unless its levelling is shown — halves apart beyond their
+// noise, a saturating curve, or a last half whose 90 % interval excludes
+// the failing rate — not read from a last half of a few points with no
+// trend of its own (unlevelled).
 //
 // With restarts, a series whose segments climb (two at least, and half of
 // those judged) fails: "restarted N times after growing X % each time".
@@ -324,7 +328,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	if f.reason != "" {
 		r.Status, r.Reason, r.DecideAfter = Inconclusive, f.reason, f.decideAfter
 		switch {
-		case f.window+f.warm >= LongWindow && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
+		case spansLong(f.window, f.warm) && (f.majors >= minBuckets && liveSetClimbs(pts, &f, o) ||
 			f.rising > 0 && f.risingP < o.Alpha && f.risingLasts && failingRate(f.risingSlope, f.risingBase, f.window, f.warm, o)):
 			// Too few cycles for the floor's trend test, but over
 			// LongWindow or more: each major (full) collection leaves
@@ -395,6 +399,28 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	// 271 MB over 40s (+146%)"; a rate per hour only over an hour.
 	lasting := r.growthText(r.SlopePerSec, r.GrowthPct)
 	whole := r.growthText(r.Fit.SlopePerSec, r.TotalGrowthPct)
+	if f.kind == floorLevelled || f.kind == floorUnsure || f.kind == floorLeak && f.lateS <= 0 {
+		if unlevelled(f, r, o) {
+			// Over LongWindow or more, a whole window's significant
+			// trend at a failing rate, and a last half whose few floor
+			// points neither climb nor show the growth stopped: a leak
+			// (see unlevelled).
+			r.Status, r.Levelled = Fail, false
+			r.SlopePerSec, r.GrowthPct = r.Fit.SlopePerSec, r.TotalGrowthPct
+			r.PerHourPct = r.Fit.SlopePerSec * 3600 / r.Baseline * 100
+			hi := "any rate"
+			if isFinite(f.lateHi) {
+				hi = FormatRate(f.lateHi, r.Unit, r.Window)
+			}
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); its last half's %d floor points (%s, p=%.2g) allow up to %s "+
+				"(90%% interval) and differ from the first half's %s by little more than their noise: no evidence that the growth stopped, a leak",
+				whole, f.p, f.lateN, FormatRate(f.lateSlope, r.Unit, r.Window), f.lateP, hi, FormatRate(f.earlySlope, r.Unit, r.Window))
+			if r.TimeToLimit > 0 {
+				r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
+			}
+			return r
+		}
+	}
 	switch f.kind {
 	case floorLeak:
 		failing := r.GrowthPct >= o.FailGrowth || (r.PerHourPct >= o.FailPerHour && r.Window >= time.Hour) ||
@@ -492,7 +518,7 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			whole, FormatRate(r.SlopePerSec, r.Unit, r.Window), f.lateP)
 	case floorUnsure:
 		r.Status = Inconclusive
-		long := r.Window+r.Warmup >= LongWindow && !f.daily
+		long := spansLong(r.Window, r.Warmup) && !f.daily
 		lateAlpha := o.Alpha
 		if long && failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) && failingRate(r.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
 			// From LongWindow on the failing rate is LongFailPerHour,
@@ -564,6 +590,53 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	return r
 }
 
+// unlevelled reports whether a floor judged levelled, slowing, or flat in
+// its last half (f.kind floorLevelled or floorUnsure, or floorLeak with a
+// last half whose Mann–Kendall S is ≤ 0) is, over LongWindow or more
+// (spansLong), a leak all the same: the whole window's trend is
+// significant (Alpha) at a failing rate, and nothing shows that the
+// growth stopped — the halves' slopes are not apart beyond longSlowed
+// times their noise, and the upper end of the last half's own 90 %
+// interval (SenInterval) is still a failing rate. Levelling has to be
+// shown, not read from the absence of a trend: a 6-hour floor has 9–13
+// points when it is one a major GC cycle, 4–6 of them in its last half,
+// whose slope is then known to ±2–4 %/h, and a ≤ 21.6-s shift of the
+// sample times (a Prometheus range query at analyze's default step)
+// flipped such verdicts between fail, pass ("levelled off", p = 0.54–0.71
+// on a floor whose whole trend had p < 0.001) and inconclusive ("not in
+// the last half", on a trend of p = 0.003–0.005). Physically, a cache or
+// pool that fills stops: its floor is flat after it, and a flat last
+// half of enough points bounds its slope below the failing rate, or
+// sits far below the first half's climb; a leak keeps its rate, and a
+// last half that cannot tell is no evidence against the whole run's.
+// Not with the daily cycle removed (its harmonic absorbs a day-long
+// cache's curvature, see floorUnsure).
+func unlevelled(f floorFit, r LeakResult, o LeakOptions) bool {
+	if !spansLong(r.Window, r.Warmup) || f.daily || f.slowed || f.saturating || !(f.p < o.Alpha) || !(f.s > 0) {
+		return false
+	}
+	if !failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
+		return false
+	}
+	// A last half of minBuckets floor points or more has a trend test of
+	// its own; fewer are the ones that cannot tell.
+	if f.lateN >= minBuckets {
+		return false
+	}
+	// A straight leak climbs in its first half at the whole window's
+	// rate; a cache filled at once leaves either a first half flat (the
+	// step after it) or one climbing at more than twice the window's
+	// rate (the step in it): no line, one step (measured: a +10 % step
+	// at 1–5 h on a 6-h JVM heap failed 19 of 800 times without this
+	// and the bound above, 3 with them).
+	if ratio := f.earlySlope / r.Fit.SlopePerSec; !(ratio >= 0.5 && ratio <= 2) {
+		return false
+	}
+	// The last half's 90 % upper bound below the failing rate: it
+	// levelled (or slowed to a rate that passes).
+	return !(isFinite(f.lateHi) && !failingRate(f.lateHi, r.Baseline, r.Window, r.Warmup, o))
+}
+
 // highWaterMark reports whether pts (clean, in time order) is a running
 // maximum: it never falls, and stays put between rare rises (nine steps
 // in ten or more are none).
@@ -632,6 +705,8 @@ type floorFit struct {
 	lateS        float64
 	lateP        float64
 	lateSlope    float64
+	lateHi       float64 // the upper end of the last half's slope's 90 % interval (SenInterval; +Inf with too few points)
+	lateN        int     // the last half's floor points
 	earlySlope   float64 // the first half's Theil–Sen slope
 	lastingSlope float64 // the slope GrowthPct is measured with
 	growth       float64 // lasting: the last half's rate over the window, % of base
@@ -869,6 +944,8 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	}
 	lx, ly := xs[k:], ys[k:]
 	f.lateSlope, _ = TheilSen(lx, ly)
+	_, f.lateHi = SenInterval(lx, ly, 1.645)
+	f.lateN = len(lx)
 	earlySlope, _ := TheilSen(xs[:max(k, 4)], ys[:max(k, 4)])
 	f.earlySlope = earlySlope
 	f.lateS, _, f.lateP, _ = MannKendallHR(ly)
