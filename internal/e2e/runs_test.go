@@ -302,8 +302,12 @@ func TestRuns_AnalyzeReproducesTheRun(t *testing.T) {
 	}
 	path := runFileOf(t, p, dir)
 	code, out, errOut := hordeIn(t, dir, "analyze", path)
-	if code != 0 {
-		t.Fatalf("analyze: exit %d\n%s\n%s", code, out, errOut)
+	// analyze's checks decide its exit code (a run's inform): 1 exactly
+	// when a check or threshold failed (a loaded machine can make a short
+	// run's p95 climb), else 0.
+	failed := slices.ContainsFunc(ran, func(v string) bool { return strings.HasPrefix(v, "FAIL") })
+	if want := map[bool]int{false: 0, true: 1}[failed]; code != want {
+		t.Fatalf("analyze: exit %d, want %d for the run's verdicts\n%s\n%s", code, want, out, errOut)
 	}
 	if again := verdicts(out); !slices.Equal(ran, again) {
 		t.Errorf("analyze judged the run differently:\nrun:\n%s\nanalyze:\n%s", strings.Join(ran, "\n"), strings.Join(again, "\n"))
