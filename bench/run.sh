@@ -27,6 +27,8 @@
 #                         `horde target`'s /delay/50 (default 2000; 0 skips it)
 #   BENCH_RATE_DURATION   -t of the fixed-rate test (default 20s)
 #   BENCH_RATE_PORT       port of `horde target` on 127.0.0.1 (default 18082)
+#   BENCH_VEGETA_MAX_WORKERS  vegeta's -max-workers in both rate tests (default 1000, horde's
+#                         default --max-vus: the same cap on concurrent requests)
 #   BENCH_RATE_HIGH       iterations/s of the high-rate test: horde --rate against nginx's
 #                         `GET /` (a small static answer, core 0; `horde target` on one core
 #                         takes only about 4,000/s), vegeta -rate at the same rate right after,
@@ -69,6 +71,10 @@ VEGETA_VERSION=${BENCH_VEGETA_VERSION:-v12.13.0}
 RATE=${BENCH_RATE:-2000}
 RATE_DURATION=${BENCH_RATE_DURATION:-20s}
 RATE_PORT=${BENCH_RATE_PORT:-18082}
+# vegeta's workers in the rate tests are capped as horde's users are (--max-vus defaults to
+# 1000): unbounded, vegeta starts a worker and a connection for every late request once it
+# falls behind, and at 20,000/s it collapsed to 300-1,600/s with 10-s latencies.
+VEGETA_MAX_WORKERS=${BENCH_VEGETA_MAX_WORKERS:-1000}
 RATE_HIGH=${BENCH_RATE_HIGH:-20000}
 RATE_HIGH_DURATION=${BENCH_RATE_HIGH_DURATION:-$RATE_DURATION}
 IDLE_USERS=${BENCH_IDLE_USERS:-10000}
@@ -719,6 +725,7 @@ rate_pairs() {
 			rc=0 load0=$(loadavg)
 			log "$kind, run $i/$REPEAT: vegeta -rate $rate -duration $dur (core $GEN_CPU; load average $load0)"
 			TIMED_S=$secs timed "$kind-vegeta-$i" "${GOTOOL[vegeta]}" attack -rate="$rate" -duration="$dur" \
+				-max-workers="$VEGETA_MAX_WORKERS" \
 				-targets="$TMP/$kind-vegeta.targets" -output="$TMP/$kind-vegeta-$i.bin" || rc=$?
 			"${GOTOOL[vegeta]}" report -type=json "$TMP/$kind-vegeta-$i.bin" >"$TMP/$kind-vegeta-$i.json" 2>/dev/null || true
 			[[ -s $TMP/$kind-vegeta-$i.json ]] &&
