@@ -853,11 +853,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 				// the window climbing by half the failing growth or more
 				// is worth a warning.
 				if lows := postGCLows(pts, f.period, f.refill); len(lows) >= 2 && lows[0].V > 0 {
-					xs := make([]float64, len(lows))
-					ys := make([]float64, len(lows))
-					for i, l := range lows {
-						xs[i], ys[i] = l.T.Sub(pts[0].T).Seconds(), l.V
-					}
+					xs, ys := secondsSince(pts[0].T, lows)
 					slope, icept := TheilSen(xs, ys)
 					base := icept - slope*xs[0]
 					if rise := slope * f.window.Seconds() / base * 100; base > 0 && rise >= o.FailGrowth/2 && ys[len(ys)-1] > ys[0] {
@@ -1090,11 +1086,7 @@ func liveSetClimbs(pts []Point, f *floorFit, o LeakOptions) bool {
 	if len(lows) < minBuckets {
 		return false
 	}
-	xs := make([]float64, len(lows))
-	ys := make([]float64, len(lows))
-	for i, l := range lows {
-		xs[i], ys[i] = l.T.Sub(wp[0].T).Seconds(), l.V
-	}
+	xs, ys := secondsSince(wp[0].T, lows)
 	slope, icept := TheilSen(xs, ys)
 	base := icept - slope*xs[0]
 	s, _, p, _ := MannKendallHR(ys)
@@ -1832,4 +1824,13 @@ func roundUp(d time.Duration) time.Duration {
 	default:
 		return r + time.Millisecond
 	}
+}
+
+// secondsSince returns pts's times in seconds since t0, and its values.
+func secondsSince(t0 time.Time, pts []Point) (xs, ys []float64) {
+	xs, ys = make([]float64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		xs[i], ys[i] = p.T.Sub(t0).Seconds(), p.V
+	}
+	return xs, ys
 }
