@@ -91,6 +91,8 @@ func TestAnalyze_Prometheus(t *testing.T) {
 		// A step finer than the 1-s scrape repeats each sample about four
 		// times: judged once each, and said.
 		{"step finer than the scrapes", []string{"--query", leakyMem, "--step", "250ms"}, 1, "points repeated the sample before (the 250ms step is finer than its scrape interval"},
+		// A drift series (not memory, not a resource) the same way.
+		{"a drift series at a step finer than the scrapes", []string{"--query", `scrape_duration_seconds{job="leaky"}`, "--step", "250ms"}, -1, "points repeated the sample before (the 250ms step is finer than its scrape interval"},
 		{"a restart query is no check", []string{"--query", leakyMem, "--query", `process_start_time_seconds{job="leaky"}`}, 1, "memory leak ("},
 	} {
 		args := append([]string{"analyze", "--prometheus", url, "--start", "-45s", "--warmup", "25s"}, tt.args...)

@@ -111,11 +111,11 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		all = append(all, got...)
 	}
 	for i, s := range all {
-		if !leakSeries(s) {
+		if !leakSeries(s) && !driftSeries(s) {
 			continue
 		}
 		// A step finer than the scrape interval repeats each sample:
-		// the leak check judges the samples, once each.
+		// the leak and drift checks judge the samples, once each.
 		if kept, every := soak.FromRangeQuery(s.Points, step); len(kept) < len(s.Points) {
 			out.Notes = append(out.Notes, fmt.Sprintf("%s: %d of its %d points repeated the sample before (the %v step is finer than its scrape interval, about %v): judged on its %d samples",
 				s.Name, len(s.Points)-len(kept), len(s.Points), step, every.Round(100*time.Millisecond), len(kept)))
@@ -134,12 +134,11 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	res := judgeResources(all, markers, leakVs.byName, nil, p.Warmup, p.Warmup)
 	i := 0
 	for _, s := range all {
-		switch r := roleOf(s); {
+		switch {
 		case leakSeries(s):
 			vs = append(vs, leakVs.list[i])
 			i++
-		case r.kind != soak.ResNone || r.limit || r.replicas || r.maxRepl:
-		default:
+		case driftSeries(s):
 			vs = append(vs, driftVerdict("drift: "+s.Name, soak.Drift(s.Name, s.Points, soak.DriftOptions{Warmup: p.Warmup})))
 		}
 	}
@@ -149,6 +148,16 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	exhaustionInputs(res, &in)
 	out.Verdicts = append(thresholdVerdicts(p.Thresholds, in), vs...)
 	return out, nil
+}
+
+// driftSeries tells the series judged by the drift check: neither memory
+// nor a resource, a limit or a replica count.
+func driftSeries(s series.Series) bool {
+	if leakSeries(s) {
+		return false
+	}
+	r := roleOf(s)
+	return r.kind == soak.ResNone && !r.limit && !r.replicas && !r.maxRepl
 }
 
 func ceilDiv(d time.Duration, n int) time.Duration {

@@ -651,7 +651,7 @@ func runCase(c corpusCase, seed uint64) counts {
 		} else {
 			pts = c.gen(r)
 		}
-		if promView && c.kind == "leak" {
+		if promView {
 			pts = promRange(pts)
 		}
 		var st Status
@@ -755,9 +755,10 @@ func namedHeapCases() []corpusCase {
 	return cs
 }
 
-// promView judges every case as `horde analyze --prometheus` reads it
-// (HORDE_SOAK_VIEW=prometheus): the series as a range query at analyze's
-// default step returns it, then FromRangeQuery, as analyze applies.
+// promView judges every case, leak and drift, as `horde analyze
+// --prometheus` reads it (HORDE_SOAK_VIEW=prometheus): the series as a
+// range query at analyze's default step returns it, then FromRangeQuery,
+// as analyze applies to both.
 var promView = os.Getenv("HORDE_SOAK_VIEW") == "prometheus"
 
 // promRange is pts as a Prometheus range query at analyze's default step

@@ -492,8 +492,6 @@ func incidents(t0 time.Time, xs, ys []float64, o DriftOptions, noise float64) ([
 	return kx, ky, out
 }
 
-// incidentTime is how long the incidents lasted in all (an incident of one
-// bucket counts as none).
 // inside are the incidents that start after the window's first bucket.
 func (r *DriftResult) inside(t0 time.Time, ins []Incident) []Incident {
 	var out []Incident
@@ -506,17 +504,30 @@ func (r *DriftResult) inside(t0 time.Time, ins []Incident) []Incident {
 }
 
 // incidentsWarn is the incidents' rule: they warn when they recur (3 or
-// more) or take more than a tenth of the window.
+// more) or take more than a tenth of the window. Their length is
+// counted in the running median's buckets (a fortieth of the window),
+// the resolution it was measured at: a bucket's centre is the median of
+// its samples' times, so the same incident measured from samples taken
+// a few seconds apart (the raw scrapes, or a Prometheus range query's
+// steps) would otherwise land a second either side of a tenth of the
+// window, exactly four buckets, and warn in one view and not the other.
 func incidentsWarn(inside []Incident, window time.Duration) bool {
-	return len(inside) >= 3 || incidentTime(inside) > window/10
+	return len(inside) >= 3 || incidentBuckets(inside, window) > envelopeBuckets/10
 }
 
-func incidentTime(in []Incident) time.Duration {
-	var d time.Duration
-	for _, i := range in {
-		d += i.To.Sub(i.From)
+// incidentBuckets is how long the incidents lasted in all, in buckets of
+// a fortieth of the window, each incident rounded to whole buckets (an
+// incident of one bucket counts as none).
+func incidentBuckets(in []Incident, window time.Duration) int {
+	width := float64(window) / envelopeBuckets
+	if width <= 0 {
+		return 0
 	}
-	return d
+	n := 0
+	for _, i := range in {
+		n += int(math.Round(float64(i.To.Sub(i.From)) / width))
+	}
+	return n
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
