@@ -93,6 +93,9 @@ func TestAnalyze_Prometheus(t *testing.T) {
 		{"step finer than the scrapes", []string{"--query", leakyMem, "--step", "250ms"}, 1, "points repeated the sample before (the 250ms step is finer than its scrape interval"},
 		// A drift series (not memory, not a resource) the same way.
 		{"a drift series at a step finer than the scrapes", []string{"--query", `scrape_duration_seconds{job="leaky"}`, "--step", "250ms"}, -1, "points repeated the sample before (the 250ms step is finer than its scrape interval"},
+		// No marker queried: the process's start time is looked up under
+		// the series' job and instance, and said.
+		{"start time looked up", []string{"--memory-query", leakyMem + " + 0"}, 1, `restarts from process_start_time_seconds{job="leaky",instance=`},
 		{"a restart query is no check", []string{"--query", leakyMem, "--query", `process_start_time_seconds{job="leaky"}`}, 1, "memory leak ("},
 	} {
 		args := append([]string{"analyze", "--prometheus", url, "--start", "-45s", "--warmup", "25s"}, tt.args...)

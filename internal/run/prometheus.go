@@ -123,9 +123,15 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		}
 	}
 	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
+	starts, notes := lookedUpStarts(ctx, p, step, all, markers)
+	out.Notes = append(out.Notes, notes...)
 	for _, s := range all {
 		if leakSeries(s) {
-			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, all, markers, p.Warmup)))
+			o, looked := withLookedUpStart(leakOptions(s, all, markers, p.Warmup), s, markers, starts)
+			if looked {
+				out.Notes = append(out.Notes, fmt.Sprintf("%s: restarts from %s (looked up; %d in the range)", s.Name, o.RestartEvidence, len(o.Restarts)))
+			}
+			leaks = append(leaks, soak.Leak(s.Name, s.Points, o))
 		}
 	}
 	leakVs := leakVerdicts(leaks)

@@ -125,8 +125,10 @@ var metricName = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
 // KindOf tells a series's kind from a metric name or a PromQL query's
 // text: the first name it holds that a common exporter uses for a
 // garbage-collected heap (KindHeap) or for memory the operating system
-// accounts (KindOS), else by words in the name (heap; resident, rss,
-// working_set, container_memory), else KindUnknown.
+// accounts (KindOS), else by words in the name (heap, jvm_memory as in
+// OpenTelemetry's process_runtime_jvm_memory_usage_bytes, the JMX
+// exporter's java_lang_memorypool_*; resident, rss, working_set,
+// container_memory), else KindUnknown.
 func KindOf(nameOrQuery string) Kind {
 	names := metricName.FindAllString(nameOrQuery, -1)
 	for _, n := range names {
@@ -140,7 +142,8 @@ func KindOf(nameOrQuery string) Kind {
 	for _, n := range names {
 		l := strings.ToLower(n)
 		switch {
-		case strings.Contains(l, "heap") || strings.HasPrefix(l, "jvm_memory") || strings.HasPrefix(l, "dotnet_gc"):
+		case strings.Contains(l, "heap") || strings.Contains(l, "jvm_memory") || strings.HasPrefix(l, "java_lang_memory") ||
+			strings.HasPrefix(l, "dotnet_gc"):
 			return KindHeap
 		case strings.Contains(l, "resident") || strings.Contains(l, "rss") || strings.Contains(l, "working_set") ||
 			strings.HasPrefix(l, "container_memory") || strings.Contains(l, "virtual_memory"):

@@ -8,16 +8,18 @@ import (
 
 func TestKindOf(t *testing.T) {
 	for in, want := range map[string]Kind{
-		"jvm_memory_used_bytes":                                       KindHeap,
-		`sum by (pod) (jvm_memory_used_bytes{area="heap"})`:           KindHeap,
-		"go_memstats_heap_inuse_bytes":                                KindHeap,
-		"nodejs_heap_size_used_bytes":                                 KindHeap,
-		"dotnet_total_memory_bytes":                                   KindHeap,
-		"process_resident_memory_bytes":                               KindOS,
-		`sum(container_memory_working_set_bytes{pod=~"my-app-.*"})`:   KindOS,
-		"process_working_set_bytes":                                   KindOS,
-		"my_app_heap_used":                                            KindHeap,
-		"memory":                                                      KindUnknown,
+		"jvm_memory_used_bytes":                                     KindHeap,
+		`sum by (pod) (jvm_memory_used_bytes{area="heap"})`:         KindHeap,
+		"go_memstats_heap_inuse_bytes":                              KindHeap,
+		"nodejs_heap_size_used_bytes":                               KindHeap,
+		"dotnet_total_memory_bytes":                                 KindHeap,
+		"process_resident_memory_bytes":                             KindOS,
+		`sum(container_memory_working_set_bytes{pod=~"my-app-.*"})`: KindOS,
+		"process_working_set_bytes":                                 KindOS,
+		"my_app_heap_used":                                          KindHeap,
+		"process_runtime_jvm_memory_usage_bytes":                    KindHeap,
+		`java_lang_memorypool_usage_used{name="G1 Old Gen"}`:        KindHeap,
+		"memory": KindUnknown,
 		"http://127.0.0.1:9091/metrics process_resident_memory_bytes": KindOS,
 	} {
 		if got := KindOf(in); got != want {

@@ -314,6 +314,11 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		// full collection.
 		resets = detectRestarts(pts, o)
 		r.RestartEvidence = "a drop in an OS-level series"
+		if o.Kind == KindUnknown {
+			// Say what was assumed: the name did not tell a heap's
+			// collections from a process's restarts.
+			r.RestartEvidence = "a drop in a series whose name does not tell its kind, read as OS-level memory; kind heap if its drops are a garbage collector's"
+		}
 	}
 	if len(resets) > 0 {
 		return judgeRestarts(r, pts, resets, o)

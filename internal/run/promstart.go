@@ -1,0 +1,104 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/horde-load/horde/internal/monitor"
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/soak"
+)
+
+// Every Prometheus client library (Go, Java, Python, Node.js, .NET) and
+// Micrometer export process_start_time_seconds beside a process's memory,
+// under the same job and instance. When no restart marker was queried,
+// `horde analyze --prometheus` looks it up for each memory series that
+// carries a job and an instance: a restart is then read from evidence (the
+// start time changed), and a drop the marker does not explain is no
+// restart, whatever the series' name says or does not say.
+
+var (
+	jobLabel      = regexp.MustCompile(`[{,]job=("(?:[^"\\]|\\.)*")`)
+	instanceLabel = regexp.MustCompile(`[{,]instance=("(?:[^"\\]|\\.)*")`)
+)
+
+// jobInstance is the job and instance a series' labels name; ok is false when
+// it lacks either (a sum over targets has neither).
+func jobInstance(s series.Series) (job, instance string, ok bool) {
+	j, i := jobLabel.FindStringSubmatch(s.Name), instanceLabel.FindStringSubmatch(s.Name)
+	if j == nil || i == nil {
+		return "", "", false
+	}
+	job, err1 := strconv.Unquote(j[1])
+	instance, err2 := strconv.Unquote(i[1])
+	return job, instance, err1 == nil && err2 == nil
+}
+
+// startTimeQuery is the query of the start time of the process a series
+// with job and instance comes from.
+func startTimeQuery(job, instance string) string {
+	return fmt.Sprintf("process_start_time_seconds{job=%s,instance=%s}", strconv.Quote(job), strconv.Quote(instance))
+}
+
+// lookedUpStarts queries process_start_time_seconds for each memory series
+// in all that no marker in markers covers and that names its job and
+// instance. It returns the markers found, by query; a query that fails or
+// returns nothing is left out (the series' restarts are then read as
+// before), and said in the notes when it failed.
+func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all, markers []series.Series) (map[string][]series.Series, []string) {
+	var queries []string
+	for _, s := range all {
+		if !leakSeries(s) {
+			continue
+		}
+		if _, _, ok := restartEvidence(s, markers); ok {
+			continue
+		}
+		if job, instance, ok := jobInstance(s); ok {
+			if q := startTimeQuery(job, instance); !slices.Contains(queries, q) {
+				queries = append(queries, q)
+			}
+		}
+	}
+	found := map[string][]series.Series{}
+	var notes []string
+	for _, q := range queries {
+		got, err := monitor.QueryRange(ctx, nil, p.URL, q, p.Start, p.End, step)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s: %v (restarts read from the memory series alone)", q, err))
+			continue
+		}
+		if len(got) > 0 {
+			found[q] = got
+		}
+	}
+	return found, notes
+}
+
+// withLookedUpStart gives o the restarts the looked-up start time of mem's
+// process records, when mem had no other marker and one was found.
+func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.Series, found map[string][]series.Series) (soak.LeakOptions, bool) {
+	if _, _, ok := restartEvidence(mem, markers); ok {
+		return o, false
+	}
+	job, instance, ok := jobInstance(mem)
+	if !ok {
+		return o, false
+	}
+	q := startTimeQuery(job, instance)
+	ms := found[q]
+	if len(ms) == 0 {
+		return o, false
+	}
+	o.Restarts = []time.Time{} // a marker that saw no restart: none
+	for _, m := range ms {
+		o.Restarts = append(o.Restarts, soak.RestartsFromStartTime(m.Points)...)
+	}
+	slices.SortFunc(o.Restarts, time.Time.Compare)
+	o.RestartEvidence = q
+	return o, true
+}

@@ -1,0 +1,106 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/horde-load/horde/internal/soak"
+)
+
+// fakeProm answers query_range with the series of each query (by its text),
+// sampled every step from start to end.
+func fakeProm(t *testing.T, series map[string]func(t time.Duration) (labels map[string]string, v float64)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f, ok := series[q.Get("query")]
+		var start, end, step float64
+		fmt.Sscan(q.Get("start"), &start)
+		fmt.Sscan(q.Get("end"), &end)
+		fmt.Sscan(q.Get("step"), &step)
+		type result struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		}
+		var res []result
+		if ok {
+			var one result
+			for ts := start; ts <= end; ts += step {
+				labels, v := f(time.Duration((ts - start) * float64(time.Second)))
+				one.Metric = labels
+				one.Values = append(one.Values, [2]any{ts, fmt.Sprint(v)})
+			}
+			res = append(res, one)
+		}
+		b, _ := json.Marshal(map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": res}})
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A memory series whose name does not tell its kind, with a JVM's
+// major collections every 30 minutes (its old generation climbing by
+// half the live set, then back): judged alone, its drops read as
+// restarts of an OS-level series and fail it as "a leak that restarts".
+// Its process's start time, looked up under the same job and instance,
+// shows no restart: the drops are not restarts, and the note says where
+// the evidence came from. A start time that changes is a restart.
+func TestAnalyzePrometheus_LooksUpStartTime(t *testing.T) {
+	labels := map[string]string{"__name__": "app_memory_bytes", "job": "app", "instance": "10.0.0.1:8080"}
+	mem := func(d time.Duration) (map[string]string, float64) {
+		phase := math.Mod(d.Minutes(), 30) / 30
+		return labels, 100e6 * (1 + 0.5*phase + 0.15*math.Mod(d.Seconds(), 20)/20)
+	}
+	started := func(restartAt time.Duration) func(d time.Duration) (map[string]string, float64) {
+		return func(d time.Duration) (map[string]string, float64) {
+			l := map[string]string{"__name__": "process_start_time_seconds", "job": "app", "instance": "10.0.0.1:8080"}
+			if restartAt > 0 && d >= restartAt {
+				return l, 1.7e9 + restartAt.Seconds()
+			}
+			return l, 1.7e9
+		}
+	}
+	end := time.Now().Truncate(time.Second)
+	p := PromAnalysis{Queries: []string{"app_memory_bytes"}, MemoryQueries: []string{"app_memory_bytes"}, Start: end.Add(-3 * time.Hour), End: end, Step: 15 * time.Second}
+	startQ := `process_start_time_seconds{job="app",instance="10.0.0.1:8080"}`
+
+	alone := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){"app_memory_bytes": mem})
+	p.URL = alone.URL
+	out, err := AnalyzePrometheus(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("without a start time: %s %s", out.Verdicts[0].Status, out.Verdicts[0].Reason)
+
+	withStart := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){"app_memory_bytes": mem, startQ: started(0)})
+	p.URL = withStart.URL
+	out, err = AnalyzePrometheus(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("with its start time: %s %s", out.Verdicts[0].Status, out.Verdicts[0].Reason)
+	if v := out.Verdicts[0]; v.Status == soak.Fail || strings.Contains(v.Reason, "restarted") {
+		t.Errorf("with a start time that never changed: %s %s, want no restart and no fail", v.Status, v.Reason)
+	}
+	if !strings.Contains(strings.Join(out.Notes, "\n"), "restarts from "+startQ+" (looked up; 0 in the range)") {
+		t.Errorf("notes %q lack the looked-up start time", out.Notes)
+	}
+
+	restarted := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){"app_memory_bytes": mem, startQ: started(100 * time.Minute)})
+	p.URL = restarted.URL
+	out, err = AnalyzePrometheus(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted: %s %s", out.Verdicts[0].Status, out.Verdicts[0].Reason)
+	if !strings.Contains(strings.Join(out.Notes, "\n"), "(looked up; 1 in the range)") {
+		t.Errorf("notes %q lack the restart the start time records", out.Notes)
+	}
+}
