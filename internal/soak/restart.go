@@ -221,7 +221,15 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// noise), where a lasting rise shows in the last half's
 			// own trend. Otherwise the segment is judged by where its
 			// floor went (riseToRestart), as one too short for a trend.
-			lastsToEnd := !(o.Restarts != nil && o.Kind == KindHeap) || (f.lateS > 0 && f.lateP < o.LateAlpha)
+			//
+			// The same holds for a life whose restarts were read from
+			// the drops of an OS-level series (no marker): a process
+			// restarted by a deploy warms up again and levels off (its
+			// caches fill, its pools open), a leaking one climbs to its
+			// restart; a rise that the life's last half does not carry
+			// is a warm-up's tail, not a leak's.
+			climbsLate := f.lateS > 0 && f.lateP < o.LateAlpha
+			lastsToEnd := climbsLate || (o.Restarts != nil && o.Kind != KindHeap)
 			if (f.kind == floorLeak && f.growth >= o.MinGrowth && lastsToEnd || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
