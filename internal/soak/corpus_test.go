@@ -680,7 +680,7 @@ func runCase(c corpusCase, seed uint64) counts {
 var seedBase, _ = strconv.ParseUint(os.Getenv("HORDE_SOAK_SEED"), 10, 64)
 
 func TestCorpus(t *testing.T) {
-	cases := append(append(append(leakCases(), driftCases()...), markerCases()...), namedHeapCases()...)
+	cases := append(append(append(append(leakCases(), driftCases()...), markerCases()...), namedHeapCases()...), noisyDriftCases()...)
 	results := make([]counts, len(cases))
 	done := make(chan int)
 	for i, c := range cases {
@@ -752,6 +752,25 @@ func namedHeapCases() []corpusCase {
 	add("leak 2%/h, JVM heap, 6 h, by its name (heap)", "leak", failedAtLeast(95), false, func(r *rand.Rand) []Point {
 		return sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
 	})
+	return cs
+}
+
+// noisyDriftCases are latency series noisier and sampled more coarsely
+// than driftCases' (a p95 of few requests, scraped every 30 or 60 s over
+// an hour): a steady one never fails. Appended last, so the other cases
+// keep their seeds.
+func noisyDriftCases() []corpusCase {
+	var cs []corpusCase
+	for _, step := range []time.Duration{30 * time.Second, time.Minute} {
+		cs = append(cs, corpusCase{name: fmt.Sprintf("latency steady, 20%% noise, 1 h every %v", step), kind: "drift", truth: "steady", seeds: 200, check: failedAtMost(0),
+			gen: func(r *rand.Rand) []Point {
+				return sample(time.Hour, step, func(time.Duration) float64 { return 100 * (1 + 0.2*r.NormFloat64()) })
+			}})
+		cs = append(cs, corpusCase{name: fmt.Sprintf("latency +25%% linear ramp, 1 h every %v", step), kind: "drift", truth: "degrades", seeds: 200, check: flaggedAtLeast(90),
+			gen: func(r *rand.Rand) []Point {
+				return sample(time.Hour, step, func(t time.Duration) float64 { return 100 * (1 + 0.25*t.Hours()) * (1 + 0.05*r.NormFloat64()) })
+			}})
+	}
 	return cs
 }
 

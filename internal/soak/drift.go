@@ -149,6 +149,11 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		jf(r.GeneratorFirst), jf(r.GeneratorLast), r.DecideAfter.Seconds(), jf(r.FailsFrom)})
 }
 
+// failAlpha is the significance a drift's trend needs to fail: a tenth of
+// the warning's (0.001 for the default 0.01), so that a steady series,
+// which crosses α in one run of 1/α, does not fail on a noisy change.
+func failAlpha(alpha float64) float64 { return alpha / 10 }
+
 // MinDriftPoints is the fewest samples after the warm-up Drift judges;
 // with fewer it is inconclusive.
 const MinDriftPoints = 8
@@ -274,6 +279,15 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 		}
 	}
 	switch {
+	case worse >= o.FailPct && trendWorse && p >= failAlpha(o.Alpha):
+		// A trend significant at α but not at the failing level: a
+		// steady series crosses α once in a hundred runs, and a noisy
+		// one's change along such a trend easily reaches FailPct (a p95
+		// of 20 % noise over an hour at 30 s: 2 in 100 steady runs
+		// failed). Failing asks ten times the evidence.
+		r.Status = Warn
+		r.DecideAfter = 2 * r.Window
+		r.Reason = fmt.Sprintf("%s went from %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend over %s), a trend (p=%.2g) too weak to fail on this series' noise (p < %.2g fails): a %s run would decide", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit, round(r.Window), p, failAlpha(o.Alpha), round(r.DecideAfter))
 	case worse >= o.FailPct && trendWorse:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("%s went from %.4g to %.4g (%+.1f%s last quarter vs first, %+.1f%s along the trend over %s) with a significant trend (p=%.2g)", name, r.First, r.Last, r.ChangePct, unit, r.SlopeChangePct, unit, round(r.Window), p)
