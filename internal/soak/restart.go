@@ -180,6 +180,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	// segment, which began before the window, nor the last, still
 	// running), and those of them that climbed (killedAtCap).
 	var lives, climbedLives []int
+	// stopped are the inferred lives whose floor rose but slowed
+	// (inferredClimbLasts): named in a passing reason.
+	var stopped []floorFit
 	longLife := longestLife(pts, bounds)
 	for j := 0; j+1 < len(bounds); j++ {
 		nClimbing := len(climbing)
@@ -222,6 +225,16 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// own trend. Otherwise the segment is judged by where its
 			// floor went (riseToRestart), as one too short for a trend.
 			lastsToEnd := !(o.Restarts != nil && o.Kind == KindHeap) || (f.lateS > 0 && f.lateP < o.LateAlpha)
+			// A life inferred from an OS-level series' drops (no
+			// marker) climbs to its end only at a pace that lasts
+			// (inferredClimbLasts): a cache that fills in each life
+			// slows to nothing.
+			if o.Restarts == nil && !inferredClimbLasts(f, o) {
+				lastsToEnd = false
+				if f.kind == floorLeak && f.growth >= o.MinGrowth {
+					stopped = append(stopped, f)
+				}
+			}
 			if (f.kind == floorLeak && f.growth >= o.MinGrowth && lastsToEnd || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
@@ -331,6 +344,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
+	case len(stopped) > 0:
+		early, late := stoppedPaces(stopped)
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, at a median %s in its first half but %s in its last (under half that pace, no significant climb): a cache that fills in each life, not a leak, which climbs at its pace to the restart",
+			r.Restarts, r.RestartEvidence, segmentsRose(len(stopped)), FormatRate(early, r.Unit, span), FormatRate(late, r.Unit, span))
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
@@ -776,4 +793,33 @@ func endedWhere(n int) string {
 		return "it ended"
 	}
 	return "they ended"
+}
+
+// inferredClimbLasts reports whether the floor of a life inferred from an
+// OS-level series' drops (f, judged by judgeFloor) climbs to its end:
+// its last half climbs significantly (LateAlpha), or at half its first
+// half's pace or more (Theil–Sen slopes of the floor). A leak climbs at
+// its pace through each life until the kill at its cap or a deploy, so
+// its last half keeps about the first half's pace, however few floor
+// points a short life or a sparse scrape leaves for its significance. A
+// cache that fills in each life (a restart empties it, the process
+// refills it) and a restarted process's warm-up saturate: the last half
+// of the life climbs at a small part of the first's pace. Without a
+// marker a life's climb is all the evidence there is of a leak; with
+// one, riseToRestart and the lives laid over each other by age judge it.
+func inferredClimbLasts(f floorFit, o LeakOptions) bool {
+	if f.lateS > 0 && f.lateP < o.LateAlpha {
+		return true
+	}
+	return f.lateSlope > 0 && f.lateSlope >= f.earlySlope/2
+}
+
+// stoppedPaces are the median first-half and last-half slopes (units a
+// second) of the floors of lives that rose and slowed.
+func stoppedPaces(fs []floorFit) (early, late float64) {
+	var e, l []float64
+	for _, f := range fs {
+		e, l = append(e, f.earlySlope), append(l, f.lateSlope)
+	}
+	return median(e), median(l)
 }
