@@ -338,16 +338,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
 	case len(climbing) >= 1:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct) + stoppedNote(stopped, r.Unit, span)
 	case levelled > 0 && ranks.tells && !ranks.rises:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
 			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
 	case len(stopped) > 0:
-		early, late := stoppedPaces(stopped)
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, at a median %s in its first half but %s in its last (under half that pace, no significant climb): a cache that fills in each life, not a leak, which climbs at its pace to the restart",
-			r.Restarts, r.RestartEvidence, segmentsRose(len(stopped)), FormatRate(early, r.Unit, span), FormatRate(late, r.Unit, span))
+		r.Reason = fmt.Sprintf("restarted %d times (%s)", r.Restarts, r.RestartEvidence) + stoppedNote(stopped, r.Unit, span)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
@@ -814,12 +812,17 @@ func inferredClimbLasts(f floorFit, o LeakOptions) bool {
 	return f.lateSlope > 0 && f.lateSlope >= f.earlySlope/2
 }
 
-// stoppedPaces are the median first-half and last-half slopes (units a
-// second) of the floors of lives that rose and slowed.
-func stoppedPaces(fs []floorFit) (early, late float64) {
+// stoppedNote words the lives inferred from drops whose floor rose but
+// slowed (inferredClimbLasts): their median first-half and last-half
+// paces. Empty when there are none.
+func stoppedNote(fs []floorFit, u Unit, span time.Duration) string {
+	if len(fs) == 0 {
+		return ""
+	}
 	var e, l []float64
 	for _, f := range fs {
 		e, l = append(e, f.earlySlope), append(l, f.lateSlope)
 	}
-	return median(e), median(l)
+	return fmt.Sprintf("; %s rose at %s in the first half of the life but %s in the last (median; under half that pace, no significant climb): a cache that fills in each life, not a leak, which climbs at its pace to the restart",
+		segmentsRose(len(fs)), FormatRate(median(e), u, span), FormatRate(median(l), u, span))
 }
