@@ -44,6 +44,7 @@ func TestLeak_InferredCacheLivesDoNotClimb(t *testing.T) {
 		if res.Status != Pass || !strings.Contains(res.Reason, "a cache that fills in each life") {
 			t.Errorf("life %s, cache +%.0f%% in each life, no marker: %s: %s", c.life, 100*c.grow, res.Status, res.Reason)
 		}
+		t.Logf("life %s: %s: %s", c.life, res.Status, res.Reason)
 	}
 }
 
