@@ -180,6 +180,9 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	// segment, which began before the window, nor the last, still
 	// running), and those of them that climbed (killedAtCap).
 	var lives, climbedLives []int
+	// stopped are the inferred lives whose floor rose but slowed
+	// (inferredClimbLasts): named in a passing reason.
+	var stopped []floorFit
 	longLife := longestLife(pts, bounds)
 	for j := 0; j+1 < len(bounds); j++ {
 		nClimbing := len(climbing)
@@ -221,15 +224,17 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			// noise), where a lasting rise shows in the last half's
 			// own trend. Otherwise the segment is judged by where its
 			// floor went (riseToRestart), as one too short for a trend.
-			//
-			// The same holds for a life whose restarts were read from
-			// the drops of an OS-level series (no marker): a process
-			// restarted by a deploy warms up again and levels off (its
-			// caches fill, its pools open), a leaking one climbs to its
-			// restart; a rise that the life's last half does not carry
-			// is a warm-up's tail, not a leak's.
-			climbsLate := f.lateS > 0 && f.lateP < o.LateAlpha
-			lastsToEnd := climbsLate || (o.Restarts != nil && o.Kind != KindHeap)
+			lastsToEnd := !(o.Restarts != nil && o.Kind == KindHeap) || (f.lateS > 0 && f.lateP < o.LateAlpha)
+			// A life inferred from an OS-level series' drops (no
+			// marker) climbs to its end only at a pace that lasts
+			// (inferredClimbLasts): a cache that fills in each life
+			// slows to nothing.
+			if o.Restarts == nil && !inferredClimbLasts(f, o) {
+				lastsToEnd = false
+				if f.kind == floorLeak && f.growth >= o.MinGrowth {
+					stopped = append(stopped, f)
+				}
+			}
 			if (f.kind == floorLeak && f.growth >= o.MinGrowth && lastsToEnd || slowedClimb) && (wholeLife || !(o.Kind == KindHeap && f.window < time.Hour && f.majors < 2)) {
 				// (A heap's segment that saw no major collection, under
 				// an hour, climbs with or without a leak: its old
@@ -333,12 +338,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
 	case len(climbing) >= 1:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct)
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct) + stoppedNote(stopped, r.Unit, span)
 	case levelled > 0 && ranks.tells && !ranks.rises:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
 			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
+	case len(stopped) > 0:
+		r.Reason = fmt.Sprintf("restarted %d times (%s)", r.Restarts, r.RestartEvidence) + stoppedNote(stopped, r.Unit, span)
 	default:
 		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
 	}
@@ -784,4 +791,38 @@ func endedWhere(n int) string {
 		return "it ended"
 	}
 	return "they ended"
+}
+
+// inferredClimbLasts reports whether the floor of a life inferred from an
+// OS-level series' drops (f, judged by judgeFloor) climbs to its end:
+// its last half climbs significantly (LateAlpha), or at half its first
+// half's pace or more (Theil–Sen slopes of the floor). A leak climbs at
+// its pace through each life until the kill at its cap or a deploy, so
+// its last half keeps about the first half's pace, however few floor
+// points a short life or a sparse scrape leaves for its significance. A
+// cache that fills in each life (a restart empties it, the process
+// refills it) and a restarted process's warm-up saturate: the last half
+// of the life climbs at a small part of the first's pace. Without a
+// marker a life's climb is all the evidence there is of a leak; with
+// one, riseToRestart and the lives laid over each other by age judge it.
+func inferredClimbLasts(f floorFit, o LeakOptions) bool {
+	if f.lateS > 0 && f.lateP < o.LateAlpha {
+		return true
+	}
+	return f.lateSlope > 0 && f.lateSlope >= f.earlySlope/2
+}
+
+// stoppedNote words the lives inferred from drops whose floor rose but
+// slowed (inferredClimbLasts): their median first-half and last-half
+// paces. Empty when there are none.
+func stoppedNote(fs []floorFit, u Unit, span time.Duration) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	var e, l []float64
+	for _, f := range fs {
+		e, l = append(e, f.earlySlope), append(l, f.lateSlope)
+	}
+	return fmt.Sprintf("; %s rose at %s in the first half of the life but %s in the last (median; under half that pace, no significant climb): a cache that fills in each life, not a leak, which climbs at its pace to the restart",
+		segmentsRose(len(fs)), FormatRate(median(e), u, span), FormatRate(median(l), u, span))
 }

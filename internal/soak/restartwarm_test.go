@@ -11,10 +11,11 @@ import (
 // each start falls to 70 % of its level and warms up again (τ 3 min)
 // under a GC sawtooth, no leak. Its restarts are read from the drops;
 // a life whose floor rose early (a warm-up's tail past the segment's
-// own warm-up) but whose last half does not climb is no climb to a
-// restart. Seeds 335 and 367 failed as "a leak that restarts" (+4 %,
-// +14 % a life) when any life whose floor trended up counted. A leak
-// killed at its cap climbs through every life to the kill, and fails.
+// own warm-up) at a pace its last half does not keep is no climb to a
+// restart (inferredClimbLasts). Seed 367 failed as "a leak that
+// restarts" (+14 % a life) when any life whose floor trended up
+// counted. A leak killed at its cap climbs through every life to the
+// kill, and fails.
 func TestRestarts_DeployedProcessWarmingUpIsNoLeak(t *testing.T) {
 	for _, seed := range []uint64{335, 367} {
 		r := rand.New(rand.NewPCG(seed, 31))
