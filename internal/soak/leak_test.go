@@ -455,3 +455,67 @@ func TestAgedRiseRanks(t *testing.T) {
 		t.Errorf("leak: %+v, want a rise", r)
 	}
 }
+
+// A JVM heap whose cache fills over the first part of each life, its
+// process restarted by deploys with its start-time marker (the generated
+// corpus's case), where two segments rose RestartRise % to their
+// restart and another life seen whole, its live set seen in its first
+// and its last third, rose less (flatLife): a leak killed at its cap
+// climbs in every life, so the climbs are no pattern of one. Series 135
+// (seed base 0) and 27 and 193 (seed base 1000) were failed as "a leak
+// that restarts" before the rule; they are warned, the flat life named.
+func TestLeak_HeapCacheLivesOneFlat(t *testing.T) {
+	cases := append(append(leakCases(), driftCases()...), markerCases()...)
+	want := map[uint64][]int{0: {135}, 1000: {27, 193}}
+	for i, c := range cases {
+		if !strings.HasPrefix(c.name, "JVM heap, major GC every 20–40 min, a cache filling over each life") {
+			continue
+		}
+		for base, seeds := range want {
+			r := rand.New(rand.NewPCG(uint64(i)+1+base, 14))
+			for k := 0; k <= seeds[len(seeds)-1]; k++ {
+				pts, o := c.genOpts(r)
+				if !slices.Contains(seeds, k) {
+					continue
+				}
+				res := Leak("jvm_memory_used_bytes", pts, o)
+				if res.Status == Fail || !strings.Contains(res.Reason, "seen whole rose less than 10%") {
+					t.Errorf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
+				}
+			}
+		}
+		return
+	}
+	t.Fatal("the corpus has no JVM heap cache-per-life case")
+}
+
+// flatLife on a hand-made life of 100 minutes: a live set of 100 MB
+// rising by the given fraction over the life, its old generation
+// filling by 60 MB between major collections at the given minutes.
+func TestFlatLife(t *testing.T) {
+	life := func(rise float64, majors ...int) []Point {
+		var pts []Point
+		for d := time.Duration(0); d <= 100*time.Minute; d += 30 * time.Second {
+			m := d.Minutes()
+			last := 0.0
+			for _, a := range majors {
+				if float64(a) <= m {
+					last = float64(a)
+				}
+			}
+			live := 100e6 * (1 + rise*m/100)
+			pts = append(pts, Point{T: t0.Add(d), V: live + 60e6*(m-last)/30})
+		}
+		return pts
+	}
+	o := LeakOptions{Kind: KindHeap}.withDefaults()
+	if g, ok := flatLife(life(0.04, 20, 50, 80), o); !ok {
+		t.Errorf("live set +4%%, majors in every third: not flat (+%.0f%%)", g.GrowthPct)
+	}
+	if g, ok := flatLife(life(0.3, 20, 50, 80), o); ok {
+		t.Errorf("live set +30%%, majors in every third: flat (+%.0f%%)", g.GrowthPct)
+	}
+	if _, ok := flatLife(life(0.04, 50, 80), o); ok {
+		t.Error("live set +4%, no major in the first third: flat, but its start was never seen")
+	}
+}

@@ -183,9 +183,12 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	// stopped are the inferred lives whose floor rose but slowed
 	// (inferredClimbLasts): named in a passing reason.
 	var stopped []floorFit
+	// flat are the lives seen whole, judged, that did not climb
+	// (flatLife), with a marker on a heap.
+	var flat []Segment
 	longLife := longestLife(pts, bounds)
 	for j := 0; j+1 < len(bounds); j++ {
-		nClimbing := len(climbing)
+		nClimbing, nJudged := len(climbing), judged
 		seg := pts[bounds[j]:bounds[j+1]]
 		// A stub: the first segment (begun before the window) or the
 		// last (still running), less than half as long as the longest
@@ -284,6 +287,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 			lives = append(lives, j)
 			if len(climbing) > nClimbing {
 				climbedLives = append(climbedLives, j)
+			} else if judged > nJudged && o.Restarts != nil && o.Kind == KindHeap {
+				if g, ok := flatLife(seg, o); ok {
+					flat = append(flat, g)
+				}
 			}
 		}
 		r.Segments = append(r.Segments, s)
@@ -321,6 +328,23 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %s seen whole between restarts climbed %s (+%.0f%%) and the first segment ended where %s: a leak killed at its cap",
 			r.Restarts, r.RestartEvidence, livesSeen(len(lives)), FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, endedWhere(len(lives)))
+	case len(climbing) >= 2 && 2*len(climbing) >= judged && len(flat) > 0:
+		// A leak killed at its cap climbs in every life to the kill, at
+		// its own pace from the same start: a life seen whole, its live
+		// set seen near its start and near its end (a major collection
+		// in its first and last thirds), that rose less than
+		// RestartRise % was restarted before any cap, by a deploy. The
+		// climbs of the others are then no pattern of a leak that
+		// restarts at its cap: a cache still filling when the floor of
+		// a life's first third was taken rises about RestartRise % in
+		// some lives and less in others; a leak the deploys cut short
+		// climbs again in a longer run.
+		f := flat[0]
+		r.Status = Warn
+		r.DecideAfter = 2 * span
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but %s seen whole rose less than %.0f%% (%s → %s, %+.0f%%): a leak killed at its cap climbs in every life; a %s run would decide",
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
+			livesFlat(len(flat)), o.RestartRise, FormatAmount(f.Start, r.Unit), FormatAmount(f.Start*(1+f.GrowthPct/100), r.Unit), f.GrowthPct, round(r.DecideAfter))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
@@ -778,6 +802,14 @@ func segmentsRose(n int) string {
 	return fmt.Sprintf("%d segments", n)
 }
 
+// livesFlat words how many lives seen whole did not climb.
+func livesFlat(n int) string {
+	if n == 1 {
+		return "one life"
+	}
+	return fmt.Sprintf("%d lives", n)
+}
+
 // livesSeen and endedWhere word the reason of a leak killed at its cap.
 func livesSeen(n int) string {
 	if n == 1 {
@@ -825,4 +857,32 @@ func stoppedNote(fs []floorFit, u Unit, span time.Duration) string {
 	}
 	return fmt.Sprintf("; %s rose at %s in the first half of the life but %s in the last (median; under half that pace, no significant climb): a cache that fills in each life, not a leak, which climbs at its pace to the restart",
 		segmentsRose(len(fs)), FormatRate(median(e), u, span), FormatRate(median(l), u, span))
+}
+
+// flatLife reports whether a heap's life seen whole between restarts a
+// marker confirms did not climb: a major collection in its first third
+// and in its last (after its warm-up), so that the floor of each is the
+// live set then, and the floor of the last less than RestartRise % above
+// that of the first (riseBeforeRestart). A life measured only by the
+// levels of two collections, the first late in the life (liveSetRise),
+// saw no live set near its start and shows no flat life. The segment
+// returned carries the rise.
+func flatLife(seg []Point, o LeakOptions) (Segment, bool) {
+	if len(seg) < 2 {
+		return Segment{}, false
+	}
+	warm := o.Warmup
+	if warm <= 0 {
+		warm = LeakWarmup(seg[len(seg)-1].T.Sub(seg[0].T))
+	}
+	pts, _ := cutWarmup(seg, warm)
+	if len(pts) < 4*minSamples {
+		return Segment{}, false
+	}
+	q := len(pts) / 3
+	if !majorDropIn(pts, 0, q) || !majorDropIn(pts, len(pts)-q, len(pts)) {
+		return Segment{}, false
+	}
+	g, measured, _ := riseBeforeRestart(seg, o)
+	return g, measured && g.GrowthPct < o.RestartRise
 }
