@@ -313,6 +313,12 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		// baseline when the process restarts; a heap does so at every
 		// full collection.
 		resets = detectRestarts(pts, o)
+		if o.Kind == KindUnknown {
+			// A series whose name does not tell may be a heap: a drop
+			// that lands where its major collections land is one of
+			// them (withoutCollections).
+			resets = withoutCollections(pts, resets, o)
+		}
 		r.RestartEvidence = "a drop in an OS-level series"
 	}
 	if len(resets) > 0 {
