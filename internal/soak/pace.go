@@ -1,0 +1,40 @@
+package soak
+
+// paceNotShownToFall reports whether a floor the halves' test read as
+// levelled or slowing (f.kind floorLevelled or floorUnsure, or floorLeak
+// with a last half whose Mann–Kendall S is ≤ 0), whose last half has a
+// trend test of its own (minBuckets floor points or more: unlevelled
+// judges fewer), is over LongWindow or more (spansLong) a leak all the
+// same: the whole window's trend is significant (Alpha) at a failing
+// rate, no saturating curve fits it better than a line, and the upper
+// end of the last half's 90 % interval (SenInterval) is both a failing
+// rate and half the first half's pace or more. Not with the daily cycle
+// removed (its harmonic absorbs a day-long cache's curvature, see
+// floorUnsure).
+//
+// Physically: a cache or a pool that fills does so at a pace that falls
+// as it fills (an exponential approach to its size), and once a run has
+// covered a few of its time constants the last half's pace is a small
+// fraction of the first half's (a cache of time constant 90 minutes,
+// the slowest that fills within 6 hours, climbs in the last 3 hours at
+// under a seventh of its first 3 hours' pace); a leak keeps its pace.
+// A last half of 20–40 floor points, one a major collection of a JVM
+// heap whose young generation is at any phase when it is sampled, knows
+// its slope to ±1–2 %/h (90 %), about a 2 %/h leak's own rate: its
+// slope fell below a third of the first half's, or to nothing, by
+// chance in 4–5 % of 6-hour 2 %/h leaks, which passed as "levelled
+// off" or stayed inconclusive as "slowing". A fall in pace that the
+// last half's own interval cannot tell from half the first half's, while
+// it still allows a failing rate, is not shown.
+func paceNotShownToFall(f floorFit, r LeakResult, o LeakOptions) bool {
+	if !spansLong(r.Window, r.Warmup) || f.daily || f.saturating || !(f.p < o.Alpha) || !(f.s > 0) {
+		return false
+	}
+	if f.lateN < minBuckets || !isFinite(f.lateHi) || !(f.earlySlope > 0) {
+		return false
+	}
+	if !failingRate(r.Fit.SlopePerSec, r.Baseline, r.Window, r.Warmup, o) {
+		return false
+	}
+	return f.lateHi >= f.earlySlope/2 && failingRate(f.lateHi, r.Baseline, r.Window, r.Warmup, o)
+}
