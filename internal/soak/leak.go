@@ -1116,7 +1116,10 @@ func liveSetClimbs(pts []Point, f *floorFit, o LeakOptions) bool {
 	s, _, p, _ := MannKendallHR(ys)
 	h := len(xs) / 2
 	late, _ := TheilSen(xs[h:], ys[h:])
-	if !(base > 0) || s <= 0 || p >= o.Alpha || late < slope/2 || !failingRate(slope, base, f.window, f.warm, o) {
+	if !(base > 0) || s <= 0 || p >= o.Alpha || !failingRate(slope, base, f.window, f.warm, o) {
+		return false
+	}
+	if late < slope/2 && !livePaceKept(xs, ys, h, base, f, o) {
 		return false
 	}
 	f.rising = slope * f.window.Seconds() / base * 100

@@ -38,3 +38,25 @@ func paceNotShownToFall(f floorFit, r LeakResult, o LeakOptions) bool {
 	}
 	return f.lateHi >= f.earlySlope/2 && failingRate(f.lateHi, r.Baseline, r.Window, r.Warmup, o)
 }
+
+// livePaceKept reports whether the levels after a heap's major
+// collections (xs, ys: the live set, one a collection, h the first of
+// their last half), whose last half's slope fell below half the whole
+// window's (liveSetClimbs), are not shown to have slowed: the upper end
+// of the last half's 90 % interval is both a failing rate and half the
+// first half's pace or more, as paceNotShownToFall asks of a floor. The
+// live set after each collection of a JVM heap whose young generation is
+// at any phase when it is sampled scatters by several percent: 15–20
+// levels a half know their slope to ±1–2 %/h, and a 2 %/h leak's last
+// half fell below half its whole window's pace by chance (as
+// `horde analyze --prometheus` read 2 of 200 such heaps of unknown kind
+// on each of seed bases 0 and 1000), where a cache that filled in the
+// first hours slows to a small fraction of its first half's pace.
+func livePaceKept(xs, ys []float64, h int, base float64, f *floorFit, o LeakOptions) bool {
+	if h < minBuckets || len(xs)-h < minBuckets {
+		return false
+	}
+	early, _ := TheilSen(xs[:h], ys[:h])
+	_, hi := SenInterval(xs[h:], ys[h:], 1.645)
+	return early > 0 && isFinite(hi) && hi >= early/2 && failingRate(hi, base, f.window, f.warm, o)
+}
