@@ -428,16 +428,17 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		}
 		if paceNotShownToFall(f, r, o) {
 			// Over LongWindow or more, a whole window's significant
-			// trend at a failing rate, and a last half whose own
+			// trend at a failing rate, and a last half of minBuckets
+			// floor points or more that does not climb but whose own
 			// interval still allows a failing rate at half the first
-			// half's pace or more: the slowing is not shown, a leak
+			// half's pace or more: the levelling is not shown, a leak
 			// (see paceNotShownToFall).
 			r.Status, r.Levelled = Fail, false
 			r.SlopePerSec, r.GrowthPct = r.Fit.SlopePerSec, r.TotalGrowthPct
 			r.PerHourPct = r.Fit.SlopePerSec * 3600 / r.Baseline * 100
 			r.DecideAfter = 0
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); its last half's %d floor points climb %s (p=%.2g) but allow up to %s (90%% interval), "+
-				"a failing rate and half the first half's %s or more: no evidence that the growth slowed beyond its noise, a leak",
+				"a failing rate and half the first half's %s or more: a last half that merely does not climb is no evidence that the growth stopped, a leak",
 				whole, f.p, f.lateN, FormatRate(f.lateSlope, r.Unit, r.Window), f.lateP, FormatRate(f.lateHi, r.Unit, r.Window), FormatRate(f.earlySlope, r.Unit, r.Window))
 			if r.TimeToLimit > 0 {
 				r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))

@@ -1,33 +1,32 @@
 package soak
 
-// paceNotShownToFall reports whether a floor the halves' test read as
-// levelled or slowing (f.kind floorLevelled or floorUnsure, or floorLeak
-// with a last half whose Mann–Kendall S is ≤ 0), whose last half has a
-// trend test of its own (minBuckets floor points or more: unlevelled
-// judges fewer), is over LongWindow or more (spansLong) a leak all the
-// same: the whole window's trend is significant (Alpha) at a failing
-// rate, no saturating curve fits it better than a line, and the upper
-// end of the last half's 90 % interval (SenInterval) is both a failing
-// rate and half the first half's pace or more. Not with the daily cycle
-// removed (its harmonic absorbs a day-long cache's curvature, see
-// floorUnsure).
+// paceNotShownToFall reports whether a floor read as levelled off (or,
+// with floorLeak, as not climbing in its last half) only because its last
+// half does not climb — Mann–Kendall's S ≤ 0 on minBuckets floor points or
+// more, not a slowing beyond the halves' noise (f.slowed) nor a
+// saturating curve — is over LongWindow or more (spansLong) a leak all
+// the same: the whole window's trend is significant (Alpha) at a failing
+// rate, and the upper end of the last half's 90 % interval (SenInterval)
+// is both a failing rate and half the first half's pace or more.
+// (unlevelled judges a last half of fewer floor points.) Not with the
+// daily cycle removed (its harmonic absorbs a day-long cache's
+// curvature, see floorUnsure).
 //
 // Physically: a cache or a pool that fills does so at a pace that falls
-// as it fills (an exponential approach to its size), and once a run has
-// covered a few of its time constants the last half's pace is a small
-// fraction of the first half's (a cache of time constant 90 minutes,
-// the slowest that fills within 6 hours, climbs in the last 3 hours at
-// under a seventh of its first 3 hours' pace); a leak keeps its pace.
-// A last half of 20–40 floor points, one a major collection of a JVM
-// heap whose young generation is at any phase when it is sampled, knows
-// its slope to ±1–2 %/h (90 %), about a 2 %/h leak's own rate: its
-// slope fell below a third of the first half's, or to nothing, by
-// chance in 4–5 % of 6-hour 2 %/h leaks, which passed as "levelled
-// off" or stayed inconclusive as "slowing". A fall in pace that the
-// last half's own interval cannot tell from half the first half's, while
-// it still allows a failing rate, is not shown.
+// as it fills, and its floor's halves show the fall beyond their noise
+// (slowedBeyondNoise), or a saturating curve fits it; a leak keeps its
+// pace. A last half of 20–40 floor points, one a major collection of a
+// JVM heap whose young generation is at any phase when it is sampled,
+// knows its slope to ±1–2 %/h (90 %), about a 2 %/h leak's own rate: its
+// Mann–Kendall S came out ≤ 0 by chance in 1 % of 6-hour 2 %/h leaks,
+// which passed as "levelled off" ("a late half that does not rise at all
+// has levelled whatever its noise"). A last half that merely does not
+// climb, while its own interval still allows a failing rate at half the
+// first half's pace, is no evidence that the growth stopped. (Asked also
+// of floors the halves' test did find slowing, it failed 1 in 20 caches
+// that fill by 40 % with a time constant of 30–90 minutes.)
 func paceNotShownToFall(f floorFit, r LeakResult, o LeakOptions) bool {
-	if !spansLong(r.Window, r.Warmup) || f.daily || f.saturating || !(f.p < o.Alpha) || !(f.s > 0) {
+	if !spansLong(r.Window, r.Warmup) || f.daily || f.saturating || f.slowed || !(f.p < o.Alpha) || !(f.s > 0) {
 		return false
 	}
 	if f.lateN < minBuckets || !isFinite(f.lateHi) || !(f.earlySlope > 0) {
