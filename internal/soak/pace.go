@@ -22,9 +22,11 @@ package soak
 // which passed as "levelled off" ("a late half that does not rise at all
 // has levelled whatever its noise"). A last half that merely does not
 // climb, while its own interval still allows a failing rate at half the
-// first half's pace, is no evidence that the growth stopped. (Asked also
-// of floors the halves' test did find slowing, it failed 1 in 20 caches
-// that fill by 40 % with a time constant of 30–90 minutes.)
+// first half's pace, is no evidence that the growth stopped. (Asked
+// also of floors the halves' test found slowing, it failed 24 of 960
+// verdicts on JVM heaps that fill a cache by 40 % with a time constant
+// of 30–90 minutes, or step up once by 10 %: a cache's last half knows
+// its slope no better than a leak's.)
 func paceNotShownToFall(f floorFit, r LeakResult, o LeakOptions) bool {
 	if !spansLong(r.Window, r.Warmup) || f.daily || f.saturating || f.slowed || !(f.p < o.Alpha) || !(f.s > 0) {
 		return false
@@ -47,10 +49,10 @@ func paceNotShownToFall(f floorFit, r LeakResult, o LeakOptions) bool {
 // live set after each collection of a JVM heap whose young generation is
 // at any phase when it is sampled scatters by several percent: 15–20
 // levels a half know their slope to ±1–2 %/h, and a 2 %/h leak's last
-// half fell below half its whole window's pace by chance (as
-// `horde analyze --prometheus` read 2 of 200 such heaps of unknown kind
-// on each of seed bases 0 and 1000), where a cache that filled in the
-// first hours slows to a small fraction of its first half's pace.
+// half fell below half its whole window's pace by chance (1 of 200 such
+// heaps of unknown kind on seed bases 0 and 1000, raw and as
+// `horde analyze --prometheus` reads them), where a cache that filled in
+// the first hours slows to a small fraction of its first half's pace.
 func livePaceKept(xs, ys []float64, h int, base float64, f *floorFit, o LeakOptions) bool {
 	if h < minBuckets || len(xs)-h < minBuckets {
 		return false
