@@ -313,6 +313,12 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 		// baseline when the process restarts; a heap does so at every
 		// full collection.
 		resets = detectRestarts(pts, o)
+		if o.Kind == KindUnknown {
+			// A series whose name does not tell may be a heap: a drop
+			// that lands where its major collections land is one of
+			// them (withoutCollections).
+			resets = withoutCollections(pts, resets, o)
+		}
 		r.RestartEvidence = "a drop in an OS-level series"
 		if o.Kind == KindUnknown {
 			// Say what was assumed: the name did not tell a heap's
@@ -365,8 +371,12 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			if o.Kind == KindHeap {
 				what = "the heap"
 			}
-			r.Reason = fmt.Sprintf("%s's level after each of its %d major collections (the live set) grew %s (trend p=%.2g) and still climbs in the last half: a leak",
-				what, max(f.cycles, f.risingN), r.growthText(f.risingSlope, f.rising), f.risingP)
+			still := "and still climbs in the last half"
+			if !f.risingLasts {
+				still = "and its last half's slowing is within that half's noise (its 90% interval allows a failing rate)"
+			}
+			r.Reason = fmt.Sprintf("%s's level after each of its %d major collections (the live set) grew %s (trend p=%.2g) %s: a leak",
+				what, max(f.cycles, f.risingN), r.growthText(f.risingSlope, f.rising), f.risingP, still)
 			return r
 		case f.rising > 0:
 			r.Status = Warn
@@ -420,6 +430,25 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); its last half's %d floor points (%s, p=%.2g) allow up to %s "+
 				"(90%% interval) and differ from the first half's %s by little more than their noise: no evidence that the growth stopped, a leak",
 				whole, f.p, f.lateN, FormatRate(f.lateSlope, r.Unit, r.Window), f.lateP, hi, FormatRate(f.earlySlope, r.Unit, r.Window))
+			if r.TimeToLimit > 0 {
+				r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
+			}
+			return r
+		}
+		if paceNotShownToFall(f, r, o) {
+			// Over LongWindow or more, a whole window's significant
+			// trend at a failing rate, and a last half of minBuckets
+			// floor points or more that does not climb but whose own
+			// interval still allows a failing rate at half the first
+			// half's pace or more: the levelling is not shown, a leak
+			// (see paceNotShownToFall).
+			r.Status, r.Levelled = Fail, false
+			r.SlopePerSec, r.GrowthPct = r.Fit.SlopePerSec, r.TotalGrowthPct
+			r.PerHourPct = r.Fit.SlopePerSec * 3600 / r.Baseline * 100
+			r.DecideAfter = 0
+			r.Reason = fmt.Sprintf(lv+" grew %s (trend p=%.2g); its last half's %d floor points climb %s (p=%.2g) but allow up to %s (90%% interval), "+
+				"a failing rate and half the first half's %s or more: a last half that merely does not climb is no evidence that the growth stopped, a leak",
+				whole, f.p, f.lateN, FormatRate(f.lateSlope, r.Unit, r.Window), f.lateP, FormatRate(f.lateHi, r.Unit, r.Window), FormatRate(f.earlySlope, r.Unit, r.Window))
 			if r.TimeToLimit > 0 {
 				r.Reason += fmt.Sprintf("; at this rate it reaches the limit in %s", round(r.TimeToLimit))
 			}
@@ -1097,11 +1126,16 @@ func liveSetClimbs(pts []Point, f *floorFit, o LeakOptions) bool {
 	s, _, p, _ := MannKendallHR(ys)
 	h := len(xs) / 2
 	late, _ := TheilSen(xs[h:], ys[h:])
-	if !(base > 0) || s <= 0 || p >= o.Alpha || late < slope/2 || !failingRate(slope, base, f.window, f.warm, o) {
+	if !(base > 0) || s <= 0 || p >= o.Alpha || !failingRate(slope, base, f.window, f.warm, o) {
+		return false
+	}
+	if late < slope/2 && !livePaceKept(xs, ys, h, base, f, o) {
 		return false
 	}
 	f.rising = slope * f.window.Seconds() / base * 100
-	f.risingP, f.risingSlope, f.risingBase, f.risingLasts, f.risingN = p, slope, base, true, len(lows)
+	// (risingLasts false: its last half slowed, but not beyond its
+	// noise, livePaceKept; the reason says so.)
+	f.risingP, f.risingSlope, f.risingBase, f.risingLasts, f.risingN = p, slope, base, late >= slope/2, len(lows)
 	return true
 }
 
