@@ -1859,8 +1859,8 @@ func secondsSince(t0 time.Time, pts []Point) (xs, ys []float64) {
 // slope of all samples wanders by 0.24 %/h, one standard deviation; their
 // floors and quartiles wandered past the 1 %/h that fails over 6 h in
 // 1.5–2 % of runs, at trend p = 0.003–0.03). So:
-//   - a failure at the rate that fails from LongWindow on, below
-//     FailPerHour, needs the samples' growth to allow it: when their
+//   - a failure at the rate that fails from LongWindow on (below
+//     FailPerHour, and below FailGrowth over the window) needs the samples' growth to allow it: when their
 //     slope plus 0.84 standard errors (the upper end of its 60 %
 //     interval: four chances in five that the samples grew slower) is
 //     below LongFailPerHour, the verdict is a warning (a wander of one
@@ -1878,16 +1878,16 @@ func secondsSince(t0 time.Time, pts []Point) (xs, ys []float64) {
 // scraped every 60 s: 1–2.5 %/h in 400 of 400 runs), so neither touches
 // one.
 func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
-	if (r.Status != Fail && r.Status != Warn) || r.Restarts > 0 || r.Segments != nil || !(r.Baseline > 0) {
+	if r.Restarts > 0 || r.Segments != nil || !(r.Baseline > 0) {
 		return r
 	}
-	long := r.Status == Fail && spansLong(r.Window, r.Warmup) && r.PerHourPct < o.FailPerHour
-	if !long && r.Status != Warn {
+	long := r.Status == Fail && spansLong(r.Window, r.Warmup) && r.PerHourPct < o.FailPerHour && r.GrowthPct < o.FailGrowth
+	if !long && r.Status == Fail {
 		return r
 	}
 	c, _ := Clean(pts)
 	wp, _ := cutWarmup(c, r.Warmup)
-	slope, se, level, ok := samplesRate(wp)
+	slope, se, level, sp, ok := samplesRate(wp)
 	if !ok {
 		return r
 	}
@@ -1901,6 +1901,12 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 		r.Reason += fmt.Sprintf("; but its samples as a whole grew %s (%s%%/h, %s%%/h at the upper end of its 60%% interval), "+
 			"below the %s%%/h that fails: one level's wander or a slower leak, a %s run would decide",
 			FormatRate(slope, r.Unit, r.Window), pct2(perHour(slope)), pct2(perHour(hi)), pct2(o.LongFailPerHour), round(r.DecideAfter))
+	case (r.Status == Pass || r.Status == Inconclusive) && r.Window >= time.Hour && !spansLong(r.Window, r.Warmup) &&
+		sp < o.Alpha && slope*r.Window.Seconds()/level*100 >= o.FailGrowth/2 && se*r.Window.Seconds()/level*100 <= o.FailGrowth/2:
+		r.Status = Warn
+		r.DecideAfter = 2 * (r.Window + r.Warmup)
+		r.Reason += fmt.Sprintf("; but its samples as a whole climbed %s (%s%%/h, trend p=%.2g): a leak or a slow filling, a %s run would decide",
+			FormatRate(slope, r.Unit, r.Window), pct2(perHour(slope)), sp, round(r.DecideAfter))
 	case r.Status == Warn && slope <= 0 && r.Window >= time.Hour:
 		r.Status = Pass
 		r.DecideAfter = 0
@@ -1918,15 +1924,15 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 // the level), the standard error of that slope (Sen's 95 % interval over
 // 3.92) and the median of the means, their level. ok is false with fewer
 // than minBuckets buckets of three samples.
-func samplesRate(pts []Point) (slope, se, level float64, ok bool) {
+func samplesRate(pts []Point) (slope, se, level, p float64, ok bool) {
 	buckets := min(envelopeBuckets, len(pts)/3)
 	if buckets < minBuckets {
-		return 0, 0, 0, false
+		return 0, 0, 0, 1, false
 	}
 	t0, t1 := pts[0].T, pts[len(pts)-1].T
 	span := t1.Sub(t0)
 	if span <= 0 {
-		return 0, 0, 0, false
+		return 0, 0, 0, 1, false
 	}
 	width := span/time.Duration(buckets) + 1
 	var xs, ys, cur []float64
@@ -1955,18 +1961,22 @@ func samplesRate(pts []Point) (slope, se, level float64, ok bool) {
 	}
 	flush()
 	if len(xs) < minBuckets {
-		return 0, 0, 0, false
+		return 0, 0, 0, 1, false
 	}
 	level = median(ys)
 	if !(level > 0) {
-		return 0, 0, 0, false
+		return 0, 0, 0, 1, false
 	}
 	slope, _ = TheilSen(xs, ys)
 	lo, hi := SenInterval(xs, ys, 1.96)
 	if !isFinite(lo) || !isFinite(hi) {
-		return 0, 0, 0, false
+		return 0, 0, 0, 1, false
 	}
-	return slope, (hi - lo) / 2 / 1.96, level, true
+	ms, _, p, _ := MannKendallHR(ys)
+	if ms <= 0 {
+		p = 1
+	}
+	return slope, (hi - lo) / 2 / 1.96, level, p, true
 }
 
 // lateDetectable is the honest power of a window between ShortWindow and
