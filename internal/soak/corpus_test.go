@@ -752,6 +752,31 @@ func namedHeapCases() []corpusCase {
 	add("leak 2%/h, JVM heap, 6 h, by its name (heap)", "leak", failedAtLeast(95), false, func(r *rand.Rand) []Point {
 		return sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
 	})
+	// Scraped every 30 s, as kube-prometheus does (issue #25's part on
+	// scrape intervals, samplesAgree): the 2-h rows above at half their
+	// samples. The flat twins meet the no-leak goal (0–3 % flagged on seed
+	// bases 0 and 1000, both views). The leaks are known misses: flagged
+	// in 86–87.5 % (JVM heap) and 85.5–88.5 % (Go heap) on bases 0 and
+	// 1000, both views, since the samples as a whole are asked (BEFORE
+	// before); a floor of 9–20 points leaves the trend test short of its
+	// power, and a Go heap's GOGC cycle of 10 s to 2 min scraped every
+	// 30 s is often read as a cycle of 4–10 minutes (aliasing), which
+	// caps its floor at one point a "cycle".
+	for _, c := range []struct {
+		name string
+		g    func(*rand.Rand, gen) gen
+		miss bool
+	}{
+		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
+		{"Go heap", func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, true},
+	} {
+		add(fmt.Sprintf("%s, flat, 2 h, scraped every 30 s, by its name (heap)", c.name), "no leak", noLeak, false, func(r *rand.Rand) []Point {
+			return sample(2*time.Hour, 30*time.Second, c.g(r, leakF(100*mb, 0, 0)))
+		})
+		add(fmt.Sprintf("leak 5%%/h, %s, 2 h, scraped every 30 s, by its name (heap)", c.name), "leak", flaggedAtLeast(90), c.miss, func(r *rand.Rand) []Point {
+			return sample(2*time.Hour, 30*time.Second, c.g(r, leakF(100*mb, 5, 0)))
+		})
+	}
 	return cs
 }
 

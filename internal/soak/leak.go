@@ -1887,7 +1887,7 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 	}
 	c, _ := Clean(pts)
 	wp, _ := cutWarmup(c, r.Warmup)
-	slope, se, level, sp, ok := samplesRate(wp)
+	slope, se, level, sp, line, ok := samplesRate(wp, o)
 	if !ok {
 		return r
 	}
@@ -1901,8 +1901,9 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 		r.Reason += fmt.Sprintf("; but its samples as a whole grew %s (%s%%/h, %s%%/h at the upper end of its 60%% interval), "+
 			"below the %s%%/h that fails: one level's wander or a slower leak, a %s run would decide",
 			FormatRate(slope, r.Unit, r.Window), pct2(perHour(slope)), pct2(perHour(hi)), pct2(o.LongFailPerHour), round(r.DecideAfter))
-	case (r.Status == Pass || r.Status == Inconclusive) && r.Window >= time.Hour && !spansLong(r.Window, r.Warmup) &&
+	case r.Status == Pass && r.Window >= time.Hour && !spansLong(r.Window, r.Warmup) && line && !r.Levelled && r.StepPct == 0 && !highWaterMark(c) &&
 		sp < o.Alpha && slope*r.Window.Seconds()/level*100 >= o.FailGrowth/2 && se*r.Window.Seconds()/level*100 <= o.FailGrowth/2:
+		r.Reason = strings.TrimSuffix(r.Reason, r.powerText())
 		r.Status = Warn
 		r.DecideAfter = 2 * (r.Window + r.Warmup)
 		r.Reason += fmt.Sprintf("; but its samples as a whole climbed %s (%s%%/h, trend p=%.2g): a leak or a slow filling, a %s run would decide",
@@ -1924,15 +1925,15 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 // the level), the standard error of that slope (Sen's 95 % interval over
 // 3.92) and the median of the means, their level. ok is false with fewer
 // than minBuckets buckets of three samples.
-func samplesRate(pts []Point) (slope, se, level, p float64, ok bool) {
+func samplesRate(pts []Point, o LeakOptions) (slope, se, level, p float64, line, ok bool) {
 	buckets := min(envelopeBuckets, len(pts)/3)
 	if buckets < minBuckets {
-		return 0, 0, 0, 1, false
+		return 0, 0, 0, 1, false, false
 	}
 	t0, t1 := pts[0].T, pts[len(pts)-1].T
 	span := t1.Sub(t0)
 	if span <= 0 {
-		return 0, 0, 0, 1, false
+		return 0, 0, 0, 1, false, false
 	}
 	width := span/time.Duration(buckets) + 1
 	var xs, ys, cur []float64
@@ -1961,22 +1962,24 @@ func samplesRate(pts []Point) (slope, se, level, p float64, ok bool) {
 	}
 	flush()
 	if len(xs) < minBuckets {
-		return 0, 0, 0, 1, false
+		return 0, 0, 0, 1, false, false
 	}
 	level = median(ys)
 	if !(level > 0) {
-		return 0, 0, 0, 1, false
+		return 0, 0, 0, 1, false, false
 	}
 	slope, _ = TheilSen(xs, ys)
 	lo, hi := SenInterval(xs, ys, 1.96)
 	if !isFinite(lo) || !isFinite(hi) {
-		return 0, 0, 0, 1, false
+		return 0, 0, 0, 1, false, false
 	}
 	ms, _, p, _ := MannKendallHR(ys)
 	if ms <= 0 {
 		p = 1
 	}
-	return slope, (hi - lo) / 2 / 1.96, level, p, true
+	_, _, _, step := stepFit(xs, ys, o)
+	sat, _, _ := saturating(xs, ys)
+	return slope, (hi - lo) / 2 / 1.96, level, p, !step && !sat, true
 }
 
 // lateDetectable is the honest power of a window between ShortWindow and
