@@ -81,11 +81,18 @@ func TestSamplesAgree_FlatHeapsNotRaised(t *testing.T) {
 func TestLateDetectable(t *testing.T) {
 	xs := []float64{3600, 4200, 4800, 5400, 6000, 6600}
 	ys := []float64{100, 104, 99, 105, 98, 103}
-	d := lateDetectable(1e-6, xs, ys)
+	d := lateDetectable(1e-6, xs, ys, xs, ys)
 	if !(d > 1e-3) {
 		t.Errorf("lateDetectable = %g units/s, want the last half's noise to raise it past 1e-3", d)
 	}
-	if got := lateDetectable(1, xs, ys); got != 1 {
+	if got := lateDetectable(1, xs, ys, xs, ys); got != 1 {
 		t.Errorf("lateDetectable never lowers the power: got %g, want 1", got)
+	}
+	// Four points in the last half: no finite interval of their own, the
+	// whole floor's scaled by 2√2.
+	all := []float64{100, 101, 99, 102, 100, 103, 99, 101, 100, 102}
+	at := []float64{0, 600, 1200, 1800, 2400, 3000, 3600, 4200, 4800, 5400}
+	if d := lateDetectable(1e-9, at, all, at[6:], all[6:]); !(d > 1e-4) {
+		t.Errorf("lateDetectable with a 4-point last half = %g, want the whole floor's noise scaled up", d)
 	}
 }
