@@ -175,7 +175,10 @@ type LeakResult struct {
 	// an hour. 0 when the floor could not be measured.
 	DetectableSlopePerSec float64
 	DetectablePerHourPct  float64
-	FitStart              time.Time // the fitted line: Baseline at FitStart, SlopePerSec after
+	// floorSE is the standard error of the floor's slope (units a
+	// second; 0 when unknown), for samplesAgree.
+	floorSE  float64
+	FitStart time.Time // the fitted line: Baseline at FitStart, SlopePerSec after
 	// Fit is the Theil–Sen line of the floor over the window judged (after
 	// the warm-up), for drawing; zero when there were too few samples.
 	Fit Line
@@ -327,6 +330,7 @@ func leak(name string, pts []Point, o LeakOptions) LeakResult {
 	f := judgeFloor(pts, o.Warmup, o, step)
 	r.Points, r.Window, r.Warmup = f.points, f.window, f.warm
 	r.DetectableSlopePerSec = f.detectable
+	r.floorSE = f.slopeSE
 	if f.base > 0 {
 		r.DetectablePerHourPct = f.detectable * 3600 / f.base * 100
 	}
@@ -731,6 +735,7 @@ type floorFit struct {
 	stepAt       time.Time
 	quantile     float64 // the bucket quantile judged as the level
 	detectable   float64 // the smallest lasting slope this floor would fail (units a second)
+	slopeSE      float64 // the standard error of the floor's Theil–Sen slope (Sen's interval; 0 when unknown)
 	rising       float64 // too few cycles, but every post-GC low higher than the last: their rise in %
 	majors       int     // a heap's major collections seen (majorCycles)
 	refill       bool    // they are a full collector's, seen without its young collections (refills)
@@ -935,6 +940,9 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.s, _, f.p, f.nEff = MannKendallHR(ys)
 	_ = icept
 	f.detectable = detectable(xs, ys, f.base, f.window, f.warm, o)
+	if lo, hi := SenInterval(xs, ys, 1.96); isFinite(lo) && isFinite(hi) {
+		f.slopeSE = (hi - lo) / 2 / 1.96
+	}
 	half := f.window.Seconds() / 2
 	k := 0
 	for k < len(xs) && xs[k] < half {
@@ -1902,6 +1910,7 @@ func samplesAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 			"below the %s%%/h that fails: one level's wander or a slower leak, a %s run would decide",
 			FormatRate(slope, r.Unit, r.Window), pct2(perHour(slope)), pct2(perHour(hi)), pct2(o.LongFailPerHour), round(r.DecideAfter))
 	case r.Status == Pass && r.Window >= time.Hour && !spansLong(r.Window, r.Warmup) && line && !r.Levelled && r.StepPct == 0 && !highWaterMark(c) &&
+		r.floorSE > 0 && se/level < r.floorSE/r.Baseline &&
 		sp < o.Alpha && slope*r.Window.Seconds()/level*100 >= o.FailGrowth/2 && se*r.Window.Seconds()/level*100 <= o.FailGrowth/2:
 		r.Reason = strings.TrimSuffix(r.Reason, r.powerText())
 		r.Status = Warn
