@@ -763,6 +763,32 @@ func namedHeapCases() []corpusCase {
 	add("leak 2%/h, JVM heap, 6 h, by its name (heap)", "leak", failedAtLeast(95), false, func(r *rand.Rand) []Point {
 		return sample(6*time.Hour, 30*time.Second, jvmHeap(r, leakF(100*mb, 2, 0), 0.01))
 	})
+	// Scraped every 30 s, as kube-prometheus does (issue #25's sixteenth
+	// part, samplesAgree): the 2-h rows above at half their samples. The
+	// flat twins meet the no-leak goal on seed bases 0–7000, both views
+	// (flagged 0–3 %, failed 0–0.5 %). The leaks are known misses:
+	// flagged in 79.5–87 % (JVM heap; 78–80 % on bases 0 and 1000 before
+	// samplesAgree, 85–85.5 and 83.5 % after) and 76–88.5 % (Go heap;
+	// 84–89 % before on those bases, 85–88.5 % after). A floor of 9–20
+	// points leaves the trend test short of its power, and a Go heap's
+	// GOGC cycle of 10 s to 2 min scraped every 30 s is often read as a
+	// cycle of 4–10 minutes (aliasing), which caps its floor at one point
+	// a "cycle".
+	for _, c := range []struct {
+		name string
+		g    func(*rand.Rand, gen) gen
+		miss bool
+	}{
+		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
+		{"Go heap", func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, true},
+	} {
+		add(fmt.Sprintf("%s, flat, 2 h, scraped every 30 s, by its name (heap)", c.name), "no leak", noLeak, false, func(r *rand.Rand) []Point {
+			return sample(2*time.Hour, 30*time.Second, c.g(r, leakF(100*mb, 0, 0)))
+		})
+		add(fmt.Sprintf("leak 5%%/h, %s, 2 h, scraped every 30 s, by its name (heap)", c.name), "leak", flaggedAtLeast(90), c.miss, func(r *rand.Rand) []Point {
+			return sample(2*time.Hour, 30*time.Second, c.g(r, leakF(100*mb, 5, 0)))
+		})
+	}
 	return cs
 }
 
