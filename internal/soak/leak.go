@@ -877,7 +877,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	switch {
 	case o.Kind == KindHeap && f.majors >= 2 && f.period >= refillSamples*sampleStep(pts):
 		// (A major cycle of fewer samples: the bucket level below.)
-		lows = postGCLows(pts, f.period, f.refill, !spansLong(f.window, f.warm))
+		lows = postGCLows(pts, f.period, f.refill, splitsMissed(f, o))
 	case o.Kind == KindUnknown && f.majors >= 2 && !f.refill:
 		// A series of unknown kind whose major collections stand out
 		// among its young ones (a JVM heap under a name KindOf does not
@@ -892,7 +892,7 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 		// major cycles' own spacing as the period (as a heap's): that
 		// lost more leaks than it found, a cycle missed among the
 		// young drops of a series whose kind is not known.
-		lows = postGCLows(pts, f.period, false, !spansLong(f.window, f.warm))
+		lows = postGCLows(pts, f.period, false, splitsMissed(f, o))
 	}
 	if len(lows) >= minBuckets {
 		// A heap with enough major cycles: its floor is the level of
@@ -1592,6 +1592,16 @@ func postGCLows(pts []Point, period time.Duration, atDrop, missed bool) []Point 
 		lows = append(lows, low)
 	}
 	return lows
+}
+
+// splitsMissed reports whether judgeFloor's floor from the levels of a
+// heap's major cycles splits the cycles that hold a missed collection
+// (splitMissed): in a whole series whose window is under LongWindow, where
+// 15–30 levels judge a 2-hour heap and one outlier among them moves its
+// trend test. (Over LongWindow, and in one life between restarts, the
+// levels are taken as majorDrops found them.)
+func splitsMissed(f floorFit, o LeakOptions) bool {
+	return !o.life && !spansLong(f.window, f.warm)
 }
 
 // splitMissed splits each cycle between the major collections at (indices
