@@ -1639,16 +1639,19 @@ func splitMissed(pts []Point, at []int) []int {
 		}
 		return before - after
 	}
-	for range len(pts) { // each round adds a collection, or ends
-		gaps := make([]float64, len(at)-1)
-		for k := 1; k < len(at); k++ {
-			gaps[k-1] = float64(pts[at[k]].T.Sub(pts[at[k-1]].T))
-		}
-		m := median(gaps)
+	// The typical cycle is the one majorDrops found, measured once: a
+	// cycle is split until its parts are no longer than 1.5 times it,
+	// in as many rounds as it takes to halve the longest that far.
+	gaps := make([]float64, len(at)-1)
+	for k := 1; k < len(at); k++ {
+		gaps[k-1] = float64(pts[at[k]].T.Sub(pts[at[k-1]].T))
+	}
+	typical := time.Duration(median(gaps))
+	for range 32 { // each round splits every long cycle, or ends
 		out := make([]int, 0, len(at)+1)
 		for k, i := range at {
 			out = append(out, i)
-			if k+1 == len(at) || gaps[k] <= 1.5*m {
+			if k+1 == len(at) || pts[at[k+1]].T.Sub(pts[i].T) <= typical*3/2 {
 				continue
 			}
 			// The largest envelope drop inside the cycle, a sample
