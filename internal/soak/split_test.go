@@ -47,7 +47,7 @@ func TestSplitMissed(t *testing.T) {
 // as the old generation's climb hides one major collection in nine from
 // majorDrops, and the level of a cycle that holds one is half the old
 // generation's climb low. With those cycles split (splitMissed) the
-// leak is flagged in 39 of these 40 series (36 before); the same heaps
+// leak is flagged in 38 of these 40 series (36 before); the same heaps
 // without a leak are not flagged more.
 func TestLeak_JVMHeapMissedCollections(t *testing.T) {
 	r := rand.New(rand.NewPCG(62, 14))
