@@ -42,16 +42,25 @@ func TestSamplesAgree_FlatJVMHeapAt60sIsNoLongLeak(t *testing.T) {
 // past half the failing growth, which the rule before samplesAgree let
 // pass.
 func TestSamplesAgree_JVMLeakAt30sWarns(t *testing.T) {
+	guarded := 0
 	for _, n := range []int{2, 4} {
 		pts := sweepSeries(2*time.Hour, 30*time.Second, 5, n)
 		o := LeakOptions{Kind: KindHeap}
-		if old := leak("heap", pts, o.withDefaults()); old.Status != Pass {
-			t.Fatalf("series %d: the rule before samplesAgree gave %s (%s), want pass (the case this guards)", n, old.Status, old.Reason)
-		}
+		old := leak("heap", pts, o.withDefaults())
 		r := Leak("heap", pts, o)
+		if r.Status != Warn && r.Status != Fail {
+			t.Errorf("series %d: %s: %s; want the leak flagged", n, r.Status, r.Reason)
+		}
+		if old.Status != Pass {
+			continue // flagged by the floor's own rules (splitMissed found series 2's missed collections)
+		}
+		guarded++
 		if r.Status != Warn || !strings.Contains(r.Reason, "its samples as a whole climbed") || !strings.Contains(r.Reason, "MB/h") {
 			t.Errorf("series %d: %s: %s; want a warning quoting the samples' climb in MB/h", n, r.Status, r.Reason)
 		}
+	}
+	if guarded == 0 {
+		t.Error("no series the rule before samplesAgree passed: the test guards nothing")
 	}
 }
 
