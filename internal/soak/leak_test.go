@@ -379,8 +379,21 @@ func TestLeak_KilledAtCapOneLifeSeenWhole(t *testing.T) {
 // and 58, 119, 128 and 188 (seed base 1000) were warned, 119 failed, as
 // "a leak if the others climb too" before the rule; they pass.
 func TestLeak_HeapCacheLivesRanked(t *testing.T) {
+	eachCacheLife(t, map[uint64][]int{0: {49, 121, 143, 164, 181}, 1000: {58, 119, 128, 188}}, func(base uint64, k int, pts []Point, o LeakOptions) {
+		if res := Leak("jvm_memory_used_bytes", pts, o); res.Status == Fail || res.Status == Warn {
+			t.Errorf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
+		} else {
+			t.Logf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
+		}
+	})
+}
+
+// eachCacheLife calls f with the series of the corpus's JVM heap
+// cache-per-life case (with deploys and a marker) numbered in want, by
+// seed base, as TestCorpus generates them.
+func eachCacheLife(t *testing.T, want map[uint64][]int, f func(base uint64, k int, pts []Point, o LeakOptions)) {
+	t.Helper()
 	cases := append(append(leakCases(), driftCases()...), markerCases()...)
-	want := map[uint64][]int{0: {49, 121, 143, 164, 181}, 1000: {58, 119, 128, 188}}
 	for i, c := range cases {
 		if !strings.HasPrefix(c.name, "JVM heap, major GC every 20–40 min, a cache filling over each life") {
 			continue
@@ -389,13 +402,8 @@ func TestLeak_HeapCacheLivesRanked(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i)+1+base, 14))
 			for k := 0; k <= seeds[len(seeds)-1]; k++ {
 				pts, o := c.genOpts(r)
-				if !slices.Contains(seeds, k) {
-					continue
-				}
-				if res := Leak("jvm_memory_used_bytes", pts, o); res.Status == Fail || res.Status == Warn {
-					t.Errorf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
-				} else {
-					t.Logf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
+				if slices.Contains(seeds, k) {
+					f(base, k, pts, o)
 				}
 			}
 		}
@@ -465,28 +473,12 @@ func TestAgedRiseRanks(t *testing.T) {
 // (seed base 0) and 27 and 193 (seed base 1000) were failed as "a leak
 // that restarts" before the rule; they are warned, the flat life named.
 func TestLeak_HeapCacheLivesOneFlat(t *testing.T) {
-	cases := append(append(leakCases(), driftCases()...), markerCases()...)
-	want := map[uint64][]int{0: {135}, 1000: {27, 193}}
-	for i, c := range cases {
-		if !strings.HasPrefix(c.name, "JVM heap, major GC every 20–40 min, a cache filling over each life") {
-			continue
+	eachCacheLife(t, map[uint64][]int{0: {135}, 1000: {27, 193}}, func(base uint64, k int, pts []Point, o LeakOptions) {
+		res := Leak("jvm_memory_used_bytes", pts, o)
+		if res.Status == Fail || !strings.Contains(res.Reason, "seen whole rose less than 10%") {
+			t.Errorf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
 		}
-		for base, seeds := range want {
-			r := rand.New(rand.NewPCG(uint64(i)+1+base, 14))
-			for k := 0; k <= seeds[len(seeds)-1]; k++ {
-				pts, o := c.genOpts(r)
-				if !slices.Contains(seeds, k) {
-					continue
-				}
-				res := Leak("jvm_memory_used_bytes", pts, o)
-				if res.Status == Fail || !strings.Contains(res.Reason, "seen whole rose less than 10%") {
-					t.Errorf("base %d, series %d: %s: %s", base, k, res.Status, res.Reason)
-				}
-			}
-		}
-		return
-	}
-	t.Fatal("the corpus has no JVM heap cache-per-life case")
+	})
 }
 
 // flatLife on a hand-made life of 100 minutes: a live set of 100 MB

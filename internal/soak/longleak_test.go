@@ -102,13 +102,7 @@ func TestLongLeak_LevellingMustBeShown(t *testing.T) {
 	for seed := uint64(1); seed <= 60; seed++ {
 		r := rand.New(rand.NewPCG(seed, 25))
 		flat, cache := flatAndCacheHeaps(r)
-		at := time.Duration(60+r.IntN(240)) * time.Minute
-		step := sample(6*time.Hour, 30*time.Second, jvmHeap(r, func(t time.Duration) float64 {
-			if t > at {
-				return 110 * mb
-			}
-			return 100 * mb
-		}, 0.01))
+		step := steppedHeap(r)
 		for _, o := range []LeakOptions{heap, {}} {
 			for _, s := range []struct {
 				what string
@@ -156,6 +150,18 @@ func TestLongLeak_LiveSetSpansLong(t *testing.T) {
 			t.Errorf("seed %d over %s: %s (%s), want fail on the live set", seed, short[len(short)-1].T.Sub(short[0].T), res.Status, res.Reason)
 		}
 	}
+}
+
+// steppedHeap is a 6-hour JVM heap whose live set steps up by 10 % once,
+// 1 to 5 hours in (a cache loaded once), sampled every 30 s.
+func steppedHeap(r *rand.Rand) []Point {
+	at := time.Duration(60+r.IntN(240)) * time.Minute
+	return sample(6*time.Hour, 30*time.Second, jvmHeap(r, func(t time.Duration) float64 {
+		if t > at {
+			return 110 * mb
+		}
+		return 100 * mb
+	}, 0.01))
 }
 
 // flatAndCacheHeaps are two 6-hour JVM heaps without a leak: one flat, one

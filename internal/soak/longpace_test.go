@@ -97,13 +97,7 @@ func TestLongLeak_SlowingMustExceedNoise(t *testing.T) {
 	for seed := uint64(1); seed <= 60; seed++ {
 		r := rand.New(rand.NewPCG(seed, 25))
 		flat, cache := flatAndCacheHeaps(r)
-		at := time.Duration(60+r.IntN(240)) * time.Minute
-		step := sample(6*time.Hour, 30*time.Second, jvmHeap(r, func(t time.Duration) float64 {
-			if t > at {
-				return 110 * mb
-			}
-			return 100 * mb
-		}, 0.01))
+		step := steppedHeap(r)
 		tau := time.Duration(30+r.IntN(60)) * time.Minute
 		long := sample(6*time.Hour, 30*time.Second, jvmLongGC(r, func(t time.Duration) float64 {
 			return 100 * mb * (1 + 0.4*(1-math.Exp(-t.Seconds()/tau.Seconds())))
