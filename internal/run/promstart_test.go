@@ -53,14 +53,14 @@ func fakeProm(t *testing.T, series map[string]func(t time.Duration) (labels map[
 // shows no restart: the drops are not restarts, and the note says where
 // the evidence came from. A start time that changes is a restart.
 func TestAnalyzePrometheus_LooksUpStartTime(t *testing.T) {
-	labels := map[string]string{"__name__": "app_memory_bytes", "job": "app", "instance": "10.0.0.1:8080"}
+	labels := map[string]string{"__name__": "app_memory_bytes", "job": "app", "instance": "127.0.0.1:8080"}
 	mem := func(d time.Duration) (map[string]string, float64) {
 		phase := math.Mod(d.Minutes(), 30) / 30
 		return labels, 100e6 * (1 + 0.5*phase + 0.15*math.Mod(d.Seconds(), 20)/20)
 	}
 	started := func(restartAt time.Duration) func(d time.Duration) (map[string]string, float64) {
 		return func(d time.Duration) (map[string]string, float64) {
-			l := map[string]string{"__name__": "process_start_time_seconds", "job": "app", "instance": "10.0.0.1:8080"}
+			l := map[string]string{"__name__": "process_start_time_seconds", "job": "app", "instance": "127.0.0.1:8080"}
 			if restartAt > 0 && d >= restartAt {
 				return l, 1.7e9 + restartAt.Seconds()
 			}
@@ -69,7 +69,7 @@ func TestAnalyzePrometheus_LooksUpStartTime(t *testing.T) {
 	}
 	end := time.Now().Truncate(time.Second)
 	p := PromAnalysis{Queries: []string{"app_memory_bytes"}, MemoryQueries: []string{"app_memory_bytes"}, Start: end.Add(-3 * time.Hour), End: end, Step: 15 * time.Second}
-	startQ := `process_start_time_seconds{job="app",instance="10.0.0.1:8080"}`
+	startQ := `process_start_time_seconds{job="app",instance="127.0.0.1:8080"}`
 
 	alone := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){"app_memory_bytes": mem})
 	p.URL = alone.URL
