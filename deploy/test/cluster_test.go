@@ -105,7 +105,19 @@ func TestCluster(t *testing.T) {
 // the ServiceMonitor CRD's schema, the namespace's restricted Pod Security).
 func serverDryRun(t *testing.T, k *cluster, helm string) {
 	k.run(t, "apply", "--server-side", "-f", serviceMonitorCRD(t))
-	k.run(t, "wait", "--for=condition=established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+	// A CRD created a moment ago may have no status yet: kubectl wait then
+	// fails at once (".status.conditions accessor error: <nil>") instead of
+	// waiting. Ask again until it waits, for a minute at most.
+	for deadline := time.Now().Add(time.Minute); ; {
+		out, err := k.try(90*time.Second, nil, "wait", "--for=condition=established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(out, "accessor error") || time.Now().After(deadline) {
+			t.Fatalf("kubectl wait for the ServiceMonitor CRD: %v\n%s", err, out)
+		}
+		time.Sleep(time.Second)
+	}
 	for _, o := range overlay(t, "base").Objs {
 		if o.Kind == "Namespace" {
 			if out, err := k.try(time.Minute, o.YAML, "apply", "-f", "-"); err != nil {
