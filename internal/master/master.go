@@ -111,6 +111,9 @@ type Tick struct {
 	// SchedDelay is the worst scheduling delay the run's workers report
 	// (see cluster.Status.SchedDelay).
 	SchedDelay time.Duration
+	// LoadCPU is the sum of the run's workers' CPU use, each in % of its
+	// cores (cluster.Status.CPUPercent).
+	LoadCPU float64
 	// History is the point this tick added to the run's history (nil when
 	// it added none: no test running); HistoryReset says the history was
 	// reset since the previous tick (a new test, a reset of the
@@ -750,7 +753,7 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 	iv.Start, iv.End = m.last, now
 	m.last = now
 	m.st.Add(iv)
-	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked(), SchedDelay: m.schedDelayLocked()}
+	tk := Tick{Snapshot: m.st.Snapshot(now), Users: m.usersLocked(), SchedDelay: m.schedDelayLocked(), LoadCPU: m.loadCPULocked()}
 	if m.cfg.OnTick != nil {
 		tk.Interval = iv.WithoutHistograms()
 	}
@@ -761,6 +764,7 @@ func (m *Master) takeTick(now time.Time, final bool) tickOut {
 		p.Time = p.Time.Truncate(time.Millisecond)
 		p.Target, p.Open = m.targetLocked(now)
 		p.SchedDelayMs = float64(tk.SchedDelay) / float64(time.Millisecond)
+		p.LoadCPUPct = tk.LoadCPU
 		tk.Target, tk.Open = p.Target, p.Open
 		m.hist.Add(p)
 		tk.History = &p
@@ -863,6 +867,18 @@ func (m *Master) schedDelayLocked() time.Duration {
 		}
 	}
 	return d
+}
+
+// loadCPULocked is the sum of the run's workers' CPU use, each in % of
+// its cores (see cluster.Status.CPUPercent).
+func (m *Master) loadCPULocked() float64 {
+	var pct float64
+	for _, w := range m.workers {
+		if w.member() {
+			pct += w.status.CPUPercent
+		}
+	}
+	return pct
 }
 
 // ClassUsers returns the running users per class (in Config.Classes order).

@@ -36,7 +36,7 @@ func Judge(ths []*scenario.Threshold, snap *stats.Snapshot, hist []stats.Tick, t
 	in := soak.Inputs{Snapshot: snap, Series: hs, Warmup: warmup}
 	in.Target, in.TargetNotes = memoryFigures(leaks)
 	leakVs := leakVerdicts(leaks)
-	res := judgeResources(target, markers, leakVs.byName, hs["rps"], leakWarm, warmup)
+	res := judgeResources(target, markers, leakVs.byName, hs["rps"], hs["load_cpu"], leakWarm, warmup)
 	exhaustionInputs(res, &in)
 	var out []soak.Verdict
 	out = append(out, thresholdVerdicts(ths, in)...)
@@ -307,14 +307,19 @@ func driftVerdict(name string, d soak.DriftResult) soak.Verdict {
 
 // historySeries are the run's series over time that thresholds and the
 // drift checks judge: p50/p95/p99 of the windows with requests, rps and
-// error_rate (%) from the first request on; and sched_delay, the load
-// generator's own scheduling delay (ms), where it was measured.
+// error_rate (%) from the first request on; sched_delay, the load
+// generator's own scheduling delay (ms), and load_cpu, its own CPU use
+// (its workers' CPU %), where they were measured.
 func historySeries(hist []stats.Tick) map[string][]series.Point {
 	out := map[string][]series.Point{}
 	measured := slices.ContainsFunc(hist, func(p stats.Tick) bool { return p.SchedDelayMs > 0 })
+	cpuMeasured := slices.ContainsFunc(hist, func(p stats.Tick) bool { return p.LoadCPUPct > 0 })
 	for _, p := range hist {
 		if measured {
 			out["sched_delay"] = append(out["sched_delay"], series.Point{T: p.Time, V: p.SchedDelayMs})
+		}
+		if cpuMeasured {
+			out["load_cpu"] = append(out["load_cpu"], series.Point{T: p.Time, V: p.LoadCPUPct})
 		}
 		if p.Requests == 0 {
 			continue
@@ -353,7 +358,7 @@ func AddCharts(info *report.Info, snap *stats.Snapshot, hist []stats.Tick, targe
 			leaks = append(leaks, soak.Leak(s.Name, s.Points, leakOptions(s, cutJudged(judged, end), markers, leakWarm)))
 		}
 	}
-	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, leakWarm, driftWarm)
+	res := judgeResources(cutJudged(judged, end), markers, leakVerdicts(leaks).byName, nil, nil, leakWarm, driftWarm)
 	byName := map[string]soak.ResourceResult{}
 	for _, r := range res.results {
 		byName[r.Name] = r

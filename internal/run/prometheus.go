@@ -137,7 +137,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	leakVs := leakVerdicts(leaks)
 	// Resource series (open fds, goroutines, pools, disk, replicas) get
 	// their own checks; limits are not judged; other series drift.
-	res := judgeResources(all, markers, leakVs.byName, nil, p.Warmup, p.Warmup)
+	res := judgeResources(all, markers, leakVs.byName, nil, nil, p.Warmup, p.Warmup)
 	i := 0
 	for _, s := range all {
 		switch {

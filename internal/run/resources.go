@@ -154,9 +154,11 @@ type resourceJudgement struct {
 // judgeResources judges every resource series of target (memory series
 // excepted: their leak check is leaks, whose verdicts it extends with the
 // forecast where a memory limit is known), the replica counts, and the
-// CPU per request when rps (the load side's throughput) is given. warmup
-// is the growth tests' (0: their default), driftWarmup the CPU check's.
-func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verdict, rps []series.Point, warmup, driftWarmup time.Duration) resourceJudgement {
+// CPU per request when rps (the load side's throughput) is given, against
+// the load generator's own CPU use (load, stats.Tick.LoadCPUPct) where it
+// was measured. warmup is the growth tests' (0: their default),
+// driftWarmup the CPU check's.
+func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verdict, rps, load []series.Point, warmup, driftWarmup time.Duration) resourceJudgement {
 	var j resourceJudgement
 	var limits []series.Series
 	for _, s := range target {
@@ -200,7 +202,7 @@ func judgeResources(target, markers []series.Series, leaks map[string]*soak.Verd
 			if len(rps) == 0 {
 				continue
 			}
-			d := soak.CPUCheck("cpu per request (ms)", s.Points, rps, driftWarmup)
+			d := soak.CPUCheckAgainst("cpu per request (ms)", s.Points, rps, load, driftWarmup)
 			if d.Points == 0 {
 				continue
 			}

@@ -89,3 +89,44 @@ func TestCPUCheck_ShortRunSaysWhatWouldDecide(t *testing.T) {
 		}
 	}
 }
+
+// A machine that gets busier makes the target's requests dearer and the
+// load generator's as much: the CPU check against the generator's own CPU
+// passes that, and says so; a target whose requests get dearer while the
+// generator's stay, or far more than the generator's, still fails.
+func TestCPUCheck_AgainstTheGenerator(t *testing.T) {
+	busier := func(s float64) float64 { return 1 + s/60 } // +125 % over 75 s after the warm-up
+	for seed := uint64(1); seed <= 10; seed++ {
+		// The generator's CPU use every second, in % of its cores, when
+		// its requests cost gen(t) each.
+		load := func(rps []Point, gen func(float64) float64) []Point {
+			rng := rand.New(rand.NewPCG(seed, 2))
+			out := make([]Point, len(rps))
+			for i, p := range rps {
+				out[i] = Point{T: p.T, V: p.V * 0.0005 * gen(float64(i)) * 100 * (1 + 0.05*rng.NormFloat64())}
+			}
+			return out
+		}
+		cpu, rps := cpuRun(seed, 90*time.Second, func(s float64) float64 { return 0.0004 * busier(s) })
+		if d := CPUCheck("cpu per request (ms)", cpu, rps, 0); d.Status != Fail {
+			t.Fatalf("seed %d: without the control, the busier machine should read as a degradation: %s %s", seed, d.Status, d.Reason)
+		}
+		d := CPUCheckAgainst("cpu per request (ms)", cpu, rps, load(rps, busier), 0)
+		if d.Status != Pass || !strings.Contains(d.Reason, "the machine got busier") || d.GeneratorCPUChangePct < 30 {
+			t.Errorf("seed %d: busier machine: %s %s (generator %+.1f%%)", seed, d.Status, d.Reason, d.GeneratorCPUChangePct)
+		}
+		if d := CPUCheckAgainst("cpu per request (ms)", cpu, rps, load(rps, func(float64) float64 { return 1 }), 0); d.Status != Fail {
+			t.Errorf("seed %d: the target alone got dearer: %s %s", seed, d.Status, d.Reason)
+		}
+		// The target's cost triples while the generator's rises by half.
+		cpu, rps = cpuRun(seed, 90*time.Second, func(s float64) float64 { return 0.0004 * (1 + s/30) })
+		if d := CPUCheckAgainst("cpu per request (ms)", cpu, rps, load(rps, func(s float64) float64 { return 1 + s/180 }), 0); d.Status != Fail || !strings.Contains(d.Reason, "generator's own CPU per request changed") {
+			t.Errorf("seed %d: the target far dearer than the generator: %s %s", seed, d.Status, d.Reason)
+		}
+	}
+	// A steady target with a generator not measured passes as before.
+	cpu, rps := cpuRun(1, 90*time.Second, func(float64) float64 { return 0.0004 })
+	if d := CPUCheckAgainst("cpu per request (ms)", cpu, rps, nil, 0); d.Status != Pass {
+		t.Errorf("steady, no control: %s %s", d.Status, d.Reason)
+	}
+}

@@ -104,6 +104,10 @@ type DriftResult struct {
 	// scheduling delay (ms), the medians over the first and last quarters
 	// judged; both 0 when it was not measured.
 	GeneratorFirst, GeneratorLast float64
+	// GeneratorCPUChangePct is, for the CPU per request check, the load
+	// generator's own CPU per request change over the same window (first
+	// third to last, %), where it was measured.
+	GeneratorCPUChangePct float64
 	// DecideAfter is, for an inconclusive result, the run length that
 	// would decide (0: unknown).
 	DecideAfter time.Duration
@@ -142,11 +146,12 @@ func (r DriftResult) MarshalJSON() ([]byte, error) {
 		Fit            *Line      `json:"fit,omitempty"`
 		GeneratorFirst float64    `json:"generator_delay_first_ms,omitempty"`
 		GeneratorLast  float64    `json:"generator_delay_last_ms,omitempty"`
+		GeneratorCPU   float64    `json:"generator_cpu_change_pct,omitempty"`
 		DecideAfterS   float64    `json:"decide_after_s,omitempty"`
 		FailsFrom      float64    `json:"fails_from,omitempty"`
 	}{verdictJSON{r.Name, r.Status, r.Reason}, jf(r.First), jf(r.Last), jf(r.ChangePct), jf(r.SlopeChangePct), jf(r.SlopePerSec),
 		jf(r.P), r.Points, r.Dropped, r.Window.Seconds(), r.Warmup.Seconds(), r.Incidents, linePtr(r.Fit),
-		jf(r.GeneratorFirst), jf(r.GeneratorLast), r.DecideAfter.Seconds(), jf(r.FailsFrom)})
+		jf(r.GeneratorFirst), jf(r.GeneratorLast), jf(r.GeneratorCPUChangePct), r.DecideAfter.Seconds(), jf(r.FailsFrom)})
 }
 
 // failAlpha is the significance a drift's trend needs to fail: a tenth of

@@ -26,6 +26,13 @@ type Tick struct {
 	// the worst worker's (see cluster.Status.SchedDelay), in ms; 0 where
 	// none was measured.
 	SchedDelayMs float64
+	// LoadCPUPct is the load generator's own CPU use at Time: the sum over
+	// its workers of each one's CPU use, in % of the cores that worker may
+	// use (cluster.Status.CPUPercent); 0 where none was measured. Over a
+	// run it is the control of the target's CPU per request: a machine
+	// that got busier costs the generator's requests as much as the
+	// target's (see soak.CPUCheck).
+	LoadCPUPct float64
 }
 
 // NewTick takes the Aggregated values of s as one history point.

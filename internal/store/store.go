@@ -59,8 +59,11 @@ var schemaV4 string
 //go:embed schema5.sql
 var schemaV5 string
 
+//go:embed schema6.sql
+var schemaV6 string
+
 // migrations[i] takes a file from user_version i to i+1.
-var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6}
 
 // Version is the schema version this package writes.
 var Version = len(migrations)
@@ -632,7 +635,7 @@ func historyTx(ctx context.Context, tx *sql.Tx, pts []stats.Tick, reset bool) er
 		return nil
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO history
-		(t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay, load_cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -645,21 +648,22 @@ func historyTx(ctx context.Context, tx *sql.Tx, pts []stats.Tick, reset bool) er
 	}
 	for _, p := range pts {
 		if _, err := ins.ExecContext(ctx, ms(p.Time), p.Users, z(p.RPS), z(p.FailPerSec), z(p.P50Ms), z(p.P95Ms), z(p.P99Ms),
-			p.Requests, p.Failures, z(p.Target), p.Open, z(p.SchedDelayMs)); err != nil {
+			p.Requests, p.Failures, z(p.Target), p.Open, z(p.SchedDelayMs), z(p.LoadCPUPct)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// History is the run's history: every point the live run kept (schema 5;
+// History is the run's history: every point the live run kept (schema 5,
+// the load generator's CPU from schema 6;
 // a file recorded before has the points tickHistory rebuilds from its
 // ticks, written when it was brought up to date).
 func (s *Store) History(ctx context.Context) ([]stats.Tick, error) {
-	kept, err := queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay FROM history ORDER BY t`,
+	kept, err := queryAll(ctx, s.db, `SELECT t, users, rps, fail_per_sec, p50, p95, p99, requests, failures, target, open, sched_delay, coalesce(load_cpu, 0) FROM history ORDER BY t`,
 		func(rows *sql.Rows) (tk stats.Tick, err error) {
 			var t int64
-			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.P50Ms, &tk.P95Ms, &tk.P99Ms, &tk.Requests, &tk.Failures, &tk.Target, &tk.Open, &tk.SchedDelayMs)
+			err = rows.Scan(&t, &tk.Users, &tk.RPS, &tk.FailPerSec, &tk.P50Ms, &tk.P95Ms, &tk.P99Ms, &tk.Requests, &tk.Failures, &tk.Target, &tk.Open, &tk.SchedDelayMs, &tk.LoadCPUPct)
 			tk.Time = fromMs(t)
 			return tk, err
 		})

@@ -332,7 +332,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer r.Close(ctx)
 	var ver int
-	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 5 {
+	if err := r.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != Version || Version != 6 {
 		t.Fatalf("user_version %d (%v), Version %d", ver, err, Version)
 	}
 	if ex, err := r.Exceptions(ctx); err != nil || len(ex) != 0 {
@@ -357,7 +357,7 @@ func TestHistoryKept(t *testing.T) {
 	}
 	defer s.Close(ctx)
 	pt := func(sec int, p95 float64) stats.Tick {
-		return stats.Tick{Time: t0.Add(time.Duration(sec) * time.Second), Users: 3, RPS: 10, P95Ms: p95, Requests: int64(10 * sec), Target: 3, SchedDelayMs: 0.5}
+		return stats.Tick{Time: t0.Add(time.Duration(sec) * time.Second), Users: 3, RPS: 10, P95Ms: p95, Requests: int64(10 * sec), Target: 3, SchedDelayMs: 0.5, LoadCPUPct: 37.5}
 	}
 	tk := tickOf(2, 0, 3, nil)
 	tk.History = []stats.Tick{pt(1, 5), pt(2, 6)}
