@@ -429,6 +429,13 @@ users:
 	if g, ok := byName["goroutines"]; !ok || g.Memory || len(g.Points) < 10 || g.Points[0].V < 1 {
 		t.Errorf("the --promql series goroutines: %+v (of %v)", g, stored)
 	}
+	// The memory series names its job and instance and no restart marker
+	// was queried: the monitor looked up its process's start time (a
+	// marker: no check of its own in the verdict above).
+	startName := fmt.Sprintf(`process_start_time_seconds process_start_time_seconds{instance=%q,job="target"}`, admin)
+	if st, ok := byName[startName]; !ok || st.Memory || len(st.Points) < 10 || st.Points[0].V < float64(run.Started.Add(-time.Minute).Unix()) || st.Points[0].V > float64(run.Started.Unix()) {
+		t.Errorf("the looked-up start time %s: %+v (of %v)", startName, st, stored)
+	}
 
 	code, out, errOut := hordeIn(t, dir, "analyze", path)
 	if code != 1 || !strings.Contains(out, "FAIL  check      memory leak ("+memName+")") {

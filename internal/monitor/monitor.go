@@ -178,6 +178,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 			m.add(s.URL+" "+name, name, MemoryMetric(name), series.Point{T: now, V: v})
 		}
 	}
+	starts := startLookups{}
 	for _, q := range m.cfg.Queries {
 		samples, err := m.query(ctx, q, now)
 		m.noteErr("prometheus "+q.Name, err)
@@ -188,8 +189,12 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		}
 		for _, s := range samples {
 			m.addKind(QueryName(q.Name, s.Labels), q.Name, memory, kind, series.Point{T: now, V: s.V})
+			if memory && !m.markerQueried(q.URL) {
+				starts.want(q.URL, s.Labels)
+			}
 		}
 	}
+	m.lookUpStarts(ctx, starts, now)
 	for _, pid := range m.cfg.Processes {
 		ps, err := readProcSample(pid)
 		src := "pid " + strconv.Itoa(pid)

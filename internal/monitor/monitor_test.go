@@ -111,6 +111,9 @@ func TestMonitor_Queries(t *testing.T) {
 		{`cpu{pod="my-app-2"}`, "cpu", false, pts(0.25)},
 		{`cpu{pod="my-app-1"}`, "cpu", false, pts(0.5)},
 		{"memory", "memory", false, pts(123)},
+		// Looked up for the memory series of job and instance, and only
+		// for its instance: where the target restarted.
+		{`process_start_time_seconds process_start_time_seconds{instance="127.0.0.1:9091",job="target"}`, "process_start_time_seconds", false, pts(1699990000)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series (-want +got):\n%s", diff)
@@ -118,6 +121,26 @@ func TestMonitor_Queries(t *testing.T) {
 	errs := m.Errors()
 	if len(errs) != 1 || !strings.Contains(errs["prometheus broken"], "unclosed left parenthesis") {
 		t.Errorf("errors: %v, want the broken query's", errs)
+	}
+}
+
+// A start time queried beside the memory is not looked up again.
+func TestMonitor_StartTimeQueriedIsNotLookedUp(t *testing.T) {
+	srv := fakePrometheus(t, nil)
+	m, err := New(Config{Queries: []Query{
+		{URL: srv.URL, Name: "target", Query: `process_resident_memory_bytes{job="target"}`},
+		{URL: srv.URL, Name: "started", Query: `process_start_time_seconds{job="target"}`},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Sample(context.Background(), time.Now())
+	var names []string
+	for _, s := range m.Series() {
+		names = append(names, s.Name)
+	}
+	if len(names) != 3 || slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "process_start_time_seconds ") }) {
+		t.Errorf("series %q, want the memory and the two start times queried, none looked up", names)
 	}
 }
 

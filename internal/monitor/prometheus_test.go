@@ -71,6 +71,10 @@ func fakePrometheus(t *testing.T, times chan<- string) *httptest.Server {
 		case `process_resident_memory_bytes{job="target"}`:
 			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[
 				{"metric":{"__name__":"process_resident_memory_bytes","job":"target","instance":"127.0.0.1:9091"},"value":[1700000000.5,"5e7"]}]}}`)
+		case `process_start_time_seconds{job="target"}`:
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[
+				{"metric":{"__name__":"process_start_time_seconds","job":"target","instance":"127.0.0.1:9091"},"value":[1700000000.5,"1699990000"]},
+				{"metric":{"__name__":"process_start_time_seconds","job":"target","instance":"127.0.0.1:9999"},"value":[1700000000.5,"1699990001"]}]}}`)
 		case `sum by (pod) (rate(container_cpu_usage_seconds_total[1m]))`:
 			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[
 				{"metric":{"pod":"my-app-2"},"value":[1700000000,"0.25"]},

@@ -73,7 +73,8 @@ func seriesKind(s series.Series) soak.Kind {
 }
 
 // restartsFor returns the restart times the markers record for mem: those
-// of a marker of the same source, else of the same pod, else of the only
+// of a marker of the same source, else of the same job and instance, else
+// of the same pod, else of the only
 // marker there is; nil when none applies (the leak check then looks for
 // resets in the series itself).
 func restartsFor(mem series.Series, markers []series.Series) []time.Time {
@@ -87,6 +88,15 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 	for _, m := range markers {
 		if source(m) == source(mem) {
 			return markerRestarts(m), m.Metric, true
+		}
+	}
+	if job, inst, ok := jobInstance(mem); ok {
+		// A Prometheus series and its process's start time: the same
+		// job and instance, whatever other labels each carries.
+		for _, m := range markers {
+			if j, i, ok := jobInstance(m); ok && j == job && i == inst {
+				return markerRestarts(m), m.Metric, true
+			}
 		}
 	}
 	if p := podLabel.FindStringSubmatch(mem.Name); p != nil {

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -65,5 +66,54 @@ func TestRestartsFor_ByPod(t *testing.T) {
 	got := restartsFor(mem, markers)
 	if len(got) != 1 || !got[0].Equal(t0.Add(7*time.Minute)) {
 		t.Errorf("restarts of pod b: %v, want the one at 7 min", got)
+	}
+}
+
+// A heap whose name tells no kind, its old generation collected every
+// 20–40 minutes back to a flat live set, queried from Prometheus with its job
+// and instance: its drops read as restarts without evidence, but the
+// start time of its process, looked up by the monitor under the same job
+// and instance (other labels differ, another instance restarted), says it
+// never restarted, and the drops are no restarts.
+func TestRestartsFor_ByJobAndInstance(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mem := series.Series{Name: `app_used_bytes{area="old",instance="10.1.0.7:8080",job="app"}`, Metric: "app_used_bytes", Memory: true}
+	rng := rand.New(rand.NewPCG(7, 1))
+	next, last := 0, 0
+	mine := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="10.1.0.7:8080",job="app"}`, Metric: "process_start_time_seconds"}
+	other := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="10.1.0.8:8080",job="app"}`, Metric: "process_start_time_seconds"}
+	for i := 0; i < 6*120; i++ { // a sample every 30 s over 6 h
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		if i == next { // a major collection every 20–40 minutes
+			last, next = i, i+40+rng.IntN(41)
+		}
+		cycle := float64(i-last) / 60
+		mem.Points = append(mem.Points, series.Point{T: at, V: 200e6 * (1 + cycle + 0.02*rng.NormFloat64())})
+		mine.Points = append(mine.Points, series.Point{T: at, V: float64(t0.Add(-time.Hour).Unix())})
+		began := t0.Add(-time.Hour)
+		if i >= 300 {
+			began = t0.Add(150 * time.Minute)
+		}
+		other.Points = append(other.Points, series.Point{T: at, V: float64(began.Unix())})
+	}
+	at, evidence, ok := restartEvidence(mem, []series.Series{other, mine})
+	if !ok || len(at) != 0 || evidence != "process_start_time_seconds" {
+		t.Fatalf("restart evidence %v %q %v, want its own process's start time: no restart", at, evidence, ok)
+	}
+	leak := func(target []series.Series) soak.Verdict {
+		t.Helper()
+		for _, v := range Judge(nil, nil, nil, target, 0) {
+			if v.Leak != nil {
+				return v
+			}
+		}
+		t.Fatal("no leak verdict")
+		return soak.Verdict{}
+	}
+	if v := leak([]series.Series{mem}); v.Leak.Restarts == 0 {
+		t.Errorf("without evidence: %s, %d restarts: %s; want its drops read as restarts (else this test shows nothing)", v.Status, v.Leak.Restarts, v.Reason)
+	}
+	if v := leak([]series.Series{mem, other, mine}); v.Status == soak.Fail || v.Leak.Restarts != 0 {
+		t.Errorf("with its start time: %s, %d restarts: %s", v.Status, v.Leak.Restarts, v.Reason)
 	}
 }

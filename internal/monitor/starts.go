@@ -1,0 +1,74 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/horde-load/horde/internal/series"
+)
+
+// StartTimeMetric is the metric every Prometheus client library (Go, Java,
+// Python, Node.js, .NET) and Micrometer export beside a process's memory,
+// under the same job and instance: the process's start time, which tells
+// where it restarted.
+const StartTimeMetric = "process_start_time_seconds"
+
+// startLookups are, by Prometheus server and job, the instances whose
+// memory a query returned.
+type startLookups map[string]map[string][]string
+
+// want notes the job and instance of a memory sample's labels (nothing when
+// it lacks either: a sum over targets has neither).
+func (l startLookups) want(url string, labels map[string]string) {
+	job, inst := labels["job"], labels["instance"]
+	if job == "" || inst == "" {
+		return
+	}
+	if l[url] == nil {
+		l[url] = map[string][]string{}
+	}
+	if !slices.Contains(l[url][job], inst) {
+		l[url][job] = append(l[url][job], inst)
+	}
+}
+
+// markerQueried reports whether a query against the server at url records
+// restarts already: a start time or a restarts counter.
+func (m *Monitor) markerQueried(url string) bool {
+	for _, q := range m.cfg.Queries {
+		if q.URL == url && (strings.Contains(q.Query, StartTimeMetric) || strings.Contains(q.Query, "restarts_total")) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookUpStarts records, for each memory series a query returned with a job
+// and an instance and no restart marker queried beside it, the start time
+// of its process (StartTimeMetric{job, instance}): one query a job at each
+// sample. The series is named as a query named StartTimeMetric would name
+// it, with metric StartTimeMetric, so the leak check reads that process's
+// restarts from evidence rather than from its memory's drops (a heap's
+// drops are its collector's), in the run and in `horde analyze` of the run
+// file. A lookup that fails or finds nothing records nothing: the memory
+// series' restarts are then read as before.
+func (m *Monitor) lookUpStarts(ctx context.Context, l startLookups, now time.Time) {
+	for url, jobs := range l {
+		for job, insts := range jobs {
+			q := fmt.Sprintf("%s{job=%s}", StartTimeMetric, strconv.Quote(job))
+			samples, err := QueryInstant(ctx, m.cfg.Client, url, q, now)
+			if err != nil {
+				continue
+			}
+			for _, s := range samples {
+				if slices.Contains(insts, s.Labels["instance"]) {
+					m.add(QueryName(StartTimeMetric, s.Labels), StartTimeMetric, false, series.Point{T: now, V: s.V})
+				}
+			}
+		}
+	}
+}
