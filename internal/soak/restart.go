@@ -354,13 +354,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		// falls back by what it climbed to the cap; none of the lives
 		// that climbed to a drop climbed a third of it
 		// (climbsExplainDrops). The drops are a restart's own, for
-		// another reason (a deploy), each start warming up again.
+		// another reason (a deploy), each start warming up again. A
+		// longer run of the same lives would show the same: no run
+		// length is suggested.
 		r.Status = Warn
-		r.DecideAfter = 2 * span
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but the floor fell %s at the restarts they ended in (median, %s → %s), %.0f times the %s they climbed before (median): a process killed at its cap falls back by what it climbed, one restarted for another reason (a deploy) by its warm-up; a leak if longer lives climb on, a %s run would decide",
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but the floor fell %s at the restarts they ended in (median, %s → %s), %.0f times the %s they climbed before (median): a process killed at its cap falls back by what it climbed, one restarted for another reason (a deploy) by its warm-up; no pattern of a leak killed at its cap",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
 			FormatAmount(drops.drop, r.Unit), FormatAmount(drops.before, r.Unit), FormatAmount(drops.before-drops.drop, r.Unit),
-			drops.drop/drops.climb, FormatAmount(drops.climb, r.Unit), round(r.DecideAfter))
+			drops.drop/drops.climb, FormatAmount(drops.climb, r.Unit))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",

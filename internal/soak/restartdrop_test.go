@@ -84,7 +84,7 @@ func TestClimbsExplainDrops(t *testing.T) {
 		t.Errorf("leak killed at its cap after a warm-up: %s (%d restarts): %s", leak.Status, leak.Restarts, leak.Reason)
 	}
 	deploys := Leak("process_resident_memory_bytes", series(80*time.Minute, 0.025), LeakOptions{Kind: KindOS})
-	if deploys.Status == Fail {
+	if deploys.Status != Warn || !strings.Contains(deploys.Reason, "falls back by what it climbed") {
 		t.Errorf("deploys, a slow +3%% a life: %s: %s", deploys.Status, deploys.Reason)
 	}
 	t.Logf("leak: %s: %s", leak.Status, leak.Reason)
