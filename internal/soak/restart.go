@@ -907,7 +907,7 @@ func flatLife(seg []Point, o LeakOptions) (Segment, bool) {
 // restartDropsExplain is the least part of the drop at an inferred
 // restart that the segment ending in it must have climbed for its climb to
 // explain the drop (climbsExplainDrops).
-var restartDropsExplain = 1.0 / 3
+const restartDropsExplain = 1.0 / 3
 
 // restartDrops is climbsExplainDrops's answer: whether a climb explained
 // its drop, and the medians over the segments that climbed to an inferred
