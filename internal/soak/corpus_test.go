@@ -400,6 +400,10 @@ func leakCases() []corpusCase {
 			return v
 		})
 	})
+	// Failed in 0–1.5 % of runs on seed bases 0–7000, both views (two
+	// lives climbing +2–4 MB before drops of 11–46 MB) until a drop the
+	// lives' climbs do not explain was no kill at a cap (issue #25's
+	// twenty-third part, climbsExplainDrops): none since, warned 1.5–2.5 %.
 	add("restarts (deploys) without a leak, 6 h", "no leak", 200, noLeak, func(r *rand.Rand) []Point {
 		g := sawtooth(r, leakF(100*mb, 0, 0), 0.01)
 		every := time.Duration(60+r.IntN(60)) * time.Minute
@@ -550,7 +554,9 @@ func markerCases() []corpusCase {
 	// the drops climbed only at a pace that lasts to its end
 	// (inferredClimbLasts); 0–0.5 % and 0–1 % since, but 1.5 % on
 	// Prometheus base 2000: restarts detectRestarts missed, two lives in
-	// one segment.
+	// one segment. Since the twenty-third part (a drop the lives' climbs
+	// do not explain is no kill at a cap, climbsExplainDrops): 0–0.5 %
+	// raw and 0–1 % through Prometheus on bases 0–7000 (1 % on 2000).
 	// A shape the rules were not tuned on (issue #25, fifth part, added
 	// after agedRiseLasts was measured): a Go heap (GOGC=100, a
 	// collection every 10 s to 2 min) whose cache fills over the first

@@ -323,6 +323,10 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Baseline = median(startsOf(climbing))
 	}
 	span := last.To.Sub(first.From)
+	var drops restartDrops
+	if o.Restarts == nil {
+		drops = climbsExplainDrops(pts, bounds, r.Segments, climbing, o)
+	}
 	switch {
 	case capped:
 		r.Status = Fail
@@ -345,6 +349,19 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but %s seen whole rose less than %.0f%% (%s → %s, %+.0f%%): a leak killed at its cap climbs in every life; a %s run would decide",
 			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
 			livesFlat(len(flat)), o.RestartRise, FormatAmount(f.Start, r.Unit), FormatAmount(f.Start*(1+f.GrowthPct/100), r.Unit), f.GrowthPct, round(r.DecideAfter))
+	case len(climbing) >= 2 && 2*len(climbing) >= judged && o.Restarts == nil && !drops.explained:
+		// Restarts inferred from drops: a process killed at its cap
+		// falls back by what it climbed to the cap; none of the lives
+		// that climbed to a drop climbed a third of it
+		// (climbsExplainDrops). The drops are a restart's own, for
+		// another reason (a deploy), each start warming up again. A
+		// longer run of the same lives would show the same: no run
+		// length is suggested.
+		r.Status = Warn
+		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but the floor fell %s at the restarts they ended in (median, %s → %s), %.0f times the %s they climbed before (median): a process killed at its cap falls back by what it climbed, one restarted for another reason (a deploy) by its warm-up; no pattern of a leak killed at its cap",
+			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
+			FormatAmount(drops.drop, r.Unit), FormatAmount(drops.before, r.Unit), FormatAmount(drops.before-drops.drop, r.Unit),
+			drops.drop/drops.climb, FormatAmount(drops.climb, r.Unit))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
 		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
@@ -885,4 +902,62 @@ func flatLife(seg []Point, o LeakOptions) (Segment, bool) {
 	}
 	g, measured, _ := riseBeforeRestart(seg, o)
 	return g, measured && g.GrowthPct < o.RestartRise
+}
+
+// restartDropsExplain is the least part of the drop at an inferred
+// restart that the segment ending in it must have climbed for its climb to
+// explain the drop (climbsExplainDrops).
+const restartDropsExplain = 1.0 / 3
+
+// restartDrops is climbsExplainDrops's answer: whether a climb explained
+// its drop, and the medians over the segments that climbed to an inferred
+// restart of the floor before each restart, its drop there and the
+// segment's climb (in the series's units).
+type restartDrops struct {
+	explained           bool
+	before, drop, climb float64
+}
+
+// climbsExplainDrops reports whether a segment that climbed (climbing,
+// among segs, one a bound; bounds as in judgeRestarts) to a restart
+// inferred from a drop climbed restartDropsExplain of that drop or more:
+// the floor of its climb (its start times its growth) against the floor's
+// fall at its end, the floor of the half-interval before the drop less
+// that of the quarter-interval after (as detectRestarts measures them).
+// True when no segment that climbed ends in a restart (nothing tells).
+//
+// A process killed at its memory cap (an OOM kill) restarts at its
+// starting level: the drop gives back what the life climbed to the cap,
+// its warm-up included, so a leak's climb after the warm-up is most of
+// the drop; a sum of pods falls by the one pod's climb, which the sum
+// climbed since the last pod's restart. A process restarted for another
+// reason (a deploy, a rollout) falls back by what it builds up in its
+// first minutes (caches, pools, a JIT's code) whatever it climbed after:
+// a life that climbed +3 MB over an hour and ended in a drop of 30 MB did
+// not die of its climb.
+func climbsExplainDrops(pts []Point, bounds []int, segs, climbing []Segment, o LeakOptions) restartDrops {
+	res := restartDrops{explained: true}
+	var befores, drops, climbs []float64
+	for _, c := range climbing {
+		for j, s := range segs {
+			if !s.From.Equal(c.From) || j+2 >= len(bounds) {
+				continue
+			}
+			a, i := bounds[j], bounds[j+1]
+			pre := windowQuantile(pts, a, i, pts[i].T.Add(-o.MinRestartEvery/2), pts[i-1].T, envelopeQuantile)
+			post := windowQuantile(pts, i, len(pts), pts[i].T, pts[i].T.Add(o.MinRestartEvery/4), envelopeQuantile)
+			climb := c.Start * c.GrowthPct / 100
+			if !(pre > post) || !(climb > 0) {
+				continue
+			}
+			befores, drops, climbs = append(befores, pre), append(drops, pre-post), append(climbs, climb)
+			if climb >= restartDropsExplain*(pre-post) {
+				return res
+			}
+		}
+	}
+	if len(drops) == 0 {
+		return res
+	}
+	return restartDrops{before: median(befores), drop: median(drops), climb: median(climbs)}
 }
