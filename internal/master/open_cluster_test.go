@@ -41,9 +41,12 @@ func TestMaster_OpenModelRebalances(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Helper()
-		// the statuses carry the counters every report interval (150 ms)
-		time.Sleep(400 * time.Millisecond)
-		if got := openRate(m, 2*time.Second); got < rate*0.8 || got > rate*1.2 {
+		// The statuses carry the counters every report interval (150 ms);
+		// a worker starved of CPU for a moment (a loaded machine) runs the
+		// iterations it fell behind on at once when it gets it back:
+		// settle a second, then count over three.
+		time.Sleep(time.Second)
+		if got := openRate(m, 3*time.Second); got < rate*0.8 || got > rate*1.2 {
 			t.Errorf("%s: %.0f iterations/s over the workers, want about %.0f", when, got, rate)
 		}
 	}
