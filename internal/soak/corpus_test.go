@@ -653,6 +653,14 @@ func driftCases() []corpusCase {
 	return cs
 }
 
+// draw makes the case's next series and its options.
+func (c corpusCase) draw(r *rand.Rand) ([]Point, LeakOptions) {
+	if c.genOpts != nil {
+		return c.genOpts(r)
+	}
+	return c.gen(r), c.opts
+}
+
 func runCase(c corpusCase, seed uint64) counts {
 	r := rand.New(rand.NewPCG(seed, 14))
 	seeds := c.seeds
@@ -661,13 +669,7 @@ func runCase(c corpusCase, seed uint64) counts {
 	}
 	n := counts{n: seeds}
 	for range seeds {
-		var pts []Point
-		opts := c.opts
-		if c.genOpts != nil {
-			pts, opts = c.genOpts(r)
-		} else {
-			pts = c.gen(r)
-		}
+		pts, opts := c.draw(r)
 		if promView {
 			pts = promRange(pts)
 		}

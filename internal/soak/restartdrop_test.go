@@ -22,13 +22,7 @@ func eachCorpusSeries(t *testing.T, prefix string, want map[uint64][]int, f func
 		for base, seeds := range want {
 			r := rand.New(rand.NewPCG(uint64(i)+1+base, 14))
 			for k := 0; k <= slices.Max(seeds); k++ {
-				var pts []Point
-				o := c.opts
-				if c.genOpts != nil {
-					pts, o = c.genOpts(r)
-				} else {
-					pts = c.gen(r)
-				}
+				pts, o := c.draw(r)
 				if slices.Contains(seeds, k) {
 					f(base, k, pts, o)
 				}
