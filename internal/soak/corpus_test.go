@@ -773,13 +773,20 @@ func namedHeapCases() []corpusCase {
 	// points leaves the trend test short of its power, and a Go heap's
 	// GOGC cycle of 10 s to 2 min scraped every 30 s is often read as a
 	// cycle of 4–10 minutes (aliasing), which caps its floor at one point
-	// a "cycle".
+	// a "cycle". Since issue #25's twenty-fourth part (a heap's floor and
+	// its samples both climbing by half the failing growth, each at trend
+	// p < 0.2, warn: trendsAgree; samples too imprecise to measure their
+	// growth no longer overrule a warning: samplesPrecise) the JVM heap's
+	// leaks are flagged in 91–97 % on seed bases 0–7000, both views (81.5–
+	// 90 % before), so no longer marked; the Go heap's in 85–93 % (76.5–
+	// 88.5 % before; 92–93 % on bases 0–2000, 85–89.5 % on 3000–7000), still
+	// a known miss. The flat twins: 0–4 % flagged, none failed.
 	for _, c := range []struct {
 		name string
 		g    func(*rand.Rand, gen) gen
 		miss bool
 	}{
-		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
+		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, false},
 		{"Go heap", func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, true},
 	} {
 		add(fmt.Sprintf("%s, flat, 2 h, scraped every 30 s, by its name (heap)", c.name), "no leak", noLeak, false, func(r *rand.Rand) []Point {
