@@ -2160,7 +2160,13 @@ func lateDetectable(d float64, xs, ys, lx, ly []float64) float64 {
 
 // agreeAlpha is the significance asked of each of two levels of a heap
 // (its floor and its samples as a whole) that trendsAgree reads together.
-const agreeAlpha = 0.20
+// minMeanSamples is the fewest samples a bucket of samplesRate must hold
+// on average for trendsAgree to read its means as a level: trimmed by
+// one at each end, a bucket of three or four is a median of one or two.
+const (
+	agreeAlpha     = 0.20
+	minMeanSamples = 5
+)
 
 // trendsAgree flags (warns) a pass or an inconclusive verdict on a heap
 // (KindHeap) judged whole, between an hour and LongWindow, when two
@@ -2170,8 +2176,9 @@ const agreeAlpha = 0.20
 // as a whole (samplesRate: the trimmed means climb at p < agreeAlpha, by
 // half FailGrowth or more, as a line, no step and no saturating curve),
 // measured to within half FailGrowth over the window (one standard
-// error), the precision samplesAgree asks of samples that raise a pass.
-// Not a floor read as one step, nor a running maximum.
+// error), the precision samplesAgree asks of samples that raise a pass,
+// from buckets of minMeanSamples samples or more on average. Not a floor
+// read as one step, nor a running maximum.
 //
 // Why: a heap scraped every 30 s, slower than its collections, is
 // sampled at random phases of them. A JVM's young generation (every 5–30
@@ -2189,13 +2196,15 @@ const agreeAlpha = 0.20
 // live set under every collection, so both levels climb with it; a flat
 // heap's floor and means wander with the phases their samples caught,
 // and both rising by half the failing growth together is rare (measured:
-// the flat 2-h heaps of issue #25's corpus flagged at most 1 % more, at
-// 10, 30 and 60 s). Samples that do not measure their growth that well
-// are not a level of their own: a Go heap scraped every 60 s (three
-// samples a bucket, ±3–5 %/h) warned 5 more flat runs in 100 with them,
-// and a Node heap whose cache filled in the first third of the window
-// (the recorded node-cache heap at ×30, ±7.5 %/h) climbed on both
-// levels. It warns, never fails: the data shows growth it cannot show to
+// the flat 2-h heaps of issue #25's corpus and of 10–60 s sweeps flagged
+// at most 1 % more). Samples that do not measure their growth that well
+// are not a level of their own: a Go heap scraped every 60 s (±3–5 %/h)
+// warned 5 more flat runs in 100 with them, and a Node heap whose cache
+// filled in the first third of the window (the recorded node-cache heap
+// at ×30, ±7.5 %/h) climbed on both levels. Nor are buckets of three
+// samples (2 h scraped every 60 s): their trimmed "mean" is one sample,
+// and flat JVM heaps at 60 s warned in 6 % of runs with them (4.5 %
+// without). It warns, never fails: the data shows growth it cannot show to
 // last. A series whose kind is not known is not asked: an OS-level
 // series' floor is precise, and a cache's step in one read as a climb by
 // its samples (a +10 % step over 2 h flagged 2 % before, 4.5 % with it).
@@ -2212,6 +2221,9 @@ func trendsAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 		return r
 	}
 	wp, _ := cutWarmup(c, r.Warmup)
+	if len(wp) < minMeanSamples*min(envelopeBuckets, len(wp)/3) {
+		return r
+	}
 	slope, se, level, sp, line, ok := samplesRate(wp, o)
 	overWindow := func(v float64) float64 { return v * r.Window.Seconds() / level * 100 } // % of level
 	if !ok || !line || !(sp < agreeAlpha) || overWindow(slope) < o.FailGrowth/2 || overWindow(se) > o.FailGrowth/2 {
