@@ -2229,9 +2229,9 @@ func trendsAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 	if !ok || !line || !(sp < agreeAlpha) || overWindow(slope) < o.FailGrowth/2 || overWindow(se) > o.FailGrowth/2 {
 		return r
 	}
-	if r.Status == Pass {
-		r.Reason = strings.TrimSuffix(r.Reason, r.powerText())
-	}
+	// (A pass's or an inconclusive verdict's power is no part of a
+	// warning's reason; the JSON keeps it.)
+	r.Reason = strings.TrimSuffix(r.Reason, r.powerText())
 	r.Status = Warn
 	r.DecideAfter = 2 * (r.Window + r.Warmup)
 	r.Reason += fmt.Sprintf("; but its samples as a whole climbed too, %s (%s%%/h, trend p=%.2g), as the %s did (%s, %+.1f%%, trend p=%.2g): "+
