@@ -781,13 +781,23 @@ func namedHeapCases() []corpusCase {
 	// points leaves the trend test short of its power, and a Go heap's
 	// GOGC cycle of 10 s to 2 min scraped every 30 s is often read as a
 	// cycle of 4–10 minutes (aliasing), which caps its floor at one point
-	// a "cycle".
+	// a "cycle". Since issue #25's twenty-fourth part (a heap's floor and
+	// its samples both climbing by half the failing growth, each at trend
+	// p < 0.2, the samples measured to within that much, warn:
+	// trendsAgree) the JVM heap's leaks are flagged in 90–95.5 % on seed
+	// bases 0–7000, both views (81.5–90 % before), so no longer marked;
+	// the Go heap's in 80.5–91.5 % (76.5–88.5 % before: 90–91.5 % on
+	// bases 0–2000, 80.5–87 % on 3000–7000), still a known miss: its
+	// samples spread between the live set and twice it measure their
+	// growth too loosely in most runs. The flat twins: 0–3.5 % flagged,
+	// 0–0.5 % failed; two cells up half a point (JVM heap, raw, bases
+	// 3000 and 7000), the rest unchanged.
 	for _, c := range []struct {
 		name string
 		g    func(*rand.Rand, gen) gen
 		miss bool
 	}{
-		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
+		{"JVM heap", func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, false},
 		{"Go heap", func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, true},
 	} {
 		add(fmt.Sprintf("%s, flat, 2 h, scraped every 30 s, by its name (heap)", c.name), "no leak", noLeak, false, func(r *rand.Rand) []Point {
