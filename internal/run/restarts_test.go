@@ -77,11 +77,11 @@ func TestRestartsFor_ByPod(t *testing.T) {
 // never restarted, and the drops are no restarts.
 func TestRestartsFor_ByJobAndInstance(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	mem := series.Series{Name: `app_used_bytes{area="old",instance="10.1.0.7:8080",job="app"}`, Metric: "app_used_bytes", Memory: true}
+	mem := series.Series{Name: `app_used_bytes{area="old",instance="127.0.0.1:8080",job="app"}`, Metric: "app_used_bytes", Memory: true}
 	rng := rand.New(rand.NewPCG(7, 1))
 	next, last := 0, 0
-	mine := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="10.1.0.7:8080",job="app"}`, Metric: "process_start_time_seconds"}
-	other := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="10.1.0.8:8080",job="app"}`, Metric: "process_start_time_seconds"}
+	mine := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="127.0.0.1:8080",job="app"}`, Metric: "process_start_time_seconds"}
+	other := series.Series{Name: `process_start_time_seconds process_start_time_seconds{instance="127.0.0.1:8081",job="app"}`, Metric: "process_start_time_seconds"}
 	for i := 0; i < 6*120; i++ { // a sample every 30 s over 6 h
 		at := t0.Add(time.Duration(i) * 30 * time.Second)
 		if i == next { // a major collection every 20–40 minutes
