@@ -699,7 +699,7 @@ func runCase(c corpusCase, seed uint64) counts {
 var seedBase, _ = strconv.ParseUint(os.Getenv("HORDE_SOAK_SEED"), 10, 64)
 
 func TestCorpus(t *testing.T) {
-	cases := append(append(append(append(leakCases(), driftCases()...), markerCases()...), namedHeapCases()...), noisyDriftCases()...)
+	cases := append(append(append(append(append(leakCases(), driftCases()...), markerCases()...), namedHeapCases()...), noisyDriftCases()...), earlyCacheCases()...)
 	results := make([]counts, len(cases))
 	done := make(chan int)
 	for i, c := range cases {
@@ -824,6 +824,54 @@ func noisyDriftCases() []corpusCase {
 		cs = append(cs, corpusCase{name: fmt.Sprintf("latency +25%% linear ramp, 1 h every %v", step), kind: "drift", truth: "degrades", seeds: 200, check: flaggedAtLeast(90),
 			gen: func(r *rand.Rand) []Point {
 				return sample(time.Hour, step, func(t time.Duration) float64 { return 100 * (1 + 0.25*t.Hours()) * (1 + 0.05*r.NormFloat64()) })
+			}})
+	}
+	return cs
+}
+
+// earlyCacheCases are caches that fill in the first hour of a 6-hour run
+// (τ 10–20 minutes, the live set +30–90 %) and stay full: by the second
+// hour the series is flat, and only the first hour's climb makes the
+// whole window's trend significant, so a chance climb of the last half
+// (the only other guard) decides. Issue #25's twenty-fifth part added them
+// with a leak of 2 %/h (of the filled level) after the same fill, which
+// must still fail: it failed in 52–70 % of runs (raw, seed bases 0 and
+// 1000) until a saturating curve plus a line was asked of the floor
+// (climbsBeyondCurve); on bases 0–7000, both views, since: the RSS's
+// leak fails in 88.5–96.5 %, the Go heap's in 63–75 %, the JVM heap's in
+// 65–75.5 % (flagged 84–99.5 %), still known misses, and the JVM heap's
+// cache fails in 0–2.5 % (1.5 % on base 0, 2.5 % on 7000: a chance climb
+// of its bucket quantiles after the fill, the only guard left once the
+// fill has made the whole window's trend significant), a known miss too.
+// Appended last, so the other cases keep their seeds.
+func earlyCacheCases() []corpusCase {
+	var cs []corpusCase
+	fill := func(r *rand.Rand, perHour float64) gen {
+		tau := time.Duration(10+r.IntN(11)) * time.Minute
+		grow := 0.3 + 0.6*r.Float64()
+		return func(t time.Duration) float64 {
+			// The leak is perHour % an hour of the filled level.
+			return 100 * mb * (1 + grow*(1-math.Exp(-t.Seconds()/tau.Seconds())) + (1+grow)*perHour/100*t.Hours())
+		}
+	}
+	shapes := []struct {
+		name      string
+		o         LeakOptions
+		g         func(*rand.Rand, gen) gen
+		cacheMiss bool
+	}{
+		{"JVM heap (young/old, full GCs), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
+		{"Go heap (GOGC doubling), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, false},
+		{"RSS, GC sawtooth (os)", LeakOptions{Kind: KindOS}, func(r *rand.Rand, l gen) gen { return sawtooth(r, l, 0.01) }, false},
+	}
+	for _, sh := range shapes {
+		cs = append(cs, corpusCase{name: "cache filling in the first hour (τ 10–20 min, +30–90%), then flat, 6 h, " + sh.name, kind: "leak", truth: "no leak", seeds: 200,
+			check: noLeakGoal, opts: sh.o, knownMiss: sh.cacheMiss, gen: func(r *rand.Rand) []Point {
+				return sample(6*time.Hour, 30*time.Second, sh.g(r, fill(r, 0)))
+			}})
+		cs = append(cs, corpusCase{name: "leak 2%/h after a cache filling in the first hour, 6 h, " + sh.name, kind: "leak", truth: "leak", seeds: 200,
+			check: failedAtLeast(95), opts: sh.o, knownMiss: true, gen: func(r *rand.Rand) []Point {
+				return sample(6*time.Hour, 30*time.Second, sh.g(r, fill(r, 2)))
 			}})
 	}
 	return cs
