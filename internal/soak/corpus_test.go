@@ -830,19 +830,21 @@ func noisyDriftCases() []corpusCase {
 }
 
 // earlyCacheCases are caches that fill in the first hour of a 6-hour run
-// (τ 10–20 minutes, the live set +30–90 %) and stay full: by the second
-// hour the series is flat, and only the first hour's climb makes the
-// whole window's trend significant, so a chance climb of the last half
-// (the only other guard) decides. Issue #25's twenty-fifth part added them
-// with a leak of 2 %/h (of the filled level) after the same fill, which
-// must still fail: it failed in 52–70 % of runs (raw, seed bases 0 and
-// 1000) until a saturating curve plus a line was asked of the floor
-// (climbsBeyondCurve); on bases 0–7000, both views, since: the RSS's
-// leak fails in 88.5–96.5 %, the Go heap's in 63–75 %, the JVM heap's in
-// 65–75.5 % (flagged 84–99.5 %), still known misses, and the JVM heap's
-// cache fails in 0–2.5 % (1.5 % on base 0, 2.5 % on 7000: a chance climb
-// of its bucket quantiles after the fill, the only guard left once the
-// fill has made the whole window's trend significant), a known miss too.
+// (τ 10–20 minutes, the live set +30–90 %) and stay full, and a leak of
+// 2 %/h of the filled level after the same fill (issue #25's twenty-fifth
+// part). By the second hour the cache is flat: only the first hour's
+// climb makes the whole window's trend significant, and a chance climb
+// of the last half is the only other guard. The leak failed in 52–70 %
+// of runs (raw, seed bases 0 and 1000: JVM heap 52–63.5 %, Go heap
+// 55–62 %, RSS 63.5–70.5 %) while a single curve fitted the fill and the
+// leak together and the halves read the fill as slowing; since a curve
+// plus a line is asked of the floor (climbsBeyondCurve), on bases
+// 0–7000, both views: RSS 99–100 %, Go heap 79.5–90.5 %, JVM heap
+// 61.5–75 % (flagged 84–92 %: the heaps' floors have too few points for
+// the line to earn its parameter every time), the heaps' rows known
+// misses. The caches: RSS and Go heap failed 0–1 %, the JVM heap's
+// 0–2.5 % (1.5 % on base 0, 2.5 % on 7000, the same without the rule: a
+// chance climb of its bucket quantiles after the fill), a known miss.
 // Appended last, so the other cases keep their seeds.
 func earlyCacheCases() []corpusCase {
 	var cs []corpusCase
@@ -855,14 +857,14 @@ func earlyCacheCases() []corpusCase {
 		}
 	}
 	shapes := []struct {
-		name      string
-		o         LeakOptions
-		g         func(*rand.Rand, gen) gen
-		cacheMiss bool
+		name                string
+		o                   LeakOptions
+		g                   func(*rand.Rand, gen) gen
+		cacheMiss, leakMiss bool
 	}{
-		{"JVM heap (young/old, full GCs), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true},
-		{"Go heap (GOGC doubling), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, false},
-		{"RSS, GC sawtooth (os)", LeakOptions{Kind: KindOS}, func(r *rand.Rand, l gen) gen { return sawtooth(r, l, 0.01) }, false},
+		{"JVM heap (young/old, full GCs), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return jvmHeap(r, l, 0.01) }, true, true},
+		{"Go heap (GOGC doubling), by its name (heap)", LeakOptions{Kind: KindHeap}, func(r *rand.Rand, l gen) gen { return goHeap(r, l, 0.01) }, false, true},
+		{"RSS, GC sawtooth (os)", LeakOptions{Kind: KindOS}, func(r *rand.Rand, l gen) gen { return sawtooth(r, l, 0.01) }, false, false},
 	}
 	for _, sh := range shapes {
 		cs = append(cs, corpusCase{name: "cache filling in the first hour (τ 10–20 min, +30–90%), then flat, 6 h, " + sh.name, kind: "leak", truth: "no leak", seeds: 200,
@@ -870,7 +872,7 @@ func earlyCacheCases() []corpusCase {
 				return sample(6*time.Hour, 30*time.Second, sh.g(r, fill(r, 0)))
 			}})
 		cs = append(cs, corpusCase{name: "leak 2%/h after a cache filling in the first hour, 6 h, " + sh.name, kind: "leak", truth: "leak", seeds: 200,
-			check: failedAtLeast(95), opts: sh.o, knownMiss: true, gen: func(r *rand.Rand) []Point {
+			check: failedAtLeast(95), opts: sh.o, knownMiss: sh.leakMiss, gen: func(r *rand.Rand) []Point {
 				return sample(6*time.Hour, 30*time.Second, sh.g(r, fill(r, 2)))
 			}})
 	}

@@ -1014,14 +1014,30 @@ func judgeFloor(pts []Point, warmup time.Duration, o LeakOptions, step time.Dura
 	f.slowed = slowedBeyondNoise(ex, ey, lx, ly, earlySlope, f.lateSlope, o.life)
 	f.levelled = slope > 0 && earlySlope > 0 && (f.slowed || (f.lateS <= 0 && len(ly) >= minBuckets)) &&
 		(f.lateSlope < earlySlope/3 || (f.lateSlope < earlySlope/2 && !sigLate))
+	// A fill and a lasting climb after it (climbsBeyondCurve): the first
+	// half holds the fill, so the halves read it as slowing, and a
+	// single curve bends late; the line's slope is the lasting rate.
+	// Not with the daily cycle removed: its harmonic leaves a day-long
+	// cache's floor shaped so that a curve and a line fit it better
+	// than the curve alone (every such cache failed). Not on a running
+	// maximum (highWaterMark): its steps at new peaks are no climb.
+	beyond, beyondOK := 0.0, false
+	if sigAll && raw == nil && !highWaterMark(pts) {
+		beyond, beyondOK = climbsBeyondCurve(xs, ys, f.window, f.warm, o)
+		if beyondOK {
+			f.levelled = false
+		}
+	}
 	rate := slope // the lasting rate
 	if f.levelled {
 		rate = f.lateSlope
+	} else if beyondOK {
+		rate = beyond
 	} else if sigAll {
 		// A curve that approaches a level, better than a line: what is
 		// left of its growth is its slope at the end.
 		span := xs[len(xs)-1] - xs[0]
-		if ok, end, tau := saturating(xs, ys); ok && !climbsBeyondCurve(xs, ys, f.window, f.warm, o) {
+		if ok, end, tau := saturating(xs, ys); ok {
 			f.levelled, f.saturating = true, true
 			rate = max(end, 0)
 			// A curve that has covered three of them predicts a last
@@ -2241,30 +2257,34 @@ func trendsAgree(r LeakResult, pts []Point, o LeakOptions) LeakResult {
 	return r
 }
 
-// climbsBeyondCurve reports whether a floor that a saturating curve fits
-// better than a line is better still a saturating curve plus a line (a
-// cache, pool or JIT warming up in the first tens of minutes, then a
-// leak), by the same margin of the Bayesian information criterion that
-// saturating asks of a curve over a line (6), with the line's slope a
-// failing rate of the floor's middle level. A single saturating curve
-// cannot make a fast fill and a lasting straight climb at once, and
-// fitted to both it bends so late that the last half looks "slowing";
-// the rule compares the last half with a first half that holds the fill,
-// so a leak of 2 %/h of the filled level after a 10–20-minute fill of
-// +30–90 % failed in 52–70 % of 6-hour runs (issue #25's twenty-fifth
-// part). A cache that fills with one time constant is fitted by the curve
-// alone: no line earns its parameter. The cost, measured: a cache still
-// filling at the end of the window (τ 3–4 h over 6 h, +30–90 %, 14–26 %
-// of its rise still to come), already flagged in 99–100 % of RSS runs,
-// now fails in 11–74 % instead of 1.5–40 %.
-func climbsBeyondCurve(xs, ys []float64, window, warm time.Duration, o LeakOptions) bool {
+// beyondCurveMargin is how much lower (in the Bayesian information
+// criterion) a saturating curve plus a line must leave a floor than the
+// curve alone before climbsBeyondCurve calls it a climb: a margin of 6,
+// saturating's own over a line, failed caches filling with τ 24–36 min
+// on a JVM heap in 4 % of 6-hour runs (1.5 % without the rule), 10 in
+// 3 %; 14 in 1.5 %, the rule's own cost gone at τ ≤ 2 h.
+const beyondCurveMargin = 14
+
+// climbsBeyondCurve reports whether a floor is better fitted by a
+// saturating curve plus a line than by the curve alone (by
+// beyondCurveMargin), the line climbing at a failing rate of the floor's
+// middle level, and returns that rate (units a second): a cache, pool or
+// JIT filling in the first tens of minutes, then a leak. The first half
+// holds the fill, so the halves read the floor as slowing, and a single
+// curve fitted to both bends so late that what is left of its growth
+// looks small; a leak of 2 %/h of the filled level after a 10–20-minute
+// fill of +30–90 % failed in 52–70 % of 6-hour RSS runs and 32–40 % of Go
+// heaps (issue #25's twenty-fifth part). A cache that fills with one
+// time constant is fitted by the curve alone: no line earns its
+// parameter. Ten floor points at least.
+func climbsBeyondCurve(xs, ys []float64, window, warm time.Duration, o LeakOptions) (float64, bool) {
 	n := len(xs)
-	if n < 2*minBuckets {
-		return false
+	if n < 10 {
+		return 0, false
 	}
 	span := xs[n-1] - xs[0]
 	if !(span > 0) {
-		return false
+		return 0, false
 	}
 	t := make([]float64, n)
 	e := make([]float64, n)
@@ -2285,16 +2305,16 @@ func climbsBeyondCurve(xs, ys []float64, window, warm time.Duration, o LeakOptio
 		}
 	}
 	if !(bestC > 0) || math.IsInf(bestSat, 1) {
-		return false
+		return 0, false
 	}
 	nf := float64(n)
 	floor := 1e-12 * (1 + bestSat)
 	bic := func(sse float64, k float64) float64 { return nf*math.Log(max(sse, floor)/nf) + k*math.Log(nf) }
-	if bic(bestBoth, 4) >= bic(bestSat, 3)-6 {
-		return false
+	if bic(bestBoth, 4) >= bic(bestSat, 3)-beyondCurveMargin {
+		return 0, false
 	}
 	level := ys[n/2]
-	return failingRate(bestC, level, window, warm, o)
+	return bestC, failingRate(bestC, level, window, warm, o)
 }
 
 // leastSquares fits ys ≈ a + b·u (+ c·v when v is not nil) and returns the
