@@ -1105,6 +1105,11 @@ func (m *Master) checkIterationsLocked() {
 
 func (c *Config) isLocal() bool { return c.Cluster == nil }
 
+// Standalone reports whether the master runs its users in a worker of its
+// own (no cluster listener): its runs are never distributed, before that
+// worker has joined as after.
+func (m *Master) Standalone() bool { return m.cfg.isLocal() }
+
 func sum(v []int) int {
 	n := 0
 	for _, x := range v {

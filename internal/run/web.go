@@ -87,8 +87,13 @@ func (c webControl) RunInfo() map[string]string {
 
 // Workers lists the remote workers. A standalone master runs its users in
 // an in-process worker of its own: such a run is not distributed and lists
-// none, as Locust's local runner.
+// none, as Locust's local runner — also in the moment after the web UI
+// starts and before that worker has joined (a request then listed an empty
+// "workers", a key Locust's local runner never sends).
 func (c webControl) Workers() ([]cluster.WorkerInfo, bool) {
+	if c.Master.Standalone() {
+		return nil, false
+	}
 	all := c.Master.Workers()
 	out := make([]cluster.WorkerInfo, 0, len(all))
 	for _, w := range all {
