@@ -299,7 +299,60 @@ const (
 
 func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 	o = o.withDefaults()
-	return trendsAgree(samplesAgree(leak(name, pts, o), pts, o), pts, o)
+	return trendsAgree(samplesAgree(grewOnlyEarly(leak(name, pts, o), pts, o), pts, o), pts, o)
+}
+
+// grewOnlyEarly withdraws a fail or a warning, over LongWindow or more,
+// from a series whose growth did not last: after the first third of the
+// window its samples as a whole (samplesRate: the trimmed mean of each
+// time bucket, a level that does not depend on where in its collections
+// a sample fell) show no significant trend (Mann–Kendall at Alpha), climb
+// at under half the window's rate, and the upper end of their slope's
+// one-sided 90 % interval is below the failing rate (LongFailPerHour).
+// What the floor's trend over the window saw was the growth of its first
+// hours — a cache, a pool or compiled code filling — and the rules that
+// fail a 6-hour floor whose last half cannot show it levelled (unlevelled,
+// paceNotShownToFall, liveSetClimbs) read a JVM heap's floor, whose level
+// after each major collection wanders with the young generation's phase,
+// as still climbing: caches filling over 19–29 minutes failed in 8 and
+// were flagged in 20 of 200 6-hour runs, 1 and 6 with it (issue #25's
+// twenty-sixth part; 1 and 6 with a 95 % interval too, which left 3 of
+// 200 caches filled in the first hour failed on seed base 0 of the
+// corpus where 90 % leaves 2). A lasting leak keeps its rate in the last
+// two-thirds; one below the failing rate (0.5 %/h) climbs significantly
+// there often enough to keep its warning. Not with restarts (each life is
+// judged on its own), nor over DailyCycleMin (the daily cycle).
+func grewOnlyEarly(r LeakResult, pts []Point, o LeakOptions) LeakResult {
+	if (r.Status != Fail && r.Status != Warn) || r.Restarts > 0 || r.Segments != nil || !(r.Baseline > 0) ||
+		!spansLong(r.Window, r.Warmup) || r.Window >= DailyCycleMin {
+		return r
+	}
+	whole, wholePct, what := r.Fit.SlopePerSec, r.TotalGrowthPct, levelName(r.LevelQuantile, o.Kind)
+	if r.FloorPoints == 0 {
+		// Judged on the live set after each major collection
+		// (liveSetClimbs): its line is the evidence.
+		whole, wholePct, what = r.SlopePerSec, r.GrowthPct, "the heap's live set"
+	}
+	c, _ := Clean(pts)
+	tail, _ := cutWarmup(c, r.Warmup+r.Window/3)
+	slope, se, level, sp, _, ok := samplesRate(tail, o)
+	if !ok || !(level > 0) || !(whole > 0) {
+		return r
+	}
+	perHour := func(v float64) float64 { return v * 3600 / level * 100 }
+	hi := slope + 1.28*se // one-sided 90 %
+	if !(sp >= o.Alpha) || !(perHour(hi) < o.LongFailPerHour) || !(perHour(slope) < whole*3600/r.Baseline*100/2) {
+		return r
+	}
+	r.Status, r.DecideAfter, r.Levelled = Pass, 0, true
+	r.SlopePerSec = slope
+	r.PerHourPct = perHour(slope)
+	r.GrowthPct = slope * r.Window.Seconds() / level * 100
+	r.Reason = fmt.Sprintf("%s grew %s (trend p=%.2g), but not lastingly: after the first third of the window its samples as a whole grew %s (%s%%/h, trend p=%.2g; "+
+		"at most %s%%/h, one-sided 90%%), under half the window's rate and below the %s%%/h that fails: growth that stopped early (a cache, a pool or compiled code filling), not a leak",
+		what, r.growthText(whole, wholePct), r.P, FormatRate(slope, r.Unit, r.Window), pct2(perHour(slope)), sp, pct2(perHour(hi)), pct2(o.LongFailPerHour))
+	r.Reason += r.powerText()
+	return r
 }
 
 // leak is Leak before samplesAgree.
