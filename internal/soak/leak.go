@@ -316,9 +316,9 @@ func Leak(name string, pts []Point, o LeakOptions) LeakResult {
 // after each major collection wanders with the young generation's phase,
 // as still climbing: caches filling over 19–29 minutes failed in 8 and
 // were flagged in 20 of 200 6-hour runs, 1 and 6 with it (issue #25's
-// twenty-sixth part; 1 and 6 with a 95 % interval too, which left 3 of
-// 200 caches filled in the first hour failed on seed base 0 of the
-// corpus where 90 % leaves 2). A lasting leak keeps its rate in the last
+// twenty-sixth part; a 95 % interval did as well there, but left 3 of
+// 200 of the corpus's caches filled in the first hour failed on seed
+// base 7000, where 90 % leaves 1). A lasting leak keeps its rate in the last
 // two-thirds; one below the failing rate (0.5 %/h) climbs significantly
 // there often enough to keep its warning. Not with restarts (each life is
 // judged on its own), nor over DailyCycleMin (the daily cycle).
