@@ -845,7 +845,7 @@ func noisyDriftCases() []corpusCase {
 // misses. The caches: RSS and Go heap failed 0–1 %, the JVM heap's
 // 0–2.5 % (1.5 % on base 0, 2.5 % on 7000, the same without the rule: a
 // chance climb of its bucket quantiles after the fill), 0–1.5 % since
-// grewOnlyEarly (1.5 % on raw base 0, flagged 0–3 %), a known miss.
+// grewOnlyEarly (1.5 % on base 0, both views; flagged 0–3 %), a known miss.
 // Appended last, so the other cases keep their seeds.
 func earlyCacheCases() []corpusCase {
 	var cs []corpusCase

@@ -151,3 +151,42 @@ func TestCacheSweep(t *testing.T) {
 		t.Log(line)
 	}
 }
+
+// A heap of a fixed size whose live set leaks 3 %/h: it collects at the
+// same occupancy every time, so between collections it sits near its
+// capacity and its samples as a whole hardly grow, while the level after
+// each collection (its floor, the live set) climbs. Real recordings do
+// this (java-parallel-leak-slow, node-leak-slow at ×90: samples after the
+// first third +1.10 and +0.08 %/h where the floor climbs 8.45 and
+// 3.68 %/h): grewOnlyEarly must not pass such a fail on the samples
+// alone. A unit test of the rule: the verdict before it, a fail on a
+// floor climbing 3 %/h, and samples that do not grow.
+func TestGrewOnlyEarly_AsksTheFloor(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	r := rand.New(rand.NewPCG(40, 1))
+	var pts []Point
+	for i := range 720 { // 6 h every 30 s
+		pts = append(pts, Point{T: t0.Add(time.Duration(i) * 30 * time.Second), V: 300 * mb * (1 + 0.01*r.NormFloat64())})
+	}
+	warm := 5 * time.Minute
+	res := LeakResult{Name: "heap", Status: Fail, Kind: KindHeap, Window: 6*time.Hour - 30*time.Second - warm, Warmup: warm,
+		Baseline: 100 * mb, P: 1e-9, FloorPoints: 44, LevelQuantile: envelopeQuantile,
+		Fit: Line{From: t0.Add(warm), To: t0.Add(6 * time.Hour), V0: 100 * mb, SlopePerSec: 0.03 * 100 * mb / 3600}}
+	for k := range 44 { // the live set after each collection, every 8 min
+		x := float64(k) * 480
+		res.floorX = append(res.floorX, x)
+		res.floorY = append(res.floorY, 100*mb*(1+0.03*x/3600)*(1+0.005*r.NormFloat64()))
+	}
+	res.SlopePerSec, res.TotalGrowthPct = res.Fit.SlopePerSec, 0.03*res.Window.Hours()*100
+	got := grewOnlyEarly(res, pts, LeakOptions{Kind: KindHeap}.withDefaults())
+	if got.Status != Fail {
+		t.Errorf("a floor climbing 3%%/h under flat samples: %s, want the fail kept: %s", got.Status, got.Reason)
+	}
+	// The same floor flat after its first third (a fill): passed.
+	for k, x := range res.floorX {
+		res.floorY[k] = 100 * mb * (1 + 0.03*min(x, 7200)/3600) * (1 + 0.005*r.NormFloat64())
+	}
+	if got := grewOnlyEarly(res, pts, LeakOptions{Kind: KindHeap}.withDefaults()); got.Status != Pass {
+		t.Errorf("a floor that stopped after its first two hours, flat samples: %s, want pass: %s", got.Status, got.Reason)
+	}
+}
