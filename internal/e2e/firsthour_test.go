@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -444,6 +445,7 @@ func TestCharts_AxesReadable(t *testing.T) {
 	browserDo(t, ctx, "fit the page", chromedp.EmulateViewport(1280, int64(height)))
 	browserScreenshot(t, ctx, "soak-tab")
 	checkAxes(t, browserEval[[]chartAxis](t, ctx, axesJS))
+	checkFlatTicks(t, ctx, `window.hordeUI.fmtTicks(%q)(%s)`)
 	if code := p.wait(t, 60*time.Second); code > 1 {
 		t.Fatalf("run: exit %d\n%s", code, p.stderr)
 	}
@@ -465,4 +467,34 @@ func TestCharts_AxesReadable(t *testing.T) {
 	browserDo(t, ctx, "fit the page", chromedp.EmulateViewport(1280, int64(height)))
 	browserScreenshot(t, ctx, "report")
 	checkAxes(t, charts)
+	checkFlatTicks(t, ctx, `window.hordeReport.ticks(%q, %s)`)
+}
+
+// checkFlatTicks formats the ticks of nearly flat series (a CPU reading
+// 0.019992–0.02 cores, a heap of 50.00–50.004 MiB, 1.0000–1.0004 s) with
+// the page's own formatter (call: a JavaScript call with the unit and
+// the ticks) and asks that no two read alike: at four significant digits
+// they did ("0.01999" three times on the Soak tab's CPU chart in a CI
+// rehearsal).
+func checkFlatTicks(t *testing.T, ctx context.Context, call string) {
+	t.Helper()
+	for unit, ticks := range map[string]string{
+		"":        `[0.019992, 0.019994, 0.019996, 0.019998, 0.02]`,
+		"bytes":   `[52428800, 52429800, 52430800, 52431800, 52432800]`,
+		"seconds": `[1.0000, 1.0001, 1.0002, 1.0003, 1.0004]`,
+	} {
+		expr := fmt.Sprintf(call, unit, ticks)
+		got := browserEval[[]string](t, ctx, expr)
+		seen := map[string]bool{}
+		for _, v := range got {
+			if seen[v] {
+				t.Errorf("%s read %q: %q repeats", expr, got, v)
+				break
+			}
+			seen[v] = true
+		}
+		if len(got) != 5 {
+			t.Errorf("%s read %q, want five", expr, got)
+		}
+	}
 }

@@ -312,22 +312,37 @@
   const soakUI = { doc: null, plots: new Map() }; // chart id -> { key, plot }
   ui.soak = soakUI;
 
-  const fmtBytes = (v) => {
+  // fmtBytes formats bytes as KiB/MiB/GiB, with extra more decimals.
+  const fmtBytes = (v, extra = 0) => {
     if (v == null) return "";
     const a = Math.abs(v);
-    return a >= 1 << 30 ? (v / (1 << 30)).toFixed(2) + " GiB" : a >= 1 << 20 ? (v / (1 << 20)).toFixed(1) + " MiB" :
-      a >= 1 << 10 ? (v / (1 << 10)).toFixed(0) + " KiB" : v.toFixed(0) + " B";
+    return a >= 1 << 30 ? (v / (1 << 30)).toFixed(2 + extra) + " GiB" : a >= 1 << 20 ? (v / (1 << 20)).toFixed(1 + extra) + " MiB" :
+      a >= 1 << 10 ? (v / (1 << 10)).toFixed(extra) + " KiB" : v.toFixed(extra) + " B";
   };
 
   // fmtAxis formats a value of a chart's unit: bytes as KiB/MiB/GiB,
   // seconds as ms or s, anything else to four significant digits (so that
-  // close ticks such as 0.0215 and 0.022 stay apart).
-  const fmtAxis = (unit) => (v) => {
+  // close ticks such as 0.0215 and 0.022 stay apart), extra digits more.
+  const fmtAxis = (unit, extra = 0) => (v) => {
     if (v == null) return "";
-    if (unit === "bytes") return fmtBytes(v);
-    if (unit === "seconds") return Math.abs(v) < 1 ? +(v * 1000).toPrecision(4) + " ms" : +v.toPrecision(4) + " s";
-    return String(+v.toPrecision(4));
+    if (unit === "bytes") return fmtBytes(v, extra);
+    if (unit === "seconds") return Math.abs(v) < 1 ? +(v * 1000).toPrecision(4 + extra) + " ms" : +v.toPrecision(4 + extra) + " s";
+    return String(+v.toPrecision(4 + extra));
   };
+
+  // fmtTicks formats an axis's ticks so that no two read alike: at
+  // fmtAxis's precision, or with as many more digits as it takes (a
+  // nearly flat series's ticks 0.019992, 0.019994, … all read "0.01999"
+  // at four).
+  const fmtTicks = (unit) => (vs) => {
+    let out = [];
+    for (let extra = 0; extra <= 8; extra++) {
+      out = vs.map(fmtAxis(unit, extra));
+      if (new Set(out).size === out.length) break;
+    }
+    return out;
+  };
+  ui.fmtTicks = fmtTicks; // for tests
 
   async function loadSoak() {
     try {
@@ -395,7 +410,7 @@
           scales: { x: { time: true } },
           // size: wide enough for "1023.9 MiB" or a seven-digit count, never clipped
           axes: [{}, { size: (u, vs) => vs ? Math.max(60, 12 + 7 * Math.max(...vs.map((v) => String(v).length))) : 60,
-            values: (u, vs) => vs.map(fmtAxis(c.unit)) }],
+            values: (u, vs) => fmtTicks(c.unit)(vs) }],
           series,
         };
         entry = { key, el, plot: new uPlot(opts, data, el) };
