@@ -437,9 +437,31 @@ const (
 // 1990 decompose by season the same way, with loess). It returns ys
 // unchanged when the fit is singular.
 func removeDaily(xs, ys []float64) []float64 {
+	bs, bc, ok := dailyHarmonic(xs, ys)
+	if !ok {
+		return ys
+	}
+	out := make([]float64, len(xs))
+	for i := range xs {
+		out[i] = ys[i] - daily(bs, bc, xs[i])
+	}
+	return out
+}
+
+// daily is the 24 h harmonic with coefficients bs (sine) and bc (cosine)
+// at x seconds since the epoch.
+func daily(bs, bc, x float64) float64 {
+	w := 2 * math.Pi / Day.Seconds()
+	return bs*math.Sin(w*x) + bc*math.Cos(w*x)
+}
+
+// dailyHarmonic fits a line and a 24 h harmonic to ys at xs (seconds since
+// the epoch) together by least squares and returns the harmonic's sine
+// and cosine coefficients; ok is false when the fit is singular.
+func dailyHarmonic(xs, ys []float64) (bs, bc float64, ok bool) {
 	n := len(xs)
 	if n < 8 {
-		return ys
+		return 0, 0, false
 	}
 	w := 2 * math.Pi / Day.Seconds()
 	var a [4][5]float64 // normal equations, augmented
@@ -461,7 +483,7 @@ func removeDaily(xs, ys []float64) []float64 {
 			}
 		}
 		if math.Abs(a[p][c]) < 1e-12*(1+math.Abs(a[c][c])) {
-			return ys
+			return 0, 0, false
 		}
 		a[c], a[p] = a[p], a[c]
 		for r := range 4 {
@@ -474,15 +496,11 @@ func removeDaily(xs, ys []float64) []float64 {
 			}
 		}
 	}
-	bs, bc := a[2][4]/a[2][2], a[3][4]/a[3][3]
+	bs, bc = a[2][4]/a[2][2], a[3][4]/a[3][3]
 	if !isFinite(bs) || !isFinite(bc) {
-		return ys
+		return 0, 0, false
 	}
-	out := make([]float64, n)
-	for i := range xs {
-		out[i] = ys[i] - bs*math.Sin(w*xs[i]) - bc*math.Cos(w*xs[i])
-	}
-	return out
+	return bs, bc, true
 }
 
 // saturating fits ys ≈ a − b·exp(−(x−x0)/τ) (growth that approaches a
