@@ -285,6 +285,19 @@ func drift(name string, pts []Point, o DriftOptions) DriftResult {
 	// point a bucket of samples); a warning asks either it or the samples'
 	// own (samplesTrend), whichever is the more significant.
 	failP, failS := p, s
+	if len(ys) >= 10 {
+		// Failing also asks the trend against a wander's persistence,
+		// which 40 bucket medians do not show significant lag by lag; as
+		// an AR(1) only where the buckets do not share a counting
+		// window's samples (a 2-minute run's 2.5-s buckets of 10-s
+		// windows: a moving average, whose correlation ends).
+		ar := o.CountWindow <= 0 || r.Window >= 2*envelopeBuckets*o.CountWindow
+		if v := mkVariance(ys) * persistenceRatio(ys, ar); v > 0 {
+			if _, pp := mkZ(failS, v); pp > failP {
+				failP = pp
+			}
+		}
+	}
 	if sa, pa, ok := samplesTrend(kept, r.Incidents, r.Window); ok && pa < p {
 		s, p = sa, pa
 	}

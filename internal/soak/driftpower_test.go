@@ -124,3 +124,40 @@ func TestDrift_DailyCycleIsSteady(t *testing.T) {
 		t.Errorf("a +30%% bump from 30 h to 36 h of 48 h that recovered: failed %.1f%%, flagged %.1f%%, want 0 and <= 5%%", f, fl)
 	}
 }
+
+// ar is a level times 1 + noise of standard deviation s whose neighbours
+// correlate at rho: a latency that wanders.
+func ar(r *rand.Rand, level func(time.Duration) float64, rho, s float64) func(time.Duration) float64 {
+	e := 0.0
+	return func(x time.Duration) float64 {
+		e = rho*e + math.Sqrt(1-rho*rho)*s*r.NormFloat64()
+		return level(x) * (1 + e)
+	}
+}
+
+// A steady latency that wanders for minutes (its 15-s samples correlated
+// at 0.97: about 8 minutes) is not a trend: failing asks the running
+// median's trend with its variance widened by the wander's persistence
+// (persistenceRatio). Before, 2–2.5 % of such 2-hour runs failed (1,000
+// runs: 2.5 % at 10 % noise, 3.9 % at 20 %; now 0.2 %); a +25 % ramp is
+// flagged as often as before.
+func TestDrift_WanderIsNoTrend(t *testing.T) {
+	n, most := 400, 0.5
+	if raceEnabled {
+		n, most = 200, 1
+	}
+	steady := func(time.Duration) float64 { return 100 }
+	ramp := func(x time.Duration) float64 { return 100 * (1 + 0.25*x.Hours()/2) }
+	wander := func(level func(time.Duration) float64, rho, s float64) func(r *rand.Rand) []Point {
+		return func(r *rand.Rand) []Point { return sample(2*time.Hour, 15*time.Second, ar(r, level, rho, s)) }
+	}
+	if f, _ := driftRates(n, 31, wander(steady, 0.97, 0.2)); f > most {
+		t.Errorf("steady, 20%% noise correlated at 0.97: failed %.2f%% of %d, want <= %g%%", f, n, most)
+	}
+	if f, _ := driftRates(n, 32, wander(steady, 0.97, 0.1)); f > most {
+		t.Errorf("steady, 10%% noise correlated at 0.97: failed %.2f%% of %d, want <= %g%%", f, n, most)
+	}
+	if _, fl := driftRates(200, 33, wander(ramp, 0.8, 0.1)); fl < 90 {
+		t.Errorf("+25%% ramp, 10%% noise correlated at 0.8: flagged %.1f%%, want >= 90%%", fl)
+	}
+}

@@ -259,6 +259,33 @@ func MannKendallHR(ys []float64) (s, z, p, nEff float64) {
 // detrended ys (lags up to n/3, at most 200; series longer than 2,000 are
 // reduced first). Never below 1: the correction only widens.
 func hamedRaoRatio(ys []float64) float64 {
+	hr, _, _ := varianceRatios(ys)
+	return hr
+}
+
+// persistenceRatio is n/n* for a series whose neighbours correlate over
+// more lags than 40 or so points can show significant (a latency that
+// wanders for minutes, read as 40 bucket medians: its lags of 0.6, 0.4,
+// 0.25, ... fall below ±1.96/√40, and Hamed–Rao counts only the first):
+// the sum over every lag up to the first autocorrelation that is not
+// positive (the initial positive sequence, Geyer 1992), each lag raised by
+// the bias an estimated mean leaves in it (about n*/n, iterated to a fixed
+// point). With ar, the larger of that and the ratio of an AR(1) process
+// with the lag-1 autocorrelation corrected for its small-sample bias of
+// −(1+4ρ)/n (Marriott and Pope 1954): right for a wander, too wide where
+// neighbouring points share their samples (a moving average's
+// autocorrelation ends, an AR(1)'s does not).
+func persistenceRatio(ys []float64, ar bool) float64 {
+	_, ips, ar1 := varianceRatios(ys)
+	if ar {
+		return max(ips, ar1)
+	}
+	return ips
+}
+
+// varianceRatios computes hamedRaoRatio (hr) and persistenceRatio's two
+// (ips, ar1) from one set of autocorrelations.
+func varianceRatios(ys []float64) (hr, ips, ar1 float64) {
 	if len(ys) > 2000 {
 		xs := make([]float64, len(ys))
 		for i := range xs {
@@ -283,28 +310,50 @@ func hamedRaoRatio(ys []float64) float64 {
 		den += (v - mean) * (v - mean)
 	}
 	if den == 0 {
-		return 1
+		return 1, 1, 1
 	}
 	nf := float64(n)
+	weight := func(k float64) float64 { return (nf - k) * (nf - k - 1) * (nf - k - 2) }
+	ratio := func(sum float64) float64 {
+		v := 1 + 2/(nf*(nf-1)*(nf-2))*sum
+		if !isFinite(v) || v < 1 {
+			return 1
+		}
+		return v
+	}
 	bound := 1.96 / math.Sqrt(nf)
-	sum := 0.0
-	for k := 1; k <= min(n/3, 200); k++ {
+	lags := min(n/3, 200)
+	rhos := make([]float64, lags+1)
+	var sig float64
+	for k := 1; k <= lags; k++ {
 		var num float64
 		for i := 0; i+k < n; i++ {
 			num += (r[i] - mean) * (r[i+k] - mean)
 		}
-		rho := num / den
-		if math.Abs(rho) <= bound {
-			continue
+		rhos[k] = num / den
+		if math.Abs(rhos[k]) > bound {
+			sig += weight(float64(k)) * rhos[k]
 		}
-		kf := float64(k)
-		sum += (nf - kf) * (nf - kf - 1) * (nf - kf - 2) * rho
 	}
-	ratio := 1 + 2/(nf*(nf-1)*(nf-2))*sum
-	if !isFinite(ratio) || ratio < 1 {
-		return 1
+	ips = 1
+	for range 4 {
+		bias, run := ips/nf, 0.0
+		for k := 1; k <= lags && rhos[k]+bias > 0; k++ {
+			run += weight(float64(k)) * (rhos[k] + bias)
+		}
+		ips = ratio(run)
 	}
-	return ratio
+	ar1 = 1
+	if lags >= 1 {
+		if rc := min(rhos[1]+(1+4*rhos[1])/nf, 0.95); rc > 0 {
+			var sum float64
+			for j, pow := 1, rc; j < n-2; j, pow = j+1, pow*rc {
+				sum += weight(float64(j)) * pow
+			}
+			ar1 = ratio(sum)
+		}
+	}
+	return ratio(sig), ips, ar1
 }
 
 // ranks returns the rank of each value (1..n, ties averaged).
