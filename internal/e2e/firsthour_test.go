@@ -217,8 +217,11 @@ func TestFirstHour_Smaller(t *testing.T) {
 	host := startTarget(t)
 	dir := t.TempDir()
 	env := []string{"HORDE_RUNS_DIR=runs"}
-	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 100ms}\n    tasks:\n      - get: /delay/300\n        name: /delay/[ms]\n")
-	p := start(t, dir, env, hordeBin, "run", "s.yaml", "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "3s")
+	// The first request takes 2.5 s, so the first live table (a second in,
+	// or later on a loaded machine) comes before it completes: with a 300-ms
+	// request a rehearsal under load printed its first table after two.
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 100ms}\n    tasks:\n      - get: /delay/2500\n        name: /delay/[ms]\n")
+	p := start(t, dir, env, hordeBin, "run", "s.yaml", "--headless", "-H", host, "-u", "1", "-r", "10", "-t", "5s")
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("run: exit %d\n%s\n%s", code, p.stdout, p.stderr)
 	}
