@@ -210,11 +210,9 @@ func CPUCheckAgainst(name string, cpu, rps, load []Point, warmup time.Duration) 
 	return r
 }
 
-// milder reports whether a is a milder verdict than b (pass, warn, fail).
-func milder(a, b Status) bool {
-	rank := map[Status]int{Pass: 0, Warn: 1, Fail: 2}
-	return rank[a] < rank[b]
-}
+// milder reports whether a is a milder verdict than b (pass,
+// inconclusive, warn, fail).
+func milder(a, b Status) bool { return driftRank(a) < driftRank(b) }
 
 // cpuTrend is what the CPU check measures on a series of points.
 type cpuTrend struct {

@@ -201,7 +201,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	// both readings flag is flagged, each at its milder verdict.
 	o.withoutDaily = true
 	d := drift(name, pts, o)
-	if !d.Daily || driftRank(d.Status) >= driftRank(r.Status) {
+	if !d.Daily || !milder(d.Status, r.Status) {
 		return r
 	}
 	d.Reason += fmt.Sprintf("; judged with its daily cycle taken out (a 24 h harmonic fitted with a line to the running median): as sampled it would %s (%+.1f%s last quarter vs first), a change one day's cycle can make",
@@ -209,7 +209,7 @@ func Drift(name string, pts []Point, o DriftOptions) DriftResult {
 	return d
 }
 
-// driftRank orders a drift's verdicts from the mildest.
+// driftRank orders verdicts from the mildest (see milder).
 func driftRank(s Status) int {
 	switch s {
 	case Pass:
