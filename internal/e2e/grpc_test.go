@@ -187,6 +187,9 @@ func checkGRPCRows(t *testing.T, path string, users int) map[string][]string {
 	if got := count(t, rows["GRPC /demo.v1.Devices/Login"], 2); got != users {
 		t.Errorf("logins: got %d, want %d (on_start once per user); rows %v", got, users, keys(rows))
 	}
+	// tasks are drawn by weight 3:2:1, a user's every 0.5-1 s: callers run
+	// 10 users for 5 s (about 60 draws, none a Watch with odds (5/6)^60 =
+	// 2e-5); 4 users for 3 s drew about 16, and a CI run had no Watch (5 %)
 	for _, m := range []string{"Upload", "Report", "Watch"} {
 		if count(t, rows["GRPC /demo.v1.Devices/"+m], 2) == 0 {
 			t.Errorf("no %s call; rows %v", m, keys(rows))
@@ -231,12 +234,12 @@ func TestGRPC_Example(t *testing.T) {
 	}
 	// what the run alone sent
 	upCalls, upMetrics, reported := srv.uploads.Load(), srv.uploaded.Load(), srv.reported.Load()
-	r := start(t, dir, nil, hordeBin, "run", "grpc.yaml", "--headless", "-H", "http://"+srv.addr, "-u", "6", "-r", "100",
-		"-t", "3s", "--stop-timeout", "5s", "--csv", "res", "--only-summary")
+	r := start(t, dir, nil, hordeBin, "run", "grpc.yaml", "--headless", "-H", "http://"+srv.addr, "-u", "10", "-r", "100",
+		"-t", "5s", "--stop-timeout", "5s", "--csv", "res", "--only-summary")
 	if code := r.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("run: exit code %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout, r.stderr)
 	}
-	rows := checkGRPCRows(t, filepath.Join(dir, "res_stats.csv"), 6)
+	rows := checkGRPCRows(t, filepath.Join(dir, "res_stats.csv"), 10)
 	// the status and message-count checks the example writes are named
 	// checks in the summary, all passed
 	for _, re := range []string{
@@ -267,13 +270,13 @@ func TestGRPC_Cluster(t *testing.T) {
 	srv := startDevicesServer(t, nil)
 	dir := t.TempDir()
 	copyGRPCExample(t, dir)
-	m, port := startMaster(t, dir, 0, "grpc.yaml", "--headless", "-H", "http://"+srv.addr, "-u", "4", "-r", "100", "-t", "3s",
+	m, port := startMaster(t, dir, 0, "grpc.yaml", "--headless", "-H", "http://"+srv.addr, "-u", "10", "-r", "100", "-t", "5s",
 		"--stop-timeout", "5s", "--expect-workers", "1", "--expect-workers-max-wait", "30s", "--csv", "dist", "--only-summary")
 	w := startWorker(t, t.TempDir(), port)
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("master exit code %d\nstdout:\n%s\nstderr:\n%s\nworker:\n%s", code, m.stdout, m.stderr, w.stderr)
 	}
-	checkGRPCRows(t, filepath.Join(dir, "dist_stats.csv"), 4)
+	checkGRPCRows(t, filepath.Join(dir, "dist_stats.csv"), 10)
 }
 
 // Reflection over TLS: the methods come from the server, a status code is
