@@ -165,6 +165,53 @@ users:
 	}
 }
 
+// The seed's on_stop logs out only a user that logged in (`if
+// self.token:`): a user stopped in the middle of its on_start (spawned
+// as the run ends, its login cut short) sends no logout, so a healthy run
+// has no 401; users whose on_start ran log out, each once.
+func TestRun_StoppedDuringOnStartSendsNoOnStop(t *testing.T) {
+	t.Parallel()
+	host := startTarget(t)
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		delay, runTime string
+		logouts        int
+	}{
+		{"3000", "1s", 0}, // every login still waiting when the run stops
+		{"0", "2s", 3},
+	} {
+		writeFile(t, dir, "s.yaml", `
+users:
+  - name: api
+    wait: {constant: 100ms}
+    on_start:
+      - get: /delay/`+tt.delay+`
+        name: /delay/[ms]
+      - post: /api/login
+        json: {username: "user_{{ vu }}", password: test123}
+        capture: {token: {json: token}}
+    tasks:
+      - get: /api/items
+        headers: {Authorization: "Bearer {{ .token }}"}
+    on_stop:
+      - post: /api/logout
+        headers: {Authorization: "Bearer {{ .token }}"}
+`)
+		p := start(t, dir, nil, hordeBin, "run", "s.yaml", "--headless", "-H", host, "-u", "3", "-r", "100",
+			"-t", tt.runTime, "--csv", "res", "--only-summary")
+		if code := p.wait(t, 60*time.Second); code != 0 {
+			t.Fatalf("delay %s: exit code %d (a failure?)\nstdout:\n%s\nstderr:\n%s", tt.delay, code, p.stdout, p.stderr)
+		}
+		rows := statsRows(t, filepath.Join(dir, "res_stats.csv"))
+		if got := count(t, rows["POST /api/logout"], 2); got != tt.logouts {
+			t.Errorf("delay %s: %d logouts, want %d", tt.delay, got, tt.logouts)
+		}
+		if got := count(t, rows[" Aggregated"], 3); got != 0 {
+			t.Errorf("delay %s: %d failures, want 0\n%s", tt.delay, got, p.stdout)
+		}
+	}
+}
+
 // SIGINT stops the run gracefully: on_stop runs and the files are final.
 func TestRun_SIGINTStopsGracefully(t *testing.T) {
 	host := startTarget(t)

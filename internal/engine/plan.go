@@ -191,6 +191,9 @@ type planUser struct {
 	// grpcConns the user's gRPC connections, closed when it stops.
 	ctx       context.Context
 	grpcConns grpcload.Conns
+	// started marks an on_start that ran to its end (its steps sent,
+	// passed or not): only such a user runs its on_stop steps.
+	started bool
 }
 
 var _ horde.User = (*planUser)(nil)
@@ -208,7 +211,9 @@ func (p *planUser) OnStart(ctx context.Context, vu horde.VU) error {
 	if _, err := p.feed(ctx, u, p.pc.class.Feeds); err != nil {
 		return err
 	}
-	return p.runSteps(ctx, u, p.pc.onStart)
+	err := p.runSteps(ctx, u, p.pc.onStart)
+	p.started = !errors.Is(err, httpload.ErrStopped) && !errors.Is(err, context.Canceled)
+	return err
 }
 
 // nextRow takes f's next row for u: leased from the master in a
@@ -301,7 +306,14 @@ func (p *planUser) OnStop(ctx context.Context, vu horde.VU) error {
 			defer s.UserStopped()
 		}
 	}
-	err := p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
+	// A user stopped in the middle of its on_start (spawned as the run
+	// ended) has not logged in, and does not log out: the seed's on_stop
+	// guards its logout with `if self.token:`, which a YAML class cannot
+	// say. A script's on_stop runs as Locust's does, and guards itself.
+	var err error
+	if p.started {
+		err = p.runSteps(ctx, vu.(*vuser), p.pc.onStop)
+	}
 	p.closeProto(vu.(*vuser)) // WebSocket connections left open (proto.go)
 	p.closeMQTT(vu.(*vuser))  // MQTT connections left open (mqtt.go)
 	return err

@@ -251,3 +251,78 @@ func TestPlanUser_PlainStepSentAgain(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// A user stopped in the middle of its on_start (its login cut short as
+// the run ends) does not run its on_stop (no logout without a token); one
+// whose on_start ran to its end does, even where a step of it failed.
+func TestPlanUser_OnStopNeedsOnStart(t *testing.T) {
+	release := make(chan struct{})
+	log := &seen{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.add(r.URL.Path + " auth=" + r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/slow-login":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/fail":
+			http.Error(w, "no", 500)
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	for _, tt := range []struct {
+		name, login string
+		cut         bool
+		want        string
+	}{
+		{"stopped during on_start", "/slow-login", true, "/slow-login auth="},
+		{"on_start ran", "/login", false, "/login auth=\n/logout auth=Bearer x"},
+		{"on_start failed", "/fail", false, "/fail auth=\n/logout auth=Bearer x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log.mu.Lock()
+			log.lines = nil
+			log.mu.Unlock()
+			plan, err := scenario.Parse("t.yaml", ".", []byte("host: "+srv.URL+`
+users:
+  - name: a
+    on_start:
+      - get: `+tt.login+`
+    tasks:
+      - get: /task
+    on_stop:
+      - get: /logout
+        headers: {Authorization: "Bearer x"}
+`), scenario.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &Engine{cfg: Config{Recorder: stats.NewRecorder(0)}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			u, taskCtx := newVU(ctx, e, 1, 0)
+			defer u.client.Close()
+			impl := PlanClasses(plan, plan.Host)[0].New()
+			done := make(chan error, 1)
+			go func() { done <- impl.OnStart(taskCtx, u) }()
+			if tt.cut {
+				for len(log.all()) == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+				u.cut() // as the engine stops a user (stopUser)
+			}
+			if err := <-done; tt.cut != (err != nil) {
+				t.Fatalf("OnStart: %v", err)
+			}
+			u.endTasks()
+			u.client.Reset()
+			if err := impl.OnStop(context.Background(), u); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(log.all(), "\n"); got != tt.want {
+				t.Errorf("requests:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
