@@ -151,17 +151,23 @@ func PrintVerdictsDeciding(w io.Writer, vs []soak.Verdict, checksDecide bool) {
 			}
 		}
 	}
-	b.WriteString("  " + DecidesText(checksDecide) + "\n\n")
+	b.WriteString("  " + DecidesText(vs, checksDecide) + "\n\n")
 	io.WriteString(w, b.String())
 }
 
 // DecidesText says which verdicts decide the exit code: every view writes
-// it under its verdicts.
-func DecidesText(checksDecide bool) string {
+// it under its verdicts. A run without thresholds keeps Locust's rule (a
+// failed request or an error in user code decides), as run.Outcome does.
+func DecidesText(vs []soak.Verdict, checksDecide bool) string {
 	if checksDecide {
 		return "A failed threshold or check decides the exit code (1); warn and inconclusive inform."
 	}
-	return "A failed threshold decides the exit code (1); checks inform, and warn and inconclusive never fail a run."
+	for _, v := range vs {
+		if v.Kind == "threshold" {
+			return "A failed threshold decides the exit code (1); checks inform, and warn and inconclusive never fail a run."
+		}
+	}
+	return "No threshold is set: a failed request or an error in user code decides the exit code (--exit-code-on-error, 1 by default); checks inform, and warn and inconclusive never fail a run."
 }
 
 // PrintOpen writes the open model's schedule figures.

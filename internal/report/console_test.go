@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/horde-load/horde/internal/soak"
 )
 
 func TestPrintTable(t *testing.T) {
@@ -80,6 +83,29 @@ func TestPrintSummary_noErrors(t *testing.T) {
 	for _, absent := range []string{"Error report", "Exceptions"} {
 		if strings.Contains(b.String(), absent) {
 			t.Errorf("summary without failures contains %q", absent)
+		}
+	}
+}
+
+// The sentence under the verdicts names what decides the exit code as
+// run.Outcome does: thresholds when the run has any, else Locust's rule
+// (a failed request or a user-code error); for analyze, checks too.
+func TestPrintVerdicts_saysWhatDecides(t *testing.T) {
+	check := soak.Verdict{Kind: "check", Name: "latency p95 (ms)", Status: soak.Pass, Reason: "steady"}
+	th := soak.Verdict{Kind: "threshold", Name: "p95 < 300ms", Status: soak.Pass, Reason: "holds"}
+	for _, c := range []struct {
+		vs     []soak.Verdict
+		decide bool
+		want   string
+	}{
+		{[]soak.Verdict{check}, false, "No threshold is set: a failed request or an error in user code decides the exit code"},
+		{[]soak.Verdict{check, th}, false, "A failed threshold decides the exit code (1); checks inform"},
+		{[]soak.Verdict{check}, true, "A failed threshold or check decides the exit code (1)"},
+	} {
+		var b bytes.Buffer
+		PrintVerdictsDeciding(&b, c.vs, c.decide)
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("verdicts %v (checks decide %v):\n%s\nwant %q", c.vs, c.decide, b.String(), c.want)
 		}
 	}
 }

@@ -251,7 +251,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		Users:     info.Users,
 		SpawnRate: strconv.FormatFloat(info.SpawnRate, 'f', -1, 64),
 		ExitCode:  info.ExitCode, Passed: info.ExitCode == 0,
-		Decides: DecidesText(false), Informing: informing(info.Verdicts),
+		Decides: DecidesText(info.Verdicts, false), Informing: informing(info.Verdicts),
 
 		PercentileLabels: stats.PercentileLabels,
 		Total:            newHTMLRow(&s.Total),
