@@ -330,8 +330,8 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 	switch {
 	case capped:
 		r.Status = Fail
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %s seen whole between restarts climbed %s (+%.0f%%) and the first segment ended where %s: a leak killed at its cap",
-			r.Restarts, r.RestartEvidence, livesSeen(len(lives)), FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, endedWhere(len(lives)))
+		r.Reason = fmt.Sprintf("restarted %s (%s); %s seen whole between restarts climbed %s (+%.0f%%) and the first segment ended where %s: a leak killed at its cap",
+			timesText(r.Restarts), r.RestartEvidence, livesSeen(len(lives)), FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, endedWhere(len(lives)))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged && len(flat) > 0:
 		// A leak killed at its cap climbs in every life to the kill, at
 		// its own pace from the same start: a life seen whole, its live
@@ -346,8 +346,8 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		f := flat[0]
 		r.Status = Warn
 		r.DecideAfter = 2 * span
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but %s seen whole rose less than %.0f%% (%s → %s, %+.0f%%): a leak killed at its cap climbs in every life; a %s run would decide",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
+		r.Reason = fmt.Sprintf("restarted %s (%s); %d of %d segments climbed %s (+%.0f%%), but %s seen whole rose less than %.0f%% (%s → %s, %+.0f%%): a leak killed at its cap climbs in every life; a %s run would decide",
+			timesText(r.Restarts), r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
 			livesFlat(len(flat)), o.RestartRise, FormatAmount(f.Start, r.Unit), FormatAmount(f.Start*(1+f.GrowthPct/100), r.Unit), f.GrowthPct, round(r.DecideAfter))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged && o.Restarts == nil && !drops.explained:
 		// Restarts inferred from drops: a process killed at its cap
@@ -358,14 +358,14 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		// longer run of the same lives would show the same: no run
 		// length is suggested.
 		r.Status = Warn
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%), but the floor fell %s at the restarts they ended in (median, %s → %s), %.0f times the %s they climbed before (median): a process killed at its cap falls back by what it climbed, one restarted for another reason (a deploy) by its warm-up; no pattern of a leak killed at its cap",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
+		r.Reason = fmt.Sprintf("restarted %s (%s); %d of %d segments climbed %s (+%.0f%%), but the floor fell %s at the restarts they ended in (median, %s → %s), %.0f times the %s they climbed before (median): a process killed at its cap falls back by what it climbed, one restarted for another reason (a deploy) by its warm-up; no pattern of a leak killed at its cap",
+			timesText(r.Restarts), r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct,
 			FormatAmount(drops.drop, r.Unit), FormatAmount(drops.before, r.Unit), FormatAmount(drops.before-drops.drop, r.Unit),
 			drops.drop/drops.climb, FormatAmount(drops.climb, r.Unit))
 	case len(climbing) >= 2 && 2*len(climbing) >= judged:
 		r.Status = Fail
-		r.Reason = fmt.Sprintf("restarted %d times (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
-			r.Restarts, r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
+		r.Reason = fmt.Sprintf("restarted %s (%s) after growing %s each time (median of %d climbing segments, +%.0f%%): a leak that restarts",
+			timesText(r.Restarts), r.RestartEvidence, FormatRate(r.SlopePerSec, r.Unit, span), len(climbing), r.GrowthPct)
 	case len(climbing) >= 1 && 3*len(climbing) >= judged && longest(climbing)*2 >= longest(judgedSegs(r.Segments)):
 		// One segment in three or more climbed: a leak whose other
 		// segments were too short or too noisy to show it, or one run
@@ -375,20 +375,20 @@ func judgeRestarts(r LeakResult, pts []Point, resets []int, o LeakOptions) LeakR
 		// it), is no pattern.
 		r.Status = Warn
 		r.DecideAfter = 2 * span
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
+		r.Reason = fmt.Sprintf("restarted %s (%s); %d of %d segments climbed %s (+%.0f%%): a leak if the others climb too, a %s run would decide",
+			timesText(r.Restarts), r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct, round(r.DecideAfter))
 	case len(climbing) >= 1:
-		r.Reason = fmt.Sprintf("restarted %d times (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
-			r.Restarts, r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct) + stoppedNote(stopped, r.Unit, span)
+		r.Reason = fmt.Sprintf("restarted %s (%s); only %d of %d segments climbed (%s, +%.0f%%): no pattern of a leak",
+			timesText(r.Restarts), r.RestartEvidence, len(climbing), judged, FormatRate(r.SlopePerSec, r.Unit, span), r.GrowthPct) + stoppedNote(stopped, r.Unit, span)
 	case levelled > 0 && ranks.tells && !ranks.rises:
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
-			r.Restarts, r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
+		r.Reason = fmt.Sprintf("restarted %s (%s); %s rose, but laid over each other by age the lives level off: the levels their major collections left late in a life (median %s) are above those in its middle (%s) in only %.0f of %d pairs: a cache that fills in each life, not a leak",
+			timesText(r.Restarts), r.RestartEvidence, segmentsRose(levelled), FormatAmount(ranks.late, r.Unit), FormatAmount(ranks.mid, r.Unit), ranks.above, ranks.pairs)
 	case levelled > 0:
-		r.Reason = fmt.Sprintf("restarted %d times (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", r.Restarts, r.RestartEvidence, levelled)
+		r.Reason = fmt.Sprintf("restarted %s (%s); %d segments rose, but laid over each other by age the lives level off: a cache that fills in each life, not a leak", timesText(r.Restarts), r.RestartEvidence, levelled)
 	case len(stopped) > 0:
-		r.Reason = fmt.Sprintf("restarted %d times (%s)", r.Restarts, r.RestartEvidence) + stoppedNote(stopped, r.Unit, span)
+		r.Reason = fmt.Sprintf("restarted %s (%s)", timesText(r.Restarts), r.RestartEvidence) + stoppedNote(stopped, r.Unit, span)
 	default:
-		r.Reason = fmt.Sprintf("restarted %d times (%s); the floor did not climb between restarts", r.Restarts, r.RestartEvidence)
+		r.Reason = fmt.Sprintf("restarted %s (%s); the floor did not climb between restarts", timesText(r.Restarts), r.RestartEvidence)
 	}
 	return r
 }
@@ -960,4 +960,12 @@ func climbsExplainDrops(pts []Point, bounds []int, segs, climbing []Segment, o L
 		return res
 	}
 	return restartDrops{before: median(befores), drop: median(drops), climb: median(climbs)}
+}
+
+// timesText writes a count of occurrences: "once", "2 times".
+func timesText(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }

@@ -423,6 +423,9 @@ func TestRuntimes(t *testing.T) {
 				return "—"
 			}
 			if r.restarts > 0 {
+				if r.restarts == 1 {
+					return fmt.Sprintf("%s (1 restart)", r.status)
+				}
 				return fmt.Sprintf("%s (%d restarts)", r.status, r.restarts)
 			}
 			return string(r.status)
