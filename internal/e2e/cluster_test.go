@@ -150,6 +150,11 @@ func TestCluster_ThreeWorkersTotals(t *testing.T) {
 	if got := waitLog(t, m, regexp.MustCompile(`per_worker="\[(\d+ \d+ \d+)\]"`), time.Second)[1]; got != "11 10 10" {
 		t.Errorf("31 users over 3 workers: got %s, want 11 10 10", got)
 	}
+	// The master told its workers to quit as it ended: their leaving is no
+	// warning.
+	if strings.Contains(m.stderr.String(), "worker disconnected") {
+		t.Errorf("the master warned of workers it had told to quit:\n%s", m.stderr)
+	}
 	rows := statsRows(t, filepath.Join(dir, "out", "dist_stats.csv"))
 	total := count(t, rows[" Aggregated"], 2)
 	if total < 1000 {

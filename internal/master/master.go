@@ -164,6 +164,7 @@ type Master struct {
 	stopGuard   *time.Timer
 	runDone     chan struct{}
 	ending      bool
+	quitSent    bool // quitWorkers told the workers to quit: their disconnects are expected
 	st          *stats.Stats
 	hist        *stats.History
 	histReset   bool            // the history was reset since the last tick (Tick.HistoryReset)
@@ -325,6 +326,7 @@ func (m *Master) Serve(ctx context.Context) error {
 func (m *Master) quitWorkers(reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.quitSent = true
 	for _, w := range m.workers {
 		if w.sess != nil && !w.local {
 			m.sendLocked(w, &cluster.MasterMessage{Quit: &cluster.Quit{Reason: reason}})
@@ -1353,7 +1355,12 @@ func (m *Master) leave(w *workerRec, s *session, err error) {
 	if w.state != cluster.WorkerMissing {
 		w.state = cluster.WorkerDisconnected
 	}
-	if !w.local {
+	switch {
+	case w.local:
+	case m.quitSent:
+		// The master told it to quit (shutting down): no warning.
+		m.log.Info("worker quit", "worker", w.id)
+	default:
 		m.log.Warn("worker disconnected", "worker", w.id, "err", err)
 		m.eventLocked("worker disconnected", fmt.Sprintf("%s (%s)", w.host, w.id))
 	}
