@@ -88,6 +88,8 @@ type Monitor struct {
 	series map[string]*series.Series
 	order  []string
 	errs   map[string]string // last error per source
+
+	containers containerRuns // the runs of cAdvisor container series (Sample's goroutine only)
 }
 
 // New returns a monitor for cfg.
@@ -187,9 +189,16 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 		if kind == "" || kind == "auto" {
 			kind = string(soak.KindOf(q.Query))
 		}
-		for _, s := range samples {
-			m.addKind(QueryName(q.Name, s.Labels), q.Name, memory, kind, series.Point{T: now, V: s.V})
-			if memory && !m.markerQueried(q.URL) {
+		for _, s := range m.containers.current(samples) {
+			labels := s.Labels
+			if rest, id, ok := containerRun(labels); ok {
+				// One series a container, its runs' ids its restarts.
+				labels = rest
+				n := m.containers.seen(rest, id)
+				m.add(QueryName(ContainerRestartsMetric, rest), ContainerRestartsMetric, false, series.Point{T: now, V: float64(n)})
+			}
+			m.addKind(QueryName(q.Name, labels), q.Name, memory, kind, series.Point{T: now, V: s.V})
+			if memory && !m.markerQueried(q.URL) && !CollectorMetric(q.Query) {
 				starts.want(q.URL, s.Labels)
 			}
 		}

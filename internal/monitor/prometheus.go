@@ -24,7 +24,9 @@ const maxAnswer = 64 << 20
 
 // QueryRange runs a PromQL range query against a Prometheus server's HTTP
 // API (/api/v1/query_range) and returns one series per result, named by
-// its labels. Memory is set by MemoryQuery.
+// its labels. Memory is set by MemoryQuery. The runs of one container in
+// a cAdvisor series are one series, with its restart counter beside it
+// (ContainerRestartsMetric: stitchRuns).
 func QueryRange(ctx context.Context, client *http.Client, base, query string, start, end time.Time, step time.Duration) ([]series.Series, error) {
 	if step <= 0 {
 		return nil, fmt.Errorf("step: must be > 0")
@@ -48,7 +50,7 @@ func QueryRange(ctx context.Context, client *http.Client, base, query string, st
 	if err := json.Unmarshal(raw, &result); err != nil {
 		return nil, fmt.Errorf("prometheus: bad matrix: %w", err)
 	}
-	out := make([]series.Series, 0, len(result))
+	out := make([]labelled, 0, len(result))
 	for _, r := range result {
 		s := series.Series{Name: labelsName(r.Metric, query), Metric: r.Metric["__name__"]}
 		s.Memory = MemoryQuery("", query, nil) || MemoryMetric(s.Metric)
@@ -59,9 +61,10 @@ func QueryRange(ctx context.Context, client *http.Client, base, query string, st
 			}
 			s.Points = append(s.Points, p)
 		}
-		out = append(out, s)
+		out = append(out, labelled{s, r.Metric})
 	}
-	return out, nil
+	// One series a container, not a run: a restart is the change of its id.
+	return stitchRuns(out, query), nil
 }
 
 // Sample is one element of an instant query's result.

@@ -58,7 +58,7 @@ func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all
 		if _, _, ok := restartEvidence(s, markers); ok {
 			continue
 		}
-		if job, instance, ok := jobInstance(s); ok {
+		if job, instance, ok := jobInstance(s); ok && !monitor.CollectorMetric(s.Metric) {
 			if q := startTimeQuery(job, instance); !slices.Contains(queries, q) {
 				queries = append(queries, q)
 			}
@@ -86,7 +86,9 @@ func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.S
 		return o, false
 	}
 	job, instance, ok := jobInstance(mem)
-	if !ok {
+	if !ok || monitor.CollectorMetric(mem.Metric) {
+		// (A collector's job and instance, the kubelet's for cAdvisor's
+		// container_*: its start time is not the container's.)
 		return o, false
 	}
 	q := startTimeQuery(job, instance)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 )
@@ -87,15 +88,15 @@ func restartsFor(mem series.Series, markers []series.Series) []time.Time {
 func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, string, bool) {
 	for _, m := range markers {
 		if source(m) == source(mem) {
-			return markerRestarts(m), m.Metric, true
+			return markerRestarts(m), evidenceName(m), true
 		}
 	}
-	if job, inst, ok := jobInstance(mem); ok {
+	if job, inst, ok := jobInstance(mem); ok && !monitor.CollectorMetric(mem.Metric) {
 		// A Prometheus series and its process's start time: the same
 		// job and instance, whatever other labels each carries.
 		for _, m := range markers {
 			if j, i, ok := jobInstance(m); ok && j == job && i == inst {
-				return markerRestarts(m), m.Metric, true
+				return markerRestarts(m), evidenceName(m), true
 			}
 		}
 	}
@@ -104,7 +105,7 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 		found, name := false, ""
 		for _, m := range markers {
 			if q := podLabel.FindStringSubmatch(m.Name); q != nil && q[1] == p[1] {
-				out, found, name = append(out, markerRestarts(m)...), true, m.Metric
+				out, found, name = append(out, markerRestarts(m)...), true, evidenceName(m)
 			}
 		}
 		if found {
@@ -112,10 +113,18 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 			return out, name, true
 		}
 	}
-	if len(markers) == 1 {
-		return markerRestarts(markers[0]), markers[0].Metric, true
+	if len(markers) == 1 && markers[0].Metric != monitor.ContainerRestartsMetric {
+		return markerRestarts(markers[0]), evidenceName(markers[0]), true
 	}
 	return nil, "", false
+}
+
+// evidenceName names the evidence of a marker's restarts in a verdict.
+func evidenceName(m series.Series) string {
+	if m.Metric == monitor.ContainerRestartsMetric {
+		return "a changed container id"
+	}
+	return m.Metric
 }
 
 // splitMarkers separates the restart markers from the series to judge.

@@ -70,14 +70,6 @@ func TestLeak_HeapDropsAreNotRestarts(t *testing.T) {
 	}
 }
 
-func TestRestartsFromIDs(t *testing.T) {
-	ts := []time.Time{t0, t0.Add(time.Minute), t0.Add(2 * time.Minute), t0.Add(3 * time.Minute)}
-	got := RestartsFromIDs(ts, []string{"a", "a", "", "b"})
-	if len(got) != 1 || !got[0].Equal(ts[3]) {
-		t.Errorf("RestartsFromIDs = %v, want [%v]", got, ts[3])
-	}
-}
-
 // Pass and inconclusive verdicts state the smallest lasting growth the run
 // would have failed, in bytes and %/h, text and JSON.
 func TestLeak_Power(t *testing.T) {

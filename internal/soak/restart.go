@@ -755,26 +755,6 @@ func startsOf(ss []Segment) []float64 {
 	return out
 }
 
-// RestartsFromIDs returns the times the identity of what is measured
-// changed: ids[i] is the container (or process) id seen at times[i], e.g.
-// the `id` or `container_id` label of container_memory_working_set_bytes,
-// whose series ends when a container is replaced and another begins. Empty
-// ids are skipped.
-func RestartsFromIDs(times []time.Time, ids []string) []time.Time {
-	var out []time.Time
-	last := ""
-	for i := range min(len(times), len(ids)) {
-		if ids[i] == "" {
-			continue
-		}
-		if last != "" && ids[i] != last {
-			out = append(out, times[i])
-		}
-		last = ids[i]
-	}
-	return out
-}
-
 // endedAtCap reports whether the segment before the first restart (begun
 // before the window) ended at about the level the lives seen whole ended
 // at (bounds as in judgeRestarts, lives their indices): where the last

@@ -1,0 +1,117 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// horde analyze --prometheus over the seed's own query,
+// container_memory_usage_bytes{pod=~"my-app-.*"}, as the kubelet's cAdvisor
+// reports it: a container killed at its memory limit comes back in the same
+// pod under a new cgroup id, a new series a run. The runs are one
+// container, and the change of id is the restart's evidence: the leak that
+// restarts fails, saying so. A container whose page cache is reclaimed in
+// large drops kept one id: it did not restart, and does not fail. The
+// kubelet's own process_start_time_seconds (the job and instance of
+// cAdvisor's series) is not taken for the container's. Six hours written
+// into Debian's Prometheus with promtool's backfill.
+func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
+	t.Parallel()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		skipOrFail(t, "promtool not installed (Debian package prometheus)")
+	}
+	dir := t.TempDir()
+	t0 := time.Now().Add(-8 * time.Hour).Truncate(time.Hour)
+	r := rand.New(rand.NewPCG(7, 26))
+	const mb = 1e6
+	type point struct {
+		labels string
+		v      float64
+		at     time.Time
+	}
+	var pts []point
+	kubelet := `job="kubelet",instance="10.0.0.1:10250",metrics_path="/metrics/cadvisor",namespace="default"`
+	series := func(pod, container, id string) string {
+		return fmt.Sprintf(`%s,pod=%q,container=%q,id=%q,image="my-app:1"`, kubelet, pod, container, id)
+	}
+	life, cid := 0, 0
+	var born time.Time
+	for i := 0; i <= 6*120; i++ {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		saw := math.Mod(float64(i), 4) / 4 // a collection every 2 min
+		// my-app-1: leaks 40 %/h of its 200 MB; killed at 320 MB, back at 200.
+		if i == 0 || at.Sub(born).Hours() >= 0.6/0.4 {
+			if i > 0 {
+				life++
+			}
+			born, cid = at, 1000+life
+		}
+		age := at.Sub(born).Hours()
+		leaky := 200 * mb * (1 + 0.4*age) * (1 + 0.08*saw) * (1 + 0.005*r.NormFloat64())
+		pts = append(pts, point{series("my-app-1", "app", fmt.Sprintf("/kubepods/burstable/pod1/%d", cid)), leaky, at},
+			point{series("my-app-1", "", "/kubepods/burstable/pod1"), leaky + 5*mb, at})
+		// my-app-2: 200 MB in use and a page cache that fills to 60-100 MB
+		// and is reclaimed every 40-60 min; one run all along.
+		cycle := 50 * time.Minute
+		inCycle := math.Mod(at.Sub(t0).Minutes(), cycle.Minutes()) / cycle.Minutes()
+		cached := 200*mb*(1+0.08*saw)*(1+0.005*r.NormFloat64()) + 80*mb*inCycle
+		pts = append(pts, point{series("my-app-2", "app", "/kubepods/burstable/pod2/2000"), cached, at},
+			point{series("my-app-2", "", "/kubepods/burstable/pod2"), cached + 5*mb, at})
+	}
+	var b strings.Builder
+	b.WriteString("# HELP container_memory_usage_bytes Current memory usage in bytes, including all memory regardless of when it was accessed\n# TYPE container_memory_usage_bytes gauge\n")
+	for _, p := range pts {
+		fmt.Fprintf(&b, "container_memory_usage_bytes{%s} %.0f %d\n", p.labels, p.v, p.at.Unix())
+	}
+	b.WriteString("# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n")
+	for i := 0; i <= 6*120; i++ {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		fmt.Fprintf(&b, "process_start_time_seconds{job=\"kubelet\",instance=\"10.0.0.1:10250\",metrics_path=\"/metrics\"} %d %d\n", t0.Add(-48*time.Hour).Unix(), at.Unix())
+	}
+	b.WriteString("# EOF\n")
+	writeFile(t, dir, "pods.om", b.String())
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", filepath.Join(dir, "pods.om"), filepath.Join(dir, "data")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool: %v\n%s", err, out)
+	}
+	url := startPrometheus(t, dir, "")
+	p := start(t, dir, nil, hordeBin, "analyze", "--prometheus", url, "--query", `container_memory_usage_bytes{pod=~"my-app-.*"}`,
+		"--start", strconv.FormatInt(t0.Unix(), 10), "--end", strconv.FormatInt(t0.Add(6*time.Hour).Unix(), 10), "--step", "30s")
+	code := p.wait(t, 60*time.Second)
+	out := p.stdout.String()
+	t.Logf("exit %d\n%s\n%s", code, out, p.stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (a leak that restarts)", code)
+	}
+	// (Prometheus keeps no empty label: the pod's own cgroup has no
+	// container label, and is told by its id.)
+	line := func(pod, label string) string {
+		re := regexp.MustCompile(`(?m)^.*memory leak \(container_memory_usage_bytes\{[^}]*` + regexp.QuoteMeta(label) + `[^}]*pod="` + pod + `"[^}]*\}\).*$`)
+		return re.FindString(out)
+	}
+	if l := line("my-app-1", `container="app"`); !strings.HasPrefix(strings.TrimSpace(l), "FAIL") || !strings.Contains(l, "(a changed container id)") {
+		t.Errorf("my-app-1's container, killed at its limit every 90 min: want a FAIL that names the changed container id, got %q", l)
+	}
+	if strings.Count(out, `container="app"`) != 2 || strings.Contains(out, "/kubepods/burstable/pod1/100") {
+		t.Errorf("my-app-1's container runs are not one series")
+	}
+	if l := line("my-app-2", `container="app"`); l == "" || strings.HasPrefix(strings.TrimSpace(l), "FAIL") || strings.Contains(l, "restarted") {
+		t.Errorf("my-app-2's container, page cache reclaimed, one id: want neither a restart nor a FAIL, got %q", l)
+	}
+	if l := line("my-app-1", `id="/kubepods/burstable/pod1"`); !strings.HasPrefix(strings.TrimSpace(l), "FAIL") {
+		t.Errorf("my-app-1's pod (its own cgroup), whose container restarted: want a FAIL, got %q", l)
+	}
+	if strings.Contains(out, `process_start_time_seconds{job="kubelet"`) {
+		t.Errorf("the kubelet's start time was taken for the containers'")
+	}
+}
