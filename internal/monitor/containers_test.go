@@ -198,3 +198,39 @@ func TestMonitor_ContainerRestarts(t *testing.T) {
 		}
 	}
 }
+
+// A sum by pod has no container id and no job of its own: the monitor
+// looks up the pods' restarts counter (kube-state-metrics), one query a
+// namespace at each sample, and records what it finds under the counter's
+// name, for the leak check to match by pod.
+func TestMonitor_PodRestartsLookedUp(t *testing.T) {
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query().Get("query")
+		calls = append(calls, q)
+		result := `{"metric":{"namespace":"shop","pod":"my-app-1"},"value":[1700000000,"100"]},{"metric":{"namespace":"shop","pod":"my-app-2"},"value":[1700000000,"90"]}`
+		if strings.HasPrefix(q, PodRestartsMetric) {
+			result = `{"metric":{"__name__":"` + PodRestartsMetric + `","namespace":"shop","pod":"my-app-1","container":"app"},"value":[1700000000,"2"]}`
+		}
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`+result+`]}}`)
+	}))
+	defer srv.Close()
+	m, err := New(Config{Queries: []Query{{URL: srv.URL, Name: "memory", Query: `sum by (namespace, pod) (container_memory_working_set_bytes{pod=~"my-app-.*"})`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Sample(context.Background(), time.Unix(1700000000, 0))
+	want := PodRestartsMetric + `{namespace="shop",pod=~"my-app-1|my-app-2"}`
+	if len(calls) != 2 || calls[1] != want {
+		t.Errorf("queries %q, want the memory query and %s", calls, want)
+	}
+	var found bool
+	for _, s := range m.Series() {
+		if s.Metric == PodRestartsMetric && strings.Contains(s.Name, `pod="my-app-1"`) && len(s.Points) == 1 && s.Points[0].V == 2 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no restarts counter recorded: %v", names(m.Series()))
+	}
+}

@@ -180,7 +180,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 			m.add(s.URL+" "+name, name, MemoryMetric(name), series.Point{T: now, V: v})
 		}
 	}
-	starts := startLookups{}
+	starts, pods := startLookups{}, podLookups{}
 	for _, q := range m.cfg.Queries {
 		samples, err := m.query(ctx, q, now)
 		m.noteErr("prometheus "+q.Name, err)
@@ -198,12 +198,18 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 				m.add(QueryName(ContainerRestartsMetric, rest), ContainerRestartsMetric, false, series.Point{T: now, V: float64(n)})
 			}
 			m.addKind(QueryName(q.Name, labels), q.Name, memory, kind, series.Point{T: now, V: s.V})
-			if memory && !m.markerQueried(q.URL) && !CollectorMetric(q.Query) {
-				starts.want(q.URL, s.Labels)
+			if memory && !m.markerQueried(q.URL) {
+				if !CollectorMetric(q.Query) {
+					starts.want(q.URL, s.Labels)
+				}
+				if _, _, run := containerRun(s.Labels); !run {
+					pods.want(q.URL, s.Labels) // (a container's run has its id)
+				}
 			}
 		}
 	}
 	m.lookUpStarts(ctx, starts, now)
+	m.lookUpPodRestarts(ctx, pods, now)
 	for _, pid := range m.cfg.Processes {
 		ps, err := readProcSample(pid)
 		src := "pid " + strconv.Itoa(pid)

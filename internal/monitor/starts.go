@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ type startLookups map[string]map[string][]string
 // it lacks either: a sum over targets has neither).
 func (l startLookups) want(url string, labels map[string]string) {
 	job, inst := labels["job"], labels["instance"]
-	if job == "" || inst == "" {
+	if job == "" || inst == "" || CollectorMetric(labels["__name__"]) {
 		return
 	}
 	if l[url] == nil {
@@ -68,6 +69,60 @@ func (m *Monitor) lookUpStarts(ctx context.Context, l startLookups, now time.Tim
 				if slices.Contains(insts, s.Labels["instance"]) {
 					m.add(QueryName(StartTimeMetric, s.Labels), StartTimeMetric, false, series.Point{T: now, V: s.V})
 				}
+			}
+		}
+	}
+}
+
+// PodRestartsMetric is kube-state-metrics' count of a container's
+// restarts, by namespace, pod and container.
+const PodRestartsMetric = "kube_pod_container_status_restarts_total"
+
+// podLookups are, by Prometheus server and namespace, the pods whose
+// memory a query returned without its process's own job and instance (a
+// collector's series, cAdvisor's container_*, or a sum by pod).
+type podLookups map[string]map[string][]string
+
+// want notes the namespace and pod of a memory sample's labels (nothing
+// without a pod label, nor for a series with a job and an instance of its
+// own process: its start time is looked up instead).
+func (l podLookups) want(url string, labels map[string]string) {
+	pod := labels["pod"]
+	if pod == "" || (labels["job"] != "" && labels["instance"] != "" && !CollectorMetric(labels["__name__"])) {
+		return
+	}
+	ns := labels["namespace"]
+	if l[url] == nil {
+		l[url] = map[string][]string{}
+	}
+	if !slices.Contains(l[url][ns], pod) {
+		l[url][ns] = append(l[url][ns], pod)
+	}
+}
+
+// lookUpPodRestarts records, for each pod noted, the restarts counter
+// kube-state-metrics keeps for its containers (PodRestartsMetric{namespace,
+// pod}): one query a namespace at each sample, each series named as a
+// query named PodRestartsMetric would name it. The leak check matches it
+// to the memory series by pod and reads the restarts from it. Nothing is
+// recorded when kube-state-metrics is not scraped.
+func (m *Monitor) lookUpPodRestarts(ctx context.Context, l podLookups, now time.Time) {
+	for url, nss := range l {
+		for ns, pods := range nss {
+			quoted := make([]string, len(pods))
+			for i, p := range pods {
+				quoted[i] = regexp.QuoteMeta(p)
+			}
+			sel := "pod=~" + strconv.Quote(strings.Join(quoted, "|"))
+			if ns != "" {
+				sel = "namespace=" + strconv.Quote(ns) + "," + sel
+			}
+			samples, err := QueryInstant(ctx, m.cfg.Client, url, PodRestartsMetric+"{"+sel+"}", now)
+			if err != nil {
+				continue
+			}
+			for _, s := range samples {
+				m.add(QueryName(PodRestartsMetric, s.Labels), PodRestartsMetric, false, series.Point{T: now, V: s.V})
 			}
 		}
 	}

@@ -62,6 +62,8 @@ func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all
 			if q := startTimeQuery(job, instance); !slices.Contains(queries, q) {
 				queries = append(queries, q)
 			}
+		} else if q, ok := podRestartsQuery(s); ok && !slices.Contains(queries, q) {
+			queries = append(queries, q)
 		}
 	}
 	found := map[string][]series.Series{}
@@ -85,22 +87,57 @@ func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.S
 	if _, _, ok := restartEvidence(mem, markers); ok {
 		return o, false
 	}
-	job, instance, ok := jobInstance(mem)
-	if !ok || monitor.CollectorMetric(mem.Metric) {
+	var q string
+	if job, instance, ok := jobInstance(mem); ok && !monitor.CollectorMetric(mem.Metric) {
+		q = startTimeQuery(job, instance)
+	} else if pq, ok := podRestartsQuery(mem); ok {
 		// (A collector's job and instance, the kubelet's for cAdvisor's
-		// container_*: its start time is not the container's.)
-		return o, false
+		// container_*: its start time is not the container's; its pod's
+		// restarts counter is.)
+		q = pq
 	}
-	q := startTimeQuery(job, instance)
 	ms := found[q]
-	if len(ms) == 0 {
+	if q == "" || len(ms) == 0 {
 		return o, false
 	}
 	o.Restarts = []time.Time{} // a marker that saw no restart: none
 	for _, m := range ms {
-		o.Restarts = append(o.Restarts, soak.RestartsFromStartTime(m.Points)...)
+		if m.Metric == podRestartsMetric {
+			o.Restarts = append(o.Restarts, soak.RestartsFromCounter(m.Points)...)
+		} else {
+			o.Restarts = append(o.Restarts, soak.RestartsFromStartTime(m.Points)...)
+		}
 	}
 	slices.SortFunc(o.Restarts, time.Time.Compare)
 	o.RestartEvidence = q
 	return o, true
+}
+
+// podRestartsMetric is kube-state-metrics' count of a container's restarts.
+const podRestartsMetric = "kube_pod_container_status_restarts_total"
+
+var namespaceLabel = regexp.MustCompile(`[{,]namespace=("(?:[^"\\]|\\.)*")`)
+
+// podRestartsQuery is the query of the restarts of the pod a series names
+// (its pod label, and its namespace when it has one): the restarts counter
+// kube-state-metrics keeps for each of the pod's containers, summed by the
+// leak check (a restart of any of them drops the pod's memory). ok is
+// false for a series without a pod label.
+func podRestartsQuery(s series.Series) (string, bool) {
+	pod := podLabel.FindStringSubmatch(s.Name)
+	if pod == nil {
+		return "", false
+	}
+	sel := "pod=" + strconv.Quote(unquote(pod[1]))
+	if ns := namespaceLabel.FindStringSubmatch(s.Name); ns != nil {
+		sel = "namespace=" + ns[1] + "," + sel
+	}
+	return podRestartsMetric + "{" + sel + "}", true
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(`"` + s + `"`); err == nil {
+		return u
+	}
+	return s
 }

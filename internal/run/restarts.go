@@ -101,16 +101,20 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 		}
 	}
 	if p := podLabel.FindStringSubmatch(mem.Name); p != nil {
-		var out []time.Time
-		found, name := false, ""
-		for _, m := range markers {
-			if q := podLabel.FindStringSubmatch(m.Name); q != nil && q[1] == p[1] {
-				out, found, name = append(out, markerRestarts(m)...), true, evidenceName(m)
+		// The changes of its containers' ids first: the monitor records
+		// kube-state-metrics' counter of the same restarts beside them.
+		for _, ids := range []bool{true, false} {
+			var out []time.Time
+			found, name := false, ""
+			for _, m := range markers {
+				if q := podLabel.FindStringSubmatch(m.Name); q != nil && q[1] == p[1] && (m.Metric == monitor.ContainerRestartsMetric) == ids {
+					out, found, name = append(out, markerRestarts(m)...), true, evidenceName(m)
+				}
 			}
-		}
-		if found {
-			slices.SortFunc(out, time.Time.Compare)
-			return out, name, true
+			if found {
+				slices.SortFunc(out, time.Time.Compare)
+				return out, name, true
+			}
 		}
 	}
 	if len(markers) == 1 && markers[0].Metric != monitor.ContainerRestartsMetric {
