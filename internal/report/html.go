@@ -328,7 +328,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 	}
 	var lines []TargetSeries
 	for _, ts := range info.Target {
-		if !isStartTime(ts.Metric) && !isStartTime(ts.Name) {
+		if !isStartTime(ts.Metric) && !isStartTime(ts.Name) && !isRestartCounter(ts.Metric) {
 			lines = append(lines, ts)
 		}
 	}
@@ -337,6 +337,7 @@ func WriteHTML(w io.Writer, info Info, s *stats.Snapshot, hist []stats.Tick) err
 		c.Events = append(c.Events, htmlEvent{T: unixSec(e.T), Kind: e.Kind, Detail: e.Detail})
 	}
 	c.Events = append(c.Events, startEvents(info.Target, info.Start, info.End)...)
+	c.Events = append(c.Events, restartEvents(info.Target)...)
 	slices.SortStableFunc(c.Events, func(a, b htmlEvent) int { return cmp.Compare(a.T, b.T) })
 	c.XMin, c.XMax = chartSpan(c)
 	d.HasCharts = d.HasHistory || len(c.Target) > 0
@@ -410,8 +411,8 @@ func TargetCharts(ts []TargetSeries) []TargetChart {
 	var resources []TargetChart
 	for _, s := range ts {
 		switch {
-		case isStartTime(s.Metric) || isStartTime(s.Name):
-			// an event (startEvents), not a line
+		case isStartTime(s.Metric) || isStartTime(s.Name) || isRestartCounter(s.Metric):
+			// an event (startEvents, restartEvents), not a line
 		case s.Resource != "":
 			resources = append(resources, resourceChart(len(resources), label(s), s))
 		case s.Memory:
@@ -523,6 +524,28 @@ func startEvents(ts []TargetSeries, from, to time.Time) []htmlEvent {
 				continue // started before the run
 			}
 			out = append(out, htmlEvent{T: unixSec(at), Kind: "target started", Detail: s.Name})
+		}
+	}
+	return out
+}
+
+// isRestartCounter reports whether a target metric counts restarts
+// (kube_pod_container_status_restarts_total, the
+// horde_container_restarts_total horde keeps from a container's ids).
+func isRestartCounter(metric string) bool { return strings.HasSuffix(metric, "restarts_total") }
+
+// restartEvents turns restart counters into "target restarted" events, at
+// every rise of one.
+func restartEvents(ts []TargetSeries) []htmlEvent {
+	var out []htmlEvent
+	for _, s := range ts {
+		if !isRestartCounter(s.Metric) {
+			continue
+		}
+		for i := 1; i < len(s.Points); i++ {
+			if s.Points[i].V > s.Points[i-1].V {
+				out = append(out, htmlEvent{T: unixSec(s.Points[i].T), Kind: "target restarted", Detail: s.Name})
+			}
 		}
 	}
 	return out

@@ -309,7 +309,8 @@ func TestWriteHTML_gapBreaksTheLines(t *testing.T) {
 }
 
 // One metric per chart, with its unit from its name; a process's start
-// time is an event marker ("target started"), not a line.
+// time is an event marker ("target started"), and so is a restarts
+// counter's rise ("target restarted"), not a line.
 func TestWriteHTML_oneMetricPerChart(t *testing.T) {
 	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
 	restart := start.Add(25 * time.Second)
@@ -329,6 +330,8 @@ func TestWriteHTML_oneMetricPerChart(t *testing.T) {
 			return float64(restart.Unix())
 		})}},
 		{Series: series.Series{Name: "http_request_duration_seconds_sum", Metric: "http_request_duration_seconds_sum", Points: pts(func(i int) float64 { return float64(i) })}},
+		// a restarts counter: an event at its rise, no line
+		{Series: series.Series{Name: `horde_container_restarts_total container_memory_usage_bytes{pod="p"}`, Metric: "horde_container_restarts_total", Points: pts(func(i int) float64 { return float64(i / 4) })}},
 	}}
 	var b strings.Builder
 	if err := WriteHTML(&b, info, &stats.Snapshot{}, nil); err != nil {
@@ -347,7 +350,8 @@ func TestWriteHTML_oneMetricPerChart(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("charts (-want +got):\n%s", diff)
 	}
-	if len(d.Events) != 1 || d.Events[0].Kind != "target started" || d.Events[0].T != float64(restart.Unix()) {
-		t.Errorf("events: got %+v, want one target started at the restart", d.Events)
+	if len(d.Events) != 2 || d.Events[0].Kind != "target started" || d.Events[0].T != float64(restart.Unix()) ||
+		d.Events[1].Kind != "target restarted" || d.Events[1].T != float64(start.Add(40*time.Second).Unix()) {
+		t.Errorf("events: got %+v, want one target started at the restart and one target restarted at the counter's rise", d.Events)
 	}
 }
