@@ -3,9 +3,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/horde-load/horde/internal/series"
+	"github.com/horde-load/horde/internal/store"
 )
 
 // horde analyze --prometheus over the seed's own query,
@@ -143,5 +149,92 @@ func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
 	}
 	if !strings.Contains(out, `restarts from kube_pod_container_status_restarts_total{namespace="default",pod="my-app-2"} (looked up; 0 in the range)`) {
 		t.Errorf("no note of the looked-up restarts counter")
+	}
+}
+
+// A run's monitor: prometheus: query over cAdvisor's series, as a real
+// Prometheus scrapes them from the kubelet (here an exporter in the test
+// with the kubelet's shape: the container's memory under its cgroup id,
+// and the kubelet's own start time beside it). Kubernetes restarts the
+// container 7 s in: a new id, a new label set. The run file holds one
+// memory series for the container, named without its id, and its restart
+// counter beside it (1 at the end); the kubelet's start time is not looked
+// up for it.
+func TestRun_PrometheusMonitorContainerRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	host := startTarget(t)
+	began := time.Now()
+	kubelet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		age := time.Since(began)
+		id, v := "/kubepods/burstable/pod1/aaa", 200e6+10e6*age.Seconds()
+		if age > 7*time.Second {
+			id, v = "/kubepods/burstable/pod1/bbb", 200e6+10e6*(age-7*time.Second).Seconds()
+		}
+		fmt.Fprintf(w, "# TYPE container_memory_working_set_bytes gauge\ncontainer_memory_working_set_bytes{namespace=\"default\",pod=\"my-app-1\",container=\"app\",id=%q} %.0f\n", id, v)
+		fmt.Fprintf(w, "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %d\n", began.Add(-48*time.Hour).Unix())
+	}))
+	t.Cleanup(kubelet.Close)
+	prom := startPrometheus(t, dir, fmt.Sprintf("  - job_name: kubelet\n    static_configs: [{targets: [%q]}]\n", strings.TrimPrefix(kubelet.URL, "http://")))
+	const memQuery = `container_memory_working_set_bytes{pod=~"my-app-.*"}`
+	deadline := time.Now().Add(30 * time.Second)
+	for promQuery(prom, memQuery) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus at %s has no %s after 30 s", prom, memQuery)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	file := writeFile(t, dir, "pods.yaml", fmt.Sprintf(`host: %s
+monitor:
+  interval: 1s
+  prometheus:
+    url: %s
+    queries:
+      - {name: memory, query: '%s'}
+users:
+  - name: a
+    wait: {constant: 100ms}
+    tasks:
+      - get: /
+`, host, prom, memQuery))
+	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "12s", "--only-summary", "--runs-dir", filepath.Join(dir, "runs"))
+	p.wait(t, 60*time.Second)
+	path := runFileOf(t, p, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	stored, err := st.Series(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var mem, restarts *series.Series
+	for i, s := range stored {
+		names = append(names, s.Name)
+		switch {
+		case s.Metric == "memory":
+			if mem != nil || strings.Contains(s.Name, "/kubepods") {
+				t.Errorf("the container's runs are not one series: %s", s.Name)
+			}
+			mem = &stored[i]
+		case s.Metric == "horde_container_restarts_total":
+			restarts = &stored[i]
+		case strings.Contains(s.Name, "process_start_time_seconds"):
+			t.Errorf("the kubelet's start time was looked up for the container: %s", s.Name)
+		}
+	}
+	t.Logf("run:\n%s\nseries: %q", p.stdout, names)
+	if mem == nil || restarts == nil {
+		t.Fatalf("want the container's memory series and its restart counter, got %q", names)
+	}
+	if len(mem.Points) < 8 || len(restarts.Points) != len(mem.Points) {
+		t.Errorf("memory %d samples, restart counter %d: want one each a second", len(mem.Points), len(restarts.Points))
+	}
+	if first, last := restarts.Points[0].V, restarts.Points[len(restarts.Points)-1].V; first != 0 || last != 1 {
+		t.Errorf("restart counter from %g to %g, want 0 to 1 (one new id)", first, last)
 	}
 }
