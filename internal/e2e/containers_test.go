@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -33,10 +32,6 @@ import (
 // into Debian's Prometheus with promtool's backfill.
 func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
 	t.Parallel()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		skipOrFail(t, "promtool not installed (Debian package prometheus)")
-	}
 	dir := t.TempDir()
 	t0 := time.Now().Add(-8 * time.Hour).Truncate(time.Hour)
 	r := rand.New(rand.NewPCG(7, 26))
@@ -95,11 +90,7 @@ func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
 		fmt.Fprintf(&b, "process_start_time_seconds{job=\"kubelet\",instance=\"10.0.0.1:10250\",metrics_path=\"/metrics\"} %d %d\n", t0.Add(-48*time.Hour).Unix(), at.Unix())
 	}
 	b.WriteString("# EOF\n")
-	writeFile(t, dir, "pods.om", b.String())
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", filepath.Join(dir, "pods.om"), filepath.Join(dir, "data")).CombinedOutput(); err != nil {
-		t.Fatalf("promtool: %v\n%s", err, out)
-	}
-	url := startPrometheus(t, dir, "")
+	url := backfilledPrometheus(t, dir, b.String())
 	p := start(t, dir, nil, hordeBin, "analyze", "--prometheus", url, "--query", `container_memory_usage_bytes{pod=~"my-app-.*"}`,
 		"--start", strconv.FormatInt(t0.Unix(), 10), "--end", strconv.FormatInt(t0.Add(6*time.Hour).Unix(), 10), "--step", "30s")
 	code := p.wait(t, 60*time.Second)
@@ -177,13 +168,7 @@ func TestRun_PrometheusMonitorContainerRestart(t *testing.T) {
 	t.Cleanup(kubelet.Close)
 	prom := startPrometheus(t, dir, fmt.Sprintf("  - job_name: kubelet\n    static_configs: [{targets: [%q]}]\n", strings.TrimPrefix(kubelet.URL, "http://")))
 	const memQuery = `container_memory_working_set_bytes{pod=~"my-app-.*"}`
-	deadline := time.Now().Add(30 * time.Second)
-	for promQuery(prom, memQuery) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus at %s has no %s after 30 s", prom, memQuery)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitPromSeries(t, prom, memQuery)
 	file := writeFile(t, dir, "pods.yaml", fmt.Sprintf(`host: %s
 monitor:
   interval: 1s

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,10 +20,6 @@ import (
 // promtool's backfill, then queried as any user would.
 func TestAnalyze_PrometheusDailyCycle(t *testing.T) {
 	t.Parallel()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		skipOrFail(t, "promtool not installed (Debian package prometheus)")
-	}
 	dir := t.TempDir()
 	t0 := time.Now().Add(-30 * time.Hour).Truncate(time.Hour)
 	r := rand.New(rand.NewPCG(7, 25))
@@ -46,11 +40,7 @@ func TestAnalyze_PrometheusDailyCycle(t *testing.T) {
 		}
 	}
 	b.WriteString("# EOF\n")
-	writeFile(t, dir, "day.om", b.String())
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", filepath.Join(dir, "day.om"), filepath.Join(dir, "data")).CombinedOutput(); err != nil {
-		t.Fatalf("promtool: %v\n%s", err, out)
-	}
-	url := startPrometheus(t, dir, "")
+	url := backfilledPrometheus(t, dir, b.String())
 	span := []string{"--start", strconv.FormatInt(t0.Unix(), 10), "--end", strconv.FormatInt(t0.Add(24*time.Hour).Unix(), 10), "--step", "60s"}
 
 	p := start(t, dir, nil, hordeBin, append([]string{"analyze", "--prometheus", url, "--query", `latency_ms{shape="daily"}`}, span...)...)

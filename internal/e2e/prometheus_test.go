@@ -314,6 +314,35 @@ func startPrometheus(t *testing.T, dir, scrapeConfigs string, args ...string) st
 	}
 }
 
+// waitPromSeries waits up to 30 s for Prometheus at prom to answer query
+// with a series (its first scrapes).
+func waitPromSeries(t *testing.T, prom, query string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for promQuery(prom, query) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus at %s has no %s after 30 s", prom, query)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// backfilledPrometheus writes an OpenMetrics text into a fresh Prometheus
+// data directory under dir with promtool's backfill and starts Debian's
+// Prometheus on it; it returns the server's URL.
+func backfilledPrometheus(t *testing.T, dir, openMetrics string) string {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		skipOrFail(t, "promtool not installed (Debian package prometheus)")
+	}
+	writeFile(t, dir, "backfill.om", openMetrics)
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", filepath.Join(dir, "backfill.om"), filepath.Join(dir, "data")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool: %v\n%s", err, out)
+	}
+	return startPrometheus(t, dir, "")
+}
+
 // promQuery runs an instant query and returns the number of series in
 // its answer (0 on any error: the caller polls).
 func promQuery(base, q string) int {
@@ -342,13 +371,7 @@ func TestRun_PrometheusMonitor(t *testing.T) {
 	host, admin := startTargetWithAdmin(t, "--leak-bytes-per-second", "3000000")
 	prom := startPrometheus(t, dir, fmt.Sprintf("  - job_name: target\n    static_configs: [{targets: [%q]}]\n", admin))
 	const memQuery = `process_resident_memory_bytes{job="target"}`
-	deadline := time.Now().Add(30 * time.Second)
-	for promQuery(prom, memQuery) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus at %s has no %s after 30 s", prom, memQuery)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitPromSeries(t, prom, memQuery)
 
 	file := writeFile(t, dir, "prom.yaml", fmt.Sprintf(`host: %s
 monitor:
