@@ -184,18 +184,7 @@ users:
 `, host, prom, memQuery))
 	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "12s", "--only-summary", "--runs-dir", filepath.Join(dir, "runs"))
 	p.wait(t, 60*time.Second)
-	path := runFileOf(t, p, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	stored, err := st.Series(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stored := storedSeries(t, runFileOf(t, p, dir))
 	var names []string
 	var mem, restarts *series.Series
 	for i, s := range stored {
@@ -222,4 +211,21 @@ users:
 	if first, last := restarts.Points[0].V, restarts.Points[len(restarts.Points)-1].V; first != 0 || last != 1 {
 		t.Errorf("restart counter from %g to %g, want 0 to 1 (one new id)", first, last)
 	}
+}
+
+// storedSeries are the target series a run file holds.
+func storedSeries(t *testing.T, path string) []series.Series {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	stored, err := st.Series(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored
 }
