@@ -184,7 +184,7 @@ users:
 `, host, prom, memQuery))
 	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "2", "-r", "10", "-t", "12s", "--only-summary", "--runs-dir", filepath.Join(dir, "runs"))
 	p.wait(t, 60*time.Second)
-	stored := storedSeries(t, runFileOf(t, p, dir))
+	_, stored := runAndSeries(t, runFileOf(t, p, dir))
 	var names []string
 	var mem, restarts *series.Series
 	for i, s := range stored {
@@ -213,8 +213,8 @@ users:
 	}
 }
 
-// storedSeries are the target series a run file holds.
-func storedSeries(t *testing.T, path string) []series.Series {
+// runAndSeries are a run file's run and the target series it holds.
+func runAndSeries(t *testing.T, path string) (store.Run, []series.Series) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -223,9 +223,13 @@ func storedSeries(t *testing.T, path string) []series.Series {
 		t.Fatal(err)
 	}
 	defer st.Close(ctx)
+	run, err := st.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stored, err := st.Series(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return stored
+	return run, stored
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/horde-load/horde/internal/series"
-	"github.com/horde-load/horde/internal/store"
 )
 
 // horde analyze --prometheus judges series from a real Prometheus server
@@ -405,21 +403,7 @@ users:
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	run, err := st.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := st.Series(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run, stored := runAndSeries(t, path)
 	byName := map[string]series.Series{}
 	for _, s := range stored {
 		byName[s.Name] = s
