@@ -42,7 +42,7 @@ func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
 		at     time.Time
 	}
 	var pts []point
-	kubelet := `job="kubelet",instance="10.0.0.1:10250",metrics_path="/metrics/cadvisor",namespace="default"`
+	kubelet := `job="kubelet",instance="127.0.0.11:10250",metrics_path="/metrics/cadvisor",namespace="default"`
 	series := func(pod, container, id string) string {
 		return fmt.Sprintf(`%s,pod=%q,container=%q,id=%q,image="my-app:1"`, kubelet, pod, container, id)
 	}
@@ -81,13 +81,13 @@ func TestAnalyze_PrometheusContainerRestarts(t *testing.T) {
 		at := t0.Add(time.Duration(i) * 30 * time.Second)
 		killed := int(at.Sub(t0).Hours() / 1.5) // as my-app-1's lives above
 		for pod, n := range map[string]int{"my-app-1": killed, "my-app-2": 0} {
-			fmt.Fprintf(&b, "kube_pod_container_status_restarts_total{job=\"kube-state-metrics\",instance=\"10.0.0.2:8080\",namespace=\"default\",pod=%q,container=\"app\",uid=\"u-%s\"} %d %d\n", pod, pod, n, at.Unix())
+			fmt.Fprintf(&b, "kube_pod_container_status_restarts_total{job=\"kube-state-metrics\",instance=\"127.0.0.12:8080\",namespace=\"default\",pod=%q,container=\"app\",uid=\"u-%s\"} %d %d\n", pod, pod, n, at.Unix())
 		}
 	}
 	b.WriteString("# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n")
 	for i := 0; i <= 6*120; i++ {
 		at := t0.Add(time.Duration(i) * 30 * time.Second)
-		fmt.Fprintf(&b, "process_start_time_seconds{job=\"kubelet\",instance=\"10.0.0.1:10250\",metrics_path=\"/metrics\"} %d %d\n", t0.Add(-48*time.Hour).Unix(), at.Unix())
+		fmt.Fprintf(&b, "process_start_time_seconds{job=\"kubelet\",instance=\"127.0.0.11:10250\",metrics_path=\"/metrics\"} %d %d\n", t0.Add(-48*time.Hour).Unix(), at.Unix())
 	}
 	b.WriteString("# EOF\n")
 	url := backfilledPrometheus(t, dir, b.String())

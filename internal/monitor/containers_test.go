@@ -24,7 +24,7 @@ func TestQueryRange_StitchesContainerRuns(t *testing.T) {
 		for ts := from; ts <= to; ts += 60 {
 			vals = append(vals, fmt.Sprintf(`[%d,"%g"]`, ts, v))
 		}
-		return fmt.Sprintf(`{"metric":{"__name__":"container_memory_usage_bytes","job":"kubelet","instance":"10.0.0.1:10250","pod":%q,"container":%q,"id":%q,"name":%q},"values":[%s]}`,
+		return fmt.Sprintf(`{"metric":{"__name__":"container_memory_usage_bytes","job":"kubelet","instance":"127.0.0.11:10250","pod":%q,"container":%q,"id":%q,"name":%q},"values":[%s]}`,
 			pod, container, id, "k8s_"+id, strings.Join(vals, ","))
 	}
 	const t0 = 1700000000
@@ -52,7 +52,7 @@ func TestQueryRange_StitchesContainerRuns(t *testing.T) {
 	for _, s := range got {
 		byName[s.Name] = s
 	}
-	const labels = `{container="app",instance="10.0.0.1:10250",job="kubelet",pod="my-app-1"}`
+	const labels = `{container="app",instance="127.0.0.11:10250",job="kubelet",pod="my-app-1"}`
 	app, ok := byName["container_memory_usage_bytes"+labels]
 	if !ok {
 		t.Fatalf("no stitched series of my-app-1's app container in %v", names(got))
@@ -68,10 +68,10 @@ func TestQueryRange_StitchesContainerRuns(t *testing.T) {
 		marker.Points[10].V != 0 || marker.Points[11].V != 1 || marker.Points[21].V != 2 || !marker.Points[11].T.Equal(time.Unix(t0+660, 0)) {
 		t.Errorf("restart counter: %+v", marker)
 	}
-	if s, ok := byName[`container_memory_usage_bytes{container="",id="/kubepods/pod1",instance="10.0.0.1:10250",job="kubelet",name="k8s_/kubepods/pod1",pod="my-app-1"}`]; !ok || len(s.Points) != 31 {
+	if s, ok := byName[`container_memory_usage_bytes{container="",id="/kubepods/pod1",instance="127.0.0.11:10250",job="kubelet",name="k8s_/kubepods/pod1",pod="my-app-1"}`]; !ok || len(s.Points) != 31 {
 		t.Errorf("the pod's own cgroup is not kept as it was: %v", names(got))
 	}
-	if m, ok := byName[ContainerRestartsMetric+`{container="app",instance="10.0.0.1:10250",job="kubelet",pod="my-app-2"}`]; !ok || m.Points[len(m.Points)-1].V != 0 {
+	if m, ok := byName[ContainerRestartsMetric+`{container="app",instance="127.0.0.11:10250",job="kubelet",pod="my-app-2"}`]; !ok || m.Points[len(m.Points)-1].V != 0 {
 		t.Errorf("a container that never restarted has no counter at 0: %v", names(got))
 	}
 	n3 := 0
@@ -160,7 +160,7 @@ func TestMonitor_ContainerRestarts(t *testing.T) {
 		if round >= 2 {
 			id = "/kubepods/pod1/bbb"
 		}
-		io.WriteString(w, fmt.Sprintf(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"container_memory_working_set_bytes","job":"kubelet","instance":"10.0.0.1:10250","pod":"my-app-1","container":"app","id":%q},"value":[1700000000,"%d"]}]}}`, id, 100+round))
+		io.WriteString(w, fmt.Sprintf(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"container_memory_working_set_bytes","job":"kubelet","instance":"127.0.0.11:10250","pod":"my-app-1","container":"app","id":%q},"value":[1700000000,"%d"]}]}}`, id, 100+round))
 	}))
 	defer srv.Close()
 	m, err := New(Config{Queries: []Query{{URL: srv.URL, Name: "memory", Query: `container_memory_working_set_bytes{pod=~"my-app-.*"}`}}})
