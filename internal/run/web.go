@@ -177,13 +177,16 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monit
 		go func() { served <- srv.Serve(ln) }()
 	}
 	addr := ln.Addr().(*net.TCPAddr)
-	fmt.Fprintf(r.stdout, "horde web UI on %s://%s\n", scheme, addr)
 	if !addr.IP.IsLoopback() && w.Auth == "" && w.Token == "" {
 		log.Warn("!!! THE WEB UI AND API ARE OPEN TO THE NETWORK WITHOUT AUTHENTICATION !!! " +
 			"anyone who can reach " + addr.String() + " can start load tests from this machine; " +
 			"set --web-auth user:pass or --web-token, or listen on 127.0.0.1 (--web-host)")
 	}
 
+	// With --autostart the URL is printed once the run has started (after
+	// its setup, during which the UI already serves): a script that waits
+	// for the URL and then asks the API finds the run spawning, never the
+	// "ready" of the moment before.
 	quit := make(chan struct{})
 	if w.Autostart && r.resumed == nil {
 		if err := m.Start(c.Spec); err != nil {
@@ -191,6 +194,7 @@ func (r *runner) serveWeb(ctx context.Context, m *master.Master, exporter *monit
 			return nil, startError(err)
 		}
 	}
+	fmt.Fprintf(r.stdout, "horde web UI on %s://%s\n", scheme, addr)
 	if w.Autostart && w.Autoquit >= 0 {
 		go autoquit(ctx, m, time.Duration(w.Autoquit)*time.Second, quit, log)
 	}
