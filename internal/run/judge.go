@@ -185,6 +185,26 @@ func decideHint(hist []stats.Tick, given, warm time.Duration) (string, time.Dura
 			break
 		}
 	}
+	// A run that ended before its users had all started (a ramp longer
+	// than -t) has a ramp of its own shape that a longer run would go
+	// through whole: extrapolated at the pace the users started.
+	cut, planned := ramp, float64(0)
+	for _, t := range hist {
+		if !t.Open {
+			planned = max(planned, t.Target)
+		}
+	}
+	if planned > float64(most) {
+		// The pace from the first tick with users (a first batch may
+		// start at once) to the first with the most.
+		i := slices.IndexFunc(hist, func(t stats.Tick) bool { return t.Users > 0 })
+		if i >= 0 && most > hist[i].Users {
+			from := hist[i].Time.Sub(start)
+			if pace := float64(most-hist[i].Users) / float64(ramp-from); pace > 0 {
+				ramp += time.Duration((planned - float64(most)) / pace)
+			}
+		}
+	}
 	gaps := make([]time.Duration, 0, len(hist)-1)
 	for i := 1; i < len(hist); i++ {
 		gaps = append(gaps, hist[i].Time.Sub(hist[i-1].Time))
@@ -205,7 +225,11 @@ func decideHint(hist []stats.Tick, given, warm time.Duration) (string, time.Dura
 		l += tick
 	}
 	what := "the first full " + window.String() + " statistics window"
-	if ramp > 0 {
+	switch {
+	case ramp > cut:
+		what = fmt.Sprintf("the spawn ramp, cut short at %s of about %s (the run ended before its %g users had all started), and %s",
+			cut.Round(time.Second), ramp.Round(time.Second), planned, what)
+	case ramp > 0:
 		what = "the spawn ramp of " + ramp.Round(time.Second).String() + " and " + what
 	}
 	if given > 0 && given > ramp+window {

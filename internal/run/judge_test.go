@@ -17,7 +17,7 @@ func steadyHist(length time.Duration, users, rate int) []stats.Tick {
 	for s := 0; time.Duration(s)*time.Second <= length; s++ {
 		u := min(users, (s+1)*rate)
 		out = append(out, stats.Tick{Time: t0.Add(time.Duration(s) * time.Second), Users: u,
-			Requests: int64(10 * u), RPS: float64(10 * u), P50Ms: 1, P95Ms: 2 + 0.01*float64(s%3), P99Ms: 3})
+			Target: float64(users), Requests: int64(10 * u), RPS: float64(10 * u), P50Ms: 1, P95Ms: 2 + 0.01*float64(s%3), P99Ms: 3})
 	}
 	return out
 }
@@ -33,6 +33,7 @@ func TestJudge_ShortRunSaysWhatWouldDecide(t *testing.T) {
 	}{
 		{"all at once, 15s", 15 * time.Second, 10, 10, "the first full 10s statistics window"},
 		{"30s ramp, 40s", 40 * time.Second, 30, 1, "the spawn ramp of 29s"},
+		{"30s ramp, 15s", 15 * time.Second, 30, 1, "the spawn ramp, cut short at 15s of about 29s (the run ended before its 30 users had all started)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			vs := Judge(nil, nil, steadyHist(c.length, c.users, c.rate), nil, 0)
