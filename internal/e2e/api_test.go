@@ -603,6 +603,39 @@ func TestAPI_TLS(t *testing.T) {
 	}
 }
 
+// A run that cannot start because its port is taken (the web UI's,
+// --metrics-addr, the workers' port) exits 2 naming the flag and leaves no
+// run file behind: before, `horde runs` listed each such attempt as
+// "running" for ever.
+func TestRun_PortInUseLeavesNoRunFile(t *testing.T) {
+	host := startTarget(t)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := strconv.Itoa(held.Addr().(*net.TCPAddr).Port)
+	seed := filepath.Join(repoRoot, "examples", "seed-api.yaml")
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"--web-port", []string{"run", seed, "-H", host, "--web-port", port}},
+		{"--metrics-addr", []string{"run", seed, "-H", host, "--headless", "-t", "2s", "--metrics-addr", "127.0.0.1:" + port}},
+		{"listen for workers", []string{"master", seed, "-H", host, "--headless", "-t", "2s", "--master-bind-port", port}},
+	} {
+		dir := t.TempDir()
+		p := start(t, dir, []string{"HORDE_RUNS_DIR=" + filepath.Join(dir, "runs")}, hordeBin, c.args...)
+		if code := p.wait(t, 30*time.Second); code != 2 || !strings.Contains(p.stderr.String(), c.flag) {
+			t.Errorf("%s taken: exit %d, stderr %q; want 2 naming %s", c.flag, code, p.stderr, c.flag)
+		}
+		runs, _ := filepath.Glob(filepath.Join(dir, "runs", "*"))
+		if len(runs) > 0 {
+			t.Errorf("%s taken: left %v in the runs dir", c.flag, runs)
+		}
+	}
+}
+
 // selfSignedCert writes a certificate for 127.0.0.1 and its key into dir.
 func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()

@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,8 @@ func TestSetup_FailureStopsRun(t *testing.T) {
 	host := startTarget(t)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "setup.yaml", setupScenario(host, "201"))
-	p := start(t, dir, nil, hordeBin, "run", file, "--headless", "-u", "5", "-r", "100", "-t", "30s", "--csv", "out/f")
+	runsDir := []string{"HORDE_RUNS_DIR=" + filepath.Join(dir, "runs")}
+	p := start(t, dir, runsDir, hordeBin, "run", file, "--headless", "-u", "5", "-r", "100", "-t", "30s", "--csv", "out/f")
 	code := p.wait(t, 30*time.Second)
 	if code != 1 {
 		t.Errorf("exit code %d, want 1\n%s", code, p.stderr)
@@ -103,5 +105,14 @@ func TestSetup_FailureStopsRun(t *testing.T) {
 	}
 	if strings.Contains(p.stderr.String(), "run started") {
 		t.Errorf("the run started after a failed setup:\n%s", p.stderr)
+	}
+	// Its run file ends failed, exit 1, not "running" for ever.
+	runs := start(t, dir, runsDir, hordeBin, "runs")
+	if c := runs.wait(t, 30*time.Second); c != 0 {
+		t.Fatalf("horde runs: exit %d\n%s", c, runs.stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(runs.stdout.String()), "\n"); len(lines) != 2 ||
+		!regexp.MustCompile(`\sfailed\s+0\s+0\s+1$`).MatchString(lines[1]) {
+		t.Errorf("horde runs after the failed setup:\n%s", runs.stdout)
 	}
 }

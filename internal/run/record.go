@@ -44,6 +44,7 @@ type recorder struct {
 	histReset bool               // the history was reset since the last written tick
 	monErrs   map[string]string  // the monitor errors already logged, by source
 	lastWrite time.Time
+	finished  bool            // finish was called
 	minutes   []*stats.Minute // completed minutes, for the next written tick
 	pending   *stats.Interval // the ticks' intervals (no histograms) since the last written tick
 }
@@ -182,6 +183,7 @@ func (r *recorder) finish(end time.Time, code int, final *stats.Snapshot, verdic
 		}
 	}
 	r.minutes, r.pending, r.hist, r.histReset = nil, nil, nil, false
+	r.finished = true
 	status := store.StatusPassed
 	switch code {
 	case ExitOK:

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -133,6 +134,38 @@ func (r *runner) handover(ctx context.Context, m *master.Master) bool {
 	r.out.mu.Unlock()
 	m.Detach()
 	return true
+}
+
+// unstarted deals with the run file of a run that ended in err before it
+// recorded anything: a bad input found once the file was made (a port in
+// use, a certificate that does not load) leaves no file behind, which
+// `horde runs` would list as running for ever; any other cause (a setup
+// that failed) ends it with the reason, as notStarted. A file that holds a
+// tick, one already ended, or a resumed run's is left as it is.
+func (r *runner) unstarted(err error) {
+	rec := r.out.rec
+	if rec == nil || rec.finished || r.resumed != nil {
+		return
+	}
+	if t, e := rec.st.LastTick(context.Background()); e != nil || !t.IsZero() {
+		return
+	}
+	code := ExitBroken
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+	}
+	if code != ExitBadInput {
+		now := time.Now()
+		rec.warn("event", rec.st.Event(context.Background(), now, "not started", err.Error()))
+		rec.finish(now, code, nil, nil, nil)
+		return
+	}
+	if e := rec.st.Discard(); e != nil {
+		r.log.Warn("removing the run file of a run that did not start", "file", rec.st.Path(), "err", e)
+		return
+	}
+	fmt.Fprintf(r.stdout, "run file %s removed: the run did not start\n", rec.st.Path())
 }
 
 // notStarted ends the run file of a run that never started load (a master

@@ -179,15 +179,20 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	defer r.close()
 	mcfg := r.masterConfig()
 	r.setupHooks(&mcfg)
+	var out *Outcome
 	if cfg.Cluster != nil {
-		return r.distributed(ctx, mcfg)
+		out, err = r.distributed(ctx, mcfg)
+	} else {
+		mcfg.OnCheckpoint = r.out.checkpoint // so that a killed `horde run` can resume
+		var m *master.Master
+		if m, err = r.newMaster(mcfg); err == nil {
+			out, err = r.drive(ctx, m, nil)
+		}
 	}
-	mcfg.OnCheckpoint = r.out.checkpoint // so that a killed `horde run` can resume
-	m, err := r.newMaster(mcfg)
 	if err != nil {
-		return nil, err
+		r.unstarted(err)
 	}
-	return r.drive(ctx, m, nil)
+	return out, err
 }
 
 // newMaster makes the run's master and, when the run resumes, gives it

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -105,7 +106,8 @@ type Store struct {
 	path string
 	db   *sql.DB
 
-	lock *os.File // the held lock file of a file open for writing
+	lock   *os.File // the held lock file of a file open for writing
+	closed bool     // Close or Discard was called
 
 	mu     sync.Mutex
 	id     string
@@ -272,16 +274,39 @@ func (s *Store) Path() string { return s.path }
 // ID is the run's id.
 func (s *Store) ID() string { return s.id }
 
-// Close closes the file (checkpointing the write-ahead log into it).
+// Close closes the file (checkpointing the write-ahead log into it). It
+// does nothing once the file is closed or discarded.
 func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
 	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return s.closeDB()
 }
 
+// Discard closes the file and removes it, with its write-ahead log: for a
+// run that never started (a port in use, a bad flag found after the file
+// was made), whose file would hold nothing but be listed by `horde runs`.
+func (s *Store) Discard() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	err := s.closeDB()
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if e := os.Remove(s.path + suffix); e != nil && !errors.Is(e, fs.ErrNotExist) && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
 // closeDB closes the database, then gives up the lock.
 func (s *Store) closeDB() error {
+	s.closed = true
 	err := s.db.Close()
 	unlock(s.lock)
 	s.lock = nil
