@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -500,5 +501,64 @@ func checkFlatTicks(t *testing.T, ctx context.Context, call string) {
 		if len(got) != 5 {
 			t.Errorf("%s read %q, want five", expr, got)
 		}
+	}
+}
+
+// A master that waited for its worker records the run from the start of
+// its load: `horde runs`, `horde report ID` and the run's own --json give
+// the same start and a duration near -t, not one that counts the wait.
+func TestMaster_RunStartsWithItsLoad(t *testing.T) {
+	host := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "s.yaml", "users:\n  - name: a\n    wait: {constant: 200ms}\n    tasks:\n      - get: /\n")
+	port := freePort(t)
+	m, _ := startMaster(t, dir, port, "s.yaml", "--headless", "-u", "2", "-r", "100", "-t", "3s", "-H", host,
+		"--expect-workers", "1", "--expect-workers-max-wait", "30s", "--runs-dir", "runs", "--json", "live.json", "--only-summary")
+	time.Sleep(5 * time.Second) // the wait the run must not count
+	startWorker(t, t.TempDir(), port)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master: exit %d\n%s", code, m.stderr)
+	}
+	id := regexp.MustCompile(`run file: runs/(\S+)\.db`).FindStringSubmatch(m.stdout.String())
+	if id == nil {
+		t.Fatalf("no run file:\n%s", m.stdout)
+	}
+	type info struct {
+		Info struct {
+			Start     time.Time `json:"start"`
+			DurationS float64   `json:"duration_s"`
+		} `json:"info"`
+	}
+	var live, rec info
+	readJSON(t, filepath.Join(dir, "live.json"), &live)
+	r := start(t, dir, nil, hordeBin, "report", id[1], "--runs-dir", "runs", "--format", "json", "-o", "rec.json")
+	if code := r.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("horde report: exit %d\n%s", code, r.stderr)
+	}
+	readJSON(t, filepath.Join(dir, "rec.json"), &rec)
+	if d := rec.Info.Start.Sub(live.Info.Start); d < -time.Second || d > time.Second {
+		t.Errorf("horde report's start %v, the run's own %v", rec.Info.Start, live.Info.Start)
+	}
+	for name, d := range map[string]float64{"the run's own --json": live.Info.DurationS, "horde report": rec.Info.DurationS} {
+		if d < 2.5 || d > 4.5 {
+			t.Errorf("%s: duration %.1f s, want about 3 (-t 3s; the master waited 5 s for its worker before)", name, d)
+		}
+	}
+	runs := start(t, dir, nil, hordeBin, "runs", "--runs-dir", "runs")
+	runs.wait(t, 30*time.Second)
+	if !regexp.MustCompile(id[1] + `\s+\S+ \S+\s+[34]s\s+passed`).MatchString(runs.stdout.String()) {
+		t.Errorf("horde runs, want a duration of 3 or 4 s:\n%s", runs.stdout)
+	}
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

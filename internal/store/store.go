@@ -74,7 +74,11 @@ var ErrForeign = errors.New("not a horde run file")
 
 // Run is the run's own row.
 type Run struct {
-	ID       string
+	ID string
+	// Started is when the load of the run the file records started (its
+	// last RunStartedEvent), else when the file was made: the time a web
+	// UI waited for its Start button or a master for its workers is not
+	// the run's.
 	Started  time.Time
 	Ended    time.Time // zero while running, or when the process was killed
 	Status   string
@@ -82,6 +86,10 @@ type Run struct {
 	Config   json.RawMessage
 	Scenario string
 }
+
+// RunStartedEvent is the kind of the event a master records when a run's
+// load starts.
+const RunStartedEvent = "run started"
 
 // Sample is one value of a target series (from the monitor).
 type Sample struct {
@@ -644,6 +652,16 @@ func (s *Store) Run(ctx context.Context) (Run, error) {
 	r.Started, r.Config, r.ExitCode = fromMs(started), json.RawMessage(cfg), int(code.Int64)
 	if ended.Valid {
 		r.Ended = fromMs(ended.Int64)
+	}
+	// The load's start: a web UI waits for its Start button, a master for
+	// its workers, and the statistics a run file keeps are those of its
+	// last run (each run of a web UI session resets them).
+	var load sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT max(t) FROM events WHERE kind = ?`, RunStartedEvent).Scan(&load); err != nil {
+		return r, err
+	}
+	if load.Valid && load.Int64 > started {
+		r.Started = fromMs(load.Int64)
 	}
 	return r, nil
 }
