@@ -34,10 +34,18 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			for _, c := range plan.Classes {
 				tasks += len(c.Tasks)
 			}
-			fmt.Fprintf(stdout, "%s: ok (%d user classes, %d tasks)\n", args[0], len(plan.Classes), tasks)
+			fmt.Fprintf(stdout, "%s: ok (%s, %s)\n", args[0], plural(len(plan.Classes), "user class", "user classes"), plural(tasks, "task", "tasks"))
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&host, "host", "H", "", "host to assume when the file has none")
 	return cmd
+}
+
+// plural writes n with the noun's singular or plural form.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

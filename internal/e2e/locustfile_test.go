@@ -136,7 +136,7 @@ func TestLocustfile_Flags(t *testing.T) {
 		{[]string{"run", "-f", seed, "--processes", "4", "--skip-log-setup", "--list"}, 0, "APIUser"},
 		{[]string{"run", "-f", seed, "--master"}, 2, "horde run does not take Locust's --master: horde's master is a command"},
 		{[]string{"run", "-f", seed, "--no-such-flag"}, 2, "horde run has no flag --no-such-flag"},
-		{[]string{"validate", seed}, 0, "seed.py: ok (1 user classes, 4 tasks)"},
+		{[]string{"validate", seed}, 0, "seed.py: ok (1 user class, 4 tasks)"},
 		{[]string{"convert", seed, "-o", filepath.Join(dir, "x.yaml")}, 2, "YAML cannot say"},
 	} {
 		p := start(t, dir, nil, hordeBin, tc.args...)
