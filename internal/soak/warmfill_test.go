@@ -84,3 +84,52 @@ func TestClimbsBeyondCurve(t *testing.T) {
 		}
 	}
 }
+
+// climbsBeyondCurve's second way (lineEarns) on noisy floors the size of
+// a JVM heap's over 6 hours (48 points, one a major cycle, 5 % noise):
+// a 2 %/h leak after a 15-minute fill is a climb in most of them, where
+// the BIC margin alone found it in few; a cache alone, filling fast or
+// slowly, almost never.
+func TestClimbsBeyondCurve_NoisyFloor(t *testing.T) {
+	window := 6 * time.Hour
+	o := LeakOptions{}.withDefaults()
+	r := rand.New(rand.NewPCG(29, 25))
+	floor := func(tau time.Duration, perHour float64) (xs, ys []float64) {
+		for x := 0.0; x < window.Seconds(); x += 450 {
+			xs = append(xs, x)
+			ys = append(ys, 100*mb*(1+0.5*(1-math.Exp(-x/tau.Seconds()))+1.5*perHour/100*x/3600+0.05*r.NormFloat64()))
+		}
+		return xs, ys
+	}
+	const n = 40
+	for _, c := range []struct {
+		name    string
+		tau     time.Duration
+		perHour float64
+		min     int // climbs of n, at least
+		max     int // at most
+	}{
+		{"a 15-minute fill, then 2%/h", 15 * time.Minute, 2, 32, n},
+		{"a cache filling in 15 minutes", 15 * time.Minute, 0, 0, 1},
+		{"a cache filling in 50 minutes", 50 * time.Minute, 0, 0, 1},
+		{"a cache filling in 100 minutes", 100 * time.Minute, 0, 0, 1},
+	} {
+		climbs, byMargin := 0, 0
+		for range n {
+			xs, ys := floor(c.tau, c.perHour)
+			if _, ok := climbsBeyondCurve(xs, ys, window, 0, o); ok {
+				climbs++
+			}
+			if _, ok := climbsBeyond(xs, ys, window, 0, o, false); ok {
+				byMargin++
+			}
+		}
+		t.Logf("%s: a climb in %d of %d (%d by the BIC margin alone)", c.name, climbs, n, byMargin)
+		if climbs < c.min || climbs > c.max {
+			t.Errorf("%s: a climb in %d of %d, want %d–%d", c.name, climbs, n, c.min, c.max)
+		}
+		if c.perHour > 0 && climbs-byMargin < n/5 {
+			t.Errorf("%s: lineEarns added %d climbs of %d to the BIC margin's %d, want %d or more (21 and 36 when written)", c.name, climbs-byMargin, n, byMargin, n/5)
+		}
+	}
+}
