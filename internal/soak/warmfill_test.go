@@ -133,3 +133,50 @@ func TestClimbsBeyondCurve_NoisyFloor(t *testing.T) {
 		}
 	}
 }
+
+// samplesClimbBeyond asks the samples when the floor has too few points:
+// 6 hours every 30 s of a heap spread 10 % about its level, a fill then
+// 2 %/h is a climb in most runs, a cache filling in 15 or 50 minutes in
+// none, and the rate is the floor's (the samples' slope scaled to it).
+func TestSamplesClimbBeyond(t *testing.T) {
+	o := LeakOptions{Kind: KindHeap}.withDefaults()
+	r := rand.New(rand.NewPCG(29, 26))
+	t0 := time.Unix(1_700_000_000, 0)
+	series := func(tau time.Duration, perHour float64) []Point {
+		var pts []Point
+		for x := time.Duration(0); x < 6*time.Hour; x += 30 * time.Second {
+			level := 100 * mb * (1 + 0.5*(1-math.Exp(-x.Seconds()/tau.Seconds())) + 1.5*perHour/100*x.Hours())
+			pts = append(pts, Point{T: t0.Add(x), V: level * (1.15 + 0.1*r.NormFloat64())})
+		}
+		return pts
+	}
+	const n = 20
+	for _, c := range []struct {
+		name     string
+		tau      time.Duration
+		perHour  float64
+		min, max int
+	}{
+		{"a 15-minute fill, then 2%/h", 15 * time.Minute, 2, 16, n},
+		{"a cache filling in 15 minutes", 15 * time.Minute, 0, 0, 0},
+		{"a cache filling in 50 minutes", 50 * time.Minute, 0, 0, 0},
+	} {
+		climbs := 0
+		for range n {
+			pts := series(c.tau, c.perHour)
+			rate, ok := samplesClimbBeyond(pts, 150*mb, 6*time.Hour, 0, o)
+			if !ok {
+				continue
+			}
+			climbs++
+			// 2 %/h of the filled level (150 MB): 3 MB/h, as the
+			// floor (the samples sit 15 % above it) climbs.
+			if perHour := rate * 3600 / (150 * mb) * 100; perHour < 1.2 || perHour > 2.8 {
+				t.Errorf("%s: a climb of %.2f%%/h of the floor, want about 2", c.name, perHour)
+			}
+		}
+		if climbs < c.min || climbs > c.max {
+			t.Errorf("%s: a climb in %d of %d, want %d–%d", c.name, climbs, n, c.min, c.max)
+		}
+	}
+}
