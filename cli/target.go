@@ -58,7 +58,7 @@ func newTargetCmd(stdout, stderr io.Writer, lookup env) *cobra.Command {
 	f.StringVar(&cfg.Resources.WriteDir, "write-dir", "", "directory the disk knob writes to")
 	f.Int64Var(&cfg.Resources.WriteBytesPerSecond, "write-bytes-per-second", 0, "append this many bytes a second to a file in --write-dir (removed at exit)")
 	f.Int64Var(&cfg.Resources.WriteMax, "write-max", 0, "quota of the disk knob in bytes: past it, writing stops and requests get 507")
-	f.Var(&cpu, "cpu-per-request", "spin the CPU this long on every request")
+	f.Var(&cpu, "cpu-per-request", "spend this much CPU time on every request")
 	f.Var(&cpuGrowth, "cpu-growth", "spin this much longer per request for every minute the target has run")
 	f.Uint64Var(&maxFDs, "max-fds", 0, "lower the open-files limit (RLIMIT_NOFILE) to this, so a descriptor leak reaches it")
 	f.StringVarP(&logLevel, "loglevel", "L", "info", "log level: debug, info, warn, error")
