@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -214,4 +215,16 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// goRun runs f as the subtest name on its own goroutine, counted in wg:
+// for runs that mostly wait, all at once (go test runs only GOMAXPROCS
+// parallel tests at a time). wg is done whether or not -run selects the
+// subtest.
+func goRun(t *testing.T, wg *sync.WaitGroup, name string, f func(t *testing.T)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t.Run(name, f)
+	}()
 }

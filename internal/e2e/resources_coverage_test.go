@@ -182,9 +182,7 @@ func TestResources_ForecastCoverage(t *testing.T) {
 					p = drawCoverageParams(rand.New(rand.NewPCG(seed, uint64(i*len(all)+j))), soakDur)
 					k = coverageKnobs(p)[j]
 				}
-				wg.Add(1)
-				go t.Run(fmt.Sprintf("%s/%d", k.name, i), func(t *testing.T) {
-					defer wg.Done()
+				goRun(t, &wg, fmt.Sprintf("%s/%d", k.name, i), func(t *testing.T) {
 					sem <- struct{}{}
 					defer func() { <-sem }()
 					r := coverageSoak(t, k, p, soakLen, keep)
