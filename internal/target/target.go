@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -215,6 +216,20 @@ func (s *Server) pauseLeft() time.Duration {
 	return until - time.Since(s.start)
 }
 
+// inUseHint is what to add to a listen error: where the address is taken
+// (the admin listener's 9091 is also the Pushgateway's), the flag that
+// moves it.
+func inUseHint(err error, flag string) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	hint := fmt.Sprintf(" (another process listens there: %s HOST:PORT picks another address, port 0 a free one", flag)
+	if flag == "--admin-addr" {
+		hint += `, "off" none`
+	}
+	return hint + ")"
+}
+
 // Run listens on Addr (and AdminAddr unless disabled), calls ready with the
 // addresses actually bound (useful with port 0; adminAddr is "" when the
 // admin listener is disabled), and serves until ctx is done. It then shuts
@@ -225,7 +240,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr, adminAddr string)) er
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("main listener: %w", err)
+		return fmt.Errorf("main listener: %w%s", err, inUseHint(err, "--addr"))
 	}
 	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{
@@ -242,7 +257,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr, adminAddr string)) er
 		aln, err := lc.Listen(ctx, "tcp", s.cfg.AdminAddr)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("admin listener: %w", err)
+			return fmt.Errorf("admin listener: %w%s", err, inUseHint(err, "--admin-addr"))
 		}
 		adminAddr = aln.Addr().String()
 		listeners = append(listeners, aln)

@@ -281,8 +281,9 @@ func TestServer_Run_listenError(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"main", Config{Addr: busy.Addr().String()}, "main listener"},
-		{"admin", Config{Addr: "127.0.0.1:0", AdminAddr: busy.Addr().String()}, "admin listener"},
+		// An address in use names the flag that moves it.
+		{"main", Config{Addr: busy.Addr().String()}, "main listener: listen tcp " + busy.Addr().String() + ": bind: address already in use (another process listens there: --addr HOST:PORT"},
+		{"admin", Config{Addr: "127.0.0.1:0", AdminAddr: busy.Addr().String()}, "admin listener: listen tcp " + busy.Addr().String() + ": bind: address already in use (another process listens there: --admin-addr HOST:PORT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
