@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,21 +166,21 @@ func spin(d time.Duration) {
 		return
 	}
 	end := time.Now().Add(d)
+	x := 1.0
 	for time.Now().Before(end) {
-		burn()
+		x = burn(x)
 	}
+	runtime.KeepAlive(x)
 }
 
-// burn does a little work the compiler cannot drop.
-func burn() {
-	x := 1.0
+// burn does a little work on x and returns it (the caller keeps it, so
+// the work is not dropped; every request spins on its own).
+func burn(x float64) float64 {
 	for range 1000 {
 		x = x*1.0000001 + 1e-9
 	}
-	burnSink = x
+	return x
 }
-
-var burnSink float64
 
 // writeLoop appends WriteBytesPerSecond bytes a second to a file in
 // WriteDir until ctx is done, then removes it.

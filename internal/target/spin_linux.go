@@ -18,8 +18,10 @@ func spinThread(d time.Duration) bool {
 	if !ok {
 		return false
 	}
+	x := 1.0
+	defer runtime.KeepAlive(&x)
 	for {
-		burn()
+		x = burn(x)
 		now, ok := threadCPU()
 		if !ok || now-start >= d {
 			return true

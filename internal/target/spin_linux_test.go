@@ -18,9 +18,11 @@ func TestSpin_SpendsCPUTimeNotWallTime(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		x := 1.0
 		for !stop.Load() {
-			burn()
+			x = burn(x)
 		}
+		runtime.KeepAlive(x)
 	}()
 	runtime.Gosched()
 	const d = 60 * time.Millisecond
