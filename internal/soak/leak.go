@@ -1667,6 +1667,11 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 		steps[i-1] = math.Abs(pts[i].V - pts[i-1].V)
 	}
 	noise := median(steps)
+	if noise == 0 && heldGauge(pts) {
+		// Its noise is in the steps it takes, not in the repeats: with a
+		// noise of 0, any of its falls of 2 % was a collection.
+		noise = median(slices.DeleteFunc(steps, func(d float64) bool { return d == 0 }))
+	}
 	level := math.Abs(median(valuesOf(pts)))
 	var drops []float64
 	var at []int
@@ -1702,6 +1707,29 @@ func gcCycles(pts []Point) (n int, period time.Duration) {
 		return len(times), 0
 	}
 	return len(times), time.Duration(median(gaps))
+}
+
+// heldGauge reports whether pts is a gauge set only now and then and held
+// between: half its samples or more repeat the one before, and of those
+// that do not, as many fall as rise, within a factor of three (the live
+// set after each collection, jvm_gc_live_data_size_bytes or
+// go_gc_heap_live_bytes, moves by its measurement's noise either way). A
+// sawtooth sampled faster than it moves (a heap whose value changes only
+// at some scrapes) repeats as often, but rises in many steps and falls in
+// few.
+func heldGauge(pts []Point) bool {
+	same, up, down := 0, 0, 0
+	for i := 1; i < len(pts); i++ {
+		switch d := pts[i].V - pts[i-1].V; {
+		case d > 0:
+			up++
+		case d < 0:
+			down++
+		default:
+			same++
+		}
+	}
+	return 2*same >= len(pts)-1 && 3*down >= up && 3*up >= down
 }
 
 // postGCLows are the levels a heap returns to at each major collection
