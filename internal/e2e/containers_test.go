@@ -233,3 +233,78 @@ func runAndSeries(t *testing.T, path string) (store.Run, []series.Series) {
 	}
 	return run, stored
 }
+
+// horde analyze --prometheus over the process exporter's memory of two
+// groups, six hours written into Debian's Prometheus: "api" leaks and is
+// killed at its cap every 90 minutes (its oldest process's start time
+// changes), "cache" is a C allocator's heap trimmed back every 50 minutes
+// (no restart: its start time holds). The start times are looked up by
+// group; the exporter's own process_start_time_seconds, under the same job
+// and instance, is not taken for its processes'.
+func TestAnalyze_PrometheusProcessGroupStarts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	t0 := time.Now().Add(-8 * time.Hour).Truncate(time.Hour)
+	r := rand.New(rand.NewPCG(7, 27))
+	const mb = 1e6
+	exporter := `job="process-exporter",instance="127.0.0.13:9256"`
+	var mem, starts strings.Builder
+	born := t0
+	for i := 0; i <= 6*120; i++ {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		if at.Sub(born) >= 90*time.Minute {
+			born = at
+		}
+		api := 200 * mb * (1 + 0.4*at.Sub(born).Hours()) * (1 + 0.005*r.NormFloat64())
+		trim := math.Mod(at.Sub(t0).Minutes(), 50) / 50
+		cache := 150 * mb * (1 + 0.4*trim) * (1 + 0.005*r.NormFloat64())
+		fmt.Fprintf(&mem, "namedprocess_namegroup_memory_bytes{%s,groupname=\"api\",memtype=\"resident\"} %.0f %d\n", exporter, api, at.Unix())
+		fmt.Fprintf(&mem, "namedprocess_namegroup_memory_bytes{%s,groupname=\"cache\",memtype=\"resident\"} %.0f %d\n", exporter, cache, at.Unix())
+		fmt.Fprintf(&starts, "namedprocess_namegroup_oldest_start_time_seconds{%s,groupname=\"api\"} %d %d\n", exporter, born.Unix(), at.Unix())
+		fmt.Fprintf(&starts, "namedprocess_namegroup_oldest_start_time_seconds{%s,groupname=\"cache\"} %d %d\n", exporter, t0.Add(-24*time.Hour).Unix(), at.Unix())
+		// The exporter itself was restarted three hours in.
+		own := t0.Add(-48 * time.Hour)
+		if i >= 360 {
+			own = t0.Add(3 * time.Hour)
+		}
+		fmt.Fprintf(&starts, "process_start_time_seconds{%s} %d %d\n", exporter, own.Unix(), at.Unix())
+	}
+	var b strings.Builder
+	b.WriteString("# HELP namedprocess_namegroup_memory_bytes number of bytes of memory in use\n# TYPE namedprocess_namegroup_memory_bytes gauge\n")
+	b.WriteString(mem.String())
+	b.WriteString("# HELP namedprocess_namegroup_oldest_start_time_seconds start time in seconds since 1970/01/01 of oldest process in group\n# TYPE namedprocess_namegroup_oldest_start_time_seconds gauge\n")
+	// (OpenMetrics wants a metric family's samples together.)
+	var groupStarts, ownStarts strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(starts.String()), "\n") {
+		if strings.HasPrefix(l, "process_start_time_seconds") {
+			ownStarts.WriteString(l + "\n")
+		} else {
+			groupStarts.WriteString(l + "\n")
+		}
+	}
+	b.WriteString(groupStarts.String())
+	b.WriteString("# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n")
+	b.WriteString(ownStarts.String())
+	b.WriteString("# EOF\n")
+	url := backfilledPrometheus(t, dir, b.String())
+	p := start(t, dir, nil, hordeBin, "analyze", "--prometheus", url, "--query", `namedprocess_namegroup_memory_bytes{memtype="resident"}`,
+		"--start", strconv.FormatInt(t0.Unix(), 10), "--end", strconv.FormatInt(t0.Add(6*time.Hour).Unix(), 10), "--step", "30s")
+	code := p.wait(t, 60*time.Second)
+	out := p.stdout.String()
+	t.Logf("exit %d\n%s\n%s", code, out, p.stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (a leak that restarts)", code)
+	}
+	line := func(group string) string {
+		return regexp.MustCompile(`(?m)^.*memory leak \(namedprocess_namegroup_memory_bytes\{groupname="` + group + `"[^}]*\}\).*$`).FindString(out)
+	}
+	if l := line("api"); !strings.HasPrefix(strings.TrimSpace(l), "FAIL") || !strings.Contains(l, "namedprocess_namegroup_oldest_start_time_seconds") {
+		t.Errorf("api, killed at its cap every 90 min: want a FAIL that names its group's start time, got %q", l)
+	}
+	if l := line("cache"); l == "" || strings.HasPrefix(strings.TrimSpace(l), "FAIL") || strings.Contains(l, "restarted") {
+		t.Errorf("cache, trimmed, never restarted: want neither a restart nor a FAIL, got %q", l)
+	}
+	if strings.Contains(out, `process_start_time_seconds{job="process-exporter"`) {
+		t.Errorf("the exporter's own start time was taken for its processes'")
+	}
+}

@@ -234,3 +234,42 @@ func TestMonitor_PodRestartsLookedUp(t *testing.T) {
 		t.Errorf("no restarts counter recorded: %v", names(m.Series()))
 	}
 }
+
+// The process exporter's memory of each group it watches, queried from
+// Prometheus: the start time of each group's oldest process is looked up
+// under the exporter's job (its own process_start_time_seconds, under the
+// same job and instance, is not its processes'), and recorded for the
+// groups the query returned only.
+func TestMonitor_ProcessGroupStartsLookedUp(t *testing.T) {
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query().Get("query")
+		calls = append(calls, q)
+		lbl := `"job":"procs","instance":"10.0.0.1:9256"`
+		result := `{"metric":{"__name__":"namedprocess_namegroup_memory_bytes",` + lbl + `,"groupname":"api","memtype":"resident"},"value":[1700000000,"100"]}`
+		if strings.HasPrefix(q, GroupStartMetric) {
+			result = `{"metric":{"__name__":"` + GroupStartMetric + `",` + lbl + `,"groupname":"api"},"value":[1700000000,"1699990000"]},` +
+				`{"metric":{"__name__":"` + GroupStartMetric + `",` + lbl + `,"groupname":"worker"},"value":[1700000000,"1699995000"]}`
+		}
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`+result+`]}}`)
+	}))
+	defer srv.Close()
+	m, err := New(Config{Queries: []Query{{URL: srv.URL, Name: "memory", Query: `namedprocess_namegroup_memory_bytes{memtype="resident",groupname="api"}`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Sample(context.Background(), time.Unix(1700000000, 0))
+	want := GroupStartMetric + `{job="procs"}`
+	if len(calls) != 2 || calls[1] != want {
+		t.Errorf("queries %q, want the memory query and %s", calls, want)
+	}
+	var got []string
+	for _, s := range m.Series() {
+		if s.Metric == GroupStartMetric {
+			got = append(got, s.Name)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `groupname="api"`) {
+		t.Errorf("group start times recorded %q, want the api group's only", got)
+	}
+}

@@ -180,7 +180,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 			m.add(s.URL+" "+name, name, MemoryMetric(name), series.Point{T: now, V: v})
 		}
 	}
-	starts, pods := startLookups{}, podLookups{}
+	starts, pods, groups := startLookups{}, podLookups{}, groupLookups{}
 	for _, q := range m.cfg.Queries {
 		samples, err := m.query(ctx, q, now)
 		m.noteErr("prometheus "+q.Name, err)
@@ -202,6 +202,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 				if !CollectorMetric(q.Query) {
 					starts.want(q.URL, s.Labels)
 				}
+				groups.want(q.URL, q.Query, s.Labels)
 				if _, _, run := containerRun(s.Labels); !run {
 					pods.want(q.URL, s.Labels) // (a container's run has its id)
 				}
@@ -210,6 +211,7 @@ func (m *Monitor) Sample(ctx context.Context, now time.Time) {
 	}
 	m.lookUpStarts(ctx, starts, now)
 	m.lookUpPodRestarts(ctx, pods, now)
+	m.lookUpGroupStarts(ctx, groups, now)
 	for _, pid := range m.cfg.Processes {
 		ps, err := readProcSample(pid)
 		src := "pid " + strconv.Itoa(pid)

@@ -18,6 +18,13 @@ import (
 // where it restarted.
 const StartTimeMetric = "process_start_time_seconds"
 
+// GroupStartMetric is the process exporter's start time of the oldest
+// process of each group it watches by name (its groupname label), under
+// the exporter's job and instance: a group of one process started anew when
+// its process did. The exporter's own process_start_time_seconds says
+// nothing of them.
+const GroupStartMetric = "namedprocess_namegroup_oldest_start_time_seconds"
+
 // startLookups are, by Prometheus server and job, the instances whose
 // memory a query returned.
 type startLookups map[string]map[string][]string
@@ -41,7 +48,7 @@ func (l startLookups) want(url string, labels map[string]string) {
 // restarts already: a start time or a restarts counter.
 func (m *Monitor) markerQueried(url string) bool {
 	for _, q := range m.cfg.Queries {
-		if q.URL == url && (strings.Contains(q.Query, StartTimeMetric) || strings.Contains(q.Query, "restarts_total")) {
+		if q.URL == url && (strings.Contains(q.Query, StartTimeMetric) || strings.Contains(q.Query, GroupStartMetric) || strings.Contains(q.Query, "restarts_total")) {
 			return true
 		}
 	}
@@ -68,6 +75,46 @@ func (m *Monitor) lookUpStarts(ctx context.Context, l startLookups, now time.Tim
 			for _, s := range samples {
 				if slices.Contains(insts, s.Labels["instance"]) {
 					m.add(QueryName(StartTimeMetric, s.Labels), StartTimeMetric, false, series.Point{T: now, V: s.V})
+				}
+			}
+		}
+	}
+}
+
+// groupLookups are, by Prometheus server and job, the instance and group
+// of each of the process exporter's memory series a query returned.
+type groupLookups map[string]map[string][][2]string
+
+// want notes the instance and group of a memory sample of the process
+// exporter (a groupname label beside its job and instance).
+func (l groupLookups) want(url, query string, labels map[string]string) {
+	job, inst, group := labels["job"], labels["instance"], labels["groupname"]
+	if job == "" || inst == "" || group == "" || !strings.Contains(labels["__name__"]+" "+query, "namedprocess_") {
+		return
+	}
+	if l[url] == nil {
+		l[url] = map[string][][2]string{}
+	}
+	if k := [2]string{inst, group}; !slices.Contains(l[url][job], k) {
+		l[url][job] = append(l[url][job], k)
+	}
+}
+
+// lookUpGroupStarts records, for each group noted, the start time of its
+// oldest process (GroupStartMetric{job}, one query a job at each sample),
+// named as a query named GroupStartMetric would name it: the leak check
+// reads the group's restarts from it, as lookUpStarts' from a process's own.
+func (m *Monitor) lookUpGroupStarts(ctx context.Context, l groupLookups, now time.Time) {
+	for url, jobs := range l {
+		for job, keys := range jobs {
+			q := fmt.Sprintf("%s{job=%s}", GroupStartMetric, strconv.Quote(job))
+			samples, err := QueryInstant(ctx, m.cfg.Client, url, q, now)
+			if err != nil {
+				continue
+			}
+			for _, s := range samples {
+				if slices.Contains(keys, [2]string{s.Labels["instance"], s.Labels["groupname"]}) {
+					m.add(QueryName(GroupStartMetric, s.Labels), GroupStartMetric, false, series.Point{T: now, V: s.V})
 				}
 			}
 		}

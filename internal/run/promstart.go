@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/horde-load/horde/internal/monitor"
@@ -15,9 +16,10 @@ import (
 
 // Every Prometheus client library (Go, Java, Python, Node.js, .NET) and
 // Micrometer export process_start_time_seconds beside a process's memory,
-// under the same job and instance. When no restart marker was queried,
-// `horde analyze --prometheus` looks it up for each memory series that
-// carries a job and an instance: a restart is then read from evidence (the
+// under the same job and instance; the process exporter exports the start
+// time of each group's oldest process beside the group's memory. When no
+// restart marker was queried, `horde analyze --prometheus` looks it up for
+// each memory series that carries a job and an instance (and a group): a restart is then read from evidence (the
 // start time changed), and a drop the marker does not explain is no
 // restart, whatever the series' name says or does not say.
 
@@ -44,9 +46,54 @@ func startTimeQuery(job, instance string) string {
 	return fmt.Sprintf("process_start_time_seconds{job=%s,instance=%s}", strconv.Quote(job), strconv.Quote(instance))
 }
 
-// lookedUpStarts queries process_start_time_seconds for each memory series
-// in all that no marker in markers covers and that names its job and
-// instance. It returns the markers found, by query; a query that fails or
+var groupnameLabel = regexp.MustCompile(`[{,]groupname=("(?:[^"\\]|\\.)*")`)
+
+// processGroup is the job, instance and group of a series of the process
+// exporter (namedprocess_namegroup_*, by metric or by the query's text: one
+// group of the processes it watches by name, its groupname label); ok is
+// false for any other series, or one without these labels (a sum over
+// groups).
+func processGroup(s series.Series) (job, instance, group string, ok bool) {
+	if !strings.Contains(s.Metric+" "+s.Name, "namedprocess_") {
+		return "", "", "", false
+	}
+	g := groupnameLabel.FindStringSubmatch(s.Name)
+	job, instance, ok = jobInstance(s)
+	if g == nil || !ok {
+		return "", "", "", false
+	}
+	group, err := strconv.Unquote(g[1])
+	return job, instance, group, err == nil
+}
+
+// groupStartQuery is the query of the start time of the oldest process of
+// the process exporter's group.
+func groupStartQuery(job, instance, group string) string {
+	return fmt.Sprintf("%s{job=%s,instance=%s,groupname=%s}", monitor.GroupStartMetric, strconv.Quote(job), strconv.Quote(instance), strconv.Quote(group))
+}
+
+// markerQuery is the query of the restart marker of the process or
+// container a memory series comes from, looked up where none was queried:
+// its process's start time (the same job and instance), the process
+// exporter's start time of its group, or its pod's restarts counter
+// (kube-state-metrics). ok is false when the series names none of them.
+func markerQuery(s series.Series) (string, bool) {
+	if job, instance, group, ok := processGroup(s); ok {
+		// (The exporter's own start time, under the same job and
+		// instance, is not its processes'.)
+		return groupStartQuery(job, instance, group), true
+	}
+	if job, instance, ok := jobInstance(s); ok && !monitor.CollectorMetric(s.Metric) {
+		return startTimeQuery(job, instance), true
+	}
+	// (A collector's job and instance, the kubelet's for cAdvisor's
+	// container_*: its start time is not the container's; its pod's
+	// restarts counter is.)
+	return podRestartsQuery(s)
+}
+
+// lookedUpStarts queries the restart marker (markerQuery) of each memory
+// series in all that no marker in markers covers. It returns the markers found, by query; a query that fails or
 // returns nothing is left out (the series' restarts are then read as
 // before), and said in the notes when it failed.
 func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all, markers []series.Series) (map[string][]series.Series, []string) {
@@ -58,11 +105,7 @@ func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all
 		if _, _, ok := restartEvidence(s, markers); ok {
 			continue
 		}
-		if job, instance, ok := jobInstance(s); ok && !monitor.CollectorMetric(s.Metric) {
-			if q := startTimeQuery(job, instance); !slices.Contains(queries, q) {
-				queries = append(queries, q)
-			}
-		} else if q, ok := podRestartsQuery(s); ok && !slices.Contains(queries, q) {
+		if q, ok := markerQuery(s); ok && !slices.Contains(queries, q) {
 			queries = append(queries, q)
 		}
 	}
@@ -87,15 +130,7 @@ func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.S
 	if _, _, ok := restartEvidence(mem, markers); ok {
 		return o, false
 	}
-	var q string
-	if job, instance, ok := jobInstance(mem); ok && !monitor.CollectorMetric(mem.Metric) {
-		q = startTimeQuery(job, instance)
-	} else if pq, ok := podRestartsQuery(mem); ok {
-		// (A collector's job and instance, the kubelet's for cAdvisor's
-		// container_*: its start time is not the container's; its pod's
-		// restarts counter is.)
-		q = pq
-	}
+	q, _ := markerQuery(mem)
 	ms := found[q]
 	if q == "" || len(ms) == 0 {
 		return o, false

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/soak"
 )
 
@@ -102,5 +103,60 @@ func TestAnalyzePrometheus_LooksUpStartTime(t *testing.T) {
 	t.Logf("restarted: %s %s", out.Verdicts[0].Status, out.Verdicts[0].Reason)
 	if !strings.Contains(strings.Join(out.Notes, "\n"), "(looked up; 1 in the range)") {
 		t.Errorf("notes %q lack the restart the start time records", out.Notes)
+	}
+}
+
+// The process exporter's resident memory of a group (a C allocator's heap
+// trimmed back every 30 minutes, say): its drops read as restarts alone.
+// The start time of the group's oldest process, looked up under the
+// exporter's job and instance and the group's name, says it never
+// restarted; the exporter's own start time (which changed: the exporter
+// restarted) is not taken for its processes'.
+func TestAnalyzePrometheus_LooksUpProcessGroupStart(t *testing.T) {
+	const memQ = `namedprocess_namegroup_memory_bytes{memtype="resident"}`
+	mem := func(d time.Duration) (map[string]string, float64) {
+		phase := math.Mod(d.Minutes(), 30) / 30
+		return map[string]string{"__name__": "namedprocess_namegroup_memory_bytes", "job": "procs", "instance": "10.0.0.1:9256", "groupname": "api", "memtype": "resident"},
+			100e6 * (1 + 0.5*phase + 0.15*math.Mod(d.Seconds(), 20)/20)
+	}
+	groupQ := `namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="10.0.0.1:9256",groupname="api"}`
+	ownQ := `process_start_time_seconds{job="procs",instance="10.0.0.1:9256"}`
+	start := func(name string, restartAt time.Duration) func(d time.Duration) (map[string]string, float64) {
+		return func(d time.Duration) (map[string]string, float64) {
+			l := map[string]string{"__name__": name, "job": "procs", "instance": "10.0.0.1:9256"}
+			if name != "process_start_time_seconds" {
+				l["groupname"] = "api"
+			}
+			if restartAt > 0 && d >= restartAt {
+				return l, 1.7e9 + restartAt.Seconds()
+			}
+			return l, 1.7e9
+		}
+	}
+	end := time.Now().Truncate(time.Second)
+	p := PromAnalysis{Queries: []string{memQ}, MemoryQueries: []string{memQ}, Start: end.Add(-3 * time.Hour), End: end, Step: 15 * time.Second}
+	judge := func(series map[string]func(time.Duration) (map[string]string, float64)) (soak.Verdict, string) {
+		t.Helper()
+		p.URL = fakeProm(t, series).URL
+		out, err := AnalyzePrometheus(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %s; notes %q", out.Verdicts[0].Status, out.Verdicts[0].Reason, out.Notes)
+		return out.Verdicts[0], strings.Join(out.Notes, "\n")
+	}
+
+	if v, _ := judge(map[string]func(time.Duration) (map[string]string, float64){memQ: mem, ownQ: start("process_start_time_seconds", 70*time.Minute)}); !strings.Contains(v.Reason, "restarted") {
+		t.Errorf("without the group's start time: %s %s, want its drops read as restarts (the exporter's own start time is not its processes')", v.Status, v.Reason)
+	}
+	v, notes := judge(map[string]func(time.Duration) (map[string]string, float64){memQ: mem, ownQ: start("process_start_time_seconds", 70*time.Minute), groupQ: start(monitor.GroupStartMetric, 0)})
+	if v.Status == soak.Fail || strings.Contains(v.Reason, "restarted") {
+		t.Errorf("with a group start time that never changed: %s %s, want no restart and no fail", v.Status, v.Reason)
+	}
+	if !strings.Contains(notes, "restarts from "+groupQ+" (looked up; 0 in the range)") {
+		t.Errorf("notes %q lack the looked-up group start time", notes)
+	}
+	if _, notes := judge(map[string]func(time.Duration) (map[string]string, float64){memQ: mem, groupQ: start(monitor.GroupStartMetric, 100*time.Minute)}); !strings.Contains(notes, "(looked up; 1 in the range)") {
+		t.Errorf("notes %q lack the restart the group's start time records", notes)
 	}
 }

@@ -15,13 +15,19 @@ import (
 // a value to judge: its start time (process_start_time_seconds, scraped by
 // default) or a restart counter (kube_pod_container_status_restarts_total).
 func restartMarker(s series.Series) bool {
-	m := s.Metric
-	return m == "process_start_time_seconds" || strings.HasSuffix(m, "restarts_total")
+	return startTimeMetric(s.Metric) || strings.HasSuffix(s.Metric, "restarts_total")
+}
+
+// startTimeMetric reports whether m is a process's start time: a client
+// library's own (process_start_time_seconds), or the process exporter's
+// of the oldest process of each group it watches.
+func startTimeMetric(m string) bool {
+	return m == monitor.StartTimeMetric || m == monitor.GroupStartMetric
 }
 
 // markerRestarts returns the restart times a marker series records.
 func markerRestarts(s series.Series) []time.Time {
-	if s.Metric == "process_start_time_seconds" {
+	if startTimeMetric(s.Metric) {
 		return soak.RestartsFromStartTime(s.Points)
 	}
 	return soak.RestartsFromCounter(s.Points)
@@ -91,11 +97,21 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 			return markerRestarts(m), evidenceName(m), true
 		}
 	}
-	if job, inst, ok := jobInstance(mem); ok && !monitor.CollectorMetric(mem.Metric) {
+	if job, inst, group, ok := processGroup(mem); ok {
+		// The process exporter's series of a group and its oldest
+		// process's start time: the same exporter and group.
+		for _, m := range markers {
+			if j, i, g, ok := processGroup(m); ok && m.Metric == monitor.GroupStartMetric && j == job && i == inst && g == group {
+				return markerRestarts(m), evidenceName(m), true
+			}
+		}
+	}
+	_, _, _, grouped := processGroup(mem)
+	if job, inst, ok := jobInstance(mem); ok && !grouped && !monitor.CollectorMetric(mem.Metric) {
 		// A Prometheus series and its process's start time: the same
 		// job and instance, whatever other labels each carries.
 		for _, m := range markers {
-			if j, i, ok := jobInstance(m); ok && j == job && i == inst {
+			if j, i, ok := jobInstance(m); ok && j == job && i == inst && m.Metric != monitor.GroupStartMetric {
 				return markerRestarts(m), evidenceName(m), true
 			}
 		}
@@ -117,7 +133,7 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 			}
 		}
 	}
-	if len(markers) == 1 && markers[0].Metric != monitor.ContainerRestartsMetric {
+	if len(markers) == 1 && markers[0].Metric != monitor.ContainerRestartsMetric && markers[0].Metric != monitor.GroupStartMetric {
 		return markerRestarts(markers[0]), evidenceName(markers[0]), true
 	}
 	return nil, "", false

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/horde-load/horde/internal/monitor"
 	"github.com/horde-load/horde/internal/series"
 	"github.com/horde-load/horde/internal/soak"
 )
@@ -115,5 +116,39 @@ func TestRestartsFor_ByJobAndInstance(t *testing.T) {
 	}
 	if v := leak([]series.Series{mem, other, mine}); v.Status == soak.Fail || v.Leak.Restarts != 0 {
 		t.Errorf("with its start time: %s, %d restarts: %s", v.Status, v.Leak.Restarts, v.Reason)
+	}
+}
+
+// A monitor query of the process exporter's memory takes the start time of
+// its own group's oldest process: not another group's, nor the exporter's
+// own process_start_time_seconds under the same job and instance.
+func TestRestartsFor_ByProcessGroup(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lbl := `instance="10.0.0.1:9256",job="procs"`
+	mem := series.Series{Name: `memory namedprocess_namegroup_memory_bytes{groupname="api",` + lbl + `,memtype="resident"}`, Metric: "memory", Memory: true}
+	marker := func(metric, group string, restartAt int) series.Series {
+		name := metric + " " + metric + "{" + lbl + "}"
+		if group != "" {
+			name = metric + " " + metric + `{groupname="` + group + `",` + lbl + "}"
+		}
+		s := series.Series{Name: name, Metric: metric}
+		for i := range 100 {
+			began := t0.Add(-time.Hour)
+			if restartAt > 0 && i >= restartAt {
+				began = t0.Add(time.Duration(restartAt) * time.Minute)
+			}
+			s.Points = append(s.Points, series.Point{T: t0.Add(time.Duration(i) * time.Minute), V: float64(began.Unix())})
+		}
+		return s
+	}
+	own := marker("process_start_time_seconds", "", 30)
+	worker := marker(monitor.GroupStartMetric, "worker", 50)
+	api := marker(monitor.GroupStartMetric, "api", 0)
+	at, evidence, ok := restartEvidence(mem, []series.Series{own, worker, api})
+	if !ok || len(at) != 0 || evidence != monitor.GroupStartMetric {
+		t.Errorf("restart evidence %v %q %v, want its group's start time: no restart", at, evidence, ok)
+	}
+	if at, evidence, ok := restartEvidence(mem, []series.Series{own, worker}); ok {
+		t.Errorf("restart evidence %v %q from another group or the exporter, want none", at, evidence)
 	}
 }
