@@ -79,6 +79,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 	var vs []soak.Verdict
 	var results [][]series.Series
 	var markers []series.Series
+	queryOf := map[string]string{} // the query that returned each series, by name
 	for _, q := range queries {
 		got, err := monitor.QueryRange(ctx, nil, p.URL, q, p.Start, p.End, step)
 		if err != nil {
@@ -90,6 +91,7 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		}
 		memory := slices.Contains(p.MemoryQueries, q)
 		for i := range got {
+			queryOf[got[i].Name] = q
 			got[i].Memory = got[i].Memory || memory
 			switch {
 			case p.Kind != soak.KindUnknown:
@@ -123,11 +125,11 @@ func AnalyzePrometheus(ctx context.Context, p PromAnalysis) (*PromOutcome, error
 		}
 	}
 	all = append(all, LimitSeries(p.Limits, p.Start, p.End)...)
-	starts, notes := lookedUpStarts(ctx, p, step, all, markers)
+	starts, notes := lookedUpStarts(ctx, p, step, all, markers, queryOf)
 	out.Notes = append(out.Notes, notes...)
 	for _, s := range all {
 		if leakSeries(s) {
-			o, looked := withLookedUpStart(leakOptions(s, all, markers, p.Warmup), s, markers, starts)
+			o, looked := withLookedUpStart(leakOptions(s, all, markers, p.Warmup), s, markers, starts, queryOf[s.Name])
 			if looked {
 				out.Notes = append(out.Notes, fmt.Sprintf("%s: restarts from %s (looked up; %d in the range)", s.Name, o.RestartEvidence, len(o.Restarts)))
 			}

@@ -49,12 +49,12 @@ func startTimeQuery(job, instance string) string {
 var groupnameLabel = regexp.MustCompile(`[{,]groupname=("(?:[^"\\]|\\.)*")`)
 
 // processGroup is the job, instance and group of a series of the process
-// exporter (namedprocess_namegroup_*, by metric or by the query's text: one
-// group of the processes it watches by name, its groupname label); ok is
-// false for any other series, or one without these labels (a sum over
-// groups).
-func processGroup(s series.Series) (job, instance, group string, ok bool) {
-	if !strings.Contains(s.Metric+" "+s.Name, "namedprocess_") {
+// exporter (namedprocess_namegroup_*, by its metric, its name or the text
+// of the query that returned it, query: one group of the processes it
+// watches by name, its groupname label); ok is false for any other series,
+// or one without these labels (a sum over groups).
+func processGroup(s series.Series, query string) (job, instance, group string, ok bool) {
+	if !strings.Contains(s.Metric+" "+s.Name+" "+query, "namedprocess_") {
 		return "", "", "", false
 	}
 	g := groupnameLabel.FindStringSubmatch(s.Name)
@@ -76,14 +76,18 @@ func groupStartQuery(job, instance, group string) string {
 // container a memory series comes from, looked up where none was queried:
 // its process's start time (the same job and instance), the process
 // exporter's start time of its group, or its pod's restarts counter
-// (kube-state-metrics). ok is false when the series names none of them.
-func markerQuery(s series.Series) (string, bool) {
-	if job, instance, group, ok := processGroup(s); ok {
+// (kube-state-metrics). query is the text of the query that returned the
+// series: a sum or a rate has no metric name, and the query tells whether
+// its job and instance are a collector's (`sum by (job, instance, pod)
+// (container_memory_working_set_bytes)` keeps the kubelet's). ok is false
+// when the series names none of them.
+func markerQuery(s series.Series, query string) (string, bool) {
+	if job, instance, group, ok := processGroup(s, query); ok {
 		// (The exporter's own start time, under the same job and
 		// instance, is not its processes'.)
 		return groupStartQuery(job, instance, group), true
 	}
-	if job, instance, ok := jobInstance(s); ok && !monitor.CollectorMetric(s.Metric) {
+	if job, instance, ok := jobInstance(s); ok && !monitor.CollectorMetric(s.Metric+" "+query) {
 		return startTimeQuery(job, instance), true
 	}
 	// (A collector's job and instance, the kubelet's for cAdvisor's
@@ -93,10 +97,11 @@ func markerQuery(s series.Series) (string, bool) {
 }
 
 // lookedUpStarts queries the restart marker (markerQuery) of each memory
-// series in all that no marker in markers covers. It returns the markers found, by query; a query that fails or
+// series in all that no marker in markers covers; queryOf is the text of
+// the query that returned each series, by name. It returns the markers found, by query; a query that fails or
 // returns nothing is left out (the series' restarts are then read as
 // before), and said in the notes when it failed.
-func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all, markers []series.Series) (map[string][]series.Series, []string) {
+func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all, markers []series.Series, queryOf map[string]string) (map[string][]series.Series, []string) {
 	var queries []string
 	for _, s := range all {
 		if !leakSeries(s) {
@@ -105,7 +110,7 @@ func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all
 		if _, _, ok := restartEvidence(s, markers); ok {
 			continue
 		}
-		if q, ok := markerQuery(s); ok && !slices.Contains(queries, q) {
+		if q, ok := markerQuery(s, queryOf[s.Name]); ok && !slices.Contains(queries, q) {
 			queries = append(queries, q)
 		}
 	}
@@ -126,11 +131,11 @@ func lookedUpStarts(ctx context.Context, p PromAnalysis, step time.Duration, all
 
 // withLookedUpStart gives o the restarts the looked-up start time of mem's
 // process records, when mem had no other marker and one was found.
-func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.Series, found map[string][]series.Series) (soak.LeakOptions, bool) {
+func withLookedUpStart(o soak.LeakOptions, mem series.Series, markers []series.Series, found map[string][]series.Series, query string) (soak.LeakOptions, bool) {
 	if _, _, ok := restartEvidence(mem, markers); ok {
 		return o, false
 	}
-	q, _ := markerQuery(mem)
+	q, _ := markerQuery(mem, query)
 	ms := found[q]
 	if q == "" || len(ms) == 0 {
 		return o, false

@@ -160,3 +160,46 @@ func TestAnalyzePrometheus_LooksUpProcessGroupStart(t *testing.T) {
 		t.Errorf("notes %q lack the restart the group's start time records", notes)
 	}
 }
+
+// A sum keeps no metric name, and the query's text tells whose job and
+// instance it kept: a sum of the process exporter's memory by group takes
+// its group's start time, and a sum of cAdvisor's by pod that kept the
+// kubelet's job and instance takes its pod's restarts counter; neither takes
+// the exporter's or the kubelet's own process_start_time_seconds.
+func TestAnalyzePrometheus_SumLooksUpByItsQuery(t *testing.T) {
+	saw := func(d time.Duration) float64 {
+		return 100e6 * (1 + 0.5*math.Mod(d.Minutes(), 30)/30 + 0.15*math.Mod(d.Seconds(), 20)/20)
+	}
+	constant := func(labels map[string]string) func(time.Duration) (map[string]string, float64) {
+		return func(time.Duration) (map[string]string, float64) { return labels, 1.7e9 }
+	}
+	end := time.Now().Truncate(time.Second)
+	for _, c := range []struct {
+		query  string
+		labels map[string]string
+		marker string // the query looked up
+		own    string // the collector's own start time, never looked up
+	}{
+		{`sum by (job, instance, groupname) (namedprocess_namegroup_memory_bytes{memtype="resident"})`,
+			map[string]string{"job": "procs", "instance": "10.0.0.1:9256", "groupname": "api"},
+			`namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="10.0.0.1:9256",groupname="api"}`,
+			`process_start_time_seconds{job="procs",instance="10.0.0.1:9256"}`},
+		{`sum by (job, instance, namespace, pod) (container_memory_working_set_bytes{pod=~"api-.*",container!=""})`,
+			map[string]string{"job": "kubelet", "instance": "10.0.0.2:10250", "namespace": "shop", "pod": "api-1"},
+			`kube_pod_container_status_restarts_total{namespace="shop",pod="api-1"}`,
+			`process_start_time_seconds{job="kubelet",instance="10.0.0.2:10250"}`},
+	} {
+		mem := func(d time.Duration) (map[string]string, float64) { return c.labels, saw(d) }
+		srv := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){c.query: mem, c.marker: constant(map[string]string{"__name__": "x"}), c.own: constant(map[string]string{"__name__": "process_start_time_seconds"})})
+		p := PromAnalysis{URL: srv.URL, Queries: []string{c.query}, MemoryQueries: []string{c.query}, Start: end.Add(-3 * time.Hour), End: end, Step: 15 * time.Second}
+		out, err := AnalyzePrometheus(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(out.Notes, "\n")
+		t.Logf("%s: %s %s; notes %q", c.query, out.Verdicts[0].Status, out.Verdicts[0].Reason, notes)
+		if !strings.Contains(notes, "restarts from "+c.marker+" (looked up;") || strings.Contains(notes, c.own) {
+			t.Errorf("%s: notes %q, want restarts from %s, not from %s", c.query, notes, c.marker, c.own)
+		}
+	}
+}

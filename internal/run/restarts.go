@@ -97,16 +97,16 @@ func restartEvidence(mem series.Series, markers []series.Series) ([]time.Time, s
 			return markerRestarts(m), evidenceName(m), true
 		}
 	}
-	if job, inst, group, ok := processGroup(mem); ok {
+	if job, inst, group, ok := processGroup(mem, ""); ok {
 		// The process exporter's series of a group and its oldest
 		// process's start time: the same exporter and group.
 		for _, m := range markers {
-			if j, i, g, ok := processGroup(m); ok && m.Metric == monitor.GroupStartMetric && j == job && i == inst && g == group {
+			if j, i, g, ok := processGroup(m, ""); ok && m.Metric == monitor.GroupStartMetric && j == job && i == inst && g == group {
 				return markerRestarts(m), evidenceName(m), true
 			}
 		}
 	}
-	_, _, _, grouped := processGroup(mem)
+	_, _, _, grouped := processGroup(mem, "")
 	if job, inst, ok := jobInstance(mem); ok && !grouped && !monitor.CollectorMetric(mem.Metric) {
 		// A Prometheus series and its process's start time: the same
 		// job and instance, whatever other labels each carries.
