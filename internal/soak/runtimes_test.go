@@ -226,7 +226,7 @@ func TestRuntimes(t *testing.T) {
 		// (as `horde run` and `horde analyze` judge it): the process
 		// collector's RSS, and the runtime's heap metric.
 		heapName := map[string]string{
-			"go": "go_memstats_heap_inuse_bytes", "java-g1": `sum(jvm_memory_used_bytes{area="heap"})`,
+			"go": "go_memstats_heap_inuse_bytes", "go-live": "go_gc_heap_live_bytes", "java-g1": `sum(jvm_memory_used_bytes{area="heap"})`,
 			"java-parallel": `sum(jvm_memory_used_bytes{area="heap"})`, "node": "nodejs_heap_size_used_bytes",
 		}[r.runtime]
 		ms := []metric{{"rss", r.rss, KindOf("process_resident_memory_bytes")}}
@@ -363,6 +363,11 @@ func TestRuntimes(t *testing.T) {
 	// part): java-g1-leak-slow heap, +1.4 %/h over 6 h (under the goals'
 	// 2 %/h), reads "levelled off" there; go-leak-slow rss, whose pace fell
 	// in the recording, reads "slowing" and is inconclusive (docs/soak.md).
+	// The go-live recordings (issue #25's thirtieth part: the Go app's
+	// go_gc_heap_live_bytes, a gauge held between collections) added four
+	// leaks that show: 18 of 22 (82 %) and 18 of 18 on both slowed clocks;
+	// as recorded 10 of 22 (45 %) and 10 of 18 (56 %), their heap's leaks
+	// and go-live-leak-slow rss inconclusive over 2m13s as other heaps'.
 	// The thresholds are what is measured, so
 	// that the rules do not get worse on it; docs/soak.md says which
 	// series are missed and why.
@@ -370,7 +375,7 @@ func TestRuntimes(t *testing.T) {
 		name                 string
 		x                    rates
 		leaks, visible, free float64
-	}{{"at ×30", compressed, 77, 100, 5}, {"at ×90", long, 66, 85, 5}, {"as recorded", own, 50, 64, 5}} {
+	}{{"at ×30", compressed, 77, 100, 5}, {"at ×90", long, 66, 85, 5}, {"as recorded", own, 45, 55, 5}} {
 		if pct(c.x.flaggedLeaks, c.x.leaks) < c.leaks {
 			t.Errorf("%s: want at least %.0f%% of the leaks flagged", sumText(c.name, c.x), c.leaks)
 		}

@@ -38,9 +38,12 @@ javac -d "$tmp" "$here/apps/Leaky.java"
 # recording's log: HORDE_RECORD_LOGS=DIR keeps the logs there (to count
 # the collections a recording holds).
 cases() {
-	for rt in go java-g1 java-parallel node python; do
-		ring=500 slow=500 fast=2000 cache=2000 entries=8000 opts=""
+	for name in go go-live java-g1 java-parallel node python; do
+		rt=$name ring=500 slow=500 fast=2000 cache=2000 entries=8000 opts=""
 		case $rt in java-*) ring=2000 ;; esac
+		# go-live: the Go app exporting its live set after each collection
+		# (go_gc_heap_live_bytes) as its heap metric.
+		case $name in go-live) rt=go ring=500,LIVE=1 ;; esac
 		if [ "${HORDE_RECORD_SMALL_HEAPS:-}" = 1 ]; then
 			case $rt in
 			java-*)
@@ -50,16 +53,16 @@ cases() {
 			node) opts="--max-semi-space-size=1" ;;
 			esac
 		fi
-		echo "$rt-clean $rt 0 MODE=clean,RING=$ring $opts"
-		echo "$rt-leak-slow $rt 0 MODE=leak,LEAK=$slow,RING=$ring $opts"
-		echo "$rt-leak-fast $rt 0 MODE=leak,LEAK=$fast,RING=$ring $opts"
-		echo "$rt-cache $rt 0 MODE=cache,LEAK=$cache,CACHE=$entries,RING=$ring $opts"
+		echo "$name-clean $rt 0 MODE=clean,RING=$ring $opts"
+		echo "$name-leak-slow $rt 0 MODE=leak,LEAK=$slow,RING=$ring $opts"
+		echo "$name-leak-fast $rt 0 MODE=leak,LEAK=$fast,RING=$ring $opts"
+		echo "$name-cache $rt 0 MODE=cache,LEAK=$cache,CACHE=$entries,RING=$ring $opts"
 		case $rt in
 		go) cap=200 ;;
 		python) cap=170 ;;
 		*) cap=160 ;; # the JVM's -Xmx, Node's --max-old-space-size
 		esac
-		echo "$rt-oom $rt $cap MODE=leak,LEAK=20000,RING=$ring $opts"
+		echo "$name-oom $rt $cap MODE=leak,LEAK=20000,RING=$ring $opts"
 	done
 }
 
