@@ -38,12 +38,14 @@ javac -d "$tmp" "$here/apps/Leaky.java"
 # recording's log: HORDE_RECORD_LOGS=DIR keeps the logs there (to count
 # the collections a recording holds).
 cases() {
-	for name in go go-live java-g1 java-parallel node python; do
+	for name in go go-live java-g1 java-parallel java-parallel-live node python; do
 		rt=$name ring=500 slow=500 fast=2000 cache=2000 entries=8000 opts=""
 		case $rt in java-*) ring=2000 ;; esac
 		# go-live: the Go app exporting its live set after each collection
 		# (go_gc_heap_live_bytes) as its heap metric.
-		case $name in go-live) rt=go ring=500,LIVE=1 ;; esac
+		# java-parallel-live: the JVM app exporting its old generation's
+		# usage after its last collection (jvm_gc_live_data_size_bytes).
+		case $name in go-live) rt=go ring=500,LIVE=1 ;; java-parallel-live) rt=java-parallel ;; esac
 		if [ "${HORDE_RECORD_SMALL_HEAPS:-}" = 1 ]; then
 			case $rt in
 			java-*)
@@ -53,6 +55,7 @@ cases() {
 			node) opts="--max-semi-space-size=1" ;;
 			esac
 		fi
+		case $name in java-parallel-live) ring=$ring,LIVE=1 ;; esac
 		echo "$name-clean $rt 0 MODE=clean,RING=$ring $opts"
 		echo "$name-leak-slow $rt 0 MODE=leak,LEAK=$slow,RING=$ring $opts"
 		echo "$name-leak-fast $rt 0 MODE=leak,LEAK=$fast,RING=$ring $opts"

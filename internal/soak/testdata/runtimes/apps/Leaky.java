@@ -4,7 +4,8 @@
 // collections), and by MODE keeps LEAK bytes a request for ever (leak) or in
 // a cache of at most CACHE entries (cache). GET /metrics exposes
 // jvm_memory_used_bytes{area="heap"} (the sum of the heap pools, as the
-// Prometheus JMX exporter and Micrometer do) and process_start_time_seconds.
+// Prometheus JMX exporter and Micrometer do; with LIVE=1,
+// jvm_gc_live_data_size_bytes instead) and process_start_time_seconds.
 import com.sun.net.httpserver.HttpServer;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
@@ -59,7 +60,25 @@ public class Leaky {
             ex.getResponseBody().write(b);
             ex.close();
         });
+        boolean live = "1".equals(System.getenv("LIVE"));
         s.createContext("/metrics", ex -> {
+            if (live) {
+                // The long-lived pool's usage after its last collection, as
+                // Micrometer's jvm.gc.live.data.size: set when that pool is
+                // collected (Parallel GC: at each full collection), held
+                // between (the java-*-live recordings).
+                long after = 0;
+                for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
+                    if (p.getType() == MemoryType.HEAP && (p.getName().contains("Old Gen") || p.getName().contains("Tenured"))
+                            && p.getCollectionUsage() != null)
+                        after += p.getCollectionUsage().getUsed();
+                byte[] b = String.format("jvm_gc_live_data_size_bytes %d%nprocess_start_time_seconds %.3f%n", after, started)
+                        .getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(200, b.length);
+                ex.getResponseBody().write(b);
+                ex.close();
+                return;
+            }
             long used = 0;
             for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
                 if (p.getType() == MemoryType.HEAP) used += p.getUsage().getUsed();
