@@ -67,12 +67,7 @@ func TestOutsideShapes2(t *testing.T) {
 			return hi
 		}
 	}
-	cases := []struct {
-		name string
-		leak bool
-		o    LeakOptions
-		g    func(r *rand.Rand) []Point
-	}{
+	cases := []shapeCase{
 		{"live set after each major GC (every 1–10 min), flat, 6 h (heap)", false, heap, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, liveAfterGC(r, flat, 60, 600)) }},
 		{"the same, leak 2%/h, 6 h", true, heap, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, liveAfterGC(r, lk(2), 60, 600)) }},
 		{"the same, flat, 2 h", false, heap, func(r *rand.Rand) []Point { return sample(2*h, 15*time.Second, liveAfterGC(r, flat, 60, 600)) }},
@@ -94,39 +89,7 @@ func TestOutsideShapes2(t *testing.T) {
 		{"the same, flat, 6 h, with the start-time marker", false, marked, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, trimmed(r, flat)) }},
 		{"the same, leak 2%/h, 6 h, with the start-time marker", true, marked, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, trimmed(r, lk(2))) }},
 	}
-	n := 200
-	for _, c := range cases {
-		r := rand.New(rand.NewPCG(1234, 5))
-		var f, w, inc, f2, w2 int
-		ex := ""
-		for range n {
-			pts := c.g(r)
-			res := Leak("memory", pts, c.o)
-			switch res.Status {
-			case Fail:
-				f++
-			case Warn:
-				w++
-			case Inconclusive:
-				inc++
-			}
-			if ex == "" && ((c.leak && res.Status != Fail) || (!c.leak && (res.Status == Fail || res.Status == Warn))) {
-				ex = string(res.Status) + " " + res.Reason
-			}
-			switch Leak("memory", promRange(pts), c.o).Status {
-			case Fail:
-				f2++
-			case Warn:
-				w2++
-			}
-		}
-		if len(ex) > 300 {
-			ex = ex[:300]
-		}
-		pc := func(k int) float64 { return 100 * float64(k) / float64(n) }
-		t.Logf("%-62s leak=%v failed %5.1f%% flagged %5.1f%% inc %d | prom failed %5.1f%% flagged %5.1f%%\n      e.g. %s",
-			c.name, c.leak, pc(f), pc(f+w), inc, pc(f2), pc(f2+w2), ex)
-	}
+	judgeShapes(t, 1234, 5, cases)
 }
 
 // liveAfterGC is a gauge of the live set measured at each collection's end

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -22,12 +21,6 @@ import (
 func TestOutsideShapes(t *testing.T) {
 	if os.Getenv("HORDE_SOAK_OUTSIDE") == "" {
 		t.Skip("a measurement: HORDE_SOAK_OUTSIDE=1 runs it")
-	}
-	type cse struct {
-		name string
-		leak bool
-		o    LeakOptions
-		g    func(r *rand.Rand) []Point
 	}
 	h := time.Hour
 	heap, osk := LeakOptions{Kind: KindHeap}, LeakOptions{Kind: KindOS}
@@ -107,7 +100,7 @@ func TestOutsideShapes(t *testing.T) {
 			return 100 * mb
 		}
 	}
-	cases := []cse{
+	cases := []shapeCase{
 		{".NET heap (gen 2 every 10–30 min), flat, 6 h every 15 s", false, heap, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, dotnet(r, flat, 10, 30)) }},
 		{".NET heap (gen 2 every 10–30 min), leak 2%/h, 6 h", true, heap, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, dotnet(r, lk(2), 10, 30)) }},
 		{".NET heap (gen 2 every 10–30 min), flat, 2 h", false, heap, func(r *rand.Rand) []Point { return sample(2*h, 15*time.Second, dotnet(r, flat, 10, 30)) }},
@@ -139,9 +132,26 @@ func TestOutsideShapes(t *testing.T) {
 		{"unknown kind flat JVM 6h", false, LeakOptions{}, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, jvmLongGC(r, flat)) }},
 		{"unknown kind leak 2%/h JVM 6h", true, LeakOptions{}, func(r *rand.Rand) []Point { return sample(6*h, 15*time.Second, jvmLongGC(r, lk(2))) }},
 	}
-	n := 200
+	judgeShapes(t, 99, 7, cases)
+}
+
+// shapeCase is a shape judged by judgeShapes: its name, whether it leaks,
+// the leak check's options, and its generator.
+type shapeCase struct {
+	name string
+	leak bool
+	o    LeakOptions
+	g    func(r *rand.Rand) []Point
+}
+
+// judgeShapes judges 200 series of each case, on the raw samples and as
+// `horde analyze --prometheus` reads them (promRange), and logs the failed
+// and flagged shares with the first verdict that misses (a leak not
+// failed, a leak-free series flagged).
+func judgeShapes(t *testing.T, seed1, seed2 uint64, cases []shapeCase) {
+	const n = 200
 	for _, c := range cases {
-		r := rand.New(rand.NewPCG(99, 7))
+		r := rand.New(rand.NewPCG(seed1, seed2))
 		var f, w, inc, f2, w2 int
 		ex := ""
 		for range n {
@@ -155,11 +165,10 @@ func TestOutsideShapes(t *testing.T) {
 			case Inconclusive:
 				inc++
 			}
-			if (c.leak && res.Status != Fail && ex == "") || (!c.leak && (res.Status == Fail || res.Status == Warn) && ex == "") {
+			if ex == "" && ((c.leak && res.Status != Fail) || (!c.leak && (res.Status == Fail || res.Status == Warn))) {
 				ex = string(res.Status) + " " + res.Reason
 			}
-			pr := Leak("memory", promRange(pts), c.o)
-			switch pr.Status {
+			switch Leak("memory", promRange(pts), c.o).Status {
 			case Fail:
 				f2++
 			case Warn:
@@ -169,8 +178,8 @@ func TestOutsideShapes(t *testing.T) {
 		if len(ex) > 300 {
 			ex = ex[:300]
 		}
-		t.Logf("%-56s leak=%v failed %5.1f%% flagged %5.1f%% inc %d | prom failed %5.1f%% flagged %5.1f%%\n      e.g. %s", c.name, c.leak,
-			100*float64(f)/float64(n), 100*float64(f+w)/float64(n), inc, 100*float64(f2)/float64(n), 100*float64(f2+w2)/float64(n), ex)
+		pc := func(k int) float64 { return 100 * float64(k) / float64(n) }
+		t.Logf("%-62s leak=%v failed %5.1f%% flagged %5.1f%% inc %d | prom failed %5.1f%% flagged %5.1f%%\n      e.g. %s",
+			c.name, c.leak, pc(f), pc(f+w), inc, pc(f2), pc(f2+w2), ex)
 	}
-	_ = fmt.Sprint
 }
