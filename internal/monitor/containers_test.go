@@ -245,7 +245,7 @@ func TestMonitor_ProcessGroupStartsLookedUp(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("query")
 		calls = append(calls, q)
-		lbl := `"job":"procs","instance":"10.0.0.1:9256"`
+		lbl := `"job":"procs","instance":"127.0.0.21:9256"`
 		result := `{"metric":{"__name__":"namedprocess_namegroup_memory_bytes",` + lbl + `,"groupname":"api","memtype":"resident"},"value":[1700000000,"100"]}`
 		if strings.HasPrefix(q, GroupStartMetric) {
 			result = `{"metric":{"__name__":"` + GroupStartMetric + `",` + lbl + `,"groupname":"api"},"value":[1700000000,"1699990000"]},` +

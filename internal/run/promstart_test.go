@@ -116,14 +116,14 @@ func TestAnalyzePrometheus_LooksUpProcessGroupStart(t *testing.T) {
 	const memQ = `namedprocess_namegroup_memory_bytes{memtype="resident"}`
 	mem := func(d time.Duration) (map[string]string, float64) {
 		phase := math.Mod(d.Minutes(), 30) / 30
-		return map[string]string{"__name__": "namedprocess_namegroup_memory_bytes", "job": "procs", "instance": "10.0.0.1:9256", "groupname": "api", "memtype": "resident"},
+		return map[string]string{"__name__": "namedprocess_namegroup_memory_bytes", "job": "procs", "instance": "127.0.0.21:9256", "groupname": "api", "memtype": "resident"},
 			100e6 * (1 + 0.5*phase + 0.15*math.Mod(d.Seconds(), 20)/20)
 	}
-	groupQ := `namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="10.0.0.1:9256",groupname="api"}`
-	ownQ := `process_start_time_seconds{job="procs",instance="10.0.0.1:9256"}`
+	groupQ := `namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="127.0.0.21:9256",groupname="api"}`
+	ownQ := `process_start_time_seconds{job="procs",instance="127.0.0.21:9256"}`
 	start := func(name string, restartAt time.Duration) func(d time.Duration) (map[string]string, float64) {
 		return func(d time.Duration) (map[string]string, float64) {
-			l := map[string]string{"__name__": name, "job": "procs", "instance": "10.0.0.1:9256"}
+			l := map[string]string{"__name__": name, "job": "procs", "instance": "127.0.0.21:9256"}
 			if name != "process_start_time_seconds" {
 				l["groupname"] = "api"
 			}
@@ -181,13 +181,13 @@ func TestAnalyzePrometheus_SumLooksUpByItsQuery(t *testing.T) {
 		own    string // the collector's own start time, never looked up
 	}{
 		{`sum by (job, instance, groupname) (namedprocess_namegroup_memory_bytes{memtype="resident"})`,
-			map[string]string{"job": "procs", "instance": "10.0.0.1:9256", "groupname": "api"},
-			`namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="10.0.0.1:9256",groupname="api"}`,
-			`process_start_time_seconds{job="procs",instance="10.0.0.1:9256"}`},
+			map[string]string{"job": "procs", "instance": "127.0.0.21:9256", "groupname": "api"},
+			`namedprocess_namegroup_oldest_start_time_seconds{job="procs",instance="127.0.0.21:9256",groupname="api"}`,
+			`process_start_time_seconds{job="procs",instance="127.0.0.21:9256"}`},
 		{`sum by (job, instance, namespace, pod) (container_memory_working_set_bytes{pod=~"api-.*",container!=""})`,
-			map[string]string{"job": "kubelet", "instance": "10.0.0.2:10250", "namespace": "shop", "pod": "api-1"},
+			map[string]string{"job": "kubelet", "instance": "127.0.0.22:10250", "namespace": "shop", "pod": "api-1"},
 			`kube_pod_container_status_restarts_total{namespace="shop",pod="api-1"}`,
-			`process_start_time_seconds{job="kubelet",instance="10.0.0.2:10250"}`},
+			`process_start_time_seconds{job="kubelet",instance="127.0.0.22:10250"}`},
 	} {
 		mem := func(d time.Duration) (map[string]string, float64) { return c.labels, saw(d) }
 		srv := fakeProm(t, map[string]func(time.Duration) (map[string]string, float64){c.query: mem, c.marker: constant(map[string]string{"__name__": "x"}), c.own: constant(map[string]string{"__name__": "process_start_time_seconds"})})

@@ -124,7 +124,7 @@ func TestRestartsFor_ByJobAndInstance(t *testing.T) {
 // own process_start_time_seconds under the same job and instance.
 func TestRestartsFor_ByProcessGroup(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	lbl := `instance="10.0.0.1:9256",job="procs"`
+	lbl := `instance="127.0.0.21:9256",job="procs"`
 	mem := series.Series{Name: `memory namedprocess_namegroup_memory_bytes{groupname="api",` + lbl + `,memtype="resident"}`, Metric: "memory", Memory: true}
 	marker := func(metric, group string, restartAt int) series.Series {
 		name := metric + " " + metric + "{" + lbl + "}"
